@@ -1,0 +1,1 @@
+"""Cluster and service plumbing: local Ray, MLflow tracking server, environment."""

@@ -1,0 +1,5 @@
+"""Allows ``python -m mirencoder``."""
+
+from mirencoder.cli import main
+
+raise SystemExit(main())

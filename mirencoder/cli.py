@@ -1,0 +1,96 @@
+"""The ``mirencoder`` command line: one table of commands, each a thin module.
+
+Every command module exposes ``add_arguments(parser)`` and ``run(args) -> int``; it only
+parses, builds the typed config and calls a library function. Modules are imported lazily
+so that ``mirencoder --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mirencoder import __version__
+from mirencoder.errors import ConfigError, FatalError, MirError
+
+__all__ = ["COMMANDS", "main", "build_parser"]
+
+# (command words) -> (module, one-line help). The README's command list is checked against
+# this table by tests/test_cli.py.
+COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("dataset", "build"): ("mirencoder.pipelines.commands.build",
+                           "compile inputs to IR and write token + graph shards"),
+    ("dataset", "inspect"): ("mirencoder.pipelines.commands.inspect",
+                             "summarise a built dataset folder"),
+    ("dataset", "graph"): ("mirencoder.pipelines.commands.graph",
+                           "draw one program's ProGraML-style graph to a PNG"),
+    ("pretrain",): ("mirencoder.training.commands.pretrain",
+                    "pre-train the multi-modal encoder on a built dataset"),
+    ("registry", "list"): ("mirencoder.training.commands.registry_list",
+                           "list registered encoder versions with lineage and metrics"),
+    ("registry", "promote"): ("mirencoder.training.commands.registry_promote",
+                              "move an alias (e.g. champion) to an encoder version"),
+    ("embed",): ("mirencoder.training.commands.embed",
+                 "embed source or IR files with a registered or local encoder"),
+    ("eval", "devmap"): ("mirencoder.training.commands.eval_devmap",
+                         "heterogeneous device mapping (CGO'17) evaluation"),
+    ("eval", "thread-coarsening"): ("mirencoder.training.commands.eval_thread_coarsening",
+                                    "thread coarsening factor (PACT'14) evaluation"),
+    ("demo",): ("mirencoder.training.commands.demo",
+                "the whole path on the bundled demo corpus: build, pretrain, register, "
+                "embed, evaluate"),
+}
+
+
+def _command_words(argv: list[str]) -> tuple[str, ...] | None:
+    for words in sorted(COMMANDS, key=len, reverse=True):
+        if tuple(argv[: len(words)]) == words:
+            return words
+    return None
+
+
+def build_parser(words: tuple[str, ...]) -> argparse.ArgumentParser:
+    """Builds the parser of one command, importing only that command's module."""
+    module_name, help_text = COMMANDS[words]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog="mirencoder " + " ".join(words), description=help_text,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    module.add_arguments(parser)
+    parser.set_defaults(_run=module.run)
+    return parser
+
+
+def _usage() -> str:
+    lines = [f"mirencoder {__version__}", "", "usage: mirencoder COMMAND [options]", "",
+             "commands:"]
+    for words, (_, help_text) in COMMANDS.items():
+        lines.append(f"  {' '.join(words):<28} {help_text}")
+    lines.append("\nRun `mirencoder COMMAND --help` for the options of one command.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        print(__version__)
+        return 0
+    words = _command_words(argv)
+    if words is None:
+        print(f"mirencoder: unknown command {' '.join(argv[:2])!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    args = build_parser(words).parse_args(argv[len(words):])
+    try:
+        return int(args._run(args) or 0)
+    except ConfigError as error:
+        print(f"mirencoder: configuration error: {error}", file=sys.stderr)
+        return 2
+    except (FatalError, MirError) as error:
+        print(f"mirencoder: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mirencoder: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""The multi-modal encoder, its pre-training, registry and downstream evaluation."""
