@@ -1,0 +1,1 @@
+"""Command modules of ``mirencoder dataset ...`` (thin: parse, build the config, call)."""

@@ -1,0 +1,1 @@
+"""Thin CLI command modules of the training side (listed in mirencoder/cli.py)."""

@@ -1,0 +1,1 @@
+"""Streaming pre-training data: shard reading, rank/worker splitting, collation, DataModule."""

@@ -1,0 +1,388 @@
+"""The dataset build: inputs -> IR + graph (Ray tasks) -> global decisions -> vocabularies ->
+token/graph shards (Ray tasks) -> manifest and index.
+
+Every unit of work writes its output under a final name only when it is complete (temp file,
+then rename), so a killed build that is run again skips finished work and redoes the rest;
+``index.json`` is written last and marks the dataset as complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mirencoder.errors import ConfigError
+from mirencoder.pipelines.compile import CompileConfig, Toolchain
+from mirencoder.pipelines.config import BuildConfig, config_hash, config_to_dict
+from mirencoder.pipelines.inputs import InputItem, discover_inputs
+from mirencoder.pipelines.merge import Decision, decide
+from mirencoder.pipelines.shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
+from mirencoder.pipelines.shards.writers import write_json_atomic
+from mirencoder.pipelines.summary import build_counts, format_summary
+
+__all__ = ["FORMAT_VERSION", "build_dataset"]
+
+FORMAT_VERSION = 1
+_META_COLUMNS = ["order", "path", "corpus", "language", "status", "reason", "message", "ir_sha256"]
+
+# Ready IR of the evaluation benchmarks, and the DevMap OpenCL sources compiled with the build's
+# own flags: an input whose normalised IR equals any of them is excluded.
+_EVALUATION_INPUTS = (
+    ("devmap/ir2vec-669/kernels_ir.tar.gz", "devmap-ir"),
+    ("thread-coarsening/kernels_ir.tar.gz", "thread-coarsening-ir"),
+    ("devmap/opencl-kernels.tar.bz2", "devmap-opencl"),
+)
+
+# Worker-side cache: a stage is set up once per worker process and configuration.
+_STAGES: dict[str, object] = {}
+
+
+def _stage(key: str, factory: Callable[[], object]):
+    if key not in _STAGES:
+        stage = factory()
+        stage.setup()
+        _STAGES[key] = stage
+    return _STAGES[key]
+
+
+def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tuple[str, ...]]],
+             part: str) -> str:
+    """Ray task: runs the IR stage over some inputs and writes one IR part (temp + rename).
+
+    Returns the id of the Ray node that did the work.
+    """
+    import ray
+
+    from mirencoder.pipelines.stages.ir_stage import IRStage, rows_to_table
+
+    key = "ir:" + json.dumps(config_to_dict(compile_config), sort_keys=True)
+    stage = _stage(key, lambda: IRStage(compile_config))
+    rows = [stage.process(order, item, tuple(Path(d) for d in include_dirs))
+            for order, item, include_dirs in work]
+    path = Path(part)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(rows_to_table(rows), tmp, compression="zstd")
+    tmp.replace(path)
+    return ray.get_runtime_context().get_node_id()
+
+
+def _shard_task(dataset_dir: str, shard_config, task: int, parts: list[str],
+                kept: dict[int, tuple[str, str]]) -> dict:
+    """Ray task: encodes and writes the shards of one group of IR parts."""
+    from mirencoder.pipelines.stages.shard_stage import ShardStage
+
+    root = Path(dataset_dir)
+    for stale in list(root.glob(f"parquet/*/part-{task:05d}-*")) + list(
+            root.glob(f"wds/*/part-{task:05d}-*")):
+        stale.unlink()
+    stage = _stage(f"shard:{dataset_dir}", lambda: ShardStage(root, shard_config))
+    result = stage.process(task, [Path(p) for p in parts], kept)
+    write_json_atomic(root / "_work" / "shards" / f"task-{task:05d}.json", result)
+    return result
+
+
+def _run_tasks(remote, calls: list[tuple[tuple, int]], desc: str, show_progress: bool) -> list:
+    """Submits Ray tasks and waits for all, showing progress in inputs (or records) done."""
+    import ray
+    from tqdm import tqdm
+
+    if not calls:
+        return []
+    futures = {remote.remote(*args): weight for args, weight in calls}
+    results = []
+    with tqdm(total=sum(futures.values()), desc=desc, unit="file", disable=not show_progress,
+              dynamic_ncols=True) as bar:
+        pending = list(futures)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                results.append(ray.get(ref))
+                bar.update(futures[ref])
+    return results
+
+
+def _plan(config: BuildConfig, work: Path) -> list[tuple[InputItem, tuple[str, ...]]]:
+    missing = [spec.path for spec in config.inputs if not spec.resolved_path().exists()]
+    if missing:
+        raise ConfigError([f"input not found: {path}" for path in missing])
+    if not config.inputs:
+        raise ConfigError("no inputs: give INPUT paths or a recipe with inputs")
+    planned = []
+    for spec in config.inputs:
+        items = discover_inputs([spec.resolved_path()], work / "inputs", corpus=spec.corpus,
+                                max_file_bytes=config.compile.max_file_bytes)
+        include_dirs = tuple(str(Path(d) if Path(d).is_absolute() else spec.resolved_path() / d)
+                             for d in spec.include_dirs)
+        planned += [(item, include_dirs) for item in items]
+    return planned
+
+
+def _plan_hash(config: BuildConfig, planned: Sequence[tuple[InputItem, tuple[str, ...]]]) -> str:
+    digest = hashlib.sha256(config_hash(config).encode())
+    for item, _ in planned:
+        digest.update(f"\n{item.path}\t{item.language}\t{item.rejection}".encode())
+    return digest.hexdigest()
+
+
+def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuses to write into a non-empty folder that is not a build, unless told to."""
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "_work" / "plan.json").exists():
+        if not overwrite:
+            raise ConfigError(f"{out_dir} is not empty and holds no build; choose another --out "
+                              "or pass --overwrite")
+        shutil.rmtree(out_dir)
+
+
+def _check_plan(out_dir: Path, plan_hash: str, overwrite: bool) -> bool:
+    """True when the folder holds (part of) a build of this very plan."""
+    plan_file = out_dir / "_work" / "plan.json"
+    if not plan_file.exists():
+        return False
+    if json.loads(plan_file.read_text())["plan_hash"] == plan_hash:
+        return True
+    if not overwrite:
+        raise ConfigError(f"{out_dir} holds a build of other inputs or settings; pass "
+                          "--overwrite to replace it, or choose another --out")
+    for child in out_dir.iterdir():
+        if child.name != "_work":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    for child in (out_dir / "_work").iterdir():
+        if child.name != "inputs":  # extracted archives stay valid: they are keyed by content
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    return False
+
+
+def _run_ir_phase(planned, compile_config: CompileConfig, parts_dir: Path, per_task: int,
+                  desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
+    import ray
+
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    calls, parts = [], []
+    for task, start in enumerate(range(0, len(planned), per_task)):
+        part = parts_dir / f"part-{task:05d}.parquet"
+        parts.append(part)
+        if part.exists():
+            continue
+        work = [(start + i, item, dirs) for i, (item, dirs) in
+                enumerate(planned[start:start + per_task])]
+        calls.append(((compile_config, work, str(part)), len(work)))
+    done = len(planned) - sum(weight for _, weight in calls)
+    if done and show_progress:
+        print(f"[build] {desc}: {done} inputs already done by an earlier run, skipped")
+    nodes = _run_tasks(ray.remote(num_cpus=1)(_ir_task), calls, desc, show_progress)
+    return parts, sorted(set(nodes))
+
+
+def _read_meta(parts: list[Path]) -> list[dict]:
+    return pa.concat_tables([pq.read_table(p, columns=_META_COLUMNS) for p in parts]).to_pylist()
+
+
+def _evaluation_hashes(config: BuildConfig, work: Path, show_progress: bool) -> tuple[dict, dict]:
+    """Normalised-IR hashes of the evaluation kernels (computed once per build folder)."""
+    data = config.evaluation_data_path()
+    sources = [(data / rel, corpus) for rel, corpus in _EVALUATION_INPUTS if (data / rel).exists()]
+    if not sources:
+        return {}, {"applied": False, "reason": f"evaluation data not found under {data}"}
+    planned = []
+    for path, corpus in sources:
+        planned += [(item, ()) for item in discover_inputs(
+            [path], work / "eval-inputs", corpus=corpus,
+            max_file_bytes=config.compile.max_file_bytes)]
+    parts, _ = _run_ir_phase(planned, config.compile, work / "exclusion", 64,
+                          "evaluation kernels", show_progress)
+    hashes = {row["ir_sha256"]: row["path"] for row in _read_meta(parts)
+              if row["status"] == "ok"}
+    info = {"applied": True, "kernels": len(planned), "distinct_ir": len(hashes),
+            "sources": [str(path) for path, _ in sources]}
+    return hashes, info
+
+
+def _build_vocabularies(config: BuildConfig, out_dir: Path, parts: list[Path],
+                        decisions: dict[int, Decision]) -> None:
+    """Trains the tokenizer and the node-text vocabulary on the train split (deterministic)."""
+    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+
+    kept = {o for o, d in decisions.items() if d.status == "ok"}
+    train = {o for o in kept if decisions[o].split == "train"} or kept
+    texts: list[tuple[str, str]] = []
+    node_counts: Counter[str] = Counter()
+    for part in parts:
+        table = pq.read_table(part, columns=["order", "ir_sha256", "ir_text", "node_texts"])
+        orders = table.column("order").to_pylist()
+        wanted = [i for i, order in enumerate(orders) if order in train]
+        if not wanted:
+            continue
+        chosen = table.take(wanted)
+        for digest, text in zip(chosen.column("ir_sha256").to_pylist(),
+                                chosen.column("ir_text").to_pylist(), strict=True):
+            texts.append((digest, text))
+        for node_texts in chosen.column("node_texts").to_pylist():
+            node_counts.update(node_texts)
+    # The hash order is a fixed pseudo-random order: the sample is the same in every build.
+    texts.sort()
+    sample = [text for _, text in texts[: config.vocab.tokenizer_max_programs]]
+    tokenizer = IRTokenizer.train(sample, vocab_size=config.vocab.tokenizer_vocab_size)
+    tokenizer.save(out_dir / "tokenizer.json")
+    vocab = NodeTextVocabulary.build(node_counts, max_size=config.vocab.node_vocab_max_size,
+                                     min_count=config.vocab.node_vocab_min_count)
+    vocab.save(out_dir / "node_vocab.json")
+
+
+def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decision]) -> None:
+    rows = []
+    for row in sorted(meta, key=lambda r: r["order"]):
+        decision = decisions[row["order"]]
+        rows.append({"path": row["path"], "corpus": row["corpus"], "language": row["language"],
+                     "status": decision.status, "reason": decision.reason,
+                     "message": decision.message, "ir_sha256": row["ir_sha256"],
+                     "key": decision.key})
+    table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
+    tmp = out_dir / "manifest.parquet.tmp"
+    pq.write_table(table, tmp)
+    tmp.replace(out_dir / "manifest.parquet")
+
+
+def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = None,
+                  num_cpus: int | None = None, overwrite: bool = False,
+                  show_progress: bool = True) -> dict:
+    """Builds (or resumes, or confirms) a dataset and returns its index.
+
+    Args:
+        config: the resolved build configuration (recipe plus overrides plus CLI inputs).
+        out_dir: the dataset folder; ``index.json`` in it marks a finished build.
+        address: a Ray cluster address; None starts an embedded local Ray (or uses
+            ``RAY_ADDRESS``, as under ``ray job submit``).
+        num_cpus: CPUs of the embedded local Ray (default: all).
+        overwrite: replace a folder that holds a build of other inputs or settings.
+        show_progress: progress bars and the summary table on stdout.
+
+    Raises:
+        ConfigError: missing inputs, or an output folder holding another build.
+        FatalError: no usable clang toolchain.
+    """
+    from mirencoder.infra.ray_runtime import ray_session
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir).resolve()
+    work = out_dir / "_work"
+    toolchain = Toolchain.probe(config.compile)  # fail fast, before any distributed work
+    _prepare_out_dir(out_dir, overwrite)
+    work.mkdir(parents=True, exist_ok=True)
+    planned = _plan(config, work)
+    plan_hash = _plan_hash(config, planned)
+    resumed = _check_plan(out_dir, plan_hash, overwrite)
+    if resumed and (out_dir / "index.json").exists():
+        index = json.loads((out_dir / "index.json").read_text())
+        if show_progress:
+            print(f"[build] {out_dir} is already complete (plan {plan_hash[:12]})")
+            print(format_summary(index["counts"]))
+        return index
+    write_json_atomic(work / "plan.json", {"plan_hash": plan_hash, "inputs": len(planned),
+                                           "config_hash": config_hash(config)})
+    if show_progress:
+        print(f"[build] {config.name}: {len(planned)} inputs -> {out_dir}")
+
+    with ray_session(address, num_cpus) as ray_info:
+        parts, nodes = _run_ir_phase(planned, config.compile, work / "ir",
+                                     config.shards.inputs_per_task, "compile + views",
+                                     show_progress)
+        ray_info["nodes_used"] = nodes
+        excluded, exclusion = ({}, {"applied": False, "reason": "disabled by the recipe"})
+        if config.exclude_evaluation_kernels:
+            excluded, exclusion = _evaluation_hashes(config, work, show_progress)
+            if not exclusion["applied"] and show_progress:
+                print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
+        meta = _read_meta(parts)
+        decisions = decide(meta, excluded, config.split)
+        if not any(d.status == "ok" for d in decisions.values()):
+            raise ConfigError("no input produced usable IR; see the reasons with "
+                              f"`mirencoder dataset inspect {out_dir}` once written")
+        vocab_marker = work / "vocab.json"
+        if not (vocab_marker.exists()
+                and json.loads(vocab_marker.read_text()).get("plan_hash") == plan_hash):
+            if show_progress:
+                print("[build] training the tokenizer and the node-text vocabulary")
+            _build_vocabularies(config, out_dir, parts, decisions)
+            write_json_atomic(vocab_marker, {"plan_hash": plan_hash})
+        results = _run_shard_phase(config, out_dir, parts, decisions, show_progress)
+
+    _write_manifest(out_dir, meta, decisions)
+    index = _write_index(config, out_dir, toolchain, plan_hash, meta, decisions, results,
+                         exclusion, ray_info, time.perf_counter() - started)
+    if show_progress:
+        print(format_summary(index["counts"]))
+        print(f"[build] done in {index['build']['wall_seconds']:.1f} s: {out_dir}")
+    return index
+
+
+def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path],
+                     decisions: dict[int, Decision], show_progress: bool) -> list[dict]:
+    import ray
+
+    group = config.shards.tasks_per_shard_task
+    per_task = config.shards.inputs_per_task
+    kept_all = {o: (d.key, d.split) for o, d in decisions.items() if d.status == "ok"}
+    (out_dir / "_work" / "shards").mkdir(parents=True, exist_ok=True)
+    calls, results = [], []
+    for task, start in enumerate(range(0, len(parts), group)):
+        done_file = out_dir / "_work" / "shards" / f"task-{task:05d}.json"
+        if done_file.exists():
+            results.append(json.loads(done_file.read_text()))
+            continue
+        first, last = start * per_task, (start + group) * per_task
+        kept = {o: v for o, v in kept_all.items() if first <= o < last}
+        calls.append(((str(out_dir), config.shards, task,
+                       [str(p) for p in parts[start:start + group]], kept), max(len(kept), 1)))
+    results += _run_tasks(ray.remote(num_cpus=1)(_shard_task), calls, "shards", show_progress)
+    return sorted(results, key=lambda r: r["task"])
+
+
+def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_hash: str,
+                 meta: list[dict], decisions: dict[int, Decision], results: list[dict],
+                 exclusion: dict, ray_info: dict, wall_seconds: float) -> dict:
+    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+
+    tokenizer = IRTokenizer.load(out_dir / "tokenizer.json")
+    node_vocab = NodeTextVocabulary.load(out_dir / "node_vocab.json")
+    splits = {split: {"records": 0, "parquet": [], "wds": []} for split in SPLITS}
+    for result in results:
+        for split in SPLITS:
+            splits[split]["records"] += result["records"][split]
+            for fmt in ("parquet", "wds"):
+                splits[split][fmt] += result["shards"][split][fmt]
+    index = {
+        "format_version": FORMAT_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        "recipe": config.name,
+        "config": config_to_dict(config),
+        "config_hash": config_hash(config),
+        "plan_hash": plan_hash,
+        "toolchain": {"clang": toolchain.clang_version, "llvm": toolchain.llvm_version,
+                      "llvmlite_llvm": _llvmlite_version()},
+        "tokenizer_sha256": tokenizer.sha256,
+        "vocab_size": tokenizer.vocab_size,
+        "node_vocab_sha256": node_vocab.sha256,
+        "node_vocab_size": len(node_vocab),
+        "counts": build_counts(meta, decisions),
+        "exclusion": exclusion,
+        "splits": splits,
+        "build": {"wall_seconds": round(wall_seconds, 2), "ray": ray_info},
+    }
+    write_json_atomic(out_dir / "index.json", index)
+    return index
+
+
+def _llvmlite_version() -> str:
+    import llvmlite.binding as llvm
+
+    return ".".join(str(part) for part in llvm.llvm_version_info)

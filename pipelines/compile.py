@@ -1,0 +1,378 @@
+"""Compile C, C++, OpenCL C and CUDA device sources to LLVM bitcode with a clang subprocess.
+
+One call of :func:`compile_to_bitcode` runs exactly one process (the clang driver, which
+runs its ``-cc1`` job in-process) with no shell, stdin closed, bitcode read from stdout
+(``-o -``, no temp file), a wall-clock timeout that kills the whole process group and an
+address-space limit (``RLIMIT_AS``). Every failure becomes an
+:class:`~mirencoder.errors.InputError` whose ``reason`` is one of :data:`COMPILE_REASONS`.
+
+Text policy: a source with NUL bytes or many control bytes is ``binary_content``; a source
+that is not valid UTF-8 but otherwise looks like text (Latin-1 comments, for instance) is
+still compiled, because clang accepts such bytes in comments and string literals and old
+corpora are full of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from mirencoder.errors import ConfigError, FatalError, InputError
+
+__all__ = [
+    "LANGUAGE_BY_SUFFIX",
+    "SOURCE_LANGUAGES",
+    "COMPILE_REASONS",
+    "DEFAULT_MAX_FILE_BYTES",
+    "CUDA_SHIM",
+    "detect_language",
+    "CompileConfig",
+    "Toolchain",
+    "compile_command",
+    "compile_to_bitcode",
+    "check_source_bytes",
+]
+
+LANGUAGE_BY_SUFFIX: dict[str, str] = {
+    ".c": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".C": "cpp",
+    ".cl": "opencl",
+    ".cu": "cuda",
+    ".ll": "ir",
+    ".bc": "ir",
+}
+"""Program files by suffix (case-sensitive: ``.C`` is C++, as for gcc and clang)."""
+
+SOURCE_LANGUAGES = ("c", "cpp", "opencl", "cuda")
+"""Languages that :func:`compile_to_bitcode` compiles (``ir`` goes to normalisation)."""
+
+COMPILE_REASONS = ("empty", "too_large", "binary_content", "compile_error", "missing_header",
+                   "timeout", "memory_limit", "unsupported_language")
+"""Every ``InputError.reason`` that :func:`compile_to_bitcode` raises."""
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+"""Default size limit of one source file (bytes)."""
+
+CUDA_SHIM = Path(__file__).resolve().parent / "resources" / "cuda_shim.h"
+"""Header injected with ``-include`` for CUDA device code (no CUDA toolkit needed)."""
+
+_OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
+_MESSAGE_LINES = 6
+_MESSAGE_CHARS = 800
+
+# Flags per language; the toolchain note (shared/notes/toolchain.md) is the source of truth.
+_LANGUAGE_FLAGS: dict[str, tuple[str, ...]] = {
+    "c": ("-x", "c"),
+    "cpp": ("-x", "c++"),
+    "opencl": ("-x", "cl", "-cl-std=CL1.2", "-Xclang", "-finclude-default-header",
+               "-target", "spir64-unknown-unknown"),
+    # --cuda-path=/nonexistent keeps a partial CUDA toolkit on the machine from breaking clang.
+    "cuda": ("-x", "cuda", "--cuda-path=/nonexistent", "--cuda-device-only", "-nocudainc",
+             "-nocudalib", "--cuda-gpu-arch=sm_70", "-include", str(CUDA_SHIM)),
+}
+
+# -w: warnings are noise here. -fno-crash-diagnostics: a crashing clang must not leave
+# reproducer files in /tmp. -ferror-limit: a broken file fails fast.
+_COMMON_FLAGS = ("-c", "-emit-llvm", "-w", "-fno-color-diagnostics", "-fno-crash-diagnostics",
+                 "-ferror-limit=5")
+
+# Bytes that (almost) never occur in source text: C0 controls except \t \n \v \f \r and ESC
+# (ANSI colour codes in string literals), plus DEL.
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32), 127])
+_HIGH_BYTES = bytes(range(128, 256))
+
+_MEMORY_HINTS = ("out of memory", "std::bad_alloc", "Allocation failed", "Cannot allocate memory",
+                 "failed to map segment", "unable to allocate")
+# Crash backtraces and banners: never useful in a manifest message.
+_NOISE_RE = re.compile(r"(#\d+ 0x|\d+\.\s|Stack dump|PLEASE submit|clang: note:)")
+_VERSION_RE = re.compile(r"version\s+(\d+(?:\.\d+)+)")
+
+
+def detect_language(path: str | Path) -> str | None:
+    """Returns the language of a program file from its suffix, or None for other files.
+
+    Args:
+        path: a file path (only its suffix is read).
+
+    Returns:
+        One of ``c``, ``cpp``, ``opencl``, ``cuda``, ``ir``, or None.
+    """
+    return LANGUAGE_BY_SUFFIX.get(os.path.splitext(str(path))[1])
+
+
+@dataclass(kw_only=True, slots=True)
+class CompileConfig:
+    """Settings of the compile stage (part of the build configuration's hash)."""
+
+    opt_level: str = "O2"
+    """Optimisation level, one of O0..O3, Os, Oz. O0 adds ``-disable-O0-optnone`` so that the
+    IR stays optimisable and carries no ``optnone`` noise. Default O2: evaluation IR is optimised."""
+    timeout_s: float = 30.0
+    """Wall-clock limit of one clang run, seconds (0 < t <= 3600)."""
+    memory_limit_mb: int = 2048
+    """Address-space limit (RLIMIT_AS) of one clang run, MiB; clang 14 needs about 300 to start."""
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    """Larger sources fail with reason ``too_large`` before clang runs."""
+    extra_flags: dict[str, list[str]] = field(default_factory=dict)
+    """Extra clang flags per language (``c``, ``cpp``, ``opencl``, ``cuda``), appended last."""
+    include_dirs: list[str] = field(default_factory=list)
+    """Include folders for every file, after the file's own folder and per-call folders."""
+    clang: str | None = None
+    """clang executable; None picks ``clang-14``, then ``clang``, from PATH."""
+    llvm_as: str | None = None
+    """llvm-as executable; None picks the one matching clang's version, then ``llvm-as``."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.opt_level not in _OPT_LEVELS:
+            problems.append(f"compile.opt_level must be one of {_OPT_LEVELS}, got {self.opt_level!r}")
+        if not 0 < self.timeout_s <= 3600:
+            problems.append(f"compile.timeout_s must be in (0, 3600], got {self.timeout_s}")
+        if not 64 <= self.memory_limit_mb <= 1 << 20:
+            problems.append(f"compile.memory_limit_mb must be in [64, 1048576], "
+                            f"got {self.memory_limit_mb}")
+        if self.max_file_bytes < 1:
+            problems.append(f"compile.max_file_bytes must be >= 1, got {self.max_file_bytes}")
+        unknown = sorted(set(self.extra_flags) - set(SOURCE_LANGUAGES))
+        if unknown:
+            problems.append(f"compile.extra_flags has unknown languages {unknown}; "
+                            f"use {list(SOURCE_LANGUAGES)}")
+        for language, flags in self.extra_flags.items():
+            if not isinstance(flags, list | tuple) or not all(isinstance(f, str) for f in flags):
+                problems.append(f"compile.extra_flags[{language!r}] must be a list of strings")
+        if problems:
+            raise ConfigError(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    """The clang and llvm-as executables of a build, with their versions (picklable)."""
+
+    clang: str
+    """Absolute path of the clang driver."""
+    llvm_as: str | None
+    """Absolute path of llvm-as, or None when it is not installed (only ``.ll`` inputs need it)."""
+    clang_version: str
+    """clang's version, e.g. ``14.0.6``."""
+    llvm_version: str
+    """LLVM's version from ``llvm-as --version`` (clang's version when llvm-as is missing)."""
+
+    @classmethod
+    def probe(cls, config: CompileConfig | None = None) -> Toolchain:
+        """Finds clang and llvm-as and reads their versions (once per process and path).
+
+        Args:
+            config: the compile config; its ``clang``/``llvm_as`` override the search.
+
+        Returns:
+            The toolchain.
+
+        Raises:
+            FatalError: clang is missing or does not run; the message says how to install it.
+        """
+        config = config or CompileConfig()
+        clang = _which(config.clang) if config.clang else (_which("clang-14") or _which("clang"))
+        if clang is None:
+            wanted = config.clang or "clang-14 or clang"
+            raise FatalError(f"{wanted} not found on PATH. Install clang 14, e.g. "
+                             "`sudo apt-get install clang` on Debian 12 (or set compile.clang).")
+        clang_version = _tool_version(clang)
+        if config.llvm_as:
+            llvm_as = _which(config.llvm_as)
+            if llvm_as is None:
+                raise FatalError(f"llvm-as {config.llvm_as!r} not found. Install it, e.g. "
+                                 "`sudo apt-get install llvm-14` (or unset compile.llvm_as).")
+        else:
+            major = clang_version.split(".")[0]
+            llvm_as = _which(f"llvm-as-{major}") or _which("llvm-as")
+        llvm_version = _tool_version(llvm_as) if llvm_as else clang_version
+        return cls(clang=clang, llvm_as=llvm_as, clang_version=clang_version,
+                   llvm_version=llvm_version)
+
+
+def _which(name: str) -> str | None:
+    found = shutil.which(name)
+    return os.path.realpath(found) if found else None
+
+
+@lru_cache(maxsize=16)
+def _tool_version(executable: str) -> str:
+    try:
+        proc = subprocess.run([executable, "--version"], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FatalError(f"cannot run {executable} --version: {exc}") from exc
+    text = proc.stdout.decode("utf-8", "replace")
+    match = _VERSION_RE.search(text)
+    if proc.returncode != 0 or match is None:
+        raise FatalError(f"{executable} --version failed (exit {proc.returncode}): "
+                         f"{(text + proc.stderr.decode('utf-8', 'replace')).strip()[:300]}")
+    return match.group(1)
+
+
+def compile_command(path: Path, language: str, toolchain: Toolchain, config: CompileConfig,
+                    include_dirs: Sequence[Path] = ()) -> list[str]:
+    """Returns the clang argument vector that :func:`compile_to_bitcode` runs (bitcode to stdout).
+
+    Args:
+        path: the source file.
+        language: one of :data:`SOURCE_LANGUAGES`.
+        toolchain: from :meth:`Toolchain.probe`.
+        config: the compile config.
+        include_dirs: extra include folders (e.g. the recipe's), after the file's own folder.
+
+    Raises:
+        InputError: ``unsupported_language``.
+    """
+    flags = _LANGUAGE_FLAGS.get(language)
+    if flags is None:
+        raise InputError("unsupported_language",
+                         f"cannot compile language {language!r}; compiled languages are "
+                         f"{', '.join(SOURCE_LANGUAGES)}")
+    argv = [toolchain.clang, *flags, *_COMMON_FLAGS, f"-{config.opt_level}"]
+    if config.opt_level == "O0":
+        argv += ["-Xclang", "-disable-O0-optnone"]
+    argv += ["-I", os.path.dirname(os.path.abspath(path)) or "."]
+    for folder in (*include_dirs, *config.include_dirs):
+        argv += ["-I", str(folder)]
+    argv += config.extra_flags.get(language, ())
+    argv += ["-o", "-", str(path)]
+    return argv
+
+
+def check_source_bytes(data: bytes, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+    """Rejects sources that clang should never see: empty, too large, or not text.
+
+    Args:
+        data: the file's bytes.
+        max_file_bytes: size limit.
+
+    Raises:
+        InputError: ``empty``, ``too_large`` or ``binary_content``.
+    """
+    if len(data) > max_file_bytes:
+        raise InputError("too_large", f"{len(data)} bytes > limit {max_file_bytes}")
+    if not data.strip():
+        raise InputError("empty", "file is empty" if not data else "file holds only whitespace")
+    if b"\0" in data:
+        offset = data.index(b"\0")
+        raise InputError("binary_content", f"NUL byte at offset {offset}: not source text")
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if controls * 50 > len(data):  # > 2 % control bytes
+        raise InputError("binary_content", f"{controls} of {len(data)} bytes are control "
+                         "characters: not source text")
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            high = len(data) - len(data.translate(None, _HIGH_BYTES))
+            if high * 4 > len(data):  # > 25 % non-ASCII and not UTF-8: binary, not Latin-1 text
+                raise InputError("binary_content", f"{high} of {len(data)} bytes are non-ASCII "
+                                 "and not UTF-8: not source text") from None
+            # Otherwise: legacy-encoded text. clang accepts it; compile it (see module docstring).
+
+
+def _limit_address_space(limit_bytes: int) -> None:
+    # Runs in the child between fork and exec: only async-signal-safe work.
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+
+def compile_to_bitcode(path: Path, language: str, toolchain: Toolchain, config: CompileConfig,
+                       include_dirs: Sequence[Path] = ()) -> bytes:
+    """Compiles one source file to LLVM bitcode.
+
+    Args:
+        path: the source file (C, C++, OpenCL C or CUDA device code).
+        language: one of :data:`SOURCE_LANGUAGES` (``ir`` is not compiled).
+        toolchain: from :meth:`Toolchain.probe`.
+        config: flags, limits and include folders.
+        include_dirs: extra include folders of this call (e.g. the recipe's); the file's own
+            folder always comes first.
+
+    Returns:
+        The module's bitcode.
+
+    Raises:
+        InputError: with ``reason`` in :data:`COMPILE_REASONS` and the first useful lines of
+            clang's diagnostics as the message. Nothing else escapes for a bad file.
+    """
+    path = Path(path)
+    argv = compile_command(path, language, toolchain, config, include_dirs)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(config.max_file_bytes + 1)
+    except OSError as exc:
+        raise InputError("compile_error", f"cannot read {path}: {exc.strerror or exc}") from None
+    check_source_bytes(data, config.max_file_bytes)
+
+    limit = config.memory_limit_mb << 20
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, close_fds=True, start_new_session=True,
+                                env=_clang_env(), preexec_fn=lambda: _limit_address_space(limit))
+    except OSError as exc:
+        raise FatalError(f"cannot start {toolchain.clang}: {exc}") from exc
+    try:
+        out, err = proc.communicate(timeout=config.timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise InputError("timeout", f"clang ran longer than {config.timeout_s:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    if proc.returncode == 0 and out:
+        return out
+    raise _classify_failure(proc.returncode, err.decode("utf-8", "replace"), config)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+@lru_cache(maxsize=1)
+def _clang_env() -> dict[str, str]:
+    # English, colourless diagnostics so that reasons can be read from stderr.
+    env = dict(os.environ)
+    env.update(LC_ALL="C", LANG="C")
+    env.pop("CCC_OVERRIDE_OPTIONS", None)
+    return env
+
+
+def _classify_failure(returncode: int, stderr: str, config: CompileConfig) -> InputError:
+    message = _first_useful_lines(stderr)
+    if any(hint in stderr for hint in _MEMORY_HINTS) or returncode == -signal.SIGKILL:
+        return InputError("memory_limit", f"clang exceeded the {config.memory_limit_mb} MiB "
+                          f"memory limit: {message}")
+    if "file not found" in stderr:
+        return InputError("missing_header", message)
+    if returncode < 0:
+        return InputError("compile_error", f"clang crashed (signal {-returncode}): {message}")
+    if returncode == 0:
+        return InputError("compile_error", "clang wrote no bitcode")
+    return InputError("compile_error", message or f"clang failed with exit status {returncode}")
+
+
+def _first_useful_lines(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not _NOISE_RE.match(line.strip())]
+    useful = [line for line in lines
+              if "error" in line or "ERROR" in line or "Allocation failed" in line]
+    picked = (useful or lines)[:_MESSAGE_LINES]
+    text = "\n".join(picked)
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."

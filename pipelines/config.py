@@ -1,0 +1,219 @@
+"""Typed configuration of a dataset build, loaded from a ``datasets/*.yaml`` recipe.
+
+Merge order (done only here, shown by ``--dry-run``): dataclass defaults, then the recipe
+YAML, then ``--set section.key=value`` overrides from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mirencoder.errors import ConfigError
+from mirencoder.pipelines.compile import CompileConfig
+
+__all__ = [
+    "REPO_ROOT", "InputSpec", "ShardConfig", "SplitConfig", "VocabularyConfig", "BuildConfig",
+    "load_recipe", "apply_overrides", "config_to_dict", "config_hash",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(kw_only=True, slots=True)
+class InputSpec:
+    """One input of a recipe: a folder, a file or an archive."""
+
+    path: str
+    """Path; relative paths are resolved against the repository root."""
+    corpus: str | None = None
+    """Corpus label in the manifest and summaries (default: the folder or archive stem)."""
+    include_dirs: list[str] = field(default_factory=list)
+    """Extra ``-I`` folders, relative to the extracted input root when relative."""
+
+    def resolved_path(self) -> Path:
+        path = Path(self.path).expanduser()
+        return path if path.is_absolute() else (REPO_ROOT / path)
+
+
+@dataclass(kw_only=True, slots=True)
+class SplitConfig:
+    """Deterministic train/validation/test split by normalised-IR hash."""
+
+    validation_fraction: float = 0.05
+    test_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.validation_fraction < 1 and 0 <= self.test_fraction < 1
+                and self.validation_fraction + self.test_fraction < 1):
+            raise ConfigError("split fractions must be in [0, 1) and sum to less than 1")
+
+
+@dataclass(kw_only=True, slots=True)
+class VocabularyConfig:
+    """The token view's tokenizer and the graph view's node-text vocabulary."""
+
+    tokenizer_vocab_size: int = 8192
+    """BPE vocabulary size, special tokens included."""
+    tokenizer_max_programs: int = 20000
+    """Train-split programs (chosen by hash, deterministic) the tokenizer is trained on."""
+    node_vocab_max_size: int = 4096
+    """Node texts kept (most frequent first); the rest map to [UNK]."""
+    node_vocab_min_count: int = 1
+    """Node texts seen fewer times in the train split map to [UNK]."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.tokenizer_vocab_size < 64:
+            problems.append("vocab.tokenizer_vocab_size must be >= 64")
+        if self.tokenizer_max_programs < 1:
+            problems.append("vocab.tokenizer_max_programs must be >= 1")
+        if self.node_vocab_max_size < 4:
+            problems.append("vocab.node_vocab_max_size must be >= 4")
+        if problems:
+            raise ConfigError(problems)
+
+
+@dataclass(kw_only=True, slots=True)
+class ShardConfig:
+    """Shard sizes and the size of one unit of distributed work."""
+
+    max_records: int = 5000
+    """A shard closes after this many records."""
+    max_bytes: int = 64 * 2**20
+    """A shard closes once it reaches this many bytes (WebDataset tar / Parquet file)."""
+    inputs_per_task: int = 128
+    """Inputs handled by one compile task (the unit of resumption)."""
+    tasks_per_shard_task: int = 8
+    """Compile tasks whose records one shard-writing task packs together."""
+    write_bitcode: bool = True
+    """Keep the canonical bitcode in the Parquet rows."""
+
+    def __post_init__(self) -> None:
+        if self.max_records < 1 or self.max_bytes < 1024:
+            raise ConfigError("shards.max_records must be >= 1 and shards.max_bytes >= 1024")
+        if self.inputs_per_task < 1 or self.tasks_per_shard_task < 1:
+            raise ConfigError("shards.inputs_per_task and shards.tasks_per_shard_task must be >= 1")
+
+
+@dataclass(kw_only=True, slots=True)
+class BuildConfig:
+    """Everything that determines the content of a built dataset."""
+
+    name: str = "custom"
+    """Recipe name, with a version (e.g. ``pretrain-c-cpp-v1``)."""
+    description: str = ""
+    inputs: list[InputSpec] = field(default_factory=list)
+    compile: CompileConfig = field(default_factory=CompileConfig)
+    vocab: VocabularyConfig = field(default_factory=VocabularyConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    shards: ShardConfig = field(default_factory=ShardConfig)
+    exclude_evaluation_kernels: bool = True
+    """Drop (as ``excluded``) inputs whose normalised IR equals a DevMap or thread-coarsening
+    kernel's, so that downstream evaluation measures transfer, not memory."""
+    evaluation_data_dir: str = "../shared/data"
+    """Where the evaluation kernels live (relative to the repository root)."""
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in "/\\ "):
+            raise ConfigError(f"recipe name {self.name!r} must be a non-empty word without slashes")
+
+    def evaluation_data_path(self) -> Path:
+        path = Path(self.evaluation_data_dir).expanduser()
+        return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+_NESTED = {"compile": CompileConfig, "vocab": VocabularyConfig, "split": SplitConfig,
+           "shards": ShardConfig}
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError([f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})"
+                           for key in unknown])
+    try:
+        return cls(**data)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def _from_dict(data: dict[str, Any]) -> BuildConfig:
+    data = dict(data)
+    nested = {key: _build(cls, data.pop(key) or {}, key) for key, cls in _NESTED.items()
+              if key in data}
+    inputs = [_build(InputSpec, item if isinstance(item, dict) else {"path": str(item)}, "inputs")
+              for item in data.pop("inputs", []) or []]
+    return _build(BuildConfig, {**data, **nested, "inputs": inputs}, "recipe")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a (nested) config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(config: BuildConfig, overrides: list[str]) -> BuildConfig:
+    """Applies ``section.key=value`` overrides (values parsed as YAML scalars or lists)."""
+    data = config_to_dict(config)
+    problems = []
+    for item in overrides:
+        if "=" not in item:
+            problems.append(f"override {item!r} is not KEY=VALUE")
+            continue
+        dotted, value = item.split("=", 1)
+        keys = dotted.strip().lstrip("-").split(".")
+        target = data
+        for key in keys[:-1]:
+            if not isinstance(target.get(key), dict):
+                problems.append(f"override {dotted!r}: {key!r} is not a section")
+                break
+            target = target[key]
+        else:
+            if keys[-1] not in target:
+                problems.append(f"override {dotted!r}: unknown key {keys[-1]!r}")
+            else:
+                target[keys[-1]] = _parse_value(value)
+    if problems:
+        raise ConfigError(problems)
+    return _from_dict(data)
+
+
+def load_recipe(path_or_name: str | Path | None) -> BuildConfig:
+    """Loads a recipe by path or by name (``datasets/<name>.yaml``); None gives the defaults."""
+    if path_or_name is None:
+        return BuildConfig()
+    path = Path(path_or_name)
+    if not path.exists():
+        candidate = REPO_ROOT / "datasets" / f"{path_or_name}.yaml"
+        if not candidate.exists():
+            names = sorted(p.stem for p in (REPO_ROOT / "datasets").glob("*.yaml"))
+            raise ConfigError(f"no recipe {str(path_or_name)!r}; known recipes: {', '.join(names)}")
+        path = candidate
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping")
+    return _from_dict(data)
+
+
+def config_hash(config: BuildConfig) -> str:
+    """sha256 of the canonical JSON of everything that determines the dataset's content."""
+    data = config_to_dict(config)
+    data.pop("description", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

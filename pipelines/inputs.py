@@ -1,0 +1,401 @@
+"""Discover program files in folders, single files and tar archives (extracted safely, once).
+
+Archives are read with :mod:`tarfile` in streaming mode and every member is checked before
+anything touches the disk: absolute names, ``..`` components, hard links, devices and fifos
+are refused; symbolic links are created only after all regular files, and only when their
+target stays inside the extraction root and does not form a loop. A refused member becomes
+an :class:`InputItem` with a ``rejection`` (so the manifest shows it), never an exception.
+
+An archive is extracted into ``work_dir/extracted/<stem>-<hash8>/`` (hash of its bytes)
+through a temporary folder renamed into place; the completion marker inside it records the
+members, so a rerun reuses the folder without reading the archive again.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import tarfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirencoder.pipelines.compile import DEFAULT_MAX_FILE_BYTES, detect_language
+
+from mirencoder.errors import ConfigError
+
+__all__ = [
+    "InputItem",
+    "ARCHIVE_SUFFIXES",
+    "REJECTION_REASONS",
+    "MAX_MEMBER_BYTES",
+    "discover_inputs",
+    "is_archive",
+    "corpus_name",
+]
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar")
+"""Inputs with these suffixes are read as tar archives."""
+
+REJECTION_REASONS = {
+    "unsafe_path": "archive member with an absolute name or a '..' component",
+    "unsafe_link": "hard link, or symbolic link whose target is absolute or leaves the root",
+    "symlink_loop": "symbolic link that resolves to itself or to one of its own ancestors",
+    "broken_link": "symbolic link whose target is not in the archive",
+    "special_file": "device, fifo or other non-regular archive member",
+    "too_large": "file over the size limit",
+    "bad_archive": "archive that cannot be read (corrupt or truncated)",
+    "unsupported_language": "file given directly whose suffix is not a program language",
+}
+"""Reasons of :attr:`InputItem.rejection` set by discovery, with their meaning."""
+
+MAX_MEMBER_BYTES = 64 << 20
+"""Non-program archive members (headers, data) above this size are not extracted."""
+
+_MARKER = ".mirencoder-extracted.json"
+_MARKER_VERSION = 1
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class InputItem:
+    """One program file to build, or one refused input with its reason."""
+
+    path: str
+    """Display path, stable across runs: the path as given, ``ARCHIVE!member`` for members."""
+    local_path: Path | None
+    """Where the file lies on disk (None when it was refused before extraction)."""
+    corpus: str
+    """Corpus label (archive or folder stem unless given)."""
+    language: str | None
+    """``c``, ``cpp``, ``opencl``, ``cuda``, ``ir``, or None when unknown."""
+    rejection: tuple[str, str] | None = None
+    """``(reason, message)`` when discovery refused the item (see :data:`REJECTION_REASONS`)."""
+
+
+def is_archive(path: str | Path) -> bool:
+    """Tells whether a path names a tar archive (by suffix)."""
+    return str(path).lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def corpus_name(path: str | Path) -> str:
+    """The default corpus label of an input: archive stem, folder name, or a file's folder name."""
+    path = Path(path)
+    name = path.name
+    if is_archive(name):
+        lower = name.lower()
+        for suffix in ARCHIVE_SUFFIXES:
+            if lower.endswith(suffix):
+                return name[: -len(suffix)] or "archive"
+    if path.is_dir():
+        return path.resolve().name or "root"
+    return path.resolve().parent.name or "root"
+
+
+def discover_inputs(paths: Sequence[str | Path], work_dir: Path, *, corpus: str | None = None,
+                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[InputItem]:
+    """Lists the program files of folders, single files and tar archives, in a fixed order.
+
+    Folders are walked recursively in sorted order without following symbolic links to
+    folders; a symbolic link to a file counts only when its target lies inside the folder.
+    Archives are extracted safely into ``work_dir/extracted/`` once. Only program files
+    (by suffix, see :data:`~mirencoder.pipelines.compile.LANGUAGE_BY_SUFFIX`) become
+    items; headers and other files stay on disk for includes. Refused members and files
+    over ``max_file_bytes`` become items with a ``rejection``.
+
+    Args:
+        paths: folders, files or archives, in the order wanted.
+        work_dir: build work folder; archives are extracted under ``work_dir/extracted``.
+        corpus: corpus label for every item; default: each input's stem.
+        max_file_bytes: program files above this size are refused as ``too_large``.
+
+    Returns:
+        The items: inputs in the order given, each input's files sorted by path.
+
+    Raises:
+        ConfigError: when some inputs do not exist (all of them are listed).
+    """
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise ConfigError([f"input not found: {p}" for p in missing])
+    items: list[InputItem] = []
+    for raw in paths:
+        path = Path(raw)
+        label = corpus or corpus_name(path)
+        if path.is_dir():
+            items.extend(_walk_folder(path, label, max_file_bytes))
+        elif is_archive(path):
+            items.extend(_archive_items(path, Path(work_dir), label, max_file_bytes))
+        else:
+            items.append(_single_file(path, label, max_file_bytes))
+    return items
+
+
+def _single_file(path: Path, label: str, max_file_bytes: int) -> InputItem:
+    language = detect_language(path)
+    rejection = None
+    if language is None:
+        rejection = ("unsupported_language",
+                     f"{path.name}: suffix {path.suffix or '(none)'!r} is not a program language")
+    else:
+        rejection = _size_rejection(path.stat().st_size, max_file_bytes)
+    return InputItem(path=str(path), local_path=path, corpus=label, language=language,
+                     rejection=rejection)
+
+
+def _size_rejection(size: int, max_file_bytes: int) -> tuple[str, str] | None:
+    if size > max_file_bytes:
+        return ("too_large", f"{size} bytes > limit {max_file_bytes}")
+    return None
+
+
+def _walk_folder(root: Path, label: str, max_file_bytes: int) -> Iterator[InputItem]:
+    real_root = os.path.realpath(root)
+    prefix = str(root)
+    for entry_path, is_link in _sorted_files(prefix):
+        language = detect_language(entry_path)
+        if language is None:
+            continue
+        if is_link:
+            target = os.path.realpath(entry_path)
+            if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
+                continue  # links leaving the folder (or dangling) are not followed
+        size = os.stat(entry_path).st_size
+        yield InputItem(path=entry_path, local_path=Path(entry_path), corpus=label,
+                        language=language, rejection=_size_rejection(size, max_file_bytes))
+
+
+def _sorted_files(folder: str) -> Iterator[tuple[str, bool]]:
+    # Depth-first, names sorted; symbolic links to folders are never entered (no loops).
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _sorted_files(entry.path)
+        elif entry.is_symlink():
+            yield entry.path, True
+        elif entry.is_file(follow_symlinks=False):
+            yield entry.path, False
+
+
+# ----------------------------------------------------------------------------- archives
+
+
+def _archive_items(archive: Path, work_dir: Path, label: str,
+                   max_file_bytes: int) -> list[InputItem]:
+    digest = _file_sha256(archive)[:8]
+    stem = corpus_name(archive) if is_archive(archive) else archive.name
+    dest = work_dir / "extracted" / f"{stem}-{digest}"
+    record = _read_marker(dest, max_file_bytes)
+    if record is None:
+        record = _extract(archive, dest, max_file_bytes)
+    items = []
+    display = str(archive)
+    for name in record["programs"]:
+        items.append(InputItem(path=f"{display}!{name}", local_path=dest / name, corpus=label,
+                               language=detect_language(name)))
+    for name, reason, message in record["rejected"]:
+        items.append(InputItem(path=f"{display}!{name}" if name else display, local_path=None,
+                               corpus=label, language=detect_language(name) if name else None,
+                               rejection=(reason, message)))
+    items.sort(key=lambda item: item.path)
+    return items
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_marker(dest: Path, max_file_bytes: int) -> dict | None:
+    try:
+        record = json.loads((dest / _MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("version") != _MARKER_VERSION or record.get("max_file_bytes") != max_file_bytes:
+        return None
+    return record
+
+
+def _extract(archive: Path, dest: Path, max_file_bytes: int) -> dict:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    extractor = _Extractor(tmp, max_file_bytes)
+    complete = True
+    try:
+        with tarfile.open(archive, "r|*") as tar:
+            for member in tar:
+                extractor.add(member, tar)
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        # Keep what was read before the damage; the archive itself is reported once.
+        complete = False
+        extractor.rejected.append(("", "bad_archive", f"{archive.name}: {exc}"))
+    extractor.finish_links()
+    record = {
+        "version": _MARKER_VERSION,
+        "archive": str(archive),
+        "max_file_bytes": max_file_bytes,
+        "complete": complete,
+        "programs": sorted(extractor.programs),
+        "rejected": sorted(extractor.rejected),
+    }
+    if not complete:
+        # No marker: a rerun reads the archive again. The members read so far stay usable.
+        shutil.rmtree(dest, ignore_errors=True)
+        os.rename(tmp, dest)
+        return record
+    (tmp / _MARKER).write_text(json.dumps(record))
+    if dest.exists():  # an earlier run died before its marker, or a parallel run won the race
+        if _read_marker(dest, max_file_bytes) is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return _read_marker(dest, max_file_bytes) or record
+        shutil.rmtree(dest, ignore_errors=True)
+    try:
+        os.rename(tmp, dest)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return _read_marker(dest, max_file_bytes) or record
+    return record
+
+
+class _Extractor:
+    """Checks and writes the members of one archive stream into ``root``."""
+
+    def __init__(self, root: Path, max_file_bytes: int):
+        self.root = root
+        self.max_file_bytes = max_file_bytes
+        self.programs: list[str] = []
+        self.rejected: list[tuple[str, str, str]] = []
+        self.links: dict[str, str] = {}  # member name -> link text
+        self.files: set[str] = set()
+        self.dirs: set[str] = {""}
+
+    def add(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+        raw = member.name
+        name = _safe_name(raw)
+        if name is None:
+            self.rejected.append((raw, "unsafe_path",
+                                  f"member name {raw!r} is absolute or contains '..'"))
+            return
+        if name == "":
+            return  # the archive's "./" entry
+        if member.isdir():
+            self._mkdir(name)
+        elif member.isreg():
+            self._write_file(name, member, tar)
+        elif member.issym():
+            self._add_symlink(name, member.linkname)
+        elif member.islnk():
+            self.rejected.append((name, "unsafe_link",
+                                  f"hard link to {member.linkname!r} refused"))
+        else:
+            self.rejected.append((name, "special_file",
+                                  f"member type {member.type!r} (device, fifo, ...) refused"))
+
+    def _mkdir(self, name: str) -> None:
+        if name in self.dirs:
+            return
+        os.makedirs(self.root / name, exist_ok=True)
+        parts = name.split("/")
+        self.dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+
+    def _write_file(self, name: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+        language = detect_language(name)
+        limit = self.max_file_bytes if language is not None else MAX_MEMBER_BYTES
+        if member.size > limit:
+            self.rejected.append((name, "too_large", f"{member.size} bytes > limit {limit}"))
+            return
+        if name in self.dirs or name in self.links:
+            self.rejected.append((name, "unsafe_path", "member name clashes with a folder or link"))
+            return
+        self._mkdir(posixpath.dirname(name))
+        source = tar.extractfile(member)
+        data = source.read() if source is not None else b""
+        with open(self.root / name, "wb") as handle:
+            handle.write(data)
+        if language is not None and name not in self.files:
+            self.programs.append(name)
+        self.files.add(name)
+
+    def _add_symlink(self, name: str, linkname: str) -> None:
+        if not linkname or linkname.startswith("/") or _is_windows_absolute(linkname):
+            self.rejected.append((name, "unsafe_link", f"symbolic link to absolute {linkname!r}"))
+            return
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), linkname))
+        if target == ".." or target.startswith("../"):
+            self.rejected.append((name, "unsafe_link",
+                                  f"symbolic link to {linkname!r} leaves the archive root"))
+            return
+        self.links[name] = linkname  # checked again on the file system once created
+
+    def finish_links(self) -> None:
+        """Creates the accepted symbolic links once every regular file is on disk, then checks
+        each one on the file system: a link that loops, leaves the root or dangles is removed."""
+        created = []
+        for name in sorted(self.links):
+            parent = posixpath.dirname(name)
+            if name in self.files or name in self.dirs:
+                self.rejected.append((name, "unsafe_path", "link name clashes with a member"))
+                continue
+            if any(head in self.links for head in _prefixes(parent)):
+                # Never create anything through a link: it could point outside the root.
+                self.rejected.append((name, "unsafe_path", "link inside a linked folder"))
+                continue
+            self._mkdir(parent)
+            os.symlink(self.links[name], self.root / name)
+            created.append(name)
+        real_root = os.path.realpath(self.root)
+        for name in created:
+            path = self.root / name
+            problem = _check_link(path, real_root)
+            if problem is not None:
+                os.unlink(path)
+                self.rejected.append((name, *problem))
+            elif detect_language(name) is not None and os.path.isfile(path):
+                self.programs.append(name)
+
+
+def _prefixes(name: str) -> list[str]:
+    parts = name.split("/") if name else []
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _check_link(path: Path, real_root: str) -> tuple[str, str] | None:
+    link = os.readlink(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("symlink_loop", f"symbolic link to {link!r} loops")
+        return ("broken_link", f"symbolic link to {link!r} points to no member")
+    target = os.path.realpath(path)
+    if os.path.commonpath([real_root, target]) != real_root:
+        return ("unsafe_link", f"symbolic link to {link!r} leaves the archive root")
+    parent = os.path.realpath(path.parent)
+    if os.path.isdir(target) and os.path.commonpath([parent, target]) == target:
+        return ("symlink_loop", f"symbolic link to {link!r} points to its own folder or an "
+                "ancestor (a cycle)")
+    return None
+
+
+def _safe_name(raw: str) -> str | None:
+    """The normalised member name, or None when it is absolute or contains ``..``."""
+    if raw.startswith(("/", "\\")) or _is_windows_absolute(raw):
+        return None
+    parts = [p for p in raw.replace("\\", "/").split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def _is_windows_absolute(name: str) -> bool:
+    return len(name) >= 2 and name[1] == ":" and name[0].isalpha()

@@ -1,0 +1,112 @@
+"""Stage 1: one input file to normalised IR and its graph view (node texts still as strings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from mirencoder.errors import InputError
+from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
+from mirencoder.pipelines.inputs import InputItem
+from mirencoder.pipelines.ir.graph import build_graph
+from mirencoder.pipelines.ir.normalize import normalize_ir
+
+__all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table"]
+
+# One row per input of one compile task (DIR/_work/ir/part-NNNNN.parquet).
+IR_PART_SCHEMA = pa.schema([
+    ("order", pa.int64()),  # position of the input in the sorted plan: ties in dedup go to the lowest
+    ("path", pa.string()),
+    ("corpus", pa.string()),
+    ("language", pa.string()),
+    ("status", pa.string()),  # ok | failed (duplicate/excluded are decided later, globally)
+    ("reason", pa.string()),
+    ("message", pa.string()),
+    ("ir_sha256", pa.string()),
+    ("num_instructions", pa.int32()),
+    ("ir_text", pa.large_string()),
+    ("bitcode", pa.large_binary()),
+    ("node_type", pa.list_(pa.int8())),
+    ("node_texts", pa.list_(pa.string())),
+    ("node_function", pa.list_(pa.int32())),
+    ("node_block", pa.list_(pa.int32())),
+    ("edge_src", pa.list_(pa.int32())),
+    ("edge_dst", pa.list_(pa.int32())),
+    ("edge_flow", pa.list_(pa.int8())),
+    ("edge_position", pa.list_(pa.int32())),
+])
+
+_EMPTY_GRAPH = {name: [] for name in ("node_type", "node_texts", "node_function", "node_block",
+                                      "edge_src", "edge_dst", "edge_flow", "edge_position")}
+
+
+class IRStage:
+    """Compiles (or reads) one input, normalises its IR and builds its graph view.
+
+    Failures of one input become a ``failed`` row with a reason; they never raise.
+    """
+
+    name: ClassVar[str] = "ir"
+    required_columns: ClassVar[tuple[str, ...]] = ("path", "language")
+    output_columns: ClassVar[tuple[str, ...]] = tuple(IR_PART_SCHEMA.names)
+
+    def __init__(self, config: CompileConfig):
+        self.config = config
+        self.toolchain: Toolchain | None = None
+
+    def setup(self) -> None:
+        """Probes the toolchain once per worker."""
+        self.toolchain = Toolchain.probe(self.config)
+
+    def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = ()) -> dict:
+        row = {"order": order, "path": item.path, "corpus": item.corpus, "language": item.language,
+               "status": "failed", "reason": None, "message": None, "ir_sha256": None,
+               "num_instructions": 0, "ir_text": None, "bitcode": None, **_EMPTY_GRAPH}
+        if item.rejection is not None:
+            row["reason"], row["message"] = item.rejection
+            return row
+        try:
+            ir = normalize_ir(self._bitcode_or_text(item, include_dirs),
+                              llvm_as=self.toolchain.llvm_as if self.toolchain else None)
+            graph = build_graph(ir)
+        except InputError as error:
+            row["reason"], row["message"] = error.reason, str(error)[:2000]
+            return row
+        except Exception as error:  # noqa: BLE001 - one bad input must not stop a shard
+            row["reason"] = "internal_error"
+            row["message"] = f"{type(error).__name__}: {error}"[:2000]
+            return row
+        row.update(status="ok", ir_sha256=ir.sha256, num_instructions=ir.num_instructions,
+                   ir_text=ir.text, bitcode=ir.bitcode,
+                   node_type=np.asarray(graph.node_type, np.int8),
+                   node_texts=list(graph.node_texts),
+                   node_function=np.asarray(graph.node_function, np.int32),
+                   node_block=np.asarray(graph.node_block, np.int32),
+                   edge_src=np.asarray(graph.edge_src, np.int32),
+                   edge_dst=np.asarray(graph.edge_dst, np.int32),
+                   edge_flow=np.asarray(graph.edge_flow, np.int8),
+                   edge_position=np.asarray(graph.edge_position, np.int32))
+        return row
+
+    def _bitcode_or_text(self, item: InputItem, include_dirs: tuple[Path, ...]) -> bytes:
+        if item.local_path is None:
+            raise InputError("missing_file", f"{item.path}: no local file")
+        if item.language == "ir":
+            size = item.local_path.stat().st_size
+            if size > self.config.max_file_bytes:
+                raise InputError("too_large", f"{size} bytes > limit {self.config.max_file_bytes}")
+            return item.local_path.read_bytes()
+        if item.language is None:
+            raise InputError("unsupported_language", f"{item.path}: unknown file type")
+        return compile_to_bitcode(item.local_path, item.language, self.toolchain, self.config,
+                                  include_dirs)
+
+
+def rows_to_table(rows: list[dict]) -> pa.Table:
+    """Packs stage rows into an :data:`IR_PART_SCHEMA` table."""
+    columns = {name: [row[name] for row in rows] for name in IR_PART_SCHEMA.names}
+    return pa.Table.from_pydict(columns, schema=IR_PART_SCHEMA)
+

@@ -1,0 +1,100 @@
+"""Stage 2: kept programs of a few compile tasks to token ids, node-text ids and shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from mirencoder.pipelines.config import ShardConfig
+from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+from mirencoder.pipelines.shards.schema import SPLITS
+from mirencoder.pipelines.shards.writers import ParquetShardWriter, WebDatasetShardWriter
+
+__all__ = ["ShardStage"]
+
+_COLUMNS = ["order", "path", "corpus", "language", "ir_sha256", "ir_text", "bitcode", "node_type",
+            "node_texts", "node_function", "node_block", "edge_src", "edge_dst", "edge_flow",
+            "edge_position"]
+
+
+class ShardStage:
+    """Encodes the kept records of some IR parts and writes them as Parquet and WebDataset shards.
+
+    Shard names carry the task id (``part-{task:05d}-{n:03d}``), so a rerun of a task rewrites
+    exactly the same files and never doubles a record.
+    """
+
+    name: ClassVar[str] = "shard"
+
+    def __init__(self, dataset_dir: Path, shards: ShardConfig):
+        self.dataset_dir = dataset_dir
+        self.shards = shards
+        self.tokenizer: IRTokenizer | None = None
+        self.node_vocab: NodeTextVocabulary | None = None
+
+    def setup(self) -> None:
+        """Loads the dataset's tokenizer and node-text vocabulary once per worker."""
+        self.tokenizer = IRTokenizer.load(self.dataset_dir / "tokenizer.json")
+        self.node_vocab = NodeTextVocabulary.load(self.dataset_dir / "node_vocab.json")
+
+    def process(self, task: int, parts: list[Path], kept: dict[int, tuple[str, str]]) -> dict:
+        """Writes the shards of one task.
+
+        Args:
+            task: shard-task id, part of every file name.
+            parts: the IR part files this task reads.
+            kept: input ``order`` -> ``(key, split)`` for the records to keep.
+
+        Returns:
+            ``{"task", "records": {split: n}, "shards": {split: {"parquet": [...], "wds": [...]}}}``.
+        """
+        writers = {}
+        for split in SPLITS:
+            kwargs = {"root": self.dataset_dir, "max_records": self.shards.max_records,
+                      "max_bytes": self.shards.max_bytes}
+            writers[split] = (
+                ParquetShardWriter(self.dataset_dir / "parquet" / split, f"part-{task:05d}", **kwargs),
+                WebDatasetShardWriter(self.dataset_dir / "wds" / split, f"part-{task:05d}", **kwargs),
+            )
+        counts = dict.fromkeys(SPLITS, 0)
+        for part in parts:
+            table = pq.read_table(part, columns=_COLUMNS)
+            orders = table.column("order").to_pylist()
+            wanted = [i for i, order in enumerate(orders) if order in kept]
+            if not wanted:
+                continue
+            rows = table.take(wanted).to_pylist()
+            texts = [row["ir_text"] for row in rows]
+            token_lists = self.tokenizer.encode_batch(texts)
+            for row, tokens in zip(rows, token_lists, strict=True):
+                key, split = kept[row["order"]]
+                record = self._record(row, key, split, tokens)
+                for writer in writers[split]:
+                    writer.write(record)
+                counts[split] += 1
+        shards = {split: {"parquet": [s.to_dict() for s in parquet.close()],
+                          "wds": [s.to_dict() for s in wds.close()]}
+                  for split, (parquet, wds) in writers.items()}
+        return {"task": task, "records": counts, "shards": shards}
+
+    def _record(self, row: dict, key: str, split: str, tokens: np.ndarray) -> dict:
+        tokens = np.asarray(tokens, dtype=np.int32)
+        return {
+            "key": key, "ir_sha256": row["ir_sha256"], "corpus": row["corpus"],
+            "source_path": row["path"], "language": row["language"], "split": split,
+            "num_tokens": int(tokens.shape[0]), "tokens": tokens,
+            "node_type": np.asarray(row["node_type"], np.int8),
+            "node_text": self.node_vocab.encode(row["node_texts"]),
+            "node_function": np.asarray(row["node_function"], np.int32),
+            "node_block": np.asarray(row["node_block"], np.int32),
+            "edge_src": np.asarray(row["edge_src"], np.int32),
+            "edge_dst": np.asarray(row["edge_dst"], np.int32),
+            "edge_flow": np.asarray(row["edge_flow"], np.int8),
+            "edge_position": np.asarray(row["edge_position"], np.int32),
+            "bitcode": row["bitcode"] if self.shards.write_bitcode else b"",
+        }
+

@@ -1,0 +1,213 @@
+"""End-to-end dataset builds on a local Ray: manifest, index, shards, dedup, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from mirencoder.errors import ConfigError
+from mirencoder.pipelines.build import build_dataset
+from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
+from mirencoder.pipelines.dataset import (
+    iter_parquet_records,
+    iter_wds_records,
+    list_shards,
+    load_index,
+)
+from mirencoder.pipelines.shards.schema import SPLITS
+from mirencoder.pipelines.shards.writers import file_sha256
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_CORPUS = REPO_ROOT / "datasets" / "demo-corpus"
+
+_SMALL_VOCAB = VocabularyConfig(tokenizer_vocab_size=256, node_vocab_max_size=64)
+
+
+def _records_by_split(dataset: Path, fmt: str) -> dict[str, dict[str, dict]]:
+    read = iter_wds_records if fmt == "wds" else iter_parquet_records
+    return {split: {r["key"]: r for r in read(list_shards(dataset, split, fmt))}
+            for split in SPLITS}
+
+
+def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
+    index = load_index(demo_dataset)
+    manifest = pq.read_table(demo_dataset / "manifest.parquet").to_pylist()
+    program_files = [p for p in DEMO_CORPUS.rglob("*")
+                     if p.suffix in {".c", ".cpp", ".cc", ".cl", ".cu", ".ll", ".bc"}]
+    assert len(manifest) == len(program_files) == index["counts"]["inputs"]
+    assert len({row["path"] for row in manifest}) == len(manifest)
+    assert {row["status"] for row in manifest} <= {"ok", "failed", "duplicate", "excluded"}
+    ok = [row for row in manifest if row["status"] == "ok"]
+    assert len(ok) == index["counts"]["ok"] >= 0.9 * len(manifest)
+    assert sum(index["splits"][s]["records"] for s in SPLITS) == len(ok)
+    assert index["tokenizer_sha256"] and index["node_vocab_sha256"] and index["config_hash"]
+    assert "14." in index["toolchain"]["clang"]
+    for split in SPLITS:
+        for fmt in ("wds", "parquet"):
+            for shard in index["splits"][split][fmt]:
+                path = demo_dataset / shard["path"]
+                assert path.stat().st_size == shard["bytes"]
+                assert file_sha256(path) == shard["sha256"]
+    assert not list(demo_dataset.rglob("*.tmp"))
+
+
+def test_wds_and_parquet_hold_the_same_records(demo_dataset: Path):
+    wds, parquet = _records_by_split(demo_dataset, "wds"), _records_by_split(demo_dataset, "parquet")
+    index = load_index(demo_dataset)
+    for split in SPLITS:
+        assert wds[split].keys() == parquet[split].keys()
+        assert len(wds[split]) == index["splits"][split]["records"]
+        for key, record in wds[split].items():
+            other = parquet[split][key]
+            assert record["split"] == split == other["split"]
+            np.testing.assert_array_equal(record["tokens"], other["tokens"])
+            for column in ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow",
+                           "edge_position"):
+                np.testing.assert_array_equal(record[column], other[column])
+            assert len(record["tokens"]) == record["num_tokens"] > 0
+            n = len(record["node_type"])
+            assert n > 0 and len(record["edge_src"]) > 0
+            assert record["edge_src"].max() < n and record["edge_dst"].max() < n
+            assert record["tokens"].max() < index["vocab_size"]
+            assert record["node_text"].max() < index["node_vocab_size"]
+
+
+def test_duplicates_bad_inputs_and_rerun(tmp_path: Path, require_clang: str):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.c").write_text("int add(int a, int b) { return a + b; }\n")
+    # Same program, other names: identical normalised IR, so a duplicate.
+    (corpus / "b.c").write_text("int add(int x, int y) { return x + y; }\n")
+    (corpus / "c.c").write_text("int mul(int a, int b) { int r = 0; for (int i = 0; i < b; i++)"
+                                " r += a; return r; }\n")
+    (corpus / "empty.c").write_text("")
+    (corpus / "syntax.c").write_text("int broken( { return }\n")
+    (corpus / "garbage.bc").write_bytes(os.urandom(512))
+    (corpus / "notes.txt").write_text("not a program")
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                         exclude_evaluation_kernels=False)
+    out = tmp_path / "out"
+    index = build_dataset(config, out, num_cpus=2, show_progress=False)
+    rows = {Path(r["path"]).name: r for r in
+            pq.read_table(out / "manifest.parquet").to_pylist()}
+    assert set(rows) == {"a.c", "b.c", "c.c", "empty.c", "syntax.c", "garbage.bc"}
+    assert rows["a.c"]["status"] == "ok" and rows["c.c"]["status"] == "ok"
+    assert rows["b.c"]["status"] == "duplicate" and rows["b.c"]["key"] == rows["a.c"]["key"]
+    assert rows["empty.c"]["reason"] == "empty"
+    assert rows["syntax.c"]["reason"] == "compile_error"
+    assert rows["garbage.bc"]["status"] == "failed" and rows["garbage.bc"]["reason"]
+    assert index["counts"]["ok"] == 2 and index["counts"]["duplicate"] == 1
+    assert index["counts"]["failed"] == 3
+    # A finished build run again is recognised and left as it is.
+    again = build_dataset(config, out, num_cpus=2, show_progress=False)
+    assert again["plan_hash"] == index["plan_hash"]
+    # Another build into the same folder is refused without --overwrite.
+    other = BuildConfig(name="t2", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                        exclude_evaluation_kernels=False)
+    with pytest.raises(ConfigError, match="overwrite"):
+        build_dataset(other, out, num_cpus=2, show_progress=False)
+
+
+def test_evaluation_kernels_are_excluded(tmp_path: Path, shared_data: Path, require_clang: str):
+    import tarfile
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with tarfile.open(shared_data / "thread-coarsening" / "kernels_ir.tar.gz") as tar:
+        member = tar.getmember("kernels_ir/sobel.ll")
+        (corpus / "copied_sobel.ll").write_bytes(tar.extractfile(member).read())
+    (corpus / "own.c").write_text("float f(float *a, int n) { float s = 0; "
+                                  "for (int i = 0; i < n; i++) s += a[i]; return s; }\n")
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                         evaluation_data_dir=str(shared_data))
+    index = build_dataset(config, tmp_path / "out", num_cpus=2, show_progress=False)
+    rows = {Path(r["path"]).name: r for r in
+            pq.read_table(tmp_path / "out" / "manifest.parquet").to_pylist()}
+    assert rows["copied_sobel.ll"]["status"] == "excluded"
+    assert rows["copied_sobel.ll"]["reason"] == "evaluation_kernel"
+    assert rows["own.c"]["status"] == "ok"
+    assert index["exclusion"]["applied"] and index["exclusion"]["distinct_ir"] > 600
+
+
+def _build_command(out: Path, recipe: Path) -> list[str]:
+    return [sys.executable, "-m", "mirencoder", "dataset", "build", "--recipe", str(recipe),
+            "--out", str(out), "--num-cpus", "1", "--quiet"]
+
+
+@pytest.mark.slow
+def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang: str):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: resume-test\ninputs:\n  - path: {DEMO_CORPUS}\n    corpus: demo\n"
+        "exclude_evaluation_kernels: false\n"
+        "vocab: {tokenizer_vocab_size: 256, node_vocab_max_size: 64}\n"
+        "shards: {inputs_per_task: 2, tasks_per_shard_task: 2, max_records: 4}\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    parts = killed / "_work" / "ir"
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    finished_before_kill = len(list(parts.glob("part-*.parquet")))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 0 < finished_before_kill
+    assert not (killed / "index.json").exists()
+    subprocess.run(["ray", "stop", "--force"], capture_output=True)
+    resumed = subprocess.run(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    clean = tmp_path / "clean"
+    subprocess.run(_build_command(clean, recipe), env=env, cwd=REPO_ROOT, check=True,
+                   capture_output=True)
+    for fmt in ("wds", "parquet"):
+        a, b = _records_by_split(killed, fmt), _records_by_split(clean, fmt)
+        for split in SPLITS:
+            assert a[split].keys() == b[split].keys()
+            for key in a[split]:
+                np.testing.assert_array_equal(a[split][key]["tokens"], b[split][key]["tokens"])
+    index_a, index_b = load_index(killed), load_index(clean)
+    assert index_a["counts"] == index_b["counts"]
+    assert [s["sha256"] for s in index_a["splits"]["train"]["wds"]] == \
+        [s["sha256"] for s in index_b["splits"]["train"]["wds"]]
+    shutil.rmtree(clean)
+
+
+def test_inspect_shows_counts_sizes_and_a_sample(demo_dataset: Path):
+    result = subprocess.run([sys.executable, "-m", "mirencoder", "dataset", "inspect",
+                             str(demo_dataset)], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    index = load_index(demo_dataset)
+    assert f"{index['counts']['inputs']:>8}" in out
+    assert "tokens" in out and "nodes" in out and "sample" in out
+    assert "define" in out  # the sample's normalised IR
+
+
+def test_inspect_refuses_an_unfinished_folder(tmp_path: Path):
+    (tmp_path / "_work").mkdir()
+    with pytest.raises(ConfigError, match="resume"):
+        load_index(tmp_path)
+
+
+def test_shard_limits_are_respected(tmp_path: Path, require_clang: str):
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(DEMO_CORPUS / "c"))],
+                         vocab=_SMALL_VOCAB, exclude_evaluation_kernels=False,
+                         shards=ShardConfig(max_records=2, inputs_per_task=4,
+                                            tasks_per_shard_task=8))
+    index = build_dataset(config, tmp_path / "out", num_cpus=2, show_progress=False)
+    shards = index["splits"]["train"]["wds"]
+    assert len(shards) >= 2 and all(s["records"] <= 2 for s in shards)
+    assert json.loads((tmp_path / "out" / "index.json").read_text()) == index

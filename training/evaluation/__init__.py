@@ -1,0 +1,1 @@
+"""Downstream evaluation: device mapping and thread coarsening with the published protocols."""

@@ -1,0 +1,1 @@
+"""Feature sets ("featurizers") that turn evaluation programs into fixed-size vectors."""

@@ -1,0 +1,105 @@
+"""Prediction heads on frozen features: XGBoost with the published settings, or a small MLP."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "make_head"]
+
+PUBLISHED_XGBOOST = {
+    "devmap": {"max_depth": 10, "learning_rate": 0.5, "n_estimators": 70},
+    "coarsening": {"max_depth": 1, "learning_rate": 0.05, "n_estimators": 140},
+}
+"""IR2Vec's published head settings (DevMap.ipynb, ThreadCoarsening.ipynb)."""
+HEADS = ("xgboost", "mlp")
+
+
+class Head(Protocol):
+    """A classifier trained per fold."""
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> Head: ...
+
+    def predict(self, features: np.ndarray) -> np.ndarray: ...
+
+
+class _MinMax:
+    """Min-max scaling fitted on the training fold (constant columns map to 0)."""
+
+    def fit(self, features: np.ndarray) -> _MinMax:
+        self.low = features.min(axis=0)
+        span = features.max(axis=0) - self.low
+        self.span = np.where(span > 0, span, 1.0)
+        return self
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        return (features - self.low) / self.span
+
+
+class XGBoostHead:
+    """XGBoost classifier on min-max-scaled features (labels may be any sortable values).
+
+    Args:
+        task: ``devmap`` or ``coarsening`` (picks :data:`PUBLISHED_XGBOOST`).
+        seed: ``random_state`` (XGBoost is deterministic at these settings: no subsampling).
+        n_jobs: threads.
+        tree_method: ``exact`` matches the XGBoost < 2.0 default the published runs used on
+            data this small; ``hist`` is the current default.
+    """
+
+    def __init__(self, task: str, seed: int = 0, n_jobs: int = 2, tree_method: str = "exact"):
+        self.params = dict(PUBLISHED_XGBOOST[task], random_state=seed, n_jobs=n_jobs,
+                           tree_method=tree_method)
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> XGBoostHead:
+        from xgboost import XGBClassifier
+
+        self.scaler = _MinMax().fit(features)
+        self.classes_, encoded = np.unique(labels, return_inverse=True)
+        if len(self.classes_) == 1:
+            self.model = None
+            return self
+        self.model = XGBClassifier(**self.params)
+        self.model.fit(self.scaler.transform(features), encoded)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            return np.full(len(features), self.classes_[0])
+        return self.classes_[self.model.predict(self.scaler.transform(features)).astype(int)]
+
+
+class MLPHead:
+    """A one-hidden-layer MLP (scikit-learn) on standardised features."""
+
+    def __init__(self, task: str, seed: int = 0, n_jobs: int = 2, hidden: int = 64):
+        del task, n_jobs
+        self.seed = seed
+        self.hidden = hidden
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> MLPHead:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.preprocessing import StandardScaler
+
+        self.scaler = StandardScaler().fit(features)
+        self.model = MLPClassifier(hidden_layer_sizes=(self.hidden,), alpha=1e-3, max_iter=400,
+                                   random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self.scaler.transform(features), labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.model.predict(self.scaler.transform(features))
+
+
+def make_head(kind: str, task: str, seed: int, n_jobs: int = 2) -> Head:
+    """Builds a fresh head: ``xgboost`` (published settings) or ``mlp``."""
+    if kind == "xgboost":
+        return XGBoostHead(task, seed=seed, n_jobs=n_jobs)
+    if kind == "mlp":
+        return MLPHead(task, seed=seed, n_jobs=n_jobs)
+    raise ValueError(f"unknown head {kind!r}; choose one of {HEADS}")

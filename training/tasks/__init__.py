@@ -1,0 +1,1 @@
+"""The three pre-training objectives: masked tokens, graph auto-encoding, IR-graph matching."""
