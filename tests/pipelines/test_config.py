@@ -1,0 +1,53 @@
+"""Recipes and build configuration: every recipe loads, overrides and errors are clear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mirencoder.errors import ConfigError
+from mirencoder.pipelines.config import apply_overrides, config_hash, load_recipe
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECIPES = sorted((REPO_ROOT / "datasets").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_every_recipe_loads_and_is_named_after_its_file(recipe: Path):
+    config = load_recipe(recipe)
+    assert config.name == recipe.stem
+    assert config.inputs, "a recipe names its inputs"
+    assert len(config_hash(config)) == 64
+
+
+def test_default_pretraining_recipe_leaves_out_the_gpgpu_suites():
+    config = load_recipe("pretrain-c-cpp-v1")
+    assert config.exclude_evaluation_kernels
+    assert not any("gpgpu" in spec.path for spec in config.inputs)
+    assert any("gpgpu" in spec.path for spec in load_recipe("gpgpu-ablation-v1").inputs)
+
+
+def test_overrides_change_the_hash_and_are_checked():
+    config = load_recipe("demo-v1")
+    changed = apply_overrides(config, ["compile.opt_level=O0", "shards.max_records=3"])
+    assert changed.compile.opt_level == "O0" and changed.shards.max_records == 3
+    assert config_hash(changed) != config_hash(config)
+    with pytest.raises(ConfigError) as error:
+        apply_overrides(config, ["compile.nope=1", "shards.max_records", "vocab.x.y=2"])
+    assert len(error.value.problems) == 3
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="demo-v1"):
+        load_recipe("no-such-recipe")
+
+
+def test_bad_values_are_rejected(tmp_path: Path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("name: bad\nsplit: {validation_fraction: 0.6, test_fraction: 0.6}\n")
+    with pytest.raises(ConfigError, match="fractions"):
+        load_recipe(recipe)
+    recipe.write_text("name: bad\nunknown_key: 1\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_recipe(recipe)

@@ -1,0 +1,48 @@
+"""The command table: every command is documented, importable and answers --help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mirencoder.cli import COMMANDS, build_parser, main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_documents_exactly_the_command_table():
+    readme = (REPO_ROOT / "README.md").read_text()
+    documented = set()
+    for words in re.findall(r"^\| `mirencoder ([a-z\- ]+?)(?: [A-Z\-\[]| --|`)", readme, re.M):
+        documented.add(tuple(words.split()))
+    assert documented == set(COMMANDS)
+
+
+def test_readme_gives_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("## Set up and run", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["bash infra/demo.sh", "bash infra/test.sh"]
+    assert "bash infra/test.sh" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("words", sorted(COMMANDS))
+def test_every_command_builds_its_parser(words):
+    parser = build_parser(words)
+    assert parser.format_help().startswith("usage: mirencoder " + " ".join(words))
+
+
+def test_unknown_command_is_a_clear_error(capsys):
+    assert main(["no-such-command"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "mirencoder", "--help"], capture_output=True,
+                            text=True, check=True)
+    for words in COMMANDS:
+        assert " ".join(words) in result.stdout

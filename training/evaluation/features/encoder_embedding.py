@@ -1,0 +1,120 @@
+"""The encoder under test: program embeddings from ``mirencoder.training.embed.Embedder``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mirencoder.errors import FatalError
+from mirencoder.training.evaluation.programs import EvalProgram
+
+__all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
+
+
+def load_embedder(uri: str) -> Any:
+    """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder.
+
+    Raises:
+        FatalError: when the embedding API is not available or the model cannot be loaded.
+    """
+    try:
+        from mirencoder.training.embed import Embedder
+    except ImportError as error:
+        raise FatalError("the embedding API (mirencoder.training.embed.Embedder) is not "
+                         f"available, so --model cannot be used: {error}") from error
+    return Embedder.from_uri(uri)
+
+
+def describe_embedder(embedder: Any, uri: str) -> dict[str, Any]:
+    """The encoder's identity for the report: URI, version, lineage (whatever it exposes)."""
+    info: dict[str, Any] = {"uri": uri}
+    for source in (embedder, getattr(embedder, "info", None),
+                   getattr(embedder, "package_info", None)):
+        if source is None:
+            continue
+        for attr in ("name", "version", "model_version", "run_id", "parameter_count",
+                     "lineage", "tags"):
+            value = getattr(source, attr, None)
+            if value is not None and attr not in info and not callable(value):
+                info[attr] = value if isinstance(value, str | int | float | dict | list) \
+                    else str(value)
+    return info
+
+
+def _unpack(result: Any, paths: Sequence[str]) -> tuple[np.ndarray, dict[int, str]]:
+    """Accepts an array, or an object with ``vectors`` and ``errors`` (a mapping keyed by index
+    or path, a list aligned with the inputs, or a list of (index-or-path, message) pairs or of
+    objects with ``index``/``path`` and ``reason``/``message``)."""
+    vectors = getattr(result, "vectors", result)
+    errors_in = getattr(result, "errors", None) or {}
+    vectors = np.asarray(vectors, dtype=np.float64)
+    position = {p: i for i, p in enumerate(paths)}
+
+    def locate(key: Any) -> int | None:
+        if isinstance(key, int | np.integer):
+            return int(key)
+        return position.get(str(key))
+
+    errors: dict[int, str] = {}
+    if isinstance(errors_in, Mapping):
+        items = list(errors_in.items())
+    elif len(errors_in) == len(paths) and all(e is None or isinstance(e, str) for e in errors_in):
+        items = [(i, e) for i, e in enumerate(errors_in) if e]
+    else:
+        items = []
+        for entry in errors_in:
+            if isinstance(entry, tuple | list) and len(entry) >= 2:
+                items.append((entry[0], " ".join(str(x) for x in entry[1:])))
+            else:
+                key = getattr(entry, "index", None)
+                key = key if key is not None else getattr(entry, "path", None)
+                message = " ".join(str(x) for x in (getattr(entry, "reason", ""),
+                                                    getattr(entry, "message", "")) if x)
+                items.append((key, message or str(entry)))
+    for key, message in items:
+        index = locate(key)
+        if index is not None:
+            errors[index] = str(message)
+    return vectors, errors
+
+
+class EncoderFeaturizer:
+    """Wraps an embedding function ``paths -> [N, D]`` (or an ``EmbeddingResult``).
+
+    Args:
+        name: the method's name in reports (``encoder``, ``encoder-tokens``, ...).
+        embed_files: called with the list of IR/bitcode paths.
+        description: one line for the report.
+    """
+
+    def __init__(self, name: str, embed_files: Callable[[list[str]], Any], description: str = ""):
+        self.name = name
+        self.embed_files = embed_files
+        self.description = description or name
+        self.errors: dict[str, str] = {}
+
+    @classmethod
+    def from_embedder(cls, name: str, embedder: Any, modality: str = "fused",
+                      description: str = "") -> EncoderFeaturizer:
+        """Uses ``embedder.embed_files(paths, modality=modality)``."""
+        return cls(name, lambda paths: embedder.embed_files(paths, modality=modality),
+                   description or f"encoder, {modality} embedding")
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        paths = [str(Path(p.path)) for p in programs]
+        vectors, errors = _unpack(self.embed_files(paths), paths)
+        if vectors.ndim != 2 or len(vectors) != len(programs):
+            raise FatalError(f"{self.name}: expected [{len(programs)}, D] embeddings, got shape "
+                             f"{vectors.shape}")
+        vectors = vectors.copy()
+        self.errors = {}
+        for index, message in errors.items():
+            vectors[index] = np.nan
+            self.errors[programs[index].key] = message
+        for index in np.flatnonzero(~np.isfinite(vectors).all(axis=1)):
+            self.errors.setdefault(programs[index].key, "non-finite embedding")
+            vectors[index] = np.nan
+        return vectors

@@ -1,0 +1,127 @@
+"""Control: a log-scaled histogram of the instruction opcodes of each program's IR."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mirencoder.errors import InputError
+from mirencoder.training.evaluation.programs import EvalProgram
+
+__all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "OpcodeHistogramFeaturizer"]
+
+LLVM_OPCODES = (
+    "ret", "br", "switch", "indirectbr", "invoke", "resume", "unreachable", "cleanupret",
+    "catchret", "catchswitch", "callbr", "fneg", "add", "fadd", "sub", "fsub", "mul", "fmul",
+    "udiv", "sdiv", "fdiv", "urem", "srem", "frem", "shl", "lshr", "ashr", "and", "or", "xor",
+    "extractelement", "insertelement", "shufflevector", "extractvalue", "insertvalue", "alloca",
+    "load", "store", "fence", "cmpxchg", "atomicrmw", "getelementptr", "trunc", "zext", "sext",
+    "fptrunc", "fpext", "fptoui", "fptosi", "uitofp", "sitofp", "inttoptr", "ptrtoint", "bitcast",
+    "addrspacecast", "icmp", "fcmp", "phi", "select", "call", "va_arg", "landingpad", "catchpad",
+    "cleanuppad", "freeze",
+)
+"""Every LLVM instruction opcode (LLVM 14-22); the histogram has one more bin, ``other``."""
+
+_COLUMN = {op: i for i, op in enumerate(LLVM_OPCODES)}
+_ASSIGN = re.compile(r'^%(?:"[^"]*"|[-\w.$]+)\s*=\s*')
+_LABEL = re.compile(r'^(?:"[^"]*"|[-\w.$]+):(?:\s|$)')
+_WORD = re.compile(r"[a-z_]+")
+_CALL_PREFIX = {"tail", "musttail", "notail"}
+_CLAUSES = {"catch", "filter", "cleanup"}
+
+
+def opcode_counts(ir_text: str) -> Counter[str]:
+    """Counts instruction opcodes in the function bodies of textual LLVM IR (any version).
+
+    Labels, comments, debug records and the case lists of ``switch`` are skipped; a word that is
+    not an opcode counts as ``other``.
+    """
+    counts: Counter[str] = Counter()
+    in_body = in_switch = False
+    for raw in ir_text.splitlines():
+        line = raw.strip()
+        if not in_body:
+            in_body = line.startswith("define ") and line.endswith("{")
+            continue
+        if line == "}":
+            in_body = False
+            continue
+        if in_switch:
+            in_switch = "]" not in line
+            continue
+        if not line or line[0] in ";#!" or _LABEL.match(line):
+            continue
+        rest = _ASSIGN.sub("", line, count=1)
+        match = _WORD.match(rest)
+        if match is None:
+            counts["other"] += 1
+            continue
+        word = match.group(0)
+        if word in _CALL_PREFIX:
+            word = "call"
+        if word in _CLAUSES:
+            continue
+        counts[word if word in _COLUMN else "other"] += 1
+        if word == "switch" and "[" in rest and "]" not in rest:
+            in_switch = True
+    return counts
+
+
+def read_ir_text(path: Path) -> str:
+    """Textual IR of a ``.ll`` or ``.bc`` file, normalised by the pipeline when available.
+
+    Raises:
+        InputError: when the file cannot be read or parsed.
+    """
+    data = Path(path).read_bytes()
+    try:
+        from mirencoder.pipelines.ir.normalize import normalize_ir
+    except ImportError:
+        normalize_ir = None
+    if normalize_ir is not None:
+        return normalize_ir(data).text
+    if data[:4] == b"BC\xc0\xde":
+        import llvmlite.binding as llvm
+
+        try:
+            return str(llvm.parse_bitcode(data))
+        except RuntimeError as error:
+            raise InputError("malformed_ir", f"{path}: {error}") from error
+    return data.decode("utf-8", errors="replace")
+
+
+class OpcodeHistogramFeaturizer:
+    """``log1p(count)`` of each LLVM opcode (plus ``other``) in the program's IR.
+
+    A strong, cheap control: it sees what the program computes, not how values flow.
+    """
+
+    name = "opcode-histogram"
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+        try:
+            import mirencoder.pipelines.ir.normalize  # noqa: F401
+
+            source = "normalised IR (mirencoder.pipelines.ir.normalize)"
+        except ImportError:
+            source = "raw IR text"
+        self.description = f"log1p opcode counts, {len(LLVM_OPCODES) + 1} bins, from {source}"
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        out = np.zeros((len(programs), len(LLVM_OPCODES) + 1), dtype=np.float32)
+        self.errors = {}
+        for row, program in enumerate(programs):
+            try:
+                counts = opcode_counts(read_ir_text(program.path))
+            except (InputError, OSError) as error:
+                self.errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
+                out[row] = np.nan
+                continue
+            for op, count in counts.items():
+                out[row, _COLUMN.get(op, len(LLVM_OPCODES))] += count
+        return np.log1p(out)

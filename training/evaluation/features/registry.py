@@ -1,0 +1,27 @@
+"""Builds the built-in featurizers by name (the encoder ones need a loaded model)."""
+
+from __future__ import annotations
+
+from mirencoder.training.evaluation.features.base import Featurizer
+from mirencoder.training.evaluation.features.ir2vec_vectors import IR2VecFeaturizer
+from mirencoder.training.evaluation.features.kernel_identity import KernelIdentityFeaturizer
+from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
+
+__all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
+
+BUILTIN_FEATURIZERS = ("kernel-identity", "opcode-histogram", "ir2vec-fa", "ir2vec-sym")
+
+
+def build_featurizer(name: str) -> Featurizer:
+    """Returns a fresh built-in featurizer.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the known ones).
+    """
+    if name == "kernel-identity":
+        return KernelIdentityFeaturizer()
+    if name == "opcode-histogram":
+        return OpcodeHistogramFeaturizer()
+    if name in {"ir2vec-fa", "ir2vec-sym"}:
+        return IR2VecFeaturizer(name.split("-", 1)[1])
+    raise ValueError(f"unknown feature set {name!r}; known: {', '.join(BUILTIN_FEATURIZERS)}")

@@ -1,0 +1,44 @@
+"""Pools each modality to one vector and fuses them into the program embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import global_max_pool, global_mean_pool
+
+__all__ = ["ModalityFusion"]
+
+
+class ModalityFusion(nn.Module):
+    """Token states → [CLS; masked mean] → D; node states → [mean; max] → D; both → fused D.
+
+    The per-modality vectors are kept (same size ``D`` as the fused one) so that consumers can
+    pick ``tokens``, ``graph`` or ``fused``.
+
+    Shapes:
+        - token_states: ``[B, L, d_model]``; attention_mask: ``[B, L]`` bool
+        - node_states: ``[N, hidden]``; node_batch: ``[N]`` graph index of each node
+        - output: three ``[B, D]`` tensors (tokens, graph, fused)
+    """
+
+    def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int):
+        super().__init__()
+        self.fusion_dim = fusion_dim
+        self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
+                                        nn.LayerNorm(fusion_dim))
+        self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim, fusion_dim),
+                                        nn.LayerNorm(fusion_dim))
+        self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
+                                  nn.Linear(fusion_dim, fusion_dim), nn.LayerNorm(fusion_dim))
+
+    def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
+                node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
+        mean = (token_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        tokens = self.token_proj(torch.cat([token_states[:, 0], mean], dim=-1))
+        graph_in = torch.cat([global_mean_pool(node_states, node_batch, num_graphs),
+                              global_max_pool(node_states, node_batch, num_graphs)], dim=-1)
+        graph = self.graph_proj(graph_in)
+        fused = self.fuse(torch.cat([tokens, graph], dim=-1))
+        return tokens, graph, fused
