@@ -15,10 +15,13 @@ current working directory.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DEFAULT_EXPERIMENT", "project_root", "runs_dir", "default_tracking_uri",
-           "resolve_tracking_uri", "model_cache_dir", "sqlite_uri"]
+           "resolve_tracking_uri", "model_cache_dir", "sqlite_uri", "ensure_experiment",
+           "using_tracking_uri"]
 
 # The experiment that registry-only runs (a package registered without a training run) go to.
 DEFAULT_EXPERIMENT = "mirencoder"
@@ -68,3 +71,64 @@ def model_cache_dir() -> Path:
     """Where pulled registry models are cached (``<repo>/runs/cache/models``)."""
     root = os.environ.get("MIRENCODER_CACHE_DIR")
     return (Path(root) if root else runs_dir() / "cache") / "models"
+
+
+def _artifact_root_for(tracking_uri: str) -> str | None:
+    """Artifacts of a SQLite store live beside the database (``<db folder>/mlartifacts``).
+
+    MLflow's own default is ``./mlruns`` under the *current directory*, which scatters
+    artifacts wherever a command happens to run. Servers (``http``) choose their own root.
+    """
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri[len("sqlite:///"):].split("?", 1)[0])
+        return (db.resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
+def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None) -> str:
+    """The id of experiment ``name``, created when missing with a well-placed artifact root.
+
+    Args:
+        name: experiment name.
+        tracking_uri: the store (default: :func:`resolve_tracking_uri`).
+
+    Returns:
+        The experiment id.
+    """
+    from mlflow import MlflowClient
+
+    uri = resolve_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=_artifact_root_for(uri))
+    except Exception:  # noqa: BLE001 - a concurrent creator won the race
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+@contextmanager
+def using_tracking_uri(uri: str | None = None) -> Iterator[str]:
+    """Points MLflow's fluent API (and child processes) at ``uri`` for the block, then restores.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; both are put back.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    resolved = resolve_tracking_uri(uri)
+    previous_global = tracking_utils._tracking_uri
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(resolved)
+    try:
+        yield resolved
+    finally:
+        mlflow.set_tracking_uri(previous_global)
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env

@@ -16,10 +16,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import lzma
 import os
 import posixpath
 import shutil
 import tarfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,8 +190,7 @@ def _sorted_files(folder: str) -> Iterator[tuple[str, bool]]:
 def _archive_items(archive: Path, work_dir: Path, label: str,
                    max_file_bytes: int) -> list[InputItem]:
     digest = _file_sha256(archive)[:8]
-    stem = corpus_name(archive) if is_archive(archive) else archive.name
-    dest = work_dir / "extracted" / f"{stem}-{digest}"
+    dest = work_dir / "extracted" / f"{corpus_name(archive)}-{digest}"
     record = _read_marker(dest, max_file_bytes)
     if record is None:
         record = _extract(archive, dest, max_file_bytes)
@@ -235,7 +236,7 @@ def _extract(archive: Path, dest: Path, max_file_bytes: int) -> dict:
         with tarfile.open(archive, "r|*") as tar:
             for member in tar:
                 extractor.add(member, tar)
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
         # Keep what was read before the damage; the archive itself is reported once.
         complete = False
         extractor.rejected.append(("", "bad_archive", f"{archive.name}: {exc}"))
@@ -289,7 +290,10 @@ class _Extractor:
         if name == "":
             return  # the archive's "./" entry
         if member.isdir():
-            self._mkdir(name)
+            try:
+                self._mkdir(name)
+            except OSError as exc:
+                self.rejected.append((name, "unsafe_path", f"cannot extract: {exc.strerror}"))
         elif member.isreg():
             self._write_file(name, member, tar)
         elif member.issym():
@@ -317,11 +321,15 @@ class _Extractor:
         if name in self.dirs or name in self.links:
             self.rejected.append((name, "unsafe_path", "member name clashes with a folder or link"))
             return
-        self._mkdir(posixpath.dirname(name))
         source = tar.extractfile(member)
-        data = source.read() if source is not None else b""
-        with open(self.root / name, "wb") as handle:
-            handle.write(data)
+        data = source.read() if source is not None else b""  # stream errors: bad_archive
+        try:
+            self._mkdir(posixpath.dirname(name))
+            with open(self.root / name, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:  # e.g. "a" is a file and "a/b" follows, or a name too long
+            self.rejected.append((name, "unsafe_path", f"cannot extract: {exc.strerror or exc}"))
+            return
         if language is not None and name not in self.files:
             self.programs.append(name)
         self.files.add(name)
@@ -354,13 +362,24 @@ class _Extractor:
             os.symlink(self.links[name], self.root / name)
             created.append(name)
         real_root = os.path.realpath(self.root)
+        # Judge every link before removing any (a -> b -> a is a loop for both), then drop
+        # links that dangle because their target was removed, until nothing changes.
+        problems = {name: _check_link(self.root / name, real_root) for name in created}
+        while True:
+            for name in created:
+                if problems[name] is not None and os.path.islink(self.root / name):
+                    os.unlink(self.root / name)
+            dangling = [name for name in created
+                        if problems[name] is None and not os.path.exists(self.root / name)]
+            if not dangling:
+                break
+            for name in dangling:
+                problems[name] = ("broken_link", f"symbolic link to {self.links[name]!r} "
+                                  "points to a refused member")
         for name in created:
-            path = self.root / name
-            problem = _check_link(path, real_root)
-            if problem is not None:
-                os.unlink(path)
-                self.rejected.append((name, *problem))
-            elif detect_language(name) is not None and os.path.isfile(path):
+            if problems[name] is not None:
+                self.rejected.append((name, *problems[name]))
+            elif detect_language(name) is not None and os.path.isfile(self.root / name):
                 self.programs.append(name)
 
 
@@ -371,15 +390,15 @@ def _prefixes(name: str) -> list[str]:
 
 def _check_link(path: Path, real_root: str) -> tuple[str, str] | None:
     link = os.readlink(path)
+    target = os.path.realpath(path)  # non-strict: also resolves what does not exist
+    if os.path.commonpath([real_root, target]) != real_root:
+        return ("unsafe_link", f"symbolic link to {link!r} leaves the archive root")
     try:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return ("symlink_loop", f"symbolic link to {link!r} loops")
         return ("broken_link", f"symbolic link to {link!r} points to no member")
-    target = os.path.realpath(path)
-    if os.path.commonpath([real_root, target]) != real_root:
-        return ("unsafe_link", f"symbolic link to {link!r} leaves the archive root")
     parent = os.path.realpath(path.parent)
     if os.path.isdir(target) and os.path.commonpath([parent, target]) == target:
         return ("symlink_loop", f"symbolic link to {link!r} points to its own folder or an "

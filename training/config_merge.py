@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mirencoder.training.config import SECTIONS, PretrainConfig
 
 from mirencoder.errors import ConfigError
-from mirencoder.training.config import SECTIONS, PretrainConfig
 
 __all__ = ["resolve_config", "config_from_dict", "config_to_yaml", "parse_override",
            "field_help"]
@@ -75,8 +75,7 @@ def config_from_dict(data: dict, *, base: PretrainConfig | None = None) -> Pretr
                     merged[key][name] = coerced
         else:
             problems.append(f"unknown section {key!r} (known: name, {', '.join(SECTIONS)})")
-    if problems:
-        raise ConfigError(problems)
+    # Build every section even after a problem, so that one error lists all of them.
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         try:
@@ -85,7 +84,10 @@ def config_from_dict(data: dict, *, base: PretrainConfig | None = None) -> Pretr
             problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return PretrainConfig(name=merged["name"], **sections)
+    try:
+        return PretrainConfig(name=merged["name"], **sections)
+    except ConfigError as error:
+        raise ConfigError(problems + error.problems) from None
 
 
 def resolve_config(yaml_path: str | Path | None, overrides: list[str] | dict[str, Any] = ()

@@ -98,14 +98,18 @@ def _short(message: str) -> str:
 # --- parsing -------------------------------------------------------------------------------
 
 def _parse_bitcode(data: bytes) -> llvm.ModuleRef:
+    # A fresh context per parse attempt: LLVM uniques struct type names per context, and even
+    # a failed parse may have claimed `%struct.P`, so that the next one gets `%struct.P.0`.
     try:
-        return llvm.parse_bitcode(data)
+        return llvm.parse_bitcode(data, context=llvm.create_context())
     except RuntimeError as error:
         message = _short(str(error))
         lowered = message.lower()
-        truncated = any(word in lowered for word in (
-            "wrapper header", "unexpected end", "premature", "truncated", "malformed block",
-            "expected", "never resolved", "size"))
+        # With a valid magic, a cut-off file shows as a length that is not a multiple of 4
+        # ("invalid bitcode signature"), a jump past the end, or a missing module block.
+        truncated = len(data) % 4 != 0 or any(word in lowered for word in (
+            "wrapper header", "unexpected end", "premature", "truncated", "skip to bit",
+            "single module", "never resolved", "size"))
         raise InputError("truncated_bitcode" if truncated else "malformed_bitcode",
                          f"bitcode does not parse ({len(data)} bytes): {message}") from None
 
@@ -135,17 +139,28 @@ def _assemble(text: str, llvm_as: str) -> bytes:
     return done.stdout
 
 
+@lru_cache(maxsize=64)
+def _upgraded_layout(layout: str, triple: str) -> str:
+    """The data layout as the bitcode reader upgrades it (the text parser leaves it as is)."""
+    header = f'target datalayout = "{layout}"\ntarget triple = "{triple}"\n'
+    try:
+        bitcode = llvm.parse_assembly(header, context=llvm.create_context()).as_bitcode()
+        return llvm.parse_bitcode(bitcode, context=llvm.create_context()).data_layout
+    except RuntimeError:
+        return layout
+
+
 def _parse_text(text: str, llvm_as: str | None) -> tuple[llvm.ModuleRef, bool]:
     """Parses textual IR; returns the module and whether the external assembler was used."""
     try:
-        return llvm.parse_assembly(text), False
+        return llvm.parse_assembly(text, context=llvm.create_context()), False
     except RuntimeError as error:
         first_error = _short(str(error))
     candidates = [text]
     repaired = _repair_untyped_byval(text)
     if repaired != text:
         try:
-            return llvm.parse_assembly(repaired), False
+            return llvm.parse_assembly(repaired, context=llvm.create_context()), False
         except RuntimeError:
             candidates.insert(0, repaired)
     assembler = find_llvm_as(llvm_as)
@@ -183,10 +198,14 @@ def _parse_any(data: bytes, llvm_as: str | None) -> llvm.ModuleRef:
     if data[:4] in BITCODE_MAGICS:
         module = _parse_bitcode(data)
     else:
-        module, _ = _parse_text(_decode_text(data), llvm_as)
+        module, from_bitcode = _parse_text(_decode_text(data), llvm_as)
+        if not from_bitcode and module.data_layout:
+            # Bitcode and text of one module must normalise alike.
+            module.data_layout = _upgraded_layout(module.data_layout, module.triple)
     try:
         module.verify()
     except RuntimeError as error:
+        module.close()
         raise InputError("invalid_ir", f"IR fails verification: {_short(str(error))}") from None
     return module
 
@@ -245,6 +264,8 @@ _FAST_PASSES = (
 _METADATA_REF = re.compile(r"!\d+")
 _METADATA_DEF = re.compile(r"^(!\d+) = [^\n]*$", re.M)
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Instruction lines (switch cases and landingpad clauses continue on deeper-indented lines).
+_INSTRUCTION_START = re.compile(r"^  [^ \]]", re.M)
 
 
 def _keep(match: re.Match) -> str:
@@ -295,25 +316,31 @@ def normalize_ir(data: bytes, *, llvm_as: str | None = None) -> NormalizedIR:
             ``truncated_bitcode``, ``malformed_bitcode``, ``invalid_ir`` or ``timeout``.
     """
     module = _parse_any(bytes(data), llvm_as)
-    printed = str(module)
-    if _NAMED_LOCAL.search(printed):
-        _clear_local_names(module)
+    try:
         printed = str(module)
+        if _NAMED_LOCAL.search(printed):
+            _clear_local_names(module)
+            printed = str(module)
+    finally:
+        module.close()
     text = _strip(printed)
     try:
-        canonical = llvm.parse_assembly(text)
+        canonical = llvm.parse_assembly(text, context=llvm.create_context())
     except RuntimeError:
         text = _strip(printed, safe=True)
         try:
-            canonical = llvm.parse_assembly(text)
+            canonical = llvm.parse_assembly(text, context=llvm.create_context())
         except RuntimeError as error:  # a stripping bug, never the input's fault
             raise InputError("normalize_failed",
                              f"normalised IR does not re-parse: {_short(str(error))}") from None
-    bitcode = canonical.as_bitcode()
+    try:
+        bitcode = canonical.as_bitcode()
+    finally:
+        canonical.close()
     return NormalizedIR(
         text=text,
         bitcode=bitcode,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         num_functions=text.count("\ndefine ") + text.startswith("define "),
-        num_instructions=text.count("\n  "),
+        num_instructions=len(_INSTRUCTION_START.findall(text)),
     )

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
-
 from mirencoder.training.data.collate import ProgramBatch, collate_records
 from mirencoder.training.data.shard_reader import decode_sample, iter_raw_samples
 from mirencoder.training.data.token_ids import TokenizerIds
+from torch.utils.data import IterableDataset, get_worker_info
 
-__all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed"]
+from mirencoder.errors import ShardError
+
+__all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker"]
 
 
 def slot_assignment(num_shards: int, epoch: int, seed: int, slot: int, num_slots: int
@@ -108,12 +109,17 @@ class ProgramStream(IterableDataset):
         while True:
             shard_ids, stride = slot_assignment(len(self.shards), epoch, self.seed, slot.index,
                                                 slot.count)
-            position = 0
+            position = kept = 0
             for shard_id in shard_ids:
                 for raw in iter_raw_samples(self.shards[shard_id], self.fmt):
                     if stride == 1 or position % stride == slot.index:
+                        kept += 1
                         yield raw
                     position += 1
+            if kept == 0 and self.repeat:
+                raise ShardError(f"data slot {slot.index} of {slot.count} (rank {self.rank}) "
+                                 "got no samples in an epoch: fewer samples than ranks × "
+                                 "workers; lower data.num_workers or use more data")
             epoch += 1
             if not self.repeat:
                 return
@@ -158,7 +164,9 @@ class ProgramStream(IterableDataset):
                                max_graph_nodes=self.max_graph_nodes)
 
 
-def _seed_worker(_: int) -> None:
-    # Each worker gets a distinct torch seed from the DataLoader; numpy/random state is not used
-    # (every random choice above has its own seeded generator).
+def init_worker(_: int) -> None:
+    """DataLoader ``worker_init_fn``: one intra-op thread per worker (workers only decode).
+
+    Seeding is not needed: every random choice in the stream has its own seeded generator.
+    """
     torch.set_num_threads(1)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from mirencoder.errors import ConfigError
 
-__all__ = ["TokenizerIds", "tokenizer_ids_from_dataset", "SPECIAL_TOKEN_NAMES"]
+__all__ = ["TokenizerIds", "tokenizer_ids_from_dataset", "tokenizer_ids_from_files",
+           "SPECIAL_TOKEN_NAMES"]
 
 # Names tried in tokenizer.json's added tokens, per role (first match wins).
 SPECIAL_TOKEN_NAMES = {
@@ -81,3 +82,11 @@ def tokenizer_ids_from_dataset(dataset_dir: str | Path, index: dict) -> Tokenize
         raise ConfigError(f"{dataset_dir}/index.json lacks {', '.join(missing)}")
     return TokenizerIds(**ids, vocab_size=int(index["vocab_size"]),
                         node_vocab_size=int(index["node_vocab_size"]))
+
+
+def tokenizer_ids_from_files(tokenizer_path: str | Path | None, *, vocab_size: int,
+                             node_vocab_size: int) -> TokenizerIds:
+    """Special ids from a ``tokenizer.json`` (defaults when there is none) plus the sizes."""
+    path = Path(tokenizer_path) if tokenizer_path is not None else None
+    ids = _ids_from_tokenizer_json(path) if path is not None and path.exists() else _DEFAULT_IDS
+    return TokenizerIds(**ids, vocab_size=vocab_size, node_vocab_size=node_vocab_size)

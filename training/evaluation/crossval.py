@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from mirencoder.training.evaluation.folds import Fold
 from mirencoder.training.evaluation.heads import Head
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
-
-from mirencoder.errors import InputError
 from mirencoder.training.evaluation.archives import extract_archive
 from mirencoder.training.evaluation.ir_repair import repair_ir_file
 from mirencoder.training.evaluation.paths import require_data_dir
 from mirencoder.training.evaluation.programs import EvalProgram
+from tqdm import tqdm
+
+from mirencoder.errors import InputError
 
 __all__ = ["DEVMAP_PLATFORMS", "STATIC_DEVICE", "DevMapData", "ir_file_name",
            "load_devmap_669", "load_devmap_680", "load_devmap"]

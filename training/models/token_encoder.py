@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from mirencoder.training.models.rotary import RotaryEmbedding
+from torch import nn
 
 __all__ = ["TokenEncoder", "TransformerBlock"]
 

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
-
 from mirencoder.training.evaluation.programs import EvalProgram
+from tqdm import tqdm
 
 __all__ = ["IR2VEC_DIM", "ir2vec_available", "IR2VecFeaturizer"]
 
@@ -86,7 +85,8 @@ class IR2VecFeaturizer:
         self.errors = {}
         pending = [(i, str(p.path)) for i, p in enumerate(programs)]
         with tempfile.TemporaryDirectory(prefix="ir2vec-") as tmp, tqdm(
-                total=len(pending), desc=self.name, unit="file", leave=False) as bar:
+                total=len(pending), desc=self.name, unit="file", leave=False,
+                disable=None) as bar:
             while pending:
                 batch = pending[: self.batch_size]
                 done, note = self._run_child(batch, Path(tmp))

@@ -1,0 +1,563 @@
+"""Builds the ProGraML-style program graph of a module from its canonical IR text.
+
+The canonical text (see ``normalize.py``) is what LLVM 22 prints after normalisation: numbered
+locals, opaque pointers, no metadata, no attributes, one instruction per line (``switch`` cases
+and ``landingpad`` clauses on continuation lines). It is parsed in one pass with compiled
+regular expressions, never through llvmlite's per-operand objects (about 11 ms per DevMap file
+on their own; this builder takes well under that, see BENCHMARKS.md).
+
+The graph follows ProGraML (Cummins et al., ICML'21), with these choices:
+
+* **Instruction nodes**, text = opcode (``tail call`` is ``call``), one per instruction, in
+  program order. Each *called* function declaration (an external callee) gets one instruction
+  node with text ``[external]`` (ProGraML's ``; undefined function`` node); ProGraML's extra
+  root node linking every function is not built.
+* **Variable nodes**, text = LLVM type, one per SSA value that is used: instruction results,
+  function arguments, global variables and functions used as values (``ptr``), in order of
+  first appearance.
+* **Constant nodes**, text = type, one per distinct constant (type and literal) in the module,
+  as LLVM uniques constants per context (ProGraML does the same). Constant expressions
+  (``getelementptr (...)``) are constants of their type.
+* **Control edges**: instruction to the next one in its block (position 0); a terminator to the
+  first instruction of each successor, with the successor's index (``br i1 c, T, F``: T is 0,
+  F is 1; ``switch``: default 0, cases 1..; ``invoke``: normal 0, unwind 1).
+* **Data edges**: operand value to instruction with LLVM's operand index as position (a call's
+  arguments are 0..n-1 and its callee n; ``br``'s condition 0; ``switch`` case values 2, 4,
+  ...; an ``alloca`` without a count uses the implicit ``i32 1``); instruction to its result
+  variable, position 0. Basic blocks, metadata and inline asm are not data.
+* **Call edges** (position 0): a direct call site to the callee's entry instruction, and each
+  ``ret`` of the callee back to the call site; for an external callee, call site to its
+  ``[external]`` node and back. Indirect calls have no call edge (their callee is data).
+* ``node_function``: index of the defined function (in module order); ``node_block``: a
+  module-wide basic block index; both ``-1`` for module-level nodes (globals, constants,
+  external callees). Arguments belong to their function's entry block.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from mirencoder.pipelines.ir.normalize import NormalizedIR
+from mirencoder.pipelines.shards.schema import (
+    FLOW_CALL,
+    FLOW_CONTROL,
+    FLOW_DATA,
+    NODE_CONSTANT,
+    NODE_INSTRUCTION,
+    NODE_VARIABLE,
+    ProgramGraph,
+)
+
+from mirencoder.errors import InputError
+
+__all__ = ["build_graph", "EXTERNAL_TEXT"]
+
+EXTERNAL_TEXT = "[external]"
+
+# --- balanced-bracket building blocks ------------------------------------------------------
+_L0 = r'(?:[^()\[\]{}<>"]|"[^"]*")*'
+
+
+def _nest(inner: str) -> str:
+    return (r'(?:[^()\[\]{}<>"]|"[^"]*"|\(' + inner + r"\)|\[" + inner + r"\]|\{" + inner
+            + r"\}|<" + inner + r">)*")
+
+
+_L3 = _nest(_nest(_nest(_L0)))
+# One top-level comma-separated field (brackets and strings balanced, nesting depth <= 4).
+_FIELD = re.compile(r'(?:[^,()\[\]{}<>"]|"[^"]*"|\(' + _L3 + r"\)|\[" + _L3 + r"\]|\{" + _L3
+                    + r"\}|<" + _L3 + r">)+")
+_TYPE = (r"(?:i\d+|half|bfloat|float|double|x86_fp80|fp128|ppc_fp128|x86_amx|void|label|"
+         r'metadata|token|ptr(?: addrspace\(\d+\))?|%[-\w$.]+|%"[^"]*"|<' + _L3 + r">|\["
+         + _L3 + r"\]|\{" + _L3 + r"\}|target\(" + _L3 + r"\))")
+_TYPED = re.compile(r"(" + _TYPE + r") (.+)$", re.S)
+_TYPE_AT_END = re.compile(r"(" + _TYPE + r")$")
+_BRACKETS = re.compile(r'[(\[{<"]')
+
+# --- module structure ----------------------------------------------------------------------
+_FUNCTION = re.compile(r"^define [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\((" + _L3 + r")\)[^\n]*\{\n(.*?)^\}",
+                       re.M | re.S)
+_DECLARE = re.compile(r"^declare [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\(", re.M)
+_GLOBAL = re.compile(r"^(@[-\w$.]+|@\"[^\"]*\") = ([^\n]*)", re.M)
+_GLOBAL_ADDRSPACE = re.compile(r"\baddrspace\((\d+)\) (?:global|constant|alias|ifunc)\b")
+_STRUCT = re.compile(r"^(%[-\w$.]+|%\"[^\"]*\"|%\d+) = type (.*)$", re.M)
+# An instruction with its continuation lines (switch cases, landingpad clauses).
+_INSTRUCTION = re.compile(r"^  (?:%(\d+) = )?([a-z_]+)(?: ([^\n]*(?:\n(?:    |  \])[^\n]*)*))?"
+                          r"|^(\d+):", re.M)
+_LABEL_REF = re.compile(r"label %(\d+)")
+_LOCAL_OR_GLOBAL = re.compile(r'%(\d+)\b|(@[-\w$.]+|@"[^"]*")')
+_PHI_INCOMING = re.compile(r"\[ (.+?), %\d+ \]")
+_FLAGS = re.compile(r"^(?:(?:nuw|nsw|exact|disjoint|nneg|samesign|fast|nnan|ninf|nsz|arcp|"
+                    r"contract|afn|reassoc|inbounds|nusw|inrange\(-?\d+, ?-?\d+\)|volatile|"
+                    r"atomic|weak|inalloca|swifterror) )+")
+_ORDERING = re.compile(r"(?: syncscope\(\"[^\"]*\"\))?(?: (?:unordered|monotonic|acquire|"
+                       r"release|acq_rel|seq_cst))+$")
+_CALLEE = re.compile(r'(?:^| )(@[-\w$.]+|@"[^"]*"|%\d+)\(')
+_INLINE_ASM = re.compile(r'(?:^| )asm [^"]*"(?:[^"]*)", "[^"]*"\(')
+_ARG_ATTRS = re.compile(r"^(?:(?:signext|zeroext|inreg|noext|nest|returned|immarg|swiftself|"
+                        r"align \d+|(?:byval|sret|byref|elementtype|preallocated|inalloca)"
+                        r"\(" + _L3 + r"\)|inalloca) )+")
+_CALL_ARGS = re.compile(r"(" + _L3 + r")\)")
+_ADDRSPACE = re.compile(r"addrspace\((\d+)\)")
+_SWITCH_CASE = re.compile(r"(\S+ \S+), label %(\d+)")
+_VECTOR = re.compile(r"^<(\d+) x (.+)>$")
+
+_BINARY = frozenset("add sub mul udiv sdiv urem srem shl lshr ashr and or xor fadd fsub fmul "
+                    "fdiv frem".split())
+_CAST = frozenset("trunc zext sext fptrunc fpext fptoui fptosi uitofp sitofp ptrtoint "
+                  "inttoptr bitcast addrspacecast ptrtoaddr".split())
+_CALL_PREFIX = frozenset(("tail", "musttail", "notail"))
+
+
+def _fields(rest: str) -> list[str]:
+    """Top-level comma-separated fields of an operand list."""
+    if _BRACKETS.search(rest) is None:
+        return rest.split(", ")
+    return [f.strip() for f in _FIELD.findall(rest)]
+
+
+def _typed(field: str) -> tuple[str, str]:
+    """Splits ``TYPE VALUE``; a field without a recognisable type is all value."""
+    match = _TYPED.match(field)
+    if match is None:
+        return "", field
+    return match[1], match[2]
+
+
+def _vector_of(type_text: str, element: str) -> str:
+    vector = _VECTOR.match(type_text)
+    return f"<{vector[1]} x {element}>" if vector else element
+
+
+def _element_of(type_text: str) -> str:
+    vector = _VECTOR.match(type_text)
+    return vector[2] if vector else type_text
+
+
+class _ModuleGraph:
+    """Accumulates nodes and edges as Python lists; ``finish`` turns them into arrays."""
+
+    __slots__ = ("types", "texts", "functions", "blocks", "src", "dst", "flow", "pos",
+                 "constants", "globals", "global_types", "structs", "struct_bodies",
+                 "externals")
+
+    def __init__(self) -> None:
+        self.types: list[int] = []
+        self.texts: list[str] = []
+        self.functions: list[int] = []
+        self.blocks: list[int] = []
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.flow: list[int] = []
+        self.pos: list[int] = []
+        self.constants: dict[tuple[str, str], int] = {}
+        self.globals: dict[str, int] = {}
+        self.global_types: dict[str, str] = {}
+        self.struct_bodies: dict[str, str] = {}
+        self.externals: dict[str, int] = {}
+
+    def node(self, node_type: int, text: str, function: int, block: int) -> int:
+        self.types.append(node_type)
+        self.texts.append(text)
+        self.functions.append(function)
+        self.blocks.append(block)
+        return len(self.types) - 1
+
+    def edge(self, src: int, dst: int, flow: int, position: int) -> None:
+        self.src.append(src)
+        self.dst.append(dst)
+        self.flow.append(flow)
+        self.pos.append(position)
+
+    def constant(self, type_text: str, literal: str) -> int:
+        key = (type_text, literal)
+        node = self.constants.get(key)
+        if node is None:
+            node = self.constants[key] = self.node(NODE_CONSTANT, type_text or "?", -1, -1)
+        return node
+
+    def global_value(self, name: str) -> int:
+        node = self.globals.get(name)
+        if node is None:
+            node = self.globals[name] = self.node(
+                NODE_VARIABLE, self.global_types.get(name, "ptr"), -1, -1)
+        return node
+
+    def finish(self) -> ProgramGraph:
+        return ProgramGraph(
+            node_type=np.asarray(self.types, dtype=np.int8),
+            node_texts=self.texts,
+            node_function=np.asarray(self.functions, dtype=np.int32),
+            node_block=np.asarray(self.blocks, dtype=np.int32),
+            edge_src=np.asarray(self.src, dtype=np.int32),
+            edge_dst=np.asarray(self.dst, dtype=np.int32),
+            edge_flow=np.asarray(self.flow, dtype=np.int8),
+            edge_position=np.asarray(self.pos, dtype=np.int32),
+        )
+
+
+def _split_top(text: str) -> list[str]:
+    return [f.strip() for f in _FIELD.findall(text)]
+
+
+def _member_type(graph: _ModuleGraph, aggregate: str, index: int) -> str:
+    aggregate = aggregate.strip()
+    if aggregate.startswith("%"):
+        aggregate = graph.struct_bodies.get(aggregate, aggregate)
+    if aggregate.startswith("<{") and aggregate.endswith("}>"):
+        aggregate = aggregate[1:-1]
+    if aggregate.startswith("{") and aggregate.endswith("}"):
+        members = _split_top(aggregate[1:-1])
+        return members[index] if 0 <= index < len(members) else "?"
+    if aggregate.startswith("[") and " x " in aggregate:
+        return aggregate[1:-1].split(" x ", 1)[1]
+    return "?"
+
+
+class _Operands:
+    """The parsed operands of one instruction."""
+
+    __slots__ = ("values", "successors", "result_type", "callee")
+
+    def __init__(self) -> None:
+        # (position, type text, value text)
+        self.values: list[tuple[int, str, str]] = []
+        self.successors: list[int] = []
+        self.result_type = ""
+        self.callee = ""
+
+
+def _parse_call(rest: str, ops: _Operands, *, invoke: bool) -> None:
+    asm = _INLINE_ASM.search(rest)
+    if asm is not None:
+        prefix, args_start, callee = rest[:asm.start()], asm.end(), ""
+    else:
+        match = _CALLEE.search(rest)
+        if match is None:
+            raise ValueError("call without a callee")
+        prefix, args_start, callee = rest[:match.start()], match.end(), match[1]
+    prefix = prefix.strip()
+    if prefix.endswith(")"):  # a function type: `RET (PARAMS)`
+        depth = 0
+        for i in range(len(prefix) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(prefix[i], 0)
+            if depth == 0:
+                prefix = prefix[:i].rstrip()
+                break
+    ret = _TYPE_AT_END.search(prefix)
+    ops.result_type = ret[1] if ret else "?"
+    tail = rest[args_start:]
+    args_match = _CALL_ARGS.match(tail)
+    args_text = args_match[1] if args_match else ""
+    position = 0
+    if args_text.strip():
+        for field in _fields(args_text):
+            type_text, value = _typed(field)
+            if type_text == "metadata":
+                position += 1
+                continue
+            value = _ARG_ATTRS.sub("", value)
+            ops.values.append((position, type_text, value))
+            position += 1
+    if invoke:
+        after = tail[args_match.end():] if args_match else tail
+        ops.successors = [int(label) for label in _LABEL_REF.findall(after)]
+        position += len(ops.successors)
+    if callee:
+        ops.callee = callee
+        ops.values.append((position, "ptr", callee))
+
+
+def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C901
+    ops = _Operands()
+    values = ops.values
+    if opcode in _BINARY or opcode == "fneg" or opcode == "freeze":
+        rest = _FLAGS.sub("", rest)
+        fields = _fields(rest)
+        type_text, value = _typed(fields[0])
+        ops.result_type = type_text
+        values.append((0, type_text, value))
+        if len(fields) > 1:
+            values.append((1, type_text, fields[1]))
+    elif opcode == "load":
+        fields = _fields(_FLAGS.sub("", rest))
+        ops.result_type = fields[0]
+        type_text, value = _typed(fields[1])
+        values.append((0, type_text, value))
+    elif opcode == "store":
+        fields = _fields(_FLAGS.sub("", rest))
+        values.append((0, *_typed(fields[0])))
+        values.append((1, *_typed(fields[1])))
+    elif opcode == "getelementptr":
+        fields = _fields(_FLAGS.sub("", rest))
+        for position, field in enumerate(fields[1:]):
+            values.append((position, *_typed(field)))
+        ops.result_type = values[0][1] if values else "ptr"
+        for _, type_text, _ in values[1:]:
+            if type_text.startswith("<"):
+                ops.result_type = _vector_of(type_text, values[0][1])
+                break
+    elif opcode in ("icmp", "fcmp"):
+        rest = _FLAGS.sub("", rest)
+        _, _, rest = rest.partition(" ")  # the predicate
+        fields = _fields(rest)
+        type_text, value = _typed(fields[0])
+        ops.result_type = _vector_of(type_text, "i1")
+        values.append((0, type_text, value))
+        values.append((1, type_text, fields[1]))
+    elif opcode in _CAST:
+        rest = _FLAGS.sub("", rest)
+        source, _, ops.result_type = rest.rpartition(" to ")
+        values.append((0, *_typed(source)))
+    elif opcode == "br":
+        fields = _fields(rest)
+        if len(fields) == 1:
+            ops.successors = [int(fields[0][7:])]
+        else:
+            values.append((0, *_typed(fields[0])))
+            ops.successors = [int(fields[1][7:]), int(fields[2][7:])]
+    elif opcode == "call":
+        _parse_call(_FLAGS.sub("", rest), ops, invoke=False)
+    elif opcode == "phi":
+        rest = _FLAGS.sub("", rest)
+        type_text, _, incoming = rest.partition(" [ ")
+        ops.result_type = type_text
+        for position, value in enumerate(_PHI_INCOMING.findall("[ " + incoming)):
+            values.append((position, type_text, value))
+    elif opcode == "ret":
+        if rest != "void":
+            values.append((0, *_typed(rest)))
+    elif opcode == "alloca":
+        fields = _fields(_FLAGS.sub("", rest))
+        counted = len(fields) > 1 and not fields[1].startswith(("align ", "addrspace("))
+        values.append((0, *_typed(fields[1])) if counted else (0, "i32", "1"))
+        space = _ADDRSPACE.search(fields[-1])
+        ops.result_type = f"ptr addrspace({space[1]})" if space and space[1] != "0" else "ptr"
+    elif opcode == "select":
+        fields = _fields(_FLAGS.sub("", rest))
+        for position, field in enumerate(fields[:3]):
+            values.append((position, *_typed(field)))
+        ops.result_type = values[1][1]
+    elif opcode == "extractelement":
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        values.append((1, *_typed(fields[1])))
+        ops.result_type = _element_of(values[0][1])
+    elif opcode == "insertelement":
+        fields = _fields(rest)
+        for position, field in enumerate(fields[:3]):
+            values.append((position, *_typed(field)))
+        ops.result_type = values[0][1]
+    elif opcode == "shufflevector":
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        values.append((1, *_typed(fields[1])))
+        mask_type, _ = _typed(fields[2])
+        count = _VECTOR.match(mask_type)
+        ops.result_type = (f"<{count[1]} x {_element_of(values[0][1])}>" if count
+                           else values[0][1])
+    elif opcode == "extractvalue":
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        result = values[0][1]
+        for index in fields[1:]:
+            result = _member_type(graph, result, int(index))
+        ops.result_type = result
+    elif opcode == "insertvalue":
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        values.append((1, *_typed(fields[1])))
+        ops.result_type = values[0][1]
+    elif opcode == "switch":
+        head, _, cases = rest.partition("[")
+        fields = _fields(head.strip())
+        values.append((0, *_typed(fields[0])))
+        ops.successors = [int(fields[1][7:])]
+        for position, case in enumerate(_SWITCH_CASE.findall(cases)):
+            values.append((2 + 2 * position, *_typed(case[0])))
+            ops.successors.append(int(case[1]))
+    elif opcode == "invoke":
+        _parse_call(_FLAGS.sub("", rest), ops, invoke=True)
+    elif opcode == "atomicrmw":
+        rest = _FLAGS.sub("", rest)
+        _, _, rest = rest.partition(" ")  # the operation
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        values.append((1, *_typed(_ORDERING.sub("", fields[1]))))
+        ops.result_type = values[1][1]
+    elif opcode == "cmpxchg":
+        fields = _fields(_FLAGS.sub("", rest))
+        for position, field in enumerate(fields[:3]):
+            values.append((position, *_typed(_ORDERING.sub("", field))))
+        ops.result_type = "{ " + values[1][1] + ", i1 }"
+    elif opcode == "va_arg":
+        fields = _fields(rest)
+        values.append((0, *_typed(fields[0])))
+        ops.result_type = fields[1]
+    elif opcode == "landingpad":
+        head, _, clauses = rest.partition("\n")
+        ops.result_type = head.strip()
+        position = 0
+        for line in clauses.splitlines():
+            line = line.strip()
+            if line.startswith(("catch ", "filter ")):
+                values.append((position, *_typed(line.split(" ", 1)[1])))
+                position += 1
+    elif opcode in ("unreachable", "fence"):
+        pass
+    else:  # rare opcodes (EH pads, indirectbr, callbr, resume, ...): operands in text order
+        ops.successors = [int(label) for label in _LABEL_REF.findall(rest)]
+        for position, match in enumerate(_LOCAL_OR_GLOBAL.finditer(_LABEL_REF.sub("", rest))):
+            values.append((position, "?", match[0]))
+        if opcode in ("resume",):
+            ops.result_type = ""
+        elif rest and not rest.startswith(("label", "within", "none")):
+            typed = _TYPED.match(rest)
+            ops.result_type = typed[1] if typed else "token"
+        else:
+            ops.result_type = "token"
+    return ops
+
+
+def _parse_params(params: str) -> list[tuple[str, int]]:
+    """``(type, local number)`` of each named parameter of a definition."""
+    result = []
+    if not params.strip():
+        return result
+    for field in _fields(params):
+        if field == "...":
+            continue
+        type_text, rest = _typed(field)
+        number = rest.rsplit("%", 1)[-1] if "%" in rest else ""
+        if number.isdigit():
+            result.append((type_text, int(number)))
+    return result
+
+
+def build_graph(ir: NormalizedIR | str) -> ProgramGraph:
+    """Builds the program graph of one normalised module (see the module docstring).
+
+    Args:
+        ir: a :class:`NormalizedIR` or its canonical ``text``.
+
+    Returns:
+        The multigraph as flat arrays; ``node_text_ids`` is left unset (see ``views.py``).
+
+    Raises:
+        InputError: reason ``graph_error`` when the text is not canonical IR.
+    """
+    text = ir.text if isinstance(ir, NormalizedIR) else ir
+    try:
+        return _build(text)
+    except (ValueError, IndexError, KeyError) as error:
+        raise InputError("graph_error", f"cannot build the graph: {error!r}") from None
+
+
+def _build(text: str) -> ProgramGraph:  # noqa: C901
+    graph = _ModuleGraph()
+    for match in _STRUCT.finditer(text):
+        graph.struct_bodies[match[1]] = match[2]
+    for match in _GLOBAL.finditer(text):
+        space = _GLOBAL_ADDRSPACE.search(match[2])
+        graph.global_types[match[1]] = (f"ptr addrspace({space[1]})" if space
+                                        and space[1] != "0" else "ptr")
+    declared = {m[1] for m in _DECLARE.finditer(text)}
+    functions = list(_FUNCTION.finditer(text))
+    defined = {m[1]: index for index, m in enumerate(functions)}
+
+    entries: dict[str, int] = {}  # function name -> entry instruction node
+    returns: dict[str, list[int]] = {}  # function name -> its `ret` nodes
+    call_sites: list[tuple[int, str]] = []
+    block_count = 0
+    n_types, n_functions, n_blocks = graph.types, graph.functions, graph.blocks
+
+    for function_index, match in enumerate(functions):
+        name, body = match[1], match[3]
+        params = _parse_params(match[2])
+        local_types: dict[int, str] = {number: t for t, number in params}
+        # Local number -> the node that produces it (instruction) or None (argument).
+        producers: dict[int, int] = {}
+        uses: list[tuple[int, int, int]] = []  # (instruction node, position, local number)
+        block_first: dict[int, int] = {}
+        terminators: list[tuple[int, list[int]]] = []
+        entry_block = block_count
+        block = block_count
+        block_count += 1
+        label = len(params)
+        previous = -1
+        rets: list[int] = []
+        for line in _INSTRUCTION.finditer(body):
+            if line[4] is not None:  # a block label
+                block = block_count
+                block_count += 1
+                label = int(line[4])
+                previous = -1
+                continue
+            opcode = line[2]
+            rest = line[3] or ""
+            if opcode in _CALL_PREFIX:
+                opcode, _, rest = rest.partition(" ")
+            node = len(n_types)
+            n_types.append(NODE_INSTRUCTION)
+            graph.texts.append(opcode)
+            n_functions.append(function_index)
+            n_blocks.append(block)
+            if previous < 0:
+                block_first[label] = node
+                if block == entry_block:
+                    entries[name] = node
+            else:
+                graph.edge(previous, node, FLOW_CONTROL, 0)
+            previous = node
+            ops = _parse(opcode, rest, graph)
+            if line[1] is not None:
+                number = int(line[1])
+                producers[number] = node
+                local_types[number] = ops.result_type
+            for position, type_text, value in ops.values:
+                first = value[:1]
+                if first == "%" and value[1:].isdigit():
+                    uses.append((node, position, int(value[1:])))
+                elif first == "@":
+                    if value == ops.callee and (value in defined or value in declared):
+                        call_sites.append((node, value))
+                        continue
+                    graph.edge(graph.global_value(value), node, FLOW_DATA, position)
+                elif value:
+                    graph.edge(graph.constant(type_text, value), node, FLOW_DATA, position)
+            if ops.successors:
+                terminators.append((node, ops.successors))
+            elif opcode == "ret":
+                rets.append(node)
+        returns[name] = rets
+        for node, successors in terminators:
+            for index, successor in enumerate(successors):
+                graph.edge(node, block_first[successor], FLOW_CONTROL, index)
+        variables: dict[int, int] = {}
+        for node, position, number in uses:
+            variable = variables.get(number)
+            if variable is None:
+                producer = producers.get(number)
+                variable = graph.node(NODE_VARIABLE, local_types.get(number, "?"),
+                                      function_index,
+                                      n_blocks[producer] if producer is not None
+                                      else entry_block)
+                variables[number] = variable
+                if producer is not None:
+                    graph.edge(producer, variable, FLOW_DATA, 0)
+            graph.edge(variable, node, FLOW_DATA, position)
+
+    for node, callee in call_sites:
+        if callee in defined:
+            graph.edge(node, entries[callee], FLOW_CALL, 0)
+            for ret in returns[callee]:
+                graph.edge(ret, node, FLOW_CALL, 0)
+        else:
+            external = graph.externals.get(callee)
+            if external is None:
+                external = graph.externals[callee] = graph.node(
+                    NODE_INSTRUCTION, EXTERNAL_TEXT, -1, -1)
+            graph.edge(node, external, FLOW_CALL, 0)
+            graph.edge(external, node, FLOW_CALL, 0)
+    return graph.finish()

@@ -1,0 +1,36 @@
+"""Both views of one normalised program: the token ids and the graph with node-text ids."""
+
+from __future__ import annotations
+
+import numpy as np
+from mirencoder.pipelines.ir.graph import build_graph
+from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+from mirencoder.pipelines.ir.normalize import NormalizedIR
+from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+from mirencoder.pipelines.shards.schema import ProgramGraph
+
+__all__ = ["build_views"]
+
+
+def build_views(ir: NormalizedIR, tokenizer: IRTokenizer,
+                node_vocab: NodeTextVocabulary) -> tuple[np.ndarray, ProgramGraph]:
+    """Derives the token view and the graph view from one canonical text.
+
+    Used by the dataset build and by the embedder, so both see identical views.
+
+    Args:
+        ir: the normalised program.
+        tokenizer: the dataset's IR tokenizer.
+        node_vocab: the dataset's node-text vocabulary.
+
+    Returns:
+        ``(tokens, graph)``: int32 token ids (full length, no special tokens) and the graph
+        with ``node_text_ids`` set.
+
+    Raises:
+        InputError: reason ``graph_error`` when the graph cannot be built.
+    """
+    tokens = tokenizer.encode(ir.text)
+    graph = build_graph(ir)
+    graph.node_text_ids = node_vocab.encode(graph.node_texts)
+    return tokens, graph

@@ -1,0 +1,3 @@
+#include <shared_config.h>
+
+int below_limit(int x) { return x < SHARED_LIMIT; }

@@ -1,0 +1,134 @@
+"""Featurizers: opcode histogram, kernel identity, encoder wrapper, IR2Vec (when installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from mirencoder.training.evaluation.features.base import Featurizer, failed_rows
+from mirencoder.training.evaluation.features.encoder_embedding import EncoderFeaturizer
+from mirencoder.training.evaluation.features.ir2vec_vectors import (
+    IR2VecFeaturizer,
+    ir2vec_available,
+)
+from mirencoder.training.evaluation.features.kernel_identity import KernelIdentityFeaturizer
+from mirencoder.training.evaluation.features.opcode_histogram import (
+    LLVM_OPCODES,
+    OpcodeHistogramFeaturizer,
+    opcode_counts,
+)
+from mirencoder.training.evaluation.ir_repair import repair_untyped_byval
+from mirencoder.training.evaluation.programs import EvalProgram
+
+IR = """; ModuleID = 'k.cl'
+source_filename = "k.cl"
+%struct.s = type { i32 }
+
+define i32 @f(i32 %a, i32* %p) {
+entry:
+  %b = add nsw i32 %a, 1
+  %c = tail call i32 @g(i32 %b)
+  store i32 %c, i32* %p, align 4
+  switch i32 %c, label %done [
+    i32 0, label %zero
+    i32 1, label %zero
+  ]
+
+zero:                                             ; preds = %entry, %entry
+  br label %done
+
+done:                                             ; preds = %zero, %entry
+  %r = phi i32 [ %b, %entry ], [ 0, %zero ]
+  ret i32 %r
+}
+
+declare i32 @g(i32)
+"""
+
+
+def test_opcode_counts_on_handwritten_ir() -> None:
+    counts = opcode_counts(IR)
+    assert counts == {"add": 1, "call": 1, "store": 1, "switch": 1, "br": 1, "phi": 1, "ret": 1}
+
+
+def test_opcode_histogram_featurizer(tmp_path: Path) -> None:
+    good = tmp_path / "k.ll"
+    good.write_text(IR)
+    bad = tmp_path / "bad.bc"
+    bad.write_bytes(b"BC\xc0\xde" + b"\x00garbage" * 3)
+    featurizer = OpcodeHistogramFeaturizer()
+    assert isinstance(featurizer, Featurizer)
+    out = featurizer.featurize([EvalProgram(key="k", kernel="k", path=good),
+                                EvalProgram(key="bad", kernel="bad", path=bad)])
+    assert out.shape == (2, len(LLVM_OPCODES) + 1)
+    assert out[0, LLVM_OPCODES.index("add")] == pytest.approx(np.log1p(1))
+    assert out[0].sum() == pytest.approx(7 * np.log1p(1))
+    assert failed_rows(out).tolist() == [False, True]
+    assert set(featurizer.errors) == {"bad"}
+
+
+def test_kernel_identity_one_hot() -> None:
+    programs = [EvalProgram(key=f"{k}_{i}", kernel=k, path=Path("x"))
+                for i, k in enumerate("bab")]
+    out = KernelIdentityFeaturizer().featurize(programs)
+    assert out.tolist() == [[0, 1], [1, 0], [0, 1]]
+
+
+def test_byval_repair() -> None:
+    text = "define void @k(%struct.par* byval nocapture align 4, i32* byval(i32) %x)"
+    repaired, count = repair_untyped_byval(text)
+    assert count == 1
+    assert "%struct.par* byval(%struct.par) nocapture" in repaired
+    assert repair_untyped_byval(repaired) == (repaired, 0)
+
+
+@pytest.mark.parametrize("errors", [
+    {1: "compile_error: boom"},
+    {"b.ll": "boom"},
+    [None, "boom"],
+    [(1, "compile_error", "boom")],
+    [SimpleNamespace(index=1, reason="compile_error", message="boom")],
+])
+def test_encoder_featurizer_maps_errors_to_nan_rows(errors) -> None:
+    programs = [EvalProgram(key=k, kernel=k, path=Path(f"{k}.ll")) for k in "ab"]
+
+    def embed(paths: list[str]):
+        assert paths == ["a.ll", "b.ll"]
+        return SimpleNamespace(vectors=np.ones((2, 3)), errors=errors)
+
+    featurizer = EncoderFeaturizer("encoder", embed)
+    out = featurizer.featurize(programs)
+    assert failed_rows(out).tolist() == [False, True]
+    assert list(featurizer.errors) == ["b"] and "boom" in featurizer.errors["b"]
+
+
+def test_encoder_featurizer_from_embedder_passes_modality() -> None:
+    calls = []
+
+    class FakeEmbedder:
+        def embed_files(self, paths, modality="fused"):
+            calls.append(modality)
+            return np.zeros((len(paths), 4))
+
+    featurizer = EncoderFeaturizer.from_embedder("encoder-graph", FakeEmbedder(), "graph")
+    out = featurizer.featurize([EvalProgram(key="a", kernel="a", path=Path("a.ll"))])
+    assert out.shape == (1, 4) and calls == ["graph"] and featurizer.errors == {}
+
+
+@pytest.mark.skipif(not ir2vec_available(), reason="ir2vec not installed "
+                                                   "(pip install ir2vec==2.1.1)")
+def test_ir2vec_survives_a_file_that_kills_it(tmp_path: Path) -> None:
+    good = tmp_path / "k.ll"
+    good.write_text(IR)
+    broken = tmp_path / "broken.ll"
+    broken.write_text("define i32 @f( {\n")
+    programs = [EvalProgram(key=p.stem, kernel=p.stem, path=p) for p in (good, broken, good)]
+    for mode in ("fa", "sym"):
+        featurizer = IR2VecFeaturizer(mode)
+        out = featurizer.featurize(programs)
+        assert out.shape == (3, 300)
+        assert failed_rows(out).tolist() == [False, True, False]
+        assert np.allclose(out[0], out[2]) and np.abs(out[0]).sum() > 0
+        assert list(featurizer.errors) == ["broken"]

@@ -1,0 +1,132 @@
+"""Report files (RESULTS.md, summary.json, chart) and the MLflow hand-off."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mirencoder.training.evaluation.report_files import write_report
+from mirencoder.training.evaluation.report_markdown import target_statements
+
+METRIC_KEYS = {"accuracy_mean", "accuracy_std", "speedup_mean", "speedup_std", "geomean_mean",
+               "geomean_std", "n_rows", "n_seeds", "per_seed"}
+
+
+def _cell(accuracy: float, speedup: float) -> dict:
+    return {"accuracy_mean": accuracy, "accuracy_std": 0.5, "speedup_mean": speedup,
+            "speedup_std": 0.01, "geomean_mean": speedup * 0.8, "geomean_std": 0.0,
+            "n_rows": 669, "n_seeds": 3, "per_seed": []}
+
+
+def _devmap_run(encoder_amd: float) -> dict:
+    methods = {"encoder": (encoder_amd, 3.5), "opcode-histogram": (90.0, 3.4),
+               "static": (58.8, 1.0), "oracle": (100.0, 3.63)}
+    platforms = {p: {m: _cell(a - (2 if p == "nvidia" else 0), s) for m, (a, s) in methods.items()}
+                 for p in ("amd", "nvidia")}
+    results = {"literature-rs104": platforms, "leakage-free": platforms}
+    meta = {"coverage": {"rows_total": 669, "rows_used": 669, "kernels_total": 256,
+                         "kernels_used": 256, "excluded_rows": {}, "source": "test"},
+            "repairs": [], "featurizers": {"opcode-histogram": {
+                "description": "d", "dimensions": 66, "seconds": 1.0, "ms_per_program": 1.5,
+                "failures": {}}}, "seeds": 3, "heads": ["xgboost"], "timing_s": {"total": 1.0}}
+    return {"devmap-669": {"results": results, "meta": meta}}
+
+
+def _coarsening_run() -> dict:
+    methods = {"opcode-histogram": (30.0, 1.2), "static": (33.8, 1.0), "oracle": (100.0, 1.356)}
+    platforms = {p: {m: _cell(a, s) for m, (a, s) in methods.items()}
+                 for p in ("cypress", "tahiti", "fermi", "kepler", "average")}
+    meta = {"coverage": {"rows": 68, "kernels": 17}, "repairs": [], "featurizers": {},
+            "seeds": 3, "heads": ["xgboost"], "timing_s": {"total": 1.0}}
+    return {"thread-coarsening": {"results": {"literature": platforms, "leakage-free": platforms},
+                                  "meta": meta}}
+
+
+def test_report_files_schema_merge_and_chart(tmp_path: Path) -> None:
+    encoder = {"uri": "models:/mirencoder/3", "version": "3", "lineage": {"dataset": "abc"}}
+    write_report(_coarsening_run(), tmp_path, encoder=None, command="mirencoder eval tc")
+    summary, paths = write_report(_devmap_run(95.0), tmp_path, encoder=encoder,
+                                  command="mirencoder eval devmap")
+    on_disk = json.loads(paths["summary_json"].read_text())
+    assert on_disk["schema_version"] == 1
+    assert set(on_disk["results"]) == {"devmap-669", "thread-coarsening"}  # merged
+    cell = on_disk["results"]["devmap-669"]["literature-rs104"]["amd"]["encoder"]
+    assert set(cell) == METRIC_KEYS
+    assert on_disk["encoder"]["version"] == "3"
+    assert on_disk["tasks"]["devmap-669"]["encoder"]["uri"] == "models:/mirencoder/3"
+    assert on_disk["tasks"]["thread-coarsening"]["encoder"] is None
+    assert "IR2Vec flow-aware" in on_disk["published"]["devmap"]
+    png = paths["chart_png"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    text = paths["results_md"].read_text()
+    assert "| _IR2Vec flow-aware (published)_ | 92.8 | 3.51x" in text
+    assert "| **encoder** | 95.0 ± 0.5" in text
+    assert "models:/mirencoder/3" in text
+    assert "![results](results/results.png)" in text
+    assert "**devmap-669, literature-rs104**: target reached" in text
+
+
+def test_target_statements_say_not_reached_and_not_assessed() -> None:
+    summary = {"results": {**{k: v["results"] for k, v in _devmap_run(93.0).items()},
+                           **{k: v["results"] for k, v in _coarsening_run().items()}}}
+    lines = target_statements(summary)
+    literature = next(line for line in lines if "devmap-669, literature-rs104" in line)
+    assert "NOT reached" in literature and "amd 93.0 % vs target 94.0 %" in literature
+    leakage = next(line for line in lines if "devmap-669, leakage-free" in line)
+    assert "ahead of" in leakage and "+3.0" in leakage
+    coarsening = next(line for line in lines if "thread-coarsening, literature" in line)
+    assert "not assessed" in coarsening and "opcode-histogram 1.200x" in coarsening
+
+
+def test_log_results_to_mlflow_sqlite(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.mlflow_logging import (
+        log_results_to_mlflow,
+        resolve_model_version,
+    )
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("pretrain",
+                                          artifact_location=str(tmp_path / "artifacts"))
+    run_id = client.create_run(experiment).info.run_id
+    client.create_registered_model("mirencoder")
+    version = client.create_model_version("mirencoder", source=str(tmp_path / "model"),
+                                          run_id=run_id).version
+    client.set_registered_model_alias("mirencoder", "champion", version)
+    assert resolve_model_version("models:/mirencoder@champion", client) == ("mirencoder",
+                                                                           str(version))
+    assert resolve_model_version("models:/mirencoder/7") == ("mirencoder", "7")
+    assert resolve_model_version("/some/folder") is None
+
+    summary, _ = write_report(_devmap_run(95.0), tmp_path / "out",
+                              encoder={"uri": "models:/mirencoder@champion"}, command="x")
+    logged = log_results_to_mlflow(summary, run_id=run_id, model_name="mirencoder",
+                                   version=version, tracking_uri=uri)
+    assert logged == run_id
+    artifacts = {a.path for a in client.list_artifacts(run_id, "evaluation")}
+    assert artifacts == {"evaluation/RESULTS.md", "evaluation/summary.json",
+                         "evaluation/results.png"}
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics["eval.devmap-669.literature-rs104.amd.encoder.accuracy_mean"] == 95.0
+    assert "eval.devmap-669.leakage-free.nvidia.opcode-histogram.speedup_mean" in metrics
+    tags = client.get_model_version("mirencoder", version).tags
+    assert float(tags["eval.devmap-669.literature-rs104.amd.encoder.accuracy_mean"]) == 95.0
+    assert tags["eval.run_id"] == run_id
+    assert not any("opcode-histogram" in key for key in tags)  # only the encoder's metrics
+
+    # without a run id a new run is created in the evaluation experiment, its artifacts
+    # beside the database (never under the working directory)
+    new_run = log_results_to_mlflow(summary, tracking_uri=uri)
+    assert new_run != run_id
+    assert client.get_run(new_run).info.status == "FINISHED"
+    assert client.get_run(new_run).info.artifact_uri.startswith((tmp_path / "mlartifacts")
+                                                                .as_uri())
+
+
+def test_chart_needs_results(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.report_chart import draw_results_chart
+
+    with pytest.raises(ValueError):
+        draw_results_chart({"results": {}}, tmp_path / "x.png")

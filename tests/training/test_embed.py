@@ -1,0 +1,160 @@
+"""The embedding API and `mirencoder embed` on a real (randomly initialised tiny) encoder package."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from mirencoder.errors import ConfigError, FatalError
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "datasets" / "demo-corpus"
+
+
+def shared_random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One random tiny package per test session (tokenizer fitted on the demo IR files)."""
+    from mirencoder.training.embed import random_encoder_package
+
+    path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
+    if not (path / "encoder_config.json").exists():
+        texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
+        random_encoder_package(path, texts, vocab_size=400)
+    return path
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    return shared_random_package(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def embedder(package):
+    from mirencoder.training.embed import Embedder
+
+    return Embedder.from_uri(package)
+
+
+def _long_c_program(functions: int = 40) -> str:
+    body = "\n".join(f"int f{i}(int *a, int n) {{ int s = {i}; for (int j = 0; j < n; ++j) "
+                     f"s += a[j] * {i + 1} - (s >> {i % 7 + 1}); return s; }}"
+                     for i in range(functions))
+    return body + "\nint main(void) { int a[4] = {1,2,3,4}; return f0(a, 4); }\n"
+
+
+def test_one_bad_file_never_spoils_the_batch(embedder, require_clang, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.c").write_text("")
+    (bad / "syntax.c").write_text("int main( { return 0 }\n")
+    (bad / "truncated.bc").write_bytes(b"BC\xc0\xde" + b"\x00" * 13)
+    (bad / "notes.txt").write_text("not a program")
+    (bad / "malformed.ll").write_text("define i32 @f( {\n")
+    good = [DEMO / "c" / "matmul.c", DEMO / "cpp" / "ring_buffer.cpp",
+            DEMO / "opencl" / "saxpy.cl", DEMO / "ir" / "collatz.ll"]
+    paths = [good[0], bad / "empty.c", good[1], bad / "syntax.c", good[2], bad / "truncated.bc",
+             bad / "notes.txt", good[3], bad / "missing.c", bad / "malformed.ll", good[0]]
+    result = embedder.embed_files(paths, batch_size=4, progress=False)
+
+    assert result.vectors.shape == (len(paths), embedder.dim)
+    assert result.vectors.dtype == np.float32
+    assert sorted(result.errors) == [1, 3, 5, 6, 8, 9]
+    reasons = {i: reason for i, (reason, _) in result.errors.items()}
+    assert reasons[1] == "empty" and reasons[3] == "compile_error"
+    assert reasons[6] == "unsupported_language" and reasons[8] == "missing_file"
+    assert reasons[5] in {"truncated_bitcode", "malformed_ir"}
+    assert reasons[9] == "malformed_ir"
+    assert all(message for _, message in result.errors.values())
+    assert np.isnan(result.vectors[sorted(result.errors)]).all()
+    ok = result.ok
+    assert ok.sum() == 5 and np.isfinite(result.vectors[ok]).all()
+    # The same file twice in one run embeds identically; a file alone equals it in a batch.
+    np.testing.assert_allclose(result.vectors[0], result.vectors[10], rtol=0, atol=1e-6)
+    alone = embedder.embed_files([good[2]], progress=False)
+    np.testing.assert_allclose(alone.vectors[0], result.vectors[4], rtol=1e-4, atol=1e-5)
+    # Different programs get different embeddings.
+    assert np.abs(result.vectors[0] - result.vectors[2]).max() > 1e-3
+
+
+def test_modalities_texts_and_long_program_windows(embedder, require_clang):
+    from mirencoder.training.embed import detect_text_language
+
+    ir_text = (DEMO / "ir" / "clamp_scale.ll").read_text()
+    assert detect_text_language(ir_text) == "ir"
+    assert detect_text_language("int main(void) { return 0; }") == "c"
+    texts = ["int twice(int x) { return 2 * x; }", ir_text, "", "int x = ;",
+             "__kernel void k(__global float *a) { a[get_global_id(0)] *= 2.0f; }"]
+    languages = [None, None, None, "c", "opencl"]
+    fused = embedder.embed_texts(texts, languages)
+    assert sorted(fused.errors) == [2, 3]
+    assert fused.errors[2][0] == "empty" and fused.errors[3][0] == "compile_error"
+    assert "text[3]" in fused.errors[3][1]  # the message names the text, not a temp file
+    tokens = embedder.embed_texts(texts[:2], modality="tokens")
+    graph = embedder.embed_texts(texts[:2], modality="graph")
+    for other in (tokens, graph):
+        assert other.vectors.shape == (2, embedder.dim) and not other.errors
+        assert np.abs(other.vectors - fused.vectors[:2]).max() > 1e-3
+    with pytest.raises(ConfigError, match="modality"):
+        embedder.embed_texts(texts[:1], modality="pixels")
+    unknown = embedder.embed_texts(["x"], ["fortran"])
+    assert unknown.errors[0][0] == "unsupported_language"
+
+    long_program = _long_c_program()
+    first = embedder.embed_texts([long_program], ["c"])
+    mean = embedder.embed_texts([long_program], ["c"], windows="mean", max_windows=4)
+    short_first = embedder.embed_texts(texts[:1])
+    short_mean = embedder.embed_texts(texts[:1], windows="mean")
+    assert np.isfinite(mean.vectors).all()
+    assert np.abs(first.vectors - mean.vectors).max() > 1e-4  # more windows, another vector
+    np.testing.assert_allclose(short_first.vectors, short_mean.vectors, atol=1e-5)
+
+
+def test_corrupt_or_missing_packages_give_clear_errors(package, tmp_path):
+    from mirencoder.training.embed import Embedder
+
+    with pytest.raises(ConfigError, match="no encoder at"):
+        Embedder.from_uri(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="neither an encoder package"):
+        Embedder.from_uri(tmp_path)
+    broken = tmp_path / "broken"
+    shutil.copytree(package, broken)
+    weights = broken / "encoder.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(FatalError, match="corrupt encoder package"):
+        Embedder.from_uri(broken)
+    missing = tmp_path / "missing"
+    shutil.copytree(package, missing)
+    (missing / "node_vocab.json").unlink()
+    with pytest.raises(FatalError, match="node_vocab.json"):
+        Embedder.from_uri(missing)
+
+
+def test_embed_cli_writes_one_parquet_row_per_input(package, require_clang, tmp_path):
+    from mirencoder.cli import main
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(DEMO / "opencl", inputs / "opencl")
+    shutil.copy(DEMO / "ir" / "collatz.ll", inputs / "collatz.ll")
+    (inputs / "broken.c").write_text("this is not C\n")
+    out = tmp_path / "emb.parquet"
+    code = main(["embed", str(inputs), str(DEMO / "c" / "crc32.c"), "--model", str(package),
+                 "--out", str(out), "--modality", "graph", "--no-progress", "--batch-size", "4"])
+    assert code == 0
+    table = pq.read_table(out)
+    assert table.column_names == ["path", "status", "reason", "message", "embedding"]
+    assert str(table.schema.field("embedding").type) == "list<item: float>"
+    rows = table.to_pylist()
+    expected = len(list((DEMO / "opencl").glob("*.cl"))) + 3
+    assert len(rows) == expected
+    by_name = {Path(row["path"]).name: row for row in rows}
+    assert by_name["broken.c"]["status"] == "failed"
+    assert by_name["broken.c"]["reason"] == "compile_error" and by_name["broken.c"]["embedding"] is None
+    ok = [row for row in rows if row["status"] == "ok"]
+    assert len(ok) == expected - 1
+    assert all(len(row["embedding"]) == 128 and row["reason"] is None for row in ok)
+    assert table.schema.metadata[b"mirencoder.modality"] == b"graph"
+    assert main(["embed", str(tmp_path / "absent.c"), "--model", str(package),
+                 "--out", str(out)]) == 2

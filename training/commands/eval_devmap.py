@@ -1,0 +1,49 @@
+"""``mirencoder eval devmap``: heterogeneous device mapping with the literature's and the
+leakage-free protocols, beside the published numbers."""
+
+from __future__ import annotations
+
+import argparse
+
+from mirencoder.training.evaluation.command_support import (
+    add_common_arguments,
+    build_featurizers,
+    command_line,
+    log_to_mlflow_if_asked,
+    print_summary_table,
+    split_list,
+)
+from mirencoder.training.evaluation.devmap_eval import DevMapConfig, run_devmap
+from mirencoder.training.evaluation.report_files import write_report
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument("--row-sets", default="669,680",
+                        help="669 (ready IR of IR2Vec's variant) and/or 680 (the CGO'17 OpenCL "
+                             "sources, compiled here)")
+    parser.add_argument("--platforms", default="amd,nvidia", help="amd and/or nvidia")
+    parser.add_argument("--protocols", default="literature,leakage-free",
+                        help="literature (shuffled stratified 10-fold) and/or leakage-free "
+                             "(folds grouped by kernel)")
+    parser.add_argument("--split-seeds", default="104,204",
+                        help="random_state values of the literature folds (IR2Vec 104, "
+                             "DeepTune/NCC 204), each reported")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = DevMapConfig(
+        data_dir=args.data_dir, cache_dir=args.cache_dir, row_sets=split_list(args.row_sets),
+        platforms=split_list(args.platforms), protocols=split_list(args.protocols),
+        split_seeds=tuple(int(s) for s in split_list(args.split_seeds)), seeds=args.seeds,
+        heads=split_list(args.heads), n_jobs=args.n_jobs, tree_method=args.tree_method)
+    featurizers, encoder = build_featurizers(args)
+    task_runs = run_devmap(config, featurizers, progress=not args.quiet)
+    summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
+                                  command=command_line("eval devmap"))
+    print_summary_table(task_runs)
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    log_to_mlflow_if_asked(args, summary)
+    return 0

@@ -1,0 +1,598 @@
+"""Embedding API: load an encoder (registry URI, run URI or package folder) and embed programs.
+
+Consumers never touch training code::
+
+    embedder = Embedder.from_uri("models:/mirencoder@champion")
+    result = embedder.embed_files(["a.c", "k.cl", "m.ll"])
+    result.vectors  # [N, D] float32, NaN rows where an input failed
+    result.errors   # {index: (reason, message)}
+
+Sources (C, C++, OpenCL C, CUDA) go through the pipeline's compile stage
+(:func:`mirencoder.pipelines.compile.compile_to_bitcode`); ``.ll``/``.bc`` are read directly;
+then every program is normalised (:func:`normalize_ir`), turned into its token and graph views
+(:func:`build_views`, the same function the dataset build uses), collated with the training
+collate and encoded under ``torch.no_grad`` in eval mode. One bad input becomes an error entry
+and a NaN row; it never spoils its batch.
+
+Long programs: the same policy as training's evaluation path (``training/data/collate.py``):
+the token view is cut to its *first* window of ``context_length - 1`` tokens after ``[CLS]``
+and the graph keeps its first ``max_graph_nodes`` nodes. ``windows="mean"`` instead encodes up
+to ``max_windows`` consecutive token windows of the program (each paired with the same graph)
+and averages the embeddings, so that the token view covers more of a long program.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mirencoder.errors import ConfigError, FatalError, InputError, MirError
+
+__all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "WINDOW_POLICIES", "detect_text_language",
+           "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings",
+           "random_encoder_package"]
+
+MODALITIES = ("fused", "tokens", "graph")
+WINDOW_POLICIES = ("first", "mean")
+LANGUAGES = ("c", "cpp", "opencl", "cuda", "ir")
+# Source texts given in memory are written to a file with this suffix before compiling.
+SOURCE_SUFFIX_BY_LANGUAGE = {"c": ".c", "cpp": ".cpp", "opencl": ".cl", "cuda": ".cu"}
+# Graphs keep their first N nodes at embedding time when the package does not say otherwise
+# (the training default, training.config.DataConfig.max_graph_nodes).
+DEFAULT_MAX_GRAPH_NODES = 2048
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """Embeddings of N inputs, in input order.
+
+    Attributes:
+        vectors: ``[N, D]`` float32; rows of failed inputs are NaN.
+        keys: the input paths (or ``text[i]`` for texts).
+        errors: ``{row index: (reason, message)}`` for failed inputs.
+        modality: ``fused``, ``tokens`` or ``graph``.
+    """
+
+    vectors: np.ndarray
+    keys: list[str]
+    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+    modality: str = "fused"
+
+    @property
+    def ok(self) -> np.ndarray:
+        """``[N]`` bool, True where the input was embedded."""
+        mask = np.ones(len(self.keys), dtype=bool)
+        mask[list(self.errors)] = False
+        return mask
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def detect_text_language(text: str | bytes) -> str:
+    """``ir`` for LLVM IR (text with ``define``/``target triple``/``declare``, or bitcode), else ``c``."""
+    if isinstance(text, bytes):
+        if text[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+            return "ir"
+        text = text.decode("utf-8", errors="replace")
+    head = text[:20000]
+    if ("target triple" in head or "target datalayout" in head or "\ndefine " in "\n" + head
+            or "\ndeclare " in "\n" + head or "; ModuleID" in head):
+        return "ir"
+    return "c"
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One input after compilation and view building (or its failure)."""
+
+    record: dict[str, Any] | None = None
+    error: tuple[str, str] | None = None
+
+
+class Embedder:
+    """A frozen encoder plus everything needed to turn programs into embeddings.
+
+    Build one with :meth:`from_uri` (registry, run or folder) or :meth:`from_package`.
+
+    Args:
+        model: the encoder (put in eval mode here).
+        package_dir: the encoder package folder it came from.
+        tokenizer: the package's IR tokenizer.
+        node_vocab: the package's node-text vocabulary.
+        source: where the model came from (a URI or a path), for reports.
+        max_graph_nodes: graphs keep at most this many nodes.
+        compile_config: compile settings for sources (default: the pipeline's defaults).
+    """
+
+    def __init__(self, model, *, package_dir: Path, tokenizer, node_vocab, source: str,
+                 max_graph_nodes: int = DEFAULT_MAX_GRAPH_NODES, compile_config=None,
+                 info: Any = None):
+        import torch
+
+        self.model = model.eval()
+        self.package_dir = Path(package_dir)
+        self.tokenizer = tokenizer
+        self.node_vocab = node_vocab
+        self.source = source
+        self.info = info
+        self.max_graph_nodes = max_graph_nodes
+        self.compile_config = compile_config
+        self._toolchain = None
+        self._toolchain_error: tuple[str, str] | None = None
+        self._torch = torch
+        ids = getattr(info, "tokenizer_ids", None)
+        if ids is None:
+            from mirencoder.training.data.token_ids import TokenizerIds
+
+            ids = TokenizerIds(
+                pad_id=int(tokenizer.pad_id), unk_id=int(tokenizer.unk_id),
+                cls_id=int(tokenizer.cls_id), sep_id=int(tokenizer.sep_id),
+                mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
+                node_vocab_size=int(model.node_vocab_size))
+        self.tokenizer_ids = ids
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def from_package(cls, package_dir: str | Path, *, source: str | None = None,
+                     compile_config=None) -> Embedder:
+        """Loads a local encoder package folder.
+
+        Raises:
+            FatalError: a corrupt or incomplete package (missing file, bad safetensors, a
+                config that does not match the weights).
+        """
+        package_dir = Path(package_dir)
+        from mirencoder.training.registry import PACKAGE_FILES
+
+        missing = [name for name in PACKAGE_FILES if not (package_dir / name).is_file()]
+        if missing:
+            raise FatalError(f"corrupt encoder package {package_dir}: missing "
+                             f"{', '.join(missing)}")
+        try:
+            from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+            from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+            from mirencoder.training.package import load_encoder_package
+
+            model, info = load_encoder_package(package_dir)
+            tokenizer = IRTokenizer.load(package_dir / "tokenizer.json")
+            node_vocab = NodeTextVocabulary.load(package_dir / "node_vocab.json")
+        except ImportError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any load failure means a corrupt package
+            raise FatalError(f"corrupt encoder package {package_dir}: "
+                             f"{type(error).__name__}: {str(error)[:400]}") from error
+        max_nodes = _package_max_graph_nodes(package_dir, info)
+        return cls(model, package_dir=package_dir, tokenizer=tokenizer, node_vocab=node_vocab,
+                   source=source or str(package_dir), max_graph_nodes=max_nodes,
+                   compile_config=compile_config, info=info)
+
+    @classmethod
+    def from_uri(cls, uri_or_dir: str | Path, *, tracking_uri: str | None = None,
+                 cache_dir: str | Path | None = None, compile_config=None) -> Embedder:
+        """Loads an encoder from the registry, a run or a local folder.
+
+        Args:
+            uri_or_dir: ``models:/name@alias``, ``models:/name/version``,
+                ``runs:/<run id>/encoder``, a local encoder package folder, or a local
+                MLflow model folder (holding ``MLmodel``).
+            tracking_uri: the registry (default: ``MLFLOW_TRACKING_URI`` or the project's
+                SQLite store).
+            cache_dir: where pulled models are cached (default ``<repo>/runs/cache/models``).
+            compile_config: compile settings for source inputs.
+
+        Raises:
+            ConfigError: an unknown model, alias or version (known ones listed), or a path
+                that is neither a package nor an MLflow model.
+            FatalError: an unreachable registry or a corrupt artifact.
+        """
+        from mirencoder.training.registry import fetch_package
+
+        text = str(uri_or_dir)
+        remote = text.startswith(("models:/", "runs:/"))
+        package_dir = fetch_package(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
+        try:
+            return cls.from_package(package_dir, source=text, compile_config=compile_config)
+        except FatalError:
+            if not remote:
+                raise
+        # A corrupt cached copy (disk trouble, an interrupted edit): pull it once more.
+        package_dir = fetch_package(text, tracking_uri=tracking_uri, cache_dir=cache_dir,
+                                    refresh=True)
+        try:
+            return cls.from_package(package_dir, source=text, compile_config=compile_config)
+        except FatalError as error:
+            raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
+                             f"{package_dir}): {error}") from error
+
+    @property
+    def dim(self) -> int:
+        """Embedding size D."""
+        return int(self.model.embedding_dim)
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.config.context_length)
+
+    # ---------------------------------------------------------------- preparation
+
+    def _toolchain_or_error(self):
+        if self._toolchain is None and self._toolchain_error is None:
+            from mirencoder.pipelines.compile import CompileConfig, Toolchain
+
+            if self.compile_config is None:
+                self.compile_config = CompileConfig()
+            try:
+                self._toolchain = Toolchain.probe(self.compile_config)
+            except MirError as error:
+                self._toolchain_error = ("toolchain_missing", str(error))
+        return self._toolchain
+
+    def _llvm_as(self) -> str | None:
+        if self._toolchain is not None:
+            return self._toolchain.llvm_as
+        from mirencoder.pipelines.ir.normalize import find_llvm_as
+
+        return find_llvm_as()
+
+    def _bitcode_of_file(self, path: Path, language: str | None) -> bytes:
+        if not path.exists():
+            raise InputError("missing_file", f"{path}: no such file")
+        if path.is_dir():
+            raise InputError("not_a_file", f"{path} is a folder (the CLI walks folders)")
+        if language is None:
+            raise InputError("unsupported_language",
+                             f"{path}: unknown file type {path.suffix!r} (expected .c, .cc, "
+                             ".cpp, .cl, .cu, .ll or .bc)")
+        max_bytes = self._max_file_bytes()
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError("too_large", f"{size} bytes > limit {max_bytes}")
+        if language == "ir":
+            data = path.read_bytes()
+            if not data.strip():
+                raise InputError("empty", f"{path} is empty")
+            return data
+        toolchain = self._toolchain_or_error()
+        if toolchain is None:
+            raise InputError(*self._toolchain_error)
+        from mirencoder.pipelines.compile import compile_to_bitcode
+
+        return compile_to_bitcode(path, language, toolchain, self.compile_config)
+
+    def _max_file_bytes(self) -> int:
+        if self.compile_config is not None:
+            return int(self.compile_config.max_file_bytes)
+        from mirencoder.pipelines.compile import CompileConfig
+
+        return int(CompileConfig().max_file_bytes)
+
+    def _record(self, data: bytes, key: str) -> dict[str, Any]:
+        from mirencoder.pipelines.ir.normalize import normalize_ir
+        from mirencoder.pipelines.ir.views import build_views
+
+        ir = normalize_ir(data, llvm_as=self._llvm_as())
+        tokens, graph = build_views(ir, self.tokenizer, self.node_vocab)
+        return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
+                "node_type": graph.node_type, "node_text": graph.node_text_ids,
+                "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
+                "edge_flow": graph.edge_flow, "edge_position": graph.edge_position}
+
+    def _prepare(self, load: Callable[[], bytes], key: str) -> _Prepared:
+        try:
+            return _Prepared(record=self._record(load(), key))
+        except InputError as error:
+            return _Prepared(error=(error.reason, str(error)[:2000]))
+        except MirError as error:
+            return _Prepared(error=(type(error).__name__, str(error)[:2000]))
+        except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
+            return _Prepared(error=("internal_error", f"{type(error).__name__}: {error}"[:2000]))
+
+    # ---------------------------------------------------------------- encoding
+
+    def _window_records(self, record: dict, windows: str, max_windows: int) -> list[dict]:
+        if windows == "first":
+            return [record]
+        tokens = np.asarray(record["tokens"])
+        if tokens.size and tokens[0] == self.tokenizer_ids.cls_id:
+            tokens = tokens[1:]
+        width = self.context_length - 1
+        count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
+        return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
+
+    def _encode(self, records: list[dict], modality: str) -> np.ndarray:
+        from mirencoder.training.data.collate import collate_records
+
+        batch = collate_records(records, context_length=self.context_length,
+                                tokenizer_ids=self.tokenizer_ids, rng=None,
+                                max_graph_nodes=self.max_graph_nodes)
+        with self._torch.no_grad():
+            out = self.model.embed(batch)
+        return out[modality].detach().float().cpu().numpy()
+
+    def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
+                      max_windows: int) -> list[np.ndarray]:
+        """One embedding per prepared input (its windows' embeddings averaged)."""
+        expanded, owner = [], []
+        for i, item in enumerate(prepared):
+            for rec in self._window_records(item.record, windows, max_windows):
+                expanded.append(rec)
+                owner.append(i)
+        matrix = self._encode(expanded, modality)
+        owner_arr = np.asarray(owner)
+        return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
+
+    def _embed_prepared(self, loaders: Sequence[tuple[str, Callable[[], bytes] | None,
+                                                      tuple[str, str] | None]],
+                        *, modality: str, batch_size: int, progress: bool, windows: str,
+                        max_windows: int, desc: str) -> EmbeddingResult:
+        if modality not in MODALITIES:
+            raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
+        if windows not in WINDOW_POLICIES:
+            raise ConfigError(f"windows must be one of {', '.join(WINDOW_POLICIES)}")
+        if batch_size < 1 or max_windows < 1:
+            raise ConfigError("batch_size and max_windows must be >= 1")
+        n = len(loaders)
+        vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
+        errors: dict[int, tuple[str, str]] = {}
+        keys = [key for key, _, _ in loaders]
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
+        try:
+            for start in range(0, n, batch_size):
+                chunk = range(start, min(n, start + batch_size))
+                good: list[tuple[int, _Prepared]] = []
+                for i in chunk:
+                    key, load, rejection = loaders[i]
+                    if rejection is not None:
+                        errors[i] = rejection
+                        continue
+                    item = self._prepare(load, key)
+                    if item.error is not None:
+                        errors[i] = item.error
+                    else:
+                        good.append((i, item))
+                if good:
+                    self._fill(good, vectors, errors, modality, windows, max_windows)
+                bar.update(len(chunk))
+                bar.set_postfix(failed=len(errors))
+        finally:
+            bar.close()
+        return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
+
+    def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray,
+              errors: dict[int, tuple[str, str]], modality: str, windows: str,
+              max_windows: int) -> None:
+        try:
+            rows = self._encode_group([p for _, p in good], modality, windows, max_windows)
+            for (i, _), row in zip(good, rows, strict=True):
+                vectors[i] = row
+            return
+        except Exception:  # noqa: BLE001, S110 - the batch failed: find the culprit one by one
+            pass
+        for i, item in good:
+            try:
+                vectors[i] = self._encode_group([item], modality, windows, max_windows)[0]
+            except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
+                errors[i] = ("encode_error", f"{type(error).__name__}: {error}"[:2000])
+
+    def embed_files(self, paths: Sequence[str | Path], *, modality: str = "fused",
+                    batch_size: int = 32, progress: bool = True, windows: str = "first",
+                    max_windows: int = 8,
+                    rejections: dict[int, tuple[str, str]] | None = None,
+                    languages: Sequence[str | None] | None = None) -> EmbeddingResult:
+        """Embeds program files: sources are compiled, ``.ll``/``.bc`` read directly.
+
+        Args:
+            paths: files (``.c``, ``.cc``/``.cpp``/``.cxx``, ``.cl``, ``.cu``, ``.ll``, ``.bc``).
+            modality: ``fused`` (the product), ``tokens`` or ``graph``.
+            batch_size: programs encoded together.
+            progress: show a progress bar.
+            windows: long-program policy, ``first`` (as in training) or ``mean``.
+            max_windows: most token windows averaged under ``windows="mean"``.
+            rejections: row index -> (reason, message) for inputs already known to be bad
+                (unsafe archive members); they are reported, not read.
+            languages: per-path language overrides (default: from the suffix).
+
+        Returns:
+            An :class:`EmbeddingResult` with one row per path, NaN rows where one failed.
+        """
+        from mirencoder.pipelines.compile import detect_language
+
+        loaders = []
+        for i, raw in enumerate(paths):
+            path = Path(raw)
+            language = (languages[i] if languages is not None and languages[i]
+                        else detect_language(path))
+            rejection = (rejections or {}).get(i)
+            loaders.append((str(raw), (lambda p=path, lang=language:
+                                       self._bitcode_of_file(p, lang)), rejection))
+        return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+                                    progress=progress, windows=windows, max_windows=max_windows,
+                                    desc="embed")
+
+    def embed_texts(self, texts: Sequence[str | bytes], languages: Sequence[str | None] | None
+                    = None, *, modality: str = "fused", batch_size: int = 32,
+                    progress: bool = False, windows: str = "first",
+                    max_windows: int = 8) -> EmbeddingResult:
+        """Embeds program texts (source or IR) held in memory.
+
+        Args:
+            texts: program texts (bitcode bytes allowed).
+            languages: per text, one of ``c``, ``cpp``, ``opencl``, ``cuda``, ``ir`` or None
+                (detect: IR when it looks like IR, else C).
+            modality, batch_size, progress, windows, max_windows: as in :meth:`embed_files`.
+        """
+        if languages is not None and len(languages) != len(texts):
+            raise ConfigError(f"{len(languages)} languages given for {len(texts)} texts")
+        with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as tmp:
+            loaders = []
+            for i, text in enumerate(texts):
+                language = (languages[i] if languages is not None else None) or \
+                    detect_text_language(text)
+                loaders.append((f"text[{i}]", (lambda t=text, lang=language, idx=i:
+                                               self._bitcode_of_text(t, lang, Path(tmp), idx)),
+                                None))
+            return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+                                        progress=progress, windows=windows,
+                                        max_windows=max_windows, desc="embed")
+
+    def _bitcode_of_text(self, text: str | bytes, language: str, tmp: Path, index: int) -> bytes:
+        if language not in LANGUAGES:
+            raise InputError("unsupported_language",
+                             f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+        data = text.encode() if isinstance(text, str) else bytes(text)
+        if not data.strip():
+            raise InputError("empty", "empty program text")
+        if language == "ir":
+            return data
+        path = tmp / f"input-{index}{SOURCE_SUFFIX_BY_LANGUAGE[language]}"
+        path.write_bytes(data)
+        try:
+            return self._bitcode_of_file(path, language)
+        except InputError as error:  # name the text, not the temporary file
+            raise InputError(error.reason, str(error).replace(str(path), f"text[{index}]")
+                             ) from None
+
+
+def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
+    for source in (getattr(info, "max_graph_nodes", None),):
+        if source:
+            return int(source)
+    try:
+        config = json.loads((package_dir / "encoder_config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_MAX_GRAPH_NODES
+    for section in (config, config.get("data", {}), config.get("embedding", {})):
+        if isinstance(section, dict) and section.get("max_graph_nodes"):
+            return int(section["max_graph_nodes"])
+    return DEFAULT_MAX_GRAPH_NODES
+
+
+def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: str | Path,
+                 modality: str = "fused", batch_size: int = 32, progress: bool = True,
+                 windows: str = "first", max_windows: int = 8) -> EmbeddingResult:
+    """Embeds files, folders (walked recursively) and tar archives (extracted safely).
+
+    Folders and archives expand to their program files in sorted order (headers stay on disk
+    for includes); unsafe archive members and unsupported files become error rows.
+
+    Raises:
+        ConfigError: when some of ``paths`` do not exist (all are listed).
+    """
+    from mirencoder.pipelines.inputs import discover_inputs
+
+    items = discover_inputs([Path(p) for p in paths], Path(work_dir), corpus="embed",
+                            max_file_bytes=embedder._max_file_bytes())
+    result = embedder.embed_files(
+        [item.local_path if item.local_path is not None else item.path for item in items],
+        modality=modality, batch_size=batch_size, progress=progress, windows=windows,
+        max_windows=max_windows, languages=[item.language for item in items],
+        rejections={i: item.rejection for i, item in enumerate(items) if item.rejection})
+    result.keys = [item.path for item in items]
+    return result
+
+
+def write_embeddings(result: EmbeddingResult, out: str | Path, *,
+                     metadata: dict[str, str] | None = None) -> Path:
+    """Writes one Parquet row per input: path, status, reason, message, embedding.
+
+    ``embedding`` is ``list<float32>`` (null for failed inputs); the file's schema metadata
+    records the modality, the embedding size and ``metadata`` (e.g. the model URI).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(result.keys)
+    dim = int(result.vectors.shape[1]) if result.vectors.ndim == 2 else 0
+    status = ["failed" if i in result.errors else "ok" for i in range(n)]
+    reason = [result.errors[i][0] if i in result.errors else None for i in range(n)]
+    message = [result.errors[i][1] if i in result.errors else None for i in range(n)]
+    flat = pa.array(np.ascontiguousarray(result.vectors, dtype=np.float32).reshape(-1),
+                    type=pa.float32())
+    offsets = pa.array(np.arange(0, (n + 1) * dim, dim, dtype=np.int32), type=pa.int32())
+    mask = pa.array([s == "failed" for s in status], type=pa.bool_())
+    embedding = pa.ListArray.from_arrays(offsets, flat, mask=mask)
+    meta = {"mirencoder.modality": result.modality, "mirencoder.embedding_dim": str(dim),
+            **(metadata or {})}
+    schema = pa.schema([pa.field("path", pa.string(), nullable=False),
+                        pa.field("status", pa.string(), nullable=False),
+                        pa.field("reason", pa.string()), pa.field("message", pa.string()),
+                        pa.field("embedding", pa.list_(pa.float32()))],
+                       metadata={k: str(v) for k, v in meta.items()})
+    table = pa.Table.from_arrays([pa.array(result.keys, pa.string()), pa.array(status),
+                                  pa.array(reason, pa.string()), pa.array(message, pa.string()),
+                                  embedding], schema=schema)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(out)
+    return out
+
+
+def random_encoder_package(out_dir: str | Path, ir_texts: Sequence[str], *,
+                           config: str | Path = "tiny", vocab_size: int = 512, seed: int = 0,
+                           overrides: Sequence[str] = ()) -> Path:
+    """An *untrained* encoder package (random weights) with vocabularies fitted on ``ir_texts``.
+
+    For tests, benchmarks without a trained model, and the "untrained encoder" ablation; its
+    ``lineage.json`` says ``"untrained": true``.
+
+    Args:
+        out_dir: the package folder to write.
+        ir_texts: a few IR texts (any LLVM version normalisation accepts) to fit the tokenizer
+            and the node-text vocabulary on.
+        config: a config name under ``training/configs`` (``tiny``, ``base``) or a YAML path.
+        vocab_size: the tokenizer's target vocabulary size.
+        seed: seeds the weights.
+        overrides: ``section.key=value`` config overrides (e.g. ``model.layers=1``).
+    """
+    from collections import Counter
+
+    import torch
+    from mirencoder.pipelines.ir.graph import build_graph
+    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+    from mirencoder.pipelines.ir.normalize import find_llvm_as, normalize_ir
+    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+    from mirencoder.training.config import config_hash
+    from mirencoder.training.config_merge import resolve_config
+    from mirencoder.training.package import save_encoder_package
+
+    yaml_path = Path(config)
+    if not yaml_path.suffix:
+        yaml_path = Path(__file__).resolve().parent / "configs" / f"{config}.yaml"
+    pretrain_config = resolve_config(yaml_path, list(overrides))
+    llvm_as = find_llvm_as()
+    irs = [normalize_ir(t.encode() if isinstance(t, str) else t, llvm_as=llvm_as)
+           for t in ir_texts]
+    if not irs:
+        raise ConfigError("random_encoder_package needs at least one IR text")
+    tokenizer = IRTokenizer.train([ir.text for ir in irs], vocab_size=vocab_size, min_frequency=1)
+    counter: Counter = Counter()
+    for ir in irs:
+        counter.update(build_graph(ir).node_texts)
+    node_vocab = NodeTextVocabulary.build(counter)
+    torch.manual_seed(seed)
+    model = pretrain_config.model.build(vocab_size=tokenizer.vocab_size,
+                                        node_vocab_size=len(node_vocab),
+                                        pad_id=tokenizer.pad_id)
+    with tempfile.TemporaryDirectory(prefix="mirencoder-package-") as tmp:
+        tok_path = tokenizer.save(Path(tmp) / "tokenizer.json")
+        vocab_path = node_vocab.save(Path(tmp) / "node_vocab.json")
+        lineage = {"untrained": True, "seed": seed, "config_name": str(config),
+                   "config_sha256": config_hash(pretrain_config),
+                   "tokenizer_sha256": tokenizer.sha256, "node_vocab_sha256": node_vocab.sha256,
+                   "dataset_name": f"random-package ({len(irs)} IR texts)",
+                   "max_graph_nodes": pretrain_config.data.max_graph_nodes}
+        return save_encoder_package(out_dir, model, pretrain_config.model, tok_path, vocab_path,
+                                    lineage)

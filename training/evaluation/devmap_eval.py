@@ -1,0 +1,193 @@
+"""Heterogeneous device mapping: every feature set through the literature's and the
+leakage-free folds, per platform and seed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mirencoder.training.evaluation.crossval import aggregate_seeds, cross_val_predict, method_name
+from mirencoder.training.evaluation.devmap_data import (
+    DEVMAP_PLATFORMS,
+    STATIC_DEVICE,
+    DevMapData,
+    load_devmap,
+)
+from mirencoder.training.evaluation.feature_runs import featurize_programs
+from mirencoder.training.evaluation.features.base import Featurizer
+from mirencoder.training.evaluation.folds import (
+    LITERATURE_SPLIT_SEEDS,
+    kernel_grouped_folds,
+    literature_folds,
+)
+from mirencoder.training.evaluation.heads import HEADS, make_head
+from mirencoder.training.evaluation.metrics import (
+    devmap_metrics,
+    devmap_oracle_metrics,
+    devmap_static_metrics,
+)
+from tqdm import tqdm
+
+from mirencoder.errors import ConfigError
+
+__all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
+           "run_devmap"]
+
+PROTOCOLS = ("literature", "leakage-free")
+
+
+@dataclass(kw_only=True, slots=True)
+class DevMapConfig:
+    """Settings of ``mirencoder eval devmap``."""
+
+    data_dir: Path
+    """Data root holding ``devmap/``."""
+    cache_dir: Path
+    """Where archives are extracted and kernels compiled."""
+    row_sets: tuple[str, ...] = ("669", "680")
+    """``669`` (ready IR) and/or ``680`` (OpenCL compiled here)."""
+    platforms: tuple[str, ...] = DEVMAP_PLATFORMS
+    """``amd`` and/or ``nvidia``."""
+    protocols: tuple[str, ...] = PROTOCOLS
+    """``literature`` (shuffled stratified 10-fold) and/or ``leakage-free`` (kernel-grouped)."""
+    split_seeds: tuple[int, ...] = LITERATURE_SPLIT_SEEDS
+    """``random_state`` values of the literature folds, each reported as its own protocol."""
+    seeds: int = 3
+    """Head seeds (and, for leakage-free, fold seeds) per setting; mean +- std over them."""
+    heads: tuple[str, ...] = ("xgboost",)
+    """Heads trained on each feature set."""
+    n_splits: int = 10
+    """Folds per cross-validation."""
+    n_jobs: int = 1
+    """Threads of the XGBoost head (1 is fastest on data this small)."""
+    tree_method: str = "hist"
+    """XGBoost tree method: ``hist`` or ``exact`` (the pre-2.0 default of the published runs)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name, values, allowed in (("row_sets", self.row_sets, ("669", "680")),
+                                      ("platforms", self.platforms, DEVMAP_PLATFORMS),
+                                      ("protocols", self.protocols, PROTOCOLS),
+                                      ("heads", self.heads, HEADS)):
+            bad = [v for v in values if v not in allowed]
+            if bad or not values:
+                problems.append(f"{name} must be a non-empty subset of {allowed}, got {values}")
+        if not 1 <= self.seeds <= 100:
+            problems.append(f"seeds must be in [1, 100], got {self.seeds}")
+        if not 2 <= self.n_splits <= 100:
+            problems.append(f"n_splits must be in [2, 100], got {self.n_splits}")
+        if self.tree_method not in {"hist", "exact", "approx"}:
+            problems.append(f"tree_method must be hist, exact or approx, got {self.tree_method!r}")
+        if self.n_jobs < 1:
+            problems.append(f"n_jobs must be >= 1, got {self.n_jobs}")
+        if problems:
+            raise ConfigError(problems)
+
+
+def devmap_protocol_keys(config: DevMapConfig) -> list[str]:
+    """``literature-rs104``, ``literature-rs204``, ``leakage-free`` (as configured)."""
+    keys = []
+    if "literature" in config.protocols:
+        keys += [f"literature-rs{s}" for s in config.split_seeds]
+    if "leakage-free" in config.protocols:
+        keys.append("leakage-free")
+    return keys
+
+
+def _folds(protocol: str, labels: np.ndarray, groups: np.ndarray, seed: int,
+           n_splits: int) -> list:
+    if protocol.startswith("literature-rs"):
+        return literature_folds(labels, int(protocol.removeprefix("literature-rs")), n_splits)
+    return kernel_grouped_folds(labels, groups, seed, n_splits)
+
+
+def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
+                         config: DevMapConfig, *, progress: bool = True
+                         ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Cross-validates every (feature set, head) on every platform and protocol.
+
+    Args:
+        data: the rows (already without rows any featurizer failed on).
+        program_features: ``featurizer name -> [len(data.programs), D]``.
+        config: protocols, seeds, heads.
+
+    Returns:
+        ``protocol -> platform -> method -> aggregated metrics`` (``static`` and ``oracle``
+        included).
+    """
+    protocols = devmap_protocol_keys(config)
+    jobs = [(p, plat, f, h) for p in protocols for plat in config.platforms
+            for f in program_features for h in config.heads]
+    results: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in protocols}
+    bar = tqdm(total=len(jobs) * config.seeds, desc=f"{data.name} folds", unit="cv",
+               disable=not progress)
+    for protocol, platform, feature_name, head in jobs:
+        table = data.tables[platform]
+        static = STATIC_DEVICE[platform]
+        runtime_inputs = table[["transfer", "wgsize"]].to_numpy(float)
+        features = np.hstack([program_features[feature_name][table["program"].to_numpy()],
+                              runtime_inputs])
+        labels = table["oracle"].to_numpy().astype(str)
+        groups = table["benchmark"].to_numpy()
+        per_seed = []
+        reuse = None
+        for seed in range(config.seeds):
+            factory = partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method)
+            # The literature folds do not depend on the seed; a deterministic head then gives
+            # the same predictions for every seed, so they are computed once.
+            if reuse is None or not (protocol.startswith("literature")
+                                     and factory().deterministic):
+                folds = _folds(protocol, labels, groups, seed, config.n_splits)
+                reuse = cross_val_predict(features, labels, folds, factory)
+            per_seed.append(devmap_metrics(reuse, table, static))
+            bar.update(1)
+        slot = results[protocol].setdefault(platform, {})
+        slot[method_name(feature_name, head)] = aggregate_seeds(per_seed)
+    bar.close()
+    for protocol in protocols:
+        for platform in config.platforms:
+            table, static = data.tables[platform], STATIC_DEVICE[platform]
+            slot = results[protocol].setdefault(platform, {})
+            slot["static"] = aggregate_seeds([devmap_static_metrics(table, static)])
+            slot["oracle"] = aggregate_seeds([devmap_oracle_metrics(table, static)])
+    return results
+
+
+def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
+               progress: bool = True) -> dict[str, dict[str, Any]]:
+    """Runs device mapping on each configured row set.
+
+    Rows that any featurizer cannot handle are excluded from every method (equal rows), and
+    rows whose OpenCL kernel does not compile are excluded from the 680-row set; both are
+    counted in the returned coverage.
+
+    Returns:
+        ``task name (devmap-669 / devmap-680) -> {"results": ..., "meta": ...}``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for row_set in config.row_sets:
+        start = time.perf_counter()
+        data = load_devmap(row_set, Path(config.data_dir), Path(config.cache_dir))
+        load_seconds = time.perf_counter() - start
+        features, info = featurize_programs(data.programs, featurizers, progress)
+        failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
+        data.exclude_programs(failed, "featurize_failed")
+        cv_start = time.perf_counter()
+        results = evaluate_devmap_rows(data, features, config, progress=progress)
+        meta = {
+            "coverage": data.coverage, "repairs": data.repairs, "featurizers": info,
+            "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
+            "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
+            "tree_method": config.tree_method,
+            "timing_s": {"load": round(load_seconds, 2),
+                         "featurize": round(sum(i["seconds"] for i in info.values()), 2),
+                         "cross_validation": round(time.perf_counter() - cv_start, 2),
+                         "total": round(time.perf_counter() - start, 2)},
+        }
+        out[data.name] = {"results": results, "meta": meta}
+    return out

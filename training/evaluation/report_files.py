@@ -1,0 +1,47 @@
+"""Writes the report files: ``RESULTS.md``, ``results/summary.json`` and ``results/results.png``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mirencoder.training.evaluation.report_chart import draw_results_chart
+from mirencoder.training.evaluation.report_markdown import render_results_md
+from mirencoder.training.evaluation.summary import load_summary, merge_summary, save_summary
+
+__all__ = ["ReportPaths", "report_paths", "write_report"]
+
+ReportPaths = dict[str, Path]
+
+
+def report_paths(out_dir: Path) -> ReportPaths:
+    """``results_md`` = OUT/RESULTS.md, ``summary_json`` = OUT/results/summary.json,
+    ``chart_png`` = OUT/results/results.png."""
+    out_dir = Path(out_dir)
+    return {"results_md": out_dir / "RESULTS.md",
+            "summary_json": out_dir / "results" / "summary.json",
+            "chart_png": out_dir / "results" / "results.png"}
+
+
+def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
+                 encoder: dict[str, Any] | None, command: str) -> tuple[dict[str, Any],
+                                                                        ReportPaths]:
+    """Merges this run into ``results/summary.json`` (other tasks kept) and regenerates
+    ``RESULTS.md`` and the chart from the merged summary.
+
+    Returns:
+        The merged summary and the paths written.
+    """
+    paths = report_paths(out_dir)
+    summary = merge_summary(task_runs, encoder=encoder, command=command,
+                            existing=load_summary(paths["summary_json"]))
+    summary["outputs"] = {k: str(v) for k, v in paths.items()}
+    draw_results_chart(summary, paths["chart_png"])
+    save_summary(summary, paths["summary_json"])
+    chart = os.path.relpath(paths["chart_png"], paths["results_md"].parent)
+    paths["results_md"].parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths["results_md"].with_suffix(".md.tmp")
+    tmp.write_text(render_results_md(summary, chart_name=chart))
+    os.replace(tmp, paths["results_md"])
+    return summary, paths
