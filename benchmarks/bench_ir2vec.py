@@ -1,7 +1,7 @@
 """IR2Vec timing on the 669 DevMap IR files (the peer that the encoder's embedding speed is
 compared with): milliseconds per file, flow-aware and symbolic, in batched child processes.
 
-Run: ``python benchmarks/bench_ir2vec.py [--data-dir ../shared/data]``. Writes the ``ir2vec``
+Run: ``python -m benchmarks.bench_ir2vec [--data-dir ../shared/data]`` from the repository root. Writes the ``ir2vec``
 section of BENCHMARKS.md. ``measure_ir2vec`` is importable for a side-by-side benchmark.
 """
 
@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.report import write_section
 from mirencoder.training.evaluation.devmap_data import load_devmap_669
 from mirencoder.training.evaluation.features.ir2vec_vectors import (
     IR2VecFeaturizer,
@@ -63,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
             "parse error), start-up included.\n\n| Embedder | Files | Failures | Seconds | "
             "ms / file |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows))
     if not args.no_write:
-        from benchmarks.report import write_section
-
         print(f"wrote {write_section('ir2vec', 'IR2Vec embedding speed (peer)', body)}")
     return 0
 

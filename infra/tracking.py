@@ -113,22 +113,28 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None =
 
 @contextmanager
 def using_tracking_uri(uri: str | None = None) -> Iterator[str]:
-    """Points MLflow's fluent API (and child processes) at ``uri`` for the block, then restores.
+    """Points MLflow's fluent API (tracking and registry) at ``uri`` for the block, then restores.
 
-    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; both are put back.
+    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export ``MLFLOW_TRACKING_URI`` and
+    ``MLFLOW_REGISTRY_URI``; globals and environment are both put back afterwards.
     """
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
     resolved = resolve_tracking_uri(uri)
-    previous_global = tracking_utils._tracking_uri
-    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved_globals = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    saved_env = {name: os.environ.get(name)
+                 for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(resolved)
+    mlflow.set_registry_uri(resolved)
     try:
         yield resolved
     finally:
-        mlflow.set_tracking_uri(previous_global)
-        if previous_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous_env
+        mlflow.set_tracking_uri(saved_globals[0])
+        registry_utils._registry_uri = saved_globals[1]
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

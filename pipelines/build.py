@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from mirencoder.errors import ConfigError
 from mirencoder.pipelines.compile import CompileConfig, Toolchain
-from mirencoder.pipelines.config import BuildConfig, config_hash, config_to_dict
+from mirencoder.pipelines.config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
 from mirencoder.pipelines.inputs import InputItem, discover_inputs
 from mirencoder.pipelines.merge import Decision, decide
 from mirencoder.pipelines.shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
@@ -185,23 +185,48 @@ def _read_meta(parts: list[Path]) -> list[dict]:
     return pa.concat_tables([pq.read_table(p, columns=_META_COLUMNS) for p in parts]).to_pylist()
 
 
-def _evaluation_hashes(config: BuildConfig, work: Path, show_progress: bool) -> tuple[dict, dict]:
-    """Normalised-IR hashes of the evaluation kernels (computed once per build folder)."""
+def _evaluation_cache_key(config: BuildConfig, toolchain: Toolchain, sources: list) -> str:
+    """Names the evaluation hashes: same data, flags, toolchain and normaliser give the same."""
+    from mirencoder.pipelines.ir import normalize
+
+    digest = hashlib.sha256(json.dumps(config_to_dict(config.compile), sort_keys=True).encode())
+    digest.update(f"{toolchain.clang_version}|{toolchain.llvm_version}|{_llvmlite_version()}"
+                  .encode())
+    digest.update(Path(normalize.__file__).read_bytes())
+    for path, _ in sources:
+        digest.update(f"|{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
+                       show_progress: bool) -> tuple[dict, dict]:
+    """Normalised-IR hashes of the evaluation kernels.
+
+    Computed with Ray tasks once, then cached under ``runs/cache/evaluation-ir/`` (keyed by
+    data, compile flags, toolchain and normaliser), so later builds reuse them.
+    """
     data = config.evaluation_data_path()
     sources = [(data / rel, corpus) for rel, corpus in _EVALUATION_INPUTS if (data / rel).exists()]
     if not sources:
         return {}, {"applied": False, "reason": f"evaluation data not found under {data}"}
+    cache = REPO_ROOT / "runs" / "cache" / "evaluation-ir" / (
+        _evaluation_cache_key(config, toolchain, sources) + ".json")
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        return cached["hashes"], cached["info"]
     planned = []
     for path, corpus in sources:
         planned += [(item, ()) for item in discover_inputs(
             [path], work / "eval-inputs", corpus=corpus,
             max_file_bytes=config.compile.max_file_bytes)]
     parts, _ = _run_ir_phase(planned, config.compile, work / "exclusion", 64,
-                          "evaluation kernels", show_progress)
-    hashes = {row["ir_sha256"]: row["path"] for row in _read_meta(parts)
+                             "evaluation kernels", show_progress)
+    hashes = {row["ir_sha256"]: row["path"].split("!", 1)[-1] for row in _read_meta(parts)
               if row["status"] == "ok"}
     info = {"applied": True, "kernels": len(planned), "distinct_ir": len(hashes),
             "sources": [str(path) for path, _ in sources]}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(cache, {"hashes": hashes, "info": info})
     return hashes, info
 
 
@@ -298,7 +323,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         ray_info["nodes_used"] = nodes
         excluded, exclusion = ({}, {"applied": False, "reason": "disabled by the recipe"})
         if config.exclude_evaluation_kernels:
-            excluded, exclusion = _evaluation_hashes(config, work, show_progress)
+            excluded, exclusion = _evaluation_hashes(config, toolchain, work, show_progress)
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
         meta = _read_meta(parts)

@@ -560,6 +560,7 @@ def random_encoder_package(out_dir: str | Path, ir_texts: Sequence[str], *,
     from collections import Counter
 
     import torch
+
     from mirencoder.pipelines.ir.graph import build_graph
     from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
     from mirencoder.pipelines.ir.normalize import find_llvm_as, normalize_ir

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +76,9 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     """Build → fit → save → register, in one training process (one DDP rank)."""
     started = time.perf_counter()
     # 2. build
+    if resolve_hardware(config)[0] == "cpu":
+        # CPU DDP: share the cores between the local processes instead of oversubscribing.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.trainer.devices))
     L.seed_everything(config.data.seed, workers=False, verbose=False)
     module = PretrainingModule(config.to_dict(), run.tokenizer_ids.to_dict())
     datamodule = ProgramDataModule(config.data, context_length=config.model.context_length)
@@ -88,7 +92,8 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finished = trainer.global_step >= config.trainer.max_steps
     if finished:
-        trainer.save_checkpoint(run.last_checkpoint)  # every rank: it holds a barrier
+        # Every rank calls it (it holds a barrier); the full state, so --resume works too.
+        trainer.save_checkpoint(run.last_checkpoint, weights_only=False)
     if not trainer.is_global_zero:
         return None
     # 4. save

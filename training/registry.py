@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mirencoder.errors import ConfigError, FatalError
 from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri, using_tracking_uri
 from mirencoder.training.registry_card import (
     METRIC_TAG_PREFIX,
     plot_training_curves,
     render_model_card,
 )
-
-from mirencoder.errors import ConfigError, FatalError
 
 __all__ = [
     "DEFAULT_MODEL_NAME", "CANDIDATE_ALIAS", "CHAMPION_ALIAS", "PACKAGE_FILES", "PYFUNC_CODE_PATH",
@@ -260,16 +259,18 @@ def _version_info(client, model_version,
 
 
 def _known_versions(client, name: str) -> str:
+    """``1, 2 (candidate), 3 (champion)`` for error messages."""
     try:
+        aliases = dict(getattr(client.get_registered_model(name), "aliases", None) or {})
         versions = client.search_model_versions(f"name='{name}'")
     except Exception:  # noqa: BLE001 - only used to enrich an error message
-        return "unknown"
+        return "none (no registered model of that name)"
     if not versions:
         return "none"
     parts = []
     for mv in sorted(versions, key=lambda v: int(v.version)):
-        alias = f" ({', '.join(mv.aliases)})" if getattr(mv, "aliases", None) else ""
-        parts.append(f"{mv.version}{alias}")
+        names = sorted(a for a, v in aliases.items() if str(v) == str(mv.version))
+        parts.append(f"{mv.version} ({', '.join(names)})" if names else str(mv.version))
     return ", ".join(parts)
 
 
@@ -593,7 +594,8 @@ def _download(artifact_uri: str, dest: Path, uri: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent))
     try:
-        with _registry_errors(uri, f"downloading {artifact_uri}"), _quiet_mlflow():
+        with (using_tracking_uri(uri), _registry_errors(uri, f"downloading {artifact_uri}"),
+              _quiet_mlflow()):
             local = Path(mlflow.artifacts.download_artifacts(
                 artifact_uri=artifact_uri, dst_path=str(tmp), tracking_uri=uri,
                 registry_uri=uri))

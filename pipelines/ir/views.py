@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from mirencoder.pipelines.ir.graph import build_graph
 from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
 from mirencoder.pipelines.ir.normalize import NormalizedIR

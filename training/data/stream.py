@@ -101,6 +101,9 @@ class ProgramStream(IterableDataset):
     def _slot(self) -> _Slot:
         info = get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        # The DataLoader always asks worker 0 first; after resuming at batch ``start_batch``
+        # the next batch belongs to worker ``start_batch % num_workers``, so rotate.
+        worker = (worker + self.start_batch) % num_workers
         return _Slot(index=self.rank * num_workers + worker, count=self.world_size * num_workers,
                      worker=worker, num_workers=num_workers)
 

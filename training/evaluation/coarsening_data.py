@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from mirencoder.errors import InputError
 from mirencoder.training.evaluation.archives import extract_archive
 from mirencoder.training.evaluation.paths import require_data_dir
 from mirencoder.training.evaluation.programs import EvalProgram
-
-from mirencoder.errors import InputError
 
 __all__ = ["COARSENING_PLATFORMS", "COARSENING_FACTORS", "PLATFORM_NAMES", "CoarseningData",
            "build_coarsening_data", "load_thread_coarsening"]

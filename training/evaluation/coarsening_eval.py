@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
+
+from mirencoder.errors import ConfigError
 from mirencoder.training.evaluation.coarsening_data import (
     COARSENING_PLATFORMS,
     CoarseningData,
@@ -22,9 +25,6 @@ from mirencoder.training.evaluation.features.base import Featurizer
 from mirencoder.training.evaluation.folds import leave_group_out, leave_one_row_out
 from mirencoder.training.evaluation.heads import HEADS, make_head
 from mirencoder.training.evaluation.metrics import coarsening_metrics
-from tqdm import tqdm
-
-from mirencoder.errors import ConfigError
 
 __all__ = ["CoarseningConfig", "COARSENING_PROTOCOLS", "coarsening_features",
            "evaluate_coarsening_rows", "run_thread_coarsening"]

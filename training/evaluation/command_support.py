@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mirencoder.errors import ConfigError
 from mirencoder.training.evaluation.features.base import Featurizer
 from mirencoder.training.evaluation.features.ir2vec_vectors import ir2vec_available
 from mirencoder.training.evaluation.features.registry import BUILTIN_FEATURIZERS, build_featurizer
 from mirencoder.training.evaluation.paths import default_cache_dir, default_data_dir, repo_root
 from mirencoder.training.evaluation.report_markdown import method_sort_key
-
-from mirencoder.errors import ConfigError
 
 __all__ = ["add_common_arguments", "split_list", "build_featurizers", "print_summary_table",
            "log_to_mlflow_if_asked", "command_line"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
 from mirencoder.training.evaluation.folds import Fold
 from mirencoder.training.evaluation.heads import Head
 
@@ -31,7 +32,10 @@ def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[
 
 
 def _std(values: np.ndarray) -> float:
-    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    # identical values (a deterministic head) give exactly 0, not a rounding residue
+    if len(values) < 2 or np.ptp(values) == 0:
+        return 0.0
+    return float(values.std(ddof=1))
 
 
 def aggregate_seeds(per_seed: Sequence[dict[str, float]]) -> dict[str, object]:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
+
+from mirencoder.errors import InputError
 from mirencoder.training.evaluation.archives import extract_archive
 from mirencoder.training.evaluation.ir_repair import repair_ir_file
 from mirencoder.training.evaluation.paths import require_data_dir
 from mirencoder.training.evaluation.programs import EvalProgram
-from tqdm import tqdm
-
-from mirencoder.errors import InputError
 
 __all__ = ["DEVMAP_PLATFORMS", "STATIC_DEVICE", "DevMapData", "ir_file_name",
            "load_devmap_669", "load_devmap_680", "load_devmap"]
@@ -113,12 +113,14 @@ def load_devmap_669(data_dir: Path, cache_dir: Path, *, repair: bool = True) -> 
     tables = {p: _read_csv(folder / f"cgo17-{p}.csv") for p in DEVMAP_PLATFORMS}
     _check_aligned(tables)
     repairs: list[str] = []
+    repaired: dict[str, Path] = {}
     if repair:
         for path in sorted(root.glob("*.ll")):
-            count = repair_ir_file(path)
+            fixed, count = repair_ir_file(path, root.parent / "repaired")
             if count:
+                repaired[path.name] = fixed
                 repairs.append(f"{path.name}: {count} argument(s) `T* byval` rewritten as "
-                               "`T* byval(T)` (LLVM >= 11 syntax)")
+                               "`T* byval(T)` (LLVM >= 11 syntax), in a copy")
     base = tables["amd"]
     programs: list[EvalProgram] = []
     index_of: dict[str, int] = {}
@@ -133,7 +135,8 @@ def load_devmap_669(data_dir: Path, cache_dir: Path, *, repair: bool = True) -> 
             continue
         if name not in index_of:
             index_of[name] = len(programs)
-            programs.append(EvalProgram(key=name[:-3], kernel=bench, path=path))
+            programs.append(EvalProgram(key=name[:-3], kernel=bench,
+                                        path=repaired.get(name, path)))
         row_program.append(index_of[name])
     for platform, table in tables.items():
         table["program"] = row_program

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
+
+from mirencoder.errors import ConfigError
 from mirencoder.training.evaluation.crossval import aggregate_seeds, cross_val_predict, method_name
 from mirencoder.training.evaluation.devmap_data import (
     DEVMAP_PLATFORMS,
@@ -31,9 +34,6 @@ from mirencoder.training.evaluation.metrics import (
     devmap_oracle_metrics,
     devmap_static_metrics,
 )
-from tqdm import tqdm
-
-from mirencoder.errors import ConfigError
 
 __all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
            "run_devmap"]

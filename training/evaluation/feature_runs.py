@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
+
 from mirencoder.training.evaluation.features.base import Featurizer, failed_rows
 from mirencoder.training.evaluation.programs import EvalProgram
-from tqdm import tqdm
 
 __all__ = ["featurize_programs"]
 

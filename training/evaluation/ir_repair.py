@@ -21,14 +21,25 @@ def repair_untyped_byval(text: str) -> tuple[str, int]:
     return _UNTYPED_BYVAL.subn(lambda m: f"{m.group(1)}* byval({m.group(1)})", text)
 
 
-def repair_ir_file(path: Path) -> int:
-    """Applies :func:`repair_untyped_byval` to a textual ``.ll`` file in place.
+def repair_ir_file(path: Path, out_dir: Path) -> tuple[Path, int]:
+    """Returns a repaired copy of a textual ``.ll`` file, leaving the original untouched.
+
+    Args:
+        path: the published file.
+        out_dir: where a repaired copy is written (same name) when one is needed.
 
     Returns:
-        The number of rewritten arguments.
+        The path to use (the copy, or ``path`` itself when nothing needed repair) and the
+        number of rewritten arguments.
     """
     text = path.read_text(errors="replace")
     repaired, count = repair_untyped_byval(text)
-    if count:
-        path.write_text(repaired)
-    return count
+    if not count:
+        return path, 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / path.name
+    if not target.exists() or target.read_text() != repaired:
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(repaired)
+        tmp.replace(target)
+    return target, count

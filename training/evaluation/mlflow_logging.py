@@ -39,8 +39,9 @@ def resolve_model_version(uri: str, client: Any = None) -> tuple[str, str] | Non
     if version:
         return name, version
     if client is None:
-        from mirencoder.infra.tracking import resolve_tracking_uri
         from mlflow.tracking import MlflowClient
+
+        from mirencoder.infra.tracking import resolve_tracking_uri
 
         uri = resolve_tracking_uri()
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -70,9 +71,10 @@ def log_results_to_mlflow(summary: dict[str, Any], run_id: str | None = None,
     Returns:
         The run id.
     """
-    from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
+
+    from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -11,7 +11,7 @@ from mirencoder.training.evaluation.published import (
     TARGETS,
 )
 
-__all__ = ["render_results_md", "method_sort_key", "target_statements"]
+__all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
 _FIXED = ("static", "oracle")
 _COARSENING_PLATFORMS = ("cypress", "tahiti", "fermi", "kepler")
@@ -109,6 +109,37 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                 lines.append(f"**{where}**: encoder {'ahead of' if ahead else 'NOT ahead of'} "
                              "every baseline and control computed here — " + "; ".join(parts)
                              + ".")
+    return lines
+
+
+def control_statements(summary: dict[str, Any]) -> list[str]:
+    """What the controls show, per task and protocol: the share of the score that the run-time
+    inputs alone explain, and what the best program representation adds on top."""
+    lines = []
+    for task, protocols in sorted(summary.get("results", {}).items()):
+        is_tc = task == "thread-coarsening"
+        metric, unit, digits = ("speedup_mean", "x", 3) if is_tc else ("accuracy_mean", " %", 1)
+        for protocol, platforms in protocols.items():
+            keys = ["average"] if is_tc else [p for p in ("amd", "nvidia") if p in platforms]
+            if not all("runtime-only" in platforms[k] for k in keys):
+                continue
+            parts = []
+            for k in keys:
+                base = platforms[k]["runtime-only"][metric]
+                others = [(m, v[metric]) for m, v in platforms[k].items()
+                          if m not in (*_FIXED, "runtime-only", "kernel-identity")]
+                text = f"{k}: runtime-only {base:.{digits}f}{unit}"
+                if others:
+                    best = max(others, key=lambda x: x[1])
+                    text += (f", best program representation {best[0]} {best[1]:.{digits}f}"
+                             f"{unit} ({best[1] - base:+.{digits}f})")
+                if "kernel-identity" in platforms[k]:
+                    ident = platforms[k]["kernel-identity"][metric]
+                    text += f", kernel identity {ident:.{digits}f}{unit} ({ident - base:+.{digits}f})"
+                parts.append(text)
+            inputs = "platform one-hot" if is_tc else "transfer + wgsize"
+            lines.append(f"**{task}, {protocol}** (runtime-only = {inputs}, no program "
+                         "features): " + "; ".join(parts) + ".")
     return lines
 
 
@@ -217,6 +248,13 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
             + TARGETS["leakage-free"] + ". The oracle rows are the ceilings."]
+    controls = control_statements(summary)
+    if controls:
+        out += ["", "## What the controls show", "",
+                "How much of each score needs no program representation at all (the run-time "
+                "inputs alone), and how much memorising the kernel's identity adds under each "
+                "protocol; differences in brackets are against runtime-only.", ""]
+        out += [f"- {line}" for line in controls]
     out += ["", "## Data and coverage", ""]
     for task in sorted(tasks):
         out += _coverage_lines(task, tasks[task])

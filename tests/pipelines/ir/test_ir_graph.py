@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import llvmlite.binding as llvm
 import numpy as np
 import pytest
-from ir_fixtures import LOOP_MODULE, SWITCH_MODULE
+from ir_fixtures import LOOP_MODULE, SWITCH_MODULE, compile_c
 
 from mirencoder.errors import InputError
 from mirencoder.pipelines.ir.graph import EXTERNAL_TEXT, build_graph
@@ -171,3 +172,49 @@ def test_not_canonical_text_is_an_input_error():
     with pytest.raises(InputError) as caught:
         build_graph("define i32 @f() {\n  br label %9\n}\n")
     assert caught.value.reason == "graph_error"
+
+
+CALLS_PROGRAM = """\
+#include <stdlib.h>
+static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+static int clamp(int v) { if (v < 0) return 0; if (v > 99) return 99; return v; }
+int apply(int (*f)(int), int v) { return f(v); }
+int main(int argc, char **argv) {
+  int x = atoi(argv[0]) + fib(argc);
+  return clamp(x) + apply(clamp, argc) + abs(x);
+}
+"""
+
+
+def test_call_edges_match_llvm_on_a_compiled_multi_function_module(tmp_path):
+    ir = normalize_ir(compile_c(tmp_path, CALLS_PROGRAM, "-O0", "-Xclang",
+                                "-disable-O0-optnone", name="calls.c"))
+    graph = build_graph(ir)
+    module = llvm.parse_assembly(ir.text, context=llvm.create_context())
+    defined = {f.name: f for f in module.functions if not f.is_declaration}
+    rets = {name: sum(1 for b in f.blocks for i in b.instructions if i.opcode == "ret")
+            for name, f in defined.items()}
+    instructions = [i for f in module.functions for b in f.blocks for i in b.instructions]
+    nodes = [n for n in range(graph.num_nodes) if graph.node_type[n] == NODE_INSTRUCTION
+             and graph.node_texts[n] != EXTERNAL_TEXT]
+    assert len(nodes) == len(instructions) and ir.num_functions == 4
+    out_calls = Counter(graph.edge_src[graph.edge_flow == FLOW_CALL].tolist())
+    in_calls = Counter(graph.edge_dst[graph.edge_flow == FLOW_CALL].tolist())
+    expected_edges, externals = 0, set()
+    for node, instruction in zip(nodes, instructions, strict=True):
+        assert graph.node_texts[node] == instruction.opcode
+        if instruction.opcode != "call":
+            continue
+        callee = list(instruction.operands)[-1]
+        if callee.name in defined:  # to the callee's entry, back from each of its `ret`s
+            assert (out_calls[node], in_calls[node]) == (1, rets[callee.name])
+            expected_edges += 1 + rets[callee.name]
+        elif callee.name:  # an external callee: one node per function, both ways
+            assert (out_calls[node], in_calls[node]) == (1, 1)
+            externals.add(callee.name)
+            expected_edges += 2
+        else:  # indirect: no call edge
+            assert (out_calls[node], in_calls[node]) == (0, 0)
+    assert int((graph.edge_flow == FLOW_CALL).sum()) == expected_edges
+    assert graph.node_texts.count(EXTERNAL_TEXT) == len(externals) == 2  # atoi, abs
+    assert sum(1 for i in instructions if i.opcode == "call") >= 6

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from mirencoder.errors import ConfigError
 from mirencoder.training.evaluation.coarsening_data import (
     COARSENING_PLATFORMS,
     build_coarsening_data,
@@ -18,8 +20,6 @@ from mirencoder.training.evaluation.coarsening_eval import (
 )
 from mirencoder.training.evaluation.folds import leave_group_out, leave_one_row_out
 from mirencoder.training.evaluation.programs import EvalProgram
-
-from mirencoder.errors import ConfigError
 
 KERNELS = [f"k{i}" for i in range(6)]
 # Best factor per kernel (the same on every platform): kernels come in look-alike pairs.

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from mirencoder.training.evaluation.features.base import Featurizer, failed_rows
 from mirencoder.training.evaluation.features.encoder_embedding import EncoderFeaturizer
 from mirencoder.training.evaluation.features.ir2vec_vectors import (
@@ -19,7 +20,8 @@ from mirencoder.training.evaluation.features.opcode_histogram import (
     OpcodeHistogramFeaturizer,
     opcode_counts,
 )
-from mirencoder.training.evaluation.ir_repair import repair_untyped_byval
+from mirencoder.training.evaluation.features.registry import BUILTIN_FEATURIZERS, build_featurizer
+from mirencoder.training.evaluation.ir_repair import repair_ir_file, repair_untyped_byval
 from mirencoder.training.evaluation.programs import EvalProgram
 
 IR = """; ModuleID = 'k.cl'
@@ -76,12 +78,27 @@ def test_kernel_identity_one_hot() -> None:
     assert out.tolist() == [[0, 1], [1, 0], [0, 1]]
 
 
-def test_byval_repair() -> None:
+def test_registry_builds_every_builtin_and_runtime_only_is_empty() -> None:
+    for name in BUILTIN_FEATURIZERS:
+        assert build_featurizer(name).name == name
+    with pytest.raises(ValueError, match="known"):
+        build_featurizer("nope")
+    out = build_featurizer("runtime-only").featurize(
+        [EvalProgram(key="a", kernel="a", path=Path("a.ll"))] * 3)
+    assert out.shape == (3, 0) and failed_rows(out).tolist() == [False] * 3
+
+
+def test_byval_repair(tmp_path: Path) -> None:
     text = "define void @k(%struct.par* byval nocapture align 4, i32* byval(i32) %x)"
     repaired, count = repair_untyped_byval(text)
     assert count == 1
     assert "%struct.par* byval(%struct.par) nocapture" in repaired
     assert repair_untyped_byval(repaired) == (repaired, 0)
+    original = tmp_path / "k.ll"
+    original.write_text(text)
+    fixed, count = repair_ir_file(original, tmp_path / "repaired")
+    assert count == 1 and fixed.read_text() == repaired and original.read_text() == text
+    assert repair_ir_file(original, tmp_path / "repaired") == (fixed, 1)  # reported every time
 
 
 @pytest.mark.parametrize("errors", [

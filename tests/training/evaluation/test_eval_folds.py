@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.model_selection import StratifiedKFold
+
 from mirencoder.training.evaluation.folds import (
     kernel_grouped_folds,
     leave_group_out,
     leave_one_row_out,
     literature_folds,
 )
-from sklearn.model_selection import StratifiedKFold
 
 
 def _table(n_kernels: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

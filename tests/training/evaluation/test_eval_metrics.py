@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from mirencoder.training.evaluation.crossval import aggregate_seeds
 from mirencoder.training.evaluation.metrics import (
     cap_factor,

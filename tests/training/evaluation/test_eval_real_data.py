@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+
+from mirencoder.cli import main
 from mirencoder.training.evaluation.devmap_data import load_devmap_669, load_devmap_680
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
 from mirencoder.training.evaluation.feature_runs import featurize_programs
 from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
-
-from mirencoder.cli import main
 
 pytestmark = pytest.mark.shared_data
 

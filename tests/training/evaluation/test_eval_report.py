@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mirencoder.training.evaluation.report_files import write_report
 from mirencoder.training.evaluation.report_markdown import target_statements
 
@@ -21,6 +22,7 @@ def _cell(accuracy: float, speedup: float) -> dict:
 
 def _devmap_run(encoder_amd: float) -> dict:
     methods = {"encoder": (encoder_amd, 3.5), "opcode-histogram": (90.0, 3.4),
+               "runtime-only": (85.0, 3.0), "kernel-identity": (89.0, 3.2),
                "static": (58.8, 1.0), "oracle": (100.0, 3.63)}
     platforms = {p: {m: _cell(a - (2 if p == "nvidia" else 0), s) for m, (a, s) in methods.items()}
                  for p in ("amd", "nvidia")}
@@ -65,6 +67,8 @@ def test_report_files_schema_merge_and_chart(tmp_path: Path) -> None:
     assert "models:/mirencoder/3" in text
     assert "![results](results/results.png)" in text
     assert "**devmap-669, literature-rs104**: target reached" in text
+    assert ("amd: runtime-only 85.0 %, best program representation encoder 95.0 % (+10.0), "
+            "kernel identity 89.0 % (+4.0)") in text
 
 
 def test_target_statements_say_not_reached_and_not_assessed() -> None:
@@ -80,11 +84,12 @@ def test_target_statements_say_not_reached_and_not_assessed() -> None:
 
 
 def test_log_results_to_mlflow_sqlite(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
     from mirencoder.training.evaluation.mlflow_logging import (
         log_results_to_mlflow,
         resolve_model_version,
     )
-    from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
 from mirencoder.training.evaluation.programs import EvalProgram
 
 __all__ = ["Featurizer", "failed_rows"]

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mirencoder.training.evaluation.programs import EvalProgram
 
 from mirencoder.errors import FatalError
+from mirencoder.training.evaluation.programs import EvalProgram
 
 __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 

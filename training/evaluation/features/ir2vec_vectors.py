@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from mirencoder.training.evaluation.programs import EvalProgram
 from tqdm import tqdm
+
+from mirencoder.training.evaluation.programs import EvalProgram
 
 __all__ = ["IR2VEC_DIM", "ir2vec_available", "IR2VecFeaturizer"]
 

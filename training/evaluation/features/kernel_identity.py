@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from mirencoder.training.evaluation.programs import EvalProgram
 
 __all__ = ["KernelIdentityFeaturizer"]

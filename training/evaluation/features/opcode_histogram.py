@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from mirencoder.training.evaluation.programs import EvalProgram
 
 from mirencoder.errors import InputError
+from mirencoder.training.evaluation.programs import EvalProgram
 
 __all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "OpcodeHistogramFeaturizer"]
 

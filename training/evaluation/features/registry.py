@@ -6,10 +6,12 @@ from mirencoder.training.evaluation.features.base import Featurizer
 from mirencoder.training.evaluation.features.ir2vec_vectors import IR2VecFeaturizer
 from mirencoder.training.evaluation.features.kernel_identity import KernelIdentityFeaturizer
 from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
+from mirencoder.training.evaluation.features.runtime_only import RuntimeOnlyFeaturizer
 
 __all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
 
-BUILTIN_FEATURIZERS = ("kernel-identity", "opcode-histogram", "ir2vec-fa", "ir2vec-sym")
+BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "opcode-histogram", "ir2vec-fa",
+                       "ir2vec-sym")
 
 
 def build_featurizer(name: str) -> Featurizer:
@@ -18,6 +20,8 @@ def build_featurizer(name: str) -> Featurizer:
     Raises:
         ValueError: for an unknown name (the message lists the known ones).
     """
+    if name == "runtime-only":
+        return RuntimeOnlyFeaturizer()
     if name == "kernel-identity":
         return KernelIdentityFeaturizer()
     if name == "opcode-histogram":

@@ -1,0 +1,109 @@
+"""Model shapes, parameter counts and the relational layer's sensitivity to flow, direction
+and position."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mirencoder.training.config_merge import resolve_config
+from mirencoder.training.data.collate import collate_records
+from mirencoder.training.data.token_ids import TokenizerIds
+from mirencoder.training.models.flow_position_conv import FlowPositionConv
+from mirencoder.training.models.rotary import RotaryEmbedding
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=8192,
+                   node_vocab_size=2048)
+
+
+def _records(n=3):
+    records = []
+    for i in range(n):
+        nodes = 5 + i
+        records.append({"key": f"k{i}", "corpus": "c", "tokens": list(range(5, 5 + 10 * (i + 1))),
+                        "node_type": [0] * nodes, "node_text": [2 + j for j in range(nodes)],
+                        "edge_src": list(range(nodes - 1)), "edge_dst": list(range(1, nodes)),
+                        "edge_flow": [0, 1] * ((nodes - 1) // 2) + [2] * ((nodes - 1) % 2),
+                        "edge_position": [0] * (nodes - 1)})
+    return records
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_tiny_and_base_sizes():
+    from mirencoder.training.pretraining_model import PretrainingModel
+
+    tiny = resolve_config(CONFIGS / "tiny.yaml")
+    base = resolve_config(CONFIGS / "base.yaml")
+    tiny_encoder = tiny.model.build(vocab_size=8192, node_vocab_size=2048, pad_id=0)
+    base_encoder = base.model.build(vocab_size=8192, node_vocab_size=2048, pad_id=0)
+    # "a few million parameters": tiny 1-3 M with an 8k tokenizer; base sized for one GPU.
+    assert 1_000_000 <= _count(tiny_encoder) <= 3_000_000
+    assert 20_000_000 <= _count(base_encoder) <= 40_000_000
+    heads = PretrainingModel(tiny.model, tiny.task, IDS)
+    assert _count(heads) > _count(tiny_encoder)  # the task heads add parameters
+
+
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_encoder_forward_shapes_and_embed(positions):
+    config = resolve_config(CONFIGS / "tiny.yaml", {"model.positions": positions,
+                                                     "model.context_length": 32})
+    model = config.model.build(vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
+                               pad_id=0).eval()
+    batch = collate_records(_records(), context_length=32, tokenizer_ids=IDS)
+    out = model(batch)
+    d = config.model.fusion_dim
+    for kind in ("fused", "tokens", "graph"):
+        assert out[kind].shape == (3, d) and torch.isfinite(out[kind]).all()
+    assert out["token_states"].shape == (3, 31, config.model.d_model)  # 30 tokens + [CLS]
+    assert out["node_states"].shape == (5 + 6 + 7, config.model.gnn_hidden)
+    embedded = model.embed(batch)
+    assert set(embedded) == {"fused", "tokens", "graph"}
+    assert torch.allclose(embedded["fused"], out["fused"])
+    # Padding does not leak: a program embeds the same alone and in a batch.
+    alone = model.embed(collate_records(_records()[:1], context_length=32, tokenizer_ids=IDS))
+    assert torch.allclose(alone["fused"][0], embedded["fused"][0], atol=1e-5)
+
+
+def test_flow_position_conv_sees_flow_direction_and_position():
+    torch.manual_seed(0)
+    conv = FlowPositionConv(8, 8, num_relations=6, num_positions=4)
+    torch.nn.init.normal_(conv.relation_bias)  # make every part of the message non-zero
+    x = torch.randn(3, 8)
+    edge = torch.tensor([[0], [1]])
+
+    def run(edge_index, flow, position):
+        return conv(x, edge_index, torch.tensor([flow]), torch.tensor([position]))
+
+    base = run(edge, 0, 0)
+    assert not torch.allclose(base, run(edge, 1, 0))  # another flow
+    assert not torch.allclose(base, run(edge.flip(0), 0, 0))  # the reverse direction
+    assert not torch.allclose(base, run(edge, 0, 1))  # another operand position
+    assert torch.allclose(run(edge, 0, 3), run(edge, 0, 9))  # positions >= 3 share one
+    assert repr(conv) == "FlowPositionConv(8, 8, num_relations=6, num_positions=4)"
+    before = conv.weight.detach().clone()
+    conv.reset_parameters()
+    assert not torch.equal(before, conv.weight)
+    with pytest.raises(ValueError):
+        FlowPositionConv(8, 8, num_relations=0, num_positions=4)
+
+
+def test_rotary_preserves_norm_and_encodes_relative_position():
+    rotary = RotaryEmbedding(8, 16)
+    q = torch.randn(1, 1, 16, 8)
+    assert torch.allclose(rotary(q).norm(dim=-1), q.norm(dim=-1), atol=1e-5)
+    same = torch.ones(1, 1, 16, 8)
+    rotated = rotary(same)
+    # <R_i q, R_j k> depends on i - j only.
+    assert torch.allclose(rotated[0, 0, 2] @ rotated[0, 0, 5], rotated[0, 0, 7] @ rotated[0, 0, 10],
+                          atol=1e-5)
+
+
+def test_no_torch_scatter_or_sparse_needed():
+    assert "torch_scatter" not in sys.modules and "torch_sparse" not in sys.modules
