@@ -22,8 +22,10 @@ class MetricsHistory(L.Callback):
     def __init__(self, path: str | Path, every: int):
         self.path, self.every = Path(path), every
         self.rows: list[dict[str, Any]] = []
+        self.start_step = 0  # the step training (re)started from
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start_step = trainer.global_step
         if not trainer.is_global_zero:
             return
         kept = []

@@ -125,6 +125,8 @@ class Embedder:
         self.info = info
         self.max_graph_nodes = max_graph_nodes
         self.compile_config = compile_config
+        # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
+        self.model_version = None
         self._toolchain = None
         self._toolchain_error: tuple[str, str] | None = None
         self._torch = torch
@@ -194,24 +196,58 @@ class Embedder:
                 that is neither a package nor an MLflow model.
             FatalError: an unreachable registry or a corrupt artifact.
         """
-        from mirencoder.training.registry import fetch_package
+        from mirencoder.training.registry import fetch_model
 
         text = str(uri_or_dir)
         remote = text.startswith(("models:/", "runs:/"))
-        package_dir = fetch_package(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
+        package_dir, version = fetch_model(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
         try:
-            return cls.from_package(package_dir, source=text, compile_config=compile_config)
+            embedder = cls.from_package(package_dir, source=text, compile_config=compile_config)
         except FatalError:
             if not remote:
                 raise
-        # A corrupt cached copy (disk trouble, an interrupted edit): pull it once more.
-        package_dir = fetch_package(text, tracking_uri=tracking_uri, cache_dir=cache_dir,
-                                    refresh=True)
-        try:
-            return cls.from_package(package_dir, source=text, compile_config=compile_config)
-        except FatalError as error:
-            raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
-                             f"{package_dir}): {error}") from error
+            # A corrupt cached copy (disk trouble, an interrupted edit): pull it once more.
+            package_dir, version = fetch_model(text, tracking_uri=tracking_uri,
+                                               cache_dir=cache_dir, refresh=True)
+            try:
+                embedder = cls.from_package(package_dir, source=text,
+                                            compile_config=compile_config)
+            except FatalError as error:
+                raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
+                                 f"{package_dir}): {error}") from error
+        embedder.model_version = version
+        return embedder
+
+    @property
+    def name(self) -> str | None:
+        """Registered model name (None for a local package)."""
+        return self.model_version.name if self.model_version is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """Registered version number (None for a local package)."""
+        return str(self.model_version.version) if self.model_version is not None else None
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run that logged the model, or the package's training run."""
+        if self.model_version is not None and self.model_version.run_id:
+            return self.model_version.run_id
+        return self.lineage.get("mlflow_run_id")
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        """The package's ``lineage.json``."""
+        return dict(getattr(self.info, "lineage", None) or {})
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The registered version's tags (empty for a local package)."""
+        return dict(self.model_version.tags) if self.model_version is not None else {}
+
+    @property
+    def parameter_count(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
 
     @property
     def dim(self) -> int:
@@ -285,6 +321,24 @@ class Embedder:
                 "node_type": graph.node_type, "node_text": graph.node_text_ids,
                 "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
                 "edge_flow": graph.edge_flow, "edge_position": graph.edge_position}
+
+    def prepare_file(self, path: str | Path, language: str | None = None) -> dict[str, Any]:
+        """The program record (token ids + graph arrays) of one file, ready for encoding.
+
+        Raises:
+            InputError: the file cannot be compiled, read or normalised.
+        """
+        from mirencoder.pipelines.compile import detect_language
+
+        path = Path(path)
+        return self._record(self._bitcode_of_file(path, language or detect_language(path)),
+                            str(path))
+
+    def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
+                       windows: str = "first", max_windows: int = 8) -> np.ndarray:
+        """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
+        return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
+                                           modality, windows, max_windows)).astype(np.float32)
 
     def _prepare(self, load: Callable[[], bytes], key: str) -> _Prepared:
         try:

@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class PretrainResult:
     output_dir: str
     final_step: int
     finished: bool  # reached max_steps (a stop_at_step run is not finished)
+    start_step: int = 0  # the step this invocation started from (> 0 after --resume)
     package_dir: str | None = None
     mlflow_run_id: str | None = None
     tracking_uri: str | None = None
@@ -76,6 +78,10 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     """Build → fit → save → register, in one training process (one DDP rank)."""
     started = time.perf_counter()
     # 2. build
+    # Lightning's notes on our own batch transfer hooks are expected, not problems.
+    warnings.filterwarnings("ignore", message="You have overridden `(on_before_batch_transfer|"
+                            "transfer_batch_to_device)`")
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
     if resolve_hardware(config)[0] == "cpu":
         # CPU DDP: share the cores between the local processes instead of oversubscribing.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.trainer.devices))
@@ -98,7 +104,8 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
         return None
     # 4. save
     result = PretrainResult(output_dir=str(run.output_dir), final_step=trainer.global_step,
-                            finished=finished, wall_seconds=time.perf_counter() - started,
+                            finished=finished, start_step=history.start_step,
+                            wall_seconds=time.perf_counter() - started,
                             num_parameters=module.encoder.num_parameters(),
                             metrics=dict(history.rows[-1]) if history.rows else {})
     if logger is not None:

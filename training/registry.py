@@ -33,12 +33,14 @@ from mirencoder.training.registry_card import (
     METRIC_TAG_PREFIX,
     plot_training_curves,
     render_model_card,
+    version_metrics,
 )
 
 __all__ = [
     "DEFAULT_MODEL_NAME", "CANDIDATE_ALIAS", "CHAMPION_ALIAS", "PACKAGE_FILES", "PYFUNC_CODE_PATH",
     "ModelVersionInfo", "register_encoder", "promote", "list_versions", "set_version_metrics",
     "get_version", "registry_client", "package_lineage_tags", "code_version", "fetch_package",
+    "fetch_model",
     "package_in_model_dir",
 ]
 
@@ -88,9 +90,9 @@ class ModelVersionInfo:
 
     @property
     def metrics(self) -> dict[str, str]:
-        """The evaluation metrics attached to this version."""
-        return {k[len(METRIC_TAG_PREFIX):]: v for k, v in self.tags.items()
-                if k.startswith(METRIC_TAG_PREFIX)}
+        """The evaluation metrics attached to this version (``metric.*`` and numeric ``eval.*``
+        tags, prefix removed)."""
+        return version_metrics(self.tags)
 
 
 def registry_client(tracking_uri: str | None = None):
@@ -610,6 +612,14 @@ def _download(artifact_uri: str, dest: Path, uri: str) -> Path:
 
 def fetch_package(uri_or_dir: str, *, tracking_uri: str | None = None,
                   cache_dir: str | Path | None = None, refresh: bool = False) -> Path:
+    """The local encoder package folder of a model URI or path (see :func:`fetch_model`)."""
+    return fetch_model(uri_or_dir, tracking_uri=tracking_uri, cache_dir=cache_dir,
+                       refresh=refresh)[0]
+
+
+def fetch_model(uri_or_dir: str, *, tracking_uri: str | None = None,
+                cache_dir: str | Path | None = None,
+                refresh: bool = False) -> tuple[Path, ModelVersionInfo | None]:
     """The local encoder package folder of a model URI or path, downloading it once.
 
     Args:
@@ -620,6 +630,9 @@ def fetch_package(uri_or_dir: str, *, tracking_uri: str | None = None,
             ``<name>-<version>-<hash>`` (the hash names the registry, so that two registries'
             version 1 never collide).
         refresh: download again even when cached.
+
+    Returns:
+        ``(package folder, registered version or None)``.
 
     Raises:
         ConfigError: unknown model/alias/version (known ones listed) or a bad path.
@@ -634,10 +647,11 @@ def fetch_package(uri_or_dir: str, *, tracking_uri: str | None = None,
         path = Path(text)
         if not path.exists():
             raise ConfigError(f"no encoder at {path} (give a package folder or a models:/ URI)")
-        return package_in_model_dir(path)
+        return package_in_model_dir(path), None
     uri = resolve_tracking_uri(tracking_uri)
     cache = Path(cache_dir) if cache_dir else model_cache_dir()
     _check_reachable(uri)
+    info = None
     if text.startswith("models:/m-"):
         dest = cache / f"logged-{text[len('models:/'):]}-{_short_hash(uri)}"
         artifact_uri = text
@@ -653,4 +667,4 @@ def fetch_package(uri_or_dir: str, *, tracking_uri: str | None = None,
         raise ConfigError(f"unsupported model URI {text!r}: use models:/, runs:/ or a folder")
     if refresh or not (dest / ".mirencoder-complete").exists():
         _download(artifact_uri, dest, uri)
-    return package_in_model_dir(dest)
+    return package_in_model_dir(dest), info

@@ -12,10 +12,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["CurveSeries", "render_model_card", "plot_training_curves", "LINEAGE_TAG_LABELS",
-           "METRIC_TAG_PREFIX"]
+           "METRIC_TAG_PREFIX", "version_metrics"]
 
-# Tags carrying evaluation metrics are named "metric.<name>".
+# Tags carrying evaluation metrics are named "metric.<name>" (set_version_metrics); numeric
+# "eval.<name>" tags (written by the evaluation report) count as metrics too.
 METRIC_TAG_PREFIX = "metric."
+_EVAL_TAG_PREFIX = "eval."
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def version_metrics(tags: Mapping[str, str]) -> dict[str, str]:
+    """The evaluation metrics among a version's tags, prefix removed."""
+    out = {}
+    for key, value in tags.items():
+        if key.startswith(METRIC_TAG_PREFIX):
+            out[key[len(METRIC_TAG_PREFIX):]] = value
+        elif key.startswith(_EVAL_TAG_PREFIX) and _is_number(value):
+            out.setdefault(key[len(_EVAL_TAG_PREFIX):], value)
+    return out
 
 # Lineage tags shown in the card, in order, with their labels.
 LINEAGE_TAG_LABELS: dict[str, str] = {
@@ -103,8 +124,7 @@ def render_model_card(*, name: str, version: str, tags: Mapping[str, str],
     else:
         lines.append("No training run metrics recorded for this version.")
     lines += ["", "## Evaluation", ""]
-    metrics = {k[len(METRIC_TAG_PREFIX):]: v for k, v in tags.items()
-               if k.startswith(METRIC_TAG_PREFIX)}
+    metrics = version_metrics(tags)
     if metrics:
         lines += ["| metric | value |", "| --- | --- |"]
         lines += [f"| {key} | {value} |" for key, value in sorted(metrics.items())]

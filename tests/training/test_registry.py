@@ -111,6 +111,11 @@ def test_promote_list_metrics_and_cli(registered, store, capsys):
     assert updated.metrics["devmap.nvidia.accuracy"] == "0.5"
     assert "devmap.nvidia.accuracy" in registered["client"].get_model_version(
         "mirencoder", "1").description
+    # Numeric eval.* tags (the evaluation report's) count as metrics; other eval.* tags do not.
+    registered["client"].set_model_version_tag("mirencoder", "1", "eval.tc.speedup_mean", "1.1")
+    registered["client"].set_model_version_tag("mirencoder", "1", "eval.run_id", "abc")
+    metrics = get_version(1, tracking_uri=store).metrics
+    assert metrics["tc.speedup_mean"] == "1.1" and "run_id" not in metrics
     assert main(["registry", "promote", "2", "--alias", "candidate", "--tracking-uri", store]) == 0
     assert main(["registry", "list", "--tracking-uri", store]) == 0
     out = capsys.readouterr().out
@@ -123,6 +128,8 @@ def test_pull_by_alias_uses_a_cache_and_repairs_it(registered, package, store, t
 
     cache = tmp_path / "cache"
     pulled = Embedder.from_uri("models:/mirencoder@champion", tracking_uri=store, cache_dir=cache)
+    assert (pulled.name, pulled.version, pulled.run_id) == ("mirencoder", "1",
+                                                           registered["run_id"])
     entries = list(cache.iterdir())
     assert len(entries) == 1 and entries[0].name.startswith("mirencoder-1-")
     marker = entries[0] / ".mirencoder-complete"

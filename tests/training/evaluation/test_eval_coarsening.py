@@ -109,3 +109,22 @@ def test_config_rejects_bad_values() -> None:
     with pytest.raises(ConfigError) as error:
         CoarseningConfig(data_dir=Path("."), cache_dir=Path("."), protocols=("x",), seeds=0)
     assert len(error.value.problems) == 2
+
+
+def test_xgboost_head_is_deterministic_and_mlp_head_runs() -> None:
+    from mirencoder.training.evaluation.heads import make_head
+
+    data = _data()
+    features = coarsening_features(data, np.eye(len(KERNELS)))
+    labels = data.rows["oracle_cf"].to_numpy()
+    first = make_head("xgboost", "coarsening", 0).fit(features, labels).predict(features)
+    second = make_head("xgboost", "coarsening", 1).fit(features, labels).predict(features)
+    assert np.array_equal(first, second) and set(first) <= set(labels)
+    assert make_head("xgboost", "devmap", 0).deterministic
+    assert not make_head("mlp", "devmap", 0).deterministic
+    config = CoarseningConfig(data_dir=Path("."), cache_dir=Path("."), seeds=2, heads=("mlp",),
+                              protocols=("leakage-free",))
+    results = evaluate_coarsening_rows(data, {"id": np.eye(len(KERNELS))}, config,
+                                       progress=False)
+    cell = results["leakage-free"]["average"]["id+mlp"]
+    assert cell["n_seeds"] == 2 and 0 < cell["speedup_mean"] <= 4

@@ -70,3 +70,18 @@ def test_leave_one_row_out_and_leave_group_out() -> None:
     assert [list(t) for _, t in by_group] == [[1, 4], [0, 2], [3]]
     for train, test in by_group:
         assert not set(groups[train]) & set(groups[test])
+
+
+def test_devmap_protocol_keys_and_config_checks() -> None:
+    from pathlib import Path
+
+    from mirencoder.errors import ConfigError
+    from mirencoder.training.evaluation.devmap_eval import DevMapConfig, devmap_protocol_keys
+
+    config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."))
+    assert devmap_protocol_keys(config) == ["literature-rs104", "literature-rs204",
+                                            "leakage-free"]
+    with pytest.raises(ConfigError) as error:
+        DevMapConfig(data_dir=Path("."), cache_dir=Path("."), row_sets=("700",),
+                     platforms=("intel",), heads=("svm",), seeds=0)
+    assert len(error.value.problems) == 4

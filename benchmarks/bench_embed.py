@@ -1,0 +1,266 @@
+"""Embedding speed on the 669 DevMap IR files: the frozen encoder versus IR2Vec flow-aware.
+
+Measured in one run, on CPU, on the same files:
+
+* **MIREncoder** (``Embedder.embed_files``, batched): read ``.ll`` → normalise → token + graph
+  views → collate → ``model.embed`` under ``no_grad``; ms/file end to end, plus the split
+  between view building and the network.
+* **IR2Vec** 2.1.1 flow-aware (``ir2vec.initEmbedding(path, "fa", "p").getProgramVector()``,
+  300-d), in a worker subprocess because it exits the process on a parse error (the worker is
+  restarted after the failing file); ms/file inside the worker.
+* **Cold start** of ``mirencoder embed ONE_FILE --model ...`` (a new process: imports, model
+  load, one embedding, Parquet written), wall time.
+* The model's **size on disk** (package folder, weights) and parameter count.
+
+Usage::
+
+    python benchmarks/bench_embed.py [--model models:/mirencoder@champion | PACKAGE_DIR]
+        [--limit N] [--batch-size 32] [--threads 1] [--no-write]
+
+Without ``--model`` a randomly initialised ``tiny`` package is built and **labelled as such**
+(speed does not depend on the weights, only on the architecture and the vocabularies). Writes
+the ``embed`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEVMAP_ARCHIVE = REPO.parent / "shared" / "data" / "devmap" / "ir2vec-669" / "kernels_ir.tar.gz"
+
+_IR2VEC_WORKER = r"""
+import json, sys, time
+import ir2vec
+paths = [line.rstrip("\n") for line in sys.stdin]
+for path in paths:
+    start = time.perf_counter()
+    vector = ir2vec.initEmbedding(path, "fa", "p").getProgramVector()
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"path": path, "s": elapsed, "dim": len(vector)}), flush=True)
+"""
+
+
+def _extract(archive: Path, dest: Path) -> list[Path]:
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".ll")
+                   and not Path(m.name).is_absolute() and ".." not in Path(m.name).parts]
+        tar.extractall(dest, members=members, filter="data")
+    return sorted(dest.rglob("*.ll"))
+
+
+def _random_package(dest: Path, files: list[Path]) -> Path:
+    from mirencoder.training.embed import random_encoder_package
+
+    # Fit the vocabularies on every 10th file (a stand-in for a pre-training corpus).
+    texts = [p.read_text(errors="replace") for p in files[::10]]
+    return random_encoder_package(dest, texts, vocab_size=2048)
+
+
+def bench_encoder(model: str, files: list[Path], batch_size: int) -> dict:
+    import numpy as np
+
+    from mirencoder.errors import InputError
+    from mirencoder.training.embed import Embedder
+
+    t0 = time.perf_counter()
+    embedder = Embedder.from_uri(model)
+    load_s = time.perf_counter() - t0
+    embedder.embed_files(files[:4], progress=False)  # warm-up: lazy imports, llvm-as probe
+
+    start = time.perf_counter()
+    result = embedder.embed_files(files, batch_size=batch_size, progress=False)
+    total_s = time.perf_counter() - start
+
+    # The same work split in two: building the views, then the network alone.
+    records, prep_s = [], 0.0
+    for path in files:
+        t = time.perf_counter()
+        try:
+            records.append(embedder.prepare_file(path))
+        except InputError:
+            pass
+        prep_s += time.perf_counter() - t
+    t = time.perf_counter()
+    for i in range(0, len(records), batch_size):
+        embedder.encode_records(records[i:i + batch_size])
+    model_s = time.perf_counter() - t
+    tokens = [len(r["tokens"]) for r in records]
+    nodes = [len(r["node_type"]) for r in records]
+    return {"files": len(files), "ok": int(result.ok.sum()), "failed": len(result.errors),
+            "failures": sorted({f"{reason}" for reason, _ in result.errors.values()}),
+            "dim": embedder.dim, "load_s": load_s, "total_s": total_s,
+            "ms_per_file": 1000 * total_s / len(files),
+            "prep_ms_per_file": 1000 * prep_s / len(files),
+            "model_ms_per_file": 1000 * model_s / max(1, len(records)),
+            "mean_tokens": float(np.mean(tokens)) if tokens else 0.0,
+            "mean_nodes": float(np.mean(nodes)) if nodes else 0.0,
+            "context_length": embedder.context_length,
+            "num_parameters": int(sum(p.numel() for p in embedder.model.parameters())),
+            "package_dir": str(embedder.package_dir)}
+
+
+def bench_ir2vec(files: list[Path], timeout_s: float = 900.0) -> dict:
+    """IR2Vec flow-aware in a worker subprocess, restarted after a file that kills it."""
+    remaining = [str(p) for p in files]
+    times: dict[str, float] = {}
+    failed: list[str] = []
+    dims: set[int] = set()
+    restarts = 0
+    deadline = time.monotonic() + timeout_s
+    start = time.perf_counter()
+    while remaining and time.monotonic() < deadline:
+        proc = subprocess.run([sys.executable, "-c", _IR2VEC_WORKER], input="\n".join(remaining),
+                              capture_output=True, text=True,
+                              timeout=max(1.0, deadline - time.monotonic()))
+        done = set()
+        for line in proc.stdout.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            times[row["path"]] = row["s"]
+            dims.add(row["dim"])
+            done.add(row["path"])
+        remaining = [p for p in remaining if p not in done]
+        if proc.returncode != 0 and remaining:
+            if "No module named 'ir2vec'" in proc.stderr:
+                return {"available": False, "error": "ir2vec is not installed "
+                        "(pip install ir2vec==2.1.1)"}
+            failed.append(remaining.pop(0))  # the file the worker died on
+            restarts += 1
+        elif proc.returncode == 0:
+            break
+    wall_s = time.perf_counter() - start
+    ok = len(times)
+    return {"available": True, "ok": ok, "failed": len(failed),
+            "failed_files": [Path(p).name for p in failed], "restarts": restarts,
+            "dim": sorted(dims), "ms_per_file": 1000 * sum(times.values()) / max(1, ok),
+            "wall_s": wall_s}
+
+
+def bench_cold_start(model: str, one_file: Path, repeats: int = 3) -> dict:
+    """Wall time of `mirencoder embed ONE_FILE` in a fresh process."""
+    exe = Path(sys.executable).parent / "mirencoder"
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mirencoder"]
+    walls = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            out = Path(tmp) / f"e{i}.parquet"
+            start = time.perf_counter()
+            proc = subprocess.run(command + ["embed", str(one_file), "--model", model, "--out",
+                                             str(out), "--no-progress"],
+                                  capture_output=True, text=True, timeout=300)
+            walls.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                return {"error": proc.stderr[-500:], "walls_s": walls}
+    return {"walls_s": walls, "first_s": walls[0], "best_s": min(walls)}
+
+
+def package_size(package_dir: Path) -> dict:
+    files = {p.name: p.stat().st_size for p in package_dir.iterdir() if p.is_file()}
+    return {"total_bytes": sum(files.values()), "files": files}
+
+
+def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, threads: int,
+            batch_size: int) -> str:
+    mib = size["total_bytes"] / 2**20
+    lines = [
+        f"Encoder: {model_label}; {enc['num_parameters']:,} parameters, D={enc['dim']}, "
+        f"context {enc['context_length']} tokens (first window, as in training); torch threads: "
+        f"{threads}; batch size {batch_size}. Inputs: the {enc['files']} DevMap IR files "
+        "(`devmap/ir2vec-669/kernels_ir.tar.gz`, clang-era LLVM text IR), read from disk.",
+        "",
+        "| method | ok / failed | ms per file | notes |",
+        "| --- | --- | --- | --- |",
+        f"| MIREncoder (`Embedder.embed_files`, end to end) | {enc['ok']} / {enc['failed']} | "
+        f"**{enc['ms_per_file']:.2f}** | views {enc['prep_ms_per_file']:.2f} ms + network "
+        f"{enc['model_ms_per_file']:.2f} ms; mean {enc['mean_tokens']:.0f} tokens, "
+        f"{enc['mean_nodes']:.0f} graph nodes per file |",
+    ]
+    if ir2.get("available"):
+        lines.append(
+            f"| IR2Vec 2.1.1 flow-aware (`initEmbedding(path, \"fa\", \"p\")`, subprocess) | "
+            f"{ir2['ok']} / {ir2['failed']} | **{ir2['ms_per_file']:.2f}** | 300-d; "
+            f"{ir2['restarts']} worker restart(s) after a crash"
+            + (f" on {', '.join(ir2['failed_files'])}" if ir2["failed_files"] else "") + " |")
+        ratio = ir2["ms_per_file"] / enc["ms_per_file"] if enc["ms_per_file"] else float("nan")
+        verdict = "faster" if ratio > 1 else "slower"
+        lines += ["", f"MIREncoder is **{ratio:.2f}x** IR2Vec's per-file speed ({verdict} than "
+                  "IR2Vec flow-aware; target: faster)."]
+    else:
+        lines.append(f"| IR2Vec flow-aware | - | - | {ir2.get('error')} |")
+    if enc["failures"]:
+        lines.append(f"\nMIREncoder failures by reason: {', '.join(enc['failures'])}.")
+    cold_text = (f"{cold['first_s']:.2f} s (first run), best of {len(cold['walls_s'])}: "
+                 f"{cold['best_s']:.2f} s" if "first_s" in cold else f"failed: {cold.get('error')}")
+    lines += [
+        "",
+        "| quantity | value |",
+        "| --- | --- |",
+        f"| cold start: `mirencoder embed ONE.ll --model ...` (new process, wall) | {cold_text} |",
+        f"| model load in-process (`Embedder.from_uri`) | {enc['load_s']:.2f} s |",
+        f"| package size on disk | {mib:.2f} MiB ("
+        + ", ".join(f"{name} {b / 2**20:.2f} MiB" for name, b in sorted(size["files"].items())
+                    if b > 2**16) + ") |",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None,
+                        help="registry URI or package folder (default: a random tiny package)")
+    parser.add_argument("--archive", type=Path, default=DEVMAP_ARCHIVE)
+    parser.add_argument("--limit", type=int, default=0, help="first N files only (0: all)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    if not args.archive.exists():
+        print(f"bench_embed: {args.archive} not found (needs ../shared/data)", file=sys.stderr)
+        return 1
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
+        files = _extract(args.archive, Path(tmp) / "ir")
+        if args.limit:
+            files = files[: args.limit]
+        if args.model:
+            model, label = args.model, f"`{args.model}`"
+        else:
+            model = str(_random_package(Path(tmp) / "random-package", files))
+            label = ("**untrained random `tiny` package** (no --model given; speed depends on the "
+                     "architecture, not the weights)")
+        print(f"{len(files)} files; model {model}", flush=True)
+        enc = bench_encoder(model, files, args.batch_size)
+        print(json.dumps({k: v for k, v in enc.items() if k != "failures"}, indent=1), flush=True)
+        ir2 = bench_ir2vec(files)
+        print(json.dumps(ir2, indent=1), flush=True)
+        cold = bench_cold_start(model, files[0])
+        print(json.dumps(cold), flush=True)
+        size = package_size(Path(enc["package_dir"]))
+        body = _format(label, enc, ir2, cold, size, args.threads, args.batch_size)
+    print(body)
+    if not args.no_write:
+        from benchmarks.report import write_section
+
+        write_section("embed", "Embedding speed: MIREncoder vs IR2Vec on DevMap IR (CPU)", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""End-to-end pre-training: DDP learns, MLflow tracks, --resume repeats, Ray Train runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SMALL_MODEL
+
+from mirencoder.training.config_merge import resolve_config
+from mirencoder.training.pretrain import pretrain
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+
+
+def _history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [row[key] for row in rows if key in row]
+    return sum(values) / len(values)
+
+
+def _ddp_run(dataset: Path, run_dir: Path, steps: int, db: Path) -> subprocess.CompletedProcess:
+    args = {**SMALL_MODEL, "data.dataset_dir": dataset, "data.batch_size": 16,
+            "data.num_workers": 0, "data.shuffle_buffer": 64, "trainer.devices": 2,
+            "trainer.accelerator": "cpu", "trainer.max_steps": steps,
+            "trainer.log_every": 10, "trainer.val_every_n_steps": 0,
+            "trainer.checkpoint_every_n_steps": steps, "trainer.output_dir": run_dir,
+            "optim.lr": "3.0e-3", "optim.warmup_steps": 10,
+            "task.hard_negative_fraction": 0.25,
+            "tracking.tracking_uri": f"sqlite:///{db}", "tracking.experiment": "test-pretrain"}
+    command = [sys.executable, "-m", "mirencoder", "pretrain", "--config", "tiny"]
+    command += [f"--{key}={value}" for key, value in args.items()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[2])
+
+
+def _assert_learns(rows: list[dict], match_floor: float) -> None:
+    early, late = rows[:3], rows[-4:]
+    for loss in ("train/mlm_loss", "train/gae_loss", "train/match_loss"):
+        assert _mean(late, loss) < _mean(early, loss) - 0.02, loss
+    assert _mean(late, "train/mlm_accuracy") > _mean(late, "train/mlm_unigram_accuracy") + 0.1
+    assert _mean(late, "train/match_accuracy") > match_floor
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(synthetic_dataset, tmp_path):
+    run_dir, db = tmp_path / "run", tmp_path / "mlflow.db"
+    out = _ddp_run(synthetic_dataset, run_dir, 160, db)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Starting with 2 processes" in out.stdout + out.stderr
+    rows = _history(run_dir)
+    assert rows[-1]["step"] == 160
+    _assert_learns(rows, match_floor=0.6)
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["finished"] and Path(result["package_dir"], "encoder.safetensors").exists()
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    run = client.get_run(result["mlflow_run_id"])
+    assert run.data.params["config/model/d_model"] == "64"
+    assert run.data.tags["dataset_index_sha256"] == result["metrics"].get(
+        "dataset_index_sha256", run.data.tags["dataset_index_sha256"])
+    lineage = json.loads(Path(result["package_dir"], "lineage.json").read_text())
+    assert run.data.tags["dataset_index_sha256"] == lineage["dataset_index_sha256"]
+    assert run.data.tags["tokenizer_sha256"] == lineage["tokenizer_sha256"]
+    assert run.data.tags["code_version"]
+    history = client.get_metric_history(run.info.run_id, "train/loss")
+    assert len(history) >= 10 and history[-1].step > history[0].step
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "loss_curves.png", "metrics.jsonl"} <= artifacts
+
+
+def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
+    common = {**small_overrides, "trainer.max_steps": 8, "trainer.checkpoint_every_n_steps": 4,
+              "model.dropout": 0.1}  # dropout on: its randomness must repeat too
+    straight = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+        **common, "trainer.output_dir": str(tmp_path / "straight")}))
+    killed_dir = str(tmp_path / "killed")
+    stopped = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+        **common, "trainer.output_dir": killed_dir, "trainer.stop_at_step": 4}))
+    assert stopped.final_step == 4 and not stopped.finished and stopped.package_dir is None
+    assert Path(killed_dir, "checkpoints", "last.ckpt").exists()
+    resumed = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+        **common, "trainer.output_dir": killed_dir}), resume=True)
+    assert resumed.final_step == straight.final_step == 8 and resumed.finished
+    assert resumed.start_step == 4 and straight.start_step == 0  # it did continue
+    for key in ("train/loss", "train/mlm_loss", "train/gae_loss", "train/match_loss"):
+        assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-4, abs=1e-5)
+    steps = [row["step"] for row in _history(Path(killed_dir))]
+    assert steps == sorted(set(steps)) and steps[-1] == 8  # no duplicated history rows
+
+
+@pytest.mark.slow
+def test_ray_train_runs_the_same_training(small_overrides, tmp_path):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        config = resolve_config(CONFIGS / "tiny.yaml", {
+            **small_overrides, "trainer.max_steps": 3, "trainer.ray_cpus_per_worker": 0.5,
+            "trainer.checkpoint_every_n_steps": 3})
+        result = pretrain(config, ray_address="local")
+    finally:
+        ray.shutdown()
+    assert result.finished and result.final_step == 3
+    assert Path(result.package_dir, "encoder.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_learns_on_the_demo_dataset(demo_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    out = _ddp_run(demo_dataset, run_dir, 120, tmp_path / "mlflow.db")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    _assert_learns(_history(run_dir), match_floor=0.55)
