@@ -123,7 +123,8 @@ class MlflowServer:
         self.artifact_root.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port(self.config.host)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The registry needs no server-side job runner (it forks seven huey consumers).
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("MLFLOW_TRACKING_URI", None)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -54,6 +55,7 @@ PACKAGE_FILES = ("encoder.safetensors", "encoder_config.json", "tokenizer.json",
 PYFUNC_CODE_PATH = Path(__file__).resolve().with_name("pyfunc_model.py")
 # The name of the logged model inside its run, and of the pyfunc artifact holding the package.
 MODEL_ARTIFACT_NAME = "encoder"
+_ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,254}")
 CARD_DIR = "model_card"
 # Loading the pyfunc needs the mirencoder package itself (not on PyPI) plus these pins.
 _PIP_REQUIREMENTS = ["mlflow==3.17.2", "torch==2.13.0", "torch-geometric==2.8.1",
@@ -382,7 +384,8 @@ def register_encoder(package_dir: str | Path, *, run_id: str | None = None,
         if own_run:
             experiment_id = ensure_experiment(tracking_uri=uri) if run_id is None else None
             mlflow.start_run(run_id=run_id, experiment_id=experiment_id,
-                             run_name=None if run_id else f"register-{name}")
+                             run_name=None if run_id else f"register-{name}",
+                             nested=active is not None)
         try:
             run = mlflow.active_run()
             if prior_status is None:  # a run of our own: record what it registers
@@ -450,8 +453,9 @@ def promote(version: int | str, alias: str = CHAMPION_ALIAS, *, name: str = DEFA
         ConfigError: an unknown version (the message lists the known ones) or a bad alias.
         FatalError: the registry cannot be reached.
     """
-    if not alias or alias.isdigit() or not alias.replace("-", "_").replace("_", "a").isalnum():
-        raise ConfigError(f"alias {alias!r} must be a word such as champion or candidate")
+    if not _ALIAS.fullmatch(alias or ""):
+        raise ConfigError(f"alias {alias!r} must be a word such as champion or candidate "
+                          "(letters, digits, '_' or '-', starting with a letter)")
     uri = resolve_tracking_uri(tracking_uri)
     target = get_version(version, name=name, tracking_uri=uri)
     client = registry_client(uri)

@@ -104,6 +104,8 @@ def test_promote_list_metrics_and_cli(registered, store, capsys):
     assert info.version == 1 and "champion" in info.aliases
     with pytest.raises(ConfigError, match=r"known versions: 1 \(champion\), 2 \(candidate\)"):
         promote(7, tracking_uri=store)
+    with pytest.raises(ConfigError, match="must be a word"):
+        promote(1, "9lives", tracking_uri=store)
     with pytest.raises(ConfigError, match="no version or alias 'gold'"):
         get_version("gold", tracking_uri=store)
     updated = set_version_metrics("mirencoder", "champion",

@@ -64,11 +64,12 @@ def draw_results_chart(summary: dict[str, Any], out_png: Path) -> Path:
             ax.barh(positions, values, height=height, xerr=errors, color=colours[i % 3],
                     alpha=0.85, label=name.upper() if not is_tc else "average of 4 GPUs",
                     error_kw={"elinewidth": 1, "capsize": 2})
-            for pos, value, is_pub in zip(positions, values, published, strict=True):
+            for pos, value, error, is_pub in zip(positions, values, errors, published,
+                                                 strict=True):
                 if is_pub:
                     ax.barh(pos, value, height=height, color="white", edgecolor=colours[i % 3],
                             hatch="//")
-                ax.text(value, pos, f" {value:.2f}" if is_tc else f" {value:.1f}",
+                ax.text(value + error, pos, f" {value:.2f}" if is_tc else f" {value:.1f}",
                         va="center", fontsize=7)
         oracle = [platforms[name]["oracle"][f"{metric}_mean"] for name in series]
         for value in oracle:
@@ -77,11 +78,13 @@ def draw_results_chart(summary: dict[str, Any], out_png: Path) -> Path:
         ax.invert_yaxis()
         if is_tc:
             low = min(min(b[1]) for b in bars)
-            ax.set_xlim(min(0.9, low - 0.02), max(oracle) + 0.08)
+            ax.set_xlim(min(0.9, low - 0.02), max(oracle) + 0.2)  # room for the legend
             ax.set_xlabel("mean speedup over factor 1 (dashed: oracle)")
         else:
             low = min(min(b[1]) for b in bars)
-            ax.set_xlim(max(0, low - 8), 104)
+            start = max(0, int((low - 8) // 10 * 10))
+            ax.set_xlim(start, 122)  # room for the legend right of the bars
+            ax.set_xticks(range(start, 101, 10))
             ax.set_xlabel("accuracy % (dashed: oracle)")
         ax.set_title(f"{task} — {protocol}", fontsize=10)
         ax.legend(fontsize=7, loc="lower right")

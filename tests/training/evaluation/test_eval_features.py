@@ -103,6 +103,7 @@ def test_byval_repair(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("errors", [
     {1: "compile_error: boom"},
+    {1: ("compile_error", "boom")},
     {"b.ll": "boom"},
     [None, "boom"],
     [(1, "compile_error", "boom")],

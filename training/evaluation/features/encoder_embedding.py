@@ -35,7 +35,7 @@ def describe_embedder(embedder: Any, uri: str) -> dict[str, Any]:
                    getattr(embedder, "package_info", None)):
         if source is None:
             continue
-        for attr in ("name", "version", "model_version", "run_id", "parameter_count",
+        for attr in ("name", "version", "run_id", "parameter_count",
                      "lineage", "tags"):
             value = getattr(source, attr, None)
             if value is not None and attr not in info and not callable(value):
@@ -77,7 +77,8 @@ def _unpack(result: Any, paths: Sequence[str]) -> tuple[np.ndarray, dict[int, st
     for key, message in items:
         index = locate(key)
         if index is not None:
-            errors[index] = str(message)
+            errors[index] = (": ".join(str(m) for m in message)
+                             if isinstance(message, tuple | list) else str(message))
     return vectors, errors
 
 
