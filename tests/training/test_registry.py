@@ -176,25 +176,35 @@ def _bin_env(store: str) -> dict[str, str]:
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
 
 
-def test_pyfunc_loads_in_a_fresh_process(registered, store, require_clang):
-    script = (
+def _fresh_process_script() -> str:
+    ir_path = str(DEMO / "ir" / "collatz.ll")
+    return (
         "import json, mlflow, pandas as pd\n"
         "m = mlflow.pyfunc.load_model('models:/mirencoder@champion')\n"
-        f"out = m.predict(pd.DataFrame({{'text': [{C_PROGRAM!r}, open({str(DEMO / 'ir' / 'collatz.ll')!r}).read(), 'int x = ;'],"
-        " 'language': ['c', None, None]}))\n"
-        "listed = m.predict([" + repr(C_PROGRAM) + "])\n"
+        f"texts = [{C_PROGRAM!r}, open({ir_path!r}).read(), 'int x = ;']\n"
+        "out = m.predict(pd.DataFrame({'text': texts, 'language': ['c', None, None]}))\n"
+        f"listed = m.predict([{C_PROGRAM!r}])\n"
+        "diff = max(abs(a - b) for a, b in zip(listed['embedding'][0], out['embedding'][0]))\n"
         "print(json.dumps({'dims': [None if e is None else len(e) for e in out['embedding']],"
-        " 'reasons': list(out['reason']), 'diff': max(abs(a - b) for a, b in zip(listed['embedding'][0], out['embedding'][0]))}))\n")
-    proc = subprocess.run([sys.executable, "-c", script], env=_bin_env(store), cwd=REPO,
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["dims"] == [128, 128, None]
-    assert result["reasons"] == ["", "", "compile_error"]
-    assert result["diff"] < 1e-5  # a list of strings embeds like the DataFrame rows
+        " 'reasons': list(out['reason']), 'diff': diff}))\n")
 
 
-def test_mlflow_models_serve_answers_http(registered, store, tmp_path, require_clang):
+def _wait_for_ping(server: subprocess.Popen, port: int, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert server.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no /ping in {timeout_s} s:\n{log.read_text()}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+
+
+def test_fresh_process_load_and_mlflow_models_serve(registered, store, tmp_path, require_clang):
+    """`mlflow.pyfunc.load_model` in a new process, and a real HTTP POST to `mlflow models
+    serve` (both start at once: the server boots while the fresh process embeds)."""
     from mirencoder.infra.mlflow_server import free_port
 
     port = free_port()
@@ -206,16 +216,16 @@ def test_mlflow_models_serve_answers_http(registered, store, tmp_path, require_c
         server = subprocess.Popen(command, env=_bin_env(store), cwd=tmp_path, stdout=sink,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "no /ping answer in 120 s:\n" + log.read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
+        proc = subprocess.run([sys.executable, "-c", _fresh_process_script()],
+                              env=_bin_env(store), cwd=tmp_path, capture_output=True, text=True,
+                              timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert result["dims"] == [128, 128, None]
+        assert result["reasons"] == ["", "", "compile_error"]
+        assert result["diff"] < 1e-5  # a list of strings embeds like the DataFrame rows
+
+        _wait_for_ping(server, port, log, timeout_s=120)
         records = [{"text": C_PROGRAM},
                    {"text": (DEMO / "ir" / "clamp_scale.ll").read_text(), "language": "ir"},
                    {"text": "definitely not a program {", "language": "cpp"}]

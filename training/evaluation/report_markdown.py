@@ -235,8 +235,16 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out.append(f"- Model: `{encoder.get('uri')}`" + (
             f", version {encoder['version']}" if encoder.get("version") else ""))
         for key, value in encoder.items():
-            if key not in {"uri", "version"}:
-                out.append(f"- {key}: `{value}`")
+            if key in {"uri", "version"} or value in (None, "", {}, []):
+                continue
+            if isinstance(value, dict):
+                out.append(f"- {key}:")
+                for sub, item in value.items():
+                    shown = (f"({len(item)} entries; see results/summary.json)"
+                             if isinstance(item, dict | list) else f"`{str(item)[:120]}`")
+                    out.append(f"  - {sub}: {shown}")
+            else:
+                out.append(f"- {key}: `{str(value)[:200]}`")
     else:
         out.append("No encoder was given (`--model`): the tables hold the baselines and "
                    "controls computed here, beside the published numbers. Rerun with "

@@ -30,7 +30,7 @@ class MLMHead(nn.Module):
         self.decoder_weight = (tied_embedding.weight if tied_embedding is not None
                                else nn.Parameter(torch.empty(vocab_size, d_model)))
         if not self.tied:
-            nn.init.normal_(self.decoder_weight, std=0.02)
+            nn.init.normal_(self.decoder_weight, std=d_model ** -0.5)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
