@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -247,7 +246,9 @@ def main() -> int:
     if args.write and cuda:
         from benchmarks.report import write_section
 
-        mfu = (lambda v: f"{100 * v:.1f} %" if v else "n/a")
+        def mfu(value: float | None) -> str:
+            return f"{100 * value:.1f} %" if value else "n/a"
+
         body = (f"`{name}` config, bf16-mixed, batch {config.data.batch_size}, context "
                 f"{config.model.context_length}, {len(timed)} timed steps after "
                 f"{args.warmup} warm-up steps, on {card}; dataset `{args.dataset}`.\n\n"

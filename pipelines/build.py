@@ -31,7 +31,8 @@ from mirencoder.pipelines.summary import build_counts, format_summary
 __all__ = ["FORMAT_VERSION", "build_dataset"]
 
 FORMAT_VERSION = 1
-_META_COLUMNS = ["order", "path", "corpus", "language", "status", "reason", "message", "ir_sha256"]
+_META_COLUMNS = ["order", "path", "corpus", "language", "status", "reason", "message", "ir_sha256",
+                 "num_instructions"]
 
 # Ready IR of the evaluation benchmarks, and the DevMap OpenCL sources compiled with the build's
 # own flags: an input whose normalised IR equals any of them is excluded.

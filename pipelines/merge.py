@@ -45,8 +45,8 @@ def decide(rows: list[dict], excluded: dict[str, str], split: SplitConfig) -> di
     """Decides every input's status.
 
     Args:
-        rows: one dict per input with ``order``, ``path``, ``status``, ``reason``, ``message``
-            and ``ir_sha256`` (as written by the IR stage).
+        rows: one dict per input with ``order``, ``path``, ``status``, ``reason``, ``message``,
+            ``ir_sha256`` and ``num_instructions`` (as written by the IR stage).
         excluded: normalised-IR hash -> name of the evaluation kernel it equals.
         split: the split fractions.
 
@@ -59,6 +59,10 @@ def decide(rows: list[dict], excluded: dict[str, str], split: SplitConfig) -> di
         order, digest = row["order"], row["ir_sha256"]
         if row["status"] != "ok":
             decisions[order] = Decision("failed", row["reason"], row["message"], None, None)
+        elif not row.get("num_instructions", 1):
+            # Declarations or data only: no instruction to learn from, and an empty graph.
+            decisions[order] = Decision("failed", "no_code",
+                                        "the module defines no function with a body", None, None)
         elif digest in excluded:
             decisions[order] = Decision(
                 "excluded", "evaluation_kernel",

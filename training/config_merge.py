@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mirencoder.training.config import SECTIONS, PretrainConfig
 
 from mirencoder.errors import ConfigError
+from mirencoder.training.config import SECTIONS, PretrainConfig
 
 __all__ = ["resolve_config", "config_from_dict", "config_to_yaml", "parse_override",
            "field_help"]

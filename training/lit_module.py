@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+
 from mirencoder.training.config import OptimConfig
 from mirencoder.training.config_merge import config_from_dict
 from mirencoder.training.data.collate import ProgramBatch

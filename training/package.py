@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from mirencoder.errors import ConfigError, FatalError
 from mirencoder.training.config import ModelConfig
 from mirencoder.training.data.token_ids import TokenizerIds, tokenizer_ids_from_files
 from mirencoder.training.models.encoder import EMBEDDING_KINDS, MIREncoder
-
-from mirencoder.errors import ConfigError, FatalError
 
 __all__ = ["PACKAGE_FORMAT_VERSION", "PACKAGE_FILES", "EncoderPackageInfo",
            "save_encoder_package", "load_encoder_package", "encoder_state_dict"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import lightning as L
 import torch
+
 from mirencoder.training.callbacks import MetricsHistory, StopAtStep
 from mirencoder.training.config import PretrainConfig
 from mirencoder.training.data.datamodule import ProgramDataModule
@@ -176,6 +177,7 @@ def _mlflow_logger(config: PretrainConfig, run: RunContext, resume: bool):
     if not config.tracking.enabled:
         return None
     from lightning.pytorch.loggers import MLFlowLogger
+
     from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri
 
     uri = resolve_tracking_uri(config.tracking.tracking_uri or None)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from mirencoder.pipelines.shards.schema import FLOWS
 from mirencoder.training.config import ModelConfig, TaskConfig
 from mirencoder.training.data.token_ids import TokenizerIds
@@ -18,7 +20,6 @@ from mirencoder.training.tasks.graph_autoencoding import gae_metrics
 from mirencoder.training.tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
 from mirencoder.training.tasks.matching import matching_metrics
 from mirencoder.training.tasks.task_inputs import TaskInputs
-from torch import nn
 
 __all__ = ["PretrainingModel"]
 

@@ -7,12 +7,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirencoder.errors import ConfigError
 from mirencoder.training.config import PretrainConfig, config_hash
 from mirencoder.training.config_merge import config_to_yaml
 from mirencoder.training.data.datamodule import load_dataset_index
 from mirencoder.training.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
-
-from mirencoder.errors import ConfigError
 
 __all__ = ["RunContext", "setup_run", "code_version", "default_output_dir"]
 

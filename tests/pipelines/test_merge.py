@@ -23,6 +23,13 @@ def test_duplicates_go_to_the_first_input_whatever_the_row_order():
     assert decisions[9].status == "failed" and decisions[9].reason == "compile_error"
 
 
+def test_modules_without_code_fail_with_a_reason():
+    h = hashlib.sha256(b"decl").hexdigest()
+    row = {**_row(0, "decl.c", h), "num_instructions": 0}
+    decision = decide([row], {}, SplitConfig())[0]
+    assert decision.status == "failed" and decision.reason == "no_code"
+
+
 def test_excluded_inputs_never_become_records():
     h = hashlib.sha256(b"kernel").hexdigest()
     decisions = decide([_row(0, "k.ll", h), _row(1, "k2.ll", h)], {h: "devmap!sobel.ll"},

@@ -26,6 +26,12 @@ SMALL_MODEL = {"model.d_model": 64, "model.heads": 4, "model.ffn": 128, "model.l
 
 
 @pytest.fixture(scope="session")
+def small_model() -> dict:
+    """Model-size overrides: the tiny structure at a size that trains fast on 2 cores."""
+    return dict(SMALL_MODEL)
+
+
+@pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A learnable dataset folder (4 train shards of 48, 1 validation, 1 test; no tokenizer)."""
     return synthetic.make_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "dataset")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from mirencoder.pipelines.shards.schema import (
     FLOW_CALL,
     FLOW_CONTROL,

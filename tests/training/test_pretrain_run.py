@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_MODEL
 
 from mirencoder.training.config_merge import resolve_config
 from mirencoder.training.pretrain import pretrain
@@ -25,8 +24,9 @@ def _mean(rows: list[dict], key: str) -> float:
     return sum(values) / len(values)
 
 
-def _ddp_run(dataset: Path, run_dir: Path, steps: int, db: Path) -> subprocess.CompletedProcess:
-    args = {**SMALL_MODEL, "data.dataset_dir": dataset, "data.batch_size": 16,
+def _ddp_run(dataset: Path, run_dir: Path, steps: int, db: Path,
+             model: dict) -> subprocess.CompletedProcess:
+    args = {**model, "data.dataset_dir": dataset, "data.batch_size": 16,
             "data.num_workers": 0, "data.shuffle_buffer": 64, "trainer.devices": 2,
             "trainer.accelerator": "cpu", "trainer.max_steps": steps,
             "trainer.log_every": 10, "trainer.val_every_n_steps": 0,
@@ -58,9 +58,9 @@ def learn_dataset(request, synthetic_dataset) -> Path:
 
 
 @pytest.mark.slow
-def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(learn_dataset, tmp_path):
+def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(learn_dataset, small_model, tmp_path):
     run_dir, db = tmp_path / "run", tmp_path / "mlflow.db"
-    out = _ddp_run(learn_dataset, run_dir, 160, db)
+    out = _ddp_run(learn_dataset, run_dir, 160, db, small_model)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "Starting with 2 processes" in out.stdout + out.stderr
     rows = _history(run_dir)

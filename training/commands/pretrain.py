@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 import yaml
-from mirencoder.training.config_merge import config_to_yaml, field_help, resolve_config
 
 from mirencoder.errors import ConfigError
+from mirencoder.training.config_merge import config_to_yaml, field_help, resolve_config
 
 __all__ = ["add_arguments", "run", "config_path"]
 

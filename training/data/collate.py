@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
-from mirencoder.training.data.token_ids import TokenizerIds
 from torch_geometric.data import Batch, Data
 
 from mirencoder.errors import ShardError
+from mirencoder.training.data.token_ids import TokenizerIds
 
 __all__ = ["ProgramBatch", "collate_records", "token_window"]
 

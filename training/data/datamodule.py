@@ -7,12 +7,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from mirencoder.training.config import DataConfig
-from mirencoder.training.data.stream import ProgramStream, init_worker
-from mirencoder.training.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from torch.utils.data import DataLoader
 
 from mirencoder.errors import ConfigError
+from mirencoder.training.config import DataConfig
+from mirencoder.training.data.stream import ProgramStream, init_worker
+from mirencoder.training.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 
 __all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards"]
 

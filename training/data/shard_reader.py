@@ -12,9 +12,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mirencoder.pipelines.shards.schema import wds_sample_to_record
-
 from mirencoder.errors import ShardError
+from mirencoder.pipelines.shards.schema import wds_sample_to_record
 
 __all__ = ["iter_raw_samples", "decode_sample", "PARQUET_COLUMNS"]
 

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from mirencoder.training.data.collate import ProgramBatch, collate_records
-from mirencoder.training.data.shard_reader import decode_sample, iter_raw_samples
-from mirencoder.training.data.token_ids import TokenizerIds
 from torch.utils.data import IterableDataset, get_worker_info
 
 from mirencoder.errors import ShardError
+from mirencoder.training.data.collate import ProgramBatch, collate_records
+from mirencoder.training.data.shard_reader import decode_sample, iter_raw_samples
+from mirencoder.training.data.token_ids import TokenizerIds
 
 __all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker"]
 

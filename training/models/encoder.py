@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
+
 from mirencoder.training.models.fusion import ModalityFusion
 from mirencoder.training.models.graph_encoder import GraphEncoder
 from mirencoder.training.models.token_encoder import TokenEncoder
-from torch import nn
 
 if TYPE_CHECKING:
     from mirencoder.training.config import ModelConfig

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from mirencoder.pipelines.shards.schema import FLOWS, NODE_TYPES
 from mirencoder.training.models.flow_position_conv import FlowPositionConv
-from torch import nn
 
 __all__ = ["GraphEncoder", "add_reverse_edges"]
 

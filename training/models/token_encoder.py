@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from mirencoder.training.models.rotary import RotaryEmbedding
 from torch import nn
+
+from mirencoder.training.models.rotary import RotaryEmbedding
 
 __all__ = ["TokenEncoder", "TransformerBlock"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from mirencoder.training.models.edge_decoder import EdgeDecoder
 
 __all__ = ["EdgeSplit", "split_edges", "sample_negative_edges", "mask_node_texts",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from mirencoder.training.data.token_ids import TokenizerIds
 
 __all__ = ["IGNORE_INDEX", "mask_tokens", "mlm_metrics"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from mirencoder.training.models.matching_head import MatchingHead
 
 __all__ = ["matching_partners", "matching_metrics"]

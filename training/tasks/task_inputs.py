@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass, fields, replace
 
 import torch
+
 from mirencoder.training.config import TaskConfig
 from mirencoder.training.data.collate import ProgramBatch
 from mirencoder.training.data.token_ids import TokenizerIds
