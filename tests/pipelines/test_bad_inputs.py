@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from mirencoder.errors import InputError
 from mirencoder.pipelines.compile import (
     COMPILE_REASONS,
     CompileConfig,
@@ -24,8 +26,6 @@ from mirencoder.pipelines.compile import (
     compile_to_bitcode,
 )
 from mirencoder.pipelines.inputs import REJECTION_REASONS, discover_inputs
-
-from mirencoder.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "data" / "compile"

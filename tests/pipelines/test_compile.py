@@ -7,6 +7,8 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 import pytest
+
+from mirencoder.errors import ConfigError, FatalError, InputError
 from mirencoder.pipelines.compile import (
     CompileConfig,
     Toolchain,
@@ -15,8 +17,6 @@ from mirencoder.pipelines.compile import (
     detect_language,
 )
 from mirencoder.pipelines.inputs import discover_inputs
-
-from mirencoder.errors import ConfigError, FatalError, InputError
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "data" / "compile"

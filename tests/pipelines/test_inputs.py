@@ -9,10 +9,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
-from mirencoder.pipelines.inputs import corpus_name, discover_inputs
 
 from mirencoder.errors import ConfigError, InputError
+from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
+from mirencoder.pipelines.inputs import corpus_name, discover_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
