@@ -8,15 +8,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
-STEPS="${STEPS:-3000}"
+STEPS="${STEPS:-2400}"
 DATASET=runs/datasets/pretrain-c-cpp-v1
 RUN=runs/pretrain/tiny-c-cpp-v1
 
 mirencoder dataset build --recipe pretrain-c-cpp-v1 --out "$DATASET"
 mirencoder pretrain --config training/configs/tiny.yaml --name tiny-pretrain-c-cpp-v1 \
   --data.dataset_dir "$DATASET" --trainer.output_dir "$RUN" --trainer.max_steps "$STEPS" \
-  --optim.warmup_steps 150 --trainer.val_every_n_steps 500 \
-  --trainer.checkpoint_every_n_steps 250 --tracking.register true --resume
+  --optim.warmup_steps 150 --trainer.val_every_n_steps 400 \
+  --trainer.checkpoint_every_n_steps 200 --tracking.register true --resume
 VERSION=$(python -c "import json;print(json.load(open('$RUN/result.json'))['registered_version'])")
 mirencoder registry promote "$VERSION" --alias champion
 python -m mirencoder.training.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"

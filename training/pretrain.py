@@ -85,7 +85,9 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
     if resolve_hardware(config)[0] == "cpu":
         # CPU DDP: share the cores between the local processes instead of oversubscribing.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.trainer.devices))
+        # The usable cores respect CPU affinity (taskset, cgroups), not just the machine's.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        torch.set_num_threads(max(1, (cores or 1) // config.trainer.devices))
     L.seed_everything(config.data.seed, workers=False, verbose=False)
     module = PretrainingModule(config.to_dict(), run.tokenizer_ids.to_dict())
     datamodule = ProgramDataModule(config.data, context_length=config.model.context_length)
