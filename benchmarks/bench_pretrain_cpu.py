@@ -94,7 +94,7 @@ def run(dataset: Path, steps: int, warmup: int, overrides: dict) -> dict:
             "data.dataset_dir": str(dataset), "trainer.max_steps": steps,
             "trainer.val_every_n_steps": 0, "trainer.checkpoint_every_n_steps": steps,
             "trainer.output_dir": tmp, "trainer.accelerator": "cpu",
-            "tracking.enabled": False, **overrides})
+            "tracking.enabled": False, "optim.warmup_steps": 0, **overrides})
         pretrain_module.build_trainer = with_meter
         try:
             with PeakRss() as rss:
@@ -126,7 +126,9 @@ def main() -> int:
     from mirencoder.training.config_merge import parse_override
 
     overrides = dict(parse_override(item) for item in args.set)
+    load_before = psutil.getloadavg()[0]
     figures = run(Path(args.dataset), args.steps, args.warmup, overrides)
+    figures["load_average"] = [round(load_before, 2), round(psutil.getloadavg()[0], 2)]
     print(json.dumps(figures, indent=2))
     if not args.no_write:
         from benchmarks.report import write_section
@@ -140,7 +142,9 @@ def main() -> int:
                 "processes) |\n|---:|---:|---:|---:|---:|\n"
                 f"| {figures['samples_per_s']:.1f} | {figures['tokens_per_s']:,.0f} | "
                 f"{figures['nodes_per_s']:,.0f} | {figures['step_ms']:.0f} | "
-                f"{figures['peak_rss_mib']:,.0f} |\n")
+                f"{figures['peak_rss_mib']:,.0f} |\n\n"
+                f"1-minute load average before/after: {figures['load_average'][0]} / "
+                f"{figures['load_average'][1]} (other jobs on the machine slow these figures).")
         write_section("pretrain_cpu", "Pre-training on the CPU (tiny)", body)
     return 0
 

@@ -165,7 +165,9 @@ def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang
     process.wait()
     assert 0 < finished_before_kill
     assert not (killed / "index.json").exists()
-    subprocess.run(["ray", "stop", "--force"], capture_output=True)
+    # The killed driver's local Ray may leave orphans behind; the rerun starts its own.
+    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"],
+                   capture_output=True)
     resumed = subprocess.run(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
