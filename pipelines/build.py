@@ -120,7 +120,7 @@ def _plan(config: BuildConfig, work: Path) -> list[tuple[InputItem, tuple[str, .
     for spec in config.inputs:
         items = discover_inputs([spec.resolved_path()], work / "inputs", corpus=spec.corpus,
                                 max_file_bytes=config.compile.max_file_bytes)
-        include_dirs = tuple(str(Path(d) if Path(d).is_absolute() else spec.resolved_path() / d)
+        include_dirs = tuple(str(Path(d) if Path(d).is_absolute() else REPO_ROOT / d)
                              for d in spec.include_dirs)
         planned += [(item, include_dirs) for item in items]
     return planned

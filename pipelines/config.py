@@ -35,7 +35,8 @@ class InputSpec:
     corpus: str | None = None
     """Corpus label in the manifest and summaries (default: the folder or archive stem)."""
     include_dirs: list[str] = field(default_factory=list)
-    """Extra ``-I`` folders, relative to the extracted input root when relative."""
+    """Extra ``-I`` folders (relative paths: against the repository root). The folder of each
+    source file is always on the include path."""
 
     def resolved_path(self) -> Path:
         path = Path(self.path).expanduser()

@@ -19,7 +19,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "demo",
                         help="folder for the dataset, the run, embeddings and the report")
-    parser.add_argument("--steps", type=int, default=300, help="pre-training steps (tiny)")
+    parser.add_argument("--steps", type=int, default=150, help="pre-training steps (tiny)")
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data",
                         help="real evaluation data; the evaluation step is skipped without it")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray")
