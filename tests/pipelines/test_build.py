@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 from mirencoder.errors import ConfigError
 from mirencoder.pipelines.build import build_dataset
+from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
 from mirencoder.pipelines.dataset import (
     iter_parquet_records,
@@ -213,3 +216,204 @@ def test_shard_limits_are_respected(tmp_path: Path, require_clang: str):
     shards = index["splits"]["train"]["wds"]
     assert len(shards) >= 2 and all(s["records"] <= 2 for s in shards)
     assert json.loads((tmp_path / "out" / "index.json").read_text()) == index
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes = b"", **attrs) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.slow
+def test_every_bad_input_becomes_a_manifest_row(tmp_path: Path, require_clang: str):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    good = "int twice(int x) { return 2 * x; }\n"
+    (corpus / "good.c").write_text(good)
+    (corpus / "empty.c").write_bytes(b"")
+    (corpus / "garbage.c").write_bytes(bytes(range(256)) * 8)
+    (corpus / "latin1.c").write_bytes("/* caf\xe9 */ int f(void) { return 1; }\n".encode("latin-1"))
+    (corpus / "big.c").write_text("int x;\n" + "/*" + "x" * 2_000_000 + "*/\n")
+    shutil.copy(REPO_ROOT / "tests" / "data" / "compile" / "slow_template.cpp",
+                corpus / "slow.cpp")
+    (corpus / "syntax.c").write_text("int broken( { return }\n")
+    (corpus / "garbage.bc").write_bytes(os.urandom(512))
+    (corpus / "notes.txt").write_text("not a program")
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                         exclude_evaluation_kernels=False)
+    out = tmp_path / "out"
+    index = build_dataset(config, out, num_cpus=2, show_progress=False)
+    rows = {Path(r["path"]).name: r for r in
+            pq.read_table(out / "manifest.parquet").to_pylist()}
+    assert set(rows) == {"a.c", "b.c", "c.c", "empty.c", "syntax.c", "garbage.bc"}
+    assert rows["a.c"]["status"] == "ok" and rows["c.c"]["status"] == "ok"
+    assert rows["b.c"]["status"] == "duplicate" and rows["b.c"]["key"] == rows["a.c"]["key"]
+    assert rows["empty.c"]["reason"] == "empty"
+    assert rows["syntax.c"]["reason"] == "compile_error"
+    assert rows["garbage.bc"]["status"] == "failed" and rows["garbage.bc"]["reason"]
+    assert index["counts"]["ok"] == 2 and index["counts"]["duplicate"] == 1
+    assert index["counts"]["failed"] == 3
+    # A finished build run again is recognised and left as it is.
+    again = build_dataset(config, out, num_cpus=2, show_progress=False)
+    assert again["plan_hash"] == index["plan_hash"]
+    # Another build into the same folder is refused without --overwrite.
+    other = BuildConfig(name="t2", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                        exclude_evaluation_kernels=False)
+    with pytest.raises(ConfigError, match="overwrite"):
+        build_dataset(other, out, num_cpus=2, show_progress=False)
+
+
+def test_evaluation_kernels_are_excluded(tmp_path: Path, shared_data: Path, require_clang: str):
+    import tarfile
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with tarfile.open(shared_data / "thread-coarsening" / "kernels_ir.tar.gz") as tar:
+        member = tar.getmember("kernels_ir/sobel.ll")
+        (corpus / "copied_sobel.ll").write_bytes(tar.extractfile(member).read())
+    (corpus / "own.c").write_text("float f(float *a, int n) { float s = 0; "
+                                  "for (int i = 0; i < n; i++) s += a[i]; return s; }\n")
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(corpus))], vocab=_SMALL_VOCAB,
+                         evaluation_data_dir=str(shared_data))
+    index = build_dataset(config, tmp_path / "out", num_cpus=2, show_progress=False)
+    rows = {Path(r["path"]).name: r for r in
+            pq.read_table(tmp_path / "out" / "manifest.parquet").to_pylist()}
+    assert rows["copied_sobel.ll"]["status"] == "excluded"
+    assert rows["copied_sobel.ll"]["reason"] == "evaluation_kernel"
+    assert rows["own.c"]["status"] == "ok"
+    assert index["exclusion"]["applied"] and index["exclusion"]["distinct_ir"] > 600
+
+
+def _build_command(out: Path, recipe: Path) -> list[str]:
+    return [sys.executable, "-m", "mirencoder", "dataset", "build", "--recipe", str(recipe),
+            "--out", str(out), "--num-cpus", "1", "--quiet"]
+
+
+@pytest.mark.slow
+def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang: str):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: resume-test\ninputs:\n  - path: {DEMO_CORPUS}\n    corpus: demo\n"
+        "exclude_evaluation_kernels: false\n"
+        "vocab: {tokenizer_vocab_size: 256, node_vocab_max_size: 64}\n"
+        "shards: {inputs_per_task: 2, tasks_per_shard_task: 2, max_records: 4}\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    parts = killed / "_work" / "ir"
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    finished_before_kill = len(list(parts.glob("part-*.parquet")))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 0 < finished_before_kill
+    assert not (killed / "index.json").exists()
+    # The killed driver's local Ray may leave orphans behind; the rerun starts its own.
+    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"],
+                   capture_output=True)
+    resumed = subprocess.run(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    clean = tmp_path / "clean"
+    subprocess.run(_build_command(clean, recipe), env=env, cwd=REPO_ROOT, check=True,
+                   capture_output=True)
+    for fmt in ("wds", "parquet"):
+        a, b = _records_by_split(killed, fmt), _records_by_split(clean, fmt)
+        for split in SPLITS:
+            assert a[split].keys() == b[split].keys()
+            for key in a[split]:
+                np.testing.assert_array_equal(a[split][key]["tokens"], b[split][key]["tokens"])
+    index_a, index_b = load_index(killed), load_index(clean)
+    assert index_a["counts"] == index_b["counts"]
+    assert [s["sha256"] for s in index_a["splits"]["train"]["wds"]] == \
+        [s["sha256"] for s in index_b["splits"]["train"]["wds"]]
+    shutil.rmtree(clean)
+
+
+def test_inspect_shows_counts_sizes_and_a_sample(demo_dataset: Path):
+    result = subprocess.run([sys.executable, "-m", "mirencoder", "dataset", "inspect",
+                             str(demo_dataset)], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    index = load_index(demo_dataset)
+    assert f"{index['counts']['inputs']:>8}" in out
+    assert "tokens" in out and "nodes" in out and "sample" in out
+    assert "define" in out  # the sample's normalised IR
+
+
+def test_inspect_refuses_an_unfinished_folder(tmp_path: Path):
+    (tmp_path / "_work").mkdir()
+    with pytest.raises(ConfigError, match="resume"):
+        load_index(tmp_path)
+
+
+def test_shard_limits_are_respected(tmp_path: Path, require_clang: str):
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(DEMO_CORPUS / "c"))],
+                         vocab=_SMALL_VOCAB, exclude_evaluation_kernels=False,
+                         shards=ShardConfig(max_records=2, inputs_per_task=4,
+                                            tasks_per_shard_task=8))
+    index = build_dataset(config, tmp_path / "out", num_cpus=2, show_progress=False)
+    shards = index["splits"]["train"]["wds"]
+    assert len(shards) >= 2 and all(s["records"] <= 2 for s in shards)
+    assert json.loads((tmp_path / "out" / "index.json").read_text()) == index
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes = b"", **attrs) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.slow
+def test_every_bad_input_becomes_a_manifest_row(tmp_path: Path, require_clang: str):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    good = "int twice(int x) { return 2 * x; }\n"
+    (corpus / "good.c").write_text(good)
+    (corpus / "empty.c").write_bytes(b"")
+    (corpus / "garbage.c").write_bytes(bytes(range(256)) * 8)
+    (corpus / "latin1.c").write_bytes("/* caf\xe9 */ int f(void) { return 1; }\n".encode("latin-1"))
+    (corpus / "big.c").write_text("int x;\n" + "/*" + "x" * 2_000_000 + "*/\n")
+    (corpus / "slow.cpp").write_text(
+        "template<int N> struct F { static const long v = F<N-1>::v + F<N-2>::v; };\n"
+        "template<> struct F<0> { static const long v = 0; };\n"
+        "template<> struct F<1> { static const long v = 1; };\n"
+        "#define A(x) x x x x x x x x\n#define B(x) A(A(A(A(A(x)))))\n"
+        "long g() { long s = 0; B(s += F<30>::v;) return s; }\n")
+    (corpus / "syntax.c").write_text("int broken( {\n")
+    (corpus / "header.c").write_text("#include \"no_such_header.h\"\nint h;\n")
+    (corpus / "bad.ll").write_text("define i32 @f( {\n")
+    (corpus / "truncated.bc").write_bytes(b"BC\xc0\xde" + b"\x01" * 40)
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        _add_member(tar, "ok/inner.c", good.replace("twice", "thrice").encode())
+        _add_member(tar, "../escape.c", good.encode())
+        _add_member(tar, "loop/a.c", type=tarfile.SYMTYPE, linkname="b.c")
+        _add_member(tar, "loop/b.c", type=tarfile.SYMTYPE, linkname="a.c")
+    config = BuildConfig(name="bad", inputs=[InputSpec(path=str(corpus)),
+                                             InputSpec(path=str(archive))], vocab=_SMALL_VOCAB,
+                         exclude_evaluation_kernels=False,
+                         compile=CompileConfig(timeout_s=2.0, max_file_bytes=1_000_000))
+    build_dataset(config, tmp_path / "out", num_cpus=2, show_progress=False)
+    rows = {r["path"].split("/")[-1]: r for r in
+            pq.read_table(tmp_path / "out" / "manifest.parquet").to_pylist()}
+    expected = {"good.c": "ok", "latin1.c": "ok", "inner.c": "ok", "empty.c": "empty",
+                "garbage.c": "binary_content", "big.c": "too_large", "slow.cpp": "timeout",
+                "syntax.c": "compile_error", "header.c": "missing_header",
+                "bad.ll": "malformed_ir", "truncated.bc": "truncated_bitcode"}
+    for name, outcome in expected.items():
+        row = rows[name]
+        assert (row["status"] if outcome == "ok" else row["reason"]) == outcome, row
+        if outcome != "ok":
+            assert row["status"] == "failed" and row["message"]
+    unsafe = [r for name, r in rows.items() if "escape" in name or name in {"a.c", "b.c"}]
+    assert unsafe and all(r["status"] == "failed" for r in unsafe)
+    assert {r["reason"] for r in unsafe} <= {"unsafe_path", "symlink_loop", "unsafe_link",
+                                             "broken_link"}
+    assert not (tmp_path / "escape.c").exists() and not (tmp_path / "out" / "escape.c").exists()
