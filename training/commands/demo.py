@@ -31,6 +31,31 @@ def _step(title: str) -> float:
     return time.perf_counter()
 
 
+def _evaluation_rows(summary_path: Path) -> list[tuple[str, str]]:
+    """One line per task and protocol: the encoder beside the strongest control."""
+    import json
+
+    results = json.loads(summary_path.read_text())["results"]
+    rows = []
+    for task, protocols in results.items():
+        for protocol, platforms in protocols.items():
+            cells = []
+            for platform, methods in platforms.items():
+                if "encoder" not in methods or (task == "thread-coarsening"
+                                                and platform != "average"):
+                    continue
+                metric = "speedup_mean" if task == "thread-coarsening" else "accuracy_mean"
+                unit = "x" if metric == "speedup_mean" else " %"
+                controls = {k: v[metric] for k, v in methods.items()
+                            if k not in {"encoder", "oracle", "static"}}
+                best = max(controls, key=controls.get) if controls else None
+                cells.append(f"{platform} {methods['encoder'][metric]:.3g}{unit}"
+                             + (f" (best control {best} {controls[best]:.3g}{unit})" if best else ""))
+            if cells:
+                rows.append((f"{task} {protocol}", "; ".join(cells)))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     from mirencoder.cli import main as cli_main
     from mirencoder.pipelines.build import build_dataset
@@ -59,10 +84,13 @@ def run(args: argparse.Namespace) -> int:
         print("mirencoder demo: the encoder was not registered; see the messages above")
         return 1
     model_uri = f"models:/{config.tracking.registered_model_name}/{result.registered_version}"
-    losses = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result.metrics.items())
-                       if k.startswith(("train/", "val/")))
+    m = result.metrics
     rows.append(("pre-training", f"{result.final_step} steps, {result.num_parameters:,} "
-                                 f"parameters; {losses}"))
+                                 f"parameters; masked-token accuracy "
+                                 f"{m.get('train/mlm_accuracy', float('nan')):.2f} (unigram "
+                                 f"{m.get('train/mlm_unigram_accuracy', float('nan')):.2f}), "
+                                 f"IR-graph matching {m.get('train/match_accuracy', float('nan')):.2f},"
+                                 f" edge reconstruction {m.get('train/gae_link_accuracy', float('nan')):.2f}"))
     rows.append(("registry", f"{model_uri} (alias candidate), MLflow {result.tracking_uri}"))
 
     start = _step("3/5 embeddings of the demo corpus")
@@ -91,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         timings["evaluate"] = time.perf_counter() - start
         if code != 0:
             return code
-        rows.append(("evaluation", str(out / "eval" / "RESULTS.md")))
+        rows += _evaluation_rows(out / "eval" / "results" / "summary.json")
+        rows.append(("report", str(out / "eval" / "RESULTS.md")))
 
     print("\n=== summary ===")
     width = max(len(name) for name, _ in rows)

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from mirencoder.training.models.relation_plan import RelationPlan
+
 __all__ = ["FlowPositionConv"]
 
 
@@ -23,9 +25,12 @@ class FlowPositionConv(MessagePassing):
     ``b - a`` give different messages. Messages are normalised per relation and target node.
 
     .. note::
-        All relation weights are applied in one matmul to every node (``[N, R * out]``) and
-        each edge gathers its row; this avoids per-relation loops and needs no
-        torch-scatter/pyg-lib, at the cost of ``N × R × out`` activation memory.
+        With gradients (training), all relation weights are applied in one matmul to every
+        node (``[N, R * out]``) and each edge gathers its row; this avoids per-relation loops
+        and needs no torch-scatter/pyg-lib, at the cost of ``N × R × out`` activation memory.
+        Given a :class:`~mirencoder.training.models.relation_plan.RelationPlan` (inference),
+        the same sum is computed in a cheaper order: sources averaged per (relation, target)
+        slot, then each slot projected once (see ``relation_plan.py``).
 
     Args:
         in_channels: size of the input node states.
@@ -63,7 +68,10 @@ class FlowPositionConv(MessagePassing):
         self.root.reset_parameters()
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor,
-                edge_position: torch.Tensor) -> torch.Tensor:
+                edge_position: torch.Tensor, plan: RelationPlan | None = None) -> torch.Tensor:
+        """The layer's output; ``plan`` (built from the same edges) selects the inference path."""
+        if plan is not None:
+            return self._forward_planned(x, plan)
         num_nodes, relations = x.size(0), self.num_relations
         src, dst = edge_index[0], edge_index[1]
         projected = (x @ self.weight).view(num_nodes * relations, self.out_channels)
@@ -75,6 +83,38 @@ class FlowPositionConv(MessagePassing):
                         + self.relation_bias[edge_type]) * norm[:, None]
         out = self.propagate(edge_index, edge_message=edge_message, size=(num_nodes, num_nodes))
         return out + self.root(x)
+
+    def _fixed_terms(self, plan: RelationPlan, root: torch.Tensor) -> torch.Tensor:
+        """``root`` plus the position and relation-bias terms (they depend on edges only)."""
+        table = torch.cat([self.position.weight, self.relation_bias]).to(root.dtype)
+        return torch.addmm(root, plan.extra, table)
+
+    def _forward_planned(self, x: torch.Tensor, plan: RelationPlan) -> torch.Tensor:
+        out = self._fixed_terms(plan, self.root(x))
+        if plan.slot_matrix is None:
+            return out
+        aggregated = plan.slot_matrix @ x  # [S, in]: the mean source state of each slot
+        weight = self.weight.view(self.in_channels, self.num_relations, self.out_channels)
+        messages = aggregated.new_empty(aggregated.size(0), self.out_channels)
+        bounds = plan.relation_bounds
+        for relation in range(self.num_relations):
+            start, stop = bounds[relation], bounds[relation + 1]
+            if stop > start:
+                torch.mm(aggregated[start:stop], weight[:, relation], out=messages[start:stop])
+        return out.index_add_(0, plan.slot_node, messages)
+
+    def forward_per_key(self, x_keys: torch.Tensor, plan: RelationPlan) -> torch.Tensor:
+        """The layer's output ``[N, out]`` when node ``i``'s input is ``x_keys[plan.node_key[i]]``.
+
+        Each distinct input is projected once (inference only; the plan needs ``node_key``).
+        """
+        if plan.node_key is None:
+            raise ValueError("forward_per_key needs a plan built with node_key")
+        out = self._fixed_terms(plan, self.root(x_keys)[plan.node_key])
+        if plan.key_matrix is None:
+            return out
+        projected = (x_keys @ self.weight).view(-1, self.out_channels)  # [K * R, out]
+        return out.add_(plan.key_matrix @ projected)
 
     def message(self, edge_message: torch.Tensor) -> torch.Tensor:
         return edge_message
