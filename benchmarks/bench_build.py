@@ -1,13 +1,17 @@
 """Build throughput: the pipeline versus bare ``clang -c -emit-llvm`` on the same Jotai files,
 with 1 and 2 Ray workers, and peak memory per worker.
 
-Usage: python benchmarks/bench_build.py [--files 2000] [--data-dir ../shared/data]
-Writes the ``build`` section of BENCHMARKS.md.
+Usage: python -m benchmarks.bench_build [--files 2000] [--workers 1,2] [--data-dir ...]
+Each worker count's figures are kept in benchmarks/results/build.json (so that runs at
+different worker counts, e.g. while another job holds a core, add up); the ``build`` section
+of BENCHMARKS.md is rendered from all of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -76,11 +80,38 @@ class PeakWorkerMemory:
         self._thread.join()
 
 
+def render(recorded: dict, opt_level: str) -> str:
+    """The BENCHMARKS.md section from every recorded worker count."""
+    rows = []
+    for workers, r in sorted(recorded.items(), key=lambda kv: int(kv[0])):
+        n = r["files"]
+        rows.append(f"| {workers} | {n} | {r['bare_s']:.1f} s ({1000 * r['bare_s'] / n:.1f} ms/file)"
+                    f" | {r['build_s']:.1f} s ({1000 * r['build_s'] / n:.1f} ms/file) | "
+                    f"{r['build_s'] / r['bare_s']:.2f}x | {r['ok']} ok, {r['failed']} failed, "
+                    f"{r['duplicate']} dup | {r['peak_worker_mib']:.0f} MiB "
+                    f"({r['peak_with_clang_mib']:.0f} MiB with clang) | {r['load_average']:.1f} "
+                    f"| {r['measured']} |")
+    lines = [
+        f"Jotai C files (the first N in sorted order), clang -{opt_level}. The build runs the whole "
+        "pipeline (Ray start-up, compile, normalise, graph, tokenizer training, token/graph "
+        "encoding, Parquet + WebDataset shards, manifest, index); bare clang runs `clang -c "
+        "-emit-llvm` on the same files with the same number of processes at a time, in the "
+        "same run just before it.", "",
+        "| Ray workers | files | bare clang | mirencoder build | build / bare (target <= 1.3x) "
+        "| outcome | peak RSS per worker | load avg. | measured |",
+        "|---|---|---|---|---|---|---|---|---|", *rows]
+    if "1" in recorded and "2" in recorded:
+        speedup = recorded["1"]["build_s"] / recorded["2"]["build_s"]
+        lines += ["", f"Scaling, 2 workers vs 1: **{speedup:.2f}x** (target >= 1.8x)."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
     parser.add_argument("--opt-level", default="O2")
+    parser.add_argument("--workers", default="1,2", help="Ray worker counts to measure")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-build-"))
@@ -94,8 +125,9 @@ def main() -> None:
     compile_config = CompileConfig(opt_level=args.opt_level)
     clang = Toolchain.probe(compile_config).clang
 
-    rows, results = [], {}
-    for workers in (1, 2):
+    store = REPO_ROOT / "benchmarks" / "results" / "build.json"
+    recorded = json.loads(store.read_text()) if store.exists() else {}
+    for workers in (int(w) for w in args.workers.split(",")):
         bare = bare_clang(files, clang, args.opt_level, workers, work / f"bare-{workers}")
         config = BuildConfig(name=f"bench-{workers}", inputs=[InputSpec(path=str(subset))],
                              compile=compile_config, exclude_evaluation_kernels=False,
@@ -105,28 +137,17 @@ def main() -> None:
             start = time.perf_counter()
             index = build_dataset(config, out, num_cpus=workers, show_progress=False)
             built = time.perf_counter() - start
-        results[workers] = (bare, built, memory, index)
-        rows.append(f"| {workers} | {len(files)} | {bare:.1f} s ({1000 * bare / len(files):.1f} "
-                    f"ms/file) | {built:.1f} s ({1000 * built / len(files):.1f} ms/file) | "
-                    f"{built / bare:.2f}x | {index['counts']['ok']} ok, "
-                    f"{index['counts']['failed']} failed, {index['counts']['duplicate']} dup | "
-                    f"{memory.peak_worker / 2**20:.0f} MiB ({memory.peak_with_children / 2**20:.0f}"
-                    " MiB with clang) |")
+        recorded[str(workers)] = {
+            "files": len(files), "bare_s": bare, "build_s": built,
+            "ok": index["counts"]["ok"], "failed": index["counts"]["failed"],
+            "duplicate": index["counts"]["duplicate"],
+            "peak_worker_mib": memory.peak_worker / 2**20,
+            "peak_with_clang_mib": memory.peak_with_children / 2**20,
+            "load_average": os.getloadavg()[0], "measured": time.strftime("%Y-%m-%d %H:%M")}
         shutil.rmtree(out)
-    speedup = results[1][1] / results[2][1]
-    body = "\n".join([
-        f"Jotai C files (first {len(files)} in sorted order), clang -{args.opt_level}; the build "
-        "runs the whole pipeline (Ray start-up, compile, normalise, graph, tokenizer training, "
-        "token/graph encoding, Parquet + WebDataset shards, manifest, index). Bare clang runs "
-        "the same number of processes at a time.",
-        "",
-        "| Ray workers | files | bare clang | mirencoder build | build / bare (target <= 1.3x) "
-        "| outcome | peak RSS per worker |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        f"Scaling, 2 workers vs 1: **{speedup:.2f}x** (target >= 1.8x).",
-    ])
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+    body = render(recorded, args.opt_level)
     write_section("build", "Dataset build throughput (Jotai)", body)
     print(body)
     shutil.rmtree(work, ignore_errors=True)
