@@ -10,9 +10,11 @@ Consumers never touch training code::
 Sources (C, C++, OpenCL C, CUDA) go through the pipeline's compile stage
 (:func:`mirencoder.pipelines.compile.compile_to_bitcode`); ``.ll``/``.bc`` are read directly;
 then every program is normalised (:func:`normalize_ir`), turned into its token and graph views
-(:func:`build_views`, the same function the dataset build uses), collated with the training
-collate and encoded under ``torch.no_grad`` in eval mode. One bad input becomes an error entry
-and a NaN row; it never spoils its batch.
+(:func:`build_views`, the same function the dataset build uses; only the tokens the window
+policy can use are tokenized), collated with the training collate and encoded under
+``torch.inference_mode`` in eval mode, where the model takes its cheaper inference path (equal
+to the training computation up to float rounding). One bad input becomes an error entry and a
+NaN row; it never spoils its batch.
 
 Long programs: the same policy as training's evaluation path (``training/data/collate.py``):
 the token view is cut to its *first* window of ``context_length - 1`` tokens after ``[CLS]``
@@ -47,6 +49,8 @@ SOURCE_SUFFIX_BY_LANGUAGE = {"c": ".c", "cpp": ".cpp", "opencl": ".cl", "cuda": 
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, training.config.DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048
+# Programs per forward pass of the network (see Embedder.forward_batch_size).
+DEFAULT_FORWARD_BATCH_SIZE = 8
 
 
 @dataclass(slots=True)
@@ -125,6 +129,9 @@ class Embedder:
         self.info = info
         self.max_graph_nodes = max_graph_nodes
         self.compile_config = compile_config
+        # Programs per forward pass: small passes keep the activations in the CPU caches
+        # (per-program results do not depend on it).
+        self.forward_batch_size = DEFAULT_FORWARD_BATCH_SIZE
         # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
         self.model_version = None
         self._toolchain = None
@@ -311,12 +318,12 @@ class Embedder:
 
         return int(CompileConfig().max_file_bytes)
 
-    def _record(self, data: bytes, key: str) -> dict[str, Any]:
+    def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.normalize import normalize_ir
         from mirencoder.pipelines.ir.views import build_views
 
         ir = normalize_ir(data, llvm_as=self._llvm_as())
-        tokens, graph = build_views(ir, self.tokenizer, self.node_vocab)
+        tokens, graph = build_views(ir, self.tokenizer, self.node_vocab, max_tokens=max_tokens)
         return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
                 "node_type": graph.node_type, "node_text": graph.node_text_ids,
                 "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
@@ -340,9 +347,14 @@ class Embedder:
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows)).astype(np.float32)
 
-    def _prepare(self, load: Callable[[], bytes], key: str) -> _Prepared:
+    def _token_budget(self, windows: str, max_windows: int) -> int:
+        """Token ids the window policy can use (one spare, in case the first is a [CLS])."""
+        return (self.context_length - 1) * (1 if windows == "first" else max_windows) + 1
+
+    def _prepare(self, load: Callable[[], bytes], key: str,
+                 max_tokens: int | None = None) -> _Prepared:
         try:
-            return _Prepared(record=self._record(load(), key))
+            return _Prepared(record=self._record(load(), key, max_tokens))
         except InputError as error:
             return _Prepared(error=(error.reason, str(error)[:2000]))
         except MirError as error:
@@ -365,12 +377,16 @@ class Embedder:
     def _encode(self, records: list[dict], modality: str) -> np.ndarray:
         from mirencoder.training.data.collate import collate_records
 
-        batch = collate_records(records, context_length=self.context_length,
-                                tokenizer_ids=self.tokenizer_ids, rng=None,
-                                max_graph_nodes=self.max_graph_nodes)
-        with self._torch.no_grad():
-            out = self.model.embed(batch)
-        return out[modality].detach().float().cpu().numpy()
+        parts = []
+        for start in range(0, len(records), self.forward_batch_size):
+            batch = collate_records(records[start:start + self.forward_batch_size],
+                                    context_length=self.context_length,
+                                    tokenizer_ids=self.tokenizer_ids, rng=None,
+                                    max_graph_nodes=self.max_graph_nodes)
+            with self._torch.inference_mode():
+                out = self.model.embed(batch)
+            parts.append(out[modality].float().cpu().numpy())
+        return np.concatenate(parts)
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
                       max_windows: int) -> list[np.ndarray]:
@@ -398,6 +414,7 @@ class Embedder:
         vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
         errors: dict[int, tuple[str, str]] = {}
         keys = [key for key, _, _ in loaders]
+        max_tokens = self._token_budget(windows, max_windows)
         from tqdm import tqdm
 
         bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
@@ -410,7 +427,7 @@ class Embedder:
                     if rejection is not None:
                         errors[i] = rejection
                         continue
-                    item = self._prepare(load, key)
+                    item = self._prepare(load, key, max_tokens)
                     if item.error is not None:
                         errors[i] = item.error
                     else:

@@ -121,18 +121,37 @@ class IRTokenizer:
         tokenizer.train_from_iterator((cls.prepare(text) for text in texts), trainer=trainer)
         return cls(tokenizer)
 
-    def encode(self, text: str) -> np.ndarray:
-        """The token ids of one canonical IR text (no special tokens, no truncation).
+    def encode(self, text: str, max_tokens: int | None = None) -> np.ndarray:
+        """The token ids of one canonical IR text (no special tokens).
 
         Equal to ``tokenizers.Tokenizer.encode(prepare(text)).ids`` (see :meth:`encode_reference`).
+
+        Args:
+            text: a canonical IR text.
+            max_tokens: return only the first ``max_tokens`` ids (default: all). Only a
+                prefix of the text is tokenized: the text policy and the pre-tokenizer act
+                within lines, so the ids of the first lines are the first ids of the text.
         """
+        if max_tokens is None or max_tokens < 0:
+            return self._encode_prepared(self.prepare(text))
+        size = max(4096, 8 * max_tokens)  # characters; IR averages 3-4 per token
+        while size < len(text):
+            cut = text.rfind("\n", 0, size) + 1  # whole lines only
+            if cut > 0:
+                ids = self._encode_prepared(self.prepare(text[:cut]))
+                if ids.shape[0] >= max_tokens:
+                    return ids[:max_tokens]
+            size *= 4
+        return self._encode_prepared(self.prepare(text))[:max_tokens]
+
+    def _encode_prepared(self, prepared: str) -> np.ndarray:
         cache = self._cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
         get = cache.get
         ids: list[int] = []
         extend = ids.extend
-        for word in _WORDS.findall(self.prepare(text)):
+        for word in _WORDS.findall(prepared):
             word_ids = get(word)
             if word_ids is None:
                 word_ids = cache[word] = [token.id for token in self._model.tokenize(word)]

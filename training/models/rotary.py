@@ -40,5 +40,18 @@ class RotaryEmbedding(nn.Module):
         rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
         return rotated.flatten(-2)
 
+    def rotate_interleaved(self, x: torch.Tensor) -> torch.Tensor:
+        """The same rotation for ``[B, L, ..., head_dim]`` (positions on dim 1), in one op.
+
+        The channel pairs are read as complex numbers and multiplied by ``e^{i angle}``:
+        ``(even + i odd)(cos + i sin)`` is the rotation of :meth:`forward`. Used by the
+        inference path, on the fused ``qkv`` output before it is split into heads.
+        """
+        length = x.size(1)
+        phase = torch.complex(self.cos[:length], self.sin[:length])  # [L, head_dim / 2]
+        shape = (1, length) + (1,) * (x.dim() - 3) + (self.head_dim // 2,)
+        pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+        return torch.view_as_real(pairs * phase.view(shape)).flatten(-2).to(x.dtype)
+
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(head_dim={self.head_dim}, max_length={self.max_length})"

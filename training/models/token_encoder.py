@@ -38,6 +38,8 @@ class TransformerBlock(nn.Module):
         self.rotary = rotary
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled() and not self.training:
+            return self.forward_inference(x, key_mask)
         batch, length, width = x.shape
         q, k, v = (self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, -1)
                    .permute(2, 0, 3, 1, 4))
@@ -48,6 +50,30 @@ class TransformerBlock(nn.Module):
             dropout_p=self.dropout if self.training else 0.0)
         x = x + self.drop(self.out(attn.transpose(1, 2).reshape(batch, length, width)))
         return x + self.drop(self.ffn(self.norm2(x)))
+
+    def forward_inference(self, x: torch.Tensor, key_mask: torch.Tensor | None,
+                          qkv: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`forward` in eval mode without gradients, with fewer memory passes.
+
+        Args:
+            x: ``[B, L, d_model]``.
+            key_mask: ``[B, L]`` bool, or None when every position is a real token.
+            qkv: ``self.qkv(self.norm1(x))`` when the caller has it already.
+        """
+        batch, length, width = x.shape
+        if qkv is None:
+            qkv = self.qkv(self.norm1(x))
+        qkv = qkv.view(batch, length, 3, self.heads, -1)
+        if self.rotary is not None:  # rotate q and k together, before splitting the heads
+            qk = self.rotary.rotate_interleaved(qkv[:, :, :2])
+            q, k = qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2)
+        else:
+            q, k = qkv[:, :, 0].transpose(1, 2), qkv[:, :, 1].transpose(1, 2)
+        v = qkv[:, :, 2].transpose(1, 2)
+        mask = None if key_mask is None else key_mask[:, None, None, :]
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        x = x + self.out(attn.transpose(1, 2).reshape(batch, length, width))
+        return x + self.ffn(self.norm2(x))
 
 
 class TokenEncoder(nn.Module):
@@ -97,12 +123,33 @@ class TokenEncoder(nn.Module):
         if tokens.size(1) > self.context_length:
             raise ValueError(f"sequence of {tokens.size(1)} tokens exceeds context_length "
                              f"{self.context_length}")
+        if not torch.is_grad_enabled() and not self.training:
+            return self._forward_inference(tokens, attention_mask)
         x = self.embedding(tokens)
         if self.position is not None:
             x = x + self.position.weight[: tokens.size(1)]
         x = self.drop(x)
         for block in self.blocks:
             x = block(x, attention_mask)
+        return self.norm(x)
+
+    def _forward_inference(self, tokens: torch.Tensor, attention_mask: torch.Tensor
+                           ) -> torch.Tensor:
+        """:meth:`forward` in eval mode without gradients, computed with less work.
+
+        The attention mask is dropped when no row is padded; with rotary positions the first
+        block's ``qkv`` depends on the token id alone, so it is computed once per distinct id.
+        """
+        x = self.embedding(tokens)
+        if self.position is not None:
+            x = x + self.position.weight[: tokens.size(1)]
+        mask = None if bool(attention_mask.all()) else attention_mask
+        for index, block in enumerate(self.blocks):
+            qkv = None
+            if index == 0 and self.position is None:
+                ids, inverse = torch.unique(tokens, return_inverse=True)
+                qkv = block.qkv(block.norm1(self.embedding(ids)))[inverse]
+            x = block.forward_inference(x, mask, qkv)
         return self.norm(x)
 
     def __repr__(self) -> str:
