@@ -25,6 +25,7 @@ and averages the embeddings, so that the token view covers more of a long progra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import tempfile
@@ -95,10 +96,14 @@ def detect_text_language(text: str | bytes) -> str:
 
 @dataclass(slots=True)
 class _Prepared:
-    """One input after compilation and view building (or its failure)."""
+    """One input after compilation and view building (or its failure, or an earlier twin)."""
 
     record: dict[str, Any] | None = None
     error: tuple[str, str] | None = None
+    # sha256 of the canonical text.
+    sha256: str | None = None
+    # The row of an identical program (same canonical text) met earlier in the same call.
+    duplicate_of: int | None = None
 
 
 class Embedder:
@@ -122,6 +127,8 @@ class Embedder:
         import torch
 
         self.model = model.eval()
+        if hasattr(model, "use_fast_inference"):
+            model.use_fast_inference()  # same embeddings up to float rounding, less work
         self.package_dir = Path(package_dir)
         self.tokenizer = tokenizer
         self.node_vocab = node_vocab
@@ -132,6 +139,9 @@ class Embedder:
         # Programs per forward pass: small passes keep the activations in the CPU caches
         # (per-program results do not depend on it).
         self.forward_batch_size = DEFAULT_FORWARD_BATCH_SIZE
+        # Within one call, prepare and encode identical programs (same canonical text) once,
+        # and encode identical token windows and identical graphs once.
+        self.deduplicate = True
         # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
         self.model_version = None
         self._toolchain = None
@@ -320,9 +330,12 @@ class Embedder:
 
     def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.normalize import normalize_ir
+
+        return self._views_record(normalize_ir(data, llvm_as=self._llvm_as()), key, max_tokens)
+
+    def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.views import build_views
 
-        ir = normalize_ir(data, llvm_as=self._llvm_as())
         tokens, graph = build_views(ir, self.tokenizer, self.node_vocab, max_tokens=max_tokens)
         return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
                 "node_type": graph.node_type, "node_text": graph.node_text_ids,
@@ -345,16 +358,28 @@ class Embedder:
                        windows: str = "first", max_windows: int = 8) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
-                                           modality, windows, max_windows)).astype(np.float32)
+                                           modality, windows, max_windows,
+                                           _ViewCache(enabled=self.deduplicate))
+                        ).astype(np.float32)
 
     def _token_budget(self, windows: str, max_windows: int) -> int:
         """Token ids the window policy can use (one spare, in case the first is a [CLS])."""
         return (self.context_length - 1) * (1 if windows == "first" else max_windows) + 1
 
-    def _prepare(self, load: Callable[[], bytes], key: str,
-                 max_tokens: int | None = None) -> _Prepared:
+    def _prepare(self, load: Callable[[], bytes], key: str, max_tokens: int | None = None,
+                 seen: dict[str, int] | None = None) -> _Prepared:
+        """Loads, normalises and builds the views of one input.
+
+        ``seen`` maps the canonical-text sha256 of programs met earlier in this call to their
+        rows: a program found there is not prepared again (it is their twin).
+        """
+        from mirencoder.pipelines.ir.normalize import normalize_ir
+
         try:
-            return _Prepared(record=self._record(load(), key, max_tokens))
+            ir = normalize_ir(load(), llvm_as=self._llvm_as())
+            if seen is not None and ir.sha256 in seen:
+                return _Prepared(sha256=ir.sha256, duplicate_of=seen[ir.sha256])
+            return _Prepared(record=self._views_record(ir, key, max_tokens), sha256=ir.sha256)
         except InputError as error:
             return _Prepared(error=(error.reason, str(error)[:2000]))
         except MirError as error:
@@ -374,29 +399,58 @@ class Embedder:
         count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
         return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
 
-    def _encode(self, records: list[dict], modality: str) -> np.ndarray:
-        from mirencoder.training.data.collate import collate_records
+    def _encode(self, records: list[dict], modality: str, cache: _ViewCache) -> np.ndarray:
+        """Embeddings ``[len(records), D]``; each distinct token window and graph is encoded
+        once (and not at all when ``cache`` holds it from earlier in the call)."""
+        from mirencoder.training.data.collate import collate_graphs, pad_token_rows, token_row
 
-        parts = []
-        for start in range(0, len(records), self.forward_batch_size):
-            batch = collate_records(records[start:start + self.forward_batch_size],
-                                    context_length=self.context_length,
-                                    tokenizer_ids=self.tokenizer_ids, rng=None,
-                                    max_graph_nodes=self.max_graph_nodes)
-            with self._torch.inference_mode():
-                out = self.model.embed(batch)
-            parts.append(out[modality].float().cpu().numpy())
-        return np.concatenate(parts)
+        torch, ids, step = self._torch, self.tokenizer_ids, self.forward_batch_size
+        parts: dict[str, np.ndarray] = {}
+        if modality in ("fused", "tokens"):
+            rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
+                    for r in records]
+            keys = ([_digest(row) for row in rows] if cache.enabled
+                    else cache.serial_keys(len(rows)))
+            todo = _missing(keys, rows, cache.tokens)
+            for start in range(0, len(todo), step):
+                chunk = todo[start:start + step]
+                tokens, mask = pad_token_rows([row for _, row in chunk], ids)
+                with torch.inference_mode():
+                    out = self.model.embed_tokens(tokens, mask).cpu().numpy()
+                cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
+            parts["tokens"] = np.stack([cache.tokens[key] for key in keys])
+        if modality in ("fused", "graph"):
+            keys = ([_graph_digest(r) for r in records] if cache.enabled
+                    else cache.serial_keys(len(records)))
+            todo = _missing(keys, records, cache.graphs)
+            for start in range(0, len(todo), step):
+                chunk = todo[start:start + step]
+                graph = collate_graphs([record for _, record in chunk],
+                                       node_vocab_size=ids.node_vocab_size,
+                                       max_graph_nodes=self.max_graph_nodes)
+                with torch.inference_mode():
+                    out = self.model.embed_graphs(graph).cpu().numpy()
+                cache.graphs.update(zip([key for key, _ in chunk], out, strict=True))
+            parts["graph"] = np.stack([cache.graphs[key] for key in keys])
+        if not cache.enabled:
+            cache.tokens.clear()
+            cache.graphs.clear()
+        if modality != "fused":
+            return parts[modality]
+        with torch.inference_mode():
+            return self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
+                                              torch.from_numpy(parts["graph"])).cpu().numpy()
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
-                      max_windows: int) -> list[np.ndarray]:
+                      max_windows: int, cache: _ViewCache | None = None) -> list[np.ndarray]:
         """One embedding per prepared input (its windows' embeddings averaged)."""
         expanded, owner = [], []
         for i, item in enumerate(prepared):
             for rec in self._window_records(item.record, windows, max_windows):
                 expanded.append(rec)
                 owner.append(i)
-        matrix = self._encode(expanded, modality)
+        matrix = self._encode(expanded, modality,
+                              cache if cache is not None else _ViewCache(enabled=self.deduplicate))
         owner_arr = np.asarray(owner)
         return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
 
@@ -415,6 +469,11 @@ class Embedder:
         errors: dict[int, tuple[str, str]] = {}
         keys = [key for key, _, _ in loaders]
         max_tokens = self._token_budget(windows, max_windows)
+        # Identical programs (same canonical text) are encoded once: sha256 -> first row.
+        seen: dict[str, int] | None = {} if self.deduplicate else None
+        twins: list[tuple[int, int]] = []
+        # ... and so are identical token windows and identical graphs (of different programs).
+        cache = _ViewCache(enabled=self.deduplicate)
         from tqdm import tqdm
 
         bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
@@ -427,24 +486,34 @@ class Embedder:
                     if rejection is not None:
                         errors[i] = rejection
                         continue
-                    item = self._prepare(load, key, max_tokens)
+                    item = self._prepare(load, key, max_tokens, seen)
                     if item.error is not None:
                         errors[i] = item.error
+                    elif item.duplicate_of is not None:
+                        twins.append((i, item.duplicate_of))
                     else:
                         good.append((i, item))
+                        if seen is not None and item.sha256 is not None:
+                            seen[item.sha256] = i
                 if good:
-                    self._fill(good, vectors, errors, modality, windows, max_windows)
+                    self._fill(good, vectors, errors, modality, windows, max_windows, cache)
                 bar.update(len(chunk))
                 bar.set_postfix(failed=len(errors))
         finally:
             bar.close()
+        for i, first in twins:
+            if first in errors:
+                errors[i] = errors[first]
+            else:
+                vectors[i] = vectors[first]
         return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
 
     def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray,
               errors: dict[int, tuple[str, str]], modality: str, windows: str,
-              max_windows: int) -> None:
+              max_windows: int, cache: _ViewCache) -> None:
         try:
-            rows = self._encode_group([p for _, p in good], modality, windows, max_windows)
+            rows = self._encode_group([p for _, p in good], modality, windows, max_windows,
+                                      cache)
             for (i, _), row in zip(good, rows, strict=True):
                 vectors[i] = row
             return
@@ -452,7 +521,8 @@ class Embedder:
             pass
         for i, item in good:
             try:
-                vectors[i] = self._encode_group([item], modality, windows, max_windows)[0]
+                vectors[i] = self._encode_group([item], modality, windows, max_windows,
+                                                cache)[0]
             except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
                 errors[i] = ("encode_error", f"{type(error).__name__}: {error}"[:2000])
 
@@ -533,6 +603,52 @@ class Embedder:
         except InputError as error:  # name the text, not the temporary file
             raise InputError(error.reason, str(error).replace(str(path), f"text[{index}]")
                              ) from None
+
+
+class _ViewCache:
+    """Token-view and graph-view embeddings computed earlier in one call, by content digest.
+
+    Programs often share their first token window (module headers, type definitions) or their
+    whole graph (same code, other constants or names); each is encoded once. Disabled, every
+    view gets a key of its own (each is encoded, as without the cache).
+    """
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.tokens: dict[bytes, np.ndarray] = {}
+        self.graphs: dict[bytes, np.ndarray] = {}
+        self._serial = 0
+
+    def serial_keys(self, count: int) -> list[bytes]:
+        """``count`` keys never used before (no sharing)."""
+        start, self._serial = self._serial, self._serial + count
+        return [i.to_bytes(8, "little") for i in range(start, start + count)]
+
+
+def _digest(array: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).digest()
+
+
+_GRAPH_FIELDS = ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow", "edge_position")
+
+
+def _graph_digest(record: dict[str, Any]) -> bytes:
+    """A digest of the graph arrays (lengths included, dtypes normalised)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in _GRAPH_FIELDS:
+        array = np.asarray(record[name], dtype=np.int64)
+        h.update(array.shape[0].to_bytes(8, "little"))
+        h.update(array.tobytes())
+    return h.digest()
+
+
+def _missing(keys: list[bytes], items: list, known: dict[bytes, np.ndarray]) -> list[tuple]:
+    """``(key, item)`` of each distinct key not in ``known``, in first-seen order."""
+    todo: dict[bytes, Any] = {}
+    for key, item in zip(keys, items, strict=True):
+        if key not in known and key not in todo:
+            todo[key] = item
+    return list(todo.items())
 
 
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:

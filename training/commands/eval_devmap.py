@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-seeds", default="104,204",
                         help="random_state values of the literature folds (IR2Vec 104, "
                              "DeepTune/NCC 204), each reported")
+    parser.add_argument("--finetune", action="store_true",
+                        help="also fine-tune the --model encoder end to end with an MLP head on "
+                             "[embedding ; transfer, wgsize], per fold (row 'encoder+finetune'; "
+                             "minutes per fold on CPU). Device mapping only: thread coarsening "
+                             "(17 kernels) has too few programs to fine-tune on")
+    parser.add_argument("--finetune-epochs", type=int, default=3,
+                        help="epochs of fine-tuning per fold (with --finetune)")
 
 
 def run(args: argparse.Namespace) -> int:

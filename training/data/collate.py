@@ -20,7 +20,8 @@ from torch_geometric.data import Batch, Data
 from mirencoder.errors import ShardError
 from mirencoder.training.data.token_ids import TokenizerIds
 
-__all__ = ["ProgramBatch", "collate_records", "token_window"]
+__all__ = ["ProgramBatch", "collate_graphs", "collate_records", "pad_token_rows", "token_row",
+           "token_window"]
 
 
 @dataclass(slots=True)
@@ -101,6 +102,48 @@ def _graph_data(record: dict, max_nodes: int | None, node_vocab_size: int) -> Da
                 num_nodes=num_nodes)
 
 
+def token_row(record: dict, *, context_length: int, tokenizer_ids: TokenizerIds,
+              rng: np.random.Generator | None = None) -> np.ndarray:
+    """The token window of one record (int64, without [CLS]), as :func:`collate_records` cuts it.
+
+    Raises:
+        ShardError: a token id outside the vocabulary.
+    """
+    ids = tokenizer_ids
+    tokens = np.asarray(record["tokens"], dtype=np.int64)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= ids.vocab_size):
+        raise ShardError(f"record {record.get('key')}: token id outside the vocabulary of "
+                         f"{ids.vocab_size} (dataset and tokenizer.json disagree)")
+    if tokens.size and tokens[0] == ids.cls_id:
+        tokens = tokens[1:]
+    return token_window(tokens, context_length - 1, rng)
+
+
+def pad_token_rows(rows: Sequence[np.ndarray], tokenizer_ids: TokenizerIds
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(tokens, attention_mask)``, both ``[B, L]``: [CLS] + each row, padded with pad_id."""
+    ids = tokenizer_ids
+    length = 1 + max(row.shape[0] for row in rows)
+    token_array = np.full((len(rows), length), ids.pad_id, dtype=np.int64)
+    token_array[:, 0] = ids.cls_id
+    mask = np.zeros((len(rows), length), dtype=bool)
+    for i, row in enumerate(rows):
+        token_array[i, 1:1 + row.shape[0]] = row
+        mask[i, :1 + row.shape[0]] = True
+    return torch.from_numpy(token_array), torch.from_numpy(mask)
+
+
+def collate_graphs(records: Sequence[dict], *, node_vocab_size: int,
+                   max_graph_nodes: int | None = None) -> Batch:
+    """The records' graphs as one PyG ``Batch`` (each cut to ``max_graph_nodes`` nodes).
+
+    Raises:
+        ShardError: a broken graph or a node-text id outside the vocabulary.
+    """
+    return Batch.from_data_list([_graph_data(record, max_graph_nodes, node_vocab_size)
+                                 for record in records])
+
+
 def collate_records(records: Sequence[dict], *, context_length: int,
                     tokenizer_ids: TokenizerIds, rng: np.random.Generator | None = None,
                     max_graph_nodes: int | None = None) -> ProgramBatch:
@@ -119,26 +162,13 @@ def collate_records(records: Sequence[dict], *, context_length: int,
     if not records:
         raise ValueError("collate_records needs at least one record")
     ids = tokenizer_ids
-    rows = []
-    for record in records:
-        tokens = np.asarray(record["tokens"], dtype=np.int64)
-        if tokens.size and (tokens.min() < 0 or tokens.max() >= ids.vocab_size):
-            raise ShardError(f"record {record.get('key')}: token id outside the vocabulary of "
-                             f"{ids.vocab_size} (dataset and tokenizer.json disagree)")
-        if tokens.size and tokens[0] == ids.cls_id:
-            tokens = tokens[1:]
-        rows.append(token_window(tokens, context_length - 1, rng))
-    length = 1 + max(row.shape[0] for row in rows)
-    token_array = np.full((len(rows), length), ids.pad_id, dtype=np.int64)
-    token_array[:, 0] = ids.cls_id
-    mask = np.zeros((len(rows), length), dtype=bool)
-    for i, row in enumerate(rows):
-        token_array[i, 1:1 + row.shape[0]] = row
-        mask[i, :1 + row.shape[0]] = True
-    graphs = [_graph_data(record, max_graph_nodes, ids.node_vocab_size) for record in records]
+    rows = [token_row(record, context_length=context_length, tokenizer_ids=ids, rng=rng)
+            for record in records]
+    tokens, mask = pad_token_rows(rows, ids)
     return ProgramBatch(
-        tokens=torch.from_numpy(token_array), attention_mask=torch.from_numpy(mask),
-        graph=Batch.from_data_list(graphs),
+        tokens=tokens, attention_mask=mask,
+        graph=collate_graphs(records, node_vocab_size=ids.node_vocab_size,
+                             max_graph_nodes=max_graph_nodes),
         num_tokens=torch.tensor([int(np.asarray(r["tokens"]).shape[0]) for r in records]),
         num_nodes=torch.tensor([len(r["node_type"]) for r in records]),
         keys=[str(r.get("key", "")) for r in records],

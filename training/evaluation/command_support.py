@@ -66,7 +66,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[str, Any] | None]:
-    """The baselines/controls asked for, plus the encoder rows when ``--model`` is given.
+    """The baselines/controls asked for, plus the encoder rows when ``--model`` is given
+    (and the ``encoder+finetune`` method when the command has ``--finetune`` and it is set).
 
     Returns:
         The featurizers and the encoder's identity for the report (None without ``--model``).
@@ -82,6 +83,10 @@ def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[
         problems.append(f"unknown --modalities {bad_modalities}; known: {list(MODALITY_METHOD)}")
     if not names and not args.model and not args.untrained_model:
         problems.append("nothing to evaluate: give --features and/or --model")
+    finetune = getattr(args, "finetune", False)
+    if finetune and not args.model:
+        problems.append("--finetune fine-tunes the encoder given by --model: add --model URI "
+                        "(a registry URI or a package folder)")
     if problems:
         raise ConfigError(problems)
     featurizers: list[Featurizer] = []
@@ -106,6 +111,12 @@ def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[
                 featurizers.append(EncoderFeaturizer.from_embedder(
                     MODALITY_METHOD[modality], embedder, modality,
                     f"encoder {args.model}, {modality} embedding"))
+            if finetune:
+                from mirencoder.training.evaluation.finetune import FineTuneConfig, FineTuneMethod
+
+                featurizers.append(FineTuneMethod.from_embedder(
+                    embedder, FineTuneConfig(epochs=args.finetune_epochs),
+                    progress=not args.quiet))
         if args.untrained_model:
             untrained = load_embedder(args.untrained_model)
             featurizers.append(EncoderFeaturizer.from_embedder(

@@ -4,7 +4,7 @@ leakage-free folds, per platform and seed."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from mirencoder.training.evaluation.folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from mirencoder.training.evaluation.heads import HEADS, make_head
+from mirencoder.training.evaluation.heads import HEADS, Head, make_head
 from mirencoder.training.evaluation.metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
@@ -36,7 +36,7 @@ from mirencoder.training.evaluation.metrics import (
 )
 
 __all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
-           "run_devmap"]
+           "own_head_factories", "run_devmap"]
 
 PROTOCOLS = ("literature", "leakage-free")
 
@@ -106,8 +106,15 @@ def _folds(protocol: str, labels: np.ndarray, groups: np.ndarray, seed: int,
     return kernel_grouped_folds(labels, groups, seed, n_splits)
 
 
+def own_head_factories(featurizers: Sequence[Featurizer]) -> dict[str, Callable[[int], Head]]:
+    """``name -> make_head(seed)`` of the feature sets that bring their own head (the
+    fine-tuned encoder, whose feature is a program index: see ``evaluation/finetune.py``)."""
+    return {f.name: f.make_head for f in featurizers if callable(getattr(f, "make_head", None))}
+
+
 def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
-                         config: DevMapConfig, *, progress: bool = True
+                         config: DevMapConfig, *, progress: bool = True,
+                         own_heads: Mapping[str, Callable[[int], Head]] | None = None
                          ) -> dict[str, dict[str, dict[str, Any]]]:
     """Cross-validates every (feature set, head) on every platform and protocol.
 
@@ -115,14 +122,18 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         data: the rows (already without rows any featurizer failed on).
         program_features: ``featurizer name -> [len(data.programs), D]``.
         config: protocols, seeds, heads.
+        own_heads: feature sets trained with their own head (``name -> make_head(seed)``)
+            instead of ``config.heads``; their method is named after the feature set.
 
     Returns:
         ``protocol -> platform -> method -> aggregated metrics`` (``static`` and ``oracle``
         included).
     """
     protocols = devmap_protocol_keys(config)
+    own_heads = own_heads or {}
     jobs = [(p, plat, f, h) for p in protocols for plat in config.platforms
-            for f in program_features for h in config.heads]
+            for f in program_features
+            for h in ((None,) if f in own_heads else config.heads)]
     results: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in protocols}
     bar = tqdm(total=len(jobs) * config.seeds, desc=f"{data.name} folds", unit="cv",
                disable=not progress)
@@ -137,7 +148,8 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         per_seed = []
         reuse = None
         for seed in range(config.seeds):
-            factory = partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method)
+            factory = (partial(own_heads[feature_name], seed) if head is None else
+                       partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method))
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")
@@ -147,7 +159,8 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
             per_seed.append(devmap_metrics(reuse, table, static))
             bar.update(1)
         slot = results[protocol].setdefault(platform, {})
-        slot[method_name(feature_name, head)] = aggregate_seeds(per_seed)
+        method = feature_name if head is None else method_name(feature_name, head)
+        slot[method] = aggregate_seeds(per_seed)
     bar.close()
     for protocol in protocols:
         for platform in config.platforms:
@@ -178,12 +191,16 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
         failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
         data.exclude_programs(failed, "featurize_failed")
         cv_start = time.perf_counter()
-        results = evaluate_devmap_rows(data, features, config, progress=progress)
+        own_heads = own_head_factories(featurizers)
+        results = evaluate_devmap_rows(data, features, config, progress=progress,
+                                       own_heads=own_heads)
         meta = {
             "coverage": data.coverage, "repairs": data.repairs, "featurizers": info,
             "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
             "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
             "tree_method": config.tree_method,
+            "own_head_settings": {f.name: f.settings() for f in featurizers
+                                  if f.name in own_heads and hasattr(f, "settings")},
             "timing_s": {"load": round(load_seconds, 2),
                          "featurize": round(sum(i["seconds"] for i in info.values()), 2),
                          "cross_validation": round(time.perf_counter() - cv_start, 2),

@@ -12,6 +12,8 @@ from mirencoder.training.models.graph_encoder import GraphEncoder
 from mirencoder.training.models.token_encoder import TokenEncoder
 
 if TYPE_CHECKING:
+    from torch_geometric.data import Batch
+
     from mirencoder.training.config import ModelConfig
     from mirencoder.training.data.collate import ProgramBatch
 
@@ -71,6 +73,42 @@ class MIREncoder(nn.Module):
         """
         out = self.forward(batch)
         return {kind: out[kind].float() for kind in EMBEDDING_KINDS}
+
+    def use_fast_inference(self, enabled: bool = True) -> MIREncoder:
+        """Without gradients in eval mode, compute the same function in a cheaper order.
+
+        The token encoder then projects the first block's ``qkv`` once per distinct token id,
+        rotates ``q`` and ``k`` in one op and drops an all-true attention mask; the graph
+        encoder runs on a :class:`~mirencoder.training.models.relation_plan.RelationPlan`.
+        Results equal the default path's up to float rounding (about 1e-6); parameters and
+        training are untouched. The embedder turns it on.
+        """
+        self.token_encoder.fast_inference = enabled
+        self.graph_encoder.fast_inference = enabled
+        return self
+
+    @torch.no_grad()
+    def embed_tokens(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The token-view embeddings ``[B, D]`` alone (``embed(batch)["tokens"]``)."""
+        states = self.token_encoder(tokens, attention_mask)
+        return self.fusion.pool_tokens(states, attention_mask).float()
+
+    @torch.no_grad()
+    def embed_graphs(self, graph: Batch) -> torch.Tensor:
+        """The graph-view embeddings ``[B, D]`` alone (``embed(batch)["graph"]``)."""
+        states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
+                                    graph.edge_flow, graph.edge_position)
+        return self.fusion.pool_graph(states, graph.batch, graph.num_graphs).float()
+
+    @torch.no_grad()
+    def fuse_embeddings(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
+        """The fused embeddings ``[B, D]`` of token-view and graph-view embeddings.
+
+        With :meth:`embed_tokens` and :meth:`embed_graphs`, equal to ``embed(batch)["fused"]``;
+        the views can then be encoded apart (e.g. each distinct one once).
+        """
+        dtype = next(self.fusion.parameters()).dtype
+        return self.fusion.fuse_vectors(tokens.to(dtype), graph.to(dtype)).float()
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

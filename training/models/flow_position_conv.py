@@ -93,7 +93,7 @@ class FlowPositionConv(MessagePassing):
         out = self._fixed_terms(plan, self.root(x))
         if plan.slot_matrix is None:
             return out
-        aggregated = plan.slot_matrix @ x  # [S, in]: the mean source state of each slot
+        aggregated = plan.slot_matrix.apply(x)  # [S, in]: the mean source state of each slot
         weight = self.weight.view(self.in_channels, self.num_relations, self.out_channels)
         messages = aggregated.new_empty(aggregated.size(0), self.out_channels)
         bounds = plan.relation_bounds
@@ -110,11 +110,11 @@ class FlowPositionConv(MessagePassing):
         """
         if plan.node_key is None:
             raise ValueError("forward_per_key needs a plan built with node_key")
-        out = self._fixed_terms(plan, self.root(x_keys)[plan.node_key])
+        out = self._fixed_terms(plan, torch.index_select(self.root(x_keys), 0, plan.node_key))
         if plan.key_matrix is None:
             return out
         projected = (x_keys @ self.weight).view(-1, self.out_channels)  # [K * R, out]
-        return out.add_(plan.key_matrix @ projected)
+        return plan.key_matrix.apply(projected, out=out)
 
     def message(self, edge_message: torch.Tensor) -> torch.Tensor:
         return edge_message

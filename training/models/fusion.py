@@ -34,11 +34,24 @@ class ModalityFusion(nn.Module):
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tokens = self.pool_tokens(token_states, attention_mask)
+        graph = self.pool_graph(node_states, node_batch, num_graphs)
+        return tokens, graph, self.fuse_vectors(tokens, graph)
+
+    def pool_tokens(self, token_states: torch.Tensor, attention_mask: torch.Tensor
+                    ) -> torch.Tensor:
+        """The token-view vectors ``[B, D]``: ``[CLS; masked mean]`` projected."""
         mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
         mean = (token_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        tokens = self.token_proj(torch.cat([token_states[:, 0], mean], dim=-1))
+        return self.token_proj(torch.cat([token_states[:, 0], mean], dim=-1))
+
+    def pool_graph(self, node_states: torch.Tensor, node_batch: torch.Tensor,
+                   num_graphs: int) -> torch.Tensor:
+        """The graph-view vectors ``[B, D]``: ``[mean; max]`` over each graph's nodes, projected."""
         graph_in = torch.cat([global_mean_pool(node_states, node_batch, num_graphs),
                               global_max_pool(node_states, node_batch, num_graphs)], dim=-1)
-        graph = self.graph_proj(graph_in)
-        fused = self.fuse(torch.cat([tokens, graph], dim=-1))
-        return tokens, graph, fused
+        return self.graph_proj(graph_in)
+
+    def fuse_vectors(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
+        """The fused vectors ``[B, D]`` of paired token-view and graph-view vectors."""
+        return self.fuse(torch.cat([tokens, graph], dim=-1))

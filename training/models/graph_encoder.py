@@ -43,6 +43,10 @@ class GraphEncoder(nn.Module):
         - output: ``[N, hidden]`` node states
     """
 
+    # Take :meth:`_forward_inference` without gradients (set by
+    # MIREncoder.use_fast_inference; off by default).
+    fast_inference = False
+
     def __init__(self, *, node_vocab_size: int, hidden: int, layers: int, num_positions: int,
                  dropout: float):
         super().__init__()
@@ -67,7 +71,7 @@ class GraphEncoder(nn.Module):
     def forward(self, node_text: torch.Tensor, node_type: torch.Tensor,
                 edge_index: torch.Tensor, edge_flow: torch.Tensor,
                 edge_position: torch.Tensor) -> torch.Tensor:
-        if not torch.is_grad_enabled():
+        if self.fast_inference and not torch.is_grad_enabled():
             return self._forward_inference(node_text, node_type, edge_index, edge_flow,
                                            edge_position)
         x = self.node_text(node_text) + self.node_type(node_type)
@@ -86,9 +90,12 @@ class GraphEncoder(nn.Module):
         (node text, node type) only, so it is projected once per distinct pair.
         """
         types = len(NODE_TYPES)
-        keys, node_key = torch.unique(node_text * types + node_type, return_inverse=True)
+        pair = node_text * types + node_type
+        present = torch.bincount(pair, minlength=(self.node_vocab_size + 1) * types) > 0
+        keys = present.nonzero().flatten()  # the distinct (text, type) pairs, sorted
+        node_key = torch.index_select(present.cumsum(0) - 1, 0, pair)
         x_keys = self.node_text(keys // types) + self.node_type(keys % types)
-        x = x_keys[node_key]
+        x = torch.index_select(x_keys, 0, node_key)
         edge_index, relation, position = add_reverse_edges(edge_index, edge_flow, edge_position)
         plan = build_relation_plan(edge_index, relation, position, x.size(0),
                                    num_relations=self.num_relations,

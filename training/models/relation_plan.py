@@ -5,13 +5,13 @@ Training applies each relation's weight to every node and gathers one message pe
 ``[E, out]`` tensors per layer. Without gradients the same sum is computed in another order:
 
 * edges are grouped into *slots* ``(relation r, target i)`` (about 3 per node in ProGraML
-  graphs, against ``R = 6``); one sparse matrix ``[S, N]`` holding ``1 / |N_r(i)|`` averages
-  the source states of each slot, then each relation's weight multiplies only its own slots;
+  graphs, against ``R = 6``); the source states of each slot are averaged (a gather of each
+  slot's first source, plus a weighted scatter-add of the others: most slots have one), then each
+  relation's weight multiplies only its own slots;
 * the position and relation-bias terms depend on the edges only, not on the node states:
   their normalised counts (``[N, num_positions + R]``) are computed once per batch;
 * the first layer sees node embeddings that depend on (node text, node type) alone, so it
-  projects each distinct pair once and sums messages per (target, pair, relation) with a
-  second sparse matrix ``[N, K * R]``.
+  projects each distinct pair once and sums the messages per (target, pair, relation).
 
 Built once per batch (:func:`build_relation_plan`), it serves every layer. The results equal
 the training path's up to float rounding (the sums are merely reordered).
@@ -19,12 +19,50 @@ the training path's up to float rounding (the sums are merely reordered).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["RelationPlan", "build_relation_plan"]
+__all__ = ["RelationPlan", "SparseSum", "build_relation_plan"]
+
+
+@dataclass(slots=True)
+class SparseSum:
+    """A sparse ``[num_rows, cols]`` matrix as ``(row, col, value)`` entries.
+
+    :meth:`apply` computes ``matrix @ dense`` with gathers and one scatter-add (torch's sparse
+    kernels zero-fill and copy their output, and CSR support is still in beta).
+
+    Attributes:
+        num_rows: the row count.
+        first_col: ``[num_rows]`` the column of one entry of each row, gathered directly
+            (None when some rows are empty: then every entry is in ``rows``/``cols``).
+        first_value: ``[num_rows]`` its value (None when all are 1).
+        rows, cols, values: the other entries (duplicates allowed: they add up).
+    """
+
+    num_rows: int
+    first_col: torch.Tensor | None
+    first_value: torch.Tensor | None
+    rows: torch.Tensor
+    cols: torch.Tensor
+    values: torch.Tensor
+
+    def apply(self, dense: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``matrix @ dense``, added to ``out`` when given (``[num_rows, D]``)."""
+        if self.first_col is not None:
+            result = torch.index_select(dense, 0, self.first_col)
+            if self.first_value is not None:
+                result.mul_(self.first_value.to(dense.dtype)[:, None])
+            if out is not None:
+                result = out.add_(result)
+        else:
+            result = out if out is not None else dense.new_zeros(self.num_rows, dense.size(1))
+        if self.cols.numel():
+            gathered = torch.index_select(dense, 0, self.cols)
+            gathered.mul_(self.values.to(dense.dtype)[:, None])
+            result.index_add_(0, self.rows, gathered)
+        return result
 
 
 @dataclass(slots=True)
@@ -33,8 +71,8 @@ class RelationPlan:
 
     Attributes:
         num_nodes: ``N``.
-        slot_matrix: sparse CSR ``[S, N]``: row ``s`` averages the sources of slot ``s``
-            (None without edges). Slots are ordered by relation, then target node.
+        slot_matrix: ``[S, N]``: row ``s`` averages the sources of slot ``s`` (None without
+            edges). Slots are ordered by relation, then target node.
         slot_node: ``[S]`` target node of each slot.
         relation_bounds: ``R + 1`` offsets: relation ``r`` owns slots
             ``relation_bounds[r]:relation_bounds[r + 1]``.
@@ -42,29 +80,17 @@ class RelationPlan:
             incoming edges at each (clamped) position, then 1.0 for each relation it receives.
         node_key: ``[N]`` index of each node's (text, type) pair among the ``num_keys``
             distinct ones (None when not given).
-        key_matrix: sparse CSR ``[N, num_keys * R]``: normalised messages per (target, source
-            pair, relation) for the first layer (None without edges or keys).
+        key_matrix: ``[N, num_keys * R]``: normalised messages per (target, source key,
+            relation) for the first layer (None without edges or keys).
     """
 
     num_nodes: int
-    slot_matrix: torch.Tensor | None
+    slot_matrix: SparseSum | None
     slot_node: torch.Tensor
     relation_bounds: list[int]
     extra: torch.Tensor
     node_key: torch.Tensor | None = None
-    key_matrix: torch.Tensor | None = None
-
-
-def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor,
-         shape: tuple[int, int]) -> torch.Tensor:
-    """A CSR matrix with duplicate ``(row, col)`` entries summed."""
-    merged, inverse = torch.unique(rows * shape[1] + cols, sorted=True, return_inverse=True)
-    summed = values.new_zeros(merged.numel()).index_add_(0, inverse, values)
-    crow = torch.zeros(shape[0] + 1, dtype=torch.int64, device=rows.device)
-    crow[1:] = torch.bincount(merged // shape[1], minlength=shape[0]).cumsum(0)
-    with warnings.catch_warnings():  # "sparse CSR support is in beta state"
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, merged % shape[1], summed, shape)
+    key_matrix: SparseSum | None = None
 
 
 def build_relation_plan(edge_index: torch.Tensor, edge_type: torch.Tensor,
@@ -88,11 +114,17 @@ def build_relation_plan(edge_index: torch.Tensor, edge_type: torch.Tensor,
     device = edge_index.device
     relations = num_relations
     src, dst = edge_index[0], edge_index[1]
-    slot_ids, slot_of_edge = torch.unique(edge_type * num_nodes + dst, sorted=True,
-                                          return_inverse=True)
+    num_edges = src.numel()
+    # Slots (relation, target) in relation-major order, compacted without sorting.
+    slot_key = edge_type * num_nodes + dst
+    degree = torch.bincount(slot_key, minlength=relations * num_nodes)
+    present = degree > 0
+    slot_ids = present.nonzero().flatten()
     num_slots = slot_ids.numel()
-    degree = torch.bincount(slot_of_edge, minlength=num_slots)
-    norm = degree.reciprocal().to(dtype)[slot_of_edge]
+    compact = present.cumsum(0) - 1
+    slot_of_edge = torch.index_select(compact, 0, slot_key)
+    inverse_degree = degree.reciprocal().to(dtype)
+    norm = torch.index_select(inverse_degree, 0, slot_key)
     slot_node = slot_ids % max(num_nodes, 1)
     slot_relation = slot_ids // max(num_nodes, 1)
     counts = torch.bincount(slot_relation, minlength=relations).tolist()
@@ -102,13 +134,24 @@ def build_relation_plan(edge_index: torch.Tensor, edge_type: torch.Tensor,
     extra = torch.zeros(num_nodes, num_positions + relations, dtype=dtype, device=device)
     extra.index_put_((dst, edge_position.clamp(0, num_positions - 1)), norm, accumulate=True)
     extra[slot_node, num_positions + slot_relation] = 1.0
-    has_edges = src.numel() > 0
-    slot_matrix = (_csr(slot_of_edge, src, norm, (num_slots, num_nodes)) if has_edges
-                   else None)
-    key_matrix = None
-    if node_key is not None and has_edges:
-        key_matrix = _csr(dst, node_key[src] * relations + edge_type, norm,
-                          (num_nodes, num_keys * relations))
+    slot_matrix = key_matrix = None
+    if num_edges:
+        # Each slot gathers one of its edges (the first); the others are scattered.
+        edge_ids = torch.arange(num_edges, device=device)
+        first_edge = torch.full((num_slots,), num_edges, dtype=torch.int64, device=device)
+        first_edge.scatter_reduce_(0, slot_of_edge, edge_ids, reduce="amin")
+        rest = torch.ones(num_edges, dtype=torch.bool, device=device)
+        rest[first_edge] = False
+        first_value = torch.index_select(inverse_degree, 0, slot_ids)
+        slot_matrix = SparseSum(
+            num_rows=num_slots, first_col=torch.index_select(src, 0, first_edge),
+            first_value=None if bool((degree <= 1).all()) else first_value,
+            rows=slot_of_edge[rest], cols=src[rest], values=norm[rest])
+        if node_key is not None:
+            key_matrix = SparseSum(
+                num_rows=num_nodes, first_col=None, first_value=None, rows=dst,
+                cols=torch.index_select(node_key, 0, src) * relations + edge_type,
+                values=norm)
     return RelationPlan(num_nodes=num_nodes, slot_matrix=slot_matrix, slot_node=slot_node,
                         relation_bounds=bounds, extra=extra, node_key=node_key,
                         key_matrix=key_matrix)

@@ -38,8 +38,6 @@ class TransformerBlock(nn.Module):
         self.rotary = rotary
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        if not torch.is_grad_enabled() and not self.training:
-            return self.forward_inference(x, key_mask)
         batch, length, width = x.shape
         q, k, v = (self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, -1)
                    .permute(2, 0, 3, 1, 4))
@@ -91,6 +89,11 @@ class TokenEncoder(nn.Module):
         - output: ``[B, L, d_model]`` contextual token states
     """
 
+    # Take :meth:`_forward_inference` in eval mode without gradients (set by
+    # MIREncoder.use_fast_inference; off by default, so training and evaluation compute
+    # exactly as before).
+    fast_inference = False
+
     def __init__(self, *, vocab_size: int, d_model: int, layers: int, heads: int, ffn: int,
                  dropout: float, context_length: int, positions: str, pad_id: int):
         super().__init__()
@@ -123,7 +126,7 @@ class TokenEncoder(nn.Module):
         if tokens.size(1) > self.context_length:
             raise ValueError(f"sequence of {tokens.size(1)} tokens exceeds context_length "
                              f"{self.context_length}")
-        if not torch.is_grad_enabled() and not self.training:
+        if self.fast_inference and not self.training and not torch.is_grad_enabled():
             return self._forward_inference(tokens, attention_mask)
         x = self.embedding(tokens)
         if self.position is not None:

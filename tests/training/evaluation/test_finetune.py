@@ -1,0 +1,179 @@
+"""End-to-end fine-tuning head (`encoder+finetune`) on a tiny random encoder package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirencoder.cli import main
+from mirencoder.errors import ConfigError
+from mirencoder.training.evaluation.devmap_data import DevMapData
+from mirencoder.training.evaluation.devmap_eval import (
+    DevMapConfig,
+    evaluate_devmap_rows,
+    own_head_factories,
+)
+from mirencoder.training.evaluation.feature_runs import featurize_programs
+from mirencoder.training.evaluation.finetune import (
+    FINETUNE_METHOD,
+    FineTuneConfig,
+    FineTuneMethod,
+)
+from mirencoder.training.evaluation.programs import EvalProgram
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO = REPO / "datasets" / "demo-corpus"
+SMALL = ["model.layers=1", "model.gnn_layers=1", "model.d_model=32", "model.heads=2",
+         "model.ffn=64", "model.gnn_hidden=32", "model.fusion_dim=32",
+         "model.context_length=64"]
+SOURCES = [DEMO / "ir" / "clamp_scale.ll", DEMO / "ir" / "collatz.ll",
+           DEMO / "c" / "matmul.c", DEMO / "c" / "crc32.c", DEMO / "c" / "prefix_sum.c",
+           DEMO / "c" / "bit_tricks.c"]
+SIZES = 4  # rows per program (data sizes)
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory, require_clang):
+    from mirencoder.training.embed import Embedder, random_encoder_package
+
+    texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
+    package = random_encoder_package(tmp_path_factory.mktemp("ft") / "encoder", texts,
+                                     vocab_size=300, seed=3, overrides=SMALL)
+    return Embedder.from_uri(package)
+
+
+@pytest.fixture(scope="module")
+def programs() -> list[EvalProgram]:
+    return [EvalProgram(key=p.stem, kernel=p.stem, path=p) for p in SOURCES]
+
+
+def _table(n_programs: int) -> pd.DataFrame:
+    """Rows of every program at several data sizes; the label is a function of the program."""
+    rng = np.random.default_rng(0)
+    program = np.repeat(np.arange(n_programs), SIZES)
+    oracle = np.where(program % 2 == 0, "GPU", "CPU")
+    runtime_cpu = rng.uniform(1, 2, len(program))
+    runtime_gpu = np.where(oracle == "GPU", runtime_cpu / 2, runtime_cpu * 2)
+    return pd.DataFrame({
+        "benchmark": [f"k{p}" for p in program], "dataset": np.tile(np.arange(SIZES), n_programs),
+        "transfer": rng.uniform(0, 1e6, len(program)), "wgsize": rng.integers(1, 256, len(program)),
+        "oracle": oracle, "runtime_cpu": runtime_cpu, "runtime_gpu": runtime_gpu,
+        "program": program})
+
+
+def _method(embedder, **overrides) -> FineTuneMethod:
+    config = FineTuneConfig(**{"epochs": 2, "batch_size": 4, **overrides})
+    return FineTuneMethod.from_embedder(embedder, config)
+
+
+def _rows(method: FineTuneMethod, programs, table: pd.DataFrame) -> np.ndarray:
+    column = method.featurize(programs)
+    assert not method.errors and np.isfinite(column).all()
+    return np.hstack([column[table["program"].to_numpy()],
+                      table[["transfer", "wgsize"]].to_numpy(float)])
+
+
+def _weights(model) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def test_finetuning_changes_weights_predicts_every_row_and_is_deterministic(embedder, programs):
+    from mirencoder.training.package import load_encoder_package
+
+    table = _table(len(programs))
+    method = _method(embedder, epochs=4)
+    features = _rows(method, programs, table)
+    labels = table["oracle"].to_numpy().astype(str)
+    test = np.flatnonzero(table["dataset"].to_numpy() == 0)
+    train = np.setdiff1d(np.arange(len(table)), test)
+
+    head = method.make_head(0).fit(features[train], labels[train])
+    predicted = head.predict(features[test])
+    assert predicted.shape == (len(test),) and set(predicted) <= {"CPU", "GPU"}
+    assert len(head.losses) == 4 and head.losses[-1] < head.losses[0]
+
+    original = _weights(load_encoder_package(embedder.package_dir)[0])
+    tuned = _weights(head.encoder)
+    assert original.keys() == tuned.keys()
+    changed = [k for k in original if not np.array_equal(original[k], tuned[k])]
+    assert changed, "fine-tuning left every encoder weight unchanged"
+    # both modalities feed the fused embedding, so both encoders learn
+    assert any(k.startswith("token_encoder") for k in changed)
+    assert any(k.startswith("graph_encoder") for k in changed)
+
+    again = method.make_head(0).fit(features[train], labels[train])
+    np.testing.assert_array_equal(again.predict(features[test]), predicted)
+    assert again.losses == head.losses
+    assert all(np.array_equal(tuned[k], v) for k, v in _weights(again.encoder).items())
+
+    other = method.make_head(1).fit(features[train], labels[train])
+    assert other.losses != head.losses
+
+
+def test_encoder_frozen_lr_zero_keeps_weights_and_one_class_is_constant(embedder, programs):
+    table = _table(len(programs))
+    method = _method(embedder, epochs=1, encoder_lr=0.0, weight_decay=0.0)
+    features = _rows(method, programs, table)
+    labels = table["oracle"].to_numpy().astype(str)
+    head = method.make_head(0).fit(features, labels)
+    original = _weights(embedder.model)
+    assert all(np.array_equal(original[k], v) for k, v in _weights(head.encoder).items())
+
+    single = method.make_head(0).fit(features[:4], np.array(["GPU"] * 4))
+    assert single.encoder is None
+    assert list(single.predict(features)) == ["GPU"] * len(features)
+
+
+def test_devmap_rows_report_encoder_finetune(embedder, programs, tmp_path):
+    table = _table(len(programs))
+    method = _method(embedder, epochs=1)
+    data = DevMapData(name="devmap-test", programs=programs, tables={"amd": table})
+    features, info = featurize_programs(programs, [method], progress=False)
+    assert info[FINETUNE_METHOD]["failures"] == {}
+    config = DevMapConfig(data_dir=tmp_path, cache_dir=tmp_path, platforms=("amd",),
+                          protocols=("literature",), split_seeds=(104,), seeds=1, n_splits=2)
+    results = evaluate_devmap_rows(data, features, config, progress=False,
+                                   own_heads=own_head_factories([method]))
+    row = results["literature-rs104"]["amd"][FINETUNE_METHOD]
+    assert row["n_rows"] == len(table) and 0 <= row["accuracy_mean"] <= 100
+    # the frozen heads are not trained on the program-index column
+    assert set(results["literature-rs104"]["amd"]) == {FINETUNE_METHOD, "static", "oracle"}
+
+
+def test_failed_program_is_a_nan_row_and_identical_files_share_a_record(embedder, tmp_path):
+    broken = tmp_path / "broken.ll"
+    broken.write_text("define i32 @f( {\n")
+    copy = tmp_path / "copy.ll"
+    copy.write_bytes(SOURCES[0].read_bytes())
+    method = _method(embedder)
+    column = method.featurize([EvalProgram(key="ok", kernel="ok", path=SOURCES[0]),
+                               EvalProgram(key="broken", kernel="b", path=broken),
+                               EvalProgram(key="copy", kernel="c", path=copy)])
+    assert column[0, 0] == 0 and np.isnan(column[1, 0]) and column[2, 0] == 0
+    assert set(method.errors) == {"broken"}
+
+
+def test_config_checks() -> None:
+    with pytest.raises(ConfigError, match="epochs"):
+        FineTuneConfig(epochs=0)
+    with pytest.raises(ConfigError, match="modality"):
+        FineTuneConfig(modality="pixels")
+
+
+def test_cli_rejects_finetune_without_model(tmp_path: Path, capsys) -> None:
+    code = main(["eval", "devmap", "--finetune", "--features", "kernel-identity",
+                 "--data-dir", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path),
+                 "--out-dir", str(tmp_path), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--finetune fine-tunes the encoder given by --model" in err
+
+
+def test_cli_help_mentions_finetune(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["eval", "devmap", "--help"])
+    text = capsys.readouterr().out
+    assert "--finetune-epochs" in text and "thread coarsening" in text

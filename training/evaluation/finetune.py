@@ -1,0 +1,470 @@
+"""End-to-end fine-tuning of the encoder with a small head, run per fold like the frozen heads.
+
+The frozen heads (:mod:`~mirencoder.training.evaluation.heads`) see one fixed vector per
+program; a fine-tuned encoder must see the programs themselves. :class:`FineTuneMethod` is
+therefore both a featurizer and a head factory: as a featurizer it prepares each program's
+record (token ids + graph arrays, :meth:`Embedder.prepare_file`) and returns the program's
+*index* as its one feature column; the evaluation runner then trains a :class:`FineTuneHead`
+per fold on ``[program index ; run-time inputs]``. Each head loads a fresh copy of the encoder
+from its package, puts a small MLP on ``[embedding ; min-max-scaled run-time inputs]`` and
+trains both with AdamW (a lower learning rate for the encoder) for a few epochs on the
+training rows, then predicts the test rows.
+
+CPU-friendly: one torch thread by default, programs in small batches, the first token window
+only (as at evaluation time, :func:`collate_records` with ``rng=None``), graphs cut to the
+package's ``max_graph_nodes``. Deterministic for a fixed seed (torch's global RNG is seeded
+inside a forked RNG state, the batch order comes from a seeded numpy generator).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mirencoder.errors import ConfigError
+from mirencoder.training.evaluation.programs import EvalProgram
+
+__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD"]
+
+FINETUNE_METHOD = "encoder+finetune"
+"""The method's name in reports."""
+_MODALITIES = ("fused", "tokens", "graph")
+
+
+@dataclass(kw_only=True, slots=True)
+class FineTuneConfig:
+    """Settings of the end-to-end fine-tuning head."""
+
+    epochs: int = 3
+    """End-to-end passes over each fold's training programs (encoder and head trained)."""
+    encoder_lr: float = 1e-4
+    """AdamW learning rate of the encoder's weights in the end-to-end epochs."""
+    head_lr: float = 1e-3
+    """AdamW learning rate of the MLP head in the end-to-end epochs (above the encoder's)."""
+    probe_epochs: int = 500
+    """Head-only epochs on the frozen embeddings before the end-to-end epochs ("LP-FT", Kumar
+    et al., ICLR'22): a head fitted first keeps the first end-to-end steps from wrecking the
+    pre-trained features, and a few end-to-end epochs cannot fit a head from scratch (on
+    DevMap the head needs thousands of small steps). Cheap: the embeddings are computed once.
+    0 starts end to end from a random head."""
+    probe_lr: float = 3e-3
+    """AdamW learning rate of the head-only epochs."""
+    log_runtime: bool = True
+    """``log1p`` the run-time inputs before min-max scaling: ``transfer`` spans 7 orders of
+    magnitude, which a tree ignores but an MLP does not."""
+    weight_decay: float = 0.01
+    """AdamW weight decay (encoder and head)."""
+    batch_size: int = 16
+    """Programs per step; every training row of those programs is in the step's loss."""
+    seed: int = 0
+    """Seeds the head's initialisation, the batch order and any dropout (added to the run seed)."""
+    modality: str = "fused"
+    """The embedding the head reads: ``fused`` (the product), ``tokens`` or ``graph``."""
+    hidden: int = 64
+    """Hidden units of the MLP head."""
+    grad_clip: float = 1.0
+    """Gradient-norm clip over encoder and head (0 turns it off)."""
+    threads: int = 1
+    """torch threads while fitting and predicting (restored afterwards)."""
+    device: str = "cpu"
+    """Where the encoder trains (``cpu`` or ``cuda``)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.epochs <= 1000:
+            problems.append(f"epochs must be in [1, 1000], got {self.epochs}")
+        if not 0 <= self.probe_epochs <= 100000:
+            problems.append(f"probe_epochs must be in [0, 100000], got {self.probe_epochs}")
+        for name in ("encoder_lr", "head_lr", "probe_lr"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                problems.append(f"{name} must be in [0, 1], got {value}")
+        if not 0 <= self.weight_decay <= 1:
+            problems.append(f"weight_decay must be in [0, 1], got {self.weight_decay}")
+        if not 1 <= self.batch_size <= 4096:
+            problems.append(f"batch_size must be in [1, 4096], got {self.batch_size}")
+        if self.seed < 0:
+            problems.append(f"seed must be >= 0, got {self.seed}")
+        if self.modality not in _MODALITIES:
+            problems.append(f"modality must be one of {_MODALITIES}, got {self.modality!r}")
+        if not 1 <= self.hidden <= 65536:
+            problems.append(f"hidden must be in [1, 65536], got {self.hidden}")
+        if self.grad_clip < 0:
+            problems.append(f"grad_clip must be >= 0, got {self.grad_clip}")
+        if not 1 <= self.threads <= 1024:
+            problems.append(f"threads must be in [1, 1024], got {self.threads}")
+        if not self.device.startswith(("cpu", "cuda")):
+            problems.append(f"device must be cpu or cuda[:N], got {self.device!r}")
+        if problems:
+            raise ConfigError(problems)
+
+    def describe(self) -> str:
+        """One line for the report."""
+        probe = (f"{self.probe_epochs} head-only epochs (lr {self.probe_lr:g}) on the frozen "
+                 "embeddings, then " if self.probe_epochs else "")
+        return (f"{probe}{self.epochs} end-to-end epochs, AdamW lr {self.encoder_lr:g} "
+                f"(encoder) / {self.head_lr:g} (head), weight decay {self.weight_decay:g}, "
+                f"{self.batch_size} programs per step; {self.modality} embedding ; "
+                f"{'log-' if self.log_runtime else ''}min-max run-time inputs -> MLP "
+                f"{self.hidden}")
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
+    import torch
+    from torch import nn
+
+    class _Classifier(nn.Module):
+        """LayerNorm on the embedding, then an MLP on ``[embedding ; run-time inputs]``."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim + runtime_dim, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, classes))
+
+        def forward(self, embedding: torch.Tensor, runtime: torch.Tensor) -> torch.Tensor:
+            return self.mlp(torch.cat([self.norm(embedding), runtime], dim=1))
+
+    return _Classifier()
+
+
+# Rows per step of the head-only epochs (cheap steps on cached embeddings).
+_PROBE_BATCH_ROWS = 64
+
+
+class FineTuneHead:
+    """Fine-tunes a fresh copy of the encoder with an MLP head on one fold's training rows.
+
+    Same ``fit``/``predict`` protocol as the frozen heads, but the feature matrix is
+    ``[N, 1 + R]``: column 0 is the row's program (an index into ``records``), the other R
+    columns its run-time inputs (``log1p`` when configured, then min-max scaled on the
+    training rows as the XGBoost head does).
+
+    Training: the MLP first learns on the frozen embeddings (``probe_epochs``), then encoder
+    and MLP train together (``epochs``, AdamW, the encoder at the lower learning rate).
+
+    Args:
+        records: prepared program records (:meth:`Embedder.prepare_file`), indexed by column 0.
+        package_dir: the encoder package; every :meth:`fit` starts from its weights.
+        config: training settings.
+        tokenizer_ids: special ids and vocabulary sizes for :func:`collate_records`.
+        context_length: the encoder's context ([CLS] + first token window).
+        max_graph_nodes: graphs keep at most this many nodes.
+        frozen: ``records -> [len(records), D]`` embeddings of the package's encoder in eval
+            mode (shared by the folds; computed here when None).
+        progress: show a progress bar while training.
+
+    Attributes (after :meth:`fit`):
+        encoder: the fine-tuned encoder (None when the training rows hold one class only).
+        classifier: the trained MLP head.
+        classes_: the sorted labels.
+        losses: mean training loss of each end-to-end epoch.
+        probe_loss: mean loss of the last head-only epoch (None without them).
+    """
+
+    deterministic = False
+
+    def __init__(self, records: Sequence[dict[str, Any] | None], package_dir: str | Path,
+                 config: FineTuneConfig, *, tokenizer_ids: Any, context_length: int,
+                 max_graph_nodes: int | None,
+                 frozen: Callable[[], np.ndarray] | None = None, progress: bool = False):
+        self.records = records
+        self.package_dir = Path(package_dir)
+        self.config = config
+        self.tokenizer_ids = tokenizer_ids
+        self.context_length = int(context_length)
+        self.max_graph_nodes = max_graph_nodes
+        self.frozen = frozen
+        self.progress = progress
+        self.encoder = None
+        self.classifier = None
+        self.losses: list[float] = []
+        self.probe_loss: float | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _split(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features = np.asarray(features, dtype=np.float64)
+        if features.ndim != 2 or features.shape[1] < 1:
+            raise ValueError(f"expected [N, 1 + R] features, got shape {features.shape}")
+        programs = features[:, 0]
+        if not np.isfinite(programs).all() or (programs != np.round(programs)).any():
+            raise ValueError("column 0 must hold program indices (whole numbers)")
+        programs = programs.astype(np.int64)
+        if len(programs) and (programs.min() < 0 or programs.max() >= len(self.records)):
+            raise ValueError(f"program index outside the {len(self.records)} records")
+        missing = sorted({int(p) for p in programs if self.records[p] is None})
+        if missing:
+            raise ValueError(f"programs {missing[:5]} have no record (preparation failed)")
+        runtime = features[:, 1:]
+        return programs, np.log1p(np.maximum(runtime, 0)) if self.config.log_runtime else runtime
+
+    def _scaled(self, runtime: np.ndarray):
+        import torch
+
+        return torch.as_tensor((runtime - self.low) / self.span, dtype=torch.float32,
+                               device=self.config.device)
+
+    def _embed(self, encoder, programs: np.ndarray):
+        """Embeddings of the given programs (each distinct program encoded once)."""
+        from mirencoder.training.data.collate import collate_records
+
+        unique, inverse = np.unique(programs, return_inverse=True)
+        batch = collate_records([self.records[i] for i in unique],
+                                context_length=self.context_length,
+                                tokenizer_ids=self.tokenizer_ids, rng=None,
+                                max_graph_nodes=self.max_graph_nodes).to(self.config.device)
+        out = encoder(batch)[self.config.modality].float()
+        return out[inverse]
+
+    def _embed_all(self, encoder, programs: np.ndarray):
+        """Embeddings of many programs, in batches, without gradients (encoder in eval mode)."""
+        import torch
+
+        unique, inverse = np.unique(programs, return_inverse=True)
+        size = self.config.batch_size
+        with torch.inference_mode():
+            parts = [self._embed(encoder, unique[start:start + size])
+                     for start in range(0, len(unique), size)]
+        return torch.cat(parts)[torch.as_tensor(inverse, device=self.config.device)].clone()
+
+    def _probe(self, encoder, classifier, programs: np.ndarray, scaled, targets,
+               order: np.random.Generator) -> None:
+        """Head-only epochs on the frozen embeddings."""
+        import torch
+        import torch.nn.functional as F  # noqa: N812 - torch's convention
+
+        config = self.config
+        if self.frozen is not None:
+            embeddings = torch.as_tensor(self.frozen()[programs], dtype=torch.float32,
+                                         device=config.device)
+        else:
+            encoder.eval()
+            embeddings = self._embed_all(encoder, programs)
+        optimizer = torch.optim.AdamW(classifier.parameters(), lr=config.probe_lr,
+                                      weight_decay=config.weight_decay)
+        for _ in range(config.probe_epochs):
+            total = 0.0
+            shuffled = order.permutation(len(programs))
+            for start in range(0, len(shuffled), _PROBE_BATCH_ROWS):
+                rows = torch.as_tensor(shuffled[start:start + _PROBE_BATCH_ROWS],
+                                       device=config.device)
+                loss = F.cross_entropy(classifier(embeddings[rows], scaled[rows]), targets[rows])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(rows)
+            self.probe_loss = total / len(programs)
+
+    # ------------------------------------------------------------------ protocol
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> FineTuneHead:
+        """Fine-tunes encoder and head on the rows given (programs + run-time inputs)."""
+        import torch
+        import torch.nn.functional as F  # noqa: N812 - torch's convention
+        from tqdm import tqdm
+
+        from mirencoder.training.package import load_encoder_package
+
+        config = self.config
+        programs, runtime = self._split(features)
+        self.classes_, encoded = np.unique(np.asarray(labels), return_inverse=True)
+        self.encoder = self.classifier = None
+        self.losses, self.probe_loss = [], None
+        if len(self.classes_) <= 1 or not len(programs):
+            return self
+        self.low = runtime.min(axis=0)
+        span = runtime.max(axis=0) - self.low
+        self.span = np.where(span > 0, span, 1.0)
+        # End-to-end batches are drawn over distinct programs: a program's rows (its data
+        # sizes) share one encoder pass.
+        distinct = np.unique(programs)
+        rows_of = {int(p): np.flatnonzero(programs == p) for p in distinct}
+        steps = config.epochs * -(-len(distinct) // config.batch_size)
+        with _torch_threads(config.threads), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            encoder, _ = load_encoder_package(self.package_dir, map_location=config.device,
+                                              verify=False)
+            classifier = _classifier(int(encoder.embedding_dim), runtime.shape[1],
+                                     config.hidden, len(self.classes_)).to(config.device)
+            targets = torch.as_tensor(encoded, dtype=torch.long, device=config.device)
+            scaled = self._scaled(runtime)
+            order = np.random.default_rng(config.seed)
+            if config.probe_epochs:
+                self._probe(encoder, classifier, programs, scaled, targets, order)
+            encoder.train()
+            classifier.train()
+            optimizer = torch.optim.AdamW(
+                [{"params": list(encoder.parameters()), "lr": config.encoder_lr},
+                 {"params": list(classifier.parameters()), "lr": config.head_lr}],
+                weight_decay=config.weight_decay)
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+            bar = tqdm(total=steps, desc="fine-tune", unit="step", leave=False,
+                       disable=not self.progress)
+            try:
+                for _ in range(config.epochs):
+                    total, count = 0.0, 0
+                    shuffled = distinct[order.permutation(len(distinct))]
+                    for start in range(0, len(shuffled), config.batch_size):
+                        rows = np.concatenate([rows_of[int(p)] for p in
+                                               shuffled[start:start + config.batch_size]])
+                        logits = classifier(self._embed(encoder, programs[rows]), scaled[rows])
+                        loss = F.cross_entropy(logits, targets[rows])
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        if config.grad_clip > 0:
+                            torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
+                        optimizer.step()
+                        total += float(loss.detach()) * len(rows)
+                        count += len(rows)
+                        bar.update(1)
+                    self.losses.append(total / max(1, count))
+                    bar.set_postfix(loss=f"{self.losses[-1]:.3f}")
+            finally:
+                bar.close()
+        self.encoder, self.classifier = encoder.eval(), classifier.eval()
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Predicted labels of the rows given (programs + run-time inputs)."""
+        import torch
+
+        programs, runtime = self._split(features)
+        if self.encoder is None:
+            return np.full(len(programs), self.classes_[0])
+        with _torch_threads(self.config.threads):
+            embeddings = self._embed_all(self.encoder, programs)
+            with torch.inference_mode():
+                logits = self.classifier(embeddings, self._scaled(runtime))
+        return self.classes_[logits.argmax(dim=1).cpu().numpy()]
+
+
+class FineTuneMethod:
+    """The ``encoder+finetune`` method of an evaluation: a featurizer plus a head factory.
+
+    :meth:`featurize` prepares each program's record and returns its index (``[N, 1]``, NaN
+    where the program could not be prepared, listed in :attr:`errors`); an evaluation runner
+    that finds :meth:`make_head` trains those heads on ``[index ; run-time inputs]`` instead of
+    its frozen heads.
+
+    Args:
+        package_dir: the encoder package to fine-tune.
+        prepare: ``path -> record`` (:meth:`Embedder.prepare_file`).
+        tokenizer_ids, context_length, max_graph_nodes: the package's collate settings.
+        config: training settings.
+        name: the method's name in reports.
+        description: one line for the report.
+        progress: show a progress bar while each fold trains.
+    """
+
+    def __init__(self, package_dir: str | Path, prepare: Callable[[Path], dict[str, Any]], *,
+                 tokenizer_ids: Any, context_length: int, max_graph_nodes: int | None,
+                 config: FineTuneConfig | None = None, name: str = FINETUNE_METHOD,
+                 description: str = "", progress: bool = False):
+        self.package_dir = Path(package_dir)
+        self.prepare = prepare
+        self.tokenizer_ids = tokenizer_ids
+        self.context_length = int(context_length)
+        self.max_graph_nodes = max_graph_nodes
+        self.config = config or FineTuneConfig()
+        self.name = name
+        self.description = description or f"encoder fine-tuned end to end: {self.config.describe()}"
+        self.progress = progress
+        self.errors: dict[str, str] = {}
+        self.records: list[dict[str, Any] | None] = []
+        self._frozen: np.ndarray | None = None
+
+    @classmethod
+    def from_embedder(cls, embedder: Any, config: FineTuneConfig | None = None, *,
+                      name: str = FINETUNE_METHOD, description: str = "",
+                      progress: bool = False) -> FineTuneMethod:
+        """Fine-tunes the package an :class:`Embedder` was loaded from, with its preparation."""
+        config = config or FineTuneConfig()
+        return cls(embedder.package_dir, embedder.prepare_file,
+                   tokenizer_ids=embedder.tokenizer_ids, context_length=embedder.context_length,
+                   max_graph_nodes=embedder.max_graph_nodes, config=config, name=name,
+                   description=description or (f"encoder {embedder.source} fine-tuned end to "
+                                               f"end: {config.describe()}"),
+                   progress=progress)
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        """Prepares every program's record; returns ``[N, 1]`` program indices (NaN on failure).
+
+        Programs whose files are byte-identical share the index of the first one, so that a
+        training step encodes them once.
+        """
+        self.errors = {}
+        self.records = []
+        self._frozen = None
+        column = np.full((len(programs), 1), np.nan)
+        first_of: dict[str, int] = {}
+        for index, program in enumerate(programs):
+            self.records.append(None)
+            try:
+                digest = hashlib.sha256(Path(program.path).read_bytes()).hexdigest()
+                if digest in first_of:
+                    column[index, 0] = first_of[digest]
+                    continue
+                self.records[index] = self.prepare(Path(program.path))
+                column[index, 0] = first_of[digest] = index
+            except Exception as error:  # noqa: BLE001 - one bad program must not stop the run
+                self.errors[program.key] = f"{type(error).__name__}: {error}"[:2000]
+        return column
+
+    def make_head(self, seed: int = 0) -> FineTuneHead:
+        """A fresh head for one fold; ``seed`` (the run seed) is added to the config's seed."""
+        if not self.records:
+            raise ConfigError(f"{self.name}: featurize() must run before make_head()")
+        return FineTuneHead(self.records, self.package_dir,
+                            replace(self.config, seed=self.config.seed + int(seed)),
+                            tokenizer_ids=self.tokenizer_ids, context_length=self.context_length,
+                            max_graph_nodes=self.max_graph_nodes,
+                            frozen=self.frozen_embeddings, progress=self.progress)
+
+    def frozen_embeddings(self) -> np.ndarray:
+        """``[len(records), D]`` embeddings of the package's encoder in eval mode (NaN rows
+        where a record is missing), computed once and shared by every fold's head-only
+        epochs (each fold starts from the same weights)."""
+        if self._frozen is None:
+            import torch
+
+            from mirencoder.training.package import load_encoder_package
+
+            config = self.config
+            present = np.array([i for i, r in enumerate(self.records) if r is not None],
+                               dtype=np.int64)
+            helper = FineTuneHead(self.records, self.package_dir, config,
+                                  tokenizer_ids=self.tokenizer_ids,
+                                  context_length=self.context_length,
+                                  max_graph_nodes=self.max_graph_nodes)
+            encoder, _ = load_encoder_package(self.package_dir, map_location=config.device,
+                                              verify=False)
+            frozen = np.full((len(self.records), int(encoder.embedding_dim)), np.nan,
+                             dtype=np.float32)
+            with _torch_threads(config.threads), torch.random.fork_rng(devices=[]):
+                if len(present):
+                    frozen[present] = helper._embed_all(encoder.eval(), present).cpu().numpy()
+            self._frozen = frozen
+        return self._frozen
+
+    def settings(self) -> dict[str, Any]:
+        """The training settings, for the report's metadata."""
+        return asdict(self.config)
