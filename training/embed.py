@@ -100,8 +100,8 @@ class _Prepared:
 
     record: dict[str, Any] | None = None
     error: tuple[str, str] | None = None
-    # sha256 of the canonical text.
-    sha256: str | None = None
+    # Digests of the raw input and of its canonical text (twins share one of them).
+    digests: list[str] = field(default_factory=list)
     # The row of an identical program (same canonical text) met earlier in the same call.
     duplicate_of: int | None = None
 
@@ -331,7 +331,8 @@ class Embedder:
     def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.normalize import normalize_ir
 
-        return self._views_record(normalize_ir(data, llvm_as=self._llvm_as()), key, max_tokens)
+        ir = normalize_ir(data, llvm_as=self._llvm_as(), bitcode=False)
+        return self._views_record(ir, key, max_tokens)
 
     def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.views import build_views
@@ -370,16 +371,22 @@ class Embedder:
                  seen: dict[str, int] | None = None) -> _Prepared:
         """Loads, normalises and builds the views of one input.
 
-        ``seen`` maps the canonical-text sha256 of programs met earlier in this call to their
-        rows: a program found there is not prepared again (it is their twin).
+        ``seen`` maps digests of the raw bytes and of the canonical text of programs prepared
+        earlier in this call to their rows: a program found there (a twin) is not prepared
+        again.
         """
         from mirencoder.pipelines.ir.normalize import normalize_ir
 
         try:
-            ir = normalize_ir(load(), llvm_as=self._llvm_as())
-            if seen is not None and ir.sha256 in seen:
-                return _Prepared(sha256=ir.sha256, duplicate_of=seen[ir.sha256])
-            return _Prepared(record=self._views_record(ir, key, max_tokens), sha256=ir.sha256)
+            data = load()
+            keys = ["raw:" + hashlib.blake2b(data, digest_size=16).hexdigest()]
+            if seen is not None and keys[0] in seen:
+                return _Prepared(digests=keys, duplicate_of=seen[keys[0]])
+            ir = normalize_ir(data, llvm_as=self._llvm_as(), bitcode=False)
+            keys.append("ir:" + ir.sha256)
+            if seen is not None and keys[1] in seen:
+                return _Prepared(digests=keys, duplicate_of=seen[keys[1]])
+            return _Prepared(record=self._views_record(ir, key, max_tokens), digests=keys)
         except InputError as error:
             return _Prepared(error=(error.reason, str(error)[:2000]))
         except MirError as error:
@@ -469,7 +476,8 @@ class Embedder:
         errors: dict[int, tuple[str, str]] = {}
         keys = [key for key, _, _ in loaders]
         max_tokens = self._token_budget(windows, max_windows)
-        # Identical programs (same canonical text) are encoded once: sha256 -> first row.
+        # Identical programs (same bytes or canonical text) are prepared and encoded once:
+        # digest -> first row.
         seen: dict[str, int] | None = {} if self.deduplicate else None
         twins: list[tuple[int, int]] = []
         # ... and so are identical token windows and identical graphs (of different programs).
@@ -491,10 +499,12 @@ class Embedder:
                         errors[i] = item.error
                     elif item.duplicate_of is not None:
                         twins.append((i, item.duplicate_of))
+                        if seen is not None:
+                            seen.update(dict.fromkeys(item.digests, item.duplicate_of))
                     else:
                         good.append((i, item))
-                        if seen is not None and item.sha256 is not None:
-                            seen[item.sha256] = i
+                        if seen is not None:
+                            seen.update(dict.fromkeys(item.digests, i))
                 if good:
                     self._fill(good, vectors, errors, modality, windows, max_windows, cache)
                 bar.update(len(chunk))

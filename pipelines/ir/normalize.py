@@ -301,12 +301,16 @@ def _strip(printed: str, *, safe: bool = False) -> str:
     return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
 
 
-def normalize_ir(data: bytes, *, llvm_as: str | None = None) -> NormalizedIR:
+def normalize_ir(data: bytes, *, llvm_as: str | None = None,
+                 bitcode: bool = True) -> NormalizedIR:
     """Normalises one program's IR (see the module docstring for the steps).
 
     Args:
         data: LLVM bitcode (raw or wrapped) or textual IR, from any LLVM release since 14.
         llvm_as: the ``llvm-as`` for old text that LLVM 22 rejects (default: llvm-as-14).
+        bitcode: write the canonical bitcode; ``False`` (the embedder, which needs the text
+            only) leaves ``NormalizedIR.bitcode`` empty. The canonical text is re-parsed as a
+            check either way.
 
     Returns:
         The canonical text, bitcode, sha256 and counts.
@@ -334,12 +338,12 @@ def normalize_ir(data: bytes, *, llvm_as: str | None = None) -> NormalizedIR:
             raise InputError("normalize_failed",
                              f"normalised IR does not re-parse: {_short(str(error))}") from None
     try:
-        bitcode = canonical.as_bitcode()
+        written = canonical.as_bitcode() if bitcode else b""
     finally:
         canonical.close()
     return NormalizedIR(
         text=text,
-        bitcode=bitcode,
+        bitcode=written,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         num_functions=text.count("\ndefine ") + text.startswith("define "),
         num_instructions=len(_INSTRUCTION_START.findall(text)),

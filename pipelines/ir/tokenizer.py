@@ -134,14 +134,14 @@ class IRTokenizer:
         """
         if max_tokens is None or max_tokens < 0:
             return self._encode_prepared(self.prepare(text))
-        size = max(4096, 8 * max_tokens)  # characters; IR averages 3-4 per token
+        size = 6 * max_tokens + 512  # characters; IR averages about 4 per token
         while size < len(text):
             cut = text.rfind("\n", 0, size) + 1  # whole lines only
             if cut > 0:
                 ids = self._encode_prepared(self.prepare(text[:cut]))
                 if ids.shape[0] >= max_tokens:
                     return ids[:max_tokens]
-            size *= 4
+            size *= 2
         return self._encode_prepared(self.prepare(text))[:max_tokens]
 
     def _encode_prepared(self, prepared: str) -> np.ndarray:

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mirencoder.training.models.cpu_linear import inference_linear
 from mirencoder.training.models.rotary import RotaryEmbedding
 
 __all__ = ["TokenEncoder", "TransformerBlock"]
@@ -51,7 +52,10 @@ class TransformerBlock(nn.Module):
 
     def forward_inference(self, x: torch.Tensor, key_mask: torch.Tensor | None,
                           qkv: torch.Tensor | None = None) -> torch.Tensor:
-        """:meth:`forward` in eval mode without gradients, with fewer memory passes.
+        """:meth:`forward` in eval mode without gradients, with fewer passes over memory.
+
+        ``q`` and ``k`` are rotated in one op, the linear layers run through
+        :func:`~mirencoder.training.models.cpu_linear.inference_linear` (GELU fused).
 
         Args:
             x: ``[B, L, d_model]``.
@@ -60,7 +64,7 @@ class TransformerBlock(nn.Module):
         """
         batch, length, width = x.shape
         if qkv is None:
-            qkv = self.qkv(self.norm1(x))
+            qkv = inference_linear(self.norm1(x), self.qkv)
         qkv = qkv.view(batch, length, 3, self.heads, -1)
         if self.rotary is not None:  # rotate q and k together, before splitting the heads
             qk = self.rotary.rotate_interleaved(qkv[:, :, :2])
@@ -70,8 +74,10 @@ class TransformerBlock(nn.Module):
         v = qkv[:, :, 2].transpose(1, 2)
         mask = None if key_mask is None else key_mask[:, None, None, :]
         attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + self.out(attn.transpose(1, 2).reshape(batch, length, width))
-        return x + self.ffn(self.norm2(x))
+        x = x + inference_linear(attn.transpose(1, 2).reshape(batch, length, width), self.out)
+        # self.ffn is Linear, GELU, Dropout (off in eval), Linear: the GELU is fused in.
+        hidden = inference_linear(self.norm2(x), self.ffn[0], gelu=True)
+        return x + inference_linear(hidden, self.ffn[3])
 
 
 class TokenEncoder(nn.Module):
@@ -151,7 +157,7 @@ class TokenEncoder(nn.Module):
             qkv = None
             if index == 0 and self.position is None:
                 ids, inverse = torch.unique(tokens, return_inverse=True)
-                qkv = block.qkv(block.norm1(self.embedding(ids)))[inverse]
+                qkv = inference_linear(block.norm1(self.embedding(ids)), block.qkv)[inverse]
             x = block.forward_inference(x, mask, qkv)
         return self.norm(x)
 
