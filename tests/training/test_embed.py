@@ -113,6 +113,37 @@ def test_modalities_texts_and_long_program_windows(embedder, require_clang):
     np.testing.assert_allclose(short_first.vectors, short_mean.vectors, atol=1e-5)
 
 
+def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
+    import torch
+
+    from mirencoder.training.data.collate import collate_records
+
+    irs = sorted((DEMO / "ir").glob("*.ll"))
+    renamed = tmp_path / "renamed.ll"  # other bytes, same canonical text
+    renamed.write_text("; a comment the normaliser drops\n" + irs[0].read_text())
+    paths = [irs[0], irs[1], renamed, irs[0]]
+    records = [embedder.prepare_file(p) for p in paths]
+    batch = collate_records(records, context_length=embedder.context_length,
+                            tokenizer_ids=embedder.tokenizer_ids,
+                            max_graph_nodes=embedder.max_graph_nodes)
+    with torch.enable_grad():  # the training computation, not the inference path
+        reference = embedder.model(batch)
+    try:
+        for deduplicate in (True, False):
+            embedder.deduplicate = deduplicate
+            for modality in ("fused", "tokens", "graph"):
+                result = embedder.embed_files(paths, modality=modality, progress=False)
+                assert not result.errors
+                np.testing.assert_allclose(result.vectors,
+                                           reference[modality].detach().numpy(),
+                                           rtol=0, atol=1e-5)
+                if deduplicate:  # twins are encoded once and share their row
+                    assert np.array_equal(result.vectors[0], result.vectors[2])
+                    assert np.array_equal(result.vectors[0], result.vectors[3])
+    finally:
+        embedder.deduplicate = True
+
+
 def test_corrupt_or_missing_packages_give_clear_errors(package, tmp_path):
     from mirencoder.training.embed import Embedder
 

@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune", action="store_true",
                         help="also fine-tune the --model encoder end to end with an MLP head on "
                              "[embedding ; transfer, wgsize], per fold (row 'encoder+finetune'; "
-                             "minutes per fold on CPU). Device mapping only: thread coarsening "
-                             "(17 kernels) has too few programs to fine-tune on")
+                             "on one CPU core about 1 min per epoch per fold of the 669-row "
+                             "set). Device mapping only: thread coarsening (17 kernels) has "
+                             "too few programs to fine-tune on")
     parser.add_argument("--finetune-epochs", type=int, default=3,
                         help="epochs of fine-tuning per fold (with --finetune)")
 

@@ -6,9 +6,10 @@ therefore both a featurizer and a head factory: as a featurizer it prepares each
 record (token ids + graph arrays, :meth:`Embedder.prepare_file`) and returns the program's
 *index* as its one feature column; the evaluation runner then trains a :class:`FineTuneHead`
 per fold on ``[program index ; run-time inputs]``. Each head loads a fresh copy of the encoder
-from its package, puts a small MLP on ``[embedding ; min-max-scaled run-time inputs]`` and
-trains both with AdamW (a lower learning rate for the encoder) for a few epochs on the
-training rows, then predicts the test rows.
+from its package, puts a small MLP on ``[embedding ; min-max-scaled run-time inputs]``, fits
+the MLP alone on the frozen embeddings first (LP-FT: cheap, the embeddings are shared by the
+folds), then trains both with AdamW (a lower learning rate for the encoder, linear warm-up and
+decay) for a few epochs on the training rows, and predicts the test rows.
 
 CPU-friendly: one torch thread by default, programs in small batches, the first token window
 only (as at evaluation time, :func:`collate_records` with ``rng=None``), graphs cut to the

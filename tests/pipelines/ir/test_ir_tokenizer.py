@@ -55,6 +55,15 @@ def test_encode_matches_the_hugging_face_pipeline(tokenizer, texts):
     assert tokenizer.pad_id not in tokenizer.encode(texts[0])  # no special tokens added
 
 
+def test_encode_a_prefix_gives_the_first_ids(tokenizer, texts):
+    long_text = "".join(texts) * 8  # several growth rounds of the prefix
+    for text in (*texts[:2], long_text):
+        full = tokenizer.encode(text)
+        for count in (0, 1, 7, 40, 300, len(full) - 1, len(full), len(full) + 5):
+            np.testing.assert_array_equal(tokenizer.encode(text, count), full[:count])
+    assert tokenizer.encode(long_text, 20).dtype == np.int32
+
+
 def test_text_policy_numbered_locals_and_headers(tokenizer):
     prepared = IRTokenizer.prepare(
         'target datalayout = "e-m:e"\ntarget triple = "x86_64-pc-linux-gnu"\n\n'
