@@ -37,10 +37,11 @@ from typing import Any
 import numpy as np
 
 from mirencoder.errors import ConfigError, FatalError, InputError, MirError
+from mirencoder.training.embedding_parquet import write_embeddings
+from mirencoder.training.view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
 __all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "WINDOW_POLICIES", "detect_text_language",
-           "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings",
-           "random_encoder_package"]
+           "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings"]
 
 MODALITIES = ("fused", "tokens", "graph")
 WINDOW_POLICIES = ("first", "mean")
@@ -213,7 +214,7 @@ class Embedder:
                 that is neither a package nor an MLflow model.
             FatalError: an unreachable registry or a corrupt artifact.
         """
-        from mirencoder.training.registry import fetch_model
+        from mirencoder.training.model_cache import fetch_model
 
         text = str(uri_or_dir)
         remote = text.startswith(("models:/", "runs:/"))
@@ -360,7 +361,7 @@ class Embedder:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows,
-                                           _ViewCache(enabled=self.deduplicate))
+                                           ViewCache(enabled=self.deduplicate))
                         ).astype(np.float32)
 
     def _token_budget(self, windows: str, max_windows: int) -> int:
@@ -406,9 +407,13 @@ class Embedder:
         count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
         return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
 
-    def _encode(self, records: list[dict], modality: str, cache: _ViewCache) -> np.ndarray:
-        """Embeddings ``[len(records), D]``; each distinct token window and graph is encoded
-        once (and not at all when ``cache`` holds it from earlier in the call)."""
+    def _encode(self, records: list[dict], modality: str, cache: ViewCache) -> np.ndarray:
+        """Embeddings ``[len(records), D]``.
+
+        Each distinct token window and graph is encoded once (not at all when ``cache`` holds
+        it from earlier in the call), in forward passes of ``forward_batch_size``; the fused
+        vectors are then computed from the two views' vectors.
+        """
         from mirencoder.training.data.collate import collate_graphs, pad_token_rows, token_row
 
         torch, ids, step = self._torch, self.tokenizer_ids, self.forward_batch_size
@@ -416,9 +421,9 @@ class Embedder:
         if modality in ("fused", "tokens"):
             rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
                     for r in records]
-            keys = ([_digest(row) for row in rows] if cache.enabled
+            keys = ([array_digest(row) for row in rows] if cache.enabled
                     else cache.serial_keys(len(rows)))
-            todo = _missing(keys, rows, cache.tokens)
+            todo = missing_keys(keys, rows, cache.tokens)
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
                 tokens, mask = pad_token_rows([row for _, row in chunk], ids)
@@ -427,9 +432,9 @@ class Embedder:
                 cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
             parts["tokens"] = np.stack([cache.tokens[key] for key in keys])
         if modality in ("fused", "graph"):
-            keys = ([_graph_digest(r) for r in records] if cache.enabled
+            keys = ([graph_digest(r) for r in records] if cache.enabled
                     else cache.serial_keys(len(records)))
-            todo = _missing(keys, records, cache.graphs)
+            todo = missing_keys(keys, records, cache.graphs)
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
                 graph = collate_graphs([record for _, record in chunk],
@@ -449,7 +454,7 @@ class Embedder:
                                               torch.from_numpy(parts["graph"])).cpu().numpy()
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
-                      max_windows: int, cache: _ViewCache | None = None) -> list[np.ndarray]:
+                      max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
         """One embedding per prepared input (its windows' embeddings averaged)."""
         expanded, owner = [], []
         for i, item in enumerate(prepared):
@@ -457,7 +462,7 @@ class Embedder:
                 expanded.append(rec)
                 owner.append(i)
         matrix = self._encode(expanded, modality,
-                              cache if cache is not None else _ViewCache(enabled=self.deduplicate))
+                              cache if cache is not None else ViewCache(enabled=self.deduplicate))
         owner_arr = np.asarray(owner)
         return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
 
@@ -481,7 +486,7 @@ class Embedder:
         seen: dict[str, int] | None = {} if self.deduplicate else None
         twins: list[tuple[int, int]] = []
         # ... and so are identical token windows and identical graphs (of different programs).
-        cache = _ViewCache(enabled=self.deduplicate)
+        cache = ViewCache(enabled=self.deduplicate)
         from tqdm import tqdm
 
         bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
@@ -520,7 +525,7 @@ class Embedder:
 
     def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray,
               errors: dict[int, tuple[str, str]], modality: str, windows: str,
-              max_windows: int, cache: _ViewCache) -> None:
+              max_windows: int, cache: ViewCache) -> None:
         try:
             rows = self._encode_group([p for _, p in good], modality, windows, max_windows,
                                       cache)
@@ -615,52 +620,6 @@ class Embedder:
                              ) from None
 
 
-class _ViewCache:
-    """Token-view and graph-view embeddings computed earlier in one call, by content digest.
-
-    Programs often share their first token window (module headers, type definitions) or their
-    whole graph (same code, other constants or names); each is encoded once. Disabled, every
-    view gets a key of its own (each is encoded, as without the cache).
-    """
-
-    def __init__(self, *, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.tokens: dict[bytes, np.ndarray] = {}
-        self.graphs: dict[bytes, np.ndarray] = {}
-        self._serial = 0
-
-    def serial_keys(self, count: int) -> list[bytes]:
-        """``count`` keys never used before (no sharing)."""
-        start, self._serial = self._serial, self._serial + count
-        return [i.to_bytes(8, "little") for i in range(start, start + count)]
-
-
-def _digest(array: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).digest()
-
-
-_GRAPH_FIELDS = ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow", "edge_position")
-
-
-def _graph_digest(record: dict[str, Any]) -> bytes:
-    """A digest of the graph arrays (lengths included, dtypes normalised)."""
-    h = hashlib.blake2b(digest_size=16)
-    for name in _GRAPH_FIELDS:
-        array = np.asarray(record[name], dtype=np.int64)
-        h.update(array.shape[0].to_bytes(8, "little"))
-        h.update(array.tobytes())
-    return h.digest()
-
-
-def _missing(keys: list[bytes], items: list, known: dict[bytes, np.ndarray]) -> list[tuple]:
-    """``(key, item)`` of each distinct key not in ``known``, in first-seen order."""
-    todo: dict[bytes, Any] = {}
-    for key, item in zip(keys, items, strict=True):
-        if key not in known and key not in todo:
-            todo[key] = item
-    return list(todo.items())
-
-
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
     for source in (getattr(info, "max_graph_nodes", None),):
         if source:
@@ -697,100 +656,3 @@ def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: s
         rejections={i: item.rejection for i, item in enumerate(items) if item.rejection})
     result.keys = [item.path for item in items]
     return result
-
-
-def write_embeddings(result: EmbeddingResult, out: str | Path, *,
-                     metadata: dict[str, str] | None = None) -> Path:
-    """Writes one Parquet row per input: path, status, reason, message, embedding.
-
-    ``embedding`` is ``list<float32>`` (null for failed inputs); the file's schema metadata
-    records the modality, the embedding size and ``metadata`` (e.g. the model URI).
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    n = len(result.keys)
-    dim = int(result.vectors.shape[1]) if result.vectors.ndim == 2 else 0
-    status = ["failed" if i in result.errors else "ok" for i in range(n)]
-    reason = [result.errors[i][0] if i in result.errors else None for i in range(n)]
-    message = [result.errors[i][1] if i in result.errors else None for i in range(n)]
-    flat = pa.array(np.ascontiguousarray(result.vectors, dtype=np.float32).reshape(-1),
-                    type=pa.float32())
-    offsets = pa.array(np.arange(0, (n + 1) * dim, dim, dtype=np.int32), type=pa.int32())
-    mask = pa.array([s == "failed" for s in status], type=pa.bool_())
-    embedding = pa.ListArray.from_arrays(offsets, flat, mask=mask)
-    meta = {"mirencoder.modality": result.modality, "mirencoder.embedding_dim": str(dim),
-            **(metadata or {})}
-    schema = pa.schema([pa.field("path", pa.string(), nullable=False),
-                        pa.field("status", pa.string(), nullable=False),
-                        pa.field("reason", pa.string()), pa.field("message", pa.string()),
-                        pa.field("embedding", pa.list_(pa.float32()))],
-                       metadata={k: str(v) for k, v in meta.items()})
-    table = pa.Table.from_arrays([pa.array(result.keys, pa.string()), pa.array(status),
-                                  pa.array(reason, pa.string()), pa.array(message, pa.string()),
-                                  embedding], schema=schema)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(out)
-    return out
-
-
-def random_encoder_package(out_dir: str | Path, ir_texts: Sequence[str], *,
-                           config: str | Path = "tiny", vocab_size: int = 512, seed: int = 0,
-                           overrides: Sequence[str] = ()) -> Path:
-    """An *untrained* encoder package (random weights) with vocabularies fitted on ``ir_texts``.
-
-    For tests, benchmarks without a trained model, and the "untrained encoder" ablation; its
-    ``lineage.json`` says ``"untrained": true``.
-
-    Args:
-        out_dir: the package folder to write.
-        ir_texts: a few IR texts (any LLVM version normalisation accepts) to fit the tokenizer
-            and the node-text vocabulary on.
-        config: a config name under ``training/configs`` (``tiny``, ``base``) or a YAML path.
-        vocab_size: the tokenizer's target vocabulary size.
-        seed: seeds the weights.
-        overrides: ``section.key=value`` config overrides (e.g. ``model.layers=1``).
-    """
-    from collections import Counter
-
-    import torch
-
-    from mirencoder.pipelines.ir.graph import build_graph
-    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
-    from mirencoder.pipelines.ir.normalize import find_llvm_as, normalize_ir
-    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
-    from mirencoder.training.config import config_hash
-    from mirencoder.training.config_merge import resolve_config
-    from mirencoder.training.package import save_encoder_package
-
-    yaml_path = Path(config)
-    if not yaml_path.suffix:
-        yaml_path = Path(__file__).resolve().parent / "configs" / f"{config}.yaml"
-    pretrain_config = resolve_config(yaml_path, list(overrides))
-    llvm_as = find_llvm_as()
-    irs = [normalize_ir(t.encode() if isinstance(t, str) else t, llvm_as=llvm_as)
-           for t in ir_texts]
-    if not irs:
-        raise ConfigError("random_encoder_package needs at least one IR text")
-    tokenizer = IRTokenizer.train([ir.text for ir in irs], vocab_size=vocab_size, min_frequency=1)
-    counter: Counter = Counter()
-    for ir in irs:
-        counter.update(build_graph(ir).node_texts)
-    node_vocab = NodeTextVocabulary.build(counter)
-    torch.manual_seed(seed)
-    model = pretrain_config.model.build(vocab_size=tokenizer.vocab_size,
-                                        node_vocab_size=len(node_vocab),
-                                        pad_id=tokenizer.pad_id)
-    with tempfile.TemporaryDirectory(prefix="mirencoder-package-") as tmp:
-        tok_path = tokenizer.save(Path(tmp) / "tokenizer.json")
-        vocab_path = node_vocab.save(Path(tmp) / "node_vocab.json")
-        lineage = {"untrained": True, "seed": seed, "config_name": str(config),
-                   "config_sha256": config_hash(pretrain_config),
-                   "tokenizer_sha256": tokenizer.sha256, "node_vocab_sha256": node_vocab.sha256,
-                   "dataset_name": f"random-package ({len(irs)} IR texts)",
-                   "max_graph_nodes": pretrain_config.data.max_graph_nodes}
-        return save_encoder_package(out_dir, model, pretrain_config.model, tok_path, vocab_path,
-                                    lineage)

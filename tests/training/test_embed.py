@@ -18,7 +18,7 @@ DEMO = REPO / "datasets" / "demo-corpus"
 
 def shared_random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One random tiny package per test session (tokenizer fitted on the demo IR files)."""
-    from mirencoder.training.embed import random_encoder_package
+    from mirencoder.training.random_package import random_encoder_package
 
     path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
     if not (path / "encoder_config.json").exists():

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mirencoder.errors import ConfigError
     from mirencoder.pipelines.compile import CompileConfig
-    from mirencoder.training.embed import Embedder, embed_inputs, write_embeddings
+    from mirencoder.training.embed import Embedder, embed_inputs
+    from mirencoder.training.embedding_parquet import write_embeddings
 
     if args.batch_size < 1 or args.max_windows < 1:
         raise ConfigError("--batch-size and --max-windows must be >= 1")

@@ -37,7 +37,8 @@ SIZES = 4  # rows per program (data sizes)
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory, require_clang):
-    from mirencoder.training.embed import Embedder, random_encoder_package
+    from mirencoder.training.embed import Embedder
+    from mirencoder.training.random_package import random_encoder_package
 
     texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
     package = random_encoder_package(tmp_path_factory.mktemp("ft") / "encoder", texts,
