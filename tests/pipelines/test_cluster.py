@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,14 +50,21 @@ def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, requir
                       "--num-cpus=1", env=env)
         assert worker.returncode == 0, worker.stderr[-3000:]
         out = tmp_path / "dataset"
-        job = _ray("job", "submit", f"--address=http://127.0.0.1:{dashboard_port}",
-                   "--entrypoint-num-cpus=0", "--",
-                   sys.executable, "-m", "mirencoder", "dataset", "build", str(DEMO_CORPUS),
-                   "--corpus", "demo", "--out", str(out), "--quiet",
-                   "--set", "exclude_evaluation_kernels=false",
-                   "--set", "shards.inputs_per_task=2",
-                   "--set", "vocab.tokenizer_vocab_size=256",
-                   env=env, timeout=600)
+        submit = ("job", "submit", f"--address=http://127.0.0.1:{dashboard_port}",
+                  "--entrypoint-num-cpus=0", "--",
+                  sys.executable, "-m", "mirencoder", "dataset", "build", str(DEMO_CORPUS),
+                  "--corpus", "demo", "--out", str(out), "--quiet",
+                  "--set", "exclude_evaluation_kernels=false",
+                  "--set", "shards.inputs_per_task=2",
+                  "--set", "vocab.tokenizer_vocab_size=256")
+        # The head's job agent comes up a few seconds after `ray start` returns; until then
+        # the server answers "No available agent": retry that (bounded), nothing else.
+        deadline = time.monotonic() + 90
+        while True:
+            job = _ray(*submit, env=env, timeout=600)
+            if "No available agent" not in job.stdout + job.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(3)
         assert job.returncode == 0, (job.stdout + job.stderr)[-4000:]
         assert "succeeded" in (job.stdout + job.stderr).lower()
         index = load_index(out)
