@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["DEFAULT_EXPERIMENT", "project_root", "runs_dir", "default_tracking_uri",
+__all__ = ["code_version", "DEFAULT_EXPERIMENT", "project_root", "runs_dir", "default_tracking_uri",
            "resolve_tracking_uri", "model_cache_dir", "sqlite_uri", "ensure_experiment",
            "using_tracking_uri"]
 
@@ -138,3 +138,18 @@ def using_tracking_uri(uri: str | None = None) -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def code_version(repo: Path | None = None) -> str:
+    """The git commit of the source tree (``<sha>-dirty`` with local changes), or ``unknown``."""
+    import subprocess
+
+    repo = repo or Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha

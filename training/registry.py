@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from mirencoder.errors import ConfigError, FatalError
-from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri, using_tracking_uri
+from mirencoder.infra.tracking import (
+    code_version,
+    ensure_experiment,
+    resolve_tracking_uri,
+    using_tracking_uri,
+)
 from mirencoder.training.registry_card import (
     METRIC_TAG_PREFIX,
     plot_training_curves,
@@ -153,19 +157,6 @@ def _count_parameters(weights: Path) -> int:
                 count *= int(dim)
             total += count
     return total
-
-
-def code_version(repo: Path | None = None) -> str:
-    """The git commit of the source tree (``<sha>-dirty`` with local changes), or ``unknown``."""
-    repo = repo or Path(__file__).resolve().parent.parent
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
 
 
 def _lookup(mapping: Mapping[str, Any], *paths: str) -> Any:

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mirencoder.errors import ConfigError
+from mirencoder.infra.tracking import code_version
 from mirencoder.training.config import PretrainConfig, config_hash
 from mirencoder.training.config_merge import config_to_yaml
 from mirencoder.training.data.datamodule import load_dataset_index
 from mirencoder.training.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 
 __all__ = ["RunContext", "setup_run", "code_version", "default_output_dir"]
-
-
-def code_version() -> str:
-    """The git commit of the source tree (``<sha>-dirty`` with local changes), or ``unknown``."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
 
 
 def default_output_dir(config: PretrainConfig) -> Path:
