@@ -38,3 +38,13 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory, require_clang: str) -
     out = tmp_path_factory.mktemp("demo") / "dataset"
     build_dataset(load_recipe("demo-v1"), out, num_cpus=2, show_progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One untrained tiny encoder package per session (vocabularies fitted on the demo IR)."""
+    from mirencoder.training.random_package import random_encoder_package
+
+    path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
+    texts = [p.read_text() for p in sorted((DEMO_CORPUS / "ir").glob("*.ll"))]
+    return random_encoder_package(path, texts, vocab_size=400)

@@ -14,17 +14,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "datasets" / "demo-corpus"
 
 
-def shared_random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One random tiny package per test session (tokenizer fitted on the demo IR files)."""
-    from mirencoder.training.random_package import random_encoder_package
-
-    path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
-    if not (path / "encoder_config.json").exists():
-        texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
-        random_encoder_package(path, texts, vocab_size=400)
-    return path
-
-
 def test_server_config_is_checked():
     from mirencoder.infra.mlflow_server import ServerConfig
 
@@ -33,12 +22,12 @@ def test_server_config_is_checked():
     assert len(error.value.problems) == 3
 
 
-def test_register_and_pull_through_a_tracking_server(tmp_path_factory, tmp_path):
+def test_register_and_pull_through_a_tracking_server(random_package, tmp_path):
     from mirencoder.infra.mlflow_server import MlflowServer, ServerConfig
     from mirencoder.training.embed import Embedder
     from mirencoder.training.registry import list_versions, promote, register_encoder
 
-    package = shared_random_package(tmp_path_factory)
+    package = random_package
     ir_text = (DEMO / "ir" / "collatz.ll").read_text()
     local = Embedder.from_uri(package).embed_texts([ir_text]).vectors
     server = MlflowServer(ServerConfig(root=str(tmp_path / "server"), start_timeout_s=120))

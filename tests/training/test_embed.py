@@ -16,20 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "datasets" / "demo-corpus"
 
 
-def shared_random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One random tiny package per test session (tokenizer fitted on the demo IR files)."""
-    from mirencoder.training.random_package import random_encoder_package
-
-    path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
-    if not (path / "encoder_config.json").exists():
-        texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
-        random_encoder_package(path, texts, vocab_size=400)
-    return path
-
-
 @pytest.fixture(scope="module")
-def package(tmp_path_factory) -> Path:
-    return shared_random_package(tmp_path_factory)
+def package(random_package) -> Path:
+    return random_package
 
 
 @pytest.fixture(scope="module")
