@@ -7,7 +7,7 @@ DataLoader workers together.
 
 Usage::
 
-    python -m benchmarks.bench_pretrain_cpu [--dataset runs/demo-dataset] [--steps 60]
+    python -m benchmarks.bench_pretrain_cpu [--dataset runs/demo/dataset] [--steps 60]
         [--warmup 10] [--set section.key=value ...] [--no-write]
 
 Writes the ``pretrain_cpu`` section of BENCHMARKS.md.
