@@ -116,7 +116,7 @@ def run(dataset: Path, steps: int, warmup: int, overrides: dict) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default=str(REPO_ROOT / "runs" / "demo-dataset"))
+    parser.add_argument("--dataset", default=str(REPO_ROOT / "runs" / "demo" / "dataset"))
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
