@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mirencoder.errors import ConfigError
+from mirencoder.pipelines.shards.writers import write_text_atomic
 
 __all__ = ["NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
 
@@ -73,12 +73,7 @@ class NodeTextVocabulary:
 
     def save(self, path: str | Path) -> Path:
         """Writes the vocabulary as JSON (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(self._json, encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_text_atomic(path, self._json)
 
     @classmethod
     def load(cls, path: str | Path) -> NodeTextVocabulary:

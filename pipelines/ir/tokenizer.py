@@ -28,7 +28,6 @@ hash), and the ``sha256`` identifying a tokenizer is the hash of its saved JSON.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from mirencoder.errors import ConfigError
+from mirencoder.pipelines.shards.writers import write_text_atomic
 
 __all__ = ["IRTokenizer", "SPECIAL_TOKENS", "LOCAL_PLACEHOLDER", "LABEL_PLACEHOLDER"]
 
@@ -177,12 +177,7 @@ class IRTokenizer:
 
     def save(self, path: str | Path) -> Path:
         """Writes the tokenizer JSON (atomically); its hash is :attr:`sha256`."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(self._json, encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_text_atomic(path, self._json)
 
     @classmethod
     def load(cls, path: str | Path) -> IRTokenizer:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA, record_to_wds_sample
 
 __all__ = ["ShardInfo", "ParquetShardWriter", "WebDatasetShardWriter", "file_sha256",
-           "write_json_atomic"]
+           "write_json_atomic", "write_text_atomic"]
 
 _FIXED_MTIME = 0
 
@@ -40,11 +40,19 @@ class ShardInfo:
                 "sha256": self.sha256}
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Writes JSON through a temp file and a rename, so readers never see half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Writes text through a temp file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+    return path
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Writes JSON atomically (see :func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def file_sha256(path: Path) -> str:
