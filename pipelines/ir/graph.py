@@ -107,11 +107,19 @@ _ADDRSPACE = re.compile(r"addrspace\((\d+)\)")
 _SWITCH_CASE = re.compile(r"(\S+ \S+), label %(\d+)")
 _VECTOR = re.compile(r"^<(\d+) x (.+)>$")
 
+_SCALAR_TYPES = frozenset("half bfloat float double x86_fp80 fp128 ppc_fp128 x86_amx void label "
+                          "metadata token".split())
 _BINARY = frozenset("add sub mul udiv sdiv urem srem shl lshr ashr and or xor fadd fsub fmul "
                     "fdiv frem".split())
 _CAST = frozenset("trunc zext sext fptrunc fpext fptoui fptosi uitofp sitofp ptrtoint "
                   "inttoptr bitcast addrspacecast ptrtoaddr".split())
 _CALL_PREFIX = frozenset(("tail", "musttail", "notail"))
+
+
+def _drop_flags(rest: str) -> str:
+    """``rest`` without its leading flags (``nuw``, ``inbounds``, ``volatile``, ...)."""
+    match = _FLAGS.match(rest)
+    return rest if match is None else rest[match.end():]
 
 
 def _fields(rest: str) -> list[str]:
@@ -123,6 +131,12 @@ def _fields(rest: str) -> list[str]:
 
 def _typed(field: str) -> tuple[str, str]:
     """Splits ``TYPE VALUE``; a field without a recognisable type is all value."""
+    head, space, tail = field.partition(" ")
+    # Fast path, same result as the regex: a scalar type, or ``ptr`` without an address space.
+    if tail and (head in _SCALAR_TYPES or (head[:1] == "i" and head[1:].isascii()
+                                           and head[1:].isdigit())
+                 or (head == "ptr" and not tail.startswith("addrspace("))):
+        return head, tail
     match = _TYPED.match(field)
     if match is None:
         return "", field
@@ -277,7 +291,7 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
     ops = _Operands()
     values = ops.values
     if opcode in _BINARY or opcode == "fneg" or opcode == "freeze":
-        rest = _FLAGS.sub("", rest)
+        rest = _drop_flags(rest)
         fields = _fields(rest)
         type_text, value = _typed(fields[0])
         ops.result_type = type_text
@@ -285,16 +299,16 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
         if len(fields) > 1:
             values.append((1, type_text, fields[1]))
     elif opcode == "load":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         ops.result_type = fields[0]
         type_text, value = _typed(fields[1])
         values.append((0, type_text, value))
     elif opcode == "store":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         values.append((0, *_typed(fields[0])))
         values.append((1, *_typed(fields[1])))
     elif opcode == "getelementptr":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         for position, field in enumerate(fields[1:]):
             values.append((position, *_typed(field)))
         ops.result_type = values[0][1] if values else "ptr"
@@ -303,7 +317,7 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
                 ops.result_type = _vector_of(type_text, values[0][1])
                 break
     elif opcode in ("icmp", "fcmp"):
-        rest = _FLAGS.sub("", rest)
+        rest = _drop_flags(rest)
         _, _, rest = rest.partition(" ")  # the predicate
         fields = _fields(rest)
         type_text, value = _typed(fields[0])
@@ -311,7 +325,7 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
         values.append((0, type_text, value))
         values.append((1, type_text, fields[1]))
     elif opcode in _CAST:
-        rest = _FLAGS.sub("", rest)
+        rest = _drop_flags(rest)
         source, _, ops.result_type = rest.rpartition(" to ")
         values.append((0, *_typed(source)))
     elif opcode == "br":
@@ -322,9 +336,9 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
             values.append((0, *_typed(fields[0])))
             ops.successors = [int(fields[1][7:]), int(fields[2][7:])]
     elif opcode == "call":
-        _parse_call(_FLAGS.sub("", rest), ops, invoke=False)
+        _parse_call(_drop_flags(rest), ops, invoke=False)
     elif opcode == "phi":
-        rest = _FLAGS.sub("", rest)
+        rest = _drop_flags(rest)
         type_text, _, incoming = rest.partition(" [ ")
         ops.result_type = type_text
         for position, value in enumerate(_PHI_INCOMING.findall("[ " + incoming)):
@@ -333,13 +347,13 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
         if rest != "void":
             values.append((0, *_typed(rest)))
     elif opcode == "alloca":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         counted = len(fields) > 1 and not fields[1].startswith(("align ", "addrspace("))
         values.append((0, *_typed(fields[1])) if counted else (0, "i32", "1"))
         space = _ADDRSPACE.search(fields[-1])
         ops.result_type = f"ptr addrspace({space[1]})" if space and space[1] != "0" else "ptr"
     elif opcode == "select":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         for position, field in enumerate(fields[:3]):
             values.append((position, *_typed(field)))
         ops.result_type = values[1][1]
@@ -382,16 +396,16 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
             values.append((2 + 2 * position, *_typed(case[0])))
             ops.successors.append(int(case[1]))
     elif opcode == "invoke":
-        _parse_call(_FLAGS.sub("", rest), ops, invoke=True)
+        _parse_call(_drop_flags(rest), ops, invoke=True)
     elif opcode == "atomicrmw":
-        rest = _FLAGS.sub("", rest)
+        rest = _drop_flags(rest)
         _, _, rest = rest.partition(" ")  # the operation
         fields = _fields(rest)
         values.append((0, *_typed(fields[0])))
         values.append((1, *_typed(_ORDERING.sub("", fields[1]))))
         ops.result_type = values[1][1]
     elif opcode == "cmpxchg":
-        fields = _fields(_FLAGS.sub("", rest))
+        fields = _fields(_drop_flags(rest))
         for position, field in enumerate(fields[:3]):
             values.append((position, *_typed(_ORDERING.sub("", field))))
         ops.result_type = "{ " + values[1][1] + ", i1 }"

@@ -29,7 +29,7 @@ Steps:
    ``sret``, ``signext``, ``zeroext``, ``inreg``, ``align``) stay. Metadata used as a call
    operand (rare intrinsics) keeps the definitions it needs.
 4. **Re-parse** the stripped text with LLVM 22 (proving it is valid IR) and write the
-   canonical bitcode from it.
+   canonical bitcode from it (skipped with ``bitcode=False``, the embedder's text-only mode).
 
 ``target triple`` and ``target datalayout`` are **kept** in the text, the bitcode and the
 hash: they fix pointer widths, alignment and address spaces, so the same source compiled for
@@ -213,9 +213,18 @@ def _parse_any(data: bytes, llvm_as: str | None) -> llvm.ModuleRef:
 # --- canonical names -----------------------------------------------------------------------
 
 # A named (not numbered) local: an instruction result, a block label or an argument name.
-_NAMED_LOCAL = re.compile(
-    r"^  %(?:[-A-Za-z$._]|\")[^=\n]* = |^(?:[-A-Za-z$._][-\w$.]*|\"[^\"\n]*\"):(?: |$)"
-    r"|^define [^\n]*?(?<=\s)%(?:[-A-Za-z$._][-\w$.]*|\"[^\"]*\")(?=[,)])", re.M)
+# Searched in "\n" + text: each pattern then starts with a literal, which the regex engine
+# finds fast (a ``^``-anchored MULTILINE pattern is tried at every character).
+_NAMED_LOCAL = (
+    re.compile(r"\n  %(?:[-A-Za-z$._]|\")[^=\n]* = "),
+    re.compile(r"\n(?:[-A-Za-z$._][-\w$.]*|\"[^\"\n]*\"):(?: |\n|\Z)"),
+    re.compile(r"\ndefine [^\n]*?(?<=\s)%(?:[-A-Za-z$._][-\w$.]*|\"[^\"]*\")(?=[,)])"),
+)
+
+
+def _has_named_locals(printed: str) -> bool:
+    text = "\n" + printed
+    return any(pattern.search(text) is not None for pattern in _NAMED_LOCAL)
 
 
 def _clear_local_names(module: llvm.ModuleRef) -> None:
@@ -249,17 +258,19 @@ _STRIP_SAFE = re.compile(
     r"|,? !(?:[A-Za-z_.][-\w.]*) !\d+"  # metadata attachments
     r"| (?:" + _NOISE_ATTRIBUTES + r")(?=[\s,)])",
     re.M)
-# The fast passes (literal prefixes, anchored lines) give the same result when no quoted
-# string holds a comment, attribute or metadata look-alike; `_RISKY` checks that first.
+# The fast passes give the same result when no quoted string holds a comment, attribute or
+# metadata look-alike; `_RISKY` checks that first. They run on "\n" + text so that every
+# line-anchored pass starts with a literal "\n" (fast to find) instead of a MULTILINE ``^``.
 _STRING = re.compile(r"\"[^\"\n]*\"")
 _RISKY = re.compile(r"[;#!]| (?:" + _NOISE_ATTRIBUTES + r")(?=[\s,)\"])")
 _FAST_PASSES = (
-    (re.compile(r"^(?:; |source_filename|attributes #|!|[ \t]+#dbg_)[^\n]*\n", re.M), ""),
-    (re.compile(r"^((?:[-\w$.]+|\"[^\"\n]*\"):) +;[^\n]*", re.M), r"\1"),
+    (re.compile(r"\n(?:; |source_filename|attributes #|!|[ \t]+#dbg_)[^\n]*(?=\n)"), ""),
+    (re.compile(r"\n((?:[-\w$.]+|\"[^\"\n]*\"):) +;[^\n]*"), r"\n\1"),
     (re.compile(r" #\d+\b"), ""),
     (re.compile(r", ![A-Za-z_.][-\w.]* !\d+"), ""),
     (re.compile(r" ![A-Za-z_.][-\w.]* !\d+"), ""),
-    (re.compile(r" (?:" + _NOISE_ATTRIBUTES + r")(?=[\s,)])"), ""),
+    # The look-ahead on the attributes' first letters rejects most spaces at once.
+    (re.compile(r" (?=[cdilnruw])(?:" + _NOISE_ATTRIBUTES + r")(?=[\s,)])"), ""),
 )
 _METADATA_REF = re.compile(r"!\d+")
 _METADATA_DEF = re.compile(r"^(!\d+) = [^\n]*$", re.M)
@@ -291,14 +302,17 @@ def _strip(printed: str, *, safe: bool = False) -> str:
     if safe or _RISKY.search("\n".join(_STRING.findall(printed))):
         text = _STRIP_SAFE.sub(_keep, printed)
     else:
-        text = printed
+        text = "\n" + printed
         for pattern, replacement in _FAST_PASSES:
             text = pattern.sub(replacement, text)
+        text = text[1:]
     if "!" in text and _METADATA_REF.search(text):
         needed = _metadata_needed(printed, text)
         if needed:
             text = text.rstrip("\n") + "\n\n" + needed + "\n"
-    return _BLANK_RUNS.sub("\n\n", text).strip("\n") + "\n"
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip("\n") + "\n"
 
 
 def normalize_ir(data: bytes, *, llvm_as: str | None = None,
@@ -308,9 +322,11 @@ def normalize_ir(data: bytes, *, llvm_as: str | None = None,
     Args:
         data: LLVM bitcode (raw or wrapped) or textual IR, from any LLVM release since 14.
         llvm_as: the ``llvm-as`` for old text that LLVM 22 rejects (default: llvm-as-14).
-        bitcode: write the canonical bitcode; ``False`` (the embedder, which needs the text
-            only) leaves ``NormalizedIR.bitcode`` empty. The canonical text is re-parsed as a
-            check either way.
+        bitcode: re-parse the canonical text (a check of the stripping) and write the
+            canonical bitcode from it. ``False`` (the embedder, which needs the text only)
+            skips both and leaves ``NormalizedIR.bitcode`` empty: the text is the same, as the
+            fast stripping passes are only taken when they equal the safe one (``_RISKY``), and
+            every program of a dataset build is checked.
 
     Returns:
         The canonical text, bitcode, sha256 and counts.
@@ -322,12 +338,14 @@ def normalize_ir(data: bytes, *, llvm_as: str | None = None,
     module = _parse_any(bytes(data), llvm_as)
     try:
         printed = str(module)
-        if _NAMED_LOCAL.search(printed):
+        if _has_named_locals(printed):
             _clear_local_names(module)
             printed = str(module)
     finally:
         module.close()
     text = _strip(printed)
+    if not bitcode:
+        return _normalized(text, b"")
     try:
         canonical = llvm.parse_assembly(text, context=llvm.create_context())
     except RuntimeError:
@@ -338,12 +356,16 @@ def normalize_ir(data: bytes, *, llvm_as: str | None = None,
             raise InputError("normalize_failed",
                              f"normalised IR does not re-parse: {_short(str(error))}") from None
     try:
-        written = canonical.as_bitcode() if bitcode else b""
+        written = canonical.as_bitcode()
     finally:
         canonical.close()
+    return _normalized(text, written)
+
+
+def _normalized(text: str, bitcode: bytes) -> NormalizedIR:
     return NormalizedIR(
         text=text,
-        bitcode=written,
+        bitcode=bitcode,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         num_functions=text.count("\ndefine ") + text.startswith("define "),
         num_instructions=len(_INSTRUCTION_START.findall(text)),
