@@ -80,15 +80,18 @@ _TYPE_AT_END = re.compile(r"(" + _TYPE + r")$")
 _BRACKETS = re.compile(r'[(\[{<"]')
 
 # --- module structure ----------------------------------------------------------------------
-_FUNCTION = re.compile(r"^define [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\((" + _L3 + r")\)[^\n]*\{\n(.*?)^\}",
-                       re.M | re.S)
-_DECLARE = re.compile(r"^declare [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\(", re.M)
-_GLOBAL = re.compile(r"^(@[-\w$.]+|@\"[^\"]*\") = ([^\n]*)", re.M)
+# These search "\n" + text: a pattern that starts with a literal ("\ndefine ") is found fast,
+# where a MULTILINE ``^`` is tried at every character.
+_FUNCTION_HEADER = re.compile(r"\ndefine [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\((" + _L3
+                              + r")\)[^\n]*\{\n")
+_DECLARE = re.compile(r"\ndeclare [^\n]*?(@[-\w$.]+|@\"[^\"]*\")\(")
+_GLOBAL = re.compile(r"\n(@[-\w$.]+|@\"[^\"]*\") = ([^\n]*)")
 _GLOBAL_ADDRSPACE = re.compile(r"\baddrspace\((\d+)\) (?:global|constant|alias|ifunc)\b")
-_STRUCT = re.compile(r"^(%[-\w$.]+|%\"[^\"]*\"|%\d+) = type (.*)$", re.M)
-# An instruction with its continuation lines (switch cases, landingpad clauses).
-_INSTRUCTION = re.compile(r"^  (?:%(\d+) = )?([a-z_]+)(?: ([^\n]*(?:\n(?:    |  \])[^\n]*)*))?"
-                          r"|^(\d+):", re.M)
+_STRUCT = re.compile(r"\n(%[-\w$.]+|%\"[^\"]*\"|%\d+) = type ([^\n]*)")
+# An instruction with its continuation lines (switch cases, landingpad clauses), or a block
+# label; searched in "\n" + body.
+_INSTRUCTION = re.compile(r"\n  (?:%(\d+) = )?([a-z_]+)(?: ([^\n]*(?:\n(?:    |  \])[^\n]*)*))?"
+                          r"|\n(\d+):")
 _LABEL_REF = re.compile(r"label %(\d+)")
 _LOCAL_OR_GLOBAL = re.compile(r'%(\d+)\b|(@[-\w$.]+|@"[^"]*")')
 _PHI_INCOMING = re.compile(r"\[ (.+?), %\d+ \]")
@@ -103,6 +106,8 @@ _ARG_ATTRS = re.compile(r"^(?:(?:signext|zeroext|inreg|noext|nest|returned|immar
                         r"align \d+|(?:byval|sret|byref|elementtype|preallocated|inalloca)"
                         r"\(" + _L3 + r"\)|inalloca) )+")
 _CALL_ARGS = re.compile(r"(" + _L3 + r")\)")
+_ANY_BRACKET = re.compile(r'[()\[\]{}<>"]')
+_PAREN_DEPTH = {")": 1, "(": -1}
 _ADDRSPACE = re.compile(r"addrspace\((\d+)\)")
 _SWITCH_CASE = re.compile(r"(\S+ \S+), label %(\d+)")
 _VECTOR = re.compile(r"^<(\d+) x (.+)>$")
@@ -246,8 +251,28 @@ class _Operands:
         self.callee = ""
 
 
+def _return_type(prefix: str) -> str:
+    """The type at the end of a call's prefix (``fastcc zeroext i1`` -> ``i1``), or ``?``."""
+    last = prefix.rpartition(" ")[2]
+    # A bare scalar last word is the match (no multi-word type ends with one); else the regex.
+    if last in _SCALAR_TYPES or last == "ptr" or (last[:1] == "i" and last[1:].isascii()
+                                                  and last[1:].isdigit()):
+        return last
+    ret = _TYPE_AT_END.search(prefix)
+    return ret[1] if ret else "?"
+
+
+def _call_arguments(tail: str) -> tuple[str, int] | None:
+    """The argument text before the call's closing parenthesis, and the index after it."""
+    close = tail.find(")")
+    if close >= 0 and _ANY_BRACKET.search(tail, 0, close) is None:
+        return tail[:close], close + 1  # no nesting: what `_CALL_ARGS` would match
+    match = _CALL_ARGS.match(tail)
+    return None if match is None else (match[1], match.end())
+
+
 def _parse_call(rest: str, ops: _Operands, *, invoke: bool) -> None:
-    asm = _INLINE_ASM.search(rest)
+    asm = (_INLINE_ASM.search(rest) if rest.startswith("asm ") or " asm " in rest else None)
     if asm is not None:
         prefix, args_start, callee = rest[:asm.start()], asm.end(), ""
     else:
@@ -259,15 +284,14 @@ def _parse_call(rest: str, ops: _Operands, *, invoke: bool) -> None:
     if prefix.endswith(")"):  # a function type: `RET (PARAMS)`
         depth = 0
         for i in range(len(prefix) - 1, -1, -1):
-            depth += {")": 1, "(": -1}.get(prefix[i], 0)
+            depth += _PAREN_DEPTH.get(prefix[i], 0)
             if depth == 0:
                 prefix = prefix[:i].rstrip()
                 break
-    ret = _TYPE_AT_END.search(prefix)
-    ops.result_type = ret[1] if ret else "?"
+    ops.result_type = _return_type(prefix)
     tail = rest[args_start:]
-    args_match = _CALL_ARGS.match(tail)
-    args_text = args_match[1] if args_match else ""
+    arguments = _call_arguments(tail)
+    args_text = arguments[0] if arguments else ""
     position = 0
     if args_text.strip():
         for field in _fields(args_text):
@@ -275,11 +299,13 @@ def _parse_call(rest: str, ops: _Operands, *, invoke: bool) -> None:
             if type_text == "metadata":
                 position += 1
                 continue
-            value = _ARG_ATTRS.sub("", value)
+            attributes = _ARG_ATTRS.match(value)
+            if attributes is not None:
+                value = value[attributes.end():]
             ops.values.append((position, type_text, value))
             position += 1
     if invoke:
-        after = tail[args_match.end():] if args_match else tail
+        after = tail[arguments[1]:] if arguments else tail
         ops.successors = [int(label) for label in _LABEL_REF.findall(after)]
         position += len(ops.successors)
     if callee:
@@ -438,6 +464,25 @@ def _parse(opcode: str, rest: str, graph: _ModuleGraph) -> _Operands:  # noqa: C
     return ops
 
 
+def _functions(module: str) -> list[tuple[str, str, str]]:
+    """``(name, parameter text, body)`` of each definition of ``"\n" + text``.
+
+    The body runs from after the header's ``{`` line to the next line that starts with ``}``
+    (found with ``str.find``, not a lazy regex scan).
+    """
+    found = []
+    position = 0
+    while True:
+        header = _FUNCTION_HEADER.search(module, position)
+        if header is None:
+            return found
+        close = module.find("\n}", header.end() - 1)
+        if close < 0:
+            return found
+        found.append((header[1], header[2], module[header.end():close + 1]))
+        position = close + 2
+
+
 def _parse_params(params: str) -> list[tuple[str, int]]:
     """``(type, local number)`` of each named parameter of a definition."""
     result = []
@@ -474,28 +519,31 @@ def build_graph(ir: NormalizedIR | str) -> ProgramGraph:
 
 def _build(text: str) -> ProgramGraph:  # noqa: C901
     graph = _ModuleGraph()
-    for match in _STRUCT.finditer(text):
+    module = "\n" + text
+    for match in _STRUCT.finditer(module):
         graph.struct_bodies[match[1]] = match[2]
-    for match in _GLOBAL.finditer(text):
+    for match in _GLOBAL.finditer(module):
         space = _GLOBAL_ADDRSPACE.search(match[2])
         graph.global_types[match[1]] = (f"ptr addrspace({space[1]})" if space
                                         and space[1] != "0" else "ptr")
-    declared = {m[1] for m in _DECLARE.finditer(text)}
-    functions = list(_FUNCTION.finditer(text))
-    defined = {m[1]: index for index, m in enumerate(functions)}
+    declared = {m[1] for m in _DECLARE.finditer(module)}
+    functions = _functions(module)
+    defined = {name: index for index, (name, _, _) in enumerate(functions)}
 
     entries: dict[str, int] = {}  # function name -> entry instruction node
     returns: dict[str, list[int]] = {}  # function name -> its `ret` nodes
     call_sites: list[tuple[int, str]] = []
     block_count = 0
-    n_types, n_functions, n_blocks = graph.types, graph.functions, graph.blocks
-    # Edge appends are inlined in the hot loops (a method call per edge costs ~20 %).
+    n_types, n_blocks = graph.types, graph.blocks
+    # Node and edge appends are inlined in the hot loops (a method call per edge costs ~20 %).
+    type_append, text_append = n_types.append, graph.texts.append
+    function_append, block_append = graph.functions.append, n_blocks.append
     src_append, dst_append = graph.src.append, graph.dst.append
     flow_append, pos_append = graph.flow.append, graph.pos.append
+    constants = graph.constants
 
-    for function_index, match in enumerate(functions):
-        name, body = match[1], match[3]
-        params = _parse_params(match[2])
+    for function_index, (name, params_text, body) in enumerate(functions):
+        params = _parse_params(params_text)
         local_types: dict[int, str] = {number: t for t, number in params}
         # Local number -> the node that produces it (instruction) or None (argument).
         producers: dict[int, int] = {}
@@ -508,7 +556,7 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
         label = len(params)
         previous = -1
         rets: list[int] = []
-        for line in _INSTRUCTION.finditer(body):
+        for line in _INSTRUCTION.finditer("\n" + body):
             if line[4] is not None:  # a block label
                 block = block_count
                 block_count += 1
@@ -520,10 +568,10 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
             if opcode in _CALL_PREFIX:
                 opcode, _, rest = rest.partition(" ")
             node = len(n_types)
-            n_types.append(NODE_INSTRUCTION)
-            graph.texts.append(opcode)
-            n_functions.append(function_index)
-            n_blocks.append(block)
+            type_append(NODE_INSTRUCTION)
+            text_append(opcode)
+            function_append(function_index)
+            block_append(block)
             if previous < 0:
                 block_first[label] = node
                 if block == entry_block:
@@ -540,7 +588,9 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
                 producers[number] = node
                 local_types[number] = ops.result_type
             for position, type_text, value in ops.values:
-                first = value[:1]
+                if not value:
+                    continue
+                first = value[0]
                 if first == "%" and value[1:].isdigit():
                     uses.append((node, position, int(value[1:])))
                 elif first == "@":
@@ -548,8 +598,10 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
                         call_sites.append((node, value))
                         continue
                     graph.edge(graph.global_value(value), node, FLOW_DATA, position)
-                elif value:
-                    src_append(graph.constant(type_text, value))
+                else:
+                    constant = constants.get((type_text, value))
+                    src_append(graph.constant(type_text, value) if constant is None
+                               else constant)
                     dst_append(node)
                     flow_append(FLOW_DATA)
                     pos_append(position)
@@ -566,13 +618,18 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
             variable = variables.get(number)
             if variable is None:
                 producer = producers.get(number)
-                variable = graph.node(NODE_VARIABLE, local_types.get(number, "?"),
-                                      function_index,
-                                      n_blocks[producer] if producer is not None
-                                      else entry_block)
-                variables[number] = variable
-                if producer is not None:
-                    graph.edge(producer, variable, FLOW_DATA, 0)
+                variable = variables[number] = len(n_types)
+                type_append(NODE_VARIABLE)
+                text_append(local_types.get(number, "?"))
+                function_append(function_index)
+                if producer is None:
+                    block_append(entry_block)
+                else:
+                    block_append(n_blocks[producer])
+                    src_append(producer)
+                    dst_append(variable)
+                    flow_append(FLOW_DATA)
+                    pos_append(0)
             src_append(variable)
             dst_append(node)
             flow_append(FLOW_DATA)

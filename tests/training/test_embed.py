@@ -133,6 +133,30 @@ def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
         embedder.deduplicate = True
 
 
+def test_bf16_precision_stays_close_to_float32(package):
+    import torch
+
+    from mirencoder.training.embed import Embedder
+
+    irs = sorted((DEMO / "ir").glob("*.ll"))
+    exact = Embedder.from_uri(package).embed_files(irs, progress=False)
+    fast = Embedder.from_uri(package, precision="bf16")
+    assert fast.precision == "bf16"
+    assert next(fast.model.parameters()).dtype == torch.bfloat16
+    for modality in ("fused", "graph"):
+        result = fast.embed_files(irs, modality=modality, progress=False)
+        reference = (exact if modality == "fused"
+                     else Embedder.from_uri(package).embed_files(irs, modality=modality,
+                                                                 progress=False))
+        assert not result.errors and result.vectors.dtype == np.float32
+        cosine = (result.vectors * reference.vectors).sum(1) / (
+            np.linalg.norm(result.vectors, axis=1) * np.linalg.norm(reference.vectors, axis=1))
+        assert cosine.min() > 0.999
+        assert not np.array_equal(result.vectors, reference.vectors)  # really bf16
+    with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
+        Embedder.from_uri(package, precision="fp8")
+
+
 def test_corrupt_or_missing_packages_give_clear_errors(package, tmp_path):
     from mirencoder.training.embed import Embedder
 
@@ -162,7 +186,8 @@ def test_embed_cli_writes_one_parquet_row_per_input(package, require_clang, tmp_
     (inputs / "broken.c").write_text("this is not C\n")
     out = tmp_path / "emb.parquet"
     code = main(["embed", str(inputs), str(DEMO / "c" / "crc32.c"), "--model", str(package),
-                 "--out", str(out), "--modality", "graph", "--no-progress", "--batch-size", "4"])
+                 "--out", str(out), "--modality", "graph", "--no-progress", "--batch-size", "4",
+                 "--precision", "bf16"])
     assert code == 0
     table = pq.read_table(out)
     assert table.column_names == ["path", "status", "reason", "message", "embedding"]
@@ -178,5 +203,6 @@ def test_embed_cli_writes_one_parquet_row_per_input(package, require_clang, tmp_
     assert len(ok) == expected - 1
     assert all(len(row["embedding"]) == 128 and row["reason"] is None for row in ok)
     assert table.schema.metadata[b"mirencoder.modality"] == b"graph"
+    assert table.schema.metadata[b"mirencoder.precision"] == b"bf16"
     assert main(["embed", str(tmp_path / "absent.c"), "--model", str(package),
                  "--out", str(out)]) == 2

@@ -48,7 +48,8 @@ class RotaryEmbedding(nn.Module):
         inference path, on the fused ``qkv`` output before it is split into heads.
         """
         length = x.size(1)
-        phase = torch.complex(self.cos[:length], self.sin[:length])  # [L, head_dim / 2]
+        # float32 tables even when the module was cast (complex bf16 does not exist).
+        phase = torch.complex(self.cos[:length].float(), self.sin[:length].float())
         shape = (1, length) + (1,) * (x.dim() - 3) + (self.head_dim // 2,)
         pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
         return torch.view_as_real(pairs * phase.view(shape)).flatten(-2).to(x.dtype)
