@@ -7,9 +7,12 @@ Measured in one run, on CPU, on the same files:
   end (identical files, first windows and graphs encoded once, as ``embed_files`` does), the
   same with every file encoded (``deduplicate = False``), and that work split between view
   building and the network.
+* the same end to end in **bfloat16** (``precision="bf16"``, opt-in), with how close its
+  vectors are to the float32 ones;
 * **IR2Vec** 2.1.1 flow-aware (``ir2vec.initEmbedding(path, "fa", "p").getProgramVector()``,
   300-d), in a worker subprocess because it exits the process on a parse error (the worker is
-  restarted after the failing file); ms/file inside the worker.
+  restarted after the failing file); ms/file inside the worker. Its runs alternate with the
+  float32 encoder's (``--repeats``, best of each reported, every run listed).
 * **Cold start** of ``mirencoder embed ONE_FILE --model ...`` (a new process: imports, model
   load, one embedding, Parquet written), wall time.
 * The model's **size on disk** (package folder, weights) and parameter count.
@@ -34,6 +37,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,7 +83,8 @@ def _cpu_bf16() -> str:
     return " ".join(f for f in flags.split() if f in ("avx512_bf16", "amx_bf16"))
 
 
-def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int = 2) -> dict:
+def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int = 3,
+                  between: Callable[[], None] | None = None) -> dict:
     import numpy as np
 
     from mirencoder.errors import InputError
@@ -95,6 +100,8 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
         start = time.perf_counter()
         result = embedder.embed_files(files, batch_size=batch_size, progress=False)
         totals.append(time.perf_counter() - start)
+        if between is not None:
+            between()  # the peer's run, interleaved: both see the same machine state
     total_s = min(totals)
     # The same in bfloat16 (opt-in `precision="bf16"`), and how close its vectors are.
     fast = Embedder.from_uri(model, precision="bf16")
@@ -165,10 +172,10 @@ def _distinct_views(embedder, files: list[Path], records: list[dict]) -> dict:
             "distinct_graphs": len({graph_digest(r) for r in records})}
 
 
-def bench_ir2vec(files: list[Path], repeats: int = 2) -> dict:
-    """IR2Vec flow-aware, best of ``repeats`` runs (as for the encoder)."""
-    runs = [_ir2vec_once(files) for _ in range(repeats)]
-    if not runs[0].get("available"):
+def best_ir2vec(runs: list[dict]) -> dict:
+    """The best of IR2Vec flow-aware runs (as for the encoder), with every run's figure."""
+    if not runs or not runs[0].get("available"):
+        return runs[0] if runs else {"available": False, "error": "not run"}
         return runs[0]
     best = min(runs, key=lambda run: run["ms_per_file"])
     return {**best, "runs_ms_per_file": [run["ms_per_file"] for run in runs]}
@@ -275,8 +282,8 @@ def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, thre
         bf16_ratio = ir2["ms_per_file"] / enc["bf16_ms_per_file"]
         lines += ["", f"MIREncoder (float32, the default) is **{ratio:.2f}x** IR2Vec's per-file "
                   f"speed ({verdict} than IR2Vec flow-aware; target: faster); in bfloat16 "
-                  f"{bf16_ratio:.2f}x. Each figure is the best of its runs (listed), measured "
-                  "one after the other in the same process tree."]
+                  f"{bf16_ratio:.2f}x. Each figure is the best of its runs (listed); the float32 "
+                  "and IR2Vec runs alternate, so both see the same machine state."]
     else:
         lines.append(f"| IR2Vec flow-aware | - | - | {ir2.get('error')} |")
     if enc["failures"]:
@@ -304,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N files only (0: all)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="end-to-end runs of each embedder, interleaved (best reported)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if not args.archive.exists():
@@ -324,9 +333,11 @@ def main(argv: list[str] | None = None) -> int:
             label = ("**untrained random `tiny` package** (no --model given; speed depends on the "
                      "architecture, not the weights)")
         print(f"{len(files)} files; model {model}", flush=True)
-        enc = bench_encoder(model, files, args.batch_size)
+        ir2_runs: list[dict] = []
+        enc = bench_encoder(model, files, args.batch_size, repeats=args.repeats,
+                            between=lambda: ir2_runs.append(_ir2vec_once(files)))
         print(json.dumps({k: v for k, v in enc.items() if k != "failures"}, indent=1), flush=True)
-        ir2 = bench_ir2vec(files)
+        ir2 = best_ir2vec(ir2_runs)
         print(json.dumps(ir2, indent=1), flush=True)
         cold = bench_cold_start(model, files[0])
         print(json.dumps(cold), flush=True)

@@ -275,8 +275,9 @@ _FAST_PASSES = (
 _METADATA_REF = re.compile(r"!\d+")
 _METADATA_DEF = re.compile(r"^(!\d+) = [^\n]*$", re.M)
 _BLANK_RUNS = re.compile(r"\n{3,}")
-# Instruction lines (switch cases and landingpad clauses continue on deeper-indented lines).
-_INSTRUCTION_START = re.compile(r"^  [^ \]]", re.M)
+# Instruction lines (switch cases and landingpad clauses continue on deeper-indented lines),
+# searched in "\n" + text.
+_INSTRUCTION_START = re.compile(r"\n  [^ \]]")
 
 
 def _keep(match: re.Match) -> str:
@@ -368,5 +369,5 @@ def _normalized(text: str, bitcode: bytes) -> NormalizedIR:
         bitcode=bitcode,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         num_functions=text.count("\ndefine ") + text.startswith("define "),
-        num_instructions=len(_INSTRUCTION_START.findall(text)),
+        num_instructions=len(_INSTRUCTION_START.findall("\n" + text)),
     )
