@@ -38,19 +38,22 @@ import numpy as np
 
 from mirencoder.errors import ConfigError, FatalError, InputError, MirError
 from mirencoder.training.embedding_parquet import write_embeddings
+from mirencoder.training.program_loader import (
+    SOURCE_SUFFIX_BY_LANGUAGE,
+    ProgramLoader,
+    detect_text_language,
+    embed_inputs,
+)
 from mirencoder.training.view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "detect_text_language",
-           "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings"]
+__all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES",
+           "detect_text_language", "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings"]
 
 MODALITIES = ("fused", "tokens", "graph")
 # Inference precisions: float32 (the default; equal to the training computation up to float
 # rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
 PRECISIONS = ("fp32", "bf16")
 WINDOW_POLICIES = ("first", "mean")
-LANGUAGES = ("c", "cpp", "opencl", "cuda", "ir")
-# Source texts given in memory are written to a file with this suffix before compiling.
-SOURCE_SUFFIX_BY_LANGUAGE = {"c": ".c", "cpp": ".cpp", "opencl": ".cl", "cuda": ".cu"}
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, training.config.DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048
@@ -83,19 +86,6 @@ class EmbeddingResult:
 
     def __len__(self) -> int:
         return len(self.keys)
-
-
-def detect_text_language(text: str | bytes) -> str:
-    """``ir`` for LLVM IR (text with ``define``/``target triple``/``declare``, or bitcode), else ``c``."""
-    if isinstance(text, bytes):
-        if text[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
-            return "ir"
-        text = text.decode("utf-8", errors="replace")
-    head = text[:20000]
-    if ("target triple" in head or "target datalayout" in head or "\ndefine " in "\n" + head
-            or "\ndeclare " in "\n" + head or "; ModuleID" in head):
-        return "ir"
-    return "c"
 
 
 @dataclass(slots=True)
@@ -139,7 +129,8 @@ class Embedder:
         self.source = source
         self.info = info
         self.max_graph_nodes = max_graph_nodes
-        self.compile_config = compile_config
+        # Turns inputs (files, texts) into IR bytes: sources go through the compile stage.
+        self.loader = ProgramLoader(compile_config)
         # Programs per forward pass: small passes keep the activations in the CPU caches
         # (per-program results do not depend on it).
         self.forward_batch_size = DEFAULT_FORWARD_BATCH_SIZE
@@ -148,8 +139,6 @@ class Embedder:
         self.deduplicate = True
         # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
         self.model_version = None
-        self._toolchain = None
-        self._toolchain_error: tuple[str, str] | None = None
         self._torch = torch
         self.precision = "fp32"
         ids = getattr(info, "tokenizer_ids", None)
@@ -301,61 +290,10 @@ class Embedder:
 
     # ---------------------------------------------------------------- preparation
 
-    def _toolchain_or_error(self):
-        if self._toolchain is None and self._toolchain_error is None:
-            from mirencoder.pipelines.compile import CompileConfig, Toolchain
-
-            if self.compile_config is None:
-                self.compile_config = CompileConfig()
-            try:
-                self._toolchain = Toolchain.probe(self.compile_config)
-            except MirError as error:
-                self._toolchain_error = ("toolchain_missing", str(error))
-        return self._toolchain
-
-    def _llvm_as(self) -> str | None:
-        if self._toolchain is not None:
-            return self._toolchain.llvm_as
-        from mirencoder.pipelines.ir.normalize import find_llvm_as
-
-        return find_llvm_as()
-
-    def _bitcode_of_file(self, path: Path, language: str | None) -> bytes:
-        if not path.exists():
-            raise InputError("missing_file", f"{path}: no such file")
-        if path.is_dir():
-            raise InputError("not_a_file", f"{path} is a folder (the CLI walks folders)")
-        if language is None:
-            raise InputError("unsupported_language",
-                             f"{path}: unknown file type {path.suffix!r} (expected .c, .cc, "
-                             ".cpp, .cl, .cu, .ll or .bc)")
-        max_bytes = self._max_file_bytes()
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError("too_large", f"{size} bytes > limit {max_bytes}")
-        if language == "ir":
-            data = path.read_bytes()
-            if not data.strip():
-                raise InputError("empty", f"{path} is empty")
-            return data
-        toolchain = self._toolchain_or_error()
-        if toolchain is None:
-            raise InputError(*self._toolchain_error)
-        from mirencoder.pipelines.compile import compile_to_bitcode
-
-        return compile_to_bitcode(path, language, toolchain, self.compile_config)
-
-    def _max_file_bytes(self) -> int:
-        if self.compile_config is not None:
-            return int(self.compile_config.max_file_bytes)
-        from mirencoder.pipelines.compile import CompileConfig
-
-        return int(CompileConfig().max_file_bytes)
-
     def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from mirencoder.pipelines.ir.normalize import normalize_ir
 
-        ir = normalize_ir(data, llvm_as=self._llvm_as(), bitcode=False)
+        ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
         return self._views_record(ir, key, max_tokens)
 
     def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
@@ -376,7 +314,7 @@ class Embedder:
         from mirencoder.pipelines.compile import detect_language
 
         path = Path(path)
-        return self._record(self._bitcode_of_file(path, language or detect_language(path)),
+        return self._record(self.loader.bitcode_of_file(path, language or detect_language(path)),
                             str(path))
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
@@ -406,7 +344,7 @@ class Embedder:
             keys = ["raw:" + hashlib.blake2b(data, digest_size=16).hexdigest()]
             if seen is not None and keys[0] in seen:
                 return _Prepared(digests=keys, duplicate_of=seen[keys[0]])
-            ir = normalize_ir(data, llvm_as=self._llvm_as(), bitcode=False)
+            ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
             keys.append("ir:" + ir.sha256)
             if seen is not None and keys[1] in seen:
                 return _Prepared(digests=keys, duplicate_of=seen[keys[1]])
@@ -594,7 +532,7 @@ class Embedder:
                         else detect_language(path))
             rejection = (rejections or {}).get(i)
             loaders.append((str(raw), (lambda p=path, lang=language:
-                                       self._bitcode_of_file(p, lang)), rejection))
+                                       self.loader.bitcode_of_file(p, lang)), rejection))
         return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                     progress=progress, windows=windows, max_windows=max_windows,
                                     desc="embed")
@@ -619,29 +557,11 @@ class Embedder:
                 language = (languages[i] if languages is not None else None) or \
                     detect_text_language(text)
                 loaders.append((f"text[{i}]", (lambda t=text, lang=language, idx=i:
-                                               self._bitcode_of_text(t, lang, Path(tmp), idx)),
+                                               self.loader.bitcode_of_text(t, lang, Path(tmp), idx)),
                                 None))
             return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")
-
-    def _bitcode_of_text(self, text: str | bytes, language: str, tmp: Path, index: int) -> bytes:
-        if language not in LANGUAGES:
-            raise InputError("unsupported_language",
-                             f"language {language!r} is not one of {', '.join(LANGUAGES)}")
-        data = text.encode() if isinstance(text, str) else bytes(text)
-        if not data.strip():
-            raise InputError("empty", "empty program text")
-        if language == "ir":
-            return data
-        path = tmp / f"input-{index}{SOURCE_SUFFIX_BY_LANGUAGE[language]}"
-        path.write_bytes(data)
-        try:
-            return self._bitcode_of_file(path, language)
-        except InputError as error:  # name the text, not the temporary file
-            raise InputError(error.reason, str(error).replace(str(path), f"text[{index}]")
-                             ) from None
-
 
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
     for source in (getattr(info, "max_graph_nodes", None),):
@@ -655,27 +575,3 @@ def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
         if isinstance(section, dict) and section.get("max_graph_nodes"):
             return int(section["max_graph_nodes"])
     return DEFAULT_MAX_GRAPH_NODES
-
-
-def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: str | Path,
-                 modality: str = "fused", batch_size: int = 32, progress: bool = True,
-                 windows: str = "first", max_windows: int = 8) -> EmbeddingResult:
-    """Embeds files, folders (walked recursively) and tar archives (extracted safely).
-
-    Folders and archives expand to their program files in sorted order (headers stay on disk
-    for includes); unsafe archive members and unsupported files become error rows.
-
-    Raises:
-        ConfigError: when some of ``paths`` do not exist (all are listed).
-    """
-    from mirencoder.pipelines.inputs import discover_inputs
-
-    items = discover_inputs([Path(p) for p in paths], Path(work_dir), corpus="embed",
-                            max_file_bytes=embedder._max_file_bytes())
-    result = embedder.embed_files(
-        [item.local_path if item.local_path is not None else item.path for item in items],
-        modality=modality, batch_size=batch_size, progress=progress, windows=windows,
-        max_windows=max_windows, languages=[item.language for item in items],
-        rejections={i: item.rejection for i, item in enumerate(items) if item.rejection})
-    result.keys = [item.path for item in items]
-    return result
