@@ -57,8 +57,10 @@ WINDOW_POLICIES = ("first", "mean")
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, training.config.DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048
-# Programs per forward pass of the network (see Embedder.forward_batch_size).
-DEFAULT_FORWARD_BATCH_SIZE = 8
+# Token windows and graphs per forward pass (see Embedder.token_batch_size); the best of
+# 2-32 on the DevMap files on one CPU core (graphs: activations stay in the core's caches).
+DEFAULT_TOKEN_BATCH_SIZE = 32
+DEFAULT_GRAPH_BATCH_SIZE = 4
 
 
 @dataclass(slots=True)
@@ -131,9 +133,9 @@ class Embedder:
         self.max_graph_nodes = max_graph_nodes
         # Turns inputs (files, texts) into IR bytes: sources go through the compile stage.
         self.loader = ProgramLoader(compile_config)
-        # Programs per forward pass: small passes keep the activations in the CPU caches
-        # (per-program results do not depend on it).
-        self.forward_batch_size = DEFAULT_FORWARD_BATCH_SIZE
+        # Windows / graphs per forward pass (per-program results do not depend on them).
+        self.token_batch_size = DEFAULT_TOKEN_BATCH_SIZE
+        self.graph_batch_size = DEFAULT_GRAPH_BATCH_SIZE
         # Within one call, prepare and encode identical programs (same canonical text) once,
         # and encode identical token windows and identical graphs once.
         self.deduplicate = True
@@ -305,8 +307,15 @@ class Embedder:
                 "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
                 "edge_flow": graph.edge_flow, "edge_position": graph.edge_position}
 
-    def prepare_file(self, path: str | Path, language: str | None = None) -> dict[str, Any]:
+    def prepare_file(self, path: str | Path, language: str | None = None, *,
+                     max_tokens: int | None = None) -> dict[str, Any]:
         """The program record (token ids + graph arrays) of one file, ready for encoding.
+
+        Args:
+            path: a source or IR file.
+            language: its language (default: from the suffix).
+            max_tokens: keep the first ``max_tokens`` token ids only (``context_length``
+                covers the first window, all that ``windows="first"`` encodes).
 
         Raises:
             InputError: the file cannot be compiled, read or normalised.
@@ -315,7 +324,7 @@ class Embedder:
 
         path = Path(path)
         return self._record(self.loader.bitcode_of_file(path, language or detect_language(path)),
-                            str(path))
+                            str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
                        windows: str = "first", max_windows: int = 8) -> np.ndarray:
@@ -372,12 +381,12 @@ class Embedder:
         """Embeddings ``[len(records), D]``.
 
         Each distinct token window and graph is encoded once (not at all when ``cache`` holds
-        it from earlier in the call), in forward passes of ``forward_batch_size``; the fused
+        it from earlier in the call), in forward passes of ``token_batch_size`` windows or ``graph_batch_size`` graphs; the fused
         vectors are then computed from the two views' vectors.
         """
         from mirencoder.training.data.collate import collate_graphs, pad_token_rows, token_row
 
-        torch, ids, step = self._torch, self.tokenizer_ids, self.forward_batch_size
+        torch, ids = self._torch, self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
         if modality in ("fused", "tokens"):
             rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
@@ -385,6 +394,7 @@ class Embedder:
             keys = ([array_digest(row) for row in rows] if cache.enabled
                     else cache.serial_keys(len(rows)))
             todo = missing_keys(keys, rows, cache.tokens)
+            step = self.token_batch_size
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
                 tokens, mask = pad_token_rows([row for _, row in chunk], ids)
@@ -396,6 +406,7 @@ class Embedder:
             keys = ([graph_digest(r) for r in records] if cache.enabled
                     else cache.serial_keys(len(records)))
             todo = missing_keys(keys, records, cache.graphs)
+            step = self.graph_batch_size
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
                 graph = collate_graphs([record for _, record in chunk],
