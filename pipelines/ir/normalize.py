@@ -27,7 +27,8 @@ Steps:
    ``readonly``, ``nonnull``, ``dereferenceable(N)``, ``range(..)``, ...), and
    ``dso_local``/``local_unnamed_addr``/``unnamed_addr``. ABI-relevant attributes (``byval``,
    ``sret``, ``signext``, ``zeroext``, ``inreg``, ``align``) stay. Metadata used as a call
-   operand (rare intrinsics) keeps the definitions it needs.
+   operand (rare intrinsics, e.g. noalias scope declarations) keeps the definitions it needs,
+   renumbered in LLVM's printing order so that the canonical text is a fixed point.
 4. **Re-parse** the stripped text with LLVM 22 (proving it is valid IR) and write the
    canonical bitcode from it (skipped with ``bitcode=False``, the embedder's text-only mode).
 
@@ -273,6 +274,8 @@ _FAST_PASSES = (
     (re.compile(r" (?=[cdilnruw])(?:" + _NOISE_ATTRIBUTES + r")(?=[\s,)])"), ""),
 )
 _METADATA_REF = re.compile(r"!\d+")
+# A quoted string (kept as is) or a metadata reference (group 2: its number).
+_METADATA_OR_STRING = re.compile(r"(\"[^\"\n]*\")|!(\d+)\b")
 _METADATA_DEF = re.compile(r"^(!\d+) = [^\n]*$", re.M)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # Instruction lines (switch cases and landingpad clauses continue on deeper-indented lines),
@@ -284,19 +287,36 @@ def _keep(match: re.Match) -> str:
     return match.group(1) or ""
 
 
-def _metadata_needed(printed: str, stripped: str) -> str:
-    """Definitions of metadata still referenced as operands (and what they reference)."""
+def _metadata_needed(printed: str, stripped: str) -> tuple[str, str] | str:
+    """Definitions of metadata still referenced as operands (and what they reference).
+
+    They are renumbered ``!0, !1, ...`` in the order LLVM's printer numbers them (first
+    reference in the text, then its operands, depth first), so that the canonical text is a
+    fixed point: normalising its own bitcode gives it back.
+    """
     definitions = {m[1]: m[0] for m in _METADATA_DEF.finditer(printed)}
-    wanted = [ref for ref in _METADATA_REF.findall(stripped) if ref in definitions]
-    kept: dict[str, str] = {}
-    while wanted:
-        ref = wanted.pop()
-        if ref in kept:
-            continue
-        kept[ref] = definitions[ref]
-        wanted.extend(r for r in _METADATA_REF.findall(definitions[ref].split("=", 1)[1])
-                      if r in definitions and r not in kept)
-    return "\n".join(kept[ref] for ref in sorted(kept, key=lambda r: int(r[1:])))
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in (m[2] for m in _METADATA_OR_STRING.finditer(stripped) if m[2]):
+        stack = ["!" + root]
+        while stack:
+            ref = stack.pop()
+            if ref in seen or ref not in definitions:
+                continue
+            seen.add(ref)
+            order.append(ref)
+            body = definitions[ref].split("=", 1)[1]
+            stack.extend(reversed(["!" + m[2] for m in _METADATA_OR_STRING.finditer(body)
+                                   if m[2]]))
+    if not order:
+        return ""
+    number = {ref[1:]: str(index) for index, ref in enumerate(order)}
+
+    def renumber(text: str) -> str:
+        return _METADATA_OR_STRING.sub(
+            lambda m: m[1] or "!" + number.get(m[2], m[2]), text)
+
+    return renumber(stripped), "\n".join(renumber(definitions[ref]) for ref in order)
 
 
 def _strip(printed: str, *, safe: bool = False) -> str:
@@ -310,7 +330,8 @@ def _strip(printed: str, *, safe: bool = False) -> str:
     if "!" in text and _METADATA_REF.search(text):
         needed = _metadata_needed(printed, text)
         if needed:
-            text = text.rstrip("\n") + "\n\n" + needed + "\n"
+            text, definitions = needed
+            text = text.rstrip("\n") + "\n\n" + definitions + "\n"
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n") + "\n"

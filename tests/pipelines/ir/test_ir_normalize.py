@@ -67,6 +67,30 @@ define i64 @f() {
     assert "!foo" not in ir.text and "attached" not in ir.text
 
 
+def test_kept_metadata_is_renumbered_as_llvm_prints_it():
+    # Scope declarations (inlined C++ at -O2) keep metadata operands; numbered as LLVM's
+    # printer does (first use, then operands depth first) the canonical text is a fixed point.
+    text = """\
+declare void @llvm.experimental.noalias.scope.decl(metadata)
+define void @f() {
+  call void @llvm.experimental.noalias.scope.decl(metadata !27)
+  call void @llvm.experimental.noalias.scope.decl(metadata !20)
+  ret void
+}
+!20 = !{!21}
+!21 = distinct !{!21, !22, !"scope !3"}
+!22 = distinct !{!22, !"domain"}
+!27 = !{!28}
+!28 = distinct !{!28, !22, !"other"}
+"""
+    ir = normalize_ir(text.encode())
+    assert "(metadata !0)" in ir.text and "(metadata !3)" in ir.text
+    assert "!0 = !{!1}" in ir.text and '!2 = distinct !{!2, !"domain"}' in ir.text
+    assert '!4 = distinct !{!4, !2, !"scope !3"}' in ir.text
+    assert normalize_ir(ir.bitcode).text == ir.text
+    assert normalize_ir(ir.text.encode(), bitcode=False).text == ir.text
+
+
 def test_old_typed_pointer_ir_and_untyped_byval_repair():
     old = """\
 %struct.par = type { float }
