@@ -8,13 +8,10 @@ import argparse
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
-    command_line,
-    log_to_mlflow_if_asked,
-    print_summary_table,
+    report_evaluation,
     split_list,
 )
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, run_devmap
-from mirencoder.training.evaluation.report_files import write_report
 
 __all__ = ["add_arguments", "run"]
 
@@ -49,9 +46,4 @@ def run(args: argparse.Namespace) -> int:
         heads=split_list(args.heads), n_jobs=args.n_jobs, tree_method=args.tree_method)
     featurizers, encoder = build_featurizers(args)
     task_runs = run_devmap(config, featurizers, progress=not args.quiet)
-    summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
-                                  command=command_line("eval devmap"))
-    print_summary_table(task_runs)
-    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
-    log_to_mlflow_if_asked(args, summary)
-    return 0
+    return report_evaluation(task_runs, args, encoder, "eval devmap")

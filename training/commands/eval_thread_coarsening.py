@@ -9,12 +9,9 @@ from mirencoder.training.evaluation.coarsening_eval import CoarseningConfig, run
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
-    command_line,
-    log_to_mlflow_if_asked,
-    print_summary_table,
+    report_evaluation,
     split_list,
 )
-from mirencoder.training.evaluation.report_files import write_report
 
 __all__ = ["add_arguments", "run"]
 
@@ -33,9 +30,4 @@ def run(args: argparse.Namespace) -> int:
         tree_method=args.tree_method)
     featurizers, encoder = build_featurizers(args)
     task_runs = run_thread_coarsening(config, featurizers, progress=not args.quiet)
-    summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
-                                  command=command_line("eval thread-coarsening"))
-    print_summary_table(task_runs)
-    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
-    log_to_mlflow_if_asked(args, summary)
-    return 0
+    return report_evaluation(task_runs, args, encoder, "eval thread-coarsening")

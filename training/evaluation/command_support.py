@@ -17,7 +17,7 @@ from mirencoder.training.evaluation.paths import default_cache_dir, default_data
 from mirencoder.training.evaluation.report_markdown import method_sort_key
 
 __all__ = ["add_common_arguments", "split_list", "build_featurizers", "print_summary_table",
-           "log_to_mlflow_if_asked", "command_line"]
+           "log_to_mlflow_if_asked", "command_line", "report_evaluation"]
 
 MODALITY_METHOD = {"fused": "encoder", "tokens": "encoder-tokens", "graph": "encoder-graph"}
 
@@ -178,3 +178,16 @@ def command_line(words: str) -> str:
     argv = sys.argv[1:]
     rest = argv[len(parts):] if argv[:len(parts)] == parts else []
     return " ".join(["mirencoder", *parts, *(shlex.quote(a) for a in rest)])
+
+
+def report_evaluation(task_runs: dict[str, dict[str, Any]], args: argparse.Namespace,
+                      encoder: dict[str, Any] | None, command: str) -> int:
+    """Writes the report files, prints the summary and logs to MLflow when asked; exit code."""
+    from mirencoder.training.evaluation.report_files import write_report
+
+    summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
+                                  command=command_line(command))
+    print_summary_table(task_runs)
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    log_to_mlflow_if_asked(args, summary)
+    return 0

@@ -72,14 +72,14 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
             digits = 3 if is_tc else 1
             where = f"{task}, {protocol}"
             has_encoder = any("encoder" in platforms.get(k, {}) for k in keys)
+            if not has_encoder:
+                best = [(_best_other(platforms[k], metric), k) for k in keys if k in platforms]
+                text = "; ".join(f"{k}: {b[0]} {b[1]:.{digits}f}{unit}" for b, k in best if b)
+                lines.append(f"**{where}**: not assessed (no encoder in this run); best "
+                             f"computed here: {text}.")
+                continue
             if protocol.startswith("literature"):
                 goal = TARGETS["thread-coarsening" if is_tc else "devmap"]
-                if not has_encoder:
-                    best = [(_best_other(platforms[k], metric), k) for k in keys if k in platforms]
-                    text = "; ".join(f"{k}: {b[0]} {b[1]:.{digits}f}{unit}" for b, k in best if b)
-                    lines.append(f"**{where}**: not assessed (no encoder in this run); best "
-                                 f"computed here: {text}.")
-                    continue
                 parts, reached = [], True
                 for k in keys:
                     value = platforms[k]["encoder"][metric]
@@ -90,12 +90,6 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                 lines.append(f"**{where}**: target {'reached' if reached else 'NOT reached'} — "
                              + "; ".join(parts) + ".")
             else:
-                if not has_encoder:
-                    best = [(_best_other(platforms[k], metric), k) for k in keys if k in platforms]
-                    text = "; ".join(f"{k}: {b[0]} {b[1]:.{digits}f}{unit}" for b, k in best if b)
-                    lines.append(f"**{where}**: not assessed (no encoder in this run); best "
-                                 f"computed here: {text}.")
-                    continue
                 parts, ahead = [], True
                 for k in keys:
                     value = platforms[k]["encoder"][metric]
