@@ -58,9 +58,9 @@ WINDOW_POLICIES = ("first", "mean")
 # (the training default, training.config.DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048
 # Token windows and graphs per forward pass (see Embedder.token_batch_size); the best of
-# 2-32 on the DevMap files on one CPU core (graphs: activations stay in the core's caches).
+# 2-32 on the DevMap files on one CPU core.
 DEFAULT_TOKEN_BATCH_SIZE = 32
-DEFAULT_GRAPH_BATCH_SIZE = 4
+DEFAULT_GRAPH_BATCH_SIZE = 8
 
 
 @dataclass(slots=True)

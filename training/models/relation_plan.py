@@ -5,9 +5,9 @@ Training applies each relation's weight to every node and gathers one message pe
 ``[E, out]`` tensors per layer. Without gradients the same sum is computed in another order:
 
 * edges are grouped into *slots* ``(relation r, target i)`` (about 3 per node in ProGraML
-  graphs, against ``R = 6``); the source states of each slot are averaged (a gather of each
-  slot's first source, plus a weighted scatter-add of the others: most slots have one), then each
-  relation's weight multiplies only its own slots;
+  graphs, against ``R = 6``); the source states of each slot are averaged (one fused
+  gather-weight-sum, ``embedding_bag``), then each relation's weight multiplies only its own
+  slots;
 * the position and relation-bias terms depend on the edges only, not on the node states:
   their normalised counts (``[N, num_positions + R]``) are computed once per batch;
 * the first layer sees node embeddings that depend on (node text, node type) alone, so it
@@ -22,47 +22,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 __all__ = ["RelationPlan", "SparseSum", "build_relation_plan"]
 
 
 @dataclass(slots=True)
 class SparseSum:
-    """A sparse ``[num_rows, cols]`` matrix as ``(row, col, value)`` entries.
+    """A sparse ``[num_rows, cols]`` matrix in CSR form (entries sorted by row).
 
-    :meth:`apply` computes ``matrix @ dense`` with gathers and one scatter-add (torch's sparse
-    kernels zero-fill and copy their output, and CSR support is still in beta).
+    :meth:`apply` computes ``matrix @ dense`` with one ``embedding_bag`` (a fused
+    gather-weight-sum, about a third faster on CPU than a gather plus a scatter-add; torch's
+    sparse matmul kernels are slower still here).
 
     Attributes:
         num_rows: the row count.
-        first_col: ``[num_rows]`` the column of one entry of each row, gathered directly
-            (None when some rows are empty: then every entry is in ``rows``/``cols``).
-        first_value: ``[num_rows]`` its value (None when all are 1).
-        rows, cols, values: the other entries (duplicates allowed: they add up).
+        cols: ``[nnz]`` the column of each entry, rows in order (duplicates add up).
+        offsets: ``[num_rows]`` where each row's entries start in ``cols``.
+        values: ``[nnz]`` the entries' values (None when all are 1).
     """
 
     num_rows: int
-    first_col: torch.Tensor | None
-    first_value: torch.Tensor | None
-    rows: torch.Tensor
     cols: torch.Tensor
-    values: torch.Tensor
+    offsets: torch.Tensor
+    values: torch.Tensor | None
+
+    @classmethod
+    def from_entries(cls, rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor | None,
+                     num_rows: int) -> SparseSum:
+        """The matrix with entries ``(rows[i], cols[i], values[i])`` in any order."""
+        order = torch.argsort(rows, stable=True)
+        offsets = torch.zeros(num_rows, dtype=torch.int64, device=rows.device)
+        if num_rows > 1:
+            offsets[1:] = torch.bincount(rows, minlength=num_rows)[:-1].cumsum(0)
+        return cls(num_rows=num_rows, cols=torch.index_select(cols, 0, order), offsets=offsets,
+                   values=None if values is None else torch.index_select(values, 0, order))
 
     def apply(self, dense: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """``matrix @ dense``, added to ``out`` when given (``[num_rows, D]``)."""
-        if self.first_col is not None:
-            result = torch.index_select(dense, 0, self.first_col)
-            if self.first_value is not None:
-                result.mul_(self.first_value.to(dense.dtype)[:, None])
-            if out is not None:
-                result = out.add_(result)
-        else:
-            result = out if out is not None else dense.new_zeros(self.num_rows, dense.size(1))
-        if self.cols.numel():
-            gathered = torch.index_select(dense, 0, self.cols)
-            gathered.mul_(self.values.to(dense.dtype)[:, None])
-            result.index_add_(0, self.rows, gathered)
-        return result
+        weights = None if self.values is None else self.values.to(dense.dtype)
+        result = F.embedding_bag(self.cols, dense, self.offsets, mode="sum",
+                                 per_sample_weights=weights)
+        return result if out is None else out.add_(result)
 
 
 @dataclass(slots=True)
@@ -136,22 +137,12 @@ def build_relation_plan(edge_index: torch.Tensor, edge_type: torch.Tensor,
     extra[slot_node, num_positions + slot_relation] = 1.0
     slot_matrix = key_matrix = None
     if num_edges:
-        # Each slot gathers one of its edges (the first); the others are scattered.
-        edge_ids = torch.arange(num_edges, device=device)
-        first_edge = torch.full((num_slots,), num_edges, dtype=torch.int64, device=device)
-        first_edge.scatter_reduce_(0, slot_of_edge, edge_ids, reduce="amin")
-        rest = torch.ones(num_edges, dtype=torch.bool, device=device)
-        rest[first_edge] = False
-        first_value = torch.index_select(inverse_degree, 0, slot_ids)
-        slot_matrix = SparseSum(
-            num_rows=num_slots, first_col=torch.index_select(src, 0, first_edge),
-            first_value=None if bool((degree <= 1).all()) else first_value,
-            rows=slot_of_edge[rest], cols=src[rest], values=norm[rest])
+        slot_matrix = SparseSum.from_entries(
+            slot_of_edge, src, None if bool((degree <= 1).all()) else norm, num_slots)
         if node_key is not None:
-            key_matrix = SparseSum(
-                num_rows=num_nodes, first_col=None, first_value=None, rows=dst,
-                cols=torch.index_select(node_key, 0, src) * relations + edge_type,
-                values=norm)
+            key_matrix = SparseSum.from_entries(
+                dst, torch.index_select(node_key, 0, src) * relations + edge_type, norm,
+                num_nodes)
     return RelationPlan(num_nodes=num_nodes, slot_matrix=slot_matrix, slot_node=slot_node,
                         relation_bounds=bounds, extra=extra, node_key=node_key,
                         key_matrix=key_matrix)
