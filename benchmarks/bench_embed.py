@@ -160,6 +160,11 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
             "package_dir": str(embedder.package_dir)}
 
 
+def _file_digest(path: Path) -> bytes:
+    """Identity of a file's bytes (byte-identical files are one program)."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
 def _texts(embedder, files: list[Path]) -> list[dict]:
     from mirencoder.errors import InputError
     from mirencoder.pipelines.ir.normalize import normalize_ir
@@ -181,7 +186,7 @@ def _distinct_views(embedder, files: list[Path], records: list[dict]) -> dict:
 
     windows = {array_digest(token_row(r, context_length=embedder.context_length,
                                       tokenizer_ids=embedder.tokenizer_ids)) for r in records}
-    return {"distinct_files": len({hashlib.sha256(p.read_bytes()).digest() for p in files}),
+    return {"distinct_files": len({_file_digest(p) for p in files}),
             "distinct_windows": len(windows),
             "distinct_graphs": len({graph_digest(r) for r in records})}
 
@@ -231,7 +236,7 @@ def _ir2vec_once(files: list[Path], timeout_s: float = 900.0) -> dict:
     # The same if IR2Vec skipped byte-identical files (the encoder's first level of sharing).
     first_of: dict[bytes, float] = {}
     for path, seconds in times.items():
-        first_of.setdefault(hashlib.sha256(Path(path).read_bytes()).digest(), seconds)
+        first_of.setdefault(_file_digest(Path(path)), seconds)
     return {"available": True, "ok": ok, "failed": len(failed),
             "failed_files": [Path(p).name for p in failed], "restarts": restarts,
             "dim": sorted(dims), "ms_per_file": 1000 * sum(times.values()) / max(1, ok),

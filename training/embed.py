@@ -25,6 +25,7 @@ and averages the embeddings, so that the token view covers more of a long progra
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -158,13 +159,16 @@ class Embedder:
         """Sets the network's precision: ``fp32`` (default) or ``bf16`` (see ``PRECISIONS``).
 
         Raises:
-            ConfigError: an unknown precision.
+            ConfigError: an unknown precision, or ``fp32`` after ``bf16`` (the weights were
+                rounded: load the encoder again for float32).
         """
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
-                              f"not {precision!r}")
-        torch = self._torch
-        self.model.use_inference_dtype(torch.bfloat16 if precision == "bf16" else torch.float32)
+        _check_precision(precision)
+        if precision == self.precision:
+            return self
+        if precision == "fp32":
+            raise ConfigError("this embedder's weights were cast to bf16; load the encoder "
+                              "again for fp32 embeddings")
+        self.model.use_inference_dtype(self._torch.bfloat16)
         self.precision = precision
         return self
 
@@ -227,9 +231,7 @@ class Embedder:
         """
         from mirencoder.training.model_cache import fetch_model
 
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
-                              f"not {precision!r}")
+        _check_precision(precision)  # before any download
         text = str(uri_or_dir)
         remote = text.startswith(("models:/", "runs:/"))
         package_dir, version = fetch_model(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
@@ -248,7 +250,7 @@ class Embedder:
                 raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
                                  f"{package_dir}): {error}") from error
         embedder.model_version = version
-        return embedder.use_precision(precision) if precision != "fp32" else embedder
+        return embedder.use_precision(precision)
 
     @property
     def name(self) -> str | None:
@@ -381,8 +383,9 @@ class Embedder:
         """Embeddings ``[len(records), D]``.
 
         Each distinct token window and graph is encoded once (not at all when ``cache`` holds
-        it from earlier in the call), in forward passes of ``token_batch_size`` windows or ``graph_batch_size`` graphs; the fused
-        vectors are then computed from the two views' vectors.
+        it from earlier in the call), in forward passes of ``token_batch_size`` windows or
+        ``graph_batch_size`` graphs; the fused vectors are then computed from the two views'
+        vectors.
         """
         from mirencoder.training.data.collate import collate_graphs, pad_token_rows, token_row
 
@@ -567,12 +570,17 @@ class Embedder:
             for i, text in enumerate(texts):
                 language = (languages[i] if languages is not None else None) or \
                     detect_text_language(text)
-                loaders.append((f"text[{i}]", (lambda t=text, lang=language, idx=i:
-                                               self.loader.bitcode_of_text(t, lang, Path(tmp), idx)),
-                                None))
+                loaders.append((f"text[{i}]", functools.partial(
+                    self.loader.bitcode_of_text, text, language, Path(tmp), i), None))
             return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                          f"not {precision!r}")
+
 
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
     for source in (getattr(info, "max_graph_nodes", None),):

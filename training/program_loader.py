@@ -27,9 +27,12 @@ SOURCE_SUFFIX_BY_LANGUAGE = {"c": ".c", "cpp": ".cpp", "opencl": ".cl", "cuda": 
 
 
 def detect_text_language(text: str | bytes) -> str:
-    """``ir`` for LLVM IR (text with ``define``/``target triple``/``declare``, or bitcode), else ``c``."""
+    """``ir`` for LLVM IR (text with ``define``/``target triple``/``declare``, or bitcode),
+    else ``c``."""
     if isinstance(text, bytes):
-        if text[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+        from mirencoder.pipelines.ir.normalize import BITCODE_MAGICS
+
+        if text[:4] in BITCODE_MAGICS:
             return "ir"
         text = text.decode("utf-8", errors="replace")
     head = text[:20000]

@@ -134,12 +134,17 @@ def _fields(rest: str) -> list[str]:
     return [f.strip() for f in _FIELD.findall(rest)]
 
 
+def _is_scalar_type(word: str) -> bool:
+    """``word`` is a one-word type of `_TYPE` other than ``ptr`` (``i32``, ``float``, ...)."""
+    return word in _SCALAR_TYPES or (word[:1] == "i" and word[1:].isascii()
+                                     and word[1:].isdigit())
+
+
 def _typed(field: str) -> tuple[str, str]:
     """Splits ``TYPE VALUE``; a field without a recognisable type is all value."""
-    head, space, tail = field.partition(" ")
+    head, _, tail = field.partition(" ")
     # Fast path, same result as the regex: a scalar type, or ``ptr`` without an address space.
-    if tail and (head in _SCALAR_TYPES or (head[:1] == "i" and head[1:].isascii()
-                                           and head[1:].isdigit())
+    if tail and (_is_scalar_type(head)
                  or (head == "ptr" and not tail.startswith("addrspace("))):
         return head, tail
     match = _TYPED.match(field)
@@ -255,8 +260,7 @@ def _return_type(prefix: str) -> str:
     """The type at the end of a call's prefix (``fastcc zeroext i1`` -> ``i1``), or ``?``."""
     last = prefix.rpartition(" ")[2]
     # A bare scalar last word is the match (no multi-word type ends with one); else the regex.
-    if last in _SCALAR_TYPES or last == "ptr" or (last[:1] == "i" and last[1:].isascii()
-                                                  and last[1:].isdigit()):
+    if last == "ptr" or _is_scalar_type(last):
         return last
     ret = _TYPE_AT_END.search(prefix)
     return ret[1] if ret else "?"
@@ -534,13 +538,10 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
     returns: dict[str, list[int]] = {}  # function name -> its `ret` nodes
     call_sites: list[tuple[int, str]] = []
     block_count = 0
-    n_types, n_blocks = graph.types, graph.blocks
-    # Node and edge appends are inlined in the hot loops (a method call per edge costs ~20 %).
-    type_append, text_append = n_types.append, graph.texts.append
-    function_append, block_append = graph.functions.append, n_blocks.append
+    n_types, n_functions, n_blocks = graph.types, graph.functions, graph.blocks
+    # Edge appends are inlined in the hot loops (a method call per edge costs ~20 %).
     src_append, dst_append = graph.src.append, graph.dst.append
     flow_append, pos_append = graph.flow.append, graph.pos.append
-    constants = graph.constants
 
     for function_index, (name, params_text, body) in enumerate(functions):
         params = _parse_params(params_text)
@@ -568,10 +569,10 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
             if opcode in _CALL_PREFIX:
                 opcode, _, rest = rest.partition(" ")
             node = len(n_types)
-            type_append(NODE_INSTRUCTION)
-            text_append(opcode)
-            function_append(function_index)
-            block_append(block)
+            n_types.append(NODE_INSTRUCTION)
+            graph.texts.append(opcode)
+            n_functions.append(function_index)
+            n_blocks.append(block)
             if previous < 0:
                 block_first[label] = node
                 if block == entry_block:
@@ -588,9 +589,7 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
                 producers[number] = node
                 local_types[number] = ops.result_type
             for position, type_text, value in ops.values:
-                if not value:
-                    continue
-                first = value[0]
+                first = value[:1]
                 if first == "%" and value[1:].isdigit():
                     uses.append((node, position, int(value[1:])))
                 elif first == "@":
@@ -598,10 +597,8 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
                         call_sites.append((node, value))
                         continue
                     graph.edge(graph.global_value(value), node, FLOW_DATA, position)
-                else:
-                    constant = constants.get((type_text, value))
-                    src_append(graph.constant(type_text, value) if constant is None
-                               else constant)
+                elif value:
+                    src_append(graph.constant(type_text, value))
                     dst_append(node)
                     flow_append(FLOW_DATA)
                     pos_append(position)
@@ -618,18 +615,13 @@ def _build(text: str) -> ProgramGraph:  # noqa: C901
             variable = variables.get(number)
             if variable is None:
                 producer = producers.get(number)
-                variable = variables[number] = len(n_types)
-                type_append(NODE_VARIABLE)
-                text_append(local_types.get(number, "?"))
-                function_append(function_index)
-                if producer is None:
-                    block_append(entry_block)
-                else:
-                    block_append(n_blocks[producer])
-                    src_append(producer)
-                    dst_append(variable)
-                    flow_append(FLOW_DATA)
-                    pos_append(0)
+                variable = graph.node(NODE_VARIABLE, local_types.get(number, "?"),
+                                      function_index,
+                                      n_blocks[producer] if producer is not None
+                                      else entry_block)
+                variables[number] = variable
+                if producer is not None:
+                    graph.edge(producer, variable, FLOW_DATA, 0)
             src_append(variable)
             dst_append(node)
             flow_append(FLOW_DATA)

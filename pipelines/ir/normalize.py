@@ -287,8 +287,9 @@ def _keep(match: re.Match) -> str:
     return match.group(1) or ""
 
 
-def _metadata_needed(printed: str, stripped: str) -> tuple[str, str] | str:
-    """Definitions of metadata still referenced as operands (and what they reference).
+def _with_needed_metadata(printed: str, stripped: str) -> str:
+    """``stripped`` followed by the definitions of metadata it still references as operands
+    (and what those reference); unchanged when it references none.
 
     They are renumbered ``!0, !1, ...`` in the order LLVM's printer numbers them (first
     reference in the text, then its operands, depth first), so that the canonical text is a
@@ -309,14 +310,15 @@ def _metadata_needed(printed: str, stripped: str) -> tuple[str, str] | str:
             stack.extend(reversed(["!" + m[2] for m in _METADATA_OR_STRING.finditer(body)
                                    if m[2]]))
     if not order:
-        return ""
+        return stripped
     number = {ref[1:]: str(index) for index, ref in enumerate(order)}
 
     def renumber(text: str) -> str:
         return _METADATA_OR_STRING.sub(
             lambda m: m[1] or "!" + number.get(m[2], m[2]), text)
 
-    return renumber(stripped), "\n".join(renumber(definitions[ref]) for ref in order)
+    return (renumber(stripped).rstrip("\n") + "\n\n"
+            + "\n".join(renumber(definitions[ref]) for ref in order) + "\n")
 
 
 def _strip(printed: str, *, safe: bool = False) -> str:
@@ -328,10 +330,7 @@ def _strip(printed: str, *, safe: bool = False) -> str:
             text = pattern.sub(replacement, text)
         text = text[1:]
     if "!" in text and _METADATA_REF.search(text):
-        needed = _metadata_needed(printed, text)
-        if needed:
-            text, definitions = needed
-            text = text.rstrip("\n") + "\n\n" + definitions + "\n"
+        text = _with_needed_metadata(printed, text)
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n") + "\n"

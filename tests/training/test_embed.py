@@ -155,6 +155,10 @@ def test_bf16_precision_stays_close_to_float32(package):
         assert not np.array_equal(result.vectors, reference.vectors)  # really bf16
     with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
         Embedder.from_uri(package, precision="fp8")
+    with pytest.raises(ConfigError, match="load the encoder again"):
+        fast.use_precision("fp32")  # bf16-rounded weights cannot give float32 embeddings
+    rotary = fast.model.token_encoder.blocks[0].rotary  # the tiny config's rotary positions
+    assert rotary.cos.dtype == rotary.sin.dtype == torch.float32  # angles stay exact
 
 
 def test_corrupt_or_missing_packages_give_clear_errors(package, tmp_path):

@@ -9,6 +9,7 @@ from torch import nn
 
 from mirencoder.training.models.fusion import ModalityFusion
 from mirencoder.training.models.graph_encoder import GraphEncoder
+from mirencoder.training.models.rotary import RotaryEmbedding
 from mirencoder.training.models.token_encoder import TokenEncoder
 
 if TYPE_CHECKING:
@@ -95,7 +96,11 @@ class MIREncoder(nn.Module):
         above 0.9999 on the DevMap files, see BENCHMARKS.md). Rotary tables stay float32.
         Not for training (the optimizer state would be cast too).
         """
-        return self.to(dtype)
+        self.to(dtype)
+        for module in self.modules():
+            if isinstance(module, RotaryEmbedding):  # angles are not weights: keep them exact
+                module.cos, module.sin = module.cos.float(), module.sin.float()
+        return self
 
     @torch.no_grad()
     def embed_tokens(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
