@@ -68,7 +68,7 @@ def _extract(archive: Path, dest: Path) -> list[Path]:
 
 
 def _random_package(dest: Path, files: list[Path]) -> Path:
-    from mirencoder.training.random_package import random_encoder_package
+    from mirencoder.training.registry.random_package import random_encoder_package
 
     # Fit the vocabularies on every 10th file (a stand-in for a pre-training corpus).
     texts = [p.read_text(errors="replace") for p in files[::10]]
@@ -88,8 +88,8 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
                   between: Callable[[], None] | None = None) -> dict:
     import numpy as np
 
-    from mirencoder.errors import InputError
-    from mirencoder.training.embed import Embedder
+    from mirencoder.infra.errors import InputError
+    from mirencoder.training.embedding.embedder import Embedder
 
     t0 = time.perf_counter()
     embedder = Embedder.from_uri(model)
@@ -166,7 +166,7 @@ def _file_digest(path: Path) -> bytes:
 
 
 def _texts(embedder, files: list[Path]) -> list[dict]:
-    from mirencoder.errors import InputError
+    from mirencoder.infra.errors import InputError
     from mirencoder.pipelines.ir.normalize import normalize_ir
 
     texts = []
@@ -181,8 +181,8 @@ def _texts(embedder, files: list[Path]) -> list[dict]:
 def _distinct_views(embedder, files: list[Path], records: list[dict]) -> dict:
     """How many distinct files, first token windows and graphs the inputs hold."""
 
-    from mirencoder.training.data.collate import token_row
-    from mirencoder.training.view_cache import array_digest, graph_digest
+    from mirencoder.training.core.data.collate import token_row
+    from mirencoder.training.embedding.view_cache import array_digest, graph_digest
 
     windows = {array_digest(token_row(r, context_length=embedder.context_length,
                                       tokenizer_ids=embedder.tokenizer_ids)) for r in records}

@@ -79,7 +79,7 @@ class PeakRss:
 def run(dataset: Path, steps: int, warmup: int, overrides: dict) -> dict:
     """Trains tiny for ``steps`` steps and returns the throughput figures."""
     from mirencoder.training import pretrain as pretrain_module
-    from mirencoder.training.config_merge import resolve_config
+    from mirencoder.training.pretraining.config_merge import resolve_config
 
     meter = Throughput(warmup)
     original = pretrain_module.build_trainer
@@ -123,7 +123,7 @@ def main() -> int:
                         help="config override, e.g. data.batch_size=16")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    from mirencoder.training.config_merge import parse_override
+    from mirencoder.training.pretraining.config_merge import parse_override
 
     overrides = dict(parse_override(item) for item in args.set)
     load_before = psutil.getloadavg()[0]

@@ -37,7 +37,7 @@ PEAK_BF16 = (("H200", 989e12), ("H100 PCIe", 756e12), ("H100", 989e12), ("A100",
 def _ensure_package() -> None:
     """Makes ``mirencoder.*`` importable from the source tree when it is not installed."""
     try:
-        import mirencoder.training.config  # noqa: F401
+        import mirencoder.training.pretraining.config  # noqa: F401
         return
     except ImportError:
         pass
@@ -70,11 +70,11 @@ def _prepare_batches(config, dataset: Path, steps: int):
     """``steps`` TaskInputs on the CPU (pinned when CUDA is there), drawn once for both runs."""
     import torch
 
-    from mirencoder.training.data.datamodule import load_dataset_index, split_shards
-    from mirencoder.training.data.stream import ProgramStream
-    from mirencoder.training.data.token_ids import tokenizer_ids_from_dataset
-    from mirencoder.training.lit_module import step_seed
-    from mirencoder.training.tasks.task_inputs import prepare_task_inputs
+    from mirencoder.training.core.data.stream import ProgramStream
+    from mirencoder.training.core.data.token_ids import tokenizer_ids_from_dataset
+    from mirencoder.training.pretraining.datamodule import load_dataset_index, split_shards
+    from mirencoder.training.pretraining.lit_module import step_seed
+    from mirencoder.training.pretraining.tasks.task_inputs import prepare_task_inputs
 
     index = load_dataset_index(dataset)
     ids = tokenizer_ids_from_dataset(dataset, index)
@@ -131,8 +131,8 @@ def bare_loop(config, ids, batches, device, warmup: int, seed: int) -> dict:
     """The same model and optimiser in a plain PyTorch loop."""
     import torch
 
-    from mirencoder.training.lit_module import build_optimizer
-    from mirencoder.training.pretraining_model import PretrainingModel
+    from mirencoder.training.pretraining.lit_module import build_optimizer
+    from mirencoder.training.pretraining.pretraining_model import PretrainingModel
 
     torch.manual_seed(seed)
     model = PretrainingModel(config.model, config.task, ids).to(device)
@@ -162,7 +162,7 @@ def lightning_loop(config, ids, batches, device, warmup: int, seed: int) -> dict
     import lightning as L
     import torch
 
-    from mirencoder.training.lit_module import PretrainingModule
+    from mirencoder.training.pretraining.lit_module import PretrainingModule
 
     class Timer(L.Callback):
         def __init__(self):
@@ -202,7 +202,7 @@ def main() -> int:
     _ensure_package()
     import torch
 
-    from mirencoder.training.config_merge import resolve_config
+    from mirencoder.training.pretraining.config_merge import resolve_config
 
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")

@@ -35,7 +35,7 @@ import llvmlite.binding as llvm  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from mirencoder.errors import InputError  # noqa: E402
+from mirencoder.infra.errors import InputError  # noqa: E402
 from mirencoder.pipelines.ir.graph import build_graph  # noqa: E402
 from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary  # noqa: E402
 from mirencoder.pipelines.ir.normalize import (  # noqa: E402

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from benchmarks.report import BENCHMARKS_MD, write_section
-from mirencoder.training.loss_curves import plot_loss_curves
+from mirencoder.training.pretraining.loss_curves import plot_loss_curves
 
 _COLUMNS = (("mlm_loss", "MLM loss"), ("mlm_accuracy", "MLM acc."),
             ("mlm_unigram_accuracy", "unigram acc."), ("gae_loss", "GAE loss"),

@@ -28,8 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirencoder.errors import ConfigError, FatalError
-from mirencoder.infra.tracking import runs_dir, sqlite_uri
+from .errors import ConfigError, FatalError
+from .tracking import runs_dir, sqlite_uri
 
 __all__ = ["ServerConfig", "MlflowServer", "free_port", "main"]
 

@@ -19,7 +19,7 @@ mirencoder pretrain --config training/configs/tiny.yaml --name tiny-pretrain-c-c
   --trainer.checkpoint_every_n_steps 200 --tracking.register true --resume
 VERSION=$(python -c "import json;print(json.load(open('$RUN/result.json'))['registered_version'])")
 mirencoder registry promote "$VERSION" --alias champion
-python -m mirencoder.training.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
+python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
 UNTRAINED=(--untrained-model "$RUN/untrained-encoder")
 mirencoder eval devmap --model models:/mirencoder@champion "${UNTRAINED[@]}" \
   --data-dir "$DATA_DIR" --mlflow

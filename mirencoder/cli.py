@@ -12,32 +12,32 @@ import importlib
 import sys
 
 from mirencoder import __version__
-from mirencoder.errors import ConfigError, FatalError, MirError
+from mirencoder.infra.errors import ConfigError, FatalError, MirError
 
 __all__ = ["COMMANDS", "main", "build_parser"]
 
 # (command words) -> (module, one-line help). The README's command list is checked against
 # this table by tests/test_cli.py.
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
-    ("dataset", "build"): ("mirencoder.pipelines.commands.build",
+    ("dataset", "build"): ("mirencoder.commands.dataset_build",
                            "compile inputs to IR and write token + graph shards"),
-    ("dataset", "inspect"): ("mirencoder.pipelines.commands.inspect",
+    ("dataset", "inspect"): ("mirencoder.commands.dataset_inspect",
                              "summarise a built dataset folder"),
-    ("dataset", "graph"): ("mirencoder.pipelines.commands.graph",
+    ("dataset", "graph"): ("mirencoder.commands.dataset_graph",
                            "draw one program's ProGraML-style graph to a PNG"),
-    ("pretrain",): ("mirencoder.training.commands.pretrain",
+    ("pretrain",): ("mirencoder.commands.pretrain",
                     "pre-train the multi-modal encoder on a built dataset"),
-    ("registry", "list"): ("mirencoder.training.commands.registry_list",
+    ("registry", "list"): ("mirencoder.commands.registry_list",
                            "list registered encoder versions with lineage and metrics"),
-    ("registry", "promote"): ("mirencoder.training.commands.registry_promote",
+    ("registry", "promote"): ("mirencoder.commands.registry_promote",
                               "move an alias (e.g. champion) to an encoder version"),
-    ("embed",): ("mirencoder.training.commands.embed",
+    ("embed",): ("mirencoder.commands.embed",
                  "embed source or IR files with a registered or local encoder"),
-    ("eval", "devmap"): ("mirencoder.training.commands.eval_devmap",
+    ("eval", "devmap"): ("mirencoder.commands.eval_devmap",
                          "heterogeneous device mapping (CGO'17) evaluation"),
-    ("eval", "thread-coarsening"): ("mirencoder.training.commands.eval_thread_coarsening",
+    ("eval", "thread-coarsening"): ("mirencoder.commands.eval_thread_coarsening",
                                     "thread coarsening factor (PACT'14) evaluation"),
-    ("demo",): ("mirencoder.training.commands.demo",
+    ("demo",): ("mirencoder.commands.demo",
                 "the whole path on the bundled demo corpus: build, pretrain, register, "
                 "embed, evaluate"),
 }

@@ -19,14 +19,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.compile import CompileConfig, Toolchain
-from mirencoder.pipelines.config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
-from mirencoder.pipelines.inputs import InputItem, discover_inputs
-from mirencoder.pipelines.merge import Decision, decide
-from mirencoder.pipelines.shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
-from mirencoder.pipelines.shards.writers import write_json_atomic
-from mirencoder.pipelines.summary import build_counts, format_summary
+from ..infra.errors import ConfigError
+from .compile import CompileConfig, Toolchain
+from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
+from .inputs import InputItem, discover_inputs
+from .merge import Decision, decide
+from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
+from .shards.writers import write_json_atomic
+from .summary import build_counts, format_summary
 
 __all__ = ["FORMAT_VERSION", "build_dataset"]
 
@@ -62,7 +62,7 @@ def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tup
     """
     import ray
 
-    from mirencoder.pipelines.stages.ir_stage import IRStage, rows_to_table
+    from .stages.ir_stage import IRStage, rows_to_table
 
     key = "ir:" + json.dumps(config_to_dict(compile_config), sort_keys=True)
     stage = _stage(key, lambda: IRStage(compile_config))
@@ -78,7 +78,7 @@ def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tup
 def _shard_task(dataset_dir: str, shard_config, task: int, parts: list[str],
                 kept: dict[int, tuple[str, str]]) -> dict:
     """Ray task: encodes and writes the shards of one group of IR parts."""
-    from mirencoder.pipelines.stages.shard_stage import ShardStage
+    from .stages.shard_stage import ShardStage
 
     root = Path(dataset_dir)
     for stale in list(root.glob(f"parquet/*/part-{task:05d}-*")) + list(
@@ -188,7 +188,7 @@ def _read_meta(parts: list[Path]) -> list[dict]:
 
 def _evaluation_cache_key(config: BuildConfig, toolchain: Toolchain, sources: list) -> str:
     """Names the evaluation hashes: same data, flags, toolchain and normaliser give the same."""
-    from mirencoder.pipelines.ir import normalize
+    from .ir import normalize
 
     digest = hashlib.sha256(json.dumps(config_to_dict(config.compile), sort_keys=True).encode())
     digest.update(f"{toolchain.clang_version}|{toolchain.llvm_version}|{_llvmlite_version()}"
@@ -234,8 +234,8 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
 def _build_vocabularies(config: BuildConfig, out_dir: Path, parts: list[Path],
                         decisions: dict[int, Decision]) -> None:
     """Trains the tokenizer and the node-text vocabulary on the train split (deterministic)."""
-    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
-    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+    from .ir.node_vocab import NodeTextVocabulary
+    from .ir.tokenizer import IRTokenizer
 
     kept = {o for o, d in decisions.items() if d.status == "ok"}
     train = {o for o in kept if decisions[o].split == "train"} or kept
@@ -295,7 +295,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         ConfigError: missing inputs, or an output folder holding another build.
         FatalError: no usable clang toolchain.
     """
-    from mirencoder.infra.ray_runtime import ray_session
+    from ..infra.ray_runtime import ray_session
 
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -375,8 +375,8 @@ def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path],
 def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_hash: str,
                  meta: list[dict], decisions: dict[int, Decision], results: list[dict],
                  exclusion: dict, ray_info: dict, wall_seconds: float) -> dict:
-    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
-    from mirencoder.pipelines.ir.tokenizer import IRTokenizer
+    from .ir.node_vocab import NodeTextVocabulary
+    from .ir.tokenizer import IRTokenizer
 
     tokenizer = IRTokenizer.load(out_dir / "tokenizer.json")
     node_vocab = NodeTextVocabulary.load(out_dir / "node_vocab.json")

@@ -5,7 +5,7 @@ runs its ``-cc1`` job in-process) with no shell, stdin closed, bitcode read from
 (``-o -``, no temp file), a wall-clock timeout that kills the whole process group and an
 address-space limit (``RLIMIT_AS``, set with ``prlimit`` on the child right after spawn so
 that the spawn itself stays a cheap ``vfork``). Every failure becomes an
-:class:`~mirencoder.errors.InputError` whose ``reason`` is one of :data:`COMPILE_REASONS`.
+:class:`~mirencoder.infra.errors.InputError` whose ``reason`` is one of :data:`COMPILE_REASONS`.
 
 Text policy: a source with NUL bytes or many control bytes is ``binary_content``; a source
 that is not valid UTF-8 but otherwise looks like text (Latin-1 comments, for instance) is
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from mirencoder.errors import ConfigError, FatalError, InputError
+from ..infra.errors import ConfigError, FatalError, InputError
 
 __all__ = [
     "LANGUAGE_BY_SUFFIX",

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.compile import CompileConfig
+from ..infra.errors import ConfigError
+from .compile import CompileConfig
 
 __all__ = [
     "REPO_ROOT", "InputSpec", "ShardConfig", "SplitConfig", "VocabularyConfig", "BuildConfig",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.shards.schema import SPLITS, wds_sample_to_record
+from ..infra.errors import ConfigError
+from .shards.schema import SPLITS, wds_sample_to_record
 
 __all__ = ["load_index", "index_sha256", "list_shards", "iter_parquet_records",
            "iter_wds_records"]

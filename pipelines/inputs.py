@@ -26,8 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.compile import DEFAULT_MAX_FILE_BYTES, detect_language
+from ..infra.errors import ConfigError
+from .compile import DEFAULT_MAX_FILE_BYTES, detect_language
 
 __all__ = [
     "InputItem",

@@ -8,9 +8,10 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mirencoder.pipelines.dataset import load_index
-from mirencoder.pipelines.shards.schema import FLOWS, NODE_TYPES, SPLITS
-from mirencoder.pipelines.summary import format_summary
+from .dataset import load_index
+from .ir.program_graph import FLOWS, NODE_TYPES
+from .shards.schema import SPLITS
+from .summary import format_summary
 
 __all__ = ["inspect_dataset"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mirencoder.pipelines.config import SplitConfig
+from .config import SplitConfig
 
 __all__ = ["Decision", "split_of", "record_key", "decide"]
 

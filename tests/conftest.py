@@ -43,7 +43,7 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory, require_clang: str) -
 @pytest.fixture(scope="session")
 def random_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One untrained tiny encoder package per session (vocabularies fitted on the demo IR)."""
-    from mirencoder.training.random_package import random_encoder_package
+    from mirencoder.training.registry.random_package import random_encoder_package
 
     path = tmp_path_factory.getbasetemp() / "shared-random-encoder-package"
     texts = [p.read_text() for p in sorted((DEMO_CORPUS / "ir").glob("*.ll"))]

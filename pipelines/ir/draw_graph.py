@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mirencoder.pipelines.shards.schema import (
+from .program_graph import (
     FLOW_CALL,
     FLOW_CONTROL,
     FLOW_DATA,

@@ -43,9 +43,9 @@ import re
 
 import numpy as np
 
-from mirencoder.errors import InputError
-from mirencoder.pipelines.ir.normalize import NormalizedIR
-from mirencoder.pipelines.shards.schema import (
+from ...infra.errors import InputError
+from .normalize import NormalizedIR
+from .program_graph import (
     FLOW_CALL,
     FLOW_CONTROL,
     FLOW_DATA,

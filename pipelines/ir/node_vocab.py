@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.shards.writers import write_text_atomic
+from ...infra.errors import ConfigError
+from ..shards.writers import write_text_atomic
 
 __all__ = ["NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
 

@@ -51,7 +51,7 @@ from functools import lru_cache
 
 import llvmlite.binding as llvm
 
-from mirencoder.errors import InputError
+from ...infra.errors import InputError
 
 __all__ = ["NormalizedIR", "normalize_ir", "find_llvm_as", "BITCODE_MAGICS"]
 

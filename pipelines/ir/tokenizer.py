@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mirencoder.errors import ConfigError
-from mirencoder.pipelines.shards.writers import write_text_atomic
+from ...infra.errors import ConfigError
+from ..shards.writers import write_text_atomic
 
 __all__ = ["IRTokenizer", "SPECIAL_TOKENS", "LOCAL_PLACEHOLDER", "LABEL_PLACEHOLDER"]
 

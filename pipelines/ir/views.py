@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mirencoder.pipelines.ir.graph import build_graph
-from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
-from mirencoder.pipelines.ir.normalize import NormalizedIR
-from mirencoder.pipelines.ir.tokenizer import IRTokenizer
-from mirencoder.pipelines.shards.schema import ProgramGraph
+from .graph import build_graph
+from .node_vocab import NodeTextVocabulary
+from .normalize import NormalizedIR
+from .program_graph import ProgramGraph
+from .tokenizer import IRTokenizer
 
 __all__ = ["build_views"]
 

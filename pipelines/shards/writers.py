@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA, record_to_wds_sample
+from .schema import PROGRAM_SCHEMA, record_to_wds_sample
 
 __all__ = ["ShardInfo", "ParquetShardWriter", "WebDatasetShardWriter", "file_sha256",
            "write_json_atomic", "write_text_atomic"]

@@ -8,11 +8,11 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
-from mirencoder.errors import InputError
-from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
-from mirencoder.pipelines.inputs import InputItem
-from mirencoder.pipelines.ir.graph import build_graph
-from mirencoder.pipelines.ir.normalize import normalize_ir
+from ...infra.errors import InputError
+from ..compile import CompileConfig, Toolchain, compile_to_bitcode
+from ..inputs import InputItem
+from ..ir.graph import build_graph
+from ..ir.normalize import normalize_ir
 
 __all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table"]
 

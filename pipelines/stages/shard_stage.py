@@ -8,11 +8,11 @@ from typing import ClassVar
 import numpy as np
 import pyarrow.parquet as pq
 
-from mirencoder.pipelines.config import ShardConfig
-from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
-from mirencoder.pipelines.ir.tokenizer import IRTokenizer
-from mirencoder.pipelines.shards.schema import SPLITS
-from mirencoder.pipelines.shards.writers import ParquetShardWriter, WebDatasetShardWriter
+from ..config import ShardConfig
+from ..ir.node_vocab import NodeTextVocabulary
+from ..ir.tokenizer import IRTokenizer
+from ..shards.schema import SPLITS
+from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter
 
 __all__ = ["ShardStage"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mirencoder.errors import ConfigError, FatalError
+from mirencoder.infra.errors import ConfigError, FatalError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "datasets" / "demo-corpus"
@@ -24,8 +24,8 @@ def test_server_config_is_checked():
 
 def test_register_and_pull_through_a_tracking_server(random_package, tmp_path):
     from mirencoder.infra.mlflow_server import MlflowServer, ServerConfig
-    from mirencoder.training.embed import Embedder
-    from mirencoder.training.registry import list_versions, promote, register_encoder
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.registry.model_registry import list_versions, promote, register_encoder
 
     package = random_package
     ir_text = (DEMO / "ir" / "collatz.ll").read_text()

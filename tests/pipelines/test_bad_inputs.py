@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mirencoder.errors import InputError
+from mirencoder.infra.errors import InputError
 from mirencoder.pipelines.compile import (
     COMPILE_REASONS,
     CompileConfig,

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.build import build_dataset
 from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 import pytest
 
-from mirencoder.errors import ConfigError, FatalError, InputError
+from mirencoder.infra.errors import ConfigError, FatalError, InputError
 from mirencoder.pipelines.compile import (
     CompileConfig,
     Toolchain,

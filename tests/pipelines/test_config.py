@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.config import apply_overrides, config_hash, load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

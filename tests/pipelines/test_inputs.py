@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mirencoder.errors import ConfigError, InputError
+from mirencoder.infra.errors import ConfigError, InputError
 from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
 from mirencoder.pipelines.inputs import corpus_name, discover_inputs
 

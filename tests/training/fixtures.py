@@ -18,15 +18,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mirencoder.pipelines.shards.schema import (
+from mirencoder.pipelines.ir.program_graph import (
     FLOW_CALL,
     FLOW_CONTROL,
     FLOW_DATA,
     NODE_INSTRUCTION,
     NODE_VARIABLE,
-    PROGRAM_SCHEMA,
-    record_to_wds_sample,
 )
+from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA, record_to_wds_sample
 
 __all__ = ["make_synthetic_dataset", "SYNTH_VOCAB_SIZE", "SYNTH_NODE_VOCAB_SIZE"]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from mirencoder.errors import ShardError
-from mirencoder.training.data.collate import collate_records, token_window
-from mirencoder.training.data.token_ids import TokenizerIds
+from mirencoder.infra.errors import ShardError
+from mirencoder.training.core.data.collate import collate_records, token_window
+from mirencoder.training.core.data.token_ids import TokenizerIds
 
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=100,
                    node_vocab_size=10)

@@ -9,11 +9,15 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.config import DataConfig
-from mirencoder.training.data.datamodule import ProgramDataModule, split_shards
-from mirencoder.training.data.stream import ProgramStream, slot_assignment, worker_batches_consumed
-from mirencoder.training.data.token_ids import tokenizer_ids_from_dataset
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.core.data.stream import (
+    ProgramStream,
+    slot_assignment,
+    worker_batches_consumed,
+)
+from mirencoder.training.core.data.token_ids import tokenizer_ids_from_dataset
+from mirencoder.training.pretraining.config import DataConfig
+from mirencoder.training.pretraining.datamodule import ProgramDataModule, split_shards
 
 
 def _all_keys(dataset, split="train"):
@@ -22,7 +26,7 @@ def _all_keys(dataset, split="train"):
 
 
 def _keys_of(dataset, index, split):
-    from mirencoder.training.data.shard_reader import iter_raw_samples
+    from mirencoder.training.core.data.shard_reader import iter_raw_samples
 
     for path in split_shards(dataset, index, split, "parquet"):
         for row in iter_raw_samples(path, "parquet"):
@@ -53,7 +57,7 @@ def test_two_ranks_two_workers_see_each_sample_once(synthetic_dataset, fmt):
 def test_fewer_shards_than_slots_split_by_sample(synthetic_dataset):
     index, _ = _all_keys(synthetic_dataset)
     shards = split_shards(synthetic_dataset, index, "train", "wds")[:1]
-    from mirencoder.training.data.shard_reader import iter_raw_samples
+    from mirencoder.training.core.data.shard_reader import iter_raw_samples
 
     expected = {json.loads(raw["meta.json"])["key"] for raw in iter_raw_samples(shards[0], "wds")}
     seen = Counter()

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mirencoder.errors import ConfigError, FatalError
+from mirencoder.infra.errors import ConfigError, FatalError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "datasets" / "demo-corpus"
@@ -23,7 +23,7 @@ def package(random_package) -> Path:
 
 @pytest.fixture(scope="module")
 def embedder(package):
-    from mirencoder.training.embed import Embedder
+    from mirencoder.training.embedding.embedder import Embedder
 
     return Embedder.from_uri(package)
 
@@ -70,7 +70,7 @@ def test_one_bad_file_never_spoils_the_batch(embedder, require_clang, tmp_path):
 
 
 def test_modalities_texts_and_long_program_windows(embedder, require_clang):
-    from mirencoder.training.embed import detect_text_language
+    from mirencoder.training.embedding.embedder import detect_text_language
 
     ir_text = (DEMO / "ir" / "clamp_scale.ll").read_text()
     assert detect_text_language(ir_text) == "ir"
@@ -105,7 +105,7 @@ def test_modalities_texts_and_long_program_windows(embedder, require_clang):
 def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
     import torch
 
-    from mirencoder.training.data.collate import collate_records
+    from mirencoder.training.core.data.collate import collate_records
 
     irs = sorted((DEMO / "ir").glob("*.ll"))
     renamed = tmp_path / "renamed.ll"  # other bytes, same canonical text
@@ -136,7 +136,7 @@ def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
 def test_bf16_precision_stays_close_to_float32(package):
     import torch
 
-    from mirencoder.training.embed import Embedder
+    from mirencoder.training.embedding.embedder import Embedder
 
     irs = sorted((DEMO / "ir").glob("*.ll"))
     exact = Embedder.from_uri(package).embed_files(irs, progress=False)
@@ -162,7 +162,7 @@ def test_bf16_precision_stays_close_to_float32(package):
 
 
 def test_corrupt_or_missing_packages_give_clear_errors(package, tmp_path):
-    from mirencoder.training.embed import Embedder
+    from mirencoder.training.embedding.embedder import Embedder
 
     with pytest.raises(ConfigError, match="no encoder at"):
         Embedder.from_uri(tmp_path / "nowhere")

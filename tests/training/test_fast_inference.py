@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from mirencoder.training.config_merge import resolve_config
-from mirencoder.training.data.collate import collate_graphs, collate_records, pad_token_rows
-from mirencoder.training.data.token_ids import TokenizerIds
-from mirencoder.training.models.flow_position_conv import FlowPositionConv
-from mirencoder.training.models.graph_encoder import add_reverse_edges
-from mirencoder.training.models.relation_plan import build_relation_plan
+from mirencoder.training.core.data.collate import collate_graphs, collate_records, pad_token_rows
+from mirencoder.training.core.data.token_ids import TokenizerIds
+from mirencoder.training.core.models.encoder import MIREncoder
+from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
+from mirencoder.training.core.models.graph_encoder import add_reverse_edges
+from mirencoder.training.core.models.relation_plan import build_relation_plan
+from mirencoder.training.pretraining.config_merge import resolve_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=300,
@@ -51,7 +52,7 @@ def _model(positions: str):
         "model.heads": 4, "model.ffn": 64, "model.gnn_hidden": 32, "model.fusion_dim": 32,
         "model.num_edge_positions": 8})
     torch.manual_seed(0)
-    model = config.model.build(vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
+    model = MIREncoder(config.model, vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
                                pad_id=0).eval()
     with torch.no_grad():  # make the zero-initialised relation biases matter
         for conv in model.graph_encoder.convs:

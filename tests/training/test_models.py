@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from mirencoder.training.config_merge import resolve_config
-from mirencoder.training.data.collate import collate_records
-from mirencoder.training.data.token_ids import TokenizerIds
-from mirencoder.training.models.flow_position_conv import FlowPositionConv
-from mirencoder.training.models.rotary import RotaryEmbedding
+from mirencoder.training.core.data.collate import collate_records
+from mirencoder.training.core.data.token_ids import TokenizerIds
+from mirencoder.training.core.models.encoder import MIREncoder
+from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
+from mirencoder.training.core.models.rotary import RotaryEmbedding
+from mirencoder.training.pretraining.config_merge import resolve_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=8192,
@@ -37,12 +38,12 @@ def _count(module):
 
 
 def test_tiny_and_base_sizes():
-    from mirencoder.training.pretraining_model import PretrainingModel
+    from mirencoder.training.pretraining.pretraining_model import PretrainingModel
 
     tiny = resolve_config(CONFIGS / "tiny.yaml")
     base = resolve_config(CONFIGS / "base.yaml")
-    tiny_encoder = tiny.model.build(vocab_size=8192, node_vocab_size=2048, pad_id=0)
-    base_encoder = base.model.build(vocab_size=8192, node_vocab_size=2048, pad_id=0)
+    tiny_encoder = MIREncoder(tiny.model, vocab_size=8192, node_vocab_size=2048, pad_id=0)
+    base_encoder = MIREncoder(base.model, vocab_size=8192, node_vocab_size=2048, pad_id=0)
     # "a few million parameters": tiny 1-3 M with an 8k tokenizer; base sized for one GPU.
     assert 1_000_000 <= _count(tiny_encoder) <= 3_000_000
     assert 20_000_000 <= _count(base_encoder) <= 40_000_000
@@ -54,7 +55,7 @@ def test_tiny_and_base_sizes():
 def test_encoder_forward_shapes_and_embed(positions):
     config = resolve_config(CONFIGS / "tiny.yaml", {"model.positions": positions,
                                                      "model.context_length": 32})
-    model = config.model.build(vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
+    model = MIREncoder(config.model, vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
                                pad_id=0).eval()
     batch = collate_records(_records(), context_length=32, tokenizer_ids=IDS)
     out = model(batch)

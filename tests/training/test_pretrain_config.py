@@ -9,9 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.config import ModelConfig, PretrainConfig, TaskConfig, config_hash
-from mirencoder.training.config_merge import config_to_yaml, parse_override, resolve_config
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.core.model_config import ModelConfig
+from mirencoder.training.pretraining.config import PretrainConfig, TaskConfig, config_hash
+from mirencoder.training.pretraining.config_merge import (
+    config_to_yaml,
+    parse_override,
+    resolve_config,
+)
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mirencoder.training.config_merge import resolve_config
-from mirencoder.training.pretrain import pretrain
+from mirencoder.training.pretraining.config_merge import resolve_config
+from mirencoder.training.pretraining.pretrain import pretrain
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mirencoder.errors import ConfigError, FatalError
+from mirencoder.infra.errors import ConfigError, FatalError
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "datasets" / "demo-corpus"
@@ -39,7 +39,7 @@ def registered(package, store):
     import mlflow
 
     from mirencoder.infra.tracking import ensure_experiment
-    from mirencoder.training.registry import register_encoder
+    from mirencoder.training.registry.model_registry import register_encoder
 
     client = mlflow.MlflowClient(tracking_uri=store)
     run = client.create_run(ensure_experiment("pretrain-test", tracking_uri=store))
@@ -55,7 +55,7 @@ def registered(package, store):
 
 
 def test_register_tags_lineage_aliases_and_card(registered, package, store):
-    from mirencoder.training.registry import list_versions
+    from mirencoder.training.registry.model_registry import list_versions
 
     v1, v2, client = registered["v1"], registered["v2"], registered["client"]
     assert (v1.version, v2.version) == (1, 2)
@@ -87,7 +87,11 @@ def test_register_tags_lineage_aliases_and_card(registered, package, store):
 
 def test_promote_list_metrics_and_cli(registered, store, capsys):
     from mirencoder.cli import main
-    from mirencoder.training.registry import get_version, promote, set_version_metrics
+    from mirencoder.training.registry.model_registry import (
+        get_version,
+        promote,
+        set_version_metrics,
+    )
 
     info = promote(1, "champion", tracking_uri=store)
     assert info.version == 1 and "champion" in info.aliases
@@ -115,7 +119,7 @@ def test_promote_list_metrics_and_cli(registered, store, capsys):
 
 
 def test_pull_by_alias_uses_a_cache_and_repairs_it(registered, package, store, tmp_path):
-    from mirencoder.training.embed import Embedder
+    from mirencoder.training.embedding.embedder import Embedder
 
     cache = tmp_path / "cache"
     pulled = Embedder.from_uri("models:/mirencoder@champion", tracking_uri=store, cache_dir=cache)
@@ -141,7 +145,7 @@ def test_pull_by_alias_uses_a_cache_and_repairs_it(registered, package, store, t
 
 def test_pull_errors_are_clear(registered, store, tmp_path):
     from mirencoder.infra.mlflow_server import free_port
-    from mirencoder.training.embed import Embedder
+    from mirencoder.training.embedding.embedder import Embedder
 
     with pytest.raises(ConfigError, match=r"no version or alias 'bronze'.*known versions: 1"):
         Embedder.from_uri("models:/mirencoder@bronze", tracking_uri=store, cache_dir=tmp_path)
@@ -239,7 +243,7 @@ def test_fresh_process_load_and_mlflow_models_serve(registered, store, tmp_path,
 
 
 def test_register_rejects_incomplete_packages(package, store, tmp_path):
-    from mirencoder.training.registry import register_encoder
+    from mirencoder.training.registry.model_registry import register_encoder
 
     partial = tmp_path / "partial"
     shutil.copytree(package, partial)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import torch
 
-from mirencoder.training.config import ModelConfig, TaskConfig
-from mirencoder.training.data.collate import collate_records
-from mirencoder.training.data.token_ids import TokenizerIds
-from mirencoder.training.pretraining_model import PretrainingModel
-from mirencoder.training.tasks.graph_autoencoding import sample_negative_edges, split_edges
-from mirencoder.training.tasks.masked_tokens import IGNORE_INDEX, mask_tokens, mlm_metrics
-from mirencoder.training.tasks.matching import matching_partners
-from mirencoder.training.tasks.task_inputs import prepare_task_inputs
+from mirencoder.training.core.data.collate import collate_records
+from mirencoder.training.core.data.token_ids import TokenizerIds
+from mirencoder.training.core.model_config import ModelConfig
+from mirencoder.training.pretraining.config import TaskConfig
+from mirencoder.training.pretraining.pretraining_model import PretrainingModel
+from mirencoder.training.pretraining.tasks.graph_autoencoding import (
+    sample_negative_edges,
+    split_edges,
+)
+from mirencoder.training.pretraining.tasks.masked_tokens import (
+    IGNORE_INDEX,
+    mask_tokens,
+    mlm_metrics,
+)
+from mirencoder.training.pretraining.tasks.matching import matching_partners
+from mirencoder.training.pretraining.tasks.task_inputs import prepare_task_inputs
 
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=50,
                    node_vocab_size=12)

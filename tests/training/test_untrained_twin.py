@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from mirencoder.training.package import load_encoder_package
-from mirencoder.training.random_package import random_encoder_package
-from mirencoder.training.untrained_twin import untrained_twin
+from mirencoder.training.core.package import load_encoder_package
+from mirencoder.training.registry.random_package import random_encoder_package
+from mirencoder.training.registry.untrained_twin import untrained_twin
 
 DEMO_IR = Path(__file__).resolve().parents[2] / "datasets" / "demo-corpus" / "ir"
 

@@ -7,7 +7,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from mirencoder.errors import FatalError
+from ...infra.errors import FatalError
 
 __all__ = ["extract_archive"]
 

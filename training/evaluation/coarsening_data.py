@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirencoder.errors import InputError
-from mirencoder.training.evaluation.archives import extract_archive
-from mirencoder.training.evaluation.paths import require_data_dir
-from mirencoder.training.evaluation.programs import EvalProgram
+from ...infra.errors import InputError
+from .archives import extract_archive
+from .paths import require_data_dir
+from .programs import EvalProgram
 
 __all__ = ["COARSENING_PLATFORMS", "COARSENING_FACTORS", "PLATFORM_NAMES", "CoarseningData",
            "build_coarsening_data", "load_thread_coarsening"]

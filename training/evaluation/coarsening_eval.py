@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.evaluation.coarsening_data import (
+from ...infra.errors import ConfigError
+from .coarsening_data import (
     COARSENING_PLATFORMS,
     CoarseningData,
     load_thread_coarsening,
 )
-from mirencoder.training.evaluation.crossval import aggregate_seeds, cross_val_predict, method_name
-from mirencoder.training.evaluation.feature_runs import featurize_programs
-from mirencoder.training.evaluation.features.base import Featurizer
-from mirencoder.training.evaluation.folds import leave_group_out, leave_one_row_out
-from mirencoder.training.evaluation.heads import HEADS, make_head
-from mirencoder.training.evaluation.metrics import coarsening_metrics
+from .crossval import aggregate_seeds, cross_val_predict, method_name
+from .feature_runs import featurize_programs
+from .features.base import Featurizer
+from .folds import leave_group_out, leave_one_row_out
+from .heads import HEADS, make_head
+from .metrics import coarsening_metrics
 
 __all__ = ["CoarseningConfig", "COARSENING_PROTOCOLS", "coarsening_features",
            "evaluate_coarsening_rows", "run_thread_coarsening"]

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.evaluation.features.base import Featurizer
-from mirencoder.training.evaluation.features.ir2vec_vectors import ir2vec_available
-from mirencoder.training.evaluation.features.registry import BUILTIN_FEATURIZERS, build_featurizer
-from mirencoder.training.evaluation.paths import default_cache_dir, default_data_dir, repo_root
-from mirencoder.training.evaluation.report_markdown import method_sort_key
+from ...infra.errors import ConfigError
+from .features.base import Featurizer
+from .features.ir2vec_vectors import ir2vec_available
+from .features.registry import BUILTIN_FEATURIZERS, build_featurizer
+from .paths import default_cache_dir, default_data_dir, repo_root
+from .report_markdown import method_sort_key
 
 __all__ = ["add_common_arguments", "split_list", "build_featurizers", "print_summary_table",
            "log_to_mlflow_if_asked", "command_line", "report_evaluation"]
@@ -98,7 +98,7 @@ def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[
         featurizers.append(build_featurizer(name))
     encoder: dict[str, Any] | None = None
     if args.model or args.untrained_model:
-        from mirencoder.training.evaluation.features.encoder_embedding import (
+        from .features.encoder_embedding import (
             EncoderFeaturizer,
             describe_embedder,
             load_embedder,
@@ -112,7 +112,7 @@ def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[
                     MODALITY_METHOD[modality], embedder, modality,
                     f"encoder {args.model}, {modality} embedding"))
             if finetune:
-                from mirencoder.training.evaluation.finetune import FineTuneConfig, FineTuneMethod
+                from .finetune import FineTuneConfig, FineTuneMethod
 
                 featurizers.append(FineTuneMethod.from_embedder(
                     embedder, FineTuneConfig(epochs=args.finetune_epochs),
@@ -155,7 +155,7 @@ def log_to_mlflow_if_asked(args: argparse.Namespace, summary: dict[str, Any]) ->
     """Logs to MLflow when ``--mlflow`` is given; returns the run id."""
     if not args.mlflow:
         return None
-    from mirencoder.training.evaluation.mlflow_logging import (
+    from .mlflow_logging import (
         log_results_to_mlflow,
         resolve_model_version,
     )
@@ -183,7 +183,7 @@ def command_line(words: str) -> str:
 def report_evaluation(task_runs: dict[str, dict[str, Any]], args: argparse.Namespace,
                       encoder: dict[str, Any] | None, command: str) -> int:
     """Writes the report files, prints the summary and logs to MLflow when asked; exit code."""
-    from mirencoder.training.evaluation.report_files import write_report
+    from .report_files import write_report
 
     summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
                                   command=command_line(command))

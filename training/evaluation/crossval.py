@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mirencoder.training.evaluation.folds import Fold
-from mirencoder.training.evaluation.heads import Head
+from .folds import Fold
+from .heads import Head
 
 __all__ = ["cross_val_predict", "aggregate_seeds", "method_name"]
 

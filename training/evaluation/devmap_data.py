@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from mirencoder.errors import InputError
-from mirencoder.training.evaluation.archives import extract_archive
-from mirencoder.training.evaluation.ir_repair import repair_ir_file
-from mirencoder.training.evaluation.paths import require_data_dir
-from mirencoder.training.evaluation.programs import EvalProgram
+from ...infra.errors import InputError
+from .archives import extract_archive
+from .ir_repair import repair_ir_file
+from .paths import require_data_dir
+from .programs import EvalProgram
 
 __all__ = ["DEVMAP_PLATFORMS", "STATIC_DEVICE", "DevMapData", "ir_file_name",
            "load_devmap_669", "load_devmap_680", "load_devmap"]
@@ -164,7 +164,7 @@ def _find_kernel_file(folder: Path, benchmark: str, by_lower: dict[str, Path]) -
 def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str, Path],
                                                                       dict[str, tuple[str, str]]]:
     """Compiles OpenCL kernels with the pipeline's compile stage, caching bitcode and failures."""
-    from mirencoder.pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
+    from ...pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
 
     config = CompileConfig()
     toolchain = Toolchain.probe(config)

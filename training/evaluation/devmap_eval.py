@@ -13,23 +13,23 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.evaluation.crossval import aggregate_seeds, cross_val_predict, method_name
-from mirencoder.training.evaluation.devmap_data import (
+from ...infra.errors import ConfigError
+from .crossval import aggregate_seeds, cross_val_predict, method_name
+from .devmap_data import (
     DEVMAP_PLATFORMS,
     STATIC_DEVICE,
     DevMapData,
     load_devmap,
 )
-from mirencoder.training.evaluation.feature_runs import featurize_programs
-from mirencoder.training.evaluation.features.base import Featurizer
-from mirencoder.training.evaluation.folds import (
+from .feature_runs import featurize_programs
+from .features.base import Featurizer
+from .folds import (
     LITERATURE_SPLIT_SEEDS,
     kernel_grouped_folds,
     literature_folds,
 )
-from mirencoder.training.evaluation.heads import HEADS, Head, make_head
-from mirencoder.training.evaluation.metrics import (
+from .heads import HEADS, Head, make_head
+from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
     devmap_static_metrics,

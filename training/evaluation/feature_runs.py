@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from mirencoder.training.evaluation.features.base import Featurizer, failed_rows
-from mirencoder.training.evaluation.programs import EvalProgram
+from .features.base import Featurizer, failed_rows
+from .programs import EvalProgram
 
 __all__ = ["featurize_programs"]
 

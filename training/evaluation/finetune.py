@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from mirencoder.errors import ConfigError
-from mirencoder.training.evaluation.programs import EvalProgram
+from ...infra.errors import ConfigError
+from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD"]
 
@@ -248,7 +248,7 @@ class FineTuneHead:
 
     def _embed(self, encoder, programs: np.ndarray):
         """Embeddings of the given programs (each distinct program encoded once)."""
-        from mirencoder.training.data.collate import collate_records
+        from ..core.data.collate import collate_records
 
         unique, inverse = np.unique(programs, return_inverse=True)
         batch = collate_records([self.records[i] for i in unique],
@@ -308,7 +308,7 @@ class FineTuneHead:
         import torch.nn.functional as F  # noqa: N812 - torch's convention
         from tqdm import tqdm
 
-        from mirencoder.training.package import load_encoder_package
+        from ..core.package import load_encoder_package
 
         config = self.config
         programs, runtime = self._split(features)
@@ -481,7 +481,7 @@ class FineTuneMethod:
         if self._frozen is None:
             import torch
 
-            from mirencoder.training.package import load_encoder_package
+            from ..core.package import load_encoder_package
 
             config = self.config
             present = np.array([i for i, r in enumerate(self.records) if r is not None],

@@ -41,7 +41,7 @@ def resolve_model_version(uri: str, client: Any = None) -> tuple[str, str] | Non
     if client is None:
         from mlflow.tracking import MlflowClient
 
-        from mirencoder.infra.tracking import resolve_tracking_uri
+        from ...infra.tracking import resolve_tracking_uri
 
         uri = resolve_tracking_uri()
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -74,7 +74,7 @@ def log_results_to_mlflow(summary: dict[str, Any], run_id: str | None = None,
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
-    from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri
+    from ...infra.tracking import ensure_experiment, resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mirencoder.errors import FatalError
+from ...infra.errors import FatalError
 
 __all__ = ["repo_root", "default_data_dir", "default_cache_dir", "require_data_dir"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mirencoder.training.evaluation.published import PUBLISHED_COARSENING, PUBLISHED_DEVMAP
-from mirencoder.training.evaluation.report_markdown import method_sort_key
+from .published import PUBLISHED_COARSENING, PUBLISHED_DEVMAP
+from .report_markdown import method_sort_key
 
 __all__ = ["draw_results_chart"]
 

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mirencoder.training.evaluation.report_chart import draw_results_chart
-from mirencoder.training.evaluation.report_markdown import render_results_md
-from mirencoder.training.evaluation.summary import load_summary, merge_summary, save_summary
+from .report_chart import draw_results_chart
+from .report_markdown import render_results_md
+from .summary import load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report"]
 

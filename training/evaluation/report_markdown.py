@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mirencoder.training.evaluation.published import (
+from .published import (
     PUBLISHED_COARSENING,
     PUBLISHED_DEVMAP,
     TARGETS,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mirencoder.training.evaluation.published import published_summary
+from .published import published_summary
 
 __all__ = ["SCHEMA_VERSION", "merge_summary", "load_summary", "save_summary"]
 

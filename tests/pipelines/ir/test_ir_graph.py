@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from ir_fixtures import LOOP_MODULE, SWITCH_MODULE, compile_c
 
-from mirencoder.errors import InputError
+from mirencoder.infra.errors import InputError
 from mirencoder.pipelines.ir.graph import EXTERNAL_TEXT, build_graph
 from mirencoder.pipelines.ir.normalize import normalize_ir
-from mirencoder.pipelines.shards.schema import (
+from mirencoder.pipelines.ir.program_graph import (
     FLOW_CALL,
     FLOW_CONTROL,
     FLOW_DATA,

@@ -9,7 +9,7 @@ import llvmlite.binding as llvm
 import pytest
 from ir_fixtures import C_PROGRAM, LOOP_MODULE, compile_c
 
-from mirencoder.errors import InputError
+from mirencoder.infra.errors import InputError
 from mirencoder.pipelines.ir.normalize import normalize_ir
 
 

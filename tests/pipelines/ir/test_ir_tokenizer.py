@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ir_fixtures import LOOP_MODULE, SWITCH_MODULE
 
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.ir.normalize import normalize_ir
 from mirencoder.pipelines.ir.tokenizer import SPECIAL_TOKENS, IRTokenizer
 

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
 
 

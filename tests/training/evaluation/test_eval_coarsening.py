@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.evaluation.coarsening_data import (
     COARSENING_PLATFORMS,
     build_coarsening_data,

@@ -75,7 +75,7 @@ def test_leave_one_row_out_and_leave_group_out() -> None:
 def test_devmap_protocol_keys_and_config_checks() -> None:
     from pathlib import Path
 
-    from mirencoder.errors import ConfigError
+    from mirencoder.infra.errors import ConfigError
     from mirencoder.training.evaluation.devmap_eval import DevMapConfig, devmap_protocol_keys
 
     config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mirencoder.cli import main
-from mirencoder.errors import ConfigError
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.evaluation.devmap_data import DevMapData
 from mirencoder.training.evaluation.devmap_eval import (
     DevMapConfig,
@@ -37,8 +37,8 @@ SIZES = 4  # rows per program (data sizes)
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory, require_clang):
-    from mirencoder.training.embed import Embedder
-    from mirencoder.training.random_package import random_encoder_package
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.registry.random_package import random_encoder_package
 
     texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
     package = random_encoder_package(tmp_path_factory.mktemp("ft") / "encoder", texts,
@@ -82,7 +82,7 @@ def _weights(model) -> dict[str, np.ndarray]:
 
 
 def test_finetuning_changes_weights_predicts_every_row_and_is_deterministic(embedder, programs):
-    from mirencoder.training.package import load_encoder_package
+    from mirencoder.training.core.package import load_encoder_package
 
     table = _table(len(programs))
     method = _method(embedder, epochs=4)

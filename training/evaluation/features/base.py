@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from mirencoder.training.evaluation.programs import EvalProgram
+from ..programs import EvalProgram
 
 __all__ = ["Featurizer", "failed_rows"]
 

@@ -1,4 +1,4 @@
-"""The encoder under test: program embeddings from ``mirencoder.training.embed.Embedder``."""
+"""The encoder under test: program embeddings from ``mirencoder.training.embedding.embedder.Embedder``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mirencoder.errors import FatalError
-from mirencoder.training.evaluation.programs import EvalProgram
+from ....infra.errors import FatalError
+from ..programs import EvalProgram
 
 __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 
@@ -21,9 +21,9 @@ def load_embedder(uri: str) -> Any:
         FatalError: when the embedding API is not available or the model cannot be loaded.
     """
     try:
-        from mirencoder.training.embed import Embedder
+        from ...embedding.embedder import Embedder
     except ImportError as error:
-        raise FatalError("the embedding API (mirencoder.training.embed.Embedder) is not "
+        raise FatalError("the embedding API (mirencoder.training.embedding.embedder.Embedder) is not "
                          f"available, so --model cannot be used: {error}") from error
     return Embedder.from_uri(uri)
 

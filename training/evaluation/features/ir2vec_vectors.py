@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mirencoder.training.evaluation.programs import EvalProgram
+from ..programs import EvalProgram
 
 __all__ = ["IR2VEC_DIM", "ir2vec_available", "IR2VecFeaturizer"]
 

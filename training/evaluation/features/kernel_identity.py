@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mirencoder.training.evaluation.programs import EvalProgram
+from ..programs import EvalProgram
 
 __all__ = ["KernelIdentityFeaturizer"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mirencoder.errors import InputError
-from mirencoder.training.evaluation.programs import EvalProgram
+from ....infra.errors import InputError
+from ..programs import EvalProgram
 
 __all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "OpcodeHistogramFeaturizer"]
 
@@ -79,7 +79,7 @@ def read_ir_text(path: Path) -> str:
     """
     data = Path(path).read_bytes()
     try:
-        from mirencoder.pipelines.ir.normalize import normalize_ir
+        from ....pipelines.ir.normalize import normalize_ir
     except ImportError:
         normalize_ir = None
     if normalize_ir is not None:

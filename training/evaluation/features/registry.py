@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mirencoder.training.evaluation.features.base import Featurizer
-from mirencoder.training.evaluation.features.ir2vec_vectors import IR2VecFeaturizer
-from mirencoder.training.evaluation.features.kernel_identity import KernelIdentityFeaturizer
-from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
-from mirencoder.training.evaluation.features.runtime_only import RuntimeOnlyFeaturizer
+from .base import Featurizer
+from .ir2vec_vectors import IR2VecFeaturizer
+from .kernel_identity import KernelIdentityFeaturizer
+from .opcode_histogram import OpcodeHistogramFeaturizer
+from .runtime_only import RuntimeOnlyFeaturizer
 
 __all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
 

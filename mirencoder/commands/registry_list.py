@@ -1,0 +1,60 @@
+"""``mirencoder registry list [--name mirencoder]``: versions with lineage and metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+
+__all__ = ["add_arguments", "run", "format_versions"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default="mirencoder", help="registered model name")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow registry (default: $MLFLOW_TRACKING_URI or "
+                             "sqlite:///<repo>/runs/mlflow.db)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _short(value: str | None, width: int = 12) -> str:
+    if not value:
+        return "-"
+    return value if len(value) <= width else value[:width]
+
+
+def format_versions(versions) -> str:
+    """A plain-text table: version, aliases, created, dataset, tokenizer, code, params, metrics."""
+    header = ("version", "aliases", "created (UTC)", "dataset", "tokenizer", "config", "code",
+              "params", "metrics")
+    rows = [header]
+    for v in versions:
+        created = (datetime.fromtimestamp(v.created_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+                   if v.created_ms else "-")
+        metrics = ", ".join(f"{k}={val}" for k, val in sorted(v.metrics.items())) or "-"
+        params = v.tags.get("num_parameters")
+        rows.append((str(v.version), ",".join(v.aliases) or "-", created,
+                     _short(v.tags.get("dataset_index_sha256")),
+                     _short(v.tags.get("tokenizer_sha256")), _short(v.tags.get("config_sha256")),
+                     _short(v.tags.get("code_version")),
+                     f"{int(params):,}" if params and params.isdigit() else "-", metrics))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+                     + "  " + row[-1])
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mirencoder.training.registry.model_registry import list_versions
+
+    versions = list_versions(args.name, tracking_uri=args.tracking_uri)
+    if args.json:
+        print(json.dumps([{"name": v.name, "version": v.version, "aliases": list(v.aliases),
+                           "run_id": v.run_id, "created_ms": v.created_ms, "tags": v.tags}
+                          for v in versions], indent=2))
+    else:
+        print(f"registered model {args.name}: {len(versions)} version(s)")
+        print(format_versions(versions))
+    return 0

@@ -1,1 +1,0 @@
-"""Command modules of ``mirencoder dataset ...`` (thin: parse, build the config, call)."""

@@ -1,0 +1,43 @@
+"""Sizes of the encoder: the one configuration the model core needs (pre-training,
+the encoder package and the embedder all read it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...infra.config import check as _check
+from ...infra.config import help_field as _f
+from ...infra.config import raise_problems as _raise
+
+__all__ = ["ModelConfig"]
+
+
+@dataclass(kw_only=True, slots=True)
+class ModelConfig:
+    """Sizes of the token encoder, the graph encoder and the fusion."""
+
+    d_model: int = _f(128, "token-encoder width")
+    layers: int = _f(2, "token-encoder transformer layers")
+    heads: int = _f(4, "attention heads (must divide d_model)")
+    ffn: int = _f(512, "feed-forward width of each transformer layer")
+    dropout: float = _f(0.1, "dropout in both encoders")
+    context_length: int = _f(256, "token window length, [CLS] included")
+    positions: str = _f("learned", "token positions: learned | rotary")
+    gnn_hidden: int = _f(128, "graph-encoder node-state width")
+    gnn_layers: int = _f(3, "relational message-passing layers")
+    num_edge_positions: int = _f(32, "edge-position embeddings; larger positions share the last")
+    fusion_dim: int = _f(128, "size D of the program embeddings (fused, tokens, graph)")
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        for name in ("d_model", "layers", "heads", "ffn", "gnn_hidden", "gnn_layers",
+                     "num_edge_positions", "fusion_dim"):
+            _check(p, getattr(self, name) >= 1, f"{name} must be >= 1")
+        _check(p, self.heads >= 1 and self.d_model % max(self.heads, 1) == 0,
+               f"heads ({self.heads}) must divide d_model ({self.d_model})")
+        _check(p, self.positions != "rotary" or (self.d_model // max(self.heads, 1)) % 2 == 0,
+               "rotary positions need an even head dimension")
+        _check(p, 0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)")
+        _check(p, self.context_length >= 2, "context_length must be >= 2 ([CLS] + one token)")
+        _check(p, self.positions in ("learned", "rotary"), "positions must be learned or rotary")
+        _raise(p, "model")

@@ -1,0 +1,129 @@
+"""MIREncoder: the multi-modal program encoder (token transformer + relational GNN + fusion)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .fusion import ModalityFusion
+from .graph_encoder import GraphEncoder
+from .rotary import RotaryEmbedding
+from .token_encoder import TokenEncoder
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Batch
+
+    from ..data.collate import ProgramBatch
+    from ..model_config import ModelConfig
+
+__all__ = ["MIREncoder", "EMBEDDING_KINDS"]
+
+# The embeddings every forward pass returns, each [B, fusion_dim].
+EMBEDDING_KINDS = ("fused", "tokens", "graph")
+
+
+class MIREncoder(nn.Module):
+    """Encodes a :class:`ProgramBatch` into program embeddings.
+
+    Args:
+        config: the model sizes.
+        vocab_size: IR tokenizer vocabulary size.
+        node_vocab_size: node-text vocabulary size.
+        pad_id: the tokenizer's padding id.
+
+    ``forward(batch)`` returns ``{"fused", "tokens", "graph"}`` (``[B, D]`` each) plus the
+    per-element states the pre-training heads need: ``token_states`` ``[B, L, d_model]`` and
+    ``node_states`` ``[N, gnn_hidden]``.
+    """
+
+    def __init__(self, config: ModelConfig, *, vocab_size: int, node_vocab_size: int,
+                 pad_id: int):
+        super().__init__()
+        self.config = config
+        self.vocab_size, self.node_vocab_size, self.pad_id = vocab_size, node_vocab_size, pad_id
+        self.token_encoder = TokenEncoder(
+            vocab_size=vocab_size, d_model=config.d_model, layers=config.layers,
+            heads=config.heads, ffn=config.ffn, dropout=config.dropout,
+            context_length=config.context_length, positions=config.positions, pad_id=pad_id)
+        self.graph_encoder = GraphEncoder(
+            node_vocab_size=node_vocab_size, hidden=config.gnn_hidden, layers=config.gnn_layers,
+            num_positions=config.num_edge_positions, dropout=config.dropout)
+        self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.config.fusion_dim
+
+    def forward(self, batch: ProgramBatch) -> dict[str, torch.Tensor]:
+        token_states = self.token_encoder(batch.tokens, batch.attention_mask)
+        graph = batch.graph
+        node_states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
+                                         graph.edge_flow, graph.edge_position)
+        tokens, graph_vec, fused = self.fusion(token_states, batch.attention_mask, node_states,
+                                               graph.batch, batch.num_programs)
+        return {"fused": fused, "tokens": tokens, "graph": graph_vec,
+                "token_states": token_states, "node_states": node_states}
+
+    @torch.no_grad()
+    def embed(self, batch: ProgramBatch) -> dict[str, torch.Tensor]:
+        """The program embeddings only (``fused``, ``tokens``, ``graph``), without gradients.
+
+        Call ``model.eval()`` first for deterministic embeddings (dropout off).
+        """
+        out = self.forward(batch)
+        return {kind: out[kind].float() for kind in EMBEDDING_KINDS}
+
+    def use_fast_inference(self, enabled: bool = True) -> MIREncoder:
+        """Without gradients in eval mode, compute the same function in a cheaper order.
+
+        The token encoder then projects the first block's ``qkv`` once per distinct token id,
+        rotates ``q`` and ``k`` in one op and drops an all-true attention mask; the graph
+        encoder runs on a :class:`~mirencoder.training.core.models.relation_plan.RelationPlan`.
+        Results equal the default path's up to float rounding (about 1e-6); parameters and
+        training are untouched. The embedder turns it on.
+        """
+        self.token_encoder.fast_inference = enabled
+        self.graph_encoder.fast_inference = enabled
+        return self
+
+    def use_inference_dtype(self, dtype: torch.dtype) -> MIREncoder:
+        """Casts the weights (and so the activations) to ``dtype`` for inference.
+
+        ``torch.bfloat16`` halves the matmul cost on CPUs with bf16 units (AVX512-BF16, AMX)
+        and on GPUs; embeddings then differ from float32 ones by about 1 % (cosine similarity
+        above 0.9999 on the DevMap files, see BENCHMARKS.md). Rotary tables stay float32.
+        Not for training (the optimizer state would be cast too).
+        """
+        self.to(dtype)
+        for module in self.modules():
+            if isinstance(module, RotaryEmbedding):  # angles are not weights: keep them exact
+                module.cos, module.sin = module.cos.float(), module.sin.float()
+        return self
+
+    @torch.no_grad()
+    def embed_tokens(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The token-view embeddings ``[B, D]`` alone (``embed(batch)["tokens"]``)."""
+        states = self.token_encoder(tokens, attention_mask)
+        return self.fusion.pool_tokens(states, attention_mask).float()
+
+    @torch.no_grad()
+    def embed_graphs(self, graph: Batch) -> torch.Tensor:
+        """The graph-view embeddings ``[B, D]`` alone (``embed(batch)["graph"]``)."""
+        states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
+                                    graph.edge_flow, graph.edge_position)
+        return self.fusion.pool_graph(states, graph.batch, graph.num_graphs).float()
+
+    @torch.no_grad()
+    def fuse_embeddings(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
+        """The fused embeddings ``[B, D]`` of token-view and graph-view embeddings.
+
+        With :meth:`embed_tokens` and :meth:`embed_graphs`, equal to ``embed(batch)["fused"]``;
+        the views can then be encoded apart (e.g. each distinct one once).
+        """
+        dtype = next(self.fusion.parameters()).dtype
+        return self.fusion.fuse_vectors(tokens.to(dtype), graph.to(dtype)).float()
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,596 @@
+"""Embedding API: load an encoder (registry URI, run URI or package folder) and embed programs.
+
+Consumers never touch training code::
+
+    embedder = Embedder.from_uri("models:/mirencoder@champion")
+    result = embedder.embed_files(["a.c", "k.cl", "m.ll"])
+    result.vectors  # [N, D] float32, NaN rows where an input failed
+    result.errors   # {index: (reason, message)}
+
+Sources (C, C++, OpenCL C, CUDA) go through the pipeline's compile stage
+(:func:`mirencoder.pipelines.compile.compile_to_bitcode`); ``.ll``/``.bc`` are read directly;
+then every program is normalised (:func:`normalize_ir`), turned into its token and graph views
+(:func:`build_views`, the same function the dataset build uses; only the tokens the window
+policy can use are tokenized), collated with the training collate and encoded under
+``torch.inference_mode`` in eval mode, where the model takes its cheaper inference path (equal
+to the training computation up to float rounding). One bad input becomes an error entry and a
+NaN row; it never spoils its batch.
+
+Long programs: the same policy as training's evaluation path (``training/core/data/collate.py``):
+the token view is cut to its *first* window of ``context_length - 1`` tokens after ``[CLS]``
+and the graph keeps its first ``max_graph_nodes`` nodes. ``windows="mean"`` instead encodes up
+to ``max_windows`` consecutive token windows of the program (each paired with the same graph)
+and averages the embeddings, so that the token view covers more of a long program.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...infra.errors import ConfigError, FatalError, InputError, MirError
+from .embedding_parquet import write_embeddings
+from .program_loader import (
+    SOURCE_SUFFIX_BY_LANGUAGE,
+    ProgramLoader,
+    detect_text_language,
+    embed_inputs,
+)
+from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
+
+__all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES",
+           "detect_text_language", "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings"]
+
+MODALITIES = ("fused", "tokens", "graph")
+# Inference precisions: float32 (the default; equal to the training computation up to float
+# rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
+PRECISIONS = ("fp32", "bf16")
+WINDOW_POLICIES = ("first", "mean")
+# Graphs keep their first N nodes at embedding time when the package does not say otherwise
+# (the training default, training.config.DataConfig.max_graph_nodes).
+DEFAULT_MAX_GRAPH_NODES = 2048
+# Token windows and graphs per forward pass (see Embedder.token_batch_size); the best of
+# 2-32 on the DevMap files on one CPU core.
+DEFAULT_TOKEN_BATCH_SIZE = 32
+DEFAULT_GRAPH_BATCH_SIZE = 8
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """Embeddings of N inputs, in input order.
+
+    Attributes:
+        vectors: ``[N, D]`` float32; rows of failed inputs are NaN.
+        keys: the input paths (or ``text[i]`` for texts).
+        errors: ``{row index: (reason, message)}`` for failed inputs.
+        modality: ``fused``, ``tokens`` or ``graph``.
+    """
+
+    vectors: np.ndarray
+    keys: list[str]
+    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+    modality: str = "fused"
+
+    @property
+    def ok(self) -> np.ndarray:
+        """``[N]`` bool, True where the input was embedded."""
+        mask = np.ones(len(self.keys), dtype=bool)
+        mask[list(self.errors)] = False
+        return mask
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One input after compilation and view building (or its failure, or an earlier twin)."""
+
+    record: dict[str, Any] | None = None
+    error: tuple[str, str] | None = None
+    # Digests of the raw input and of its canonical text (twins share one of them).
+    digests: list[str] = field(default_factory=list)
+    # The row of an identical program (same canonical text) met earlier in the same call.
+    duplicate_of: int | None = None
+
+
+class Embedder:
+    """A frozen encoder plus everything needed to turn programs into embeddings.
+
+    Build one with :meth:`from_uri` (registry, run or folder) or :meth:`from_package`.
+
+    Args:
+        model: the encoder (put in eval mode here).
+        package_dir: the encoder package folder it came from.
+        tokenizer: the package's IR tokenizer.
+        node_vocab: the package's node-text vocabulary.
+        source: where the model came from (a URI or a path), for reports.
+        max_graph_nodes: graphs keep at most this many nodes.
+        compile_config: compile settings for sources (default: the pipeline's defaults).
+    """
+
+    def __init__(self, model, *, package_dir: Path, tokenizer, node_vocab, source: str,
+                 max_graph_nodes: int = DEFAULT_MAX_GRAPH_NODES, compile_config=None,
+                 info: Any = None):
+        import torch
+
+        self.model = model.eval()
+        if hasattr(model, "use_fast_inference"):
+            model.use_fast_inference()  # same embeddings up to float rounding, less work
+        self.package_dir = Path(package_dir)
+        self.tokenizer = tokenizer
+        self.node_vocab = node_vocab
+        self.source = source
+        self.info = info
+        self.max_graph_nodes = max_graph_nodes
+        # Turns inputs (files, texts) into IR bytes: sources go through the compile stage.
+        self.loader = ProgramLoader(compile_config)
+        # Windows / graphs per forward pass (per-program results do not depend on them).
+        self.token_batch_size = DEFAULT_TOKEN_BATCH_SIZE
+        self.graph_batch_size = DEFAULT_GRAPH_BATCH_SIZE
+        # Within one call, prepare and encode identical programs (same canonical text) once,
+        # and encode identical token windows and identical graphs once.
+        self.deduplicate = True
+        # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
+        self.model_version = None
+        self._torch = torch
+        self.precision = "fp32"
+        ids = getattr(info, "tokenizer_ids", None)
+        if ids is None:
+            from ..core.data.token_ids import TokenizerIds
+
+            ids = TokenizerIds(
+                pad_id=int(tokenizer.pad_id), unk_id=int(tokenizer.unk_id),
+                cls_id=int(tokenizer.cls_id), sep_id=int(tokenizer.sep_id),
+                mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
+                node_vocab_size=int(model.node_vocab_size))
+        self.tokenizer_ids = ids
+
+    def use_precision(self, precision: str) -> Embedder:
+        """Sets the network's precision: ``fp32`` (default) or ``bf16`` (see ``PRECISIONS``).
+
+        Raises:
+            ConfigError: an unknown precision, or ``fp32`` after ``bf16`` (the weights were
+                rounded: load the encoder again for float32).
+        """
+        _check_precision(precision)
+        if precision == self.precision:
+            return self
+        if precision == "fp32":
+            raise ConfigError("this embedder's weights were cast to bf16; load the encoder "
+                              "again for fp32 embeddings")
+        self.model.use_inference_dtype(self._torch.bfloat16)
+        self.precision = precision
+        return self
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def from_package(cls, package_dir: str | Path, *, source: str | None = None,
+                     compile_config=None) -> Embedder:
+        """Loads a local encoder package folder.
+
+        Raises:
+            FatalError: a corrupt or incomplete package (missing file, bad safetensors, a
+                config that does not match the weights).
+        """
+        package_dir = Path(package_dir)
+        from ..registry.model_registry import PACKAGE_FILES
+
+        missing = [name for name in PACKAGE_FILES if not (package_dir / name).is_file()]
+        if missing:
+            raise FatalError(f"corrupt encoder package {package_dir}: missing "
+                             f"{', '.join(missing)}")
+        try:
+            from ...pipelines.ir.node_vocab import NodeTextVocabulary
+            from ...pipelines.ir.tokenizer import IRTokenizer
+            from ..core.package import load_encoder_package
+
+            model, info = load_encoder_package(package_dir)
+            tokenizer = IRTokenizer.load(package_dir / "tokenizer.json")
+            node_vocab = NodeTextVocabulary.load(package_dir / "node_vocab.json")
+        except ImportError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any load failure means a corrupt package
+            raise FatalError(f"corrupt encoder package {package_dir}: "
+                             f"{type(error).__name__}: {str(error)[:400]}") from error
+        max_nodes = _package_max_graph_nodes(package_dir, info)
+        return cls(model, package_dir=package_dir, tokenizer=tokenizer, node_vocab=node_vocab,
+                   source=source or str(package_dir), max_graph_nodes=max_nodes,
+                   compile_config=compile_config, info=info)
+
+    @classmethod
+    def from_uri(cls, uri_or_dir: str | Path, *, tracking_uri: str | None = None,
+                 cache_dir: str | Path | None = None, compile_config=None,
+                 precision: str = "fp32") -> Embedder:
+        """Loads an encoder from the registry, a run or a local folder.
+
+        Args:
+            uri_or_dir: ``models:/name@alias``, ``models:/name/version``,
+                ``runs:/<run id>/encoder``, a local encoder package folder, or a local
+                MLflow model folder (holding ``MLmodel``).
+            tracking_uri: the registry (default: ``MLFLOW_TRACKING_URI`` or the project's
+                SQLite store).
+            cache_dir: where pulled models are cached (default ``<repo>/runs/cache/models``).
+            compile_config: compile settings for source inputs.
+            precision: ``fp32`` or ``bf16`` (see :meth:`use_precision`).
+
+        Raises:
+            ConfigError: an unknown model, alias or version (known ones listed), a path
+                that is neither a package nor an MLflow model, or an unknown precision.
+            FatalError: an unreachable registry or a corrupt artifact.
+        """
+        from ..registry.model_cache import fetch_model
+
+        _check_precision(precision)  # before any download
+        text = str(uri_or_dir)
+        remote = text.startswith(("models:/", "runs:/"))
+        package_dir, version = fetch_model(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
+        try:
+            embedder = cls.from_package(package_dir, source=text, compile_config=compile_config)
+        except FatalError:
+            if not remote:
+                raise
+            # A corrupt cached copy (disk trouble, an interrupted edit): pull it once more.
+            package_dir, version = fetch_model(text, tracking_uri=tracking_uri,
+                                               cache_dir=cache_dir, refresh=True)
+            try:
+                embedder = cls.from_package(package_dir, source=text,
+                                            compile_config=compile_config)
+            except FatalError as error:
+                raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
+                                 f"{package_dir}): {error}") from error
+        embedder.model_version = version
+        return embedder.use_precision(precision)
+
+    @property
+    def name(self) -> str | None:
+        """Registered model name (None for a local package)."""
+        return self.model_version.name if self.model_version is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """Registered version number (None for a local package)."""
+        return str(self.model_version.version) if self.model_version is not None else None
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run that logged the model, or the package's training run."""
+        if self.model_version is not None and self.model_version.run_id:
+            return self.model_version.run_id
+        return self.lineage.get("mlflow_run_id")
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        """The package's ``lineage.json``."""
+        return dict(getattr(self.info, "lineage", None) or {})
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The registered version's tags (empty for a local package)."""
+        return dict(self.model_version.tags) if self.model_version is not None else {}
+
+    @property
+    def parameter_count(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+    @property
+    def dim(self) -> int:
+        """Embedding size D."""
+        return int(self.model.embedding_dim)
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.config.context_length)
+
+    # ---------------------------------------------------------------- preparation
+
+    def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
+        from ...pipelines.ir.normalize import normalize_ir
+
+        ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
+        return self._views_record(ir, key, max_tokens)
+
+    def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
+        from ...pipelines.ir.views import build_views
+
+        tokens, graph = build_views(ir, self.tokenizer, self.node_vocab, max_tokens=max_tokens)
+        return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
+                "node_type": graph.node_type, "node_text": graph.node_text_ids,
+                "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
+                "edge_flow": graph.edge_flow, "edge_position": graph.edge_position}
+
+    def prepare_file(self, path: str | Path, language: str | None = None, *,
+                     max_tokens: int | None = None) -> dict[str, Any]:
+        """The program record (token ids + graph arrays) of one file, ready for encoding.
+
+        Args:
+            path: a source or IR file.
+            language: its language (default: from the suffix).
+            max_tokens: keep the first ``max_tokens`` token ids only (``context_length``
+                covers the first window, all that ``windows="first"`` encodes).
+
+        Raises:
+            InputError: the file cannot be compiled, read or normalised.
+        """
+        from ...pipelines.compile import detect_language
+
+        path = Path(path)
+        return self._record(self.loader.bitcode_of_file(path, language or detect_language(path)),
+                            str(path), max_tokens)
+
+    def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
+                       windows: str = "first", max_windows: int = 8) -> np.ndarray:
+        """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
+        return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
+                                           modality, windows, max_windows,
+                                           ViewCache(enabled=self.deduplicate))
+                        ).astype(np.float32)
+
+    def _token_budget(self, windows: str, max_windows: int) -> int:
+        """Token ids the window policy can use (one spare, in case the first is a [CLS])."""
+        return (self.context_length - 1) * (1 if windows == "first" else max_windows) + 1
+
+    def _prepare(self, load: Callable[[], bytes], key: str, max_tokens: int | None = None,
+                 seen: dict[str, int] | None = None) -> _Prepared:
+        """Loads, normalises and builds the views of one input.
+
+        ``seen`` maps digests of the raw bytes and of the canonical text of programs prepared
+        earlier in this call to their rows: a program found there (a twin) is not prepared
+        again.
+        """
+        from ...pipelines.ir.normalize import normalize_ir
+
+        try:
+            data = load()
+            keys = ["raw:" + hashlib.blake2b(data, digest_size=16).hexdigest()]
+            if seen is not None and keys[0] in seen:
+                return _Prepared(digests=keys, duplicate_of=seen[keys[0]])
+            ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
+            keys.append("ir:" + ir.sha256)
+            if seen is not None and keys[1] in seen:
+                return _Prepared(digests=keys, duplicate_of=seen[keys[1]])
+            return _Prepared(record=self._views_record(ir, key, max_tokens), digests=keys)
+        except InputError as error:
+            return _Prepared(error=(error.reason, str(error)[:2000]))
+        except MirError as error:
+            return _Prepared(error=(type(error).__name__, str(error)[:2000]))
+        except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
+            return _Prepared(error=("internal_error", f"{type(error).__name__}: {error}"[:2000]))
+
+    # ---------------------------------------------------------------- encoding
+
+    def _window_records(self, record: dict, windows: str, max_windows: int) -> list[dict]:
+        if windows == "first":
+            return [record]
+        tokens = np.asarray(record["tokens"])
+        if tokens.size and tokens[0] == self.tokenizer_ids.cls_id:
+            tokens = tokens[1:]
+        width = self.context_length - 1
+        count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
+        return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
+
+    def _encode(self, records: list[dict], modality: str, cache: ViewCache) -> np.ndarray:
+        """Embeddings ``[len(records), D]``.
+
+        Each distinct token window and graph is encoded once (not at all when ``cache`` holds
+        it from earlier in the call), in forward passes of ``token_batch_size`` windows or
+        ``graph_batch_size`` graphs; the fused vectors are then computed from the two views'
+        vectors.
+        """
+        from ..core.data.collate import collate_graphs, pad_token_rows, token_row
+
+        torch, ids = self._torch, self.tokenizer_ids
+        parts: dict[str, np.ndarray] = {}
+        if modality in ("fused", "tokens"):
+            rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
+                    for r in records]
+            keys = ([array_digest(row) for row in rows] if cache.enabled
+                    else cache.serial_keys(len(rows)))
+            todo = missing_keys(keys, rows, cache.tokens)
+            step = self.token_batch_size
+            for start in range(0, len(todo), step):
+                chunk = todo[start:start + step]
+                tokens, mask = pad_token_rows([row for _, row in chunk], ids)
+                with torch.inference_mode():
+                    out = self.model.embed_tokens(tokens, mask).cpu().numpy()
+                cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
+            parts["tokens"] = np.stack([cache.tokens[key] for key in keys])
+        if modality in ("fused", "graph"):
+            keys = ([graph_digest(r) for r in records] if cache.enabled
+                    else cache.serial_keys(len(records)))
+            todo = missing_keys(keys, records, cache.graphs)
+            step = self.graph_batch_size
+            for start in range(0, len(todo), step):
+                chunk = todo[start:start + step]
+                graph = collate_graphs([record for _, record in chunk],
+                                       node_vocab_size=ids.node_vocab_size,
+                                       max_graph_nodes=self.max_graph_nodes)
+                with torch.inference_mode():
+                    out = self.model.embed_graphs(graph).cpu().numpy()
+                cache.graphs.update(zip([key for key, _ in chunk], out, strict=True))
+            parts["graph"] = np.stack([cache.graphs[key] for key in keys])
+        if not cache.enabled:
+            cache.tokens.clear()
+            cache.graphs.clear()
+        if modality != "fused":
+            return parts[modality]
+        with torch.inference_mode():
+            return self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
+                                              torch.from_numpy(parts["graph"])).cpu().numpy()
+
+    def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
+                      max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
+        """One embedding per prepared input (its windows' embeddings averaged)."""
+        expanded, owner = [], []
+        for i, item in enumerate(prepared):
+            for rec in self._window_records(item.record, windows, max_windows):
+                expanded.append(rec)
+                owner.append(i)
+        matrix = self._encode(expanded, modality,
+                              cache if cache is not None else ViewCache(enabled=self.deduplicate))
+        owner_arr = np.asarray(owner)
+        return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
+
+    def _embed_prepared(self, loaders: Sequence[tuple[str, Callable[[], bytes] | None,
+                                                      tuple[str, str] | None]],
+                        *, modality: str, batch_size: int, progress: bool, windows: str,
+                        max_windows: int, desc: str) -> EmbeddingResult:
+        if modality not in MODALITIES:
+            raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
+        if windows not in WINDOW_POLICIES:
+            raise ConfigError(f"windows must be one of {', '.join(WINDOW_POLICIES)}")
+        if batch_size < 1 or max_windows < 1:
+            raise ConfigError("batch_size and max_windows must be >= 1")
+        n = len(loaders)
+        vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
+        errors: dict[int, tuple[str, str]] = {}
+        keys = [key for key, _, _ in loaders]
+        max_tokens = self._token_budget(windows, max_windows)
+        # Identical programs (same bytes or canonical text) are prepared and encoded once:
+        # digest -> first row.
+        seen: dict[str, int] | None = {} if self.deduplicate else None
+        twins: list[tuple[int, int]] = []
+        # ... and so are identical token windows and identical graphs (of different programs).
+        cache = ViewCache(enabled=self.deduplicate)
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
+        try:
+            for start in range(0, n, batch_size):
+                chunk = range(start, min(n, start + batch_size))
+                good: list[tuple[int, _Prepared]] = []
+                for i in chunk:
+                    key, load, rejection = loaders[i]
+                    if rejection is not None:
+                        errors[i] = rejection
+                        continue
+                    item = self._prepare(load, key, max_tokens, seen)
+                    if item.error is not None:
+                        errors[i] = item.error
+                    elif item.duplicate_of is not None:
+                        twins.append((i, item.duplicate_of))
+                        if seen is not None:
+                            seen.update(dict.fromkeys(item.digests, item.duplicate_of))
+                    else:
+                        good.append((i, item))
+                        if seen is not None:
+                            seen.update(dict.fromkeys(item.digests, i))
+                if good:
+                    self._fill(good, vectors, errors, modality, windows, max_windows, cache)
+                bar.update(len(chunk))
+                bar.set_postfix(failed=len(errors))
+        finally:
+            bar.close()
+        for i, first in twins:
+            if first in errors:
+                errors[i] = errors[first]
+            else:
+                vectors[i] = vectors[first]
+        return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
+
+    def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray,
+              errors: dict[int, tuple[str, str]], modality: str, windows: str,
+              max_windows: int, cache: ViewCache) -> None:
+        try:
+            rows = self._encode_group([p for _, p in good], modality, windows, max_windows,
+                                      cache)
+            for (i, _), row in zip(good, rows, strict=True):
+                vectors[i] = row
+            return
+        except Exception:  # noqa: BLE001, S110 - the batch failed: find the culprit one by one
+            pass
+        for i, item in good:
+            try:
+                vectors[i] = self._encode_group([item], modality, windows, max_windows,
+                                                cache)[0]
+            except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
+                errors[i] = ("encode_error", f"{type(error).__name__}: {error}"[:2000])
+
+    def embed_files(self, paths: Sequence[str | Path], *, modality: str = "fused",
+                    batch_size: int = 32, progress: bool = True, windows: str = "first",
+                    max_windows: int = 8,
+                    rejections: dict[int, tuple[str, str]] | None = None,
+                    languages: Sequence[str | None] | None = None) -> EmbeddingResult:
+        """Embeds program files: sources are compiled, ``.ll``/``.bc`` read directly.
+
+        Args:
+            paths: files (``.c``, ``.cc``/``.cpp``/``.cxx``, ``.cl``, ``.cu``, ``.ll``, ``.bc``).
+            modality: ``fused`` (the product), ``tokens`` or ``graph``.
+            batch_size: programs encoded together.
+            progress: show a progress bar.
+            windows: long-program policy, ``first`` (as in training) or ``mean``.
+            max_windows: most token windows averaged under ``windows="mean"``.
+            rejections: row index -> (reason, message) for inputs already known to be bad
+                (unsafe archive members); they are reported, not read.
+            languages: per-path language overrides (default: from the suffix).
+
+        Returns:
+            An :class:`EmbeddingResult` with one row per path, NaN rows where one failed.
+        """
+        from ...pipelines.compile import detect_language
+
+        loaders = []
+        for i, raw in enumerate(paths):
+            path = Path(raw)
+            language = (languages[i] if languages is not None and languages[i]
+                        else detect_language(path))
+            rejection = (rejections or {}).get(i)
+            loaders.append((str(raw), (lambda p=path, lang=language:
+                                       self.loader.bitcode_of_file(p, lang)), rejection))
+        return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+                                    progress=progress, windows=windows, max_windows=max_windows,
+                                    desc="embed")
+
+    def embed_texts(self, texts: Sequence[str | bytes], languages: Sequence[str | None] | None
+                    = None, *, modality: str = "fused", batch_size: int = 32,
+                    progress: bool = False, windows: str = "first",
+                    max_windows: int = 8) -> EmbeddingResult:
+        """Embeds program texts (source or IR) held in memory.
+
+        Args:
+            texts: program texts (bitcode bytes allowed).
+            languages: per text, one of ``c``, ``cpp``, ``opencl``, ``cuda``, ``ir`` or None
+                (detect: IR when it looks like IR, else C).
+            modality, batch_size, progress, windows, max_windows: as in :meth:`embed_files`.
+        """
+        if languages is not None and len(languages) != len(texts):
+            raise ConfigError(f"{len(languages)} languages given for {len(texts)} texts")
+        with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as tmp:
+            loaders = []
+            for i, text in enumerate(texts):
+                language = (languages[i] if languages is not None else None) or \
+                    detect_text_language(text)
+                loaders.append((f"text[{i}]", functools.partial(
+                    self.loader.bitcode_of_text, text, language, Path(tmp), i), None))
+            return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+                                        progress=progress, windows=windows,
+                                        max_windows=max_windows, desc="embed")
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                          f"not {precision!r}")
+
+
+def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
+    for source in (getattr(info, "max_graph_nodes", None),):
+        if source:
+            return int(source)
+    try:
+        config = json.loads((package_dir / "encoder_config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_MAX_GRAPH_NODES
+    for section in (config, config.get("data", {}), config.get("embedding", {})):
+        if isinstance(section, dict) and section.get("max_graph_nodes"):
+            return int(section["max_graph_nodes"])
+    return DEFAULT_MAX_GRAPH_NODES

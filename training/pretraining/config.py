@@ -1,0 +1,227 @@
+"""Typed configuration of pre-training: one dataclass per component, checked on construction.
+
+The merge order (dataclass defaults → YAML recipe → ``--section.key=value`` overrides) lives in
+:mod:`mirencoder.training.pretraining.config_merge`; this module only declares the fields. Each field
+carries its help text in ``metadata["help"]``; the CLI turns it into ``--help`` output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ...infra.config import check as _check
+from ...infra.config import help_field as _f
+from ...infra.config import raise_problems as _raise
+from ...infra.errors import ConfigError
+from ..core.model_config import ModelConfig
+
+__all__ = [
+    "BUNDLED_CONFIG_DIR",
+    "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
+    "PretrainConfig", "SECTIONS", "config_hash",
+]
+
+
+# training/configs/: the bundled YAML configs (tiny, base, champion), found by name.
+BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass(kw_only=True, slots=True)
+class TaskConfig:
+    """The three pre-training tasks and their weights (a weight of 0 switches a task off)."""
+
+    mlm_weight: float = _f(1.0, "weight of masked language modelling")
+    mask_rate: float = _f(0.15, "fraction of IR tokens chosen for MLM (BERT: 0.15)")
+    mask_token_fraction: float = _f(0.8, "chosen tokens replaced by [MASK] (BERT: 0.8)")
+    random_token_fraction: float = _f(0.1, "chosen tokens replaced by a random token (BERT: 0.1)")
+    tie_mlm_head: bool = _f(True, "tie the MLM decoder to the token embedding")
+    gae_weight: float = _f(1.0, "weight of graph auto-encoding (edges + flow types)")
+    gae_negative_ratio: float = _f(1.0, "negative node pairs per positive edge")
+    gae_edge_mask_rate: float = _f(
+        0.15, "fraction of edges hidden from message passing and reconstructed "
+        "(0: reconstruct visible edges, classic GAE)")
+    gae_max_edges: int = _f(4096, "most positive edges scored per batch (sampled)")
+    node_text_mask_rate: float = _f(0.15, "fraction of node texts masked and predicted (0: off)")
+    node_text_weight: float = _f(0.5, "weight of masked node-text prediction inside GAE")
+    match_weight: float = _f(1.0, "weight of IR-graph matching")
+    hard_negative_fraction: float = _f(
+        0.5, "fraction of matching negatives chosen hard (nearest size or same corpus)")
+    hard_negative_mode: str = _f("size_or_corpus", "hard negatives: size | corpus | size_or_corpus")
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
+                     "gae_negative_ratio"):
+            _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
+        _check(p, self.mlm_weight + self.gae_weight + self.match_weight > 0,
+               "at least one task weight must be positive")
+        _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
+        _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction
+               and self.mask_token_fraction + self.random_token_fraction <= 1.0,
+               "mask_token_fraction + random_token_fraction must be within [0, 1]")
+        for name in ("gae_edge_mask_rate", "node_text_mask_rate"):
+            _check(p, 0.0 <= getattr(self, name) < 1.0, f"{name} must be in [0, 1)")
+        _check(p, 0.0 <= self.hard_negative_fraction <= 1.0,
+               "hard_negative_fraction must be in [0, 1]")
+        _check(p, self.gae_max_edges >= 1, "gae_max_edges must be >= 1")
+        _check(p, self.hard_negative_mode in ("size", "corpus", "size_or_corpus"),
+               "hard_negative_mode must be size, corpus or size_or_corpus")
+        _raise(p, "task")
+
+
+@dataclass(kw_only=True, slots=True)
+class OptimConfig:
+    """AdamW with linear warm-up and cosine decay to a floor."""
+
+    lr: float = _f(1e-3, "peak learning rate")
+    min_lr: float = _f(1e-4, "learning rate at the end of the cosine")
+    weight_decay: float = _f(0.01, "AdamW decoupled weight decay (not on biases, norms)")
+    beta1: float = _f(0.9, "AdamW beta1")
+    beta2: float = _f(0.98, "AdamW beta2")
+    eps: float = _f(1e-8, "AdamW epsilon")
+    warmup_steps: int = _f(100, "linear warm-up steps from 0 to lr")
+    grad_clip: float = _f(1.0, "gradient-norm clipping (0: off)")
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        _check(p, self.lr > 0, "lr must be > 0")
+        _check(p, 0 <= self.min_lr <= self.lr, "min_lr must be in [0, lr]")
+        _check(p, self.weight_decay >= 0, "weight_decay must be >= 0")
+        _check(p, 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
+        _check(p, self.eps > 0, "eps must be > 0")
+        _check(p, self.warmup_steps >= 0, "warmup_steps must be >= 0")
+        _check(p, self.grad_clip >= 0, "grad_clip must be >= 0")
+        _raise(p, "optim")
+
+
+@dataclass(kw_only=True, slots=True)
+class DataConfig:
+    """Where the shards are and how they are streamed."""
+
+    dataset_dir: str = _f("", "a built dataset folder (holds index.json)")
+    format: str = _f("wds", "shard format: wds | parquet")
+    train_split: str = _f("train", "split to train on")
+    val_split: str = _f("validation", "split for validation ('' or empty split: none)")
+    batch_size: int = _f(32, "programs per batch per rank")
+    num_workers: int = _f(1, "DataLoader worker processes per rank")
+    shuffle_buffer: int = _f(256, "samples held for shuffling (0: stream order)")
+    seed: int = _f(0, "seed of shard order, shuffling, windows, masks and initialisation")
+    max_graph_nodes: int = _f(2048, "graphs keep their first N nodes (and the edges among them)")
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        _check(p, self.format in ("wds", "parquet"), "format must be wds or parquet")
+        _check(p, self.batch_size >= 1, "batch_size must be >= 1")
+        _check(p, self.num_workers >= 0, "num_workers must be >= 0")
+        _check(p, self.shuffle_buffer >= 0, "shuffle_buffer must be >= 0")
+        _check(p, self.seed >= 0, "seed must be >= 0")
+        _check(p, self.max_graph_nodes >= 1, "max_graph_nodes must be >= 1")
+        _check(p, bool(self.train_split), "train_split must be set")
+        _raise(p, "data")
+
+
+@dataclass(kw_only=True, slots=True)
+class TrainerConfig:
+    """Lightning trainer settings, checkpoints and logging cadence."""
+
+    max_steps: int = _f(1000, "optimizer steps of the whole run (a resume ends here too)")
+    devices: int = _f(1, "processes (GPUs, or CPU processes) per node")
+    num_nodes: int = _f(1, "nodes; devices * num_nodes processes in all")
+    accelerator: str = _f("auto", "auto | cpu | gpu")
+    precision: str = _f("auto", "auto (bf16-mixed on GPU, 32 on CPU) | 32 | bf16-mixed | 16-mixed")
+    strategy: str = _f("auto", "auto (ddp when more than one process) | ddp | ddp_spawn")
+    checkpoint_every_n_steps: int = _f(200, "write a checkpoint (and last.ckpt) every N steps")
+    log_every: int = _f(10, "log metrics every N steps")
+    val_every_n_steps: int = _f(0, "validate every N steps (0: no validation)")
+    limit_val_batches: int = _f(8, "validation batches per rank")
+    output_dir: str = _f("", "run folder (default: runs/pretrain/<name>)")
+    stop_at_step: int = _f(0, "stop after this step as if killed (tests of --resume; 0: off)")
+    compile: bool = _f(False, "torch.compile the token encoder (GPU)")
+    ray_cpus_per_worker: float = _f(1.0, "CPUs per Ray Train worker (fractions allowed)")
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        _check(p, self.max_steps >= 1, "max_steps must be >= 1")
+        _check(p, self.devices >= 1, "devices must be >= 1")
+        _check(p, self.num_nodes >= 1, "num_nodes must be >= 1")
+        _check(p, self.accelerator in ("auto", "cpu", "gpu", "cuda"),
+               "accelerator must be auto, cpu or gpu")
+        _check(p, self.precision in ("auto", "32", "32-true", "bf16-mixed", "16-mixed",
+                                     "bf16-true"), "precision must be auto, 32, bf16-mixed or 16-mixed")
+        _check(p, self.strategy in ("auto", "ddp", "ddp_spawn"),
+               "strategy must be auto, ddp or ddp_spawn")
+        _check(p, self.checkpoint_every_n_steps >= 1, "checkpoint_every_n_steps must be >= 1")
+        _check(p, self.log_every >= 1, "log_every must be >= 1")
+        _check(p, self.val_every_n_steps >= 0, "val_every_n_steps must be >= 0")
+        _check(p, self.limit_val_batches >= 1, "limit_val_batches must be >= 1")
+        _check(p, 0 <= self.stop_at_step <= self.max_steps, "stop_at_step must be in [0, max_steps]")
+        _check(p, self.ray_cpus_per_worker > 0, "ray_cpus_per_worker must be > 0")
+        _raise(p, "trainer")
+
+
+@dataclass(kw_only=True, slots=True)
+class TrackingConfig:
+    """MLflow tracking (on by default) and the optional registry hook."""
+
+    enabled: bool = _f(True, "log the run to MLflow")
+    tracking_uri: str = _f("", "MLflow URI ('' : $MLFLOW_TRACKING_URI, else "
+                           "sqlite:///<project>/runs/mlflow.db)")
+    experiment: str = _f("mirencoder-pretrain", "MLflow experiment name")
+    run_name: str = _f("", "MLflow run name ('' : the config name)")
+    register: bool = _f(False, "register the encoder package through mirencoder.training.registry.model_registry")
+    registered_model_name: str = _f("mirencoder", "registered model name for --tracking.register")
+
+
+@dataclass(kw_only=True, slots=True)
+class PretrainConfig:
+    """The whole resolved configuration of one pre-training run."""
+
+    name: str = _f("pretrain", "run name (default output folder runs/pretrain/<name>)")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ConfigError("name must be a non-empty name without '/'")
+        if self.optim.warmup_steps > self.trainer.max_steps:
+            raise ConfigError(f"optim.warmup_steps ({self.optim.warmup_steps}) exceeds "
+                              f"trainer.max_steps ({self.trainer.max_steps})")
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (YAML/JSON-ready)."""
+        return asdict(self)
+
+
+# The sections of PretrainConfig, in the order they are printed and merged.
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig, "task": TaskConfig, "optim": OptimConfig, "data": DataConfig,
+    "trainer": TrainerConfig, "tracking": TrackingConfig,
+}
+
+# Fields that say where or how a run executes, not what it learns; left out of the hash.
+_UNHASHED = {"data": {"dataset_dir", "num_workers"},
+             "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
+                         "strategy", "log_every", "checkpoint_every_n_steps", "compile",
+                         "ray_cpus_per_worker"},
+             "tracking": None}
+
+
+def config_hash(config: PretrainConfig) -> str:
+    """sha256 (first 16 hex digits) of the fields that decide what the run learns."""
+    data = config.to_dict()
+    data.pop("name")
+    for section, names in _UNHASHED.items():
+        if names is None:
+            data.pop(section)
+        else:
+            for name in names:
+                data[section].pop(name)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

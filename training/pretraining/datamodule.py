@@ -1,0 +1,131 @@
+"""LightningDataModule streaming a built dataset's shards, resumable through its state dict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ...infra.errors import ConfigError
+from ..core.data.stream import ProgramStream, init_worker
+from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
+from .config import DataConfig
+
+__all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards"]
+
+DATA_STATE_VERSION = 1
+
+
+def load_dataset_index(dataset_dir: str | Path) -> dict:
+    """The dataset's ``index.json`` (through the pipeline's reader)."""
+    from ...pipelines.dataset import load_index
+
+    return load_index(dataset_dir)
+
+
+def split_shards(dataset_dir: str | Path, index: dict, split: str, fmt: str) -> list[Path]:
+    """Absolute shard paths of one split (empty when the split has no records)."""
+    entry = index.get("splits", {}).get(split)
+    if not entry or not entry.get("records"):
+        return []
+    return [Path(dataset_dir) / shard["path"] for shard in entry.get(fmt, [])
+            if shard.get("records", 1)]
+
+
+class ProgramDataModule(L.LightningDataModule):
+    """Train/validation streams of :class:`ProgramBatch` for one DDP rank.
+
+    The rank and world size come from the attached trainer (or the constructor, outside
+    Lightning). The state dict stores positions, not data: ``batches_consumed`` (equal on
+    every rank, since DDP steps in lock-step), the seed, and the layout it is valid for;
+    :meth:`load_state_dict` refuses another world size, worker count or batch size.
+
+    Args:
+        config: the data section of the run config.
+        context_length: the model's token window ([CLS] included).
+        rank, world_size: used when no trainer is attached.
+    """
+
+    def __init__(self, config: DataConfig, *, context_length: int, rank: int = 0,
+                 world_size: int = 1):
+        super().__init__()
+        if not config.dataset_dir:
+            raise ConfigError("data.dataset_dir is not set")
+        self.config, self.context_length = config, context_length
+        self._rank, self._world_size = rank, world_size
+        self.dataset_dir = Path(config.dataset_dir)
+        self.index = load_dataset_index(self.dataset_dir)
+        self.tokenizer_ids: TokenizerIds = tokenizer_ids_from_dataset(self.dataset_dir, self.index)
+        self.train_shards = split_shards(self.dataset_dir, self.index, config.train_split,
+                                         config.format)
+        if not self.train_shards:
+            raise ConfigError(f"{self.dataset_dir}: split {config.train_split!r} has no "
+                              f"{config.format} shards")
+        self.val_shards = (split_shards(self.dataset_dir, self.index, config.val_split,
+                                        config.format) if config.val_split else [])
+        self.batches_consumed = 0  # outside a trainer; inside one, global_step counts
+
+    @property
+    def rank(self) -> int:
+        return self.trainer.global_rank if self.trainer is not None else self._rank
+
+    @property
+    def world_size(self) -> int:
+        return self.trainer.world_size if self.trainer is not None else self._world_size
+
+    def _consumed(self) -> int:
+        return int(self.trainer.global_step) if self.trainer is not None else self.batches_consumed
+
+    def _loader(self, stream: ProgramStream) -> DataLoader:
+        workers = self.config.num_workers
+        return DataLoader(stream, batch_size=None, num_workers=workers,
+                          pin_memory=torch.cuda.is_available(), worker_init_fn=init_worker,
+                          prefetch_factor=4 if workers else None,
+                          persistent_workers=False, multiprocessing_context=None)
+
+    def train_dataloader(self) -> DataLoader:
+        c = self.config
+        return self._loader(ProgramStream(
+            self.train_shards, c.format, batch_size=c.batch_size,
+            context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
+            rank=self.rank, world_size=self.world_size, seed=c.seed,
+            shuffle_buffer=c.shuffle_buffer, training=True, max_graph_nodes=c.max_graph_nodes,
+            start_batch=self._consumed()))
+
+    def val_dataloader(self) -> DataLoader | list:
+        if not self.val_shards:
+            return []
+        c = self.config
+        # Repeats so every rank gets limit_val_batches batches, however the split divides.
+        return self._loader(ProgramStream(
+            self.val_shards, c.format, batch_size=c.batch_size,
+            context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
+            rank=self.rank, world_size=self.world_size, seed=c.seed, shuffle_buffer=0,
+            training=False, repeat=True, max_graph_nodes=c.max_graph_nodes))
+
+    def state_dict(self) -> dict[str, Any]:
+        consumed = self._consumed()
+        return {"version": DATA_STATE_VERSION, "seed": self.config.seed,
+                "world_size": self.world_size, "num_workers": self.config.num_workers,
+                "batch_size": self.config.batch_size, "format": self.config.format,
+                "batches_consumed": consumed,
+                "samples_seen": consumed * self.config.batch_size * self.world_size,
+                "epoch_estimate": self._epoch_estimate(consumed)}
+
+    def _epoch_estimate(self, consumed: int) -> int:
+        records = int(self.index["splits"][self.config.train_split].get("records", 0))
+        return (consumed * self.config.batch_size * self.world_size) // max(records, 1)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        expected = {"version": DATA_STATE_VERSION, "world_size": self.world_size,
+                    "num_workers": self.config.num_workers,
+                    "batch_size": self.config.batch_size, "seed": self.config.seed,
+                    "format": self.config.format}
+        problems = [f"data state {key}={state.get(key)!r}, this run has {value!r}"
+                    for key, value in expected.items() if state.get(key) != value]
+        if problems:
+            raise ConfigError(["cannot resume the data stream: " + p for p in problems])
+        self.batches_consumed = int(state["batches_consumed"])

@@ -1,0 +1,125 @@
+"""LightningModule of pre-training: seeded task inputs, the weighted loss, AdamW + schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..core.data.collate import ProgramBatch
+from ..core.data.token_ids import TokenizerIds
+from .config import OptimConfig
+from .config_merge import config_from_dict
+from .pretraining_model import PretrainingModel
+from .tasks.task_inputs import TaskInputs, prepare_task_inputs
+
+__all__ = ["PretrainingModule", "step_seed", "lr_factor", "build_optimizer"]
+
+
+def step_seed(seed: int, kind: str, step: int, rank: int) -> int:
+    """A 63-bit seed for one step of one rank (``kind``: train | val)."""
+    digest = hashlib.sha256(f"{seed}:{kind}:{step}:{rank}".encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def lr_factor(step: int, *, warmup_steps: int, max_steps: int, lr: float, min_lr: float) -> float:
+    """Multiplier of the peak lr: linear warm-up, then cosine down to ``min_lr``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+    return (min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))) / lr
+
+
+def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
+                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule."""
+    decay, no_decay = [], []
+    for param in model.parameters():  # parameters() yields each (tied) tensor once
+        if param.requires_grad:
+            (decay if param.ndim >= 2 else no_decay).append(param)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": optim.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
+        step, warmup_steps=optim.warmup_steps, max_steps=max_steps, lr=optim.lr,
+        min_lr=optim.min_lr))
+    return optimizer, scheduler
+
+
+class PretrainingModule(L.LightningModule):
+    """Pre-trains :class:`PretrainingModel` on the three tasks.
+
+    Args:
+        config: the resolved run config as a plain dict (saved as hyper-parameters, so a
+            checkpoint loads with ``weights_only=True``).
+        tokenizer_ids: :meth:`TokenizerIds.to_dict` of the dataset.
+    """
+
+    def __init__(self, config: dict[str, Any], tokenizer_ids: dict[str, int]):
+        super().__init__()
+        self.save_hyperparameters()
+        self.run_config = config_from_dict(config)
+        self.ids = TokenizerIds(**tokenizer_ids)
+        self.model = PretrainingModel(self.run_config.model, self.run_config.task, self.ids)
+        if self.run_config.trainer.compile:
+            self.model.encoder.token_encoder = torch.compile(self.model.encoder.token_encoder)
+
+    @property
+    def encoder(self):
+        return self.model.encoder
+
+    # --- data: random choices on the CPU, then one transfer --------------------------------
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if not isinstance(batch, ProgramBatch):
+            return batch
+        training = self.trainer is not None and self.trainer.training
+        kind = "train" if training else "val"
+        step = self.global_step if training else self._val_batch
+        self._val_batch += 0 if training else 1
+        generator = torch.Generator().manual_seed(
+            step_seed(self.run_config.data.seed, kind, step, self.global_rank))
+        return prepare_task_inputs(batch, self.run_config.task, self.ids,
+                                   node_mask_id=self.model.node_mask_id, generator=generator)
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device,
+                                 dataloader_idx: int) -> Any:
+        if isinstance(batch, (TaskInputs, ProgramBatch)):
+            return batch.to(device, non_blocking=True)
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    _val_batch = 0
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_batch = 0  # the same masks at every validation
+
+    # --- steps ----------------------------------------------------------------------------
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Dropout draws from the global generator: reseed per step so a resumed run repeats
+        # the uninterrupted one exactly.
+        torch.manual_seed(step_seed(self.run_config.data.seed, "dropout", self.global_step,
+                                    self.global_rank))
+
+    def training_step(self, batch: TaskInputs, batch_idx: int) -> torch.Tensor:
+        metrics = self.model(batch)
+        self.log_dict({f"train/{name}": value for name, value in metrics.items()},
+                      on_step=True, on_epoch=False, prog_bar=False,
+                      batch_size=batch.num_programs)
+        self.log("train/lr", self.lr_schedulers().get_last_lr()[0], on_step=True,
+                 on_epoch=False, batch_size=batch.num_programs)
+        return metrics["loss"]
+
+    def validation_step(self, batch: TaskInputs, batch_idx: int) -> None:
+        metrics = self.model(batch)
+        self.log_dict({f"val/{name}": value for name, value in metrics.items()},
+                      on_step=False, on_epoch=True, sync_dist=True,
+                      batch_size=batch.num_programs)
+
+    def configure_optimizers(self) -> dict:
+        optimizer, scheduler = build_optimizer(self.model, self.run_config.optim,
+                                               self.run_config.trainer.max_steps)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}

@@ -1,0 +1,99 @@
+"""The encoder plus its three task heads, computing the weighted pre-training loss.
+
+Used by the Lightning module and, unchanged, by the bare PyTorch loop of the GPU benchmark.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...pipelines.ir.program_graph import FLOWS
+from ..core.data.token_ids import TokenizerIds
+from ..core.model_config import ModelConfig
+from ..core.models.edge_decoder import EdgeDecoder
+from ..core.models.encoder import MIREncoder
+from ..core.models.matching_head import MatchingHead
+from ..core.models.mlm_head import MLMHead
+from ..core.models.node_text_head import NodeTextHead
+from .config import TaskConfig
+from .tasks.graph_autoencoding import gae_metrics
+from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
+from .tasks.matching import matching_metrics
+from .tasks.task_inputs import TaskInputs
+
+__all__ = ["PretrainingModel"]
+
+
+class PretrainingModel(nn.Module):
+    """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head.
+
+    ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
+    ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
+    ``gae_flow_loss``, ``gae_link_accuracy``, ``gae_flow_accuracy``, ``node_text_loss``,
+    ``node_text_accuracy``, ``match_loss``, ``match_accuracy`` (those of enabled tasks).
+    """
+
+    def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds):
+        super().__init__()
+        self.task, self.ids = task, ids
+        self.encoder = MIREncoder(model, vocab_size=ids.vocab_size, node_vocab_size=ids.node_vocab_size,
+                                   pad_id=ids.pad_id)
+        tied = self.encoder.token_encoder.embedding if task.tie_mlm_head else None
+        self.mlm_head = MLMHead(model.d_model, ids.vocab_size, tied)
+        self.edge_decoder = EdgeDecoder(model.gnn_hidden, len(FLOWS))
+        self.node_text_head = (NodeTextHead(model.gnn_hidden, ids.node_vocab_size)
+                               if task.node_text_mask_rate > 0 else None)
+        self.matching_head = MatchingHead(model.fusion_dim)
+
+    @property
+    def node_mask_id(self) -> int:
+        return self.encoder.graph_encoder.mask_id
+
+    def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
+        task = self.task
+        out = self.encoder(step.inputs)
+        zero = out["fused"].sum() * 0.0  # keeps every head in the graph for DDP
+        total = zero
+        metrics: dict[str, torch.Tensor] = {}
+        if task.mlm_weight > 0 and step.mlm_labels is not None:
+            chosen = step.mlm_labels != IGNORE_INDEX
+            if bool(chosen.any()):
+                m = mlm_metrics(self.mlm_head(out["token_states"][chosen]),
+                                step.mlm_labels[chosen])
+                total = total + task.mlm_weight * m["loss"]
+                metrics.update(mlm_loss=m["loss"].detach(), mlm_accuracy=m["accuracy"],
+                               mlm_unigram_accuracy=m["unigram_accuracy"])
+        if task.gae_weight > 0:
+            gae = zero
+            if step.pos_src.numel():
+                g = gae_metrics(self.edge_decoder, out["node_states"], step.pos_src, step.pos_dst,
+                                step.pos_flow, step.neg_src, step.neg_dst)
+                gae = gae + g["link_loss"] + g["flow_loss"]
+                metrics.update(gae_link_loss=g["link_loss"].detach(),
+                               gae_flow_loss=g["flow_loss"].detach(),
+                               gae_link_accuracy=g["link_accuracy"],
+                               gae_flow_accuracy=g["flow_accuracy"])
+            if self.node_text_head is not None and step.masked_nodes.numel():
+                logits = self.node_text_head(out["node_states"][step.masked_nodes])
+                node_loss = F.cross_entropy(logits.float(), step.node_text_targets)
+                gae = gae + task.node_text_weight * node_loss
+                metrics.update(node_text_loss=node_loss.detach(), node_text_accuracy=(
+                    logits.argmax(-1) == step.node_text_targets).float().mean())
+            total = total + task.gae_weight * gae
+            metrics["gae_loss"] = gae.detach()
+        if task.match_weight > 0 and step.partners is not None:
+            m = matching_metrics(self.matching_head, out["tokens"], out["graph"], step.partners)
+            total = total + task.match_weight * m["loss"]
+            metrics.update(match_loss=m["loss"].detach(), match_accuracy=m["accuracy"])
+        # Unused heads still join the graph (zero gradient) so DDP never waits on them.
+        unused = sum(p.sum() for p in self._heads_parameters()) * 0.0
+        metrics["loss"] = total + unused
+        return metrics
+
+    def _heads_parameters(self):
+        for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head):
+            if head is not None:
+                yield from (p for name, p in head.named_parameters()
+                            if not (name == "decoder_weight" and self.mlm_head.tied))

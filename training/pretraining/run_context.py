@@ -1,0 +1,82 @@
+"""Setting up a pre-training run: its folders, dataset facts, hashes and the resolved config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...infra.errors import ConfigError
+from ...infra.tracking import code_version
+from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
+from .config import PretrainConfig, config_hash
+from .config_merge import config_to_yaml
+from .datamodule import load_dataset_index
+
+__all__ = ["RunContext", "setup_run", "code_version", "default_output_dir"]
+
+
+def default_output_dir(config: PretrainConfig) -> Path:
+    """``<repo>/runs/pretrain/<name>`` (the project's data folder)."""
+    from ...infra.tracking import runs_dir
+
+    return runs_dir() / "pretrain" / config.name
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Facts of one run, fixed before training starts (plain data: it crosses to Ray workers)."""
+
+    output_dir: Path
+    checkpoint_dir: Path
+    package_dir: Path
+    dataset_dir: Path
+    dataset_index_sha256: str
+    dataset_name: str
+    tokenizer_sha256: str
+    node_vocab_sha256: str
+    tokenizer_ids: TokenizerIds
+    config_hash: str
+    code_version: str
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoint_dir / "last.ckpt"
+
+    def lineage(self) -> dict:
+        """The lineage every artifact of the run carries."""
+        return {"dataset_index_sha256": self.dataset_index_sha256,
+                "dataset_name": self.dataset_name, "dataset_dir": str(self.dataset_dir),
+                "tokenizer_sha256": self.tokenizer_sha256,
+                "node_vocab_sha256": self.node_vocab_sha256, "config_hash": self.config_hash,
+                "config_sha256": self.config_hash, "code_version": self.code_version}
+
+
+def setup_run(config: PretrainConfig) -> RunContext:
+    """Checks the dataset, creates the run folder and saves the resolved config in it.
+
+    Raises:
+        ConfigError: no dataset folder, or it is not a built dataset.
+    """
+    from ...pipelines.dataset import index_sha256
+
+    if not config.data.dataset_dir:
+        raise ConfigError("data.dataset_dir is not set (--data.dataset_dir=DIR)")
+    dataset_dir = Path(config.data.dataset_dir).resolve()
+    index = load_dataset_index(dataset_dir)
+    ids = tokenizer_ids_from_dataset(dataset_dir, index)
+    output_dir = Path(config.trainer.output_dir).resolve() if config.trainer.output_dir else (
+        default_output_dir(config))
+    checkpoint_dir = output_dir / "checkpoints"
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
+    tmp = output_dir / f".config.yaml.{os.getpid()}"
+    tmp.write_text(config_to_yaml(config))
+    os.replace(tmp, output_dir / "config.yaml")
+    return RunContext(
+        output_dir=output_dir, checkpoint_dir=checkpoint_dir, package_dir=output_dir / "encoder",
+        dataset_dir=dataset_dir, dataset_index_sha256=index_sha256(dataset_dir),
+        dataset_name=str(index.get("recipe", dataset_dir.name)),
+        tokenizer_sha256=str(index.get("tokenizer_sha256", "")),
+        node_vocab_sha256=str(index.get("node_vocab_sha256", "")), tokenizer_ids=ids,
+        config_hash=config_hash(config), code_version=code_version())

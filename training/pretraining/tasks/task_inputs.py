@@ -1,0 +1,112 @@
+"""Draws every random choice of one pre-training step on the CPU, before the batch moves.
+
+Masks, hidden edges, negatives and matching partners come from one seeded CPU generator, so a
+step is reproducible (resume gives the same numbers) and the accelerator never waits on
+index computations. The result moves to the device as a whole.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, fields, replace
+
+import torch
+
+from ...core.data.collate import ProgramBatch
+from ...core.data.token_ids import TokenizerIds
+from ..config import TaskConfig
+from .graph_autoencoding import (
+    mask_node_texts,
+    sample_negative_edges,
+    split_edges,
+)
+from .masked_tokens import mask_tokens
+from .matching import matching_partners
+
+__all__ = ["TaskInputs", "prepare_task_inputs"]
+
+
+@dataclass(slots=True)
+class TaskInputs:
+    """One step's model input (corrupted views) and the targets of the three tasks.
+
+    Attributes:
+        inputs: the batch the encoder sees: masked tokens, masked node texts, hidden edges.
+        mlm_labels: ``[B, L]`` original ids at chosen positions, -100 elsewhere (or None).
+        pos_src, pos_dst, pos_flow: ``[P]`` hidden (or all) edges to reconstruct.
+        neg_src, neg_dst: ``[Q]`` non-edges.
+        masked_nodes, node_text_targets: ``[M]`` masked nodes and their true text ids.
+        partners: ``[B]`` matching partner of each program (or None when B < 2).
+    """
+
+    inputs: ProgramBatch
+    mlm_labels: torch.Tensor | None
+    pos_src: torch.Tensor
+    pos_dst: torch.Tensor
+    pos_flow: torch.Tensor
+    neg_src: torch.Tensor
+    neg_dst: torch.Tensor
+    masked_nodes: torch.Tensor
+    node_text_targets: torch.Tensor
+    partners: torch.Tensor | None
+
+    @property
+    def num_programs(self) -> int:
+        return self.inputs.num_programs
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> TaskInputs:
+        changes = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                changes[f.name] = value.to(device, non_blocking=non_blocking)
+        return replace(self, **changes)
+
+    def pin_memory(self) -> TaskInputs:
+        changes = {f.name: getattr(self, f.name).pin_memory() for f in fields(self)
+                   if getattr(self, f.name) is not None}
+        return replace(self, **changes)
+
+
+def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds, *,
+                        node_mask_id: int, generator: torch.Generator) -> TaskInputs:
+    """Corrupts a CPU batch for the enabled tasks and records their targets."""
+    tokens, labels = batch.tokens, None
+    if task.mlm_weight > 0:
+        tokens, labels = mask_tokens(batch.tokens, batch.attention_mask, ids=ids,
+                                     rate=task.mask_rate,
+                                     mask_fraction=task.mask_token_fraction,
+                                     random_fraction=task.random_token_fraction,
+                                     generator=generator)
+    graph = batch.graph
+    edge_index, edge_flow = graph.edge_index, graph.edge_flow
+    empty = torch.zeros(0, dtype=torch.long)
+    pos_src = pos_dst = pos_flow = neg_src = neg_dst = masked = node_targets = empty
+    corrupted = graph
+    if task.gae_weight > 0:
+        split = split_edges(edge_index.size(1), mask_rate=task.gae_edge_mask_rate,
+                            max_positives=task.gae_max_edges, generator=generator)
+        pos_src, pos_dst = edge_index[0, split.positives], edge_index[1, split.positives]
+        pos_flow = edge_flow[split.positives]
+        neg_src, neg_dst = sample_negative_edges(edge_index, pos_src, graph.batch, graph.ptr,
+                                                 ratio=task.gae_negative_ratio,
+                                                 generator=generator)
+        corrupted = copy.copy(graph)
+        if not bool(split.visible.all()):
+            corrupted.edge_index = edge_index[:, split.visible]
+            corrupted.edge_flow = edge_flow[split.visible]
+            corrupted.edge_position = graph.edge_position[split.visible]
+        if task.node_text_mask_rate > 0:
+            corrupted.node_text, masked = mask_node_texts(
+                graph.node_text, rate=task.node_text_mask_rate, mask_id=node_mask_id,
+                generator=generator)
+            node_targets = graph.node_text[masked]
+    partners = None
+    if task.match_weight > 0:
+        partners = matching_partners(batch.num_nodes, batch.corpora,
+                                     hard_fraction=task.hard_negative_fraction,
+                                     mode=task.hard_negative_mode, generator=generator)
+    return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
+                      pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
+                      neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
+                      partners=partners)

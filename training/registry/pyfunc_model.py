@@ -1,0 +1,91 @@
+"""The MLflow "model from code" of a registered encoder: program text in, embeddings out.
+
+MLflow executes this file when it loads the model (``mlflow.pyfunc.load_model`` or
+``mlflow models serve``); its only artifact, ``encoder``, is an encoder package folder
+(safetensors weights + JSON config + tokenizer + node vocabulary), so nothing pickled is
+needed. The ``mirencoder`` package must be importable where the model is loaded.
+
+Input: a pandas DataFrame with a ``text`` column (C, C++, OpenCL C, CUDA or LLVM-IR text) and
+optional ``language`` (``c``, ``cpp``, ``opencl``, ``cuda``, ``ir``; empty: IR when the text
+looks like IR — ``define``/``target triple`` — else C) and ``modality`` (``fused`` default,
+``tokens``, ``graph``; one value per request) columns; a list of strings or a dict
+``{"text": [...]}`` also works. Served as JSON:
+``{"dataframe_records": [{"text": "int f(int x){return x+1;}"}]}``.
+
+Output: a DataFrame with one row per input: ``embedding`` (a list of D floats; null for a
+failed input), ``error`` (empty when embedded, else ``reason: message``) and ``reason``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+__all__ = ["EncoderPyfunc", "to_frame"]
+
+
+def to_frame(model_input: Any) -> pd.DataFrame:
+    """Normalises the accepted input forms to a DataFrame with a ``text`` column."""
+    if isinstance(model_input, pd.DataFrame):
+        frame = model_input
+    elif isinstance(model_input, pd.Series):
+        frame = model_input.to_frame(name="text")
+    elif isinstance(model_input, str):
+        frame = pd.DataFrame({"text": [model_input]})
+    elif isinstance(model_input, dict):
+        frame = pd.DataFrame({k: v if isinstance(v, list) else [v]
+                              for k, v in model_input.items()})
+    elif isinstance(model_input, list):
+        if all(isinstance(item, dict) for item in model_input):
+            frame = pd.DataFrame(model_input)
+        else:
+            frame = pd.DataFrame({"text": [str(item) for item in model_input]})
+    else:
+        raise TypeError(f"unsupported input of type {type(model_input).__name__}: give a "
+                        "DataFrame with a 'text' column or a list of strings")
+    if "text" not in frame.columns:
+        if frame.shape[1] == 1:
+            frame = frame.rename(columns={frame.columns[0]: "text"})
+        else:
+            raise ValueError(f"input needs a 'text' column; got {list(frame.columns)}")
+    return frame
+
+
+class EncoderPyfunc(PythonModel):
+    """Embeds program texts with the packaged encoder."""
+
+    def load_context(self, context) -> None:
+        from ..embedding.embedder import Embedder
+
+        self.embedder = Embedder.from_package(context.artifacts["encoder"],
+                                              source="mlflow-pyfunc")
+
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        frame = to_frame(model_input)
+        texts = ["" if t is None else str(t) for t in frame["text"].tolist()]
+        languages = None
+        if "language" in frame.columns:
+            languages = [(str(v).strip().lower() or None) if v is not None and v == v else None
+                         for v in frame["language"].tolist()]
+        modality = (params or {}).get("modality", "fused")
+        if "modality" in frame.columns and len(frame):
+            modality = str(frame["modality"].iloc[0] or modality)
+        result = self.embedder.embed_texts(texts, languages, modality=modality, progress=False)
+        embeddings, errors, reasons = [], [], []
+        for i in range(len(texts)):
+            if i in result.errors:
+                reason, message = result.errors[i]
+                embeddings.append(None)
+                errors.append(f"{reason}: {message}")
+                reasons.append(reason)
+            else:
+                embeddings.append([float(x) for x in result.vectors[i]])
+                errors.append("")
+                reasons.append("")
+        return pd.DataFrame({"embedding": embeddings, "error": errors, "reason": reasons})
+
+
+mlflow.models.set_model(EncoderPyfunc())
