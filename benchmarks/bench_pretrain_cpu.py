@@ -79,7 +79,7 @@ class PeakRss:
 def run(dataset: Path, steps: int, warmup: int, overrides: dict) -> dict:
     """Trains tiny for ``steps`` steps and returns the throughput figures."""
     from mirencoder.training import pretrain as pretrain_module
-    from mirencoder.training.pretraining.config_merge import resolve_config
+    from mirencoder.training.pretraining.config import load_pretrain_config
 
     meter = Throughput(warmup)
     original = pretrain_module.build_trainer
@@ -90,7 +90,7 @@ def run(dataset: Path, steps: int, warmup: int, overrides: dict) -> dict:
         return trainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = resolve_config(REPO_ROOT / "training" / "configs" / "tiny.yaml", {
+        config = load_pretrain_config(REPO_ROOT / "training" / "configs" / "tiny.yaml", {
             "data.dataset_dir": str(dataset), "trainer.max_steps": steps,
             "trainer.val_every_n_steps": 0, "trainer.checkpoint_every_n_steps": steps,
             "trainer.output_dir": tmp, "trainer.accelerator": "cpu",
@@ -123,7 +123,7 @@ def main() -> int:
                         help="config override, e.g. data.batch_size=16")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    from mirencoder.training.pretraining.config_merge import parse_override
+    from mirencoder.infra.config import parse_override
 
     overrides = dict(parse_override(item) for item in args.set)
     load_before = psutil.getloadavg()[0]

@@ -202,7 +202,7 @@ def main() -> int:
     _ensure_package()
     import torch
 
-    from mirencoder.training.pretraining.config_merge import resolve_config
+    from mirencoder.training.pretraining.config import load_pretrain_config
 
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
@@ -211,7 +211,7 @@ def main() -> int:
                  "trainer.compile": bool(args.compile)}
     if args.batch_size:
         overrides["data.batch_size"] = args.batch_size
-    config = resolve_config(REPO_ROOT / "training" / "configs" / f"{name}.yaml", overrides)
+    config = load_pretrain_config(REPO_ROOT / "training" / "configs" / f"{name}.yaml", overrides)
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -1,6 +1,6 @@
 """Error types that encode the failure policy of every stage."""
 
-__all__ = ["MirError", "FatalError", "ShardError", "RetryableError", "ConfigError", "InputError"]
+__all__ = ["MirError", "FatalError", "ShardError", "ConfigError", "InputError"]
 
 
 class MirError(Exception):
@@ -13,10 +13,6 @@ class FatalError(MirError):
 
 class ShardError(MirError):
     """Fails one shard or task; the rest of the run goes on."""
-
-
-class RetryableError(MirError):
-    """A transient failure worth retrying (a dead worker, a busy server)."""
 
 
 class ConfigError(MirError):

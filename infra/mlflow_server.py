@@ -11,7 +11,8 @@ As a context manager::
         register_encoder(package, tracking_uri=server.uri)
 
 or as a command: ``python -m mirencoder.infra.mlflow_server --port 5000`` (runs until Ctrl-C
-and prints the ``MLFLOW_TRACKING_URI`` to export). Every wait is bounded.
+and prints the ``MLFLOW_TRACKING_URI`` to export; ``--config FILE``, ``--set key=value`` and
+``--dry-run`` as for every command). Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -25,17 +26,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from .config import add_config_arguments, add_shorthand, config_from_args, print_if_dry_run
+from .config import help_field as _f
 from .errors import ConfigError, FatalError
 from .tracking import runs_dir, sqlite_uri
 
 __all__ = ["ServerConfig", "MlflowServer", "free_port", "main"]
-
-
-def _f(default, help: str):  # noqa: A002 - mirrors argparse's name
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass(kw_only=True, slots=True)
@@ -184,21 +183,25 @@ class MlflowServer:
         self.stop()
 
 
+_COMMAND_PORT = 5000
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m mirencoder.infra.mlflow_server``: serve until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m mirencoder.infra.mlflow_server",
                                      description=__doc__.splitlines()[0])
-    defaults = ServerConfig()
+    add_config_arguments(parser, ServerConfig, config_help="YAML file of server settings")
     for name in ServerConfig.__dataclass_fields__:
-        meta = ServerConfig.__dataclass_fields__[name].metadata
-        default = getattr(defaults, name)
-        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
-                            help=meta.get("help", ""))
-    parser.set_defaults(port=5000)
+        add_shorthand(parser, ServerConfig, name, "--" + name.replace("_", "-"), metavar="V",
+                      help=f"TCP port (0: a free one; {_COMMAND_PORT} for this command)"
+                      if name == "port" else None)
     args = parser.parse_args(argv)
-    config = ServerConfig(**{name: getattr(args, name) for name in ServerConfig.__dataclass_fields__})
-    server = MlflowServer(config)
     try:
+        # A served registry gets a fixed, well-known port unless told otherwise.
+        config = config_from_args(ServerConfig, args, base={"port": _COMMAND_PORT})
+        if print_if_dry_run(config, args, "resolved tracking-server configuration"):
+            return 0
+        server = MlflowServer(config)
         server.start()
     except (FatalError, ConfigError) as error:
         print(f"mlflow_server: {error}", file=sys.stderr)

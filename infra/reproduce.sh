@@ -8,20 +8,22 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
-STEPS="${STEPS:-2400}"
-DATASET=runs/datasets/pretrain-c-cpp-v1
-RUN=runs/pretrain/tiny-c-cpp-v1
+# The run's settings (dataset folder, run folder, 2,400 steps, ...) are in the config file;
+# STEPS=N overrides its trainer.max_steps.
+CONFIG=training/configs/champion.yaml
+DATASET=runs/datasets/pretrain-c-cpp-v1   # champion.yaml's data.dataset_dir
+RUN=runs/pretrain/tiny-c-cpp-v1           # champion.yaml's trainer.output_dir
 
 mirencoder dataset build --recipe pretrain-c-cpp-v1 --out "$DATASET"
-mirencoder pretrain --config training/configs/tiny.yaml --name tiny-pretrain-c-cpp-v1 \
-  --data.dataset_dir "$DATASET" --trainer.output_dir "$RUN" --trainer.max_steps "$STEPS" \
-  --optim.warmup_steps 150 --trainer.val_every_n_steps 400 \
-  --trainer.checkpoint_every_n_steps 200 --tracking.register true --resume
+mirencoder pretrain --config "$CONFIG" ${STEPS:+--set trainer.max_steps="$STEPS"} --resume
 VERSION=$(python -c "import json;print(json.load(open('$RUN/result.json'))['registered_version'])")
 mirencoder registry promote "$VERSION" --alias champion
 python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
 UNTRAINED=(--untrained-model "$RUN/untrained-encoder")
+# The committed tables: RESULTS.md, results/summary.json and results/results.png at the root
+# (without --out-dir, `mirencoder eval` writes under runs/eval/).
+REPORT=(--out-dir "$ROOT")
 mirencoder eval devmap --model models:/mirencoder@champion "${UNTRAINED[@]}" \
-  --data-dir "$DATA_DIR" --mlflow
+  --data-dir "$DATA_DIR" "${REPORT[@]}" --mlflow
 mirencoder eval thread-coarsening --model models:/mirencoder@champion "${UNTRAINED[@]}" \
-  --data-dir "$DATA_DIR" --mlflow
+  --data-dir "$DATA_DIR" "${REPORT[@]}" --mlflow

@@ -34,14 +34,6 @@ FORMAT_VERSION = 1
 _META_COLUMNS = ["order", "path", "corpus", "language", "status", "reason", "message", "ir_sha256",
                  "num_instructions"]
 
-# Ready IR of the evaluation benchmarks, and the DevMap OpenCL sources compiled with the build's
-# own flags: an input whose normalised IR equals any of them is excluded.
-_EVALUATION_INPUTS = (
-    ("devmap/ir2vec-669/kernels_ir.tar.gz", "devmap-ir"),
-    ("thread-coarsening/kernels_ir.tar.gz", "thread-coarsening-ir"),
-    ("devmap/opencl-kernels.tar.bz2", "devmap-opencl"),
-)
-
 # Worker-side cache: a stage is set up once per worker process and configuration.
 _STAGES: dict[str, object] = {}
 
@@ -187,13 +179,16 @@ def _read_meta(parts: list[Path]) -> list[dict]:
 
 
 def _evaluation_cache_key(config: BuildConfig, toolchain: Toolchain, sources: list) -> str:
-    """Names the evaluation hashes: same data, flags, toolchain and normaliser give the same."""
+    """Names the evaluation hashes: same data, flags, toolchain, front end and normaliser give
+    the same."""
+    from .frontend import loader
     from .ir import normalize
 
     digest = hashlib.sha256(json.dumps(config_to_dict(config.compile), sort_keys=True).encode())
     digest.update(f"{toolchain.clang_version}|{toolchain.llvm_version}|{_llvmlite_version()}"
                   .encode())
-    digest.update(Path(normalize.__file__).read_bytes())
+    for module in (loader, normalize):
+        digest.update(Path(module.__file__).read_bytes())
     for path, _ in sources:
         digest.update(f"|{path.name}:{path.stat().st_size}".encode())
     return digest.hexdigest()[:32]
@@ -203,11 +198,17 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
                        show_progress: bool) -> tuple[dict, dict]:
     """Normalised-IR hashes of the evaluation kernels.
 
-    Computed with Ray tasks once, then cached under ``runs/cache/evaluation-ir/`` (keyed by
-    data, compile flags, toolchain and normaliser), so later builds reuse them.
+    The kernels are the inputs of the evaluation recipes (:mod:`.recipes`: ready IR, and the
+    DevMap OpenCL sources compiled with the build's own flags), under the build's evaluation
+    data folder. Computed with Ray tasks once, then cached under
+    ``runs/cache/evaluation-ir/`` (keyed by data, compile flags, toolchain and normaliser),
+    so later builds reuse them.
     """
+    from .recipes import evaluation_inputs
+
     data = config.evaluation_data_path()
-    sources = [(data / rel, corpus) for rel, corpus in _EVALUATION_INPUTS if (data / rel).exists()]
+    sources = [(found.path, found.corpus) for found in evaluation_inputs(data)
+               if found.path.exists()]
     if not sources:
         return {}, {"applied": False, "reason": f"evaluation data not found under {data}"}
     cache = REPO_ROOT / "runs" / "cache" / "evaluation-ir" / (

@@ -1,26 +1,26 @@
 """Typed configuration of a dataset build, loaded from a ``datasets/*.yaml`` recipe.
 
-Merge order (done only here, shown by ``--dry-run``): dataclass defaults, then the recipe
-YAML, then ``--set section.key=value`` overrides from the command line.
+The dataclasses and the recipe lookup by name live here; the merge (dataclass defaults, then
+the recipe YAML, then ``--set section.key=value`` overrides) is the shared engine of
+:mod:`mirencoder.infra.config`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-import yaml
-
+from ..infra.config import config_to_dict, load_config
 from ..infra.errors import ConfigError
 from .compile import CompileConfig
 
 __all__ = [
     "REPO_ROOT", "InputSpec", "ShardConfig", "SplitConfig", "VocabularyConfig", "BuildConfig",
-    "load_recipe", "apply_overrides", "config_to_dict", "config_hash",
+    "recipe_path", "load_recipe", "config_to_dict", "config_hash",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(kw_only=True, slots=True)
 class InputSpec:
-    """One input of a recipe: a folder, a file or an archive."""
+    """One input of a recipe: a folder, a file or an archive (a bare string is its path)."""
 
+    _scalar_field: ClassVar[str] = "path"
     path: str
     """Path; relative paths are resolved against the repository root."""
     corpus: str | None = None
@@ -48,7 +49,9 @@ class SplitConfig:
     """Deterministic train/validation/test split by normalised-IR hash."""
 
     validation_fraction: float = 0.05
+    """Share of the programs in the validation split."""
     test_fraction: float = 0.05
+    """Share of the programs in the test split."""
 
     def __post_init__(self) -> None:
         if not (0 <= self.validation_fraction < 1 and 0 <= self.test_fraction < 1
@@ -110,7 +113,9 @@ class BuildConfig:
     name: str = "custom"
     """Recipe name, with a version (e.g. ``pretrain-c-cpp-v1``)."""
     description: str = ""
+    """One line on what the recipe holds (not part of the hash)."""
     inputs: list[InputSpec] = field(default_factory=list)
+    """The folders, files and archives to compile (``path``, ``corpus``, ``include_dirs``)."""
     compile: CompileConfig = field(default_factory=CompileConfig)
     vocab: VocabularyConfig = field(default_factory=VocabularyConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -130,87 +135,27 @@ class BuildConfig:
         return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
-_NESTED = {"compile": CompileConfig, "vocab": VocabularyConfig, "split": SplitConfig,
-           "shards": ShardConfig}
+def recipe_path(path_or_name: str | Path) -> Path:
+    """A recipe YAML path, or the file of a recipe name (``datasets/<name>.yaml``).
 
-
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError([f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})"
-                           for key in unknown])
-    try:
-        return cls(**data)
-    except TypeError as error:
-        raise ConfigError(f"{where}: {error}") from error
-
-
-def _from_dict(data: dict[str, Any]) -> BuildConfig:
-    data = dict(data)
-    nested = {key: _build(cls, data.pop(key) or {}, key) for key, cls in _NESTED.items()
-              if key in data}
-    inputs = [_build(InputSpec, item if isinstance(item, dict) else {"path": str(item)}, "inputs")
-              for item in data.pop("inputs", []) or []]
-    return _build(BuildConfig, {**data, **nested, "inputs": inputs}, "recipe")
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a (nested) config dataclass."""
-    return dataclasses.asdict(config)
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_overrides(config: BuildConfig, overrides: list[str]) -> BuildConfig:
-    """Applies ``section.key=value`` overrides (values parsed as YAML scalars or lists)."""
-    data = config_to_dict(config)
-    problems = []
-    for item in overrides:
-        if "=" not in item:
-            problems.append(f"override {item!r} is not KEY=VALUE")
-            continue
-        dotted, value = item.split("=", 1)
-        keys = dotted.strip().lstrip("-").split(".")
-        target = data
-        for key in keys[:-1]:
-            if not isinstance(target.get(key), dict):
-                problems.append(f"override {dotted!r}: {key!r} is not a section")
-                break
-            target = target[key]
-        else:
-            if keys[-1] not in target:
-                problems.append(f"override {dotted!r}: unknown key {keys[-1]!r}")
-            else:
-                target[keys[-1]] = _parse_value(value)
-    if problems:
-        raise ConfigError(problems)
-    return _from_dict(data)
-
-
-def load_recipe(path_or_name: str | Path | None) -> BuildConfig:
-    """Loads a recipe by path or by name (``datasets/<name>.yaml``); None gives the defaults."""
-    if path_or_name is None:
-        return BuildConfig()
+    Raises:
+        ConfigError: neither a file nor a known recipe name (the known ones listed).
+    """
     path = Path(path_or_name)
-    if not path.exists():
-        candidate = REPO_ROOT / "datasets" / f"{path_or_name}.yaml"
-        if not candidate.exists():
-            names = sorted(p.stem for p in (REPO_ROOT / "datasets").glob("*.yaml"))
-            raise ConfigError(f"no recipe {str(path_or_name)!r}; known recipes: {', '.join(names)}")
-        path = candidate
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a recipe must be a mapping")
-    return _from_dict(data)
+    if path.exists():
+        return path
+    candidate = REPO_ROOT / "datasets" / f"{path_or_name}.yaml"
+    if not candidate.exists():
+        names = sorted(p.stem for p in (REPO_ROOT / "datasets").glob("*.yaml"))
+        raise ConfigError(f"no recipe {str(path_or_name)!r}; known recipes: {', '.join(names)}")
+    return candidate
+
+
+def load_recipe(path_or_name: str | Path | None, overrides: Sequence[str] = ()) -> BuildConfig:
+    """Loads a recipe by path or by name, then applies ``section.key=value`` overrides (the
+    engine of :func:`mirencoder.infra.config.load_config`); None gives the defaults."""
+    path = recipe_path(path_or_name) if path_or_name is not None else None
+    return load_config(BuildConfig, path, overrides)
 
 
 def config_hash(config: BuildConfig) -> str:

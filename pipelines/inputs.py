@@ -6,9 +6,11 @@ are refused; symbolic links are created only after all regular files, and only w
 target stays inside the extraction root and does not form a loop. A refused member becomes
 an :class:`InputItem` with a ``rejection`` (so the manifest shows it), never an exception.
 
-An archive is extracted into ``work_dir/extracted/<stem>-<hash8>/`` (hash of its bytes)
-through a temporary folder renamed into place; the completion marker inside it records the
-members, so a rerun reuses the folder without reading the archive again.
+An archive is extracted (:func:`extract_archive`; the build and the embedder through
+:func:`discover_inputs`, evaluation directly) into ``<into>/<stem>-<hash8>/`` (hash of its
+bytes; the build's ``<into>`` is ``work_dir/extracted``) through a temporary folder renamed
+into place; the completion marker inside it records the members, so a rerun reuses the folder
+without reading the archive again.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from .compile import DEFAULT_MAX_FILE_BYTES, detect_language
 
 __all__ = [
     "InputItem",
+    "ExtractedArchive",
     "ARCHIVE_SUFFIXES",
     "REJECTION_REASONS",
     "MAX_MEMBER_BYTES",
     "discover_inputs",
+    "extract_archive",
     "is_archive",
     "corpus_name",
 ]
@@ -186,19 +190,53 @@ def _sorted_files(folder: str) -> Iterator[tuple[str, bool]]:
 # ----------------------------------------------------------------------------- archives
 
 
-def _archive_items(archive: Path, work_dir: Path, label: str,
-                   max_file_bytes: int) -> list[InputItem]:
+@dataclass(frozen=True, slots=True)
+class ExtractedArchive:
+    """An archive extracted by :func:`extract_archive`."""
+
+    root: Path
+    """The folder holding the members (``<into>/<stem>-<hash8>/``)."""
+    programs: tuple[str, ...]
+    """Member names of the program files extracted, sorted."""
+    rejected: tuple[tuple[str, str, str], ...]
+    """``(member name, reason, message)`` of the members refused (see :data:`REJECTION_REASONS`);
+    a ``bad_archive`` entry has an empty name."""
+    complete: bool
+    """False when the archive is damaged: the members read before the damage are extracted."""
+
+
+def extract_archive(archive: Path, into: Path, *,
+                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ExtractedArchive:
+    """Extracts an archive safely into ``into/<stem>-<hash8>/``, once (see the module docstring).
+
+    Args:
+        archive: a tar archive (any compression tarfile reads).
+        into: the parent folder of the extraction folder.
+        max_file_bytes: program members above this size are refused as ``too_large``.
+
+    Returns:
+        Where the members lie and which were refused; never raises for a bad member.
+    """
+    archive = Path(archive)
     digest = _file_sha256(archive)[:8]
-    dest = work_dir / "extracted" / f"{corpus_name(archive)}-{digest}"
+    dest = Path(into) / f"{corpus_name(archive)}-{digest}"
     record = _read_marker(dest, max_file_bytes)
     if record is None:
         record = _extract(archive, dest, max_file_bytes)
+    return ExtractedArchive(root=dest, programs=tuple(record["programs"]),
+                            rejected=tuple(tuple(entry) for entry in record["rejected"]),
+                            complete=record["complete"])
+
+
+def _archive_items(archive: Path, work_dir: Path, label: str,
+                   max_file_bytes: int) -> list[InputItem]:
+    extracted = extract_archive(archive, work_dir / "extracted", max_file_bytes=max_file_bytes)
     items = []
     display = str(archive)
-    for name in record["programs"]:
-        items.append(InputItem(path=f"{display}!{name}", local_path=dest / name, corpus=label,
-                               language=detect_language(name)))
-    for name, reason, message in record["rejected"]:
+    for name in extracted.programs:
+        items.append(InputItem(path=f"{display}!{name}", local_path=extracted.root / name,
+                               corpus=label, language=detect_language(name)))
+    for name, reason, message in extracted.rejected:
         items.append(InputItem(path=f"{display}!{name}" if name else display, local_path=None,
                                corpus=label, language=detect_language(name) if name else None,
                                rejection=(reason, message)))

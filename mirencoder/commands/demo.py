@@ -9,21 +9,48 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirencoder.infra.config import (
+    add_config_arguments,
+    add_shorthand,
+    config_from_args,
+    help_field,
+    print_if_dry_run,
+)
+from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.config import REPO_ROOT
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "DemoConfig"]
+
+
+@dataclass(kw_only=True, slots=True)
+class DemoConfig:
+    """The demo's few settings (the build, pre-training and evaluation use their own configs)."""
+
+    out: Path = field(default_factory=lambda: REPO_ROOT / "runs" / "demo",
+                      metadata={"help": "folder for the dataset, the run, embeddings and the "
+                                        "report"})
+    steps: int = help_field(150, "pre-training steps (tiny)")
+    data_dir: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data",
+                           metadata={"help": "real evaluation data; the evaluation step is "
+                                             "skipped without it"})
+    num_cpus: int | None = help_field(None, "CPUs of the local Ray (null: all)")
+    skip_eval: bool = help_field(False, "stop after embedding")
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "runs" / "demo",
-                        help="folder for the dataset, the run, embeddings and the report")
-    parser.add_argument("--steps", type=int, default=150, help="pre-training steps (tiny)")
-    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data",
-                        help="real evaluation data; the evaluation step is skipped without it")
-    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray")
-    parser.add_argument("--skip-eval", action="store_true", help="stop after embedding")
+    add_config_arguments(parser, DemoConfig, config_help="YAML file of demo settings")
+    add_shorthand(parser, DemoConfig, "out", "--out", metavar="DIR")
+    add_shorthand(parser, DemoConfig, "steps", "--steps", metavar="N")
+    add_shorthand(parser, DemoConfig, "data_dir", "--data-dir", metavar="DIR")
+    add_shorthand(parser, DemoConfig, "num_cpus", "--num-cpus", metavar="N")
+    add_shorthand(parser, DemoConfig, "skip_eval", "--skip-eval", const="true")
 
 
 def _step(title: str) -> float:
@@ -60,24 +87,27 @@ def run(args: argparse.Namespace) -> int:
     from mirencoder.cli import main as cli_main
     from mirencoder.pipelines.build import build_dataset
     from mirencoder.pipelines.config import load_recipe
-    from mirencoder.training.pretraining.config_merge import resolve_config
+    from mirencoder.training.pretraining.config import load_pretrain_config
     from mirencoder.training.pretraining.pretrain import pretrain
 
-    out: Path = args.out.resolve()
+    demo = config_from_args(DemoConfig, args)
+    if print_if_dry_run(demo, args, "resolved demo configuration"):
+        return 0
+    out: Path = demo.out.resolve()
     timings: dict[str, float] = {}
     rows: list[tuple[str, str]] = []
 
     start = _step("1/5 dataset build (demo-v1, local Ray)")
-    index = build_dataset(load_recipe("demo-v1"), out / "dataset", num_cpus=args.num_cpus)
+    index = build_dataset(load_recipe("demo-v1"), out / "dataset", num_cpus=demo.num_cpus)
     timings["build"] = time.perf_counter() - start
     counts = index["counts"]
     rows.append(("dataset", f"{counts['ok']} programs ok, {counts['failed']} failed, "
                             f"{counts['duplicate']} duplicates -> {out / 'dataset'}"))
 
-    start = _step(f"2/5 pre-training (tiny, {args.steps} steps, CPU) and registration")
-    config = resolve_config(REPO_ROOT / "training" / "configs" / "tiny.yaml", [
+    start = _step(f"2/5 pre-training (tiny, {demo.steps} steps, CPU) and registration")
+    config = load_pretrain_config("tiny", [
         f"data.dataset_dir={out / 'dataset'}", f"trainer.output_dir={out / 'pretrain'}",
-        f"trainer.max_steps={args.steps}", "tracking.register=true"])
+        f"trainer.max_steps={demo.steps}", "tracking.register=true"])
     result = pretrain(config, resume=True)
     timings["pretrain"] = time.perf_counter() - start
     if result.registered_version is None:
@@ -102,14 +132,14 @@ def run(args: argparse.Namespace) -> int:
         return code
     rows.append(("embeddings", str(embeddings)))
 
-    if args.skip_eval or not (args.data_dir / "devmap").exists():
-        reason = "--skip-eval" if args.skip_eval else f"no evaluation data at {args.data_dir}"
+    if demo.skip_eval or not (demo.data_dir / "devmap").exists():
+        reason = "--skip-eval" if demo.skip_eval else f"no evaluation data at {demo.data_dir}"
         rows.append(("evaluation", f"skipped ({reason})"))
     else:
         start = _step("4/5 evaluation: device mapping (669 IR rows, 1 seed)")
         common = ["--model", model_uri, "--modalities", "fused", "--seeds", "1",
                   "--features", "kernel-identity,opcode-histogram", "--data-dir",
-                  str(args.data_dir), "--out-dir", str(out / "eval"), "--quiet"]
+                  str(demo.data_dir), "--out-dir", str(out / "eval"), "--quiet"]
         code = cli_main(["eval", "devmap", "--row-sets", "669", "--split-seeds", "104",
                          *common])
         if code != 0:

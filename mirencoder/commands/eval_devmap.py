@@ -5,45 +5,37 @@ from __future__ import annotations
 
 import argparse
 
+from mirencoder.infra.config import add_shorthand, config_from_args, print_if_dry_run
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
     report_evaluation,
-    split_list,
 )
-from mirencoder.training.evaluation.devmap_eval import DevMapConfig, run_devmap
+from mirencoder.training.evaluation.devmap_eval import run_devmap
+from mirencoder.training.evaluation.eval_config import DevMapEvalConfig
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser)
-    parser.add_argument("--row-sets", default="669,680",
-                        help="669 (ready IR of IR2Vec's variant) and/or 680 (the CGO'17 OpenCL "
-                             "sources, compiled here)")
-    parser.add_argument("--platforms", default="amd,nvidia", help="amd and/or nvidia")
-    parser.add_argument("--protocols", default="literature,leakage-free",
-                        help="literature (shuffled stratified 10-fold) and/or leakage-free "
-                             "(folds grouped by kernel)")
-    parser.add_argument("--split-seeds", default="104,204",
-                        help="random_state values of the literature folds (IR2Vec 104, "
-                             "DeepTune/NCC 204), each reported")
-    parser.add_argument("--finetune", action="store_true",
-                        help="also fine-tune the --model encoder end to end with an MLP head on "
-                             "[embedding ; transfer, wgsize], per fold (row 'encoder+finetune'; "
-                             "on one CPU core about 1 min per epoch per fold of the 669-row "
-                             "set). Device mapping only: thread coarsening (17 kernels) has "
-                             "too few programs to fine-tune on")
-    parser.add_argument("--finetune-epochs", type=int, default=3,
-                        help="epochs of fine-tuning per fold (with --finetune)")
+    add_common_arguments(parser, DevMapEvalConfig, "devmap")
+    add_shorthand(parser, DevMapEvalConfig, "devmap.row_sets", "--row-sets", metavar="LIST",
+                  help="669 (ready IR of IR2Vec's variant) and/or 680 (the CGO'17 OpenCL "
+                       "sources, compiled here)")
+    add_shorthand(parser, DevMapEvalConfig, "devmap.platforms", "--platforms", metavar="LIST")
+    add_shorthand(parser, DevMapEvalConfig, "devmap.protocols", "--protocols", metavar="LIST")
+    add_shorthand(parser, DevMapEvalConfig, "devmap.split_seeds", "--split-seeds",
+                  metavar="LIST", help="random_state values of the literature folds (IR2Vec "
+                                       "104, DeepTune/NCC 204), each reported")
+    add_shorthand(parser, DevMapEvalConfig, "methods.finetune", "--finetune", const="true")
+    add_shorthand(parser, DevMapEvalConfig, "finetune.epochs", "--finetune-epochs",
+                  metavar="N")
 
 
 def run(args: argparse.Namespace) -> int:
-    config = DevMapConfig(
-        data_dir=args.data_dir, cache_dir=args.cache_dir, row_sets=split_list(args.row_sets),
-        platforms=split_list(args.platforms), protocols=split_list(args.protocols),
-        split_seeds=tuple(int(s) for s in split_list(args.split_seeds)), seeds=args.seeds,
-        heads=split_list(args.heads), n_jobs=args.n_jobs, tree_method=args.tree_method)
-    featurizers, encoder = build_featurizers(args)
-    task_runs = run_devmap(config, featurizers, progress=not args.quiet)
-    return report_evaluation(task_runs, args, encoder, "eval devmap")
+    config = config_from_args(DevMapEvalConfig, args)
+    if print_if_dry_run(config, args, "resolved evaluation configuration (eval devmap)"):
+        return 0
+    featurizers, encoder = build_featurizers(config, progress=not args.quiet)
+    task_runs = run_devmap(config.devmap, featurizers, progress=not args.quiet)
+    return report_evaluation(task_runs, config, encoder, "eval devmap")

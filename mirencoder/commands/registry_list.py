@@ -6,14 +6,21 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from mirencoder.infra.config import (
+    add_config_arguments,
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+)
+from mirencoder.training.registry.registry_config import RegistryConfig
+
 __all__ = ["add_arguments", "run", "format_versions"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", default="mirencoder", help="registered model name")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow registry (default: $MLFLOW_TRACKING_URI or "
-                             "sqlite:///<repo>/runs/mlflow.db)")
+    add_config_arguments(parser, RegistryConfig, config_help="YAML file of registry settings")
+    add_shorthand(parser, RegistryConfig, "name", "--name", metavar="NAME")
+    add_shorthand(parser, RegistryConfig, "tracking_uri", "--tracking-uri", metavar="URI")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -49,12 +56,15 @@ def format_versions(versions) -> str:
 def run(args: argparse.Namespace) -> int:
     from mirencoder.training.registry.model_registry import list_versions
 
-    versions = list_versions(args.name, tracking_uri=args.tracking_uri)
+    config = config_from_args(RegistryConfig, args)
+    if print_if_dry_run(config, args, "resolved registry configuration"):
+        return 0
+    versions = list_versions(config.name, tracking_uri=config.tracking_uri)
     if args.json:
         print(json.dumps([{"name": v.name, "version": v.version, "aliases": list(v.aliases),
                            "run_id": v.run_id, "created_ms": v.created_ms, "tags": v.tags}
                           for v in versions], indent=2))
     else:
-        print(f"registered model {args.name}: {len(versions)} version(s)")
+        print(f"registered model {config.name}: {len(versions)} version(s)")
         print(format_versions(versions))
     return 0

@@ -1,4 +1,5 @@
-"""Stage 1: one input file to normalised IR and its graph view (node texts still as strings)."""
+"""Stage 1: one input file to normalised IR and its graph view (node texts still as strings),
+through the front end (``pipelines/frontend``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from ...infra.errors import InputError
-from ..compile import CompileConfig, Toolchain, compile_to_bitcode
+from ..compile import CompileConfig
+from ..frontend.loader import FrontEnd
+from ..frontend.views import graph_view
 from ..inputs import InputItem
-from ..ir.graph import build_graph
-from ..ir.normalize import normalize_ir
 
 __all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table"]
 
@@ -50,16 +51,13 @@ class IRStage:
     """
 
     name: ClassVar[str] = "ir"
-    required_columns: ClassVar[tuple[str, ...]] = ("path", "language")
-    output_columns: ClassVar[tuple[str, ...]] = tuple(IR_PART_SCHEMA.names)
 
     def __init__(self, config: CompileConfig):
-        self.config = config
-        self.toolchain: Toolchain | None = None
+        self.frontend = FrontEnd(config)
 
     def setup(self) -> None:
         """Probes the toolchain once per worker."""
-        self.toolchain = Toolchain.probe(self.config)
+        self.frontend.probe()
 
     def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = ()) -> dict:
         row = {"order": order, "path": item.path, "corpus": item.corpus, "language": item.language,
@@ -69,9 +67,8 @@ class IRStage:
             row["reason"], row["message"] = item.rejection
             return row
         try:
-            ir = normalize_ir(self._bitcode_or_text(item, include_dirs),
-                              llvm_as=self.toolchain.llvm_as if self.toolchain else None)
-            graph = build_graph(ir)
+            ir = self.frontend.program(item.local_path, item.language, include_dirs)
+            graph = graph_view(ir)
         except InputError as error:
             row["reason"], row["message"] = error.reason, str(error)[:2000]
             return row
@@ -90,19 +87,6 @@ class IRStage:
                    edge_flow=np.asarray(graph.edge_flow, np.int8),
                    edge_position=np.asarray(graph.edge_position, np.int32))
         return row
-
-    def _bitcode_or_text(self, item: InputItem, include_dirs: tuple[Path, ...]) -> bytes:
-        if item.local_path is None:
-            raise InputError("missing_file", f"{item.path}: no local file")
-        if item.language == "ir":
-            size = item.local_path.stat().st_size
-            if size > self.config.max_file_bytes:
-                raise InputError("too_large", f"{size} bytes > limit {self.config.max_file_bytes}")
-            return item.local_path.read_bytes()
-        if item.language is None:
-            raise InputError("unsupported_language", f"{item.path}: unknown file type")
-        return compile_to_bitcode(item.local_path, item.language, self.toolchain, self.config,
-                                  include_dirs)
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:

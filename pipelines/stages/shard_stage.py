@@ -1,4 +1,5 @@
-"""Stage 2: kept programs of a few compile tasks to token ids, node-text ids and shards."""
+"""Stage 2: kept programs of a few compile tasks to token ids, node-text ids (the front end's
+:func:`~mirencoder.pipelines.frontend.views.id_views`) and shards."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..config import ShardConfig
+from ..frontend.views import id_views
 from ..ir.node_vocab import NodeTextVocabulary
 from ..ir.tokenizer import IRTokenizer
 from ..shards.schema import SPLITS
@@ -67,12 +69,9 @@ class ShardStage:
             wanted = [i for i, order in enumerate(orders) if order in kept]
             if not wanted:
                 continue
-            rows = table.take(wanted).to_pylist()
-            texts = [row["ir_text"] for row in rows]
-            token_lists = self.tokenizer.encode_batch(texts)
-            for row, tokens in zip(rows, token_lists, strict=True):
+            for row in table.take(wanted).to_pylist():
                 key, split = kept[row["order"]]
-                record = self._record(row, key, split, tokens)
+                record = self._record(row, key, split)
                 for writer in writers[split]:
                     writer.write(record)
                 counts[split] += 1
@@ -81,14 +80,15 @@ class ShardStage:
                   for split, (parquet, wds) in writers.items()}
         return {"task": task, "records": counts, "shards": shards}
 
-    def _record(self, row: dict, key: str, split: str, tokens: np.ndarray) -> dict:
-        tokens = np.asarray(tokens, dtype=np.int32)
+    def _record(self, row: dict, key: str, split: str) -> dict:
+        tokens, node_text = id_views(row["ir_text"], row["node_texts"], self.tokenizer,
+                                     self.node_vocab)
         return {
             "key": key, "ir_sha256": row["ir_sha256"], "corpus": row["corpus"],
             "source_path": row["path"], "language": row["language"], "split": split,
             "num_tokens": int(tokens.shape[0]), "tokens": tokens,
             "node_type": np.asarray(row["node_type"], np.int8),
-            "node_text": self.node_vocab.encode(row["node_texts"]),
+            "node_text": node_text,
             "node_function": np.asarray(row["node_function"], np.int32),
             "node_block": np.asarray(row["node_block"], np.int32),
             "edge_src": np.asarray(row["edge_src"], np.int32),

@@ -21,14 +21,11 @@ from mirencoder.infra.errors import ConfigError
 from mirencoder.pipelines.build import build_dataset
 from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
-from mirencoder.pipelines.dataset import (
-    iter_parquet_records,
-    iter_wds_records,
-    list_shards,
-    load_index,
-)
+from mirencoder.pipelines.dataset import load_index
 from mirencoder.pipelines.shards.schema import SPLITS
 from mirencoder.pipelines.shards.writers import file_sha256
+from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
+from mirencoder.training.pretraining.datamodule import split_shards
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = REPO_ROOT / "datasets" / "demo-corpus"
@@ -37,9 +34,14 @@ _SMALL_VOCAB = VocabularyConfig(tokenizer_vocab_size=256, node_vocab_max_size=64
 
 
 def _records_by_split(dataset: Path, fmt: str) -> dict[str, dict[str, dict]]:
-    read = iter_wds_records if fmt == "wds" else iter_parquet_records
-    return {split: {r["key"]: r for r in read(list_shards(dataset, split, fmt))}
-            for split in SPLITS}
+    """Every record, read as training reads it (index, shard list, reader, decoder)."""
+    index = load_index(dataset)
+    records = {}
+    for split in SPLITS:
+        samples = (decode_sample(raw, fmt) for shard in split_shards(dataset, index, split, fmt)
+                   for raw in iter_raw_samples(shard, fmt))
+        records[split] = {r["key"]: r for r in samples}
+    return records
 
 
 def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
@@ -72,7 +74,9 @@ def test_wds_and_parquet_hold_the_same_records(demo_dataset: Path):
         assert len(wds[split]) == index["splits"][split]["records"]
         for key, record in wds[split].items():
             other = parquet[split][key]
-            assert record["split"] == split == other["split"]
+            assert record["split"] == split  # training's Parquet columns leave out the split
+            assert record["num_tokens"] == other["num_tokens"]
+            assert record["corpus"] == other["corpus"]
             np.testing.assert_array_equal(record["tokens"], other["tokens"])
             for column in ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow",
                            "edge_position"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mirencoder.infra.errors import ConfigError
-from mirencoder.pipelines.config import apply_overrides, config_hash, load_recipe
+from mirencoder.pipelines.config import config_hash, load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO_ROOT / "datasets").glob("*.yaml"))
@@ -30,11 +30,11 @@ def test_default_pretraining_recipe_leaves_out_the_gpgpu_suites():
 
 def test_overrides_change_the_hash_and_are_checked():
     config = load_recipe("demo-v1")
-    changed = apply_overrides(config, ["compile.opt_level=O0", "shards.max_records=3"])
+    changed = load_recipe("demo-v1", ["compile.opt_level=O0", "shards.max_records=3"])
     assert changed.compile.opt_level == "O0" and changed.shards.max_records == 3
     assert config_hash(changed) != config_hash(config)
     with pytest.raises(ConfigError) as error:
-        apply_overrides(config, ["compile.nope=1", "shards.max_records", "vocab.x.y=2"])
+        load_recipe("demo-v1", ["compile.nope=1", "shards.max_records", "vocab.x.y=2"])
     assert len(error.value.problems) == 3
 
 
@@ -51,3 +51,17 @@ def test_bad_values_are_rejected(tmp_path: Path):
     recipe.write_text("name: bad\nunknown_key: 1\n")
     with pytest.raises(ConfigError, match="unknown key"):
         load_recipe(recipe)
+
+
+def test_override_of_an_integral_float_keeps_the_recipe_hash():
+    # "60" and YAML's 60 are the same int, so a recipe hash does not depend on the spelling.
+    recipe = load_recipe("pretrain-c-cpp-v1")
+    assert recipe.compile.timeout_s == 60 and isinstance(recipe.compile.timeout_s, int)
+    again = load_recipe("pretrain-c-cpp-v1", ["compile.timeout_s=60"])
+    assert config_hash(again) == config_hash(recipe)
+
+
+def test_a_bare_string_input_is_its_path(tmp_path: Path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\ninputs: [datasets/demo-corpus]\n")
+    assert load_recipe(recipe).inputs[0].path == "datasets/demo-corpus"

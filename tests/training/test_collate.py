@@ -73,3 +73,35 @@ def test_bad_records_raise_shard_errors():
     wrong_text["node_text"] = wrong_text["node_text"] + 20
     with pytest.raises(ShardError, match="node-text id"):
         collate_records([wrong_text], context_length=8, tokenizer_ids=IDS)
+
+
+def test_all_windows_of_long_programs_and_their_program_index():
+    from mirencoder.training.core.data.collate import token_windows
+
+    long, short = list(range(10, 30)), [5, 6]  # 20 tokens: windows of 7 -> 7, 7, 6
+    batch = collate_records([_record(long, key="a"), _record(short, key="b")], context_length=8,
+                            tokenizer_ids=IDS, windows="all")
+    assert batch.window_program.tolist() == [0, 0, 0, 1] and batch.num_programs == 2
+    assert batch.tokens[:, 0].tolist() == [2] * 4
+    assert batch.tokens[0, 1:].tolist() == long[:7] and batch.tokens[1, 1:].tolist() == long[7:14]
+    assert batch.tokens[2, 1:7].tolist() == long[14:] and batch.attention_mask[2].sum() == 7
+    assert batch.tokens[3, 1:3].tolist() == short and batch.graph.num_graphs == 2
+    capped = collate_records([_record(long)], context_length=8, tokenizer_ids=IDS,
+                             windows="all", max_windows=2)
+    assert capped.window_program.tolist() == [0, 0]  # the first max_windows windows
+    first = collate_records([_record(long)], context_length=8, tokenizer_ids=IDS)
+    assert first.window_program is None and torch.equal(first.tokens[0], capped.tokens[0])
+    empty = token_windows(_record([]), context_length=8, tokenizer_ids=IDS)
+    assert len(empty) == 1 and empty[0].size == 0
+    with pytest.raises(ValueError, match="windows"):
+        collate_records([_record(long)], context_length=8, tokenizer_ids=IDS, windows="some")
+    moved = batch.to("cpu")
+    assert torch.equal(moved.window_program, batch.window_program)
+
+
+def test_groups_default_to_the_key():
+    records = [_record([5], key="a"), _record([6], key="b"), _record([7], key="c")]
+    records[0]["group"] = "src.c"
+    records[2]["group"] = "src.c"
+    batch = collate_records(records, context_length=8, tokenizer_ids=IDS)
+    assert batch.groups == ["src.c", "b", "src.c"]

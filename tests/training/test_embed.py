@@ -70,7 +70,7 @@ def test_one_bad_file_never_spoils_the_batch(embedder, require_clang, tmp_path):
 
 
 def test_modalities_texts_and_long_program_windows(embedder, require_clang):
-    from mirencoder.training.embedding.embedder import detect_text_language
+    from mirencoder.pipelines.frontend.language import detect_text_language
 
     ir_text = (DEMO / "ir" / "clamp_scale.ll").read_text()
     assert detect_text_language(ir_text) == "ir"
@@ -102,10 +102,11 @@ def test_modalities_texts_and_long_program_windows(embedder, require_clang):
     np.testing.assert_allclose(short_first.vectors, short_mean.vectors, atol=1e-5)
 
 
-def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
+def test_fast_path_and_twins_equal_the_training_computation(embedder, package, tmp_path):
     import torch
 
     from mirencoder.training.core.data.collate import collate_records
+    from mirencoder.training.embedding.embedder import Embedder
 
     irs = sorted((DEMO / "ir").glob("*.ll"))
     renamed = tmp_path / "renamed.ll"  # other bytes, same canonical text
@@ -117,20 +118,37 @@ def test_fast_path_and_twins_equal_the_training_computation(embedder, tmp_path):
                             max_graph_nodes=embedder.max_graph_nodes)
     with torch.enable_grad():  # the training computation, not the inference path
         reference = embedder.model(batch)
-    try:
-        for deduplicate in (True, False):
-            embedder.deduplicate = deduplicate
-            for modality in ("fused", "tokens", "graph"):
-                result = embedder.embed_files(paths, modality=modality, progress=False)
-                assert not result.errors
-                np.testing.assert_allclose(result.vectors,
-                                           reference[modality].detach().numpy(),
-                                           rtol=0, atol=1e-5)
-                if deduplicate:  # twins are encoded once and share their row
-                    assert np.array_equal(result.vectors[0], result.vectors[2])
-                    assert np.array_equal(result.vectors[0], result.vectors[3])
-    finally:
-        embedder.deduplicate = True
+    every = Embedder.from_uri(package, deduplicate=False)
+    for deduplicate, used in ((True, embedder), (False, every)):
+        assert used.deduplicate is deduplicate
+        for modality in ("fused", "tokens", "graph"):
+            result = used.embed_files(paths, modality=modality, progress=False)
+            assert not result.errors
+            np.testing.assert_allclose(result.vectors, reference[modality].detach().numpy(),
+                                       rtol=0, atol=1e-5)
+            if deduplicate:  # twins are encoded once and share their row
+                assert np.array_equal(result.vectors[0], result.vectors[2])
+                assert np.array_equal(result.vectors[0], result.vectors[3])
+
+
+def test_the_embedder_takes_its_settings_from_one_config(package):
+    from mirencoder.training.embedding.embed_config import EmbedConfig
+    from mirencoder.training.embedding.embedder import Embedder
+
+    config = EmbedConfig(model=str(package), token_batch_size=4, graph_batch_size=2,
+                         max_graph_nodes=64, modality="graph", windows="mean", max_windows=2)
+    embedder = Embedder.from_config(config)
+    assert embedder.config is config and embedder.max_graph_nodes == 64
+    assert (embedder.token_batch_size, embedder.graph_batch_size) == (4, 2)
+    ir = (DEMO / "ir" / "collatz.ll").read_text()
+    by_default = embedder.embed_texts([ir]).vectors  # modality, windows from the config
+    explicit = embedder.embed_texts([ir], modality="graph", windows="mean", max_windows=2)
+    np.testing.assert_array_equal(by_default, explicit.vectors)
+    with pytest.raises(AttributeError):
+        embedder.deduplicate = False  # settings are fixed at construction
+    with pytest.raises(ConfigError) as error:
+        Embedder.from_uri(package, precision="fp8", batch_size=0, nope=1)
+    assert len(error.value.problems) == 3
 
 
 def test_bf16_precision_stays_close_to_float32(package):

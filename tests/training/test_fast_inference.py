@@ -14,7 +14,7 @@ from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
 from mirencoder.training.core.models.graph_encoder import add_reverse_edges
 from mirencoder.training.core.models.relation_plan import build_relation_plan
-from mirencoder.training.pretraining.config_merge import resolve_config
+from mirencoder.training.pretraining.config import load_pretrain_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=300,
@@ -47,7 +47,7 @@ def _records():
 
 
 def _model(positions: str):
-    config = resolve_config(CONFIGS / "tiny.yaml", {
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {
         "model.positions": positions, "model.context_length": 64, "model.d_model": 32,
         "model.heads": 4, "model.ffn": 64, "model.gnn_hidden": 32, "model.fusion_dim": 32,
         "model.num_edge_positions": 8})

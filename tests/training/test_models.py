@@ -14,7 +14,7 @@ from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
 from mirencoder.training.core.models.rotary import RotaryEmbedding
-from mirencoder.training.pretraining.config_merge import resolve_config
+from mirencoder.training.pretraining.config import load_pretrain_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=8192,
@@ -40,8 +40,8 @@ def _count(module):
 def test_tiny_and_base_sizes():
     from mirencoder.training.pretraining.pretraining_model import PretrainingModel
 
-    tiny = resolve_config(CONFIGS / "tiny.yaml")
-    base = resolve_config(CONFIGS / "base.yaml")
+    tiny = load_pretrain_config(CONFIGS / "tiny.yaml")
+    base = load_pretrain_config(CONFIGS / "base.yaml")
     tiny_encoder = MIREncoder(tiny.model, vocab_size=8192, node_vocab_size=2048, pad_id=0)
     base_encoder = MIREncoder(base.model, vocab_size=8192, node_vocab_size=2048, pad_id=0)
     # "a few million parameters": tiny 1-3 M with an 8k tokenizer; base sized for one GPU.
@@ -53,7 +53,7 @@ def test_tiny_and_base_sizes():
 
 @pytest.mark.parametrize("positions", ["learned", "rotary"])
 def test_encoder_forward_shapes_and_embed(positions):
-    config = resolve_config(CONFIGS / "tiny.yaml", {"model.positions": positions,
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {"model.positions": positions,
                                                      "model.context_length": 32})
     model = MIREncoder(config.model, vocab_size=IDS.vocab_size, node_vocab_size=IDS.node_vocab_size,
                                pad_id=0).eval()
@@ -70,6 +70,37 @@ def test_encoder_forward_shapes_and_embed(positions):
     # Padding does not leak: a program embeds the same alone and in a batch.
     alone = model.embed(collate_records(_records()[:1], context_length=32, tokenizer_ids=IDS))
     assert torch.allclose(alone["fused"][0], embedded["fused"][0], atol=1e-5)
+
+
+def test_whole_program_token_vectors_pool_every_window():
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {"model.context_length": 8})
+    model = MIREncoder(config.model, vocab_size=IDS.vocab_size,
+                       node_vocab_size=IDS.node_vocab_size, pad_id=0).eval()
+    records = _records()  # 10, 20 and 30 tokens: 2, 3 and 5 windows of 7
+    whole = collate_records(records, context_length=8, tokenizer_ids=IDS, windows="all")
+    assert whole.tokens.shape[0] == 10 and whole.window_program.tolist() == (
+        [0] * 2 + [1] * 3 + [2] * 5)
+    out = model.embed(whole)
+    assert all(out[kind].shape == (3, config.model.fusion_dim) for kind in out)
+    # The pooled features are the length-weighted mean of the windows' [CLS; mean] features.
+    states = model.token_encoder(whole.tokens, whole.attention_mask)
+    mask = whole.attention_mask.unsqueeze(-1).float()
+    lengths = mask.sum(1)
+    features = torch.cat([states[:, 0], (states * mask).sum(1) / lengths], dim=-1)
+    expected = torch.stack([(features[whole.window_program == p] * lengths[whole.window_program
+                                                                           == p]).sum(0)
+                            / lengths[whole.window_program == p].sum() for p in range(3)])
+    assert torch.allclose(out["tokens"], model.fusion.token_proj(expected), atol=1e-5)
+    assert torch.allclose(model.embed_tokens(whole.tokens, whole.attention_mask,
+                                             whole.window_program), out["tokens"], atol=1e-6)
+    # One window: the same vectors as the single-window path.
+    short = [dict(records[0], tokens=records[0]["tokens"][:7])]
+    one = model.embed(collate_records(short, context_length=8, tokenizer_ids=IDS, windows="all"))
+    first = model.embed(collate_records(short, context_length=8, tokenizer_ids=IDS))
+    assert all(torch.allclose(one[kind], first[kind], atol=1e-6) for kind in first)
+    # Windowed and first-window token vectors differ for long programs.
+    assert not torch.allclose(out["tokens"][2], model.embed(collate_records(
+        records, context_length=8, tokenizer_ids=IDS))["tokens"][2], atol=1e-3)
 
 
 def test_flow_position_conv_sees_flow_direction_and_position():

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mirencoder.infra.config import config_to_yaml, parse_override
 from mirencoder.infra.errors import ConfigError
 from mirencoder.training.core.model_config import ModelConfig
-from mirencoder.training.pretraining.config import PretrainConfig, TaskConfig, config_hash
-from mirencoder.training.pretraining.config_merge import (
-    config_to_yaml,
-    parse_override,
-    resolve_config,
+from mirencoder.training.pretraining.config import (
+    PretrainConfig,
+    TaskConfig,
+    config_hash,
+    load_pretrain_config,
 )
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
@@ -27,11 +28,11 @@ def test_defaults_are_valid_and_sections_typed():
     assert config.task.mask_token_fraction == 0.8 and config.task.random_token_fraction == 0.1
 
 
-@pytest.mark.parametrize("name", ["tiny", "base"])
+@pytest.mark.parametrize("name", ["tiny", "base", "champion"])
 def test_bundled_configs_load_and_round_trip(name):
-    config = resolve_config(CONFIGS / f"{name}.yaml")
-    assert config.name == name
-    again = resolve_config(None, {})
+    config = load_pretrain_config(CONFIGS / f"{name}.yaml")
+    assert config.name == (name if name != "champion" else "tiny-pretrain-c-cpp-v1")
+    again = load_pretrain_config(None, {})
     assert again != config  # the YAML changed something
     reloaded = yaml.safe_load(config_to_yaml(config))
     assert reloaded["model"]["d_model"] == config.model.d_model
@@ -40,7 +41,7 @@ def test_bundled_configs_load_and_round_trip(name):
 def test_merge_order_defaults_yaml_overrides(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: r\nmodel: {d_model: 96, heads: 4}\noptim: {lr: 0.002}\n")
-    config = resolve_config(recipe, ["model.d_model=64", "trainer.devices=2",
+    config = load_pretrain_config(recipe, ["model.d_model=64", "trainer.devices=2",
                                      "trainer.num_nodes=3", "trainer.precision=32"])
     assert config.model.d_model == 64  # override beats YAML
     assert config.optim.lr == 0.002  # YAML beats default
@@ -51,31 +52,47 @@ def test_merge_order_defaults_yaml_overrides(tmp_path):
 
 def test_every_problem_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as error:
-        resolve_config(None, {"model.heads": 5, "model.positions": "sinus", "optim.lr": "x",
+        load_pretrain_config(None, {"model.heads": 5, "model.positions": "sinus", "optim.lr": "x",
                               "task.nonsense": 1})
     text = str(error.value)
     for fragment in ("task.nonsense", "optim.lr", "heads (5) must divide", "positions"):
         assert fragment in text
     with pytest.raises(ConfigError, match="mask_rate"):
         TaskConfig(mask_rate=1.5)
-    with pytest.raises(ConfigError, match="unknown section"):
-        resolve_config(None, {"modle.d_model": 3})
+    with pytest.raises(ConfigError, match="modle: unknown key"):
+        load_pretrain_config(None, {"modle.d_model": 3})
     with pytest.raises(ConfigError, match="section.key=value"):
         parse_override("d_model")
 
 
 def test_config_hash_ignores_where_the_run_happens():
-    a = resolve_config(None, {"trainer.output_dir": "/x", "data.num_workers": 3})
-    b = resolve_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0})
-    c = resolve_config(None, {"model.d_model": 64})
+    a = load_pretrain_config(None, {"trainer.output_dir": "/x", "data.num_workers": 3})
+    b = load_pretrain_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0})
+    c = load_pretrain_config(None, {"model.d_model": 64})
     assert config_hash(a) == config_hash(b) != config_hash(c)
 
 
 def test_cli_dry_run_prints_resolved_config():
     out = subprocess.run([sys.executable, "-m", "mirencoder", "pretrain", "--config", "tiny",
-                          "--dry-run", "--model.layers=3", "--trainer.devices", "2"],
+                          "--dry-run", "--set", "model.layers=3", "--set", "trainer.devices=2"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     body = yaml.safe_load(out.stdout)
     assert body["model"]["layers"] == 3 and body["trainer"]["devices"] == 2
     assert body["name"] == "tiny" and out.stdout.startswith("# resolved config (hash ")
+
+
+# The eight overrides infra/reproduce.sh gave on top of tiny.yaml before champion.yaml existed.
+CHAMPION_OVERRIDES = [
+    "name=tiny-pretrain-c-cpp-v1", "data.dataset_dir=runs/datasets/pretrain-c-cpp-v1",
+    "trainer.output_dir=runs/pretrain/tiny-c-cpp-v1", "trainer.max_steps=2400",
+    "optim.warmup_steps=150", "trainer.val_every_n_steps=400",
+    "trainer.checkpoint_every_n_steps=200", "tracking.register=true"]
+
+
+def test_champion_config_is_tiny_plus_the_reproduce_overrides():
+    champion = load_pretrain_config("champion")
+    assert champion == load_pretrain_config("tiny", CHAMPION_OVERRIDES)
+    assert config_hash(champion) == config_hash(load_pretrain_config("tiny", CHAMPION_OVERRIDES))
+    assert "training/configs/champion.yaml" in (CONFIGS.parent.parent / "infra" /
+                                                "reproduce.sh").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirencoder.training.pretraining.config_merge import resolve_config
+from mirencoder.training.pretraining.config import load_pretrain_config
 from mirencoder.training.pretraining.pretrain import pretrain
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
@@ -87,14 +87,14 @@ def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(learn_dataset, small_mode
 def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
     common = {**small_overrides, "trainer.max_steps": 8, "trainer.checkpoint_every_n_steps": 4,
               "model.dropout": 0.1}  # dropout on: its randomness must repeat too
-    straight = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+    straight = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **common, "trainer.output_dir": str(tmp_path / "straight")}))
     killed_dir = str(tmp_path / "killed")
-    stopped = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+    stopped = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **common, "trainer.output_dir": killed_dir, "trainer.stop_at_step": 4}))
     assert stopped.final_step == 4 and not stopped.finished and stopped.package_dir is None
     assert Path(killed_dir, "checkpoints", "last.ckpt").exists()
-    resumed = pretrain(resolve_config(CONFIGS / "tiny.yaml", {
+    resumed = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **common, "trainer.output_dir": killed_dir}), resume=True)
     assert resumed.final_step == straight.final_step == 8 and resumed.finished
     assert resumed.start_step == 4 and straight.start_step == 0  # it did continue
@@ -109,7 +109,7 @@ def test_ray_train_runs_the_same_training(small_overrides, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        config = resolve_config(CONFIGS / "tiny.yaml", {
+        config = load_pretrain_config(CONFIGS / "tiny.yaml", {
             **small_overrides, "trainer.max_steps": 3, "trainer.ray_cpus_per_worker": 0.5,
             "trainer.checkpoint_every_n_steps": 3})
         result = pretrain(config, ray_address="local")

@@ -14,7 +14,6 @@ A package folder holds::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,9 @@ from typing import Any
 
 import torch
 
+from ... import __version__
 from ...infra.errors import ConfigError, FatalError
+from ...infra.files import sha256_file
 from .data.token_ids import TokenizerIds, tokenizer_ids_from_files
 from .model_config import ModelConfig
 from .models.encoder import EMBEDDING_KINDS, MIREncoder
@@ -64,14 +65,6 @@ class EncoderPackageInfo:
     lineage: dict = field(default_factory=dict)
     tokenizer_path: Path | None = None
     node_vocab_path: Path | None = None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def encoder_state_dict(model: MIREncoder) -> dict[str, torch.Tensor]:
@@ -113,12 +106,10 @@ def save_encoder_package(out_dir: str | Path, model: MIREncoder, model_config: M
         if source is not None and Path(source).exists():
             shutil.copyfile(source, tmp / name)
     num_parameters = sum(p.numel() for p in model.parameters())
-    from mirencoder import __version__
-
     lineage = {**lineage, "mirencoder_version": __version__, "num_parameters": num_parameters,
                "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (tmp / "lineage.json").write_text(json.dumps(lineage, indent=2, sort_keys=True, default=str))
-    files = {path.name: _sha256(path) for path in sorted(tmp.iterdir())}
+    files = {path.name: sha256_file(path) for path in sorted(tmp.iterdir())}
     config = {"format_version": PACKAGE_FORMAT_VERSION, "model": asdict(model_config),
               "vocab_size": model.vocab_size, "node_vocab_size": model.node_vocab_size,
               "pad_id": model.pad_id, "tokenizer_ids": tokenizer_ids.to_dict(),
@@ -163,7 +154,7 @@ def load_encoder_package(package_dir: str | Path, *, map_location: str | torch.d
             file = path / name
             if not file.is_file():
                 raise FatalError(f"corrupt encoder package {path}: {name} is missing")
-            if _sha256(file) != expected:
+            if sha256_file(file) != expected:
                 raise FatalError(f"corrupt encoder package {path}: {name} does not match its "
                                  "sha256 in encoder_config.json")
     model_config = ModelConfig(**config["model"])

@@ -7,14 +7,14 @@ Consumers never touch training code::
     result.vectors  # [N, D] float32, NaN rows where an input failed
     result.errors   # {index: (reason, message)}
 
-Sources (C, C++, OpenCL C, CUDA) go through the pipeline's compile stage
-(:func:`mirencoder.pipelines.compile.compile_to_bitcode`); ``.ll``/``.bc`` are read directly;
-then every program is normalised (:func:`normalize_ir`), turned into its token and graph views
-(:func:`build_views`, the same function the dataset build uses; only the tokens the window
-policy can use are tokenized), collated with the training collate and encoded under
-``torch.inference_mode`` in eval mode, where the model takes its cheaper inference path (equal
-to the training computation up to float rounding). One bad input becomes an error entry and a
-NaN row; it never spoils its batch.
+Every input goes through the dataset build's front end (``pipelines/frontend``): sources (C,
+C++, OpenCL C, CUDA) are compiled, ``.ll``/``.bc`` read directly, every program is normalised
+(text only: ``FrontEnd.normalize(..., bitcode=False)``, the same canonical text) and turned
+into its token and graph views (:func:`build_views`, the build's two view steps in one; only
+the tokens the window policy can use are tokenized), collated with the training collate and
+encoded under ``torch.inference_mode`` in eval mode, where the model takes its cheaper
+inference path (equal to the training computation up to float rounding). One bad input
+becomes an error entry and a NaN row; it never spoils its batch.
 
 Long programs: the same policy as training's evaluation path (``training/core/data/collate.py``):
 the token view is cut to its *first* window of ``context_length - 1`` tokens after ``[CLS]``
@@ -37,31 +37,20 @@ from typing import Any
 
 import numpy as np
 
+from ...infra.config import config_from_dict
 from ...infra.errors import ConfigError, FatalError, InputError, MirError
-from .embedding_parquet import write_embeddings
-from .program_loader import (
-    SOURCE_SUFFIX_BY_LANGUAGE,
-    ProgramLoader,
-    detect_text_language,
-    embed_inputs,
+from ...pipelines.frontend.language import detect_text_language
+from ...pipelines.frontend.loader import FrontEnd
+from .embed_config import (
+    DEFAULT_MAX_GRAPH_NODES,
+    MODALITIES,
+    PRECISIONS,
+    WINDOW_POLICIES,
+    EmbedConfig,
 )
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["EmbeddingResult", "Embedder", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES",
-           "detect_text_language", "SOURCE_SUFFIX_BY_LANGUAGE", "embed_inputs", "write_embeddings"]
-
-MODALITIES = ("fused", "tokens", "graph")
-# Inference precisions: float32 (the default; equal to the training computation up to float
-# rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
-PRECISIONS = ("fp32", "bf16")
-WINDOW_POLICIES = ("first", "mean")
-# Graphs keep their first N nodes at embedding time when the package does not say otherwise
-# (the training default, training.config.DataConfig.max_graph_nodes).
-DEFAULT_MAX_GRAPH_NODES = 2048
-# Token windows and graphs per forward pass (see Embedder.token_batch_size); the best of
-# 2-32 on the DevMap files on one CPU core.
-DEFAULT_TOKEN_BATCH_SIZE = 32
-DEFAULT_GRAPH_BATCH_SIZE = 8
+__all__ = ["EmbeddingResult", "Embedder"]
 
 
 @dataclass(slots=True)
@@ -119,10 +108,12 @@ class Embedder:
     """
 
     def __init__(self, model, *, package_dir: Path, tokenizer, node_vocab, source: str,
-                 max_graph_nodes: int = DEFAULT_MAX_GRAPH_NODES, compile_config=None,
-                 info: Any = None):
+                 config: EmbedConfig | None = None,
+                 package_max_graph_nodes: int = DEFAULT_MAX_GRAPH_NODES, info: Any = None,
+                 model_version: Any = None):
         import torch
 
+        self.config = config or EmbedConfig(model=source)
         self.model = model.eval()
         if hasattr(model, "use_fast_inference"):
             model.use_fast_inference()  # same embeddings up to float rounding, less work
@@ -131,17 +122,11 @@ class Embedder:
         self.node_vocab = node_vocab
         self.source = source
         self.info = info
-        self.max_graph_nodes = max_graph_nodes
-        # Turns inputs (files, texts) into IR bytes: sources go through the compile stage.
-        self.loader = ProgramLoader(compile_config)
-        # Windows / graphs per forward pass (per-program results do not depend on them).
-        self.token_batch_size = DEFAULT_TOKEN_BATCH_SIZE
-        self.graph_batch_size = DEFAULT_GRAPH_BATCH_SIZE
-        # Within one call, prepare and encode identical programs (same canonical text) once,
-        # and encode identical token windows and identical graphs once.
-        self.deduplicate = True
+        self.max_graph_nodes = self.config.max_graph_nodes or package_max_graph_nodes
+        # The front end (as in the dataset build): inputs to IR bytes to normalised IR.
+        self.loader = FrontEnd(self.config.compile)
         # The registered version when pulled by a models:/ URI (a ModelVersionInfo).
-        self.model_version = None
+        self.model_version = model_version
         self._torch = torch
         self.precision = "fp32"
         ids = getattr(info, "tokenizer_ids", None)
@@ -154,6 +139,23 @@ class Embedder:
                 mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
                 node_vocab_size=int(model.node_vocab_size))
         self.tokenizer_ids = ids
+        self.use_precision(self.config.precision)
+
+    @property
+    def token_batch_size(self) -> int:
+        """Token windows per forward pass (per-program results do not depend on it)."""
+        return self.config.token_batch_size
+
+    @property
+    def graph_batch_size(self) -> int:
+        """Graphs per forward pass (per-program results do not depend on it)."""
+        return self.config.graph_batch_size
+
+    @property
+    def deduplicate(self) -> bool:
+        """Within one call, identical programs (same canonical text) are prepared and encoded
+        once, and identical token windows and graphs encoded once."""
+        return self.config.deduplicate
 
     def use_precision(self, precision: str) -> Embedder:
         """Sets the network's precision: ``fp32`` (default) or ``bf16`` (see ``PRECISIONS``).
@@ -176,8 +178,9 @@ class Embedder:
 
     @classmethod
     def from_package(cls, package_dir: str | Path, *, source: str | None = None,
-                     compile_config=None) -> Embedder:
-        """Loads a local encoder package folder.
+                     config: EmbedConfig | None = None, model_version: Any = None) -> Embedder:
+        """Loads a local encoder package folder (``config``: the embedding settings; its
+        ``model`` is not read here).
 
         Raises:
             FatalError: a corrupt or incomplete package (missing file, bad safetensors, a
@@ -205,52 +208,55 @@ class Embedder:
                              f"{type(error).__name__}: {str(error)[:400]}") from error
         max_nodes = _package_max_graph_nodes(package_dir, info)
         return cls(model, package_dir=package_dir, tokenizer=tokenizer, node_vocab=node_vocab,
-                   source=source or str(package_dir), max_graph_nodes=max_nodes,
-                   compile_config=compile_config, info=info)
+                   source=source or str(package_dir), config=config,
+                   package_max_graph_nodes=max_nodes, info=info, model_version=model_version)
 
     @classmethod
-    def from_uri(cls, uri_or_dir: str | Path, *, tracking_uri: str | None = None,
-                 cache_dir: str | Path | None = None, compile_config=None,
-                 precision: str = "fp32") -> Embedder:
-        """Loads an encoder from the registry, a run or a local folder.
+    def from_config(cls, config: EmbedConfig) -> Embedder:
+        """Loads ``config.model`` from the registry, a run or a local folder.
 
-        Args:
-            uri_or_dir: ``models:/name@alias``, ``models:/name/version``,
-                ``runs:/<run id>/encoder``, a local encoder package folder, or a local
-                MLflow model folder (holding ``MLmodel``).
-            tracking_uri: the registry (default: ``MLFLOW_TRACKING_URI`` or the project's
-                SQLite store).
-            cache_dir: where pulled models are cached (default ``<repo>/runs/cache/models``).
-            compile_config: compile settings for source inputs.
-            precision: ``fp32`` or ``bf16`` (see :meth:`use_precision`).
+        ``config.model`` is ``models:/name@alias``, ``models:/name/version``,
+        ``runs:/<run id>/encoder``, a local encoder package folder, or a local MLflow model
+        folder (holding ``MLmodel``); ``config.tracking_uri`` and ``config.cache_dir`` say
+        where the registry and the local copies are.
 
         Raises:
-            ConfigError: an unknown model, alias or version (known ones listed), a path
-                that is neither a package nor an MLflow model, or an unknown precision.
+            ConfigError: an unknown model, alias or version (known ones listed), or a path
+                that is neither a package nor an MLflow model.
             FatalError: an unreachable registry or a corrupt artifact.
         """
         from ..registry.model_cache import fetch_model
 
-        _check_precision(precision)  # before any download
-        text = str(uri_or_dir)
+        text = config.model
         remote = text.startswith(("models:/", "runs:/"))
-        package_dir, version = fetch_model(text, tracking_uri=tracking_uri, cache_dir=cache_dir)
+        where = {"tracking_uri": config.tracking_uri, "cache_dir": config.cache_dir}
+        package_dir, version = fetch_model(text, **where)
         try:
-            embedder = cls.from_package(package_dir, source=text, compile_config=compile_config)
+            return cls.from_package(package_dir, source=text, config=config,
+                                    model_version=version)
         except FatalError:
             if not remote:
                 raise
             # A corrupt cached copy (disk trouble, an interrupted edit): pull it once more.
-            package_dir, version = fetch_model(text, tracking_uri=tracking_uri,
-                                               cache_dir=cache_dir, refresh=True)
+            package_dir, version = fetch_model(text, **where, refresh=True)
             try:
-                embedder = cls.from_package(package_dir, source=text,
-                                            compile_config=compile_config)
+                return cls.from_package(package_dir, source=text, config=config,
+                                        model_version=version)
             except FatalError as error:
                 raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
                                  f"{package_dir}): {error}") from error
-        embedder.model_version = version
-        return embedder.use_precision(precision)
+
+    @classmethod
+    def from_uri(cls, uri_or_dir: str | Path, **settings: Any) -> Embedder:
+        """:meth:`from_config` of ``EmbedConfig(model=uri_or_dir, **settings)``, e.g.
+        ``Embedder.from_uri("models:/mirencoder@champion", precision="bf16")``.
+
+        Raises:
+            ConfigError: an unknown setting or value (checked before any download), and as
+                :meth:`from_config`.
+        """
+        return cls.from_config(config_from_dict(EmbedConfig, {"model": str(uri_or_dir),
+                                                              **settings}))
 
     @property
     def name(self) -> str | None:
@@ -295,13 +301,10 @@ class Embedder:
     # ---------------------------------------------------------------- preparation
 
     def _record(self, data: bytes, key: str, max_tokens: int | None = None) -> dict[str, Any]:
-        from ...pipelines.ir.normalize import normalize_ir
-
-        ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
-        return self._views_record(ir, key, max_tokens)
+        return self._views_record(self.loader.normalize(data, bitcode=False), key, max_tokens)
 
     def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
-        from ...pipelines.ir.views import build_views
+        from ...pipelines.frontend.views import build_views
 
         tokens, graph = build_views(ir, self.tokenizer, self.node_vocab, max_tokens=max_tokens)
         return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
@@ -322,11 +325,7 @@ class Embedder:
         Raises:
             InputError: the file cannot be compiled, read or normalised.
         """
-        from ...pipelines.compile import detect_language
-
-        path = Path(path)
-        return self._record(self.loader.bitcode_of_file(path, language or detect_language(path)),
-                            str(path), max_tokens)
+        return self._record(self.loader.file_bytes(Path(path), language), str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
                        windows: str = "first", max_windows: int = 8) -> np.ndarray:
@@ -348,14 +347,12 @@ class Embedder:
         earlier in this call to their rows: a program found there (a twin) is not prepared
         again.
         """
-        from ...pipelines.ir.normalize import normalize_ir
-
         try:
             data = load()
             keys = ["raw:" + hashlib.blake2b(data, digest_size=16).hexdigest()]
             if seen is not None and keys[0] in seen:
                 return _Prepared(digests=keys, duplicate_of=seen[keys[0]])
-            ir = normalize_ir(data, llvm_as=self.loader.llvm_as(), bitcode=False)
+            ir = self.loader.normalize(data, bitcode=False)
             keys.append("ir:" + ir.sha256)
             if seen is not None and keys[1] in seen:
                 return _Prepared(digests=keys, duplicate_of=seen[keys[1]])
@@ -443,8 +440,14 @@ class Embedder:
 
     def _embed_prepared(self, loaders: Sequence[tuple[str, Callable[[], bytes] | None,
                                                       tuple[str, str] | None]],
-                        *, modality: str, batch_size: int, progress: bool, windows: str,
-                        max_windows: int, desc: str) -> EmbeddingResult:
+                        *, modality: str | None, batch_size: int | None, progress: bool,
+                        windows: str | None, max_windows: int | None,
+                        desc: str) -> EmbeddingResult:
+        config = self.config
+        modality = config.modality if modality is None else modality
+        batch_size = config.batch_size if batch_size is None else batch_size
+        windows = config.windows if windows is None else windows
+        max_windows = config.max_windows if max_windows is None else max_windows
         if modality not in MODALITIES:
             raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
         if windows not in WINDOW_POLICIES:
@@ -486,7 +489,7 @@ class Embedder:
                         if seen is not None:
                             seen.update(dict.fromkeys(item.digests, i))
                 if good:
-                    self._fill(good, vectors, errors, modality, windows, max_windows, cache)
+                    self._fill(good, vectors, modality, windows, max_windows, cache)
                 bar.update(len(chunk))
                 bar.set_postfix(failed=len(errors))
         finally:
@@ -498,27 +501,20 @@ class Embedder:
                 vectors[i] = vectors[first]
         return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
 
-    def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray,
-              errors: dict[int, tuple[str, str]], modality: str, windows: str,
-              max_windows: int, cache: ViewCache) -> None:
-        try:
-            rows = self._encode_group([p for _, p in good], modality, windows, max_windows,
-                                      cache)
-            for (i, _), row in zip(good, rows, strict=True):
-                vectors[i] = row
-            return
-        except Exception:  # noqa: BLE001, S110 - the batch failed: find the culprit one by one
-            pass
-        for i, item in good:
-            try:
-                vectors[i] = self._encode_group([item], modality, windows, max_windows,
-                                                cache)[0]
-            except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
-                errors[i] = ("encode_error", f"{type(error).__name__}: {error}"[:2000])
+    def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray, modality: str,
+              windows: str, max_windows: int, cache: ViewCache) -> None:
+        """Encodes the prepared inputs of one batch into their rows of ``vectors``.
 
-    def embed_files(self, paths: Sequence[str | Path], *, modality: str = "fused",
-                    batch_size: int = 32, progress: bool = True, windows: str = "first",
-                    max_windows: int = 8,
+        Bad inputs were already turned into error rows by ``_prepare``; an exception here is
+        a model or code fault and propagates (never rows of NaN).
+        """
+        rows = self._encode_group([p for _, p in good], modality, windows, max_windows, cache)
+        for (i, _), row in zip(good, rows, strict=True):
+            vectors[i] = row
+
+    def embed_files(self, paths: Sequence[str | Path], *, modality: str | None = None,
+                    batch_size: int | None = None, progress: bool = True,
+                    windows: str | None = None, max_windows: int | None = None,
                     rejections: dict[int, tuple[str, str]] | None = None,
                     languages: Sequence[str | None] | None = None) -> EmbeddingResult:
         """Embeds program files: sources are compiled, ``.ll``/``.bc`` read directly.
@@ -530,6 +526,8 @@ class Embedder:
             progress: show a progress bar.
             windows: long-program policy, ``first`` (as in training) or ``mean``.
             max_windows: most token windows averaged under ``windows="mean"``.
+            (``modality``, ``batch_size``, ``windows``, ``max_windows``: None takes the
+            embedder's :class:`EmbedConfig` value.)
             rejections: row index -> (reason, message) for inputs already known to be bad
                 (unsafe archive members); they are reported, not read.
             languages: per-path language overrides (default: from the suffix).
@@ -537,24 +535,21 @@ class Embedder:
         Returns:
             An :class:`EmbeddingResult` with one row per path, NaN rows where one failed.
         """
-        from ...pipelines.compile import detect_language
-
         loaders = []
         for i, raw in enumerate(paths):
             path = Path(raw)
-            language = (languages[i] if languages is not None and languages[i]
-                        else detect_language(path))
+            language = languages[i] if languages is not None else None
             rejection = (rejections or {}).get(i)
             loaders.append((str(raw), (lambda p=path, lang=language:
-                                       self.loader.bitcode_of_file(p, lang)), rejection))
+                                       self.loader.file_bytes(p, lang)), rejection))
         return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                     progress=progress, windows=windows, max_windows=max_windows,
                                     desc="embed")
 
     def embed_texts(self, texts: Sequence[str | bytes], languages: Sequence[str | None] | None
-                    = None, *, modality: str = "fused", batch_size: int = 32,
-                    progress: bool = False, windows: str = "first",
-                    max_windows: int = 8) -> EmbeddingResult:
+                    = None, *, modality: str | None = None, batch_size: int | None = None,
+                    progress: bool = False, windows: str | None = None,
+                    max_windows: int | None = None) -> EmbeddingResult:
         """Embeds program texts (source or IR) held in memory.
 
         Args:
@@ -571,7 +566,7 @@ class Embedder:
                 language = (languages[i] if languages is not None else None) or \
                     detect_text_language(text)
                 loaders.append((f"text[{i}]", functools.partial(
-                    self.loader.bitcode_of_text, text, language, Path(tmp), i), None))
+                    self.loader.text_bytes, text, language, Path(tmp), i), None))
             return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ...infra.errors import InputError
-from .archives import extract_archive
-from .paths import require_data_dir
+from .paths import evaluation_data, extract_kernels
 from .programs import EvalProgram
 
 __all__ = ["COARSENING_PLATFORMS", "COARSENING_FACTORS", "PLATFORM_NAMES", "CoarseningData",
@@ -95,11 +94,12 @@ def build_coarsening_data(runtimes: pd.DataFrame, oracles: pd.DataFrame,
 
 
 def load_thread_coarsening(data_dir: Path, cache_dir: Path) -> CoarseningData:
-    """Loads ``thread-coarsening/`` (runtimes, oracles and the 17 IR files)."""
-    folder = require_data_dir(data_dir, "thread-coarsening",
-                              ("pact-2014-runtimes.csv", "pact-2014-oracles.csv",
-                               "kernels_ir.tar.gz"))
-    root = extract_archive(folder / "kernels_ir.tar.gz", cache_dir) / "kernels_ir"
+    """Loads the runtimes, the oracles and the 17 IR files (the recipe
+    ``thread-coarsening-v1`` names their archive; the CSVs lie beside it)."""
+    found = evaluation_data("thread-coarsening-v1", data_dir,
+                            ("pact-2014-runtimes.csv", "pact-2014-oracles.csv"))
+    folder = found.folder
+    root = extract_kernels(found.path, cache_dir) / "kernels_ir"
     runtimes = pd.read_csv(folder / "pact-2014-runtimes.csv")
     oracles = pd.read_csv(folder / "pact-2014-oracles.csv")
     programs = [EvalProgram(key=k, kernel=k, path=root / f"{k}.ll")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .features.base import Featurizer
 from .folds import leave_group_out, leave_one_row_out
 from .heads import HEADS, make_head
 from .metrics import coarsening_metrics
+from .paths import default_cache_dir, default_data_dir
 
 __all__ = ["CoarseningConfig", "COARSENING_PROTOCOLS", "coarsening_features",
            "evaluate_coarsening_rows", "run_thread_coarsening"]
@@ -36,9 +37,9 @@ COARSENING_PROTOCOLS = ("literature", "leakage-free")
 class CoarseningConfig:
     """Settings of ``mirencoder eval thread-coarsening``."""
 
-    data_dir: Path
+    data_dir: Path = field(default_factory=default_data_dir)
     """Data root holding ``thread-coarsening/``."""
-    cache_dir: Path
+    cache_dir: Path = field(default_factory=default_cache_dir)
     """Where the IR archive is extracted."""
     protocols: tuple[str, ...] = COARSENING_PROTOCOLS
     """``literature`` (leave one of the 68 kernel x platform rows out) and/or ``leakage-free``

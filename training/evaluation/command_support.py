@@ -6,124 +6,88 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 from typing import Any
 
-from ...infra.errors import ConfigError
+from ...infra.config import add_config_arguments, add_shorthand
+from .eval_config import MODALITY_METHOD, EvalConfig
 from .features.base import Featurizer
 from .features.ir2vec_vectors import ir2vec_available
-from .features.registry import BUILTIN_FEATURIZERS, build_featurizer
-from .paths import default_cache_dir, default_data_dir, repo_root
+from .features.registry import build_featurizer
 from .report_markdown import method_sort_key
 
-__all__ = ["add_common_arguments", "split_list", "build_featurizers", "print_summary_table",
+__all__ = ["add_common_arguments", "build_featurizers", "print_summary_table",
            "log_to_mlflow_if_asked", "command_line", "report_evaluation"]
 
-MODALITY_METHOD = {"fused": "encoder", "tokens": "encoder-tokens", "graph": "encoder-graph"}
 
-
-def split_list(text: str) -> tuple[str, ...]:
-    """``"a, b,c"`` -> ``("a", "b", "c")``."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by both evaluation commands."""
-    parser.add_argument("--model", default=None,
-                        help="encoder to evaluate: registry URI (models:/mirencoder@champion) or "
-                             "a local package folder; adds the encoder rows")
-    parser.add_argument("--untrained-model", default=None,
-                        help="the same encoder architecture with random weights (URI or folder): "
-                             "adds the encoder-untrained ablation row")
-    parser.add_argument("--modalities", default="fused,tokens,graph",
-                        help="encoder embeddings to evaluate: fused (row 'encoder'), tokens, "
-                             "graph (ablations)")
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help="folder holding devmap/ and thread-coarsening/")
-    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
-                        help="where archives are extracted and kernels compiled")
-    parser.add_argument("--out-dir", type=Path, default=repo_root(),
-                        help="writes OUT/RESULTS.md, OUT/results/summary.json and "
-                             "OUT/results/results.png (other tasks' results there are kept)")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per setting (mean ± std)")
-    parser.add_argument("--features", default=",".join(BUILTIN_FEATURIZERS),
-                        help="baselines and controls: " + ", ".join(BUILTIN_FEATURIZERS)
-                             + " (empty to run only the encoder)")
-    parser.add_argument("--heads", default="xgboost", help="heads: xgboost (published settings), "
-                                                           "mlp")
-    parser.add_argument("--n-jobs", type=int, default=1, help="XGBoost threads")
-    parser.add_argument("--tree-method", default="hist", choices=("hist", "exact", "approx"),
-                        help="XGBoost tree method (exact = the published runs' pre-2.0 default)")
-    parser.add_argument("--mlflow", action="store_true",
-                        help="log RESULTS.md, summary.json and the chart to MLflow and tag the "
-                             "encoder's registered version with its metrics")
-    parser.add_argument("--mlflow-run-id", default=None,
-                        help="MLflow run to log into (default: a new run in 'mirencoder-eval')")
-    parser.add_argument("--model-name", default=None,
-                        help="registered model to tag (default: from a models:/ --model URI)")
-    parser.add_argument("--model-version", default=None, help="registered version to tag")
+def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
+                         task: str) -> None:
+    """``--config``/``--set``/``--dry-run`` and the shorthand flags both evaluation commands
+    share; ``task`` is the config section of the task's own settings."""
+    add_config_arguments(parser, cls, config_help="YAML file of evaluation settings")
+    for key, flag, extra in (
+            ("methods.model", "--model", {"metavar": "URI"}),
+            ("methods.untrained_model", "--untrained-model", {"metavar": "URI"}),
+            ("methods.modalities", "--modalities", {"metavar": "LIST"}),
+            ("methods.features", "--features", {"metavar": "LIST"}),
+            (f"{task}.data_dir", "--data-dir", {"metavar": "DIR"}),
+            (f"{task}.cache_dir", "--cache-dir", {"metavar": "DIR"}),
+            ("report.out_dir", "--out-dir", {"metavar": "DIR"}),
+            (f"{task}.seeds", "--seeds", {"metavar": "N"}),
+            (f"{task}.heads", "--heads", {"metavar": "LIST"}),
+            (f"{task}.n_jobs", "--n-jobs", {"metavar": "N"}),
+            (f"{task}.tree_method", "--tree-method", {"choices": ("hist", "exact", "approx")}),
+            ("report.mlflow", "--mlflow", {"const": "true"}),
+            ("report.mlflow_run_id", "--mlflow-run-id", {"metavar": "ID"}),
+            ("report.model_name", "--model-name", {"metavar": "NAME"}),
+            ("report.model_version", "--model-version", {"metavar": "VERSION"})):
+        add_shorthand(parser, cls, key, flag, **extra)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def build_featurizers(args: argparse.Namespace) -> tuple[list[Featurizer], dict[str, Any] | None]:
-    """The baselines/controls asked for, plus the encoder rows when ``--model`` is given
-    (and the ``encoder+finetune`` method when the command has ``--finetune`` and it is set).
+def build_featurizers(config: EvalConfig, *, progress: bool = True
+                      ) -> tuple[list[Featurizer], dict[str, Any] | None]:
+    """The baselines/controls asked for, plus the encoder rows when ``methods.model`` is set
+    (and the ``encoder+finetune`` method when ``methods.finetune`` is).
 
     Returns:
-        The featurizers and the encoder's identity for the report (None without ``--model``).
+        The featurizers and the encoder's identity for the report (None without a model).
     """
-    names = split_list(args.features)
-    unknown = [n for n in names if n not in BUILTIN_FEATURIZERS]
-    modalities = split_list(args.modalities)
-    bad_modalities = [m for m in modalities if m not in MODALITY_METHOD]
-    problems = []
-    if unknown:
-        problems.append(f"unknown --features {unknown}; known: {list(BUILTIN_FEATURIZERS)}")
-    if bad_modalities:
-        problems.append(f"unknown --modalities {bad_modalities}; known: {list(MODALITY_METHOD)}")
-    if not names and not args.model and not args.untrained_model:
-        problems.append("nothing to evaluate: give --features and/or --model")
-    finetune = getattr(args, "finetune", False)
-    if finetune and not args.model:
-        problems.append("--finetune fine-tunes the encoder given by --model: add --model URI "
-                        "(a registry URI or a package folder)")
-    if problems:
-        raise ConfigError(problems)
+    methods = config.methods
     featurizers: list[Featurizer] = []
-    for name in names:
+    for name in methods.features:
         if name.startswith("ir2vec") and not ir2vec_available():
             print(f"mirencoder: skipping {name}: ir2vec is not installed "
                   "(pip install ir2vec==2.1.1)", file=sys.stderr)
             continue
         featurizers.append(build_featurizer(name))
     encoder: dict[str, Any] | None = None
-    if args.model or args.untrained_model:
+    if methods.model or methods.untrained_model:
         from .features.encoder_embedding import (
             EncoderFeaturizer,
             describe_embedder,
             load_embedder,
         )
 
-        if args.model:
-            embedder = load_embedder(args.model)
-            encoder = describe_embedder(embedder, args.model)
-            for modality in modalities:
+        if methods.model:
+            embedder = load_embedder(methods.model)
+            encoder = describe_embedder(embedder, methods.model)
+            for modality in methods.modalities:
                 featurizers.append(EncoderFeaturizer.from_embedder(
                     MODALITY_METHOD[modality], embedder, modality,
-                    f"encoder {args.model}, {modality} embedding"))
-            if finetune:
-                from .finetune import FineTuneConfig, FineTuneMethod
+                    f"encoder {methods.model}, {modality} embedding"))
+            if getattr(methods, "finetune", False):
+                from .finetune import FineTuneMethod
 
                 featurizers.append(FineTuneMethod.from_embedder(
-                    embedder, FineTuneConfig(epochs=args.finetune_epochs),
-                    progress=not args.quiet))
-        if args.untrained_model:
-            untrained = load_embedder(args.untrained_model)
+                    embedder, config.finetune, progress=progress))
+        if methods.untrained_model:
+            untrained = load_embedder(methods.untrained_model)
             featurizers.append(EncoderFeaturizer.from_embedder(
                 "encoder-untrained", untrained, "fused",
-                f"untrained encoder {args.untrained_model} (random weights), fused embedding"))
+                f"untrained encoder {methods.untrained_model} (random weights), fused "
+                "embedding"))
             encoder = encoder or {"uri": None}
-            encoder["untrained_uri"] = args.untrained_model
+            encoder["untrained_uri"] = methods.untrained_model
     return featurizers, encoder
 
 
@@ -151,22 +115,23 @@ def print_summary_table(task_runs: dict[str, dict[str, Any]]) -> None:
                 print(f"  {method:<24}{cells}")
 
 
-def log_to_mlflow_if_asked(args: argparse.Namespace, summary: dict[str, Any]) -> str | None:
-    """Logs to MLflow when ``--mlflow`` is given; returns the run id."""
-    if not args.mlflow:
+def log_to_mlflow_if_asked(config: EvalConfig, summary: dict[str, Any]) -> str | None:
+    """Logs to MLflow when ``report.mlflow`` is set; returns the run id."""
+    report = config.report
+    if not report.mlflow:
         return None
     from .mlflow_logging import (
         log_results_to_mlflow,
         resolve_model_version,
     )
 
-    name, version = args.model_name, args.model_version
-    if name is None and args.model:
-        resolved = resolve_model_version(args.model)
+    name, version = report.model_name or None, report.model_version or None
+    if name is None and config.methods.model:
+        resolved = resolve_model_version(config.methods.model)
         if resolved:
             name, version = resolved
-    run_id = log_results_to_mlflow(summary, run_id=args.mlflow_run_id, model_name=name,
-                                   version=version)
+    run_id = log_results_to_mlflow(summary, run_id=report.mlflow_run_id or None,
+                                   model_name=name, version=version)
     target = f" and tagged {name} version {version}" if name and version else ""
     print(f"logged to MLflow run {run_id}{target}")
     return run_id
@@ -180,14 +145,14 @@ def command_line(words: str) -> str:
     return " ".join(["mirencoder", *parts, *(shlex.quote(a) for a in rest)])
 
 
-def report_evaluation(task_runs: dict[str, dict[str, Any]], args: argparse.Namespace,
+def report_evaluation(task_runs: dict[str, dict[str, Any]], config: EvalConfig,
                       encoder: dict[str, Any] | None, command: str) -> int:
     """Writes the report files, prints the summary and logs to MLflow when asked; exit code."""
     from .report_files import write_report
 
-    summary, paths = write_report(task_runs, args.out_dir, encoder=encoder,
+    summary, paths = write_report(task_runs, config.report.out_dir, encoder=encoder,
                                   command=command_line(command))
     print_summary_table(task_runs)
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
-    log_to_mlflow_if_asked(args, summary)
+    log_to_mlflow_if_asked(config, summary)
     return 0

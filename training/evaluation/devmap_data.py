@@ -15,9 +15,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from ...infra.errors import InputError
-from .archives import extract_archive
 from .ir_repair import repair_ir_file
-from .paths import require_data_dir
+from .paths import evaluation_data, extract_kernels
 from .programs import EvalProgram
 
 __all__ = ["DEVMAP_PLATFORMS", "STATIC_DEVICE", "DevMapData", "ir_file_name",
@@ -101,15 +100,17 @@ def load_devmap_669(data_dir: Path, cache_dir: Path, *, repair: bool = True) -> 
     """Loads the 669-row set with its ready IR files (IR2Vec's variant of the CGO'17 data).
 
     Args:
-        data_dir: the data root (holding ``devmap/ir2vec-669/``).
+        data_dir: the data root (the recipe ``devmap-ir2vec-669-v1`` names the archive under
+            it; the CSVs lie beside it).
         cache_dir: where ``kernels_ir.tar.gz`` is extracted.
         repair: rewrite ``T* byval`` to ``T* byval(T)`` in the one file that LLVM >= 11 rejects
             (``rodinia-3.1-lavaMD-kernel_gpu_opencl.ll``); without it that row is usually
             excluded because no featurizer can parse it.
     """
-    folder = require_data_dir(data_dir, "devmap/ir2vec-669",
-                              ("cgo17-amd.csv", "cgo17-nvidia.csv", "kernels_ir.tar.gz"))
-    root = extract_archive(folder / "kernels_ir.tar.gz", cache_dir) / "kernels_ir"
+    found = evaluation_data("devmap-ir2vec-669-v1", data_dir,
+                            ("cgo17-amd.csv", "cgo17-nvidia.csv"))
+    folder = found.folder
+    root = extract_kernels(found.path, cache_dir) / "kernels_ir"
     tables = {p: _read_csv(folder / f"cgo17-{p}.csv") for p in DEVMAP_PLATFORMS}
     _check_aligned(tables)
     repairs: list[str] = []
@@ -163,11 +164,11 @@ def _find_kernel_file(folder: Path, benchmark: str, by_lower: dict[str, Path]) -
 
 def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str, Path],
                                                                       dict[str, tuple[str, str]]]:
-    """Compiles OpenCL kernels with the pipeline's compile stage, caching bitcode and failures."""
-    from ...pipelines.compile import CompileConfig, Toolchain, compile_to_bitcode
+    """Compiles OpenCL kernels with the pipeline's front end, caching bitcode and failures."""
+    from ...pipelines.frontend.loader import FrontEnd
 
-    config = CompileConfig()
-    toolchain = Toolchain.probe(config)
+    frontend = FrontEnd()
+    config, toolchain = frontend.config, frontend.probe()
     settings = json.dumps({"clang": toolchain.clang_version, "llvm": toolchain.llvm_version,
                            "config": dataclasses.asdict(config)}, sort_keys=True, default=str)
     folder = out_dir / f"compiled-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
@@ -183,7 +184,7 @@ def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str,
             compiled[bench] = folder / f"{bench}.bc"
     for bench in tqdm(todo, desc="compile OpenCL kernels", unit="kernel", disable=not todo):
         try:
-            bitcode = compile_to_bitcode(sources[bench], "opencl", toolchain, config)
+            bitcode = frontend.file_bytes(sources[bench], "opencl")
         except InputError as error:
             failures[bench] = (error.reason, str(error).splitlines()[0][:300] if str(error) else "")
             continue
@@ -197,15 +198,16 @@ def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str,
 
 
 def load_devmap_680(data_dir: Path, cache_dir: Path) -> DevMapData:
-    """Loads the 680-row set, compiling its 256 OpenCL sources with the pipeline's compile stage.
+    """Loads the 680-row set, compiling its 256 OpenCL sources with the pipeline's front end.
 
     Rows whose kernel fails to compile are excluded (for every method alike) and counted in
     ``coverage``. Each CSV ``benchmark`` maps to ``kernels/<benchmark>.cl`` (exact name first,
     then a case-insensitive match); the CSV's ``src`` column is checked against the file.
     """
-    folder = require_data_dir(data_dir, "devmap",
-                              ("cgo17-amd.csv", "cgo17-nvidia.csv", "opencl-kernels.tar.bz2"))
-    root = extract_archive(folder / "opencl-kernels.tar.bz2", cache_dir) / "kernels"
+    found = evaluation_data("devmap-opencl-256-v1", data_dir,
+                            ("cgo17-amd.csv", "cgo17-nvidia.csv"))
+    folder = found.folder
+    root = extract_kernels(found.path, cache_dir) / "kernels"
     tables = {p: _read_csv(folder / f"cgo17-{p}.csv") for p in DEVMAP_PLATFORMS}
     _check_aligned(tables)
     base = tables["amd"]

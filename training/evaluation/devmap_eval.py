@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from .metrics import (
     devmap_oracle_metrics,
     devmap_static_metrics,
 )
+from .paths import default_cache_dir, default_data_dir
 
 __all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
            "own_head_factories", "run_devmap"]
@@ -45,9 +46,9 @@ PROTOCOLS = ("literature", "leakage-free")
 class DevMapConfig:
     """Settings of ``mirencoder eval devmap``."""
 
-    data_dir: Path
+    data_dir: Path = field(default_factory=default_data_dir)
     """Data root holding ``devmap/``."""
-    cache_dir: Path
+    cache_dir: Path = field(default_factory=default_cache_dir)
     """Where archives are extracted and kernels compiled."""
     row_sets: tuple[str, ...] = ("669", "680")
     """``669`` (ready IR) and/or ``680`` (OpenCL compiled here)."""

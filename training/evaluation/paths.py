@@ -1,12 +1,16 @@
-"""Default locations of the evaluation data, its extraction cache and the report."""
+"""The evaluation data (where the evaluation recipes say it lies), its extraction cache and
+the report's default folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ...infra.errors import FatalError
+from ...pipelines.inputs import MAX_MEMBER_BYTES, extract_archive
+from ...pipelines.recipes import EvaluationInput, default_data_dir, evaluation_input
 
-__all__ = ["repo_root", "default_data_dir", "default_cache_dir", "require_data_dir"]
+__all__ = ["repo_root", "default_data_dir", "default_cache_dir", "evaluation_data",
+           "extract_kernels"]
 
 
 def repo_root() -> Path:
@@ -15,35 +19,43 @@ def repo_root() -> Path:
     return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
 
 
-def default_data_dir() -> Path:
-    """``<repo>/../shared/data``: where the public evaluation data lives beside the checkout."""
-    return (repo_root() / ".." / "shared" / "data").resolve()
-
-
 def default_cache_dir() -> Path:
     """``<repo>/runs/cache/eval``: extracted archives and compiled kernels (git-ignored)."""
     return repo_root() / "runs" / "cache" / "eval"
 
 
-def require_data_dir(data_dir: Path, task: str, required: tuple[str, ...]) -> Path:
-    """Checks that ``data_dir/<task>`` holds the files a task needs.
+def evaluation_data(recipe: str, data_dir: Path, tables: tuple[str, ...]) -> EvaluationInput:
+    """The kernels' archive of an evaluation recipe, checked to lie beside the task's tables.
 
     Args:
-        data_dir: the data root (the folder that holds ``devmap/`` and ``thread-coarsening/``).
-        task: the task's sub-folder.
-        required: file names relative to ``data_dir/task``.
-
-    Returns:
-        ``data_dir/task``.
+        recipe: the evaluation recipe (``datasets/<recipe>.yaml``) naming the archive.
+        data_dir: the data root, in place of the recipe's ``../shared/data``.
+        tables: file names in the archive's folder the task needs.
 
     Raises:
         FatalError: naming every missing file and how to point the command at the data.
     """
-    folder = Path(data_dir).expanduser() / task
-    missing = [name for name in required if not (folder / name).is_file()]
+    found = evaluation_input(recipe, data_dir)
+    missing = [path for path in (*(found.folder / name for name in tables), found.path)
+               if not path.is_file()]
     if missing:
         raise FatalError(
-            f"evaluation data not found: {', '.join(str(folder / m) for m in missing)} missing. "
+            f"evaluation data not found: {', '.join(str(path) for path in missing)} missing. "
             "Pass --data-dir pointing at the folder that holds devmap/ and thread-coarsening/ "
             "(the public CGO'17 / PACT'14 data; see ../shared/data/README.md).")
-    return folder
+    return found
+
+
+def extract_kernels(archive: Path, cache_dir: Path) -> Path:
+    """Extracts an evaluation archive into ``cache_dir/<stem>-<hash8>/`` once (the build's
+    safe extraction, :func:`~mirencoder.pipelines.inputs.extract_archive`).
+
+    Raises:
+        FatalError: the archive is damaged, or a member was refused (unsafe or too large).
+    """
+    extracted = extract_archive(archive, cache_dir, max_file_bytes=MAX_MEMBER_BYTES)
+    if not extracted.complete or extracted.rejected:
+        problems = "; ".join(f"{name or Path(archive).name}: {reason} ({message})"
+                             for name, reason, message in extracted.rejected[:5])
+        raise FatalError(f"cannot extract {archive}: {problems}")
+    return extracted.root

@@ -1,19 +1,23 @@
 """Typed configuration of pre-training: one dataclass per component, checked on construction.
 
-The merge order (dataclass defaults → YAML recipe → ``--section.key=value`` overrides) lives in
-:mod:`mirencoder.training.pretraining.config_merge`; this module only declares the fields. Each field
-carries its help text in ``metadata["help"]``; the CLI turns it into ``--help`` output.
+This module declares the fields and finds the bundled configs by name; the merge (dataclass
+defaults → YAML config → ``--set section.key=value`` overrides) is the shared engine of
+:mod:`mirencoder.infra.config`. Each field carries its help text in ``metadata["help"]``; the
+CLI turns it into ``--help`` output.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...infra.config import check as _check
 from ...infra.config import help_field as _f
+from ...infra.config import load_config
 from ...infra.config import raise_problems as _raise
 from ...infra.errors import ConfigError
 from ..core.model_config import ModelConfig
@@ -21,9 +25,12 @@ from ..core.model_config import ModelConfig
 __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
-    "PretrainConfig", "SECTIONS", "config_hash",
+    "PretrainConfig", "config_hash", "config_path", "load_pretrain_config",
 ]
 
+
+# Where matching takes its hard negatives from (see TaskConfig.hard_negative_mode).
+HARD_NEGATIVE_MODES = ("contrastive", "size", "corpus", "size_or_corpus")
 
 # training/configs/: the bundled YAML configs (tiny, base, champion), found by name.
 BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -31,7 +38,13 @@ BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 @dataclass(kw_only=True, slots=True)
 class TaskConfig:
-    """The three pre-training tasks and their weights (a weight of 0 switches a task off)."""
+    """The pre-training tasks and their weights (a weight of 0 switches a task off).
+
+    The paper's three (masked tokens, graph auto-encoding, IR-graph matching) plus two
+    program-level objectives that reach the ``tokens``, ``graph`` and ``fused`` vectors:
+    IR-graph contrastive alignment (CLIP/ALBEF's image-text contrast) and variant contrast
+    (SimCLR/SupCon across a source file's optimisation-level variants).
+    """
 
     mlm_weight: float = _f(1.0, "weight of masked language modelling")
     mask_rate: float = _f(0.15, "fraction of IR tokens chosen for MLM (BERT: 0.15)")
@@ -46,17 +59,41 @@ class TaskConfig:
     gae_max_edges: int = _f(4096, "most positive edges scored per batch (sampled)")
     node_text_mask_rate: float = _f(0.15, "fraction of node texts masked and predicted (0: off)")
     node_text_weight: float = _f(0.5, "weight of masked node-text prediction inside GAE")
-    match_weight: float = _f(1.0, "weight of IR-graph matching")
+    match_weight: float = _f(
+        1.0, "weight of IR-graph matching, scored on the fused vector of each (tokens, graph) "
+        "pair so that it trains the fusion layer (ALBEF's ITM on the multimodal output)")
     hard_negative_fraction: float = _f(
-        0.5, "fraction of matching negatives chosen hard (nearest size or same corpus)")
-    hard_negative_mode: str = _f("size_or_corpus", "hard negatives: size | corpus | size_or_corpus")
+        0.5, "fraction of matching negatives chosen hard, the rest uniformly from the batch "
+        "(1: ALBEF, every negative sampled from the contrastive scores)")
+    hard_negative_mode: str = _f(
+        "contrastive", "hard negatives: contrastive (sampled from the softmax of the contrastive "
+        "similarities, both directions, ALBEF; needs contrastive_weight > 0) | size (nearest "
+        "node count) | corpus (same corpus) | size_or_corpus")
+    contrastive_weight: float = _f(
+        1.0, "weight of IR-graph contrastive alignment: symmetric InfoNCE between the projected "
+        "tokens and graph vectors, in-batch negatives (ALBEF weighs ITC like ITM and MLM)")
+    contrastive_dim: int = _f(
+        128, "width of the contrastive projections (ALBEF: 256 from 768; here fusion_dim or less)")
+    temperature_init: float = _f(
+        0.07, "initial learnable contrastive temperature (CLIP's 0.07; kept in [0.01, 0.5])")
+    variant_weight: float = _f(
+        1.0, "weight of variant contrast: NT-Xent (SupCon with several positives) on fused "
+        "vectors, programs of the same group (one source file's optimisation-level variants) "
+        "are positives; off for programs without a group partner in the batch")
+    variant_temperature: float = _f(
+        0.1, "fixed temperature of the variant contrast (SimCLR/SupCon: 0.1)")
+    variant_views: str = _f(
+        "fused", "comma list of the vectors the variant contrast acts on: fused | tokens | graph "
+        "(default fused only: the contrastive alignment tells tokens/graph variants apart, "
+        "pulling them together there would fight it)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
-                     "gae_negative_ratio"):
+                     "gae_negative_ratio", "contrastive_weight", "variant_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
-        _check(p, self.mlm_weight + self.gae_weight + self.match_weight > 0,
+        _check(p, self.mlm_weight + self.gae_weight + self.match_weight
+               + self.contrastive_weight + self.variant_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction
@@ -67,8 +104,19 @@ class TaskConfig:
         _check(p, 0.0 <= self.hard_negative_fraction <= 1.0,
                "hard_negative_fraction must be in [0, 1]")
         _check(p, self.gae_max_edges >= 1, "gae_max_edges must be >= 1")
-        _check(p, self.hard_negative_mode in ("size", "corpus", "size_or_corpus"),
-               "hard_negative_mode must be size, corpus or size_or_corpus")
+        _check(p, self.hard_negative_mode in HARD_NEGATIVE_MODES,
+               "hard_negative_mode must be " + ", ".join(HARD_NEGATIVE_MODES))
+        _check(p, not (self.hard_negative_mode == "contrastive" and self.match_weight > 0
+                       and self.contrastive_weight <= 0),
+               "hard_negative_mode contrastive needs contrastive_weight > 0 (the negatives are "
+               "sampled from its similarities); use size_or_corpus without it")
+        _check(p, self.contrastive_dim >= 1, "contrastive_dim must be >= 1")
+        _check(p, 0.01 <= self.temperature_init <= 0.5, "temperature_init must be in [0.01, 0.5]")
+        _check(p, self.variant_temperature > 0, "variant_temperature must be > 0")
+        views = [v.strip() for v in self.variant_views.split(",") if v.strip()]
+        _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
+               and len(set(views)) == len(views),
+               "variant_views must list distinct names of fused, tokens, graph")
         _raise(p, "task")
 
 
@@ -110,10 +158,16 @@ class DataConfig:
     shuffle_buffer: int = _f(256, "samples held for shuffling (0: stream order)")
     seed: int = _f(0, "seed of shard order, shuffling, windows, masks and initialisation")
     max_graph_nodes: int = _f(2048, "graphs keep their first N nodes (and the edges among them)")
+    variants_per_group: int = _f(
+        2, "most programs of one group (a source file's optimisation-level variants, adjacent "
+        "in the shards) in a batch; up to this many travel as one shuffle unit, so the variant "
+        "contrast sees positives (2: SimCLR's pair, keeps the most distinct sources per batch; "
+        "1: variants shuffle apart; 0: no cap)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
         _check(p, self.format in ("wds", "parquet"), "format must be wds or parquet")
+        _check(p, self.variants_per_group >= 0, "variants_per_group must be >= 0")
         _check(p, self.batch_size >= 1, "batch_size must be >= 1")
         _check(p, self.num_workers >= 0, "num_workers must be >= 0")
         _check(p, self.shuffle_buffer >= 0, "shuffle_buffer must be >= 0")
@@ -172,7 +226,7 @@ class TrackingConfig:
     experiment: str = _f("mirencoder-pretrain", "MLflow experiment name")
     run_name: str = _f("", "MLflow run name ('' : the config name)")
     register: bool = _f(False, "register the encoder package through mirencoder.training.registry.model_registry")
-    registered_model_name: str = _f("mirencoder", "registered model name for --tracking.register")
+    registered_model_name: str = _f("mirencoder", "registered model name for tracking.register")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -199,12 +253,6 @@ class PretrainConfig:
         return asdict(self)
 
 
-# The sections of PretrainConfig, in the order they are printed and merged.
-SECTIONS: dict[str, type] = {
-    "model": ModelConfig, "task": TaskConfig, "optim": OptimConfig, "data": DataConfig,
-    "trainer": TrainerConfig, "tracking": TrackingConfig,
-}
-
 # Fields that say where or how a run executes, not what it learns; left out of the hash.
 _UNHASHED = {"data": {"dataset_dir", "num_workers"},
              "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
@@ -225,3 +273,28 @@ def config_hash(config: PretrainConfig) -> str:
                 data[section].pop(name)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def config_path(name_or_path: str | Path) -> Path:
+    """A YAML path, or the file of a bundled config name (``tiny``, ``base``, ``champion``).
+
+    Raises:
+        ConfigError: neither a file nor a bundled name (the bundled ones listed).
+    """
+    path = Path(name_or_path)
+    if path.exists() or path.suffix in (".yaml", ".yml"):
+        return path
+    bundled = BUNDLED_CONFIG_DIR / f"{name_or_path}.yaml"
+    if bundled.exists():
+        return bundled
+    known = ", ".join(sorted(p.stem for p in BUNDLED_CONFIG_DIR.glob("*.yaml")))
+    raise ConfigError(f"no config file {str(name_or_path)!r} (bundled configs: {known})")
+
+
+def load_pretrain_config(name_or_path: str | Path | None = None,
+                         overrides: Sequence[str] | Mapping[str, Any] = ()) -> PretrainConfig:
+    """Defaults, then the YAML config (a path or a bundled name), then the overrides
+    (``["model.d_model=64"]`` or ``{"model.d_model": 64}``); see
+    :func:`mirencoder.infra.config.load_config`."""
+    path = config_path(name_or_path) if name_or_path is not None else None
+    return load_config(PretrainConfig, path, overrides)

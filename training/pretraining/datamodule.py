@@ -93,7 +93,7 @@ class ProgramDataModule(L.LightningDataModule):
             context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
             rank=self.rank, world_size=self.world_size, seed=c.seed,
             shuffle_buffer=c.shuffle_buffer, training=True, max_graph_nodes=c.max_graph_nodes,
-            start_batch=self._consumed()))
+            start_batch=self._consumed(), variants_per_group=c.variants_per_group))
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_shards:
@@ -104,7 +104,8 @@ class ProgramDataModule(L.LightningDataModule):
             self.val_shards, c.format, batch_size=c.batch_size,
             context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
             rank=self.rank, world_size=self.world_size, seed=c.seed, shuffle_buffer=0,
-            training=False, repeat=True, max_graph_nodes=c.max_graph_nodes))
+            training=False, repeat=True, max_graph_nodes=c.max_graph_nodes,
+            variants_per_group=c.variants_per_group))
 
     def state_dict(self) -> dict[str, Any]:
         consumed = self._consumed()

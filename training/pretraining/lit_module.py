@@ -9,10 +9,10 @@ from typing import Any
 import lightning as L
 import torch
 
+from ...infra.config import config_from_dict
 from ..core.data.collate import ProgramBatch
 from ..core.data.token_ids import TokenizerIds
-from .config import OptimConfig
-from .config_merge import config_from_dict
+from .config import OptimConfig, PretrainConfig
 from .pretraining_model import PretrainingModel
 from .tasks.task_inputs import TaskInputs, prepare_task_inputs
 
@@ -51,7 +51,7 @@ def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
 
 
 class PretrainingModule(L.LightningModule):
-    """Pre-trains :class:`PretrainingModel` on the three tasks.
+    """Pre-trains :class:`PretrainingModel` on its tasks (see :class:`TaskConfig`).
 
     Args:
         config: the resolved run config as a plain dict (saved as hyper-parameters, so a
@@ -62,7 +62,7 @@ class PretrainingModule(L.LightningModule):
     def __init__(self, config: dict[str, Any], tokenizer_ids: dict[str, int]):
         super().__init__()
         self.save_hyperparameters()
-        self.run_config = config_from_dict(config)
+        self.run_config = config_from_dict(PretrainConfig, config)
         self.ids = TokenizerIds(**tokenizer_ids)
         self.model = PretrainingModel(self.run_config.model, self.run_config.task, self.ids)
         if self.run_config.trainer.compile:

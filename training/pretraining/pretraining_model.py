@@ -1,4 +1,4 @@
-"""The encoder plus its three task heads, computing the weighted pre-training loss.
+"""The encoder plus its task heads, computing the weighted pre-training loss.
 
 Used by the Lightning module and, unchanged, by the bare PyTorch loop of the GPU benchmark.
 """
@@ -18,21 +18,27 @@ from ..core.models.matching_head import MatchingHead
 from ..core.models.mlm_head import MLMHead
 from ..core.models.node_text_head import NodeTextHead
 from .config import TaskConfig
+from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.graph_autoencoding import gae_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
-from .tasks.matching import matching_metrics
+from .tasks.matching import matching_metrics, sample_negatives
 from .tasks.task_inputs import TaskInputs
+from .tasks.variant import VariantProjection, parse_views, variant_metrics
 
 __all__ = ["PretrainingModel"]
 
 
 class PretrainingModel(nn.Module):
-    """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head.
+    """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
+    projections, + variant projection heads).
 
     ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
     ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
     ``gae_flow_loss``, ``gae_link_accuracy``, ``gae_flow_accuracy``, ``node_text_loss``,
-    ``node_text_accuracy``, ``match_loss``, ``match_accuracy`` (those of enabled tasks).
+    ``node_text_accuracy``, ``match_loss``, ``match_accuracy``, ``contrastive_loss``,
+    ``contrastive_accuracy`` (top-1 retrieval tokens -> graph in the batch),
+    ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy`` (those of enabled
+    tasks; variant ones only when the batch holds two programs of one group).
     """
 
     def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds):
@@ -46,6 +52,13 @@ class PretrainingModel(nn.Module):
         self.node_text_head = (NodeTextHead(model.gnn_hidden, ids.node_vocab_size)
                                if task.node_text_mask_rate > 0 else None)
         self.matching_head = MatchingHead(model.fusion_dim)
+        self.contrastive = (ContrastiveProjection(model.fusion_dim, task.contrastive_dim,
+                                                  task.temperature_init)
+                            if task.contrastive_weight > 0 else None)
+        self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
+        self.variant_heads = nn.ModuleDict({view: VariantProjection(model.fusion_dim,
+                                                                    task.contrastive_dim)
+                                            for view in self.variant_views})
 
     @property
     def node_mask_id(self) -> int:
@@ -54,9 +67,10 @@ class PretrainingModel(nn.Module):
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
         task = self.task
         out = self.encoder(step.inputs)
-        zero = out["fused"].sum() * 0.0  # keeps every head in the graph for DDP
+        zero = out["tokens"].new_zeros(())
         total = zero
         metrics: dict[str, torch.Tensor] = {}
+        fused_reached = False  # did a loss reach the fusion layer this step?
         if task.mlm_weight > 0 and step.mlm_labels is not None:
             chosen = step.mlm_labels != IGNORE_INDEX
             if bool(chosen.any()):
@@ -83,17 +97,52 @@ class PretrainingModel(nn.Module):
                     logits.argmax(-1) == step.node_text_targets).float().mean())
             total = total + task.gae_weight * gae
             metrics["gae_loss"] = gae.detach()
-        if task.match_weight > 0 and step.partners is not None:
-            m = matching_metrics(self.matching_head, out["tokens"], out["graph"], step.partners)
+        logits = None
+        if self.contrastive is not None and step.num_programs >= 2:
+            logits = self.contrastive(out["tokens"], out["graph"])
+            c = info_nce_metrics(logits)
+            total = total + task.contrastive_weight * c["loss"]
+            metrics.update(contrastive_loss=c["loss"].detach(), contrastive_accuracy=c["accuracy"],
+                           contrastive_temperature=self.contrastive.temperature.detach())
+        negatives = self._matching_negatives(step, logits)
+        if task.match_weight > 0 and negatives is not None:
+            m = matching_metrics(self.matching_head, self.encoder.fusion.fuse_vectors,
+                                 out["fused"], out["tokens"], out["graph"], *negatives)
             total = total + task.match_weight * m["loss"]
             metrics.update(match_loss=m["loss"].detach(), match_accuracy=m["accuracy"])
+            fused_reached = True
+        if self.variant_views and step.group_ids is not None:
+            results = [variant_metrics(self.variant_heads[view](out[view]), step.group_ids,
+                                       task.variant_temperature) for view in self.variant_views]
+            if results[0] is not None:  # every view sees the same groups
+                loss = torch.stack([r["loss"] for r in results]).mean()
+                total = total + task.variant_weight * loss
+                metrics.update(variant_loss=loss.detach(), variant_accuracy=torch.stack(
+                    [r["accuracy"] for r in results]).mean())
+                fused_reached = fused_reached or "fused" in self.variant_views
+        if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
+            total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
         unused = sum(p.sum() for p in self._heads_parameters()) * 0.0
         metrics["loss"] = total + unused
         return metrics
 
+    def _matching_negatives(self, step: TaskInputs, logits: torch.Tensor | None
+                            ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(token program, graph program)`` indices of the matching negatives, or None."""
+        if step.partners is not None:
+            partners = step.partners.to(step.inputs.tokens.device)
+            return torch.arange(partners.numel(), device=partners.device), partners
+        if step.match_draws is None or logits is None:
+            return None
+        rows = torch.arange(logits.size(0), device=logits.device)
+        graphs = sample_negatives(logits, step.match_draws[0], step.match_hard[0])
+        tokens = sample_negatives(logits.t(), step.match_draws[1], step.match_hard[1])
+        return torch.cat([rows, tokens]), torch.cat([graphs, rows])
+
     def _heads_parameters(self):
-        for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head):
+        for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
+                     self.contrastive, self.variant_heads):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
                             if not (name == "decoder_weight" and self.mlm_head.tied))

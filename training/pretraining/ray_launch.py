@@ -19,11 +19,12 @@ __all__ = ["fit_on_ray", "train_loop_per_worker"]
 
 def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     """The Ray Train worker body: rebuild the config and run the Lightning training."""
-    from .config_merge import config_from_dict
-    from .pretrain import run_training
+    from ...infra.config import config_from_dict
+    from .config import PretrainConfig
+    from .fit import run_training
     from .run_context import setup_run
 
-    config = config_from_dict(loop_config["config"])
+    config = config_from_dict(PretrainConfig, loop_config["config"])
     run_training(config, setup_run(config), resume=loop_config["resume"], ray_worker=True)
 
 
@@ -41,7 +42,7 @@ def fit_on_ray(config: PretrainConfig, run: RunContext, *, resume: bool, address
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from .pretrain import PretrainResult, resolve_hardware
+    from .fit import PretrainResult, resolve_hardware
 
     accelerator, _, _ = resolve_hardware(config)
     if not ray.is_initialized():

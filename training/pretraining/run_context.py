@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...infra.config import config_to_yaml
 from ...infra.errors import ConfigError
 from ...infra.tracking import code_version
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
-from .config_merge import config_to_yaml
 from .datamodule import load_dataset_index
 
 __all__ = ["RunContext", "setup_run", "code_version", "default_output_dir"]
@@ -61,7 +61,7 @@ def setup_run(config: PretrainConfig) -> RunContext:
     from ...pipelines.dataset import index_sha256
 
     if not config.data.dataset_dir:
-        raise ConfigError("data.dataset_dir is not set (--data.dataset_dir=DIR)")
+        raise ConfigError("data.dataset_dir is not set (--set data.dataset_dir=DIR)")
     dataset_dir = Path(config.data.dataset_dir).resolve()
     index = load_dataset_index(dataset_dir)
     ids = tokenizer_ids_from_dataset(dataset_dir, index)

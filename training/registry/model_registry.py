@@ -2,7 +2,7 @@
 
 An encoder package folder (``encoder.safetensors`` + ``encoder_config.json`` +
 ``tokenizer.json`` + ``node_vocab.json`` + ``lineage.json``) is logged as an MLflow pyfunc
-"model from code" (the code is :mod:`mirencoder.training.registry.pyfunc_model`, the package folder is
+"model from code" (the code is ``mirencoder/pyfunc_model.py``, the package folder is
 its only artifact: no pickled Python object is needed to load it), registered as a new version
 of a registered model (default ``mirencoder``), tagged with its lineage and given the alias
 ``candidate``. A Markdown model card is logged beside it in the run (``model_card/``) and
@@ -19,6 +19,7 @@ metric.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import tempfile
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ...infra.errors import ConfigError, FatalError
+from ...infra.files import sha256_file
 from ...infra.tracking import (
     code_version,
     ensure_experiment,
@@ -45,8 +47,7 @@ from .model_card import (
 __all__ = [
     "DEFAULT_MODEL_NAME", "CANDIDATE_ALIAS", "CHAMPION_ALIAS", "PACKAGE_FILES", "PYFUNC_CODE_PATH",
     "ModelVersionInfo", "register_encoder", "promote", "list_versions", "set_version_metrics",
-    "get_version", "registry_client", "package_lineage_tags", "code_version", "registry_errors",
-    "quiet_mlflow",
+    "get_version", "registry_client", "package_lineage_tags", "registry_errors", "quiet_mlflow",
 ]
 
 DEFAULT_MODEL_NAME = "mirencoder"
@@ -55,16 +56,18 @@ CHAMPION_ALIAS = "champion"
 # The files an encoder package must hold; the first is the weights.
 PACKAGE_FILES = ("encoder.safetensors", "encoder_config.json", "tokenizer.json",
                  "node_vocab.json", "lineage.json")
-# The MLflow "model from code" file.
-PYFUNC_CODE_PATH = Path(__file__).resolve().with_name("pyfunc_model.py")
+# The MLflow "model from code" file. MLflow runs it as a script, so it lives beside the CLI
+# (absolute imports, above every library layer); it is named here, never imported.
+PYFUNC_CODE_PATH = Path(importlib.util.find_spec("mirencoder.pyfunc_model").origin)
 # The name of the logged model inside its run, and of the pyfunc artifact holding the package.
 MODEL_ARTIFACT_NAME = "encoder"
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,254}")
 CARD_DIR = "model_card"
-# Loading the pyfunc needs the mirencoder package itself (not on PyPI) plus these pins.
-_PIP_REQUIREMENTS = ["mlflow==3.17.2", "torch==2.13.0", "torch-geometric==2.8.1",
-                     "safetensors==0.8.0", "tokenizers==0.23.3", "llvmlite==0.50.0",
-                     "numpy==2.4.6", "pyarrow==25.0.1"]
+# Loading the pyfunc needs the mirencoder package itself (not on PyPI) plus these of its
+# dependencies, pinned as the project declares them (see `pyfunc_requirements`).
+_PYFUNC_DEPENDENCIES = ("mlflow", "torch", "torch-geometric", "safetensors", "tokenizers",
+                        "llvmlite", "numpy", "pyarrow")
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +139,43 @@ def registry_errors(uri: str, what: str) -> Iterator[None]:
                          ) from error
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _declared_dependencies() -> list[str]:
+    """The project's dependency specifiers: ``pyproject.toml`` when running from the source
+    tree, else the installed distribution's metadata."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if pyproject.exists():
+        import tomllib
+
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        if project.get("name") == "mirencoder":
+            return list(project.get("dependencies", []))
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        return list(requires("mirencoder") or [])
+    except PackageNotFoundError:
+        return []
+
+
+def pyfunc_requirements() -> list[str]:
+    """The pip requirements of a logged pyfunc (besides ``mirencoder`` itself): the pins of
+    ``_PYFUNC_DEPENDENCIES`` as the project declares them (``torch==2.13.0``, ...).
+
+    Raises:
+        FatalError: when the project declares one of them nowhere.
+    """
+    pins = {}
+    for spec in _declared_dependencies():
+        if ";" in spec:  # optional extras and platform-specific requirements
+            continue
+        name = _REQUIREMENT_NAME.match(spec)
+        if name is not None:
+            pins[re.sub(r"[-_.]+", "-", name[1]).lower()] = spec.strip()
+    missing = [name for name in _PYFUNC_DEPENDENCIES if name not in pins]
+    if missing:
+        raise FatalError(f"cannot pin the pyfunc's requirements: the mirencoder project "
+                         f"declares no dependency on {', '.join(missing)}")
+    return [pins[name] for name in _PYFUNC_DEPENDENCIES]
 
 
 def _count_parameters(weights: Path) -> int:
@@ -206,9 +240,9 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
         "dataset_name": _lookup(lineage, "dataset_name", "recipe", "dataset.name",
                                 "dataset.recipe", "dataset_dir"),
         "tokenizer_sha256": _lookup(lineage, "tokenizer_sha256", "tokenizer.sha256")
-        or _sha256_file(package_dir / "tokenizer.json"),
+        or sha256_file(package_dir / "tokenizer.json"),
         "node_vocab_sha256": _lookup(lineage, "node_vocab_sha256", "node_vocab.sha256")
-        or _sha256_file(package_dir / "node_vocab.json"),
+        or sha256_file(package_dir / "node_vocab.json"),
         "config_sha256": _lookup(lineage, "config_sha256", "config_hash")
         or hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest(),
         "code_version": _lookup(lineage, "code_version", "git_sha", "git_commit")
@@ -220,7 +254,7 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
         "training_run_id": _lookup(lineage, "mlflow_run_id", "run_id", "training_run_id"),
         "untrained": "true" if lineage.get("untrained") else None,
         "training_steps": _lookup(lineage, "steps", "global_step", "max_steps", "training_steps"),
-        "weights_sha256": _sha256_file(weights),
+        "weights_sha256": sha256_file(weights),
         "weights_bytes": weights.stat().st_size,
         "size_bytes": sum(p.stat().st_size for p in package_dir.rglob("*") if p.is_file()),
         "model_config": json.dumps({k: v for k, v in model_config.items()
@@ -385,7 +419,7 @@ def register_encoder(package_dir: str | Path, *, run_id: str | None = None,
             tags.setdefault("training_run_id", run.info.run_id)
             model_info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT_NAME, python_model=str(PYFUNC_CODE_PATH),
-                artifacts={"encoder": str(package_dir)}, pip_requirements=_PIP_REQUIREMENTS,
+                artifacts={"encoder": str(package_dir)}, pip_requirements=pyfunc_requirements(),
                 metadata={"mirencoder": {k: v for k, v in tags.items()
                                          if not k.startswith(METRIC_TAG_PREFIX)}})
             _ensure_registered_model(client, name)

@@ -38,13 +38,12 @@ def random_encoder_package(out_dir: str | Path, ir_texts: Sequence[str], *,
     from ...pipelines.ir.normalize import find_llvm_as, normalize_ir
     from ...pipelines.ir.tokenizer import IRTokenizer
     from ..core.package import save_encoder_package
-    from ..pretraining.config import BUNDLED_CONFIG_DIR, config_hash
-    from ..pretraining.config_merge import resolve_config
+    from ..pretraining.config import BUNDLED_CONFIG_DIR, config_hash, load_pretrain_config
 
     yaml_path = Path(config)
     if not yaml_path.suffix:
         yaml_path = BUNDLED_CONFIG_DIR / f"{config}.yaml"
-    pretrain_config = resolve_config(yaml_path, list(overrides))
+    pretrain_config = load_pretrain_config(yaml_path, list(overrides))
     llvm_as = find_llvm_as()
     irs = [normalize_ir(t.encode() if isinstance(t, str) else t, llvm_as=llvm_as)
            for t in ir_texts]

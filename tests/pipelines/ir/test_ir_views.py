@@ -9,12 +9,12 @@ import llvmlite.binding as llvm
 import numpy as np
 import pytest
 
+from mirencoder.pipelines.frontend.views import build_views
 from mirencoder.pipelines.ir.graph import EXTERNAL_TEXT, build_graph
 from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
 from mirencoder.pipelines.ir.normalize import normalize_ir
 from mirencoder.pipelines.ir.program_graph import FLOW_CALL, FLOW_CONTROL, NODE_INSTRUCTION
 from mirencoder.pipelines.ir.tokenizer import IRTokenizer
-from mirencoder.pipelines.ir.views import build_views
 
 MEMBERS = (  # files of several suites (DevMap kernels call no defined function)
     "kernels_ir/rodinia-3.1-cfd-compute_flux.ll",

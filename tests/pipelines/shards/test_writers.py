@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from mirencoder.pipelines.dataset import iter_wds_records
 from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA
 from mirencoder.pipelines.shards.writers import (
     ParquetShardWriter,
     WebDatasetShardWriter,
     file_sha256,
 )
+from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
 
 
 def _record(i: int) -> dict:
@@ -47,7 +47,7 @@ def test_webdataset_shards_roll_over_and_are_reproducible(tmp_path: Path):
     paths = [tmp_path / "a" / s.path for s in first]
     assert all(file_sha256(p) == s.sha256 for p, s in zip(paths, first, strict=True))
     assert not list((tmp_path / "a").rglob("*.tmp"))
-    records = list(iter_wds_records(paths))
+    records = [decode_sample(raw, "wds") for path in paths for raw in iter_raw_samples(path, "wds")]
     assert [r["key"] for r in records] == [f"{i:024x}" for i in range(7)]
     np.testing.assert_array_equal(records[4]["tokens"], _record(4)["tokens"])
     np.testing.assert_array_equal(records[4]["edge_flow"], _record(4)["edge_flow"])

@@ -1,17 +1,23 @@
 """Collates program records into padded token tensors plus a PyG ``Batch`` (a ProgramBatch).
 
-Long-program policy: the token view is cut to one window of ``context_length - 1`` tokens after
-a prepended [CLS]. In training the window starts at a random offset (seeded, so runs repeat);
-at evaluation and embedding time it is the first window. Graphs keep their first
-``max_graph_nodes`` nodes and the edges among them (node order follows the IR, so the kept
-part is the start of the module). Both cuts are recorded (``num_tokens``/``num_nodes`` hold
-the sizes before cutting).
+Long-program policy: by default (``windows="first"``) the token view is cut to one window of
+``context_length - 1`` tokens after a prepended [CLS]. In training the window starts at a
+random offset (seeded, so runs repeat); at evaluation and embedding time it is the first
+window. With ``windows="all"`` every window of a program becomes a token row (windows of
+``context_length - 1`` tokens, stride = width, the first ``max_windows`` of them, the same
+windows as the embedder's) and ``window_program`` says whose; the encoder pools them into one
+token vector per program. Graphs keep their first ``max_graph_nodes`` nodes and the edges
+among them (node order follows the IR, so the kept part is the start of the module). Both
+cuts are recorded (``num_tokens``/``num_nodes`` hold the sizes before cutting).
+
+Each program carries its variant *group* (one source file's optimisation-level variants share
+it; the ``group`` field of newer datasets); a record without one is its own group (its key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -21,7 +27,13 @@ from ....infra.errors import ShardError
 from .token_ids import TokenizerIds
 
 __all__ = ["ProgramBatch", "collate_graphs", "collate_records", "pad_token_rows", "token_row",
-           "token_window"]
+           "token_window", "token_windows", "record_group", "WINDOW_MODES",
+           "DEFAULT_MAX_WINDOWS"]
+
+WINDOW_MODES = ("first", "all")
+# 16 windows of 255 tokens (the tiny context) cover 4,080 tokens: the average DevMap file
+# (3,600 tokens) whole.
+DEFAULT_MAX_WINDOWS = 16
 
 
 @dataclass(slots=True)
@@ -29,14 +41,18 @@ class ProgramBatch:
     """A batch of programs, both views.
 
     Attributes:
-        tokens: ``[B, L]`` long, [CLS] first, padded with pad_id.
-        attention_mask: ``[B, L]`` bool, True on real tokens.
+        tokens: ``[B, L]`` long, [CLS] first, padded with pad_id (``[W, L]``, one row per
+            window, with ``window_program``).
+        attention_mask: ``[B, L]`` bool, True on real tokens (``[W, L]`` with windows).
         graph: PyG ``Batch`` with ``node_type``, ``node_text`` (``[N]`` long), ``edge_index``
             (``[2, E]``), ``edge_flow``, ``edge_position`` (``[E]`` long), ``batch``, ``ptr``.
         num_tokens: ``[B]`` token count before windowing.
         num_nodes: ``[B]`` node count before cutting.
         keys: record keys.
         corpora: source corpus of each record.
+        groups: variant group of each record (its key when it has none).
+        window_program: ``[W]`` long program index of each token row, or None when each
+            program has one row.
     """
 
     tokens: torch.Tensor
@@ -46,10 +62,12 @@ class ProgramBatch:
     num_nodes: torch.Tensor
     keys: list[str]
     corpora: list[str]
+    groups: list[str] = field(default_factory=list)
+    window_program: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
-        return int(self.tokens.size(0))
+        return len(self.keys)
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> ProgramBatch:
         """A copy with every tensor on ``device``."""
@@ -102,6 +120,17 @@ def _graph_data(record: dict, max_nodes: int | None, node_vocab_size: int) -> Da
                 num_nodes=num_nodes)
 
 
+def _record_tokens(record: dict, ids: TokenizerIds) -> np.ndarray:
+    """The record's token ids (int64) without a leading [CLS], checked against the vocabulary."""
+    tokens = np.asarray(record["tokens"], dtype=np.int64)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= ids.vocab_size):
+        raise ShardError(f"record {record.get('key')}: token id outside the vocabulary of "
+                         f"{ids.vocab_size} (dataset and tokenizer.json disagree)")
+    if tokens.size and tokens[0] == ids.cls_id:
+        tokens = tokens[1:]
+    return tokens
+
+
 def token_row(record: dict, *, context_length: int, tokenizer_ids: TokenizerIds,
               rng: np.random.Generator | None = None) -> np.ndarray:
     """The token window of one record (int64, without [CLS]), as :func:`collate_records` cuts it.
@@ -109,14 +138,32 @@ def token_row(record: dict, *, context_length: int, tokenizer_ids: TokenizerIds,
     Raises:
         ShardError: a token id outside the vocabulary.
     """
-    ids = tokenizer_ids
-    tokens = np.asarray(record["tokens"], dtype=np.int64)
-    if tokens.size and (tokens.min() < 0 or tokens.max() >= ids.vocab_size):
-        raise ShardError(f"record {record.get('key')}: token id outside the vocabulary of "
-                         f"{ids.vocab_size} (dataset and tokenizer.json disagree)")
-    if tokens.size and tokens[0] == ids.cls_id:
-        tokens = tokens[1:]
-    return token_window(tokens, context_length - 1, rng)
+    return token_window(_record_tokens(record, tokenizer_ids), context_length - 1, rng)
+
+
+def token_windows(record: dict, *, context_length: int, tokenizer_ids: TokenizerIds,
+                  max_windows: int = DEFAULT_MAX_WINDOWS) -> list[np.ndarray]:
+    """Every token window of one record (int64, without [CLS]): ``context_length - 1`` tokens,
+    stride = width, the first ``max_windows`` of them; one (maybe empty) window at least.
+
+    Raises:
+        ShardError: a token id outside the vocabulary.
+    """
+    if max_windows < 1:
+        raise ValueError(f"max_windows must be >= 1, got {max_windows}")
+    tokens = _record_tokens(record, tokenizer_ids)
+    width = context_length - 1
+    count = max(1, min(max_windows, -(-tokens.shape[0] // width)))
+    return [tokens[i * width:(i + 1) * width] for i in range(count)]
+
+
+def record_group(record: dict, index: int) -> str:
+    """The record's variant group: its ``group``, else its key (else a name unique in the batch)."""
+    group = record.get("group")
+    if group is not None and str(group) != "":
+        return str(group)
+    key = record.get("key")
+    return str(key) if key is not None and str(key) != "" else f"#record-{index}"
 
 
 def pad_token_rows(rows: Sequence[np.ndarray], tokenizer_ids: TokenizerIds
@@ -146,24 +193,39 @@ def collate_graphs(records: Sequence[dict], *, node_vocab_size: int,
 
 def collate_records(records: Sequence[dict], *, context_length: int,
                     tokenizer_ids: TokenizerIds, rng: np.random.Generator | None = None,
-                    max_graph_nodes: int | None = None) -> ProgramBatch:
-    """Pads tokens (with a [CLS] in front, one window per program) and batches the graphs.
+                    max_graph_nodes: int | None = None, windows: str = "first",
+                    max_windows: int = DEFAULT_MAX_WINDOWS) -> ProgramBatch:
+    """Pads tokens (with a [CLS] in front of each row) and batches the graphs.
 
     Args:
         records: program records (Parquet rows or decoded WebDataset samples).
         context_length: the longest token row, [CLS] included.
         tokenizer_ids: special ids and vocabulary sizes.
-        rng: picks random token windows (training); ``None`` takes the first window.
+        rng: picks random token windows (training, ``windows="first"``); ``None`` takes the
+            first window.
         max_graph_nodes: graphs keep at most this many nodes.
+        windows: ``first`` (one row per program) or ``all`` (a row per window, at most
+            ``max_windows`` per program, and ``window_program``).
+        max_windows: the most windows per program with ``windows="all"``.
 
     Raises:
         ShardError: a record whose ids fall outside the vocabularies or whose graph is broken.
     """
     if not records:
         raise ValueError("collate_records needs at least one record")
+    if windows not in WINDOW_MODES:
+        raise ValueError(f"windows must be one of {', '.join(WINDOW_MODES)}, got {windows!r}")
     ids = tokenizer_ids
-    rows = [token_row(record, context_length=context_length, tokenizer_ids=ids, rng=rng)
-            for record in records]
+    window_program = None
+    if windows == "first":
+        rows = [token_row(record, context_length=context_length, tokenizer_ids=ids, rng=rng)
+                for record in records]
+    else:
+        per_record = [token_windows(record, context_length=context_length, tokenizer_ids=ids,
+                                    max_windows=max_windows) for record in records]
+        rows = [row for windows_of in per_record for row in windows_of]
+        window_program = torch.tensor([i for i, windows_of in enumerate(per_record)
+                                       for _ in windows_of], dtype=torch.long)
     tokens, mask = pad_token_rows(rows, ids)
     return ProgramBatch(
         tokens=tokens, attention_mask=mask,
@@ -172,4 +234,6 @@ def collate_records(records: Sequence[dict], *, context_length: int,
         num_tokens=torch.tensor([int(np.asarray(r["tokens"]).shape[0]) for r in records]),
         num_nodes=torch.tensor([len(r["node_type"]) for r in records]),
         keys=[str(r.get("key", "")) for r in records],
-        corpora=[str(r.get("corpus", "")) for r in records])
+        corpora=[str(r.get("corpus", "")) for r in records],
+        groups=[record_group(r, i) for i, r in enumerate(records)],
+        window_program=window_program)

@@ -8,6 +8,7 @@ Parquet shards.
 
 from __future__ import annotations
 
+import json
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,14 @@ from pathlib import Path
 from ....infra.errors import ShardError
 from ....pipelines.shards.schema import wds_sample_to_record
 
-__all__ = ["iter_raw_samples", "decode_sample", "PARQUET_COLUMNS"]
+__all__ = ["iter_raw_samples", "decode_sample", "sample_group", "PARQUET_COLUMNS",
+           "OPTIONAL_PARQUET_COLUMNS"]
 
 # Parquet columns training needs (the bitcode column is never read).
 PARQUET_COLUMNS = ["key", "corpus", "num_tokens", "tokens", "node_type", "node_text",
                    "edge_src", "edge_dst", "edge_flow", "edge_position"]
+# Read when the shard has them: ``group`` (a source file's variants share it) is newer.
+OPTIONAL_PARQUET_COLUMNS = ["group"]
 _WDS_MEMBERS = {"tokens.npy", "graph.npz", "meta.json"}
 
 
@@ -39,7 +43,10 @@ def _iter_wds(path: Path) -> Iterator[dict]:
 def _iter_parquet(path: Path) -> Iterator[dict]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=256, columns=PARQUET_COLUMNS):
+    shard = pq.ParquetFile(path)
+    present = set(shard.schema_arrow.names)
+    columns = PARQUET_COLUMNS + [name for name in OPTIONAL_PARQUET_COLUMNS if name in present]
+    for batch in shard.iter_batches(batch_size=256, columns=columns):
         yield from batch.to_pylist()
 
 
@@ -65,11 +72,28 @@ def iter_raw_samples(path: str | Path, fmt: str) -> Iterator[dict]:
         raise
 
 
+def sample_group(raw: dict, fmt: str) -> str | None:
+    """The variant group of a raw sample (``group`` in meta.json or the Parquet row), or None."""
+    if fmt == "parquet":
+        group = raw.get("group")
+    else:
+        try:
+            group = json.loads(raw["meta.json"]).get("group")
+        except (ValueError, KeyError, AttributeError) as error:
+            raise ShardError(f"undecodable WebDataset meta.json ({error})") from error
+    return None if group is None or group == "" else str(group)
+
+
 def decode_sample(raw: dict, fmt: str) -> dict:
     """A program record from a raw sample (WebDataset members are decoded here)."""
     if fmt == "parquet":
         return raw
     try:
-        return wds_sample_to_record(raw)
+        record = wds_sample_to_record(raw)
     except (ValueError, KeyError, OSError) as error:
         raise ShardError(f"undecodable WebDataset sample ({error})") from error
+    if "group" not in record:
+        group = sample_group(raw, fmt)
+        if group is not None:
+            record["group"] = group
+    return record

@@ -1,9 +1,19 @@
 """A resumable, rank- and worker-split stream of collated program batches.
 
+Units: consecutive samples of a shard with the same variant group (a source file's
+optimisation-level variants, which the build writes adjacently) form one *unit*, split into
+balanced chunks of at most ``variants_per_group``; a sample without a group is a unit alone.
+Units, not samples, are split across slots, shuffled and packed into batches, so a batch
+holds several variants of a source (the variant contrast's positives). Packing fills each
+batch in unit order; a unit larger than the room left continues in the next batch, and a
+unit that would put more than ``variants_per_group`` programs of its group in the batch waits
+for the next one (only the last batch of a finite stream may break that cap). Without groups
+every unit is one sample and the stream is the plain sample stream.
+
 Splitting: every (rank, DataLoader worker) pair is one *slot* of ``world_size * num_workers``.
 Each epoch the shard list is permuted with ``(seed, epoch)`` — the same permutation in every
 slot — and slot ``s`` reads shards ``s, s + slots, ...``. With fewer shards than slots every
-slot reads all shards and keeps samples ``i`` with ``i % slots == s``. Either way each sample
+slot reads all shards and keeps units ``i`` with ``i % slots == s``. Either way each sample
 is read by exactly one slot per epoch. Training streams repeat epochs forever (the trainer
 stops at ``max_steps``), so unequal slot sizes never stall DDP.
 
@@ -16,9 +26,11 @@ consumed, without decoding them.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,19 +38,114 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ....infra.errors import ShardError
 from .collate import ProgramBatch, collate_records
-from .shard_reader import decode_sample, iter_raw_samples
+from .shard_reader import decode_sample, iter_raw_samples, sample_group
 from .token_ids import TokenizerIds
 
-__all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker"]
+__all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker",
+           "Unit", "group_units", "pack_units"]
+
+# A unit: (group or None, samples). Units of one group hold at most ``variants_per_group``.
+Unit = tuple[str | None, list]
+
+# A run of one group longer than this is emitted in parts (bounds memory on a bad dataset).
+_MAX_RUN = 256
+
+
+def group_units(samples: Iterable[tuple[Any, str | None]], cap: int) -> Iterator[Unit]:
+    """Runs of consecutive samples with one group, in balanced chunks of at most ``cap``.
+
+    Args:
+        samples: ``(sample, group)`` pairs in file order (group ``None``: a unit alone).
+        cap: the largest unit (0: no cap).
+    """
+    run: list = []
+    current: str | None = None
+    for sample, group in samples:
+        if run and (group is None or group != current or len(run) >= _MAX_RUN):
+            yield from _chunks(current, run, cap)
+            run = []
+        run.append(sample)
+        current = group
+    if run:
+        yield from _chunks(current, run, cap)
+
+
+def _chunks(group: str | None, run: list, cap: int) -> Iterator[Unit]:
+    if group is None or not cap or len(run) <= cap:
+        yield group, run
+        return
+    parts = -(-len(run) // cap)
+    size, extra = divmod(len(run), parts)  # balanced: 5 at cap 2 -> 2, 2, 1; at cap 4 -> 3, 2
+    start = 0
+    for part in range(parts):
+        stop = start + size + (part < extra)
+        yield group, run[start:stop]
+        start = stop
+
+
+def pack_units(units: Iterable[Unit], batch_size: int, cap: int) -> Iterator[list]:
+    """Packs units into batches of ``batch_size`` samples (at the end of a finite stream the
+    last one or two may be short).
+
+    Units fill a batch in order; one larger than the room left continues at the start of the
+    next batch. A unit that would put more than ``cap`` samples of its group in the batch
+    (``cap`` 0: no limit) waits and goes first into the next one. Deterministic, so the
+    batches of a resumed stream are those of the uninterrupted one.
+    """
+    packer = _Packer(batch_size, cap)
+    for unit in units:
+        yield from packer.add(unit)
+    yield from packer.flush()
+
+
+class _Packer:
+    """The state of :func:`pack_units`: the batch being filled and the units waiting."""
+
+    def __init__(self, batch_size: int, cap: int):
+        self.batch_size, self.cap = batch_size, cap
+        self.batch: list = []
+        self.counts: Counter = Counter()
+        self.waiting: list[Unit] = []
+        self.batch_done: list = []
+
+    def add(self, unit: Unit) -> Iterator[list]:
+        todo = [unit]
+        while todo:
+            group, samples = todo.pop(0)
+            held = self.counts[group] if group is not None else 0
+            if self.cap and held and held + len(samples) > self.cap:
+                self.waiting.append((group, samples))
+                continue
+            room = self.batch_size - len(self.batch)
+            self.batch.extend(samples[:room])
+            self.counts[group] += len(samples[:room])
+            if len(self.batch) == self.batch_size:
+                rest = [(group, samples[room:])] if len(samples) > room else []
+                todo = rest + self._restart() + todo
+                yield self.batch_done
+
+    def _restart(self) -> list[Unit]:
+        """Closes the batch (kept in ``batch_done``); returns the units that waited."""
+        self.batch_done, waiting = self.batch, self.waiting
+        self.batch, self.counts, self.waiting = [], Counter(), []
+        return waiting
+
+    def flush(self) -> Iterator[list]:
+        while self.batch or self.waiting:
+            waiting = self._restart()
+            if self.batch_done:
+                yield self.batch_done
+            for unit in waiting:  # a fresh batch: the first waiting unit always fits
+                yield from self.add(unit)
 
 
 def slot_assignment(num_shards: int, epoch: int, seed: int, slot: int, num_slots: int
                     ) -> tuple[list[int], int]:
-    """The shard indices one slot reads in one epoch, and the sample stride.
+    """The shard indices one slot reads in one epoch, and the unit stride.
 
     Returns:
         ``(shard_indices, stride)``: read those shards in order and keep every ``stride``-th
-        sample starting at sample ``slot`` when ``stride > 1`` (stride 1: keep all).
+        unit starting at unit ``slot`` when ``stride > 1`` (stride 1: keep all).
     """
     order = list(range(num_shards))
     random.Random(f"{seed}:{epoch}").shuffle(order)
@@ -73,19 +180,23 @@ class ProgramStream(IterableDataset):
         tokenizer_ids: special ids and vocabulary sizes.
         rank, world_size: this process's place in DDP.
         seed: decides shard order, shuffling, token windows.
-        shuffle_buffer: samples held for shuffling (0: file order).
+        shuffle_buffer: units held for shuffling (0: file order); a unit is one sample, or up
+            to ``variants_per_group`` adjacent variants of one group.
         training: random token windows and endless epochs; otherwise first windows and, unless
             ``repeat``, one epoch with a last partial batch.
         repeat: cycle through epochs forever.
         max_graph_nodes: graph cut (see collate).
         start_batch: batches this rank already consumed (resume).
+        variants_per_group: most programs of one group per unit and per batch (0: no cap;
+            1: every sample alone).
     """
 
     def __init__(self, shards: Sequence[str | Path], fmt: str, *, batch_size: int,
                  context_length: int, tokenizer_ids: TokenizerIds, rank: int = 0,
                  world_size: int = 1, seed: int = 0, shuffle_buffer: int = 0,
                  training: bool = True, repeat: bool | None = None,
-                 max_graph_nodes: int | None = None, start_batch: int = 0):
+                 max_graph_nodes: int | None = None, start_batch: int = 0,
+                 variants_per_group: int = 2):
         super().__init__()
         if not shards:
             raise ValueError("ProgramStream needs at least one shard")
@@ -97,6 +208,9 @@ class ProgramStream(IterableDataset):
         self.seed, self.shuffle_buffer, self.training = seed, shuffle_buffer, training
         self.repeat = training if repeat is None else repeat
         self.max_graph_nodes, self.start_batch = max_graph_nodes, start_batch
+        if variants_per_group < 0:
+            raise ValueError(f"variants_per_group must be >= 0, got {variants_per_group}")
+        self.variants_per_group = variants_per_group
 
     def _slot(self) -> _Slot:
         info = get_worker_info()
@@ -107,17 +221,26 @@ class ProgramStream(IterableDataset):
         return _Slot(index=self.rank * num_workers + worker, count=self.world_size * num_workers,
                      worker=worker, num_workers=num_workers)
 
-    def _raw(self, slot: _Slot) -> Iterator[dict]:
+    def _units(self, shard: str) -> Iterator[Unit]:
+        cap = self.variants_per_group
+        if cap == 1:  # every sample alone: the group need not be read
+            for raw in iter_raw_samples(shard, self.fmt):
+                yield None, [raw]
+            return
+        yield from group_units(((raw, sample_group(raw, self.fmt))
+                                for raw in iter_raw_samples(shard, self.fmt)), cap)
+
+    def _raw(self, slot: _Slot) -> Iterator[Unit]:
         epoch = 0
         while True:
             shard_ids, stride = slot_assignment(len(self.shards), epoch, self.seed, slot.index,
                                                 slot.count)
             position = kept = 0
             for shard_id in shard_ids:
-                for raw in iter_raw_samples(self.shards[shard_id], self.fmt):
+                for unit in self._units(self.shards[shard_id]):
                     if stride == 1 or position % stride == slot.index:
                         kept += 1
-                        yield raw
+                        yield unit
                     position += 1
             if kept == 0 and self.repeat:
                 raise ShardError(f"data slot {slot.index} of {slot.count} (rank {self.rank}) "
@@ -127,11 +250,11 @@ class ProgramStream(IterableDataset):
             if not self.repeat:
                 return
 
-    def _shuffled(self, samples: Iterator[dict], rng: random.Random) -> Iterator[dict]:
+    def _shuffled(self, samples: Iterator[Unit], rng: random.Random) -> Iterator[Unit]:
         if self.shuffle_buffer <= 1:
             yield from samples
             return
-        buffer: list[dict] = []
+        buffer: list[Unit] = []
         for sample in samples:
             if len(buffer) < self.shuffle_buffer:
                 buffer.append(sample)
@@ -145,18 +268,11 @@ class ProgramStream(IterableDataset):
     def __iter__(self) -> Iterator[ProgramBatch]:
         slot = self._slot()
         skip = worker_batches_consumed(self.start_batch, slot.worker, slot.num_workers)
-        samples = self._shuffled(self._raw(slot), random.Random(f"{self.seed}:{slot.index}"))
-        pending: list[dict] = []
-        produced = 0
-        for raw in samples:
-            pending.append(raw)
-            if len(pending) == self.batch_size:
-                if produced >= skip:
-                    yield self._collate(pending, slot, produced)
-                produced += 1
-                pending = []
-        if pending and produced >= skip:
-            yield self._collate(pending, slot, produced)
+        units = self._shuffled(self._raw(slot), random.Random(f"{self.seed}:{slot.index}"))
+        for produced, raws in enumerate(pack_units(units, self.batch_size,
+                                                   self.variants_per_group)):
+            if produced >= skip:
+                yield self._collate(raws, slot, produced)
 
     def _collate(self, raws: list[dict], slot: _Slot, batch_index: int) -> ProgramBatch:
         rng = (np.random.default_rng([self.seed, slot.index, batch_index]) if self.training

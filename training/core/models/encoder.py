@@ -36,6 +36,11 @@ class MIREncoder(nn.Module):
     ``forward(batch)`` returns ``{"fused", "tokens", "graph"}`` (``[B, D]`` each) plus the
     per-element states the pre-training heads need: ``token_states`` ``[B, L, d_model]`` and
     ``node_states`` ``[N, gnn_hidden]``.
+
+    Whole programs: a batch collated with ``windows="all"`` holds ``W >= B`` token rows (every
+    window of each program) and ``batch.window_program``; ``token_states`` is then
+    ``[W, L, d_model]`` and ``tokens`` pools each program's windows
+    (:meth:`ModalityFusion.pool_tokens`), so ``fused``/``tokens``/``graph`` stay ``[B, D]``.
     """
 
     def __init__(self, config: ModelConfig, *, vocab_size: int, node_vocab_size: int,
@@ -62,7 +67,8 @@ class MIREncoder(nn.Module):
         node_states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
                                          graph.edge_flow, graph.edge_position)
         tokens, graph_vec, fused = self.fusion(token_states, batch.attention_mask, node_states,
-                                               graph.batch, batch.num_programs)
+                                               graph.batch, batch.num_programs,
+                                               batch.window_program)
         return {"fused": fused, "tokens": tokens, "graph": graph_vec,
                 "token_states": token_states, "node_states": node_states}
 
@@ -103,10 +109,18 @@ class MIREncoder(nn.Module):
         return self
 
     @torch.no_grad()
-    def embed_tokens(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The token-view embeddings ``[B, D]`` alone (``embed(batch)["tokens"]``)."""
+    def embed_tokens(self, tokens: torch.Tensor, attention_mask: torch.Tensor,
+                     window_program: torch.Tensor | None = None,
+                     num_programs: int | None = None) -> torch.Tensor:
+        """The token-view embeddings ``[B, D]`` alone (``embed(batch)["tokens"]``).
+
+        With ``window_program`` (``[W]``, the program of each token row, as
+        ``collate_records(..., windows="all")`` gives it), one embedding per program pooled
+        over its windows; ``num_programs`` defaults to ``window_program.max() + 1``.
+        """
         states = self.token_encoder(tokens, attention_mask)
-        return self.fusion.pool_tokens(states, attention_mask).float()
+        return self.fusion.pool_tokens(states, attention_mask, window_program,
+                                       num_programs).float()
 
     @torch.no_grad()
     def embed_graphs(self, graph: Batch) -> torch.Tensor:

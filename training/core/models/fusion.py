@@ -6,7 +6,23 @@ import torch
 from torch import nn
 from torch_geometric.nn import global_max_pool, global_mean_pool
 
-__all__ = ["ModalityFusion"]
+__all__ = ["ModalityFusion", "pool_windows"]
+
+
+def pool_windows(features: torch.Tensor, lengths: torch.Tensor, window_program: torch.Tensor,
+                 num_programs: int) -> torch.Tensor:
+    """Per program, the mean of its windows' features weighted by their lengths.
+
+    Shapes:
+        - features: ``[W, F]``; lengths: ``[W]`` real tokens of each window
+        - window_program: ``[W]`` program index of each window
+        - output: ``[num_programs, F]``
+    """
+    weights = lengths.to(features.dtype)
+    summed = features.new_zeros(num_programs, features.size(1)).index_add_(
+        0, window_program, features * weights[:, None])
+    total = weights.new_zeros(num_programs).index_add_(0, window_program, weights)
+    return summed / total.clamp(min=1.0)[:, None]
 
 
 class ModalityFusion(nn.Module):
@@ -15,8 +31,15 @@ class ModalityFusion(nn.Module):
     The per-modality vectors are kept (same size ``D`` as the fused one) so that consumers can
     pick ``tokens``, ``graph`` or ``fused``.
 
+    Whole programs: when a program's tokens come as several windows (``window_program``
+    gives each token row's program), the windows' ``[CLS; masked mean]`` features are
+    averaged weighted by window length before the projection. The mean half is then exactly
+    the mean of every token state of the program; the [CLS] half the length-weighted mean of
+    the windows' [CLS] states. One window gives the single-window result.
+
     Shapes:
-        - token_states: ``[B, L, d_model]``; attention_mask: ``[B, L]`` bool
+        - token_states: ``[B, L, d_model]`` (``[W, L, d_model]`` with windows);
+          attention_mask: the same without the last dimension, bool
         - node_states: ``[N, hidden]``; node_batch: ``[N]`` graph index of each node
         - output: three ``[B, D]`` tensors (tokens, graph, fused)
     """
@@ -32,18 +55,27 @@ class ModalityFusion(nn.Module):
                                   nn.Linear(fusion_dim, fusion_dim), nn.LayerNorm(fusion_dim))
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
-                node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int
+                node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
+                window_program: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        tokens = self.pool_tokens(token_states, attention_mask)
+        tokens = self.pool_tokens(token_states, attention_mask, window_program, num_graphs)
         graph = self.pool_graph(node_states, node_batch, num_graphs)
         return tokens, graph, self.fuse_vectors(tokens, graph)
 
-    def pool_tokens(self, token_states: torch.Tensor, attention_mask: torch.Tensor
-                    ) -> torch.Tensor:
-        """The token-view vectors ``[B, D]``: ``[CLS; masked mean]`` projected."""
+    def pool_tokens(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
+                    window_program: torch.Tensor | None = None,
+                    num_programs: int | None = None) -> torch.Tensor:
+        """The token-view vectors ``[B, D]``: ``[CLS; masked mean]`` (over each program's
+        windows when ``window_program`` is given) projected."""
         mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
-        mean = (token_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.token_proj(torch.cat([token_states[:, 0], mean], dim=-1))
+        lengths = mask.sum(1)
+        mean = (token_states * mask).sum(1) / lengths.clamp(min=1.0)
+        features = torch.cat([token_states[:, 0], mean], dim=-1)
+        if window_program is not None:
+            if num_programs is None:
+                num_programs = int(window_program.max()) + 1 if window_program.numel() else 0
+            features = pool_windows(features, lengths.squeeze(-1), window_program, num_programs)
+        return self.token_proj(features)
 
     def pool_graph(self, node_states: torch.Tensor, node_batch: torch.Tensor,
                    num_graphs: int) -> torch.Tensor:

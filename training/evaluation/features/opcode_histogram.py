@@ -105,7 +105,7 @@ class OpcodeHistogramFeaturizer:
     def __init__(self) -> None:
         self.errors: dict[str, str] = {}
         try:
-            import mirencoder.pipelines.ir.normalize  # noqa: F401
+            from ....pipelines.ir import normalize  # noqa: F401
 
             source = "normalised IR (mirencoder.pipelines.ir.normalize)"
         except ImportError:

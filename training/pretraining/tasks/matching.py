@@ -1,18 +1,34 @@
-"""IR–graph matching: does this token sequence come from the same program as this graph?
+"""IR-graph matching: does this token sequence come from the same program as this graph?
 
-Each program's token vector is paired with its own graph vector (positive) and with another
-program's graph vector from the batch (negative). A ``hard_fraction`` of the negatives are
-hard: the program nearest in graph size, or one from the same corpus.
+Each program's (token vector, graph vector) pair is a positive; a pair of one program's
+token vector and another program's graph vector is a negative. Every pair is scored on its
+*fused* vector, ``ModalityFusion.fuse_vectors(tokens, graph)``, so that matching trains the
+fusion layer (as ALBEF's image-text matching runs on the multimodal encoder's output); the
+positives' fused vectors are the encoder's own ``fused`` output.
+
+Negatives (``hard_negative_fraction`` of them hard, the rest uniform over the batch):
+
+- ``contrastive`` (ALBEF): two per program, one per direction. For token vector ``i`` a graph
+  ``j != i`` drawn with probability ``softmax_j(s[i, j])`` over the contrastive logits, and for
+  graph ``j`` a token vector drawn from ``softmax_i(s[i, j])``. Drawn on the device, by inverse
+  CDF, from uniform numbers drawn on the CPU with the step's generator (reproducible).
+- ``size`` / ``corpus`` / ``size_or_corpus``: one per program, the program nearest in graph
+  size or one from the same corpus (:func:`matching_partners`, on the CPU).
+
+The loss weighs positives and negatives equally (mean BCE of each, averaged), so
+``match_accuracy`` is a balanced accuracy whose chance level is 0.5 in every mode.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ...core.models.matching_head import MatchingHead
 
-__all__ = ["matching_partners", "matching_metrics"]
+__all__ = ["matching_partners", "sample_negatives", "matching_metrics"]
 
 
 def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fraction: float,
@@ -54,13 +70,50 @@ def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fract
     return partners
 
 
-def matching_metrics(head: MatchingHead, tokens: torch.Tensor, graph: torch.Tensor,
-                     partners: torch.Tensor) -> dict[str, torch.Tensor]:
-    """BCE over B positives and B negatives, and the matching accuracy."""
-    partners = partners.to(tokens.device)
-    logits = head(torch.cat([tokens, tokens]), torch.cat([graph, graph[partners]]))
-    labels = torch.cat([torch.ones(tokens.size(0)), torch.zeros(tokens.size(0))]).to(
-        logits.device)
-    loss = F.binary_cross_entropy_with_logits(logits.float(), labels)
-    accuracy = ((logits > 0).float() == labels).float().mean()
+def sample_negatives(logits: torch.Tensor, draws: torch.Tensor, hard: torch.Tensor
+                     ) -> torch.Tensor:
+    """For each row ``i``, a column ``j != i``: drawn from ``softmax(logits[i])`` over the
+    other columns where ``hard[i]``, uniformly among them otherwise.
+
+    Inverse-CDF sampling with the given uniform numbers, so the choice stays on the device and
+    repeats with the draws.
+
+    Shapes:
+        - logits: ``[B, B]`` (``B >= 2``); draws: ``[B]`` in ``[0, 1)``; hard: ``[B]`` bool
+        - output: ``[B]`` long column indices, never the row's own
+    """
+    size = logits.size(0)
+    own = torch.eye(size, dtype=torch.bool, device=logits.device)
+    scores = logits.detach().float().masked_fill(own, float("-inf"))
+    weights = torch.where(hard.to(logits.device)[:, None], scores.softmax(1),
+                          (~own).float())
+    cdf = weights.cumsum(1)
+    target = draws.to(cdf)[:, None] * cdf[:, -1:]
+    # right=True: the first column whose cdf exceeds the target, so never a zero-weight one.
+    picked = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp(max=size - 1)
+    rows = torch.arange(size, device=logits.device)
+    # Rounding can put the target at the very end (then the clamp may land on the row itself).
+    return torch.where(picked == rows, weights.argmax(1), picked)
+
+
+def matching_metrics(head: MatchingHead, fuse: Callable[[torch.Tensor, torch.Tensor],
+                                                        torch.Tensor],
+                     fused: torch.Tensor, tokens: torch.Tensor, graph: torch.Tensor,
+                     negative_tokens: torch.Tensor, negative_graphs: torch.Tensor
+                     ) -> dict[str, torch.Tensor]:
+    """Balanced BCE over the B positives and the negatives, and the balanced accuracy.
+
+    Args:
+        head: the matching classifier over fused vectors.
+        fuse: ``fusion.fuse_vectors``: a (tokens, graph) pair to its fused vector.
+        fused: ``[B, D]`` the positives' fused vectors (the encoder's ``fused`` output).
+        tokens, graph: ``[B, D]`` the programs' view vectors.
+        negative_tokens, negative_graphs: ``[Q]`` program indices of the negative pairs
+            (token vector of one, graph vector of another).
+    """
+    positive = head(fused).float()
+    negative = head(fuse(tokens[negative_tokens], graph[negative_graphs])).float()
+    loss = 0.5 * (F.binary_cross_entropy_with_logits(positive, torch.ones_like(positive))
+                  + F.binary_cross_entropy_with_logits(negative, torch.zeros_like(negative)))
+    accuracy = 0.5 * ((positive > 0).float().mean() + (negative <= 0).float().mean())
     return {"loss": loss, "accuracy": accuracy.detach()}

@@ -1,8 +1,9 @@
 """Draws every random choice of one pre-training step on the CPU, before the batch moves.
 
-Masks, hidden edges, negatives and matching partners come from one seeded CPU generator, so a
-step is reproducible (resume gives the same numbers) and the accelerator never waits on
-index computations. The result moves to the device as a whole.
+Masks, hidden edges, negatives, matching partners (or the uniform numbers from which the
+contrastive mode draws them on the device) and variant group ids come from one seeded CPU
+generator, so a step is reproducible (resume gives the same numbers) and the accelerator never
+waits on index computations. The result moves to the device as a whole.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from .graph_autoencoding import (
 )
 from .masked_tokens import mask_tokens
 from .matching import matching_partners
+from .variant import group_ids
 
 __all__ = ["TaskInputs", "prepare_task_inputs"]
 
 
 @dataclass(slots=True)
 class TaskInputs:
-    """One step's model input (corrupted views) and the targets of the three tasks.
+    """One step's model input (corrupted views) and the targets of the tasks.
 
     Attributes:
         inputs: the batch the encoder sees: masked tokens, masked node texts, hidden edges.
@@ -36,7 +38,13 @@ class TaskInputs:
         pos_src, pos_dst, pos_flow: ``[P]`` hidden (or all) edges to reconstruct.
         neg_src, neg_dst: ``[Q]`` non-edges.
         masked_nodes, node_text_targets: ``[M]`` masked nodes and their true text ids.
-        partners: ``[B]`` matching partner of each program (or None when B < 2).
+        partners: ``[B]`` matching partner of each program (size/corpus hard-negative modes;
+            None when B < 2 or in the contrastive mode).
+        match_draws: ``[2, B]`` uniform numbers from which the contrastive mode draws the
+            negatives of each direction (tokens -> graph, graph -> tokens), or None.
+        match_hard: ``[2, B]`` bool, which of those negatives are hard, or None.
+        group_ids: ``[B]`` variant group of each program (None when no group repeats or the
+            variant contrast is off).
     """
 
     inputs: ProgramBatch
@@ -49,6 +57,9 @@ class TaskInputs:
     masked_nodes: torch.Tensor
     node_text_targets: torch.Tensor
     partners: torch.Tensor | None
+    match_draws: torch.Tensor | None = None
+    match_hard: torch.Tensor | None = None
+    group_ids: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
@@ -101,12 +112,16 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
                 graph.node_text, rate=task.node_text_mask_rate, mask_id=node_mask_id,
                 generator=generator)
             node_targets = graph.node_text[masked]
-    partners = None
-    if task.match_weight > 0:
+    partners = draws = hard = None
+    if task.match_weight > 0 and task.hard_negative_mode != "contrastive":
         partners = matching_partners(batch.num_nodes, batch.corpora,
                                      hard_fraction=task.hard_negative_fraction,
                                      mode=task.hard_negative_mode, generator=generator)
+    elif task.match_weight > 0 and batch.num_programs >= 2:
+        draws = torch.rand(2, batch.num_programs, generator=generator)
+        hard = torch.rand(2, batch.num_programs, generator=generator) < task.hard_negative_fraction
+    groups = (group_ids(batch.groups or batch.keys) if task.variant_weight > 0 else None)
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
-                      partners=partners)
+                      partners=partners, match_draws=draws, match_hard=hard, group_ids=groups)

@@ -5,6 +5,10 @@ MLflow executes this file when it loads the model (``mlflow.pyfunc.load_model`` 
 (safetensors weights + JSON config + tokenizer + node vocabulary), so nothing pickled is
 needed. The ``mirencoder`` package must be importable where the model is loaded.
 
+MLflow runs this file as a script (not as part of the package), so it imports the package
+absolutely; it sits beside the CLI, above every library layer, and nothing imports it
+(:data:`mirencoder.training.registry.model_registry.PYFUNC_CODE_PATH` names the file).
+
 Input: a pandas DataFrame with a ``text`` column (C, C++, OpenCL C, CUDA or LLVM-IR text) and
 optional ``language`` (``c``, ``cpp``, ``opencl``, ``cuda``, ``ir``; empty: IR when the text
 looks like IR — ``define``/``target triple`` — else C) and ``modality`` (``fused`` default,
@@ -58,7 +62,7 @@ class EncoderPyfunc(PythonModel):
     """Embeds program texts with the packaged encoder."""
 
     def load_context(self, context) -> None:
-        from ..embedding.embedder import Embedder
+        from mirencoder.training.embedding.embedder import Embedder
 
         self.embedder = Embedder.from_package(context.artifacts["encoder"],
                                               source="mlflow-pyfunc")

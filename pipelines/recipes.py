@@ -1,0 +1,81 @@
+"""Where the evaluation data lives: named once, by the evaluation recipes in ``datasets/``.
+
+Each evaluation recipe (``devmap-ir2vec-669-v1``, ``thread-coarsening-v1``,
+``devmap-opencl-256-v1``) has one input, the kernels' archive, under :data:`DATA_ROOT`
+(``../shared/data``, relative to the repository). The archive's folder also holds the task's
+tables (CSV). ``mirencoder eval`` and the build's evaluation-kernel exclusion read the paths
+from here; a data folder given by the user (``--data-dir``, ``evaluation_data_dir``) takes
+the place of :data:`DATA_ROOT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..infra.errors import ConfigError
+from .config import REPO_ROOT, load_recipe
+
+__all__ = ["DATA_ROOT", "EVALUATION_RECIPES", "EvaluationInput", "default_data_dir",
+           "evaluation_input", "evaluation_inputs"]
+
+DATA_ROOT = "../shared/data"
+"""The folder the recipes' real data paths start with (relative to the repository root)."""
+
+EVALUATION_RECIPES = ("devmap-ir2vec-669-v1", "thread-coarsening-v1", "devmap-opencl-256-v1")
+"""The evaluation recipes, in the order the build's exclusion reads them."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationInput:
+    """The kernels' archive of one evaluation recipe."""
+
+    recipe: str
+    """The recipe's name (``datasets/<recipe>.yaml``)."""
+    path: Path
+    """The archive, under the data folder asked for."""
+    corpus: str
+    """The recipe's corpus label."""
+
+    @property
+    def folder(self) -> Path:
+        """The folder holding the archive and the task's tables."""
+        return self.path.parent
+
+
+def default_data_dir() -> Path:
+    """``<repo>/../shared/data``: where the public data lives beside the checkout."""
+    return (REPO_ROOT / DATA_ROOT).resolve()
+
+
+def _rebased(path: str, data_dir: Path | None) -> Path:
+    """A recipe path, with a leading :data:`DATA_ROOT` replaced by ``data_dir``."""
+    pure = PurePosixPath(path)
+    if data_dir is not None and pure.parts[:3] == PurePosixPath(DATA_ROOT).parts:
+        return Path(data_dir).expanduser().joinpath(*pure.parts[3:])
+    resolved = Path(path).expanduser()
+    return resolved if resolved.is_absolute() else (REPO_ROOT / resolved).resolve()
+
+
+def evaluation_input(recipe: str, data_dir: Path | None = None) -> EvaluationInput:
+    """The archive of one evaluation recipe.
+
+    Args:
+        recipe: one of :data:`EVALUATION_RECIPES`.
+        data_dir: the data folder (default: the recipe's own, ``../shared/data``).
+
+    Raises:
+        ConfigError: the recipe is missing or does not have exactly one input.
+    """
+    config = load_recipe(recipe)
+    if len(config.inputs) != 1:
+        raise ConfigError(f"evaluation recipe {recipe} must have exactly one input (the "
+                          f"kernels' archive), has {len(config.inputs)}")
+    spec = config.inputs[0]
+    return EvaluationInput(recipe=recipe, path=_rebased(spec.path, data_dir),
+                           corpus=spec.corpus or recipe)
+
+
+def evaluation_inputs(data_dir: Path | None = None) -> list[EvaluationInput]:
+    """The archives of every evaluation recipe, in :data:`EVALUATION_RECIPES` order."""
+    return [evaluation_input(recipe, data_dir) for recipe in EVALUATION_RECIPES]

@@ -1,0 +1,213 @@
+"""Program-level objectives: contrastive alignment, matching on fused vectors with mined hard
+negatives, variant contrast; and that their gradients reach the fusion layer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.core.data.collate import collate_records
+from mirencoder.training.core.data.token_ids import TokenizerIds
+from mirencoder.training.core.model_config import ModelConfig
+from mirencoder.training.pretraining.config import TaskConfig
+from mirencoder.training.pretraining.pretraining_model import PretrainingModel
+from mirencoder.training.pretraining.tasks.contrastive import (
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    ContrastiveProjection,
+    info_nce_metrics,
+)
+from mirencoder.training.pretraining.tasks.matching import sample_negatives
+from mirencoder.training.pretraining.tasks.task_inputs import prepare_task_inputs
+from mirencoder.training.pretraining.tasks.variant import group_ids, variant_metrics
+
+IDS = TokenizerIds(pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4, vocab_size=50,
+                   node_vocab_size=12)
+MODEL = ModelConfig(d_model=32, heads=2, ffn=64, gnn_hidden=32, fusion_dim=32, context_length=32)
+ONLY = {"mlm_weight": 0.0, "gae_weight": 0.0, "match_weight": 0.0, "contrastive_weight": 0.0,
+        "variant_weight": 0.0}
+
+
+def _records(n: int, groups: list[str] | None = None) -> list[dict]:
+    records = []
+    for i in range(n):
+        nodes = 3 + i % 4
+        record = {"key": f"k{i}", "corpus": "c", "tokens": [5 + (i * 7 + j) % 40 for j in
+                                                              range(8 + 3 * i)],
+                  "node_type": [0] * nodes, "node_text": [2 + (i + j) % 9 for j in range(nodes)],
+                  "edge_src": list(range(nodes - 1)), "edge_dst": list(range(1, nodes)),
+                  "edge_flow": [i % 3] * (nodes - 1), "edge_position": [0] * (nodes - 1)}
+        if groups is not None:
+            record["group"] = groups[i]
+        records.append(record)
+    return records
+
+
+def _step(model: PretrainingModel, task: TaskConfig, records: list[dict], seed: int = 0):
+    batch = collate_records(records, context_length=32, tokenizer_ids=IDS)
+    return prepare_task_inputs(batch, task, IDS, node_mask_id=model.node_mask_id,
+                               generator=torch.Generator().manual_seed(seed))
+
+
+def _fuse_grad(model: PretrainingModel) -> float:
+    return sum(float(p.grad.abs().sum()) for p in model.encoder.fusion.fuse.parameters()
+               if p.grad is not None)
+
+
+# --- contrastive alignment ----------------------------------------------------------------
+
+def test_info_nce_shapes_perfect_alignment_and_chance():
+    z = torch.eye(6)  # token i == graph i, orthogonal to every other program
+    perfect = info_nce_metrics(z @ z.t() / TEMPERATURE_MIN)
+    assert perfect["loss"].shape == () and float(perfect["loss"]) < 1e-6
+    assert float(perfect["accuracy"]) == 1.0
+    flat = info_nce_metrics(torch.zeros(6, 6))  # no information: log B
+    assert float(flat["loss"]) == pytest.approx(math.log(6), rel=1e-6)
+    swapped = info_nce_metrics(torch.eye(6).flip(0) * 50)
+    assert float(swapped["accuracy"]) == 0.0 and float(swapped["loss"]) > 10
+
+
+def test_contrastive_projection_temperature_is_learned_and_clamped():
+    torch.manual_seed(0)
+    head = ContrastiveProjection(8, 4, temperature_init=0.07)
+    assert float(head.temperature.detach()) == pytest.approx(0.07)
+    tokens, graph = torch.randn(5, 8), torch.randn(5, 8)
+    logits = head(tokens, graph)
+    assert logits.shape == (5, 5) and logits.dtype == torch.float32
+    assert float(logits.abs().max()) <= 1 / 0.07 + 1e-4  # cosines over the temperature
+    info_nce_metrics(logits)["loss"].backward()
+    assert float(head.log_temperature.grad.abs()) > 0  # learnable inside the bounds
+    for log_value, bound in ((math.log(1e-5), TEMPERATURE_MIN), (math.log(10.0), TEMPERATURE_MAX)):
+        with torch.no_grad():
+            head.log_temperature.fill_(log_value)
+        head.zero_grad()
+        assert float(head.temperature.detach()) == pytest.approx(bound)
+        info_nce_metrics(head(tokens, graph))["loss"].backward()
+        assert float(head.log_temperature.grad) == 0.0  # clamped: no push beyond the bound
+    with pytest.raises(ValueError, match="temperature_init"):
+        ContrastiveProjection(8, 4, temperature_init=0.001)
+
+
+# --- hard negatives -------------------------------------------------------------------------
+
+def test_hard_negative_sampler_never_picks_self_and_follows_the_scores():
+    generator = torch.Generator().manual_seed(3)
+    for size in (2, 3, 8):
+        logits = torch.randn(size, size, generator=generator) * 20
+        logits.diagonal().fill_(1e4)  # self is by far the most similar: must still be skipped
+        for hard_value in (True, False):
+            hard = torch.full((size,), hard_value)
+            for draws in (torch.zeros(size), torch.full((size,), 1 - 2 ** -24),
+                          torch.rand(size, generator=generator)):
+                picked = sample_negatives(logits, draws, hard)
+                assert picked.shape == (size,) and picked.dtype == torch.long
+                assert not bool((picked == torch.arange(size)).any())
+    # Hard draws follow softmax(logits): a dominant column is nearly always picked.
+    logits = torch.zeros(4, 4)
+    logits[:, 2] = 20.0
+    draws = torch.rand(500, generator=generator)
+    picks = [int(sample_negatives(logits, d.expand(4), torch.ones(4, dtype=torch.bool))[0])
+             for d in draws]
+    assert picks.count(2) > 490
+    uniform = [int(sample_negatives(logits, d.expand(4), torch.zeros(4, dtype=torch.bool))[0])
+               for d in draws]
+    assert 0 not in uniform and all(120 < uniform.count(j) < 215 for j in (1, 2, 3))
+
+
+# --- variant contrast ------------------------------------------------------------------------
+
+def test_group_ids_and_variant_loss_perfect_and_absent():
+    assert group_ids(["a", "b", "c"]) is None  # nothing repeats: no positives
+    groups = group_ids(["a", "b", "a", "c", "b"])
+    assert groups.tolist() == [0, 1, 0, 2, 1]
+    basis = torch.eye(3)
+    z = basis[groups]  # variants identical, groups orthogonal
+    perfect = variant_metrics(z, groups, temperature=0.01)
+    assert float(perfect["loss"]) < 1e-6 and float(perfect["accuracy"]) == 1.0
+    # Program 3 (group c) has no partner: it is not an anchor, so the loss stays ~0.
+    shuffled = variant_metrics(basis[torch.tensor([0, 1, 1, 2, 0])], groups, temperature=0.01)
+    assert float(shuffled["accuracy"]) == 0.0 and float(shuffled["loss"]) > 10
+    assert variant_metrics(z, torch.arange(5), temperature=0.1) is None
+
+
+# --- the model: losses, metrics, gradients reaching the fusion layer --------------------------
+
+@pytest.mark.parametrize("mode", ["contrastive", "size_or_corpus"])
+def test_matching_trains_the_fusion_layer(mode):
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "match_weight": 1.0, "hard_negative_mode": mode,
+                         "hard_negative_fraction": 1.0,
+                         "contrastive_weight": 1.0 if mode == "contrastive" else 0.0})
+    model = PretrainingModel(MODEL, task, IDS)
+    step = _step(model, task, _records(6))
+    assert (step.partners is None) == (mode == "contrastive")
+    assert (step.match_draws is not None) == (mode == "contrastive")
+    metrics = model(step)
+    assert 0.0 <= float(metrics["match_accuracy"]) <= 1.0
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0  # a real loss reaches fusion.fuse (no `* 0.0` stand-in)
+    if mode == "contrastive":
+        assert {"contrastive_loss", "contrastive_accuracy", "contrastive_temperature"} <= set(
+            metrics)
+        assert float(model.contrastive.log_temperature.grad.abs()) > 0
+
+
+def test_contrastive_alone_reaches_tokens_and_graph_but_not_the_fusion_layer():
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "contrastive_weight": 1.0})
+    model = PretrainingModel(MODEL, task, IDS)
+    metrics = model(_step(model, task, _records(6)))
+    assert float(metrics["contrastive_loss"]) > 0 and "match_loss" not in metrics
+    metrics["loss"].backward()
+    fusion = model.encoder.fusion
+    assert float(fusion.token_proj[0].weight.grad.abs().sum()) > 0
+    assert float(fusion.graph_proj[0].weight.grad.abs().sum()) > 0
+    # fuse is kept in the graph for DDP (zero gradient), not trained.
+    assert all(p.grad is not None for p in fusion.fuse.parameters()) and _fuse_grad(model) == 0
+
+
+@pytest.mark.parametrize("views", ["fused", "fused,tokens,graph"])
+def test_variant_contrast_reaches_the_fusion_layer_when_groups_repeat(views):
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "variant_weight": 1.0, "variant_views": views})
+    model = PretrainingModel(MODEL, task, IDS)
+    step = _step(model, task, _records(6, groups=["a", "a", "b", "c", "c", "c"]))
+    assert step.group_ids.tolist() == [0, 0, 1, 2, 2, 2]
+    metrics = model(step)
+    assert float(metrics["variant_loss"]) > 0 and 0 <= float(metrics["variant_accuracy"]) <= 1
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0
+    assert sorted(model.variant_heads) == sorted(views.split(","))
+    # Without groups (older datasets: each program its own key) the loss is off, not NaN.
+    model.zero_grad()
+    alone = model(_step(model, task, _records(6)))
+    assert "variant_loss" not in alone and float(alone["loss"]) == 0.0
+    alone["loss"].backward()
+    assert all(p.grad is not None for p in model.parameters())  # DDP: every head joins
+
+
+def test_all_tasks_together_give_finite_losses_and_every_parameter_a_gradient():
+    torch.manual_seed(0)
+    task = TaskConfig(gae_edge_mask_rate=0.3, node_text_mask_rate=0.3)
+    model = PretrainingModel(MODEL, task, IDS)
+    metrics = model(_step(model, task, _records(8, groups=list("aabbccdd"))))
+    for name in ("mlm_loss", "gae_loss", "match_loss", "contrastive_loss", "variant_loss",
+                 "loss"):
+        assert torch.isfinite(metrics[name]), name
+    metrics["loss"].backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+    assert _fuse_grad(model) > 0
+
+
+def test_task_config_checks_the_new_fields():
+    assert TaskConfig().hard_negative_mode == "contrastive"
+    with pytest.raises(ConfigError, match="contrastive_weight > 0"):
+        TaskConfig(contrastive_weight=0.0)
+    TaskConfig(contrastive_weight=0.0, hard_negative_mode="size")  # fine without contrast
+    with pytest.raises(ConfigError, match="variant_views"):
+        TaskConfig(variant_views="fused,nodes")
+    with pytest.raises(ConfigError, match="temperature_init"):
+        TaskConfig(temperature_init=0.9)

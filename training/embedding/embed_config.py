@@ -1,0 +1,76 @@
+"""Typed settings of the embedder: which encoder, at what precision, in what batches.
+
+One :class:`EmbedConfig` builds an :class:`~mirencoder.training.embedding.embedder.Embedder`
+(``Embedder.from_config``) and is what ``mirencoder embed --config/--set/--dry-run`` resolves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...infra.config import check, help_field
+from ...infra.errors import ConfigError
+from ...pipelines.compile import CompileConfig
+
+__all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES",
+           "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE", "DEFAULT_GRAPH_BATCH_SIZE"]
+
+MODALITIES = ("fused", "tokens", "graph")
+# Inference precisions: float32 (the default; equal to the training computation up to float
+# rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
+PRECISIONS = ("fp32", "bf16")
+WINDOW_POLICIES = ("first", "mean")
+# Graphs keep their first N nodes at embedding time when the package does not say otherwise
+# (the training default, DataConfig.max_graph_nodes).
+DEFAULT_MAX_GRAPH_NODES = 2048
+# Token windows and graphs per forward pass; the best of 2-32 on the DevMap files on one CPU
+# core.
+DEFAULT_TOKEN_BATCH_SIZE = 32
+DEFAULT_GRAPH_BATCH_SIZE = 8
+
+
+@dataclass(kw_only=True, slots=True)
+class EmbedConfig:
+    """The encoder to load and how programs are turned into embeddings."""
+
+    model: str = help_field("models:/mirencoder@champion",
+                            "models:/NAME@ALIAS, models:/NAME/VERSION, runs:/ID/encoder, a local "
+                            "encoder package folder or a local MLflow model folder")
+    tracking_uri: str | None = help_field(
+        None, "MLflow registry (null: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/runs/mlflow.db)")
+    cache_dir: str | None = help_field(
+        None, "where pulled models are cached (null: <repo>/runs/cache/models)")
+    precision: str = help_field(
+        "fp32", "network precision: fp32 (exact) or bf16 (about 1.4x faster on CPUs with "
+        "AVX512-BF16/AMX and on GPUs; embeddings within ~1 %)")
+    modality: str = help_field("fused", "embedding written by default: fused, tokens or graph")
+    windows: str = help_field(
+        "first", "long programs: first token window (as in training) or the mean of up to "
+        "max_windows windows")
+    max_windows: int = help_field(8, "token windows averaged under windows=mean")
+    batch_size: int = help_field(32, "programs prepared and encoded together (one chunk)")
+    token_batch_size: int = help_field(
+        DEFAULT_TOKEN_BATCH_SIZE, "token windows per forward pass (results do not depend on it)")
+    graph_batch_size: int = help_field(
+        DEFAULT_GRAPH_BATCH_SIZE, "graphs per forward pass (results do not depend on it)")
+    deduplicate: bool = help_field(
+        True, "within one call, prepare and encode identical programs (same canonical text), "
+        "token windows and graphs once")
+    max_graph_nodes: int = help_field(
+        0, "graphs keep their first N nodes (0: the value the package was trained with)")
+    compile: CompileConfig = field(default_factory=CompileConfig)
+
+    def __post_init__(self) -> None:
+        p: list[str] = []
+        check(p, bool(self.model), "model must be set")
+        check(p, self.precision in PRECISIONS,
+              f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        check(p, self.modality in MODALITIES,
+              f"modality must be one of {', '.join(MODALITIES)}, not {self.modality!r}")
+        check(p, self.windows in WINDOW_POLICIES,
+              f"windows must be one of {', '.join(WINDOW_POLICIES)}, not {self.windows!r}")
+        for name in ("max_windows", "batch_size", "token_batch_size", "graph_batch_size"):
+            check(p, getattr(self, name) >= 1, f"{name} must be >= 1")
+        check(p, self.max_graph_nodes >= 0, "max_graph_nodes must be >= 0")
+        if p:
+            raise ConfigError(p)

@@ -1,0 +1,170 @@
+"""Typed settings of the probe suite (every default sized for a 2-core machine in minutes)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ....infra.errors import ConfigError
+
+__all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", "ProbeConfig",
+           "default_corpora", "repo_root"]
+
+OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
+"""Optimisation levels clang accepts here (O0 gets ``-disable-O0-optnone``)."""
+
+MODALITIES = ("fused", "tokens", "graph")
+"""Encoder embeddings the featurizer can give."""
+
+GROUPINGS = ("source", "template")
+"""Fold groupings of the decision probe."""
+
+CONTROLS = ("untrained", "opcode-histogram", "ir2vec-fa", "random")
+"""Control rows: the untrained twin, the opcode histogram, IR2Vec flow-aware, random vectors."""
+
+
+def repo_root() -> Path:
+    """The checkout holding this package (``pyproject.toml`` beside it), else the working dir."""
+    candidate = Path(__file__).resolve().parents[3]
+    return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSource:
+    """One corpus of C sources to draw held-out programs from."""
+
+    name: str
+    """Corpus label in reports (also the dataset build's corpus name)."""
+    archive: str
+    """Tar archive (or folder), relative to ``ProbeConfig.data_dir`` unless absolute."""
+    member_glob: str
+    """Which members are programs (``fnmatch`` on the member path), e.g. ``training_data/s*.c``."""
+    template_pattern: str | None = None
+    """Regex on the file name whose group 1 names the source's template (files generated from
+    one template share it); used when ``ProbeConfig.decision_group_by == "template"``."""
+
+
+def default_corpora() -> tuple[CorpusSource, ...]:
+    """Jotai (one function plus a driver per file) and the NeuroVectorizer loop kernels."""
+    return (
+        CorpusSource("jotaibench", "corpus/jotaibench.tar.bz2", "jotaibench/jotaibench-v0/*.c"),
+        CorpusSource("neurovectorizer-loops", "corpus/neurovectorizer-loops.tar.gz",
+                     "training_data/s*.c", template_pattern=r"^(s\d+n?)_"),
+    )
+
+
+@dataclass(kw_only=True)
+class ProbeConfig:
+    """Settings of ``run_probes``: data, held-out selection, sample sizes, protocol, methods."""
+
+    data_dir: Path = field(
+        default_factory=lambda: (repo_root() / ".." / "shared" / "data").resolve())
+    """Folder the corpus archives are relative to (``../shared/data`` beside the checkout)."""
+    corpora: tuple[CorpusSource, ...] = field(default_factory=default_corpora)
+    """Where the held-out C sources come from."""
+    dataset: Path | None = None
+    """A built dataset (``index.json`` + ``manifest.parquet``): only sources pre-training never
+    saw are used. None: sources are sampled without that check (and the report says so)."""
+    include_unseen: bool = True
+    """With ``dataset``: also use sources absent from its manifest or that failed to compile
+    there (pre-training never saw them either), besides those whose record is in ``test``."""
+    cache_dir: Path = field(default_factory=lambda: repo_root() / "runs" / "probes" / "cache")
+    """Extracted archives, compiled variants and remark files (keyed by source sha256, clang
+    version and flags), so a rerun skips compilation."""
+    seed: int = 0
+    """Seeds the source samples, the folds, random vectors and MAP@R tie-breaking."""
+    retrieval_sources_per_corpus: int = 50
+    """Sources per corpus compiled at every level of ``opt_levels`` (probe a)."""
+    opt_levels: tuple[str, ...] = ("O0", "O1", "O2", "O3", "Oz")
+    """Optimisation levels of the retrieval variants."""
+    decision_candidates_per_corpus: int = 300
+    """Sources per corpus compiled at -O3 for remarks (probe b); only those with exactly one
+    source loop decided by the vectoriser outside ``exclude_functions`` are kept."""
+    exclude_functions: tuple[str, ...] = ("main",)
+    """Functions whose loops do not count (the drivers; inlined copies land there too)."""
+    folds: int = 5
+    """Folds of the grouped, stratified cross-validation (probe b)."""
+    decision_group_by: tuple[str, ...] = GROUPINGS
+    """Fold groupings evaluated, each a table: ``source`` (each file its own group) and
+    ``template`` (files generated from one template together, see
+    ``CorpusSource.template_pattern``: no near-copy of a test loop is trained on)."""
+    min_class_count: int = 5
+    """Classes with fewer programs are left out of a task (their count is reported)."""
+    logreg_c: float = 1.0
+    """Inverse L2 strength of the logistic-regression probe (on standardised features)."""
+    logreg_max_iter: int = 2000
+    """Iteration cap of the logistic-regression solver."""
+    workers: int = 2
+    """clang processes run at once."""
+    compile_timeout_s: float = 30.0
+    """Wall-clock limit of one clang run."""
+    model: str | None = None
+    """The encoder under test: registry URI or package folder (None: controls only)."""
+    untrained_model: str | None = None
+    """Its untrained twin (same architecture and vocabularies, random weights)."""
+    modalities: tuple[str, ...] = MODALITIES
+    """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``)."""
+    untrained_modalities: tuple[str, ...] = MODALITIES
+    """Untrained-twin embeddings evaluated."""
+    controls: tuple[str, ...] = CONTROLS
+    """Control rows to add (see ``CONTROLS``); unavailable ones are skipped with a reason."""
+    random_dim: int | None = None
+    """Size of the random vectors; None: the encoder's embedding size (128 without one)."""
+    progress: bool = False
+    """Show progress bars (embedding)."""
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self.cache_dir = Path(self.cache_dir)
+        self.dataset = Path(self.dataset) if self.dataset is not None else None
+        self.opt_levels = tuple(self.opt_levels)
+        self.modalities = tuple(self.modalities)
+        self.untrained_modalities = tuple(self.untrained_modalities)
+        self.controls = tuple(self.controls)
+        self.exclude_functions = tuple(self.exclude_functions)
+        self.decision_group_by = tuple(self.decision_group_by)
+        problems = []
+        bad_levels = [lv for lv in self.opt_levels if lv not in OPT_LEVELS]
+        if bad_levels or len(set(self.opt_levels)) < 2:
+            problems.append(f"opt_levels must hold >= 2 distinct levels of {OPT_LEVELS}, "
+                            f"got {self.opt_levels}")
+        for name in ("modalities", "untrained_modalities"):
+            bad = [m for m in getattr(self, name) if m not in MODALITIES]
+            if bad:
+                problems.append(f"unknown {name} {bad}; known: {list(MODALITIES)}")
+        bad_controls = [c for c in self.controls if c not in CONTROLS]
+        if bad_controls:
+            problems.append(f"unknown controls {bad_controls}; known: {list(CONTROLS)}")
+        bad_groupings = [g for g in self.decision_group_by if g not in GROUPINGS]
+        if bad_groupings or not self.decision_group_by:
+            problems.append(f"decision_group_by must hold some of {list(GROUPINGS)}, "
+                            f"got {list(self.decision_group_by)}")
+        for name in ("retrieval_sources_per_corpus", "decision_candidates_per_corpus"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0")
+        if self.folds < 2:
+            problems.append(f"folds must be >= 2, got {self.folds}")
+        if self.workers < 1:
+            problems.append(f"workers must be >= 1, got {self.workers}")
+        if self.random_dim is not None and self.random_dim < 1:
+            problems.append(f"random_dim must be >= 1, got {self.random_dim}")
+        if not self.corpora:
+            problems.append("corpora is empty")
+        if problems:
+            raise ConfigError(problems)
+
+    def archive_path(self, corpus: CorpusSource) -> Path:
+        """The corpus archive on disk."""
+        path = Path(corpus.archive)
+        return path if path.is_absolute() else self.data_dir / path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly copy (paths as strings) for the results file."""
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, Path):
+                out[key] = str(value)
+        out["corpora"] = [dataclasses.asdict(c) for c in self.corpora]
+        return out

@@ -1,0 +1,109 @@
+"""The methods a probe run compares: encoder modalities, the untrained twin, and controls."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..features.base import Featurizer
+from ..programs import EvalProgram
+from .config import ProbeConfig
+
+__all__ = ["RandomVectorsFeaturizer", "build_probe_featurizers", "MODALITY_SUFFIX",
+           "DEFAULT_RANDOM_DIM"]
+
+MODALITY_SUFFIX = {"fused": "", "tokens": "-tokens", "graph": "-graph"}
+"""Method names: ``encoder``, ``encoder-tokens``, ``encoder-graph`` (likewise the twin)."""
+
+DEFAULT_RANDOM_DIM = 128
+"""Random-vector size when no encoder gives one (the tiny config's embedding size)."""
+
+
+class RandomVectorsFeaturizer:
+    """Control: a seeded Gaussian vector per program, independent of its content.
+
+    The vector depends only on ``(seed, program key)``, so the same program gets the same
+    vector in any order or batch; scores measure chance level under the protocol.
+    """
+
+    name = "random"
+
+    def __init__(self, dim: int, seed: int = 0):
+        self.dim = dim
+        self.seed = seed
+        self.description = f"seeded Gaussian vectors ({dim}-d), no program content"
+        self.errors: dict[str, str] = {}
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        out = np.empty((len(programs), self.dim), dtype=np.float64)
+        for row, program in enumerate(programs):
+            digest = hashlib.sha256(f"{self.seed}:{program.key}".encode()).digest()
+            rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+            out[row] = rng.standard_normal(self.dim)
+        self.errors = {}
+        return out
+
+
+def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
+                  progress: bool) -> tuple[list[Featurizer], Any]:
+    from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
+
+    embedder = load_embedder(uri)
+
+    def embed(modality: str) -> Callable[[list[str]], Any]:
+        return lambda paths: embedder.embed_files(paths, modality=modality, progress=progress)
+
+    rows: list[Featurizer] = [
+        EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", embed(m),
+                          f"{what} {uri}, {m} embedding") for m in modalities]
+    return rows, embedder
+
+
+def build_probe_featurizers(config: ProbeConfig
+                            ) -> tuple[list[Featurizer], dict[str, str], dict[str, Any]]:
+    """The encoder rows (``config.model``) and the control rows (``config.controls``).
+
+    Returns:
+        The featurizers, ``method -> reason`` for each row that was skipped, and the encoder's
+        identity (``{}`` without a model).
+    """
+    from ..features.ir2vec_vectors import IR2VecFeaturizer, ir2vec_available
+    from ..features.opcode_histogram import OpcodeHistogramFeaturizer
+
+    featurizers: list[Featurizer] = []
+    skipped: dict[str, str] = {}
+    encoder: dict[str, Any] = {}
+    dim = config.random_dim
+    if config.model:
+        from ..features.encoder_embedding import describe_embedder
+
+        rows, embedder = _encoder_rows("encoder", config.model, config.modalities, "encoder",
+                                       config.progress)
+        featurizers += rows
+        encoder = describe_embedder(embedder, config.model)
+        dim = dim or int(getattr(embedder, "dim", 0)) or None
+    else:
+        skipped["encoder"] = "no model given (ProbeConfig.model)"
+    if "untrained" in config.controls:
+        if config.untrained_model:
+            rows, twin = _encoder_rows("encoder-untrained", config.untrained_model,
+                                       config.untrained_modalities,
+                                       "untrained twin (random weights)", config.progress)
+            featurizers += rows
+            encoder["untrained_uri"] = config.untrained_model
+            dim = dim or int(getattr(twin, "dim", 0)) or None
+        else:
+            skipped["encoder-untrained"] = "no untrained twin given (ProbeConfig.untrained_model)"
+    if "opcode-histogram" in config.controls:
+        featurizers.append(OpcodeHistogramFeaturizer())
+    if "ir2vec-fa" in config.controls:
+        if ir2vec_available():
+            featurizers.append(IR2VecFeaturizer("fa"))
+        else:
+            skipped["ir2vec-fa"] = "ir2vec is not installed (pip install ir2vec==2.1.1)"
+    if "random" in config.controls:
+        featurizers.append(RandomVectorsFeaturizer(dim or DEFAULT_RANDOM_DIM, config.seed))
+    return featurizers, skipped, encoder

@@ -1,0 +1,113 @@
+"""The probes' Markdown section: one table per probe, counts, and the held-out statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .results import ProbeResults
+
+__all__ = ["probes_markdown", "TASK_TITLES"]
+
+TASK_TITLES = {"vectorized": "vectorised?", "vf": "VF", "ic": "IC"}
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def _pairs(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def _retrieval_section(retrieval: dict[str, Any], order: list[str]) -> list[str]:
+    counts, methods = retrieval.get("counts", {}), retrieval.get("methods", {})
+    corpora = sorted({c for m in methods.values() for c in m.get("by_corpus", {})})
+    lines = ["### a. Optimisation-invariance retrieval", "",
+             f"Protocol: {retrieval.get('protocol', '')}.", "",
+             f"Sources sampled: {_pairs(counts.get('sources_sampled', {}))}; kept: "
+             f"{_pairs(counts.get('sources_kept', {}))}. Variants kept: "
+             f"{_pairs(counts.get('variants_kept', {}))} (per level: "
+             f"{_pairs(counts.get('variants_per_level', {}))}). Dropped: "
+             f"{counts.get('identical_variants', 0)} variants with IR identical to another "
+             f"level of the same source, {counts.get('single_variant_sources', 0)} sources left "
+             f"with one distinct variant, {counts.get('cross_source_duplicates', 0)} sources "
+             f"sharing a variant with another source; compile failures: "
+             f"{_pairs(counts.get('compile_failures', {}))}.", ""]
+    header = ["method", "MAP@R", *[f"MAP@R {c}" for c in corpora], "P@1", "queries"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method in [m for m in order if m in methods]:
+        row = methods[method]
+        cells = [method, _num(row["map_at_r"]),
+                 *[_num(row["by_corpus"].get(c)) for c in corpora],
+                 _num(row["precision_at_1"]), str(row["queries"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+GROUPING_TITLES = {"source": "folds grouped by source file",
+                   "template": "folds grouped by generator template (no near-copy trained on)"}
+
+
+def _decision_table(tasks: dict[str, Any], order: list[str]) -> list[str]:
+    shown = [t for t in tasks if "methods" in tasks[t]]
+    header = ["method", *[f"{TASK_TITLES.get(t, t)} {s}" for t in shown
+                          for s in ("acc", "macro-F1")]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = [("majority class", {t: tasks[t]["majority"] for t in shown})]
+    rows += [(m, {t: tasks[t]["methods"].get(m, {}) for t in shown}) for m in order
+             if any(m in tasks[t]["methods"] for t in shown)]
+    for name, scores in rows:
+        cells = [name]
+        for task in shown:
+            cells += [_num(scores[task].get("accuracy")), _num(scores[task].get("macro_f1"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _decision_section(decisions: dict[str, Any], order: list[str]) -> list[str]:
+    counts, groupings = decisions.get("counts", {}), decisions.get("groupings", {})
+    lines = ["### b. Compiler-decision prediction (-O3 loop vectoriser, from -O0 IR)", "",
+             f"Protocol: {decisions.get('protocol', '')}.", "",
+             f"Candidates compiled for remarks: {_pairs(counts.get('candidates', {}))}; "
+             f"labelled programs: {_pairs(counts.get('programs', {}))}; groups: "
+             f"{_pairs(counts.get('groups', {}))}."]
+    for corpus, outcome in counts.get("outcomes", {}).items():
+        lines.append(f"- {corpus}: {_pairs(outcome)}")
+    for task, by_corpus in counts.get("labels_by_corpus", {}).items():
+        lines.append(f"- {TASK_TITLES.get(task, task)} labels by corpus: " + "; ".join(
+            f"{c}: {_pairs(v)}" for c, v in by_corpus.items()))
+    for grouping, tasks in groupings.items():
+        lines += ["", f"#### {GROUPING_TITLES.get(grouping, grouping)}", ""]
+        for task, info in tasks.items():
+            dropped = info.get("dropped_classes") or {}
+            note = f"; left out (< min count): {_pairs(dropped)}" if dropped else ""
+            skipped = f" — skipped: {info['skipped']}" if "skipped" in info else ""
+            lines.append(f"- {TASK_TITLES.get(task, task)}: n = {info.get('n', 0)}, "
+                         f"{info.get('folds', 0)} folds, classes "
+                         f"{_pairs(info.get('classes', {}))}{note}{skipped}")
+        lines += [""] + _decision_table(tasks, order)
+    return lines + [""]
+
+
+def probes_markdown(results: ProbeResults | dict[str, Any]) -> str:
+    """A Markdown section (``## Representation probes``) for RESULTS.md."""
+    data = results.to_dict() if isinstance(results, ProbeResults) else results
+    order = list(data.get("methods", {}))
+    held = data.get("held_out", {})
+    toolchain = data.get("toolchain", {})
+    lines = ["## Representation probes (frozen embeddings)", "",
+             held.get("statement", ""), "",
+             f"clang {toolchain.get('clang_version', '?')}; eligible sources: "
+             f"{_pairs(held.get('eligible', {}))}; timing: "
+             f"{_num(data.get('timing', {}).get('total_s'), 0)} s for "
+             f"{data.get('timing', {}).get('programs', 0)} programs.", ""]
+    if data.get("encoder", {}).get("uri"):
+        lines += [f"Encoder: `{data['encoder']['uri']}`.", ""]
+    lines += ["Methods:"] + [f"- `{m}`: {info.get('description', '')}"
+                             + (f" ({info['failed']} programs failed)" if info.get("failed")
+                                else "") for m, info in data.get("methods", {}).items()]
+    lines += [f"- `{m}`: not run — {reason}" for m, reason in data.get("skipped", {}).items()]
+    lines.append("")
+    lines += _retrieval_section(data.get("retrieval", {}), order)
+    lines += _decision_section(data.get("decisions", {}), order)
+    return "\n".join(lines)

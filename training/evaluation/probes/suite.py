@@ -1,0 +1,145 @@
+"""``run_probes``: featurize every program once per method, then score both probes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..features.base import Featurizer
+from .config import ProbeConfig
+from .data import TASKS, DecisionSet, ProbeData, RetrievalSet, prepare_probe_programs
+from .decisions import (
+    classification_scores,
+    grouped_folds,
+    majority_predictions,
+    probe_predictions,
+    rare_classes,
+)
+from .results import ProbeResults
+from .retrieval import map_at_r
+
+__all__ = ["run_probes", "retrieval_scores", "decision_scores", "RETRIEVAL_PROTOCOL",
+           "DECISION_PROTOCOL"]
+
+RETRIEVAL_PROTOCOL = ("each kept variant queries all others by cosine similarity; relevant = the "
+                      "other variants of its source; MAP@R (Musgrave et al. 2020), query "
+                      "excluded, ties broken in a seeded random order")
+DECISION_PROTOCOL = ("standardised logistic regression on the -O0 IR's features; seeded "
+                     "StratifiedGroupKFold; predictions pooled over folds; baseline = the "
+                     "training fold's majority class")
+
+
+def retrieval_scores(features: np.ndarray, data: RetrievalSet, seed: int) -> dict[str, Any]:
+    """MAP@R and precision@1 of one method (programs it failed on are left out)."""
+    usable = np.isfinite(features).all(axis=1)
+    groups = np.asarray(data.groups)[usable]
+    corpora = np.asarray(data.corpora)[usable]
+    scores = map_at_r(features[usable], list(groups), seed=seed)
+    by_corpus = {}
+    for corpus in sorted(set(data.corpora)):
+        mine = corpora[scores.query_index] == corpus
+        by_corpus[corpus] = float(scores.ap_at_r[mine].mean()) if mine.any() else float("nan")
+    return {"map_at_r": scores.map_at_r, "precision_at_1": scores.mean_precision_at_1,
+            "queries": int(len(scores.query_index)), "failed": int((~usable).sum()),
+            "by_corpus": by_corpus}
+
+
+def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfig
+                ) -> tuple[dict[str, Any], np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    dropped = rare_classes(labels, config.min_class_count)
+    keep = np.asarray([label not in dropped for label in labels], dtype=bool)
+    y = np.asarray(labels, dtype=object)[keep]
+    g = np.asarray(groups, dtype=object)[keep]
+    classes = {str(c): int((y == c).sum()) for c in sorted(set(y), key=_class_order)}
+    info: dict[str, Any] = {"classes": classes, "dropped_classes": dropped, "n": int(len(y))}
+    if len(classes) < 2 or len(set(g)) < 2:
+        info["skipped"] = "fewer than 2 classes or groups after dropping rare classes"
+        return info, keep, []
+    folds = grouped_folds(list(y), list(g), config.folds, config.seed)
+    info["folds"] = len(folds)
+    info["majority"] = classification_scores(y, majority_predictions(y, folds))
+    info["methods"] = {}
+    return info, keep, folds
+
+
+def _class_order(label: str) -> tuple[int, float, str]:
+    try:
+        return 0, float(label), label
+    except ValueError:
+        return 1, 0.0, label
+
+
+def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
+                    config: ProbeConfig) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per fold grouping and task: classes, the majority baseline and each method's accuracy
+    and macro-F1 (the same folds for every method)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for grouping, groups in data.groups.items():
+        tasks = out.setdefault(grouping, {})
+        for task in TASKS:
+            info, keep, folds = _task_setup(data.labels[task], groups, config)
+            tasks[task] = info
+            if not folds:
+                continue
+            y = np.asarray(data.labels[task], dtype=object)[keep]
+            for method, features in method_features.items():
+                predictions = probe_predictions(
+                    features[keep], y, folds, c=config.logreg_c,
+                    max_iter=config.logreg_max_iter, seed=config.seed)
+                info["methods"][method] = classification_scores(y, predictions)
+    return out
+
+
+def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
+               data: ProbeData | None = None, skipped: dict[str, str] | None = None,
+               encoder: dict[str, Any] | None = None) -> ProbeResults:
+    """Runs both probes for every featurizer.
+
+    Args:
+        config: the settings.
+        featurizers: the methods (see ``build_probe_featurizers``); one that raises is
+            recorded in ``skipped`` and the run goes on.
+        data: programs from ``prepare_probe_programs(config)`` (prepared here when None).
+        skipped: rows already known to be missing (method -> reason), kept in the results.
+        encoder: the encoder's identity for the report.
+    """
+    start = time.perf_counter()
+    data = data or prepare_probe_programs(config)
+    prepared = time.perf_counter()
+    programs = data.programs()
+    row = {p.key: i for i, p in enumerate(programs)}
+    retrieval_rows = np.asarray([row[p.key] for p in data.retrieval.programs], dtype=int)
+    decision_rows = np.asarray([row[p.key] for p in data.decisions.programs], dtype=int)
+    results = ProbeResults(skipped=dict(skipped or {}), held_out=data.held_out,
+                           toolchain=data.toolchain, encoder=dict(encoder or {}),
+                           config=config.to_dict())
+    retrieval_methods: dict[str, Any] = {}
+    decision_features: dict[str, np.ndarray] = {}
+    for featurizer in featurizers:
+        began = time.perf_counter()
+        try:
+            features = np.asarray(featurizer.featurize(programs), dtype=np.float64)
+        except Exception as error:  # noqa: BLE001 - one broken method must not end the run
+            results.skipped[featurizer.name] = f"failed: {type(error).__name__}: {error}"[:300]
+            continue
+        results.methods[featurizer.name] = {
+            "description": featurizer.description, "dim": int(features.shape[1]),
+            "featurize_s": time.perf_counter() - began, "failed": len(featurizer.errors)}
+        if len(retrieval_rows):
+            retrieval_methods[featurizer.name] = retrieval_scores(
+                features[retrieval_rows], data.retrieval, config.seed)
+        decision_features[featurizer.name] = features[decision_rows]
+    featurized = time.perf_counter()
+    results.retrieval = {"protocol": RETRIEVAL_PROTOCOL, "counts": data.retrieval.counts,
+                         "methods": retrieval_methods}
+    results.decisions = {"protocol": DECISION_PROTOCOL, "counts": data.decisions.counts,
+                         "groupings": decision_scores(decision_features, data.decisions,
+                                                      config) if len(decision_rows) else {}}
+    finished = time.perf_counter()
+    results.timing = {**data.timing, "prepare_s": prepared - start,
+                      "featurize_s": featurized - prepared, "probes_s": finished - featurized,
+                      "total_s": finished - start, "programs": len(programs)}
+    return results
