@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..infra.errors import ConfigError
+from ..infra.files import atomic_path
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
 from .inputs import InputItem, discover_inputs
@@ -60,10 +61,8 @@ def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tup
     stage = _stage(key, lambda: IRStage(compile_config))
     rows = [stage.process(order, item, tuple(Path(d) for d in include_dirs))
             for order, item, include_dirs in work]
-    path = Path(part)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(rows_to_table(rows), tmp, compression="zstd")
-    tmp.replace(path)
+    with atomic_path(part) as tmp:
+        pq.write_table(rows_to_table(rows), tmp, compression="zstd")
     return ray.get_runtime_context().get_node_id()
 
 
@@ -273,9 +272,8 @@ def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decisi
                      "message": decision.message, "ir_sha256": row["ir_sha256"],
                      "key": decision.key})
     table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
-    tmp = out_dir / "manifest.parquet.tmp"
-    pq.write_table(table, tmp)
-    tmp.replace(out_dir / "manifest.parquet")
+    with atomic_path(out_dir / "manifest.parquet") as tmp:
+        pq.write_table(table, tmp)
 
 
 def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = None,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..infra.errors import ConfigError
+from ..infra.files import sha256_file
 
 __all__ = ["load_index", "index_sha256"]
 
@@ -23,6 +24,4 @@ def load_index(dataset_dir: str | Path) -> dict:
 
 def index_sha256(dataset_dir: str | Path) -> str:
     """The hash that names a dataset in lineage records (sha256 of ``index.json``)."""
-    import hashlib
-
-    return hashlib.sha256((Path(dataset_dir) / "index.json").read_bytes()).hexdigest()
+    return sha256_file(Path(dataset_dir) / "index.json")

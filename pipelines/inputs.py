@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..infra.errors import ConfigError
+from ..infra.files import sha256_file
 from .compile import DEFAULT_MAX_FILE_BYTES, detect_language
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "extract_archive",
     "is_archive",
     "corpus_name",
+    "member_name",
+    "source_group",
 ]
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar")
@@ -63,7 +66,6 @@ MAX_MEMBER_BYTES = 64 << 20
 
 _MARKER = ".mirencoder-extracted.json"
 _MARKER_VERSION = 1
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,33 @@ def corpus_name(path: str | Path) -> str:
     if path.is_dir():
         return path.resolve().name or "root"
     return path.resolve().parent.name or "root"
+
+
+def member_name(item: InputItem, root: Path) -> str:
+    """The path of an item inside the input it came from (archive member, path below the
+    folder, or the file's name): the same wherever the input lies on disk."""
+    prefix = f"{root}!"
+    if item.path.startswith(prefix):
+        return item.path[len(prefix):]
+    if Path(root).is_dir():
+        return os.path.relpath(item.path, root)
+    return Path(root).name
+
+
+def source_group(name: str, local_path: Path | None) -> str:
+    """The variant group of one input: sha256 of its :func:`member_name` and its bytes (the
+    first 24 hex digits).
+
+    Every variant built from the input (one per optimisation level) carries it; the same file
+    under the same name in two builds gets the same group. A refused input that never reached
+    the disk is named by its name alone.
+    """
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape") + b"\0")
+    if local_path is not None and os.path.isfile(local_path):
+        with open(local_path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()[:24]
 
 
 def discover_inputs(paths: Sequence[str | Path], work_dir: Path, *, corpus: str | None = None,
@@ -218,7 +247,7 @@ def extract_archive(archive: Path, into: Path, *,
         Where the members lie and which were refused; never raises for a bad member.
     """
     archive = Path(archive)
-    digest = _file_sha256(archive)[:8]
+    digest = sha256_file(archive)[:8]
     dest = Path(into) / f"{corpus_name(archive)}-{digest}"
     record = _read_marker(dest, max_file_bytes)
     if record is None:
@@ -242,14 +271,6 @@ def _archive_items(archive: Path, work_dir: Path, label: str,
                                rejection=(reason, message)))
     items.sort(key=lambda item: item.path)
     return items
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_marker(dest: Path, max_file_bytes: int) -> dict | None:

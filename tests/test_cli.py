@@ -46,3 +46,19 @@ def test_help_lists_every_command():
                             text=True, check=True)
     for words in COMMANDS:
         assert " ".join(words) in result.stdout
+
+
+@pytest.mark.parametrize("words", sorted(COMMANDS))
+def test_every_command_takes_config_set_and_dry_run(words):
+    options = build_parser(words)._option_string_actions
+    assert {"--config", "--set", "--dry-run"} <= set(options)
+    assert "settings (YAML keys of --config; --set KEY=VALUE):" in build_parser(words).format_help()
+
+
+def test_one_override_parser_in_the_tree():
+    # infra/config.py is the only place that splits "section.key=value" overrides.
+    sources = [p for folder in ("infra", "pipelines", "training", "mirencoder")
+               for p in (REPO_ROOT / folder).rglob("*.py")]
+    parsers = [p for p in sources if "def parse_override" in p.read_text()
+               or "def apply_overrides" in p.read_text()]
+    assert [p.relative_to(REPO_ROOT).as_posix() for p in parsers] == ["infra/config.py"]

@@ -169,6 +169,13 @@ def test_only_the_cli_imports_commands() -> None:
     assert not found, found
 
 
+def test_nothing_calls_the_cli() -> None:
+    """Only ``python -m mirencoder`` enters the CLI; commands (the demo too) call library code."""
+    found = [i for i in _imports() if i.target == "mirencoder.cli"
+             and i.importer != "mirencoder.__main__"]
+    assert not found, found
+
+
 def test_library_imports_are_relative() -> None:
     """Inside pipelines/, training/ and infra/ no import names ``mirencoder`` absolutely."""
     library = tuple(f"{FOLDERS[folder]}." for folder in ("pipelines", "training", "infra"))

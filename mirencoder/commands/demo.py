@@ -83,12 +83,60 @@ def _evaluation_rows(summary_path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def _embed_corpus(embedder, model_uri: str, out: Path) -> tuple[int, int]:
+    """Embeds the bundled demo corpus into the Parquet file ``out``; ``(embedded, inputs)``."""
+    import tempfile
+
+    from mirencoder.training.embedding.embedding_parquet import write_embeddings
+    from mirencoder.training.embedding.program_loader import embed_inputs
+
+    with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as work:
+        result = embed_inputs(embedder, [REPO_ROOT / "datasets" / "demo-corpus"],
+                              work_dir=Path(work))
+    write_embeddings(result, out, metadata={"mirencoder.model": model_uri,
+                                            "mirencoder.windows": embedder.config.windows,
+                                            "mirencoder.precision": embedder.config.precision})
+    return len(result) - len(result.errors), len(result)
+
+
+def _evaluate(embedder, model_uri: str, data_dir: Path, out_dir: Path) -> None:
+    """Device mapping (669 IR rows, split seed 104) and thread coarsening, one seed each: the
+    encoder's fused embedding beside two controls; writes ``out_dir/RESULTS.md`` and
+    ``out_dir/results/``."""
+    from mirencoder.training.evaluation.coarsening_eval import (
+        CoarseningConfig,
+        run_thread_coarsening,
+    )
+    from mirencoder.training.evaluation.command_support import print_summary_table
+    from mirencoder.training.evaluation.devmap_eval import DevMapConfig, run_devmap
+    from mirencoder.training.evaluation.features.encoder_embedding import (
+        EncoderFeaturizer,
+        describe_embedder,
+    )
+    from mirencoder.training.evaluation.features.registry import build_featurizer
+    from mirencoder.training.evaluation.report_files import write_report
+
+    def featurizers() -> list:
+        return [build_featurizer("kernel-identity"), build_featurizer("opcode-histogram"),
+                EncoderFeaturizer.from_embedder("encoder", embedder, "fused",
+                                                f"encoder {model_uri}, fused embedding")]
+
+    task_runs = run_devmap(DevMapConfig(data_dir=data_dir, row_sets=("669",), split_seeds=(104,),
+                                        seeds=1), featurizers(), progress=False)
+    _step("5/5 evaluation: thread coarsening")
+    task_runs.update(run_thread_coarsening(CoarseningConfig(data_dir=data_dir, seeds=1),
+                                           featurizers(), progress=False))
+    write_report(task_runs, out_dir, encoder=describe_embedder(embedder, model_uri),
+                 command="mirencoder demo")
+    print_summary_table(task_runs)
+
+
 def run(args: argparse.Namespace) -> int:
-    from mirencoder.cli import main as cli_main
     from mirencoder.pipelines.build import build_dataset
     from mirencoder.pipelines.config import load_recipe
+    from mirencoder.training.embedding.embedder import Embedder
     from mirencoder.training.pretraining.config import load_pretrain_config
-    from mirencoder.training.pretraining.pretrain import pretrain
+    from mirencoder.training.registry.pretrain_register import pretrain_and_register
 
     demo = config_from_args(DemoConfig, args)
     if print_if_dry_run(demo, args, "resolved demo configuration"):
@@ -108,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_pretrain_config("tiny", [
         f"data.dataset_dir={out / 'dataset'}", f"trainer.output_dir={out / 'pretrain'}",
         f"trainer.max_steps={demo.steps}", "tracking.register=true"])
-    result = pretrain(config, resume=True)
+    result = pretrain_and_register(config, resume=True)
     timings["pretrain"] = time.perf_counter() - start
     if result.registered_version is None:
         print("mirencoder demo: the encoder was not registered; see the messages above")
@@ -125,11 +173,13 @@ def run(args: argparse.Namespace) -> int:
 
     start = _step("3/5 embeddings of the demo corpus")
     embeddings = out / "embeddings.parquet"
-    code = cli_main(["embed", str(REPO_ROOT / "datasets" / "demo-corpus"), "--model", model_uri,
-                     "--out", str(embeddings)])
+    embedder = Embedder.from_uri(model_uri)
+    embedded, inputs = _embed_corpus(embedder, model_uri, embeddings)
     timings["embed"] = time.perf_counter() - start
-    if code != 0:
-        return code
+    print(f"embedded {embedded}/{inputs} inputs -> {embeddings}")
+    if inputs and not embedded:
+        print("mirencoder demo: no input could be embedded")
+        return 1
     rows.append(("embeddings", str(embeddings)))
 
     if demo.skip_eval or not (demo.data_dir / "devmap").exists():
@@ -137,18 +187,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("evaluation", f"skipped ({reason})"))
     else:
         start = _step("4/5 evaluation: device mapping (669 IR rows, 1 seed)")
-        common = ["--model", model_uri, "--modalities", "fused", "--seeds", "1",
-                  "--features", "kernel-identity,opcode-histogram", "--data-dir",
-                  str(demo.data_dir), "--out-dir", str(out / "eval"), "--quiet"]
-        code = cli_main(["eval", "devmap", "--row-sets", "669", "--split-seeds", "104",
-                         *common])
-        if code != 0:
-            return code
-        _step("5/5 evaluation: thread coarsening")
-        code = cli_main(["eval", "thread-coarsening", *common])
+        _evaluate(embedder, model_uri, demo.data_dir, out / "eval")
         timings["evaluate"] = time.perf_counter() - start
-        if code != 0:
-            return code
         rows += _evaluation_rows(out / "eval" / "results" / "summary.json")
         rows.append(("report", str(out / "eval" / "RESULTS.md")))
 

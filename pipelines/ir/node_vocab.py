@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ...infra.errors import ConfigError
-from ..shards.writers import write_text_atomic
+from ...infra.files import write_text_atomic
 
 __all__ = ["NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ...infra.errors import ConfigError
-from ..shards.writers import write_text_atomic
+from ...infra.files import write_text_atomic
 
 __all__ = ["IRTokenizer", "SPECIAL_TOKENS", "LOCAL_PLACEHOLDER", "LABEL_PLACEHOLDER"]
 

@@ -7,7 +7,6 @@ same records give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -18,10 +17,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ...infra.files import sha256_file, write_text_atomic
 from .schema import PROGRAM_SCHEMA, record_to_wds_sample
 
-__all__ = ["ShardInfo", "ParquetShardWriter", "WebDatasetShardWriter", "file_sha256",
-           "write_json_atomic", "write_text_atomic"]
+__all__ = ["ShardInfo", "ParquetShardWriter", "WebDatasetShardWriter", "write_json_atomic"]
 
 _FIXED_MTIME = 0
 
@@ -40,27 +39,9 @@ class ShardInfo:
                 "sha256": self.sha256}
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Writes text through a temp file and a rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Writes JSON atomically (see :func:`write_text_atomic`)."""
+    """Writes JSON (indented, sorted keys) atomically (see :func:`write_text_atomic`)."""
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _BoundedWriter:
@@ -100,7 +81,7 @@ class _BoundedWriter:
         self._finish()
         os.replace(tmp, final)
         self.shards.append(ShardInfo(path=str(final.relative_to(self.root)), records=self._records,
-                                     bytes=final.stat().st_size, sha256=file_sha256(final)))
+                                     bytes=final.stat().st_size, sha256=sha256_file(final)))
         self._records = self._bytes = 0
         self._open = False
 

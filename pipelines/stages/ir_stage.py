@@ -1,5 +1,5 @@
 """Stage 1: one input file to normalised IR and its graph view (node texts still as strings),
-through the front end (``pipelines/frontend``)."""
+through the front end (``pipelines/frontend``); one row per variant (optimisation level)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ import numpy as np
 import pyarrow as pa
 
 from ...infra.errors import InputError
-from ..compile import CompileConfig
+from ..compile import SOURCE_LANGUAGES, CompileConfig
 from ..frontend.loader import FrontEnd
 from ..frontend.views import graph_view
-from ..inputs import InputItem
+from ..inputs import InputItem, source_group
 
-__all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table"]
+__all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table", "variant_levels"]
 
-# One row per input of one compile task (DIR/_work/ir/part-NNNNN.parquet).
+# One row per variant of an input of one compile task (DIR/_work/ir/part-NNNNN.parquet).
 IR_PART_SCHEMA = pa.schema([
-    ("order", pa.int64()),  # position of the input in the sorted plan: ties in dedup go to the lowest
+    ("order", pa.int64()),  # position of the variant in the sorted plan: ties in dedup go to the lowest
+    ("input", pa.int64()),  # position of its input in the plan
+    ("group", pa.string()),  # the input's variant group (inputs.source_group)
+    ("opt_level", pa.string()),  # the variant's level; "" for ready IR and refused inputs
     ("path", pa.string()),
     ("corpus", pa.string()),
     ("language", pa.string()),
@@ -44,6 +47,14 @@ _EMPTY_GRAPH = {name: [] for name in ("node_type", "node_texts", "node_function"
                                       "edge_src", "edge_dst", "edge_flow", "edge_position")}
 
 
+def variant_levels(item: InputItem, levels: tuple[str, ...]) -> tuple[str, ...]:
+    """The variants of one input: a source at every level; ready IR, or an input refused
+    before compiling, as one variant with level ``""``."""
+    if item.rejection is None and item.language in SOURCE_LANGUAGES:
+        return levels
+    return ("",)
+
+
 class IRStage:
     """Compiles (or reads) one input, normalises its IR and builds its graph view.
 
@@ -53,21 +64,42 @@ class IRStage:
     name: ClassVar[str] = "ir"
 
     def __init__(self, config: CompileConfig):
-        self.frontend = FrontEnd(config)
+        self.levels = config.levels()
+        self.frontends = {level: FrontEnd(config.at_level(level)) for level in self.levels}
+        self.frontend = self.frontends[self.levels[0]]  # ready IR: the level does not matter
 
     def setup(self) -> None:
         """Probes the toolchain once per worker."""
-        self.frontend.probe()
+        for frontend in self.frontends.values():
+            frontend.probe()
 
-    def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = ()) -> dict:
-        row = {"order": order, "path": item.path, "corpus": item.corpus, "language": item.language,
+    def process_input(self, first_order: int, input_index: int, item: InputItem,
+                      include_dirs: tuple[Path, ...], name: str) -> list[dict]:
+        """The rows of every variant of one input (orders ``first_order``, ``first_order + 1``,
+        ...; levels as :func:`variant_levels`), with the input's group (named by ``name``,
+        its path inside its input)."""
+        group = source_group(name, item.local_path if item.rejection is None else None)
+        return [self.process(first_order + i, item, include_dirs, opt_level=level, group=group,
+                             input_index=input_index)
+                for i, level in enumerate(variant_levels(item, self.levels))]
+
+    def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = (), *,
+                opt_level: str | None = None, group: str = "",
+                input_index: int | None = None) -> dict:
+        """One variant's row (default: the first level; ``""`` for ready IR)."""
+        opt_level = self.levels[0] if opt_level is None else opt_level
+        row = {"order": order, "input": order if input_index is None else input_index,
+               "group": group, "opt_level": opt_level if item.language in SOURCE_LANGUAGES else "",
+               "path": item.path, "corpus": item.corpus, "language": item.language,
                "status": "failed", "reason": None, "message": None, "ir_sha256": None,
                "num_instructions": 0, "ir_text": None, "bitcode": None, **_EMPTY_GRAPH}
         if item.rejection is not None:
+            row["opt_level"] = ""
             row["reason"], row["message"] = item.rejection
             return row
+        frontend = self.frontends[opt_level] if item.language in SOURCE_LANGUAGES else self.frontend
         try:
-            ir = self.frontend.program(item.local_path, item.language, include_dirs)
+            ir = frontend.program(item.local_path, item.language, include_dirs)
             graph = graph_view(ir)
         except InputError as error:
             row["reason"], row["message"] = error.reason, str(error)[:2000]

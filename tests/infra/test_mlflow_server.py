@@ -22,6 +22,20 @@ def test_server_config_is_checked():
     assert len(error.value.problems) == 3
 
 
+def test_server_command_resolves_its_config_like_every_command(tmp_path, capsys):
+    import yaml
+
+    from mirencoder.infra.mlflow_server import main
+
+    path = tmp_path / "server.yaml"
+    path.write_text("workers: 3\nhost: 0.0.0.0\n")
+    assert main(["--config", str(path), "--set", "workers=2", "--dry-run"]) == 0
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    assert (resolved["port"], resolved["workers"], resolved["host"]) == (5000, 2, "0.0.0.0")
+    assert main(["--port", "0", "--dry-run"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["port"] == 0
+
+
 def test_register_and_pull_through_a_tracking_server(random_package, tmp_path):
     from mirencoder.infra.mlflow_server import MlflowServer, ServerConfig
     from mirencoder.training.embedding.embedder import Embedder

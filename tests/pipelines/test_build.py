@@ -18,12 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from mirencoder.infra.errors import ConfigError
+from mirencoder.infra.files import sha256_file
 from mirencoder.pipelines.build import build_dataset
 from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
 from mirencoder.pipelines.dataset import load_index
 from mirencoder.pipelines.shards.schema import SPLITS
-from mirencoder.pipelines.shards.writers import file_sha256
 from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
 from mirencoder.training.pretraining.datamodule import split_shards
 
@@ -62,7 +62,7 @@ def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
             for shard in index["splits"][split][fmt]:
                 path = demo_dataset / shard["path"]
                 assert path.stat().st_size == shard["bytes"]
-                assert file_sha256(path) == shard["sha256"]
+                assert sha256_file(path) == shard["sha256"]
     assert not list(demo_dataset.rglob("*.tmp"))
 
 

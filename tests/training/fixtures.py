@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mirencoder.infra.files import sha256_file
 from mirencoder.pipelines.ir.program_graph import (
     FLOW_CALL,
     FLOW_CONTROL,
@@ -94,10 +95,6 @@ def _program(rng: np.random.Generator, template: int, transitions: np.ndarray) -
             "edge_src": src, "edge_dst": dst, "edge_flow": flow, "edge_position": position}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def make_synthetic_dataset(out_dir: str | Path, *, programs: dict[str, int] | None = None,
                            shards: dict[str, int] | None = None, seed: int = 0) -> Path:
     """Writes a dataset folder in the layout of ``mirencoder dataset build``.
@@ -146,7 +143,7 @@ def make_synthetic_dataset(out_dir: str | Path, *, programs: dict[str, int] | No
             pq.write_table(table, parquet_path)
             for fmt, path in (("wds", tar_path), ("parquet", parquet_path)):
                 entry[fmt].append({"path": str(path.relative_to(out)), "records": len(part),
-                                   "bytes": path.stat().st_size, "sha256": _sha256(path)})
+                                   "bytes": path.stat().st_size, "sha256": sha256_file(path)})
         splits[split] = entry
     node_vocab = {"texts": ["[PAD]", "[UNK]"] + [f"op{i}" for i in range(NUM_OPCODES)]
                   + [f"type{i}" for i in range(NUM_TYPES)] + ["[external]"]}
@@ -154,7 +151,7 @@ def make_synthetic_dataset(out_dir: str | Path, *, programs: dict[str, int] | No
     index = {
         "format_version": 1, "config_hash": "synthetic", "recipe": "synthetic",
         "tokenizer_sha256": hashlib.sha256(b"synthetic-tokenizer").hexdigest(),
-        "node_vocab_sha256": _sha256(out / "node_vocab.json"),
+        "node_vocab_sha256": sha256_file(out / "node_vocab.json"),
         "vocab_size": SYNTH_VOCAB_SIZE, "node_vocab_size": SYNTH_NODE_VOCAB_SIZE,
         "special_ids": SPECIAL_IDS,
         "counts": {"ok": sum(programs.values()), "failed": 0, "duplicate": 0, "excluded": 0},

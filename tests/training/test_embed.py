@@ -69,6 +69,21 @@ def test_one_bad_file_never_spoils_the_batch(embedder, require_clang, tmp_path):
     assert np.abs(result.vectors[0] - result.vectors[2]).max() > 1e-3
 
 
+def test_a_failing_forward_pass_raises(package):
+    """A model fault is not an input error: it raises instead of giving rows of NaN."""
+    from mirencoder.training.embedding.embedder import Embedder
+
+    embedder = Embedder.from_uri(package)  # its own instance: its model is broken below
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch in the graph encoder")
+
+    embedder.model.embed_graphs = broken
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        embedder.embed_files([DEMO / "ir" / "collatz.ll", DEMO / "ir" / "clamp_scale.ll"],
+                             modality="graph", progress=False)
+
+
 def test_modalities_texts_and_long_program_windows(embedder, require_clang):
     from mirencoder.pipelines.frontend.language import detect_text_language
 

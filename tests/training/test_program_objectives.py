@@ -77,7 +77,7 @@ def test_contrastive_projection_temperature_is_learned_and_clamped():
     tokens, graph = torch.randn(5, 8), torch.randn(5, 8)
     logits = head(tokens, graph)
     assert logits.shape == (5, 5) and logits.dtype == torch.float32
-    assert float(logits.abs().max()) <= 1 / 0.07 + 1e-4  # cosines over the temperature
+    assert float(logits.detach().abs().max()) <= 1 / 0.07 + 1e-4  # cosines over the temperature
     info_nce_metrics(logits)["loss"].backward()
     assert float(head.log_temperature.grad.abs()) > 0  # learnable inside the bounds
     for log_value, bound in ((math.log(1e-5), TEMPERATURE_MIN), (math.log(10.0), TEMPERATURE_MAX)):
@@ -117,6 +117,36 @@ def test_hard_negative_sampler_never_picks_self_and_follows_the_scores():
     assert 0 not in uniform and all(120 < uniform.count(j) < 215 for j in (1, 2, 3))
 
 
+def test_copies_of_a_program_are_never_negatives():
+    from mirencoder.training.pretraining.tasks.matching import matching_partners
+
+    # Rows 0 and 2 hold the same program: excluded from each other's softmax and negatives.
+    copies = torch.zeros(4, 4, dtype=torch.bool)
+    copies[0, 2] = copies[2, 0] = True
+    z = torch.eye(4)
+    z[2] = z[0]
+    plain = info_nce_metrics(z @ z.t() / TEMPERATURE_MIN)
+    masked = info_nce_metrics(z @ z.t() / TEMPERATURE_MIN, copies)
+    assert float(plain["loss"]) > 0.3 and float(masked["loss"]) < 1e-6
+    assert float(masked["accuracy"]) == 1.0
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        draws = torch.rand(4, generator=generator)
+        picked = sample_negatives(torch.randn(4, 4, generator=generator), draws,
+                                  torch.rand(4, generator=generator) < 0.5, copies)
+        assert picked[0] not in (0, 2) and picked[2] not in (0, 2)
+    # Only copies left: the sampler falls back to any other row (never itself).
+    only = ~torch.eye(2, dtype=torch.bool)
+    assert sample_negatives(torch.zeros(2, 2), torch.rand(2), torch.ones(2, dtype=torch.bool),
+                            only).tolist() == [1, 0]
+    keys = ["a", "b", "a", "a", "c"]
+    for seed in range(20):
+        partners = matching_partners(torch.tensor([5, 6, 5, 5, 7]), ["x"] * 5, hard_fraction=1.0,
+                                     mode="size", generator=torch.Generator().manual_seed(seed),
+                                     keys=keys)
+        assert all(keys[int(p)] != keys[i] for i, p in enumerate(partners))
+
+
 # --- variant contrast ------------------------------------------------------------------------
 
 def test_group_ids_and_variant_loss_perfect_and_absent():
@@ -131,6 +161,12 @@ def test_group_ids_and_variant_loss_perfect_and_absent():
     shuffled = variant_metrics(basis[torch.tensor([0, 1, 1, 2, 0])], groups, temperature=0.01)
     assert float(shuffled["accuracy"]) == 0.0 and float(shuffled["loss"]) > 10
     assert variant_metrics(z, torch.arange(5), temperature=0.1) is None
+    # Copies of one program (the same key twice) are no positives: only true variants count.
+    copies = torch.zeros(5, 5, dtype=torch.bool)
+    copies[0, 2] = copies[2, 0] = True
+    assert variant_metrics(z, groups, temperature=0.01, exclude=copies)["accuracy"] == 1.0
+    only_copies = torch.tensor([0, 1, 0, 2, 3])
+    assert variant_metrics(z, only_copies, 0.1, exclude=copies) is None
 
 
 # --- the model: losses, metrics, gradients reaching the fusion layer --------------------------

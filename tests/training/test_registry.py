@@ -252,3 +252,20 @@ def test_register_rejects_incomplete_packages(package, store, tmp_path):
         register_encoder(partial, tracking_uri=store)
     with pytest.raises(ConfigError, match="no MLflow run"):
         register_encoder(package, run_id="0" * 32, tracking_uri=store)
+
+
+def test_pyfunc_requirements_are_the_project_pins():
+    import tomllib
+
+    from mirencoder.training.registry.model_registry import PYFUNC_CODE_PATH, pyfunc_requirements
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    requirements = pyfunc_requirements()
+    assert [r.split("==")[0] for r in requirements] == [
+        "mlflow", "torch", "torch-geometric", "safetensors", "tokenizers", "llvmlite", "numpy",
+        "pyarrow"]
+    assert set(requirements) <= set(declared)
+    # MLflow runs the model-from-code file as a script: it must import the package absolutely.
+    assert PYFUNC_CODE_PATH == REPO / "mirencoder" / "pyfunc_model.py"
+    assert "from mirencoder.training.embedding.embedder import Embedder" in (
+        PYFUNC_CODE_PATH.read_text())

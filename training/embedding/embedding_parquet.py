@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...infra.files import atomic_path
+
 if TYPE_CHECKING:
     from .embedder import EmbeddingResult
 
@@ -44,8 +46,6 @@ def write_embeddings(result: EmbeddingResult, out: str | Path, *,
                                   pa.array(reason, pa.string()), pa.array(message, pa.string()),
                                   embedding], schema=schema)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
     return out

@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ...infra.errors import InputError
+from ...infra.files import write_bytes_atomic
 from .ir_repair import repair_ir_file
 from .paths import evaluation_data, extract_kernels
 from .programs import EvalProgram
@@ -188,9 +189,7 @@ def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str,
         except InputError as error:
             failures[bench] = (error.reason, str(error).splitlines()[0][:300] if str(error) else "")
             continue
-        tmp = folder / f"{bench}.bc.tmp"
-        tmp.write_bytes(bitcode)
-        tmp.replace(folder / f"{bench}.bc")
+        write_bytes_atomic(folder / f"{bench}.bc", bitcode)
         compiled[bench] = folder / f"{bench}.bc"
     failures_path.write_text(json.dumps(failures, indent=1, sort_keys=True))
     (folder / "settings.json").write_text(settings)

@@ -19,7 +19,6 @@ inside a forked RNG state, the batch order comes from a seeded numpy generator).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ...infra.errors import ConfigError
+from ...infra.files import sha256_file
 from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD"]
@@ -454,7 +454,7 @@ class FineTuneMethod:
         for index, program in enumerate(programs):
             self.records.append(None)
             try:
-                digest = hashlib.sha256(Path(program.path).read_bytes()).hexdigest()
+                digest = sha256_file(program.path)
                 if digest in first_of:
                     column[index, 0] = first_of[digest]
                     continue

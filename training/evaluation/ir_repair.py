@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ...infra.files import write_text_atomic
+
 __all__ = ["repair_untyped_byval", "repair_ir_file"]
 
 # LLVM <= 10 wrote `%T* byval`; LLVM >= 11 requires the pointee type: `%T* byval(%T)`.
@@ -39,7 +41,5 @@ def repair_ir_file(path: Path, out_dir: Path) -> tuple[Path, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / path.name
     if not target.exists() or target.read_text() != repaired:
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(repaired)
-        tmp.replace(target)
+        write_text_atomic(target, repaired)
     return target, count

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ...infra.files import write_text_atomic
 from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
 from .summary import load_summary, merge_summary, save_summary
@@ -40,8 +41,5 @@ def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
     draw_results_chart(summary, paths["chart_png"])
     save_summary(summary, paths["summary_json"])
     chart = os.path.relpath(paths["chart_png"], paths["results_md"].parent)
-    paths["results_md"].parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths["results_md"].with_suffix(".md.tmp")
-    tmp.write_text(render_results_md(summary, chart_name=chart))
-    os.replace(tmp, paths["results_md"])
+    write_text_atomic(paths["results_md"], render_results_md(summary, chart_name=chart))
     return summary, paths

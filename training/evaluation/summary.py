@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...infra.files import write_text_atomic
 from .published import published_summary
 
 __all__ = ["SCHEMA_VERSION", "merge_summary", "load_summary", "save_summary"]
@@ -56,10 +56,6 @@ def merge_summary(task_runs: dict[str, dict[str, Any]], *, encoder: dict[str, An
 
 
 def save_summary(summary: dict[str, Any], path: Path) -> Path:
-    """Writes the summary atomically (tmp + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=1, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    """Writes the summary atomically (temporary file + rename)."""
+    return write_text_atomic(path, json.dumps(summary, indent=1, sort_keys=False, default=str)
+                             + "\n")

@@ -98,13 +98,14 @@ class PretrainingModel(nn.Module):
             total = total + task.gae_weight * gae
             metrics["gae_loss"] = gae.detach()
         logits = None
+        copies = step.copies()  # the same program twice in the batch: never a negative
         if self.contrastive is not None and step.num_programs >= 2:
             logits = self.contrastive(out["tokens"], out["graph"])
-            c = info_nce_metrics(logits)
+            c = info_nce_metrics(logits, copies)
             total = total + task.contrastive_weight * c["loss"]
             metrics.update(contrastive_loss=c["loss"].detach(), contrastive_accuracy=c["accuracy"],
                            contrastive_temperature=self.contrastive.temperature.detach())
-        negatives = self._matching_negatives(step, logits)
+        negatives = self._matching_negatives(step, logits, copies)
         if task.match_weight > 0 and negatives is not None:
             m = matching_metrics(self.matching_head, self.encoder.fusion.fuse_vectors,
                                  out["fused"], out["tokens"], out["graph"], *negatives)
@@ -113,7 +114,8 @@ class PretrainingModel(nn.Module):
             fused_reached = True
         if self.variant_views and step.group_ids is not None:
             results = [variant_metrics(self.variant_heads[view](out[view]), step.group_ids,
-                                       task.variant_temperature) for view in self.variant_views]
+                                       task.variant_temperature, copies)
+                       for view in self.variant_views]
             if results[0] is not None:  # every view sees the same groups
                 loss = torch.stack([r["loss"] for r in results]).mean()
                 total = total + task.variant_weight * loss
@@ -127,7 +129,8 @@ class PretrainingModel(nn.Module):
         metrics["loss"] = total + unused
         return metrics
 
-    def _matching_negatives(self, step: TaskInputs, logits: torch.Tensor | None
+    def _matching_negatives(self, step: TaskInputs, logits: torch.Tensor | None,
+                            copies: torch.Tensor | None
                             ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """``(token program, graph program)`` indices of the matching negatives, or None."""
         if step.partners is not None:
@@ -136,8 +139,8 @@ class PretrainingModel(nn.Module):
         if step.match_draws is None or logits is None:
             return None
         rows = torch.arange(logits.size(0), device=logits.device)
-        graphs = sample_negatives(logits, step.match_draws[0], step.match_hard[0])
-        tokens = sample_negatives(logits.t(), step.match_draws[1], step.match_hard[1])
+        graphs = sample_negatives(logits, step.match_draws[0], step.match_hard[0], copies)
+        tokens = sample_negatives(logits.t(), step.match_draws[1], step.match_hard[1], copies)
         return torch.cat([rows, tokens]), torch.cat([graphs, rows])
 
     def _heads_parameters(self):

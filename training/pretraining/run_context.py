@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...infra.config import config_to_yaml
 from ...infra.errors import ConfigError
+from ...infra.files import write_text_atomic
 from ...infra.tracking import code_version
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
@@ -70,9 +70,7 @@ def setup_run(config: PretrainConfig) -> RunContext:
     checkpoint_dir = output_dir / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
-    tmp = output_dir / f".config.yaml.{os.getpid()}"
-    tmp.write_text(config_to_yaml(config))
-    os.replace(tmp, output_dir / "config.yaml")
+    write_text_atomic(output_dir / "config.yaml", config_to_yaml(config))
     return RunContext(
         output_dir=output_dir, checkpoint_dir=checkpoint_dir, package_dir=output_dir / "encoder",
         dataset_dir=dataset_dir, dataset_index_sha256=index_sha256(dataset_dir),

@@ -23,15 +23,26 @@ b. Compiler-decision prediction. Labels come from clang's optimisation record at
    inlined) agree; loops in ``main`` (drivers, and inlined copies) do not count. Tasks:
    vectorised?, VF (1 = not vectorised) and IC, from the -O0 IR; programs whose -O0 IR equals
    an earlier one are dropped; classes with fewer than ``min_class_count`` programs are left
-   out. Probe: standardised logistic regression; seeded ``StratifiedGroupKFold`` (5 folds)
-   grouped by source (or by generator template), the same folds for every method and for
-   the majority-class baseline; accuracy and macro-F1 of the pooled out-of-fold predictions.
+   out. Probe: standardised logistic regression; seeded ``StratifiedGroupKFold`` (5 folds),
+   the same folds for every method and for the majority-class baseline; accuracy and
+   macro-F1 of the pooled out-of-fold predictions. Two fold groupings, one table each: by
+   source file, and by generator template (NeuroVectorizer files ``s<N>_...`` of one
+   template are near-copies with other constants; grouped by file, a test loop's siblings
+   sit in training, which even a random-weights encoder exploits).
 
 Controls on every probe: the untrained twin, the opcode histogram, IR2Vec flow-aware (skipped
 with a reason when ir2vec is missing) and seeded random vectors of the encoder's size.
 """
 
-from .config import CONTROLS, MODALITIES, OPT_LEVELS, CorpusSource, ProbeConfig, default_corpora
+from .config import (
+    CONTROLS,
+    GROUPINGS,
+    MODALITIES,
+    OPT_LEVELS,
+    CorpusSource,
+    ProbeConfig,
+    default_corpora,
+)
 from .controls import RandomVectorsFeaturizer, build_probe_featurizers
 from .data import TASKS, DecisionSet, ProbeData, RetrievalSet, prepare_probe_programs
 from .plot import plot_probes
@@ -39,7 +50,7 @@ from .report import probes_markdown
 from .results import ProbeResults
 from .suite import run_probes
 
-__all__ = ["CONTROLS", "MODALITIES", "OPT_LEVELS", "TASKS", "CorpusSource", "ProbeConfig",
+__all__ = ["CONTROLS", "GROUPINGS", "MODALITIES", "OPT_LEVELS", "TASKS", "CorpusSource", "ProbeConfig",
            "default_corpora", "RandomVectorsFeaturizer", "build_probe_featurizers",
            "DecisionSet", "ProbeData", "RetrievalSet", "prepare_probe_programs", "plot_probes",
            "probes_markdown", "ProbeResults", "run_probes"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ....infra.errors import InputError
+from ....infra.files import sha256_file, write_bytes_atomic
 from ....pipelines.compile import CompileConfig, Toolchain, compile_command, compile_to_bitcode
 from .sources import SourceFile
 
@@ -50,14 +51,6 @@ def _placeholders(argv: Sequence[str], source: Path, clang: str) -> list[str]:
     return out
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, path)
-
-
 class ProbeCompiler:
     """Compiles probe sources with clang 14 through the pipeline's compile stage.
 
@@ -81,9 +74,9 @@ class ProbeCompiler:
         return {"clang": self.toolchain.clang, "clang_version": self.toolchain.clang_version}
 
     def _key(self, kind: str, source: SourceFile, argv: Sequence[str]) -> str:
-        payload = {"kind": kind, "source_sha256": hashlib.sha256(
-            source.local_path.read_bytes()).hexdigest(), "clang": self.toolchain.clang_version,
-            "argv": _placeholders(argv, source.local_path, self.toolchain.clang)}
+        payload = {"kind": kind, "source_sha256": sha256_file(source.local_path),
+                   "clang": self.toolchain.clang_version,
+                   "argv": _placeholders(argv, source.local_path, self.toolchain.clang)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def _cached(self, folder: str, key: str, suffix: str) -> tuple[Path, Path, CompileOutcome
@@ -112,9 +105,9 @@ class ProbeCompiler:
             data = compile_to_bitcode(source.local_path, "c", self.toolchain, config)
         except InputError as error:
             message = f"{error.reason}: {error}"
-            _write_atomic(error_file, message.encode())
+            write_bytes_atomic(error_file, message.encode())
             return CompileOutcome(None, message)
-        _write_atomic(target, data)
+        write_bytes_atomic(target, data)
         return CompileOutcome(target)
 
     def remarks(self, source: SourceFile) -> CompileOutcome:
@@ -133,9 +126,9 @@ class ProbeCompiler:
             message = self._run(real)
             if message is None:
                 text = record.read_bytes() if record.exists() else b""
-                _write_atomic(target, text)
+                write_bytes_atomic(target, text)
                 return CompileOutcome(target)
-        _write_atomic(error_file, message.encode())
+        write_bytes_atomic(error_file, message.encode())
         return CompileOutcome(None, message)
 
     def _run(self, argv: list[str]) -> str | None:

@@ -45,11 +45,16 @@ def probe_predictions(features: np.ndarray, labels: Sequence[str],
                       folds: Sequence[tuple[np.ndarray, np.ndarray]], *, c: float = 1.0,
                       max_iter: int = 2000, seed: int = 0) -> np.ndarray:
     """Out-of-fold predictions of a standardised logistic regression (object array; rows
-    whose features are not finite are left out of training and predicted as None)."""
+    whose features are not finite are left out of training and predicted as None).
+
+    BLAS runs on one thread: these fits are tiny, and on a busy 2-core machine threaded
+    BLAS made them about 10x slower.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=object)
@@ -65,7 +70,7 @@ def probe_predictions(features: np.ndarray, labels: Sequence[str],
             continue
         model = make_pipeline(StandardScaler(), LogisticRegression(
             C=c, max_iter=max_iter, random_state=seed))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x[train], y[train].astype(str))
         predictions[test] = model.predict(x[test])

@@ -12,7 +12,9 @@ temperature is learned, initialised at CLIP's 0.07 and kept within
 Negatives come from the rank's own batch: no all-gather across DDP ranks, so the number of
 negatives is ``batch_size - 1`` whatever the world size (no extra collective per step).
 A program's other optimisation-level variants in the batch are negatives too: the task is
-"which graph is *this* IR's", and they are its hardest distractors.
+"which graph is *this* IR's", and they are its hardest distractors. Copies of the program
+itself (the same key twice in a batch, common when a small dataset repeats within the shuffle
+buffer) are left out of the softmax: they are neither its positive nor a true negative.
 """
 
 from __future__ import annotations
@@ -69,14 +71,18 @@ class ContrastiveProjection(nn.Module):
         return f"temperature={float(self.temperature.detach()):.4f}"
 
 
-def info_nce_metrics(logits: torch.Tensor) -> dict[str, torch.Tensor]:
+def info_nce_metrics(logits: torch.Tensor, exclude: torch.Tensor | None = None
+                     ) -> dict[str, torch.Tensor]:
     """Symmetric InfoNCE over ``logits[i, j]`` (token ``i`` vs graph ``j``, positives on the
     diagonal) and the in-batch top-1 retrieval accuracy tokens -> graph.
 
-    Shapes:
-        - logits: ``[B, B]`` with ``B >= 2``
+    Args:
+        logits: ``[B, B]`` with ``B >= 2``.
+        exclude: ``[B, B]`` bool, off-diagonal pairs left out (copies of one program).
     """
     logits = logits.float()
+    if exclude is not None:
+        logits = logits.masked_fill(exclude, float("-inf"))
     targets = torch.arange(logits.size(0), device=logits.device)
     loss = 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets))
     accuracy = (logits.argmax(1) == targets).float().mean()

@@ -15,6 +15,9 @@ Negatives (``hard_negative_fraction`` of them hard, the rest uniform over the ba
 - ``size`` / ``corpus`` / ``size_or_corpus``: one per program, the program nearest in graph
   size or one from the same corpus (:func:`matching_partners`, on the CPU).
 
+Copies of a program (its key twice in a batch, common when a small dataset repeats within
+the shuffle buffer) are never its negatives in either mode.
+
 The loss weighs positives and negatives equally (mean BCE of each, averaged), so
 ``match_accuracy`` is a balanced accuracy whose chance level is 0.5 in every mode.
 """
@@ -32,7 +35,8 @@ __all__ = ["matching_partners", "sample_negatives", "matching_metrics"]
 
 
 def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fraction: float,
-                      mode: str, generator: torch.Generator) -> torch.Tensor | None:
+                      mode: str, generator: torch.Generator,
+                      keys: list[str] | None = None) -> torch.Tensor | None:
     """For each program, the index of another program of the batch whose graph it is paired with.
 
     Args:
@@ -41,6 +45,8 @@ def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fract
         hard_fraction: share of hard partners.
         mode: ``size`` (nearest node count), ``corpus`` (same corpus, else nearest size) or
             ``size_or_corpus`` (each hard partner picks one of the two at random).
+        keys: program keys; a partner holding the same program (a copy in the batch) is
+            redrawn among the other programs, when there are any.
 
     Returns:
         ``[B]`` long partner indices, never the program itself; ``None`` when ``B < 2``.
@@ -51,7 +57,7 @@ def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fract
     partners = (torch.arange(size) + torch.randint(1, size, (size,), generator=generator)) % size
     hard = torch.rand(size, generator=generator) < hard_fraction
     if not hard.any():
-        return partners
+        return _avoid_copies(partners, keys, generator)
     nodes = num_nodes.float()
     distance = (nodes[:, None] - nodes[None, :]).abs()
     # Random tie-breaking among equally near programs; never oneself.
@@ -67,33 +73,50 @@ def matching_partners(num_nodes: torch.Tensor, corpora: list[str], *, hard_fract
             if same:
                 partner = same[int(torch.randint(len(same), (1,), generator=generator))]
         partners[i] = partner
+    return _avoid_copies(partners, keys, generator)
+
+
+def _avoid_copies(partners: torch.Tensor, keys: list[str] | None,
+                  generator: torch.Generator) -> torch.Tensor:
+    if keys is None or len(set(keys)) == len(keys):
+        return partners
+    for i, partner in enumerate(partners.tolist()):
+        if keys[partner] == keys[i]:
+            others = [j for j, key in enumerate(keys) if key != keys[i]]
+            if others:
+                partners[i] = others[int(torch.randint(len(others), (1,), generator=generator))]
     return partners
 
 
-def sample_negatives(logits: torch.Tensor, draws: torch.Tensor, hard: torch.Tensor
-                     ) -> torch.Tensor:
+def sample_negatives(logits: torch.Tensor, draws: torch.Tensor, hard: torch.Tensor,
+                     exclude: torch.Tensor | None = None) -> torch.Tensor:
     """For each row ``i``, a column ``j != i``: drawn from ``softmax(logits[i])`` over the
     other columns where ``hard[i]``, uniformly among them otherwise.
 
     Inverse-CDF sampling with the given uniform numbers, so the choice stays on the device and
-    repeats with the draws.
+    repeats with the draws. Columns in ``exclude`` (copies of the row's own program) are
+    skipped too, unless that leaves a row no column.
 
     Shapes:
         - logits: ``[B, B]`` (``B >= 2``); draws: ``[B]`` in ``[0, 1)``; hard: ``[B]`` bool
+        - exclude: ``[B, B]`` bool or None
         - output: ``[B]`` long column indices, never the row's own
     """
     size = logits.size(0)
-    own = torch.eye(size, dtype=torch.bool, device=logits.device)
-    scores = logits.detach().float().masked_fill(own, float("-inf"))
-    weights = torch.where(hard.to(logits.device)[:, None], scores.softmax(1),
-                          (~own).float())
+    skip = torch.eye(size, dtype=torch.bool, device=logits.device)
+    if exclude is not None:
+        skipped = skip | exclude.to(skip.device)
+        skip = torch.where(skipped.all(1, keepdim=True), skip, skipped)
+    scores = logits.detach().float().masked_fill(skip, float("-inf"))
+    weights = torch.where(hard.to(logits.device)[:, None], scores.softmax(1), (~skip).float())
     cdf = weights.cumsum(1)
     target = draws.to(cdf)[:, None] * cdf[:, -1:]
     # right=True: the first column whose cdf exceeds the target, so never a zero-weight one.
     picked = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp(max=size - 1)
     rows = torch.arange(size, device=logits.device)
-    # Rounding can put the target at the very end (then the clamp may land on the row itself).
-    return torch.where(picked == rows, weights.argmax(1), picked)
+    # Rounding can put the target at the very end (the clamp then picks the last column,
+    # which may be skipped): take the likeliest column instead.
+    return torch.where(weights[rows, picked] > 0, picked, weights.argmax(1))
 
 
 def matching_metrics(head: MatchingHead, fuse: Callable[[torch.Tensor, torch.Tensor],

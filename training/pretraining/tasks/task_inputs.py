@@ -45,6 +45,8 @@ class TaskInputs:
         match_hard: ``[2, B]`` bool, which of those negatives are hard, or None.
         group_ids: ``[B]`` variant group of each program (None when no group repeats or the
             variant contrast is off).
+        program_ids: ``[B]`` one id per distinct key (None when no key repeats): copies of one
+            program in a batch are not each other's negatives.
     """
 
     inputs: ProgramBatch
@@ -60,10 +62,18 @@ class TaskInputs:
     match_draws: torch.Tensor | None = None
     match_hard: torch.Tensor | None = None
     group_ids: torch.Tensor | None = None
+    program_ids: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
         return self.inputs.num_programs
+
+    def copies(self) -> torch.Tensor | None:
+        """``[B, B]`` bool: pairs of distinct rows holding the same program (None: none)."""
+        if self.program_ids is None:
+            return None
+        same = self.program_ids[:, None] == self.program_ids[None, :]
+        return same & ~torch.eye(same.size(0), dtype=torch.bool, device=same.device)
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> TaskInputs:
         changes = {}
@@ -116,12 +126,15 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
     if task.match_weight > 0 and task.hard_negative_mode != "contrastive":
         partners = matching_partners(batch.num_nodes, batch.corpora,
                                      hard_fraction=task.hard_negative_fraction,
-                                     mode=task.hard_negative_mode, generator=generator)
+                                     mode=task.hard_negative_mode, generator=generator,
+                                     keys=batch.keys)
     elif task.match_weight > 0 and batch.num_programs >= 2:
         draws = torch.rand(2, batch.num_programs, generator=generator)
         hard = torch.rand(2, batch.num_programs, generator=generator) < task.hard_negative_fraction
     groups = (group_ids(batch.groups or batch.keys) if task.variant_weight > 0 else None)
+    programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
-                      partners=partners, match_draws=draws, match_hard=hard, group_ids=groups)
+                      partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
+                      program_ids=programs)

@@ -1,0 +1,467 @@
+"""The representation probes: MAP@R, remark labels, held-out selection, the suite end to end."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.evaluation.probes import (
+    CorpusSource,
+    ProbeConfig,
+    ProbeResults,
+    RandomVectorsFeaturizer,
+    build_probe_featurizers,
+    plot_probes,
+    prepare_probe_programs,
+    probes_markdown,
+    run_probes,
+)
+from mirencoder.training.evaluation.probes.compile_cache import ProbeCompiler
+from mirencoder.training.evaluation.probes.decisions import (
+    classification_scores,
+    grouped_folds,
+    majority_predictions,
+)
+from mirencoder.training.evaluation.probes.heldout import read_manifest_view, select_held_out
+from mirencoder.training.evaluation.probes.remarks import (
+    parse_optimization_record,
+    program_decision,
+)
+from mirencoder.training.evaluation.probes.retrieval import (
+    average_precision_at_r,
+    deduplicate_variants,
+    map_at_r,
+)
+from mirencoder.training.evaluation.probes.sources import SourceFile, source_identity
+from mirencoder.training.evaluation.programs import EvalProgram
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+TINY_CONFIG = REPO_ROOT / "training" / "configs" / "tiny.yaml"
+
+
+def _clang() -> str:
+    clang = shutil.which("clang-14") or shutil.which("clang")
+    if clang is None:
+        pytest.skip("clang is not installed (infra/bootstrap.sh installs it with apt)")
+    return clang
+
+
+def _random_encoder_package(out: Path, ir_texts: list[Any]) -> Path:
+    """A random-weights package; the helper is moving to training/registry/."""
+    try:
+        from mirencoder.training.registry.random_package import random_encoder_package
+    except ImportError:
+        from mirencoder.training.random_package import random_encoder_package
+    return random_encoder_package(out, ir_texts, config=TINY_CONFIG, vocab_size=300, seed=3)
+
+
+def _untrained_twin(package: Path, out: Path) -> Path:
+    """The package's untrained twin; the helper is moving to training/registry/."""
+    try:
+        from mirencoder.training.registry.untrained_twin import untrained_twin
+    except ImportError:
+        from mirencoder.training.untrained_twin import untrained_twin
+    return untrained_twin(package, out, seed=5)
+
+
+def _angles(degrees: list[float]) -> np.ndarray:
+    radians = np.deg2rad(degrees)
+    return np.stack([np.cos(radians), np.sin(radians)], axis=1)
+
+
+# ----------------------------------------------------------------------------- MAP@R
+
+
+def test_average_precision_at_r_by_hand() -> None:
+    assert average_precision_at_r(np.array([1, 0, 1]), 2) == pytest.approx(0.5)
+    assert average_precision_at_r(np.array([0, 1, 1]), 2) == pytest.approx(0.25)
+    assert average_precision_at_r(np.array([1, 1, 0]), 2) == pytest.approx(1.0)
+    assert average_precision_at_r(np.array([0, 0, 1, 1]), 2) == pytest.approx(0.0)
+    assert np.isnan(average_precision_at_r(np.array([0, 1]), 0))
+
+
+def test_map_at_r_one_relevant_item_each() -> None:
+    # a1 0°, a2 10°, b1 25°, b2 90°: nearest of a1 is a2 (hit), of a2 is a1 (hit),
+    # of b1 is a2 (miss), of b2 is b1 (hit).
+    scores = map_at_r(_angles([0, 10, 25, 90]), ["a", "a", "b", "b"])
+    assert scores.ap_at_r.tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert scores.map_at_r == pytest.approx(0.75)
+    assert scores.mean_precision_at_1 == pytest.approx(0.75)
+
+
+def test_map_at_r_two_relevant_items() -> None:
+    # a1 0°, a2 30°, a3 60°, b1 20°. a1 ranks b1, a2, a3 -> AP@2 = (0 + 1/2) / 2 = 0.25;
+    # a2 ranks b1 then a1/a3 -> 0.25; a3 ranks a2, b1, a1 -> (1 + 0) / 2 = 0.5; b1 has R = 0.
+    scores = map_at_r(_angles([0, 30, 60, 20]), ["a", "a", "a", "b"])
+    assert scores.query_index.tolist() == [0, 1, 2]
+    assert scores.ap_at_r == pytest.approx([0.25, 0.25, 0.5])
+    assert scores.map_at_r == pytest.approx(1 / 3)
+    assert scores.mean_precision_at_1 == pytest.approx(1 / 3)
+
+
+def test_map_at_r_perfect_and_query_excluded() -> None:
+    vectors = np.array([[1, 0], [1, 0.01], [0, 1], [0.01, 1]])
+    assert map_at_r(vectors, ["a", "a", "b", "b"]).map_at_r == pytest.approx(1.0)
+
+
+def test_map_at_r_ties_do_not_favour_relevant_items() -> None:
+    # Identical vectors: the relevant item comes first in 1 of 3 orders on average.
+    values = [map_at_r(np.ones((4, 3)), ["a", "a", "b", "b"], seed=s).map_at_r
+              for s in range(200)]
+    assert np.mean(values) == pytest.approx(1 / 3, abs=0.06)
+    assert map_at_r(np.zeros((4, 3)), ["a", "a", "b", "b"]).map_at_r < 1.0
+
+
+def test_deduplicate_variants() -> None:
+    groups = ["s1", "s1", "s1", "s2", "s2", "s3", "s3", "s4", "s4"]
+    digests = ["x", "x", "y", "z", "z", "y", "w", "u", "v"]
+    kept, counts = deduplicate_variants(groups, digests)
+    # s1 keeps x (first) and y; s2 has one distinct variant; s3 shares y with s1.
+    assert kept == [0, 2, 7, 8]
+    assert counts == {"identical_variants": 2, "single_variant_sources": 1,
+                      "cross_source_duplicates": 1}
+
+
+# ----------------------------------------------------------------------------- remarks
+
+VECTORISABLE = """
+void add(float *restrict a, const float *restrict b, int n) {
+  for (int i = 0; i < n; i++) a[i] = a[i] + b[i];
+}
+"""
+NOT_VECTORISABLE = """
+extern int opaque(int);
+int total(int *a, int n) {
+  int s = 0;
+  for (int i = 0; i < n; i++) s += opaque(a[i]);
+  return s;
+}
+"""
+TWO_LOOPS = """
+void two(float *restrict a, const float *restrict b, int n) {
+  for (int i = 0; i < n; i++) a[i] = a[i] * b[i];
+  for (int j = 0; j < n; j++) a[j] = a[j] - 2.0f;
+}
+"""
+MAIN_ONLY = """
+extern int opaque(int);
+int main(void) { int s = 0; for (int i = 0; i < 100; i++) s += opaque(i); return s; }
+"""
+_TEXT_REMARK = re.compile(r"vectorization width: (\d+), interleaved count: (\d+)")
+
+
+def _source(path: Path, text: str) -> SourceFile:
+    path.write_text(text)
+    return SourceFile("unit", str(path), path, source_identity(str(path)))
+
+
+def _text_remarks(clang: str, path: Path) -> str:
+    return subprocess.run([clang, "-O3", "-Rpass=loop-vectorize",
+                           "-Rpass-missed=loop-vectorize", "-c", str(path), "-o", "/dev/null"],
+                          capture_output=True, text=True, check=True).stderr
+
+
+def test_remarks_on_real_clang_output(tmp_path: Path) -> None:
+    clang = _clang()
+    compiler = ProbeCompiler(tmp_path / "cache", workers=1)
+    decisions = {}
+    for name, text in [("vec", VECTORISABLE), ("novec", NOT_VECTORISABLE),
+                       ("two", TWO_LOOPS), ("main", MAIN_ONLY)]:
+        source = _source(tmp_path / f"{name}.c", text)
+        outcome = compiler.remarks(source)
+        assert outcome.path is not None, outcome.error
+        decisions[name] = program_decision(parse_optimization_record(outcome.path.read_text()))
+    vec, reason = decisions["vec"]
+    assert reason is None and vec is not None and vec.vectorized and vec.vf > 1
+    # The YAML record and the -Rpass text remarks agree.
+    width, count = _TEXT_REMARK.search(_text_remarks(clang, tmp_path / "vec.c")).groups()
+    assert (vec.vf, vec.ic) == (int(width), int(count))
+    novec, reason = decisions["novec"]
+    assert reason is None and novec is not None and not novec.vectorized
+    assert (novec.vf, novec.labels()["vectorized"]) == (1, "no")
+    assert "loop not vectorized" in _text_remarks(clang, tmp_path / "novec.c")
+    assert decisions["two"] == (None, "several_loops")
+    assert decisions["main"] == (None, "no_loop_decision")
+    # A second compiler over the same cache compiles nothing.
+    again = ProbeCompiler(tmp_path / "cache", workers=1)
+    again.remarks(_source(tmp_path / "vec.c", VECTORISABLE))
+    assert (again.hits, again.misses) == (1, 0)
+
+
+def test_compile_failure_is_cached(tmp_path: Path) -> None:
+    _clang()
+    compiler = ProbeCompiler(tmp_path / "cache", workers=1)
+    bad = _source(tmp_path / "bad.c", "int f( { return }\n")
+    first = compiler.variant(bad, "O1")
+    assert first.path is None and first.error.startswith("compile_error")
+    again = ProbeCompiler(tmp_path / "cache", workers=1)
+    assert again.variant(bad, "O1").error == first.error and again.misses == 0
+
+
+# ----------------------------------------------------------------------------- held out
+
+
+def _write_dataset(folder: Path, manifest: list[dict], splits: dict[str, list[str]],
+                   fmt: str = "parquet") -> Path:
+    folder.mkdir(parents=True)
+    index: dict[str, Any] = {"splits": {}}
+    for split, keys in splits.items():
+        entry: dict[str, list] = {"parquet": [], "wds": []}
+        if fmt == "parquet":
+            rel = f"parquet/{split}/part-00000-000.parquet"
+            (folder / rel).parent.mkdir(parents=True)
+            pq.write_table(pa.table({"key": pa.array(keys, pa.string())}), folder / rel)
+        else:
+            rel = f"wds/{split}/part-00000-000.tar"
+            (folder / rel).parent.mkdir(parents=True)
+            with tarfile.open(folder / rel, "w") as tar:
+                for key in keys:
+                    data = json.dumps({"key": key, "split": split}).encode()
+                    info = tarfile.TarInfo(f"{key}.meta.json")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        entry[fmt].append({"path": rel, "records": len(keys)})
+        index["splits"][split] = entry
+    (folder / "index.json").write_text(json.dumps(index))
+    columns = {name: [row.get(name) for row in manifest] for name in
+               ("path", "corpus", "language", "status", "reason", "message", "ir_sha256", "key")}
+    pq.write_table(pa.table(columns), folder / "manifest.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "wds"])
+def test_held_out_selection_from_a_manifest(tmp_path: Path, fmt: str) -> None:
+    archive = "../shared/data/corpus/loops.tar.gz"
+    manifest = [
+        {"path": f"{archive}!d/test.c", "status": "ok", "key": "k-test"},
+        {"path": f"{archive}!d/train.c", "status": "ok", "key": "k-train"},
+        {"path": f"{archive}!d/dup-of-test.c", "status": "duplicate", "key": "k-test"},
+        {"path": f"{archive}!d/dup-of-train.c", "status": "duplicate", "key": "k-train"},
+        {"path": f"{archive}!d/failed.c", "status": "failed", "key": None},
+        {"path": f"{archive}!d/valid.c", "status": "ok", "key": "k-val"},
+    ]
+    dataset = _write_dataset(tmp_path / "ds", manifest, {"train": ["k-train"],
+                                                         "validation": ["k-val"],
+                                                         "test": ["k-test"]}, fmt)
+    names = ["test", "train", "dup-of-test", "dup-of-train", "failed", "valid", "absent"]
+    sources = [SourceFile("loops", f"/abs/corpus/loops.tar.gz!d/{n}.c", tmp_path / f"{n}.c",
+                          source_identity(f"/abs/corpus/loops.tar.gz!d/{n}.c")) for n in names]
+    view = read_manifest_view(dataset)
+    strict = select_held_out({"loops": sources}, view, include_unseen=False)
+    assert [s.identity[1] for s in strict.sources["loops"]] == ["d/test.c", "d/dup-of-test.c"]
+    assert strict.checked and "test split" in strict.statement
+    assert strict.reasons["loops"] == {"absent": 1, "failed": 1, "test_split": 2, "train": 2,
+                                       "validation": 1}
+    wide = select_held_out({"loops": sources}, view, include_unseen=True)
+    assert [s.identity[1] for s in wide.sources["loops"]] == [
+        "d/test.c", "d/dup-of-test.c", "d/failed.c", "d/absent.c"]
+    assert wide.summary()["eligible"] == {"loops": 4}
+
+
+def test_not_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a built dataset"):
+        read_manifest_view(tmp_path)
+
+
+# ----------------------------------------------------------------------------- folds, controls
+
+
+def test_grouped_folds_and_majority_baseline() -> None:
+    labels = ["a"] * 12 + ["b"] * 8
+    groups = [f"g{i // 2}" for i in range(20)]
+    folds = grouped_folds(labels, groups, 5, seed=0)
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(20))
+    for train, test in folds:
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+    predictions = majority_predictions(labels, folds)
+    scores = classification_scores(labels, predictions)
+    assert scores["n"] == 20 and scores["accuracy"] == pytest.approx(
+        np.mean(np.asarray(labels) == predictions.astype(str)))
+
+
+def test_classification_scores_by_hand() -> None:
+    predictions = np.array(["a", "a", "b", None], dtype=object)
+    scores = classification_scores(["a", "b", "b", "b"], predictions)
+    # Rows 0-2: accuracy 2/3; F1(a) = 2/3, F1(b) = 2/3.
+    assert scores == pytest.approx({"accuracy": 2 / 3, "macro_f1": 2 / 3, "n": 3})
+
+
+def test_random_vectors_depend_on_key_only() -> None:
+    programs = [EvalProgram(f"p{i}", f"p{i}", Path(f"/x/{i}.bc")) for i in range(3)]
+    featurizer = RandomVectorsFeaturizer(16, seed=1)
+    forward = featurizer.featurize(programs)
+    backward = featurizer.featurize(programs[::-1])
+    assert forward.shape == (3, 16)
+    assert np.array_equal(forward, backward[::-1])
+    assert not np.allclose(forward, RandomVectorsFeaturizer(16, seed=2).featurize(programs))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ConfigError) as error:
+        ProbeConfig(opt_levels=("O0", "O9"), controls=("nope",), folds=1)
+    message = str(error.value)
+    assert "opt_levels" in message and "controls" in message and "folds" in message
+    assert json.dumps(ProbeConfig().to_dict())
+
+
+# ----------------------------------------------------------------------------- end to end
+
+_OPS = {"add": "+", "sub": "-", "mul": "*"}
+
+
+def _loop_corpus(folder: Path) -> Path:
+    """A small archive of loop kernels: vectorisable ones and ones with an opaque call."""
+    folder.mkdir(parents=True)
+    with tarfile.open(folder / "loops.tar.gz", "w:gz") as tar:
+        for ctype in ("float", "int", "double"):
+            for name, op in _OPS.items():
+                kernels = {
+                    f"vec_{ctype}_{name}": f"void k({ctype} *restrict a, const {ctype} "
+                                           f"*restrict b, int n) {{\n  for (int i = 0; i < n; "
+                                           f"i++) a[i] = a[i] {op} b[i];\n}}\n",
+                    f"call_{ctype}_{name}": f"extern {ctype} g({ctype});\nvoid k({ctype} *a, "
+                                            f"int n) {{\n  for (int i = 0; i < n; i++) a[i] = "
+                                            f"g(a[i]) {op} ({ctype})3;\n}}\n",
+                }
+                for stem, text in kernels.items():
+                    data = text.encode()
+                    info = tarfile.TarInfo(f"loops/{stem}.c")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    return folder / "loops.tar.gz"
+
+
+def _check_results(results: ProbeResults, methods: list[str], tmp_path: Path) -> None:
+    data = results.to_dict()
+    json.dumps(data, allow_nan=False)
+    assert list(data["methods"]) == methods
+    for method in methods:
+        row = data["retrieval"]["methods"][method]
+        assert 0.0 <= row["map_at_r"] <= 1.0 and row["queries"] > 0
+        for grouping in data["decisions"]["groupings"].values():
+            scores = grouping["vectorized"]["methods"][method]
+            assert 0.0 <= scores["accuracy"] <= 1.0
+    markdown = probes_markdown(results)
+    assert "### a. Optimisation-invariance retrieval" in markdown
+    assert "| majority class |" in markdown and "| random |" in markdown
+    assert plot_probes(results, tmp_path / "probes.png").stat().st_size > 1000
+    assert ProbeResults.from_dict(data).to_dict() == data
+
+
+def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
+    _clang()
+    archive = _loop_corpus(tmp_path / "corpus")
+    config = ProbeConfig(
+        data_dir=tmp_path, cache_dir=tmp_path / "cache", folds=3, min_class_count=2,
+        corpora=(CorpusSource("loops", str(archive), "loops/*.c", r"^(\w+?_\w+?)_"),),
+        opt_levels=("O0", "O1", "O2"), retrieval_sources_per_corpus=8,
+        decision_candidates_per_corpus=18, modalities=("fused", "graph"),
+        untrained_modalities=("fused",), controls=("untrained", "opcode-histogram", "random"))
+    data = prepare_probe_programs(config)
+    assert data.held_out["checked"] is False and "UNCHECKED" in data.held_out["statement"]
+    assert data.decisions.counts["outcomes"]["loops"]["qualified"] == 18
+    assert sorted(set(data.decisions.labels["vectorized"])) == ["no", "yes"]
+    assert data.retrieval.counts["sources_kept"] == {"loops": 8}
+    texts = [p.path.read_bytes() for p in data.decisions.programs[:6]]
+    package = _random_encoder_package(tmp_path / "package", texts)
+    config.model = str(package)
+    config.untrained_model = str(_untrained_twin(package, tmp_path / "twin"))
+    featurizers, skipped, encoder = build_probe_featurizers(config)
+    assert skipped == {} and encoder["uri"] == str(package)
+    results = run_probes(config, featurizers, data=data, skipped=skipped, encoder=encoder)
+    methods = ["encoder", "encoder-graph", "encoder-untrained", "opcode-histogram", "random"]
+    _check_results(results, methods, tmp_path)
+    assert results.methods["random"]["dim"] == results.methods["encoder"]["dim"]
+    # The rerun compiles nothing: every variant and remark file comes from the cache.
+    assert prepare_probe_programs(config).toolchain["cache_misses"] == 0
+
+
+def _shared_data() -> Path:
+    if not (SHARED_DATA / "corpus" / "neurovectorizer-loops.tar.gz").exists():
+        pytest.skip(f"real data not found at {SHARED_DATA} (see ../shared/data/README.md)")
+    return SHARED_DATA
+
+
+def _mini_loop_archive(data_dir: Path, out: Path, count: int) -> Path:
+    """The first ``count`` NeuroVectorizer kernels plus their header, as a small archive."""
+    with tarfile.open(data_dir / "corpus" / "neurovectorizer-loops.tar.gz") as src, \
+            tarfile.open(out, "w:gz") as dst:
+        kernels = 0
+        for member in src:
+            name = Path(member.name).name
+            is_kernel = member.isfile() and re.match(r"s\d+n?_.*\.c$", name) is not None
+            if member.isfile() and (name.startswith("header.") or (is_kernel and
+                                                                   kernels < count)):
+                kernels += is_kernel
+                dst.addfile(member, src.extractfile(member))
+    return out
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_held_out_selection_on_a_real_build(tmp_path: Path) -> None:
+    _clang()
+    data_dir = _shared_data()
+    from mirencoder.pipelines.build import build_dataset
+    from mirencoder.pipelines.config import load_recipe
+
+    archive = _mini_loop_archive(data_dir, tmp_path / "nvmini.tar.gz", 40)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: probes-mini\ninputs:\n  - path: {archive}\n    corpus: nv\n"
+                      "vocab:\n  tokenizer_vocab_size: 300\n  node_vocab_max_size: 300\n"
+                      "split:\n  validation_fraction: 0.2\n  test_fraction: 0.3\n"
+                      "exclude_evaluation_kernels: false\n")
+    dataset = tmp_path / "dataset"
+    build_dataset(load_recipe(recipe), dataset, num_cpus=2, show_progress=False)
+    manifest = pq.read_table(dataset / "manifest.parquet").to_pylist()
+    keys = set(pq.read_table(dataset / "parquet" / "test", columns=["key"])
+               .column("key").to_pylist()) if (dataset / "parquet" / "test").exists() else set()
+    expected = {Path(r["path"].split("!", 1)[1]).name for r in manifest
+                if r["key"] in keys and Path(r["path"]).name.startswith("s")}
+    config = ProbeConfig(dataset=dataset, include_unseen=False, cache_dir=tmp_path / "cache",
+                         corpora=(CorpusSource("nv", str(archive), "training_data/s*.c"),),
+                         retrieval_sources_per_corpus=0, decision_candidates_per_corpus=40)
+    data = prepare_probe_programs(config)
+    assert data.held_out["checked"] and data.held_out["eligible"] == {"nv": len(expected)}
+    assert data.held_out["reasons"]["nv"]["test_split"] == len(expected)
+    chosen = {Path(p.kernel).name for p in data.decisions.programs}
+    assert chosen and chosen <= expected
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_suite_on_real_held_out_corpora(tmp_path: Path) -> None:
+    _clang()
+    data_dir = _shared_data()
+    nv = CorpusSource("neurovectorizer-loops", "corpus/neurovectorizer-loops.tar.gz",
+                      "training_data/s*.c", template_pattern=r"^(s\d+n?)_")
+    config = ProbeConfig(data_dir=data_dir, cache_dir=tmp_path / "cache", corpora=(nv,),
+                         retrieval_sources_per_corpus=6, decision_candidates_per_corpus=30,
+                         folds=3, min_class_count=3,
+                         controls=("opcode-histogram", "random"), random_dim=32)
+    featurizers, skipped, _ = build_probe_featurizers(config)
+    assert list(skipped) == ["encoder"]
+    results = run_probes(config, featurizers, skipped=skipped)
+    _check_results(results, ["opcode-histogram", "random"], tmp_path)
+    counts = results.decisions["counts"]
+    # header.c and header.h are not programs; every kernel includes header.h and compiles.
+    assert results.retrieval["counts"]["compile_failures"] == {}
+    assert counts["candidates"] == {"neurovectorizer-loops": 30}
+    assert counts["programs"]["neurovectorizer-loops"] >= 20
+    histogram = results.retrieval["methods"]["opcode-histogram"]["map_at_r"]
+    assert histogram > results.retrieval["methods"]["random"]["map_at_r"]
