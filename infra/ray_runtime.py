@@ -2,16 +2,39 @@
 
 ``RAY_ADDRESS`` (set by ``ray job submit`` and by users of a cluster) is read here and only
 here, as cluster plumbing.
+
+The embedded local instance:
+
+* listens on loopback only. On Linux Ray turns a node address of ``127.0.0.1`` into the
+  machine's external address (``services.resolve_ip_for_localhost``) unless multi-node
+  clusters are switched off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read at import as
+  ``ray_constants.ENABLE_RAY_CLUSTER``), and for an external node address ``gcs_server``,
+  ``raylet``, workers and the agents bind every interface. Both are set for the session and
+  restored after it, the dashboard is off and its host is ``127.0.0.1``.
+* dies with its driver, even a SIGKILLed one: a watchdog process
+  (:mod:`mirencoder.infra.ray_watchdog`) ends every process marked with this session's token
+  when the driver is gone (Ray itself only takes ``gcs_server`` and ``raylet`` down with it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Iterator
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-__all__ = ["ray_session"]
+from .ray_watchdog import MARKER_ENV
+
+__all__ = ["ray_session", "LOOPBACK"]
+
+LOOPBACK = "127.0.0.1"
+_NO_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+_WATCHDOG = Path(__file__).with_name("ray_watchdog.py")
 
 
 @contextmanager
@@ -20,7 +43,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
     Args:
         address: ``auto``, ``host:port`` or ``ray://...``; None uses ``RAY_ADDRESS`` when set,
-            else starts a local Ray with ``num_cpus`` (default: all cores).
+            else starts a local Ray with ``num_cpus`` (default: all cores), bound to
+            ``127.0.0.1`` and ended with its driver (see the module docstring).
 
     Yields:
         ``{"address": ..., "started_locally": bool, "cpus": float}``.
@@ -35,10 +59,81 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     kwargs = {"logging_level": logging.WARNING, "log_to_driver": True}
     if address:
         ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **kwargs)
+        try:
+            yield {"address": address, "started_locally": False,
+                   "cpus": ray.cluster_resources().get("CPU", 0.0)}
+        finally:
+            ray.shutdown()
+        return
+    with _watched_local_session() as report_session, _loopback_only():
+        context = ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                           dashboard_host=LOOPBACK, _node_ip_address=LOOPBACK, **kwargs)
+        try:
+            report_session(context.address_info.get("session_dir"))
+            yield {"address": "local", "started_locally": True,
+                   "cpus": ray.cluster_resources().get("CPU", 0.0)}
+        finally:
+            ray.shutdown()
+
+
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
     try:
-        yield {"address": address or "local", "started_locally": not address,
-               "cpus": ray.cluster_resources().get("CPU", 0.0)}
+        yield
     finally:
-        ray.shutdown()
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+@contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Ray keeps ``127.0.0.1`` as the node address (in this process and in the processes it
+    starts) while the block runs."""
+    from ray._private import ray_constants
+
+    # Read at call time by services.get_node_ip_address; the variable alone is read at import.
+    previous = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with _env(_NO_CLUSTER_ENV, "0"):
+            yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = previous
+
+
+@contextmanager
+def _watched_local_session() -> Iterator[Callable[[str | None], None]]:
+    """Starts the watchdog and marks the processes started in the block with a fresh token;
+    yields a function that tells the watchdog the session folder. When the block ends (Ray
+    shut down) the watchdog is stopped without touching anything."""
+    token = f"{os.getpid()}-{secrets.token_hex(8)}"
+    watchdog = None
+    if sys.platform.startswith("linux") and Path("/proc/self/environ").exists():
+        env = {k: v for k, v in os.environ.items() if k != MARKER_ENV}
+        watchdog = subprocess.Popen([sys.executable, "-I", str(_WATCHDOG), str(os.getpid()),
+                                     token], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    env=env, start_new_session=True, close_fds=True)
+
+    def report_session(session_dir: str | None) -> None:
+        if watchdog is not None and session_dir:
+            with contextlib.suppress(OSError):
+                watchdog.stdin.write(f"session {Path(session_dir).resolve()}\n".encode())
+                watchdog.stdin.flush()
+
+    try:
+        with _env(MARKER_ENV, token):
+            yield report_session
+    finally:
+        if watchdog is not None:
+            with contextlib.suppress(OSError):
+                watchdog.stdin.write(b"stop\n")
+                watchdog.stdin.close()
+            try:
+                watchdog.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                watchdog.kill()
+                watchdog.wait()

@@ -37,6 +37,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                          "heterogeneous device mapping (CGO'17) evaluation"),
     ("eval", "thread-coarsening"): ("mirencoder.commands.eval_thread_coarsening",
                                     "thread coarsening factor (PACT'14) evaluation"),
+    ("eval", "probes"): ("mirencoder.commands.eval_probes",
+                         "probes of representation quality on held-out programs "
+                         "(optimisation-invariance retrieval, compiler decisions)"),
     ("demo",): ("mirencoder.commands.demo",
                 "the whole path on the bundled demo corpus: build, pretrain, register, "
                 "embed, evaluate"),

@@ -23,7 +23,7 @@ from ..infra.errors import ConfigError
 from ..infra.files import atomic_path
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
-from .inputs import InputItem, discover_inputs
+from .inputs import InputItem, discover_inputs, member_name
 from .merge import Decision, decide
 from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
 from .shards.writers import write_json_atomic
@@ -32,8 +32,11 @@ from .summary import build_counts, format_summary
 __all__ = ["FORMAT_VERSION", "build_dataset"]
 
 FORMAT_VERSION = 1
-_META_COLUMNS = ["order", "path", "corpus", "language", "status", "reason", "message", "ir_sha256",
-                 "num_instructions"]
+_META_COLUMNS = ["order", "input", "group", "opt_level", "path", "corpus", "language", "status",
+                 "reason", "message", "ir_sha256", "num_instructions"]
+
+# One planned input: (item, include folders, its path inside its input: names its group).
+Planned = tuple[InputItem, tuple[str, ...], str]
 
 # Worker-side cache: a stage is set up once per worker process and configuration.
 _STAGES: dict[str, object] = {}
@@ -47,9 +50,13 @@ def _stage(key: str, factory: Callable[[], object]):
     return _STAGES[key]
 
 
-def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tuple[str, ...]]],
-             part: str) -> str:
-    """Ray task: runs the IR stage over some inputs and writes one IR part (temp + rename).
+def _ir_task(compile_config: CompileConfig,
+             work: list[tuple[int, int, InputItem, tuple[str, ...], str]], part: str) -> str:
+    """Ray task: runs the IR stage over some inputs (every variant of each: one row per
+    level) and writes one IR part (temp + rename).
+
+    Args:
+        work: ``(first variant order, input index, item, include folders, name)`` per input.
 
     Returns the id of the Ray node that did the work.
     """
@@ -59,8 +66,9 @@ def _ir_task(compile_config: CompileConfig, work: list[tuple[int, InputItem, tup
 
     key = "ir:" + json.dumps(config_to_dict(compile_config), sort_keys=True)
     stage = _stage(key, lambda: IRStage(compile_config))
-    rows = [stage.process(order, item, tuple(Path(d) for d in include_dirs))
-            for order, item, include_dirs in work]
+    rows = [row for first, index, item, include_dirs, name in work
+            for row in stage.process_input(first, index, item,
+                                           tuple(Path(d) for d in include_dirs), name)]
     with atomic_path(part) as tmp:
         pq.write_table(rows_to_table(rows), tmp, compression="zstd")
     return ray.get_runtime_context().get_node_id()
@@ -101,7 +109,7 @@ def _run_tasks(remote, calls: list[tuple[tuple, int]], desc: str, show_progress:
     return results
 
 
-def _plan(config: BuildConfig, work: Path) -> list[tuple[InputItem, tuple[str, ...]]]:
+def _plan(config: BuildConfig, work: Path) -> list[Planned]:
     missing = [spec.path for spec in config.inputs if not spec.resolved_path().exists()]
     if missing:
         raise ConfigError([f"input not found: {path}" for path in missing])
@@ -113,13 +121,19 @@ def _plan(config: BuildConfig, work: Path) -> list[tuple[InputItem, tuple[str, .
                                 max_file_bytes=config.compile.max_file_bytes)
         include_dirs = tuple(str(Path(d) if Path(d).is_absolute() else REPO_ROOT / d)
                              for d in spec.include_dirs)
-        planned += [(item, include_dirs) for item in items]
+        root = spec.resolved_path()
+        named = [(item, member_name(item, root)) for item in items]
+        if spec.max_files is not None and len(named) > spec.max_files:
+            lowest = sorted(range(len(named)), key=lambda i: hashlib.sha256(
+                named[i][1].encode("utf-8", "surrogateescape")).hexdigest())[:spec.max_files]
+            named = [named[i] for i in sorted(lowest)]
+        planned += [(item, include_dirs, name) for item, name in named]
     return planned
 
 
-def _plan_hash(config: BuildConfig, planned: Sequence[tuple[InputItem, tuple[str, ...]]]) -> str:
+def _plan_hash(config: BuildConfig, planned: Sequence[Planned]) -> str:
     digest = hashlib.sha256(config_hash(config).encode())
-    for item, _ in planned:
+    for item, _, _ in planned:
         digest.update(f"\n{item.path}\t{item.language}\t{item.rejection}".encode())
     return digest.hexdigest()
 
@@ -152,10 +166,22 @@ def _check_plan(out_dir: Path, plan_hash: str, overwrite: bool) -> bool:
     return False
 
 
-def _run_ir_phase(planned, compile_config: CompileConfig, parts_dir: Path, per_task: int,
-                  desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
+def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, parts_dir: Path,
+                  per_task: int, desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
+    """Compiles every variant of the planned inputs, ``per_task`` inputs per Ray task.
+
+    Variant orders run input by input, level by level, so the variants of an input are
+    consecutive rows of one IR part (and one per input in a build with one level).
+    """
     import ray
 
+    from .stages.ir_stage import variant_levels
+
+    levels = compile_config.levels()
+    firsts, order = [], 0
+    for item, _, _ in planned:
+        firsts.append(order)
+        order += len(variant_levels(item, levels))
     parts_dir.mkdir(parents=True, exist_ok=True)
     calls, parts = [], []
     for task, start in enumerate(range(0, len(planned), per_task)):
@@ -163,18 +189,24 @@ def _run_ir_phase(planned, compile_config: CompileConfig, parts_dir: Path, per_t
         parts.append(part)
         if part.exists():
             continue
-        work = [(start + i, item, dirs) for i, (item, dirs) in
+        work = [(firsts[start + i], start + i, item, dirs, name) for i, (item, dirs, name) in
                 enumerate(planned[start:start + per_task])]
-        calls.append(((compile_config, work, str(part)), len(work)))
-    done = len(planned) - sum(weight for _, weight in calls)
+        calls.append(((compile_config, work, str(part)),
+                      sum(len(variant_levels(item, levels)) for _, _, item, _, _ in work)))
+    done = order - sum(weight for _, weight in calls)
     if done and show_progress:
-        print(f"[build] {desc}: {done} inputs already done by an earlier run, skipped")
+        print(f"[build] {desc}: {done} variants already done by an earlier run, skipped")
     nodes = _run_tasks(ray.remote(num_cpus=1)(_ir_task), calls, desc, show_progress)
     return parts, sorted(set(nodes))
 
 
 def _read_meta(parts: list[Path]) -> list[dict]:
-    return pa.concat_tables([pq.read_table(p, columns=_META_COLUMNS) for p in parts]).to_pylist()
+    """Every variant's metadata, with ``part``: the index of the IR part that holds it."""
+    meta = []
+    for index, part in enumerate(parts):
+        rows = pq.read_table(part, columns=_META_COLUMNS).to_pylist()
+        meta += [{**row, "part": index} for row in rows]
+    return meta
 
 
 def _evaluation_cache_key(config: BuildConfig, toolchain: Toolchain, sources: list) -> str:
@@ -217,7 +249,7 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
         return cached["hashes"], cached["info"]
     planned = []
     for path, corpus in sources:
-        planned += [(item, ()) for item in discover_inputs(
+        planned += [(item, (), member_name(item, path)) for item in discover_inputs(
             [path], work / "eval-inputs", corpus=corpus,
             max_file_bytes=config.compile.max_file_bytes)]
     parts, _ = _run_ir_phase(planned, config.compile, work / "exclusion", 64,
@@ -225,6 +257,7 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
     hashes = {row["ir_sha256"]: row["path"].split("!", 1)[-1] for row in _read_meta(parts)
               if row["status"] == "ok"}
     info = {"applied": True, "kernels": len(planned), "distinct_ir": len(hashes),
+            "opt_levels": list(config.compile.levels()),
             "sources": [str(path) for path, _ in sources]}
     cache.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(cache, {"hashes": hashes, "info": info})
@@ -270,7 +303,8 @@ def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decisi
         rows.append({"path": row["path"], "corpus": row["corpus"], "language": row["language"],
                      "status": decision.status, "reason": decision.reason,
                      "message": decision.message, "ir_sha256": row["ir_sha256"],
-                     "key": decision.key})
+                     "key": decision.key, "group": row["group"],
+                     "opt_level": row["opt_level"]})
     table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
     with atomic_path(out_dir / "manifest.parquet") as tmp:
         pq.write_table(table, tmp)
@@ -327,7 +361,9 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
         meta = _read_meta(parts)
-        decisions = decide(meta, excluded, config.split)
+        # Variant builds split by source group; one-level builds keep the split by IR.
+        decisions = decide(meta, excluded, config.split,
+                           split_by_group=bool(config.compile.opt_levels))
         if not any(d.status == "ok" for d in decisions.values()):
             raise ConfigError("no input produced usable IR; see the reasons with "
                               f"`mirencoder dataset inspect {out_dir}` once written")
@@ -338,7 +374,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
                 print("[build] training the tokenizer and the node-text vocabulary")
             _build_vocabularies(config, out_dir, parts, decisions)
             write_json_atomic(vocab_marker, {"plan_hash": plan_hash})
-        results = _run_shard_phase(config, out_dir, parts, decisions, show_progress)
+        results = _run_shard_phase(config, out_dir, parts, meta, decisions, show_progress)
 
     _write_manifest(out_dir, meta, decisions)
     index = _write_index(config, out_dir, toolchain, plan_hash, meta, decisions, results,
@@ -349,12 +385,12 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     return index
 
 
-def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path],
+def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta: list[dict],
                      decisions: dict[int, Decision], show_progress: bool) -> list[dict]:
     import ray
 
     group = config.shards.tasks_per_shard_task
-    per_task = config.shards.inputs_per_task
+    part_of = {row["order"]: row["part"] for row in meta}
     kept_all = {o: (d.key, d.split) for o, d in decisions.items() if d.status == "ok"}
     (out_dir / "_work" / "shards").mkdir(parents=True, exist_ok=True)
     calls, results = [], []
@@ -363,8 +399,7 @@ def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path],
         if done_file.exists():
             results.append(json.loads(done_file.read_text()))
             continue
-        first, last = start * per_task, (start + group) * per_task
-        kept = {o: v for o, v in kept_all.items() if first <= o < last}
+        kept = {o: v for o, v in kept_all.items() if start <= part_of[o] < start + group}
         calls.append(((str(out_dir), config.shards, task,
                        [str(p) for p in parts[start:start + group]], kept), max(len(kept), 1)))
     results += _run_tasks(ray.remote(num_cpus=1)(_shard_task), calls, "shards", show_progress)

@@ -38,6 +38,13 @@ class InputSpec:
     include_dirs: list[str] = field(default_factory=list)
     """Extra ``-I`` folders (relative paths: against the repository root). The folder of each
     source file is always on the include path."""
+    max_files: int | None = None
+    """Keep at most this many program files of this input: those whose path inside the input
+    has the lowest sha256, so the sample is the same in every build (None: all of them)."""
+
+    def __post_init__(self) -> None:
+        if self.max_files is not None and self.max_files < 1:
+            raise ConfigError(f"inputs: max_files must be >= 1, got {self.max_files}")
 
     def resolved_path(self) -> Path:
         path = Path(self.path).expanduser()

@@ -3,6 +3,13 @@
 A *program record* is one de-duplicated program: its canonical bitcode, its IR token view
 and its ProGraML-style graph view. The same record is written to Parquet (one row) and to
 WebDataset (one sample: ``__key__``, ``tokens.npy``, ``graph.npz``, ``meta.json``).
+
+Schema versions: 1 is the first; 2 adds ``group`` (the source input a record was compiled
+from: sha256 of the input's path inside its corpus and its bytes, 24 hex digits; every
+optimisation-level variant of a source shares it, and a build writes a group's records
+next to each other) and ``opt_level`` (``O0``..``Oz``, ``""`` for ready IR) to the records
+and to the manifest, whose rows become one per input *and level*. Readers of version-1
+datasets default ``group`` to the record key and ``opt_level`` to ``""``.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = [
-    "SPLITS", "MANIFEST_STATUSES", "SCHEMA_VERSION", "PROGRAM_SCHEMA", "MANIFEST_SCHEMA",
+    "SPLITS", "MANIFEST_STATUSES", "SCHEMA_VERSION", "PROGRAM_SCHEMA", "PROGRAM_SCHEMA_V1",
+    "MANIFEST_SCHEMA",
     "graph_to_npz", "graph_from_npz", "record_to_wds_sample", "wds_sample_to_record",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SPLITS = ("train", "validation", "test")
 MANIFEST_STATUSES = ("ok", "failed", "duplicate", "excluded")
@@ -32,6 +40,8 @@ PROGRAM_SCHEMA = pa.schema([
     pa.field("source_path", pa.string(), nullable=False),  # first input with this IR
     pa.field("language", pa.string(), nullable=False),  # c | cpp | opencl | cuda | ir
     pa.field("split", pa.string(), nullable=False),  # train | validation | test
+    pa.field("group", pa.string(), nullable=False),  # source input (its variants share it)
+    pa.field("opt_level", pa.string(), nullable=False),  # O0..Oz; "" for ready IR
     pa.field("num_tokens", pa.int32(), nullable=False),  # before any truncation
     pa.field("tokens", pa.list_(pa.int32()), nullable=False),
     pa.field("node_type", pa.list_(pa.int8()), nullable=False),
@@ -45,7 +55,12 @@ PROGRAM_SCHEMA = pa.schema([
     pa.field("bitcode", pa.large_binary(), nullable=False),  # canonical artifact
 ], metadata={"mirencoder.schema_version": str(SCHEMA_VERSION)})
 
-# DIR/manifest.parquet: exactly one row per input.
+# The records of schema version 1 (no group, no opt_level): what older datasets hold.
+PROGRAM_SCHEMA_V1 = pa.schema([f for f in PROGRAM_SCHEMA if f.name not in ("group", "opt_level")],
+                              metadata={"mirencoder.schema_version": "1"})
+
+# DIR/manifest.parquet: exactly one row per input and optimisation level (per input when the
+# build compiles at one level; ready IR and inputs refused before compiling: one row, level "").
 MANIFEST_SCHEMA = pa.schema([
     pa.field("path", pa.string(), nullable=False),  # as given, archive members as ARCHIVE!MEMBER
     pa.field("corpus", pa.string(), nullable=False),
@@ -55,6 +70,8 @@ MANIFEST_SCHEMA = pa.schema([
     pa.field("message", pa.string(), nullable=True),  # human-readable detail (clang's stderr)
     pa.field("ir_sha256", pa.string(), nullable=True),
     pa.field("key", pa.string(), nullable=True),  # record key (for duplicates: the kept one)
+    pa.field("group", pa.string(), nullable=False),  # the input's variant group
+    pa.field("opt_level", pa.string(), nullable=False),  # the variant's level, "" if none
 ])
 
 _GRAPH_ARRAYS = ("node_type", "node_text", "node_function", "node_block",
@@ -82,12 +99,16 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-_META_FIELDS = ("key", "ir_sha256", "corpus", "source_path", "language", "split", "num_tokens")
+_META_FIELDS = ("key", "ir_sha256", "corpus", "source_path", "language", "split", "group",
+                "opt_level", "num_tokens")
+_V1_MISSING = ("group", "opt_level")  # meta.json fields of schema version 2
 
 
 def record_to_wds_sample(record: dict) -> dict[str, bytes | str]:
-    """Turns one program record into a WebDataset sample (bytes per extension)."""
-    meta = {name: record[name] for name in _META_FIELDS}
+    """Turns one program record into a WebDataset sample (bytes per extension); a version-1
+    record (no ``group``/``opt_level``) gives a version-1 ``meta.json``."""
+    meta = {name: record[name] for name in _META_FIELDS
+            if name in record or name not in _V1_MISSING}
     meta["num_nodes"] = len(record["node_type"])
     meta["num_edges"] = len(record["edge_src"])
     return {
@@ -99,9 +120,12 @@ def record_to_wds_sample(record: dict) -> dict[str, bytes | str]:
 
 
 def wds_sample_to_record(sample: dict[str, bytes]) -> dict:
-    """Inverse of :func:`record_to_wds_sample` (without the bitcode, which WebDataset omits)."""
+    """Inverse of :func:`record_to_wds_sample` (without the bitcode, which WebDataset omits);
+    a version-1 sample gets ``group`` = its key and ``opt_level`` = ``""``."""
     meta = json.loads(sample["meta.json"])
-    record = {name: meta[name] for name in _META_FIELDS}
+    record = {name: meta[name] for name in _META_FIELDS if name not in _V1_MISSING}
+    record["group"] = meta.get("group") or record["key"]
+    record["opt_level"] = meta.get("opt_level", "")
     record["tokens"] = np.load(io.BytesIO(sample["tokens.npy"]), allow_pickle=False)
     record.update(graph_from_npz(sample["graph.npz"]))
     return record

@@ -45,7 +45,12 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 class _BoundedWriter:
-    """Rolls to a new shard at ``max_records`` or ``max_bytes``; names ``{prefix}-{n:03d}{ext}``."""
+    """Rolls to a new shard at ``max_records`` or ``max_bytes``; names ``{prefix}-{n:03d}{ext}``.
+
+    A full shard stays open while the next records belong to the same ``group`` as the last
+    one, so the consecutive variants of a source never span two shards (a shard may exceed
+    its limits by a group's last few records). Records without a group roll at the limit.
+    """
 
     extension = ""
 
@@ -56,19 +61,28 @@ class _BoundedWriter:
         self._records = 0
         self._bytes = 0
         self._open = False
+        self._full = False
+        self._group: str | None = None
 
     def _final_path(self) -> Path:
         return self.folder / f"{self.prefix}-{len(self.shards):03d}{self.extension}"
 
     def write(self, record: dict) -> None:
+        group = record.get("group") or None
+        if self._full and (group is None or group != self._group):
+            self._close_shard()
         if not self._open:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._start(self._final_path().with_suffix(self.extension + ".tmp"))
             self._open = True
         self._bytes += self._add(record)
         self._records += 1
+        self._group = group
         if self._records >= self.max_records or self._bytes >= self.max_bytes:
-            self._close_shard()
+            if group is None:
+                self._close_shard()
+            else:
+                self._full = True
 
     def close(self) -> list[ShardInfo]:
         if self._open:
@@ -83,7 +97,7 @@ class _BoundedWriter:
         self.shards.append(ShardInfo(path=str(final.relative_to(self.root)), records=self._records,
                                      bytes=final.stat().st_size, sha256=sha256_file(final)))
         self._records = self._bytes = 0
-        self._open = False
+        self._open = self._full = False
 
     def _start(self, tmp: Path) -> None:
         raise NotImplementedError

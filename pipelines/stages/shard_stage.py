@@ -18,16 +18,17 @@ from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter
 
 __all__ = ["ShardStage"]
 
-_COLUMNS = ["order", "path", "corpus", "language", "ir_sha256", "ir_text", "bitcode", "node_type",
-            "node_texts", "node_function", "node_block", "edge_src", "edge_dst", "edge_flow",
-            "edge_position"]
+_COLUMNS = ["order", "group", "opt_level", "path", "corpus", "language", "ir_sha256", "ir_text",
+            "bitcode", "node_type", "node_texts", "node_function", "node_block", "edge_src",
+            "edge_dst", "edge_flow", "edge_position"]
 
 
 class ShardStage:
     """Encodes the kept records of some IR parts and writes them as Parquet and WebDataset shards.
 
     Shard names carry the task id (``part-{task:05d}-{n:03d}``), so a rerun of a task rewrites
-    exactly the same files and never doubles a record.
+    exactly the same files and never doubles a record. Records go out in variant order, so the
+    variants of a source (one group) are consecutive, and a shard never splits a group.
     """
 
     name: ClassVar[str] = "shard"
@@ -86,6 +87,7 @@ class ShardStage:
         return {
             "key": key, "ir_sha256": row["ir_sha256"], "corpus": row["corpus"],
             "source_path": row["path"], "language": row["language"], "split": split,
+            "group": row["group"], "opt_level": row["opt_level"],
             "num_tokens": int(tokens.shape[0]), "tokens": tokens,
             "node_type": np.asarray(row["node_type"], np.int8),
             "node_text": node_text,

@@ -164,3 +164,39 @@ def test_every_demo_corpus_file_compiles(toolchain, tmp_path):
         assert _defined(_module(bitcode)), item.path
     assert by_language == {"c": 15, "cpp": 10, "opencl": 10, "cuda": 2, "ir": 2}
     assert not any(item.path.endswith(".h") for item in items)
+
+
+def test_opt_levels_are_checked_and_split_into_one_level_configs():
+    config = CompileConfig(opt_levels=["O0", "O3"])
+    assert config.levels() == ("O0", "O3") and CompileConfig().levels() == ("O2",)
+    assert config.at_level("O0").opt_level == "O0" and config.at_level("O0").opt_levels == []
+    with pytest.raises(ConfigError) as info:
+        CompileConfig(opt_level="O1", opt_levels=["O0", "O0", "O7"])
+    assert len(info.value.problems) == 2
+
+
+@pytest.mark.parametrize("level", ["O0", "O2"])
+def test_precompiled_cuda_shim_gives_the_same_bitcode(toolchain, level):
+    """The shim goes in as a precompiled header; the bitcode equals the plain -include's."""
+    import subprocess
+
+    config = CompileConfig(opt_level=level)
+    source = DEMO / "cuda" / "block_reduce.cu"
+    argv = compile_command(source, "cuda", toolchain, config)
+    assert "-include" in argv
+    plain = subprocess.run(argv, capture_output=True, check=True).stdout
+    assert compile_to_bitcode(source, "cuda", toolchain, config) == plain
+
+
+def test_cuda_shim_covers_math_vectors_atomics_and_curand(toolchain, tmp_path):
+    source = tmp_path / "k.cu"
+    source.write_text(
+        '#include <cuda_runtime.h>\n#include "math_constants.h"\n'
+        "__global__ void k(float2 *v, curandState *s, unsigned long long *n, size_t m) {\n"
+        "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+        "  if (i < m) v[i] = make_float2(sqrtf(v[i].x) + __expf(v[i].y), curand_uniform(s));\n"
+        "  atomicAdd(n, 1ull); v[0].x = min(i, 3) * CUDART_PI_F;\n}\n")
+    module = _module(compile_to_bitcode(source, "cuda", toolchain, CompileConfig()))
+    assert any(name.startswith("_Z1k") for name in _defined(module))
+    text = str(module)
+    assert "__nv_sqrtf" in text and "curand_uniform" in text and "atomicrmw add" in text

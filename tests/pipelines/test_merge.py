@@ -45,3 +45,34 @@ def test_split_is_deterministic_and_close_to_the_fractions():
     assert splits == [split_of(d, config) for d in digests]
     assert abs(splits.count("test") / 5000 - 0.1) < 0.02
     assert abs(splits.count("validation") / 5000 - 0.1) < 0.02
+
+
+def _variant(order: int, group: str, level: str, digest: str) -> dict:
+    return {**_row(order, f"{group}.c", digest), "group": group, "opt_level": level}
+
+
+def test_groups_linked_by_a_shared_program_share_one_split():
+    h = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(4)]
+    rows = [_variant(0, "a" * 24, "O0", h[0]), _variant(1, "a" * 24, "O2", h[1]),
+            _variant(2, "b" * 24, "O0", h[2]), _variant(3, "b" * 24, "O2", h[1]),
+            _variant(4, "c" * 24, "O0", h[3])]
+    for by_group in (False, True):
+        config = SplitConfig(validation_fraction=0.3, test_fraction=0.3)
+        decisions = decide(rows, {}, config, split_by_group=by_group)
+        assert decisions[3].status == "duplicate" and decisions[3].reason == "duplicate_ir"
+        assert decisions[0].split == decisions[1].split == decisions[2].split
+        key = "a" * 24 if by_group else min(h[:3])
+        assert decisions[0].split == split_of(key, config)
+        assert decisions[4].split == split_of("c" * 24 if by_group else h[3], config)
+
+
+def test_same_ir_at_two_levels_is_kept_once_and_evaluation_taints_the_group():
+    h = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(3)]
+    rows = [_variant(0, "a" * 24, "O1", h[0]), _variant(1, "a" * 24, "O2", h[0]),
+            _variant(2, "e" * 24, "O0", h[1]), _variant(3, "e" * 24, "O2", h[2])]
+    decisions = decide(rows, {h[2]: "devmap!k.cl"}, SplitConfig(), split_by_group=True)
+    assert decisions[1].status == "duplicate" and decisions[1].reason == "duplicate_variant"
+    assert "-O1" in decisions[1].message and decisions[1].key == decisions[0].key
+    assert decisions[3].reason == "evaluation_kernel"
+    assert decisions[2].status == "excluded" and decisions[2].reason == "evaluation_group"
+    assert "devmap!k.cl" in decisions[2].message

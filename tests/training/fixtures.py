@@ -26,7 +26,7 @@ from mirencoder.pipelines.ir.program_graph import (
     NODE_INSTRUCTION,
     NODE_VARIABLE,
 )
-from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA, record_to_wds_sample
+from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA_V1, record_to_wds_sample
 
 __all__ = ["make_synthetic_dataset", "SYNTH_VOCAB_SIZE", "SYNTH_NODE_VOCAB_SIZE"]
 
@@ -139,7 +139,7 @@ def make_synthetic_dataset(out_dir: str | Path, *, programs: dict[str, int] | No
                     writer.write(record_to_wds_sample(record))
             parquet_path = out / "parquet" / split / f"{name}.parquet"
             parquet_path.parent.mkdir(parents=True, exist_ok=True)
-            table = pa.Table.from_pylist(part, schema=PROGRAM_SCHEMA)
+            table = pa.Table.from_pylist(part, schema=PROGRAM_SCHEMA_V1)  # a schema-1 dataset
             pq.write_table(table, parquet_path)
             for fmt, path in (("wds", tar_path), ("parquet", parquet_path)):
                 entry[fmt].append({"path": str(path.relative_to(out)), "records": len(part),

@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from mirencoder.infra.files import sha256_file
 from mirencoder.pipelines.shards.schema import PROGRAM_SCHEMA
-from mirencoder.pipelines.shards.writers import (
-    ParquetShardWriter,
-    WebDatasetShardWriter,
-    file_sha256,
-)
+from mirencoder.pipelines.shards.writers import ParquetShardWriter, WebDatasetShardWriter
 from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
 
 
@@ -20,7 +17,8 @@ def _record(i: int) -> dict:
     rng = np.random.default_rng(i)
     n, e = 5 + i, 8 + i
     return {"key": f"{i:024x}", "ir_sha256": f"{i:064x}", "corpus": "t", "source_path": f"{i}.c",
-            "language": "c", "split": "train", "num_tokens": 10 + i,
+            "language": "c", "split": "train", "group": f"g{i}", "opt_level": "O2",
+            "num_tokens": 10 + i,
             "tokens": rng.integers(0, 100, 10 + i).astype(np.int32),
             "node_type": rng.integers(0, 3, n).astype(np.int8),
             "node_text": rng.integers(0, 50, n).astype(np.int32),
@@ -45,7 +43,7 @@ def test_webdataset_shards_roll_over_and_are_reproducible(tmp_path: Path):
     assert [s.records for s in first] == [3, 3, 1]
     assert [s.sha256 for s in first] == [s.sha256 for s in second]
     paths = [tmp_path / "a" / s.path for s in first]
-    assert all(file_sha256(p) == s.sha256 for p, s in zip(paths, first, strict=True))
+    assert all(sha256_file(p) == s.sha256 for p, s in zip(paths, first, strict=True))
     assert not list((tmp_path / "a").rglob("*.tmp"))
     records = [decode_sample(raw, "wds") for path in paths for raw in iter_raw_samples(path, "wds")]
     assert [r["key"] for r in records] == [f"{i:024x}" for i in range(7)]
@@ -59,3 +57,18 @@ def test_parquet_shards_use_the_explicit_schema(tmp_path: Path):
     table = pq.read_table(tmp_path / "d" / shards[0].path)
     assert table.schema.equals(PROGRAM_SCHEMA, check_metadata=False)
     assert table.column("tokens").to_pylist()[1] == _record(1)["tokens"].tolist()
+
+
+def test_a_full_shard_waits_for_the_end_of_its_group(tmp_path: Path):
+    """Variants of one source (one group) never span two shards."""
+    groups = ["a", "a", "a", "b", "b", "c", "d"]
+    for cls, folder in ((ParquetShardWriter, "parquet"), (WebDatasetShardWriter, "wds")):
+        writer = cls(tmp_path / folder, "part-00000", root=tmp_path, max_records=2,
+                     max_bytes=1 << 30)
+        for i, group in enumerate(groups):
+            writer.write({**_record(i), "group": group})
+        assert [s.records for s in writer.close()] == [3, 2, 2]
+    records = [decode_sample(raw, "wds") for path in sorted((tmp_path / "wds").glob("*.tar"))
+               for raw in iter_raw_samples(path, "wds")]
+    assert [r["group"] for r in records] == groups
+    assert {r["opt_level"] for r in records} == {"O2"}

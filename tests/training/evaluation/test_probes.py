@@ -363,6 +363,7 @@ def _check_results(results: ProbeResults, methods: list[str], tmp_path: Path) ->
     assert ProbeResults.from_dict(data).to_dict() == data
 
 
+@pytest.mark.slow
 def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     _clang()
     archive = _loop_corpus(tmp_path / "corpus")

@@ -50,7 +50,7 @@ def plot_probes(results: ProbeResults | dict[str, Any], path: str | Path) -> Pat
     right.invert_yaxis()
     right.set_xlim(0, 1)
     right.set_xlabel("macro-F1 (dashed: majority class)")
-    right.set_title(f"b. -O3 vectoriser decisions from -O0 IR ({grouping}-grouped folds)")
+    right.set_title(f"b. -O3 vectoriser decisions ({grouping}-grouped folds)")
     if tasks:
         right.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

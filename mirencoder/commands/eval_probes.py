@@ -1,0 +1,67 @@
+"""``mirencoder eval probes``: representation quality of frozen embeddings on programs
+pre-training never saw (optimisation-invariance retrieval, compiler-decision prediction),
+beside the untrained twin, the opcode histogram, IR2Vec and random vectors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from mirencoder.infra.config import (
+    add_config_arguments,
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+)
+from mirencoder.training.evaluation.probes import (
+    build_probe_featurizers,
+    plot_probes,
+    prepare_probe_programs,
+    probes_markdown,
+    run_probes,
+)
+from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
+from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, ProbesEvalConfig, config_help="YAML file of probe settings")
+    for key, flag, extra in (
+            ("probes.model", "--model", {"metavar": "URI"}),
+            ("probes.untrained_model", "--untrained-model",
+             {"metavar": "URI", "help": "the untrained twin; 'auto' makes it from --model"}),
+            ("probes.dataset", "--dataset", {"metavar": "DIR",
+                                             "help": "the pre-training dataset (held-out check)"}),
+            ("probes.data_dir", "--data-dir", {"metavar": "DIR"}),
+            ("probes.cache_dir", "--cache-dir", {"metavar": "DIR"}),
+            ("probes.seed", "--seed", {"metavar": "N"}),
+            ("out_dir", "--out-dir", {"metavar": "DIR"})):
+        add_shorthand(parser, ProbesEvalConfig, key, flag, **extra)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(ProbesEvalConfig, args)
+    if print_if_dry_run(config, args, "resolved probe configuration (eval probes)"):
+        return 0
+    probes = dataclasses.replace(config.probes, progress=not args.quiet)
+    if probes.model and probes.untrained_model in (None, "auto"):
+        twin = resolve_untrained_twin(probes.model, Path(config.out_dir) / "untrained-twin",
+                                      seed=config.twin_seed)
+        probes = dataclasses.replace(probes, untrained_model=str(twin))
+    elif probes.untrained_model == "auto":
+        probes = dataclasses.replace(probes, untrained_model=None)
+    featurizers, skipped, encoder = build_probe_featurizers(probes)
+    data = prepare_probe_programs(probes)
+    results = run_probes(probes, featurizers, data=data, skipped=skipped, encoder=encoder)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results.write_json(out_dir / "probes.json")
+    (out_dir / "PROBES.md").write_text(probes_markdown(results))
+    plot_probes(results, out_dir / "probes.png")
+    print(probes_markdown(results))
+    print(f"\nwrote {out_dir / 'probes.json'}, {out_dir / 'PROBES.md'}, {out_dir / 'probes.png'}")
+    return 0

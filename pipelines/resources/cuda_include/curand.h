@@ -1,0 +1,2 @@
+/* Stand-in for the CUDA toolkit header: see curand_kernel.h. */
+#include "curand_kernel.h"

@@ -1,0 +1,39 @@
+"""The file helpers: sha256 of a file, atomic writes (temporary file + rename)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from mirencoder.infra.files import atomic_path, sha256_file, write_bytes_atomic, write_text_atomic
+
+
+def test_sha256_file_reads_in_blocks(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000  # over two 1 MiB blocks
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(str(path)) == sha256_file(path)
+
+
+def test_atomic_writes_create_folders_and_leave_no_temporary_file(tmp_path: Path) -> None:
+    text = tmp_path / "a" / "b" / "note.md"
+    assert write_text_atomic(text, "± π\n") == text
+    assert text.read_bytes() == "± π\n".encode()
+    assert write_bytes_atomic(tmp_path / "x.bin", b"\x00\x01") == tmp_path / "x.bin"
+    write_text_atomic(text, "second")
+    assert text.read_text() == "second"
+    assert sorted(p.name for p in text.parent.iterdir()) == ["note.md"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "table.parquet"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".tmp")
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer died")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
