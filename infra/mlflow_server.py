@@ -10,14 +10,24 @@ As a context manager::
     with MlflowServer(ServerConfig(root="runs/mlflow-server")) as server:
         register_encoder(package, tracking_uri=server.uri)
 
-or as a command: ``python -m mirencoder.infra.mlflow_server --port 5000`` (runs until Ctrl-C
-and prints the ``MLFLOW_TRACKING_URI`` to export; ``--config FILE``, ``--set key=value`` and
-``--dry-run`` as for every command). Every wait is bounded.
+or as a command: ``python -m mirencoder.infra.mlflow_server --port 5000`` (runs until Ctrl-C,
+SIGTERM or SIGHUP and prints the ``MLFLOW_TRACKING_URI`` to export; ``--config FILE``,
+``--set key=value`` and ``--dry-run`` as for every command). Every wait is bounded.
+
+Stopping: ``mlflow server`` and its uvicorn workers run in their own process group, which
+:meth:`MlflowServer.stop` ends as a whole (SIGTERM, SIGKILL after ``stop_timeout_s``); the
+command stops it on SIGTERM, SIGINT and SIGHUP, and a watchdog
+(:mod:`mirencoder.infra.process_watchdog`) ends it when the launcher itself is SIGKILLed.
+
+Exposure: the server has no authentication, so it binds loopback unless ``--allow-remote``
+(``allow_remote: true``) is given together with another ``--host``; it then prints a warning.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -32,9 +42,20 @@ from pathlib import Path
 from .config import add_config_arguments, add_shorthand, config_from_args, print_if_dry_run
 from .config import help_field as _f
 from .errors import ConfigError, FatalError
+from .process_watchdog import Watchdog
 from .tracking import runs_dir, sqlite_uri
 
-__all__ = ["ServerConfig", "MlflowServer", "free_port", "main"]
+__all__ = ["ServerConfig", "MlflowServer", "free_port", "is_loopback", "main"]
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 @dataclass(kw_only=True, slots=True)
@@ -45,7 +66,10 @@ class ServerConfig:
                        "(default: <repo>/runs/mlflow-server)")
     backend_store_uri: str = _f("", "sqlite:///... or postgresql://... (default: <root>/mlflow.db)")
     artifact_root: str = _f("", "where served artifacts are stored (default: <root>/mlartifacts)")
-    host: str = _f("127.0.0.1", "interface to bind (loopback by default)")
+    host: str = _f("127.0.0.1", "interface to bind (loopback by default; another one needs "
+                                "allow_remote)")
+    allow_remote: bool = _f(False, "allow a non-loopback host: anyone who reaches it can read "
+                                   "and change the registry (no authentication)")
     port: int = _f(0, "TCP port (0: a free one)")
     workers: int = _f(1, "server worker processes")
     start_timeout_s: float = _f(90.0, "longest wait for the server to answer /health")
@@ -59,6 +83,10 @@ class ServerConfig:
             problems.append("workers must be >= 1")
         if self.start_timeout_s <= 0 or self.stop_timeout_s <= 0:
             problems.append("timeouts must be > 0")
+        if not self.allow_remote and not is_loopback(self.host):
+            problems.append(f"host {self.host!r} is not loopback: the server has no "
+                            "authentication; pass --allow-remote (allow_remote: true) to serve "
+                            "other machines")
         if self.backend_store_uri and "://" not in self.backend_store_uri:
             problems.append(f"backend_store_uri {self.backend_store_uri!r} is not a URI "
                             "(sqlite:///path.db or postgresql://...)")
@@ -87,6 +115,7 @@ class MlflowServer:
         self.port = self.config.port or 0
         self.process: subprocess.Popen | None = None
         self.log_path = self.root / "server.log"
+        self._watchdog: Watchdog | None = None
 
     @property
     def backend_store_uri(self) -> str:
@@ -125,6 +154,9 @@ class MlflowServer:
         # The registry needs no server-side job runner (it forks seven huey consumers).
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("MLFLOW_TRACKING_URI", None)
+        # Ends the server's processes should this process die without calling stop().
+        self._watchdog = Watchdog.start()
+        env.update(self._watchdog.marker)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=env, cwd=self.root,
@@ -153,22 +185,16 @@ class MlflowServer:
             return False
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group, SIGKILL after ``stop_timeout_s``."""
+        """SIGTERM to the server's process group (``mlflow server`` and its uvicorn workers),
+        SIGKILL after ``stop_timeout_s`` to what is left of it."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
+        watchdog, self._watchdog = self._watchdog, None
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=self.config.stop_timeout_s)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
+            if process is not None:
+                _end_group(process, self.config.stop_timeout_s)
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
 
     def _log_tail(self, lines: int = 25) -> str:
         try:
@@ -183,6 +209,40 @@ class MlflowServer:
         self.stop()
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _end_group(process: subprocess.Popen, timeout_s: float) -> None:
+    """SIGTERM to the process group led by ``process``, then SIGKILL to the group once
+    ``timeout_s`` has passed with any member (the leader or a worker) still alive."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout_s)
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _group_alive(process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+class _Stop(Exception):
+    """A stop signal (SIGTERM, SIGHUP) received by the command."""
+
+
+def _raise_stop(signum: int, frame) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
 _COMMAND_PORT = 5000
 
 
@@ -192,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     add_config_arguments(parser, ServerConfig, config_help="YAML file of server settings")
     for name in ServerConfig.__dataclass_fields__:
+        if name == "allow_remote":
+            add_shorthand(parser, ServerConfig, name, "--allow-remote", const="true")
+            continue
         add_shorthand(parser, ServerConfig, name, "--" + name.replace("_", "-"), metavar="V",
                       help=f"TCP port (0: a free one; {_COMMAND_PORT} for this command)"
                       if name == "port" else None)
@@ -199,23 +262,41 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A served registry gets a fixed, well-known port unless told otherwise.
         config = config_from_args(ServerConfig, args, base={"port": _COMMAND_PORT})
-        if print_if_dry_run(config, args, "resolved tracking-server configuration"):
-            return 0
-        server = MlflowServer(config)
-        server.start()
-    except (FatalError, ConfigError) as error:
+    except ConfigError as error:
         print(f"mlflow_server: {error}", file=sys.stderr)
         return 1
-    print(f"MLflow server on {server.uri} (backend {server.backend_store_uri}, artifacts "
-          f"{server.artifact_root}); log: {server.log_path}")
-    print(f"export MLFLOW_TRACKING_URI={server.uri}", flush=True)
+    if print_if_dry_run(config, args, "resolved tracking-server configuration"):
+        return 0
+    if not is_loopback(config.host):
+        print(f"mlflow_server: warning: listening on {config.host}: anyone who can reach this "
+              "machine can read and change the registry (the server has no authentication)",
+              file=sys.stderr)
+    server = MlflowServer(config)
+    # SIGTERM (kill PID) and SIGHUP (a closed terminal) stop the server as Ctrl-C does.
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        server.start()
+        print(f"MLflow server on {server.uri} (backend {server.backend_store_uri}, artifacts "
+              f"{server.artifact_root}); log: {server.log_path}")
+        print(f"export MLFLOW_TRACKING_URI={server.uri}", flush=True)
         while server.process is not None and server.process.poll() is None:
             time.sleep(1.0)
-    except KeyboardInterrupt:
+    except FatalError as error:
+        print(f"mlflow_server: {error}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, _Stop):
         pass
     finally:
-        server.stop()
+        # A second signal must not interrupt the clean-up itself.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            server.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     return 0
 
 

@@ -11,30 +11,29 @@ The embedded local instance:
   ``ray_constants.ENABLE_RAY_CLUSTER``), and for an external node address ``gcs_server``,
   ``raylet``, workers and the agents bind every interface. Both are set for the session and
   restored after it, the dashboard is off and its host is ``127.0.0.1``.
-* dies with its driver, even a SIGKILLed one: a watchdog process
-  (:mod:`mirencoder.infra.ray_watchdog`) ends every process marked with this session's token
-  when the driver is gone (Ray itself only takes ``gcs_server`` and ``raylet`` down with it).
+* dies with its driver, even a SIGKILLed one. Ray itself takes only ``gcs_server`` and
+  ``raylet`` down with the driver (``PR_SET_PDEATHSIG``); the raylet's children
+  (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) stay for a minute or more, trying to
+  report the raylet's death to the dead GCS. A watchdog
+  (:mod:`mirencoder.infra.process_watchdog`) started before ``ray.init`` ends, once the driver
+  is gone, every process carrying this session's token in its environment or writing into
+  this session's folder (never another session's). A driver killed inside ``ray.init``, before the session folder is known,
+  leaves only what the token finds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import secrets
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from .ray_watchdog import MARKER_ENV
+from .process_watchdog import MARKER_ENV, Watchdog
 
 __all__ = ["ray_session", "LOOPBACK"]
 
 LOOPBACK = "127.0.0.1"
 _NO_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-_WATCHDOG = Path(__file__).with_name("ray_watchdog.py")
 
 
 @contextmanager
@@ -65,15 +64,20 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         finally:
             ray.shutdown()
         return
-    with _watched_local_session() as report_session, _loopback_only():
-        context = ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                           dashboard_host=LOOPBACK, _node_ip_address=LOOPBACK, **kwargs)
-        try:
-            report_session(context.address_info.get("session_dir"))
-            yield {"address": "local", "started_locally": True,
-                   "cpus": ray.cluster_resources().get("CPU", 0.0)}
-        finally:
-            ray.shutdown()
+    watchdog = Watchdog.start()
+    try:
+        with _env(MARKER_ENV, watchdog.token), _loopback_only():
+            context = ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                               dashboard_host=LOOPBACK, _node_ip_address=LOOPBACK, **kwargs)
+            try:
+                if context.address_info.get("session_dir"):
+                    watchdog.add_folder(context.address_info["session_dir"])
+                yield {"address": "local", "started_locally": True,
+                       "cpus": ray.cluster_resources().get("CPU", 0.0)}
+            finally:
+                ray.shutdown()
+    finally:
+        watchdog.stop()
 
 
 @contextmanager
@@ -103,37 +107,3 @@ def _loopback_only() -> Iterator[None]:
             yield
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = previous
-
-
-@contextmanager
-def _watched_local_session() -> Iterator[Callable[[str | None], None]]:
-    """Starts the watchdog and marks the processes started in the block with a fresh token;
-    yields a function that tells the watchdog the session folder. When the block ends (Ray
-    shut down) the watchdog is stopped without touching anything."""
-    token = f"{os.getpid()}-{secrets.token_hex(8)}"
-    watchdog = None
-    if sys.platform.startswith("linux") and Path("/proc/self/environ").exists():
-        env = {k: v for k, v in os.environ.items() if k != MARKER_ENV}
-        watchdog = subprocess.Popen([sys.executable, "-I", str(_WATCHDOG), str(os.getpid()),
-                                     token], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    env=env, start_new_session=True, close_fds=True)
-
-    def report_session(session_dir: str | None) -> None:
-        if watchdog is not None and session_dir:
-            with contextlib.suppress(OSError):
-                watchdog.stdin.write(f"session {Path(session_dir).resolve()}\n".encode())
-                watchdog.stdin.flush()
-
-    try:
-        with _env(MARKER_ENV, token):
-            yield report_session
-    finally:
-        if watchdog is not None:
-            with contextlib.suppress(OSError):
-                watchdog.stdin.write(b"stop\n")
-                watchdog.stdin.close()
-            try:
-                watchdog.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                watchdog.kill()
-                watchdog.wait()

@@ -404,10 +404,11 @@ def _cuda_pch(clang: str, level_flags: tuple[str, ...], extra_flags: tuple[str, 
 
     The shim pulls in clang's CUDA math and intrinsics headers and a few system headers
     (about 0.15 s per compile); the precompiled header gives the same bitcode without that
-    cost. It lives in a private temporary folder of this process (removed at exit), so it
-    never outlives the headers it was built from.
+    cost. It lives in a private temporary folder of this process (removed at exit, or by a
+    later process once this one is gone), so it never outlives the headers it was built from.
     """
-    folder = tempfile.mkdtemp(prefix="mirencoder-cuda-pch-")
+    _remove_stale_pch_folders()
+    folder = tempfile.mkdtemp(prefix=f"{_PCH_PREFIX}{os.getpid()}-")
     atexit.register(shutil.rmtree, folder, True)
     out = os.path.join(folder, "cuda_shim.pch")
     argv = [clang, *_LANGUAGE_FLAGS["cuda"][:-2], *_COMMON_FLAGS, *level_flags, *extra_flags,
@@ -426,6 +427,23 @@ def _cuda_pch(clang: str, level_flags: tuple[str, ...], extra_flags: tuple[str, 
         proc.wait()
         return None
     return out if proc.returncode == 0 and os.path.isfile(out) else None
+
+
+_PCH_PREFIX = "mirencoder-cuda-pch-"
+
+
+def _remove_stale_pch_folders() -> None:
+    # Ray workers are often killed, not exited: their atexit never runs.
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PCH_PREFIX}*-*"):
+        pid = folder.name[len(_PCH_PREFIX):].split("-", 1)[0]
+        try:
+            if folder.stat().st_uid != os.getuid() or not pid.isdigit():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

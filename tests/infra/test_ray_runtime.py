@@ -1,0 +1,129 @@
+"""The embedded local Ray of a real ``mirencoder dataset build``: loopback only, and gone
+with its driver (SIGKILL included)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# Seconds the processes of a killed driver's session may take to be gone (measured: ~1.2 s).
+CLEANUP_BOUND_S = 15.0
+
+
+def _loopback(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _alive(pid: int, created: float) -> bool:
+    try:
+        process = psutil.Process(pid)
+        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class RunningBuild:
+    """A ``mirencoder dataset build`` subprocess whose local Ray is up; ``seen`` holds every
+    descendant met so far (pid -> (name, create time))."""
+
+    def __init__(self, process: subprocess.Popen, log: Path):
+        self.process, self.log = process, log
+        self.driver = psutil.Process(process.pid)
+        self.seen: dict[int, tuple[str, float]] = {}
+
+    def snapshot(self) -> list[psutil.Process]:
+        children = self.driver.children(recursive=True)
+        for child in children:
+            try:
+                self.seen[child.pid] = (child.name(), child.create_time())
+            except psutil.Error:
+                pass
+        return children
+
+    def ray_is_up(self) -> bool:
+        names = {name for name, _ in self.seen.values()}
+        return {"raylet", "ray::DashboardAgent", "ray::RuntimeEnvAgent"} <= names and any(
+            name.startswith("ray::") and "Agent" not in name for name in names)
+
+    def alive(self) -> list[str]:
+        return sorted(name for pid, (name, created) in self.seen.items()
+                      if _alive(pid, created))
+
+
+@pytest.fixture(scope="module")
+def running_build(tmp_path_factory: pytest.TempPathFactory, require_clang: str
+                  ) -> Iterator[RunningBuild]:
+    """A build of 300 small C files on one CPU (minutes of work), caught once Ray is up."""
+    root = tmp_path_factory.mktemp("ray-build")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for i in range(300):
+        (corpus / f"f{i}.c").write_text(
+            f"int f{i}(int *a, int n) {{ int s = {i}; for (int i = 0; i < n; i++) "
+            f"s += a[i] * {i}; return s; }}\n")
+    log = root / "build.err"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mirencoder", "dataset", "build", str(corpus), "--out",
+             str(root / "out"), "--num-cpus", "1", "--quiet"],
+            cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+            stderr=stderr)
+    build = RunningBuild(process, log)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None and not build.ray_is_up():
+        build.snapshot()
+        time.sleep(0.1)
+    try:
+        assert build.ray_is_up(), (process.poll(), sorted(n for n, _ in build.seen.values()))
+        yield build
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_local_ray_listens_on_loopback_only(running_build: RunningBuild):
+    time.sleep(1.0)  # let the agents open their servers
+    listening = {}
+    for process in [running_build.driver, *running_build.snapshot()]:
+        try:
+            sockets = process.net_connections(kind="inet")
+            name = process.name()
+        except psutil.Error:
+            continue
+        for sock in sockets:
+            if sock.status == psutil.CONN_LISTEN:
+                listening.setdefault(f"{name}[{process.pid}]", []).append(sock.laddr.ip)
+    assert {"gcs_server", "raylet", "ray::DashboardAgent"} <= {
+        key.split("[")[0] for key in listening}, listening
+    exposed = {key: ips for key, ips in listening.items() if not all(map(_loopback, ips))}
+    assert not exposed, f"listening beyond loopback: {exposed}"
+
+
+def test_sigkilled_build_leaves_no_ray_process(running_build: RunningBuild):
+    running_build.snapshot()
+    assert running_build.process.poll() is None, "the build finished before it was killed"
+    os.kill(running_build.process.pid, signal.SIGKILL)  # the driver alone, not its group
+    running_build.process.wait()
+    killed = time.monotonic()
+    while running_build.alive() and time.monotonic() - killed < CLEANUP_BOUND_S:
+        time.sleep(0.1)
+    elapsed = time.monotonic() - killed
+    assert not running_build.alive(), f"still running {elapsed:.0f} s after the driver's death"
+    time.sleep(0.2)  # the watchdog's report follows its last kill
+    stderr = running_build.log.read_text(errors="replace")
+    assert "its watchdog ended" in stderr, stderr[-2000:]
+    print(f"session processes gone {elapsed:.1f} s after SIGKILL of the driver")
