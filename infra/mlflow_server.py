@@ -165,7 +165,7 @@ class MlflowServer:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                self.process = None
+                self.stop()
                 raise FatalError(f"mlflow server exited at start-up (code {code}):\n"
                                  f"{self._log_tail()}")
             if self.healthy(timeout_s=2.0):
@@ -210,13 +210,18 @@ class MlflowServer:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """True while a process of group ``pgid`` runs (zombies, which an init that does not reap
+    may keep for ever, do not count)."""
+    import psutil
+
+    for process in psutil.process_iter(["status"]):
+        try:
+            if (os.getpgid(process.pid) == pgid
+                    and process.info["status"] != psutil.STATUS_ZOMBIE):
+                return True
+        except (OSError, psutil.Error):
+            continue
+    return False
 
 
 def _end_group(process: subprocess.Popen, timeout_s: float) -> None:
@@ -288,15 +293,14 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         # A second signal must not interrupt the clean-up itself.
+        previous[signal.SIGINT] = signal.getsignal(signal.SIGINT)
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             server.stop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
     return 0
 
 

@@ -71,8 +71,15 @@ class Watchdog:
         return {MARKER_ENV: self.token}
 
     def add_folder(self, folder: str | Path) -> None:
-        """Processes writing into ``folder`` are also ended when the driver dies."""
-        self._send(f"folder {Path(folder).resolve()}\n".encode())
+        """Processes writing into ``folder`` are also ended when the driver dies.
+
+        Raises:
+            ValueError: a folder as wide as ``/`` or ``/tmp`` (it would catch strangers).
+        """
+        path = Path(folder).resolve()
+        if len(path.parts) < 3 or path == Path.home():
+            raise ValueError(f"{path} is too wide a folder to watch")
+        self._send(f"folder {path}\n".encode())
 
     def stop(self) -> None:
         """Ends the watchdog without it touching anything (call after a normal clean-up)."""
@@ -122,7 +129,7 @@ def _writes_into(pid: int, fd: str) -> bool:
         with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as handle:
             for line in handle:
                 if line.startswith(b"flags:"):
-                    return int(line.split()[1], 8) & 0o3 in (1, 2)  # O_WRONLY, O_RDWR
+                    return (int(line.split()[1], 8) & 0o3) in (1, 2)  # O_WRONLY, O_RDWR
     except (OSError, ValueError, IndexError):
         pass
     return False

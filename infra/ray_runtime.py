@@ -70,8 +70,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             context = ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
                                dashboard_host=LOOPBACK, _node_ip_address=LOOPBACK, **kwargs)
             try:
-                if context.address_info.get("session_dir"):
-                    watchdog.add_folder(context.address_info["session_dir"])
+                session_dir = context.address_info.get("session_dir") or ""
+                if os.path.basename(session_dir).startswith("session_"):
+                    watchdog.add_folder(session_dir)
                 yield {"address": "local", "started_locally": True,
                        "cpus": ray.cluster_resources().get("CPU", 0.0)}
             finally:

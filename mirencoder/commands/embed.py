@@ -1,4 +1,9 @@
-"""``mirencoder embed FILE_OR_DIR... --model URI --out embeddings.parquet``."""
+"""``mirencoder embed FILE_OR_DIR... --model URI --out embeddings.parquet``.
+
+Exit status: 0 when at least one input was embedded; 1 when none was (every input failed, or
+no input was found); with ``--strict``, 1 as soon as any input failed. The Parquet file and
+the per-reason report are written in every case.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,13 @@ from mirencoder.training.embedding.embed_config import (
 __all__ = ["add_arguments", "run"]
 
 
+EXIT_STATUS = ("exit status: 0 when at least one input was embedded (failed inputs are "
+               "reported and written with their reason); 1 when none was, including when no "
+               "input was found; with --strict, 1 when any input failed")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = f"{parser.description or ''}\n\n{EXIT_STATUS}."
     parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
                         help="source (.c .cpp .cl .cu) or IR (.ll .bc) files, folders, tar archives")
     parser.add_argument("--out", type=Path, default=Path("embeddings.parquet"),
@@ -39,7 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_shorthand(parser, EmbedConfig, "tracking_uri", "--tracking-uri", metavar="URI")
     add_shorthand(parser, EmbedConfig, "compile.opt_level", "--opt-level", metavar="LEVEL",
                   help="clang optimisation level for sources")
+    add_shorthand(parser, EmbedConfig, "sha256", "--sha256", metavar="DIGEST")
+    add_shorthand(parser, EmbedConfig, "lock_file", "--lock", metavar="FILE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 when any input fails (default: only when no "
+                             "input is embedded)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if print_if_dry_run(config, args, "resolved embedding configuration"):
         return 0
     embedder = Embedder.from_config(config)
+    info = embedder.info
+    print(f"encoder {config.model}: package sha256 {info.package_sha256} ("
+          + (f"verified against {info.verified_by})" if info.verified_by
+             else "unverified: no registry tags, --sha256 or lock file)"))
     with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as work:
         result = embed_inputs(embedder, args.inputs, work_dir=Path(work),
                               modality=config.modality, batch_size=config.batch_size,
@@ -64,7 +84,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"embedded {ok}/{len(result)} inputs ({config.modality}, D={embedder.dim}) -> {out}")
     for reason, count in reasons.most_common():
         print(f"  failed: {reason}: {count}")
-    if len(result) and not ok:
+    if not len(result):
+        print("mirencoder embed: no input found in " + ", ".join(map(str, args.inputs)),
+              file=sys.stderr)
+        return 1
+    if not ok:
         print("mirencoder embed: no input could be embedded", file=sys.stderr)
+        return 1
+    if args.strict and result.errors:
+        print(f"mirencoder embed: {len(result.errors)} of {len(result)} inputs failed "
+              "(--strict)", file=sys.stderr)
         return 1
     return 0

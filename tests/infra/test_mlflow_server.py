@@ -28,7 +28,7 @@ def test_server_command_resolves_its_config_like_every_command(tmp_path, capsys)
     from mirencoder.infra.mlflow_server import main
 
     path = tmp_path / "server.yaml"
-    path.write_text("workers: 3\nhost: 0.0.0.0\n")
+    path.write_text("workers: 3\nhost: 0.0.0.0\nallow_remote: true\n")
     assert main(["--config", str(path), "--set", "workers=2", "--dry-run"]) == 0
     resolved = yaml.safe_load(capsys.readouterr().out)
     assert (resolved["port"], resolved["workers"], resolved["host"]) == (5000, 2, "0.0.0.0")

@@ -58,6 +58,14 @@ class EmbedConfig:
         "token windows and graphs once")
     max_graph_nodes: int = help_field(
         0, "graphs keep their first N nodes (0: the value the package was trained with)")
+    sha256: str = help_field(
+        "", "expected package sha256 (digest of every file; overrides registry tags and lock "
+        "files)")
+    lock_file: str = help_field(
+        "", "mirencoder.lock.json listing the package's files (default: one beside a local "
+        "package folder)")
+    max_model_bytes: int = help_field(  # training.core.package.DEFAULT_MAX_MODEL_BYTES
+        2 << 30, "refuse a package whose config describes more float32 parameter bytes")
     compile: CompileConfig = field(default_factory=CompileConfig)
 
     def __post_init__(self) -> None:
@@ -72,5 +80,8 @@ class EmbedConfig:
         for name in ("max_windows", "batch_size", "token_batch_size", "graph_batch_size"):
             check(p, getattr(self, name) >= 1, f"{name} must be >= 1")
         check(p, self.max_graph_nodes >= 0, "max_graph_nodes must be >= 0")
+        check(p, not self.sha256 or (len(self.sha256) == 64 and all(
+            c in "0123456789abcdefABCDEF" for c in self.sha256)), "sha256 must be 64 hex digits")
+        check(p, self.max_model_bytes >= 1, "max_model_bytes must be >= 1")
         if p:
             raise ConfigError(p)

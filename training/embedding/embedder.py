@@ -178,13 +178,15 @@ class Embedder:
 
     @classmethod
     def from_package(cls, package_dir: str | Path, *, source: str | None = None,
-                     config: EmbedConfig | None = None, model_version: Any = None) -> Embedder:
+                     config: EmbedConfig | None = None, model_version: Any = None,
+                     reference: Any = None) -> Embedder:
         """Loads a local encoder package folder (``config``: the embedding settings; its
-        ``model`` is not read here).
+        ``model`` is not read here), its files checked against ``reference`` (a
+        ``PackageReference``; None: their own list, with a warning).
 
         Raises:
-            FatalError: a corrupt or incomplete package (missing file, bad safetensors, a
-                config that does not match the weights).
+            FatalError: a corrupt, incomplete or tampered package (missing, extra or changed
+                file, bad safetensors, a config that does not match the weights or is too big).
         """
         package_dir = Path(package_dir)
         from ..registry.model_registry import PACKAGE_FILES
@@ -198,10 +200,11 @@ class Embedder:
             from ...pipelines.ir.tokenizer import IRTokenizer
             from ..core.package import load_encoder_package
 
-            model, info = load_encoder_package(package_dir)
+            limit = {"max_bytes": config.max_model_bytes} if config is not None else {}
+            model, info = load_encoder_package(package_dir, reference=reference, **limit)
             tokenizer = IRTokenizer.load(package_dir / "tokenizer.json")
             node_vocab = NodeTextVocabulary.load(package_dir / "node_vocab.json")
-        except ImportError:
+        except (ImportError, MirError):
             raise
         except Exception as error:  # noqa: BLE001 - any load failure means a corrupt package
             raise FatalError(f"corrupt encoder package {package_dir}: "
@@ -225,15 +228,17 @@ class Embedder:
                 that is neither a package nor an MLflow model.
             FatalError: an unreachable registry or a corrupt artifact.
         """
-        from ..registry.model_cache import fetch_model
+        from ..registry.model_cache import fetch_model, package_reference
 
         text = config.model
         remote = text.startswith(("models:/", "runs:/"))
         where = {"tracking_uri": config.tracking_uri, "cache_dir": config.cache_dir}
         package_dir, version = fetch_model(text, **where)
+        reference = package_reference(text, package_dir, version, sha256=config.sha256 or None,
+                                      lock_file=config.lock_file or None)
         try:
             return cls.from_package(package_dir, source=text, config=config,
-                                    model_version=version)
+                                    model_version=version, reference=reference)
         except FatalError:
             if not remote:
                 raise
@@ -241,7 +246,7 @@ class Embedder:
             package_dir, version = fetch_model(text, **where, refresh=True)
             try:
                 return cls.from_package(package_dir, source=text, config=config,
-                                        model_version=version)
+                                        model_version=version, reference=reference)
             except FatalError as error:
                 raise FatalError(f"corrupt model artifact {text} (downloaded afresh to "
                                  f"{package_dir}): {error}") from error

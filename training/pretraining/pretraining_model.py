@@ -67,7 +67,7 @@ class PretrainingModel(nn.Module):
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
         task = self.task
         out = self.encoder(step.inputs)
-        zero = out["tokens"].new_zeros(())
+        zero = out["tokens"].new_zeros((), dtype=torch.float32)
         total = zero
         metrics: dict[str, torch.Tensor] = {}
         fused_reached = False  # did a loss reach the fusion layer this step?

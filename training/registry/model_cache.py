@@ -8,11 +8,13 @@ renamed when complete, so that a crash never leaves a half-written cache entry.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
 from ...infra.errors import ConfigError, FatalError
 from ...infra.tracking import resolve_tracking_uri, using_tracking_uri
+from ..core.package_verify import PackageReference, folder_reference
 from .model_registry import (
     ModelVersionInfo,
     get_version,
@@ -20,7 +22,7 @@ from .model_registry import (
     registry_errors,
 )
 
-__all__ = ["fetch_model", "fetch_package", "package_in_model_dir"]
+__all__ = ["fetch_model", "fetch_package", "package_in_model_dir", "package_reference"]
 
 
 def _check_reachable(uri: str, timeout_s: float = 5.0) -> None:
@@ -169,3 +171,33 @@ def fetch_model(uri_or_dir: str, *, tracking_uri: str | None = None,
     if refresh or not (dest / ".mirencoder-complete").exists():
         _download(artifact_uri, dest, uri)
     return package_in_model_dir(dest), info
+
+
+def package_reference(uri_or_dir: str, package_dir: Path, version: ModelVersionInfo | None, *,
+                      sha256: str | None = None, lock_file: str | Path | None = None
+                      ) -> PackageReference | None:
+    """Where the expected sha256 sums of a fetched package come from, outside the package.
+
+    In order: the caller's package digest (``sha256``) or ``lock_file``; the registered
+    version's ``package_sha256``/``package_files`` tags (``models:/NAME@ALIAS`` and
+    ``models:/NAME/VERSION``); a ``mirencoder.lock.json`` beside a local folder. None when
+    there is none (``runs:/`` URIs, versions registered before the tags existed, bare
+    folders): the loader then checks the package against its own list and warns.
+
+    Raises:
+        ConfigError: a named lock file that is missing or does not list the package.
+        FatalError: unreadable or inconsistent ``package_*`` tags.
+    """
+    if sha256 or lock_file:
+        return folder_reference(package_dir, sha256=sha256, lock_file=lock_file)
+    if version is not None and version.tags.get("package_sha256"):
+        source = f"registry version {version.name}/{version.version}"
+        try:
+            files = json.loads(version.tags.get("package_files") or "null")
+        except ValueError as error:
+            raise FatalError(f"{source}: unreadable package_files tag ({error})") from error
+        return PackageReference(source=source, files=files,
+                                package_sha256=version.tags["package_sha256"])
+    if str(uri_or_dir).startswith(("models:/", "runs:/")):
+        return None
+    return folder_reference(package_dir)

@@ -12,7 +12,10 @@ cache is :mod:`mirencoder.training.registry.model_cache`.
 Tags on every version (plain strings): ``dataset_index_sha256``, ``dataset_name``,
 ``tokenizer_sha256``, ``node_vocab_sha256``, ``config_sha256``, ``code_version``,
 ``num_parameters``, ``embedding_dim``, ``weights_sha256``, ``weights_bytes``, ``size_bytes``,
-``training_run_id``, ``training_steps`` (when known) and one ``metric.<name>`` per evaluation
+``training_run_id``, ``training_steps`` (when known), ``package_sha256`` and ``package_files``
+(the package digest and the JSON ``{file: sha256}`` of every package file: the outside
+reference a ``models:/`` load verifies the downloaded files against, see
+:mod:`~mirencoder.training.core.package_verify`) and one ``metric.<name>`` per evaluation
 metric.
 """
 
@@ -37,6 +40,7 @@ from ...infra.tracking import (
     resolve_tracking_uri,
     using_tracking_uri,
 )
+from ..core.package_verify import package_digest, package_file_hashes
 from .model_card import (
     METRIC_TAG_PREFIX,
     plot_training_curves,
@@ -234,6 +238,7 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
     config = _read_json(package_dir / "encoder_config.json")
     weights = package_dir / PACKAGE_FILES[0]
     model_config = config.get("model", config)
+    files = package_file_hashes(package_dir)
     tags: dict[str, Any] = {
         "dataset_index_sha256": _lookup(lineage, "dataset_index_sha256", "index_sha256",
                                         "dataset.index_sha256", "dataset_sha256"),
@@ -259,6 +264,8 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
         "size_bytes": sum(p.stat().st_size for p in package_dir.rglob("*") if p.is_file()),
         "model_config": json.dumps({k: v for k, v in model_config.items()
                                     if not isinstance(v, (dict, list))}, sort_keys=True),
+        "package_sha256": package_digest(files),
+        "package_files": json.dumps(files, sort_keys=True),
     }
     return {key: str(value) for key, value in tags.items() if value is not None}
 

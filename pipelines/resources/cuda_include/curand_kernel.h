@@ -1,5 +1,5 @@
 /* Stand-in for the CUDA toolkit's curand_kernel.h: the generator states (XORWOW, Philox,
- * MRG32k3a) with the toolkit's layout, and the device functions as declarations (left as
+ * MRG32k3a, MTGP32) with the toolkit's layout, and the device functions as declarations (left as
  * calls in the IR, like libdevice's). */
 #ifndef MIRENCODER_CURAND_KERNEL_H
 #define MIRENCODER_CURAND_KERNEL_H
@@ -23,11 +23,19 @@ struct curandStateMRG32k3a {
   float boxmuller_extra;
   double boxmuller_extra_double;
 };
+struct mtgp32_kernel_params;
+struct curandStateMtgp32 {
+  unsigned int s[1024];
+  int offset, pIdx;
+  struct mtgp32_kernel_params *k;
+  int precise_double_flag;
+};
 typedef struct curandStateXORWOW curandStateXORWOW_t;
 typedef struct curandStateXORWOW curandState_t;
 typedef struct curandStateXORWOW curandState;
 typedef struct curandStatePhilox4_32_10 curandStatePhilox4_32_10_t;
 typedef struct curandStateMRG32k3a curandStateMRG32k3a_t;
+typedef struct curandStateMtgp32 curandStateMtgp32_t;
 
 #define MIRENCODER_CURAND(S)                                                                   \
   __device__ void curand_init(unsigned long long seed, unsigned long long subsequence,         \
@@ -45,6 +53,7 @@ typedef struct curandStateMRG32k3a curandStateMRG32k3a_t;
 MIRENCODER_CURAND(curandStateXORWOW_t)
 MIRENCODER_CURAND(curandStatePhilox4_32_10_t)
 MIRENCODER_CURAND(curandStateMRG32k3a_t)
+MIRENCODER_CURAND(curandStateMtgp32_t)
 #undef MIRENCODER_CURAND
 __device__ uint4 curand4(curandStatePhilox4_32_10_t *state);
 __device__ float4 curand_uniform4(curandStatePhilox4_32_10_t *state);
