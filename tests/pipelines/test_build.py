@@ -172,9 +172,8 @@ def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang
     process.wait()
     assert 0 < finished_before_kill
     assert not (killed / "index.json").exists()
-    # The killed driver's local Ray may leave orphans behind; the rerun starts its own.
-    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"],
-                   capture_output=True)
+    # No `ray stop`: the killed driver's session is cleaned up by its own watchdog
+    # (infra/process_watchdog.py), and other Ray sessions on the machine are left alone.
     resumed = subprocess.run(_build_command(killed, recipe), env=env, cwd=REPO_ROOT,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
