@@ -271,6 +271,28 @@ def test_held_out_selection_from_a_manifest(tmp_path: Path, fmt: str) -> None:
     assert wide.summary()["eligible"] == {"loops": 4}
 
 
+def test_held_out_selection_with_one_row_per_optimisation_level(tmp_path: Path) -> None:
+    """A source is seen when any of its level variants was trained on, even if another
+    level failed or is a duplicate of a test record."""
+    archive = "../shared/data/corpus/loops.tar.gz"
+    manifest = [
+        {"path": f"{archive}!d/mixed.c", "status": "failed", "key": None},
+        {"path": f"{archive}!d/mixed.c", "status": "ok", "key": "k-train"},
+        {"path": f"{archive}!d/held.c", "status": "ok", "key": "k-test"},
+        {"path": f"{archive}!d/held.c", "status": "duplicate", "key": "k-test"},
+        {"path": f"{archive}!d/held.c", "status": "failed", "key": None},
+    ]
+    dataset = _write_dataset(tmp_path / "ds", manifest, {"train": ["k-train"],
+                                                         "test": ["k-test"]}, "parquet")
+    sources = [SourceFile("loops", f"/abs/corpus/loops.tar.gz!d/{n}.c", tmp_path / f"{n}.c",
+                          source_identity(f"/abs/corpus/loops.tar.gz!d/{n}.c"))
+               for n in ("mixed", "held")]
+    selection = select_held_out({"loops": sources}, read_manifest_view(dataset),
+                                include_unseen=True)
+    assert [s.identity[1] for s in selection.sources["loops"]] == ["d/held.c"]
+    assert selection.reasons["loops"] == {"test_split": 1, "train": 1}
+
+
 def test_not_a_dataset(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a built dataset"):
         read_manifest_view(tmp_path)

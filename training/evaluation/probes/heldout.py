@@ -31,12 +31,13 @@ class ManifestView:
     """What held-out selection needs from a dataset.
 
     Attributes:
-        rows: ``identity -> (status, key)`` of every manifest row.
+        rows: ``identity -> [(status, key), ...]``: every manifest row of a source (a build
+            with optimisation-level variants writes one row per input and level).
         split_of_key: record key -> split.
         dataset: the dataset folder, and ``index_sha256`` its lineage hash.
     """
 
-    rows: dict[tuple[str, str], tuple[str, str | None]]
+    rows: dict[tuple[str, str], list[tuple[str, str | None]]]
     split_of_key: dict[str, str]
     dataset: str = ""
     index_sha256: str = ""
@@ -104,7 +105,9 @@ def read_manifest_view(dataset_dir: str | Path) -> ManifestView:
         keys = _keys_from_parquet(parquet) if parquet else _keys_from_wds(wds)
         split_of_key.update(dict.fromkeys(keys, split))
     table = pq.read_table(manifest_path, columns=["path", "status", "key"]).to_pylist()
-    rows = {source_identity(r["path"]): (r["status"], r["key"]) for r in table}
+    rows: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+    for r in table:
+        rows.setdefault(source_identity(r["path"]), []).append((r["status"], r["key"]))
     return ManifestView(rows, split_of_key, str(folder), hashlib.sha256(raw).hexdigest())
 
 
@@ -136,11 +139,20 @@ def select_held_out(sources: dict[str, Sequence[SourceFile]], view: ManifestView
     return HeldOutSelection(kept, True, statement, reasons, view.dataset, view.index_sha256)
 
 
+# When a source has several rows (one per optimisation level), the most "seen" one decides:
+# any variant trained on makes the whole source seen.
+_PRECEDENCE = ("train", "validation", "no_record", "test_split", "excluded", "failed")
+
+
 def _reason(source: SourceFile, view: ManifestView) -> str:
-    row = view.rows.get(source.identity)
-    if row is None:
+    rows = view.rows.get(source.identity)
+    if not rows:
         return "absent"
-    status, key = row
+    return min((_row_reason(status, key, view) for status, key in rows),
+               key=lambda r: _PRECEDENCE.index(r) if r in _PRECEDENCE else -1)
+
+
+def _row_reason(status: str, key: str | None, view: ManifestView) -> str:
     if status in _UNSEEN_STATUSES:
         return status
     split = view.split_of_key.get(key or "")
