@@ -88,7 +88,7 @@ def _run_pass(inputs: list[tuple[str, bytes]], tokenizer: IRTokenizer,
         tokenizer.encode(ir.text)
         t2 = clock()
         graph = build_graph(ir)
-        graph.node_text_ids = vocab.encode(graph.node_texts)
+        graph.node_text = vocab.encode(graph.node_texts)
         t3 = clock()
         for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
             times[stage].append(seconds * 1e3)

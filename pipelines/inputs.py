@@ -5,6 +5,12 @@ anything touches the disk: absolute names, ``..`` components, hard links, device
 are refused; symbolic links are created only after all regular files, and only when their
 target stays inside the extraction root and does not form a loop. A refused member becomes
 an :class:`InputItem` with a ``rejection`` (so the manifest shows it), never an exception.
+Every program file gets exactly one item: a name that is not UTF-8 (``bad_filename``), a
+second member of the same name (``duplicate_member``; the first is kept), a folder's
+symbolic link that leaves the folder, loops or dangles is an item with a rejection, not a
+silent skip. Only program files and include files (:data:`INCLUDE_SUFFIXES`) are extracted;
+other members are read past. An archive stops being read past ``max_archive_members``
+members or ``max_archive_bytes`` uncompressed bytes (``archive_limit`` on its own item).
 
 An archive is extracted (:func:`extract_archive`; the build and the embedder through
 :func:`discover_inputs`, evaluation directly) into ``<into>/<stem>-<hash8>/`` (hash of its
@@ -38,6 +44,10 @@ __all__ = [
     "ARCHIVE_SUFFIXES",
     "REJECTION_REASONS",
     "MAX_MEMBER_BYTES",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_ARCHIVE_MEMBERS",
+    "INCLUDE_SUFFIXES",
+    "display_path",
     "discover_inputs",
     "extract_archive",
     "is_archive",
@@ -58,14 +68,30 @@ REJECTION_REASONS = {
     "too_large": "file over the size limit",
     "bad_archive": "archive that cannot be read (corrupt or truncated)",
     "unsupported_language": "file given directly whose suffix is not a program language",
+    "bad_filename": "file or member name that is not valid UTF-8 (shown with \\x escapes)",
+    "symlink_outside": "symbolic link in an input folder whose target is outside the folder",
+    "duplicate_member": "archive member with the name of an earlier member (the first is kept)",
+    "archive_limit": "archive past archives.max_members or archives.max_total_bytes: the "
+                     "members after the limit were not read",
 }
 """Reasons of :attr:`InputItem.rejection` set by discovery, with their meaning."""
 
 MAX_MEMBER_BYTES = 64 << 20
-"""Non-program archive members (headers, data) above this size are not extracted."""
+"""Include files in archives above this size are not extracted."""
+
+MAX_ARCHIVE_BYTES = 1 << 30
+"""Default cap on the uncompressed bytes of the members read from one archive."""
+
+MAX_ARCHIVE_MEMBERS = 250_000
+"""Default cap on the members (of any kind) read from one archive."""
+
+INCLUDE_SUFFIXES = frozenset({".h", ".hh", ".hpp", ".hxx", ".h++", ".hp", ".inc", ".inl", ".ipp",
+                              ".tpp", ".tcc", ".txx", ".def", ".cuh", ".clh", "", "."})
+"""Non-program archive members extracted (for ``#include``): these suffixes, no suffix
+(``<vector>``-style) or a bare trailing dot; other members (text, data) are not extracted."""
 
 _MARKER = ".mirencoder-extracted.json"
-_MARKER_VERSION = 1
+_MARKER_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,21 +157,26 @@ def source_group(name: str, local_path: Path | None) -> str:
 
 
 def discover_inputs(paths: Sequence[str | Path], work_dir: Path, *, corpus: str | None = None,
-                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[InputItem]:
+                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                    max_archive_bytes: int = MAX_ARCHIVE_BYTES,
+                    max_archive_members: int = MAX_ARCHIVE_MEMBERS) -> list[InputItem]:
     """Lists the program files of folders, single files and tar archives, in a fixed order.
 
     Folders are walked recursively in sorted order without following symbolic links to
     folders; a symbolic link to a file counts only when its target lies inside the folder.
     Archives are extracted safely into ``work_dir/extracted/`` once. Only program files
     (by suffix, see :data:`~mirencoder.pipelines.compile.LANGUAGE_BY_SUFFIX`) become
-    items; headers and other files stay on disk for includes. Refused members and files
-    over ``max_file_bytes`` become items with a ``rejection``.
+    items; headers stay on disk for includes. Refused members, files over
+    ``max_file_bytes``, names that are not UTF-8, and a folder's program-file links (and
+    folder links) that leave the folder, loop or dangle become items with a ``rejection``.
 
     Args:
         paths: folders, files or archives, in the order wanted.
         work_dir: build work folder; archives are extracted under ``work_dir/extracted``.
         corpus: corpus label for every item; default: each input's stem.
         max_file_bytes: program files above this size are refused as ``too_large``.
+        max_archive_bytes: an archive stops being read past this many uncompressed bytes.
+        max_archive_members: an archive stops being read past this many members.
 
     Returns:
         The items: inputs in the order given, each input's files sorted by path.
@@ -163,15 +194,32 @@ def discover_inputs(paths: Sequence[str | Path], work_dir: Path, *, corpus: str 
         if path.is_dir():
             items.extend(_walk_folder(path, label, max_file_bytes))
         elif is_archive(path):
-            items.extend(_archive_items(path, Path(work_dir), label, max_file_bytes))
+            items.extend(_archive_items(path, Path(work_dir), label, max_file_bytes,
+                                        max_archive_bytes, max_archive_members))
         else:
             items.append(_single_file(path, label, max_file_bytes))
     return items
 
 
+def display_path(path: str | Path) -> str:
+    """A path as valid UTF-8 text: bytes that are not UTF-8 (held as surrogates by Python's
+    file-system decoding) become ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(path: str | Path) -> tuple[str, str] | None:
+    shown = display_path(path)
+    if shown == str(path):
+        return None
+    return ("bad_filename", f"{shown}: the name is not valid UTF-8; rename the file")
+
+
 def _single_file(path: Path, label: str, max_file_bytes: int) -> InputItem:
     language = detect_language(path)
-    rejection = None
+    rejection = _bad_name(path)
+    if rejection is not None:
+        return InputItem(path=display_path(path), local_path=None, corpus=label,
+                         language=language, rejection=rejection)
     if language is None:
         rejection = ("unsupported_language",
                      f"{path.name}: suffix {path.suffix or '(none)'!r} is not a program language")
@@ -192,15 +240,57 @@ def _walk_folder(root: Path, label: str, max_file_bytes: int) -> Iterator[InputI
     prefix = str(root)
     for entry_path, is_link in _sorted_files(prefix):
         language = detect_language(entry_path)
-        if language is None:
+        problem = _folder_link_problem(entry_path, real_root) if is_link else None
+        if problem == _INNER_FOLDER or (language is None and not _reported_link(entry_path,
+                                                                                 problem)):
+            continue  # not a program file; a linked inner folder is walked where it lies
+        rejection = _bad_name(entry_path) or problem
+        if rejection is not None:
+            yield InputItem(path=display_path(entry_path), local_path=None, corpus=label,
+                            language=language, rejection=rejection)
             continue
-        if is_link:
-            target = os.path.realpath(entry_path)
-            if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
-                continue  # links leaving the folder (or dangling) are not followed
         size = os.stat(entry_path).st_size
         yield InputItem(path=entry_path, local_path=Path(entry_path), corpus=label,
                         language=language, rejection=_size_rejection(size, max_file_bytes))
+
+
+_INNER_FOLDER = ("", "")  # a link to a folder inside the input folder: not followed, no item
+
+
+def _reported_link(path: str, problem: tuple[str, str] | None) -> bool:
+    """Whether a link without a program suffix gets an item: a loop, or a link to a folder
+    outside the input folder (its programs are not built); links to other files are not
+    inputs."""
+    if problem is None:
+        return False
+    return problem[0] == "symlink_loop" or (problem[0] == "symlink_outside"
+                                            and os.path.isdir(path))
+
+
+def _folder_link_problem(path: str, real_root: str) -> tuple[str, str] | None:
+    """Why a symbolic link in an input folder is not followed, or None for a link to a file
+    inside the folder (:data:`_INNER_FOLDER` for one to a folder inside it)."""
+    link = display_path(os.readlink(path))
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("symlink_loop", f"symbolic link to {link!r} loops")
+        target = os.path.realpath(path)
+        if os.path.commonpath([real_root, target]) != real_root:
+            return ("symlink_outside", f"symbolic link to {link!r} leaves the input folder")
+        return ("broken_link", f"symbolic link to {link!r} points to nothing")
+    target = os.path.realpath(path)
+    if os.path.commonpath([real_root, target]) != real_root:
+        return ("symlink_outside", f"symbolic link to {link!r} leaves the input folder "
+                "(not followed)")
+    if os.path.isdir(target):
+        parent = os.path.realpath(os.path.dirname(path))
+        if os.path.commonpath([parent, target]) == target:
+            return ("symlink_loop", f"symbolic link to {link!r} points to its own folder or an "
+                    "ancestor (a cycle)")
+        return _INNER_FOLDER
+    return None
 
 
 def _sorted_files(folder: str) -> Iterator[tuple[str, bool]]:

@@ -21,7 +21,7 @@ __all__ = ["graph_view", "id_views", "build_views"]
 
 
 def graph_view(ir: NormalizedIR) -> ProgramGraph:
-    """The graph view, node texts as strings (``node_text_ids`` unset).
+    """The graph view, node texts as strings (``node_text`` unset).
 
     Raises:
         InputError: reason ``graph_error`` when the graph cannot be built.
@@ -43,7 +43,7 @@ def id_views(text: str, node_texts: Sequence[str], tokenizer: IRTokenizer,
             encodes the first windows only); default: all of them.
 
     Returns:
-        ``(tokens, node_text_ids)``: int32 arrays, no special tokens.
+        ``(tokens, node_text)``: int32 arrays (token ids, node-text ids), no special tokens.
     """
     tokens = np.asarray(tokenizer.encode(text, max_tokens), dtype=np.int32)
     return tokens, node_vocab.encode(node_texts)
@@ -58,12 +58,12 @@ def build_views(ir: NormalizedIR, tokenizer: IRTokenizer, node_vocab: NodeTextVo
 
     Returns:
         ``(tokens, graph)``: int32 token ids (full length unless ``max_tokens`` is given) and
-        the graph with ``node_text_ids`` set.
+        the graph with ``node_text`` set.
 
     Raises:
         InputError: reason ``graph_error`` when the graph cannot be built.
     """
     graph = graph_view(ir)
-    tokens, graph.node_text_ids = id_views(ir.text, graph.node_texts, tokenizer, node_vocab,
-                                           max_tokens=max_tokens)
+    tokens, graph.node_text = id_views(ir.text, graph.node_texts, tokenizer, node_vocab,
+                                       max_tokens=max_tokens)
     return tokens, graph

@@ -145,7 +145,7 @@ def build_graph(ir: NormalizedIR | str) -> ProgramGraph:
         ir: a :class:`NormalizedIR` or its canonical ``text``.
 
     Returns:
-        The multigraph as flat arrays; ``node_text_ids`` is left unset (see ``views.py``).
+        The multigraph as flat arrays; ``node_text`` (the ids) is left unset (see ``views.py``).
 
     Raises:
         InputError: reason ``graph_error`` when the text is not canonical IR.

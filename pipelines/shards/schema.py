@@ -10,6 +10,12 @@ optimisation-level variant of a source shares it, and a build writes a group's r
 next to each other) and ``opt_level`` (``O0``..``Oz``, ``""`` for ready IR) to the records
 and to the manifest, whose rows become one per input *and level*. Readers of version-1
 datasets default ``group`` to the record key and ``opt_level`` to ``""``.
+
+The graph fields and ``graph.npz`` members are the graph columns of
+``pipelines/ir/program_graph.py`` (:data:`GRAPH_COLUMNS`, which also documents the names).
+A record's ``source_path`` is a manifest ``path`` (an input, as given; archive members as
+``ARCHIVE!MEMBER``): the first input, in plan order, whose IR the record holds; other inputs
+with the same IR are manifest rows with status ``duplicate`` and this record's ``key``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import json
 
 import numpy as np
 import pyarrow as pa
+
+from ..ir.program_graph import GRAPH_COLUMN_NAMES, graph_arrays, graph_arrow_fields
 
 __all__ = [
     "SPLITS", "MANIFEST_STATUSES", "SCHEMA_VERSION", "PROGRAM_SCHEMA", "PROGRAM_SCHEMA_V1",
@@ -44,14 +52,7 @@ PROGRAM_SCHEMA = pa.schema([
     pa.field("opt_level", pa.string(), nullable=False),  # O0..Oz; "" for ready IR
     pa.field("num_tokens", pa.int32(), nullable=False),  # before any truncation
     pa.field("tokens", pa.list_(pa.int32()), nullable=False),
-    pa.field("node_type", pa.list_(pa.int8()), nullable=False),
-    pa.field("node_text", pa.list_(pa.int32()), nullable=False),  # node-text vocabulary ids
-    pa.field("node_function", pa.list_(pa.int32()), nullable=False),
-    pa.field("node_block", pa.list_(pa.int32()), nullable=False),
-    pa.field("edge_src", pa.list_(pa.int32()), nullable=False),
-    pa.field("edge_dst", pa.list_(pa.int32()), nullable=False),
-    pa.field("edge_flow", pa.list_(pa.int8()), nullable=False),
-    pa.field("edge_position", pa.list_(pa.int32()), nullable=False),
+    *graph_arrow_fields(nullable=False),  # GRAPH_COLUMNS, node texts as vocabulary ids
     pa.field("bitcode", pa.large_binary(), nullable=False),  # canonical artifact
 ], metadata={"mirencoder.schema_version": str(SCHEMA_VERSION)})
 
@@ -74,23 +75,18 @@ MANIFEST_SCHEMA = pa.schema([
     pa.field("opt_level", pa.string(), nullable=False),  # the variant's level, "" if none
 ])
 
-_GRAPH_ARRAYS = ("node_type", "node_text", "node_function", "node_block",
-                 "edge_src", "edge_dst", "edge_flow", "edge_position")
-
 
 def graph_to_npz(record: dict) -> bytes:
     """Packs the graph columns of a record into ``.npz`` bytes (no pickles)."""
-    dtypes = {f.name: f.type.value_type.to_pandas_dtype() for f in PROGRAM_SCHEMA
-              if f.name in _GRAPH_ARRAYS}
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(record[name], dtype=dtypes[name]) for name in _GRAPH_ARRAYS})
+    np.savez(buffer, **graph_arrays(record))
     return buffer.getvalue()
 
 
 def graph_from_npz(data: bytes) -> dict[str, np.ndarray]:
     """Unpacks ``graph.npz`` bytes; refuses pickled object arrays."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {name: npz[name] for name in _GRAPH_ARRAYS}
+        return {name: npz[name] for name in GRAPH_COLUMN_NAMES}
 
 
 def _npy(array: np.ndarray) -> bytes:

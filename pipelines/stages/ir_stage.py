@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import pyarrow as pa
 
 from ...infra.errors import InputError
@@ -14,6 +13,7 @@ from ..compile import SOURCE_LANGUAGES, CompileConfig
 from ..frontend.loader import FrontEnd
 from ..frontend.views import graph_view
 from ..inputs import InputItem, source_group
+from ..ir.program_graph import TEXT_GRAPH_COLUMN_NAMES, empty_graph_columns, graph_arrow_fields
 
 __all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table", "variant_levels"]
 
@@ -33,18 +33,8 @@ IR_PART_SCHEMA = pa.schema([
     ("num_instructions", pa.int32()),
     ("ir_text", pa.large_string()),
     ("bitcode", pa.large_binary()),
-    ("node_type", pa.list_(pa.int8())),
-    ("node_texts", pa.list_(pa.string())),
-    ("node_function", pa.list_(pa.int32())),
-    ("node_block", pa.list_(pa.int32())),
-    ("edge_src", pa.list_(pa.int32())),
-    ("edge_dst", pa.list_(pa.int32())),
-    ("edge_flow", pa.list_(pa.int8())),
-    ("edge_position", pa.list_(pa.int32())),
+    *graph_arrow_fields(texts=True),  # GRAPH_COLUMNS, node texts as strings
 ])
-
-_EMPTY_GRAPH = {name: [] for name in ("node_type", "node_texts", "node_function", "node_block",
-                                      "edge_src", "edge_dst", "edge_flow", "edge_position")}
 
 
 def variant_levels(item: InputItem, levels: tuple[str, ...]) -> tuple[str, ...]:
@@ -92,7 +82,8 @@ class IRStage:
                "group": group, "opt_level": opt_level if item.language in SOURCE_LANGUAGES else "",
                "path": item.path, "corpus": item.corpus, "language": item.language,
                "status": "failed", "reason": None, "message": None, "ir_sha256": None,
-               "num_instructions": 0, "ir_text": None, "bitcode": None, **_EMPTY_GRAPH}
+               "num_instructions": 0, "ir_text": None, "bitcode": None,
+               **empty_graph_columns()}
         if item.rejection is not None:
             row["opt_level"] = ""
             row["reason"], row["message"] = item.rejection
@@ -110,14 +101,7 @@ class IRStage:
             return row
         row.update(status="ok", ir_sha256=ir.sha256, num_instructions=ir.num_instructions,
                    ir_text=ir.text, bitcode=ir.bitcode,
-                   node_type=np.asarray(graph.node_type, np.int8),
-                   node_texts=list(graph.node_texts),
-                   node_function=np.asarray(graph.node_function, np.int32),
-                   node_block=np.asarray(graph.node_block, np.int32),
-                   edge_src=np.asarray(graph.edge_src, np.int32),
-                   edge_dst=np.asarray(graph.edge_dst, np.int32),
-                   edge_flow=np.asarray(graph.edge_flow, np.int8),
-                   edge_position=np.asarray(graph.edge_position, np.int32))
+                   **graph.columns(TEXT_GRAPH_COLUMN_NAMES))
         return row
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import pyarrow.parquet as pq
 
 from ..config import ShardConfig
 from ..frontend.views import id_views
 from ..ir.node_vocab import NodeTextVocabulary
+from ..ir.program_graph import NODE_TEXT, NODE_TEXTS, TEXT_GRAPH_COLUMN_NAMES, graph_arrays
 from ..ir.tokenizer import IRTokenizer
 from ..shards.schema import SPLITS
 from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter
@@ -19,8 +19,7 @@ from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter
 __all__ = ["ShardStage"]
 
 _COLUMNS = ["order", "group", "opt_level", "path", "corpus", "language", "ir_sha256", "ir_text",
-            "bitcode", "node_type", "node_texts", "node_function", "node_block", "edge_src",
-            "edge_dst", "edge_flow", "edge_position"]
+            "bitcode", *TEXT_GRAPH_COLUMN_NAMES]
 
 
 class ShardStage:
@@ -82,21 +81,14 @@ class ShardStage:
         return {"task": task, "records": counts, "shards": shards}
 
     def _record(self, row: dict, key: str, split: str) -> dict:
-        tokens, node_text = id_views(row["ir_text"], row["node_texts"], self.tokenizer,
+        tokens, node_text = id_views(row["ir_text"], row[NODE_TEXTS], self.tokenizer,
                                      self.node_vocab)
         return {
             "key": key, "ir_sha256": row["ir_sha256"], "corpus": row["corpus"],
             "source_path": row["path"], "language": row["language"], "split": split,
             "group": row["group"], "opt_level": row["opt_level"],
             "num_tokens": int(tokens.shape[0]), "tokens": tokens,
-            "node_type": np.asarray(row["node_type"], np.int8),
-            "node_text": node_text,
-            "node_function": np.asarray(row["node_function"], np.int32),
-            "node_block": np.asarray(row["node_block"], np.int32),
-            "edge_src": np.asarray(row["edge_src"], np.int32),
-            "edge_dst": np.asarray(row["edge_dst"], np.int32),
-            "edge_flow": np.asarray(row["edge_flow"], np.int8),
-            "edge_position": np.asarray(row["edge_position"], np.int32),
+            **graph_arrays({**row, NODE_TEXT: node_text}),
             "bitcode": row["bitcode"] if self.shards.write_bitcode else b"",
         }
 

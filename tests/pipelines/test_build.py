@@ -23,6 +23,7 @@ from mirencoder.pipelines.build import build_dataset
 from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
 from mirencoder.pipelines.dataset import load_index
+from mirencoder.pipelines.ir.program_graph import ENCODER_COLUMNS
 from mirencoder.pipelines.shards.schema import SPLITS
 from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
 from mirencoder.training.pretraining.datamodule import split_shards
@@ -78,8 +79,7 @@ def test_wds_and_parquet_hold_the_same_records(demo_dataset: Path):
             assert record["num_tokens"] == other["num_tokens"]
             assert record["corpus"] == other["corpus"]
             np.testing.assert_array_equal(record["tokens"], other["tokens"])
-            for column in ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow",
-                           "edge_position"):
+            for column in ENCODER_COLUMNS:  # the graph columns training reads
                 np.testing.assert_array_equal(record[column], other[column])
             assert len(record["tokens"]) == record["num_tokens"] > 0
             n = len(record["node_type"])

@@ -65,10 +65,10 @@ def test_build_views_is_the_builds_two_phases():
     vocab = NodeTextVocabulary.build(Counter(t for ir in irs for t in graph_view(ir).node_texts))
     for ir in irs:
         graph = graph_view(ir)  # the compile phase
-        tokens, node_text_ids = id_views(ir.text, list(graph.node_texts), tokenizer, vocab)
+        tokens, node_text = id_views(ir.text, list(graph.node_texts), tokenizer, vocab)
         both_tokens, both_graph = build_views(ir, tokenizer, vocab)
         np.testing.assert_array_equal(tokens, both_tokens)
-        np.testing.assert_array_equal(node_text_ids, both_graph.node_text_ids)
+        np.testing.assert_array_equal(node_text, both_graph.node_text)
         np.testing.assert_array_equal(graph.edge_src, both_graph.edge_src)
         head, _ = build_views(ir, tokenizer, vocab, max_tokens=10)
         np.testing.assert_array_equal(head, tokens[:10])
@@ -87,6 +87,5 @@ def test_embedder_path_gives_the_records_of_the_build(demo_dataset: Path):
         assert ir.sha256 == row["ir_sha256"], row["source_path"]
         tokens, graph = build_views(ir, tokenizer, vocab)
         np.testing.assert_array_equal(tokens, row["tokens"])
-        np.testing.assert_array_equal(graph.node_text_ids, row["node_text"])
-        for column in ("node_type", "edge_src", "edge_dst", "edge_flow", "edge_position"):
-            np.testing.assert_array_equal(getattr(graph, column), row[column])
+        for column, array in graph.columns().items():  # every graph column, by its stored name
+            np.testing.assert_array_equal(array, row[column])

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from mirencoder.infra.errors import ConfigError
+from mirencoder.infra.files import sha256_file
 from mirencoder.training.core.data.stream import (
     ProgramStream,
     slot_assignment,
@@ -165,6 +166,10 @@ def grouped_dataset(tmp_path_factory, synthetic_dataset):
                     sample["meta.json"] = json.dumps({**meta, "group": group},
                                                      sort_keys=True).encode()
                     writer.write(sample)
+            for written in (tar, parquet):  # the index records the rewritten files
+                written.update(bytes=(out / written["path"]).stat().st_size,
+                               sha256=sha256_file(out / written["path"]))
+    (out / "index.json").write_text(json.dumps(index, indent=1))
     return out
 
 

@@ -310,12 +310,11 @@ class Embedder:
 
     def _views_record(self, ir, key: str, max_tokens: int | None = None) -> dict[str, Any]:
         from ...pipelines.frontend.views import build_views
+        from ...pipelines.ir.program_graph import ENCODER_COLUMNS
 
         tokens, graph = build_views(ir, self.tokenizer, self.node_vocab, max_tokens=max_tokens)
         return {"key": key, "corpus": "embed", "tokens": np.asarray(tokens, dtype=np.int32),
-                "node_type": graph.node_type, "node_text": graph.node_text_ids,
-                "edge_src": graph.edge_src, "edge_dst": graph.edge_dst,
-                "edge_flow": graph.edge_flow, "edge_position": graph.edge_position}
+                **graph.columns(ENCODER_COLUMNS)}
 
     def prepare_file(self, path: str | Path, language: str | None = None, *,
                      max_tokens: int | None = None) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ...pipelines.ir.program_graph import ENCODER_COLUMNS
+
 __all__ = ["ViewCache", "array_digest", "graph_digest", "missing_keys"]
 
 
@@ -41,13 +43,10 @@ def array_digest(array: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).digest()
 
 
-_GRAPH_FIELDS = ("node_type", "node_text", "edge_src", "edge_dst", "edge_flow", "edge_position")
-
-
 def graph_digest(record: dict[str, Any]) -> bytes:
-    """A digest of the graph arrays (lengths included, dtypes normalised)."""
+    """A digest of the graph arrays the encoder reads (lengths included, dtypes normalised)."""
     h = hashlib.blake2b(digest_size=16)
-    for name in _GRAPH_FIELDS:
+    for name in ENCODER_COLUMNS:
         array = np.asarray(record[name], dtype=np.int64)
         h.update(array.shape[0].to_bytes(8, "little"))
         h.update(array.tobytes())

@@ -70,14 +70,16 @@ class TaskConfig:
         "similarities, both directions, ALBEF; needs contrastive_weight > 0) | size (nearest "
         "node count) | corpus (same corpus) | size_or_corpus")
     contrastive_weight: float = _f(
-        1.0, "weight of IR-graph contrastive alignment: symmetric InfoNCE between the projected "
-        "tokens and graph vectors, in-batch negatives (ALBEF weighs ITC like ITM and MLM)")
+        0.25, "weight of IR-graph contrastive alignment: symmetric InfoNCE between the projected "
+        "tokens and graph vectors, in-batch negatives (0.25, not ALBEF's 1: its gradient is "
+        "~5x the MLM one here and at 1 it halved MLM progress on the demo run)")
     contrastive_dim: int = _f(
         128, "width of the contrastive projections (ALBEF: 256 from 768; here fusion_dim or less)")
     temperature_init: float = _f(
         0.07, "initial learnable contrastive temperature (CLIP's 0.07; kept in [0.01, 0.5])")
     variant_weight: float = _f(
-        1.0, "weight of variant contrast: NT-Xent (SupCon with several positives) on fused "
+        0.25, "weight of variant contrast (0.25 like the contrastive alignment, whose gradient "
+        "size it shares): NT-Xent (SupCon with several positives) on fused "
         "vectors, programs of the same group (one source file's optimisation-level variants) "
         "are positives; off for programs without a group partner in the batch")
     variant_temperature: float = _f(

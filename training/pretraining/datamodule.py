@@ -14,7 +14,8 @@ from ..core.data.stream import ProgramStream, init_worker
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import DataConfig
 
-__all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards"]
+__all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards",
+           "verify_split_shards"]
 
 DATA_STATE_VERSION = 1
 
@@ -24,6 +25,23 @@ def load_dataset_index(dataset_dir: str | Path) -> dict:
     from ...pipelines.dataset import load_index
 
     return load_index(dataset_dir)
+
+
+def verify_split_shards(dataset_dir: str | Path, index: dict, splits: list[str], fmt: str):
+    """Checks the shards of some splits (one format) and the vocabularies against the sizes
+    and sha256 sums in ``index.json``, before anything is read (every rank, before the first
+    step).
+
+    Returns:
+        What was checked (:class:`~mirencoder.pipelines.dataset.VerifiedFiles`).
+
+    Raises:
+        FatalError: one line per missing, truncated or changed file.
+    """
+    from ...pipelines.dataset import shard_entries, verify_dataset_files
+
+    return verify_dataset_files(dataset_dir, index, shard_entries(index, splits, (fmt,)),
+                                side_files=("tokenizer.json", "node_vocab.json"))
 
 
 def split_shards(dataset_dir: str | Path, index: dict, split: str, fmt: str) -> list[Path]:
@@ -58,6 +76,9 @@ class ProgramDataModule(L.LightningDataModule):
         self._rank, self._world_size = rank, world_size
         self.dataset_dir = Path(config.dataset_dir)
         self.index = load_dataset_index(self.dataset_dir)
+        # Every file to be read is checked against index.json first (FatalError naming it).
+        self.verified = verify_split_shards(self.dataset_dir, self.index,
+                                            [config.train_split, config.val_split], config.format)
         self.tokenizer_ids: TokenizerIds = tokenizer_ids_from_dataset(self.dataset_dir, self.index)
         self.train_shards = split_shards(self.dataset_dir, self.index, config.train_split,
                                          config.format)

@@ -57,13 +57,16 @@ def setup_run(config: PretrainConfig) -> RunContext:
 
     Raises:
         ConfigError: no dataset folder, or it is not a built dataset.
+        FatalError: its tokenizer or node vocabulary differs from index.json.
     """
-    from ...pipelines.dataset import index_sha256
+    from ...pipelines.dataset import index_sha256, verify_dataset_files
 
     if not config.data.dataset_dir:
         raise ConfigError("data.dataset_dir is not set (--set data.dataset_dir=DIR)")
     dataset_dir = Path(config.data.dataset_dir).resolve()
     index = load_dataset_index(dataset_dir)
+    # The vocabularies are read here; the shards are checked by the data module.
+    verify_dataset_files(dataset_dir, index, (), side_files=("tokenizer.json", "node_vocab.json"))
     ids = tokenizer_ids_from_dataset(dataset_dir, index)
     output_dir = Path(config.trainer.output_dir).resolve() if config.trainer.output_dir else (
         default_output_dir(config))

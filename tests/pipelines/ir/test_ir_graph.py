@@ -52,7 +52,7 @@ def test_node_counts_and_texts(loop_graph):
     assert variables == {"i32": 10, "i1": 2}
     assert sorted(t for t, k in zip(g.node_texts, g.node_type, strict=True)
                   if k == NODE_CONSTANT) == ["i32", "i32"]  # 0 and 1, each once
-    assert g.node_text_ids is None
+    assert g.node_text is None
     # function / block ids: square is function 0 (block 0), main function 1 (blocks 1-3)
     square_mul, main_icmp = _instruction(g, "mul"), _instruction(g, "icmp")
     assert (g.node_function[square_mul], g.node_block[square_mul]) == (0, 0)

@@ -84,6 +84,6 @@ def test_views_on_real_kernels(devmap_irs):
         tokens, graph = build_views(ir, tokenizer, vocab)
         assert tokens.dtype == np.int32 and len(tokens) > 100
         np.testing.assert_array_equal(tokens, tokenizer.encode_reference(ir.text))
-        assert graph.node_text_ids.shape == (graph.num_nodes,)
-        assert (graph.node_text_ids >= 2).all()  # every text is in the vocabulary
+        assert graph.node_text.shape == (graph.num_nodes,)
+        assert (graph.node_text >= 2).all()  # every text is in the vocabulary
         assert tokenizer.unk_id not in tokens

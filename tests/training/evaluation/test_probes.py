@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mirencoder.infra.errors import ConfigError
+from mirencoder.infra.files import sha256_file
 from mirencoder.training.evaluation.probes import (
     CorpusSource,
     ProbeConfig,
@@ -233,7 +234,8 @@ def _write_dataset(folder: Path, manifest: list[dict], splits: dict[str, list[st
                     info = tarfile.TarInfo(f"{key}.meta.json")
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
-        entry[fmt].append({"path": rel, "records": len(keys)})
+        entry[fmt].append({"path": rel, "records": len(keys),
+                           "sha256": sha256_file(folder / rel)})
         index["splits"][split] = entry
     (folder / "index.json").write_text(json.dumps(index))
     columns = {name: [row.get(name) for row in manifest] for name in

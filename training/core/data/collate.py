@@ -24,6 +24,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from ....infra.errors import ShardError
+from ....pipelines.ir.program_graph import ENCODER_COLUMNS, GRAPH_COLUMNS
 from .token_ids import TokenizerIds
 
 __all__ = ["ProgramBatch", "collate_graphs", "collate_records", "pad_token_rows", "token_row",
@@ -93,17 +94,18 @@ def token_window(tokens: np.ndarray, width: int, rng: np.random.Generator | None
     return tokens[start:start + width]
 
 
+_NODE_COLUMNS = {column.name for column in GRAPH_COLUMNS if column.axis == "node"}
+
+
 def _graph_data(record: dict, max_nodes: int | None, node_vocab_size: int) -> Data:
-    node_type = np.asarray(record["node_type"], dtype=np.int64)
-    node_text = np.asarray(record["node_text"], dtype=np.int64)
-    src = np.asarray(record["edge_src"], dtype=np.int64)
-    dst = np.asarray(record["edge_dst"], dtype=np.int64)
-    flow = np.asarray(record["edge_flow"], dtype=np.int64)
-    position = np.asarray(record["edge_position"], dtype=np.int64)
-    num_nodes = node_type.shape[0]
-    if not (node_text.shape[0] == num_nodes and src.shape == dst.shape == flow.shape
-            == position.shape):
+    arrays = {name: np.asarray(record[name], dtype=np.int64) for name in ENCODER_COLUMNS}
+    num_nodes, num_edges = arrays["node_type"].shape[0], arrays["edge_src"].shape[0]
+    if any(array.shape != ((num_nodes,) if name in _NODE_COLUMNS else (num_edges,))
+           for name, array in arrays.items()):
         raise ShardError(f"record {record.get('key')}: graph arrays of inconsistent lengths")
+    node_type, node_text = arrays["node_type"], arrays["node_text"]
+    src, dst = arrays["edge_src"], arrays["edge_dst"]
+    flow, position = arrays["edge_flow"], arrays["edge_position"]
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_nodes):
         raise ShardError(f"record {record.get('key')}: edge endpoint outside its {num_nodes} nodes")
     if node_text.size and (node_text.min() < 0 or node_text.max() >= node_vocab_size):

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ....infra.errors import ShardError
+from ....pipelines.ir.program_graph import ENCODER_COLUMNS
 from ....pipelines.shards.schema import wds_sample_to_record
 
 __all__ = ["iter_raw_samples", "decode_sample", "sample_group", "PARQUET_COLUMNS",
            "OPTIONAL_PARQUET_COLUMNS"]
 
 # Parquet columns training needs (the bitcode column is never read).
-PARQUET_COLUMNS = ["key", "corpus", "num_tokens", "tokens", "node_type", "node_text",
-                   "edge_src", "edge_dst", "edge_flow", "edge_position"]
+PARQUET_COLUMNS = ["key", "corpus", "num_tokens", "tokens", *ENCODER_COLUMNS]
 # Read when the shard has them: ``group`` (a source file's variants share it) is newer.
 OPTIONAL_PARQUET_COLUMNS = ["group"]
 _WDS_MEMBERS = {"tokens.npy", "graph.npz", "meta.json"}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ....infra.errors import ConfigError
+from ....pipelines.dataset import verify_dataset_files
 from .sources import SourceFile, source_identity
 
 __all__ = ["ManifestView", "HeldOutSelection", "read_manifest_view", "select_held_out",
@@ -88,6 +89,7 @@ def read_manifest_view(dataset_dir: str | Path) -> ManifestView:
 
     Raises:
         ConfigError: when the folder is not a finished dataset.
+        FatalError: a shard or the manifest differs from the sums in ``index.json``.
     """
     import pyarrow.parquet as pq
 
@@ -98,6 +100,11 @@ def read_manifest_view(dataset_dir: str | Path) -> ManifestView:
                           "manifest.parquet)")
     raw = index_path.read_bytes()
     index = json.loads(raw)
+    # The shards read (Parquet, else WebDataset) and the manifest, checked before any is read.
+    chosen = {split: entry.get("parquet") or entry.get("wds", [])
+              for split, entry in index.get("splits", {}).items()}
+    verify_dataset_files(folder, index, [s for shards in chosen.values() for s in shards],
+                         side_files=("manifest.parquet",))
     split_of_key: dict[str, str] = {}
     for split, entry in index.get("splits", {}).items():
         parquet = [folder / s["path"] for s in entry.get("parquet", [])]
