@@ -17,9 +17,11 @@ from typing import ClassVar
 from ..infra.config import config_to_dict, load_config
 from ..infra.errors import ConfigError
 from .compile import CompileConfig
+from .inputs import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS
 
 __all__ = [
-    "REPO_ROOT", "InputSpec", "ShardConfig", "SplitConfig", "VocabularyConfig", "BuildConfig",
+    "REPO_ROOT", "InputSpec", "ShardConfig", "SplitConfig", "VocabularyConfig", "ArchiveConfig",
+    "NEWER_IR_POLICIES", "BuildConfig",
     "recipe_path", "load_recipe", "config_to_dict", "config_hash",
 ]
 
@@ -114,6 +116,24 @@ class ShardConfig:
 
 
 @dataclass(kw_only=True, slots=True)
+class ArchiveConfig:
+    """Caps on what one tar archive input may unpack, checked member by member while reading."""
+
+    max_total_bytes: int = MAX_ARCHIVE_BYTES
+    """Uncompressed bytes of the members read from one archive (extracted or not); past it the
+    archive stops being read, and its manifest row says ``archive_limit``."""
+    max_members: int = MAX_ARCHIVE_MEMBERS
+    """Members (of any kind) read from one archive; past it, likewise."""
+
+    def __post_init__(self) -> None:
+        if self.max_total_bytes < 1 or self.max_members < 1:
+            raise ConfigError("archives.max_total_bytes and archives.max_members must be >= 1")
+
+
+NEWER_IR_POLICIES = ("accept", "warn", "reject")
+
+
+@dataclass(kw_only=True, slots=True)
 class BuildConfig:
     """Everything that determines the content of a built dataset."""
 
@@ -127,6 +147,12 @@ class BuildConfig:
     vocab: VocabularyConfig = field(default_factory=VocabularyConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     shards: ShardConfig = field(default_factory=ShardConfig)
+    archives: ArchiveConfig = field(default_factory=ArchiveConfig)
+    newer_ir: str = "accept"
+    """IR inputs written by an LLVM newer than the pinned clang's (read from the bitcode
+    producer or the text, see ``pipelines/frontend/ir_version.py``): ``accept`` them, accept
+    and ``warn`` (manifest message and a build warning), or ``reject`` them (status failed,
+    reason ``newer_ir``)."""
     exclude_evaluation_kernels: bool = True
     """Drop (as ``excluded``) inputs whose normalised IR equals a DevMap or thread-coarsening
     kernel's, so that downstream evaluation measures transfer, not memory."""
@@ -134,8 +160,14 @@ class BuildConfig:
     """Where the evaluation kernels live (relative to the repository root)."""
 
     def __post_init__(self) -> None:
+        problems = []
         if not self.name or any(c in self.name for c in "/\\ "):
-            raise ConfigError(f"recipe name {self.name!r} must be a non-empty word without slashes")
+            problems.append(f"recipe name {self.name!r} must be a non-empty word without slashes")
+        if self.newer_ir not in NEWER_IR_POLICIES:
+            problems.append(f"newer_ir must be one of {', '.join(NEWER_IR_POLICIES)}, "
+                            f"got {self.newer_ir!r}")
+        if problems:
+            raise ConfigError(problems)
 
     def evaluation_data_path(self) -> Path:
         path = Path(self.evaluation_data_dir).expanduser()

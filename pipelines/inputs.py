@@ -322,16 +322,25 @@ class ExtractedArchive:
     a ``bad_archive`` entry has an empty name."""
     complete: bool
     """False when the archive is damaged: the members read before the damage are extracted."""
+    skipped: int = 0
+    """Members read past without extraction (neither programs nor include files, or later
+    copies of an include file's name)."""
 
 
 def extract_archive(archive: Path, into: Path, *,
-                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ExtractedArchive:
+                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                    max_archive_bytes: int = MAX_ARCHIVE_BYTES,
+                    max_archive_members: int = MAX_ARCHIVE_MEMBERS) -> ExtractedArchive:
     """Extracts an archive safely into ``into/<stem>-<hash8>/``, once (see the module docstring).
 
     Args:
         archive: a tar archive (any compression tarfile reads).
         into: the parent folder of the extraction folder.
         max_file_bytes: program members above this size are refused as ``too_large``.
+        max_archive_bytes: stop reading past this many uncompressed member bytes (all
+            members read count, extracted or not); the archive is then refused as
+            ``archive_limit`` and the members read before stay usable.
+        max_archive_members: stop reading past this many members, likewise.
 
     Returns:
         Where the members lie and which were refused; never raises for a bad member.
@@ -339,17 +348,21 @@ def extract_archive(archive: Path, into: Path, *,
     archive = Path(archive)
     digest = sha256_file(archive)[:8]
     dest = Path(into) / f"{corpus_name(archive)}-{digest}"
-    record = _read_marker(dest, max_file_bytes)
+    limits = {"max_file_bytes": max_file_bytes, "max_archive_bytes": max_archive_bytes,
+              "max_archive_members": max_archive_members}
+    record = _read_marker(dest, limits)
     if record is None:
-        record = _extract(archive, dest, max_file_bytes)
+        record = _extract(archive, dest, limits)
     return ExtractedArchive(root=dest, programs=tuple(record["programs"]),
                             rejected=tuple(tuple(entry) for entry in record["rejected"]),
-                            complete=record["complete"])
+                            complete=record["complete"], skipped=record.get("skipped", 0))
 
 
-def _archive_items(archive: Path, work_dir: Path, label: str,
-                   max_file_bytes: int) -> list[InputItem]:
-    extracted = extract_archive(archive, work_dir / "extracted", max_file_bytes=max_file_bytes)
+def _archive_items(archive: Path, work_dir: Path, label: str, max_file_bytes: int,
+                   max_archive_bytes: int, max_archive_members: int) -> list[InputItem]:
+    extracted = extract_archive(archive, work_dir / "extracted", max_file_bytes=max_file_bytes,
+                                max_archive_bytes=max_archive_bytes,
+                                max_archive_members=max_archive_members)
     items = []
     display = str(archive)
     for name in extracted.programs:
@@ -363,26 +376,34 @@ def _archive_items(archive: Path, work_dir: Path, label: str,
     return items
 
 
-def _read_marker(dest: Path, max_file_bytes: int) -> dict | None:
+def _read_marker(dest: Path, limits: dict[str, int]) -> dict | None:
     try:
         record = json.loads((dest / _MARKER).read_text())
     except (OSError, ValueError):
         return None
-    if record.get("version") != _MARKER_VERSION or record.get("max_file_bytes") != max_file_bytes:
+    if record.get("version") != _MARKER_VERSION or any(
+            record.get(key) != value for key, value in limits.items()):
         return None
     return record
 
 
-def _extract(archive: Path, dest: Path, max_file_bytes: int) -> dict:
+def _extract(archive: Path, dest: Path, limits: dict[str, int]) -> dict:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    extractor = _Extractor(tmp, max_file_bytes)
+    extractor = _Extractor(tmp, limits["max_file_bytes"])
     complete = True
+    members = total = 0
     try:
         with tarfile.open(archive, "r|*") as tar:
             for member in tar:
+                members += 1
+                total += member.size if member.isreg() else 0
+                limit = _archive_limit(archive, members, total, limits)
+                if limit is not None:
+                    extractor.rejected.append(("", "archive_limit", limit))
+                    break
                 extractor.add(member, tar)
     except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
         # Keep what was read before the damage; the archive itself is reported once.
@@ -392,10 +413,11 @@ def _extract(archive: Path, dest: Path, max_file_bytes: int) -> dict:
     record = {
         "version": _MARKER_VERSION,
         "archive": str(archive),
-        "max_file_bytes": max_file_bytes,
+        **limits,
         "complete": complete,
         "programs": sorted(extractor.programs),
         "rejected": sorted(extractor.rejected),
+        "skipped": extractor.skipped,
     }
     if not complete:
         # No marker: a rerun reads the archive again. The members read so far stay usable.
@@ -404,16 +426,28 @@ def _extract(archive: Path, dest: Path, max_file_bytes: int) -> dict:
         return record
     (tmp / _MARKER).write_text(json.dumps(record))
     if dest.exists():  # an earlier run died before its marker, or a parallel run won the race
-        if _read_marker(dest, max_file_bytes) is not None:
+        if _read_marker(dest, limits) is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-            return _read_marker(dest, max_file_bytes) or record
+            return _read_marker(dest, limits) or record
         shutil.rmtree(dest, ignore_errors=True)
     try:
         os.rename(tmp, dest)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        return _read_marker(dest, max_file_bytes) or record
+        return _read_marker(dest, limits) or record
     return record
+
+
+def _archive_limit(archive: Path, members: int, total: int, limits: dict[str, int]) -> str | None:
+    """The ``archive_limit`` message once a member passes a cap, else None."""
+    if members > limits["max_archive_members"]:
+        return (f"{archive.name}: more than {limits['max_archive_members']} members "
+                f"(archives.max_members); the first {members - 1} were read, the rest were not")
+    if total > limits["max_archive_bytes"]:
+        return (f"{archive.name}: more than {limits['max_archive_bytes']} uncompressed bytes "
+                f"(archives.max_total_bytes); the first {members - 1} members were read, the "
+                "rest were not")
+    return None
 
 
 class _Extractor:
@@ -427,16 +461,25 @@ class _Extractor:
         self.links: dict[str, str] = {}  # member name -> link text
         self.files: set[str] = set()
         self.dirs: set[str] = {""}
+        self.skipped = 0
 
     def add(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         raw = member.name
         name = _safe_name(raw)
         if name is None:
-            self.rejected.append((raw, "unsafe_path",
-                                  f"member name {raw!r} is absolute or contains '..'"))
+            self.rejected.append((display_path(raw), "unsafe_path",
+                                  f"member name {display_path(raw)!r} is absolute or contains "
+                                  "'..'"))
             return
         if name == "":
             return  # the archive's "./" entry
+        bad = _bad_name(name)
+        if bad is not None:  # never extracted; a program gets its item, anything else is skipped
+            if detect_language(name) is not None and not member.isdir():
+                self.rejected.append((display_path(name), *bad))
+            else:
+                self.skipped += 1
+            return
         if member.isdir():
             try:
                 self._mkdir(name)
@@ -462,6 +505,16 @@ class _Extractor:
 
     def _write_file(self, name: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         language = detect_language(name)
+        if language is None and _suffix(name) not in INCLUDE_SUFFIXES:
+            self.skipped += 1  # text, data: never read by a build (the stream reads past it)
+            return
+        if name in self.files:  # tar would overwrite the first: keep it, report the copy
+            if language is None:
+                self.skipped += 1
+            else:
+                self.rejected.append((name, "duplicate_member", "a second member with this name "
+                                      "(the first one is kept)"))
+            return
         limit = self.max_file_bytes if language is not None else MAX_MEMBER_BYTES
         if member.size > limit:
             self.rejected.append((name, "too_large", f"{member.size} bytes > limit {limit}"))
@@ -478,7 +531,7 @@ class _Extractor:
         except OSError as exc:  # e.g. "a" is a file and "a/b" follows, or a name too long
             self.rejected.append((name, "unsafe_path", f"cannot extract: {exc.strerror or exc}"))
             return
-        if language is not None and name not in self.files:
+        if language is not None:
             self.programs.append(name)
         self.files.add(name)
 
@@ -490,6 +543,10 @@ class _Extractor:
         if target == ".." or target.startswith("../"):
             self.rejected.append((name, "unsafe_link",
                                   f"symbolic link to {linkname!r} leaves the archive root"))
+            return
+        if name in self.links:
+            self.rejected.append((name, "duplicate_member", "a second member with this name "
+                                  "(the first one is kept)"))
             return
         self.links[name] = linkname  # checked again on the file system once created
 
@@ -529,6 +586,12 @@ class _Extractor:
                 self.rejected.append((name, *problems[name]))
             elif detect_language(name) is not None and os.path.isfile(self.root / name):
                 self.programs.append(name)
+
+
+def _suffix(name: str) -> str:
+    base = posixpath.basename(name)
+    dot = base.rfind(".")
+    return base[dot:].lower() if dot > 0 else ""
 
 
 def _prefixes(name: str) -> list[str]:
