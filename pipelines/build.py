@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..infra.errors import ConfigError
-from ..infra.files import atomic_path
+from ..infra.files import atomic_path, sha256_file
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
 from .inputs import InputItem, discover_inputs, member_name
@@ -33,7 +34,7 @@ __all__ = ["FORMAT_VERSION", "build_dataset"]
 
 FORMAT_VERSION = 1
 _META_COLUMNS = ["order", "input", "group", "opt_level", "path", "corpus", "language", "status",
-                 "reason", "message", "ir_sha256", "num_instructions"]
+                 "reason", "message", "ir_sha256", "num_instructions", "llvm_version"]
 
 # One planned input: (item, include folders, its path inside its input: names its group).
 Planned = tuple[InputItem, tuple[str, ...], str]
@@ -118,7 +119,9 @@ def _plan(config: BuildConfig, work: Path) -> list[Planned]:
     planned = []
     for spec in config.inputs:
         items = discover_inputs([spec.resolved_path()], work / "inputs", corpus=spec.corpus,
-                                max_file_bytes=config.compile.max_file_bytes)
+                                max_file_bytes=config.compile.max_file_bytes,
+                                max_archive_bytes=config.archives.max_total_bytes,
+                                max_archive_members=config.archives.max_members)
         include_dirs = tuple(str(Path(d) if Path(d).is_absolute() else REPO_ROOT / d)
                              for d in spec.include_dirs)
         root = spec.resolved_path()
@@ -134,7 +137,8 @@ def _plan(config: BuildConfig, work: Path) -> list[Planned]:
 def _plan_hash(config: BuildConfig, planned: Sequence[Planned]) -> str:
     digest = hashlib.sha256(config_hash(config).encode())
     for item, _, _ in planned:
-        digest.update(f"\n{item.path}\t{item.language}\t{item.rejection}".encode())
+        digest.update(f"\n{item.path}\t{item.language}\t{item.rejection}".encode(
+            "utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -296,6 +300,39 @@ def _build_vocabularies(config: BuildConfig, out_dir: Path, parts: list[Path],
     vocab.save(out_dir / "node_vocab.json")
 
 
+def _apply_newer_ir(meta: list[dict], policy: str, pinned: str) -> dict:
+    """Applies the recipe's ``newer_ir`` policy to the variants whose input IR comes from an
+    LLVM newer than the pinned clang (``warn``: a message on the row; ``reject``: failed,
+    reason ``newer_ir``), in place; returns the index's ``llvm_versions`` summary."""
+    from .frontend.ir_version import version_major
+
+    pinned_major = version_major(pinned) or 0
+    per_version: Counter[str] = Counter()
+    newer = 0
+    for row in meta:
+        version = row.get("llvm_version")
+        per_version[version or "unknown"] += 1
+        major = version_major(version)
+        if major is None or major <= pinned_major or row["status"] != "ok":
+            continue
+        newer += 1
+        how = " (a lower bound read from its syntax)" if version.startswith(">=") else ""
+        note = f"IR from LLVM {version}{how}, newer than the pinned clang {pinned}"
+        if policy == "reject":
+            row.update(status="failed", reason="newer_ir", message=f"{note} (newer_ir: reject)")
+        elif policy == "warn":
+            row["message"] = f"{note} (accepted, newer_ir: warn)"
+    return {"pinned": pinned, "policy": policy, "newer": newer,
+            "per_version": dict(sorted(per_version.items()))}
+
+
+def _remove_extracted(work: Path) -> None:
+    """Removes the archives' extracted members once the build is done (a rerun of the same
+    build extracts them again to plan; a build of other inputs re-extracts anyway)."""
+    for folder in (work / "inputs" / "extracted", work / "eval-inputs" / "extracted"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decision]) -> None:
     rows = []
     for row in sorted(meta, key=lambda r: r["order"]):
@@ -304,7 +341,7 @@ def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decisi
                      "status": decision.status, "reason": decision.reason,
                      "message": decision.message, "ir_sha256": row["ir_sha256"],
                      "key": decision.key, "group": row["group"],
-                     "opt_level": row["opt_level"]})
+                     "opt_level": row["opt_level"], "llvm_version": row.get("llvm_version")})
     table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
     with atomic_path(out_dir / "manifest.parquet") as tmp:
         pq.write_table(table, tmp)
@@ -341,6 +378,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     resumed = _check_plan(out_dir, plan_hash, overwrite)
     if resumed and (out_dir / "index.json").exists():
         index = json.loads((out_dir / "index.json").read_text())
+        _remove_extracted(work)
         if show_progress:
             print(f"[build] {out_dir} is already complete (plan {plan_hash[:12]})")
             print(format_summary(index["counts"]))
@@ -361,6 +399,12 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
         meta = _read_meta(parts)
+        llvm_versions = _apply_newer_ir(meta, config.newer_ir, toolchain.clang_version)
+        if llvm_versions["newer"] and config.newer_ir != "accept":
+            print(f"[build] warning: {llvm_versions['newer']} variants hold IR from an LLVM "
+                  f"newer than the pinned clang {toolchain.clang_version} "
+                  f"({'rejected' if config.newer_ir == 'reject' else 'accepted'}, newer_ir: "
+                  f"{config.newer_ir}; see the manifest's llvm_version)", file=sys.stderr)
         # Variant builds split by source group; one-level builds keep the split by IR.
         decisions = decide(meta, excluded, config.split,
                            split_by_group=bool(config.compile.opt_levels))
@@ -378,7 +422,8 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
 
     _write_manifest(out_dir, meta, decisions)
     index = _write_index(config, out_dir, toolchain, plan_hash, meta, decisions, results,
-                         exclusion, ray_info, time.perf_counter() - started)
+                         exclusion, ray_info, time.perf_counter() - started, llvm_versions)
+    _remove_extracted(work)
     if show_progress:
         print(format_summary(index["counts"]))
         print(f"[build] done in {index['build']['wall_seconds']:.1f} s: {out_dir}")
@@ -408,7 +453,8 @@ def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta
 
 def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_hash: str,
                  meta: list[dict], decisions: dict[int, Decision], results: list[dict],
-                 exclusion: dict, ray_info: dict, wall_seconds: float) -> dict:
+                 exclusion: dict, ray_info: dict, wall_seconds: float,
+                 llvm_versions: dict) -> dict:
     from .ir.node_vocab import NodeTextVocabulary
     from .ir.tokenizer import IRTokenizer
 
@@ -434,6 +480,8 @@ def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_
         "node_vocab_sha256": node_vocab.sha256,
         "node_vocab_size": len(node_vocab),
         "counts": build_counts(meta, decisions),
+        "llvm_versions": llvm_versions,
+        "manifest_sha256": sha256_file(out_dir / "manifest.parquet"),
         "exclusion": exclusion,
         "splits": splits,
         "build": {"wall_seconds": round(wall_seconds, 2), "ray": ray_info},

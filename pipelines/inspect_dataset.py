@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .dataset import load_index
+from .dataset import load_index, shard_entries, verify_dataset_files
 from .ir.program_graph import FLOWS, NODE_TYPES
 from .shards.schema import SPLITS
 from .summary import format_summary
@@ -25,9 +25,17 @@ def _stats(values: np.ndarray) -> str:
 
 
 def inspect_dataset(dataset_dir: str | Path, *, sample_lines: int = 12) -> str:
-    """Summarises a dataset folder as text."""
+    """Summarises a dataset folder as text (after checking the Parquet shards it reads and the
+    manifest against ``index.json``).
+
+    Raises:
+        FatalError: a shard or the manifest differs from the sums in ``index.json``.
+    """
     root = Path(dataset_dir)
     index = load_index(root)
+    checked = verify_dataset_files(root, index, shard_entries(index, SPLITS, ("parquet",)),
+                                   side_files=("manifest.parquet",))
+    versions = index.get("llvm_versions")
     lines = [f"dataset {root}  (recipe {index['recipe']}, format v{index['format_version']})",
              f"toolchain: {index['toolchain']['clang']}; LLVM in llvmlite "
              f"{index['toolchain']['llvmlite_llvm']}",
@@ -37,7 +45,14 @@ def inspect_dataset(dataset_dir: str | Path, *, sample_lines: int = 12) -> str:
              + (f" ({index['exclusion'].get('distinct_ir')} distinct kernels)"
                 if index["exclusion"].get("applied") else
                 f" ({index['exclusion'].get('reason')})"),
-             "", format_summary(index["counts"]), ""]
+             f"checked against index.json: {checked.files} files "
+             f"({checked.bytes / 2**20:.1f} MiB, {checked.seconds:.2f} s)"]
+    if versions:
+        lines.append("input IR by LLVM version: " + ", ".join(
+            f"{v} {n}" for v, n in versions["per_version"].items())
+            + f" ({versions['newer']} newer than the pinned {versions['pinned']}, "
+            f"newer_ir: {versions['policy']})")
+    lines += ["", format_summary(index["counts"]), ""]
     lines.append(f"{'split':<12}{'records':>9}{'wds shards':>12}{'wds MiB':>10}"
                  f"{'parquet shards':>16}{'parquet MiB':>13}")
     for split in SPLITS:

@@ -73,6 +73,9 @@ MANIFEST_SCHEMA = pa.schema([
     pa.field("key", pa.string(), nullable=True),  # record key (for duplicates: the kept one)
     pa.field("group", pa.string(), nullable=False),  # the input's variant group
     pa.field("opt_level", pa.string(), nullable=False),  # the variant's level, "" if none
+    # LLVM that wrote the input's IR: "14.0.6" (bitcode producer, or the text's llvm.ident),
+    # ">=19" (a heuristic lower bound from text syntax), null when unknown or never read.
+    pa.field("llvm_version", pa.string(), nullable=True),
 ])
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ...infra.errors import InputError
 from ..compile import SOURCE_LANGUAGES, CompileConfig
+from ..frontend.ir_version import ir_llvm_version
 from ..frontend.loader import FrontEnd
 from ..frontend.views import graph_view
 from ..inputs import InputItem, source_group
@@ -31,6 +32,7 @@ IR_PART_SCHEMA = pa.schema([
     ("message", pa.string()),
     ("ir_sha256", pa.string()),
     ("num_instructions", pa.int32()),
+    ("llvm_version", pa.string()),  # LLVM that wrote the input's IR (frontend/ir_version.py)
     ("ir_text", pa.large_string()),
     ("bitcode", pa.large_binary()),
     *graph_arrow_fields(texts=True),  # GRAPH_COLUMNS, node texts as strings
@@ -82,7 +84,7 @@ class IRStage:
                "group": group, "opt_level": opt_level if item.language in SOURCE_LANGUAGES else "",
                "path": item.path, "corpus": item.corpus, "language": item.language,
                "status": "failed", "reason": None, "message": None, "ir_sha256": None,
-               "num_instructions": 0, "ir_text": None, "bitcode": None,
+               "num_instructions": 0, "llvm_version": None, "ir_text": None, "bitcode": None,
                **empty_graph_columns()}
         if item.rejection is not None:
             row["opt_level"] = ""
@@ -90,7 +92,9 @@ class IRStage:
             return row
         frontend = self.frontends[opt_level] if item.language in SOURCE_LANGUAGES else self.frontend
         try:
-            ir = frontend.program(item.local_path, item.language, include_dirs)
+            data = frontend.file_bytes(item.local_path, item.language, include_dirs)
+            row["llvm_version"] = ir_llvm_version(data).version
+            ir = frontend.normalize(data)
             graph = graph_view(ir)
         except InputError as error:
             row["reason"], row["message"] = error.reason, str(error)[:2000]

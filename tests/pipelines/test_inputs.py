@@ -56,8 +56,11 @@ def test_folder_symlinks_are_not_followed_outside(tmp_path):
     os.symlink(tmp_path / "secret", root / "dir_out")
     os.symlink(root / "inside.c", root / "link_in.c")
     os.symlink(".", root / "loop")  # a folder cycle must not hang the walk
-    names = [Path(i.path).name for i in discover_inputs([root], tmp_path / "work")]
-    assert names == ["inside.c", "link_in.c"]
+    items = discover_inputs([root], tmp_path / "work")
+    assert [Path(i.path).name for i in items if not i.rejection] == ["inside.c", "link_in.c"]
+    # Not followed, but never silent: each is an item with its reason (a manifest row).
+    assert {Path(i.path).name: i.rejection[0] for i in items if i.rejection} == {
+        "link_out.c": "symlink_outside", "dir_out": "symlink_outside", "loop": "symlink_loop"}
 
 
 def test_single_files_and_corpus_labels(tmp_path):

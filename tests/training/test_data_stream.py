@@ -192,6 +192,11 @@ def test_group_units_and_packing():
     batches = list(pack_units(units, 4, cap=2))
     assert batches == [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 10]]
     assert sorted(sum(batches, [])) == list(range(11))
+    # Too few groups to fill a batch within the cap (a small split repeating within a batch):
+    # the cap yields once a batch's worth waits, so an endless stream keeps flowing.
+    endless = ((g, [f"{g}{i}", f"{g}{i}'"]) for i in range(10**9) for g in "ab")
+    first = [batch for batch, _ in zip(pack_units(endless, 8, cap=2), range(3), strict=False)]
+    assert [len(batch) for batch in first] == [8, 8, 8]
 
 
 def _group_of(dataset):

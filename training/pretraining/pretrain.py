@@ -32,7 +32,13 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
     # 1. setup: dataset facts, run folder, resolved config saved beside the checkpoints.
     run = setup_run(config)
     if ray_address is not None:
+        from .datamodule import load_dataset_index, verify_split_shards
         from .ray_launch import fit_on_ray
+
+        # The workers check again; this gives a damaged shard its one line before any launch.
+        c = config.data
+        verify_split_shards(run.dataset_dir, load_dataset_index(run.dataset_dir),
+                            [c.train_split, c.val_split], c.format)
 
         return fit_on_ray(config, run, resume=resume, address=ray_address)
     return run_training(config, run, resume=resume)

@@ -7,8 +7,10 @@ Units, not samples, are split across slots, shuffled and packed into batches, so
 holds several variants of a source (the variant contrast's positives). Packing fills each
 batch in unit order; a unit larger than the room left continues in the next batch, and a
 unit that would put more than ``variants_per_group`` programs of its group in the batch waits
-for the next one (only the last batch of a finite stream may break that cap). Without groups
-every unit is one sample and the stream is the plain sample stream.
+for the next one. The cap yields when a batch's worth of samples is already waiting (too few
+groups in reach to fill a batch within it, e.g. a small split that repeats within a batch), so
+packing always progresses. Without groups every unit is one sample and the stream is the
+plain sample stream.
 
 Splitting: every (rank, DataLoader worker) pair is one *slot* of ``world_size * num_workers``.
 Each epoch the shard list is permuted with ``(seed, epoch)`` — the same permutation in every
@@ -89,8 +91,10 @@ def pack_units(units: Iterable[Unit], batch_size: int, cap: int) -> Iterator[lis
 
     Units fill a batch in order; one larger than the room left continues at the start of the
     next batch. A unit that would put more than ``cap`` samples of its group in the batch
-    (``cap`` 0: no limit) waits and goes first into the next one. Deterministic, so the
-    batches of a resumed stream are those of the uninterrupted one.
+    (``cap`` 0: no limit) waits and goes first into the next one, unless ``batch_size``
+    samples already wait (then it is placed: the cap cannot be kept, and waiting must not
+    grow). Deterministic, so the batches of a resumed stream are those of the uninterrupted
+    one.
     """
     packer = _Packer(batch_size, cap)
     for unit in units:
@@ -106,6 +110,7 @@ class _Packer:
         self.batch: list = []
         self.counts: Counter = Counter()
         self.waiting: list[Unit] = []
+        self.waiting_samples = 0
         self.batch_done: list = []
 
     def add(self, unit: Unit) -> Iterator[list]:
@@ -113,8 +118,10 @@ class _Packer:
         while todo:
             group, samples = todo.pop(0)
             held = self.counts[group] if group is not None else 0
-            if self.cap and held and held + len(samples) > self.cap:
+            if (self.cap and held and held + len(samples) > self.cap
+                    and self.waiting_samples < self.batch_size):
                 self.waiting.append((group, samples))
+                self.waiting_samples += len(samples)
                 continue
             room = self.batch_size - len(self.batch)
             self.batch.extend(samples[:room])
@@ -127,7 +134,7 @@ class _Packer:
     def _restart(self) -> list[Unit]:
         """Closes the batch (kept in ``batch_done``); returns the units that waited."""
         self.batch_done, waiting = self.batch, self.waiting
-        self.batch, self.counts, self.waiting = [], Counter(), []
+        self.batch, self.counts, self.waiting, self.waiting_samples = [], Counter(), [], 0
         return waiting
 
     def flush(self) -> Iterator[list]:
