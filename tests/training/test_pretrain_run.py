@@ -35,7 +35,8 @@ def _ddp_run(dataset: Path, run_dir: Path, steps: int, db: Path,
             "task.hard_negative_fraction": 0.25,
             "tracking.tracking_uri": f"sqlite:///{db}", "tracking.experiment": "test-pretrain"}
     command = [sys.executable, "-m", "mirencoder", "pretrain", "--config", "tiny"]
-    command += [f"--{key}={value}" for key, value in args.items()]
+    for key, value in args.items():
+        command += ["--set", f"{key}={value}"]
     return subprocess.run(command, capture_output=True, text=True, timeout=600,
                           cwd=Path(__file__).resolve().parents[2])
 
