@@ -220,7 +220,7 @@ def test_variant_contrast_reaches_the_fusion_layer_when_groups_repeat(views):
     # Without groups (older datasets: each program its own key) the loss is off, not NaN.
     model.zero_grad()
     alone = model(_step(model, task, _records(6)))
-    assert "variant_loss" not in alone and float(alone["loss"]) == 0.0
+    assert "variant_loss" not in alone and float(alone["loss"].detach()) == 0.0
     alone["loss"].backward()
     assert all(p.grad is not None for p in model.parameters())  # DDP: every head joins
 
