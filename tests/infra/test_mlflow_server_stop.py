@@ -13,18 +13,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from process_helpers import alive
 
 REPO = Path(__file__).resolve().parents[2]
 # Seconds the server tree may take to be gone after the launcher got its signal.
 STOP_BOUND_S = 20.0
-
-
-def _alive(pid: int, created: float) -> bool:
-    try:
-        process = psutil.Process(pid)
-        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def _launch(root: Path) -> tuple[subprocess.Popen, str, list[tuple[int, float, str]]]:
@@ -58,9 +51,9 @@ def _serving(uri: str) -> bool:
 
 def _wait_gone(tree: list[tuple[int, float, str]]) -> float:
     start = time.monotonic()
-    while any(_alive(pid, created) for pid, created, _ in tree):
+    while any(alive(pid, created) for pid, created, _ in tree):
         if time.monotonic() - start > STOP_BOUND_S:
-            left = [cmd[:80] for pid, created, cmd in tree if _alive(pid, created)]
+            left = [cmd[:80] for pid, created, cmd in tree if alive(pid, created)]
             pytest.fail(f"still running {STOP_BOUND_S:.0f} s after the signal: {left}")
         time.sleep(0.1)
     return time.monotonic() - start
@@ -97,7 +90,7 @@ def test_sigkilled_launcher_takes_the_server_down(tmp_path: Path):
         print(f"server tree gone {elapsed:.1f} s after SIGKILL of the launcher")
     finally:
         for pid, created, _ in tree:
-            if _alive(pid, created):
+            if alive(pid, created):
                 os.kill(pid, signal.SIGKILL)
 
 

@@ -11,17 +11,10 @@ import time
 from pathlib import Path
 
 import psutil
+from process_helpers import alive
 
 REPO = Path(__file__).resolve().parents[2]
 CLEANUP_BOUND_S = 15.0
-
-
-def _alive(pid: int, created: float) -> bool:
-    try:
-        process = psutil.Process(pid)
-        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 _DRIVER = textwrap.dedent("""
@@ -72,9 +65,9 @@ def test_watchdog_ends_exactly_what_its_killed_driver_started(tmp_path: Path):
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait()
         deadline = time.monotonic() + CLEANUP_BOUND_S
-        while any(_alive(*c) for c in created) and time.monotonic() < deadline:
+        while any(alive(*c) for c in created) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(_alive(*c) for c in created)
+        assert not any(alive(*c) for c in created)
         assert all(b.poll() is None for b in bystanders)
         assert b"ended 2 processes" in driver.stderr.read()
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from process_helpers import alive
 
 REPO = Path(__file__).resolve().parents[2]
 # Seconds the processes of a killed driver's session may take to be gone (measured: ~1.2 s).
@@ -25,14 +26,6 @@ def _loopback(ip: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
-
-
-def _alive(pid: int, created: float) -> bool:
-    try:
-        process = psutil.Process(pid)
-        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 class RunningBuild:
@@ -60,7 +53,7 @@ class RunningBuild:
 
     def alive(self) -> list[str]:
         return sorted(name for pid, (name, created) in self.seen.items()
-                      if _alive(pid, created))
+                      if alive(pid, created))
 
 
 @pytest.fixture(scope="module")
