@@ -46,7 +46,9 @@ from mirencoder.training.evaluation.probes.retrieval import (
     map_at_r,
 )
 from mirencoder.training.evaluation.probes.sources import SourceFile, source_identity
+from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
 from mirencoder.training.evaluation.programs import EvalProgram
+from mirencoder.training.registry.random_package import random_encoder_package
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
@@ -61,21 +63,7 @@ def _clang() -> str:
 
 
 def _random_encoder_package(out: Path, ir_texts: list[Any]) -> Path:
-    """A random-weights package; the helper is moving to training/registry/."""
-    try:
-        from mirencoder.training.registry.random_package import random_encoder_package
-    except ImportError:
-        from mirencoder.training.random_package import random_encoder_package
     return random_encoder_package(out, ir_texts, config=TINY_CONFIG, vocab_size=300, seed=3)
-
-
-def _untrained_twin(package: Path, out: Path) -> Path:
-    """The package's untrained twin; the helper is moving to training/registry/."""
-    try:
-        from mirencoder.training.registry.untrained_twin import untrained_twin
-    except ImportError:
-        from mirencoder.training.untrained_twin import untrained_twin
-    return untrained_twin(package, out, seed=5)
 
 
 def _angles(degrees: list[float]) -> np.ndarray:
@@ -405,7 +393,12 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     texts = [p.path.read_bytes() for p in data.decisions.programs[:6]]
     package = _random_encoder_package(tmp_path / "package", texts)
     config.model = str(package)
-    config.untrained_model = str(_untrained_twin(package, tmp_path / "twin"))
+    twin = resolve_untrained_twin(str(package), tmp_path / "twins")
+    written = (twin / "encoder.safetensors").stat().st_mtime_ns
+    assert resolve_untrained_twin(str(package), tmp_path / "twins") == twin  # made once
+    assert (twin / "encoder.safetensors").stat().st_mtime_ns == written
+    assert json.loads((twin / "lineage.json").read_text())["untrained"] is True
+    config.untrained_model = str(twin)
     featurizers, skipped, encoder = build_probe_featurizers(config)
     assert skipped == {} and encoder["uri"] == str(package)
     results = run_probes(config, featurizers, data=data, skipped=skipped, encoder=encoder)

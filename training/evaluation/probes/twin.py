@@ -14,10 +14,10 @@ def resolve_untrained_twin(model: str, out_root: Path, *, seed: int = 0) -> Path
     ``out_root/<weights sha256[:16]>-seed<seed>`` and reused when it is already there.
     """
     from ....infra.files import sha256_file
-    from ...embedding.embedder import Embedder
+    from ...registry.model_cache import fetch_package
     from ...registry.untrained_twin import untrained_twin
 
-    package = Embedder.from_uri(model).package_dir
+    package = fetch_package(model)
     digest = sha256_file(package / "encoder.safetensors")[:16]
     target = Path(out_root) / f"{digest}-seed{seed}"
     if not (target / "encoder.safetensors").is_file():
