@@ -19,7 +19,7 @@ MODALITIES = ("fused", "tokens", "graph")
 # Inference precisions: float32 (the default; equal to the training computation up to float
 # rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
 PRECISIONS = ("fp32", "bf16")
-WINDOW_POLICIES = ("first", "mean")
+WINDOW_POLICIES = ("auto", "first", "mean", "pool")
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048
@@ -45,9 +45,13 @@ class EmbedConfig:
         "AVX512-BF16/AMX and on GPUs; embeddings within ~1 %)")
     modality: str = help_field("fused", "embedding written by default: fused, tokens or graph")
     windows: str = help_field(
-        "first", "long programs: first token window (as in training) or the mean of up to "
-        "max_windows windows")
-    max_windows: int = help_field(8, "token windows averaged under windows=mean")
+        "auto", "long programs: auto (the policy the package was trained with: pool after "
+        "data.windows=all, else first) | first (the first token window) | pool (the first "
+        "max_windows windows encoded and pooled into one token vector before the projection, "
+        "as training with data.windows=all) | mean (the mean of max_windows windows' embeddings)")
+    max_windows: int = help_field(
+        16, "token windows per program under windows=pool/mean (16 x 255 tokens cover the "
+        "average DevMap file)")
     batch_size: int = help_field(32, "programs prepared and encoded together (one chunk)")
     token_batch_size: int = help_field(
         DEFAULT_TOKEN_BATCH_SIZE, "token windows per forward pass (results do not depend on it)")

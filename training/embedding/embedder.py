@@ -18,9 +18,11 @@ becomes an error entry and a NaN row; it never spoils its batch.
 
 Long programs: the same policy as training's evaluation path (``training/core/data/collate.py``):
 the token view is cut to its *first* window of ``context_length - 1`` tokens after ``[CLS]``
-and the graph keeps its first ``max_graph_nodes`` nodes. ``windows="mean"`` instead encodes up
-to ``max_windows`` consecutive token windows of the program (each paired with the same graph)
-and averages the embeddings, so that the token view covers more of a long program.
+and the graph keeps its first ``max_graph_nodes`` nodes. ``windows="pool"`` encodes up to
+``max_windows`` consecutive token windows and pools their ``[CLS; mean]`` features (length
+weighted) before the projection, as training does with ``data.windows=all``;
+``windows="mean"`` averages the windows' embeddings instead. ``windows="auto"`` (the default)
+takes the policy the package was trained with.
 """
 
 from __future__ import annotations
@@ -139,6 +141,8 @@ class Embedder:
                 mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
                 node_vocab_size=int(model.node_vocab_size))
         self.tokenizer_ids = ids
+        self.default_windows = (self.config.windows if self.config.windows != "auto"
+                                else _package_window_policy(self.package_dir))
         self.use_precision(self.config.precision)
 
     @property
@@ -332,8 +336,9 @@ class Embedder:
         return self._record(self.loader.file_bytes(Path(path), language), str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
-                       windows: str = "first", max_windows: int = 8) -> np.ndarray:
+                       windows: str = "auto", max_windows: int = 16) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
+        windows = self.default_windows if windows == "auto" else windows
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows,
                                            ViewCache(enabled=self.deduplicate))
@@ -371,7 +376,7 @@ class Embedder:
     # ---------------------------------------------------------------- encoding
 
     def _window_records(self, record: dict, windows: str, max_windows: int) -> list[dict]:
-        if windows == "first":
+        if windows in ("first", "pool"):  # pool: the windows are cut and pooled in _encode
             return [record]
         tokens = np.asarray(record["tokens"])
         if tokens.size and tokens[0] == self.tokenizer_ids.cls_id:
@@ -380,7 +385,8 @@ class Embedder:
         count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
         return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
 
-    def _encode(self, records: list[dict], modality: str, cache: ViewCache) -> np.ndarray:
+    def _encode(self, records: list[dict], modality: str, cache: ViewCache,
+                windows: str = "first", max_windows: int = 1) -> np.ndarray:
         """Embeddings ``[len(records), D]``.
 
         Each distinct token window and graph is encoded once (not at all when ``cache`` holds
@@ -392,7 +398,9 @@ class Embedder:
 
         torch, ids = self._torch, self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
-        if modality in ("fused", "tokens"):
+        if modality in ("fused", "tokens") and windows == "pool":
+            parts["tokens"] = self._encode_pooled_tokens(records, cache, max_windows)
+        elif modality in ("fused", "tokens"):
             rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
                     for r in records]
             keys = ([array_digest(row) for row in rows] if cache.enabled
@@ -429,6 +437,37 @@ class Embedder:
             return self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
                                               torch.from_numpy(parts["graph"])).cpu().numpy()
 
+    def _encode_pooled_tokens(self, records: list[dict], cache: ViewCache,
+                              max_windows: int) -> np.ndarray:
+        """Token-view embeddings ``[len(records), D]``, each program's first ``max_windows``
+        windows pooled (``collate_records(..., windows="all")``, as in training); each distinct
+        window sequence encoded once, forward passes of about ``token_batch_size`` windows."""
+        from ..core.data.collate import pad_token_rows, token_windows
+
+        torch, ids = self._torch, self.tokenizer_ids
+        per_record = [token_windows(r, context_length=self.context_length, tokenizer_ids=ids,
+                                    max_windows=max_windows) for r in records]
+        keys = ([b"pool" + len(rows).to_bytes(2, "little") + array_digest(np.concatenate(rows))
+                 for rows in per_record]
+                if cache.enabled else cache.serial_keys(len(records)))
+        todo = missing_keys(keys, per_record, cache.tokens)
+        start = 0
+        while start < len(todo):
+            chunk, size = [], 0
+            while start < len(todo) and (not chunk or size + len(todo[start][1])
+                                         <= self.token_batch_size):
+                chunk.append(todo[start])
+                size += len(todo[start][1])
+                start += 1
+            rows = [row for _, windows_of in chunk for row in windows_of]
+            owner = torch.tensor([i for i, (_, windows_of) in enumerate(chunk)
+                                  for _ in windows_of], dtype=torch.long)
+            tokens, mask = pad_token_rows(rows, ids)
+            with torch.inference_mode():
+                out = self.model.embed_tokens(tokens, mask, owner, len(chunk)).cpu().numpy()
+            cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
+        return np.stack([cache.tokens[key] for key in keys])
+
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
                       max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
         """One embedding per prepared input (its windows' embeddings averaged)."""
@@ -438,7 +477,8 @@ class Embedder:
                 expanded.append(rec)
                 owner.append(i)
         matrix = self._encode(expanded, modality,
-                              cache if cache is not None else ViewCache(enabled=self.deduplicate))
+                              cache if cache is not None else ViewCache(enabled=self.deduplicate),
+                              windows, max_windows)
         owner_arr = np.asarray(owner)
         return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
 
@@ -451,6 +491,7 @@ class Embedder:
         modality = config.modality if modality is None else modality
         batch_size = config.batch_size if batch_size is None else batch_size
         windows = config.windows if windows is None else windows
+        windows = self.default_windows if windows == "auto" else windows
         max_windows = config.max_windows if max_windows is None else max_windows
         if modality not in MODALITIES:
             raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
@@ -579,6 +620,17 @@ def _check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
                           f"not {precision!r}")
+
+
+def _package_window_policy(package_dir: Path) -> str:
+    """``pool`` for a package trained on whole programs (``data.windows: all`` in its
+    lineage), else ``first`` (older packages, and those trained on single windows)."""
+    try:
+        lineage = json.loads((package_dir / "lineage.json").read_text())
+    except (OSError, ValueError):
+        return "first"
+    data = (lineage.get("config") or {}).get("data") or {}
+    return "pool" if isinstance(data, dict) and data.get("windows") == "all" else "first"
 
 
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:

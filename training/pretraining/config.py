@@ -88,6 +88,10 @@ class TaskConfig:
         "fused", "comma list of the vectors the variant contrast acts on: fused | tokens | graph "
         "(default fused only: the contrastive alignment tells tokens/graph variants apart, "
         "pulling them together there would fight it)")
+    variant_projection: str = _f(
+        "mlp", "where the variant contrast acts: mlp (SimCLR's projection head; the invariance "
+        "lands on the projection) | none (on the L2-normalised embedding itself, which the "
+        "optimisation-invariance probe and consumers' nearest-neighbour use read)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
@@ -116,6 +120,7 @@ class TaskConfig:
         # tasks/contrastive.py's TEMPERATURE_MIN/MAX (not imported: this module stays torch-free)
         _check(p, 0.01 <= self.temperature_init <= 0.5, "temperature_init must be in [0.01, 0.5]")
         _check(p, self.variant_temperature > 0, "variant_temperature must be > 0")
+        _check(p, self.variant_projection in ("mlp", "none"), "variant_projection must be mlp or none")
         views = [v.strip() for v in self.variant_views.split(",") if v.strip()]
         _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
                and len(set(views)) == len(views),
@@ -166,11 +171,20 @@ class DataConfig:
         "in the shards) in a batch; up to this many travel as one shuffle unit, so the variant "
         "contrast sees positives (2: SimCLR's pair, keeps the most distinct sources per batch; "
         "1: variants shuffle apart; 0: no cap)")
+    windows: str = _f(
+        "first", "token view of a long program: first (one window: a random one in training, the "
+        "first in validation) | all (its first max_windows windows, pooled into one program "
+        "vector before the projection, as the embedder's windows=pool does)")
+    max_windows: int = _f(
+        4, "windows per program with windows=all (4 x 255 tokens covers the median program of "
+        "the variant corpus, ~960 tokens; cost grows linearly)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
         _check(p, self.format in ("wds", "parquet"), "format must be wds or parquet")
         _check(p, self.variants_per_group >= 0, "variants_per_group must be >= 0")
+        _check(p, self.windows in ("first", "all"), "windows must be first or all")
+        _check(p, self.max_windows >= 1, "max_windows must be >= 1")
         _check(p, self.batch_size >= 1, "batch_size must be >= 1")
         _check(p, self.num_workers >= 0, "num_workers must be >= 0")
         _check(p, self.shuffle_buffer >= 0, "shuffle_buffer must be >= 0")

@@ -114,7 +114,8 @@ class ProgramDataModule(L.LightningDataModule):
             context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
             rank=self.rank, world_size=self.world_size, seed=c.seed,
             shuffle_buffer=c.shuffle_buffer, training=True, max_graph_nodes=c.max_graph_nodes,
-            start_batch=self._consumed(), variants_per_group=c.variants_per_group))
+            start_batch=self._consumed(), variants_per_group=c.variants_per_group,
+            windows=c.windows, max_windows=c.max_windows))
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_shards:
@@ -126,7 +127,8 @@ class ProgramDataModule(L.LightningDataModule):
             context_length=self.context_length, tokenizer_ids=self.tokenizer_ids,
             rank=self.rank, world_size=self.world_size, seed=c.seed, shuffle_buffer=0,
             training=False, repeat=True, max_graph_nodes=c.max_graph_nodes,
-            variants_per_group=c.variants_per_group))
+            variants_per_group=c.variants_per_group, windows=c.windows,
+            max_windows=c.max_windows))
 
     def state_dict(self) -> dict[str, Any]:
         consumed = self._consumed()

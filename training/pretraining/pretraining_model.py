@@ -56,9 +56,9 @@ class PretrainingModel(nn.Module):
                                                   task.temperature_init)
                             if task.contrastive_weight > 0 else None)
         self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
-        self.variant_heads = nn.ModuleDict({view: VariantProjection(model.fusion_dim,
-                                                                    task.contrastive_dim)
-                                            for view in self.variant_views})
+        self.variant_heads = nn.ModuleDict({view: VariantProjection(
+            model.fusion_dim, task.contrastive_dim, task.variant_projection)
+            for view in self.variant_views})
 
     @property
     def node_mask_id(self) -> int:

@@ -39,7 +39,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ....infra.errors import ShardError
-from .collate import ProgramBatch, collate_records
+from .collate import WINDOW_MODES, ProgramBatch, collate_records
 from .shard_reader import decode_sample, iter_raw_samples, sample_group
 from .token_ids import TokenizerIds
 
@@ -203,7 +203,7 @@ class ProgramStream(IterableDataset):
                  world_size: int = 1, seed: int = 0, shuffle_buffer: int = 0,
                  training: bool = True, repeat: bool | None = None,
                  max_graph_nodes: int | None = None, start_batch: int = 0,
-                 variants_per_group: int = 2):
+                 variants_per_group: int = 2, windows: str = "first", max_windows: int = 4):
         super().__init__()
         if not shards:
             raise ValueError("ProgramStream needs at least one shard")
@@ -218,6 +218,10 @@ class ProgramStream(IterableDataset):
         if variants_per_group < 0:
             raise ValueError(f"variants_per_group must be >= 0, got {variants_per_group}")
         self.variants_per_group = variants_per_group
+        if windows not in WINDOW_MODES or max_windows < 1:
+            raise ValueError(f"windows must be one of {', '.join(WINDOW_MODES)} and max_windows "
+                             f">= 1, got {windows!r}, {max_windows}")
+        self.windows, self.max_windows = windows, max_windows
 
     def _slot(self) -> _Slot:
         info = get_worker_info()
@@ -287,7 +291,8 @@ class ProgramStream(IterableDataset):
         records = [decode_sample(raw, self.fmt) for raw in raws]
         return collate_records(records, context_length=self.context_length,
                                tokenizer_ids=self.tokenizer_ids, rng=rng,
-                               max_graph_nodes=self.max_graph_nodes)
+                               max_graph_nodes=self.max_graph_nodes, windows=self.windows,
+                               max_windows=self.max_windows)
 
 
 def init_worker(_: int) -> None:

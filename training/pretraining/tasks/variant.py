@@ -30,15 +30,17 @@ def parse_views(text: str) -> tuple[str, ...]:
 
 
 class VariantProjection(nn.Module):
-    """SimCLR's projection head: ``Linear(D, D) - ReLU - Linear(D, P)``, L2-normalised.
+    """SimCLR's projection head: ``Linear(D, D) - ReLU - Linear(D, P)``, L2-normalised
+    (``kind="none"``: the vectors themselves, L2-normalised; ``P = D``).
 
     Shapes:
         - vectors: ``[B, D]``; output: ``[B, P]`` float32, unit norm
     """
 
-    def __init__(self, dim: int, projection_dim: int):
+    def __init__(self, dim: int, projection_dim: int, kind: str = "mlp"):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, projection_dim))
+        self.mlp = (nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, projection_dim))
+                    if kind == "mlp" else nn.Identity())
 
     def forward(self, vectors: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.mlp(vectors).float(), dim=-1)
