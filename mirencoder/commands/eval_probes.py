@@ -23,6 +23,7 @@ from mirencoder.training.evaluation.probes import (
 )
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
+from mirencoder.training.evaluation.report_files import update_report
 
 __all__ = ["add_arguments", "run"]
 
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("probes.data_dir", "--data-dir", {"metavar": "DIR"}),
             ("probes.cache_dir", "--cache-dir", {"metavar": "DIR"}),
             ("probes.seed", "--seed", {"metavar": "N"}),
-            ("out_dir", "--out-dir", {"metavar": "DIR"})):
+            ("out_dir", "--out-dir", {"metavar": "DIR"}),
+            ("report_dir", "--report-dir", {"metavar": "DIR"})):
         add_shorthand(parser, ProbesEvalConfig, key, flag, **extra)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -64,4 +66,7 @@ def run(args: argparse.Namespace) -> int:
     plot_probes(results, out_dir / "probes.png")
     print(probes_markdown(results))
     print(f"\nwrote {out_dir / 'probes.json'}, {out_dir / 'PROBES.md'}, {out_dir / 'probes.png'}")
+    if config.report_dir is not None:
+        paths = update_report(Path(config.report_dir), "probes", results.to_dict())
+        print(f"merged into {paths['summary_json']} and {paths['results_md']}")
     return 0

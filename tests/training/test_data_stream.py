@@ -249,3 +249,17 @@ def test_state_resume_continues_a_grouped_stream(grouped_dataset, workers):
            for batch, _ in zip(resumed.train_dataloader(), range(7), strict=False)]
     assert got == expected
     assert any(len(set(groups)) < len(groups) for *_, groups in got)  # variants did meet
+
+
+def test_whole_program_training_batches(synthetic_dataset):
+    """``data.windows=all``: every program's first ``max_windows`` windows travel as token
+    rows with their program index, in training and validation alike."""
+    config = DataConfig(dataset_dir=str(synthetic_dataset), batch_size=6, num_workers=0,
+                        shuffle_buffer=20, seed=3, windows="all", max_windows=2)
+    module = ProgramDataModule(config, context_length=8, rank=0, world_size=1)
+    batch = next(iter(module.train_dataloader()))
+    assert batch.window_program is not None and batch.num_programs == 6
+    assert batch.tokens.size(0) == batch.window_program.numel() > 6
+    assert int(torch.bincount(batch.window_program).max()) <= 2
+    with pytest.raises(ConfigError, match="windows"):
+        DataConfig(dataset_dir="x", windows="some")

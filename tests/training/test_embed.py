@@ -243,3 +243,29 @@ def test_embed_cli_writes_one_parquet_row_per_input(package, require_clang, tmp_
     assert table.schema.metadata[b"mirencoder.precision"] == b"bf16"
     assert main(["embed", str(tmp_path / "absent.c"), "--model", str(package),
                  "--out", str(out)]) == 2
+
+
+def test_pooled_windows_equal_the_training_computation(embedder, require_clang, tmp_path):
+    """``windows="pool"`` gives what the encoder computes on a ``collate_records(...,
+    windows="all")`` batch (training's whole-program path); ``auto`` follows the package."""
+    import torch
+
+    from mirencoder.training.core.data.collate import collate_records
+
+    long_program = _long_c_program()
+    pooled = embedder.embed_texts([long_program, "int twice(int x) { return 2 * x; }"], ["c", "c"],
+                                  windows="pool", max_windows=3, modality="fused")
+    assert not pooled.errors
+    source = tmp_path / "long.c"
+    source.write_text(long_program)
+    record = embedder.prepare_file(source)
+    batch = collate_records([record], context_length=embedder.context_length,
+                            tokenizer_ids=embedder.tokenizer_ids, windows="all", max_windows=3,
+                            max_graph_nodes=embedder.max_graph_nodes)
+    assert batch.tokens.size(0) == 3
+    with torch.enable_grad():
+        reference = embedder.model(batch)["fused"].detach().numpy()
+    np.testing.assert_allclose(pooled.vectors[:1], reference, rtol=1e-4, atol=1e-4)
+    first = embedder.embed_texts([long_program], ["c"], windows="first")
+    assert np.abs(first.vectors - pooled.vectors[:1]).max() > 1e-4
+    assert embedder.default_windows == "first"  # a package without data.windows=all

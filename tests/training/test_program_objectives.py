@@ -3,6 +3,7 @@ negatives, variant contrast; and that their gradients reach the fusion layer."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -247,3 +248,28 @@ def test_task_config_checks_the_new_fields():
         TaskConfig(variant_views="fused,nodes")
     with pytest.raises(ConfigError, match="temperature_init"):
         TaskConfig(temperature_init=0.9)
+
+
+def test_variant_contrast_on_the_embedding_itself_and_over_whole_programs():
+    """``variant_projection: none`` scores the normalised embedding (no head parameters);
+    with ``windows="all"`` batches the losses and gradients stay finite and reach the fusion."""
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "variant_weight": 1.0, "variant_projection": "none",
+                         "mlm_weight": 1.0, "contrastive_weight": 1.0})
+    model = PretrainingModel(dataclasses.replace(MODEL, dropout=0.0), task, IDS)
+    assert not list(model.variant_heads["fused"].parameters())
+    records = _records(6, groups=["a", "a", "b", "b", "c", "c"])
+    batch = collate_records(records, context_length=8, tokenizer_ids=IDS, windows="all",
+                            max_windows=3)
+    assert batch.tokens.size(0) > len(records) and batch.num_programs == len(records)
+    step = prepare_task_inputs(batch, task, IDS, node_mask_id=model.node_mask_id,
+                               generator=torch.Generator().manual_seed(0))
+    out = model.encoder(step.inputs)
+    metrics = model(step)
+    z = torch.nn.functional.normalize(out["fused"].float(), dim=-1)
+    expected = variant_metrics(z, step.group_ids, task.variant_temperature, step.copies())
+    assert torch.allclose(metrics["variant_loss"], expected["loss"].detach(), atol=1e-5)
+    metrics["loss"].backward()
+    assert torch.isfinite(metrics["loss"]) and _fuse_grad(model) > 0
+    with pytest.raises(ConfigError, match="variant_projection"):
+        TaskConfig(variant_projection="linear")

@@ -11,7 +11,7 @@ from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
 from .summary import load_summary, merge_summary, save_summary
 
-__all__ = ["ReportPaths", "report_paths", "write_report"]
+__all__ = ["ReportPaths", "report_paths", "write_report", "update_report"]
 
 ReportPaths = dict[str, Path]
 
@@ -37,9 +37,25 @@ def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
     paths = report_paths(out_dir)
     summary = merge_summary(task_runs, encoder=encoder, command=command,
                             existing=load_summary(paths["summary_json"]))
+    return summary, _render(summary, paths)
+
+
+def update_report(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths:
+    """Sets one section of ``results/summary.json`` that is not a downstream task
+    (``probes``, ``ablations``), keeping the rest, and regenerates RESULTS.md and the chart."""
+    paths = report_paths(out_dir)
+    summary = load_summary(paths["summary_json"]) or {}
+    summary[key] = value
+    return _render(summary, paths)
+
+
+def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
-    draw_results_chart(summary, paths["chart_png"])
+    has_chart = bool(summary.get("results"))  # probes/ablations alone draw no chart
+    if has_chart:
+        draw_results_chart(summary, paths["chart_png"])
     save_summary(summary, paths["summary_json"])
-    chart = os.path.relpath(paths["chart_png"], paths["results_md"].parent)
+    chart = (os.path.relpath(paths["chart_png"], paths["results_md"].parent) if has_chart
+             else None)
     write_text_atomic(paths["results_md"], render_results_md(summary, chart_name=chart))
-    return summary, paths
+    return paths

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .ablations import ablations_markdown
+from .probes.report import probes_markdown
+from .probes.targets import probe_target_statements
 from .published import (
     PUBLISHED_COARSENING,
     PUBLISHED_DEVMAP,
@@ -246,7 +249,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
                    "encoder rows (fused, token-only, graph-only) and `--untrained-model` for the "
                    "untrained ablation.")
     out += ["", "## Targets", ""]
-    out += [f"- {line}" for line in target_statements(summary)] or ["- (no results yet)"]
+    statements = target_statements(summary) + probe_target_statements(summary.get("probes", {}))
+    out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
             + TARGETS["leakage-free"] + ". The oracle rows are the ceilings."]
@@ -288,6 +292,10 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
             text = _PROTOCOL_TEXT["literature"] if protocol == "literature" else _TC_LEAKAGE_FREE
             out += ["", f"### thread-coarsening — {protocol}", "", f"Protocol: {text}.", ""]
             out += _coarsening_table(platforms, protocol)
+    if summary.get("probes"):
+        out += ["", probes_markdown(summary["probes"]).rstrip()]
+    if summary.get("ablations"):
+        out += ["", ablations_markdown(summary["ablations"]).rstrip()]
     out += ["", "## Feature sets and timing", "",
             "| Task | Feature set | Dimensions | ms / program | Description |",
             "| --- | --- | --- | --- | --- |"]

@@ -21,3 +21,6 @@ class ProbesEvalConfig:
     is ``auto``."""
     out_dir: Path = field(default_factory=lambda: repo_root() / "runs" / "eval" / "probes")
     """Where ``probes.json``, ``PROBES.md`` and ``probes.png`` are written."""
+    report_dir: Path | None = None
+    """Also merge the results into ``REPORT/results/summary.json`` (key ``probes``) and
+    regenerate ``REPORT/RESULTS.md`` (section "Representation probes", probe targets)."""

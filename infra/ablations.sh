@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Ablations of the pre-training objectives (the issue "Pre-training that transfers", item 7):
+# short runs of the run-of-record config with every objective, then with each objective
+# removed in turn, each scored on the representation probes and on DevMap leakage-free
+# (669 rows, fused embedding); the table goes into RESULTS.md (## Ablations) and
+# results/summary.json. Every step resumes: a finished run or evaluation is skipped.
+#   STEPS=150 CONFIG=record-2cpu infra/ablations.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/bootstrap.sh"
+cd "$ROOT"
+DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
+CONFIG="${CONFIG:-record-2cpu}"
+STEPS="${STEPS:-150}"
+OUT="${OUT:-runs/ablations}"
+DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
+  "import sys,yaml;print(yaml.safe_load(sys.stdin)['data']['dataset_dir'])")
+# name and the overrides that remove one objective (gae_weight 0 also removes the masked
+# node-text prediction, which is part of the graph auto-encoding loss; without the
+# contrastive alignment the matching negatives fall back to size_or_corpus)
+ABLATIONS=(
+  "all|"
+  "no-mlm|task.mlm_weight=0"
+  "no-gae|task.gae_weight=0"
+  "no-match|task.match_weight=0"
+  "no-contrastive|task.contrastive_weight=0 task.hard_negative_mode=size_or_corpus"
+  "no-variant|task.variant_weight=0"
+)
+for entry in "${ABLATIONS[@]}"; do
+  name=${entry%%|*}
+  overrides=()
+  for kv in ${entry#*|}; do overrides+=(--set "$kv"); done
+  run="$OUT/$name"
+  if [ ! -f "$run/encoder/encoder_config.json" ]; then
+    mirencoder pretrain --config "$CONFIG" --set name="ablation-$name" \
+      --set trainer.output_dir="$run" --set trainer.max_steps="$STEPS" \
+      --set optim.warmup_steps=$((STEPS / 20)) --set trainer.val_every_n_steps="$STEPS" \
+      --set trainer.checkpoint_every_n_steps="$STEPS" --set tracking.register=false \
+      "${overrides[@]}" --resume
+  fi
+  # the untrained twin depends only on the architecture and seed: scored once, with "all"
+  twin=(--untrained-model "")
+  if [ "$name" = all ]; then twin=(--untrained-model auto); fi
+  if [ ! -f "$run/probes/probes.json" ]; then
+    mirencoder eval probes --model "$run/encoder" "${twin[@]}" \
+      --dataset "$DATASET" --data-dir "$DATA_DIR" --out-dir "$run/probes" --quiet
+  fi
+  if [ ! -f "$run/devmap/results/summary.json" ]; then
+    devmap_twin=()
+    if [ "$name" = all ]; then
+      devmap_twin=(--untrained-model "$(ls -d "$run"/probes/untrained-twin/*-seed0 | head -1)")
+    fi
+    mirencoder eval devmap --model "$run/encoder" "${devmap_twin[@]}" --modalities fused \
+      --features "" --row-sets 669 --protocols leakage-free --data-dir "$DATA_DIR" \
+      --out-dir "$run/devmap" --quiet
+  fi
+done
+python -m mirencoder.training.evaluation.ablations "$OUT" --report-dir "$ROOT" \
+  --steps "$STEPS" --config "$CONFIG"

@@ -1,0 +1,68 @@
+"""The issue's probe targets, checked on a probe run's results (plain sentences for RESULTS.md).
+
+- Optimisation-invariance MAP@R (fused): at least 2x the untrained twin's and at least the
+  opcode histogram's + 0.10.
+- Compiler-decision accuracy (fused, every task and fold grouping): at least the untrained
+  twin's + 5 points and above the opcode histogram's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .report import TASK_TITLES
+
+__all__ = ["probe_target_statements", "MAP_RATIO", "MAP_MARGIN", "DECISION_MARGIN"]
+
+MAP_RATIO = 2.0
+MAP_MARGIN = 0.10
+DECISION_MARGIN = 0.05
+_GROUPINGS = {"source": "source folds", "template": "template folds"}
+
+
+def _verdict(ok: bool) -> str:
+    return "reached" if ok else "NOT reached"
+
+
+def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
+                            twin: str = "encoder-untrained",
+                            opcode: str = "opcode-histogram") -> list[str]:
+    """One sentence per probe: the encoder's score against the twin and the opcode histogram
+    (``[]`` when the run has no encoder)."""
+    lines = []
+    retrieval = probes.get("retrieval", {}).get("methods", {})
+    if method in retrieval:
+        value = retrieval[method]["map_at_r"]
+        parts, ok = [f"{method} {value:.3f}"], True
+        if twin in retrieval:
+            goal = MAP_RATIO * retrieval[twin]["map_at_r"]
+            ok &= value >= goal
+            parts.append(f"untrained twin {retrieval[twin]['map_at_r']:.3f} (target >= {goal:.3f})")
+        if opcode in retrieval:
+            goal = retrieval[opcode]["map_at_r"] + MAP_MARGIN
+            ok &= value >= goal
+            parts.append(f"opcode histogram {retrieval[opcode]['map_at_r']:.3f} "
+                         f"(target >= {goal:.3f})")
+        lines.append(f"**probes, optimisation-invariance MAP@R**: target {_verdict(ok)} — "
+                     + "; ".join(parts) + ".")
+    for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
+        parts, ok, seen = [], True, False
+        for task, info in tasks.items():
+            methods = info.get("methods", {})
+            if method not in methods:
+                continue
+            seen = True
+            value = methods[method]["accuracy"]
+            text = f"{TASK_TITLES.get(task, task)} {value:.3f}"
+            if twin in methods:
+                goal = methods[twin]["accuracy"] + DECISION_MARGIN
+                ok &= value >= goal
+                text += f" (twin {methods[twin]['accuracy']:.3f}, target >= {goal:.3f}"
+            if opcode in methods:
+                ok &= value > methods[opcode]["accuracy"]
+                text += f"; opcode {methods[opcode]['accuracy']:.3f}"
+            parts.append(text + (")" if twin in methods or opcode in methods else ""))
+        if seen:
+            lines.append(f"**probes, compiler decisions ({_GROUPINGS.get(grouping, grouping)})**: "
+                         f"target {_verdict(ok)} — " + "; ".join(parts) + ".")
+    return lines
