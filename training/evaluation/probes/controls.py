@@ -48,17 +48,22 @@ class RandomVectorsFeaturizer:
 
 
 def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
-                  progress: bool) -> tuple[list[Featurizer], Any]:
+                  config: ProbeConfig) -> tuple[list[Featurizer], Any]:
     from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
 
     embedder = load_embedder(uri)
+    windows = embedder.default_windows if config.windows == "auto" else config.windows
+    shown = windows if windows == "first" else f"{windows} of {config.max_windows}"
 
     def embed(modality: str) -> Callable[[list[str]], Any]:
-        return lambda paths: embedder.embed_files(paths, modality=modality, progress=progress)
+        return lambda paths: embedder.embed_files(paths, modality=modality,
+                                                  progress=config.progress, windows=windows,
+                                                  max_windows=config.max_windows)
 
     rows: list[Featurizer] = [
         EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", embed(m),
-                          f"{what} {uri}, {m} embedding") for m in modalities]
+                          f"{what} {uri}, {m} embedding, token windows: {shown}")
+        for m in modalities]
     return rows, embedder
 
 
@@ -81,7 +86,7 @@ def build_probe_featurizers(config: ProbeConfig
         from ..features.encoder_embedding import describe_embedder
 
         rows, embedder = _encoder_rows("encoder", config.model, config.modalities, "encoder",
-                                       config.progress)
+                                       config)
         featurizers += rows
         encoder = describe_embedder(embedder, config.model)
         dim = dim or int(getattr(embedder, "dim", 0)) or None
@@ -91,7 +96,7 @@ def build_probe_featurizers(config: ProbeConfig
         if config.untrained_model:
             rows, twin = _encoder_rows("encoder-untrained", config.untrained_model,
                                        config.untrained_modalities,
-                                       "untrained twin (random weights)", config.progress)
+                                       "untrained twin (random weights)", config)
             featurizers += rows
             encoder["untrained_uri"] = config.untrained_model
             dim = dim or int(getattr(twin, "dim", 0)) or None
