@@ -4,7 +4,7 @@ Measured in one run, on CPU, on the same files:
 
 * **MIREncoder** (``Embedder.embed_files``, batched): read ``.ll`` → normalise → token + graph
   views → collate → the encoder's inference path under ``inference_mode``; ms/file end to
-  end (identical files, first windows and graphs encoded once, as ``embed_files`` does), the
+  end (identical files, token windows and graphs encoded once, as ``embed_files`` does), the
   same with every file encoded (``deduplicate = False``), and that work split between view
   building and the network.
 * the same end to end in **bfloat16** (``precision="bf16"``, opt-in), with how close its
@@ -85,15 +85,19 @@ def _cpu_bf16() -> str:
 
 
 def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int = 3,
-                  between: Callable[[], None] | None = None) -> dict:
+                  between: Callable[[], None] | None = None, windows: str = "auto",
+                  max_windows: int = 16) -> dict:
     import numpy as np
 
     from mirencoder.infra.errors import InputError
     from mirencoder.training.embedding.embedder import Embedder
 
     t0 = time.perf_counter()
-    embedder = Embedder.from_uri(model)
+    policy = {"windows": windows, "max_windows": max_windows}
+    embedder = Embedder.from_uri(model, **policy)
     load_s = time.perf_counter() - t0
+    windows = embedder.default_windows  # auto resolved: what every run below uses
+    policy["windows"] = windows
     embedder.embed_files(files[:4], progress=False)  # warm-up: lazy imports, llvm-as probe
 
     totals = []
@@ -105,7 +109,7 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
             between()  # the peer's run, interleaved: both see the same machine state
     total_s = min(totals)
     # The same in bfloat16 (opt-in `precision="bf16"`), and how close its vectors are.
-    fast = Embedder.from_uri(model, precision="bf16")
+    fast = Embedder.from_uri(model, precision="bf16", **policy)
     fast.embed_files(files[:4], progress=False)
     bf16_totals = []
     for _ in range(repeats):
@@ -118,7 +122,7 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
     relative = np.linalg.norm(a - b, axis=1) / np.linalg.norm(a, axis=1)
     del fast
     # The same without sharing work between identical programs, windows or graphs.
-    embedder = Embedder.from_uri(model, deduplicate=False)
+    embedder = Embedder.from_uri(model, deduplicate=False, **policy)
     embedder.embed_files(files[:4], progress=False)  # warm-up, as above
     start = time.perf_counter()
     embedder.embed_files(files, batch_size=batch_size, progress=False)
@@ -126,18 +130,20 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
 
     # The same work (every file) split in two: building the views, then the network alone.
     records, prep_s = [], 0.0
+    budget = (embedder.context_length - 1) * (1 if windows == "first" else max_windows) + 1
     for path in files:
         t = time.perf_counter()
         try:
-            records.append(embedder.prepare_file(path, max_tokens=embedder.context_length))
+            records.append(embedder.prepare_file(path, max_tokens=budget))
         except InputError:
             pass
         prep_s += time.perf_counter() - t
     t = time.perf_counter()
     for i in range(0, len(records), batch_size):
-        embedder.encode_records(records[i:i + batch_size])
+        embedder.encode_records(records[i:i + batch_size], windows=windows,
+                                max_windows=max_windows)
     model_s = time.perf_counter() - t
-    # Whole programs' token counts (not timed: the embedder tokenizes the first window only).
+    # Whole programs' token counts (not timed: the embedder tokenizes only what its window policy uses).
     tokens = [len(embedder.tokenizer.encode(r["text"])) for r in _texts(embedder, files)]
     nodes = [len(r["node_type"]) for r in records]
     distinct = _distinct_views(embedder, files, records)
@@ -156,6 +162,7 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
             "mean_tokens": float(np.mean(tokens)) if tokens else 0.0,
             "mean_nodes": float(np.mean(nodes)) if nodes else 0.0,
             "context_length": embedder.context_length,
+            "windows": windows if windows == "first" else f"{windows}, up to {max_windows}",
             "num_parameters": int(sum(p.numel() for p in embedder.model.parameters())),
             "package_dir": str(embedder.package_dir)}
 
@@ -272,14 +279,15 @@ def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, thre
     mib = size["total_bytes"] / 2**20
     lines = [
         f"Encoder: {model_label}; {enc['num_parameters']:,} parameters, D={enc['dim']}, "
-        f"context {enc['context_length']} tokens (first window, as in training); torch threads: "
+        f"context {enc['context_length']} tokens, token windows: {enc['windows']} (as the package "
+        f"was trained); torch threads: "
         f"{threads}; batch size {batch_size}. Inputs: the {enc['files']} DevMap IR files "
         "(`devmap/ir2vec-669/kernels_ir.tar.gz`, clang-era LLVM text IR), read from disk.",
         "",
         "| method | ok / failed | ms per file | notes |",
         "| --- | --- | --- | --- |",
         f"| MIREncoder (`Embedder.embed_files`, end to end) | {enc['ok']} / {enc['failed']} | "
-        f"**{enc['ms_per_file']:.2f}** | each distinct file, first window and graph encoded "
+        f"**{enc['ms_per_file']:.2f}** | each distinct file, token window(s) and graph encoded "
         f"once ({enc['distinct_files']} files, {enc['distinct_windows']} windows, "
         f"{enc['distinct_graphs']} graphs); mean {enc['mean_tokens']:.0f} tokens, "
         f"{enc['mean_nodes']:.0f} graph nodes per file; float32; runs: "
@@ -291,7 +299,7 @@ def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, thre
         "runs: " + ", ".join(f"{v:.2f}" for v in enc["bf16_runs_ms_per_file"]) + " |",
         f"| MIREncoder, every file encoded (`deduplicate = False`) | {enc['ok']} / "
         f"{enc['failed']} | {enc['every_ms_per_file']:.2f} | apart, per file: views "
-        f"{enc['prep_ms_per_file']:.2f} ms (`prepare_file`: first-window tokens) + network "
+        f"{enc['prep_ms_per_file']:.2f} ms (`prepare_file`: the tokens its window policy uses) + network "
         f"{enc['model_ms_per_file']:.2f} ms (`encode_records`, batches of {batch_size}) |",
     ]
     if ir2.get("available"):
@@ -341,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=5,
                         help="end-to-end runs of each embedder, interleaved (best reported)")
+    parser.add_argument("--windows", default="auto", choices=("auto", "first", "pool", "mean"),
+                        help="token-window policy (auto: the package's own)")
+    parser.add_argument("--max-windows", type=int, default=16)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if not args.archive.exists():
@@ -363,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(files)} files; model {model}", flush=True)
         ir2_runs: list[dict] = []
         enc = bench_encoder(model, files, args.batch_size, repeats=args.repeats,
-                            between=lambda: ir2_runs.append(_ir2vec_once(files)))
+                            between=lambda: ir2_runs.append(_ir2vec_once(files)),
+                            windows=args.windows, max_windows=args.max_windows)
         print(json.dumps({k: v for k, v in enc.items() if k != "failures"}, indent=1), flush=True)
         ir2 = best_ir2vec(ir2_runs)
         print(json.dumps(ir2, indent=1), flush=True)
