@@ -9,7 +9,7 @@ from typing import Any
 from ...infra.files import write_text_atomic
 from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
-from .summary import load_summary, merge_summary, save_summary
+from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report"]
 
@@ -44,7 +44,7 @@ def update_report(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths
     """Sets one section of ``results/summary.json`` that is not a downstream task
     (``probes``, ``ablations``), keeping the rest, and regenerates RESULTS.md and the chart."""
     paths = report_paths(out_dir)
-    summary = load_summary(paths["summary_json"]) or {}
+    summary = load_summary(paths["summary_json"]) or {"schema_version": SCHEMA_VERSION}
     summary[key] = value
     return _render(summary, paths)
 

@@ -1,0 +1,88 @@
+"""Probe results, probe targets and the objective ablations in RESULTS.md / summary.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mirencoder.training.evaluation.ablations import ablations_markdown, collect_ablations, main
+from mirencoder.training.evaluation.probes.targets import probe_target_statements
+from mirencoder.training.evaluation.report_files import update_report, write_report
+
+
+def _probes(encoder_map: float, encoder_acc: float) -> dict:
+    """A probes.json as `mirencoder eval probes` writes it (the parts the report reads)."""
+    maps = {"encoder": encoder_map, "encoder-tokens": 0.4, "encoder-graph": 0.1,
+            "encoder-untrained": 0.15, "opcode-histogram": 0.16, "random": 0.004}
+    accs = {"encoder": encoder_acc, "encoder-untrained": 0.80, "opcode-histogram": 0.84}
+    task = {"n": 100, "folds": 5, "classes": {"no": 50, "yes": 50},
+            "majority": {"accuracy": 0.5, "macro_f1": 0.33, "n": 100},
+            "methods": {m: {"accuracy": a, "macro_f1": a - 0.01, "n": 100}
+                        for m, a in accs.items()}}
+    return {"methods": {m: {"description": m} for m in maps}, "skipped": {},
+            "retrieval": {"protocol": "MAP@R", "counts": {}, "methods": {
+                m: {"map_at_r": v, "precision_at_1": v, "queries": 10, "by_corpus": {}}
+                for m, v in maps.items()}},
+            "decisions": {"protocol": "logreg", "counts": {},
+                          "groupings": {"source": {"vectorized": task}}},
+            "held_out": {"statement": "held out"}, "toolchain": {}, "encoder": {}, "timing": {}}
+
+
+def _devmap_summary(amd: float) -> dict:
+    cell = {"accuracy_mean": amd, "accuracy_std": 0.5}
+    return {"results": {"devmap-669": {"leakage-free": {
+        "amd": {"encoder": cell, "encoder-untrained": {"accuracy_mean": 80.0}},
+        "nvidia": {"encoder": {"accuracy_mean": amd - 3}}}}}}
+
+
+def test_probe_targets_say_reached_or_not():
+    reached = probe_target_statements(_probes(0.40, 0.90))
+    assert len(reached) == 2 and all("target reached" in line for line in reached)
+    missed = probe_target_statements(_probes(0.20, 0.82))
+    assert all("NOT reached" in line for line in missed)
+    assert "target >= 0.300" in missed[0] and "target >= 0.260" in missed[0]
+    assert probe_target_statements({}) == []
+
+
+def test_probes_merge_into_results_md_beside_the_downstream_tables(tmp_path: Path):
+    from test_eval_report import _devmap_run
+
+    # Probes alone: a report without a chart; then a downstream run keeps the probes.
+    paths = update_report(tmp_path, "probes", _probes(0.40, 0.90))
+    text = paths["results_md"].read_text()
+    assert "## Representation probes" in text and "probes, optimisation-invariance" in text
+    assert not paths["chart_png"].exists()
+    write_report(_devmap_run(95.0), tmp_path, encoder={"uri": "x"}, command="eval devmap")
+    summary = json.loads(paths["summary_json"].read_text())
+    assert summary["probes"]["retrieval"]["methods"]["encoder"]["map_at_r"] == 0.40
+    text = paths["results_md"].read_text()
+    assert "## Representation probes" in text and "## Heterogeneous device mapping" in text
+
+
+def test_ablations_are_collected_rendered_and_merged(tmp_path: Path, capsys):
+    root = tmp_path / "ablations"
+    for name, score in (("all", 0.40), ("no-variant", 0.15), ("no-mlm", None)):
+        run = root / name
+        (run / "probes").mkdir(parents=True)
+        (run / "devmap" / "results").mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({"final_step": 150}))
+        if score is None:  # unfinished: no evaluations yet
+            continue
+        probes = _probes(score, 0.85)
+        if name != "all":  # the twin is scored once
+            del probes["retrieval"]["methods"]["encoder-untrained"]
+        (run / "probes" / "probes.json").write_text(json.dumps(probes))
+        (run / "devmap" / "results" / "summary.json").write_text(
+            json.dumps(_devmap_summary(85.0)))
+    ablations = collect_ablations(root)
+    assert [r["name"] for r in ablations["rows"]] == ["all", "no-variant"]
+    assert ablations["missing"] == ["no-mlm"]
+    assert ablations["rows"][1]["map_fused"] == 0.15 and ablations["rows"][0]["steps"] == 150
+    assert ablations["rows"][0]["devmap_nvidia"] == 82.0
+    assert ablations["controls"]["untrained twin"]["map_fused"] == 0.15
+    table = ablations_markdown(ablations)
+    assert "| no-variant | variant contrast | 0.150 |" in table and "Not finished: no-mlm" in table
+    assert main([str(root), "--report-dir", str(tmp_path), "--steps", "150"]) == 0
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert summary["ablations"]["meta"]["steps"] == 150
+    assert "## Ablations" in (tmp_path / "RESULTS.md").read_text()
