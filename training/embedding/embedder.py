@@ -30,7 +30,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +49,14 @@ from .embed_config import (
     WINDOW_POLICIES,
     EmbedConfig,
 )
-from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
+from .view_cache import ViewCache
+from .view_encoding import (
+    encode_graphs,
+    encode_pooled_tokens,
+    encode_token_rows,
+    mean_window_records,
+    package_window_policy,
+)
 
 __all__ = ["EmbeddingResult", "Embedder"]
 
@@ -142,7 +148,7 @@ class Embedder:
                 node_vocab_size=int(model.node_vocab_size))
         self.tokenizer_ids = ids
         self.default_windows = (self.config.windows if self.config.windows != "auto"
-                                else _package_window_policy(self.package_dir))
+                                else package_window_policy(self.package_dir))
         self.use_precision(self.config.precision)
 
     @property
@@ -376,58 +382,32 @@ class Embedder:
     # ---------------------------------------------------------------- encoding
 
     def _window_records(self, record: dict, windows: str, max_windows: int) -> list[dict]:
-        if windows in ("first", "pool"):  # pool: the windows are cut and pooled in _encode
+        if windows != "mean":  # first: one row; pool: the windows are pooled in _encode
             return [record]
-        tokens = np.asarray(record["tokens"])
-        if tokens.size and tokens[0] == self.tokenizer_ids.cls_id:
-            tokens = tokens[1:]
-        width = self.context_length - 1
-        count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
-        return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
+        return mean_window_records(record, cls_id=self.tokenizer_ids.cls_id,
+                                   context_length=self.context_length, max_windows=max_windows)
 
     def _encode(self, records: list[dict], modality: str, cache: ViewCache,
                 windows: str = "first", max_windows: int = 1) -> np.ndarray:
         """Embeddings ``[len(records), D]``.
 
-        Each distinct token window and graph is encoded once (not at all when ``cache`` holds
-        it from earlier in the call), in forward passes of ``token_batch_size`` windows or
-        ``graph_batch_size`` graphs; the fused vectors are then computed from the two views'
-        vectors.
+        Each distinct token window (or pooled window sequence) and graph is encoded once (not
+        at all when ``cache`` holds it from earlier in the call), in forward passes of
+        ``token_batch_size`` windows or ``graph_batch_size`` graphs; the fused vectors are
+        then computed from the two views' vectors.
         """
-        from ..core.data.collate import collate_graphs, pad_token_rows, token_row
-
         torch, ids = self._torch, self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
-        if modality in ("fused", "tokens") and windows == "pool":
-            parts["tokens"] = self._encode_pooled_tokens(records, cache, max_windows)
-        elif modality in ("fused", "tokens"):
-            rows = [token_row(r, context_length=self.context_length, tokenizer_ids=ids)
-                    for r in records]
-            keys = ([array_digest(row) for row in rows] if cache.enabled
-                    else cache.serial_keys(len(rows)))
-            todo = missing_keys(keys, rows, cache.tokens)
-            step = self.token_batch_size
-            for start in range(0, len(todo), step):
-                chunk = todo[start:start + step]
-                tokens, mask = pad_token_rows([row for _, row in chunk], ids)
-                with torch.inference_mode():
-                    out = self.model.embed_tokens(tokens, mask).cpu().numpy()
-                cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
-            parts["tokens"] = np.stack([cache.tokens[key] for key in keys])
+        if modality in ("fused", "tokens"):
+            common = {"ids": ids, "context_length": self.context_length, "cache": cache,
+                      "batch_size": self.token_batch_size}
+            parts["tokens"] = (encode_pooled_tokens(self.model, records, max_windows=max_windows,
+                                                    **common) if windows == "pool"
+                               else encode_token_rows(self.model, records, **common))
         if modality in ("fused", "graph"):
-            keys = ([graph_digest(r) for r in records] if cache.enabled
-                    else cache.serial_keys(len(records)))
-            todo = missing_keys(keys, records, cache.graphs)
-            step = self.graph_batch_size
-            for start in range(0, len(todo), step):
-                chunk = todo[start:start + step]
-                graph = collate_graphs([record for _, record in chunk],
-                                       node_vocab_size=ids.node_vocab_size,
-                                       max_graph_nodes=self.max_graph_nodes)
-                with torch.inference_mode():
-                    out = self.model.embed_graphs(graph).cpu().numpy()
-                cache.graphs.update(zip([key for key, _ in chunk], out, strict=True))
-            parts["graph"] = np.stack([cache.graphs[key] for key in keys])
+            parts["graph"] = encode_graphs(self.model, records, ids=ids,
+                                           max_graph_nodes=self.max_graph_nodes, cache=cache,
+                                           batch_size=self.graph_batch_size)
         if not cache.enabled:
             cache.tokens.clear()
             cache.graphs.clear()
@@ -436,37 +416,6 @@ class Embedder:
         with torch.inference_mode():
             return self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
                                               torch.from_numpy(parts["graph"])).cpu().numpy()
-
-    def _encode_pooled_tokens(self, records: list[dict], cache: ViewCache,
-                              max_windows: int) -> np.ndarray:
-        """Token-view embeddings ``[len(records), D]``, each program's first ``max_windows``
-        windows pooled (``collate_records(..., windows="all")``, as in training); each distinct
-        window sequence encoded once, forward passes of about ``token_batch_size`` windows."""
-        from ..core.data.collate import pad_token_rows, token_windows
-
-        torch, ids = self._torch, self.tokenizer_ids
-        per_record = [token_windows(r, context_length=self.context_length, tokenizer_ids=ids,
-                                    max_windows=max_windows) for r in records]
-        keys = ([b"pool" + len(rows).to_bytes(2, "little") + array_digest(np.concatenate(rows))
-                 for rows in per_record]
-                if cache.enabled else cache.serial_keys(len(records)))
-        todo = missing_keys(keys, per_record, cache.tokens)
-        start = 0
-        while start < len(todo):
-            chunk, size = [], 0
-            while start < len(todo) and (not chunk or size + len(todo[start][1])
-                                         <= self.token_batch_size):
-                chunk.append(todo[start])
-                size += len(todo[start][1])
-                start += 1
-            rows = [row for _, windows_of in chunk for row in windows_of]
-            owner = torch.tensor([i for i, (_, windows_of) in enumerate(chunk)
-                                  for _ in windows_of], dtype=torch.long)
-            tokens, mask = pad_token_rows(rows, ids)
-            with torch.inference_mode():
-                out = self.model.embed_tokens(tokens, mask, owner, len(chunk)).cpu().numpy()
-            cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
-        return np.stack([cache.tokens[key] for key in keys])
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
                       max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
@@ -620,17 +569,6 @@ def _check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
                           f"not {precision!r}")
-
-
-def _package_window_policy(package_dir: Path) -> str:
-    """``pool`` for a package trained on whole programs (``data.windows: all`` in its
-    lineage), else ``first`` (older packages, and those trained on single windows)."""
-    try:
-        lineage = json.loads((package_dir / "lineage.json").read_text())
-    except (OSError, ValueError):
-        return "first"
-    data = (lineage.get("config") or {}).get("data") or {}
-    return "pool" if isinstance(data, dict) and data.get("windows") == "all" else "first"
 
 
 def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:

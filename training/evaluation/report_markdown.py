@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ablations import ablations_markdown
+from .ablation_table import ablations_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
 from .published import (

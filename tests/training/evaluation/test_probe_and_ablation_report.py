@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mirencoder.training.evaluation.ablations import ablations_markdown, collect_ablations, main
+from mirencoder.training.evaluation.ablation_table import ablations_markdown, collect_ablations
+from mirencoder.training.evaluation.ablations import main
 from mirencoder.training.evaluation.probes.targets import probe_target_statements
 from mirencoder.training.evaluation.report_files import update_report, write_report
 

@@ -1,0 +1,115 @@
+"""The frozen model's forward passes over prepared views, each distinct view encoded once.
+
+Token rows (one window per record), pooled windows (a program's first ``max_windows``
+windows pooled into one token vector, as training does with ``data.windows: all``) and
+graphs go through the model in batches; a :class:`ViewCache` keyed by content digests keeps
+what was already encoded in the call. Also the window policy a package was trained with.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.data.collate import collate_graphs, pad_token_rows, token_row, token_windows
+from ..core.data.token_ids import TokenizerIds
+from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
+
+__all__ = ["encode_token_rows", "encode_pooled_tokens", "encode_graphs", "mean_window_records",
+           "package_window_policy"]
+
+
+def _cache_lookup(known: dict, keys: list[bytes]) -> np.ndarray:
+    return np.stack([known[key] for key in keys])
+
+
+def encode_token_rows(model, records: list[dict], *, ids: TokenizerIds, context_length: int,
+                      cache: ViewCache, batch_size: int) -> np.ndarray:
+    """Token-view embeddings ``[len(records), D]`` of each record's first window."""
+    import torch
+
+    rows = [token_row(r, context_length=context_length, tokenizer_ids=ids) for r in records]
+    keys = ([array_digest(row) for row in rows] if cache.enabled
+            else cache.serial_keys(len(rows)))
+    todo = missing_keys(keys, rows, cache.tokens)
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start:start + batch_size]
+        tokens, mask = pad_token_rows([row for _, row in chunk], ids)
+        with torch.inference_mode():
+            out = model.embed_tokens(tokens, mask).cpu().numpy()
+        cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
+    return _cache_lookup(cache.tokens, keys)
+
+
+def encode_pooled_tokens(model, records: list[dict], *, ids: TokenizerIds, context_length: int,
+                         max_windows: int, cache: ViewCache, batch_size: int) -> np.ndarray:
+    """Token-view embeddings ``[len(records), D]``, each program's first ``max_windows``
+    windows pooled (``collate_records(..., windows="all")``, as in training); each distinct
+    window sequence encoded once, forward passes of about ``batch_size`` windows."""
+    import torch
+
+    per_record = [token_windows(r, context_length=context_length, tokenizer_ids=ids,
+                                max_windows=max_windows) for r in records]
+    keys = ([b"pool" + len(rows).to_bytes(2, "little") + array_digest(np.concatenate(rows))
+             for rows in per_record] if cache.enabled else cache.serial_keys(len(records)))
+    todo = missing_keys(keys, per_record, cache.tokens)
+    start = 0
+    while start < len(todo):
+        chunk, size = [], 0
+        while start < len(todo) and (not chunk or size + len(todo[start][1]) <= batch_size):
+            chunk.append(todo[start])
+            size += len(todo[start][1])
+            start += 1
+        rows = [row for _, windows_of in chunk for row in windows_of]
+        owner = torch.tensor([i for i, (_, windows_of) in enumerate(chunk)
+                              for _ in windows_of], dtype=torch.long)
+        tokens, mask = pad_token_rows(rows, ids)
+        with torch.inference_mode():
+            out = model.embed_tokens(tokens, mask, owner, len(chunk)).cpu().numpy()
+        cache.tokens.update(zip([key for key, _ in chunk], out, strict=True))
+    return _cache_lookup(cache.tokens, keys)
+
+
+def encode_graphs(model, records: list[dict], *, ids: TokenizerIds, max_graph_nodes: int,
+                  cache: ViewCache, batch_size: int) -> np.ndarray:
+    """Graph-view embeddings ``[len(records), D]``."""
+    import torch
+
+    keys = ([graph_digest(r) for r in records] if cache.enabled
+            else cache.serial_keys(len(records)))
+    todo = missing_keys(keys, records, cache.graphs)
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start:start + batch_size]
+        graph = collate_graphs([record for _, record in chunk],
+                               node_vocab_size=ids.node_vocab_size,
+                               max_graph_nodes=max_graph_nodes)
+        with torch.inference_mode():
+            out = model.embed_graphs(graph).cpu().numpy()
+        cache.graphs.update(zip([key for key, _ in chunk], out, strict=True))
+    return _cache_lookup(cache.graphs, keys)
+
+
+def mean_window_records(record: dict, *, cls_id: int, context_length: int,
+                        max_windows: int) -> list[dict]:
+    """``windows="mean"``: the record once per window (each with the whole graph)."""
+    tokens = np.asarray(record["tokens"])
+    if tokens.size and tokens[0] == cls_id:
+        tokens = tokens[1:]
+    width = context_length - 1
+    count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
+    return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
+
+
+def package_window_policy(package_dir: Path) -> str:
+    """``pool`` for a package trained on whole programs (``data.windows: all`` in its
+    lineage), else ``first`` (older packages, and those trained on single windows)."""
+    try:
+        lineage: Any = json.loads((Path(package_dir) / "lineage.json").read_text())
+    except (OSError, ValueError):
+        return "first"
+    data = (lineage.get("config") or {}).get("data") or {}
+    return "pool" if isinstance(data, dict) and data.get("windows") == "all" else "first"
