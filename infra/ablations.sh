@@ -3,7 +3,9 @@
 # short runs of the run-of-record config with every objective, then with each objective
 # removed in turn, each scored on the representation probes and on DevMap leakage-free
 # (669 rows, fused embedding); the table goes into RESULTS.md (## Ablations) and
-# results/summary.json. Every step resumes: a finished run or evaluation is skipped.
+# results/summary.json. First every pre-training run, then every evaluation (PHASE=train or
+# PHASE=eval runs one of the two). Every step resumes: a finished run or evaluation is skipped.
+# WINDOWS / MAX_WINDOWS: the embedder's token-window policy for every evaluation.
 #   STEPS=150 CONFIG=record-2cpu infra/ablations.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +15,9 @@ DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 CONFIG="${CONFIG:-record-2cpu}"
 STEPS="${STEPS:-150}"
 OUT="${OUT:-runs/ablations}"
+PHASE="${PHASE:-all}"
+WINDOWS="${WINDOWS:-auto}"
+MAX_WINDOWS="${MAX_WINDOWS:-16}"
 DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
   "import sys,yaml;print(yaml.safe_load(sys.stdin)['data']['dataset_dir'])")
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked
@@ -26,23 +31,33 @@ ABLATIONS=(
   "no-contrastive|task.contrastive_weight=0 task.hard_negative_mode=size_or_corpus"
   "no-variant|task.variant_weight=0"
 )
-for entry in "${ABLATIONS[@]}"; do
-  name=${entry%%|*}
-  overrides=()
-  for kv in ${entry#*|}; do overrides+=(--set "$kv"); done
-  run="$OUT/$name"
-  if [ ! -f "$run/encoder/encoder_config.json" ]; then
+overrides_of() {  # the --set flags of one ABLATIONS entry
+  local kv
+  for kv in ${1#*|}; do printf -- '--set\n%s\n' "$kv"; done
+}
+if [ "$PHASE" != eval ]; then
+  for entry in "${ABLATIONS[@]}"; do
+    name=${entry%%|*}
+    run="$OUT/$name"
+    [ -f "$run/encoder/encoder_config.json" ] && continue
+    mapfile -t overrides < <(overrides_of "$entry")
     mirencoder pretrain --config "$CONFIG" --set name="ablation-$name" \
       --set trainer.output_dir="$run" --set trainer.max_steps="$STEPS" \
       --set optim.warmup_steps=$((STEPS / 20)) --set trainer.val_every_n_steps="$STEPS" \
       --set trainer.checkpoint_every_n_steps="$STEPS" --set tracking.register=false \
       "${overrides[@]}" --resume
-  fi
+  done
+fi
+[ "$PHASE" = train ] && exit 0
+WINDOW_SETTINGS=(--set probes.windows="$WINDOWS" --set probes.max_windows="$MAX_WINDOWS")
+for entry in "${ABLATIONS[@]}"; do
+  name=${entry%%|*}
+  run="$OUT/$name"
   # the untrained twin depends only on the architecture and seed: scored once, with "all"
   twin=(--untrained-model "")
   if [ "$name" = all ]; then twin=(--untrained-model auto); fi
   if [ ! -f "$run/probes/probes.json" ]; then
-    mirencoder eval probes --model "$run/encoder" "${twin[@]}" \
+    mirencoder eval probes --model "$run/encoder" "${twin[@]}" "${WINDOW_SETTINGS[@]}" \
       --dataset "$DATASET" --data-dir "$DATA_DIR" --out-dir "$run/probes" --quiet
   fi
   if [ ! -f "$run/devmap/results/summary.json" ]; then
@@ -52,8 +67,9 @@ for entry in "${ABLATIONS[@]}"; do
     fi
     mirencoder eval devmap --model "$run/encoder" "${devmap_twin[@]}" --modalities fused \
       --features "" --row-sets 669 --protocols leakage-free --data-dir "$DATA_DIR" \
+      --set methods.windows="$WINDOWS" --set methods.max_windows="$MAX_WINDOWS" \
       --out-dir "$run/devmap" --quiet
   fi
 done
 python -m mirencoder.training.evaluation.ablations "$OUT" --report-dir "$ROOT" \
-  --steps "$STEPS" --config "$CONFIG"
+  --steps "$STEPS" --config "$CONFIG" --windows "$WINDOWS" --max-windows "$MAX_WINDOWS"

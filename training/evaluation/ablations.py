@@ -24,11 +24,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="holds RESULTS.md and results/summary.json")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--config", default="")
+    parser.add_argument("--windows", default="auto", help="the evaluations' token-window policy")
+    parser.add_argument("--max-windows", type=int, default=16)
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"{args.root} is not a folder")
     ablations = collect_ablations(args.root)
-    ablations["meta"] = {"steps": args.steps, "config": args.config}
+    ablations["meta"] = {"steps": args.steps, "config": args.config, "windows": args.windows,
+                         "max_windows": args.max_windows}
     print(ablations_markdown(ablations))
     paths = update_report(args.report_dir, "ablations", ablations)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")

@@ -14,7 +14,7 @@ from ..programs import EvalProgram
 __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 
 
-def load_embedder(uri: str) -> Any:
+def load_embedder(uri: str, **settings: Any) -> Any:
     """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder.
 
     Raises:
@@ -25,7 +25,7 @@ def load_embedder(uri: str) -> Any:
     except ImportError as error:
         raise FatalError("the embedding API (mirencoder.training.embedding.embedder.Embedder) is not "
                          f"available, so --model cannot be used: {error}") from error
-    return Embedder.from_uri(uri)
+    return Embedder.from_uri(uri, **settings)
 
 
 def describe_embedder(embedder: Any, uri: str) -> dict[str, Any]:
