@@ -86,7 +86,7 @@ def _cpu_bf16() -> str:
 
 def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int = 3,
                   between: Callable[[], None] | None = None, windows: str = "auto",
-                  max_windows: int = 16) -> dict:
+                  max_windows: int = 0) -> dict:
     import numpy as np
 
     from mirencoder.infra.errors import InputError
@@ -97,7 +97,8 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
     embedder = Embedder.from_uri(model, **policy)
     load_s = time.perf_counter() - t0
     windows = embedder.default_windows  # auto resolved: what every run below uses
-    policy["windows"] = windows
+    max_windows = max_windows or embedder.default_max_windows
+    policy.update(windows=windows, max_windows=max_windows)
     embedder.embed_files(files[:4], progress=False)  # warm-up: lazy imports, llvm-as probe
 
     totals = []
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="end-to-end runs of each embedder, interleaved (best reported)")
     parser.add_argument("--windows", default="auto", choices=("auto", "first", "pool", "mean"),
                         help="token-window policy (auto: the package's own)")
-    parser.add_argument("--max-windows", type=int, default=16)
+    parser.add_argument("--max-windows", type=int, default=0, help="0: the package's own")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if not args.archive.exists():

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                               progress=not args.no_progress, windows=config.windows,
                               max_windows=config.max_windows)
     out = write_embeddings(result, args.out, metadata={"mirencoder.model": config.model,
-                                                       "mirencoder.windows": config.windows,
+                                                       "mirencoder.windows": _policy(embedder, config),
                                                        "mirencoder.precision": config.precision})
     reasons = Counter(reason for reason, _ in result.errors.values())
     ok = len(result) - len(result.errors)
@@ -96,3 +96,9 @@ def run(args: argparse.Namespace) -> int:
               "(--strict)", file=sys.stderr)
         return 1
     return 0
+
+
+def _policy(embedder, config: EmbedConfig) -> str:
+    """The token-window policy the embeddings were made with (``auto`` resolved)."""
+    windows = embedder.default_windows if config.windows == "auto" else config.windows
+    return windows if windows == "first" else f"{windows}:{config.max_windows or embedder.default_max_windows}"

@@ -269,3 +269,16 @@ def test_pooled_windows_equal_the_training_computation(embedder, require_clang, 
     first = embedder.embed_texts([long_program], ["c"], windows="first")
     assert np.abs(first.vectors - pooled.vectors[:1]).max() > 1e-4
     assert embedder.default_windows == "first"  # a package without data.windows=all
+
+
+def test_window_policy_follows_the_package_lineage(tmp_path):
+    import json
+
+    from mirencoder.training.embedding.view_encoding import package_window_policy
+
+    assert package_window_policy(tmp_path) == ("first", 16)  # no lineage: an older package
+    (tmp_path / "lineage.json").write_text(json.dumps(
+        {"config": {"data": {"windows": "all", "max_windows": 4}}}))
+    assert package_window_policy(tmp_path) == ("pool", 4)
+    (tmp_path / "lineage.json").write_text(json.dumps({"config": {"data": {"windows": "first"}}}))
+    assert package_window_policy(tmp_path) == ("first", 16)

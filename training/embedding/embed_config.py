@@ -50,8 +50,9 @@ class EmbedConfig:
         "max_windows windows encoded and pooled into one token vector before the projection, "
         "as training with data.windows=all) | mean (the mean of max_windows windows' embeddings)")
     max_windows: int = help_field(
-        16, "token windows per program under windows=pool/mean (16 x 255 tokens cover the "
-        "average DevMap file)")
+        0, "token windows per program under windows=pool/mean (0: the package's "
+        "data.max_windows when it was trained with data.windows=all, else 16; 16 x 255 tokens "
+        "cover the average DevMap file)")
     batch_size: int = help_field(32, "programs prepared and encoded together (one chunk)")
     token_batch_size: int = help_field(
         DEFAULT_TOKEN_BATCH_SIZE, "token windows per forward pass (results do not depend on it)")
@@ -81,7 +82,8 @@ class EmbedConfig:
               f"modality must be one of {', '.join(MODALITIES)}, not {self.modality!r}")
         check(p, self.windows in WINDOW_POLICIES,
               f"windows must be one of {', '.join(WINDOW_POLICIES)}, not {self.windows!r}")
-        for name in ("max_windows", "batch_size", "token_batch_size", "graph_batch_size"):
+        check(p, self.max_windows >= 0, "max_windows must be >= 0")
+        for name in ("batch_size", "token_batch_size", "graph_batch_size"):
             check(p, getattr(self, name) >= 1, f"{name} must be >= 1")
         check(p, self.max_graph_nodes >= 0, "max_graph_nodes must be >= 0")
         check(p, not self.sha256 or (len(self.sha256) == 64 and all(

@@ -147,8 +147,10 @@ class Embedder:
                 mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
                 node_vocab_size=int(model.node_vocab_size))
         self.tokenizer_ids = ids
+        trained_windows, trained_max = package_window_policy(self.package_dir)
         self.default_windows = (self.config.windows if self.config.windows != "auto"
-                                else package_window_policy(self.package_dir))
+                                else trained_windows)
+        self.default_max_windows = self.config.max_windows or trained_max
         self.use_precision(self.config.precision)
 
     @property
@@ -342,9 +344,10 @@ class Embedder:
         return self._record(self.loader.file_bytes(Path(path), language), str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
-                       windows: str = "auto", max_windows: int = 16) -> np.ndarray:
+                       windows: str = "auto", max_windows: int | None = None) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
         windows = self.default_windows if windows == "auto" else windows
+        max_windows = max_windows or self.default_max_windows
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows,
                                            ViewCache(enabled=self.deduplicate))
@@ -441,7 +444,7 @@ class Embedder:
         batch_size = config.batch_size if batch_size is None else batch_size
         windows = config.windows if windows is None else windows
         windows = self.default_windows if windows == "auto" else windows
-        max_windows = config.max_windows if max_windows is None else max_windows
+        max_windows = max_windows or self.default_max_windows
         if modality not in MODALITIES:
             raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
         if windows not in WINDOW_POLICIES:

@@ -104,12 +104,20 @@ def mean_window_records(record: dict, *, cls_id: int, context_length: int,
     return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
 
 
-def package_window_policy(package_dir: Path) -> str:
-    """``pool`` for a package trained on whole programs (``data.windows: all`` in its
-    lineage), else ``first`` (older packages, and those trained on single windows)."""
+DEFAULT_MAX_WINDOWS = 16
+"""Windows per program under pool/mean for packages not trained on whole programs: 16 x 255
+tokens cover the average DevMap file."""
+
+
+def package_window_policy(package_dir: Path) -> tuple[str, int]:
+    """``("pool", data.max_windows)`` for a package trained on whole programs
+    (``data.windows: all`` in its lineage), else ``("first", 16)`` (older packages, and those
+    trained on single windows; 16 is then what pool/mean use when asked for)."""
     try:
         lineage: Any = json.loads((Path(package_dir) / "lineage.json").read_text())
     except (OSError, ValueError):
-        return "first"
+        return "first", DEFAULT_MAX_WINDOWS
     data = (lineage.get("config") or {}).get("data") or {}
-    return "pool" if isinstance(data, dict) and data.get("windows") == "all" else "first"
+    if isinstance(data, dict) and data.get("windows") == "all":
+        return "pool", int(data.get("max_windows") or DEFAULT_MAX_WINDOWS)
+    return "first", DEFAULT_MAX_WINDOWS

@@ -111,8 +111,9 @@ class ProbeConfig:
     windows: str = "auto"
     """Token windows of long programs, for the encoder and its twin alike (the embedder's
     policy: auto = the package's training policy, first, pool, mean)."""
-    max_windows: int = 16
-    """Windows per program under ``pool``/``mean``."""
+    max_windows: int = 0
+    """Windows per program under ``pool``/``mean`` (0: the package's own, see
+    ``EmbedConfig.max_windows``)."""
     controls: tuple[str, ...] = CONTROLS
     """Control rows to add (see ``CONTROLS``); unavailable ones are skipped with a reason."""
     random_dim: int | None = None
@@ -151,8 +152,8 @@ class ProbeConfig:
                 problems.append(f"{name} must be >= 0")
         if self.folds < 2:
             problems.append(f"folds must be >= 2, got {self.folds}")
-        if self.windows not in ("auto", "first", "pool", "mean") or self.max_windows < 1:
-            problems.append("windows must be auto, first, pool or mean and max_windows >= 1, "
+        if self.windows not in ("auto", "first", "pool", "mean") or self.max_windows < 0:
+            problems.append("windows must be auto, first, pool or mean and max_windows >= 0, "
                             f"got {self.windows!r}, {self.max_windows}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")

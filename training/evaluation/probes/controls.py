@@ -53,12 +53,13 @@ def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
 
     embedder = load_embedder(uri)
     windows = embedder.default_windows if config.windows == "auto" else config.windows
-    shown = windows if windows == "first" else f"{windows} of {config.max_windows}"
+    max_windows = config.max_windows or embedder.default_max_windows
+    shown = windows if windows == "first" else f"{windows} of {max_windows}"
 
     def embed(modality: str) -> Callable[[list[str]], Any]:
         return lambda paths: embedder.embed_files(paths, modality=modality,
                                                   progress=config.progress, windows=windows,
-                                                  max_windows=config.max_windows)
+                                                  max_windows=max_windows)
 
     rows: list[Featurizer] = [
         EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", embed(m),
