@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # Reproduces RESULTS.md from ../shared/data (or DATA_DIR=...): builds the default pre-training
-# corpus, pre-trains the tiny encoder on it, registers and promotes it to `champion`, and runs
-# both downstream evaluations with every baseline, control and ablation. Every step resumes
-# where a previous run stopped. About 1.5 hours on 2 CPU cores.
+# corpus (3,000 sampled C/C++ sources, each at -O0/-O1/-O2/-O3/-Oz), pre-trains the tiny
+# encoder on it with all five objectives on whole programs, registers and promotes it to
+# `champion`, and runs both downstream evaluations and the representation probes with every
+# baseline and control (the untrained twin included). ABLATIONS=1 also runs the objective
+# ablations (infra/ablations.sh, about 1.5 hours more). Every step resumes where a previous
+# run stopped. About 2 hours on 2 CPU cores (15 min build, ~60 min pre-training).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
-# The run's settings (dataset folder, run folder, 2,400 steps, ...) are in the config file;
+# The run's settings (dataset folder, run folder, 1,500 steps, ...) are in the config file;
 # STEPS=N overrides its trainer.max_steps.
 CONFIG=training/configs/champion.yaml
-DATASET=runs/datasets/pretrain-c-cpp-v1   # champion.yaml's data.dataset_dir
-RUN=runs/pretrain/tiny-c-cpp-v1           # champion.yaml's trainer.output_dir
+DATASET=runs/datasets/pretrain-variants-2cpu-v1   # champion.yaml's data.dataset_dir
+RUN=runs/pretrain/record-2cpu                     # champion.yaml's trainer.output_dir
 
-mirencoder dataset build --recipe pretrain-c-cpp-v1 --out "$DATASET"
-mirencoder pretrain --config "$CONFIG" ${STEPS:+--set trainer.max_steps="$STEPS"} --resume
-VERSION=$(python -c "import json;print(json.load(open('$RUN/result.json'))['registered_version'])")
+mirencoder dataset build --recipe pretrain-variants-2cpu-v1 --out "$DATASET"
+registered() {  # the version a finished run registered ('' when none yet)
+  python -c "import json,sys;print(json.load(open(sys.argv[1])).get('registered_version') or '')" \
+    "$RUN/result.json" 2>/dev/null || true
+}
+# A finished, registered run is not run again (a resumed finished run would register again).
+if [ -z "$(registered)" ]; then
+  mirencoder pretrain --config "$CONFIG" ${STEPS:+--set trainer.max_steps="$STEPS"} --resume
+fi
+VERSION=$(registered)
 mirencoder registry promote "$VERSION" --alias champion
 python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
 UNTRAINED=(--untrained-model "$RUN/untrained-encoder")
@@ -27,3 +37,9 @@ mirencoder eval devmap --model models:/mirencoder@champion "${UNTRAINED[@]}" \
   --data-dir "$DATA_DIR" "${REPORT[@]}" --mlflow
 mirencoder eval thread-coarsening --model models:/mirencoder@champion "${UNTRAINED[@]}" \
   --data-dir "$DATA_DIR" "${REPORT[@]}" --mlflow
+# Representation probes on programs pre-training never saw, into RESULTS.md beside the tables.
+mirencoder eval probes --model models:/mirencoder@champion "${UNTRAINED[@]}" \
+  --dataset "$DATASET" --data-dir "$DATA_DIR" --out-dir runs/eval/probes --report-dir "$ROOT"
+if [ "${ABLATIONS:-0}" = 1 ]; then
+  CONFIG=champion bash infra/ablations.sh
+fi
