@@ -53,6 +53,10 @@ WINDOW_SETTINGS=(--set probes.windows="$WINDOWS" --set probes.max_windows="$MAX_
 for entry in "${ABLATIONS[@]}"; do
   name=${entry%%|*}
   run="$OUT/$name"
+  if [ ! -f "$run/encoder/encoder_config.json" ]; then
+    echo "[ablations] $name: not trained yet, not evaluated"
+    continue
+  fi
   # the untrained twin depends only on the architecture and seed: scored once, with "all"
   twin=(--untrained-model "")
   if [ "$name" = all ]; then twin=(--untrained-model auto); fi
