@@ -64,5 +64,24 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
             parts.append(text + (")" if twin in methods or opcode in methods else ""))
         if seen:
             lines.append(f"**probes, compiler decisions ({_GROUPINGS.get(grouping, grouping)})**: "
-                         f"target {_verdict(ok)} — " + "; ".join(parts) + ".")
+                         f"target {_verdict(ok)} — " + "; ".join(parts) + "."
+                         + _other_outputs(tasks, method, twin))
     return lines
+
+
+def _other_outputs(tasks: dict[str, Any], method: str, twin: str) -> str:
+    """`` The graph output: VF 0.62 (twin's graph 0.41), ...`` for the per-view outputs that
+    the targets do not judge (the default is ``fused``), so a reader sees which output
+    carries the decision."""
+    texts = []
+    for view in ("tokens", "graph"):
+        pairs = []
+        for task, info in tasks.items():
+            methods = info.get("methods", {})
+            mine, base = methods.get(f"{method}-{view}"), methods.get(f"{twin}-{view}")
+            if mine and base:
+                pairs.append(f"{TASK_TITLES.get(task, task)} {mine['accuracy']:.3f} "
+                             f"(twin {base['accuracy']:.3f})")
+        if pairs:
+            texts.append(f"{view} output: " + ", ".join(pairs))
+    return (" Not judged by the target: " + "; ".join(texts) + ".") if texts else ""
