@@ -17,7 +17,9 @@ from mirencoder.training.pretraining.loss_curves import plot_loss_curves
 _COLUMNS = (("mlm_loss", "MLM loss"), ("mlm_accuracy", "MLM acc."),
             ("mlm_unigram_accuracy", "unigram acc."), ("gae_loss", "GAE loss"),
             ("gae_link_accuracy", "edge acc."), ("node_text_accuracy", "node-text acc."),
-            ("match_loss", "match loss"), ("match_accuracy", "match acc."))
+            ("match_loss", "match loss"), ("match_accuracy", "match acc."),
+            ("contrastive_accuracy", "IR-graph contrast acc."),
+            ("variant_accuracy", "variant acc."))
 
 
 def _row(prefix: str, row: dict) -> str:
