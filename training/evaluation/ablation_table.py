@@ -14,8 +14,10 @@ from typing import Any
 
 __all__ = ["collect_ablations", "ablations_markdown"]
 
-ORDER = ("all", "no-mlm", "no-gae", "no-match", "no-contrastive", "no-variant")
-REMOVED = {"all": "none", "no-mlm": "masked tokens", "no-gae": "graph auto-encoding (+ node "
+ORDER = ("all", "all-seed1", "all-seed2", "no-mlm", "no-gae", "no-match", "no-contrastive",
+         "no-variant")
+REMOVED = {"all": "none", "all-seed1": "none (seed 1)", "all-seed2": "none (seed 2)",
+           "no-mlm": "masked tokens", "no-gae": "graph auto-encoding (+ node "
            "text)", "no-match": "IR-graph matching", "no-contrastive": "IR-graph contrastive "
            "alignment", "no-variant": "variant contrast"}
 
@@ -98,6 +100,27 @@ def ablations_markdown(ablations: dict[str, Any]) -> str:
     for name, scores in ablations.get("controls", {}).items():
         lines.append("| " + " | ".join([f"_{name}_", "–", *[
             _cell(scores.get(key), digits) for key, _, digits in _COLUMNS]]) + " |")
+    spread = _seed_spread(ablations.get("rows", []))
+    if spread:
+        lines += ["", spread]
     if ablations.get("missing"):
         lines += ["", "Not finished: " + ", ".join(ablations["missing"]) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _seed_spread(rows: list[dict[str, Any]]) -> str:
+    """One sentence: mean ± sample std of every column over the ``all`` runs of different
+    pre-training seeds (how large a difference between ablations must be to mean anything)."""
+    import statistics
+
+    runs = [r for r in rows if r["name"] == "all" or r["name"].startswith("all-seed")]
+    if len(runs) < 2:
+        return ""
+    parts = []
+    for key, title, digits in _COLUMNS:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if len(values) >= 2:
+            parts.append(f"{title} {statistics.mean(values):.{digits}f} ± "
+                         f"{statistics.stdev(values):.{digits}f}")
+    return (f"Pre-training seed spread of `all` ({len(runs)} seeds: the data order, windows, "
+            "masks and initialisation change): " + "; ".join(parts) + ".")

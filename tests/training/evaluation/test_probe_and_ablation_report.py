@@ -87,3 +87,14 @@ def test_ablations_are_collected_rendered_and_merged(tmp_path: Path, capsys):
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert summary["ablations"]["meta"]["steps"] == 150
     assert "## Ablations" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_seed_spread_of_the_full_runs_is_stated():
+    rows = [{"name": "all", "removed": "none", "map_fused": 0.30, "devmap_amd": 85.0},
+            {"name": "all-seed1", "removed": "none (seed 1)", "map_fused": 0.34,
+             "devmap_amd": 86.0},
+            {"name": "no-variant", "removed": "variant contrast", "map_fused": 0.10}]
+    table = ablations_markdown({"rows": rows, "controls": {}, "missing": []})
+    assert "seed spread of `all` (2 seeds" in table
+    assert "MAP@R fused 0.320 ± 0.028" in table and "DevMap LF AMD % 85.5 ± 0.7" in table
+    assert "seed spread" not in ablations_markdown({"rows": rows[2:], "controls": {}})
