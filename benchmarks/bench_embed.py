@@ -85,7 +85,7 @@ def _cpu_bf16() -> str:
 
 
 def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int = 3,
-                  between: Callable[[], None] | None = None, windows: str = "auto",
+                  between: Callable[[], None] | None = None, windows: str = "",
                   max_windows: int = 0) -> dict:
     import numpy as np
 
@@ -93,12 +93,11 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
     from mirencoder.training.embedding.embedder import Embedder
 
     t0 = time.perf_counter()
-    policy = {"windows": windows, "max_windows": max_windows}
-    embedder = Embedder.from_uri(model, **policy)
+    embedder = Embedder.from_uri(model, **({"windows": windows} if windows else {}))
     load_s = time.perf_counter() - t0
-    windows = embedder.default_windows  # auto resolved: what every run below uses
+    windows = embedder.default_windows  # resolved: what every run below uses
     max_windows = max_windows or embedder.default_max_windows
-    policy.update(windows=windows, max_windows=max_windows)
+    policy = {"windows": windows, "max_windows": max_windows}
     embedder.embed_files(files[:4], progress=False)  # warm-up: lazy imports, llvm-as probe
 
     totals = []
@@ -280,8 +279,7 @@ def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, thre
     mib = size["total_bytes"] / 2**20
     lines = [
         f"Encoder: {model_label}; {enc['num_parameters']:,} parameters, D={enc['dim']}, "
-        f"context {enc['context_length']} tokens, token windows: {enc['windows']} (as the package "
-        f"was trained); torch threads: "
+        f"context {enc['context_length']} tokens, token windows: {enc['windows']} ; torch threads: "
         f"{threads}; batch size {batch_size}. Inputs: the {enc['files']} DevMap IR files "
         "(`devmap/ir2vec-669/kernels_ir.tar.gz`, clang-era LLVM text IR), read from disk.",
         "",
@@ -350,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=5,
                         help="end-to-end runs of each embedder, interleaved (best reported)")
-    parser.add_argument("--windows", default="auto", choices=("auto", "first", "pool", "mean"),
-                        help="token-window policy (auto: the package's own)")
+    parser.add_argument("--windows", default="", choices=("", "auto", "first", "pool", "mean"),
+                        help="token-window policy ('': the embedder's default; auto: the "
+                        "package's training policy)")
     parser.add_argument("--max-windows", type=int, default=0, help="0: the package's own")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)

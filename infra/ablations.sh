@@ -6,18 +6,18 @@
 # results/summary.json. First every pre-training run, then every evaluation (PHASE=train or
 # PHASE=eval runs one of the two). Every step resumes: a finished run or evaluation is skipped.
 # WINDOWS / MAX_WINDOWS: the embedder's token-window policy for every evaluation.
-#   STEPS=150 CONFIG=record-2cpu infra/ablations.sh
+#   STEPS=150 CONFIG=champion infra/ablations.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
-CONFIG="${CONFIG:-record-2cpu}"
+CONFIG="${CONFIG:-champion}"
 STEPS="${STEPS:-150}"
 OUT="${OUT:-runs/ablations}"
 PHASE="${PHASE:-all}"
-WINDOWS="${WINDOWS:-auto}"
-MAX_WINDOWS="${MAX_WINDOWS:-16}"
+WINDOWS="${WINDOWS:-}"        # '': the embedder's default (first)
+MAX_WINDOWS="${MAX_WINDOWS:-0}"  # 0: the package's own
 DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
   "import sys,yaml;print(yaml.safe_load(sys.stdin)['data']['dataset_dir'])")
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked
@@ -25,6 +25,8 @@ DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
 # contrastive alignment the matching negatives fall back to size_or_corpus)
 ABLATIONS=(
   "all|"
+  "all-seed1|data.seed=1"   # the full run at other pre-training seeds: the spread that a
+  "all-seed2|data.seed=2"   # difference between ablations must exceed
   "no-mlm|task.mlm_weight=0"
   "no-gae|task.gae_weight=0"
   "no-match|task.match_weight=0"

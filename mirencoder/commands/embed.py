@@ -100,5 +100,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _policy(embedder, config: EmbedConfig) -> str:
     """The token-window policy the embeddings were made with (``auto`` resolved)."""
-    windows = embedder.default_windows if config.windows == "auto" else config.windows
+    windows = embedder.resolve_windows(config.windows)
     return windows if windows == "first" else f"{windows}:{config.max_windows or embedder.default_max_windows}"

@@ -45,10 +45,11 @@ class EmbedConfig:
         "AVX512-BF16/AMX and on GPUs; embeddings within ~1 %)")
     modality: str = help_field("fused", "embedding written by default: fused, tokens or graph")
     windows: str = help_field(
-        "auto", "long programs: auto (the policy the package was trained with: pool after "
-        "data.windows=all, else first) | first (the first token window) | pool (the first "
-        "max_windows windows encoded and pooled into one token vector before the projection, "
-        "as training with data.windows=all) | mean (the mean of max_windows windows' embeddings)")
+        "first", "long programs: first (the first token window; measured best on the probes "
+        "and faster than IR2Vec, see ARCHITECTURE.md) | pool (the first max_windows windows "
+        "encoded and pooled into one token vector before the projection, as training with "
+        "data.windows=all) | mean (the mean of max_windows windows' embeddings) | auto (the "
+        "policy the package was trained with: pool after data.windows=all, else first)")
     max_windows: int = help_field(
         0, "token windows per program under windows=pool/mean (0: the package's "
         "data.max_windows when it was trained with data.windows=all, else 16; 16 x 255 tokens "

@@ -22,7 +22,7 @@ and the graph keeps its first ``max_graph_nodes`` nodes. ``windows="pool"`` enco
 ``max_windows`` consecutive token windows and pools their ``[CLS; mean]`` features (length
 weighted) before the projection, as training does with ``data.windows=all``;
 ``windows="mean"`` averages the windows' embeddings instead. ``windows="auto"`` (the default)
-takes the policy the package was trained with.
+takes the policy the package was trained with; the default is ``first``.
 """
 
 from __future__ import annotations
@@ -147,9 +147,9 @@ class Embedder:
                 mask_id=int(tokenizer.mask_id), vocab_size=int(model.vocab_size),
                 node_vocab_size=int(model.node_vocab_size))
         self.tokenizer_ids = ids
-        trained_windows, trained_max = package_window_policy(self.package_dir)
-        self.default_windows = (self.config.windows if self.config.windows != "auto"
-                                else trained_windows)
+        # The policy the package was trained with (``windows="auto"``) and the default one.
+        self.trained_windows, trained_max = package_window_policy(self.package_dir)
+        self.default_windows = self.resolve_windows(self.config.windows)
         self.default_max_windows = self.config.max_windows or trained_max
         self.use_precision(self.config.precision)
 
@@ -344,14 +344,20 @@ class Embedder:
         return self._record(self.loader.file_bytes(Path(path), language), str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
-                       windows: str = "auto", max_windows: int | None = None) -> np.ndarray:
+                       windows: str | None = None, max_windows: int | None = None) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
-        windows = self.default_windows if windows == "auto" else windows
+        windows = self.resolve_windows(windows)
         max_windows = max_windows or self.default_max_windows
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows,
                                            ViewCache(enabled=self.deduplicate))
                         ).astype(np.float32)
+
+    def resolve_windows(self, windows: str | None) -> str:
+        """A window policy with ``None`` (the default) and ``auto`` (the package's training
+        policy) resolved."""
+        windows = windows or getattr(self, "default_windows", None) or "first"
+        return self.trained_windows if windows == "auto" else windows
 
     def _token_budget(self, windows: str, max_windows: int) -> int:
         """Token ids the window policy can use (one spare, in case the first is a [CLS])."""
@@ -442,8 +448,7 @@ class Embedder:
         config = self.config
         modality = config.modality if modality is None else modality
         batch_size = config.batch_size if batch_size is None else batch_size
-        windows = config.windows if windows is None else windows
-        windows = self.default_windows if windows == "auto" else windows
+        windows = self.resolve_windows(windows)
         max_windows = max_windows or self.default_max_windows
         if modality not in MODALITIES:
             raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")

@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="holds RESULTS.md and results/summary.json")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--config", default="")
-    parser.add_argument("--windows", default="auto", help="the evaluations' token-window policy")
-    parser.add_argument("--max-windows", type=int, default=16)
+    parser.add_argument("--windows", default="", help="the evaluations' token-window policy "
+                        "('': the embedder's default, first)")
+    parser.add_argument("--max-windows", type=int, default=0)
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"{args.root} is not a folder")

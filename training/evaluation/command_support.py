@@ -160,7 +160,7 @@ def report_evaluation(task_runs: dict[str, dict[str, Any]], config: EvalConfig,
 
 def _window_settings(methods: Any) -> dict[str, Any]:
     """The embedder's window settings of ``methods`` (only those that were set)."""
-    settings: dict[str, Any] = {"windows": methods.windows}
+    settings: dict[str, Any] = {"windows": methods.windows} if methods.windows else {}
     if methods.max_windows:
         settings["max_windows"] = methods.max_windows
     return settings

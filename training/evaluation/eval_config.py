@@ -45,9 +45,9 @@ class MethodsConfig:
     features: list[str] = field(default_factory=lambda: list(BUILTIN_FEATURIZERS))
     """Baselines and controls (empty: only the encoder): runtime-only, kernel-identity,
     opcode-histogram, ir2vec-fa, ir2vec-sym."""
-    windows: str = "auto"
-    """Token windows of long programs for the encoder and its twin (the embedder's policy:
-    auto = the package's default, first, pool, mean)."""
+    windows: str = ""
+    """Token windows of long programs for the encoder and its twin: '' (the embedder's
+    default, first), first, pool, mean or auto (the package's training policy)."""
     max_windows: int = 0
     """Windows per program under pool/mean (0: the embedder's default)."""
 
@@ -60,8 +60,8 @@ class MethodsConfig:
         bad = [m for m in self.modalities if m not in MODALITY_METHOD]
         if bad:
             p.append(f"methods.modalities: unknown {bad}; known: {list(MODALITY_METHOD)}")
-        if self.windows not in ("auto", "first", "pool", "mean") or self.max_windows < 0:
-            p.append("methods.windows must be auto, first, pool or mean and max_windows >= 0")
+        if self.windows not in ("", "auto", "first", "pool", "mean") or self.max_windows < 0:
+            p.append("methods.windows must be '', auto, first, pool or mean and max_windows >= 0")
         if not self.features and not self.model and not self.untrained_model:
             p.append("nothing to evaluate: give --features (methods.features) and/or --model "
                      "(methods.model)")

@@ -108,9 +108,9 @@ class ProbeConfig:
     """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``)."""
     untrained_modalities: tuple[str, ...] = MODALITIES
     """Untrained-twin embeddings evaluated."""
-    windows: str = "auto"
-    """Token windows of long programs, for the encoder and its twin alike (the embedder's
-    policy: auto = the package's training policy, first, pool, mean)."""
+    windows: str = ""
+    """Token windows of long programs, for the encoder and its twin alike: '' (the embedder's
+    default, first), first, pool, mean or auto (the package's training policy)."""
     max_windows: int = 0
     """Windows per program under ``pool``/``mean`` (0: the package's own, see
     ``EmbedConfig.max_windows``)."""
@@ -152,8 +152,8 @@ class ProbeConfig:
                 problems.append(f"{name} must be >= 0")
         if self.folds < 2:
             problems.append(f"folds must be >= 2, got {self.folds}")
-        if self.windows not in ("auto", "first", "pool", "mean") or self.max_windows < 0:
-            problems.append("windows must be auto, first, pool or mean and max_windows >= 0, "
+        if self.windows not in ("", "auto", "first", "pool", "mean") or self.max_windows < 0:
+            problems.append("windows must be '', auto, first, pool or mean and max_windows >= 0, "
                             f"got {self.windows!r}, {self.max_windows}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")

@@ -52,7 +52,7 @@ def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
     from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
 
     embedder = load_embedder(uri)
-    windows = embedder.default_windows if config.windows == "auto" else config.windows
+    windows = embedder.resolve_windows(config.windows or None)
     max_windows = config.max_windows or embedder.default_max_windows
     shown = windows if windows == "first" else f"{windows} of {max_windows}"
 
