@@ -62,6 +62,10 @@ TARGETS = {
                           "text": "literature protocol: mean speedup >= 1.25x, ahead of "
                                   "IR2Vec's published 1.238x"},
     "leakage-free": "clearly ahead of every baseline and control computed here",
+    # The pre-training targets (issue "Pre-training that transfers"), frozen encoder:
+    "pretraining": {"devmap_twin_margin": 2.0, "coarsening_leakage_free": 1.10,
+                    "text": "pre-training: DevMap leakage-free >= the untrained twin + 2 points "
+                            "on both platforms, thread coarsening leakage-free >= 1.10x"},
 }
 
 

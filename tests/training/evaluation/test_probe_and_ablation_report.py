@@ -98,3 +98,20 @@ def test_seed_spread_of_the_full_runs_is_stated():
     assert "seed spread of `all` (2 seeds" in table
     assert "MAP@R fused 0.320 ± 0.028" in table and "DevMap LF AMD % 85.5 ± 0.7" in table
     assert "seed spread" not in ablations_markdown({"rows": rows[2:], "controls": {}})
+
+
+def test_leakage_free_statements_judge_the_pretraining_target():
+    from test_eval_report import _cell, _coarsening_run, _devmap_run
+
+    from mirencoder.training.evaluation.report_markdown import target_statements
+
+    devmap = _devmap_run(95.0)
+    for platform, cells in devmap["devmap-669"]["results"]["leakage-free"].items():
+        cells["encoder-untrained"] = _cell(92.0 if platform == "amd" else 90.0, 3.0)
+    coarsening = _coarsening_run()
+    for cells in coarsening["thread-coarsening"]["results"]["leakage-free"].values():
+        cells["encoder"] = _cell(30.0, 1.12)
+    summary = {"results": {task: run["results"] for task, run in {**devmap, **coarsening}.items()}}
+    lines = [line for line in target_statements(summary) if "leakage-free" in line]
+    assert "Pre-training target (untrained twin + 2 points): reached (amd +3.0, nvidia +3.0" in lines[0]
+    assert "Pre-training target (>= 1.10x): reached (1.120x)" in lines[1]
