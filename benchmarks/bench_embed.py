@@ -279,7 +279,7 @@ def _format(model_label: str, enc: dict, ir2: dict, cold: dict, size: dict, thre
     mib = size["total_bytes"] / 2**20
     lines = [
         f"Encoder: {model_label}; {enc['num_parameters']:,} parameters, D={enc['dim']}, "
-        f"context {enc['context_length']} tokens, token windows: {enc['windows']} ; torch threads: "
+        f"context {enc['context_length']} tokens, token windows: {enc['windows']}; torch threads: "
         f"{threads}; batch size {batch_size}. Inputs: the {enc['files']} DevMap IR files "
         "(`devmap/ir2vec-669/kernels_ir.tar.gz`, clang-era LLVM text IR), read from disk.",
         "",
