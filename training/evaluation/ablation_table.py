@@ -63,7 +63,8 @@ def collect_ablations(root: Path) -> dict[str, Any]:
         rows.append({"name": name, "removed": REMOVED.get(name, name),
                      "steps": result.get("final_step"),
                      **_probe_scores(probes, "encoder"), **_devmap_scores(devmap, "encoder")})
-        if "encoder-untrained" in probes.get("retrieval", {}).get("methods", {}):
+        has_twin = "encoder-untrained" in probes.get("retrieval", {}).get("methods", {})
+        if has_twin and (name == "all" or not controls):  # the full run's twin first
             controls["untrained twin"] = {**_probe_scores(probes, "encoder-untrained"),
                                           **_devmap_scores(devmap, "encoder-untrained")}
             controls["opcode histogram"] = _probe_scores(probes, "opcode-histogram")
