@@ -94,7 +94,7 @@ def _embed_corpus(embedder, model_uri: str, out: Path) -> tuple[int, int]:
         result = embed_inputs(embedder, [REPO_ROOT / "datasets" / "demo-corpus"],
                               work_dir=Path(work))
     write_embeddings(result, out, metadata={"mirencoder.model": model_uri,
-                                            "mirencoder.windows": embedder.default_windows,
+                                            "mirencoder.windows": embedder.window_policy,
                                             "mirencoder.precision": embedder.config.precision})
     return len(result) - len(result.errors), len(result)
 

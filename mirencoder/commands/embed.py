@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                               progress=not args.no_progress, windows=config.windows,
                               max_windows=config.max_windows)
     out = write_embeddings(result, args.out, metadata={"mirencoder.model": config.model,
-                                                       "mirencoder.windows": _policy(embedder, config),
+                                                       "mirencoder.windows": embedder.window_policy,
                                                        "mirencoder.precision": config.precision})
     reasons = Counter(reason for reason, _ in result.errors.values())
     ok = len(result) - len(result.errors)
@@ -97,8 +97,3 @@ def run(args: argparse.Namespace) -> int:
         return 1
     return 0
 
-
-def _policy(embedder, config: EmbedConfig) -> str:
-    """The token-window policy the embeddings were made with (``auto`` resolved)."""
-    windows = embedder.resolve_windows(config.windows)
-    return windows if windows == "first" else f"{windows}:{config.max_windows or embedder.default_max_windows}"

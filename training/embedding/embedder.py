@@ -149,7 +149,8 @@ class Embedder:
         self.tokenizer_ids = ids
         # The policy the package was trained with (``windows="auto"``) and the default one.
         self.trained_windows, trained_max = package_window_policy(self.package_dir)
-        self.default_windows = self.resolve_windows(self.config.windows)
+        self.default_windows = (self.trained_windows if self.config.windows == "auto"
+                                else self.config.windows)
         self.default_max_windows = self.config.max_windows or trained_max
         self.use_precision(self.config.precision)
 
@@ -356,8 +357,14 @@ class Embedder:
     def resolve_windows(self, windows: str | None) -> str:
         """A window policy with ``None`` (the default) and ``auto`` (the package's training
         policy) resolved."""
-        windows = windows or getattr(self, "default_windows", None) or "first"
+        windows = windows or self.default_windows
         return self.trained_windows if windows == "auto" else windows
+
+    @property
+    def window_policy(self) -> str:
+        """The default window policy for reports and metadata: ``first``, ``pool:4``, ..."""
+        first = self.default_windows == "first"
+        return "first" if first else f"{self.default_windows}:{self.default_max_windows}"
 
     def _token_budget(self, windows: str, max_windows: int) -> int:
         """Token ids the window policy can use (one spare, in case the first is a [CLS])."""
@@ -393,7 +400,7 @@ class Embedder:
     def _window_records(self, record: dict, windows: str, max_windows: int) -> list[dict]:
         if windows != "mean":  # first: one row; pool: the windows are pooled in _encode
             return [record]
-        return mean_window_records(record, cls_id=self.tokenizer_ids.cls_id,
+        return mean_window_records(record, ids=self.tokenizer_ids,
                                    context_length=self.context_length, max_windows=max_windows)
 
     def _encode(self, records: list[dict], modality: str, cache: ViewCache,

@@ -9,7 +9,6 @@ what was already encoded in the call. Also the window policy a package was train
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +92,11 @@ def encode_graphs(model, records: list[dict], *, ids: TokenizerIds, max_graph_no
     return _cache_lookup(cache.graphs, keys)
 
 
-def mean_window_records(record: dict, *, cls_id: int, context_length: int,
+def mean_window_records(record: dict, *, ids: TokenizerIds, context_length: int,
                         max_windows: int) -> list[dict]:
     """``windows="mean"``: the record once per window (each with the whole graph)."""
-    tokens = np.asarray(record["tokens"])
-    if tokens.size and tokens[0] == cls_id:
-        tokens = tokens[1:]
-    width = context_length - 1
-    count = max(1, min(max_windows, math.ceil(tokens.shape[0] / width)))
-    return [{**record, "tokens": tokens[i * width:(i + 1) * width]} for i in range(count)]
+    return [{**record, "tokens": window} for window in token_windows(
+        record, context_length=context_length, tokenizer_ids=ids, max_windows=max_windows)]
 
 
 DEFAULT_MAX_WINDOWS = 16

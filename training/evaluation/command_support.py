@@ -69,7 +69,8 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
         )
 
         if methods.model:
-            embedder = load_embedder(methods.model, **_window_settings(methods))
+            embedder = load_embedder(methods.model, windows=methods.windows,
+                                     max_windows=methods.max_windows)
             encoder = describe_embedder(embedder, methods.model)
             for modality in methods.modalities:
                 featurizers.append(EncoderFeaturizer.from_embedder(
@@ -81,7 +82,8 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                 featurizers.append(FineTuneMethod.from_embedder(
                     embedder, config.finetune, progress=progress))
         if methods.untrained_model:
-            untrained = load_embedder(methods.untrained_model, **_window_settings(methods))
+            untrained = load_embedder(methods.untrained_model, windows=methods.windows,
+                                      max_windows=methods.max_windows)
             featurizers.append(EncoderFeaturizer.from_embedder(
                 "encoder-untrained", untrained, "fused",
                 f"untrained encoder {methods.untrained_model} (random weights), fused "
@@ -157,10 +159,3 @@ def report_evaluation(task_runs: dict[str, dict[str, Any]], config: EvalConfig,
     log_to_mlflow_if_asked(config, summary)
     return 0
 
-
-def _window_settings(methods: Any) -> dict[str, Any]:
-    """The embedder's window settings of ``methods`` (only those that were set)."""
-    settings: dict[str, Any] = {"windows": methods.windows} if methods.windows else {}
-    if methods.max_windows:
-        settings["max_windows"] = methods.max_windows
-    return settings

@@ -14,8 +14,9 @@ from ..programs import EvalProgram
 __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 
 
-def load_embedder(uri: str, **settings: Any) -> Any:
-    """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder.
+def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0) -> Any:
+    """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder,
+    with the token-window policy ``windows``/``max_windows`` ('' / 0: the embedder's defaults).
 
     Raises:
         FatalError: when the embedding API is not available or the model cannot be loaded.
@@ -25,6 +26,9 @@ def load_embedder(uri: str, **settings: Any) -> Any:
     except ImportError as error:
         raise FatalError("the embedding API (mirencoder.training.embedding.embedder.Embedder) is not "
                          f"available, so --model cannot be used: {error}") from error
+    settings: dict[str, Any] = {"windows": windows} if windows else {}
+    if max_windows:
+        settings["max_windows"] = max_windows
     return Embedder.from_uri(uri, **settings)
 
 

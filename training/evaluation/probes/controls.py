@@ -51,19 +51,16 @@ def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
                   config: ProbeConfig) -> tuple[list[Featurizer], Any]:
     from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
 
-    embedder = load_embedder(uri)
-    windows = embedder.resolve_windows(config.windows or None)
-    max_windows = config.max_windows or embedder.default_max_windows
-    shown = windows if windows == "first" else f"{windows} of {max_windows}"
+    embedder = load_embedder(uri, windows=config.windows, max_windows=config.max_windows)
 
     def embed(modality: str) -> Callable[[list[str]], Any]:
         return lambda paths: embedder.embed_files(paths, modality=modality,
-                                                  progress=config.progress, windows=windows,
-                                                  max_windows=max_windows)
+                                                  progress=config.progress)
 
     rows: list[Featurizer] = [
         EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", embed(m),
-                          f"{what} {uri}, {m} embedding, token windows: {shown}")
+                          f"{what} {uri}, {m} embedding, token windows: "
+                          f"{embedder.window_policy}")
         for m in modalities]
     return rows, embedder
 
