@@ -6,7 +6,12 @@
 # results/summary.json. First every pre-training run, then every evaluation (PHASE=train or
 # PHASE=eval runs one of the two). Every step resumes: a finished run or evaluation is skipped.
 # WINDOWS / MAX_WINDOWS: the embedder's token-window policy for every evaluation.
+# Pilots of a candidate change: EXTRA (space-separated key=value overrides added to every run),
+# ONLY (space-separated names to run, e.g. "all"), TWIN=0 (score no untrained twin, e.g. when
+# runs/ablations/all already did with the same architecture) and OUT; with ONLY set the table
+# is printed, not written into RESULTS.md.
 #   STEPS=150 CONFIG=champion infra/ablations.sh
+#   OUT=runs/pilots/mlp EXTRA="task.variant_projection=mlp" ONLY=all TWIN=0 infra/ablations.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
@@ -18,6 +23,9 @@ OUT="${OUT:-runs/ablations}"
 PHASE="${PHASE:-all}"
 WINDOWS="${WINDOWS:-}"        # '': the embedder's default (first)
 MAX_WINDOWS="${MAX_WINDOWS:-0}"  # 0: the package's own
+EXTRA="${EXTRA:-}"
+ONLY="${ONLY:-}"
+TWIN="${TWIN:-1}"
 DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
   "import sys,yaml;print(yaml.safe_load(sys.stdin)['data']['dataset_dir'])")
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked
@@ -33,14 +41,18 @@ ABLATIONS=(
   "all-seed1|data.seed=1"   # the full run at other pre-training seeds: the spread that a
   "all-seed2|data.seed=2"   # difference between ablations must exceed
 )
-overrides_of() {  # the --set flags of one ABLATIONS entry
+overrides_of() {  # the --set flags of one ABLATIONS entry (after EXTRA's)
   local kv
-  for kv in ${1#*|}; do printf -- '--set\n%s\n' "$kv"; done
+  for kv in $EXTRA ${1#*|}; do printf -- '--set\n%s\n' "$kv"; done
+}
+selected() {  # is this ABLATIONS name among ONLY (or is ONLY empty)?
+  [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if [ "$PHASE" != eval ]; then
   for entry in "${ABLATIONS[@]}"; do
     name=${entry%%|*}
     run="$OUT/$name"
+    selected "$name" || continue
     [ -f "$run/encoder/encoder_config.json" ] && continue
     mapfile -t overrides < <(overrides_of "$entry")
     mirencoder pretrain --config "$CONFIG" --set name="ablation-$name" \
@@ -55,20 +67,21 @@ WINDOW_SETTINGS=(--set probes.windows="$WINDOWS" --set probes.max_windows="$MAX_
 for entry in "${ABLATIONS[@]}"; do
   name=${entry%%|*}
   run="$OUT/$name"
+  selected "$name" || continue
   if [ ! -f "$run/encoder/encoder_config.json" ]; then
     echo "[ablations] $name: not trained yet, not evaluated"
     continue
   fi
   # the untrained twin depends only on the architecture and seed: scored once, with "all"
   twin=(--set 'probes.controls=[opcode-histogram,ir2vec-fa,random]')
-  if [ "$name" = all ]; then twin=(--untrained-model auto); fi
+  if [ "$name" = all ] && [ "$TWIN" = 1 ]; then twin=(--untrained-model auto); fi
   if [ ! -f "$run/probes/probes.json" ]; then
     mirencoder eval probes --model "$run/encoder" "${twin[@]}" "${WINDOW_SETTINGS[@]}" \
       --dataset "$DATASET" --data-dir "$DATA_DIR" --out-dir "$run/probes" --quiet
   fi
   if [ ! -f "$run/devmap/results/summary.json" ]; then
     devmap_twin=()
-    if [ "$name" = all ]; then
+    if [ "$name" = all ] && [ "$TWIN" = 1 ]; then
       devmap_twin=(--untrained-model "$(ls -d "$run"/probes/untrained-twin/*-seed0 | head -1)")
     fi
     mirencoder eval devmap --model "$run/encoder" "${devmap_twin[@]}" --modalities fused \
@@ -77,5 +90,7 @@ for entry in "${ABLATIONS[@]}"; do
       --out-dir "$run/devmap" --quiet
   fi
 done
-python -m mirencoder.training.evaluation.ablations "$OUT" --report-dir "$ROOT" \
+REPORT_DIR=(--report-dir "$ROOT")
+[ -n "$ONLY" ] && REPORT_DIR=()
+python -m mirencoder.training.evaluation.ablations "$OUT" "${REPORT_DIR[@]}" \
   --steps "$STEPS" --config "$CONFIG" --windows "$WINDOWS" --max-windows "$MAX_WINDOWS"

@@ -273,3 +273,35 @@ def test_variant_contrast_on_the_embedding_itself_and_over_whole_programs():
     assert torch.isfinite(metrics["loss"]) and _fuse_grad(model) > 0
     with pytest.raises(ConfigError, match="variant_projection"):
         TaskConfig(variant_projection="linear")
+
+
+def test_contrastive_variants_ignore_leaves_a_programs_variants_out_of_the_alignment():
+    """``contrastive_variants: ignore``: the variants of a program are neither negatives of
+    the InfoNCE softmax nor drawn as matching negatives; ``negative`` keeps them (copies are
+    left out either way)."""
+    torch.manual_seed(0)
+    records = _records(6, groups=["a", "a", "b", "b", "c", "c"])
+    weights = {**ONLY, "contrastive_weight": 1.0, "match_weight": 1.0,
+               "hard_negative_fraction": 1.0}
+    ignore = TaskConfig(**weights, contrastive_variants="ignore")
+    model = PretrainingModel(dataclasses.replace(MODEL, dropout=0.0), ignore, IDS)
+    step = _step(model, ignore, records)
+    relatives = step.relatives()
+    assert step.group_ids.tolist() == [0, 0, 1, 1, 2, 2]  # grouped without the variant loss
+    assert relatives.sum() == 6 and not relatives.diagonal().any() and bool(relatives[0, 1])
+    out = model.encoder(step.inputs)
+    logits = model.contrastive(out["tokens"], out["graph"])
+    metrics = model(step)
+    expected = info_nce_metrics(logits, relatives)
+    assert torch.allclose(metrics["contrastive_loss"], expected["loss"].detach(), atol=1e-5)
+    assert not torch.allclose(expected["loss"], info_nce_metrics(logits)["loss"])
+    for seed in range(5):  # the mined negatives never pair a program with its variant
+        drawn = model._matching_negatives(_step(model, ignore, records, seed), logits, relatives)
+        token_rows, graph_rows = drawn
+        assert not relatives[token_rows, graph_rows].any()
+        assert not (token_rows == graph_rows).any()
+    negative = TaskConfig(**weights)
+    plain = _step(PretrainingModel(MODEL, negative, IDS), negative, records)
+    assert plain.group_ids is None and plain.relatives() is None  # six distinct keys
+    with pytest.raises(ConfigError, match="contrastive_variants"):
+        TaskConfig(contrastive_variants="skip")

@@ -20,8 +20,9 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder of the ablation runs")
-    parser.add_argument("--report-dir", type=Path, required=True,
-                        help="holds RESULTS.md and results/summary.json")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--config", default="")
     parser.add_argument("--windows", default="", help="the evaluations' token-window policy "
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ablations["meta"] = {"steps": args.steps, "config": args.config, "windows": args.windows,
                          "max_windows": args.max_windows}
     print(ablations_markdown(ablations))
+    if args.report_dir is None:
+        return 0
     paths = update_report(args.report_dir, "ablations", ablations)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return 0

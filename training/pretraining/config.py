@@ -93,6 +93,13 @@ class TaskConfig:
         "lands on the projection) | none (on the L2-normalised embedding itself, which the "
         "optimisation-invariance probe and consumers' nearest-neighbour use read)")
 
+    contrastive_variants: str = _f(
+        "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
+        "contrastive alignment and the matching negatives it mines: negative (its hardest "
+        "distractors: the views must tell the levels apart) | ignore (left out of the softmax "
+        "and the negative draws, as SupCon leaves out same-class pairs, so the alignment no "
+        "longer pushes apart what the variant contrast pulls together)")
+
     def __post_init__(self) -> None:
         p: list[str] = []
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
@@ -121,6 +128,8 @@ class TaskConfig:
         _check(p, 0.01 <= self.temperature_init <= 0.5, "temperature_init must be in [0.01, 0.5]")
         _check(p, self.variant_temperature > 0, "variant_temperature must be > 0")
         _check(p, self.variant_projection in ("mlp", "none"), "variant_projection must be mlp or none")
+        _check(p, self.contrastive_variants in ("negative", "ignore"),
+               "contrastive_variants must be negative or ignore")
         views = [v.strip() for v in self.variant_views.split(",") if v.strip()]
         _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
                and len(set(views)) == len(views),

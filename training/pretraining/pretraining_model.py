@@ -99,13 +99,15 @@ class PretrainingModel(nn.Module):
             metrics["gae_loss"] = gae.detach()
         logits = None
         copies = step.copies()  # the same program twice in the batch: never a negative
+        # pairs the contrastive alignment and its matching negatives leave out
+        excluded = step.relatives() if task.contrastive_variants == "ignore" else copies
         if self.contrastive is not None and step.num_programs >= 2:
             logits = self.contrastive(out["tokens"], out["graph"])
-            c = info_nce_metrics(logits, copies)
+            c = info_nce_metrics(logits, excluded)
             total = total + task.contrastive_weight * c["loss"]
             metrics.update(contrastive_loss=c["loss"].detach(), contrastive_accuracy=c["accuracy"],
                            contrastive_temperature=self.contrastive.temperature.detach())
-        negatives = self._matching_negatives(step, logits, copies)
+        negatives = self._matching_negatives(step, logits, excluded)
         if task.match_weight > 0 and negatives is not None:
             m = matching_metrics(self.matching_head, self.encoder.fusion.fuse_vectors,
                                  out["fused"], out["tokens"], out["graph"], *negatives)
@@ -130,17 +132,18 @@ class PretrainingModel(nn.Module):
         return metrics
 
     def _matching_negatives(self, step: TaskInputs, logits: torch.Tensor | None,
-                            copies: torch.Tensor | None
+                            excluded: torch.Tensor | None
                             ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """``(token program, graph program)`` indices of the matching negatives, or None."""
+        """``(token program, graph program)`` indices of the matching negatives (never a pair
+        in ``excluded`` when another column remains), or None."""
         if step.partners is not None:
             partners = step.partners.to(step.inputs.tokens.device)
             return torch.arange(partners.numel(), device=partners.device), partners
         if step.match_draws is None or logits is None:
             return None
         rows = torch.arange(logits.size(0), device=logits.device)
-        graphs = sample_negatives(logits, step.match_draws[0], step.match_hard[0], copies)
-        tokens = sample_negatives(logits.t(), step.match_draws[1], step.match_hard[1], copies)
+        graphs = sample_negatives(logits, step.match_draws[0], step.match_hard[0], excluded)
+        tokens = sample_negatives(logits.t(), step.match_draws[1], step.match_hard[1], excluded)
         return torch.cat([rows, tokens]), torch.cat([graphs, rows])
 
     def _heads_parameters(self):

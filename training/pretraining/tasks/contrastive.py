@@ -11,8 +11,11 @@ temperature is learned, initialised at CLIP's 0.07 and kept within
 
 Negatives come from the rank's own batch: no all-gather across DDP ranks, so the number of
 negatives is ``batch_size - 1`` whatever the world size (no extra collective per step).
-A program's other optimisation-level variants in the batch are negatives too: the task is
-"which graph is *this* IR's", and they are its hardest distractors. Copies of the program
+By default (``task.contrastive_variants: negative``) a program's other optimisation-level
+variants in the batch are negatives too: the task is "which graph is *this* IR's", and they
+are its hardest distractors. With ``ignore`` they are left out of the softmax like copies
+(SupCon's treatment of same-class pairs), so that the alignment does not push apart the
+variants that the variant contrast pulls together. Copies of the program
 itself (the same key twice in a batch, common when a small dataset repeats within the shuffle
 buffer) are left out of the softmax: they are neither its positive nor a true negative.
 """
@@ -78,7 +81,8 @@ def info_nce_metrics(logits: torch.Tensor, exclude: torch.Tensor | None = None
 
     Args:
         logits: ``[B, B]`` with ``B >= 2``.
-        exclude: ``[B, B]`` bool, off-diagonal pairs left out (copies of one program).
+        exclude: ``[B, B]`` bool, off-diagonal pairs left out (copies of one program, and
+            with ``contrastive_variants: ignore`` the program's variants).
     """
     logits = logits.float()
     if exclude is not None:

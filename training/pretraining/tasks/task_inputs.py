@@ -75,6 +75,14 @@ class TaskInputs:
         same = self.program_ids[:, None] == self.program_ids[None, :]
         return same & ~torch.eye(same.size(0), dtype=torch.bool, device=same.device)
 
+    def relatives(self) -> torch.Tensor | None:
+        """``[B, B]`` bool: pairs of distinct rows of one variant group (copies included;
+        None: none)."""
+        if self.group_ids is None:
+            return self.copies()
+        same = self.group_ids[:, None] == self.group_ids[None, :]
+        return same & ~torch.eye(same.size(0), dtype=torch.bool, device=same.device)
+
     def to(self, device: torch.device | str, non_blocking: bool = False) -> TaskInputs:
         changes = {}
         for f in fields(self):
@@ -131,7 +139,8 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
     elif task.match_weight > 0 and batch.num_programs >= 2:
         draws = torch.rand(2, batch.num_programs, generator=generator)
         hard = torch.rand(2, batch.num_programs, generator=generator) < task.hard_negative_fraction
-    groups = (group_ids(batch.groups or batch.keys) if task.variant_weight > 0 else None)
+    groups = (group_ids(batch.groups or batch.keys)
+              if task.variant_weight > 0 or task.contrastive_variants == "ignore" else None)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
