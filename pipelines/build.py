@@ -134,8 +134,11 @@ def _plan(config: BuildConfig, work: Path) -> list[Planned]:
     return planned
 
 
-def _plan_hash(config: BuildConfig, planned: Sequence[Planned]) -> str:
-    digest = hashlib.sha256(config_hash(config).encode())
+def _plan_hash(config: BuildConfig, planned: Sequence[Planned], like: dict | None = None
+               ) -> str:
+    """The build's identity: its settings (``like``: as an older build stored them, see
+    :func:`config_hash`) and every planned input."""
+    digest = hashlib.sha256(config_hash(config, like).encode())
     for item, _, _ in planned:
         digest.update(f"\n{item.path}\t{item.language}\t{item.rejection}".encode(
             "utf-8", "surrogateescape"))
@@ -151,12 +154,30 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
         shutil.rmtree(out_dir)
 
 
-def _check_plan(out_dir: Path, plan_hash: str, overwrite: bool) -> bool:
-    """True when the folder holds (part of) a build of this very plan."""
+def _stored_config(out_dir: Path) -> dict | None:
+    """The settings a build in ``out_dir`` recorded (plan.json, else index.json), or None."""
+    for path in (out_dir / "_work" / "plan.json", out_dir / "index.json"):
+        if path.exists():
+            stored = json.loads(path.read_text()).get("config")
+            if isinstance(stored, dict):
+                return stored
+    return None
+
+
+def _check_plan(out_dir: Path, config: BuildConfig, planned: Sequence[Planned],
+                overwrite: bool) -> bool:
+    """True when the folder holds (part of) a build of this very plan, also when an older
+    version made it before settings that now stand at their defaults existed."""
     plan_file = out_dir / "_work" / "plan.json"
     if not plan_file.exists():
         return False
-    if json.loads(plan_file.read_text())["plan_hash"] == plan_hash:
+    stored_hash = json.loads(plan_file.read_text())["plan_hash"]
+    if stored_hash == _plan_hash(config, planned):
+        return True
+    stored = _stored_config(out_dir)
+    if stored is not None and stored_hash == _plan_hash(config, planned, like=stored):
+        print(f"[build] {out_dir}: made before some settings existed; they stand at their "
+              "defaults, so the build is the same")
         return True
     if not overwrite:
         raise ConfigError(f"{out_dir} holds a build of other inputs or settings; pass "
@@ -375,7 +396,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     work.mkdir(parents=True, exist_ok=True)
     planned = _plan(config, work)
     plan_hash = _plan_hash(config, planned)
-    resumed = _check_plan(out_dir, plan_hash, overwrite)
+    resumed = _check_plan(out_dir, config, planned, overwrite)
     if resumed and (out_dir / "index.json").exists():
         index = json.loads((out_dir / "index.json").read_text())
         _remove_extracted(work)
@@ -384,7 +405,8 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
             print(format_summary(index["counts"]))
         return index
     write_json_atomic(work / "plan.json", {"plan_hash": plan_hash, "inputs": len(planned),
-                                           "config_hash": config_hash(config)})
+                                           "config_hash": config_hash(config),
+                                           "config": config_to_dict(config)})
     if show_progress:
         print(f"[build] {config.name}: {len(planned)} inputs -> {out_dir}")
 

@@ -197,8 +197,30 @@ def load_recipe(path_or_name: str | Path | None, overrides: Sequence[str] = ()) 
     return load_config(BuildConfig, path, overrides)
 
 
-def config_hash(config: BuildConfig) -> str:
-    """sha256 of the canonical JSON of everything that determines the dataset's content."""
+def config_hash(config: BuildConfig, like: dict | None = None) -> str:
+    """sha256 of the canonical JSON of everything that determines the dataset's content.
+
+    ``like``: the stored config of a build made by an older version. Settings that did not
+    exist then (absent from ``like``) and stand at their defaults now, which reproduce what
+    that version did, are left out, so the build keeps its hash when a setting is added.
+    """
     data = config_to_dict(config)
     data.pop("description", None)
+    if like is not None:
+        data = _without_new_defaults(data, like, config_to_dict(BuildConfig()))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _without_new_defaults(data: dict, like: dict, defaults: dict) -> dict:
+    """``data`` less the keys (at any depth) absent from ``like`` whose value is the default."""
+    kept = {}
+    for key, value in data.items():
+        if key not in like:
+            if key in defaults and defaults[key] == value:
+                continue
+            kept[key] = value
+        elif isinstance(value, dict) and isinstance(like[key], dict):
+            kept[key] = _without_new_defaults(value, like[key], defaults.get(key) or {})
+        else:
+            kept[key] = value
+    return kept

@@ -65,3 +65,29 @@ def test_a_bare_string_input_is_its_path(tmp_path: Path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: r\ninputs: [datasets/demo-corpus]\n")
     assert load_recipe(recipe).inputs[0].path == "datasets/demo-corpus"
+
+
+def test_a_build_made_before_a_setting_existed_keeps_its_hash(tmp_path: Path):
+    """An older build stored its settings without ``newer_ir`` or ``archives``: with those at
+    their defaults the plan is the same and the build resumes; set otherwise it is not."""
+    import json
+
+    from mirencoder.pipelines import build
+    from mirencoder.pipelines.config import config_to_dict
+
+    config = load_recipe("demo-v1")
+    old = config_to_dict(config)
+    del old["newer_ir"], old["archives"], old["compile"]["timeout_s"]
+    older_hash = config_hash(config, like=old)
+    assert older_hash != config_hash(config)
+    changed = load_recipe("demo-v1", ["newer_ir=reject"])
+    assert config_hash(changed, like=old) != older_hash  # a non-default new setting counts
+
+    planned = build._plan(config, tmp_path / "_work")
+    (tmp_path / "_work").mkdir(exist_ok=True)
+    (tmp_path / "_work" / "plan.json").write_text(json.dumps(
+        {"plan_hash": build._plan_hash(config, planned, like=old)}))
+    (tmp_path / "index.json").write_text(json.dumps({"config": old}))
+    assert build._check_plan(tmp_path, config, planned, overwrite=False)
+    with pytest.raises(ConfigError, match="other inputs or settings"):
+        build._check_plan(tmp_path, changed, planned, overwrite=False)
