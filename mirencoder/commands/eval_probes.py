@@ -22,7 +22,7 @@ from mirencoder.training.evaluation.probes import (
     run_probes,
 )
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
-from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
+from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin, twin_choice
 from mirencoder.training.evaluation.report_files import update_report
 
 __all__ = ["add_arguments", "run"]
@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for key, flag, extra in (
             ("probes.model", "--model", {"metavar": "URI"}),
             ("probes.untrained_model", "--untrained-model",
-             {"metavar": "URI", "help": "the untrained twin; 'auto' makes it from --model"}),
+             {"metavar": "URI", "help": "the untrained twin; 'auto' (the default) makes it "
+                               "from --model, 'none' leaves it out"}),
             ("probes.dataset", "--dataset", {"metavar": "DIR",
                                              "help": "the pre-training dataset (held-out check)"}),
             ("probes.data_dir", "--data-dir", {"metavar": "DIR"}),
@@ -50,12 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if print_if_dry_run(config, args, "resolved probe configuration (eval probes)"):
         return 0
     probes = dataclasses.replace(config.probes, progress=not args.quiet)
-    if probes.model and probes.untrained_model in (None, "auto"):
-        twin = resolve_untrained_twin(probes.model, Path(config.out_dir) / "untrained-twin",
-                                      seed=config.twin_seed)
-        probes = dataclasses.replace(probes, untrained_model=str(twin))
-    elif probes.untrained_model == "auto":
-        probes = dataclasses.replace(probes, untrained_model=None)
+    twin = twin_choice(probes.untrained_model)
+    if probes.model and twin == "auto":
+        twin = str(resolve_untrained_twin(probes.model, Path(config.out_dir) / "untrained-twin",
+                                          seed=config.twin_seed))
+    probes = dataclasses.replace(probes, untrained_model=None if twin == "auto" else twin)
     featurizers, skipped, encoder = build_probe_featurizers(probes)
     data = prepare_probe_programs(probes)
     results = run_probes(probes, featurizers, data=data, skipped=skipped, encoder=encoder)

@@ -313,6 +313,14 @@ def test_classification_scores_by_hand() -> None:
     assert scores == pytest.approx({"accuracy": 2 / 3, "macro_f1": 2 / 3, "n": 3})
 
 
+def test_untrained_model_choice() -> None:
+    from mirencoder.training.evaluation.probes.twin import twin_choice
+
+    assert twin_choice(None) == twin_choice("") == twin_choice(" Auto ") == "auto"
+    assert twin_choice("none") is None and twin_choice("NONE") is None
+    assert twin_choice("models:/m@x") == "models:/m@x"
+
+
 def test_random_vectors_depend_on_key_only() -> None:
     programs = [EvalProgram(f"p{i}", f"p{i}", Path(f"/x/{i}.bc")) for i in range(3)]
     featurizer = RandomVectorsFeaturizer(16, seed=1)

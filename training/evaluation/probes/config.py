@@ -103,7 +103,8 @@ class ProbeConfig:
     model: str | None = None
     """The encoder under test: registry URI or package folder (None: controls only)."""
     untrained_model: str | None = None
-    """Its untrained twin (same architecture and vocabularies, random weights)."""
+    """Its untrained twin (same architecture and vocabularies, random weights); on the command
+    line unset or ``auto`` makes it from ``model``, ``none`` leaves it out."""
     modalities: tuple[str, ...] = MODALITIES
     """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``)."""
     untrained_modalities: tuple[str, ...] = MODALITIES

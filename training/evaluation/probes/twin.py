@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["resolve_untrained_twin"]
+__all__ = ["twin_choice", "resolve_untrained_twin"]
+
+
+def twin_choice(value: str | None) -> str | None:
+    """``--untrained-model``'s meaning: ``"auto"`` (unset, empty or ``auto``: make the twin of
+    the model under test), None (``none``: no twin row) or the twin's URI / folder itself."""
+    text = (value or "").strip()
+    if text.lower() in ("", "auto"):
+        return "auto"
+    return None if text.lower() == "none" else text
 
 
 def resolve_untrained_twin(model: str, out_root: Path, *, seed: int = 0) -> Path:
