@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .table_cells import number_cell
+
 __all__ = ["collect_ablations", "ablations_markdown"]
 
 ORDER = ("all", "all-seed1", "all-seed2", "no-mlm", "no-gae", "no-match", "no-contrastive",
@@ -71,10 +73,6 @@ def collect_ablations(root: Path) -> dict[str, Any]:
     return {"rows": rows, "controls": controls, "missing": missing}
 
 
-def _cell(value: float | None, digits: int) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 _COLUMNS = (("map_fused", "MAP@R fused", 3), ("map_tokens", "MAP@R tokens", 3),
             ("map_graph", "MAP@R graph", 3), ("vectorized_source", "vectorised? acc (source "
             "folds)", 3), ("vectorized_template", "vectorised? acc (template folds)", 3),
@@ -97,10 +95,10 @@ def ablations_markdown(ablations: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in ablations.get("rows", []):
         lines.append("| " + " | ".join([row["name"], row["removed"], *[
-            _cell(row.get(key), digits) for key, _, digits in _COLUMNS]]) + " |")
+            number_cell(row.get(key), digits) for key, _, digits in _COLUMNS]]) + " |")
     for name, scores in ablations.get("controls", {}).items():
         lines.append("| " + " | ".join([f"_{name}_", "–", *[
-            _cell(scores.get(key), digits) for key, _, digits in _COLUMNS]]) + " |")
+            number_cell(scores.get(key), digits) for key, _, digits in _COLUMNS]]) + " |")
     spread = _seed_spread(ablations.get("rows", []))
     if spread:
         lines += ["", spread]

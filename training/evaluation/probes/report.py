@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..table_cells import number_cell
 from .results import ProbeResults
 
 __all__ = ["probes_markdown", "TASK_TITLES"]
 
 TASK_TITLES = {"vectorized": "vectorised?", "vf": "VF", "ic": "IC"}
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    return "–" if value is None or value != value else f"{value:.{digits}f}"
 
 
 def _pairs(counts: dict[str, Any]) -> str:
@@ -37,9 +34,9 @@ def _retrieval_section(retrieval: dict[str, Any], order: list[str]) -> list[str]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method in [m for m in order if m in methods]:
         row = methods[method]
-        cells = [method, _num(row["map_at_r"]),
-                 *[_num(row["by_corpus"].get(c)) for c in corpora],
-                 _num(row["precision_at_1"]), str(row["queries"])]
+        cells = [method, number_cell(row["map_at_r"]),
+                 *[number_cell(row["by_corpus"].get(c)) for c in corpora],
+                 number_cell(row["precision_at_1"]), str(row["queries"])]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -59,7 +56,7 @@ def _decision_table(tasks: dict[str, Any], order: list[str]) -> list[str]:
     for name, scores in rows:
         cells = [name]
         for task in shown:
-            cells += [_num(scores[task].get("accuracy")), _num(scores[task].get("macro_f1"))]
+            cells += [number_cell(scores[task].get("accuracy")), number_cell(scores[task].get("macro_f1"))]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -99,7 +96,7 @@ def probes_markdown(results: ProbeResults | dict[str, Any]) -> str:
              held.get("statement", ""), "",
              f"clang {toolchain.get('clang_version', '?')}; eligible sources: "
              f"{_pairs(held.get('eligible', {}))}; timing: "
-             f"{_num(data.get('timing', {}).get('total_s'), 0)} s for "
+             f"{number_cell(data.get('timing', {}).get('total_s'), 0)} s for "
              f"{data.get('timing', {}).get('programs', 0)} programs.", ""]
     if data.get("encoder", {}).get("uri"):
         lines += [f"Encoder: `{data['encoder']['uri']}`.", ""]
