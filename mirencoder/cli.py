@@ -27,6 +27,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                            "draw one program's ProGraML-style graph to a PNG"),
     ("pretrain",): ("mirencoder.commands.pretrain",
                     "pre-train the multi-modal encoder on a built dataset"),
+    ("pretrain", "export"): ("mirencoder.commands.pretrain_export",
+                             "write a pre-training checkpoint's encoder as a package"),
     ("registry", "list"): ("mirencoder.commands.registry_list",
                            "list registered encoder versions with lineage and metrics"),
     ("registry", "promote"): ("mirencoder.commands.registry_promote",

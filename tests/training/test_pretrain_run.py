@@ -103,6 +103,17 @@ def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
         assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-4, abs=1e-5)
     steps = [row["step"] for row in _history(Path(killed_dir))]
     assert steps == sorted(set(steps)) and steps[-1] == 8  # no duplicated history rows
+    # The last checkpoint exported as a package holds the finished run's encoder.
+    from safetensors.torch import load_file
+
+    from mirencoder.training.pretraining.export import export_checkpoint
+
+    exported = export_checkpoint(Path(killed_dir, "checkpoints", "last.ckpt"), tmp_path / "exp")
+    lineage = json.loads((exported / "lineage.json").read_text())
+    assert lineage["steps"] == 8 and lineage["exported_from_checkpoint"].endswith("last.ckpt")
+    ours, theirs = (load_file(Path(p, "encoder.safetensors")) for p in (exported,
+                                                                        resumed.package_dir))
+    assert ours.keys() == theirs.keys() and all(bool((ours[k] == theirs[k]).all()) for k in ours)
 
 
 @pytest.mark.slow

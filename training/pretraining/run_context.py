@@ -13,7 +13,7 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
 from .datamodule import load_dataset_index
 
-__all__ = ["RunContext", "setup_run", "code_version", "default_output_dir"]
+__all__ = ["RunContext", "describe_run", "setup_run", "code_version", "default_output_dir"]
 
 
 def default_output_dir(config: PretrainConfig) -> Path:
@@ -52,8 +52,8 @@ class RunContext:
                 "config_sha256": self.config_hash, "code_version": self.code_version}
 
 
-def setup_run(config: PretrainConfig) -> RunContext:
-    """Checks the dataset, creates the run folder and saves the resolved config in it.
+def describe_run(config: PretrainConfig) -> RunContext:
+    """The run's facts (folders, dataset hashes, vocabularies), read without writing anything.
 
     Raises:
         ConfigError: no dataset folder, or it is not a built dataset.
@@ -70,14 +70,20 @@ def setup_run(config: PretrainConfig) -> RunContext:
     ids = tokenizer_ids_from_dataset(dataset_dir, index)
     output_dir = Path(config.trainer.output_dir).resolve() if config.trainer.output_dir else (
         default_output_dir(config))
-    checkpoint_dir = output_dir / "checkpoints"
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
-    write_text_atomic(output_dir / "config.yaml", config_to_yaml(config))
     return RunContext(
-        output_dir=output_dir, checkpoint_dir=checkpoint_dir, package_dir=output_dir / "encoder",
+        output_dir=output_dir, checkpoint_dir=output_dir / "checkpoints",
+        package_dir=output_dir / "encoder",
         dataset_dir=dataset_dir, dataset_index_sha256=index_sha256(dataset_dir),
         dataset_name=str(index.get("recipe", dataset_dir.name)),
         tokenizer_sha256=str(index.get("tokenizer_sha256", "")),
         node_vocab_sha256=str(index.get("node_vocab_sha256", "")), tokenizer_ids=ids,
         config_hash=config_hash(config), code_version=code_version())
+
+
+def setup_run(config: PretrainConfig) -> RunContext:
+    """:func:`describe_run`, then creates the run folder and saves the resolved config in it."""
+    run = describe_run(config)
+    run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
+    write_text_atomic(run.output_dir / "config.yaml", config_to_yaml(config))
+    return run
