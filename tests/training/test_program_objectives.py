@@ -305,3 +305,70 @@ def test_contrastive_variants_ignore_leaves_a_programs_variants_out_of_the_align
     assert plain.group_ids is None and plain.relatives() is None  # six distinct keys
     with pytest.raises(ConfigError, match="contrastive_variants"):
         TaskConfig(contrastive_variants="skip")
+
+
+# --- optimisation-outcome prediction ------------------------------------------------------
+
+def test_node_text_distributions_and_level_ids():
+    from mirencoder.training.pretraining.tasks.outcome import (
+        OPT_LEVELS,
+        level_ids,
+        node_text_distributions,
+    )
+
+    node_text = torch.tensor([1, 1, 2, 0, 3, 3, 3])
+    node_batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    dist = node_text_distributions(node_text, node_batch, 3, vocab_size=4)
+    expected = torch.tensor([[0, 2 / 3, 1 / 3, 0], [0.25, 0, 0, 0.75], [0, 0, 0, 0]])
+    assert torch.allclose(dist, expected)  # program 2 has no nodes: a zero row
+    assert level_ids(["O0", "Oz", "", "O9"]).tolist() == [OPT_LEVELS.index("O0"),
+                                                           OPT_LEVELS.index("Oz"), 0, 0]
+
+
+def test_outcome_prediction_pairs_variants_and_reaches_the_fusion_layer():
+    """Each program predicts the node-text distribution of every variant of its group at that
+    variant's level (itself included); a perfect predictor has zero loss."""
+    from mirencoder.training.pretraining.tasks.outcome import outcome_metrics
+
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "outcome_weight": 1.0})
+    model = PretrainingModel(MODEL, task, IDS)
+    records = _records(6, groups=["a", "a", "b", "b", "c", "d"])
+    for record, level in zip(records, ["O0", "O3", "O0", "O2", "O1", "Oz"], strict=True):
+        record["opt_level"] = level
+    step = _step(model, task, records)
+    assert step.level_ids.tolist() == [1, 4, 1, 3, 2, 6]
+    assert torch.allclose(step.outcome_targets.sum(1), torch.ones(6))
+    # targets come from the uncorrupted graph, the same with node-text masking on
+    masked_task = TaskConfig(**{**ONLY, "outcome_weight": 1.0, "gae_weight": 1.0,
+                                "node_text_mask_rate": 0.5})
+    masked = _step(model, masked_task, records)
+    assert torch.equal(masked.outcome_targets, step.outcome_targets)
+    metrics = model(step)
+    assert float(metrics["outcome_loss"]) > 0 and float(metrics["outcome_cross_loss"]) > 0
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0
+
+    # the same loss by hand: every (anchor, variant) pair of a group, the anchor included
+    head, groups = model.outcome_head, step.group_ids
+    vectors = torch.randn(6, MODEL.fusion_dim)
+    by_hand, cross = [], []
+    for i in range(6):
+        for j in range(6):
+            if groups[i] == groups[j]:
+                p = step.outcome_targets[j]
+                log_q = torch.log_softmax(head(vectors[i:i + 1], step.level_ids[j:j + 1])[0], -1)
+                kl = float((p * (p.clamp(min=1e-12).log() - log_q)).sum())
+                by_hand.append(kl)
+                if step.level_ids[i] != step.level_ids[j]:
+                    cross.append(kl)
+    result = outcome_metrics(head, vectors, step.level_ids, groups, step.outcome_targets)
+    assert len(by_hand) == 10 and len(cross) == 4
+    assert float(result["loss"]) == pytest.approx(sum(by_hand) / 10, rel=1e-5)
+    assert float(result["cross_loss"]) == pytest.approx(sum(cross) / 4, rel=1e-5)
+    alone = outcome_metrics(head, vectors, step.level_ids, None, step.outcome_targets)
+    assert "cross_loss" not in alone  # no groups: each program predicts only itself
+    assert outcome_metrics(head, vectors, step.level_ids, groups,
+                           torch.zeros_like(step.outcome_targets)) is None
+    with pytest.raises(ConfigError, match="outcome_weight"):
+        TaskConfig(outcome_weight=-1.0)

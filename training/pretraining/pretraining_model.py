@@ -22,6 +22,7 @@ from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.graph_autoencoding import gae_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
 from .tasks.matching import matching_metrics, sample_negatives
+from .tasks.outcome import OutcomeHead, outcome_metrics
 from .tasks.task_inputs import TaskInputs
 from .tasks.variant import VariantProjection, parse_views, variant_metrics
 
@@ -30,15 +31,16 @@ __all__ = ["PretrainingModel"]
 
 class PretrainingModel(nn.Module):
     """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
-    projections, + variant projection heads).
+    projections, + variant projection heads, + optimisation-outcome head).
 
     ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
     ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
     ``gae_flow_loss``, ``gae_link_accuracy``, ``gae_flow_accuracy``, ``node_text_loss``,
     ``node_text_accuracy``, ``match_loss``, ``match_accuracy``, ``contrastive_loss``,
     ``contrastive_accuracy`` (top-1 retrieval tokens -> graph in the batch),
-    ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy`` (those of enabled
-    tasks; variant ones only when the batch holds two programs of one group).
+    ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy``, ``outcome_loss``,
+    ``outcome_cross_loss`` (those of enabled tasks; variant ones only when the batch holds two
+    programs of one group, the cross-level outcome loss only with two levels of one group).
     """
 
     def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds):
@@ -59,6 +61,8 @@ class PretrainingModel(nn.Module):
         self.variant_heads = nn.ModuleDict({view: VariantProjection(
             model.fusion_dim, task.contrastive_dim, task.variant_projection)
             for view in self.variant_views})
+        self.outcome_head = (OutcomeHead(model.fusion_dim, ids.node_vocab_size)
+                             if task.outcome_weight > 0 else None)
 
     @property
     def node_mask_id(self) -> int:
@@ -124,6 +128,15 @@ class PretrainingModel(nn.Module):
                 metrics.update(variant_loss=loss.detach(), variant_accuracy=torch.stack(
                     [r["accuracy"] for r in results]).mean())
                 fused_reached = fused_reached or "fused" in self.variant_views
+        if self.outcome_head is not None and step.outcome_targets is not None:
+            o = outcome_metrics(self.outcome_head, out["fused"], step.level_ids, step.group_ids,
+                                step.outcome_targets)
+            if o is not None:
+                total = total + task.outcome_weight * o["loss"]
+                metrics["outcome_loss"] = o["loss"].detach()
+                if "cross_loss" in o:
+                    metrics["outcome_cross_loss"] = o["cross_loss"]
+                fused_reached = True
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
@@ -148,7 +161,7 @@ class PretrainingModel(nn.Module):
 
     def _heads_parameters(self):
         for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
-                     self.contrastive, self.variant_heads):
+                     self.contrastive, self.variant_heads, self.outcome_head):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
                             if not (name == "decoder_weight" and self.mlm_head.tied))

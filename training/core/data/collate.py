@@ -52,6 +52,8 @@ class ProgramBatch:
         keys: record keys.
         corpora: source corpus of each record.
         groups: variant group of each record (its key when it has none).
+        levels: optimisation level of each record (``O0``..``Oz``; ``""`` for ready IR and
+            datasets without the column).
         window_program: ``[W]`` long program index of each token row, or None when each
             program has one row.
     """
@@ -64,6 +66,7 @@ class ProgramBatch:
     keys: list[str]
     corpora: list[str]
     groups: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
     window_program: torch.Tensor | None = None
 
     @property
@@ -238,4 +241,5 @@ def collate_records(records: Sequence[dict], *, context_length: int,
         keys=[str(r.get("key", "")) for r in records],
         corpora=[str(r.get("corpus", "")) for r in records],
         groups=[record_group(r, i) for i, r in enumerate(records)],
+        levels=[str(r.get("opt_level") or "") for r in records],
         window_program=window_program)

@@ -22,8 +22,9 @@ __all__ = ["iter_raw_samples", "decode_sample", "sample_group", "PARQUET_COLUMNS
 
 # Parquet columns training needs (the bitcode column is never read).
 PARQUET_COLUMNS = ["key", "corpus", "num_tokens", "tokens", *ENCODER_COLUMNS]
-# Read when the shard has them: ``group`` (a source file's variants share it) is newer.
-OPTIONAL_PARQUET_COLUMNS = ["group"]
+# Read when the shard has them: ``group`` (a source file's variants share it) and
+# ``opt_level`` (the variant's level) are newer.
+OPTIONAL_PARQUET_COLUMNS = ["group", "opt_level"]
 _WDS_MEMBERS = {"tokens.npy", "graph.npz", "meta.json"}
 
 

@@ -23,6 +23,7 @@ from .graph_autoencoding import (
 )
 from .masked_tokens import mask_tokens
 from .matching import matching_partners
+from .outcome import level_ids, node_text_distributions
 from .variant import group_ids
 
 __all__ = ["TaskInputs", "prepare_task_inputs"]
@@ -47,6 +48,9 @@ class TaskInputs:
             variant contrast is off).
         program_ids: ``[B]`` one id per distinct key (None when no key repeats): copies of one
             program in a batch are not each other's negatives.
+        level_ids, outcome_targets: ``[B]`` optimisation level of each program and ``[B, V]``
+            its node-text distribution from the uncorrupted graph (outcome prediction; None
+            when it is off).
     """
 
     inputs: ProgramBatch
@@ -63,6 +67,8 @@ class TaskInputs:
     match_hard: torch.Tensor | None = None
     group_ids: torch.Tensor | None = None
     program_ids: torch.Tensor | None = None
+    level_ids: torch.Tensor | None = None
+    outcome_targets: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
@@ -140,10 +146,16 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         draws = torch.rand(2, batch.num_programs, generator=generator)
         hard = torch.rand(2, batch.num_programs, generator=generator) < task.hard_negative_fraction
     groups = (group_ids(batch.groups or batch.keys)
-              if task.variant_weight > 0 or task.contrastive_variants == "ignore" else None)
+              if task.variant_weight > 0 or task.outcome_weight > 0
+              or task.contrastive_variants == "ignore" else None)
+    levels = targets = None
+    if task.outcome_weight > 0:
+        levels = level_ids(batch.levels or [""] * batch.num_programs)
+        targets = node_text_distributions(graph.node_text, graph.batch, batch.num_programs,
+                                          ids.node_vocab_size)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
                       partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
-                      program_ids=programs)
+                      program_ids=programs, level_ids=levels, outcome_targets=targets)
