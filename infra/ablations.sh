@@ -26,8 +26,11 @@ MAX_WINDOWS="${MAX_WINDOWS:-0}"  # 0: the package's own
 EXTRA="${EXTRA:-}"
 ONLY="${ONLY:-}"
 TWIN="${TWIN:-1}"
-DATASET=$(mirencoder pretrain --config "$CONFIG" --dry-run | python -c \
-  "import sys,yaml;print(yaml.safe_load(sys.stdin)['data']['dataset_dir'])")
+RESOLVED=$(mirencoder pretrain --config "$CONFIG" --dry-run)
+setting() {  # one value of the resolved config: setting SECTION KEY
+  python -c "import sys,yaml;print(yaml.safe_load(sys.stdin)['$1']['$2'])" <<< "$RESOLVED"
+}
+DATASET=$(setting data dataset_dir)
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked
 # node-text prediction, which is part of the graph auto-encoding loss; without the
 # contrastive alignment the matching negatives fall back to size_or_corpus)
@@ -38,6 +41,7 @@ ABLATIONS=(
   "no-match|task.match_weight=0"
   "no-contrastive|task.contrastive_weight=0 task.hard_negative_mode=size_or_corpus"
   "no-variant|task.variant_weight=0"
+  "no-outcome|task.outcome_weight=0"   # only when the config has the objective
   "all-seed1|data.seed=1"   # the full run at other pre-training seeds: the spread that a
   "all-seed2|data.seed=2"   # difference between ablations must exceed
 )
@@ -45,7 +49,9 @@ overrides_of() {  # the --set flags of one ABLATIONS entry (after EXTRA's)
   local kv
   for kv in $EXTRA ${1#*|}; do printf -- '--set\n%s\n' "$kv"; done
 }
-selected() {  # is this ABLATIONS name among ONLY (or is ONLY empty)?
+HAS_OUTCOME=$(python -c "print(float('$(setting task outcome_weight)') > 0)")
+selected() {  # is this ABLATIONS name among ONLY (or is ONLY empty), and meaningful here?
+  if [ "$1" = no-outcome ] && [ "$HAS_OUTCOME" != True ]; then return 1; fi
   [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if [ "$PHASE" != eval ]; then
@@ -73,7 +79,7 @@ for entry in "${ABLATIONS[@]}"; do
     continue
   fi
   # the untrained twin depends only on the architecture and seed: scored once, with "all"
-  twin=(--set 'probes.controls=[opcode-histogram,ir2vec-fa,random]')
+  twin=(--untrained-model none)
   if [ "$name" = all ] && [ "$TWIN" = 1 ]; then twin=(--untrained-model auto); fi
   if [ ! -f "$run/probes/probes.json" ]; then
     mirencoder eval probes --model "$run/encoder" "${twin[@]}" "${WINDOW_SETTINGS[@]}" \

@@ -17,11 +17,12 @@ from .table_cells import number_cell
 __all__ = ["collect_ablations", "ablations_markdown"]
 
 ORDER = ("all", "all-seed1", "all-seed2", "no-mlm", "no-gae", "no-match", "no-contrastive",
-         "no-variant")
+         "no-variant", "no-outcome")
 REMOVED = {"all": "none", "all-seed1": "none (seed 1)", "all-seed2": "none (seed 2)",
            "no-mlm": "masked tokens", "no-gae": "graph auto-encoding (+ node "
            "text)", "no-match": "IR-graph matching", "no-contrastive": "IR-graph contrastive "
-           "alignment", "no-variant": "variant contrast"}
+           "alignment", "no-variant": "variant contrast",
+           "no-outcome": "optimisation-outcome prediction"}
 
 
 def _load(path: Path) -> dict[str, Any] | None:
