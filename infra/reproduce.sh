@@ -14,10 +14,16 @@ DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 # The run's settings (dataset folder, run folder, 1,500 steps, ...) are in the config file;
 # STEPS=N overrides its trainer.max_steps.
 CONFIG=training/configs/champion.yaml
-DATASET=runs/datasets/pretrain-variants-2cpu-v1   # champion.yaml's data.dataset_dir
-RUN=runs/pretrain/record-2cpu                     # champion.yaml's trainer.output_dir
+RESOLVED=$(mirencoder pretrain --config "$CONFIG" --dry-run)
+setting() {  # one value of the resolved config: setting SECTION [KEY]
+  python -c "import sys,yaml;c=yaml.safe_load(sys.stdin)['$1'];print(c['$2'] if '${2:-}' else c)" \
+    <<< "$RESOLVED"
+}
+DATASET=$(setting data dataset_dir)   # its folder is named after its recipe
+RUN=$(setting trainer output_dir)
+RUN=${RUN:-runs/pretrain/$(setting name)}
 
-mirencoder dataset build --recipe pretrain-variants-2cpu-v1 --out "$DATASET"
+mirencoder dataset build --recipe "$(basename "$DATASET")" --out "$DATASET"
 registered() {  # the version a finished run registered ('' when none yet)
   python -c "import json,sys;print(json.load(open(sys.argv[1])).get('registered_version') or '')" \
     "$RUN/result.json" 2>/dev/null || true
