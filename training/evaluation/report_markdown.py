@@ -240,6 +240,9 @@ def _coverage_lines(task: str, meta: dict[str, Any]) -> list[str]:
     return lines
 
 
+_SCORE_TAGS = ("eval.", "metric.")  # registry tags that hold evaluation scores
+
+
 def render_results_md(summary: dict[str, Any], chart_name: str | None = "results/results.png"
                       ) -> str:
     """The whole ``RESULTS.md`` text."""
@@ -257,10 +260,17 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
                 continue
             if isinstance(value, dict):
                 out.append(f"- {key}:")
+                # the registry's evaluation tags repeat the tables below
+                scores = [sub for sub in value if sub.startswith(_SCORE_TAGS)]
                 for sub, item in value.items():
+                    if sub in scores:
+                        continue
                     shown = (f"({len(item)} entries; see results/summary.json)"
                              if isinstance(item, dict | list) else f"`{str(item)[:120]}`")
                     out.append(f"  - {sub}: {shown}")
+                if scores:
+                    out.append(f"  - ({len(scores)} evaluation score tags: the tables below; "
+                               "all in results/summary.json)")
             else:
                 out.append(f"- {key}: `{str(value)[:200]}`")
     else:

@@ -135,3 +135,15 @@ def test_chart_needs_results(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError):
         draw_results_chart({"results": {}}, tmp_path / "x.png")
+
+
+def test_encoder_section_counts_the_registry_score_tags_instead_of_listing_them() -> None:
+    from mirencoder.training.evaluation.report_markdown import render_results_md
+
+    tags = {"dataset_name": "d", "eval.devmap-669.leakage-free.amd.encoder.accuracy_mean": "90",
+            "metric.devmap.amd": "90", "weights_sha256": "abc"}
+    text = render_results_md({"encoder": {"uri": "models:/m@champion", "version": "3",
+                                          "tags": tags}, "results": {}})
+    assert "dataset_name: `d`" in text and "weights_sha256: `abc`" in text
+    assert "eval.devmap" not in text and "metric.devmap" not in text
+    assert "(2 evaluation score tags" in text
