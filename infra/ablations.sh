@@ -11,7 +11,9 @@
 # runs/ablations/all already did with the same architecture) and OUT; with ONLY set the table
 # is printed, not written into RESULTS.md.
 #   STEPS=150 CONFIG=champion infra/ablations.sh
-#   OUT=runs/pilots/mlp EXTRA="task.variant_projection=mlp" ONLY=all TWIN=0 infra/ablations.sh
+#   OUT=runs/pilots/x EXTRA="task.variant_projection=mlp" ONLY=all TWIN=0 infra/ablations.sh
+# The runs go to runs/ablations/<config name>/ (OUT) so that another run-of-record config never
+# reuses them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
@@ -19,7 +21,6 @@ cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 CONFIG="${CONFIG:-champion}"
 STEPS="${STEPS:-150}"
-OUT="${OUT:-runs/ablations}"
 PHASE="${PHASE:-all}"
 WINDOWS="${WINDOWS:-}"        # '': the embedder's default (first)
 MAX_WINDOWS="${MAX_WINDOWS:-0}"  # 0: the package's own
@@ -31,6 +32,7 @@ setting() {  # one value of the resolved config: setting SECTION KEY
   python -c "import sys,yaml;print(yaml.safe_load(sys.stdin)['$1']['$2'])" <<< "$RESOLVED"
 }
 DATASET=$(setting data dataset_dir)
+OUT="${OUT:-runs/ablations/$(setting name)}"   # one folder per run-of-record config
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked
 # node-text prediction, which is part of the graph auto-encoding loss; without the
 # contrastive alignment the matching negatives fall back to size_or_corpus)
@@ -42,6 +44,9 @@ ABLATIONS=(
   "no-contrastive|task.contrastive_weight=0 task.hard_negative_mode=size_or_corpus"
   "no-variant|task.variant_weight=0"
   "no-outcome|task.outcome_weight=0"   # only when the config has the objective
+  "plus-outcome|task.outcome_weight=1.0"   # only when it has not
+  "plus-ignore|task.contrastive_variants=ignore"   # candidate changes, added one at a time
+  "plus-mlp|task.variant_projection=mlp"
   "all-seed1|data.seed=1"   # the full run at other pre-training seeds: the spread that a
   "all-seed2|data.seed=2"   # difference between ablations must exceed
 )
@@ -52,6 +57,7 @@ overrides_of() {  # the --set flags of one ABLATIONS entry (after EXTRA's)
 HAS_OUTCOME=$(python -c "print(float('$(setting task outcome_weight)') > 0)")
 selected() {  # is this ABLATIONS name among ONLY (or is ONLY empty), and meaningful here?
   if [ "$1" = no-outcome ] && [ "$HAS_OUTCOME" != True ]; then return 1; fi
+  if [ "$1" = plus-outcome ] && [ "$HAS_OUTCOME" = True ]; then return 1; fi
   [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if [ "$PHASE" != eval ]; then

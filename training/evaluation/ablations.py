@@ -1,7 +1,7 @@
 """Merges the objective ablations into ``results/summary.json`` (key ``ablations``) and
 RESULTS.md (section "Ablations")::
 
-    python -m mirencoder.training.evaluation.ablations runs/ablations --report-dir .
+    python -m mirencoder.training.evaluation.ablations runs/ablations/record-2cpu --report-dir .
 
 ``infra/ablations.sh`` runs the short pre-training runs and their evaluations first.
 """

@@ -82,7 +82,7 @@ def test_ablations_are_collected_rendered_and_merged(tmp_path: Path, capsys):
     assert ablations["rows"][0]["devmap_nvidia"] == 82.0
     assert ablations["controls"]["untrained twin"]["map_fused"] == 0.15
     table = ablations_markdown(ablations)
-    assert "| no-variant | variant contrast | 0.150 |" in table and "Not finished: no-mlm" in table
+    assert "| no-variant | − variant contrast | 0.150 |" in table and "Not finished: no-mlm" in table
     assert main([str(root), "--report-dir", str(tmp_path), "--steps", "150"]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert summary["ablations"]["meta"]["steps"] == 150
