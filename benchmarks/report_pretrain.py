@@ -19,7 +19,7 @@ _COLUMNS = (("mlm_loss", "MLM loss"), ("mlm_accuracy", "MLM acc."),
             ("gae_link_accuracy", "edge acc."), ("node_text_accuracy", "node-text acc."),
             ("match_loss", "match loss"), ("match_accuracy", "match acc."),
             ("contrastive_accuracy", "IR-graph contrast acc."),
-            ("variant_accuracy", "variant acc."))
+            ("variant_accuracy", "variant acc."), ("outcome_loss", "outcome KL"))
 
 
 def _row(prefix: str, row: dict) -> str:

@@ -8,12 +8,15 @@ from typing import Any
 __all__ = ["plot_loss_curves"]
 
 _PANELS = (
-    ("losses", ("train/loss", "train/mlm_loss", "train/gae_loss", "train/match_loss")),
+    ("losses", ("train/loss", "train/mlm_loss", "train/gae_loss", "train/match_loss",
+                "train/contrastive_loss", "train/variant_loss", "train/outcome_loss")),
     ("accuracies", ("train/mlm_accuracy", "train/mlm_unigram_accuracy",
                     "train/match_accuracy", "train/gae_link_accuracy",
-                    "train/gae_flow_accuracy", "train/node_text_accuracy")),
+                    "train/gae_flow_accuracy", "train/node_text_accuracy",
+                    "train/contrastive_accuracy", "train/variant_accuracy")),
     ("validation", ("val/loss", "val/mlm_accuracy", "val/match_accuracy",
-                    "val/gae_link_accuracy")),
+                    "val/gae_link_accuracy", "val/contrastive_accuracy",
+                    "val/variant_accuracy", "val/outcome_loss")),
 )
 
 
