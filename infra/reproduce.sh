@@ -16,7 +16,8 @@ DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 CONFIG=training/configs/champion.yaml
 RESOLVED=$(mirencoder pretrain --config "$CONFIG" --dry-run)
 setting() {  # one value of the resolved config: setting SECTION [KEY]
-  python -c "import sys,yaml;c=yaml.safe_load(sys.stdin)['$1'];print(c['$2'] if '${2:-}' else c)" \
+  local key="${2:-}"
+  python -c "import sys,yaml;c=yaml.safe_load(sys.stdin)['$1'];print(c['$key'] if '$key' else c)" \
     <<< "$RESOLVED"
 }
 DATASET=$(setting data dataset_dir)   # its folder is named after its recipe
