@@ -31,7 +31,7 @@ def test_defaults_are_valid_and_sections_typed():
 @pytest.mark.parametrize("name", ["tiny", "base", "champion"])
 def test_bundled_configs_load_and_round_trip(name):
     config = load_pretrain_config(CONFIGS / f"{name}.yaml")
-    assert config.name == (name if name != "champion" else "record-2cpu")
+    assert config.name == (name if name != "champion" else "record-2cpu-outcome")
     again = load_pretrain_config(None, {})
     assert again != config  # the YAML changed something
     reloaded = yaml.safe_load(config_to_yaml(config))
@@ -84,15 +84,17 @@ def test_cli_dry_run_prints_resolved_config():
 
 def test_champion_config_is_the_run_of_record():
     """champion.yaml is the run behind RESULTS.md: every objective on, whole programs, the
-    variant contrast on the embedding itself, registered; reproduce.sh names it."""
+    variant contrast on the embedding itself, registered; reproduce.sh runs it and builds its
+    dataset from the recipe its folder is named after."""
     champion = load_pretrain_config("champion")
     task = champion.task
     assert min(task.mlm_weight, task.gae_weight, task.match_weight, task.contrastive_weight,
-               task.variant_weight) > 0
+               task.variant_weight, task.outcome_weight) > 0
     assert task.variant_projection == "none" and task.hard_negative_mode == "contrastive"
     assert champion.data.windows == "all" and champion.data.max_windows == 4
     assert champion.data.dataset_dir == "runs/datasets/pretrain-variants-2cpu-v1"
     assert champion.tracking.register and champion.trainer.max_steps == 1500
     reproduce = (CONFIGS.parents[1] / "infra" / "reproduce.sh").read_text()
     assert "CONFIG=training/configs/champion.yaml" in reproduce
-    assert "--recipe pretrain-variants-2cpu-v1" in reproduce
+    assert '--recipe "$(basename "$DATASET")"' in reproduce
+    assert (CONFIGS.parents[1] / "datasets" / "pretrain-variants-2cpu-v1.yaml").is_file()
