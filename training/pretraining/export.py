@@ -44,9 +44,8 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path) -> Path:
     """
     import torch
 
-    from ..core.package import save_encoder_package
     from .lit_module import PretrainingModule
-    from .run_context import describe_run
+    from .run_context import describe_run, save_run_package
 
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
@@ -63,15 +62,10 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path) -> Path:
     module = PretrainingModule(hparams["config"], hparams["tokenizer_ids"])
     module.load_state_dict(state["state_dict"])
     config = module.run_config
-    run = describe_run(config)
-    lineage = {**run.lineage(), "steps": int(state.get("global_step", 0)),
-               "config_name": config.name, "config": config.to_dict(),
-               "exported_from_checkpoint": str(checkpoint.resolve())}
+    extra = {"exported_from_checkpoint": str(checkpoint.resolve())}
     tracking = checkpoint.resolve().parent.parent / "mlflow_run.json"
     if tracking.is_file():
         record = json.loads(tracking.read_text())
-        lineage.update(mlflow_run_id=record.get("run_id"), tracking_uri=record.get("tracking_uri"))
-    return save_encoder_package(out_dir, module.encoder, config.model,
-                                run.dataset_dir / "tokenizer.json",
-                                run.dataset_dir / "node_vocab.json", lineage,
-                                tokenizer_ids=run.tokenizer_ids)
+        extra.update(mlflow_run_id=record.get("run_id"), tracking_uri=record.get("tracking_uri"))
+    return save_run_package(config, describe_run(config), module.encoder, Path(out_dir),
+                            steps=int(state.get("global_step", 0)), **extra)

@@ -20,7 +20,7 @@ from .callbacks import MetricsHistory, StopAtStep
 from .config import PretrainConfig
 from .datamodule import ProgramDataModule
 from .lit_module import PretrainingModule
-from .run_context import RunContext
+from .run_context import RunContext, save_run_package
 
 __all__ = ["PretrainResult", "run_training", "build_trainer", "resolve_hardware"]
 
@@ -196,14 +196,7 @@ def _read_history(path: Path) -> list[dict]:
 
 def _save_package(config: PretrainConfig, run: RunContext, module: PretrainingModule,
                   result: PretrainResult) -> Path:
-    from ..core.package import save_encoder_package
-
-    lineage = {**run.lineage(), "mlflow_run_id": result.mlflow_run_id,
-               "tracking_uri": result.tracking_uri, "steps": result.final_step,
-               "config_name": config.name, "metrics": result.metrics,
-               "config": config.to_dict()}
-    return save_encoder_package(run.package_dir, module.encoder, config.model,
-                                run.dataset_dir / "tokenizer.json",
-                                run.dataset_dir / "node_vocab.json", lineage,
-                                tokenizer_ids=run.tokenizer_ids)
+    return save_run_package(config, run, module.encoder, run.package_dir,
+                            steps=result.final_step, mlflow_run_id=result.mlflow_run_id,
+                            tracking_uri=result.tracking_uri, metrics=result.metrics)
 

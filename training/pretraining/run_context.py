@@ -13,7 +13,8 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
 from .datamodule import load_dataset_index
 
-__all__ = ["RunContext", "describe_run", "setup_run", "code_version", "default_output_dir"]
+__all__ = ["RunContext", "describe_run", "setup_run", "save_run_package", "code_version",
+           "default_output_dir"]
 
 
 def default_output_dir(config: PretrainConfig) -> Path:
@@ -87,3 +88,17 @@ def setup_run(config: PretrainConfig) -> RunContext:
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
     write_text_atomic(run.output_dir / "config.yaml", config_to_yaml(config))
     return run
+
+
+def save_run_package(config: PretrainConfig, run: RunContext, encoder, out_dir: Path, *,
+                     steps: int, **lineage) -> Path:
+    """Writes ``encoder`` as the run's package in ``out_dir``: the dataset's vocabularies and
+    the run's lineage (its hashes, ``steps``, the config, plus ``lineage``)."""
+    from ..core.package import save_encoder_package
+
+    lineage = {**run.lineage(), "steps": steps, "config_name": config.name,
+               "config": config.to_dict(), **lineage}
+    return save_encoder_package(out_dir, encoder, config.model,
+                                run.dataset_dir / "tokenizer.json",
+                                run.dataset_dir / "node_vocab.json", lineage,
+                                tokenizer_ids=run.tokenizer_ids)
