@@ -164,15 +164,15 @@ def _stored_config(out_dir: Path) -> dict | None:
     return None
 
 
-def _check_plan(out_dir: Path, config: BuildConfig, planned: Sequence[Planned],
-                overwrite: bool) -> bool:
-    """True when the folder holds (part of) a build of this very plan, also when an older
-    version made it before settings that now stand at their defaults existed."""
+def _check_plan(out_dir: Path, plan_hash: str, config: BuildConfig,
+                planned: Sequence[Planned], overwrite: bool) -> bool:
+    """True when the folder holds (part of) a build of this very plan (``plan_hash``), also
+    when an older version made it before settings that now stand at their defaults existed."""
     plan_file = out_dir / "_work" / "plan.json"
     if not plan_file.exists():
         return False
     stored_hash = json.loads(plan_file.read_text())["plan_hash"]
-    if stored_hash == _plan_hash(config, planned):
+    if stored_hash == plan_hash:
         return True
     stored = _stored_config(out_dir)
     if stored is not None and stored_hash == _plan_hash(config, planned, like=stored):
@@ -396,7 +396,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     work.mkdir(parents=True, exist_ok=True)
     planned = _plan(config, work)
     plan_hash = _plan_hash(config, planned)
-    resumed = _check_plan(out_dir, config, planned, overwrite)
+    resumed = _check_plan(out_dir, plan_hash, config, planned, overwrite)
     if resumed and (out_dir / "index.json").exists():
         index = json.loads((out_dir / "index.json").read_text())
         _remove_extracted(work)

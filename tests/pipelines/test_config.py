@@ -88,6 +88,8 @@ def test_a_build_made_before_a_setting_existed_keeps_its_hash(tmp_path: Path):
     (tmp_path / "_work" / "plan.json").write_text(json.dumps(
         {"plan_hash": build._plan_hash(config, planned, like=old)}))
     (tmp_path / "index.json").write_text(json.dumps({"config": old}))
-    assert build._check_plan(tmp_path, config, planned, overwrite=False)
+    assert build._check_plan(tmp_path, build._plan_hash(config, planned), config, planned,
+                             overwrite=False)
     with pytest.raises(ConfigError, match="other inputs or settings"):
-        build._check_plan(tmp_path, changed, planned, overwrite=False)
+        build._check_plan(tmp_path, build._plan_hash(changed, planned), changed, planned,
+                          overwrite=False)

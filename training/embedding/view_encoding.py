@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.data.collate import collate_graphs, pad_token_rows, token_row, token_windows
+from ..core.data.collate import (
+    DEFAULT_MAX_WINDOWS,
+    collate_graphs,
+    pad_token_rows,
+    token_row,
+    token_windows,
+)
 from ..core.data.token_ids import TokenizerIds
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
@@ -97,11 +103,6 @@ def mean_window_records(record: dict, *, ids: TokenizerIds, context_length: int,
     """``windows="mean"``: the record once per window (each with the whole graph)."""
     return [{**record, "tokens": window} for window in token_windows(
         record, context_length=context_length, tokenizer_ids=ids, max_windows=max_windows)]
-
-
-DEFAULT_MAX_WINDOWS = 16
-"""Windows per program under pool/mean for packages not trained on whole programs: 16 x 255
-tokens cover the average DevMap file."""
 
 
 def package_window_policy(package_dir: Path) -> tuple[str, int]:
