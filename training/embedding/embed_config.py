@@ -12,7 +12,7 @@ from ...infra.config import check, help_field
 from ...infra.errors import ConfigError
 from ...pipelines.compile import CompileConfig
 
-__all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES",
+__all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
            "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE", "DEFAULT_GRAPH_BATCH_SIZE"]
 
 MODALITIES = ("fused", "tokens", "graph")
@@ -20,6 +20,16 @@ MODALITIES = ("fused", "tokens", "graph")
 # rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
 PRECISIONS = ("fp32", "bf16")
 WINDOW_POLICIES = ("auto", "first", "mean", "pool")
+
+
+def window_setting_problem(windows: str, max_windows: int) -> str | None:
+    """What is wrong with a caller's window setting (``windows`` '' = the embedder's default,
+    ``max_windows`` 0 = the package's own), or None."""
+    if windows in ("", *WINDOW_POLICIES) and max_windows >= 0:
+        return None
+    return (f"windows must be '' or one of {', '.join(WINDOW_POLICIES)} and max_windows >= 0, "
+            f"got {windows!r}, {max_windows}")
+
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, DataConfig.max_graph_nodes).
 DEFAULT_MAX_GRAPH_NODES = 2048

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...infra.errors import ConfigError
+from ..embedding.embed_config import window_setting_problem
 from .coarsening_eval import CoarseningConfig
 from .devmap_eval import DevMapConfig
 from .features.registry import BUILTIN_FEATURIZERS
@@ -60,8 +61,9 @@ class MethodsConfig:
         bad = [m for m in self.modalities if m not in MODALITY_METHOD]
         if bad:
             p.append(f"methods.modalities: unknown {bad}; known: {list(MODALITY_METHOD)}")
-        if self.windows not in ("", "auto", "first", "pool", "mean") or self.max_windows < 0:
-            p.append("methods.windows must be '', auto, first, pool or mean and max_windows >= 0")
+        window_problem = window_setting_problem(self.windows, self.max_windows)
+        if window_problem:
+            p.append(f"methods.{window_problem}")
         if not self.features and not self.model and not self.untrained_model:
             p.append("nothing to evaluate: give --features (methods.features) and/or --model "
                      "(methods.model)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ....infra.errors import ConfigError
+from ...embedding.embed_config import window_setting_problem
 
 __all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", "ProbeConfig",
            "default_corpora", "repo_root"]
@@ -153,9 +154,9 @@ class ProbeConfig:
                 problems.append(f"{name} must be >= 0")
         if self.folds < 2:
             problems.append(f"folds must be >= 2, got {self.folds}")
-        if self.windows not in ("", "auto", "first", "pool", "mean") or self.max_windows < 0:
-            problems.append("windows must be '', auto, first, pool or mean and max_windows >= 0, "
-                            f"got {self.windows!r}, {self.max_windows}")
+        window_problem = window_setting_problem(self.windows, self.max_windows)
+        if window_problem:
+            problems.append(window_problem)
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.random_dim is not None and self.random_dim < 1:
