@@ -13,6 +13,7 @@ from .published import (
     PUBLISHED_DEVMAP,
     TARGETS,
 )
+from .table_cells import verdict
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
@@ -89,8 +90,8 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                     ok = value >= goal[k]
                     reached &= ok
                     parts.append(f"{k} {value:.{digits}f}{unit} vs target {goal[k]:.{digits}f}"
-                                 f"{unit} ({'reached' if ok else 'NOT reached'})")
-                lines.append(f"**{where}**: target {'reached' if reached else 'NOT reached'} — "
+                                 f"{unit} ({verdict(ok)})")
+                lines.append(f"**{where}**: target {verdict(reached)} — "
                              + "; ".join(parts) + ".")
             else:
                 parts, ahead = [], True
@@ -117,7 +118,7 @@ def _pretraining_target(platforms: dict[str, Any], keys: list[str], is_tc: bool)
         value = platforms["average"]["encoder"]["speedup_mean"]
         ok = value >= goal["coarsening_leakage_free"]
         return (f" Pre-training target (>= {goal['coarsening_leakage_free']:.2f}x): "
-                f"{'reached' if ok else 'NOT reached'} ({value:.3f}x).")
+                f"{verdict(ok)} ({value:.3f}x).")
     parts, ok = [], True
     for k in keys:
         twin = platforms[k].get("encoder-untrained")
@@ -127,7 +128,7 @@ def _pretraining_target(platforms: dict[str, Any], keys: list[str], is_tc: bool)
         ok &= margin >= goal["devmap_twin_margin"]
         parts.append(f"{k} {margin:+.1f}")
     return (f" Pre-training target (untrained twin + {goal['devmap_twin_margin']:.0f} points): "
-            f"{'reached' if ok else 'NOT reached'} ({', '.join(parts)} against the twin).")
+            f"{verdict(ok)} ({', '.join(parts)} against the twin).")
 
 
 def control_statements(summary: dict[str, Any]) -> list[str]:

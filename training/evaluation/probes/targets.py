@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..table_cells import verdict
 from .report import TASK_TITLES
 
 __all__ = ["probe_target_statements", "MAP_RATIO", "MAP_MARGIN", "DECISION_MARGIN"]
@@ -18,10 +19,6 @@ MAP_RATIO = 2.0
 MAP_MARGIN = 0.10
 DECISION_MARGIN = 0.05
 _GROUPINGS = {"source": "source folds", "template": "template folds"}
-
-
-def _verdict(ok: bool) -> str:
-    return "reached" if ok else "NOT reached"
 
 
 def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
@@ -43,7 +40,7 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
             ok &= value >= goal
             parts.append(f"opcode histogram {retrieval[opcode]['map_at_r']:.3f} "
                          f"(target >= {goal:.3f})")
-        lines.append(f"**probes, optimisation-invariance MAP@R**: target {_verdict(ok)} — "
+        lines.append(f"**probes, optimisation-invariance MAP@R**: target {verdict(ok)} — "
                      + "; ".join(parts) + ".")
     for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
         parts, ok, seen = [], True, False
@@ -64,7 +61,7 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
             parts.append(text + (")" if twin in methods or opcode in methods else ""))
         if seen:
             lines.append(f"**probes, compiler decisions ({_GROUPINGS.get(grouping, grouping)})**: "
-                         f"target {_verdict(ok)} — " + "; ".join(parts) + "."
+                         f"target {verdict(ok)} — " + "; ".join(parts) + "."
                          + _other_outputs(tasks, method, twin))
     return lines
 
