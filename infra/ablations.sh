@@ -27,10 +27,8 @@ MAX_WINDOWS="${MAX_WINDOWS:-0}"  # 0: the package's own
 EXTRA="${EXTRA:-}"
 ONLY="${ONLY:-}"
 TWIN="${TWIN:-1}"
-RESOLVED=$(mirencoder pretrain --config "$CONFIG" --dry-run)
-setting() {  # one value of the resolved config: setting SECTION KEY
-  python -c "import sys,yaml;print(yaml.safe_load(sys.stdin)['$1']['$2'])" <<< "$RESOLVED"
-}
+source "$ROOT/infra/resolved_config.sh"
+resolve_config "$CONFIG"
 DATASET=$(setting data dataset_dir)
 OUT="${OUT:-runs/ablations/$(setting name)}"   # one folder per run-of-record config
 # name and the overrides that remove one objective (gae_weight 0 also removes the masked

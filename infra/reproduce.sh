@@ -14,12 +14,8 @@ DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 # The run's settings (dataset folder, run folder, 1,500 steps, ...) are in the config file;
 # STEPS=N overrides its trainer.max_steps.
 CONFIG=training/configs/champion.yaml
-RESOLVED=$(mirencoder pretrain --config "$CONFIG" --dry-run)
-setting() {  # one value of the resolved config: setting SECTION [KEY]
-  local key="${2:-}"
-  python -c "import sys,yaml;c=yaml.safe_load(sys.stdin)['$1'];print(c['$key'] if '$key' else c)" \
-    <<< "$RESOLVED"
-}
+source "$ROOT/infra/resolved_config.sh"
+resolve_config "$CONFIG"
 DATASET=$(setting data dataset_dir)   # its folder is named after its recipe
 RUN=$(setting trainer output_dir)
 RUN=${RUN:-runs/pretrain/$(setting name)}

@@ -1,0 +1,11 @@
+# Sourced by infra/reproduce.sh and infra/ablations.sh (after bootstrap.sh): the values of a
+# resolved pre-training config, read once.
+#   resolve_config champion; setting data dataset_dir; setting name
+resolve_config() {  # resolve_config CONFIG: keeps `mirencoder pretrain --dry-run`'s YAML
+  RESOLVED=$(mirencoder pretrain --config "$1" --dry-run)
+}
+setting() {  # setting SECTION [KEY]: one value of the resolved config
+  local key="${2:-}"
+  python -c "import sys,yaml;c=yaml.safe_load(sys.stdin)['$1'];print(c['$key'] if '$key' else c)" \
+    <<< "$RESOLVED"
+}
