@@ -96,4 +96,3 @@ def run(args: argparse.Namespace) -> int:
               "(--strict)", file=sys.stderr)
         return 1
     return 0
-

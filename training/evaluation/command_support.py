@@ -158,4 +158,3 @@ def report_evaluation(task_runs: dict[str, dict[str, Any]], config: EvalConfig,
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     log_to_mlflow_if_asked(config, summary)
     return 0
-
