@@ -29,7 +29,8 @@ def _ddp_run(dataset: Path, run_dir: Path, steps: int, db: Path,
     args = {**model, "data.dataset_dir": dataset, "data.batch_size": 16,
             "data.num_workers": 0, "data.shuffle_buffer": 64, "trainer.devices": 2,
             "trainer.accelerator": "cpu", "trainer.max_steps": steps,
-            "trainer.log_every": 10, "trainer.val_every_n_steps": 0,
+            "trainer.log_every": 10, "trainer.val_every_n_steps": 80,
+            "trainer.limit_val_batches": 2,
             "trainer.checkpoint_every_n_steps": steps, "trainer.output_dir": run_dir,
             "optim.lr": "3.0e-3", "optim.warmup_steps": 10,
             "task.hard_negative_fraction": 0.25,
@@ -66,7 +67,10 @@ def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(learn_dataset, small_mode
     assert "Starting with 2 processes" in out.stdout + out.stderr
     rows = _history(run_dir)
     assert rows[-1]["step"] == 160
-    _assert_learns(rows, match_floor=0.6)
+    _assert_learns([row for row in rows if "train/loss" in row], match_floor=0.6)
+    validated = [row for row in rows if "val/loss" in row]  # both ranks reduced every name
+    assert [row["step"] for row in validated] == [80, 160], validated
+    assert all(0.0 <= row["val/mlm_accuracy"] <= 1.0 for row in validated)
     result = json.loads((run_dir / "result.json").read_text())
     assert result["finished"] and Path(result["package_dir"], "encoder.safetensors").exists()
 

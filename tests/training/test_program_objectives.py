@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import lightning as L
 import pytest
 import torch
 
@@ -13,7 +14,8 @@ from mirencoder.infra.errors import ConfigError
 from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.model_config import ModelConfig
-from mirencoder.training.pretraining.config import TaskConfig
+from mirencoder.training.pretraining.config import PretrainConfig, TaskConfig
+from mirencoder.training.pretraining.lit_module import PretrainingModule
 from mirencoder.training.pretraining.pretraining_model import PretrainingModel
 from mirencoder.training.pretraining.tasks.contrastive import (
     TEMPERATURE_MAX,
@@ -372,3 +374,48 @@ def test_outcome_prediction_pairs_variants_and_reaches_the_fusion_layer():
                            torch.zeros_like(step.outcome_targets)) is None
     with pytest.raises(ConfigError, match="outcome_weight"):
         TaskConfig(outcome_weight=-1.0)
+
+
+def _leveled(records: list[dict], levels: list[str]) -> list[dict]:
+    for record, level in zip(records, levels, strict=True):
+        record["opt_level"] = level
+    return records
+
+
+def test_metric_names_are_what_a_full_batch_returns():
+    torch.manual_seed(0)
+    task = TaskConfig(gae_edge_mask_rate=0.3, node_text_mask_rate=0.3, outcome_weight=1.0)
+    model = PretrainingModel(MODEL, task, IDS)
+    full = _leveled(_records(6, groups=list("aabbcc")), ["O0", "O3"] * 3)
+    assert set(model(_step(model, task, full))) == set(model.metric_names())
+    lone = model(_step(model, task, _leveled(_records(1), ["O0"])))
+    assert set(lone) < set(model.metric_names())
+    assert "variant_loss" not in lone and "contrastive_loss" not in lone
+    bare = PretrainingModel(MODEL, TaskConfig(mlm_weight=1.0, gae_weight=0.0, match_weight=0.0,
+                                              contrastive_weight=0.0, variant_weight=0.0),
+                            IDS)
+    assert bare.metric_names() == ("loss", "mlm_loss", "mlm_accuracy", "mlm_unigram_accuracy")
+
+
+def test_validation_means_cover_only_the_batches_that_had_a_metric(tmp_path):
+    """A batch of one program has no variant or contrastive metrics: they are logged with
+    weight 0 (so DDP ranks reduce the same names), and the epoch mean is the full batch's."""
+    torch.manual_seed(0)
+    config = PretrainConfig(model=dataclasses.replace(MODEL, dropout=0.0),
+                            task=TaskConfig(outcome_weight=1.0))
+    module = PretrainingModule(dataclasses.asdict(config), dataclasses.asdict(IDS))
+    full = collate_records(_leveled(_records(6, groups=list("aabbcc")), ["O0", "O3"] * 3),
+                           context_length=32, tokenizer_ids=IDS)
+    lone = collate_records(_leveled(_records(1), ["O0"]), context_length=32, tokenizer_ids=IDS)
+    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path)
+    batches = torch.utils.data.DataLoader([full, lone], batch_size=None, collate_fn=lambda b: b)
+    logged = trainer.validate(module, batches, verbose=False)[0]
+    assert set(logged) == {f"val/{name}" for name in module.model.metric_names()}
+    module.eval()
+    module._val_batch = 0
+    with torch.no_grad():  # the full batch alone, with the masks validation drew for it
+        alone = module.model(module.on_before_batch_transfer(full, 0))
+    for name in ("variant_loss", "contrastive_loss", "match_loss", "outcome_cross_loss"):
+        assert logged[f"val/{name}"] == pytest.approx(float(alone[name]), rel=1e-5), name
+    assert all(torch.isfinite(torch.tensor(value)) for value in logged.values())

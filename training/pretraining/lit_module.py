@@ -114,9 +114,21 @@ class PretrainingModule(L.LightningModule):
 
     def validation_step(self, batch: TaskInputs, batch_idx: int) -> None:
         metrics = self.model(batch)
-        self.log_dict({f"val/{name}": value for name, value in metrics.items()},
-                      on_step=False, on_epoch=True, sync_dist=True,
-                      batch_size=batch.num_programs)
+        # DDP reduces logged metrics key by key, so every rank must log the same names: those
+        # any rank has in this step (a batch without two variants of one source has no
+        # variant metrics). A rank without one logs it with weight 0, so the epoch mean
+        # covers the batches that had it.
+        names = self.model.metric_names()
+        present = torch.tensor([float(name in metrics) for name in names], device=self.device)
+        if self.trainer.world_size > 1:
+            present = self.all_gather(present).reshape(-1, len(names)).amax(0)
+        for name, anywhere in zip(names, present.tolist(), strict=True):
+            if not anywhere:
+                continue
+            value = metrics.get(name)
+            self.log(f"val/{name}", 0.0 if value is None else value, on_step=False,
+                     on_epoch=True, sync_dist=True,
+                     batch_size=0 if value is None else batch.num_programs)
 
     def configure_optimizers(self) -> dict:
         optimizer, scheduler = build_optimizer(self.model, self.run_config.optim,

@@ -68,6 +68,30 @@ class PretrainingModel(nn.Module):
     def node_mask_id(self) -> int:
         return self.encoder.graph_encoder.mask_id
 
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric ``forward`` can return with this task configuration (a batch may
+        give fewer: see the class docstring). Validation logs all of them on every rank,
+        because DDP reduces logged metrics key by key and a key one rank lacks would pair
+        its collectives wrongly."""
+        task = self.task
+        names = ["loss"]
+        if task.mlm_weight > 0:
+            names += ["mlm_loss", "mlm_accuracy", "mlm_unigram_accuracy"]
+        if task.gae_weight > 0:
+            names += ["gae_loss", "gae_link_loss", "gae_flow_loss", "gae_link_accuracy",
+                      "gae_flow_accuracy"]
+            if self.node_text_head is not None:
+                names += ["node_text_loss", "node_text_accuracy"]
+        if self.contrastive is not None:
+            names += ["contrastive_loss", "contrastive_accuracy", "contrastive_temperature"]
+        if task.match_weight > 0:
+            names += ["match_loss", "match_accuracy"]
+        if self.variant_views:
+            names += ["variant_loss", "variant_accuracy"]
+        if self.outcome_head is not None:
+            names += ["outcome_loss", "outcome_cross_loss"]
+        return tuple(names)
+
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
         task = self.task
         out = self.encoder(step.inputs)
