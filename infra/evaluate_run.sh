@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Scores a finished pre-training run before anyone promotes it: its encoder package and its
+# untrained twin (made here, same architecture and vocabularies, random weights) on DevMap
+# (both row sets, every protocol), thread coarsening and the representation probes, into
+# OUT (default runs/eval/<config name>). The registry's aliases, RESULTS.md and
+# results/summary.json are left alone; each part that finished is skipped on a rerun.
+#   bash infra/evaluate_run.sh record-2cpu-cuda          # a config name or YAML path
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/bootstrap.sh"
+cd "$ROOT"
+CONFIG="${1:?usage: infra/evaluate_run.sh CONFIG [OUT]}"
+DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
+source "$ROOT/infra/resolved_config.sh"
+resolve_config "$CONFIG"
+DATASET=$(setting data dataset_dir)
+RUN=$(setting trainer output_dir)
+RUN=${RUN:-runs/pretrain/$(setting name)}
+OUT="${2:-runs/eval/$(setting name)}"
+if [ ! -f "$RUN/encoder/encoder_config.json" ]; then
+  echo "[evaluate_run] $RUN has no encoder package yet: finish the run first" >&2
+  exit 2
+fi
+[ -f "$RUN/untrained-encoder/encoder_config.json" ] ||
+  python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
+MODELS=(--model "$RUN/encoder" --untrained-model "$RUN/untrained-encoder")
+[ -f "$OUT/devmap/results/summary.json" ] ||
+  mirencoder eval devmap "${MODELS[@]}" --data-dir "$DATA_DIR" --out-dir "$OUT/devmap"
+[ -f "$OUT/thread-coarsening/results/summary.json" ] ||
+  mirencoder eval thread-coarsening "${MODELS[@]}" --data-dir "$DATA_DIR" \
+    --out-dir "$OUT/thread-coarsening"
+[ -f "$OUT/probes/probes.json" ] ||
+  mirencoder eval probes "${MODELS[@]}" --dataset "$DATASET" --data-dir "$DATA_DIR" \
+    --out-dir "$OUT/probes"
+echo "[evaluate_run] $RUN scored in $OUT"
