@@ -13,6 +13,7 @@ from .published import (
     PUBLISHED_DEVMAP,
     TARGETS,
 )
+from .record_table import runs_markdown
 from .table_cells import verdict
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
@@ -325,6 +326,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
             text = _PROTOCOL_TEXT["literature"] if protocol == "literature" else _TC_LEAKAGE_FREE
             out += ["", f"### thread-coarsening — {protocol}", "", f"Protocol: {text}.", ""]
             out += _coarsening_table(platforms, protocol)
+    if summary.get("runs_of_record"):
+        out += ["", runs_markdown(summary["runs_of_record"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
     if summary.get("ablations"):

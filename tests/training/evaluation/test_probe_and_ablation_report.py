@@ -115,3 +115,33 @@ def test_leakage_free_statements_judge_the_pretraining_target():
     lines = [line for line in target_statements(summary) if "leakage-free" in line]
     assert "Pre-training target (untrained twin + 2 points): reached (amd +3.0, nvidia +3.0" in lines[0]
     assert "Pre-training target (>= 1.10x): reached (1.120x)" in lines[1]
+
+
+def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.record_runs import main as record_main
+    from mirencoder.training.evaluation.record_table import collect_run, runs_markdown
+
+    folders = []
+    for name, score in (("run-a", 0.40), ("run-b", 0.30)):
+        folder = tmp_path / "eval" / name
+        (folder / "probes").mkdir(parents=True)
+        (folder / "devmap" / "results").mkdir(parents=True)
+        (folder / "probes" / "probes.json").write_text(json.dumps(_probes(score, 0.85)))
+        devmap = _devmap_summary(85.0)
+        devmap["encoder"] = {"version": 4 if name == "run-b" else None, "lineage": {
+            "config_name": name, "dataset_name": f"data-{name}", "steps": 1500}}
+        (folder / "devmap" / "results" / "summary.json").write_text(json.dumps(devmap))
+        folders.append(folder)
+    run = collect_run(folders[1])  # no thread-coarsening folder: its score is missing
+    assert (run["name"], run["version"], run["dataset"]) == ("run-b", 4, "data-run-b")
+    assert run["methods"]["pre-trained"]["map_fused"] == 0.30
+    assert run["methods"]["untrained twin"]["map_fused"] == 0.15
+    assert run["methods"]["untrained twin"]["devmap-669_amd"] == 80.0
+    assert run["methods"]["pre-trained"]["coarsening"] is None
+    table = runs_markdown({"runs": [collect_run(f) for f in folders]})
+    assert "| `run-b` | 4 | data-run-b | 1500 | pre-trained | 0.300 | 0.850 |" in table
+    assert "|  |  |  |  | untrained twin | 0.150 | 0.800 |" in table
+    assert record_main([*map(str, folders), "--report-dir", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert [r["name"] for r in summary["runs_of_record"]["runs"]] == ["run-a", "run-b"]
+    assert "## Runs of record" in (tmp_path / "RESULTS.md").read_text()

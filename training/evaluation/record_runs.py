@@ -1,0 +1,43 @@
+"""Full-length pre-training runs side by side, each beside its own untrained twin: the probes'
+headline scores and every leakage-free downstream protocol, from the folders that
+``infra/evaluate_run.sh`` writes (``<folder>/probes/probes.json``,
+``<folder>/devmap/results/summary.json``, ``<folder>/thread-coarsening/results/summary.json``)::
+
+    python -m mirencoder.training.evaluation.record_runs runs/eval/record-2cpu-outcome \\
+        runs/eval/record-2cpu-cuda --report-dir .
+
+merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .record_table import collect_run, runs_markdown
+from .report_files import update_report
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", type=Path, nargs="+",
+                        help="evaluation folders written by infra/evaluate_run.sh")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
+    args = parser.parse_args(argv)
+    missing = [str(f) for f in args.folders if not f.is_dir()]
+    if missing:
+        parser.error("not a folder: " + ", ".join(missing))
+    runs = {"runs": [collect_run(folder) for folder in args.folders]}
+    print(runs_markdown(runs))
+    if args.report_dir is not None:
+        paths = update_report(args.report_dir, "runs_of_record", runs)
+        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""The runs-of-record table (pure functions): full-length pre-training runs side by side, each
+beside its own untrained twin, on the probes' headline scores and every leakage-free
+downstream protocol. Reads the folders ``infra/evaluate_run.sh`` writes
+(``<folder>/probes/probes.json``, ``<folder>/devmap/results/summary.json``,
+``<folder>/thread-coarsening/results/summary.json``); ``record_runs.py`` merges the table
+into the report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .table_cells import number_cell
+
+__all__ = ["collect_run", "runs_markdown"]
+
+COLUMNS = (("map_fused", "invariance MAP@R", 3),
+           ("vectorized_source", "vectorised? acc (source folds)", 3),
+           ("vectorized_template", "vectorised? acc (template folds)", 3),
+           ("devmap-669_amd", "DevMap 669 LF AMD %", 1),
+           ("devmap-669_nvidia", "DevMap 669 LF NVIDIA %", 1),
+           ("devmap-680_amd", "DevMap 680 LF AMD %", 1),
+           ("devmap-680_nvidia", "DevMap 680 LF NVIDIA %", 1),
+           ("coarsening", "thread coarsening LF", 3))
+METHODS = (("encoder", "pre-trained"), ("encoder-untrained", "untrained twin"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str, Any],
+            method: str) -> dict[str, float | None]:
+    scores: dict[str, float | None] = {
+        "map_fused": probes.get("retrieval", {}).get("methods", {}).get(method, {}).get(
+            "map_at_r")}
+    for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
+        row = tasks.get("vectorized", {}).get("methods", {}).get(method, {})
+        scores[f"vectorized_{grouping}"] = row.get("accuracy")
+    for rows in ("devmap-669", "devmap-680"):
+        platforms = devmap.get("results", {}).get(rows, {}).get("leakage-free", {})
+        for platform in ("amd", "nvidia"):
+            scores[f"{rows}_{platform}"] = platforms.get(platform, {}).get(method, {}).get(
+                "accuracy_mean")
+    average = coarsening.get("results", {}).get("thread-coarsening", {}).get(
+        "leakage-free", {}).get("average", {})
+    scores["coarsening"] = average.get(method, {}).get("speedup_mean")
+    return scores
+
+
+def collect_run(folder: Path) -> dict[str, Any]:
+    """One run's description (config name, dataset, steps) and the scores of the encoder and
+    of its untrained twin; missing parts give ``None`` scores."""
+    probes = _load(folder / "probes" / "probes.json")
+    devmap = _load(folder / "devmap" / "results" / "summary.json")
+    coarsening = _load(folder / "thread-coarsening" / "results" / "summary.json")
+    encoder = devmap.get("encoder") or probes.get("encoder") or {}
+    lineage = encoder.get("lineage", {})
+    return {"folder": str(folder), "name": lineage.get("config_name") or folder.name,
+            "version": encoder.get("version"), "dataset": lineage.get("dataset_name"),
+            "steps": lineage.get("steps"),
+            "methods": {label: _scores(probes, devmap, coarsening, method)
+                        for method, label in METHODS}}
+
+
+def runs_markdown(runs: dict[str, Any]) -> str:
+    """The ``## Runs of record`` section of RESULTS.md."""
+    lines = ["## Runs of record (each beside its untrained twin)", "",
+             "Every full-length pre-training run scored by `infra/evaluate_run.sh`: the "
+             "pre-trained encoder (fused embedding, first token window) and its untrained twin "
+             "(same architecture and vocabularies, random weights) on the probes and on every "
+             "leakage-free downstream protocol (DevMap: XGBoost, 3 fold/head seeds; thread "
+             "coarsening: mean speedup). The twins differ between runs whose datasets trained "
+             "different vocabularies.", ""]
+    header = ["run", "version", "dataset", "steps", "encoder",
+              *[title for _, title, _ in COLUMNS]]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs.get("runs", []):
+        for label, scores in run["methods"].items():
+            first = label == METHODS[0][1]
+            cells = [f"`{run['name']}`" if first else "", str(run.get("version") or "–")
+                     if first else "", str(run.get("dataset") or "–") if first else "",
+                     str(run.get("steps") or "–") if first else "", label]
+            cells += [number_cell(scores.get(key), digits) for key, _, digits in COLUMNS]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
