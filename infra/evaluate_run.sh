@@ -4,7 +4,11 @@
 # (both row sets, every protocol), thread coarsening and the representation probes, into
 # OUT (default runs/eval/<config name>). The registry's aliases, RESULTS.md and
 # results/summary.json are left alone; each part that finished is skipped on a rerun.
+# TWIN_SEEDS (e.g. "1 2") also scores untrained twins drawn at those seeds (fused embedding,
+# leakage-free protocols and probes, into OUT/twin-seed<N>/): how much the twin's own scores
+# move with its random initialisation, which a pre-trained-vs-twin difference must exceed.
 #   bash infra/evaluate_run.sh record-2cpu-cuda          # a config name or YAML path
+#   TWIN_SEEDS="1 2" bash infra/evaluate_run.sh champion
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
@@ -32,4 +36,21 @@ MODELS=(--model "$RUN/encoder" --untrained-model "$RUN/untrained-encoder")
 [ -f "$OUT/probes/probes.json" ] ||
   mirencoder eval probes "${MODELS[@]}" --dataset "$DATASET" --data-dir "$DATA_DIR" \
     --out-dir "$OUT/probes"
+for seed in ${TWIN_SEEDS:-}; do
+  twin="$RUN/untrained-encoder-seed$seed"
+  twin_out="$OUT/twin-seed$seed"
+  [ -f "$twin/encoder_config.json" ] ||
+    python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$twin" --seed "$seed"
+  [ -f "$twin_out/devmap/results/summary.json" ] ||
+    mirencoder eval devmap --model "$twin" --modalities fused --features "" \
+      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$twin_out/devmap" --quiet
+  [ -f "$twin_out/thread-coarsening/results/summary.json" ] ||
+    mirencoder eval thread-coarsening --model "$twin" --modalities fused --features "" \
+      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$twin_out/thread-coarsening" \
+      --quiet
+  [ -f "$twin_out/probes/probes.json" ] ||
+    mirencoder eval probes --model "$twin" --untrained-model none --set probes.controls= \
+      --set probes.modalities=fused --dataset "$DATASET" --data-dir "$DATA_DIR" \
+      --out-dir "$twin_out/probes" --quiet
+done
 echo "[evaluate_run] $RUN scored in $OUT"

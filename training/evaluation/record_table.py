@@ -9,6 +9,7 @@ into the report.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,38 @@ def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str
     return scores
 
 
+def _evaluations(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    return (_load(folder / "probes" / "probes.json"),
+            _load(folder / "devmap" / "results" / "summary.json"),
+            _load(folder / "thread-coarsening" / "results" / "summary.json"))
+
+
 def collect_run(folder: Path) -> dict[str, Any]:
-    """One run's description (config name, dataset, steps) and the scores of the encoder and
-    of its untrained twin; missing parts give ``None`` scores."""
-    probes = _load(folder / "probes" / "probes.json")
-    devmap = _load(folder / "devmap" / "results" / "summary.json")
-    coarsening = _load(folder / "thread-coarsening" / "results" / "summary.json")
+    """One run's description (config name, dataset, steps), the scores of the encoder and of
+    its untrained twin, and those of the twins drawn at other seeds (``twin_seeds``, from
+    ``<folder>/twin-seed<N>/``, where the twin was scored as the model); missing parts give
+    ``None`` scores."""
+    probes, devmap, coarsening = _evaluations(folder)
     encoder = devmap.get("encoder") or probes.get("encoder") or {}
     lineage = encoder.get("lineage", {})
+    twin_seeds = {}
+    for seed_folder in sorted(folder.glob("twin-seed*")):
+        seed = seed_folder.name.removeprefix("twin-seed")
+        twin_seeds[seed] = _scores(*_evaluations(seed_folder), "encoder")
     return {"folder": str(folder), "name": lineage.get("config_name") or folder.name,
             "version": encoder.get("version"), "dataset": lineage.get("dataset_name"),
             "steps": lineage.get("steps"),
             "methods": {label: _scores(probes, devmap, coarsening, method)
-                        for method, label in METHODS}}
+                        for method, label in METHODS},
+            "twin_seeds": twin_seeds}
+
+
+def _spread_cell(values: list[float | None], digits: int) -> str:
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return number_cell(present[0] if present else None, digits)
+    return (f"{statistics.mean(present):.{digits}f} ± {statistics.stdev(present):.{digits}f} "
+            f"({min(present):.{digits}f}–{max(present):.{digits}f})")
 
 
 def runs_markdown(runs: dict[str, Any]) -> str:
@@ -76,7 +96,9 @@ def runs_markdown(runs: dict[str, Any]) -> str:
              "(same architecture and vocabularies, random weights) on the probes and on every "
              "leakage-free downstream protocol (DevMap: XGBoost, 3 fold/head seeds; thread "
              "coarsening: mean speedup). The twins differ between runs whose datasets trained "
-             "different vocabularies.", ""]
+             "different vocabularies. Where twins were drawn at other seeds (`TWIN_SEEDS`), a "
+             "row gives their mean, sample std and range: a difference between an encoder and "
+             "its twin means little unless it exceeds that spread.", ""]
     header = ["run", "version", "dataset", "steps", "encoder",
               *[title for _, title, _ in COLUMNS]]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -88,4 +110,10 @@ def runs_markdown(runs: dict[str, Any]) -> str:
                      str(run.get("steps") or "–") if first else "", label]
             cells += [number_cell(scores.get(key), digits) for key, _, digits in COLUMNS]
             lines.append("| " + " | ".join(cells) + " |")
+        if run.get("twin_seeds"):
+            twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
+            label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
+            lines.append("| " + " | ".join(["", "", "", "", label, *[
+                _spread_cell([t.get(key) for t in twins], digits)
+                for key, _, digits in COLUMNS]]) + " |")
     return "\n".join(lines) + "\n"

@@ -132,7 +132,14 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
             "config_name": name, "dataset_name": f"data-{name}", "steps": 1500}}
         (folder / "devmap" / "results" / "summary.json").write_text(json.dumps(devmap))
         folders.append(folder)
+    for seed, amd in (("1", 84.0), ("2", 88.0)):  # twins at other seeds, scored as the model
+        twin = folders[1] / f"twin-seed{seed}"
+        (twin / "devmap" / "results").mkdir(parents=True)
+        (twin / "devmap" / "results" / "summary.json").write_text(
+            json.dumps(_devmap_summary(amd)))
     run = collect_run(folders[1])  # no thread-coarsening folder: its score is missing
+    assert run["twin_seeds"]["2"]["devmap-669_amd"] == 88.0
+    assert run["twin_seeds"]["1"]["map_fused"] is None  # no probes for that twin
     assert (run["name"], run["version"], run["dataset"]) == ("run-b", 4, "data-run-b")
     assert run["methods"]["pre-trained"]["map_fused"] == 0.30
     assert run["methods"]["untrained twin"]["map_fused"] == 0.15
@@ -141,6 +148,10 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
     table = runs_markdown({"runs": [collect_run(f) for f in folders]})
     assert "| `run-b` | 4 | data-run-b | 1500 | pre-trained | 0.300 | 0.850 |" in table
     assert "|  |  |  |  | untrained twin | 0.150 | 0.800 |" in table
+    # the spread row: the seed-0 twin (80.0) and the two others (84.0, 88.0) on DevMap AMD
+    spread = next(line for line in table.splitlines() if "untrained twins, 3 seeds" in line)
+    assert "84.0 ± 4.0 (80.0–88.0)" in spread and "| 0.150 |" in spread
+    assert table.count("untrained twins,") == 1  # run-a has no other twin seeds
     assert record_main([*map(str, folders), "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["runs_of_record"]["runs"]] == ["run-a", "run-b"]
