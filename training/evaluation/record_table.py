@@ -13,9 +13,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .table_cells import number_cell
+from .table_cells import number_cell, verdict
 
-__all__ = ["collect_run", "runs_markdown"]
+__all__ = ["collect_run", "runs_markdown", "twin_spread_statements"]
 
 COLUMNS = (("map_fused", "invariance MAP@R", 3),
            ("vectorized_source", "vectorised? acc (source folds)", 3),
@@ -117,3 +117,50 @@ def runs_markdown(runs: dict[str, Any]) -> str:
                 _spread_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _mean_spread(values: list[float | None]) -> tuple[float, float, int] | None:
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return None
+    return statistics.mean(present), statistics.stdev(present), len(present)
+
+
+def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> list[str]:
+    """The pre-training targets judged against the mean of several untrained twins (one run:
+    the one named ``config_name``, the encoder the report is about), where twins were drawn
+    at more than one seed: invariance MAP@R >= 2x, DevMap leakage-free >= +2 points."""
+    run = next((r for r in runs.get("runs", []) if r["name"] == config_name
+                and r.get("twin_seeds")), None)
+    if run is None:
+        return []
+    encoder = run["methods"][METHODS[0][1]]
+    twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
+    parts = []
+    spread = _mean_spread([t.get("map_fused") for t in twins])
+    if spread and encoder.get("map_fused") is not None:
+        mean, std, n = spread
+        ratio = encoder["map_fused"] / mean
+        parts.append(f"invariance MAP@R {encoder['map_fused']:.3f} = {ratio:.2f}x the twins' "
+                     f"mean {mean:.3f} ± {std:.3f} ({n} seeds; target 2x: "
+                     f"{verdict(ratio >= 2.0)})")
+    for rows in ("devmap-669", "devmap-680"):
+        for platform in ("amd", "nvidia"):
+            key = f"{rows}_{platform}"
+            spread = _mean_spread([t.get(key) for t in twins])
+            if spread and encoder.get(key) is not None:
+                mean, std, n = spread
+                gain = encoder[key] - mean
+                parts.append(f"{rows} LF {platform} {encoder[key]:.1f} % vs twins {mean:.1f} ± "
+                             f"{std:.1f} ({gain:+.1f}; target +2: {verdict(gain >= 2.0)})")
+    spread = _mean_spread([t.get("coarsening") for t in twins])
+    if spread and encoder.get("coarsening") is not None:
+        mean, std, n = spread
+        values = [t["coarsening"] for t in twins if t.get("coarsening") is not None]
+        parts.append(f"thread coarsening LF {encoder['coarsening']:.3f}x vs twins {mean:.3f}x ± "
+                     f"{std:.3f} (range {min(values):.3f}–{max(values):.3f}x)")
+    if not parts:
+        return []
+    return [f"**pre-training against {len(twins)} untrained twins** (`{config_name}`, twins "
+            "drawn at seeds " + ", ".join(["0", *run["twin_seeds"]]) + "): " + "; ".join(parts)
+            + "."]

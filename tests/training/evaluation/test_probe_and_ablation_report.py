@@ -156,3 +156,22 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["runs_of_record"]["runs"]] == ["run-a", "run-b"]
     assert "## Runs of record" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_targets_against_the_twins_mean_when_twins_were_drawn_at_several_seeds():
+    from mirencoder.training.evaluation.record_table import twin_spread_statements
+
+    twin = {"map_fused": 0.16, "devmap-669_amd": 80.0, "coarsening": 1.03}
+    runs = {"runs": [{"name": "champ", "methods": {
+        "pre-trained": {"map_fused": 0.40, "devmap-669_amd": 83.5, "coarsening": 1.05},
+        "untrained twin": twin}, "twin_seeds": {
+            "1": {"map_fused": 0.24, "devmap-669_amd": 82.0, "coarsening": 1.11},
+            "2": {"map_fused": 0.20, "devmap-669_amd": 81.0, "coarsening": 1.00}}}]}
+    [line] = twin_spread_statements(runs, "champ")
+    # MAP@R 0.40 / mean 0.20 = 2.00x: reached; DevMap +2.5 over mean 81.0: reached
+    assert "= 2.00x the twins' mean 0.200 ± 0.040 (3 seeds; target 2x: reached)" in line
+    assert "devmap-669 LF amd 83.5 % vs twins 81.0 ± 1.0 (+2.5; target +2: reached)" in line
+    assert "range 1.000–1.110x" in line and "seeds 0, 1, 2" in line
+    assert twin_spread_statements(runs, "other") == []  # not the report's encoder
+    runs["runs"][0]["methods"]["pre-trained"]["map_fused"] = 0.39
+    assert "target 2x: NOT reached" in twin_spread_statements(runs, "champ")[0]
