@@ -7,6 +7,8 @@
 # TWIN_SEEDS (e.g. "1 2") also scores untrained twins drawn at those seeds (fused embedding,
 # leakage-free protocols and probes, into OUT/twin-seed<N>/): how much the twin's own scores
 # move with its random initialisation, which a pre-trained-vs-twin difference must exceed.
+# QUICK=1 leaves out the baselines and controls other than the twin (runtime-only, opcode
+# histogram, IR2Vec, ...: they do not depend on the encoder; the champion's report has them).
 #   bash infra/evaluate_run.sh record-2cpu-cuda          # a config name or YAML path
 #   TWIN_SEEDS="1 2" bash infra/evaluate_run.sh champion
 set -euo pipefail
@@ -27,15 +29,24 @@ if [ ! -f "$RUN/encoder/encoder_config.json" ]; then
 fi
 [ -f "$RUN/untrained-encoder/encoder_config.json" ] ||
   python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
+mkdir -p "$OUT"
+cp "$RUN/result.json" "$OUT/result.json"   # the run's registered version, for the tables
 MODELS=(--model "$RUN/encoder" --untrained-model "$RUN/untrained-encoder")
+BASELINES=()
+PROBE_CONTROLS=()
+if [ "${QUICK:-0}" = 1 ]; then
+  BASELINES=(--features "")
+  PROBE_CONTROLS=(--set probes.controls=untrained)
+fi
 [ -f "$OUT/devmap/results/summary.json" ] ||
-  mirencoder eval devmap "${MODELS[@]}" --data-dir "$DATA_DIR" --out-dir "$OUT/devmap"
+  mirencoder eval devmap "${MODELS[@]}" "${BASELINES[@]}" --data-dir "$DATA_DIR" \
+    --out-dir "$OUT/devmap"
 [ -f "$OUT/thread-coarsening/results/summary.json" ] ||
-  mirencoder eval thread-coarsening "${MODELS[@]}" --data-dir "$DATA_DIR" \
+  mirencoder eval thread-coarsening "${MODELS[@]}" "${BASELINES[@]}" --data-dir "$DATA_DIR" \
     --out-dir "$OUT/thread-coarsening"
 [ -f "$OUT/probes/probes.json" ] ||
-  mirencoder eval probes "${MODELS[@]}" --dataset "$DATASET" --data-dir "$DATA_DIR" \
-    --out-dir "$OUT/probes"
+  mirencoder eval probes "${MODELS[@]}" "${PROBE_CONTROLS[@]}" --dataset "$DATASET" \
+    --data-dir "$DATA_DIR" --out-dir "$OUT/probes"
 for seed in ${TWIN_SEEDS:-}; do
   twin="$RUN/untrained-encoder-seed$seed"
   twin_out="$OUT/twin-seed$seed"

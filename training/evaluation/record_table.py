@@ -73,7 +73,8 @@ def collect_run(folder: Path) -> dict[str, Any]:
         seed = seed_folder.name.removeprefix("twin-seed")
         twin_seeds[seed] = _scores(*_evaluations(seed_folder), "encoder")
     return {"folder": str(folder), "name": lineage.get("config_name") or folder.name,
-            "version": encoder.get("version"), "dataset": lineage.get("dataset_name"),
+            "version": encoder.get("version") or _load(folder / "result.json").get(
+                "registered_version"), "dataset": lineage.get("dataset_name"),
             "steps": lineage.get("steps"),
             "methods": {label: _scores(probes, devmap, coarsening, method)
                         for method, label in METHODS},

@@ -128,9 +128,11 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
         (folder / "devmap" / "results").mkdir(parents=True)
         (folder / "probes" / "probes.json").write_text(json.dumps(_probes(score, 0.85)))
         devmap = _devmap_summary(85.0)
-        devmap["encoder"] = {"version": 4 if name == "run-b" else None, "lineage": {
+        devmap["encoder"] = {"version": None, "lineage": {  # scored from a package folder
             "config_name": name, "dataset_name": f"data-{name}", "steps": 1500}}
         (folder / "devmap" / "results" / "summary.json").write_text(json.dumps(devmap))
+        if name == "run-b":  # evaluate_run.sh copies the run's result.json
+            (folder / "result.json").write_text(json.dumps({"registered_version": 4}))
         folders.append(folder)
     for seed, amd in (("1", 84.0), ("2", 88.0)):  # twins at other seeds, scored as the model
         twin = folders[1] / f"twin-seed{seed}"
