@@ -1,5 +1,5 @@
-# Sourced by infra/reproduce.sh and infra/ablations.sh (after bootstrap.sh): the values of a
-# resolved pre-training config, read once.
+# Sourced by infra/reproduce.sh, infra/ablations.sh and infra/evaluate_run.sh (after
+# bootstrap.sh): the values of a resolved pre-training config, read once.
 #   resolve_config champion; setting data dataset_dir; setting name
 resolve_config() {  # resolve_config CONFIG: keeps `mirencoder pretrain --dry-run`'s YAML
   RESOLVED=$(mirencoder pretrain --config "$1" --dry-run)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .table_cells import number_cell
 
-__all__ = ["collect_ablations", "ablations_markdown"]
+__all__ = ["collect_ablations", "ablations_markdown", "load_json", "probe_scores"]
 
 ORDER = ("all", "all-seed1", "all-seed2", "no-mlm", "no-gae", "no-match", "no-contrastive",
          "no-variant", "no-outcome", "plus-outcome", "plus-ignore", "plus-mlp")
@@ -28,14 +28,18 @@ REMOVED = {"all": "none", "all-seed1": "none (seed 1)", "all-seed2": "none (seed
            "plus-mlp": "+ variant_projection: mlp"}
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def load_json(path: Path) -> dict[str, Any] | None:
+    """A JSON file written by an evaluation, or None when it is absent or unreadable."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
 
 
-def _probe_scores(probes: dict[str, Any], method: str) -> dict[str, float | None]:
+def probe_scores(probes: dict[str, Any], method: str) -> dict[str, float | None]:
+    """One method's headline probe scores: MAP@R of its fused, tokens and graph outputs
+    (``map_<view>``) and the vectorised? accuracy per fold grouping
+    (``vectorized_<grouping>``)."""
     retrieval = probes.get("retrieval", {}).get("methods", {})
     scores: dict[str, float | None] = {
         f"map_{view}": retrieval.get(name, {}).get("map_at_r")
@@ -60,20 +64,20 @@ def collect_ablations(root: Path) -> dict[str, Any]:
     names = [n for n in ORDER if (root / n).is_dir()]
     names += sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in ORDER)
     for name in names:
-        probes = _load(root / name / "probes" / "probes.json")
-        devmap = _load(root / name / "devmap" / "results" / "summary.json")
-        result = _load(root / name / "result.json") or {}
+        probes = load_json(root / name / "probes" / "probes.json")
+        devmap = load_json(root / name / "devmap" / "results" / "summary.json")
+        result = load_json(root / name / "result.json") or {}
         if probes is None or devmap is None:
             missing.append(name)
             continue
         rows.append({"name": name, "removed": REMOVED.get(name, name),
                      "steps": result.get("final_step"),
-                     **_probe_scores(probes, "encoder"), **_devmap_scores(devmap, "encoder")})
+                     **probe_scores(probes, "encoder"), **_devmap_scores(devmap, "encoder")})
         has_twin = "encoder-untrained" in probes.get("retrieval", {}).get("methods", {})
         if has_twin and (name == "all" or not controls):  # the full run's twin first
-            controls["untrained twin"] = {**_probe_scores(probes, "encoder-untrained"),
+            controls["untrained twin"] = {**probe_scores(probes, "encoder-untrained"),
                                           **_devmap_scores(devmap, "encoder-untrained")}
-            controls["opcode histogram"] = _probe_scores(probes, "opcode-histogram")
+            controls["opcode histogram"] = probe_scores(probes, "opcode-histogram")
     return {"rows": rows, "controls": controls, "missing": missing}
 
 

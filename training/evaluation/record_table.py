@@ -8,11 +8,11 @@ into the report.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from .ablation_table import load_json, probe_scores
 from .table_cells import number_cell, verdict
 
 __all__ = ["collect_run", "runs_markdown", "twin_spread_statements"]
@@ -28,21 +28,9 @@ COLUMNS = (("map_fused", "invariance MAP@R", 3),
 METHODS = (("encoder", "pre-trained"), ("encoder-untrained", "untrained twin"))
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str, Any],
             method: str) -> dict[str, float | None]:
-    scores: dict[str, float | None] = {
-        "map_fused": probes.get("retrieval", {}).get("methods", {}).get(method, {}).get(
-            "map_at_r")}
-    for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
-        row = tasks.get("vectorized", {}).get("methods", {}).get(method, {})
-        scores[f"vectorized_{grouping}"] = row.get("accuracy")
+    scores = probe_scores(probes, method)
     for rows in ("devmap-669", "devmap-680"):
         platforms = devmap.get("results", {}).get(rows, {}).get("leakage-free", {})
         for platform in ("amd", "nvidia"):
@@ -55,9 +43,9 @@ def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str
 
 
 def _evaluations(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    return (_load(folder / "probes" / "probes.json"),
-            _load(folder / "devmap" / "results" / "summary.json"),
-            _load(folder / "thread-coarsening" / "results" / "summary.json"))
+    return (load_json(folder / "probes" / "probes.json") or {},
+            load_json(folder / "devmap" / "results" / "summary.json") or {},
+            load_json(folder / "thread-coarsening" / "results" / "summary.json") or {})
 
 
 def collect_run(folder: Path) -> dict[str, Any]:
@@ -72,21 +60,41 @@ def collect_run(folder: Path) -> dict[str, Any]:
     for seed_folder in sorted(folder.glob("twin-seed*")):
         seed = seed_folder.name.removeprefix("twin-seed")
         twin_seeds[seed] = _scores(*_evaluations(seed_folder), "encoder")
+    registered = (load_json(folder / "result.json") or {}).get("registered_version")
     return {"folder": str(folder), "name": lineage.get("config_name") or folder.name,
-            "version": encoder.get("version") or _load(folder / "result.json").get(
-                "registered_version"), "dataset": lineage.get("dataset_name"),
-            "steps": lineage.get("steps"),
+            "version": encoder.get("version") or registered,
+            "dataset": lineage.get("dataset_name"), "steps": lineage.get("steps"),
             "methods": {label: _scores(probes, devmap, coarsening, method)
                         for method, label in METHODS},
             "twin_seeds": twin_seeds}
 
 
-def _spread_cell(values: list[float | None], digits: int) -> str:
+class Spread(NamedTuple):
+    """Mean, sample std, count and range of the scores present."""
+
+    mean: float
+    std: float
+    n: int
+    low: float
+    high: float
+
+
+def _spread(values: list[float | None]) -> Spread | None:
+    """The spread of the present values; None with fewer than two."""
     present = [v for v in values if v is not None]
     if len(present) < 2:
+        return None
+    return Spread(statistics.mean(present), statistics.stdev(present), len(present),
+                  min(present), max(present))
+
+
+def _spread_cell(values: list[float | None], digits: int) -> str:
+    spread = _spread(values)
+    if spread is None:
+        present = [v for v in values if v is not None]
         return number_cell(present[0] if present else None, digits)
-    return (f"{statistics.mean(present):.{digits}f} ± {statistics.stdev(present):.{digits}f} "
-            f"({min(present):.{digits}f}–{max(present):.{digits}f})")
+    return (f"{spread.mean:.{digits}f} ± {spread.std:.{digits}f} "
+            f"({spread.low:.{digits}f}–{spread.high:.{digits}f})")
 
 
 def runs_markdown(runs: dict[str, Any]) -> str:
@@ -120,13 +128,6 @@ def runs_markdown(runs: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mean_spread(values: list[float | None]) -> tuple[float, float, int] | None:
-    present = [v for v in values if v is not None]
-    if len(present) < 2:
-        return None
-    return statistics.mean(present), statistics.stdev(present), len(present)
-
-
 def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> list[str]:
     """The pre-training targets judged against the mean of several untrained twins (one run:
     the one named ``config_name``, the encoder the report is about), where twins were drawn
@@ -138,28 +139,26 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
     encoder = run["methods"][METHODS[0][1]]
     twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
     parts = []
-    spread = _mean_spread([t.get("map_fused") for t in twins])
+    spread = _spread([t.get("map_fused") for t in twins])
     if spread and encoder.get("map_fused") is not None:
-        mean, std, n = spread
-        ratio = encoder["map_fused"] / mean
+        ratio = encoder["map_fused"] / spread.mean
         parts.append(f"invariance MAP@R {encoder['map_fused']:.3f} = {ratio:.2f}x the twins' "
-                     f"mean {mean:.3f} ± {std:.3f} ({n} seeds; target 2x: "
+                     f"mean {spread.mean:.3f} ± {spread.std:.3f} ({spread.n} seeds; target 2x: "
                      f"{verdict(ratio >= 2.0)})")
     for rows in ("devmap-669", "devmap-680"):
         for platform in ("amd", "nvidia"):
             key = f"{rows}_{platform}"
-            spread = _mean_spread([t.get(key) for t in twins])
+            spread = _spread([t.get(key) for t in twins])
             if spread and encoder.get(key) is not None:
-                mean, std, n = spread
-                gain = encoder[key] - mean
-                parts.append(f"{rows} LF {platform} {encoder[key]:.1f} % vs twins {mean:.1f} ± "
-                             f"{std:.1f} ({gain:+.1f}; target +2: {verdict(gain >= 2.0)})")
-    spread = _mean_spread([t.get("coarsening") for t in twins])
+                gain = encoder[key] - spread.mean
+                parts.append(f"{rows} LF {platform} {encoder[key]:.1f} % vs twins "
+                             f"{spread.mean:.1f} ± {spread.std:.1f} ({gain:+.1f}; target +2: "
+                             f"{verdict(gain >= 2.0)})")
+    spread = _spread([t.get("coarsening") for t in twins])
     if spread and encoder.get("coarsening") is not None:
-        mean, std, n = spread
-        values = [t["coarsening"] for t in twins if t.get("coarsening") is not None]
-        parts.append(f"thread coarsening LF {encoder['coarsening']:.3f}x vs twins {mean:.3f}x ± "
-                     f"{std:.3f} (range {min(values):.3f}–{max(values):.3f}x)")
+        parts.append(f"thread coarsening LF {encoder['coarsening']:.3f}x vs twins "
+                     f"{spread.mean:.3f}x ± {spread.std:.3f} (range {spread.low:.3f}–"
+                     f"{spread.high:.3f}x)")
     if not parts:
         return []
     return [f"**pre-training against {len(twins)} untrained twins** (`{config_name}`, twins "
