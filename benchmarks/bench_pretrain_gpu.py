@@ -25,6 +25,7 @@ import importlib.util
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,19 +37,11 @@ PEAK_BF16 = (("H200", 989e12), ("H100 PCIe", 756e12), ("H100", 989e12), ("A100",
 
 def _ensure_package() -> None:
     """Makes ``mirencoder.*`` importable from the source tree when it is not installed."""
-    try:
-        import mirencoder.training.pretraining.config  # noqa: F401
-        return
-    except ImportError:
-        pass
-    for name, folder in (("mirencoder", "mirencoder"), ("mirencoder.pipelines", "pipelines"),
-                         ("mirencoder.training", "training"), ("mirencoder.infra", "infra")):
-        init = REPO_ROOT / folder / "__init__.py"
-        spec = importlib.util.spec_from_file_location(
-            name, init, submodule_search_locations=[str(REPO_ROOT / folder)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+    spec = importlib.util.spec_from_file_location("from_source", REPO_ROOT / "infra" /
+                                                  "from_source.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ensure_package()
 
 
 def _parse() -> argparse.Namespace:
@@ -63,6 +56,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--compile", action="store_true", help="torch.compile the token encoder")
     parser.add_argument("--json", default=None, help="write the figures as JSON here")
     parser.add_argument("--write", action="store_true", help="write the BENCHMARKS.md section")
+    parser.add_argument("--section-from", default=None, metavar="JSON",
+                        help="only write the BENCHMARKS.md section of a saved --json report")
     return parser.parse_args()
 
 
@@ -82,7 +77,9 @@ def _prepare_batches(config, dataset: Path, steps: int):
     stream = ProgramStream(shards, "parquet", batch_size=config.data.batch_size,
                            context_length=config.model.context_length, tokenizer_ids=ids,
                            seed=config.data.seed, shuffle_buffer=config.data.shuffle_buffer,
-                           training=True, max_graph_nodes=config.data.max_graph_nodes)
+                           training=True, max_graph_nodes=config.data.max_graph_nodes,
+                           variants_per_group=config.data.variants_per_group,
+                           windows=config.data.windows, max_windows=config.data.max_windows)
     node_mask_id = ids.node_vocab_size  # GraphEncoder's [MASK] slot
     batches = []
     for step, batch in zip(range(steps), stream, strict=False):
@@ -199,9 +196,13 @@ def lightning_loop(config, ids, batches, device, warmup: int, seed: int) -> dict
 
 def main() -> int:
     args = _parse()
+    if args.section_from:
+        write_report_section(json.loads(Path(args.section_from).read_text()))
+        return 0
     _ensure_package()
     import torch
 
+    from benchmarks.report import machine_description
     from mirencoder.training.pretraining.config import load_pretrain_config
 
     cuda = torch.cuda.is_available()
@@ -230,6 +231,9 @@ def main() -> int:
     report = {"card": card, "config": name, "precision": "bf16-mixed" if cuda else "32",
               "steps_timed": len(timed), "batch_size": config.data.batch_size,
               "context_length": config.model.context_length, "prep_seconds": prep_seconds,
+              "warmup": args.warmup, "dataset": Path(args.dataset).name,
+              "machine": machine_description(),
+              "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "torch": torch.__version__}
     for label, run in (("bare", bare), ("lightning", lit)):
         report[f"{label}_tokens_per_s"] = run["tokens"] / run["seconds"]
@@ -244,26 +248,35 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(text)
     if args.write and cuda:
-        from benchmarks.report import write_section
-
-        def mfu(value: float | None) -> str:
-            return f"{100 * value:.1f} %" if value else "n/a"
-
-        body = (f"`{name}` config, bf16-mixed, batch {config.data.batch_size}, context "
-                f"{config.model.context_length}, {len(timed)} timed steps after "
-                f"{args.warmup} warm-up steps, on {card}; dataset `{args.dataset}`.\n\n"
-                "| loop | tokens/s | samples/s | graph nodes/s | ms/step | MFU |\n"
-                "|---|---:|---:|---:|---:|---:|\n"
-                + "".join(f"| {label} | {report[f'{label}_tokens_per_s']:,.0f} | "
-                          f"{report[f'{label}_samples_per_s']:,.1f} | "
-                          f"{report[f'{label}_nodes_per_s']:,.0f} | "
-                          f"{report[f'{label}_step_ms']:.1f} | {mfu(report[f'{label}_mfu'])} |\n"
-                          for label in ("bare", "lightning"))
-                + f"\nLightning / bare: **{report['lightning_over_bare']:.3f}×** (target >= 0.9×)."
-                f" Model FLOPs per step: {report['model_tflops_per_step']:.2f} TFLOP (dense "
-                "matmuls, forward + backward).")
-        write_section("pretrain_gpu", "Pre-training on one GPU (Lightning vs bare PyTorch)", body)
+        write_report_section(report)
     return 0
+
+
+def write_report_section(report: dict) -> None:
+    """The BENCHMARKS.md section of one report (also from a saved ``--json`` file)."""
+    from benchmarks.report import write_section
+
+    def mfu(value: float | None) -> str:
+        return f"{100 * value:.1f} %" if value else "n/a"
+
+    name = report["config"]
+    body = (f"`{name}` config, {report['precision']}, batch {report['batch_size']}, context "
+            f"{report['context_length']}, {report['steps_timed']} timed steps after "
+            f"{report['warmup']} warm-up steps, on {report['card']} (torch {report['torch']});"
+            f" dataset `{report['dataset']}`.\n\n"
+            "| loop | tokens/s | samples/s | graph nodes/s | ms/step | MFU |\n"
+            "|---|---:|---:|---:|---:|---:|\n"
+            + "".join(f"| {label} | {report[f'{label}_tokens_per_s']:,.0f} | "
+                      f"{report[f'{label}_samples_per_s']:,.1f} | "
+                      f"{report[f'{label}_nodes_per_s']:,.0f} | "
+                      f"{report[f'{label}_step_ms']:.1f} | {mfu(report[f'{label}_mfu'])} |\n"
+                      for label in ("bare", "lightning"))
+            + f"\nLightning / bare: **{report['lightning_over_bare']:.3f}×** (target >= 0.9×)."
+            f" Model FLOPs per step: {report['model_tflops_per_step']:.2f} TFLOP (dense "
+            "matmuls, forward + backward).")
+    write_section(f"pretrain_gpu_{name}", f"Pre-training on one GPU: {name} (Lightning vs "
+                  "bare PyTorch)", body, machine=report.get("machine"),
+                  measured=report.get("measured"))
 
 
 if __name__ == "__main__":

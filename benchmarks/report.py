@@ -43,17 +43,21 @@ def machine_description() -> str:
     return f"{os.cpu_count()} cores ({cpu}){memory}{gpu}, Python {platform.python_version()}"
 
 
-def write_section(name: str, title: str, body: str) -> Path:
+def write_section(name: str, title: str, body: str, *, machine: str | None = None,
+                  measured: str | None = None) -> Path:
     """Replaces (or appends) the section ``name`` of BENCHMARKS.md.
 
     Args:
         name: a stable id, e.g. ``views``; the section sits between HTML comment markers.
         title: the section heading.
         body: Markdown; the machine and date are prepended.
+        machine, measured: where and when it was measured, when that was another machine
+            (a GPU run written up here afterwards); default this machine, now.
     """
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else _HEADER
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = (f"<!-- bench:{name} -->\n## {title}\n\n_Measured {stamp} on {machine_description()}._"
+    stamp = measured or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = (f"<!-- bench:{name} -->\n## {title}\n\n_Measured {stamp} on "
+               f"{machine or machine_description()}._"
                f"\n\n{body.strip()}\n<!-- /bench:{name} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->",
                          re.S)

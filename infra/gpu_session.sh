@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The GPU checks of one lent device session, run on the GPU machine (torch, Lightning, PyG and
+# pyarrow there; no ray, mlflow or webdataset, none needed here): bf16 throughput of the two
+# GPU configs (benchmarks/bench_pretrain_gpu.py), then two pre-training runs whose step counts
+# come from the measured step times so that each fits its time budget:
+#   record-gpu-base  base.yaml's architecture with the champion's objectives (BASE_BUDGET_S)
+#   record-gpu-tiny  the champion's recipe, ~4x its steps                (TINY_BUDGET_S)
+# Everything returns through $OUT in <= 8 files: the log, the run folders without checkpoints
+# and with their bench JSONs (runs.tar.gz), and the base encoder's weights as bf16 in 15 MiB parts
+# (infra/gpu_restore.py rebuilds the packages here). The device tool carries the dataset's
+# Parquet train/validation splits and vocabularies (runs/datasets/pretrain-variants-2cpu-v1).
+#   OUT=/tmp/out bash infra/gpu_session.sh
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT="${OUT:?set OUT to the folder that returns}"
+DATASET="${DATASET:-runs/datasets/pretrain-variants-2cpu-v1}"
+BASE_BUDGET_S="${BASE_BUDGET_S:-150}"
+TINY_BUDGET_S="${TINY_BUDGET_S:-150}"
+export PYTHONUNBUFFERED=1
+exec > >(tee "$OUT/session.log") 2>&1
+log() { echo "[gpu_session $(date -u +%T)] $*"; }
+
+log "$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
+python3 -c "import torch, lightning, torch_geometric as g; print('torch', torch.__version__, \
+'lightning', lightning.__version__, 'pyg', g.__version__, 'cuda', torch.cuda.is_available())"
+
+# 1. throughput, each config alone on the GPU
+for config in record-gpu-base record-gpu-tiny; do
+  log "bench $config"
+  timeout 150 python3 -m benchmarks.bench_pretrain_gpu --config "$config" --dataset "$DATASET" \
+    --steps 60 --warmup 10 --json "/tmp/bench-$config.json" | tail -n 4
+done
+
+# 2. the runs: max_steps = 85 % of budget / measured Lightning step time (data loading included
+# in the run, not in the bench), warm-up 5 % of it
+steps_for() {  # bench json, budget seconds, fallback
+  python3 -c "import json,sys
+try: ms = json.load(open(sys.argv[1]))['lightning_step_ms']
+except Exception: print(sys.argv[3]); sys.exit()
+print(max(200, int(0.85 * float(sys.argv[2]) * 1000 / ms) // 50 * 50))" "$@"
+}
+train() {  # config, budget seconds, fallback steps
+  local config=$1 steps run=runs/pretrain/$1
+  steps=$(steps_for "/tmp/bench-$config.json" "$2" "$3")
+  log "pretrain $config: $steps steps (budget $2 s)"
+  timeout $(($2 * 2 + 60)) python3 infra/from_source.py pretrain --config "$config" \
+    --set trainer.max_steps="$steps" --set optim.warmup_steps=$((steps / 20)) \
+    --set trainer.checkpoint_every_n_steps=$((steps / 4)) \
+    --set trainer.val_every_n_steps=$((steps / 2)) 2>&1 | grep -v "^Epoch\|it/s\]$" | tail -n 8
+  if [ ! -f "$run/encoder/encoder_config.json" ] && [ -f "$run/checkpoints/last.ckpt" ]; then
+    log "$config stopped early: exporting its last checkpoint"
+    python3 infra/from_source.py pretrain export --checkpoint "$run/checkpoints/last.ckpt" \
+      --out "$run/encoder"
+  fi
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader
+  mkdir -p "$run" && cp "/tmp/bench-$config.json" "$run/bench.json"
+}
+train record-gpu-base "$BASE_BUDGET_S" 1000
+train record-gpu-tiny "$TINY_BUDGET_S" 4000
+
+# 3. back through $OUT: base weights as bf16 parts, the rest in one archive
+log "packing"
+python3 - <<'PY'
+import os
+from pathlib import Path
+import torch
+from safetensors.torch import load_file, save_file
+weights = Path("runs/pretrain/record-gpu-base/encoder/encoder.safetensors")
+if weights.exists():
+    state = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v)
+             for k, v in load_file(weights).items()}
+    save_file(state, "/tmp/base-encoder-bf16.safetensors")
+PY
+[ -f /tmp/base-encoder-bf16.safetensors ] &&
+  split -b 15M -d /tmp/base-encoder-bf16.safetensors "$OUT/base-encoder-bf16.part"
+tar czf "$OUT/runs.tar.gz" --exclude=checkpoints --exclude=record-gpu-base/encoder/encoder.safetensors \
+  runs/pretrain/record-gpu-base runs/pretrain/record-gpu-tiny
+tar tzf "$OUT/runs.tar.gz" > /dev/null && log "runs.tar.gz reads back"
+ls -la "$OUT"
+log "done"
