@@ -24,18 +24,24 @@ RUNS = ("record-gpu-base", "record-gpu-tiny")
 BASE_PARTS = "base-encoder-bf16.part"
 
 
-def unpack_runs(returned: Path) -> None:
+def unpack_runs(returned: Path, names: list[str]) -> None:
     with tarfile.open(returned / "runs.tar.gz") as archive:
-        for member in archive.getmembers():
+        members = archive.getmembers()
+        for member in members:
             if not member.name.startswith("runs/pretrain/") or ".." in Path(member.name).parts:
                 raise SystemExit(f"unexpected member {member.name!r} in runs.tar.gz")
-        archive.extractall(REPO_ROOT, filter="data")
+        wanted = [m for m in members if Path(m.name).parts[2:3] and Path(m.name).parts[2] in names]
+        archive.extractall(REPO_ROOT, members=wanted, filter="data")
 
 
 def join_base_weights(returned: Path) -> Path | None:
-    """bf16 parts -> float32 ``encoder.safetensors`` in the base run's package."""
+    """bf16 parts -> float32 ``encoder.safetensors`` in the base run's package; the package's
+    own file list (``encoder_config.json``) is brought up to date."""
     import torch
     from safetensors.torch import load, save_file
+
+    from mirencoder.infra.files import sha256_file
+    from mirencoder.training.core.package import PACKAGE_FORMAT_VERSION
 
     parts = sorted(returned.glob(BASE_PARTS + "*"))
     if not parts:
@@ -43,11 +49,18 @@ def join_base_weights(returned: Path) -> Path | None:
     state = load(b"".join(part.read_bytes() for part in parts))
     package = REPO_ROOT / "runs" / "pretrain" / RUNS[0] / "encoder"
     save_file({k: (v.to(torch.float32) if v.is_floating_point() else v)
-               for k, v in state.items()}, str(package / "encoder.safetensors"))
+               for k, v in state.items()}, str(package / "encoder.safetensors"),
+              metadata={"format": "pt", "mirencoder_package": str(PACKAGE_FORMAT_VERSION)})
     lineage_file = package / "lineage.json"
     lineage = json.loads(lineage_file.read_text())
     lineage["weights_transport"] = "bfloat16 (returned from the GPU machine; widened here)"
     lineage_file.write_text(json.dumps(lineage, indent=2, sort_keys=True))
+    config_file = package / "encoder_config.json"
+    config = json.loads(config_file.read_text())
+    config["files"] = {**config["files"],
+                       **{name: sha256_file(package / name)
+                          for name in ("encoder.safetensors", "lineage.json")}}
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True))
     return package
 
 
@@ -95,13 +108,18 @@ def register(run_dir: Path) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("returned", type=Path, help="the folder the device's files came to")
+    parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS),
+                        help="restore only these runs (default: both)")
     parser.add_argument("--no-register", action="store_true")
     args = parser.parse_args()
-    unpack_runs(args.returned)
-    base = join_base_weights(args.returned)
+    from from_source import ensure_package
+
+    ensure_package()
+    unpack_runs(args.returned, args.runs)
+    base = join_base_weights(args.returned) if RUNS[0] in args.runs else None
     print(f"[gpu_restore] base package: {base or 'no weights returned'}")
     write_benchmarks()
-    for name in RUNS:
+    for name in args.runs:
         run_dir = REPO_ROOT / "runs" / "pretrain" / name
         if not (run_dir / "encoder" / "encoder.safetensors").exists():
             print(f"[gpu_restore] {name}: no encoder package")
