@@ -1,6 +1,6 @@
 """Records a finished pre-training run (curves and key metrics) in BENCHMARKS.md.
 
-Usage: python -m benchmarks.report_pretrain RUN_DIR [--note TEXT]
+Usage: python -m benchmarks.report_pretrain RUN_DIR [--note TEXT] [--machine TEXT --measured TEXT]
 Reads RUN_DIR/metrics.jsonl and RUN_DIR/result.json (written by ``mirencoder pretrain``),
 draws the curves to benchmarks/figures/<run>.png and writes the ``pretrain-<run>`` section.
 """
@@ -57,9 +57,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--note", default="")
+    parser.add_argument("--machine", default=None,
+                        help="where the run was trained, when not here (e.g. the GPU machine "
+                             "line of its bench.json)")
+    parser.add_argument("--measured", default=None, help="when, with --machine")
     args = parser.parse_args()
     name, body = pretrain_section(args.run_dir, args.note)
-    write_section(name, f"Pre-training run: {args.run_dir.name}", body)
+    write_section(name, f"Pre-training run: {args.run_dir.name}", body, machine=args.machine,
+                  measured=args.measured)
     print(body)
 
 
