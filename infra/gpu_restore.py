@@ -20,21 +20,28 @@ import tarfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RUNS = ("record-gpu-base", "record-gpu-tiny")
-BASE_PARTS = "base-encoder-bf16.part"
+BASE_PARTS = "base-encoder-bf16.part"  # the one run whose weights travel apart (record-gpu-base*)
+
+
+def returned_runs(returned: Path) -> list[str]:
+    """The run folders in ``runs.tar.gz`` (``runs/pretrain/<name>/...``)."""
+    with tarfile.open(returned / "runs.tar.gz") as archive:
+        names = set()
+        for member in archive.getmembers():
+            parts = Path(member.name).parts
+            if parts[:2] != ("runs", "pretrain") or ".." in parts or len(parts) < 3:
+                raise SystemExit(f"unexpected member {member.name!r} in runs.tar.gz")
+            names.add(parts[2])
+    return sorted(names)
 
 
 def unpack_runs(returned: Path, names: list[str]) -> None:
     with tarfile.open(returned / "runs.tar.gz") as archive:
-        members = archive.getmembers()
-        for member in members:
-            if not member.name.startswith("runs/pretrain/") or ".." in Path(member.name).parts:
-                raise SystemExit(f"unexpected member {member.name!r} in runs.tar.gz")
-        wanted = [m for m in members if Path(m.name).parts[2:3] and Path(m.name).parts[2] in names]
+        wanted = [m for m in archive.getmembers() if Path(m.name).parts[2] in names]
         archive.extractall(REPO_ROOT, members=wanted, filter="data")
 
 
-def join_base_weights(returned: Path) -> Path | None:
+def join_base_weights(returned: Path, name: str) -> Path | None:
     """bf16 parts -> float32 ``encoder.safetensors`` in the base run's package; the package's
     own file list (``encoder_config.json``) is brought up to date."""
     import torch
@@ -47,7 +54,7 @@ def join_base_weights(returned: Path) -> Path | None:
     if not parts:
         return None
     state = load(b"".join(part.read_bytes() for part in parts))
-    package = REPO_ROOT / "runs" / "pretrain" / RUNS[0] / "encoder"
+    package = REPO_ROOT / "runs" / "pretrain" / name / "encoder"
     save_file({k: (v.to(torch.float32) if v.is_floating_point() else v)
                for k, v in state.items()}, str(package / "encoder.safetensors"),
               metadata={"format": "pt", "mirencoder_package": str(PACKAGE_FORMAT_VERSION)})
@@ -64,8 +71,8 @@ def join_base_weights(returned: Path) -> Path | None:
     return package
 
 
-def write_benchmarks() -> None:
-    for report in sorted((REPO_ROOT / "runs" / "pretrain" / name / "bench.json") for name in RUNS):
+def write_benchmarks(names: list[str]) -> None:
+    for report in sorted((REPO_ROOT / "runs" / "pretrain" / name / "bench.json") for name in names):
         if not report.exists():
             continue
         subprocess.run([sys.executable, "-m", "benchmarks.bench_pretrain_gpu",
@@ -108,18 +115,24 @@ def register(run_dir: Path) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("returned", type=Path, help="the folder the device's files came to")
-    parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS),
-                        help="restore only these runs (default: both)")
+    parser.add_argument("--runs", nargs="+", default=None,
+                        help="restore only these runs (default: every run returned)")
     parser.add_argument("--no-register", action="store_true")
     args = parser.parse_args()
     from from_source import ensure_package
 
     ensure_package()
-    unpack_runs(args.returned, args.runs)
-    base = join_base_weights(args.returned) if RUNS[0] in args.runs else None
-    print(f"[gpu_restore] base package: {base or 'no weights returned'}")
-    write_benchmarks()
-    for name in args.runs:
+    names = returned_runs(args.returned)
+    unknown = sorted(set(args.runs or ()) - set(names))
+    if unknown:
+        raise SystemExit(f"not in runs.tar.gz: {', '.join(unknown)} (it holds {', '.join(names)})")
+    names = args.runs or names
+    unpack_runs(args.returned, names)
+    for name in names:
+        if name.startswith("record-gpu-base"):
+            print(f"[gpu_restore] {name}: {join_base_weights(args.returned, name) or 'no weights'}")
+    write_benchmarks(names)
+    for name in names:
         run_dir = REPO_ROOT / "runs" / "pretrain" / name
         if not (run_dir / "encoder" / "encoder.safetensors").exists():
             print(f"[gpu_restore] {name}: no encoder package")
