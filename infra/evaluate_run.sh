@@ -9,8 +9,10 @@
 # move with its random initialisation, which a pre-trained-vs-twin difference must exceed.
 # QUICK=1 leaves out the baselines and controls other than the twin (runtime-only, opcode
 # histogram, IR2Vec, ...: they do not depend on the encoder; the champion's report has them).
+# SETS ("key=value ..."): the overrides the run was trained with (another pre-training seed).
 #   bash infra/evaluate_run.sh record-2cpu-cuda          # a config name or YAML path
 #   TWIN_SEEDS="1 2" bash infra/evaluate_run.sh champion
+#   SETS="data.seed=1 name=record-2cpu-outcome-seed1" bash infra/evaluate_run.sh champion
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
@@ -18,7 +20,9 @@ cd "$ROOT"
 CONFIG="${1:?usage: infra/evaluate_run.sh CONFIG [OUT]}"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 source "$ROOT/infra/resolved_config.sh"
-resolve_config "$CONFIG"
+OVERRIDES=()
+for kv in ${SETS:-}; do OVERRIDES+=(--set "$kv"); done
+resolve_config "$CONFIG" "${OVERRIDES[@]}"
 DATASET=$(setting data dataset_dir)
 RUN=$(setting trainer output_dir)
 RUN=${RUN:-runs/pretrain/$(setting name)}

@@ -6,6 +6,9 @@ headline scores and every leakage-free downstream protocol, from the folders tha
     python -m mirencoder.training.evaluation.record_runs runs/eval/record-2cpu-outcome \\
         runs/eval/record-2cpu-cuda --report-dir .
 
+``--replicates "LABEL=run-a,run-b"`` names runs (config names) of one recipe that differ only
+in the pre-training seed or hardware: their spread is shown beside the twins'.
+
 merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md.
 """
 
@@ -27,11 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", type=Path, default=None,
                         help="holds RESULTS.md and results/summary.json (without it the table "
                         "is only printed)")
+    parser.add_argument("--replicates", action="append", default=[], metavar="LABEL=A,B,...",
+                        help="runs of one recipe (config names), shown as one spread")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         parser.error("not a folder: " + ", ".join(missing))
-    runs = {"runs": [collect_run(folder) for folder in args.folders]}
+    runs: dict = {"runs": [collect_run(folder) for folder in args.folders]}
+    names = {run["name"] for run in runs["runs"]}
+    for spec in args.replicates:
+        label, _, members = spec.partition("=")
+        group = [m for m in members.split(",") if m]
+        if not label or len(group) < 2 or not set(group) <= names:
+            parser.error(f"--replicates {spec!r}: LABEL=A,B,... with two or more of the runs "
+                         f"given ({', '.join(sorted(names))})")
+        runs.setdefault("replicates", []).append({"label": label, "names": group})
     print(runs_markdown(runs))
     if args.report_dir is not None:
         paths = update_report(args.report_dir, "runs_of_record", runs)

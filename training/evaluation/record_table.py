@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from .ablation_table import load_json, probe_scores
 from .table_cells import number_cell, verdict
 
-__all__ = ["collect_run", "runs_markdown", "twin_spread_statements"]
+__all__ = ["collect_run", "runs_markdown", "twin_spread_statements", "replicate_statements"]
 
 COLUMNS = (("map_fused", "invariance MAP@R", 3),
            ("vectorized_source", "vectorised? acc (source folds)", 3),
@@ -125,7 +125,73 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 _spread_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")
+    for group in runs.get("replicates", []):
+        lines += ["", *_replicate_table(runs, group)]
     return "\n".join(lines) + "\n"
+
+
+def _replicates(runs: dict[str, Any], group: dict[str, Any]
+                ) -> tuple[list[dict], list[dict]] | None:
+    """The pre-trained scores of a group's runs and the distinct untrained twins among them
+    (runs of one recipe share their twins: same architecture, vocabularies and seeds)."""
+    members = [r for r in runs.get("runs", []) if r["name"] in group["names"]]
+    if len(members) < 2:
+        return None
+    pretrained = [r["methods"][METHODS[0][1]] for r in members]
+    twins: list[dict] = []
+    for run in members:
+        for twin in (run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()):
+            if twin not in twins:
+                twins.append(twin)
+    return pretrained, twins
+
+
+def _replicate_table(runs: dict[str, Any], group: dict[str, Any]) -> list[str]:
+    found = _replicates(runs, group)
+    if found is None:
+        return []
+    pretrained, twins = found
+    header = ["encoder", *[title for _, title, _ in COLUMNS]]
+    lines = [f"### Pre-training seeds: {group['label']}", "",
+             "The runs " + ", ".join(f"`{n}`" for n in group["names"]) + " train one recipe "
+             "(they differ in the pre-training seed or the hardware only): the spread of the "
+             "pre-trained encoders beside the spread of the untrained twins.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, rows in ((f"pre-trained, {len(pretrained)} runs", pretrained),
+                        (f"untrained twins, {len(twins)} seeds", twins)):
+        lines.append("| " + " | ".join([f"{label}: mean ± std (range)", *[
+            _spread_cell([r.get(key) for r in rows], digits)
+            for key, _, digits in COLUMNS]]) + " |")
+    return lines
+
+
+def replicate_statements(runs: dict[str, Any]) -> list[str]:
+    """Per replicate group: the pre-trained runs' mean against the twins' mean (MAP@R ratio,
+    DevMap leakage-free gains), and whether the worst run still clears the best twin."""
+    lines = []
+    for group in runs.get("replicates", []):
+        found = _replicates(runs, group)
+        if found is None:
+            continue
+        pretrained, twins = found
+        parts = []
+        for key, title, digits in COLUMNS:
+            mine = _spread([r.get(key) for r in pretrained])
+            base = _spread([t.get(key) for t in twins])
+            if mine is None or base is None:
+                continue
+            gain = (f"{mine.mean / base.mean:.2f}x" if key == "map_fused"
+                    else f"{mine.mean - base.mean:+.{digits}f}")
+            clear = "worst run above the best twin" if mine.low > base.high else (
+                "ranges overlap" if mine.low <= base.high and mine.high >= base.low
+                else "every run below every twin")
+            parts.append(f"{title} {mine.mean:.{digits}f} vs {base.mean:.{digits}f} ({gain}; "
+                         f"{clear})")
+        if parts:
+            lines.append(f"**pre-training seeds, {group['label']}** ({len(pretrained)} runs "
+                         f"against {len(twins)} untrained twins, means): " + "; ".join(parts)
+                         + ".")
+    return lines
 
 
 def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> list[str]:

@@ -13,7 +13,7 @@ from .published import (
     PUBLISHED_DEVMAP,
     TARGETS,
 )
-from .record_table import runs_markdown, twin_spread_statements
+from .record_table import replicate_statements, runs_markdown, twin_spread_statements
 from .table_cells import verdict
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
@@ -285,6 +285,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     statements = target_statements(summary) + probe_target_statements(summary.get("probes", {}))
     statements += twin_spread_statements(summary.get("runs_of_record", {}), (
         summary.get("encoder") or {}).get("lineage", {}).get("config_name"))
+    statements += replicate_statements(summary.get("runs_of_record", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "

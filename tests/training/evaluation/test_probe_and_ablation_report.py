@@ -177,3 +177,42 @@ def test_targets_against_the_twins_mean_when_twins_were_drawn_at_several_seeds()
     assert twin_spread_statements(runs, "other") == []  # not the report's encoder
     runs["runs"][0]["methods"]["pre-trained"]["map_fused"] = 0.39
     assert "target 2x: NOT reached" in twin_spread_statements(runs, "champ")[0]
+
+
+def test_replicates_of_one_recipe_are_judged_as_a_spread_against_the_twins():
+    from mirencoder.training.evaluation.record_table import replicate_statements, runs_markdown
+
+    twin = {"map_fused": 0.16, "devmap-669_amd": 80.0}
+    twins = {"1": {"map_fused": 0.24, "devmap-669_amd": 82.0},
+             "2": {"map_fused": 0.20, "devmap-669_amd": 81.0}}
+
+    def run(name: str, map_fused: float, amd: float) -> dict:
+        return {"name": name, "methods": {
+            "pre-trained": {"map_fused": map_fused, "devmap-669_amd": amd},
+            "untrained twin": dict(twin)}, "twin_seeds": {k: dict(v) for k, v in twins.items()}}
+
+    runs = {"runs": [run("a", 0.40, 81.5), run("b", 0.50, 84.5), run("other", 0.1, 70.0)],
+            "replicates": [{"label": "recipe x", "names": ["a", "b"]}]}
+    [line] = replicate_statements(runs)
+    # runs 0.45 mean vs twins 0.20 (the same three twins counted once): 2.25x, 0.40 > 0.24
+    assert "(2 runs against 3 untrained twins, means)" in line
+    assert "invariance MAP@R 0.450 vs 0.200 (2.25x; worst run above the best twin)" in line
+    assert "DevMap 669 LF AMD % 83.0 vs 81.0 (+2.0; ranges overlap)" in line
+    table = runs_markdown(runs)
+    assert "### Pre-training seeds: recipe x" in table
+    assert "| pre-trained, 2 runs: mean ± std (range) | 0.450 ± 0.071 (0.400–0.500) |" in table
+    runs["replicates"][0]["names"] = ["a"]  # one run is no spread
+    assert replicate_statements(runs) == [] and "Pre-training seeds" not in runs_markdown(runs)
+
+
+def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys):
+    import pytest
+
+    from mirencoder.training.evaluation.record_runs import main as record_main
+
+    folder = tmp_path / "run-a"
+    folder.mkdir()
+    with pytest.raises(SystemExit):
+        record_main([str(folder), "--replicates", "x=run-a,run-z"])
+    error = capsys.readouterr().err
+    assert "--replicates 'x=run-a,run-z'" in error and "(run-a)" in error
