@@ -29,6 +29,8 @@ def returned_runs(returned: Path) -> list[str]:
         names = set()
         for member in archive.getmembers():
             parts = Path(member.name).parts
+            if member.isdir() and parts in (("runs",), ("runs", "pretrain")):
+                continue
             if parts[:2] != ("runs", "pretrain") or ".." in parts or len(parts) < 3:
                 raise SystemExit(f"unexpected member {member.name!r} in runs.tar.gz")
             names.add(parts[2])
@@ -37,7 +39,8 @@ def returned_runs(returned: Path) -> list[str]:
 
 def unpack_runs(returned: Path, names: list[str]) -> None:
     with tarfile.open(returned / "runs.tar.gz") as archive:
-        wanted = [m for m in archive.getmembers() if Path(m.name).parts[2] in names]
+        wanted = [m for m in archive.getmembers()
+                  if Path(m.name).parts[2:3] and Path(m.name).parts[2] in names]
         archive.extractall(REPO_ROOT, members=wanted, filter="data")
 
 
