@@ -75,3 +75,18 @@ def test_an_archive_with_members_outside_the_run_folders_is_refused(tmp_path):
         archive.add(stray, arcname="etc/stray.txt")
     with pytest.raises(SystemExit, match="unexpected member 'etc/stray.txt'"):
         _gpu_restore(tmp_path / "repo").returned_runs(out)
+
+
+def test_from_source_maps_the_top_level_folders_like_the_installed_package(tmp_path):
+    """Without site-packages (no installed mirencoder), the source tree serves mirencoder.*."""
+    import subprocess
+    import sys
+
+    code = ("import runpy, sys; runpy.run_path(sys.argv[1])['ensure_package'](); "
+            "import mirencoder.infra.errors as e, mirencoder.training as t; "
+            "print(e.__file__); print(t.__file__)")
+    out = subprocess.run([sys.executable, "-S", "-c", code,
+                          str(REPO_ROOT / "infra" / "from_source.py")], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(REPO_ROOT / "infra" / "errors.py"),
+                   str(REPO_ROOT / "training" / "__init__.py")]
