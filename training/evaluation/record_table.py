@@ -132,17 +132,23 @@ def runs_markdown(runs: dict[str, Any]) -> str:
 
 def _replicates(runs: dict[str, Any], group: dict[str, Any]
                 ) -> tuple[list[dict], list[dict]] | None:
-    """The pre-trained scores of a group's runs and the distinct untrained twins among them
-    (runs of one recipe share their twins: same architecture, vocabularies and seeds)."""
+    """The pre-trained scores of a group's runs and one set of untrained twins, by seed: runs
+    of one recipe share their twins (same architecture, vocabularies and seeds), so a seed's
+    scores are averaged over the runs that scored it (scoring repeats to ~0.1 point)."""
     members = [r for r in runs.get("runs", []) if r["name"] in group["names"]]
     if len(members) < 2:
         return None
     pretrained = [r["methods"][METHODS[0][1]] for r in members]
-    twins: list[dict] = []
+    by_seed: dict[str, list[dict]] = {}
     for run in members:
-        for twin in (run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()):
-            if twin not in twins:
-                twins.append(twin)
+        for seed, twin in (("0", run["methods"][METHODS[1][1]]),
+                           *run.get("twin_seeds", {}).items()):
+            by_seed.setdefault(seed, []).append(twin)
+    twins = []
+    for scored in by_seed.values():
+        keys = {key for twin in scored for key in twin}
+        twins.append({key: (statistics.mean(values) if (values := [
+            t[key] for t in scored if t.get(key) is not None]) else None) for key in keys})
     return pretrained, twins
 
 
