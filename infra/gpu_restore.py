@@ -87,19 +87,22 @@ def register(run_dir: Path) -> str:
     as a registered version of it."""
     import mlflow
 
-    from mirencoder.infra.tracking import ensure_experiment, resolve_tracking_uri
+    from mirencoder.infra.tracking import (
+        ensure_experiment,
+        resolve_tracking_uri,
+        using_tracking_uri,
+    )
     from mirencoder.training.registry.model_registry import register_encoder
 
     uri = resolve_tracking_uri(None)
-    mlflow.set_tracking_uri(uri)
     experiment_id = ensure_experiment("mirencoder-pretrain", uri)
     result = json.loads((run_dir / "result.json").read_text())
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
             if line.strip()]
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_dir.name,
-                          tags={"mirencoder.config_name": run_dir.name,
-                                "mirencoder.trained_on": "GPU machine (infra/gpu_session.sh)"}
-                          ) as run:
+    tags = {"mirencoder.config_name": run_dir.name,
+            "mirencoder.trained_on": "GPU machine (infra/gpu_session.sh)"}
+    with using_tracking_uri(uri), mlflow.start_run(experiment_id=experiment_id,
+                                                   run_name=run_dir.name, tags=tags) as run:
         for row in rows:
             step = int(row["step"])
             mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "step"}, step=step)
