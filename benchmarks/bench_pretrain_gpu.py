@@ -37,7 +37,7 @@ PEAK_BF16 = (("H200", 989e12), ("H100 PCIe", 756e12), ("H100", 989e12), ("A100",
 
 def _ensure_package() -> None:
     """Makes ``mirencoder.*`` importable from the source tree when it is not installed."""
-    spec = importlib.util.spec_from_file_location("from_source", REPO_ROOT / "infra" /
+    spec = importlib.util.spec_from_file_location("from_source", REPO_ROOT / "benchmarks" /
                                                   "from_source.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

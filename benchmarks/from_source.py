@@ -1,7 +1,7 @@
 """Runs ``mirencoder`` from this source tree without installing it (the GPU machine's image
 has torch, Lightning, PyG and pyarrow but no network to install the project).
 
-    python3 infra/from_source.py pretrain --config record-gpu-base --set trainer.max_steps=900
+    python3 benchmarks/from_source.py pretrain --config record-gpu-base --set trainer.max_steps=900
 
 Scripts import :func:`ensure_package` to make ``mirencoder.*`` importable the same way.
 """

@@ -1,4 +1,4 @@
-"""Rebuilds, here, what ``infra/gpu_session.sh`` trained on the GPU machine, and registers it.
+"""Rebuilds, here, what ``benchmarks/gpu_session.sh`` trained on the GPU machine, and registers it.
 
 The session returns its run folders without checkpoints (``runs.tar.gz``), the base encoder's
 weights as bfloat16 in parts (``base-encoder-bf16.partNN``: the device returns at most 64 MiB)
@@ -7,7 +7,7 @@ base weights back to float32 (the package then says ``weights_transport: bfloat1
 lineage), writes the BENCHMARKS.md sections, and registers each package as a new version in
 an MLflow run of its own that carries the run's metric history.
 
-    python infra/gpu_restore.py /work/.device/<files_at> [--no-register]
+    python benchmarks/gpu_restore.py /work/.device/<files_at> [--no-register]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def register(run_dir: Path) -> str:
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
             if line.strip()]
     tags = {"mirencoder.config_name": run_dir.name,
-            "mirencoder.trained_on": "GPU machine (infra/gpu_session.sh)"}
+            "mirencoder.trained_on": "GPU machine (benchmarks/gpu_session.sh)"}
     with using_tracking_uri(uri), mlflow.start_run(experiment_id=experiment_id,
                                                    run_name=run_dir.name, tags=tags) as run:
         for row in rows:

@@ -7,13 +7,13 @@
 #   record-gpu-tiny  the champion's recipe, ~4x its steps                (TINY_BUDGET_S)
 # Everything returns through $OUT in <= 8 files: the log, the run folders without checkpoints
 # and with their bench JSONs (runs.tar.gz), and the base encoder's weights as bf16 in 15 MiB parts
-# (infra/gpu_restore.py rebuilds the packages here). The device tool carries the dataset's
+# (benchmarks/gpu_restore.py rebuilds the packages here). The device tool carries the dataset's
 # Parquet train/validation splits and vocabularies (runs/datasets/pretrain-variants-2cpu-v1).
 # RUNS picks the configs; SEED != 0 trains another pre-training seed (data.seed: order, masks,
 # initialisation) into <config>-seed<SEED>; BENCH=0 skips the benches, and FIXED_STEPS then
 # sets the step count (e.g. the one an earlier session measured and used).
-#   OUT=/tmp/out bash infra/gpu_session.sh
-#   OUT=/tmp/out RUNS=record-gpu-tiny SEED=1 BENCH=0 FIXED_STEPS=1750 bash infra/gpu_session.sh
+#   OUT=/tmp/out bash benchmarks/gpu_session.sh
+#   OUT=/tmp/out RUNS=record-gpu-tiny SEED=1 BENCH=0 FIXED_STEPS=1750 bash benchmarks/gpu_session.sh
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT="${OUT:?set OUT to the folder that returns}"
@@ -53,13 +53,13 @@ train() {  # config, budget seconds, fallback steps
   local run=runs/pretrain/$name
   steps=${FIXED_STEPS:-$(steps_for "$WORK/bench-$config.json" "$2" "$3")}
   log "pretrain $name: $steps steps (budget $2 s)"
-  timeout $(($2 * 2 + 60)) python3 infra/from_source.py pretrain --config "$config" "${seed_sets[@]}" \
+  timeout $(($2 * 2 + 60)) python3 benchmarks/from_source.py pretrain --config "$config" "${seed_sets[@]}" \
     --set trainer.max_steps="$steps" --set optim.warmup_steps=$((steps / 20)) \
     --set trainer.checkpoint_every_n_steps=$((steps / 4)) \
     --set trainer.val_every_n_steps=$((steps / 2)) 2>&1 | grep -v "^Epoch\|it/s\]$" | tail -n 8
   if [ ! -f "$run/encoder/encoder_config.json" ] && [ -f "$run/checkpoints/last.ckpt" ]; then
     log "$config stopped early: exporting its last checkpoint"
-    python3 infra/from_source.py pretrain export --checkpoint "$run/checkpoints/last.ckpt" \
+    python3 benchmarks/from_source.py pretrain export --checkpoint "$run/checkpoints/last.ckpt" \
       --out "$run/encoder"
   fi
   nvidia-smi --query-gpu=memory.used --format=csv,noheader

@@ -1,5 +1,5 @@
-"""infra/gpu_restore.py on what infra/gpu_session.sh returns: a run folder without the base
-weights (runs.tar.gz) and those weights as bfloat16 parts."""
+"""benchmarks/gpu_restore.py on what benchmarks/gpu_session.sh returns: a run folder without
+the base weights (runs.tar.gz) and those weights as bfloat16 parts; benchmarks/from_source.py."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _gpu_restore(repo: Path):
     spec = importlib.util.spec_from_file_location("gpu_restore_under_test",
-                                                  REPO_ROOT / "infra" / "gpu_restore.py")
+                                                  REPO_ROOT / "benchmarks" / "gpu_restore.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.REPO_ROOT = repo  # unpack into a scratch repository
@@ -86,7 +86,7 @@ def test_from_source_maps_the_top_level_folders_like_the_installed_package(tmp_p
             "import mirencoder.infra.errors as e, mirencoder.training as t; "
             "print(e.__file__); print(t.__file__)")
     out = subprocess.run([sys.executable, "-S", "-c", code,
-                          str(REPO_ROOT / "infra" / "from_source.py")], cwd=tmp_path,
+                          str(REPO_ROOT / "benchmarks" / "from_source.py")], cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout.split()
     assert out == [str(REPO_ROOT / "infra" / "errors.py"),
                    str(REPO_ROOT / "training" / "__init__.py")]
