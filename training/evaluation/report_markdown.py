@@ -282,9 +282,11 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
                    "encoder rows (fused, token-only, graph-only) and `--untrained-model` for the "
                    "untrained ablation.")
     out += ["", "## Targets", ""]
-    statements = target_statements(summary) + probe_target_statements(summary.get("probes", {}))
-    statements += twin_spread_statements(summary.get("runs_of_record", {}), (
+    spread = twin_spread_statements(summary.get("runs_of_record", {}), (
         summary.get("encoder") or {}).get("lineage", {}).get("config_name"))
+    statements = target_statements(summary) + probe_target_statements(
+        summary.get("probes", {}), twin_label="seed-0 untrained twin" if spread
+        else "untrained twin") + spread
     statements += replicate_statements(summary.get("runs_of_record", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "

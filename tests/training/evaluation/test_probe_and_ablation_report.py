@@ -43,6 +43,8 @@ def test_probe_targets_say_reached_or_not():
     assert all("NOT reached" in line for line in missed)
     assert "target >= 0.300" in missed[0] and "target >= 0.260" in missed[0]
     assert probe_target_statements({}) == []
+    named = probe_target_statements(_probes(0.40, 0.90), twin_label="seed-0 untrained twin")
+    assert "; seed-0 untrained twin 0.150 (target >= 0.300)" in named[0]
 
 
 def test_probes_merge_into_results_md_beside_the_downstream_tables(tmp_path: Path):

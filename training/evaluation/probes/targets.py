@@ -23,9 +23,11 @@ _GROUPINGS = {"source": "source folds", "template": "template folds"}
 
 def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
                             twin: str = "encoder-untrained",
-                            opcode: str = "opcode-histogram") -> list[str]:
+                            opcode: str = "opcode-histogram",
+                            twin_label: str = "untrained twin") -> list[str]:
     """One sentence per probe: the encoder's score against the twin and the opcode histogram
-    (``[]`` when the run has no encoder)."""
+    (``[]`` when the run has no encoder). ``twin_label`` names the twin in the sentence (the
+    report says "seed-0 untrained twin" where twins were also drawn at other seeds)."""
     lines = []
     retrieval = probes.get("retrieval", {}).get("methods", {})
     if method in retrieval:
@@ -34,7 +36,7 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
         if twin in retrieval:
             goal = MAP_RATIO * retrieval[twin]["map_at_r"]
             ok &= value >= goal
-            parts.append(f"untrained twin {retrieval[twin]['map_at_r']:.3f} (target >= {goal:.3f})")
+            parts.append(f"{twin_label} {retrieval[twin]['map_at_r']:.3f} (target >= {goal:.3f})")
         if opcode in retrieval:
             goal = retrieval[opcode]["map_at_r"] + MAP_MARGIN
             ok &= value >= goal
