@@ -9,7 +9,8 @@ headline scores and every leakage-free downstream protocol, from the folders tha
 ``--replicates "LABEL=run-a,run-b"`` names runs (config names) of one recipe that differ only
 in the pre-training seed or hardware: their spread is shown beside the twins'.
 
-merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md.
+merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md, with
+a figure of each run beside its twins (``results/runs_of_record.png``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .record_plot import draw_runs_of_record
 from .record_table import collect_run, runs_markdown
 from .report_files import update_report
 
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--replicates {spec!r}: LABEL=A,B,... with two or more of the runs "
                          f"given ({', '.join(sorted(names))})")
         runs.setdefault("replicates", []).append({"label": label, "names": group})
+    if args.report_dir is not None:
+        figure = draw_runs_of_record(runs, args.report_dir / "results" / "runs_of_record.png")
+        runs["figure"] = str(figure.relative_to(args.report_dir))
     print(runs_markdown(runs))
     if args.report_dir is not None:
         paths = update_report(args.report_dir, "runs_of_record", runs)

@@ -125,6 +125,8 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 _spread_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")
+    if runs.get("figure"):
+        lines += ["", f"![each run beside its untrained twins]({runs['figure']})"]
     for group in runs.get("replicates", []):
         lines += ["", *_replicate_table(runs, group)]
     return "\n".join(lines) + "\n"

@@ -160,6 +160,10 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert [r["name"] for r in summary["runs_of_record"]["runs"]] == ["run-a", "run-b"]
     assert "## Runs of record" in (tmp_path / "RESULTS.md").read_text()
+    assert summary["runs_of_record"]["figure"] == "results/runs_of_record.png"
+    assert (tmp_path / "results" / "runs_of_record.png").stat().st_size > 10_000
+    assert "![each run beside its untrained twins](results/runs_of_record.png)" in (
+        tmp_path / "RESULTS.md").read_text()
 
 
 def test_targets_against_the_twins_mean_when_twins_were_drawn_at_several_seeds():
