@@ -188,8 +188,14 @@ def replicate_statements(runs: dict[str, Any]) -> list[str]:
             base = _spread([t.get(key) for t in twins])
             if mine is None or base is None:
                 continue
-            gain = (f"{mine.mean / base.mean:.2f}x" if key == "map_fused"
-                    else f"{mine.mean - base.mean:+.{digits}f}")
+            if key == "map_fused":
+                ratio = mine.mean / base.mean
+                gain = f"{ratio:.2f}x, target 2x: {verdict(ratio >= 2.0)}"
+            elif key.startswith("devmap"):
+                gain = (f"{mine.mean - base.mean:+.{digits}f}, target +2: "
+                        f"{verdict(mine.mean - base.mean >= 2.0)}")
+            else:
+                gain = f"{mine.mean - base.mean:+.{digits}f}"
             clear = "worst run above the best twin" if mine.low > base.high else (
                 "ranges overlap" if mine.low <= base.high and mine.high >= base.low
                 else "every run below every twin")

@@ -197,14 +197,16 @@ def test_replicates_of_one_recipe_are_judged_as_a_spread_against_the_twins():
             "pre-trained": {"map_fused": map_fused, "devmap-669_amd": amd},
             "untrained twin": dict(twin)}, "twin_seeds": {k: dict(v) for k, v in twins.items()}}
 
-    runs = {"runs": [run("a", 0.40, 81.5), run("b", 0.50, 84.5), run("other", 0.1, 70.0)],
+    runs = {"runs": [run("a", 0.40, 81.5), run("b", 0.50, 84.7), run("other", 0.1, 70.0)],
             "replicates": [{"label": "recipe x", "names": ["a", "b"]}]}
     runs["runs"][1]["twin_seeds"]["2"]["devmap-669_amd"] = 81.2  # scored again: 81.0 / 81.2
     [line] = replicate_statements(runs)
     # runs 0.45 mean vs twins 0.20 (three seeds, each scored by both runs): 2.25x, 0.40 > 0.24
     assert "(2 runs against 3 untrained twins, means)" in line
-    assert "invariance MAP@R 0.450 vs 0.200 (2.25x; worst run above the best twin)" in line
-    assert "DevMap 669 LF AMD % 83.0 vs 81.0 (+2.0; ranges overlap)" in line  # 80, 82, 81.1
+    assert ("invariance MAP@R 0.450 vs 0.200 (2.25x, target 2x: reached; worst run above the "
+            "best twin)") in line
+    assert ("DevMap 669 LF AMD % 83.1 vs 81.0 (+2.1, target +2: reached; ranges overlap)"
+            in line)  # twins 80, 82, 81.1
     table = runs_markdown(runs)
     assert "### Pre-training seeds: recipe x" in table
     assert "| pre-trained, 2 runs: mean ± std (range) | 0.450 ± 0.071 (0.400–0.500) |" in table
