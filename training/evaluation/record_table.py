@@ -162,8 +162,9 @@ def _replicate_table(runs: dict[str, Any], group: dict[str, Any]) -> list[str]:
     header = ["encoder", *[title for _, title, _ in COLUMNS]]
     lines = [f"### Pre-training seeds: {group['label']}", "",
              "The runs " + ", ".join(f"`{n}`" for n in group["names"]) + " train one recipe "
-             "(they differ in the pre-training seed or the hardware only): the spread of the "
-             "pre-trained encoders beside the spread of the untrained twins.", "",
+             "(the pre-training seed, the hardware or, as the steps column shows, the length may "
+             "differ): the spread of the pre-trained encoders beside the spread of the untrained "
+             "twins.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, rows in ((f"pre-trained, {len(pretrained)} runs", pretrained),
                         (f"untrained twins, {len(twins)} seeds", twins)):
