@@ -50,8 +50,8 @@ def join_base_weights(returned: Path, name: str) -> Path | None:
     import torch
     from safetensors.torch import load, save_file
 
-    from mirencoder.infra.files import sha256_file
     from mirencoder.training.core.package import PACKAGE_FORMAT_VERSION
+    from mirencoder.training.core.package_verify import CONFIG_FILE, package_file_hashes
 
     parts = sorted(returned.glob(BASE_PARTS + "*"))
     if not parts:
@@ -65,11 +65,11 @@ def join_base_weights(returned: Path, name: str) -> Path | None:
     lineage = json.loads(lineage_file.read_text())
     lineage["weights_transport"] = "bfloat16 (returned from the GPU machine; widened here)"
     lineage_file.write_text(json.dumps(lineage, indent=2, sort_keys=True))
-    config_file = package / "encoder_config.json"
+    config_file = package / CONFIG_FILE
     config = json.loads(config_file.read_text())
-    config["files"] = {**config["files"],
-                       **{name: sha256_file(package / name)
-                          for name in ("encoder.safetensors", "lineage.json")}}
+    # the list save_encoder_package writes: every file but the config itself
+    config["files"] = {file: digest for file, digest in package_file_hashes(package).items()
+                       if file != CONFIG_FILE}
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True))
     return package
 
