@@ -146,6 +146,26 @@ def test_fast_path_and_twins_equal_the_training_computation(embedder, package, t
                 assert np.array_equal(result.vectors[0], result.vectors[3])
 
 
+def test_joint_is_the_three_outputs_side_by_side(embedder):
+    irs = sorted((DEMO / "ir").glob("*.ll"))
+    assert len(irs) >= 2
+    parts = {m: embedder.embed_files(irs, modality=m, progress=False).vectors
+             for m in ("fused", "tokens", "graph")}
+    joint = embedder.embed_files(irs, modality="joint", progress=False).vectors
+    d = embedder.dim
+    assert joint.shape == (len(irs), 3 * d) and embedder.modality_dim("joint") == 3 * d
+    np.testing.assert_allclose(np.linalg.norm(joint, axis=1), 1.0, atol=1e-5)
+    for k, m in enumerate(("fused", "tokens", "graph")):
+        part = joint[:, k * d:(k + 1) * d] * np.sqrt(3.0)
+        expected = parts[m] / np.linalg.norm(parts[m], axis=1, keepdims=True)
+        np.testing.assert_allclose(part, expected, atol=1e-5)
+    # the cosine of two joint vectors is the mean of their three cosines
+    cosines = [float(expected_a @ expected_b) for expected_a, expected_b in (
+        (parts[m][0] / np.linalg.norm(parts[m][0]), parts[m][1] / np.linalg.norm(parts[m][1]))
+        for m in ("fused", "tokens", "graph"))]
+    assert float(joint[0] @ joint[1]) == pytest.approx(np.mean(cosines), abs=1e-5)
+
+
 def test_the_embedder_takes_its_settings_from_one_config(package):
     from mirencoder.training.embedding.embed_config import EmbedConfig
     from mirencoder.training.embedding.embedder import Embedder

@@ -72,6 +72,32 @@ def test_encoder_forward_shapes_and_embed(positions):
     assert torch.allclose(alone["fused"][0], embedded["fused"][0], atol=1e-5)
 
 
+def test_residual_fusion_keeps_both_views_in_the_fused_vector():
+    from torch import nn
+
+    from mirencoder.training.core.models.fusion import ModalityFusion
+
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {"model.fusion": "residual",
+                                                     "model.context_length": 32})
+    model = MIREncoder(config.model, vocab_size=IDS.vocab_size,
+                       node_vocab_size=IDS.node_vocab_size, pad_id=0).eval()
+    batch = collate_records(_records(), context_length=32, tokenizer_ids=IDS)
+    out = model(batch)
+    assert out["fused"].shape == (3, config.model.fusion_dim)
+    torch.testing.assert_close(model.fuse_embeddings(out["tokens"], out["graph"]), out["fused"])
+    # with the MLP's output layer zeroed, the fused vector is LN(tokens + graph) exactly
+    fusion = ModalityFusion(8, 8, 8, mode="residual")
+    nn.init.zeros_(fusion.fuse[2].weight)
+    nn.init.zeros_(fusion.fuse[2].bias)
+    tokens, graph = torch.randn(4, 8), torch.randn(4, 8)
+    torch.testing.assert_close(fusion.fuse_vectors(tokens, graph),
+                               fusion.fuse_norm(tokens + graph))
+    with pytest.raises(ValueError, match="fusion mode"):
+        ModalityFusion(8, 8, 8, mode="sum")
+    with pytest.raises(Exception, match="fusion must be one of"):
+        load_pretrain_config(CONFIGS / "tiny.yaml", {"model.fusion": "sum"})
+
+
 def test_whole_program_token_vectors_pool_every_window():
     config = load_pretrain_config(CONFIGS / "tiny.yaml", {"model.context_length": 8})
     model = MIREncoder(config.model, vocab_size=IDS.vocab_size,

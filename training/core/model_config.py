@@ -9,7 +9,9 @@ from ...infra.config import check as _check
 from ...infra.config import help_field as _f
 from ...infra.config import raise_problems as _raise
 
-__all__ = ["ModelConfig"]
+__all__ = ["ModelConfig", "FUSIONS"]
+
+FUSIONS = ("mlp", "residual")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -27,6 +29,9 @@ class ModelConfig:
     gnn_layers: int = _f(3, "relational message-passing layers")
     num_edge_positions: int = _f(32, "edge-position embeddings; larger positions share the last")
     fusion_dim: int = _f(128, "size D of the program embeddings (fused, tokens, graph)")
+    fusion: str = _f("mlp", "fused vector: mlp = LN(MLP([tokens; graph])) | residual = "
+                     "LN(tokens + graph + MLP([tokens; graph])), which keeps both views' "
+                     "vectors linearly in the fused one")
 
     def __post_init__(self) -> None:
         p: list[str] = []
@@ -40,4 +45,5 @@ class ModelConfig:
         _check(p, 0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)")
         _check(p, self.context_length >= 2, "context_length must be >= 2 ([CLS] + one token)")
         _check(p, self.positions in ("learned", "rotary"), "positions must be learned or rotary")
+        _check(p, self.fusion in FUSIONS, f"fusion must be one of {', '.join(FUSIONS)}")
         _raise(p, "model")

@@ -15,7 +15,9 @@ from ...pipelines.compile import CompileConfig
 __all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
            "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE", "DEFAULT_GRAPH_BATCH_SIZE"]
 
-MODALITIES = ("fused", "tokens", "graph")
+MODALITIES = ("fused", "tokens", "graph", "joint")
+# ``joint``: the three outputs side by side (3 x D), each scaled to length 1/sqrt(3), so that
+# the cosine of two joint vectors is the mean of their three cosines (``joint_vectors``).
 # Inference precisions: float32 (the default; equal to the training computation up to float
 # rounding) or bfloat16 (faster on CPUs with bf16 units and on GPUs, within about 1 %).
 PRECISIONS = ("fp32", "bf16")
@@ -53,7 +55,7 @@ class EmbedConfig:
     precision: str = help_field(
         "fp32", "network precision: fp32 (exact) or bf16 (about 1.4x faster on CPUs with "
         "AVX512-BF16/AMX and on GPUs; embeddings within ~1 %)")
-    modality: str = help_field("fused", "embedding written by default: fused, tokens or graph")
+    modality: str = help_field("fused", "embedding written by default: fused, tokens, graph or joint (all three, 3 x D)")
     windows: str = help_field(
         "first", "long programs: first (the first token window; measured best on the probes "
         "and faster than IR2Vec, see ARCHITECTURE.md) | pool (the first max_windows windows "

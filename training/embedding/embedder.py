@@ -58,7 +58,7 @@ from .view_encoding import (
     package_window_policy,
 )
 
-__all__ = ["EmbeddingResult", "Embedder"]
+__all__ = ["EmbeddingResult", "Embedder", "joint_vectors"]
 
 
 @dataclass(slots=True)
@@ -309,8 +309,12 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        """Embedding size D."""
+        """Embedding size D (of ``fused``, ``tokens`` and ``graph``; ``joint`` is 3 x D)."""
         return int(self.model.embedding_dim)
+
+    def modality_dim(self, modality: str) -> int:
+        """The length of one ``modality`` vector."""
+        return 3 * self.dim if modality == "joint" else self.dim
 
     @property
     def context_length(self) -> int:
@@ -414,24 +418,26 @@ class Embedder:
         """
         torch, ids = self._torch, self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
-        if modality in ("fused", "tokens"):
+        if modality in ("fused", "tokens", "joint"):
             common = {"ids": ids, "context_length": self.context_length, "cache": cache,
                       "batch_size": self.token_batch_size}
             parts["tokens"] = (encode_pooled_tokens(self.model, records, max_windows=max_windows,
                                                     **common) if windows == "pool"
                                else encode_token_rows(self.model, records, **common))
-        if modality in ("fused", "graph"):
+        if modality in ("fused", "graph", "joint"):
             parts["graph"] = encode_graphs(self.model, records, ids=ids,
                                            max_graph_nodes=self.max_graph_nodes, cache=cache,
                                            batch_size=self.graph_batch_size)
         if not cache.enabled:
             cache.tokens.clear()
             cache.graphs.clear()
-        if modality != "fused":
+        if modality in ("tokens", "graph"):
             return parts[modality]
         with torch.inference_mode():
-            return self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
-                                              torch.from_numpy(parts["graph"])).cpu().numpy()
+            fused = self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
+                                               torch.from_numpy(parts["graph"])).cpu().numpy()
+        return fused if modality == "fused" else joint_vectors(fused, parts["tokens"],
+                                                              parts["graph"])
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
                       max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
@@ -464,7 +470,7 @@ class Embedder:
         if batch_size < 1 or max_windows < 1:
             raise ConfigError("batch_size and max_windows must be >= 1")
         n = len(loaders)
-        vectors = np.full((n, self.dim), np.nan, dtype=np.float32)
+        vectors = np.full((n, self.modality_dim(modality)), np.nan, dtype=np.float32)
         errors: dict[int, tuple[str, str]] = {}
         keys = [key for key, _, _ in loaders]
         max_tokens = self._token_budget(windows, max_windows)
@@ -579,6 +585,22 @@ class Embedder:
             return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")
+
+def joint_vectors(fused: np.ndarray, tokens: np.ndarray, graph: np.ndarray) -> np.ndarray:
+    """The ``joint`` embedding ``[B, 3D]``: ``[fused; tokens; graph]``, each row of each part
+    scaled to length ``1/sqrt(3)``.
+
+    The joint vector has unit length and the cosine of two joint vectors is the mean of the
+    cosines of their three parts: no output outweighs another in retrieval, and a linear
+    head sees what each output keeps (the fused vector alone drops part of what the graph
+    output carries; RESULTS.md, probes).
+    """
+    parts = []
+    for part in (fused, tokens, graph):
+        norms = np.linalg.norm(part, axis=1, keepdims=True)
+        parts.append(part / np.maximum(norms, 1e-12))
+    return (np.concatenate(parts, axis=1) / np.sqrt(3.0)).astype(np.float32)
+
 
 def _check_precision(precision: str) -> None:
     if precision not in PRECISIONS:

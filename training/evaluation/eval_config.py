@@ -23,7 +23,8 @@ __all__ = ["MODALITY_METHOD", "MethodsConfig", "DevMapMethodsConfig", "ReportCon
            "EvalConfig", "DevMapEvalConfig", "CoarseningEvalConfig", "default_report_dir"]
 
 # Encoder embedding -> its row in the report.
-MODALITY_METHOD = {"fused": "encoder", "tokens": "encoder-tokens", "graph": "encoder-graph"}
+MODALITY_METHOD = {"fused": "encoder", "tokens": "encoder-tokens", "graph": "encoder-graph",
+                   "joint": "encoder-joint"}
 
 
 def default_report_dir() -> Path:
@@ -42,7 +43,8 @@ class MethodsConfig:
     """The same encoder architecture with random weights (URI or folder): adds the
     ``encoder-untrained`` ablation row ('': none)."""
     modalities: list[str] = field(default_factory=lambda: list(MODALITY_METHOD))
-    """Encoder embeddings to evaluate: fused (row ``encoder``), tokens, graph (ablations)."""
+    """Encoder embeddings to evaluate: fused (row ``encoder``), tokens, graph (ablations),
+    joint (the three side by side)."""
     features: list[str] = field(default_factory=lambda: list(BUILTIN_FEATURIZERS))
     """Baselines and controls (empty: only the encoder): runtime-only, kernel-identity,
     opcode-histogram, ir2vec-fa, ir2vec-sym."""

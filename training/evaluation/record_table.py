@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 from .ablation_table import load_json, probe_scores
 from .table_cells import number_cell, verdict
 
-__all__ = ["collect_run", "runs_markdown", "twin_spread_statements", "replicate_statements"]
+__all__ = ["collect_run", "runs_markdown", "twin_spread_statements", "replicate_statements",
+           "COLUMNS", "evaluations", "method_scores", "spread", "spread_cell", "Spread"]
 
 COLUMNS = (("map_fused", "invariance MAP@R", 3),
            ("vectorized_source", "vectorised? acc (source folds)", 3),
@@ -28,7 +29,7 @@ COLUMNS = (("map_fused", "invariance MAP@R", 3),
 METHODS = (("encoder", "pre-trained"), ("encoder-untrained", "untrained twin"))
 
 
-def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str, Any],
+def method_scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str, Any],
             method: str) -> dict[str, float | None]:
     scores = probe_scores(probes, method)
     for rows in ("devmap-669", "devmap-680"):
@@ -42,7 +43,7 @@ def _scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str
     return scores
 
 
-def _evaluations(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def evaluations(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     return (load_json(folder / "probes" / "probes.json") or {},
             load_json(folder / "devmap" / "results" / "summary.json") or {},
             load_json(folder / "thread-coarsening" / "results" / "summary.json") or {})
@@ -53,18 +54,18 @@ def collect_run(folder: Path) -> dict[str, Any]:
     its untrained twin, and those of the twins drawn at other seeds (``twin_seeds``, from
     ``<folder>/twin-seed<N>/``, where the twin was scored as the model); missing parts give
     ``None`` scores."""
-    probes, devmap, coarsening = _evaluations(folder)
+    probes, devmap, coarsening = evaluations(folder)
     encoder = devmap.get("encoder") or probes.get("encoder") or {}
     lineage = encoder.get("lineage", {})
     twin_seeds = {}
     for seed_folder in sorted(folder.glob("twin-seed*")):
         seed = seed_folder.name.removeprefix("twin-seed")
-        twin_seeds[seed] = _scores(*_evaluations(seed_folder), "encoder")
+        twin_seeds[seed] = method_scores(*evaluations(seed_folder), "encoder")
     registered = (load_json(folder / "result.json") or {}).get("registered_version")
     return {"folder": str(folder), "name": lineage.get("config_name") or folder.name,
             "version": encoder.get("version") or registered,
             "dataset": lineage.get("dataset_name"), "steps": lineage.get("steps"),
-            "methods": {label: _scores(probes, devmap, coarsening, method)
+            "methods": {label: method_scores(probes, devmap, coarsening, method)
                         for method, label in METHODS},
             "twin_seeds": twin_seeds}
 
@@ -79,7 +80,7 @@ class Spread(NamedTuple):
     high: float
 
 
-def _spread(values: list[float | None]) -> Spread | None:
+def spread(values: list[float | None]) -> Spread | None:
     """The spread of the present values; None with fewer than two."""
     present = [v for v in values if v is not None]
     if len(present) < 2:
@@ -88,13 +89,13 @@ def _spread(values: list[float | None]) -> Spread | None:
                   min(present), max(present))
 
 
-def _spread_cell(values: list[float | None], digits: int) -> str:
-    spread = _spread(values)
-    if spread is None:
+def spread_cell(values: list[float | None], digits: int) -> str:
+    found = spread(values)
+    if found is None:
         present = [v for v in values if v is not None]
         return number_cell(present[0] if present else None, digits)
-    return (f"{spread.mean:.{digits}f} ± {spread.std:.{digits}f} "
-            f"({spread.low:.{digits}f}–{spread.high:.{digits}f})")
+    return (f"{found.mean:.{digits}f} ± {found.std:.{digits}f} "
+            f"({found.low:.{digits}f}–{found.high:.{digits}f})")
 
 
 def runs_markdown(runs: dict[str, Any]) -> str:
@@ -123,7 +124,7 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
             lines.append("| " + " | ".join(["", "", "", "", label, *[
-                _spread_cell([t.get(key) for t in twins], digits)
+                spread_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")
     if runs.get("figure"):
         lines += ["", f"![each run beside its untrained twins]({runs['figure']})"]
@@ -169,7 +170,7 @@ def _replicate_table(runs: dict[str, Any], group: dict[str, Any]) -> list[str]:
     for label, rows in ((f"pre-trained, {len(pretrained)} runs", pretrained),
                         (f"untrained twins, {len(twins)} seeds", twins)):
         lines.append("| " + " | ".join([f"{label}: mean ± std (range)", *[
-            _spread_cell([r.get(key) for r in rows], digits)
+            spread_cell([r.get(key) for r in rows], digits)
             for key, _, digits in COLUMNS]]) + " |")
     return lines
 
@@ -185,8 +186,8 @@ def replicate_statements(runs: dict[str, Any]) -> list[str]:
         pretrained, twins = found
         parts = []
         for key, title, digits in COLUMNS:
-            mine = _spread([r.get(key) for r in pretrained])
-            base = _spread([t.get(key) for t in twins])
+            mine = spread([r.get(key) for r in pretrained])
+            base = spread([t.get(key) for t in twins])
             if mine is None or base is None:
                 continue
             if key == "map_fused":
@@ -220,26 +221,26 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
     encoder = run["methods"][METHODS[0][1]]
     twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
     parts = []
-    spread = _spread([t.get("map_fused") for t in twins])
-    if spread and encoder.get("map_fused") is not None:
-        ratio = encoder["map_fused"] / spread.mean
+    found = spread([t.get("map_fused") for t in twins])
+    if found and encoder.get("map_fused") is not None:
+        ratio = encoder["map_fused"] / found.mean
         parts.append(f"invariance MAP@R {encoder['map_fused']:.3f} = {ratio:.2f}x the twins' "
-                     f"mean {spread.mean:.3f} ± {spread.std:.3f} ({spread.n} seeds; target 2x: "
+                     f"mean {found.mean:.3f} ± {found.std:.3f} ({found.n} seeds; target 2x: "
                      f"{verdict(ratio >= 2.0)})")
     for rows in ("devmap-669", "devmap-680"):
         for platform in ("amd", "nvidia"):
             key = f"{rows}_{platform}"
-            spread = _spread([t.get(key) for t in twins])
-            if spread and encoder.get(key) is not None:
-                gain = encoder[key] - spread.mean
+            found = spread([t.get(key) for t in twins])
+            if found and encoder.get(key) is not None:
+                gain = encoder[key] - found.mean
                 parts.append(f"{rows} LF {platform} {encoder[key]:.1f} % vs twins "
-                             f"{spread.mean:.1f} ± {spread.std:.1f} ({gain:+.1f}; target +2: "
+                             f"{found.mean:.1f} ± {found.std:.1f} ({gain:+.1f}; target +2: "
                              f"{verdict(gain >= 2.0)})")
-    spread = _spread([t.get("coarsening") for t in twins])
-    if spread and encoder.get("coarsening") is not None:
+    found = spread([t.get("coarsening") for t in twins])
+    if found and encoder.get("coarsening") is not None:
         parts.append(f"thread coarsening LF {encoder['coarsening']:.3f}x vs twins "
-                     f"{spread.mean:.3f}x ± {spread.std:.3f} (range {spread.low:.3f}–"
-                     f"{spread.high:.3f}x)")
+                     f"{found.mean:.3f}x ± {found.std:.3f} (range {found.low:.3f}–"
+                     f"{found.high:.3f}x)")
     if not parts:
         return []
     return [f"**pre-training against {len(twins)} untrained twins** (`{config_name}`, twins "

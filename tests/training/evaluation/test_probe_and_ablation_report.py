@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mirencoder.training.evaluation.ablation_table import ablations_markdown, collect_ablations
 from mirencoder.training.evaluation.ablations import main
 from mirencoder.training.evaluation.probes.targets import probe_target_statements
@@ -225,3 +227,59 @@ def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys)
         record_main([str(folder), "--replicates", "x=run-a,run-z"])
     error = capsys.readouterr().err
     assert "--replicates 'x=run-a,run-z'" in error and "(run-a)" in error
+
+
+def _scored_folder(folder: Path, maps: dict[str, float], amd: dict[str, float]) -> Path:
+    """A folder as infra/evaluate_outputs.sh leaves it: one encoder scored as the model, each
+    output a row (``encoder``, ``encoder-tokens``, ``encoder-graph``, ``encoder-joint``)."""
+    probes = _probes(maps["encoder"], 0.85)
+    probes["retrieval"]["methods"] = {m: {"map_at_r": v} for m, v in maps.items()}
+    rows = {m: {"accuracy": 0.8 + v / 10} for m, v in maps.items()}
+    probes["decisions"]["groupings"] = {"template": {"vectorized": {"methods": rows}}}
+    (folder / "probes").mkdir(parents=True)
+    (folder / "devmap" / "results").mkdir(parents=True)
+    (folder / "probes" / "probes.json").write_text(json.dumps(probes))
+    cells = {m: {"accuracy_mean": a} for m, a in amd.items()}
+    (folder / "devmap" / "results" / "summary.json").write_text(json.dumps(
+        {"results": {"devmap-669": {"leakage-free": {"amd": cells}}}}))
+    return folder
+
+
+def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.output_table import main as output_main
+    from mirencoder.training.evaluation.output_table import (
+        collect_outputs,
+        output_statements,
+        outputs_markdown,
+    )
+
+    names = ("encoder", "encoder-tokens", "encoder-graph", "encoder-joint")
+    trained = [_scored_folder(tmp_path / f"run{i}", dict(zip(names, (0.4 + i / 10, 0.5, 0.1, 0.3),
+                                                                strict=True)),
+                              dict(zip(names, (85.0, 86.0, 87.0, 88.0 + i), strict=True)))
+               for i in range(2)]
+    twins = [_scored_folder(tmp_path / f"twin{i}", dict(zip(names, (0.2, 0.5, 0.1, 0.2),
+                                                            strict=True)),
+                            dict(zip(names, (85.0, 85.0, 85.0, 85.0 + i), strict=True)))
+             for i in range(2)]
+    table = collect_outputs({"pre-trained": trained, "twins": twins})
+    joint = table["groups"]["pre-trained"]["scores"]["joint"]
+    assert [s["map_fused"] for s in joint] == [0.3, 0.3]
+    assert [s["devmap-669_amd"] for s in joint] == [88.0, 89.0]
+    assert joint[0]["vectorized_template"] == pytest.approx(0.83) and joint[0]["coarsening"] is None
+    text = outputs_markdown(table)
+    assert "| `joint` | pre-trained (2) | 0.300 ± 0.000 (0.300–0.300) |" in text
+    assert "| `fused` | twins (2) | 0.200 ± 0.000 (0.200–0.200) |" in text
+    statements = output_statements(table)
+    assert statements[0].startswith("`fused`: MAP@R 2.25x;")
+    assert "DevMap 669 LF AMD % +3.0 (every run above every twin)" in statements[3]
+    assert "vectorised? acc (template folds) +1.0 points" in statements[3]
+    assert output_main(["--group", "pre-trained=" + ",".join(map(str, trained)),
+                        "--group", "twins=" + ",".join(map(str, twins)),
+                        "--report-dir", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert set(summary["which_output"]["groups"]) == {"pre-trained", "twins"}
+    assert "## Which output for which use" in (tmp_path / "RESULTS.md").read_text()
+    with pytest.raises(SystemExit):
+        output_main(["--group", f"x={tmp_path / 'nowhere'}"])
+    assert "not scored" in capsys.readouterr().err

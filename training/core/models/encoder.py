@@ -55,7 +55,8 @@ class MIREncoder(nn.Module):
         self.graph_encoder = GraphEncoder(
             node_vocab_size=node_vocab_size, hidden=config.gnn_hidden, layers=config.gnn_layers,
             num_positions=config.num_edge_positions, dropout=config.dropout)
-        self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim)
+        self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim,
+                                     config.fusion)
 
     @property
     def embedding_dim(self) -> int:

@@ -42,17 +42,30 @@ class ModalityFusion(nn.Module):
           attention_mask: the same without the last dimension, bool
         - node_states: ``[N, hidden]``; node_batch: ``[N]`` graph index of each node
         - output: three ``[B, D]`` tensors (tokens, graph, fused)
+
+    Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
+    ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
+    stays linearly readable in the fused one (with ``mlp`` the objectives on the fused vector
+    decide what of the graph view survives the bottleneck).
     """
 
-    def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int):
+    def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp"):
         super().__init__()
+        if mode not in ("mlp", "residual"):
+            raise ValueError(f"fusion mode must be mlp or residual, not {mode!r}")
         self.fusion_dim = fusion_dim
+        self.mode = mode
         self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
-        self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
-                                  nn.Linear(fusion_dim, fusion_dim), nn.LayerNorm(fusion_dim))
+        if mode == "mlp":
+            self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
+                                      nn.Linear(fusion_dim, fusion_dim), nn.LayerNorm(fusion_dim))
+        else:
+            self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
+                                      nn.Linear(fusion_dim, fusion_dim))
+            self.fuse_norm = nn.LayerNorm(fusion_dim)
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
@@ -86,4 +99,7 @@ class ModalityFusion(nn.Module):
 
     def fuse_vectors(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         """The fused vectors ``[B, D]`` of paired token-view and graph-view vectors."""
-        return self.fuse(torch.cat([tokens, graph], dim=-1))
+        mixed = self.fuse(torch.cat([tokens, graph], dim=-1))
+        if self.mode == "mlp":
+            return mixed
+        return self.fuse_norm(tokens + graph + mixed)

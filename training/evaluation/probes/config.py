@@ -16,8 +16,8 @@ __all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", 
 OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
 """Optimisation levels clang accepts here (O0 gets ``-disable-O0-optnone``)."""
 
-MODALITIES = ("fused", "tokens", "graph")
-"""Encoder embeddings the featurizer can give."""
+MODALITIES = ("fused", "tokens", "graph", "joint")
+"""Encoder embeddings the featurizer can give (``joint``: the other three side by side)."""
 
 GROUPINGS = ("source", "template")
 """Fold groupings of the decision probe."""
@@ -107,7 +107,8 @@ class ProbeConfig:
     """Its untrained twin (same architecture and vocabularies, random weights); on the command
     line unset or ``auto`` makes it from ``model``, ``none`` leaves it out."""
     modalities: tuple[str, ...] = MODALITIES
-    """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``)."""
+    """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``,
+    ``encoder-joint``)."""
     untrained_modalities: tuple[str, ...] = MODALITIES
     """Untrained-twin embeddings evaluated."""
     windows: str = ""

@@ -15,8 +15,9 @@ from .config import ProbeConfig
 __all__ = ["RandomVectorsFeaturizer", "build_probe_featurizers", "MODALITY_SUFFIX",
            "DEFAULT_RANDOM_DIM"]
 
-MODALITY_SUFFIX = {"fused": "", "tokens": "-tokens", "graph": "-graph"}
-"""Method names: ``encoder``, ``encoder-tokens``, ``encoder-graph`` (likewise the twin)."""
+MODALITY_SUFFIX = {"fused": "", "tokens": "-tokens", "graph": "-graph", "joint": "-joint"}
+"""Method names: ``encoder``, ``encoder-tokens``, ``encoder-graph``, ``encoder-joint``
+(likewise the twin)."""
 
 DEFAULT_RANDOM_DIM = 128
 """Random-vector size when no encoder gives one (the tiny config's embedding size)."""

@@ -1,0 +1,138 @@
+"""Which output for which use: every output of the encoder (``fused``, ``tokens``, ``graph``,
+``joint``) of several pre-trained runs beside the same output of several untrained twins, on
+the probes' headline scores and every leakage-free downstream protocol.
+
+Each folder holds one encoder scored as the model (``infra/evaluate_outputs.sh``):
+``<folder>/probes/probes.json``, ``<folder>/devmap/results/summary.json`` and
+``<folder>/thread-coarsening/results/summary.json``, with rows ``encoder``,
+``encoder-tokens``, ``encoder-graph`` and ``encoder-joint``::
+
+    python -m mirencoder.training.evaluation.output_table \\
+        --group "pre-trained=runs/eval/outputs/v3,runs/eval/outputs/v9" \\
+        --group "untrained twins=runs/eval/outputs/twin0,runs/eval/outputs/twin1" \\
+        --label "the champion's recipe" --report-dir .
+
+merges the table into ``results/summary.json`` (key ``which_output``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .record_table import COLUMNS, evaluations, method_scores, spread, spread_cell
+
+__all__ = ["OUTPUTS", "collect_outputs", "outputs_markdown", "output_statements", "main"]
+
+OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encoder-graph"),
+           ("joint", "encoder-joint"))
+"""Each output and its row name when the encoder is scored as the model."""
+
+_TITLES = {"map_fused": "invariance MAP@R"}
+
+
+def collect_outputs(groups: dict[str, list[Path]]) -> dict[str, Any]:
+    """``{"groups": {label: {"folders": [...], "scores": {output: [scores per folder]}}}}``;
+    a score a folder lacks is None."""
+    out: dict[str, Any] = {"groups": {}}
+    for label, folders in groups.items():
+        scored = [evaluations(folder) for folder in folders]
+        out["groups"][label] = {
+            "folders": [str(f) for f in folders],
+            "scores": {output: [method_scores(*parts, method) for parts in scored]
+                       for output, method in OUTPUTS}}
+    return out
+
+
+def outputs_markdown(table: dict[str, Any]) -> str:
+    """The ``## Which output for which use`` section of RESULTS.md."""
+    groups = table.get("groups", {})
+    lines = ["## Which output for which use (each output beside the same output of the twins)",
+             "",
+             f"{table.get('label') or 'Pre-trained runs'}: each output of each encoder, scored "
+             "as in the runs of record (probes on held-out programs; DevMap: XGBoost, 3 fold/head "
+             "seeds; thread coarsening: mean speedup), beside the same output of untrained twins "
+             "(same architecture and vocabularies, random weights, other seeds): mean ± sample "
+             "std (range). `joint` is the other three side by side, each scaled to length "
+             "1/sqrt(3) (3 x D): its cosine is the mean of the three cosines. Folders: "
+             + "; ".join(f"{label}: " + ", ".join(f"`{f}`" for f in g["folders"])
+                         for label, g in groups.items()) + ".", ""]
+    header = ["output", "encoders", *[_TITLES.get(key, title) for key, title, _ in COLUMNS]]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for output, _ in OUTPUTS:
+        for label, group in groups.items():
+            rows = group["scores"].get(output, [])
+            lines.append("| " + " | ".join([
+                f"`{output}`", f"{label} ({len(rows)})",
+                *[spread_cell([r.get(key) for r in rows], digits)
+                  for key, _, digits in COLUMNS]]) + " |")
+    statements = output_statements(table)
+    if statements:
+        lines += ["", *[f"- {line}" for line in statements]]
+    return "\n".join(lines) + "\n"
+
+
+def output_statements(table: dict[str, Any]) -> list[str]:
+    """Per output, the first group's mean against the second's on the scores the targets
+    name: MAP@R ratio (target 2x) and the gains in the vectorised? accuracy (target +5
+    points) and DevMap leakage-free (target +2 points)."""
+    groups = list(table.get("groups", {}).values())
+    if len(groups) < 2:
+        return []
+    mine, base = groups[0]["scores"], groups[1]["scores"]
+    lines = []
+    for output, _ in OUTPUTS:
+        parts = []
+        for key, title, _ in COLUMNS:
+            a = spread([r.get(key) for r in mine.get(output, [])])
+            b = spread([r.get(key) for r in base.get(output, [])])
+            if a is None or b is None:
+                continue
+            if key == "map_fused":
+                parts.append(f"MAP@R {a.mean / b.mean:.2f}x")
+                continue
+            scale = 100.0 if key.startswith("vectorized") else 1.0
+            gain = (a.mean - b.mean) * scale
+            apart = " (every run above every twin)" if a.low > b.high else ""
+            parts.append(f"{title} {gain:+.1f}{' points' if scale > 1 else ''}{apart}"
+                         if key != "coarsening" else
+                         f"{title} {a.mean:.3f}x vs {b.mean:.3f}x{apart}")
+        if parts:
+            lines.append(f"`{output}`: " + "; ".join(parts) + ".")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", action="append", required=True, metavar="LABEL=A,B,...",
+                        help="a group of scored folders (the first: the pre-trained runs; the "
+                        "second: their untrained twins)")
+    parser.add_argument("--label", default="", help="what the pre-trained runs are")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
+    args = parser.parse_args(argv)
+    groups: dict[str, list[Path]] = {}
+    for spec in args.group:
+        label, _, members = spec.partition("=")
+        folders = [Path(m) for m in members.split(",") if m]
+        missing = [str(f) for f in folders if not (f / "probes" / "probes.json").is_file()]
+        if not label or not folders or missing:
+            parser.error(f"--group {spec!r}: LABEL=A,B,... of folders scored by "
+                         "infra/evaluate_outputs.sh" + (f"; not scored: {', '.join(missing)}"
+                                                        if missing else ""))
+        groups[label] = folders
+    table = collect_outputs(groups)
+    table["label"] = args.label
+    print(outputs_markdown(table))
+    if args.report_dir is not None:
+        from .report_files import update_report  # report_files renders this module's table
+
+        paths = update_report(args.report_dir, "which_output", table)
+        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
