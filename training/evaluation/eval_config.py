@@ -42,9 +42,9 @@ class MethodsConfig:
     untrained_model: str = ""
     """The same encoder architecture with random weights (URI or folder): adds the
     ``encoder-untrained`` ablation row ('': none)."""
-    modalities: list[str] = field(default_factory=lambda: list(MODALITY_METHOD))
-    """Encoder embeddings to evaluate: fused (row ``encoder``), tokens, graph (ablations),
-    joint (the three side by side)."""
+    modalities: list[str] = field(default_factory=lambda: ["fused", "tokens", "graph"])
+    """Encoder embeddings to evaluate: fused (row ``encoder``), tokens, graph (ablations);
+    joint (the three side by side, row ``encoder-joint``) on request."""
     features: list[str] = field(default_factory=lambda: list(BUILTIN_FEATURIZERS))
     """Baselines and controls (empty: only the encoder): runtime-only, kernel-identity,
     opcode-histogram, ir2vec-fa, ir2vec-sym."""

@@ -69,7 +69,10 @@ def outputs_markdown(table: dict[str, Any]) -> str:
                   for key, _, digits in COLUMNS]]) + " |")
     statements = output_statements(table)
     if statements:
-        lines += ["", *[f"- {line}" for line in statements]]
+        lines += ["", "Means of the pre-trained runs against the twins' means:", "",
+                  *[f"- {line}" for line in statements]]
+    if table.get("note"):
+        lines += ["", table["note"]]
     return "\n".join(lines) + "\n"
 
 
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a group of scored folders (the first: the pre-trained runs; the "
                         "second: their untrained twins)")
     parser.add_argument("--label", default="", help="what the pre-trained runs are")
+    parser.add_argument("--note", default="", help="what the table shows, in a sentence or "
+                        "two (printed under it)")
     parser.add_argument("--report-dir", type=Path, default=None,
                         help="holds RESULTS.md and results/summary.json (without it the table "
                         "is only printed)")
@@ -125,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         groups[label] = folders
     table = collect_outputs(groups)
     table["label"] = args.label
+    table["note"] = args.note
     print(outputs_markdown(table))
     if args.report_dir is not None:
         from .report_files import update_report  # report_files renders this module's table

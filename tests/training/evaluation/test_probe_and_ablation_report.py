@@ -276,10 +276,12 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     assert "vectorised? acc (template folds) +1.0 points" in statements[3]
     assert output_main(["--group", "pre-trained=" + ",".join(map(str, trained)),
                         "--group", "twins=" + ",".join(map(str, twins)),
+                        "--note", "No output wins everywhere.",
                         "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert set(summary["which_output"]["groups"]) == {"pre-trained", "twins"}
-    assert "## Which output for which use" in (tmp_path / "RESULTS.md").read_text()
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "## Which output for which use" in report and "No output wins everywhere." in report
     with pytest.raises(SystemExit):
         output_main(["--group", f"x={tmp_path / 'nowhere'}"])
     assert "not scored" in capsys.readouterr().err

@@ -19,6 +19,10 @@ OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
 MODALITIES = ("fused", "tokens", "graph", "joint")
 """Encoder embeddings the featurizer can give (``joint``: the other three side by side)."""
 
+DEFAULT_MODALITIES = ("fused", "tokens", "graph")
+"""Evaluated unless told otherwise (``joint`` measured no better: RESULTS.md, "Which output
+for which use")."""
+
 GROUPINGS = ("source", "template")
 """Fold groupings of the decision probe."""
 
@@ -106,10 +110,10 @@ class ProbeConfig:
     untrained_model: str | None = None
     """Its untrained twin (same architecture and vocabularies, random weights); on the command
     line unset or ``auto`` makes it from ``model``, ``none`` leaves it out."""
-    modalities: tuple[str, ...] = MODALITIES
-    """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``,
-    ``encoder-joint``)."""
-    untrained_modalities: tuple[str, ...] = MODALITIES
+    modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``;
+    ``joint`` adds ``encoder-joint``)."""
+    untrained_modalities: tuple[str, ...] = DEFAULT_MODALITIES
     """Untrained-twin embeddings evaluated."""
     windows: str = ""
     """Token windows of long programs, for the encoder and its twin alike: '' (the embedder's
