@@ -84,6 +84,11 @@ def test_residual_fusion_keeps_both_views_in_the_fused_vector():
     batch = collate_records(_records(), context_length=32, tokenizer_ids=IDS)
     out = model(batch)
     assert out["fused"].shape == (3, config.model.fusion_dim)
+    from mirencoder.training.core.model_size import expected_state_shapes
+
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {
+        k: tuple(v) for k, v in expected_state_shapes(config.model, IDS.vocab_size,
+                                                      IDS.node_vocab_size).items()}
     torch.testing.assert_close(model.fuse_embeddings(out["tokens"], out["graph"]), out["fused"])
     # with the MLP's output layer zeroed, the fused vector is LN(tokens + graph) exactly
     fusion = ModalityFusion(8, 8, 8, mode="residual")
