@@ -3,7 +3,7 @@
 # as the model, into OUT/NAME/: the probes (no controls) and the leakage-free DevMap and
 # thread-coarsening protocols, as infra/evaluate_run.sh scores a run. Give the pre-trained
 # packages of one recipe and their untrained twins (other seeds); the table is made by
-#   python -m mirencoder.training.evaluation.output_table --group "pre-trained=OUT/a,OUT/b" \
+#   python -m mirencoder.training.evaluation.which_output --group "pre-trained=OUT/a,OUT/b" \
 #       --group "untrained twins=OUT/t0,OUT/t1" [--report-dir .]
 # Each part that finished is skipped on a rerun.
 #   bash infra/evaluate_outputs.sh runs/eval/outputs \

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,11 +53,13 @@ from .view_encoding import (
     encode_graphs,
     encode_pooled_tokens,
     encode_token_rows,
+    joint_vectors,
     mean_window_records,
+    package_max_graph_nodes,
     package_window_policy,
 )
 
-__all__ = ["EmbeddingResult", "Embedder", "joint_vectors"]
+__all__ = ["EmbeddingResult", "Embedder"]
 
 
 @dataclass(slots=True)
@@ -222,7 +223,7 @@ class Embedder:
         except Exception as error:  # noqa: BLE001 - any load failure means a corrupt package
             raise FatalError(f"corrupt encoder package {package_dir}: "
                              f"{type(error).__name__}: {str(error)[:400]}") from error
-        max_nodes = _package_max_graph_nodes(package_dir, info)
+        max_nodes = package_max_graph_nodes(package_dir, info)
         return cls(model, package_dir=package_dir, tokenizer=tokenizer, node_vocab=node_vocab,
                    source=source or str(package_dir), config=config,
                    package_max_graph_nodes=max_nodes, info=info, model_version=model_version)
@@ -586,37 +587,8 @@ class Embedder:
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")
 
-def joint_vectors(fused: np.ndarray, tokens: np.ndarray, graph: np.ndarray) -> np.ndarray:
-    """The ``joint`` embedding ``[B, 3D]``: ``[fused; tokens; graph]``, each row of each part
-    scaled to length ``1/sqrt(3)``.
-
-    The joint vector has unit length and the cosine of two joint vectors is the mean of the
-    cosines of their three parts: no output outweighs another in retrieval, and a linear
-    head sees what each output keeps (the fused vector alone drops part of what the graph
-    output carries; RESULTS.md, probes).
-    """
-    parts = []
-    for part in (fused, tokens, graph):
-        norms = np.linalg.norm(part, axis=1, keepdims=True)
-        parts.append(part / np.maximum(norms, 1e-12))
-    return (np.concatenate(parts, axis=1) / np.sqrt(3.0)).astype(np.float32)
-
 
 def _check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, "
                           f"not {precision!r}")
-
-
-def _package_max_graph_nodes(package_dir: Path, info: Any) -> int:
-    for source in (getattr(info, "max_graph_nodes", None),):
-        if source:
-            return int(source)
-    try:
-        config = json.loads((package_dir / "encoder_config.json").read_text())
-    except (OSError, ValueError):
-        return DEFAULT_MAX_GRAPH_NODES
-    for section in (config, config.get("data", {}), config.get("embedding", {})):
-        if isinstance(section, dict) and section.get("max_graph_nodes"):
-            return int(section["max_graph_nodes"])
-    return DEFAULT_MAX_GRAPH_NODES

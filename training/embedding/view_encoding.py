@@ -22,10 +22,11 @@ from ..core.data.collate import (
     token_windows,
 )
 from ..core.data.token_ids import TokenizerIds
+from .embed_config import DEFAULT_MAX_GRAPH_NODES
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["encode_token_rows", "encode_pooled_tokens", "encode_graphs", "mean_window_records",
-           "package_window_policy"]
+__all__ = ["joint_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs", "mean_window_records",
+           "package_window_policy", "package_max_graph_nodes"]
 
 
 def _cache_lookup(known: dict, keys: list[bytes]) -> np.ndarray:
@@ -117,3 +118,35 @@ def package_window_policy(package_dir: Path) -> tuple[str, int]:
     if isinstance(data, dict) and data.get("windows") == "all":
         return "pool", int(data.get("max_windows") or DEFAULT_MAX_WINDOWS)
     return "first", DEFAULT_MAX_WINDOWS
+
+
+def joint_vectors(fused: np.ndarray, tokens: np.ndarray, graph: np.ndarray) -> np.ndarray:
+    """The ``joint`` embedding ``[B, 3D]``: ``[fused; tokens; graph]``, each row of each part
+    scaled to length ``1/sqrt(3)``.
+
+    The joint vector has unit length and the cosine of two joint vectors is the mean of the
+    cosines of their three parts: no output outweighs another in retrieval, and a linear
+    head sees what each output keeps. Measured no better than its parts (RESULTS.md, "Which
+    output for which use").
+    """
+    parts = []
+    for part in (fused, tokens, graph):
+        norms = np.linalg.norm(part, axis=1, keepdims=True)
+        parts.append(part / np.maximum(norms, 1e-12))
+    return (np.concatenate(parts, axis=1) / np.sqrt(3.0)).astype(np.float32)
+
+
+def package_max_graph_nodes(package_dir: Path, info: Any) -> int:
+    """The graph-node cap a package was trained with (``info``, then its config), else
+    :data:`DEFAULT_MAX_GRAPH_NODES`."""
+    for source in (getattr(info, "max_graph_nodes", None),):
+        if source:
+            return int(source)
+    try:
+        config = json.loads((package_dir / "encoder_config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_MAX_GRAPH_NODES
+    for section in (config, config.get("data", {}), config.get("embedding", {})):
+        if isinstance(section, dict) and section.get("max_graph_nodes"):
+            return int(section["max_graph_nodes"])
+    return DEFAULT_MAX_GRAPH_NODES

@@ -1,29 +1,21 @@
-"""Which output for which use: every output of the encoder (``fused``, ``tokens``, ``graph``,
-``joint``) of several pre-trained runs beside the same output of several untrained twins, on
-the probes' headline scores and every leakage-free downstream protocol.
-
-Each folder holds one encoder scored as the model (``infra/evaluate_outputs.sh``):
+"""Which output for which use (pure functions): every output of the encoder (``fused``,
+``tokens``, ``graph``, ``joint``) of several pre-trained runs beside the same output of
+several untrained twins, on the probes' headline scores and every leakage-free downstream
+protocol. Each folder holds one encoder scored as the model (``infra/evaluate_outputs.sh``):
 ``<folder>/probes/probes.json``, ``<folder>/devmap/results/summary.json`` and
 ``<folder>/thread-coarsening/results/summary.json``, with rows ``encoder``,
-``encoder-tokens``, ``encoder-graph`` and ``encoder-joint``::
-
-    python -m mirencoder.training.evaluation.output_table \\
-        --group "pre-trained=runs/eval/outputs/v3,runs/eval/outputs/v9" \\
-        --group "untrained twins=runs/eval/outputs/twin0,runs/eval/outputs/twin1" \\
-        --label "the champion's recipe" --report-dir .
-
-merges the table into ``results/summary.json`` (key ``which_output``) and RESULTS.md.
+``encoder-tokens``, ``encoder-graph`` and ``encoder-joint``; ``which_output.py`` merges the
+table into the report.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 from .record_table import COLUMNS, evaluations, method_scores, spread, spread_cell
 
-__all__ = ["OUTPUTS", "collect_outputs", "outputs_markdown", "output_statements", "main"]
+__all__ = ["OUTPUTS", "collect_outputs", "outputs_markdown", "output_statements"]
 
 OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encoder-graph"),
            ("joint", "encoder-joint"))
@@ -104,41 +96,3 @@ def output_statements(table: dict[str, Any]) -> list[str]:
         if parts:
             lines.append(f"`{output}`: " + "; ".join(parts) + ".")
     return lines
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", action="append", required=True, metavar="LABEL=A,B,...",
-                        help="a group of scored folders (the first: the pre-trained runs; the "
-                        "second: their untrained twins)")
-    parser.add_argument("--label", default="", help="what the pre-trained runs are")
-    parser.add_argument("--note", default="", help="what the table shows, in a sentence or "
-                        "two (printed under it)")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
-    args = parser.parse_args(argv)
-    groups: dict[str, list[Path]] = {}
-    for spec in args.group:
-        label, _, members = spec.partition("=")
-        folders = [Path(m) for m in members.split(",") if m]
-        missing = [str(f) for f in folders if not (f / "probes" / "probes.json").is_file()]
-        if not label or not folders or missing:
-            parser.error(f"--group {spec!r}: LABEL=A,B,... of folders scored by "
-                         "infra/evaluate_outputs.sh" + (f"; not scored: {', '.join(missing)}"
-                                                        if missing else ""))
-        groups[label] = folders
-    table = collect_outputs(groups)
-    table["label"] = args.label
-    table["note"] = args.note
-    print(outputs_markdown(table))
-    if args.report_dir is not None:
-        from .report_files import update_report  # report_files renders this module's table
-
-        paths = update_report(args.report_dir, "which_output", table)
-        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

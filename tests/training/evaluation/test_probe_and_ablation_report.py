@@ -246,12 +246,12 @@ def _scored_folder(folder: Path, maps: dict[str, float], amd: dict[str, float]) 
 
 
 def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, capsys):
-    from mirencoder.training.evaluation.output_table import main as output_main
     from mirencoder.training.evaluation.output_table import (
         collect_outputs,
         output_statements,
         outputs_markdown,
     )
+    from mirencoder.training.evaluation.which_output import main as output_main
 
     names = ("encoder", "encoder-tokens", "encoder-graph", "encoder-joint")
     trained = [_scored_folder(tmp_path / f"run{i}", dict(zip(names, (0.4 + i / 10, 0.5, 0.1, 0.3),
