@@ -213,7 +213,8 @@ def replicate_statements(runs: dict[str, Any]) -> list[str]:
 def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> list[str]:
     """The pre-training targets judged against the mean of several untrained twins (one run:
     the one named ``config_name``, the encoder the report is about), where twins were drawn
-    at more than one seed: invariance MAP@R >= 2x, DevMap leakage-free >= +2 points."""
+    at more than one seed: invariance MAP@R >= 2x, the vectorised? probe >= +5 points, DevMap
+    leakage-free >= +2 points."""
     run = next((r for r in runs.get("runs", []) if r["name"] == config_name
                 and r.get("twin_seeds")), None)
     if run is None:
@@ -227,6 +228,15 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
         parts.append(f"invariance MAP@R {encoder['map_fused']:.3f} = {ratio:.2f}x the twins' "
                      f"mean {found.mean:.3f} ± {found.std:.3f} ({found.n} seeds; target 2x: "
                      f"{verdict(ratio >= 2.0)})")
+    for grouping in ("source", "template"):
+        key = f"vectorized_{grouping}"
+        found = spread([t.get(key) for t in twins])
+        if found and encoder.get(key) is not None:
+            gain = 100 * (encoder[key] - found.mean)
+            parts.append(f"vectorised? ({grouping} folds) {encoder[key]:.3f} vs twins "
+                         f"{found.mean:.3f} ± {found.std:.3f} ({gain:+.1f} points; target +5: "
+                         f"{verdict(gain >= 5.0)}"
+                         + ("; above every twin" if encoder[key] > found.high else "") + ")")
     for rows in ("devmap-669", "devmap-680"):
         for platform in ("amd", "nvidia"):
             key = f"{rows}_{platform}"

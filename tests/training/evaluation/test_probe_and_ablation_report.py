@@ -182,6 +182,14 @@ def test_targets_against_the_twins_mean_when_twins_were_drawn_at_several_seeds()
     assert "= 2.00x the twins' mean 0.200 ± 0.040 (3 seeds; target 2x: reached)" in line
     assert "devmap-669 LF amd 83.5 % vs twins 81.0 ± 1.0 (+2.5; target +2: reached)" in line
     assert "range 1.000–1.110x" in line and "seeds 0, 1, 2" in line
+    assert "vectorised?" not in line  # no probe accuracies given
+    for seed, value in (("1", 0.40), ("2", 0.60)):
+        runs["runs"][0]["twin_seeds"][seed]["vectorized_template"] = value
+    twin["vectorized_template"] = 0.50
+    runs["runs"][0]["methods"]["pre-trained"]["vectorized_template"] = 0.68
+    [line] = twin_spread_statements(runs, "champ")
+    assert ("vectorised? (template folds) 0.680 vs twins 0.500 ± 0.100 (+18.0 points; target +5: "
+            "reached; above every twin)") in line
     assert twin_spread_statements(runs, "other") == []  # not the report's encoder
     runs["runs"][0]["methods"]["pre-trained"]["map_fused"] = 0.39
     assert "target 2x: NOT reached" in twin_spread_statements(runs, "champ")[0]
