@@ -21,9 +21,6 @@ OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encode
            ("joint", "encoder-joint"))
 """Each output and its row name when the encoder is scored as the model."""
 
-_TITLES = {"map_fused": "invariance MAP@R"}
-
-
 def collect_outputs(groups: dict[str, list[Path]]) -> dict[str, Any]:
     """``{"groups": {label: {"folders": [...], "scores": {output: [scores per folder]}}}}``;
     a score a folder lacks is None."""
@@ -50,7 +47,7 @@ def outputs_markdown(table: dict[str, Any]) -> str:
              "1/sqrt(3) (3 x D): its cosine is the mean of the three cosines. Folders: "
              + "; ".join(f"{label}: " + ", ".join(f"`{f}`" for f in g["folders"])
                          for label, g in groups.items()) + ".", ""]
-    header = ["output", "encoders", *[_TITLES.get(key, title) for key, title, _ in COLUMNS]]
+    header = ["output", "encoders", *[title for _, title, _ in COLUMNS]]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for output, _ in OUTPUTS:
         for label, group in groups.items():

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch_geometric.nn import global_max_pool, global_mean_pool
 
+from ..model_config import FUSIONS
+
 __all__ = ["ModalityFusion", "pool_windows"]
 
 
@@ -51,20 +53,19 @@ class ModalityFusion(nn.Module):
 
     def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp"):
         super().__init__()
-        if mode not in ("mlp", "residual"):
-            raise ValueError(f"fusion mode must be mlp or residual, not {mode!r}")
+        if mode not in FUSIONS:
+            raise ValueError(f"fusion mode must be one of {', '.join(FUSIONS)}, not {mode!r}")
         self.fusion_dim = fusion_dim
         self.mode = mode
         self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
-        if mode == "mlp":
-            self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
-                                      nn.Linear(fusion_dim, fusion_dim), nn.LayerNorm(fusion_dim))
+        mlp = [nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(), nn.Linear(fusion_dim, fusion_dim)]
+        if mode == "mlp":  # the norm inside the MLP: the state-dict names of older packages
+            self.fuse = nn.Sequential(*mlp, nn.LayerNorm(fusion_dim))
         else:
-            self.fuse = nn.Sequential(nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(),
-                                      nn.Linear(fusion_dim, fusion_dim))
+            self.fuse = nn.Sequential(*mlp)
             self.fuse_norm = nn.LayerNorm(fusion_dim)
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
