@@ -12,6 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/bootstrap.sh"
+source "$ROOT/infra/score_package.sh"
 cd "$ROOT"
 OUT="${1:?usage: infra/evaluate_outputs.sh OUT NAME=PACKAGE [NAME=PACKAGE ...]}"
 shift
@@ -29,15 +30,6 @@ done
 for spec in "$@"; do
   name="${spec%%=*}"; package="${spec#*=}"; out="$OUT/$name"
   echo "[evaluate_outputs] $name ($package) -> $out"
-  [ -f "$out/probes/probes.json" ] ||
-    mirencoder eval probes --model "$package" --untrained-model none --set probes.controls= \
-      --set probes.modalities="$OUTPUTS" --dataset "$DATASET" --data-dir "$DATA_DIR" \
-      --out-dir "$out/probes" --quiet
-  [ -f "$out/devmap/results/summary.json" ] ||
-    mirencoder eval devmap --model "$package" --modalities "$OUTPUTS" --features "" \
-      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$out/devmap" --quiet
-  [ -f "$out/thread-coarsening/results/summary.json" ] ||
-    mirencoder eval thread-coarsening --model "$package" --modalities "$OUTPUTS" --features "" \
-      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$out/thread-coarsening" --quiet
+  score_package "$package" "$out" "$OUTPUTS" "$DATASET" "$DATA_DIR"
 done
 echo "[evaluate_outputs] scored in $OUT"

@@ -20,6 +20,7 @@ cd "$ROOT"
 CONFIG="${1:?usage: infra/evaluate_run.sh CONFIG [OUT]}"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 source "$ROOT/infra/resolved_config.sh"
+source "$ROOT/infra/score_package.sh"
 OVERRIDES=()
 for kv in ${SETS:-}; do OVERRIDES+=(--set "$kv"); done
 resolve_config "$CONFIG" "${OVERRIDES[@]}"
@@ -56,16 +57,6 @@ for seed in ${TWIN_SEEDS:-}; do
   twin_out="$OUT/twin-seed$seed"
   [ -f "$twin/encoder_config.json" ] ||
     python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$twin" --seed "$seed"
-  [ -f "$twin_out/devmap/results/summary.json" ] ||
-    mirencoder eval devmap --model "$twin" --modalities fused --features "" \
-      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$twin_out/devmap" --quiet
-  [ -f "$twin_out/thread-coarsening/results/summary.json" ] ||
-    mirencoder eval thread-coarsening --model "$twin" --modalities fused --features "" \
-      --protocols leakage-free --data-dir "$DATA_DIR" --out-dir "$twin_out/thread-coarsening" \
-      --quiet
-  [ -f "$twin_out/probes/probes.json" ] ||
-    mirencoder eval probes --model "$twin" --untrained-model none --set probes.controls= \
-      --set probes.modalities=fused --dataset "$DATASET" --data-dir "$DATA_DIR" \
-      --out-dir "$twin_out/probes" --quiet
+  score_package "$twin" "$twin_out" fused "$DATASET" "$DATA_DIR"
 done
 echo "[evaluate_run] $RUN scored in $OUT"
