@@ -15,7 +15,7 @@ from typing import Any
 
 from .record_table import COLUMNS, evaluations, method_scores, spread, spread_cell
 
-__all__ = ["OUTPUTS", "collect_outputs", "outputs_markdown", "output_statements"]
+__all__ = ["OUTPUTS", "collect_outputs", "studies", "outputs_markdown", "output_statements"]
 
 OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encoder-graph"),
            ("joint", "encoder-joint"))
@@ -34,12 +34,29 @@ def collect_outputs(groups: dict[str, list[Path]]) -> dict[str, Any]:
     return out
 
 
-def outputs_markdown(table: dict[str, Any]) -> str:
-    """The ``## Which output for which use`` section of RESULTS.md."""
+def studies(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The studies of a ``which_output`` summary section, keyed by label; a section written
+    before studies existed (one table with ``groups``) is one study."""
+    if "groups" in section:
+        return {section.get("label") or "Pre-trained runs": section}
+    return dict(section.get("studies", {}))
+
+
+def outputs_markdown(section: dict[str, Any]) -> str:
+    """The ``## Which output for which use`` section of RESULTS.md: one table per study
+    (a recipe's runs beside their twins), under the study's label when there are several."""
+    tables = studies(section)
+    lines = ["## Which output for which use (each output beside the same output of the twins)"]
+    for label, table in tables.items():
+        if len(tables) > 1:
+            lines += ["", f"### {label}"]
+        lines += ["", *_study_lines(table)]
+    return "\n".join(lines) + "\n"
+
+
+def _study_lines(table: dict[str, Any]) -> list[str]:
     groups = table.get("groups", {})
-    lines = ["## Which output for which use (each output beside the same output of the twins)",
-             "",
-             f"{table.get('label') or 'Pre-trained runs'}: each output of each encoder, scored "
+    lines = [f"{table.get('label') or 'Pre-trained runs'}: each output of each encoder, scored "
              "as in the runs of record (probes on held-out programs; DevMap: XGBoost, 3 fold/head "
              "seeds; thread coarsening: mean speedup), beside the same output of untrained twins "
              "(same architecture and vocabularies, random weights, other seeds): mean ± sample "
@@ -62,7 +79,7 @@ def outputs_markdown(table: dict[str, Any]) -> str:
                   *[f"- {line}" for line in statements]]
     if table.get("note"):
         lines += ["", table["note"]]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def output_statements(table: dict[str, Any]) -> list[str]:

@@ -7,7 +7,9 @@ several pre-trained runs beside the same output of their untrained twins, from f
         --group "untrained twins=runs/eval/outputs/twin0,runs/eval/outputs/twin1" \\
         --label "the champion's recipe" --report-dir .
 
-merges the table into ``results/summary.json`` (key ``which_output``) and RESULTS.md.
+merges the table into ``results/summary.json`` (key ``which_output``, one study per
+``--label``: a rerun with the same label replaces that study, another label adds one) and
+RESULTS.md.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .output_table import collect_outputs, outputs_markdown
-from .report_files import update_report
+from .output_table import collect_outputs, outputs_markdown, studies
+from .report_files import report_paths, update_report
+from .summary import load_summary
 
 __all__ = ["main"]
 
@@ -26,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", action="append", required=True, metavar="LABEL=A,B,...",
                         help="a group of scored folders (the first: the pre-trained runs; the "
                         "second: their untrained twins)")
-    parser.add_argument("--label", default="", help="what the pre-trained runs are")
+    parser.add_argument("--label", default="Pre-trained runs",
+                        help="what the pre-trained runs are (names the study in the report)")
     parser.add_argument("--note", default="", help="what the table shows, in a sentence or "
                         "two (printed under it)")
     parser.add_argument("--report-dir", type=Path, default=None,
@@ -46,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     table = collect_outputs(groups)
     table["label"] = args.label
     table["note"] = args.note
-    print(outputs_markdown(table))
+    print(outputs_markdown({"studies": {args.label: table}}))
     if args.report_dir is not None:
-        paths = update_report(args.report_dir, "which_output", table)
+        existing = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
+        section = {"studies": {**studies(existing.get("which_output") or {}),
+                               args.label: table}}
+        paths = update_report(args.report_dir, "which_output", section)
         print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return 0
 

@@ -275,7 +275,8 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     assert [s["map_fused"] for s in joint] == [0.3, 0.3]
     assert [s["devmap-669_amd"] for s in joint] == [88.0, 89.0]
     assert joint[0]["vectorized_template"] == pytest.approx(0.83) and joint[0]["coarsening"] is None
-    text = outputs_markdown(table)
+    text = outputs_markdown(table)  # a section written before studies: one table
+    assert text == outputs_markdown({"studies": {"Pre-trained runs": table}})
     assert "| `joint` | pre-trained (2) | 0.300 ± 0.000 (0.300–0.300) |" in text
     assert "| `fused` | twins (2) | 0.200 ± 0.000 (0.200–0.200) |" in text
     statements = output_statements(table)
@@ -287,9 +288,22 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
                         "--note", "No output wins everywhere.",
                         "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
-    assert set(summary["which_output"]["groups"]) == {"pre-trained", "twins"}
+    study = summary["which_output"]["studies"]["Pre-trained runs"]
+    assert set(study["groups"]) == {"pre-trained", "twins"}
     report = (tmp_path / "RESULTS.md").read_text()
     assert "## Which output for which use" in report and "No output wins everywhere." in report
+    assert "### " not in report.split("## Which output")[1].split("\n## ")[0]
+    # another recipe is a second study beside the first; the same label replaces its study
+    for note in ("first", "second"):
+        assert output_main(["--group", f"recipe B={trained[0]}", "--group", f"twins={twins[0]}",
+                            "--label", "Recipe B", "--note", note,
+                            "--report-dir", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert list(summary["which_output"]["studies"]) == ["Pre-trained runs", "Recipe B"]
+    section = (tmp_path / "RESULTS.md").read_text().split("## Which output")[1]
+    assert "### Pre-trained runs" in section and "### Recipe B" in section
+    assert "No output wins everywhere." in section and "second" in section
+    assert "| `fused` | recipe B (1) |" in section and "\nfirst\n" not in section
     with pytest.raises(SystemExit):
         output_main(["--group", f"x={tmp_path / 'nowhere'}"])
     assert "not scored" in capsys.readouterr().err
