@@ -20,11 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 STOP_BOUND_S = 20.0
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a terminal gives it (default: Python raises KeyboardInterrupt). A shell
+    without job control starts background jobs with SIGINT ignored, and the ignored
+    disposition is inherited: a suite started with ``&`` would test a launcher deaf to Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _launch(root: Path) -> tuple[subprocess.Popen, str, list[tuple[int, float, str]]]:
     """Starts the command; returns it, the tracking URI and its process tree once serving."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mirencoder.infra.mlflow_server", "--port", "0", "--root",
-         str(root)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         str(root)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_terminal)
     uri = ""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not uri:
