@@ -25,8 +25,8 @@ from ..core.data.token_ids import TokenizerIds
 from .embed_config import DEFAULT_MAX_GRAPH_NODES
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["joint_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs", "mean_window_records",
-           "package_window_policy", "package_max_graph_nodes"]
+__all__ = ["joint_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs",
+           "mean_window_records", "package_window_policy", "package_max_graph_nodes"]
 
 
 def _cache_lookup(known: dict, keys: list[bytes]) -> np.ndarray:
@@ -139,9 +139,9 @@ def joint_vectors(fused: np.ndarray, tokens: np.ndarray, graph: np.ndarray) -> n
 def package_max_graph_nodes(package_dir: Path, info: Any) -> int:
     """The graph-node cap a package was trained with (``info``, then its config), else
     :data:`DEFAULT_MAX_GRAPH_NODES`."""
-    for source in (getattr(info, "max_graph_nodes", None),):
-        if source:
-            return int(source)
+    trained_cap = getattr(info, "max_graph_nodes", None)
+    if trained_cap:
+        return int(trained_cap)
     try:
         config = json.loads((package_dir / "encoder_config.json").read_text())
     except (OSError, ValueError):
