@@ -228,6 +228,41 @@ def test_variant_contrast_reaches_the_fusion_layer_when_groups_repeat(views):
     assert all(p.grad is not None for p in model.parameters())  # DDP: every head joins
 
 
+@pytest.mark.parametrize("fusion", ["mlp", "residual"])
+def test_variant_stop_gradient_shields_the_graph_encoder(fusion):
+    """``variant_stop_gradient: graph``: the variant contrast on the fused vector trains the
+    token side and the fusion MLP, never the GNN or its pooling; the loss value is unchanged."""
+    task = TaskConfig(**{**ONLY, "variant_weight": 1.0, "variant_projection": "none",
+                         "variant_stop_gradient": "graph"})
+    model_config = dataclasses.replace(MODEL, fusion=fusion, dropout=0.0)
+    records = _records(6, groups=["a", "a", "b", "b", "c", "c"])
+    torch.manual_seed(0)
+    shielded = PretrainingModel(model_config, task, IDS)
+    torch.manual_seed(0)
+    plain = PretrainingModel(model_config, dataclasses.replace(task, variant_stop_gradient=""),
+                             IDS)
+    losses = []
+    for model in (shielded, plain):
+        metrics = model(_step(model, task, records))
+        metrics["loss"].backward()
+        losses.append(float(metrics["variant_loss"]))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+
+    def grad(model: PretrainingModel, module: torch.nn.Module) -> float:
+        return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+    for model, graph_trained in ((shielded, False), (plain, True)):
+        encoder = model.encoder
+        assert (grad(model, encoder.graph_encoder) > 0) is graph_trained
+        assert (grad(model, encoder.fusion.graph_proj) > 0) is graph_trained
+        assert grad(model, encoder.token_encoder) > 0 and grad(model, encoder.fusion.token_proj) > 0
+        assert _fuse_grad(model) > 0
+    with pytest.raises(ConfigError, match="variant_stop_gradient"):
+        TaskConfig(variant_stop_gradient="nodes")
+    with pytest.raises(ConfigError, match="variant_stop_gradient"):
+        TaskConfig(variant_views="fused,graph", variant_stop_gradient="graph")
+
+
 def test_all_tasks_together_give_finite_losses_and_every_parameter_a_gradient():
     torch.manual_seed(0)
     task = TaskConfig(gae_edge_mask_rate=0.3, node_text_mask_rate=0.3)

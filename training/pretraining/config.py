@@ -92,6 +92,12 @@ class TaskConfig:
         "mlp", "where the variant contrast acts: mlp (SimCLR's projection head; the invariance "
         "lands on the projection) | none (on the L2-normalised embedding itself, which the "
         "optimisation-invariance probe and consumers' nearest-neighbour use read)")
+    variant_stop_gradient: str = _f(
+        "", "comma list of views (tokens | graph) whose encoder the variant contrast on the fused "
+        "vector does not train: it contrasts fuse(tokens, graph) with those views' vectors "
+        "detached (stop-gradient), so the invariance lands on the other view and the fusion MLP "
+        "while the shielded view keeps what its other objectives put there (e.g. graph: the "
+        "compiler's decisions). Empty: every view trained")
 
     outcome_weight: float = _f(
         0.0, "weight of optimisation-outcome prediction: the fused vector plus a target-level "
@@ -139,6 +145,11 @@ class TaskConfig:
         _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
                and len(set(views)) == len(views),
                "variant_views must list distinct names of fused, tokens, graph")
+        shielded = [v.strip() for v in self.variant_stop_gradient.split(",") if v.strip()]
+        _check(p, set(shielded) <= {"tokens", "graph"} and len(set(shielded)) == len(shielded)
+               and not set(shielded) & set(views),
+               "variant_stop_gradient must list distinct names of tokens, graph that are not "
+               "themselves in variant_views")
         _raise(p, "task")
 
 

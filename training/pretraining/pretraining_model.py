@@ -58,6 +58,7 @@ class PretrainingModel(nn.Module):
                                                   task.temperature_init)
                             if task.contrastive_weight > 0 else None)
         self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
+        self.variant_shielded = frozenset(parse_views(task.variant_stop_gradient))
         self.variant_heads = nn.ModuleDict({view: VariantProjection(
             model.fusion_dim, task.contrastive_dim, task.variant_projection)
             for view in self.variant_views})
@@ -143,7 +144,8 @@ class PretrainingModel(nn.Module):
             metrics.update(match_loss=m["loss"].detach(), match_accuracy=m["accuracy"])
             fused_reached = True
         if self.variant_views and step.group_ids is not None:
-            results = [variant_metrics(self.variant_heads[view](out[view]), step.group_ids,
+            results = [variant_metrics(self.variant_heads[view](self._variant_vectors(out, view)),
+                                       step.group_ids,
                                        task.variant_temperature, copies)
                        for view in self.variant_views]
             if results[0] is not None:  # every view sees the same groups
@@ -167,6 +169,18 @@ class PretrainingModel(nn.Module):
         unused = sum(p.sum() for p in self._heads_parameters()) * 0.0
         metrics["loss"] = total + unused
         return metrics
+
+    def _variant_vectors(self, out: dict[str, torch.Tensor], view: str) -> torch.Tensor:
+        """The vectors the variant contrast scores for ``view``: for ``fused`` with shielded
+        views (``task.variant_stop_gradient``), the fusion of their detached vectors."""
+        if view != "fused" or not self.variant_shielded:
+            return out[view]
+        tokens, graph = out["tokens"], out["graph"]
+        if "tokens" in self.variant_shielded:
+            tokens = tokens.detach()
+        if "graph" in self.variant_shielded:
+            graph = graph.detach()
+        return self.encoder.fusion.fuse_vectors(tokens, graph)
 
     def _matching_negatives(self, step: TaskInputs, logits: torch.Tensor | None,
                             excluded: torch.Tensor | None
