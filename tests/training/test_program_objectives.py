@@ -454,3 +454,42 @@ def test_validation_means_cover_only_the_batches_that_had_a_metric(tmp_path):
     for name in ("variant_loss", "contrastive_loss", "match_loss", "outcome_cross_loss"):
         assert logged[f"val/{name}"] == pytest.approx(float(alone[name]), rel=1e-5), name
     assert all(torch.isfinite(torch.tensor(value)) for value in logged.values())
+
+
+# --- vectorisation-outcome prediction -------------------------------------------------------
+
+
+def test_vector_lanes_and_lane_classes():
+    from mirencoder.training.pretraining.tasks.vectorisation import lane_classes, vector_lanes
+
+    assert vector_lanes(["[PAD]", "load", "<4 x i32>", "<2 x <2 x ptr>>", "<16 x i8>",
+                         "<1 x i64>", "[8 x i32]"]) == [0, 0, 4, 2, 16, 1, 0]
+    lanes = torch.tensor([0, 0, 4, 2, 16, 1, 8, 32])
+    targets = torch.zeros(6, 8)
+    targets[0, 1] = 1.0                   # scalar code
+    targets[1, [1, 2, 3]] = 1 / 3          # widest 4 lanes
+    targets[2, [4, 5]] = 0.5               # 16 lanes
+    targets[3, 5] = 1.0                    # a 1-lane vector counts as none
+    targets[4, 6] = 1.0                    # 8
+    targets[5, [3, 7]] = 0.5               # 32 lanes: the 16+ class
+    assert lane_classes(targets, lanes).tolist() == [0, 2, 4, 0, 3, 4]
+
+
+def test_vectorisation_prediction_pairs_variants_and_reaches_the_fusion_layer():
+    torch.manual_seed(0)
+    task = TaskConfig(**{**ONLY, "vectorisation_weight": 1.0})
+    lanes = [0] * IDS.node_vocab_size
+    lanes[7] = 4  # node text 7 is a <4 x ...> type
+    with pytest.raises(ConfigError, match="node texts"):
+        PretrainingModel(MODEL, task, IDS)
+    model = PretrainingModel(MODEL, task, IDS, node_vector_lanes=lanes)
+    records = _leveled(_records(6, groups=["a", "a", "b", "b", "c", "c"]),
+                       ["O0", "O2", "O0", "O2", "O0", "Oz"])
+    step = _step(model, task, records)
+    metrics = model(step)
+    assert set(metrics) >= {"vectorisation_loss", "vectorisation_accuracy"}
+    assert float(metrics["vectorisation_loss"]) > 0
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0
+    assert float(model.vectorisation_head.linear.weight.grad.abs().sum()) > 0
+    assert "vectorisation_loss" in model.metric_names()

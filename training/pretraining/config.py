@@ -103,6 +103,11 @@ class TaskConfig:
         0.0, "weight of optimisation-outcome prediction: the fused vector plus a target-level "
         "embedding predicts the node-text distribution of each variant of its group in the "
         "batch at that level, its own included (KL; tasks/outcome.py). 0: off")
+    vectorisation_weight: float = _f(
+        0.0, "weight of vectorisation-outcome prediction: a linear head over the fused vector "
+        "plus a target-level embedding predicts the widest vector type (none, 2, 4, 8, 16+ "
+        "lanes) of each variant of its group in the batch at that level (tasks/vectorisation.py; "
+        "needs the dataset's node_vocab.json). 0: off")
     contrastive_variants: str = _f(
         "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
         "contrastive alignment and the matching negatives it mines: negative (its hardest "
@@ -114,10 +119,11 @@ class TaskConfig:
         p: list[str] = []
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
                      "gae_negative_ratio", "contrastive_weight", "variant_weight",
-                     "outcome_weight"):
+                     "outcome_weight", "vectorisation_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
         _check(p, self.mlm_weight + self.gae_weight + self.match_weight
-               + self.contrastive_weight + self.variant_weight + self.outcome_weight > 0,
+               + self.contrastive_weight + self.variant_weight + self.outcome_weight
+               + self.vectorisation_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction

@@ -59,7 +59,8 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path) -> Path:
     if not isinstance(hparams, dict) or not {"config", "tokenizer_ids"} <= hparams.keys():
         raise ConfigError(f"{checkpoint} is not a mirencoder pre-training checkpoint "
                           "(no run config in its hyper-parameters)")
-    module = PretrainingModule(hparams["config"], hparams["tokenizer_ids"])
+    module = PretrainingModule(hparams["config"], hparams["tokenizer_ids"],
+                               hparams.get("node_vector_lanes"))
     module.load_state_dict(state["state_dict"])
     config = module.run_config
     extra = {"exported_from_checkpoint": str(checkpoint.resolve())}

@@ -21,6 +21,7 @@ from .config import PretrainConfig
 from .datamodule import ProgramDataModule
 from .lit_module import PretrainingModule
 from .run_context import RunContext, save_run_package
+from .tasks.vectorisation import dataset_vector_lanes
 
 __all__ = ["PretrainResult", "run_training", "build_trainer", "resolve_hardware"]
 
@@ -64,7 +65,9 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         torch.set_num_threads(max(1, (cores or 1) // config.trainer.devices))
     L.seed_everything(config.data.seed, workers=False, verbose=False)
-    module = PretrainingModule(config.to_dict(), run.tokenizer_ids.to_dict())
+    lanes = (dataset_vector_lanes(run.dataset_dir) if config.task.vectorisation_weight > 0
+             else None)
+    module = PretrainingModule(config.to_dict(), run.tokenizer_ids.to_dict(), lanes)
     datamodule = ProgramDataModule(config.data, context_length=config.model.context_length)
     logger = _mlflow_logger(config, run, resume)
     history = MetricsHistory(run.output_dir / "metrics.jsonl", config.trainer.log_every)

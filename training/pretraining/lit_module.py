@@ -57,14 +57,18 @@ class PretrainingModule(L.LightningModule):
         config: the resolved run config as a plain dict (saved as hyper-parameters, so a
             checkpoint loads with ``weights_only=True``).
         tokenizer_ids: :meth:`TokenizerIds.to_dict` of the dataset.
+        node_vector_lanes: lanes of each node-text id's vector type (vectorisation-outcome
+            prediction only; ``tasks/vectorisation.dataset_vector_lanes``).
     """
 
-    def __init__(self, config: dict[str, Any], tokenizer_ids: dict[str, int]):
+    def __init__(self, config: dict[str, Any], tokenizer_ids: dict[str, int],
+                 node_vector_lanes: list[int] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.run_config = config_from_dict(PretrainConfig, config)
         self.ids = TokenizerIds(**tokenizer_ids)
-        self.model = PretrainingModel(self.run_config.model, self.run_config.task, self.ids)
+        self.model = PretrainingModel(self.run_config.model, self.run_config.task, self.ids,
+                                      node_vector_lanes)
         if self.run_config.trainer.compile:
             self.model.encoder.token_encoder = torch.compile(self.model.encoder.token_encoder)
 

@@ -5,10 +5,13 @@ Used by the Lightning module and, unchanged, by the bare PyTorch loop of the GPU
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...infra.errors import ConfigError
 from ...pipelines.ir.program_graph import FLOWS
 from ..core.data.token_ids import TokenizerIds
 from ..core.model_config import ModelConfig
@@ -25,13 +28,14 @@ from .tasks.matching import matching_metrics, sample_negatives
 from .tasks.outcome import OutcomeHead, outcome_metrics
 from .tasks.task_inputs import TaskInputs
 from .tasks.variant import VariantProjection, parse_views, variant_metrics
+from .tasks.vectorisation import VectorisationHead, lane_classes, vectorisation_metrics
 
 __all__ = ["PretrainingModel"]
 
 
 class PretrainingModel(nn.Module):
     """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
-    projections, + variant projection heads, + optimisation-outcome head).
+    projections, + variant projection heads, + optimisation-outcome head, + vectorisation head).
 
     ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
     ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
@@ -39,11 +43,15 @@ class PretrainingModel(nn.Module):
     ``node_text_accuracy``, ``match_loss``, ``match_accuracy``, ``contrastive_loss``,
     ``contrastive_accuracy`` (top-1 retrieval tokens -> graph in the batch),
     ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy``, ``outcome_loss``,
-    ``outcome_cross_loss`` (those of enabled tasks; variant ones only when the batch holds two
+    ``outcome_cross_loss``, ``vectorisation_loss``, ``vectorisation_accuracy``,
+    ``vectorisation_vector_accuracy`` (those of enabled tasks; variant ones only when the batch holds two
     programs of one group, the cross-level outcome loss only with two levels of one group).
     """
 
-    def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds):
+    def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds,
+                 node_vector_lanes: Sequence[int] | None = None):
+        """``node_vector_lanes``: lanes of each node-text id's vector type (0: none; see
+        ``tasks/vectorisation.vector_lanes``), needed by vectorisation-outcome prediction."""
         super().__init__()
         self.task, self.ids = task, ids
         self.encoder = MIREncoder(model, vocab_size=ids.vocab_size, node_vocab_size=ids.node_vocab_size,
@@ -64,6 +72,15 @@ class PretrainingModel(nn.Module):
             for view in self.variant_views})
         self.outcome_head = (OutcomeHead(model.fusion_dim, ids.node_vocab_size)
                              if task.outcome_weight > 0 else None)
+        self.vectorisation_head = None
+        if task.vectorisation_weight > 0:
+            if node_vector_lanes is None or len(node_vector_lanes) != ids.node_vocab_size:
+                raise ConfigError("task.vectorisation_weight > 0 needs the lanes of each of the "
+                                  f"{ids.node_vocab_size} node texts (the dataset's "
+                                  "node_vocab.json)")
+            self.vectorisation_head = VectorisationHead(model.fusion_dim)
+            self.register_buffer("node_vector_lanes", torch.tensor(
+                list(node_vector_lanes), dtype=torch.long), persistent=False)
 
     @property
     def node_mask_id(self) -> int:
@@ -91,6 +108,9 @@ class PretrainingModel(nn.Module):
             names += ["variant_loss", "variant_accuracy"]
         if self.outcome_head is not None:
             names += ["outcome_loss", "outcome_cross_loss"]
+        if self.vectorisation_head is not None:
+            names += ["vectorisation_loss", "vectorisation_accuracy",
+                      "vectorisation_vector_accuracy"]
         return tuple(names)
 
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
@@ -163,6 +183,17 @@ class PretrainingModel(nn.Module):
                 if "cross_loss" in o:
                     metrics["outcome_cross_loss"] = o["cross_loss"]
                 fused_reached = True
+        if self.vectorisation_head is not None and step.outcome_targets is not None:
+            v = vectorisation_metrics(
+                self.vectorisation_head, out["fused"], step.level_ids, step.group_ids,
+                lane_classes(step.outcome_targets, self.node_vector_lanes))
+            if v is not None:
+                total = total + task.vectorisation_weight * v["loss"]
+                metrics.update(vectorisation_loss=v["loss"].detach(),
+                               vectorisation_accuracy=v["accuracy"])
+                if "vector_accuracy" in v:
+                    metrics["vectorisation_vector_accuracy"] = v["vector_accuracy"]
+                fused_reached = True
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
@@ -199,7 +230,8 @@ class PretrainingModel(nn.Module):
 
     def _heads_parameters(self):
         for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
-                     self.contrastive, self.variant_heads, self.outcome_head):
+                     self.contrastive, self.variant_heads, self.outcome_head,
+                     self.vectorisation_head):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
                             if not (name == "decoder_weight" and self.mlm_head.tied))

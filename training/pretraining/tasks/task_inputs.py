@@ -147,9 +147,9 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         hard = torch.rand(2, batch.num_programs, generator=generator) < task.hard_negative_fraction
     groups = (group_ids(batch.groups or batch.keys)
               if task.variant_weight > 0 or task.outcome_weight > 0
-              or task.contrastive_variants == "ignore" else None)
+              or task.vectorisation_weight > 0 or task.contrastive_variants == "ignore" else None)
     levels = targets = None
-    if task.outcome_weight > 0:
+    if task.outcome_weight > 0 or task.vectorisation_weight > 0:
         levels = level_ids(batch.levels or [""] * batch.num_programs)
         targets = node_text_distributions(graph.node_text, graph.batch, batch.num_programs,
                                           ids.node_vocab_size)
