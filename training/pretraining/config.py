@@ -25,7 +25,7 @@ from ..core.model_config import ModelConfig
 __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
-    "PretrainConfig", "config_hash", "config_path", "load_pretrain_config",
+    "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
 ]
 
 
@@ -34,6 +34,11 @@ HARD_NEGATIVE_MODES = ("contrastive", "size", "corpus", "size_or_corpus")
 
 # training/configs/: the bundled YAML configs (tiny, base, champion), found by name.
 BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def parse_views(text: str) -> tuple[str, ...]:
+    """A comma list of view names: ``"fused, tokens"`` -> ``("fused", "tokens")``."""
+    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 @dataclass(kw_only=True, slots=True)
@@ -147,11 +152,11 @@ class TaskConfig:
         _check(p, self.variant_projection in ("mlp", "none"), "variant_projection must be mlp or none")
         _check(p, self.contrastive_variants in ("negative", "ignore"),
                "contrastive_variants must be negative or ignore")
-        views = [v.strip() for v in self.variant_views.split(",") if v.strip()]
+        views = parse_views(self.variant_views)
         _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
                and len(set(views)) == len(views),
                "variant_views must list distinct names of fused, tokens, graph")
-        shielded = [v.strip() for v in self.variant_stop_gradient.split(",") if v.strip()]
+        shielded = parse_views(self.variant_stop_gradient)
         _check(p, set(shielded) <= {"tokens", "graph"} and len(set(shielded)) == len(shielded)
                and not set(shielded) & set(views),
                "variant_stop_gradient must list distinct names of tokens, graph that are not "

@@ -20,14 +20,14 @@ from ..core.models.encoder import MIREncoder
 from ..core.models.matching_head import MatchingHead
 from ..core.models.mlm_head import MLMHead
 from ..core.models.node_text_head import NodeTextHead
-from .config import TaskConfig
+from .config import TaskConfig, parse_views
 from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.graph_autoencoding import gae_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
 from .tasks.matching import matching_metrics, sample_negatives
 from .tasks.outcome import OutcomeHead, outcome_metrics
 from .tasks.task_inputs import TaskInputs
-from .tasks.variant import VariantProjection, parse_views, variant_metrics
+from .tasks.variant import VariantProjection, variant_metrics
 from .tasks.vectorisation import VectorisationHead, lane_classes, vectorisation_metrics
 
 __all__ = ["PretrainingModel"]
@@ -44,8 +44,9 @@ class PretrainingModel(nn.Module):
     ``contrastive_accuracy`` (top-1 retrieval tokens -> graph in the batch),
     ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy``, ``outcome_loss``,
     ``outcome_cross_loss``, ``vectorisation_loss``, ``vectorisation_accuracy``,
-    ``vectorisation_vector_accuracy`` (those of enabled tasks; variant ones only when the batch holds two
-    programs of one group, the cross-level outcome loss only with two levels of one group).
+    ``vectorisation_vector_accuracy`` (those of enabled tasks; variant ones only when the batch
+    holds two programs of one group, the cross-level outcome loss only with two levels of one
+    group, the vector accuracy only when a variant in the batch holds vector code).
     """
 
     def __init__(self, model: ModelConfig, task: TaskConfig, ids: TokenizerIds,
@@ -165,8 +166,7 @@ class PretrainingModel(nn.Module):
             fused_reached = True
         if self.variant_views and step.group_ids is not None:
             results = [variant_metrics(self.variant_heads[view](self._variant_vectors(out, view)),
-                                       step.group_ids,
-                                       task.variant_temperature, copies)
+                                       step.group_ids, task.variant_temperature, copies)
                        for view in self.variant_views]
             if results[0] is not None:  # every view sees the same groups
                 loss = torch.stack([r["loss"] for r in results]).mean()

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["OPT_LEVELS", "level_ids", "node_text_distributions", "OutcomeHead",
+__all__ = ["OPT_LEVELS", "level_ids", "node_text_distributions", "OutcomeHead", "group_pairs",
            "outcome_metrics"]
 
 OPT_LEVELS = ("", "O0", "O1", "O2", "O3", "Os", "Oz")
@@ -59,6 +59,22 @@ class OutcomeHead(nn.Module):
         return self.mlp(vectors + self.level_embedding(levels).to(vectors.dtype))
 
 
+def group_pairs(groups: torch.Tensor | None, size: int, device: torch.device,
+                variants_kept: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(anchor, variant)`` indices of every ordered pair (i, j) of programs of one group,
+    i == j included (``groups`` None: each program its own group); with ``variants_kept``
+    (``[B]`` bool) only the pairs whose variant j is kept."""
+    if groups is None:
+        groups = torch.arange(size, device=device)
+    groups = groups.to(device)
+    pairs = groups[:, None] == groups[None, :]
+    if variants_kept is not None:
+        pairs = pairs & variants_kept.to(device)[None, :]
+    anchor, variant = pairs.nonzero(as_tuple=True)
+    return anchor, variant
+
+
 def outcome_metrics(head: OutcomeHead, vectors: torch.Tensor, levels: torch.Tensor,
                     groups: torch.Tensor | None, targets: torch.Tensor
                     ) -> dict[str, torch.Tensor] | None:
@@ -70,12 +86,9 @@ def outcome_metrics(head: OutcomeHead, vectors: torch.Tensor, levels: torch.Tens
         - vectors: ``[B, D]``; levels: ``[B]`` long; groups: ``[B]`` long or None (each
           program its own group); targets: ``[B, V]`` rows summing to 1 (or 0)
     """
-    size = vectors.size(0)
-    if groups is None:
-        groups = torch.arange(size, device=vectors.device)
-    groups, levels = groups.to(vectors.device), levels.to(vectors.device)
-    pairs = (groups[:, None] == groups[None, :]) & (targets.sum(1) > 0)[None, :]
-    anchor, variant = pairs.nonzero(as_tuple=True)
+    levels = levels.to(vectors.device)
+    anchor, variant = group_pairs(groups, vectors.size(0), vectors.device,
+                                  variants_kept=targets.sum(1) > 0)
     if anchor.numel() == 0:
         return None
     log_q = F.log_softmax(head(vectors[anchor], levels[variant]).float(), dim=-1)

@@ -21,12 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["VariantProjection", "parse_views", "group_ids", "variant_metrics"]
-
-
-def parse_views(text: str) -> tuple[str, ...]:
-    """``"fused, tokens"`` -> ``("fused", "tokens")``."""
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+__all__ = ["VariantProjection", "group_ids", "variant_metrics"]
 
 
 class VariantProjection(nn.Module):

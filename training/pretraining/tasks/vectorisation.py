@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ....pipelines.ir.node_vocab import NodeTextVocabulary
-from .outcome import OPT_LEVELS
+from .outcome import OPT_LEVELS, group_pairs
 
-__all__ = ["LANE_CLASSES", "vector_lanes", "dataset_vector_lanes", "lane_classes", "VectorisationHead",
-           "vectorisation_metrics"]
+__all__ = ["LANE_CLASSES", "vector_lanes", "dataset_vector_lanes", "lane_classes",
+           "VectorisationHead", "vectorisation_metrics"]
 
 LANE_CLASSES = (0, 2, 4, 8, 16)
 """Classes of the widest vector type: none (scalar code), 2, 4, 8 and 16 or more lanes."""
@@ -60,9 +60,7 @@ def lane_classes(targets: torch.Tensor, lanes: torch.Tensor) -> torch.Tensor:
     """``[B]`` long class (index into :data:`LANE_CLASSES`) of each program's widest vector
     type, from its node-text distribution ``targets [B, V]`` and each id's lanes ``[V]``; a
     1-lane vector counts as none."""
-    present = targets > 0
-    widest = torch.where(present, lanes.to(targets.device)[None, :].expand_as(targets),
-                         torch.zeros_like(targets, dtype=torch.long)).amax(1)
+    widest = ((targets > 0).long() * lanes.to(targets.device)[None, :]).amax(1)
     bounds = torch.tensor(LANE_CLASSES[1:], device=targets.device)
     return torch.bucketize(widest, bounds, right=True)
 
@@ -91,14 +89,10 @@ def vectorisation_metrics(head: VectorisationHead, vectors: torch.Tensor, levels
         - vectors: ``[B, D]``; levels, classes: ``[B]`` long; groups: ``[B]`` long or None
           (each program its own group)
     """
-    size = vectors.size(0)
-    if size == 0:
+    anchor, variant = group_pairs(groups, vectors.size(0), vectors.device)
+    if anchor.numel() == 0:
         return None
-    if groups is None:
-        groups = torch.arange(size, device=vectors.device)
-    groups, levels = groups.to(vectors.device), levels.to(vectors.device)
-    classes = classes.to(vectors.device)
-    anchor, variant = (groups[:, None] == groups[None, :]).nonzero(as_tuple=True)
+    levels, classes = levels.to(vectors.device), classes.to(vectors.device)
     logits = head(vectors[anchor], levels[variant]).float()
     target = classes[variant]
     correct = (logits.argmax(-1) == target).float()
