@@ -133,3 +133,19 @@ def test_ray_train_runs_the_same_training(small_overrides, tmp_path):
         ray.shutdown()
     assert result.finished and result.final_step == 3
     assert Path(result.package_dir, "encoder.safetensors").exists()
+
+
+def test_register_without_tracking_writes_nothing_to_the_registry(small_overrides, tmp_path,
+                                                                 monkeypatch, capsys):
+    """``tracking.register`` with ``tracking.enabled`` off: the run finishes and keeps its
+    package, but no registry (and no MLflow store) is touched."""
+    from mirencoder.training.registry.pretrain_register import pretrain_and_register
+
+    db = tmp_path / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    result = pretrain_and_register(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **small_overrides, "trainer.max_steps": 2, "tracking.register": True}))
+    assert result.finished and result.registered_version is None
+    assert Path(result.package_dir, "encoder.safetensors").exists()
+    assert not db.exists()
+    assert "not registered: tracking.register needs tracking.enabled" in capsys.readouterr().out

@@ -24,6 +24,7 @@ from mirencoder.training.pretraining.tasks.contrastive import (
     info_nce_metrics,
 )
 from mirencoder.training.pretraining.tasks.matching import sample_negatives
+from mirencoder.training.pretraining.tasks.spread import spread_metrics
 from mirencoder.training.pretraining.tasks.task_inputs import prepare_task_inputs
 from mirencoder.training.pretraining.tasks.variant import group_ids, variant_metrics
 
@@ -493,3 +494,44 @@ def test_vectorisation_prediction_pairs_variants_and_reaches_the_fusion_layer():
     assert _fuse_grad(model) > 0
     assert float(model.vectorisation_head.linear.weight.grad.abs().sum()) > 0
     assert "vectorisation_loss" in model.metric_names()
+
+
+# --- embedding spread ---------------------------------------------------------------------
+
+def test_spread_terms_punish_collapse_and_spare_spread_vectors():
+    torch.manual_seed(0)
+    collapsed = torch.randn(64, 1) * torch.ones(1, 16)  # one direction, repeated in 16 dims
+    spread = torch.randn(4096, 16)  # isotropic, unit variance
+    low, high = spread_metrics(spread), spread_metrics(collapsed)
+    assert float(low["variance"]) < 0.02 and float(low["covariance"]) < 0.01
+    assert float(high["covariance"]) > 5 and float(high["loss"]) > float(low["loss"]) + 0.2
+    constant = spread_metrics(torch.ones(8, 16))
+    assert float(constant["variance"]) == pytest.approx(1 - 1e-2, abs=1e-3)  # sqrt(eps)
+    assert float(constant["std"]) == pytest.approx(1e-2, abs=1e-4)
+    assert spread_metrics(torch.randn(1, 16)) is None
+
+
+def test_spread_reaches_every_chosen_view_and_the_fusion_layer():
+    task = TaskConfig(**{**ONLY, "spread_weight": 1.0})
+    torch.manual_seed(0)
+    model = PretrainingModel(MODEL, task, IDS)
+    metrics = model(_step(model, task, _records(6)))
+    assert set(metrics) >= {"spread_loss", "spread_std"}
+    assert set(model.metric_names()) >= {"spread_loss", "spread_std"}
+    assert float(metrics["spread_loss"]) > 0
+    metrics["loss"].backward()
+    encoder = model.encoder
+    assert _fuse_grad(model) > 0
+    for module in (encoder.graph_encoder, encoder.token_encoder):
+        assert sum(float(p.grad.abs().sum()) for p in module.parameters()
+                   if p.grad is not None) > 0
+    graph_only = TaskConfig(**{**ONLY, "spread_weight": 1.0, "spread_views": "graph"})
+    torch.manual_seed(0)
+    model = PretrainingModel(MODEL, graph_only, IDS)
+    model(_step(model, graph_only, _records(6)))["loss"].backward()
+    assert sum(float(p.grad.abs().sum()) for p in model.encoder.token_encoder.parameters()
+               if p.grad is not None) == 0
+    with pytest.raises(ConfigError, match="spread_views"):
+        TaskConfig(spread_views="nodes")
+    with pytest.raises(ConfigError, match="spread_target_std"):
+        TaskConfig(spread_target_std=0.0)

@@ -113,6 +113,16 @@ class TaskConfig:
         "plus a target-level embedding predicts the widest vector type (none, 2, 4, 8, 16+ "
         "lanes) of each variant of its group in the batch at that level (tasks/vectorisation.py; "
         "needs the dataset's node_vocab.json). 0: off")
+    spread_weight: float = _f(
+        0.0, "weight of embedding spread (VICReg's variance hinge + 1/25 x its covariance term) "
+        "on the pooled vectors of spread_views, against dimensional collapse "
+        "(tasks/spread.py). 0: off")
+    spread_views: str = _f(
+        "tokens,graph,fused", "comma list of the vectors the spread term keeps spread: fused | "
+        "tokens | graph")
+    spread_target_std: float = _f(
+        1.0, "per-dimension batch standard deviation the variance hinge asks for (VICReg: 1; "
+        "the vectors are LayerNorm outputs, unit variance per vector)")
     contrastive_variants: str = _f(
         "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
         "contrastive alignment and the matching negatives it mines: negative (its hardest "
@@ -124,11 +134,11 @@ class TaskConfig:
         p: list[str] = []
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
                      "gae_negative_ratio", "contrastive_weight", "variant_weight",
-                     "outcome_weight", "vectorisation_weight"):
+                     "outcome_weight", "vectorisation_weight", "spread_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
         _check(p, self.mlm_weight + self.gae_weight + self.match_weight
                + self.contrastive_weight + self.variant_weight + self.outcome_weight
-               + self.vectorisation_weight > 0,
+               + self.vectorisation_weight + self.spread_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction
@@ -161,6 +171,11 @@ class TaskConfig:
                and not set(shielded) & set(views),
                "variant_stop_gradient must list distinct names of tokens, graph that are not "
                "themselves in variant_views")
+        spread = parse_views(self.spread_views)
+        _check(p, bool(spread) and set(spread) <= {"fused", "tokens", "graph"}
+               and len(set(spread)) == len(spread),
+               "spread_views must list distinct names of fused, tokens, graph")
+        _check(p, self.spread_target_std > 0, "spread_target_std must be > 0")
         _raise(p, "task")
 
 

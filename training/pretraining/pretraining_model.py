@@ -26,6 +26,7 @@ from .tasks.graph_autoencoding import gae_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
 from .tasks.matching import matching_metrics, sample_negatives
 from .tasks.outcome import OutcomeHead, outcome_metrics
+from .tasks.spread import spread_metrics
 from .tasks.task_inputs import TaskInputs
 from .tasks.variant import VariantProjection, variant_metrics
 from .tasks.vectorisation import VectorisationHead, lane_classes, vectorisation_metrics
@@ -35,7 +36,8 @@ __all__ = ["PretrainingModel"]
 
 class PretrainingModel(nn.Module):
     """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
-    projections, + variant projection heads, + optimisation-outcome head, + vectorisation head).
+    projections, + variant projection heads, + optimisation-outcome head, + vectorisation head;
+    the embedding-spread term has no head).
 
     ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
     ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
@@ -44,7 +46,8 @@ class PretrainingModel(nn.Module):
     ``contrastive_accuracy`` (top-1 retrieval tokens -> graph in the batch),
     ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy``, ``outcome_loss``,
     ``outcome_cross_loss``, ``vectorisation_loss``, ``vectorisation_accuracy``,
-    ``vectorisation_vector_accuracy`` (those of enabled tasks; variant ones only when the batch
+    ``vectorisation_vector_accuracy``, ``spread_loss``, ``spread_std`` (mean per-dimension
+    batch standard deviation of the spread views) (those of enabled tasks; variant ones only when the batch
     holds two programs of one group, the cross-level outcome loss only with two levels of one
     group, the vector accuracy only when a variant in the batch holds vector code).
     """
@@ -68,6 +71,7 @@ class PretrainingModel(nn.Module):
                             if task.contrastive_weight > 0 else None)
         self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
         self.variant_shielded = frozenset(parse_views(task.variant_stop_gradient))
+        self.spread_views = parse_views(task.spread_views) if task.spread_weight > 0 else ()
         self.variant_heads = nn.ModuleDict({view: VariantProjection(
             model.fusion_dim, task.contrastive_dim, task.variant_projection)
             for view in self.variant_views})
@@ -112,6 +116,8 @@ class PretrainingModel(nn.Module):
         if self.vectorisation_head is not None:
             names += ["vectorisation_loss", "vectorisation_accuracy",
                       "vectorisation_vector_accuracy"]
+        if self.spread_views:
+            names += ["spread_loss", "spread_std"]
         return tuple(names)
 
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
@@ -194,6 +200,14 @@ class PretrainingModel(nn.Module):
                 if "vector_accuracy" in v:
                     metrics["vectorisation_vector_accuracy"] = v["vector_accuracy"]
                 fused_reached = True
+        if self.spread_views and step.num_programs >= 2:
+            spreads = [spread_metrics(out[view], task.spread_target_std)
+                       for view in self.spread_views]
+            loss = torch.stack([s["loss"] for s in spreads]).mean()
+            total = total + task.spread_weight * loss
+            metrics.update(spread_loss=loss.detach(),
+                           spread_std=torch.stack([s["std"] for s in spreads]).mean())
+            fused_reached = fused_reached or "fused" in self.spread_views
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.

@@ -36,10 +36,18 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
                           ray_address: str | None = None) -> PretrainResult | None:
     """:func:`pretrain`, then, with ``tracking.register`` and a finished run, registration.
 
+    A run with ``tracking.enabled`` off is not registered (a version needs its tracked run for
+    lineage; switching tracking off means no writes to the registry), and says so.
+
     Arguments and result as :func:`pretrain` (``None`` on the other DDP ranks, which never
     register).
     """
     result = pretrain(config, resume=resume, ray_address=ray_address)
-    if result is not None and result.finished and config.tracking.register:
-        register_result(config, result)
+    if result is None or not result.finished or not config.tracking.register:
+        return result
+    if not config.tracking.enabled:
+        print("[pretrain] not registered: tracking.register needs tracking.enabled; the "
+              f"package stays in {result.package_dir}", flush=True)
+        return result
+    register_result(config, result)
     return result
