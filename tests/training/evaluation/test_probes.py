@@ -35,6 +35,7 @@ from mirencoder.training.evaluation.probes.decisions import (
     grouped_folds,
     majority_predictions,
 )
+from mirencoder.training.evaluation.probes.geometry import embedding_geometry
 from mirencoder.training.evaluation.probes.heldout import read_manifest_view, select_held_out
 from mirencoder.training.evaluation.probes.remarks import (
     parse_optimization_record,
@@ -112,6 +113,23 @@ def test_map_at_r_ties_do_not_favour_relevant_items() -> None:
               for s in range(200)]
     assert np.mean(values) == pytest.approx(1 / 3, abs=0.06)
     assert map_at_r(np.zeros((4, 3)), ["a", "a", "b", "b"]).map_at_r < 1.0
+
+
+def test_embedding_geometry_by_hand() -> None:
+    rng = np.random.default_rng(0)
+    isotropic = embedding_geometry(rng.standard_normal((4000, 8)))
+    assert isotropic["effective_rank"] == pytest.approx(8.0, rel=0.01)
+    assert isotropic["dims_99"] == 8 and isotropic["dim"] == 8
+    # Two independent directions copied into 6 dims (plus a constant one, dropped): rank 2,
+    # whatever the width and the columns' scales.
+    base = rng.standard_normal((500, 2))
+    copies = np.hstack([base[:, :1] * 5, base[:, :1], base[:, 1:] * 0.1, base[:, 1:],
+                        base[:, :1] - 3, base[:, 1:] * 2, np.ones((500, 1))])
+    collapsed = embedding_geometry(copies)
+    assert collapsed["effective_rank"] == pytest.approx(2.0, rel=0.02)
+    assert collapsed["dims_90"] == collapsed["dims_99"] == 2 and collapsed["dim"] == 7
+    with_nan = np.vstack([copies, np.full((1, 7), np.nan)])
+    assert embedding_geometry(with_nan)["n"] == 500
 
 
 def test_deduplicate_variants() -> None:
@@ -376,8 +394,13 @@ def _check_results(results: ProbeResults, methods: list[str], tmp_path: Path) ->
         for grouping in data["decisions"]["groupings"].values():
             scores = grouping["vectorized"]["methods"][method]
             assert 0.0 <= scores["accuracy"] <= 1.0
+    for method in methods:
+        geometry = data["methods"][method]["geometry"]
+        assert 1.0 <= geometry["effective_rank"] <= geometry["dim"]
+        assert 1 <= geometry["dims_90"] <= geometry["dims_99"] <= geometry["dim"]
     markdown = probes_markdown(results)
     assert "### a. Optimisation-invariance retrieval" in markdown
+    assert "### c. Embedding geometry" in markdown
     assert "| majority class |" in markdown and "| random |" in markdown
     assert plot_probes(results, tmp_path / "probes.png").stat().st_size > 1000
     assert ProbeResults.from_dict(data).to_dict() == data

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..table_cells import number_cell
+from .geometry import GEOMETRY_PROTOCOL
 from .results import ProbeResults
 
 __all__ = ["probes_markdown", "TASK_TITLES"]
@@ -86,6 +87,20 @@ def _decision_section(decisions: dict[str, Any], order: list[str]) -> list[str]:
     return lines + [""]
 
 
+def _geometry_section(methods: dict[str, Any]) -> list[str]:
+    rows = [(m, info["geometry"]) for m, info in methods.items() if info.get("geometry")]
+    if not rows:
+        return []
+    lines = ["### c. Embedding geometry (how many directions the vectors use)", "",
+             f"Protocol: {GEOMETRY_PROTOCOL}.", "",
+             "| method | dim | effective rank | directions for 90 % | directions for 99 % | programs |",
+             "|---|---|---|---|---|---|"]
+    for method, g in rows:
+        lines.append(f"| {method} | {g['dim']} | {number_cell(g['effective_rank'], 1)} | "
+                     f"{g['dims_90']} | {g['dims_99']} | {g['n']} |")
+    return lines + [""]
+
+
 def probes_markdown(results: ProbeResults | dict[str, Any]) -> str:
     """A Markdown section (``## Representation probes``) for RESULTS.md."""
     data = results.to_dict() if isinstance(results, ProbeResults) else results
@@ -107,4 +122,5 @@ def probes_markdown(results: ProbeResults | dict[str, Any]) -> str:
     lines.append("")
     lines += _retrieval_section(data.get("retrieval", {}), order)
     lines += _decision_section(data.get("decisions", {}), order)
+    lines += _geometry_section(data.get("methods", {}))
     return "\n".join(lines)

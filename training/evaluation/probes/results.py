@@ -35,7 +35,8 @@ class ProbeResults:
 
     Attributes:
         methods: method -> ``description``, ``featurize_s``, ``failed`` (programs it could
-            not featurize), in report order.
+            not featurize), ``geometry`` (``geometry.embedding_geometry`` of its vectors over
+            every probe program), in report order.
         skipped: method -> why it has no row.
         retrieval: ``protocol``, ``counts`` and ``methods`` (method -> ``map_at_r``,
             ``precision_at_1``, ``queries``, ``by_corpus``).

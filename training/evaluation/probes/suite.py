@@ -18,6 +18,7 @@ from .decisions import (
     probe_predictions,
     rare_classes,
 )
+from .geometry import embedding_geometry
 from .results import ProbeResults
 from .retrieval import map_at_r
 
@@ -127,7 +128,8 @@ def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
             continue
         results.methods[featurizer.name] = {
             "description": featurizer.description, "dim": int(features.shape[1]),
-            "featurize_s": time.perf_counter() - began, "failed": len(featurizer.errors)}
+            "featurize_s": time.perf_counter() - began, "failed": len(featurizer.errors),
+            "geometry": embedding_geometry(features)}
         if len(retrieval_rows):
             retrieval_methods[featurizer.name] = retrieval_scores(
                 features[retrieval_rows], data.retrieval, config.seed)
