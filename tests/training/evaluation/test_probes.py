@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -30,6 +31,7 @@ from mirencoder.training.evaluation.probes import (
     run_probes,
 )
 from mirencoder.training.evaluation.probes.compile_cache import ProbeCompiler
+from mirencoder.training.evaluation.probes.data import TASKS, DecisionSet
 from mirencoder.training.evaluation.probes.decisions import (
     classification_scores,
     grouped_folds,
@@ -47,6 +49,7 @@ from mirencoder.training.evaluation.probes.retrieval import (
     map_at_r,
 )
 from mirencoder.training.evaluation.probes.sources import SourceFile, source_identity
+from mirencoder.training.evaluation.probes.suite import decision_scores, repeated_scores
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
 from mirencoder.training.evaluation.programs import EvalProgram
 from mirencoder.training.registry.random_package import random_encoder_package
@@ -322,6 +325,37 @@ def test_grouped_folds_and_majority_baseline() -> None:
     scores = classification_scores(labels, predictions)
     assert scores["n"] == 20 and scores["accuracy"] == pytest.approx(
         np.mean(np.asarray(labels) == predictions.astype(str)))
+
+
+def test_repeated_fold_seeds_average_and_spread() -> None:
+    assert repeated_scores([{"accuracy": 0.5, "macro_f1": 0.4, "n": 9},
+                            {"accuracy": 0.7, "macro_f1": 0.6, "n": 9}]) == pytest.approx(
+        {"accuracy": 0.6, "accuracy_std": 0.1414214, "macro_f1": 0.5,
+         "macro_f1_std": 0.1414214, "n": 9, "repeats": 2})
+    rng = np.random.default_rng(0)
+    labels = ["yes" if i % 3 else "no" for i in range(60)]
+    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(60)]},
+                       corpora=["c"] * 60, labels={task: labels for task in TASKS})
+    features = {"noisy": rng.standard_normal((60, 4)) + np.asarray(
+        [[1.0 if label == "yes" else 0.0] for label in labels])}
+    config = ProbeConfig(folds=3, fold_repeats=1, min_class_count=2)
+    single = decision_scores(features, data, config)["source"]["vectorized"]
+    repeated = decision_scores(features, data, dataclasses.replace(config, fold_repeats=4))
+    repeated = repeated["source"]["vectorized"]
+    assert single["repeats"] == 1 and single["methods"]["noisy"]["accuracy_std"] == 0.0
+    assert repeated["repeats"] == 4 and repeated["methods"]["noisy"]["repeats"] == 4
+    assert repeated["methods"]["noisy"]["accuracy_std"] > 0  # other folds, other scores
+    # Repeat r uses fold seed seed + r: the mean is that of four single runs at seeds 0-3.
+    singles = [decision_scores(features, data, dataclasses.replace(config, seed=seed))
+               ["source"]["vectorized"]["methods"]["noisy"]["accuracy"] for seed in range(4)]
+    assert repeated["methods"]["noisy"]["accuracy"] == pytest.approx(np.mean(singles))
+    assert "fold_repeats must be >= 1" in str(_config_error(fold_repeats=0))
+
+
+def _config_error(**kwargs: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        ProbeConfig(**kwargs)
+    return caught.value
 
 
 def test_classification_scores_by_hand() -> None:

@@ -57,9 +57,17 @@ def _decision_table(tasks: dict[str, Any], order: list[str]) -> list[str]:
     for name, scores in rows:
         cells = [name]
         for task in shown:
-            cells += [number_cell(scores[task].get("accuracy")), number_cell(scores[task].get("macro_f1"))]
+            cells += [_score_cell(scores[task], "accuracy"), _score_cell(scores[task], "macro_f1")]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _score_cell(scores: dict[str, Any], key: str) -> str:
+    """``mean ± std`` over repeated fold seeds; the bare value for one split."""
+    cell = number_cell(scores.get(key))
+    if scores.get("repeats", 1) > 1 and scores.get(f"{key}_std") is not None:
+        cell += f" ± {number_cell(scores[f'{key}_std'])}"
+    return cell
 
 
 def _decision_section(decisions: dict[str, Any], order: list[str]) -> list[str]:
@@ -80,8 +88,10 @@ def _decision_section(decisions: dict[str, Any], order: list[str]) -> list[str]:
             dropped = info.get("dropped_classes") or {}
             note = f"; left out (< min count): {_pairs(dropped)}" if dropped else ""
             skipped = f" — skipped: {info['skipped']}" if "skipped" in info else ""
+            repeats = (f" x {info['repeats']} fold seeds" if info.get("repeats", 1) > 1
+                       else "")
             lines.append(f"- {TASK_TITLES.get(task, task)}: n = {info.get('n', 0)}, "
-                         f"{info.get('folds', 0)} folds, classes "
+                         f"{info.get('folds', 0)} folds{repeats}, classes "
                          f"{_pairs(info.get('classes', {}))}{note}{skipped}")
         lines += [""] + _decision_table(tasks, order)
     return lines + [""]

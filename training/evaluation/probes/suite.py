@@ -29,7 +29,8 @@ RETRIEVAL_PROTOCOL = ("each kept variant queries all others by cosine similarity
                       "other variants of its source; MAP@R (Musgrave et al. 2020), query "
                       "excluded, ties broken in a seeded random order")
 DECISION_PROTOCOL = ("standardised logistic regression on the -O0 IR's features; seeded "
-                     "StratifiedGroupKFold; predictions pooled over folds; baseline = the "
+                     "StratifiedGroupKFold; predictions pooled over folds; the cross-validation "
+                     "repeated over fold seeds, mean ± std over repeats; baseline = the "
                      "training fold's majority class")
 
 
@@ -49,7 +50,9 @@ def retrieval_scores(features: np.ndarray, data: RetrievalSet, seed: int) -> dic
 
 
 def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfig
-                ) -> tuple[dict[str, Any], np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+                ) -> tuple[dict[str, Any], np.ndarray, list[list[tuple[np.ndarray, np.ndarray]]]]:
+    """Classes, the kept rows and one fold split per repeat (fold seeds ``seed + r``), with
+    the majority baseline scored on the same splits."""
     dropped = rare_classes(labels, config.min_class_count)
     keep = np.asarray([label not in dropped for label in labels], dtype=bool)
     y = np.asarray(labels, dtype=object)[keep]
@@ -59,11 +62,27 @@ def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfi
     if len(classes) < 2 or len(set(g)) < 2:
         info["skipped"] = "fewer than 2 classes or groups after dropping rare classes"
         return info, keep, []
-    folds = grouped_folds(list(y), list(g), config.folds, config.seed)
-    info["folds"] = len(folds)
-    info["majority"] = classification_scores(y, majority_predictions(y, folds))
+    splits = [grouped_folds(list(y), list(g), config.folds, config.seed + repeat)
+              for repeat in range(config.fold_repeats)]
+    info["folds"] = len(splits[0])
+    info["repeats"] = len(splits)
+    info["majority"] = repeated_scores(
+        [classification_scores(y, majority_predictions(y, folds)) for folds in splits])
     info["methods"] = {}
-    return info, keep, folds
+    return info, keep, splits
+
+
+def repeated_scores(runs: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Means of accuracy and macro-F1 over repeated cross-validations, with their sample
+    std (0 for one repeat)."""
+    out: dict[str, float] = {}
+    for key in ("accuracy", "macro_f1"):
+        values = np.asarray([run[key] for run in runs], dtype=np.float64)
+        out[key] = float(values.mean())
+        out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    out["n"] = int(runs[0]["n"])
+    out["repeats"] = len(runs)
+    return out
 
 
 def _class_order(label: str) -> tuple[int, float, str]:
@@ -76,21 +95,22 @@ def _class_order(label: str) -> tuple[int, float, str]:
 def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
                     config: ProbeConfig) -> dict[str, dict[str, dict[str, Any]]]:
     """Per fold grouping and task: classes, the majority baseline and each method's accuracy
-    and macro-F1 (the same folds for every method)."""
+    and macro-F1, means over ``config.fold_repeats`` fold seeds with their std (the same
+    folds for every method)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for grouping, groups in data.groups.items():
         tasks = out.setdefault(grouping, {})
         for task in TASKS:
-            info, keep, folds = _task_setup(data.labels[task], groups, config)
+            info, keep, splits = _task_setup(data.labels[task], groups, config)
             tasks[task] = info
-            if not folds:
+            if not splits:
                 continue
             y = np.asarray(data.labels[task], dtype=object)[keep]
             for method, features in method_features.items():
-                predictions = probe_predictions(
-                    features[keep], y, folds, c=config.logreg_c,
-                    max_iter=config.logreg_max_iter, seed=config.seed)
-                info["methods"][method] = classification_scores(y, predictions)
+                info["methods"][method] = repeated_scores([classification_scores(
+                    y, probe_predictions(features[keep], y, folds, c=config.logreg_c,
+                                         max_iter=config.logreg_max_iter, seed=config.seed))
+                    for folds in splits])
     return out
 
 
