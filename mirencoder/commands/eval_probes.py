@@ -16,12 +16,12 @@ from mirencoder.infra.config import (
 )
 from mirencoder.training.evaluation.probes import (
     build_probe_featurizers,
-    plot_probes,
     prepare_probe_programs,
     probes_markdown,
     run_probes,
 )
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
+from mirencoder.training.evaluation.probes.rescore import write_probe_outputs
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin, twin_choice
 from mirencoder.training.evaluation.report_files import update_report
 
@@ -59,14 +59,10 @@ def run(args: argparse.Namespace) -> int:
     featurizers, skipped, encoder = build_probe_featurizers(probes)
     data = prepare_probe_programs(probes)
     results = run_probes(probes, featurizers, data=data, skipped=skipped, encoder=encoder)
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results.write_json(out_dir / "probes.json")
-    (out_dir / "PROBES.md").write_text(probes_markdown(results))
-    plot_probes(results, out_dir / "probes.png")
+    paths = write_probe_outputs(results, Path(config.out_dir))
     print(probes_markdown(results))
-    print(f"\nwrote {out_dir / 'probes.json'}, {out_dir / 'PROBES.md'}, {out_dir / 'probes.png'}")
+    print("\nwrote " + ", ".join(str(p) for p in paths))
     if config.report_dir is not None:
-        paths = update_report(Path(config.report_dir), "probes", results.to_dict())
-        print(f"merged into {paths['summary_json']} and {paths['results_md']}")
+        report = update_report(Path(config.report_dir), "probes", results.to_dict())
+        print(f"merged into {report['summary_json']} and {report['results_md']}")
     return 0

@@ -43,6 +43,7 @@ from mirencoder.training.evaluation.probes.remarks import (
     parse_optimization_record,
     program_decision,
 )
+from mirencoder.training.evaluation.probes.rescore import rescore_folder, write_probe_outputs
 from mirencoder.training.evaluation.probes.retrieval import (
     average_precision_at_r,
     deduplicate_variants,
@@ -472,6 +473,22 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     assert results.methods["random"]["dim"] == results.methods["encoder"]["dim"]
     # The rerun compiles nothing: every variant and remark file comes from the cache.
     assert prepare_probe_programs(config).toolchain["cache_misses"] == 0
+    # Rescoring the stored results under another protocol: same models, new repeats, the
+    # previous file kept; a second folder scoring the same packages is embedded from memory.
+    stored = tmp_path / "stored"
+    write_probe_outputs(results, stored)
+    shutil.copytree(stored, tmp_path / "copy")
+    store: dict = {}
+    rescored = rescore_folder(stored, store, {}, fold_repeats=2, progress=False)
+    assert (stored / "probes.previous.json").exists()
+    again = json.loads((stored / "probes.json").read_text())
+    grouping = again["decisions"]["groupings"]["source"]["vectorized"]
+    assert grouping["repeats"] == 2 and grouping["methods"]["encoder"]["repeats"] == 2
+    assert again["retrieval"]["methods"]["encoder"]["map_at_r"] == pytest.approx(
+        results.retrieval["methods"]["encoder"]["map_at_r"])
+    assert list(rescored.methods) == methods and len(store) == len(methods)
+    rescore_folder(tmp_path / "copy", store, {}, fold_repeats=2, progress=False)
+    assert len(store) == len(methods)
 
 
 def _shared_data() -> Path:

@@ -1,0 +1,145 @@
+"""Rescore stored probe results under the current protocol, with the models they scored.
+
+``python -m mirencoder.training.evaluation.probes.rescore FOLDER...`` reads each folder's
+``probes.json``, rebuilds its ``ProbeConfig`` (settings the file predates take today's
+defaults, e.g. ``fold_repeats``), runs the suite again and writes ``probes.json``,
+``PROBES.md`` and ``probes.png`` back; the previous ``probes.json`` is kept as
+``probes.previous.json``. A registry alias (``models:/name@alias``) is pinned to the version
+the file recorded, since the alias may have moved since. Features are memoised across
+folders by method description and package weights, so twins copied into several folders
+are embedded once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...infra.errors import MirError
+from ..features.base import Featurizer
+from ..programs import EvalProgram
+from .config import CorpusSource, ProbeConfig
+from .controls import build_probe_featurizers
+from .data import prepare_probe_programs
+from .plot import plot_probes
+from .report import probes_markdown
+from .results import ProbeResults
+from .suite import run_probes
+
+__all__ = ["write_probe_outputs", "stored_probe_config", "rescore_folder", "main"]
+
+
+def write_probe_outputs(results: ProbeResults, out_dir: Path) -> list[Path]:
+    """``probes.json``, ``PROBES.md`` and ``probes.png`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "probes.json", out_dir / "PROBES.md", out_dir / "probes.png"]
+    results.write_json(paths[0])
+    paths[1].write_text(probes_markdown(results))
+    plot_probes(results, paths[2])
+    return paths
+
+
+def _pinned(uri: str | None, version: Any) -> str | None:
+    if uri and uri.startswith("models:/") and "@" in uri:
+        if version is None:
+            raise MirError(f"{uri} is an alias and the stored results name no version to pin")
+        return f"models:/{uri[len('models:/'):].split('@')[0]}/{version}"
+    return uri
+
+
+def stored_probe_config(stored: dict[str, Any], **overrides: Any) -> ProbeConfig:
+    """The ``ProbeConfig`` a ``probes.json`` was made with (unknown keys dropped, aliases
+    pinned), with ``overrides`` applied."""
+    names = {f.name for f in dataclasses.fields(ProbeConfig)}
+    settings = {k: v for k, v in stored["config"].items() if k in names}
+    settings["corpora"] = tuple(CorpusSource(**c) for c in settings.get("corpora", ()))
+    for key in ("opt_levels", "modalities", "untrained_modalities", "controls",
+                "exclude_functions", "decision_group_by"):
+        if key in settings:
+            settings[key] = tuple(settings[key])
+    settings["model"] = _pinned(settings.get("model"), stored.get("encoder", {}).get("version"))
+    settings.update(overrides)
+    return ProbeConfig(**settings)
+
+
+class _Memo:
+    """A featurizer whose vectors are kept by key, for folders that score the same model."""
+
+    def __init__(self, featurizer: Featurizer, key: str, store: dict[str, Any]):
+        self.inner, self.key, self.store = featurizer, key, store
+        self.name, self.description = featurizer.name, featurizer.description
+        self.errors: dict[str, str] = {}
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        key = self.key + "|" + hashlib.sha256(
+            "\n".join(p.key for p in programs).encode()).hexdigest()
+        if key not in self.store:
+            self.store[key] = (self.inner.featurize(programs), dict(self.inner.errors))
+        features, self.errors = self.store[key]
+        return features
+
+
+def _weights_digest(uri: str, cache: dict[str, str]) -> str:
+    weights = Path(uri) / "encoder.safetensors"
+    if not weights.is_file():
+        return uri  # a pinned registry version never changes
+    if uri not in cache:
+        cache[uri] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    return cache[uri]
+
+
+def rescore_folder(folder: Path, store: dict[str, Any], digests: dict[str, str],
+                   **overrides: Any) -> ProbeResults:
+    """Reruns the probes of ``folder/probes.json`` and writes the outputs back."""
+    stored = json.loads((folder / "probes.json").read_text())
+    config = stored_probe_config(stored, **overrides)
+    featurizers, skipped, encoder = build_probe_featurizers(config)
+    memos = []
+    for featurizer in featurizers:
+        key = featurizer.description
+        uri = (config.untrained_model if featurizer.name.startswith("encoder-untrained")
+               else config.model if featurizer.name.startswith("encoder") else None)
+        if uri:
+            key = key.replace(uri, _weights_digest(uri, digests))
+        memos.append(_Memo(featurizer, f"{featurizer.name}|{key}", store))
+    results = run_probes(config, memos, data=prepare_probe_programs(config), skipped=skipped,
+                         encoder=encoder)
+    shutil.copyfile(folder / "probes.json", folder / "probes.previous.json")
+    write_probe_outputs(results, folder)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="folders holding probes.json")
+    parser.add_argument("--fold-repeats", type=int, default=None,
+                        help="override probes.fold_repeats (default: today's default)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {"progress": False}
+    if args.fold_repeats is not None:
+        overrides["fold_repeats"] = args.fold_repeats
+    store: dict[str, Any] = {}
+    digests: dict[str, str] = {}
+    failed = 0
+    for number, folder in enumerate(args.folders, 1):
+        try:
+            rescore_folder(folder, store, digests, **overrides)
+            print(f"[{number}/{len(args.folders)}] rescored {folder}", flush=True)
+        except (MirError, OSError, KeyError, ValueError) as error:
+            failed += 1
+            print(f"[{number}/{len(args.folders)}] {folder}: not rescored: "
+                  f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
