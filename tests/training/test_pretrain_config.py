@@ -31,7 +31,7 @@ def test_defaults_are_valid_and_sections_typed():
 @pytest.mark.parametrize("name", ["tiny", "base", "champion"])
 def test_bundled_configs_load_and_round_trip(name):
     config = load_pretrain_config(CONFIGS / f"{name}.yaml")
-    assert config.name == (name if name != "champion" else "record-2cpu-residual")
+    assert config.name == (name if name != "champion" else "record-2cpu-residual-spread")
     again = load_pretrain_config(None, {})
     assert again != config  # the YAML changed something
     reloaded = yaml.safe_load(config_to_yaml(config))
@@ -91,7 +91,7 @@ def test_champion_config_is_the_run_of_record():
     assert min(task.mlm_weight, task.gae_weight, task.match_weight, task.contrastive_weight,
                task.variant_weight, task.outcome_weight) > 0
     assert task.variant_projection == "none" and task.hard_negative_mode == "contrastive"
-    assert champion.model.fusion == "residual"
+    assert champion.model.fusion == "residual" and champion.task.spread_weight == 1.0
     assert champion.data.windows == "all" and champion.data.max_windows == 4
     assert champion.data.dataset_dir == "runs/datasets/pretrain-variants-2cpu-v1"
     assert champion.tracking.register and champion.trainer.max_steps == 1500

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...infra.errors import MirError
+from ....infra.errors import MirError
 from ..features.base import Featurizer
 from ..programs import EvalProgram
 from .config import CorpusSource, ProbeConfig
