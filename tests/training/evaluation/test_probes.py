@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mirencoder.infra.errors import ConfigError
+from mirencoder.infra.errors import ConfigError, MirError
 from mirencoder.infra.files import sha256_file
 from mirencoder.training.evaluation.probes import (
     CorpusSource,
@@ -43,7 +43,11 @@ from mirencoder.training.evaluation.probes.remarks import (
     parse_optimization_record,
     program_decision,
 )
-from mirencoder.training.evaluation.probes.rescore import rescore_folder, write_probe_outputs
+from mirencoder.training.evaluation.probes.rescore import (
+    rescore_folder,
+    stored_probe_config,
+    write_probe_outputs,
+)
 from mirencoder.training.evaluation.probes.retrieval import (
     average_precision_at_r,
     deduplicate_variants,
@@ -351,6 +355,23 @@ def test_repeated_fold_seeds_average_and_spread() -> None:
                ["source"]["vectorized"]["methods"]["noisy"]["accuracy"] for seed in range(4)]
     assert repeated["methods"]["noisy"]["accuracy"] == pytest.approx(np.mean(singles))
     assert "fold_repeats must be >= 1" in str(_config_error(fold_repeats=0))
+
+
+def test_stored_probe_config_pins_aliases_and_moves_paths() -> None:
+    stored = {"config": ProbeConfig(model="models:/mirencoder@champion",
+                                    untrained_model="runs/old/all/twin", fold_repeats=1,
+                                    modalities=("fused",)).to_dict(),
+              "encoder": {"version": "10"}}
+    stored["config"]["retired_setting"] = 1  # settings a later version dropped are ignored
+    del stored["config"]["fold_repeats"]  # settings the file predates take today's default
+    config = stored_probe_config(stored, [("runs/old/", "runs/new/x/")], progress=False)
+    assert config.model == "models:/mirencoder/10"  # the alias may have moved since
+    assert config.untrained_model == "runs/new/x/all/twin"
+    assert config.fold_repeats == ProbeConfig().fold_repeats and config.modalities == ("fused",)
+    assert config.corpora == ProbeConfig().corpora
+    stored["encoder"] = {}
+    with pytest.raises(MirError, match="no version to pin"):
+        stored_probe_config(stored)
 
 
 def _config_error(**kwargs: Any) -> ConfigError:

@@ -56,9 +56,10 @@ def _pinned(uri: str | None, version: Any) -> str | None:
     return uri
 
 
-def stored_probe_config(stored: dict[str, Any], **overrides: Any) -> ProbeConfig:
+def stored_probe_config(stored: dict[str, Any], rewrites: Sequence[tuple[str, str]] = (),
+                        **overrides: Any) -> ProbeConfig:
     """The ``ProbeConfig`` a ``probes.json`` was made with (unknown keys dropped, aliases
-    pinned), with ``overrides`` applied."""
+    pinned, model paths starting with a ``rewrites`` prefix moved), with ``overrides``."""
     names = {f.name for f in dataclasses.fields(ProbeConfig)}
     settings = {k: v for k, v in stored["config"].items() if k in names}
     settings["corpora"] = tuple(CorpusSource(**c) for c in settings.get("corpora", ()))
@@ -67,6 +68,11 @@ def stored_probe_config(stored: dict[str, Any], **overrides: Any) -> ProbeConfig
         if key in settings:
             settings[key] = tuple(settings[key])
     settings["model"] = _pinned(settings.get("model"), stored.get("encoder", {}).get("version"))
+    for key in ("model", "untrained_model"):
+        for old, new in rewrites:
+            if settings.get(key) and settings[key].startswith(old):
+                settings[key] = new + settings[key][len(old):]
+                break
     settings.update(overrides)
     return ProbeConfig(**settings)
 
@@ -98,10 +104,10 @@ def _weights_digest(uri: str, cache: dict[str, str]) -> str:
 
 
 def rescore_folder(folder: Path, store: dict[str, Any], digests: dict[str, str],
-                   **overrides: Any) -> ProbeResults:
+                   rewrites: Sequence[tuple[str, str]] = (), **overrides: Any) -> ProbeResults:
     """Reruns the probes of ``folder/probes.json`` and writes the outputs back."""
     stored = json.loads((folder / "probes.json").read_text())
-    config = stored_probe_config(stored, **overrides)
+    config = stored_probe_config(stored, rewrites, **overrides)
     featurizers, skipped, encoder = build_probe_featurizers(config)
     memos = []
     for featurizer in featurizers:
@@ -123,7 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folders", nargs="+", type=Path, help="folders holding probes.json")
     parser.add_argument("--fold-repeats", type=int, default=None,
                         help="override probes.fold_repeats (default: today's default)")
+    parser.add_argument("--rewrite", action="append", default=[], metavar="OLD=NEW",
+                        help="a stored model or twin path starting with OLD now starts with NEW "
+                             "(run folders that moved); repeatable, the first match applies")
     args = parser.parse_args(argv)
+    rewrites = [tuple(r.split("=", 1)) for r in args.rewrite]
+    if any(len(r) != 2 or not r[0] for r in rewrites):
+        parser.error("--rewrite takes OLD=NEW with a non-empty OLD")
     overrides: dict[str, Any] = {"progress": False}
     if args.fold_repeats is not None:
         overrides["fold_repeats"] = args.fold_repeats
@@ -132,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = 0
     for number, folder in enumerate(args.folders, 1):
         try:
-            rescore_folder(folder, store, digests, **overrides)
+            rescore_folder(folder, store, digests, rewrites, **overrides)
             print(f"[{number}/{len(args.folders)}] rescored {folder}", flush=True)
         except (MirError, OSError, KeyError, ValueError) as error:
             failed += 1
