@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ....infra.errors import MirError
+from ....infra.files import sha256_file
 from ..features.base import Featurizer
 from ..programs import EvalProgram
 from .config import CorpusSource, ProbeConfig
@@ -99,7 +100,7 @@ def _weights_digest(uri: str, cache: dict[str, str]) -> str:
     if not weights.is_file():
         return uri  # a pinned registry version never changes
     if uri not in cache:
-        cache[uri] = hashlib.sha256(weights.read_bytes()).hexdigest()
+        cache[uri] = sha256_file(weights)
     return cache[uri]
 
 
