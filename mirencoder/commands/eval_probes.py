@@ -21,7 +21,7 @@ from mirencoder.training.evaluation.probes import (
     run_probes,
 )
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
-from mirencoder.training.evaluation.probes.rescore import write_probe_outputs
+from mirencoder.training.evaluation.probes.outputs import write_probe_outputs
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin, twin_choice
 from mirencoder.training.evaluation.report_files import update_report
 

@@ -39,15 +39,12 @@ from mirencoder.training.evaluation.probes.decisions import (
 )
 from mirencoder.training.evaluation.probes.geometry import embedding_geometry
 from mirencoder.training.evaluation.probes.heldout import read_manifest_view, select_held_out
+from mirencoder.training.evaluation.probes.outputs import write_probe_outputs
 from mirencoder.training.evaluation.probes.remarks import (
     parse_optimization_record,
     program_decision,
 )
-from mirencoder.training.evaluation.probes.rescore import (
-    rescore_folder,
-    stored_probe_config,
-    write_probe_outputs,
-)
+from mirencoder.training.evaluation.probes.rescore import rescore_folder, stored_probe_config
 from mirencoder.training.evaluation.probes.retrieval import (
     average_precision_at_r,
     deduplicate_variants,

@@ -31,22 +31,11 @@ from ..programs import EvalProgram
 from .config import CorpusSource, ProbeConfig
 from .controls import build_probe_featurizers
 from .data import prepare_probe_programs
-from .plot import plot_probes
-from .report import probes_markdown
+from .outputs import write_probe_outputs
 from .results import ProbeResults
 from .suite import run_probes
 
-__all__ = ["write_probe_outputs", "stored_probe_config", "rescore_folder", "main"]
-
-
-def write_probe_outputs(results: ProbeResults, out_dir: Path) -> list[Path]:
-    """``probes.json``, ``PROBES.md`` and ``probes.png`` in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "probes.json", out_dir / "PROBES.md", out_dir / "probes.png"]
-    results.write_json(paths[0])
-    paths[1].write_text(probes_markdown(results))
-    plot_probes(results, paths[2])
-    return paths
+__all__ = ["stored_probe_config", "rescore_folder", "main"]
 
 
 def _pinned(uri: str | None, version: Any) -> str | None:
