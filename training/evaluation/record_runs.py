@@ -8,6 +8,9 @@ headline scores and every leakage-free downstream protocol, from the folders tha
 
 ``--replicates "LABEL=run-a,run-b"`` names runs (config names) of one recipe that differ only
 in the pre-training seed or hardware: their spread is shown beside the twins'.
+``--keep-recorded`` keeps the runs the report already holds (``results/summary.json``) whose
+folders are not given — runs scored in an earlier session or on another machine, whose
+evaluation folders are gone — and replaces a recorded run by a folder of the same name.
 
 merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md, with
 a figure of each run beside its twins (``results/runs_of_record.png``).
@@ -19,26 +22,39 @@ import argparse
 from pathlib import Path
 
 from .record_plot import draw_runs_of_record
-from .record_table import collect_run, runs_markdown
-from .report_files import update_report
+from .record_table import collect_run, merge_runs, runs_markdown
+from .report_files import report_paths, update_report
+from .summary import load_summary
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", type=Path, nargs="+",
+    parser.add_argument("folders", type=Path, nargs="*",
                         help="evaluation folders written by infra/evaluate_run.sh")
     parser.add_argument("--report-dir", type=Path, default=None,
                         help="holds RESULTS.md and results/summary.json (without it the table "
                         "is only printed)")
     parser.add_argument("--replicates", action="append", default=[], metavar="LABEL=A,B,...",
                         help="runs of one recipe (config names), shown as one spread")
+    parser.add_argument("--keep-recorded", action="store_true",
+                        help="keep the runs already in the report's table whose folders are "
+                        "not given (needs --report-dir)")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         parser.error("not a folder: " + ", ".join(missing))
-    runs: dict = {"runs": [collect_run(folder) for folder in args.folders]}
+    scored = [collect_run(folder) for folder in args.folders]
+    if args.keep_recorded:
+        if args.report_dir is None:
+            parser.error("--keep-recorded reads the report's table: give --report-dir")
+        summary = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
+        scored = merge_runs(summary.get("runs_of_record", {}).get("runs", []), scored)
+    if not scored:
+        parser.error("no runs: give evaluation folders (or --keep-recorded with a report "
+                     "that holds some)")
+    runs: dict = {"runs": scored}
     names = {run["name"] for run in runs["runs"]}
     for spec in args.replicates:
         label, _, members = spec.partition("=")

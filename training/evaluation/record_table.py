@@ -70,6 +70,15 @@ def collect_run(folder: Path) -> dict[str, Any]:
             "twin_seeds": twin_seeds}
 
 
+def merge_runs(recorded: list[dict[str, Any]], scored: list[dict[str, Any]]
+               ) -> list[dict[str, Any]]:
+    """The recorded runs in their order, each replaced by a newly scored run of the same name,
+    then the scored runs the record did not hold."""
+    fresh = {run["name"]: run for run in scored}
+    merged = [fresh.pop(run["name"], run) for run in recorded]
+    return merged + [run for run in scored if run["name"] in fresh]
+
+
 class Spread(NamedTuple):
     """Mean, sample std, count and range of the scores present."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,34 @@ def test_replicates_of_one_recipe_are_judged_as_a_spread_against_the_twins():
     assert "| pre-trained, 2 runs: mean ± std (range) | 0.450 ± 0.071 (0.400–0.500) |" in table
     runs["replicates"][0]["names"] = ["a"]  # one run is no spread
     assert replicate_statements(runs) == [] and "Pre-training seeds" not in runs_markdown(runs)
+
+
+def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, capsys):
+    import pytest
+
+    from mirencoder.training.evaluation.record_runs import main as record_main
+
+    def scored(name: str, score: float) -> Path:
+        folder = tmp_path / "eval" / name
+        (folder / "probes").mkdir(parents=True)
+        (folder / "probes" / "probes.json").write_text(json.dumps(_probes(score, 0.85)))
+        return folder
+
+    first, second = scored("run-a", 0.40), scored("run-b", 0.30)
+    assert record_main([str(first), str(second), "--report-dir", str(tmp_path)]) == 0
+    shutil.rmtree(first)  # run-a's folder is gone (another session); run-b is rescored
+    (second / "probes" / "probes.json").write_text(json.dumps(_probes(0.35, 0.85)))
+    third = scored("run-c", 0.50)
+    assert record_main([str(second), str(third), "--keep-recorded", "--report-dir",
+                        str(tmp_path), "--replicates", "recipe=run-a,run-c"]) == 0
+    runs = json.loads((tmp_path / "results" / "summary.json").read_text())["runs_of_record"]
+    assert [r["name"] for r in runs["runs"]] == ["run-a", "run-b", "run-c"]
+    maps = [r["methods"]["pre-trained"]["map_fused"] for r in runs["runs"]]
+    assert maps == [0.40, 0.35, 0.50]
+    assert runs["replicates"] == [{"label": "recipe", "names": ["run-a", "run-c"]}]
+    with pytest.raises(SystemExit):  # the record lives in the report: it must be named
+        record_main([str(third), "--keep-recorded"])
+    assert "--keep-recorded" in capsys.readouterr().err
 
 
 def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys):
