@@ -24,6 +24,7 @@ from ..infra.errors import ConfigError
 from ..infra.files import atomic_path, sha256_file
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
+from .dataset import content_sha256
 from .inputs import InputItem, discover_inputs, member_name
 from .merge import Decision, decide
 from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
@@ -508,6 +509,7 @@ def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_
         "splits": splits,
         "build": {"wall_seconds": round(wall_seconds, 2), "ray": ray_info},
     }
+    index["content_sha256"] = content_sha256(index)
     write_json_atomic(out_dir / "index.json", index)
     return index
 

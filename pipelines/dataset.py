@@ -8,6 +8,7 @@ file whose size or sha256 differs from ``index.json`` stops the run with one lin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from ..infra.errors import ConfigError, FatalError
 from ..infra.files import sha256_file
 
-__all__ = ["load_index", "index_sha256", "VerifiedFiles", "verify_files", "verify_dataset_files",
+__all__ = ["load_index", "index_sha256", "content_sha256", "dataset_content_sha256", "VerifiedFiles", "verify_files", "verify_dataset_files",
            "shard_entries"]
 
 
@@ -33,8 +34,30 @@ def load_index(dataset_dir: str | Path) -> dict:
 
 
 def index_sha256(dataset_dir: str | Path) -> str:
-    """The hash that names a dataset in lineage records (sha256 of ``index.json``)."""
+    """The hash that names a dataset build in lineage records (sha256 of ``index.json``)."""
     return sha256_file(Path(dataset_dir) / "index.json")
+
+
+# Index keys that describe one build, not what it holds (wall time, Ray nodes).
+BUILD_ONLY_KEYS = ("build", "content_sha256")
+
+
+def content_sha256(index: dict) -> str:
+    """The sha256 of what a dataset holds: its index without the keys of one build.
+
+    Two builds of one recipe that wrote the same shards, vocabularies and manifest share it
+    (their ``index.json`` differ in wall time and Ray node ids), so lineage can tell that two
+    encoders were trained on the same data across machines. Computable for indexes written
+    before it was stored.
+    """
+    content = {key: value for key, value in index.items() if key not in BUILD_ONLY_KEYS}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def dataset_content_sha256(dataset_dir: str | Path) -> str:
+    """:func:`content_sha256` of a built dataset folder's index."""
+    return content_sha256(load_index(dataset_dir))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from mirencoder.infra.files import sha256_file
 from mirencoder.pipelines.build import build_dataset
 from mirencoder.pipelines.compile import CompileConfig
 from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, VocabularyConfig
-from mirencoder.pipelines.dataset import load_index
+from mirencoder.pipelines.dataset import content_sha256, load_index
 from mirencoder.pipelines.ir.program_graph import ENCODER_COLUMNS
 from mirencoder.pipelines.shards.schema import SPLITS
 from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
@@ -57,6 +57,9 @@ def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
     assert len(ok) == index["counts"]["ok"] >= 0.9 * len(manifest)
     assert sum(index["splits"][s]["records"] for s in SPLITS) == len(ok)
     assert index["tokenizer_sha256"] and index["node_vocab_sha256"] and index["config_hash"]
+    assert index["content_sha256"] == content_sha256(index)
+    assert content_sha256({**index, "build": {"wall_seconds": 0.0}}) == index["content_sha256"]
+    assert content_sha256({**index, "recipe": "other"}) != index["content_sha256"]
     assert "14." in index["toolchain"]["clang"]
     for split in SPLITS:
         for fmt in ("wds", "parquet"):
@@ -190,6 +193,9 @@ def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang
     assert index_a["counts"] == index_b["counts"]
     assert [s["sha256"] for s in index_a["splits"]["train"]["wds"]] == \
         [s["sha256"] for s in index_b["splits"]["train"]["wds"]]
+    # Same data, two builds: one content hash (index.json itself differs in wall time).
+    assert index_a["content_sha256"] == index_b["content_sha256"] == content_sha256(index_a)
+    assert index_a["build"] != index_b["build"]
     shutil.rmtree(clean)
 
 

@@ -81,6 +81,7 @@ def test_ddp_two_cpu_processes_learn_and_log_to_mlflow(learn_dataset, small_mode
     assert run.data.params["config/model/d_model"] == "64"
     lineage = json.loads(Path(result["package_dir"], "lineage.json").read_text())
     assert run.data.tags["dataset_index_sha256"] == lineage["dataset_index_sha256"]
+    assert run.data.tags["dataset_content_sha256"] == lineage["dataset_content_sha256"]
     assert run.data.tags["tokenizer_sha256"] == lineage["tokenizer_sha256"]
     assert run.data.tags["code_version"]
     history = client.get_metric_history(run.info.run_id, "train/loss")

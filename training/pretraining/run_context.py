@@ -33,6 +33,7 @@ class RunContext:
     package_dir: Path
     dataset_dir: Path
     dataset_index_sha256: str
+    dataset_content_sha256: str
     dataset_name: str
     tokenizer_sha256: str
     node_vocab_sha256: str
@@ -47,6 +48,7 @@ class RunContext:
     def lineage(self) -> dict:
         """The lineage every artifact of the run carries."""
         return {"dataset_index_sha256": self.dataset_index_sha256,
+                "dataset_content_sha256": self.dataset_content_sha256,
                 "dataset_name": self.dataset_name, "dataset_dir": str(self.dataset_dir),
                 "tokenizer_sha256": self.tokenizer_sha256,
                 "node_vocab_sha256": self.node_vocab_sha256, "config_hash": self.config_hash,
@@ -60,7 +62,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
         ConfigError: no dataset folder, or it is not a built dataset.
         FatalError: its tokenizer or node vocabulary differs from index.json.
     """
-    from ...pipelines.dataset import index_sha256, verify_dataset_files
+    from ...pipelines.dataset import content_sha256, index_sha256, verify_dataset_files
 
     if not config.data.dataset_dir:
         raise ConfigError("data.dataset_dir is not set (--set data.dataset_dir=DIR)")
@@ -75,6 +77,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
         output_dir=output_dir, checkpoint_dir=output_dir / "checkpoints",
         package_dir=output_dir / "encoder",
         dataset_dir=dataset_dir, dataset_index_sha256=index_sha256(dataset_dir),
+        dataset_content_sha256=content_sha256(index),
         dataset_name=str(index.get("recipe", dataset_dir.name)),
         tokenizer_sha256=str(index.get("tokenizer_sha256", "")),
         node_vocab_sha256=str(index.get("node_vocab_sha256", "")), tokenizer_ids=ids,

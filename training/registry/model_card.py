@@ -40,7 +40,8 @@ def version_metrics(tags: Mapping[str, str]) -> dict[str, str]:
 
 # Lineage tags shown in the card, in order, with their labels.
 LINEAGE_TAG_LABELS: dict[str, str] = {
-    "dataset_index_sha256": "dataset (index.json sha256)",
+    "dataset_index_sha256": "dataset build (index.json sha256)",
+    "dataset_content_sha256": "dataset content (index sha256 without the build's own facts)",
     "dataset_name": "dataset / recipe",
     "tokenizer_sha256": "tokenizer sha256",
     "node_vocab_sha256": "node vocabulary sha256",

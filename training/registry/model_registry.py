@@ -9,8 +9,8 @@ of a registered model (default ``mirencoder``), tagged with its lineage and give
 copied into the version's description. Pulling a version (or a run's model) into the local
 cache is :mod:`mirencoder.training.registry.model_cache`.
 
-Tags on every version (plain strings): ``dataset_index_sha256``, ``dataset_name``,
-``tokenizer_sha256``, ``node_vocab_sha256``, ``config_sha256``, ``code_version``,
+Tags on every version (plain strings): ``dataset_index_sha256``, ``dataset_content_sha256``,
+``dataset_name``, ``tokenizer_sha256``, ``node_vocab_sha256``, ``config_sha256``, ``code_version``,
 ``num_parameters``, ``embedding_dim``, ``weights_sha256``, ``weights_bytes``, ``size_bytes``,
 ``training_run_id``, ``training_steps`` (when known), ``package_sha256`` and ``package_files``
 (the package digest and the JSON ``{file: sha256}`` of every package file: the outside
@@ -242,6 +242,7 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
     tags: dict[str, Any] = {
         "dataset_index_sha256": _lookup(lineage, "dataset_index_sha256", "index_sha256",
                                         "dataset.index_sha256", "dataset_sha256"),
+        "dataset_content_sha256": _lookup(lineage, "dataset_content_sha256"),
         "dataset_name": _lookup(lineage, "dataset_name", "recipe", "dataset.name",
                                 "dataset.recipe", "dataset_dir"),
         "tokenizer_sha256": _lookup(lineage, "tokenizer_sha256", "tokenizer.sha256")
