@@ -8,7 +8,13 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .dataset import load_index, shard_entries, verify_dataset_files
+from .dataset import (
+    content_sha256,
+    index_sha256,
+    load_index,
+    shard_entries,
+    verify_dataset_files,
+)
 from .ir.program_graph import FLOWS, NODE_TYPES
 from .shards.schema import SPLITS
 from .summary import format_summary
@@ -41,6 +47,8 @@ def inspect_dataset(dataset_dir: str | Path, *, sample_lines: int = 12) -> str:
              f"{index['toolchain']['llvmlite_llvm']}",
              f"tokenizer {index['tokenizer_sha256'][:12]} ({index['vocab_size']} tokens), "
              f"node vocabulary {index['node_vocab_sha256'][:12]} ({index['node_vocab_size']} texts)",
+             f"content {content_sha256(index)[:12]} (same data, same hash across builds); "
+             f"build {index_sha256(root)[:12]} (index.json)",
              f"evaluation kernels excluded: {index['exclusion'].get('applied')}"
              + (f" ({index['exclusion'].get('distinct_ir')} distinct kernels)"
                 if index["exclusion"].get("applied") else
