@@ -19,8 +19,8 @@ from pathlib import Path
 from ..infra.errors import ConfigError, FatalError
 from ..infra.files import sha256_file
 
-__all__ = ["load_index", "index_sha256", "content_sha256", "dataset_content_sha256", "VerifiedFiles", "verify_files", "verify_dataset_files",
-           "shard_entries"]
+__all__ = ["load_index", "index_sha256", "content_sha256", "VerifiedFiles", "verify_files",
+           "verify_dataset_files", "shard_entries"]
 
 
 def load_index(dataset_dir: str | Path) -> dict:
@@ -53,11 +53,6 @@ def content_sha256(index: dict) -> str:
     content = {key: value for key, value in index.items() if key not in BUILD_ONLY_KEYS}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def dataset_content_sha256(dataset_dir: str | Path) -> str:
-    """:func:`content_sha256` of a built dataset folder's index."""
-    return content_sha256(load_index(dataset_dir))
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,8 +226,6 @@ def test_replicates_of_one_recipe_are_judged_as_a_spread_against_the_twins():
 
 
 def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, capsys):
-    import pytest
-
     from mirencoder.training.evaluation.record_runs import main as record_main
 
     def scored(name: str, score: float) -> Path:
@@ -254,8 +252,6 @@ def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, 
 
 
 def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys):
-    import pytest
-
     from mirencoder.training.evaluation.record_runs import main as record_main
 
     folder = tmp_path / "run-a"
