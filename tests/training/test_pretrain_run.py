@@ -96,6 +96,7 @@ def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
     straight = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **common, "trainer.output_dir": str(tmp_path / "straight")}))
     killed_dir = str(tmp_path / "killed")
+    common["trainer.keep_checkpoints"] = True  # not hashed: the resume still matches
     stopped = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **common, "trainer.output_dir": killed_dir, "trainer.stop_at_step": 4}))
     assert stopped.final_step == 4 and not stopped.finished and stopped.package_dir is None
@@ -108,6 +109,10 @@ def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
         assert resumed.metrics[key] == pytest.approx(straight.metrics[key], rel=1e-4, abs=1e-5)
     steps = [row["step"] for row in _history(Path(killed_dir))]
     assert steps == sorted(set(steps)) and steps[-1] == 8  # no duplicated history rows
+    kept = sorted(p.name for p in Path(killed_dir, "checkpoints").glob("*.ckpt"))
+    assert kept == ["last.ckpt", "step-0000004.ckpt", "step-0000008.ckpt"]  # a learning curve
+    assert [p.name for p in Path(tmp_path, "straight", "checkpoints").glob("*.ckpt")] == [
+        "last.ckpt"]  # by default the last only
     # The last checkpoint exported as a package holds the finished run's encoder.
     from safetensors.torch import load_file
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ablation_table import ablations_markdown
+from .learning_curve_table import curve_markdown
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
@@ -336,6 +337,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out += ["", runs_markdown(summary["runs_of_record"]).rstrip()]
     if summary.get("which_output"):
         out += ["", outputs_markdown(summary["which_output"]).rstrip()]
+    if summary.get("learning_curve"):
+        out += ["", curve_markdown(summary["learning_curve"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
     if summary.get("ablations"):

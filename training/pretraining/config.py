@@ -256,6 +256,8 @@ class TrainerConfig:
     precision: str = _f("auto", "auto (bf16-mixed on GPU, 32 on CPU) | 32 | bf16-mixed | 16-mixed")
     strategy: str = _f("auto", "auto (ddp when more than one process) | ddp | ddp_spawn")
     checkpoint_every_n_steps: int = _f(200, "write a checkpoint (and last.ckpt) every N steps")
+    keep_checkpoints: bool = _f(False, "keep every step-N.ckpt beside last.ckpt (learning "
+                                "curves: export and score each); off: last.ckpt only")
     log_every: int = _f(10, "log metrics every N steps")
     val_every_n_steps: int = _f(0, "validate every N steps (0: no validation)")
     limit_val_batches: int = _f(8, "validation batches per rank")
@@ -324,7 +326,8 @@ class PretrainConfig:
 # Fields that say where or how a run executes, not what it learns; left out of the hash.
 _UNHASHED = {"data": {"dataset_dir", "num_workers"},
              "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
-                         "strategy", "log_every", "checkpoint_every_n_steps", "compile",
+                         "strategy", "log_every", "checkpoint_every_n_steps", "keep_checkpoints",
+                         "compile",
                          "ray_cpus_per_worker"},
              "tracking": None}
 

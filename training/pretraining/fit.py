@@ -120,7 +120,8 @@ def build_trainer(config: PretrainConfig, run: RunContext, *, logger: Any,
     t = config.trainer
     accelerator, precision, strategy = resolve_hardware(config)
     checkpoint = ModelCheckpoint(dirpath=run.checkpoint_dir, filename="step-{step:07d}",
-                                 every_n_train_steps=t.checkpoint_every_n_steps, save_top_k=0,
+                                 every_n_train_steps=t.checkpoint_every_n_steps,
+                                 save_top_k=-1 if t.keep_checkpoints else 0,
                                  save_last=True, monitor=None, auto_insert_metric_name=False)
     callbacks = [history, StopAtStep(t.stop_at_step), checkpoint]
     has_val = t.val_every_n_steps > 0 and bool(config.data.val_split)

@@ -332,3 +332,44 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     with pytest.raises(SystemExit):
         output_main(["--group", f"x={tmp_path / 'nowhere'}"])
     assert "not scored" in capsys.readouterr().err
+
+
+def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.learning_curve import main as curve_main
+    from mirencoder.training.evaluation.learning_curve_table import collect_curve
+
+    folder = tmp_path / "eval" / "run-a"
+    with pytest.raises(SystemExit):  # nothing scored yet: a clear refusal
+        curve_main([str(tmp_path / "missing")])
+    assert "not a folder" in capsys.readouterr().err
+    (folder / "probes").mkdir(parents=True)
+    (folder / "devmap" / "results").mkdir(parents=True)
+    (folder / "probes" / "probes.json").write_text(json.dumps(_probes(0.60, 0.90)))
+    devmap = _devmap_summary(86.0)
+    devmap["encoder"] = {"lineage": {"config_name": "run-a", "steps": 1500}}
+    (folder / "devmap" / "results" / "summary.json").write_text(json.dumps(devmap))
+    # checkpoints scored as the model (the 1500-step one is the final encoder: not read)
+    for step, score in ((1000, 0.50), (250, 0.30), (1500, 0.99)):
+        checkpoint = folder / "curve" / f"step-{step:07d}" / "probes"
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "probes.json").write_text(json.dumps(_probes(score, 0.85)))
+    twin = folder / "twin-seed1" / "probes"
+    twin.mkdir(parents=True)
+    twin_probes = _probes(0.25, 0.82)  # scored as the model: its row is "encoder"
+    (twin / "probes.json").write_text(json.dumps(twin_probes))
+    curve = collect_curve(folder)
+    assert [p["step"] for p in curve["points"]] == [0, 250, 1000, 1500]
+    assert [p["scores"]["map_fused"] for p in curve["points"]] == [0.15, 0.30, 0.50, 0.60]
+    assert curve["points"][0]["scores"]["devmap-669_amd"] == 80.0  # the seed-0 twin
+    assert [t["map_fused"] for t in curve["twins"]] == [0.15, 0.25]
+    assert curve_main([str(folder), "--report-dir", str(tmp_path)]) == 0
+    results = (tmp_path / "RESULTS.md").read_text()
+    assert "## Learning curves" in results and "### `run-a`" in results
+    assert "| 250 | 0.300 | 0.850 |" in results
+    assert "| untrained twins (2 seeds, range) | 0.150–0.250 |" in results
+    assert (tmp_path / "results" / "learning_curve.png").stat().st_size > 10_000
+    empty = tmp_path / "eval" / "unscored"
+    empty.mkdir()
+    with pytest.raises(SystemExit):
+        curve_main([str(empty)])
+    assert "no scored encoder" in capsys.readouterr().err

@@ -1,0 +1,60 @@
+"""Learning curves: how a pre-training run's scores move with its steps, against its twins.
+
+Reads the folder ``infra/learning_curve.sh`` completes: the run's evaluation folder from
+``infra/evaluate_run.sh`` (the final encoder and its seed-0 twin, ``twin-seed<N>/`` for the
+other twins) plus ``curve/step-<N>/`` (each kept checkpoint's encoder, scored as the model)::
+
+    python -m mirencoder.training.evaluation.learning_curve \\
+        runs/eval/record-2cpu-residual-spread-no-gae --report-dir .
+
+Step 0 is the untrained twin at seed 0 (random weights, as before the first step); the
+twins drawn at other seeds give the band a pre-trained score must leave. The table and a figure
+(``results/learning_curve.png``) go into ``results/summary.json`` (key ``learning_curve``,
+one entry per run, a run scored again replaces its entry) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .learning_curve_plot import draw_learning_curves
+from .learning_curve_table import collect_curve, curve_markdown
+from .record_table import merge_runs
+from .report_files import report_paths, update_report
+from .summary import load_summary
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", type=Path, nargs="+",
+                        help="evaluation folders completed by infra/learning_curve.sh")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
+    args = parser.parse_args(argv)
+    missing = [str(f) for f in args.folders if not f.is_dir()]
+    if missing:
+        parser.error("not a folder: " + ", ".join(missing))
+    try:
+        scored = [collect_curve(folder) for folder in args.folders]
+    except ValueError as error:
+        parser.error(str(error))
+    curves: dict[str, Any] = {"runs": scored}
+    if args.report_dir is not None:
+        summary = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
+        curves["runs"] = merge_runs(summary.get("learning_curve", {}).get("runs", []), scored)
+        figure = draw_learning_curves(curves, args.report_dir / "results" / "learning_curve.png")
+        curves["figure"] = str(figure.relative_to(args.report_dir))
+    print(curve_markdown(curves))
+    if args.report_dir is not None:
+        paths = update_report(args.report_dir, "learning_curve", curves)
+        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""The learning-curve table (pure functions): a pre-training run's scores at each kept
+checkpoint, from step 0 (its untrained twin) to the final encoder, beside the twins' range.
+Reads the folders ``infra/learning_curve.sh`` completes; ``learning_curve.py`` merges the
+table into the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .record_table import COLUMNS, evaluations, method_scores, spread
+from .table_cells import number_cell
+
+__all__ = ["collect_curve", "curve_markdown"]
+
+
+def _step_of(folder: Path) -> int:
+    return int(folder.name.removeprefix("step-"))
+
+
+def collect_curve(folder: Path) -> dict[str, Any]:
+    """One run's points (step, scores), ordered by step: step 0 is the seed-0 twin, the
+    checkpoints' scores come from ``curve/step-<N>/`` and the final encoder's from the
+    folder itself; ``twins`` holds every twin's scores (seed 0 first)."""
+    probes, devmap, coarsening = evaluations(folder)
+    encoder = devmap.get("encoder") or probes.get("encoder") or {}
+    lineage = encoder.get("lineage", {})
+    final_step = lineage.get("steps")
+    if final_step is None:
+        raise ValueError(f"{folder} holds no scored encoder (run infra/evaluate_run.sh first)")
+    twins = [method_scores(probes, devmap, coarsening, "encoder-untrained")]
+    twins += [method_scores(*evaluations(seed), "encoder")
+              for seed in sorted(folder.glob("twin-seed*"))]
+    points = [{"step": 0, "scores": twins[0]}]
+    for step_folder in sorted((folder / "curve").glob("step-*"), key=_step_of):
+        step = _step_of(step_folder)
+        if 0 < step < final_step:
+            points.append({"step": step, "scores": method_scores(
+                *evaluations(step_folder), "encoder")})
+    points.append({"step": final_step,
+                   "scores": method_scores(probes, devmap, coarsening, "encoder")})
+    return {"name": lineage.get("config_name") or folder.name, "folder": str(folder),
+            "points": points, "twins": twins}
+
+
+def curve_markdown(curves: dict[str, Any]) -> str:
+    """The ``## Learning curves`` section of RESULTS.md: one table per run."""
+    lines = ["## Learning curves (scores against pre-training steps)", "",
+             "Each kept checkpoint of a full-length run exported as an encoder package "
+             "(`infra/learning_curve.sh`) and scored like the run's final encoder: fused "
+             "embedding, first token window, the probes' headline scores and every "
+             "leakage-free downstream protocol. Step 0 is the untrained twin at seed 0 (random "
+             "weights, as before the first step); the last row gives the untrained twins at every seed "
+             "scored: a score that stays inside their range has not moved from what random "
+             "weights give."]
+    if curves.get("figure"):
+        lines += ["", f"![learning curves]({curves['figure']})"]
+    header = "| step | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    rule = "|" + "---|" * (len(COLUMNS) + 1)
+    for curve in curves.get("runs", []):
+        lines += ["", f"### `{curve['name']}`", "", header, rule]
+        for point in curve["points"]:
+            cells = [number_cell(point["scores"].get(key), digits)
+                     for key, _, digits in COLUMNS]
+            lines.append(f"| {point['step']} | " + " | ".join(cells) + " |")
+        cells = []
+        for key, _, digits in COLUMNS:
+            found = spread([twin.get(key) for twin in curve["twins"]])
+            cells.append(number_cell(None, digits) if found is None else
+                         f"{found.low:.{digits}f}–{found.high:.{digits}f}")
+        lines.append(f"| untrained twins ({len(curve['twins'])} seeds, range) | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
