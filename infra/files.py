@@ -1,4 +1,4 @@
-"""File helpers: the sha256 of a file, and writes that readers never see half done.
+"""File helpers: the sha256 of a file or of a JSON value, and writes that readers never see half done.
 
 An atomic write goes to a temporary file beside the target (same folder, so the same file
 system) and is renamed onto the target when it is complete; a crash leaves at most a stray
@@ -8,13 +8,14 @@ system) and is renamed onto the target when it is complete; a crash leaves at mo
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sha256_file", "atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["sha256_file", "sha256_json", "atomic_path", "write_bytes_atomic", "write_text_atomic"]
 
 _BLOCK = 1 << 20
 
@@ -26,6 +27,12 @@ def sha256_file(path: str | Path) -> str:
         while block := handle.read(_BLOCK):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_json(value: object) -> str:
+    """The hex sha256 of ``json.dumps(value, sort_keys=True)``: one key for equal settings
+    whatever their key order (build hashes, compile-cache keys, config hashes)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 @contextmanager

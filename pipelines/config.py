@@ -7,8 +7,6 @@ the recipe YAML, then ``--set section.key=value`` overrides) is the shared engin
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import ClassVar
 
 from ..infra.config import config_to_dict, load_config
 from ..infra.errors import ConfigError
+from ..infra.files import sha256_json
 from .compile import CompileConfig
 from .inputs import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS
 
@@ -208,7 +207,7 @@ def config_hash(config: BuildConfig, like: dict | None = None) -> str:
     data.pop("description", None)
     if like is not None:
         data = _without_new_defaults(data, like, config_to_dict(BuildConfig()))
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return sha256_json(data)
 
 
 def _without_new_defaults(data: dict, like: dict, defaults: dict) -> dict:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
-from mirencoder.infra.files import atomic_path, sha256_file, write_bytes_atomic, write_text_atomic
+from mirencoder.infra.files import (
+    atomic_path,
+    sha256_file,
+    sha256_json,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 
 def test_sha256_file_reads_in_blocks(tmp_path: Path) -> None:
@@ -16,6 +23,16 @@ def test_sha256_file_reads_in_blocks(tmp_path: Path) -> None:
     path.write_bytes(data)
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()
     assert sha256_file(str(path)) == sha256_file(path)
+
+
+def test_sha256_json_ignores_key_order_and_keeps_the_stored_hashes() -> None:
+    settings = {"opt": "-O2", "flags": ["-g0"], "nested": {"b": 1, "a": 2}}
+    reordered = {"nested": {"a": 2, "b": 1}, "flags": ["-g0"], "opt": "-O2"}
+    assert sha256_json(settings) == sha256_json(reordered)
+    assert sha256_json(settings) != sha256_json({**settings, "opt": "-O3"})
+    # the form every stored build hash and compile-cache key was made with
+    assert sha256_json(settings) == hashlib.sha256(
+        json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 def test_atomic_writes_create_folders_and_leave_no_temporary_file(tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ metric.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ...infra.errors import ConfigError, FatalError
-from ...infra.files import sha256_file
+from ...infra.files import sha256_file, sha256_json
 from ...infra.tracking import (
     code_version,
     ensure_experiment,
@@ -250,7 +249,7 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
         "node_vocab_sha256": _lookup(lineage, "node_vocab_sha256", "node_vocab.sha256")
         or sha256_file(package_dir / "node_vocab.json"),
         "config_sha256": _lookup(lineage, "config_sha256", "config_hash")
-        or hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest(),
+        or sha256_json(config),
         "code_version": _lookup(lineage, "code_version", "git_sha", "git_commit")
         or code_version(),
         "num_parameters": _lookup(lineage, "num_parameters", "parameters")

@@ -7,8 +7,6 @@ clang, skips the compile. Failures are cached too (as ``<key>.error``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import tempfile
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ....infra.errors import InputError
-from ....infra.files import sha256_file, write_bytes_atomic
+from ....infra.files import sha256_file, sha256_json, write_bytes_atomic
 from ....pipelines.compile import CompileConfig, Toolchain, compile_command, compile_to_bitcode
 from .sources import SourceFile
 
@@ -77,7 +75,7 @@ class ProbeCompiler:
         payload = {"kind": kind, "source_sha256": sha256_file(source.local_path),
                    "clang": self.toolchain.clang_version,
                    "argv": _placeholders(argv, source.local_path, self.toolchain.clang)}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return sha256_json(payload)
 
     def _cached(self, folder: str, key: str, suffix: str) -> tuple[Path, Path, CompileOutcome
                                                                    | None]:
