@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(ExportConfig, args)
     if print_if_dry_run(config, args, "resolved export configuration"):
         return 0
-    package = export_checkpoint(config.checkpoint, config.out_dir)
+    average_with = [path for path in config.average_with.split(",") if path]
+    package = export_checkpoint(config.checkpoint, config.out_dir, average_with=average_with)
     lineage = json.loads((package / "lineage.json").read_text())
-    print(f"[export] {config.checkpoint} (step {lineage['steps']}) -> {package} "
+    averaged = f" averaged with {', '.join(average_with)}" if average_with else ""
+    print(f"[export] {config.checkpoint} (step {lineage['steps']}){averaged} -> {package} "
           f"({lineage['num_parameters']:,} parameters)")
     return 0

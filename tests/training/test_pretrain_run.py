@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from mirencoder.training.pretraining.config import load_pretrain_config
 from mirencoder.training.pretraining.pretrain import pretrain
@@ -124,6 +125,26 @@ def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
     ours, theirs = (load_file(Path(p, "encoder.safetensors")) for p in (exported,
                                                                         resumed.package_dir))
     assert ours.keys() == theirs.keys() and all(bool((ours[k] == theirs[k]).all()) for k in ours)
+    # Kept checkpoints averaged (weight averaging along the run) into one package.
+    from mirencoder.infra.errors import ConfigError
+
+    kept_dir = Path(killed_dir, "checkpoints")
+    middle = load_file(export_checkpoint(kept_dir / "step-0000004.ckpt", tmp_path / "mid")
+                       / "encoder.safetensors")
+    averaged_dir = export_checkpoint(kept_dir / "step-0000008.ckpt", tmp_path / "avg",
+                                     average_with=[kept_dir / "step-0000004.ckpt"])
+    averaged = load_file(averaged_dir / "encoder.safetensors")
+    lineage = json.loads((averaged_dir / "lineage.json").read_text())
+    assert lineage["steps"] == 8 and len(lineage["averaged_checkpoints"]) == 2
+    name = next(k for k in averaged if averaged[k].is_floating_point()
+                and not bool((middle[k] == theirs[k]).all()))  # a weight that moved
+    assert torch.allclose(averaged[name], (middle[name] + theirs[name]) / 2, atol=1e-6)
+    other_seed = torch.load(kept_dir / "step-0000004.ckpt", weights_only=True)
+    other_seed["hyper_parameters"]["config"]["data"]["seed"] += 1  # another run's checkpoint
+    torch.save(other_seed, tmp_path / "other-seed.ckpt")
+    with pytest.raises(ConfigError, match="different runs"):
+        export_checkpoint(kept_dir / "step-0000008.ckpt", tmp_path / "bad",
+                          average_with=[tmp_path / "other-seed.ckpt"])
 
 
 @pytest.mark.slow
