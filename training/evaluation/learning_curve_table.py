@@ -12,7 +12,7 @@ from typing import Any
 from .record_table import COLUMNS, evaluations, method_scores, spread
 from .table_cells import number_cell
 
-__all__ = ["collect_curve", "curve_markdown"]
+__all__ = ["collect_curve", "curve_markdown", "curve_statements"]
 
 
 def _step_of(folder: Path) -> int:
@@ -72,3 +72,30 @@ def curve_markdown(curves: dict[str, Any]) -> str:
         lines.append(f"| untrained twins ({len(curve['twins'])} seeds, range) | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def curve_statements(curves: dict[str, Any]) -> list[str]:
+    """One Targets line per learning curve: each score from step 0 to the final step, and at
+    how many checkpoints after step 0 it lay outside the untrained twins' range (above and
+    below) — what more training of that recipe would buy."""
+    lines = []
+    for curve in curves.get("runs", []):
+        points = curve["points"]
+        if len(points) < 3:
+            continue
+        parts = []
+        for key, title, digits in COLUMNS:
+            twins = spread([twin.get(key) for twin in curve["twins"]])
+            values = [p["scores"].get(key) for p in points[1:]]
+            start = points[0]["scores"].get(key)
+            if twins is None or start is None or any(v is None for v in values):
+                continue
+            above = sum(v > twins.high for v in values)
+            below = sum(v < twins.low for v in values)
+            parts.append(f"{title} {start:.{digits}f} -> {values[-1]:.{digits}f} (above the "
+                         f"twins' range at {above}, below at {below} of {len(values)})")
+        if parts:
+            lines.append(f"**learning curve** (`{curve['name']}`, checkpoints at steps "
+                         f"{', '.join(str(p['step']) for p in points[1:])}): "
+                         + "; ".join(parts) + ".")
+    return lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ablation_table import ablations_markdown
-from .learning_curve_table import curve_markdown
+from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
@@ -290,6 +290,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         summary.get("probes", {}), twin_label="seed-0 untrained twin" if spread
         else "untrained twin") + spread
     statements += replicate_statements(summary.get("runs_of_record", {}))
+    statements += curve_statements(summary.get("learning_curve", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "

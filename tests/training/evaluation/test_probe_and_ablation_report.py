@@ -368,6 +368,10 @@ def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Pat
     assert "| 250 | 0.300 | 0.850 |" in results
     assert "| untrained twins (2 seeds, range) | 0.150–0.250 |" in results
     assert (tmp_path / "results" / "learning_curve.png").stat().st_size > 10_000
+    # Targets: each score from step 0 to the end, and how often it left the twins' range
+    line = next(x for x in results.splitlines() if x.startswith("- **learning curve**"))
+    assert "checkpoints at steps 250, 1000, 1500" in line
+    assert "invariance MAP@R 0.150 -> 0.600 (above the twins' range at 3, below at 0 of 3)" in line
     empty = tmp_path / "eval" / "unscored"
     empty.mkdir()
     with pytest.raises(SystemExit):
