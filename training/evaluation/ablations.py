@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from .ablation_table import ablations_markdown, collect_ablations
-from .report_files import update_report
+from .report_files import publish_section
 
 __all__ = ["main"]
 
@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     print(ablations_markdown(ablations))
     if args.report_dir is None:
         return 0
-    paths = update_report(args.report_dir, "ablations", ablations)
-    print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    publish_section(args.report_dir, "ablations", ablations)
     return 0
 
 

@@ -22,8 +22,7 @@ from typing import Any
 from .learning_curve_plot import draw_learning_curves
 from .learning_curve_table import collect_curve, curve_markdown
 from .record_table import merge_runs
-from .report_files import report_paths, update_report
-from .summary import load_summary
+from .report_files import publish_section, recorded_section
 
 __all__ = ["main"]
 
@@ -45,14 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     curves: dict[str, Any] = {"runs": scored}
     if args.report_dir is not None:
-        summary = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
-        curves["runs"] = merge_runs(summary.get("learning_curve", {}).get("runs", []), scored)
+        curves["runs"] = merge_runs(
+            recorded_section(args.report_dir, "learning_curve").get("runs", []), scored)
         figure = draw_learning_curves(curves, args.report_dir / "results" / "learning_curve.png")
         curves["figure"] = str(figure.relative_to(args.report_dir))
     print(curve_markdown(curves))
     if args.report_dir is not None:
-        paths = update_report(args.report_dir, "learning_curve", curves)
-        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+        publish_section(args.report_dir, "learning_curve", curves)
     return 0
 
 

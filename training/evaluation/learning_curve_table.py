@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .record_table import COLUMNS, evaluations, method_scores, spread
+from .record_table import COLUMNS, METHODS, collect_run, evaluations, method_scores, spread
 from .table_cells import number_cell
 
 __all__ = ["collect_curve", "curve_markdown", "curve_statements"]
@@ -22,26 +22,22 @@ def _step_of(folder: Path) -> int:
 def collect_curve(folder: Path) -> dict[str, Any]:
     """One run's points (step, scores), ordered by step: step 0 is the seed-0 twin, the
     checkpoints' scores come from ``curve/step-<N>/`` and the final encoder's from the
-    folder itself; ``twins`` holds every twin's scores (seed 0 first)."""
-    probes, devmap, coarsening = evaluations(folder)
-    encoder = devmap.get("encoder") or probes.get("encoder") or {}
-    lineage = encoder.get("lineage", {})
-    final_step = lineage.get("steps")
+    folder itself (read as the runs of record read it, :func:`collect_run`); ``twins`` holds
+    every twin's scores (seed 0 first)."""
+    run = collect_run(folder)
+    final_step = run["steps"]
     if final_step is None:
         raise ValueError(f"{folder} holds no scored encoder (run infra/evaluate_run.sh first)")
-    twins = [method_scores(probes, devmap, coarsening, "encoder-untrained")]
-    twins += [method_scores(*evaluations(seed), "encoder")
-              for seed in sorted(folder.glob("twin-seed*"))]
+    (_, trained), (_, twin) = METHODS
+    twins = [run["methods"][twin], *run["twin_seeds"].values()]
     points = [{"step": 0, "scores": twins[0]}]
     for step_folder in sorted((folder / "curve").glob("step-*"), key=_step_of):
         step = _step_of(step_folder)
         if 0 < step < final_step:
             points.append({"step": step, "scores": method_scores(
                 *evaluations(step_folder), "encoder")})
-    points.append({"step": final_step,
-                   "scores": method_scores(probes, devmap, coarsening, "encoder")})
-    return {"name": lineage.get("config_name") or folder.name, "folder": str(folder),
-            "points": points, "twins": twins}
+    points.append({"step": final_step, "scores": run["methods"][trained]})
+    return {"name": run["name"], "folder": str(folder), "points": points, "twins": twins}
 
 
 def curve_markdown(curves: dict[str, Any]) -> str:
@@ -51,9 +47,9 @@ def curve_markdown(curves: dict[str, Any]) -> str:
              "(`infra/learning_curve.sh`) and scored like the run's final encoder: fused "
              "embedding, first token window, the probes' headline scores and every "
              "leakage-free downstream protocol. Step 0 is the untrained twin at seed 0 (random "
-             "weights, as before the first step); the last row gives the untrained twins at every seed "
-             "scored: a score that stays inside their range has not moved from what random "
-             "weights give."]
+             "weights, as before the first step); the last row gives the untrained twins at "
+             "every seed scored: a score that stays inside their range has not moved from what "
+             "random weights give."]
     if curves.get("figure"):
         lines += ["", f"![learning curves]({curves['figure']})"]
     header = "| step | " + " | ".join(title for _, title, _ in COLUMNS) + " |"

@@ -1,5 +1,6 @@
 """The runs-of-record figure: each run's pre-trained encoder beside its untrained twins, one
-panel per score of the runs-of-record table (dots: twins grey, pre-trained coloured)."""
+panel per score of the runs-of-record table (dots: twins grey, pre-trained coloured); and the
+panel grid that figure and the learning curves share."""
 
 from __future__ import annotations
 
@@ -8,24 +9,46 @@ from typing import Any
 
 from .record_table import COLUMNS, METHODS
 
-__all__ = ["draw_runs_of_record"]
+__all__ = ["draw_runs_of_record", "score_panels", "save_score_panels"]
+
+PANELS_PER_ROW = 4
 
 
-def draw_runs_of_record(runs: dict[str, Any], out_png: Path) -> Path:
-    """One row of dots per run in every panel: the pre-trained encoder (a coloured dot) and
-    every untrained twin scored for that run (grey dots, seed 0 and ``twin_seeds``)."""
+def score_panels(row_height: float, *, sharey: bool = False) -> tuple[Any, Any]:
+    """A figure with one panel per runs-of-record score (:data:`COLUMNS`), four to a row:
+    ``(figure, axes)``, ``axes`` a 2-D array whose first ``len(COLUMNS)`` panels are used."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = -(-len(COLUMNS) // PANELS_PER_ROW)
+    return plt.subplots(rows, PANELS_PER_ROW, figsize=(4.2 * PANELS_PER_ROW, row_height * rows),
+                        squeeze=False, sharey=sharey)
+
+
+def save_score_panels(fig: Any, axes: Any, title: str, out_png: Path) -> Path:
+    """Hides the unused panels, puts the legend in the first, titles and writes the figure."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes.flat[len(COLUMNS):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
+
+
+def draw_runs_of_record(runs: dict[str, Any], out_png: Path) -> Path:
+    """One row of dots per run in every panel: the pre-trained encoder (a coloured dot) and
+    every untrained twin scored for that run (grey dots, seed 0 and ``twin_seeds``)."""
     entries = runs.get("runs", [])
     if not entries:
         raise ValueError("no runs of record to draw")
-    columns = 4
-    rows = -(-len(COLUMNS) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 0.45 * len(entries) * rows
-                                                     + 1.6 * rows), squeeze=False, sharey=True)
+    fig, axes = score_panels(0.45 * len(entries) + 1.6, sharey=True)
     names = [run["name"] for run in entries]
     for ax, (key, title, _) in zip(axes.flat, COLUMNS, strict=False):
         for y, run in enumerate(entries):
@@ -41,12 +64,5 @@ def draw_runs_of_record(runs: dict[str, Any], out_png: Path) -> Path:
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     axes.flat[0].invert_yaxis()  # the y axis is shared: the table's order, top to bottom
-    for ax in axes.flat[len(COLUMNS):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="best")
-    fig.suptitle("Runs of record: each pre-trained encoder beside its untrained twins", fontsize=11)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_score_panels(fig, axes, "Runs of record: each pre-trained encoder beside its "
+                             "untrained twins", out_png)

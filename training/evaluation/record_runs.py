@@ -23,8 +23,7 @@ from pathlib import Path
 
 from .record_plot import draw_runs_of_record
 from .record_table import collect_run, merge_runs, runs_markdown
-from .report_files import report_paths, update_report
-from .summary import load_summary
+from .report_files import publish_section, recorded_section
 
 __all__ = ["main"]
 
@@ -49,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_recorded:
         if args.report_dir is None:
             parser.error("--keep-recorded reads the report's table: give --report-dir")
-        summary = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
-        scored = merge_runs(summary.get("runs_of_record", {}).get("runs", []), scored)
+        scored = merge_runs(recorded_section(args.report_dir, "runs_of_record").get("runs", []),
+                            scored)
     if not scored:
         parser.error("no runs: give evaluation folders (or --keep-recorded with a report "
                      "that holds some)")
@@ -68,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         runs["figure"] = str(figure.relative_to(args.report_dir))
     print(runs_markdown(runs))
     if args.report_dir is not None:
-        paths = update_report(args.report_dir, "runs_of_record", runs)
-        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+        publish_section(args.report_dir, "runs_of_record", runs)
     return 0
 
 

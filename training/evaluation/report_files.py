@@ -11,7 +11,8 @@ from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
-__all__ = ["ReportPaths", "report_paths", "write_report", "update_report"]
+__all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
+           "publish_section"]
 
 ReportPaths = dict[str, Path]
 
@@ -47,6 +48,20 @@ def update_report(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths
     summary = load_summary(paths["summary_json"]) or {"schema_version": SCHEMA_VERSION}
     summary[key] = value
     return _render(summary, paths)
+
+
+def recorded_section(out_dir: Path, key: str) -> dict[str, Any]:
+    """The section ``key`` that the report's ``results/summary.json`` already holds ({} when
+    the file or the section is absent): what a command merges its new rows into."""
+    summary = load_summary(report_paths(out_dir)["summary_json"]) or {}
+    return summary.get(key) or {}
+
+
+def publish_section(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths:
+    """:func:`update_report`, then the report commands' last line: which files it wrote."""
+    paths = update_report(out_dir, key, value)
+    print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    return paths
 
 
 def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:

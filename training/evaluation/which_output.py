@@ -18,8 +18,7 @@ import argparse
 from pathlib import Path
 
 from .output_table import collect_outputs, outputs_markdown, studies
-from .report_files import report_paths, update_report
-from .summary import load_summary
+from .report_files import publish_section, recorded_section
 
 __all__ = ["main"]
 
@@ -52,11 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     table["note"] = args.note
     print(outputs_markdown({"studies": {args.label: table}}))
     if args.report_dir is not None:
-        existing = load_summary(report_paths(args.report_dir)["summary_json"]) or {}
-        section = {"studies": {**studies(existing.get("which_output") or {}),
+        section = {"studies": {**studies(recorded_section(args.report_dir, "which_output")),
                                args.label: table}}
-        paths = update_report(args.report_dir, "which_output", section)
-        print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+        publish_section(args.report_dir, "which_output", section)
     return 0
 
 
