@@ -290,12 +290,35 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
     return hashes, info
 
 
+VOCAB_FILES = ("tokenizer.json", "node_vocab.json")
+
+
+def _check_vocab_source(config: BuildConfig, out_dir: Path) -> None:
+    """Fails before any work when ``vocab.from_dataset`` lacks a vocabulary file or is the
+    output folder itself."""
+    source = config.vocab.source_dataset()
+    if source is None:
+        return
+    missing = [name for name in VOCAB_FILES if not (source / name).is_file()]
+    if missing:
+        raise ConfigError(f"vocab.from_dataset: {source} has no {' or '.join(missing)}; point "
+                          "it at a finished dataset build (its folder holds both files)")
+    if source.resolve() == out_dir:
+        raise ConfigError("vocab.from_dataset names the output folder itself")
+
+
 def _build_vocabularies(config: BuildConfig, out_dir: Path, parts: list[Path],
                         decisions: dict[int, Decision]) -> None:
-    """Trains the tokenizer and the node-text vocabulary on the train split (deterministic)."""
+    """Trains the tokenizer and the node-text vocabulary on the train split (deterministic), or
+    copies those of ``vocab.from_dataset``."""
     from .ir.node_vocab import NodeTextVocabulary
     from .ir.tokenizer import IRTokenizer
 
+    source = config.vocab.source_dataset()
+    if source is not None:
+        for name in VOCAB_FILES:
+            shutil.copyfile(source / name, out_dir / name)
+        return
     kept = {o for o, d in decisions.items() if d.status == "ok"}
     train = {o for o in kept if decisions[o].split == "train"} or kept
     texts: list[tuple[str, str]] = []
@@ -392,6 +415,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     work = out_dir / "_work"
+    _check_vocab_source(config, out_dir)
     toolchain = Toolchain.probe(config.compile)  # fail fast, before any distributed work
     _prepare_out_dir(out_dir, overwrite)
     work.mkdir(parents=True, exist_ok=True)
@@ -438,7 +462,9 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         if not (vocab_marker.exists()
                 and json.loads(vocab_marker.read_text()).get("plan_hash") == plan_hash):
             if show_progress:
-                print("[build] training the tokenizer and the node-text vocabulary")
+                source = config.vocab.source_dataset()
+                print("[build] training the tokenizer and the node-text vocabulary"
+                      if source is None else f"[build] copying the vocabularies of {source}")
             _build_vocabularies(config, out_dir, parts, decisions)
             write_json_atomic(vocab_marker, {"plan_hash": plan_hash})
         results = _run_shard_phase(config, out_dir, parts, meta, decisions, show_progress)

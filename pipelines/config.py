@@ -79,6 +79,11 @@ class VocabularyConfig:
     """Node texts kept (most frequent first); the rest map to [UNK]."""
     node_vocab_min_count: int = 1
     """Node texts seen fewer times in the train split map to [UNK]."""
+    from_dataset: str | None = None
+    """A built dataset whose ``tokenizer.json`` and ``node_vocab.json`` this build copies instead
+    of training its own (the options above are then unused), so that an encoder trained on that
+    dataset can continue pre-training on this one (``init_from`` in the pre-training config).
+    Relative paths: against the repository root."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -90,6 +95,13 @@ class VocabularyConfig:
             problems.append("vocab.node_vocab_max_size must be >= 4")
         if problems:
             raise ConfigError(problems)
+
+    def source_dataset(self) -> Path | None:
+        """The folder named by ``from_dataset``, resolved, or None."""
+        if self.from_dataset is None:
+            return None
+        path = Path(self.from_dataset).expanduser()
+        return path if path.is_absolute() else (REPO_ROOT / path)
 
 
 @dataclass(kw_only=True, slots=True)

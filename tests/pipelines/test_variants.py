@@ -201,3 +201,25 @@ def test_max_files_keeps_the_same_hash_chosen_sample(tmp_path: Path):
     assert first == [name for _, _, name in _plan(config, tmp_path / "w2")]
     bigger = BuildConfig(inputs=[InputSpec(path=str(folder), max_files=6)])
     assert set(first) < {name for _, _, name in _plan(bigger, tmp_path / "w3")}
+
+
+def test_vocab_from_dataset_reuses_its_vocabularies(variants_dataset: Path, tmp_path: Path):
+    from mirencoder.infra.errors import ConfigError
+
+    corpus = tmp_path / "other"
+    corpus.mkdir()
+    (corpus / "mul.c").write_text("int mul(int a, int b) { return a * b; }\n")
+    config = BuildConfig(
+        name="reuse-test", inputs=[InputSpec(path=str(corpus))],
+        compile=CompileConfig(opt_levels=["O0", "O2"]),
+        vocab=VocabularyConfig(from_dataset=str(variants_dataset)),
+        exclude_evaluation_kernels=False)
+    index = build_dataset(config, tmp_path / "reused", num_cpus=2, show_progress=False)
+    source = load_index(variants_dataset)
+    assert index["tokenizer_sha256"] == source["tokenizer_sha256"]
+    assert index["node_vocab_sha256"] == source["node_vocab_sha256"]
+    assert index["counts"]["ok"] >= 1
+    config.vocab.from_dataset = str(tmp_path / "nowhere")  # fails before any compile
+    with pytest.raises(ConfigError, match="has no tokenizer.json"):
+        build_dataset(config, tmp_path / "bad", num_cpus=2, show_progress=False)
+    assert not (tmp_path / "bad" / "_work").exists()

@@ -310,6 +310,9 @@ class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    init_from: str = _f("", "start from these weights: a pre-training checkpoint (whole module) "
+                        "or an encoder package folder (encoder only); '' : random "
+                        "(continued pre-training, see init_from.py)")
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:

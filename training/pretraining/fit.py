@@ -19,6 +19,7 @@ import torch
 from .callbacks import MetricsHistory, StopAtStep
 from .config import PretrainConfig
 from .datamodule import ProgramDataModule
+from .init_from import initial_weights_lineage, load_initial_weights
 from .lit_module import PretrainingModule
 from .run_context import RunContext, save_run_package
 from .tasks.vectorisation import dataset_vector_lanes
@@ -76,6 +77,10 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     ckpt_path = run.last_checkpoint if resume and run.last_checkpoint.exists() else None
     if resume and ckpt_path is None and trainer.is_global_zero:
         print(f"[pretrain] --resume: no checkpoint in {run.checkpoint_dir}; starting afresh")
+    init_lineage = initial_weights_lineage(config.init_from) if config.init_from else {}
+    if config.init_from and ckpt_path is None:  # a resumed run has them in its checkpoint
+        load_initial_weights(module, config.init_from, tokenizer_sha256=run.tokenizer_sha256,
+                             node_vocab_sha256=run.node_vocab_sha256)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finished = trainer.global_step >= config.trainer.max_steps
     if finished:
@@ -92,7 +97,7 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     if logger is not None:
         result.mlflow_run_id, result.tracking_uri = logger.run_id, logger._tracking_uri
     if finished:
-        result.package_dir = str(_save_package(config, run, module, result))
+        result.package_dir = str(_save_package(config, run, module, result, init_lineage))
     _finish_tracking(logger, run, history, config)
     result.write(run.output_dir / "result.json")
     return result
@@ -199,8 +204,9 @@ def _read_history(path: Path) -> list[dict]:
 
 
 def _save_package(config: PretrainConfig, run: RunContext, module: PretrainingModule,
-                  result: PretrainResult) -> Path:
+                  result: PretrainResult, init_lineage: dict) -> Path:
     return save_run_package(config, run, module.encoder, run.package_dir,
                             steps=result.final_step, mlflow_run_id=result.mlflow_run_id,
-                            tracking_uri=result.tracking_uri, metrics=result.metrics)
+                            tracking_uri=result.tracking_uri, metrics=result.metrics,
+                            **init_lineage)
 

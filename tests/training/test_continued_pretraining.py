@@ -1,0 +1,100 @@
+"""Continued pre-training (``init_from``): a run starts from a checkpoint's whole module or a
+package's encoder, names them in its lineage, and refuses weights that do not fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.pretraining.config import load_pretrain_config
+from mirencoder.training.pretraining.init_from import load_initial_weights
+from mirencoder.training.pretraining.lit_module import PretrainingModule
+from mirencoder.training.pretraining.pretrain import pretrain
+from mirencoder.training.pretraining.run_context import describe_run
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+
+
+def _module(config) -> PretrainingModule:
+    return PretrainingModule(config.to_dict(), describe_run(config).tokenizer_ids.to_dict())
+
+
+def _load(module: PretrainingModule, init_from: Path | str) -> None:
+    run = describe_run(module.run_config)
+    load_initial_weights(module, str(init_from), tokenizer_sha256=run.tokenizer_sha256,
+                         node_vocab_sha256=run.node_vocab_sha256)
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+@pytest.fixture()
+def first_run(small_overrides: dict, tmp_path: Path):
+    overrides = {**small_overrides, "trainer.max_steps": 4,
+                 "trainer.output_dir": str(tmp_path / "first")}
+    return pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", overrides)), overrides
+
+
+def test_a_run_continues_from_a_checkpoint_and_names_it(first_run, tmp_path: Path):
+    result, overrides = first_run
+    checkpoint = Path(result.output_dir, "checkpoints", "last.ckpt")
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "init_from": str(checkpoint), "trainer.max_steps": 2,
+        "trainer.output_dir": str(tmp_path / "continued")})
+    module = _module(config)
+    _load(module, checkpoint)  # the whole module, task heads included
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    assert _same(module.state_dict(), saved)
+
+    continued = pretrain(config)
+    assert continued.finished and continued.final_step == 2
+    lineage = json.loads(Path(continued.package_dir, "lineage.json").read_text())
+    assert lineage["initialized_from"] == str(checkpoint.resolve())
+    assert lineage["initialized_from_step"] == 4 and len(lineage["initialized_from_sha256"]) == 64
+    first = load_file(Path(result.package_dir, "encoder.safetensors"))
+    fresh = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "trainer.max_steps": 2, "data.seed": 1,  # other random weights
+        "trainer.output_dir": str(tmp_path / "fresh")}))
+    after = load_file(Path(continued.package_dir, "encoder.safetensors"))
+    scratch = load_file(Path(fresh.package_dir, "encoder.safetensors"))
+    name = "token_encoder.embedding.weight" if "token_encoder.embedding.weight" in after else \
+        next(k for k in after if after[k].is_floating_point())
+
+    def distance(a: dict, b: dict) -> float:
+        return float((a[name] - b[name]).norm())
+
+    # Two more steps move the weights a little from where the first run ended, far less
+    # than two steps from other random weights are from it.
+    assert 0 < distance(after, first) < distance(scratch, first)
+
+
+def test_a_package_gives_the_encoder_only(first_run):
+    result, overrides = first_run
+    module = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    _load(module, result.package_dir)
+    package = load_file(Path(result.package_dir, "encoder.safetensors"))
+    assert _same({k: v for k, v in module.encoder.state_dict().items()}, package)
+
+
+def test_weights_that_do_not_fit_are_refused(first_run, tmp_path: Path):
+    result, overrides = first_run
+    checkpoint = Path(result.output_dir, "checkpoints", "last.ckpt")
+    wider = _module(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "model.ffn": 2 * int(overrides.get("model.ffn", 128))}))
+    for source in (checkpoint, Path(result.package_dir)):
+        with pytest.raises(ConfigError, match="another architecture"):
+            _load(wider, source)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["hyper_parameters"]["tokenizer_ids"]["vocab_size"] += 1
+    torch.save(state, tmp_path / "other-vocab.ckpt")
+    module = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    with pytest.raises(ConfigError, match="another tokenizer"):
+        _load(module, tmp_path / "other-vocab.ckpt")
+    with pytest.raises(ConfigError, match="neither a pre-training checkpoint"):
+        _load(module, tmp_path / "missing")

@@ -1,0 +1,103 @@
+"""Continued pre-training: start a run from the weights of an earlier one (``init_from``).
+
+Domain- or task-adaptive pre-training (Gururangan et al., ACL 2020) trains a finished encoder
+further on another corpus. The new run builds its module from its own config, then takes the
+weights of either
+
+- a pre-training checkpoint (``RUN/checkpoints/last.ckpt``): the whole module, task heads
+  included, so every objective continues where it stopped; or
+- an encoder package (a folder with ``encoder.safetensors``): the encoder only, task heads
+  fresh.
+
+The vocabularies must be the same (build the new dataset with ``vocab.from_dataset``), and
+so must the architecture; the optimiser, schedule and step count start afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ...infra.errors import ConfigError
+from ...infra.files import sha256_file
+
+__all__ = ["initial_weights_lineage", "load_initial_weights"]
+
+
+def _check_same(kind: str, source: Path, theirs: object, ours: object, hint: str) -> None:
+    if theirs != ours:
+        raise ConfigError(f"init_from: {source} has another {kind} than this run ({hint})")
+
+
+def _from_checkpoint(module, path: Path) -> None:
+    from .export import _read_checkpoint
+
+    state = _read_checkpoint(path)
+    hparams = state["hyper_parameters"]
+    _check_same("tokenizer", path, hparams["tokenizer_ids"], module.hparams["tokenizer_ids"],
+                "build the dataset with vocab.from_dataset set to the run's dataset")
+    _check_same("architecture", path, hparams["config"]["model"],
+                module.hparams["config"]["model"], "keep the model section of its config")
+    missing, unexpected = module.load_state_dict(state["state_dict"], strict=False)
+    if missing or unexpected:
+        raise ConfigError(
+            f"init_from: {path} holds other task heads than this run's task section (missing: "
+            f"{', '.join(sorted(missing)[:5]) or 'none'}; unexpected: "
+            f"{', '.join(sorted(unexpected)[:5]) or 'none'}); enable the same objectives, or "
+            "start from its encoder package (heads fresh)")
+
+
+def _from_package(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> None:
+    from ..core.package import load_encoder_package
+
+    encoder, info = load_encoder_package(path)
+    for kind, key, ours in (("tokenizer", "tokenizer_sha256", tokenizer_sha256),
+                            ("node vocabulary", "node_vocab_sha256", node_vocab_sha256)):
+        _check_same(kind, path, info.lineage.get(key), ours,
+                    "build the dataset with vocab.from_dataset set to the package's dataset")
+    _check_same("architecture", path, info.model_config, module.encoder.config,
+                "keep the model section of its config")
+    module.encoder.load_state_dict(encoder.state_dict())
+
+
+def _resolve(init_from: str) -> tuple[Path, Path]:
+    """``(source, file whose digest names it)``; a ConfigError when it is neither kind."""
+    path = Path(init_from).expanduser().resolve()
+    if path.is_file():
+        return path, path
+    if (path / "encoder.safetensors").is_file():
+        return path, path / "encoder.safetensors"
+    raise ConfigError(f"init_from: {path} is neither a pre-training checkpoint file nor an "
+                      "encoder package folder (with encoder.safetensors)")
+
+
+def initial_weights_lineage(init_from: str) -> dict:
+    """The lineage entries naming the starting weights: path, sha256 and, for a checkpoint,
+    the step it was written at (the run's steps come on top of it)."""
+    path, digest_file = _resolve(init_from)
+    lineage = {"initialized_from": str(path), "initialized_from_sha256": sha256_file(digest_file)}
+    if path.is_file():
+        from .export import _read_checkpoint
+
+        lineage["initialized_from_step"] = int(_read_checkpoint(path).get("global_step", 0))
+    else:
+        package = json.loads((path / "lineage.json").read_text()) if (
+            path / "lineage.json").is_file() else {}
+        lineage["initialized_from_step"] = int(package.get("steps", 0))
+    return lineage
+
+
+def load_initial_weights(module, init_from: str, *, tokenizer_sha256: str,
+                         node_vocab_sha256: str) -> None:
+    """Loads ``init_from`` (a checkpoint file or an encoder package folder) into ``module``
+    (a :class:`~.lit_module.PretrainingModule`).
+
+    Raises:
+        ConfigError: no such file or folder, or its vocabularies, architecture or task heads
+            differ from this run's.
+    """
+    path, _ = _resolve(init_from)
+    if path.is_file():
+        _from_checkpoint(module, path)
+    else:
+        _from_package(module, path, tokenizer_sha256, node_vocab_sha256)
