@@ -28,7 +28,7 @@ from .folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from .heads import HEADS, Head, make_head
+from .heads import HEADS, Head, ReducedProgramHead, make_head
 from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
@@ -68,6 +68,10 @@ class DevMapConfig:
     """Threads of the XGBoost head (1 is fastest on data this small)."""
     tree_method: str = "hist"
     """XGBoost tree method: ``hist`` or ``exact`` (the pre-2.0 default of the published runs)."""
+    program_dims: int = 0
+    """Diagnostic, not the published protocols: the head sees each program representation
+    reduced to its first K principal components (standardised columns, fitted on each
+    training fold; ``heads.ReducedProgramHead``) beside the run-time inputs. 0: off."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -86,6 +90,8 @@ class DevMapConfig:
             problems.append(f"tree_method must be hist, exact or approx, got {self.tree_method!r}")
         if self.n_jobs < 1:
             problems.append(f"n_jobs must be >= 1, got {self.n_jobs}")
+        if self.program_dims < 0:
+            problems.append(f"program_dims must be >= 0 (0: off), got {self.program_dims}")
         if problems:
             raise ConfigError(problems)
 
@@ -111,6 +117,10 @@ def own_head_factories(featurizers: Sequence[Featurizer]) -> dict[str, Callable[
     """``name -> make_head(seed)`` of the feature sets that bring their own head (the
     fine-tuned encoder, whose feature is a program index: see ``evaluation/finetune.py``)."""
     return {f.name: f.make_head for f in featurizers if callable(getattr(f, "make_head", None))}
+
+
+def _reduced(factory: Callable[[], Head], columns: int, dims: int) -> Callable[[], Head]:
+    return lambda: ReducedProgramHead(factory(), columns, dims)
 
 
 def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
@@ -148,9 +158,12 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         groups = table["benchmark"].to_numpy()
         per_seed = []
         reuse = None
+        columns = program_features[feature_name].shape[1]
         for seed in range(config.seeds):
             factory = (partial(own_heads[feature_name], seed) if head is None else
                        partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method))
+            if 0 < config.program_dims < columns and head is not None:
+                factory = _reduced(factory, columns, config.program_dims)
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")
@@ -199,7 +212,7 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
             "coverage": data.coverage, "repairs": data.repairs, "featurizers": info,
             "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
             "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
-            "tree_method": config.tree_method,
+            "tree_method": config.tree_method, "program_dims": config.program_dims,
             "own_head_settings": {f.name: f.settings() for f in featurizers
                                   if f.name in own_heads and hasattr(f, "settings")},
             "timing_s": {"load": round(load_seconds, 2),

@@ -7,7 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "make_head"]
+__all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
+           "make_head"]
 
 PUBLISHED_XGBOOST = {
     "devmap": {"max_depth": 10, "learning_rate": 0.5, "n_estimators": 70},
@@ -106,6 +107,41 @@ class MLPHead:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.model.predict(self.scaler.transform(features))
+
+
+class ReducedProgramHead:
+    """A head on ``[first K principal components of the program columns ; the other columns]``.
+
+    The program columns are standardised and their principal components found on the training
+    fold only (no test row shapes them). A diagnostic, not a protocol: how the scores of a
+    program representation change when the head may use only its K main directions.
+
+    Args:
+        inner: the head trained on the reduced features.
+        program_columns: the first ``program_columns`` columns are the program representation.
+        dims: K (at most the training rows and program columns).
+    """
+
+    def __init__(self, inner: Head, program_columns: int, dims: int):
+        self.inner, self.program_columns, self.dims = inner, program_columns, dims
+        self.deterministic = inner.deterministic
+
+    def _reduce(self, features: np.ndarray) -> np.ndarray:
+        program = (features[:, :self.program_columns] - self.mean) / self.std
+        return np.hstack([program @ self.components.T, features[:, self.program_columns:]])
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> ReducedProgramHead:
+        program = features[:, :self.program_columns]
+        self.mean = program.mean(axis=0)
+        std = program.std(axis=0)
+        self.std = np.where(std > 0, std, 1.0)
+        _, _, directions = np.linalg.svd((program - self.mean) / self.std, full_matrices=False)
+        self.components = directions[:self.dims]
+        self.inner.fit(self._reduce(features), labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.inner.predict(self._reduce(features))
 
 
 def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,

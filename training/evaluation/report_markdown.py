@@ -10,6 +10,7 @@ from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
+from .program_dims import program_dims_markdown
 from .published import (
     PUBLISHED_COARSENING,
     PUBLISHED_DEVMAP,
@@ -340,6 +341,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out += ["", outputs_markdown(summary["which_output"]).rstrip()]
     if summary.get("learning_curve"):
         out += ["", curve_markdown(summary["learning_curve"]).rstrip()]
+    if summary.get("program_dims"):
+        out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
     if summary.get("ablations"):

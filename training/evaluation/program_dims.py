@@ -1,0 +1,165 @@
+"""How many program dimensions the DevMap head can use: leakage-free accuracy against K.
+
+A diagnostic of the leakage-free protocol, not a protocol: each folder is one
+``mirencoder eval devmap --protocols leakage-free --set devmap.program_dims=K`` run (K = 0:
+every dimension), whose head saw each program representation reduced to its first K principal
+components (fitted on the training folds) beside the run-time inputs. Folders named
+``k<K>-twin<S>`` hold more untrained twins (``--untrained-model``) at seed S; with them the
+twins' row is a mean over seeds::
+
+    python -m mirencoder.training.evaluation.program_dims runs/eval/program-dims --report-dir .
+
+Writes the table and a figure (``results/program_dims.png``) into ``results/summary.json``
+(key ``program_dims``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["collect_program_dims", "program_dims_markdown", "draw_program_dims", "main"]
+
+METHODS = {"encoder": "pre-trained encoder (fused)", "encoder-untrained": "untrained twins",
+           "opcode-histogram": "opcode histogram", "ir2vec-fa": "IR2Vec flow-aware",
+           "runtime-only": "run-time inputs only"}
+_FOLDER = re.compile(r"^k(\d+)(?:-twin(\d+))?$")
+
+
+def _accuracies(folder: Path) -> dict[str, dict[str, float]]:
+    """``"<task> <platform>" -> method -> leakage-free accuracy`` of one evaluation folder."""
+    summary = json.loads((folder / "results" / "summary.json").read_text())
+    out: dict[str, dict[str, float]] = {}
+    for task, protocols in sorted(summary["results"].items()):
+        for platform, methods in protocols.get("leakage-free", {}).items():
+            out[f"{task} {platform}"] = {m: v["accuracy_mean"] for m, v in methods.items()
+                                        if m in METHODS}
+    return out
+
+
+def collect_program_dims(root: Path) -> dict[str, Any]:
+    """Reads every ``k<K>[-twin<S>]`` folder under ``root``: ``settings`` (accuracy columns),
+    ``dims`` (K, 0 last), ``scores[method][setting]`` = one value per K (twins: a list over
+    seeds per K).
+
+    Raises:
+        ValueError: no such folder with a summary.
+    """
+    found: dict[int, list[dict[str, dict[str, float]]]] = {}
+    for folder in sorted(root.iterdir()):
+        match = _FOLDER.match(folder.name)
+        if match and (folder / "results" / "summary.json").is_file():
+            found.setdefault(int(match.group(1)), []).append(_accuracies(folder))
+    if not found:
+        raise ValueError(f"{root}: no k<K> folder with results/summary.json")
+    dims = sorted(found, key=lambda k: (k == 0, k))
+    settings = sorted({s for runs in found.values() for run in runs for s in run})
+    scores: dict[str, dict[str, list]] = {m: {s: [] for s in settings} for m in METHODS}
+    for k in dims:
+        for method in METHODS:
+            for setting in settings:
+                values = [run[setting][method] for run in found[k]
+                          if method in run.get(setting, {})]
+                scores[method][setting].append(values)
+    return {"dims": dims, "settings": settings, "scores": scores}
+
+
+def _cell(values: list[float]) -> str:
+    """One accuracy, or the mean ± sample std of several (twins at several seeds)."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+
+
+def _label(k: int) -> str:
+    return "all" if k == 0 else str(k)
+
+
+def program_dims_markdown(section: dict[str, Any]) -> str:
+    """The RESULTS.md section: one table, methods x (setting, K)."""
+    dims, settings = section["dims"], section["settings"]
+    head = ["method", *(f"{s} K={_label(k)}" for s in settings for k in dims)]
+    lines = ["## How many program dimensions the DevMap head can use", "",
+             section.get("note", ""), "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method, label in METHODS.items():
+        cells = []
+        for setting in settings:
+            cells += [_cell(values) for values in section["scores"][method][setting]]
+        if any(cell != "–" for cell in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if section.get("figure"):
+        lines += ["", f"![DevMap leakage-free accuracy against K]({section['figure']})"]
+    return "\n".join(lines) + "\n"
+
+
+def draw_program_dims(section: dict[str, Any], png: Path) -> Path:
+    """One panel per setting: accuracy against K for each method (twins: mean and range)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims, settings = section["dims"], section["settings"]
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 3.4),
+                             squeeze=False)
+    x = np.arange(len(dims))
+    for ax, setting in zip(axes[0], settings, strict=True):
+        for method, label in METHODS.items():
+            values = section["scores"][method][setting]
+            if not any(values):
+                continue
+            means = np.array([np.mean(v) if v else np.nan for v in values])
+            line, = ax.plot(x, means, marker="o", label=label,
+                            linestyle="--" if method == "runtime-only" else "-")
+            if method == "encoder-untrained" and max(len(v) for v in values) > 1:
+                ax.fill_between(x, [min(v) for v in values], [max(v) for v in values],
+                                color=line.get_color(), alpha=0.2)
+        ax.set_title(f"{setting} (leakage-free)", fontsize=9)
+        ax.set_xticks(x, [_label(k) for k in dims])
+        ax.set_xlabel("K principal components of the program representation")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy %")
+    axes[0][-1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="folder holding the k<K>[-twin<S>] runs")
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
+    from .report_files import publish_section  # the report renders this module's table
+
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"not a folder: {args.root}")
+    try:
+        section = collect_program_dims(args.root)
+    except ValueError as error:
+        parser.error(str(error))
+    section["note"] = args.note
+    if args.report_dir is not None:
+        figure = draw_program_dims(section, args.report_dir / "results" / "program_dims.png")
+        section["figure"] = str(figure.relative_to(args.report_dir))
+    print(program_dims_markdown(section))
+    if args.report_dir is not None:
+        publish_section(args.report_dir, "program_dims", section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
