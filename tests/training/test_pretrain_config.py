@@ -70,6 +70,10 @@ def test_config_hash_ignores_where_the_run_happens():
     b = load_pretrain_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0})
     c = load_pretrain_config(None, {"model.d_model": 64})
     assert config_hash(a) == config_hash(b) != config_hash(c)
+    # Starting weights change what a run learns; without them the hash is the one runs had
+    # before the field existed (champion.yaml: the registered version 17's).
+    assert config_hash(load_pretrain_config(None, {"init_from": "a.ckpt"})) != config_hash(a)
+    assert config_hash(load_pretrain_config("champion")) == "7ed1b237cda963c4"
 
 
 def test_cli_dry_run_prints_resolved_config():

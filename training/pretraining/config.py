@@ -339,6 +339,8 @@ def config_hash(config: PretrainConfig) -> str:
     """sha256 (first 16 hex digits) of the fields that decide what the run learns."""
     data = config.to_dict()
     data.pop("name")
+    if not data["init_from"]:  # random initial weights: the hash every run had before the field
+        data.pop("init_from")
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)
