@@ -4,8 +4,8 @@ A diagnostic of the leakage-free protocol, not a protocol: each folder is one
 ``mirencoder eval devmap --protocols leakage-free --set devmap.program_dims=K`` run (K = 0:
 every dimension), whose head saw each program representation reduced to its first K principal
 components (fitted on the training folds) beside the run-time inputs. Folders named
-``k<K>-twin<S>`` hold more untrained twins (``--untrained-model``) at seed S; with them the
-twins' row is a mean over seeds::
+``k<K>-twin<S>`` hold more untrained twins (``--untrained-model``) at seed S (only their twin
+rows are read); with them the twins' row is a mean over seeds::
 
     python -m mirencoder.training.evaluation.program_dims runs/eval/program-dims --report-dir .
 
@@ -54,7 +54,11 @@ def collect_program_dims(root: Path) -> dict[str, Any]:
     for folder in sorted(root.iterdir()):
         match = _FOLDER.match(folder.name)
         if match and (folder / "results" / "summary.json").is_file():
-            found.setdefault(int(match.group(1)), []).append(_accuracies(folder))
+            scores = _accuracies(folder)
+            if match.group(2) is not None:  # a folder of more twins adds only twins
+                scores = {s: {m: v for m, v in methods.items() if m == "encoder-untrained"}
+                          for s, methods in scores.items()}
+            found.setdefault(int(match.group(1)), []).append(scores)
     if not found:
         raise ValueError(f"{root}: no k<K> folder with results/summary.json")
     dims = sorted(found, key=lambda k: (k == 0, k))

@@ -72,6 +72,7 @@ def test_the_section_puts_k_side_by_side_with_the_twins_mean(tmp_path: Path):
     assert "| untrained twins | 88.0 ± 1.4 | 84.0 |" in table
     assert "| pre-trained encoder (fused) | 88.0 | 85.0 |" in table
     assert "static" not in table and "K=all" in table
+    assert "run-time inputs only" not in table  # a twins' folder adds only twins
     assert main([str(tmp_path), "--report-dir", str(tmp_path / "report")]) == 0
     assert (tmp_path / "report" / "results" / "program_dims.png").stat().st_size > 0
     assert "How many program dimensions" in (tmp_path / "report" / "RESULTS.md").read_text()
