@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["collect_program_dims", "program_dims_markdown", "draw_program_dims", "main"]
+__all__ = ["collect_program_dims", "program_dims_markdown", "program_dims_statements",
+           "draw_program_dims", "main"]
 
 METHODS = {"encoder": "pre-trained encoder (fused)", "encoder-untrained": "untrained twins",
            "opcode-histogram": "opcode histogram", "ir2vec-fa": "IR2Vec flow-aware",
@@ -102,6 +103,35 @@ def program_dims_markdown(section: dict[str, Any]) -> str:
     if section.get("figure"):
         lines += ["", f"![DevMap leakage-free accuracy against K]({section['figure']})"]
     return "\n".join(lines) + "\n"
+
+
+def program_dims_statements(section: dict[str, Any]) -> list[str]:
+    """One Targets line: per setting, the encoder's best K against the twins at that K and
+    the run-time inputs alone — what the head can make of each program representation."""
+    if not section:
+        return []
+    dims, scores, parts = section["dims"], section["scores"], []
+    for setting in section["settings"]:
+        encoder = [np.mean(v) if v else np.nan for v in scores["encoder"][setting]]
+        runtime = [v for values in scores["runtime-only"][setting] for v in values]
+        if np.all(np.isnan(encoder)) or not runtime:
+            continue
+        best = int(np.nanargmax(encoder))
+        twins = scores["encoder-untrained"][setting][best]
+        all_dims = encoder[dims.index(0)] if 0 in dims else None
+        other = max((np.mean(v) for m in ("opcode-histogram", "ir2vec-fa")
+                     for v in [scores[m][setting][best]] if v), default=None)
+        text = (f"{setting} encoder {encoder[best]:.1f} % at K={_label(dims[best])}"
+                + (f" (all dimensions {all_dims:.1f})" if all_dims is not None else "")
+                + (f", twins {_cell(twins)}" if twins else "")
+                + (f", best baseline {other:.1f}" if other is not None else "")
+                + f", run-time inputs alone {np.mean(runtime):.1f}")
+        parts.append(text)
+    if not parts:
+        return []
+    return ["**what limits DevMap leakage-free** (the head on the first K principal components "
+            "of each program representation; How many program dimensions the DevMap head can "
+            "use): " + "; ".join(parts) + "."]
 
 
 def draw_program_dims(section: dict[str, Any], png: Path) -> Path:

@@ -10,7 +10,7 @@ from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
-from .program_dims import program_dims_markdown
+from .program_dims import program_dims_markdown, program_dims_statements
 from .published import (
     PUBLISHED_COARSENING,
     PUBLISHED_DEVMAP,
@@ -292,6 +292,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         else "untrained twin") + spread
     statements += replicate_statements(summary.get("runs_of_record", {}))
     statements += curve_statements(summary.get("learning_curve", {}))
+    statements += program_dims_statements(summary.get("program_dims", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "

@@ -14,6 +14,7 @@ from mirencoder.training.evaluation.program_dims import (
     collect_program_dims,
     main,
     program_dims_markdown,
+    program_dims_statements,
 )
 
 
@@ -73,6 +74,14 @@ def test_the_section_puts_k_side_by_side_with_the_twins_mean(tmp_path: Path):
     assert "| pre-trained encoder (fused) | 88.0 | 85.0 |" in table
     assert "static" not in table and "K=all" in table
     assert "run-time inputs only" not in table  # a twins' folder adds only twins
+    _summary(tmp_path / "k2-main", {})  # not a k<K> name: ignored
+    assert program_dims_statements(section) == []  # no run-time row to set it against
+    section["scores"]["runtime-only"]["devmap-669 amd"] = [[91.8], []]
+    assert program_dims_statements(section) == [
+        "**what limits DevMap leakage-free** (the head on the first K principal components of "
+        "each program representation; How many program dimensions the DevMap head can use): "
+        "devmap-669 amd encoder 88.0 % at K=2 (all dimensions 85.0), twins 88.0 ± 1.4, "
+        "run-time inputs alone 91.8."]
     assert main([str(tmp_path), "--report-dir", str(tmp_path / "report")]) == 0
     assert (tmp_path / "report" / "results" / "program_dims.png").stat().st_size > 0
     assert "How many program dimensions" in (tmp_path / "report" / "RESULTS.md").read_text()
