@@ -88,18 +88,17 @@ def _label(k: int) -> str:
 
 
 def program_dims_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: one table, methods x (setting, K)."""
-    dims, settings = section["dims"], section["settings"]
-    head = ["method", *(f"{s} K={_label(k)}" for s in settings for k in dims)]
+    """The RESULTS.md section: one row per (setting, method), one column per K."""
+    dims = section["dims"]
     lines = ["## How many program dimensions the DevMap head can use", "",
              section.get("note", ""), "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for method, label in METHODS.items():
-        cells = []
-        for setting in settings:
-            cells += [_cell(values) for values in section["scores"][method][setting]]
-        if any(cell != "–" for cell in cells):
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+             "| setting (leakage-free) | method | " + " | ".join(f"K={_label(k)}" for k in dims)
+             + " |", "|---|---|" + "---|" * len(dims)]
+    for setting in section["settings"]:
+        for method, label in METHODS.items():
+            cells = [_cell(values) for values in section["scores"][method][setting]]
+            if any(cell != "–" for cell in cells):
+                lines.append(f"| {setting} | {label} | " + " | ".join(cells) + " |")
     if section.get("figure"):
         lines += ["", f"![DevMap leakage-free accuracy against K]({section['figure']})"]
     return "\n".join(lines) + "\n"

@@ -70,8 +70,8 @@ def test_the_section_puts_k_side_by_side_with_the_twins_mean(tmp_path: Path):
     assert section["dims"] == [2, 0] and section["settings"] == ["devmap-669 amd"]
     assert section["scores"]["encoder-untrained"]["devmap-669 amd"] == [[87.0, 89.0], [84.0]]
     table = program_dims_markdown(section)
-    assert "| untrained twins | 88.0 ± 1.4 | 84.0 |" in table
-    assert "| pre-trained encoder (fused) | 88.0 | 85.0 |" in table
+    assert "| devmap-669 amd | untrained twins | 88.0 ± 1.4 | 84.0 |" in table
+    assert "| devmap-669 amd | pre-trained encoder (fused) | 88.0 | 85.0 |" in table
     assert "static" not in table and "K=all" in table
     assert "run-time inputs only" not in table  # a twins' folder adds only twins
     _summary(tmp_path / "k2-main", {})  # not a k<K> name: ignored
