@@ -141,10 +141,13 @@ def draw_program_dims(section: dict[str, Any], png: Path) -> Path:
     import matplotlib.pyplot as plt
 
     dims, settings = section["dims"], section["settings"]
-    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 3.4),
-                             squeeze=False)
+    columns = min(2, len(settings))
+    rows = -(-len(settings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.2 * rows), squeeze=False)
     x = np.arange(len(dims))
-    for ax, setting in zip(axes[0], settings, strict=True):
+    for ax in axes.flat[len(settings):]:
+        ax.set_visible(False)
+    for ax, setting in zip(axes.flat, settings, strict=False):
         for method, label in METHODS.items():
             values = section["scores"][method][setting]
             if not any(values):
@@ -157,10 +160,11 @@ def draw_program_dims(section: dict[str, Any], png: Path) -> Path:
                                 color=line.get_color(), alpha=0.2)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_xticks(x, [_label(k) for k in dims])
-        ax.set_xlabel("K principal components of the program representation")
+        ax.set_ylabel("accuracy %")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy %")
-    axes[0][-1].legend(fontsize=7, loc="lower left")
+    axes.flat[0].legend(fontsize=7, loc="upper right")
+    fig.supxlabel("K: principal components of each program representation the head sees",
+                  fontsize=9)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120)
