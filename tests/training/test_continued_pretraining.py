@@ -96,5 +96,14 @@ def test_weights_that_do_not_fit_are_refused(first_run, tmp_path: Path):
     module = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
     with pytest.raises(ConfigError, match="another tokenizer"):
         _load(module, tmp_path / "other-vocab.ckpt")
+    other_dataset = tmp_path / "other-dataset"  # same sizes, other vocabularies
+    other_dataset.mkdir()
+    (other_dataset / "index.json").write_text(json.dumps({"tokenizer_sha256": "0" * 64,
+                                                          "node_vocab_sha256": "1" * 64}))
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["hyper_parameters"]["config"]["data"]["dataset_dir"] = str(other_dataset)
+    torch.save(state, tmp_path / "other-dataset.ckpt")
+    with pytest.raises(ConfigError, match="another tokenizer or node vocabulary"):
+        _load(module, tmp_path / "other-dataset.ckpt")
     with pytest.raises(ConfigError, match="neither a pre-training checkpoint"):
         _load(module, tmp_path / "missing")

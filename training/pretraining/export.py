@@ -16,7 +16,7 @@ from pathlib import Path
 from ...infra.config import check, raise_problems
 from ...infra.errors import ConfigError
 
-__all__ = ["ExportConfig", "average_weights", "export_checkpoint"]
+__all__ = ["ExportConfig", "average_weights", "export_checkpoint", "read_checkpoint"]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -37,7 +37,7 @@ class ExportConfig:
         raise_problems(problems, "export")
 
 
-def _read_checkpoint(checkpoint: Path) -> dict:
+def read_checkpoint(checkpoint: Path) -> dict:
     """A pre-training checkpoint's saved state (weights, hyper-parameters, step).
 
     Raises:
@@ -105,7 +105,7 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, *,
     from .run_context import describe_run, save_run_package
 
     checkpoint = Path(checkpoint)
-    state = _read_checkpoint(checkpoint)
+    state = read_checkpoint(checkpoint)
     hparams = state["hyper_parameters"]
     module = PretrainingModule(hparams["config"], hparams["tokenizer_ids"],
                                hparams.get("node_vector_lanes"))
@@ -113,7 +113,7 @@ def export_checkpoint(checkpoint: str | Path, out_dir: str | Path, *,
     weights = state["state_dict"]
     if average_with:
         others = [Path(path) for path in average_with]
-        weights = average_weights([state, *(_read_checkpoint(path) for path in others)])
+        weights = average_weights([state, *(read_checkpoint(path) for path in others)])
         extra["averaged_checkpoints"] = [str(p.resolve()) for p in (checkpoint, *others)]
     module.load_state_dict(weights)
     config = module.run_config

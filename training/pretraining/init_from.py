@@ -5,7 +5,8 @@ further on another corpus. The new run builds its module from its own config, th
 weights of either
 
 - a pre-training checkpoint (``RUN/checkpoints/last.ckpt``): the whole module, task heads
-  included, so every objective continues where it stopped; or
+  included, so every objective continues where it stopped (its vocabularies are checked
+  through the sizes it records and, when its dataset is on this machine, their sha256); or
 - an encoder package (a folder with ``encoder.safetensors``): the encoder only, task heads
   fresh.
 
@@ -29,13 +30,28 @@ def _check_same(kind: str, source: Path, theirs: object, ours: object, hint: str
         raise ConfigError(f"init_from: {source} has another {kind} than this run ({hint})")
 
 
-def _from_checkpoint(module, path: Path) -> None:
-    from .export import _read_checkpoint
+def _checkpoint_vocab_hashes(hparams: dict) -> tuple[str, str] | None:
+    """The tokenizer and node-vocabulary sha256 of the dataset a checkpoint's run trained on,
+    read from that dataset's index (None when it is not on this machine)."""
+    index = Path(hparams["config"]["data"]["dataset_dir"]).expanduser() / "index.json"
+    if not index.is_file():
+        return None
+    recorded = json.loads(index.read_text())
+    return recorded.get("tokenizer_sha256", ""), recorded.get("node_vocab_sha256", "")
 
-    state = _read_checkpoint(path)
+
+def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> None:
+    from .export import read_checkpoint
+
+    state = read_checkpoint(path)
     hparams = state["hyper_parameters"]
+    hint = "build the dataset with vocab.from_dataset set to the run's dataset"
     _check_same("tokenizer", path, hparams["tokenizer_ids"], module.hparams["tokenizer_ids"],
-                "build the dataset with vocab.from_dataset set to the run's dataset")
+                hint)
+    hashes = _checkpoint_vocab_hashes(hparams)  # same sizes need not mean same vocabularies
+    if hashes is not None:
+        _check_same("tokenizer or node vocabulary", path, hashes,
+                    (tokenizer_sha256, node_vocab_sha256), hint)
     _check_same("architecture", path, hparams["config"]["model"],
                 module.hparams["config"]["model"], "keep the model section of its config")
     missing, unexpected = module.load_state_dict(state["state_dict"], strict=False)
@@ -77,9 +93,9 @@ def initial_weights_lineage(init_from: str) -> dict:
     path, digest_file = _resolve(init_from)
     lineage = {"initialized_from": str(path), "initialized_from_sha256": sha256_file(digest_file)}
     if path.is_file():
-        from .export import _read_checkpoint
+        from .export import read_checkpoint
 
-        lineage["initialized_from_step"] = int(_read_checkpoint(path).get("global_step", 0))
+        lineage["initialized_from_step"] = int(read_checkpoint(path).get("global_step", 0))
     else:
         package = json.loads((path / "lineage.json").read_text()) if (
             path / "lineage.json").is_file() else {}
@@ -98,6 +114,6 @@ def load_initial_weights(module, init_from: str, *, tokenizer_sha256: str,
     """
     path, _ = _resolve(init_from)
     if path.is_file():
-        _from_checkpoint(module, path)
+        _from_checkpoint(module, path, tokenizer_sha256, node_vocab_sha256)
     else:
         _from_package(module, path, tokenizer_sha256, node_vocab_sha256)
