@@ -10,7 +10,7 @@ from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
-from .program_dims import program_dims_markdown, program_dims_statements
+from .program_dims_table import program_dims_markdown, program_dims_statements
 from .published import (
     PUBLISHED_COARSENING,
     PUBLISHED_DEVMAP,

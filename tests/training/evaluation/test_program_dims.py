@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mirencoder.training.evaluation.heads import ReducedProgramHead, XGBoostHead
-from mirencoder.training.evaluation.program_dims import (
+from mirencoder.training.evaluation.program_dims import main
+from mirencoder.training.evaluation.program_dims_table import (
     collect_program_dims,
-    main,
     program_dims_markdown,
     program_dims_statements,
 )

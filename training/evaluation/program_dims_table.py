@@ -1,0 +1,120 @@
+"""The program-dimensions diagnostic's table: read the ``k<K>[-twin<S>]`` evaluation folders,
+the RESULTS.md section and its Targets line (the command is ``program_dims.py``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["METHODS", "collect_program_dims", "program_dims_markdown", "program_dims_statements",
+           "label_k"]
+
+METHODS = {"encoder": "pre-trained encoder (fused)", "encoder-untrained": "untrained twins",
+           "opcode-histogram": "opcode histogram", "ir2vec-fa": "IR2Vec flow-aware",
+           "runtime-only": "run-time inputs only"}
+_FOLDER = re.compile(r"^k(\d+)(?:-twin(\d+))?$")
+
+
+def _accuracies(folder: Path) -> dict[str, dict[str, float]]:
+    """``"<task> <platform>" -> method -> leakage-free accuracy`` of one evaluation folder."""
+    summary = json.loads((folder / "results" / "summary.json").read_text())
+    out: dict[str, dict[str, float]] = {}
+    for task, protocols in sorted(summary["results"].items()):
+        for platform, methods in protocols.get("leakage-free", {}).items():
+            out[f"{task} {platform}"] = {m: v["accuracy_mean"] for m, v in methods.items()
+                                        if m in METHODS}
+    return out
+
+
+def collect_program_dims(root: Path) -> dict[str, Any]:
+    """Reads every ``k<K>[-twin<S>]`` folder under ``root``: ``settings`` (accuracy columns),
+    ``dims`` (K, 0 last), ``scores[method][setting]`` = one value per K (twins: a list over
+    seeds per K).
+
+    Raises:
+        ValueError: no such folder with a summary.
+    """
+    found: dict[int, list[dict[str, dict[str, float]]]] = {}
+    for folder in sorted(root.iterdir()):
+        match = _FOLDER.match(folder.name)
+        if match and (folder / "results" / "summary.json").is_file():
+            scores = _accuracies(folder)
+            if match.group(2) is not None:  # a folder of more twins adds only twins
+                scores = {s: {m: v for m, v in methods.items() if m == "encoder-untrained"}
+                          for s, methods in scores.items()}
+            found.setdefault(int(match.group(1)), []).append(scores)
+    if not found:
+        raise ValueError(f"{root}: no k<K> folder with results/summary.json")
+    dims = sorted(found, key=lambda k: (k == 0, k))
+    settings = sorted({s for runs in found.values() for run in runs for s in run})
+    scores: dict[str, dict[str, list]] = {m: {s: [] for s in settings} for m in METHODS}
+    for k in dims:
+        for method in METHODS:
+            for setting in settings:
+                values = [run[setting][method] for run in found[k]
+                          if method in run.get(setting, {})]
+                scores[method][setting].append(values)
+    return {"dims": dims, "settings": settings, "scores": scores}
+
+
+def _cell(values: list[float]) -> str:
+    """One accuracy, or the mean ± sample std of several (twins at several seeds)."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+
+
+def label_k(k: int) -> str:
+    return "all" if k == 0 else str(k)
+
+
+def program_dims_markdown(section: dict[str, Any]) -> str:
+    """The RESULTS.md section: one row per (setting, method), one column per K."""
+    dims = section["dims"]
+    lines = ["## How many program dimensions the DevMap head can use", "",
+             section.get("note", ""), "",
+             "| setting (leakage-free) | method | " + " | ".join(f"K={label_k(k)}" for k in dims)
+             + " |", "|---|---|" + "---|" * len(dims)]
+    for setting in section["settings"]:
+        for method, label in METHODS.items():
+            cells = [_cell(values) for values in section["scores"][method][setting]]
+            if any(cell != "–" for cell in cells):
+                lines.append(f"| {setting} | {label} | " + " | ".join(cells) + " |")
+    if section.get("figure"):
+        lines += ["", f"![DevMap leakage-free accuracy against K]({section['figure']})"]
+    return "\n".join(lines) + "\n"
+
+
+def program_dims_statements(section: dict[str, Any]) -> list[str]:
+    """One Targets line: per setting, the encoder's best K against the twins at that K and
+    the run-time inputs alone — what the head can make of each program representation."""
+    if not section:
+        return []
+    dims, scores, parts = section["dims"], section["scores"], []
+    for setting in section["settings"]:
+        encoder = [np.mean(v) if v else np.nan for v in scores["encoder"][setting]]
+        runtime = [v for values in scores["runtime-only"][setting] for v in values]
+        if np.all(np.isnan(encoder)) or not runtime:
+            continue
+        best = int(np.nanargmax(encoder))
+        twins = scores["encoder-untrained"][setting][best]
+        all_dims = encoder[dims.index(0)] if 0 in dims else None
+        other = max((np.mean(v) for m in ("opcode-histogram", "ir2vec-fa")
+                     for v in [scores[m][setting][best]] if v), default=None)
+        text = (f"{setting} encoder {encoder[best]:.1f} % at K={label_k(dims[best])}"
+                + (f" (all dimensions {all_dims:.1f})" if all_dims is not None else "")
+                + (f", twins {_cell(twins)}" if twins else "")
+                + (f", best baseline {other:.1f}" if other is not None else "")
+                + f", run-time inputs alone {np.mean(runtime):.1f}")
+        parts.append(text)
+    if not parts:
+        return []
+    return ["**what limits DevMap leakage-free** (the head on the first K principal components "
+            "of each program representation; How many program dimensions the DevMap head can "
+            "use): " + "; ".join(parts) + "."]
