@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from .ablation_table import ablations_markdown, collect_ablations
-from .report_files import publish_section
+from .report_files import show_and_publish
 
 __all__ = ["main"]
 
@@ -34,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ablations = collect_ablations(args.root)
     ablations["meta"] = {"steps": args.steps, "config": args.config, "windows": args.windows,
                          "max_windows": args.max_windows}
-    print(ablations_markdown(ablations))
-    if args.report_dir is None:
-        return 0
-    publish_section(args.report_dir, "ablations", ablations)
+    show_and_publish(args.report_dir, "ablations", ablations, ablations_markdown)
     return 0
 
 

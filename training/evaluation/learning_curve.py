@@ -22,7 +22,7 @@ from typing import Any
 from .learning_curve_plot import draw_learning_curves
 from .learning_curve_table import collect_curve, curve_markdown
 from .record_table import merge_runs
-from .report_files import publish_section, recorded_section
+from .report_files import recorded_section, show_and_publish
 
 __all__ = ["main"]
 
@@ -46,11 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_dir is not None:
         curves["runs"] = merge_runs(
             recorded_section(args.report_dir, "learning_curve").get("runs", []), scored)
-        figure = draw_learning_curves(curves, args.report_dir / "results" / "learning_curve.png")
-        curves["figure"] = str(figure.relative_to(args.report_dir))
-    print(curve_markdown(curves))
-    if args.report_dir is not None:
-        publish_section(args.report_dir, "learning_curve", curves)
+    show_and_publish(args.report_dir, "learning_curve", curves, curve_markdown,
+                     draw_learning_curves)
     return 0
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .program_dims_table import METHODS, collect_program_dims, label_k, program_dims_markdown
-from .report_files import publish_section
+from .report_files import show_and_publish
 
 __all__ = ["draw_program_dims", "main"]
 
@@ -81,12 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     section["note"] = args.note
-    if args.report_dir is not None:
-        figure = draw_program_dims(section, args.report_dir / "results" / "program_dims.png")
-        section["figure"] = str(figure.relative_to(args.report_dir))
-    print(program_dims_markdown(section))
-    if args.report_dir is not None:
-        publish_section(args.report_dir, "program_dims", section)
+    show_and_publish(args.report_dir, "program_dims", section, program_dims_markdown,
+                     draw_program_dims)
     return 0
 
 

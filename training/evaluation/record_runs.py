@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .record_plot import draw_runs_of_record
 from .record_table import collect_run, merge_runs, runs_markdown
-from .report_files import publish_section, recorded_section
+from .report_files import recorded_section, show_and_publish
 
 __all__ = ["main"]
 
@@ -62,12 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--replicates {spec!r}: LABEL=A,B,... with two or more of the runs "
                          f"given ({', '.join(sorted(names))})")
         runs.setdefault("replicates", []).append({"label": label, "names": group})
-    if args.report_dir is not None:
-        figure = draw_runs_of_record(runs, args.report_dir / "results" / "runs_of_record.png")
-        runs["figure"] = str(figure.relative_to(args.report_dir))
-    print(runs_markdown(runs))
-    if args.report_dir is not None:
-        publish_section(args.report_dir, "runs_of_record", runs)
+    show_and_publish(args.report_dir, "runs_of_record", runs, runs_markdown,
+                     draw_runs_of_record)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section"]
+           "publish_section", "show_and_publish"]
 
 ReportPaths = dict[str, Path]
 
@@ -62,6 +63,20 @@ def publish_section(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPat
     paths = update_report(out_dir, key, value)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return paths
+
+
+def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
+                     markdown: Callable[[dict[str, Any]], str],
+                     draw: Callable[[dict[str, Any], Path], Path] | None = None) -> None:
+    """A report command's ending: with ``out_dir``, ``draw`` the section's figure into
+    ``OUT/results/<key>.png`` (named in the section as ``figure``); print the section's
+    markdown; with ``out_dir``, :func:`publish_section` it."""
+    if out_dir is not None and draw is not None:
+        figure = draw(section, out_dir / "results" / f"{key}.png")
+        section["figure"] = str(figure.relative_to(out_dir))
+    print(markdown(section))
+    if out_dir is not None:
+        publish_section(out_dir, key, section)
 
 
 def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
