@@ -79,7 +79,7 @@ def test_a_package_gives_the_encoder_only(first_run):
     module = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
     _load(module, result.package_dir)
     package = load_file(Path(result.package_dir, "encoder.safetensors"))
-    assert _same({k: v for k, v in module.encoder.state_dict().items()}, package)
+    assert _same(module.encoder.state_dict(), package)
 
 
 def test_weights_that_do_not_fit_are_refused(first_run, tmp_path: Path):

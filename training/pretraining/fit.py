@@ -77,10 +77,13 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     ckpt_path = run.last_checkpoint if resume and run.last_checkpoint.exists() else None
     if resume and ckpt_path is None and trainer.is_global_zero:
         print(f"[pretrain] --resume: no checkpoint in {run.checkpoint_dir}; starting afresh")
-    init_lineage = initial_weights_lineage(config.init_from) if config.init_from else {}
-    if config.init_from and ckpt_path is None:  # a resumed run has them in its checkpoint
-        load_initial_weights(module, config.init_from, tokenizer_sha256=run.tokenizer_sha256,
-                             node_vocab_sha256=run.node_vocab_sha256)
+    init_lineage = {}
+    if config.init_from and ckpt_path is None:
+        init_lineage = load_initial_weights(module, config.init_from,
+                                            tokenizer_sha256=run.tokenizer_sha256,
+                                            node_vocab_sha256=run.node_vocab_sha256)
+    elif config.init_from:  # a resumed run has the weights in its checkpoint
+        init_lineage = initial_weights_lineage(config.init_from)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     finished = trainer.global_step >= config.trainer.max_steps
     if finished:

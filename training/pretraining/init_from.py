@@ -40,7 +40,8 @@ def _checkpoint_vocab_hashes(hparams: dict) -> tuple[str, str] | None:
     return recorded.get("tokenizer_sha256", ""), recorded.get("node_vocab_sha256", "")
 
 
-def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> None:
+def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> int:
+    """Loads the checkpoint's whole module; returns the step it was written at."""
     from .export import read_checkpoint
 
     state = read_checkpoint(path)
@@ -61,9 +62,11 @@ def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha25
             f"{', '.join(sorted(missing)[:5]) or 'none'}; unexpected: "
             f"{', '.join(sorted(unexpected)[:5]) or 'none'}); enable the same objectives, or "
             "start from its encoder package (heads fresh)")
+    return int(state.get("global_step", 0))
 
 
-def _from_package(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> None:
+def _from_package(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> int:
+    """Loads the package's encoder; returns the steps its lineage records."""
     from ..core.package import load_encoder_package
 
     encoder, info = load_encoder_package(path)
@@ -74,6 +77,7 @@ def _from_package(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: 
     _check_same("architecture", path, info.model_config, module.encoder.config,
                 "keep the model section of its config")
     module.encoder.load_state_dict(encoder.state_dict())
+    return int(info.lineage.get("steps", 0))
 
 
 def _resolve(init_from: str) -> tuple[Path, Path]:
@@ -87,33 +91,37 @@ def _resolve(init_from: str) -> tuple[Path, Path]:
                       "encoder package folder (with encoder.safetensors)")
 
 
+def _lineage(path: Path, digest_file: Path, step: int) -> dict:
+    """The lineage entries naming the starting weights: path, sha256 and the step they were
+    written at (the run's steps come on top of it)."""
+    return {"initialized_from": str(path), "initialized_from_sha256": sha256_file(digest_file),
+            "initialized_from_step": step}
+
+
 def initial_weights_lineage(init_from: str) -> dict:
-    """The lineage entries naming the starting weights: path, sha256 and, for a checkpoint,
-    the step it was written at (the run's steps come on top of it)."""
+    """:func:`load_initial_weights`'s lineage entries without loading anything into a module
+    (a resumed run, whose checkpoint already holds the weights)."""
     path, digest_file = _resolve(init_from)
-    lineage = {"initialized_from": str(path), "initialized_from_sha256": sha256_file(digest_file)}
     if path.is_file():
         from .export import read_checkpoint
 
-        lineage["initialized_from_step"] = int(read_checkpoint(path).get("global_step", 0))
+        step = int(read_checkpoint(path).get("global_step", 0))
     else:
         package = json.loads((path / "lineage.json").read_text()) if (
             path / "lineage.json").is_file() else {}
-        lineage["initialized_from_step"] = int(package.get("steps", 0))
-    return lineage
+        step = int(package.get("steps", 0))
+    return _lineage(path, digest_file, step)
 
 
 def load_initial_weights(module, init_from: str, *, tokenizer_sha256: str,
-                         node_vocab_sha256: str) -> None:
+                         node_vocab_sha256: str) -> dict:
     """Loads ``init_from`` (a checkpoint file or an encoder package folder) into ``module``
-    (a :class:`~.lit_module.PretrainingModule`).
+    (a :class:`~.lit_module.PretrainingModule`); returns the lineage entries naming it.
 
     Raises:
         ConfigError: no such file or folder, or its vocabularies, architecture or task heads
             differ from this run's.
     """
-    path, _ = _resolve(init_from)
-    if path.is_file():
-        _from_checkpoint(module, path, tokenizer_sha256, node_vocab_sha256)
-    else:
-        _from_package(module, path, tokenizer_sha256, node_vocab_sha256)
+    path, digest_file = _resolve(init_from)
+    load = _from_checkpoint if path.is_file() else _from_package
+    return _lineage(path, digest_file, load(module, path, tokenizer_sha256, node_vocab_sha256))
