@@ -28,7 +28,7 @@ from .folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from .heads import HEADS, Head, ReducedProgramHead, make_head
+from .heads import HEADS, Head, ReducedProgramHead, RotatedProgramHead, make_head
 from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
@@ -72,6 +72,10 @@ class DevMapConfig:
     """Diagnostic, not the published protocols: the head sees each program representation
     reduced to its first K principal components (standardised columns, fitted on each
     training fold; ``heads.ReducedProgramHead``) beside the run-time inputs. 0: off."""
+    program_rotation: bool = False
+    """Diagnostic, not the published protocols: the head sees each program representation
+    (of more than one column) standardised and turned by a random rotation, one per seed
+    (``heads.RotatedProgramHead``): the same information in another basis."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -92,6 +96,9 @@ class DevMapConfig:
             problems.append(f"n_jobs must be >= 1, got {self.n_jobs}")
         if self.program_dims < 0:
             problems.append(f"program_dims must be >= 0 (0: off), got {self.program_dims}")
+        if self.program_rotation and self.program_dims:
+            problems.append("program_rotation and program_dims are separate diagnostics: set "
+                            "one of them")
         if problems:
             raise ConfigError(problems)
 
@@ -121,6 +128,10 @@ def own_head_factories(featurizers: Sequence[Featurizer]) -> dict[str, Callable[
 
 def _reduced(factory: Callable[[], Head], columns: int, dims: int) -> Callable[[], Head]:
     return lambda: ReducedProgramHead(factory(), columns, dims)
+
+
+def _rotated(factory: Callable[[], Head], columns: int, seed: int) -> Callable[[], Head]:
+    return lambda: RotatedProgramHead(factory(), columns, seed)
 
 
 def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
@@ -164,6 +175,8 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
                        partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method))
             if 0 < config.program_dims < columns and head is not None:
                 factory = _reduced(factory, columns, config.program_dims)
+            if config.program_rotation and columns > 1 and head is not None:
+                factory = _rotated(factory, columns, seed)
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")
@@ -213,6 +226,7 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
             "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
             "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
             "tree_method": config.tree_method, "program_dims": config.program_dims,
+            "program_rotation": config.program_rotation,
             "own_head_settings": {f.name: f.settings() for f in featurizers
                                   if f.name in own_heads and hasattr(f, "settings")},
             "timing_s": {"load": round(load_seconds, 2),

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 __all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
-           "make_head"]
+           "RotatedProgramHead", "make_head", "random_rotation"]
 
 PUBLISHED_XGBOOST = {
     "devmap": {"max_depth": 10, "learning_rate": 0.5, "n_estimators": 70},
@@ -142,6 +142,51 @@ class ReducedProgramHead:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.inner.predict(self._reduce(features))
+
+
+def random_rotation(size: int, seed: int) -> np.ndarray:
+    """A ``[size, size]`` orthogonal matrix drawn uniformly (Haar: QR of a Gaussian matrix with
+    the signs of R's diagonal folded into Q)."""
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(size, size)))
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
+class RotatedProgramHead:
+    """A head on ``[the program columns, standardised and turned by a random rotation ; the
+    other columns]``.
+
+    The same information in another orthonormal basis: a diagnostic of how much a head that
+    splits on one column at a time (trees) depends on the basis a representation comes in.
+    Every pre-training objective here (cosine, InfoNCE, linear heads) is unchanged by a
+    rotation of the embedding, so a trained encoder's basis is arbitrary to the head. The
+    standardisation is fitted on the training fold; the rotation depends on ``seed`` only.
+
+    Args:
+        inner: the head trained on the rotated features.
+        program_columns: the first ``program_columns`` columns are the program representation.
+        seed: draws the rotation (the runners pass the head seed: one rotation per seed).
+    """
+
+    deterministic = False  # another seed, another rotation, other predictions
+
+    def __init__(self, inner: Head, program_columns: int, seed: int):
+        self.inner, self.program_columns = inner, program_columns
+        self.rotation = random_rotation(program_columns, seed)
+
+    def _rotate(self, features: np.ndarray) -> np.ndarray:
+        program = (features[:, :self.program_columns] - self.mean) / self.std
+        return np.hstack([program @ self.rotation, features[:, self.program_columns:]])
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> RotatedProgramHead:
+        program = features[:, :self.program_columns]
+        self.mean = program.mean(axis=0)
+        std = program.std(axis=0)
+        self.std = np.where(std > 0, std, 1.0)
+        self.inner.fit(self._rotate(features), labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.inner.predict(self._rotate(features))
 
 
 def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,

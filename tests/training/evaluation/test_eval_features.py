@@ -20,6 +20,7 @@ from mirencoder.training.evaluation.features.opcode_histogram import (
     OpcodeHistogramFeaturizer,
     opcode_counts,
 )
+from mirencoder.training.evaluation.features.program_size import ProgramSizeFeaturizer
 from mirencoder.training.evaluation.features.registry import BUILTIN_FEATURIZERS, build_featurizer
 from mirencoder.training.evaluation.ir_repair import repair_ir_file, repair_untyped_byval
 from mirencoder.training.evaluation.programs import EvalProgram
@@ -69,6 +70,21 @@ def test_opcode_histogram_featurizer(tmp_path: Path) -> None:
     assert out[0].sum() == pytest.approx(7 * np.log1p(1))
     assert failed_rows(out).tolist() == [False, True]
     assert set(featurizer.errors) == {"bad"}
+
+
+def test_program_size_is_the_log_instruction_count(tmp_path: Path) -> None:
+    good = tmp_path / "k.ll"
+    good.write_text(IR)
+    bigger = tmp_path / "k2.ll"
+    bigger.write_text(IR.replace("  ret i32 %r", "  %s = add i32 %r, %r\n  ret i32 %s"))
+    missing = tmp_path / "gone.ll"
+    featurizer = ProgramSizeFeaturizer()
+    assert isinstance(featurizer, Featurizer)
+    out = featurizer.featurize([EvalProgram(key=p.stem, kernel=p.stem, path=p)
+                                for p in (good, bigger, missing)])
+    assert out.shape == (3, 1)
+    assert out[0, 0] == pytest.approx(np.log1p(7)) and out[1, 0] == pytest.approx(np.log1p(8))
+    assert failed_rows(out).tolist() == [False, False, True] and set(featurizer.errors) == {"gone"}
 
 
 def test_kernel_identity_one_hot() -> None:

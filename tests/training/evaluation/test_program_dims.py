@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mirencoder.training.evaluation.heads import ReducedProgramHead, XGBoostHead
+from mirencoder.training.evaluation.heads import (
+    ReducedProgramHead,
+    RotatedProgramHead,
+    XGBoostHead,
+    random_rotation,
+)
 from mirencoder.training.evaluation.program_dims import main
 from mirencoder.training.evaluation.program_dims_table import (
     collect_program_dims,
@@ -79,7 +84,8 @@ def test_the_section_puts_k_side_by_side_with_the_twins_mean(tmp_path: Path):
     section["scores"]["runtime-only"]["devmap-669 amd"] = [[91.8], []]
     assert program_dims_statements(section) == [
         "**what limits DevMap leakage-free** (the head on the first K principal components of "
-        "each program representation; How many program dimensions the DevMap head can use): "
+        "each program representation, or on all of it in a random basis; How many program "
+        "dimensions the DevMap head can use): "
         "devmap-669 amd encoder 88.0 % at K=2 (all dimensions 85.0), twins 88.0 ± 1.4, "
         "run-time inputs alone 91.8."]
     assert main([str(tmp_path), "--report-dir", str(tmp_path / "report")]) == 0
@@ -87,3 +93,42 @@ def test_the_section_puts_k_side_by_side_with_the_twins_mean(tmp_path: Path):
     assert "How many program dimensions" in (tmp_path / "report" / "RESULTS.md").read_text()
     with pytest.raises(SystemExit):
         main([str(tmp_path / "notes")])
+
+
+def test_the_rotated_head_sees_the_same_information_in_another_basis():
+    rotation = random_rotation(6, seed=3)
+    assert np.allclose(rotation @ rotation.T, np.eye(6))
+    assert np.array_equal(rotation, random_rotation(6, seed=3))
+    assert not np.allclose(rotation, random_rotation(6, seed=4))
+    rng = np.random.default_rng(0)
+    program = rng.normal(loc=5.0, scale=[1, 2, 3, 4, 5, 6], size=(120, 6))
+    runtime = rng.uniform(size=(120, 2))
+    features = np.hstack([program, runtime])
+    head = RotatedProgramHead(_Recorder(), program_columns=6, seed=3).fit(features[:100],
+                                                                        np.zeros(100))
+    fitted = head.inner.fitted
+    assert fitted.shape == (100, 8) and np.array_equal(fitted[:, 6:], runtime[:100])
+    standardised = (program[:100] - program[:100].mean(0)) / program[:100].std(0)
+    assert np.allclose(fitted[:, :6], standardised @ rotation)  # distances kept, axes turned
+    assert not np.allclose(np.abs(fitted[:, :6]), np.abs(standardised))
+    assert not head.deterministic  # one rotation per seed: the runners must not reuse folds
+
+
+def test_rotated_folders_add_a_column_after_every_dimension(tmp_path: Path):
+    _summary(tmp_path / "k0", {"encoder": 85.0, "encoder-untrained": 84.0, "runtime-only": 91.8,
+                               "opcode-histogram": 87.4, "program-size": 87.0})
+    _summary(tmp_path / "k1", {"encoder": 90.0, "encoder-untrained": 87.0})
+    _summary(tmp_path / "rotated", {"encoder": 84.0, "encoder-untrained": 85.0,
+                                    "opcode-histogram": 84.6})
+    _summary(tmp_path / "rotated-twin1", {"encoder-untrained": 83.0, "encoder": 99.0})
+    section = collect_program_dims(tmp_path)
+    assert section["dims"] == [1, 0, -1]
+    assert section["scores"]["encoder-untrained"]["devmap-669 amd"][-1] == [85.0, 83.0]
+    table = program_dims_markdown(section)
+    assert "K=all, rotated |" in table
+    assert "| devmap-669 amd | opcode histogram | – | 87.4 | 84.6 |" in table
+    assert "| devmap-669 amd | program size (log instruction count) | – | 87.0 | – |" in table
+    (statement,) = program_dims_statements(section)
+    assert "encoder 90.0 % at K=1" in statement  # the rotated column is not a K to pick
+    assert ("opcode histogram 87.4 as is and 84.6 rotated, program size alone 87.0."
+            in statement)

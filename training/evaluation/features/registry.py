@@ -6,12 +6,13 @@ from .base import Featurizer
 from .ir2vec_vectors import IR2VecFeaturizer
 from .kernel_identity import KernelIdentityFeaturizer
 from .opcode_histogram import OpcodeHistogramFeaturizer
+from .program_size import ProgramSizeFeaturizer
 from .runtime_only import RuntimeOnlyFeaturizer
 
 __all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
 
-BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "opcode-histogram", "ir2vec-fa",
-                       "ir2vec-sym")
+BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "program-size", "opcode-histogram",
+                       "ir2vec-fa", "ir2vec-sym")
 
 
 def build_featurizer(name: str) -> Featurizer:
@@ -24,6 +25,8 @@ def build_featurizer(name: str) -> Featurizer:
         return RuntimeOnlyFeaturizer()
     if name == "kernel-identity":
         return KernelIdentityFeaturizer()
+    if name == "program-size":
+        return ProgramSizeFeaturizer()
     if name == "opcode-histogram":
         return OpcodeHistogramFeaturizer()
     if name in {"ir2vec-fa", "ir2vec-sym"}:
