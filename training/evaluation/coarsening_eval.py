@@ -4,7 +4,7 @@ the leakage-free leave-one-kernel-out protocol."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from .crossval import aggregate_seeds, cross_val_predict, method_name
 from .feature_runs import featurize_programs
 from .features.base import Featurizer
 from .folds import leave_group_out, leave_one_row_out
-from .heads import HEADS, make_head
+from .heads import HEADS, Head, RotatedProgramHead, make_head
 from .metrics import coarsening_metrics
 from .paths import default_cache_dir, default_data_dir
 
@@ -52,6 +52,10 @@ class CoarseningConfig:
     """Threads of the XGBoost head."""
     tree_method: str = "hist"
     """XGBoost tree method."""
+    program_rotation: bool = False
+    """Diagnostic, not the published protocols: the head sees each program representation
+    (of more than one column) standardised and turned by a random rotation, one per seed
+    (``heads.RotatedProgramHead``): the same information in another basis."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -76,6 +80,10 @@ def coarsening_features(data: CoarseningData, program_features: np.ndarray) -> n
     return np.hstack([program_features[data.rows["program"].to_numpy()], one_hot])
 
 
+def _rotated(factory: Callable[[], Head], columns: int, seed: int) -> Head:
+    return RotatedProgramHead(factory(), columns, seed)
+
+
 def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, np.ndarray],
                              config: CoarseningConfig, *, progress: bool = True
                              ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -93,10 +101,13 @@ def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, n
                disable=not progress)
     for protocol, feature_name, head in jobs:
         features = coarsening_features(data, program_features[feature_name])
+        columns = program_features[feature_name].shape[1]
         per_seed = []
         predicted = None
         for seed in range(config.seeds):
             factory = partial(make_head, head, "coarsening", seed, config.n_jobs, config.tree_method)
+            if config.program_rotation and columns > 1:
+                factory = partial(_rotated, factory, columns, seed)
             # Both protocols' folds are fixed; a deterministic head gives the same predictions
             # for every seed, so they are computed once.
             if predicted is None or not factory().deterministic:
@@ -140,6 +151,7 @@ def run_thread_coarsening(config: CoarseningConfig, featurizers: Sequence[Featur
             "protocols": list(config.protocols),
             "platforms": [p.lower() for p in COARSENING_PLATFORMS] + ["average"],
             "seeds": config.seeds, "heads": list(config.heads), "tree_method": config.tree_method,
+            "program_rotation": config.program_rotation,
             "timing_s": {"load": round(load_seconds, 2),
                          "featurize": round(sum(i["seconds"] for i in info.values()), 2),
                          "cross_validation": round(time.perf_counter() - cv_start, 2),

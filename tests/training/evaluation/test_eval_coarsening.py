@@ -128,3 +128,22 @@ def test_xgboost_head_is_deterministic_and_mlp_head_runs() -> None:
                                        progress=False)
     cell = results["leakage-free"]["average"]["id+mlp"]
     assert cell["n_seeds"] == 2 and 0 < cell["speedup_mean"] <= 4
+
+
+def test_program_rotation_turns_only_representations_of_several_columns() -> None:
+    data = _data()
+    size = np.arange(len(KERNELS), dtype=float)[:, None]  # one column: a rotation is a sign
+    identity = np.eye(len(KERNELS))
+    plain = CoarseningConfig(data_dir=Path("."), cache_dir=Path("."), seeds=2,
+                             protocols=("literature",))
+    turned = CoarseningConfig(data_dir=Path("."), cache_dir=Path("."), seeds=2,
+                              protocols=("literature",), program_rotation=True)
+    features = {"size": size, "id": identity}
+    before = evaluate_coarsening_rows(data, features, plain, progress=False)["literature"]
+    after = evaluate_coarsening_rows(data, features, turned, progress=False)["literature"]
+    assert before["average"]["size"] == after["average"]["size"]
+    # turned, the one-hot identity still tells every kernel apart (distances are kept): under
+    # the literature protocol it still finds the best factor of each row
+    for results in (before, after):
+        assert results["average"]["id"]["speedup_mean"] == pytest.approx(
+            results["average"]["oracle"]["speedup_mean"])
