@@ -9,9 +9,10 @@ from mirencoder.infra.config import add_shorthand, config_from_args, print_if_dr
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
+    check_rows_can_be_added,
     report_evaluation,
 )
-from mirencoder.training.evaluation.devmap_eval import run_devmap
+from mirencoder.training.evaluation.devmap_eval import devmap_protocol_keys, run_devmap
 from mirencoder.training.evaluation.eval_config import DevMapEvalConfig
 
 __all__ = ["add_arguments", "run"]
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(DevMapEvalConfig, args)
     if print_if_dry_run(config, args, "resolved evaluation configuration (eval devmap)"):
         return 0
+    check_rows_can_be_added(config, {
+        f"devmap-{rows}": (devmap_protocol_keys(config.devmap), list(config.devmap.platforms))
+        for rows in config.devmap.row_sets})
     featurizers, encoder = build_featurizers(config, progress=not args.quiet)
     task_runs = run_devmap(config.devmap, featurizers, progress=not args.quiet)
     return report_evaluation(task_runs, config, encoder, "eval devmap")

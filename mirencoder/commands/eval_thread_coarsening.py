@@ -10,6 +10,7 @@ from mirencoder.training.evaluation.coarsening_eval import run_thread_coarsening
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
+    check_rows_can_be_added,
     report_evaluation,
 )
 from mirencoder.training.evaluation.eval_config import CoarseningEvalConfig
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if print_if_dry_run(config, args,
                         "resolved evaluation configuration (eval thread-coarsening)"):
         return 0
+    check_rows_can_be_added(config, {"thread-coarsening": (
+        list(config.thread_coarsening.protocols), ["average"])})
     featurizers, encoder = build_featurizers(config, progress=not args.quiet)
     task_runs = run_thread_coarsening(config.thread_coarsening, featurizers,
                                       progress=not args.quiet)

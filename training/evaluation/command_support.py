@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from ...infra.config import add_config_arguments, add_shorthand
+from ...infra.errors import ConfigError
 from .eval_config import MODALITY_METHOD, EvalConfig
 from .features.base import Featurizer
 from .features.ir2vec_vectors import ir2vec_available
@@ -16,7 +17,8 @@ from .features.registry import build_featurizer
 from .report_markdown import method_sort_key
 
 __all__ = ["add_common_arguments", "build_featurizers", "print_summary_table",
-           "log_to_mlflow_if_asked", "command_line", "report_evaluation"]
+           "log_to_mlflow_if_asked", "command_line", "check_rows_can_be_added",
+           "report_evaluation"]
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
@@ -147,13 +149,53 @@ def command_line(words: str) -> str:
     return " ".join(["mirencoder", *parts, *(shlex.quote(a) for a in rest)])
 
 
+def check_rows_can_be_added(config: EvalConfig, settings: dict[str, tuple[list[str],
+                                                                          list[str]]]) -> None:
+    """Before any work: with ``report.add_rows``, every ``task -> (protocols, platforms)`` the
+    run will score must already be recorded in the report's summary.
+
+    Raises:
+        ConfigError: naming each missing task, protocol or platform.
+    """
+    if not config.report.add_rows:
+        return
+    from .report_files import report_paths
+    from .summary import load_summary
+
+    path = report_paths(config.report.out_dir)["summary_json"]
+    results = (load_summary(path) or {}).get("results", {})
+    problems = []
+    for task, (protocols, platforms) in settings.items():
+        if task not in results:
+            problems.append(f"report.add_rows: {path} holds no {task} results to add rows to")
+            continue
+        problems += [f"report.add_rows: {path} holds no {task} {protocol} {platform} rows"
+                     for protocol in protocols for platform in platforms
+                     if platform not in results[task].get(protocol, {})]
+    if problems:
+        raise ConfigError(problems)
+
+
 def report_evaluation(task_runs: dict[str, dict[str, Any]], config: EvalConfig,
                       encoder: dict[str, Any] | None, command: str) -> int:
-    """Writes the report files, prints the summary and logs to MLflow when asked; exit code."""
-    from .report_files import write_report
+    """Writes the report files, prints the summary and logs to MLflow when asked; exit code.
 
-    summary, paths = write_report(task_runs, config.report.out_dir, encoder=encoder,
-                                  command=command_line(command))
+    When rows cannot be added (``report.add_rows``: other row counts than recorded), the run's
+    results are kept in ``results/rows-not-added.json`` beside the untouched summary."""
+    from .report_files import report_paths, write_report
+    from .summary import save_summary
+
+    try:
+        summary, paths = write_report(task_runs, config.report.out_dir, encoder=encoder,
+                                      command=command_line(command),
+                                      add_rows=config.report.add_rows)
+    except ConfigError:
+        if config.report.add_rows:
+            kept = report_paths(config.report.out_dir)["summary_json"].with_name(
+                "rows-not-added.json")
+            save_summary({"results": {t: r["results"] for t, r in task_runs.items()}}, kept)
+            print(f"kept this run's results in {kept}", file=sys.stderr)
+        raise
     print_summary_table(task_runs)
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     log_to_mlflow_if_asked(config, summary)

@@ -106,6 +106,10 @@ class ReportConfig:
     """Registered model to tag ('': from a ``models:/`` model URI)."""
     model_version: str = ""
     """Registered version to tag ('': from a ``models:/`` model URI)."""
+    add_rows: bool = False
+    """Add this run's baselines and controls to the rows OUT/results/summary.json already
+    holds for each task (same protocols, platforms and row counts, or refused) instead of
+    replacing the task: a new control beside an encoder evaluated on another machine."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -117,6 +121,9 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         problems = self.methods.problems()
+        if self.report.add_rows and (self.methods.model or self.methods.untrained_model):
+            problems.append("report.add_rows adds baselines and controls to recorded rows; the "
+                            "encoder rows come from one run: drop --model / --untrained-model")
         if problems:
             raise ConfigError(problems)
 

@@ -28,17 +28,18 @@ def report_paths(out_dir: Path) -> ReportPaths:
 
 
 def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
-                 encoder: dict[str, Any] | None, command: str) -> tuple[dict[str, Any],
-                                                                        ReportPaths]:
-    """Merges this run into ``results/summary.json`` (other tasks kept) and regenerates
-    ``RESULTS.md`` and the chart from the merged summary.
+                 encoder: dict[str, Any] | None, command: str, add_rows: bool = False
+                 ) -> tuple[dict[str, Any], ReportPaths]:
+    """Merges this run into ``results/summary.json`` (other tasks kept; with ``add_rows`` its
+    methods join each task's recorded rows) and regenerates ``RESULTS.md`` and the chart from
+    the merged summary.
 
     Returns:
         The merged summary and the paths written.
     """
     paths = report_paths(out_dir)
     summary = merge_summary(task_runs, encoder=encoder, command=command,
-                            existing=load_summary(paths["summary_json"]))
+                            existing=load_summary(paths["summary_json"]), add_rows=add_rows)
     return summary, _render(summary, paths)
 
 

@@ -363,6 +363,9 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
                    f"{timing.get('load', '–')} | {timing.get('featurize', '–')} | "
                    f"{timing.get('cross_validation', '–')} | {timing.get('total', '–')} | "
                    f"`{meta.get('command', '')}` |")
+        for added in meta.get("added_rows", []):
+            out.append(f"| {task}: rows added ({', '.join(added['methods'])}) | | | | | | | "
+                       f"`{added['command']}` |")
     out += ["", "## Sources of the published numbers", ""]
     for name, entry in PUBLISHED_DEVMAP.items():
         out.append(f"- Device mapping, {name}: {entry['source']}.")

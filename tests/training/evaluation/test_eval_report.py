@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.evaluation.report_files import write_report
 from mirencoder.training.evaluation.report_markdown import target_statements
 
@@ -69,6 +70,41 @@ def test_report_files_schema_merge_and_chart(tmp_path: Path) -> None:
     assert "**devmap-669, literature-rs104**: target reached" in text
     assert ("amd: runtime-only 85.0 %, best program representation encoder 95.0 % (+10.0), "
             "kernel identity 89.0 % (+4.0)") in text
+
+
+def test_added_rows_join_the_recorded_task_or_are_refused(tmp_path: Path) -> None:
+    encoder = {"uri": "models:/mirencoder/3", "version": "3", "lineage": {}}
+    write_report(_devmap_run(95.0), tmp_path, encoder=encoder, command="mirencoder eval devmap")
+    cells = {"program-size": _cell(91.0, 3.45), "static": _cell(58.8, 1.0),
+             "oracle": _cell(100.0, 3.63)}
+    platforms = {p: dict(cells) for p in ("amd", "nvidia")}
+    meta = {"featurizers": {"program-size": {"description": "log size", "dimensions": 1,
+                                             "seconds": 0.1, "ms_per_program": 0.2,
+                                             "failures": {}}}}
+    run = {"devmap-669": {"results": {"leakage-free": platforms}, "meta": meta}}
+    summary, paths = write_report(run, tmp_path, encoder=None, add_rows=True,
+                                  command="mirencoder eval devmap --features program-size")
+    amd = summary["results"]["devmap-669"]["leakage-free"]["amd"]
+    assert amd["program-size"]["accuracy_mean"] == 91.0
+    assert amd["encoder"]["accuracy_mean"] == 95.0  # recorded rows kept
+    assert summary["results"]["devmap-669"]["literature-rs104"]["amd"].get("program-size") is None
+    assert summary["encoder"]["version"] == "3"
+    task = summary["tasks"]["devmap-669"]
+    assert set(task["featurizers"]) == {"opcode-histogram", "program-size"}
+    assert task["added_rows"][0]["methods"] == ["program-size"]
+    text = paths["results_md"].read_text()
+    assert "| devmap-669: rows added (program-size) |" in text
+    assert "| program-size | 91.0 ± 0.5" in text
+    before = paths["summary_json"].read_text()
+    for protocol, rows in (("leakage-free", 496), ("literature-rs204", 669)):
+        other = {"amd": {m: dict(v, n_rows=rows) for m, v in cells.items()}}
+        with pytest.raises(ConfigError, match="rows here|not recorded"):
+            write_report({"devmap-669": {"results": {protocol: other}, "meta": meta}}, tmp_path,
+                         encoder=None, command="c", add_rows=True)
+    with pytest.raises(ConfigError, match="no recorded results"):
+        write_report({"devmap-680": run["devmap-669"]}, tmp_path, encoder=None, command="c",
+                      add_rows=True)
+    assert paths["summary_json"].read_text() == before  # a refused run changes nothing
 
 
 def test_target_statements_say_not_reached_and_not_assessed() -> None:
@@ -147,3 +183,21 @@ def test_encoder_section_counts_the_registry_score_tags_instead_of_listing_them(
     assert "dataset_name: `d`" in text and "weights_sha256: `abc`" in text
     assert "eval.devmap" not in text and "metric.devmap" not in text
     assert "(2 evaluation score tags" in text
+
+
+def test_rows_are_checked_before_any_work(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.command_support import check_rows_can_be_added
+    from mirencoder.training.evaluation.eval_config import DevMapEvalConfig, ReportConfig
+
+    config = DevMapEvalConfig(report=ReportConfig(out_dir=tmp_path, add_rows=True))
+    with pytest.raises(ConfigError, match="holds no devmap-669 results"):
+        check_rows_can_be_added(config, {"devmap-669": (["leakage-free"], ["amd"])})
+    write_report(_devmap_run(95.0), tmp_path, encoder=None, command="c")
+    check_rows_can_be_added(config, {"devmap-669": (["leakage-free"], ["amd", "nvidia"])})
+    with pytest.raises(ConfigError, match="no devmap-669 literature-rs204 amd rows"):
+        check_rows_can_be_added(config, {"devmap-669": (["literature-rs204"], ["amd"])})
+    from mirencoder.training.evaluation.eval_config import DevMapMethodsConfig
+
+    with pytest.raises(ConfigError, match="drop --model"):
+        DevMapEvalConfig(methods=DevMapMethodsConfig(model="models:/m/1"),
+                         report=ReportConfig(add_rows=True))
