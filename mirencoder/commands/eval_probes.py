@@ -14,16 +14,19 @@ from mirencoder.infra.config import (
     config_from_args,
     print_if_dry_run,
 )
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.evaluation.command_support import command_line
 from mirencoder.training.evaluation.probes import (
     build_probe_featurizers,
     prepare_probe_programs,
     probes_markdown,
     run_probes,
 )
+from mirencoder.training.evaluation.probes.add_rows import add_probe_rows
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
 from mirencoder.training.evaluation.probes.outputs import write_probe_outputs
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin, twin_choice
-from mirencoder.training.evaluation.report_files import update_report
+from mirencoder.training.evaluation.report_files import recorded_section, update_report
 
 __all__ = ["add_arguments", "run"]
 
@@ -41,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("probes.cache_dir", "--cache-dir", {"metavar": "DIR"}),
             ("probes.seed", "--seed", {"metavar": "N"}),
             ("out_dir", "--out-dir", {"metavar": "DIR"}),
-            ("report_dir", "--report-dir", {"metavar": "DIR"})):
+            ("report_dir", "--report-dir", {"metavar": "DIR"}),
+            ("add_rows", "--add-rows", {"const": "true",
+                                        "help": "add this run's controls to the report's probe "
+                                                "rows (same programs) instead of replacing them"})):
         add_shorthand(parser, ProbesEvalConfig, key, flag, **extra)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -50,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(ProbesEvalConfig, args)
     if print_if_dry_run(config, args, "resolved probe configuration (eval probes)"):
         return 0
+    if config.add_rows and not recorded_section(Path(config.report_dir), "probes"):
+        raise ConfigError([f"add_rows: {config.report_dir} holds no probe results to add rows "
+                           "to; run the probes once with --report-dir"])
     probes = dataclasses.replace(config.probes, progress=not args.quiet)
     twin = twin_choice(probes.untrained_model)
     if probes.model and twin == "auto":
@@ -63,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     print(probes_markdown(results))
     print("\nwrote " + ", ".join(str(p) for p in paths))
     if config.report_dir is not None:
-        report = update_report(Path(config.report_dir), "probes", results.to_dict())
+        section = results.to_dict()
+        if config.add_rows:
+            section = add_probe_rows(recorded_section(Path(config.report_dir), "probes"),
+                                     section, command_line("eval probes"))
+        report = update_report(Path(config.report_dir), "probes", section)
         print(f"merged into {report['summary_json']} and {report['results_md']}")
     return 0

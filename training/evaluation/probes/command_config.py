@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ....infra.errors import ConfigError
 from .config import ProbeConfig, repo_root
 
 __all__ = ["ProbesEvalConfig"]
@@ -24,3 +25,18 @@ class ProbesEvalConfig:
     report_dir: Path | None = None
     """Also merge the results into ``REPORT/results/summary.json`` (key ``probes``) and
     regenerate ``REPORT/RESULTS.md`` (section "Representation probes", probe targets)."""
+    add_rows: bool = False
+    """With ``report_dir``: add this run's methods to the probe rows the report holds instead
+    of replacing them (same programs and settings, or refused; ``probes/add_rows.py``): a new
+    control beside an encoder probed on another machine. No encoder rows (``--model``)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.add_rows and self.report_dir is None:
+            problems.append("add_rows merges into a report: give --report-dir")
+        if self.add_rows and (self.probes.model or self.probes.untrained_model not in
+                              (None, "", "none")):
+            problems.append("add_rows adds controls to recorded rows; the encoder rows come "
+                            "from one run: give --untrained-model none and no --model")
+        if problems:
+            raise ConfigError(problems)

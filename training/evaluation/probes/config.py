@@ -26,8 +26,9 @@ for which use")."""
 GROUPINGS = ("source", "template")
 """Fold groupings of the decision probe."""
 
-CONTROLS = ("untrained", "opcode-histogram", "ir2vec-fa", "random")
-"""Control rows: the untrained twin, the opcode histogram, IR2Vec flow-aware, random vectors."""
+CONTROLS = ("untrained", "opcode-histogram", "program-size", "ir2vec-fa", "random")
+"""Control rows: the untrained twin, the opcode histogram, the log instruction count (decision
+probe only: one number has no cosine to rank by), IR2Vec flow-aware, random vectors."""
 
 
 def repo_root() -> Path:

@@ -76,6 +76,7 @@ def build_probe_featurizers(config: ProbeConfig
     """
     from ..features.ir2vec_vectors import IR2VecFeaturizer, ir2vec_available
     from ..features.opcode_histogram import OpcodeHistogramFeaturizer
+    from ..features.program_size import ProgramSizeFeaturizer
 
     featurizers: list[Featurizer] = []
     skipped: dict[str, str] = {}
@@ -103,6 +104,8 @@ def build_probe_featurizers(config: ProbeConfig
             skipped["encoder-untrained"] = "no untrained twin given (ProbeConfig.untrained_model)"
     if "opcode-histogram" in config.controls:
         featurizers.append(OpcodeHistogramFeaturizer())
+    if "program-size" in config.controls:
+        featurizers.append(ProgramSizeFeaturizer())
     if "ir2vec-fa" in config.controls:
         if ir2vec_available():
             featurizers.append(IR2VecFeaturizer("fa"))
