@@ -46,9 +46,9 @@ def _records():
     return records
 
 
-def _model(positions: str):
+def _model(positions: str, graph_readout: str = "mean_max"):
     config = load_pretrain_config(CONFIGS / "tiny.yaml", {
-        "model.positions": positions, "model.context_length": 64, "model.d_model": 32,
+        "model.positions": positions, "model.graph_readout": graph_readout, "model.context_length": 64, "model.d_model": 32,
         "model.heads": 4, "model.ffn": 64, "model.gnn_hidden": 32, "model.fusion_dim": 32,
         "model.num_edge_positions": 8})
     torch.manual_seed(0)
@@ -60,9 +60,10 @@ def _model(positions: str):
     return model
 
 
-@pytest.mark.parametrize("positions", ["rotary", "learned"])
-def test_fast_inference_equals_the_training_computation(positions):
-    model = _model(positions)
+@pytest.mark.parametrize(("positions", "graph_readout"), [
+    ("rotary", "mean_max"), ("learned", "mean_max"), ("rotary", "mean_max_size")])
+def test_fast_inference_equals_the_training_computation(positions, graph_readout):
+    model = _model(positions, graph_readout)
     records = _records()
     batch = collate_records(records, context_length=64, tokenizer_ids=IDS)
     full = collate_records(records[:1] * 2, context_length=64, tokenizer_ids=IDS)  # no padding

@@ -35,11 +35,15 @@ def _config(name: str) -> ModelConfig:
                                         .read_text())["model"])
 
 
-@pytest.mark.parametrize("name", ["tiny", "base", "small-learned", "small-rotary"])
+@pytest.mark.parametrize("name", ["tiny", "base", "small-learned", "small-rotary",
+                                  "small-size"])
 def test_sizes_from_the_config_equal_a_built_model(name):
     if name.startswith("small"):
+        variant = name.split("-")[1]
         config = ModelConfig(**{**{f: getattr(SMALL, f) for f in SMALL.__dataclass_fields__},
-                                "positions": name.split("-")[1], "layers": 3, "gnn_layers": 2})
+                                "positions": "rotary" if variant == "size" else variant,
+                                "graph_readout": "mean_max_size" if variant == "size"
+                                else "mean_max", "layers": 3, "gnn_layers": 2})
     else:
         config = _config(name)
     vocab, node_vocab = 8000, 3000

@@ -13,6 +13,7 @@ from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
+from mirencoder.training.core.models.fusion import ModalityFusion
 from mirencoder.training.core.models.rotary import RotaryEmbedding
 from mirencoder.training.pretraining.config import load_pretrain_config
 
@@ -170,3 +171,18 @@ def test_rotary_preserves_norm_and_encodes_relative_position():
 
 def test_no_torch_scatter_or_sparse_needed():
     assert "torch_scatter" not in sys.modules and "torch_sparse" not in sys.modules
+
+
+def test_size_readout_tells_a_program_from_one_twice_its_size():
+    torch.manual_seed(0)
+    states = torch.randn(5, 8)
+    nodes = torch.cat([states, states, states])  # graph 0: 5 nodes; graph 1: the same, twice
+    batch = torch.tensor([0] * 5 + [1] * 10)
+    blind = ModalityFusion(8, 8, 8, "residual").eval()
+    sized = ModalityFusion(8, 8, 8, "residual", graph_size=True).eval()
+    with torch.no_grad():
+        same = blind.pool_graph(nodes, batch, 2)
+        told = sized.pool_graph(nodes, batch, 2)
+    assert torch.allclose(same[0], same[1])  # mean and max cannot see the size
+    assert not torch.allclose(told[0], told[1])
+    assert sized.graph_proj[0].in_features == blind.graph_proj[0].in_features + 1

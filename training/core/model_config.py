@@ -9,9 +9,10 @@ from ...infra.config import check as _check
 from ...infra.config import help_field as _f
 from ...infra.config import raise_problems as _raise
 
-__all__ = ["ModelConfig", "FUSIONS"]
+__all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
 FUSIONS = ("mlp", "residual")
+GRAPH_READOUTS = ("mean_max", "mean_max_size")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -32,6 +33,11 @@ class ModelConfig:
     fusion: str = _f("mlp", "fused vector: mlp = LN(MLP([tokens; graph])) | residual = "
                      "LN(tokens + graph + MLP([tokens; graph])), which keeps both views' "
                      "vectors linearly in the fused one")
+    graph_readout: str = _f(
+        "mean_max", "graph-view pooling: mean_max = [mean; max] of the node states (blind to "
+        "the program's size) | mean_max_size = [mean; max; log1p(node count) / 8], so that "
+        "the vectors can carry how big the program is (RESULTS.md: its log instruction count "
+        "alone rivals every representation on several protocols)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
@@ -46,4 +52,6 @@ class ModelConfig:
         _check(p, self.context_length >= 2, "context_length must be >= 2 ([CLS] + one token)")
         _check(p, self.positions in ("learned", "rotary"), "positions must be learned or rotary")
         _check(p, self.fusion in FUSIONS, f"fusion must be one of {', '.join(FUSIONS)}")
+        _check(p, self.graph_readout in GRAPH_READOUTS,
+               f"graph_readout must be one of {', '.join(GRAPH_READOUTS)}")
         _raise(p, "model")

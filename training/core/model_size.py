@@ -56,7 +56,8 @@ def _graph_encoder(c: ModelConfig, node_vocab_size: int) -> Shapes:
 def _fusion(c: ModelConfig) -> Shapes:
     f = c.fusion_dim
     return (_linear("token_proj.0", 2 * c.d_model, f) | _norm("token_proj.1", f)
-            | _linear("graph_proj.0", 2 * c.gnn_hidden, f) | _norm("graph_proj.1", f)
+            | _linear("graph_proj.0", 2 * c.gnn_hidden + (c.graph_readout == "mean_max_size"), f)
+            | _norm("graph_proj.1", f)
             | _linear("fuse.0", 2 * f, f) | _linear("fuse.2", f, f)
             | _norm("fuse.3" if c.fusion == "mlp" else "fuse_norm", f))
 

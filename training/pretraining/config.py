@@ -341,6 +341,8 @@ def config_hash(config: PretrainConfig) -> str:
     data.pop("name")
     if not data["init_from"]:  # random initial weights: the hash every run had before the field
         data.pop("init_from")
+    if data["model"].get("graph_readout") == "mean_max":  # likewise for the size-blind readout
+        data["model"].pop("graph_readout")
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)

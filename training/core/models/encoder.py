@@ -56,7 +56,8 @@ class MIREncoder(nn.Module):
             node_vocab_size=node_vocab_size, hidden=config.gnn_hidden, layers=config.gnn_layers,
             num_positions=config.num_edge_positions, dropout=config.dropout)
         self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim,
-                                     config.fusion)
+                                     config.fusion, graph_size=config.graph_readout
+                                     == "mean_max_size")
 
     @property
     def embedding_dim(self) -> int:

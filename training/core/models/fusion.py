@@ -45,21 +45,27 @@ class ModalityFusion(nn.Module):
         - node_states: ``[N, hidden]``; node_batch: ``[N]`` graph index of each node
         - output: three ``[B, D]`` tensors (tokens, graph, fused)
 
+    Graph readout: ``[mean; max]`` of the node states, both blind to how many nodes there
+    are; with ``graph_size`` a third part ``log1p(node count) / 8`` (about 1 at 2,000 nodes)
+    lets the graph vector carry the program's size.
+
     Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
     stays linearly readable in the fused one (with ``mlp`` the objectives on the fused vector
     decide what of the graph view survives the bottleneck).
     """
 
-    def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp"):
+    def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp",
+                 graph_size: bool = False):
         super().__init__()
         if mode not in FUSIONS:
             raise ValueError(f"fusion mode must be one of {', '.join(FUSIONS)}, not {mode!r}")
         self.fusion_dim = fusion_dim
         self.mode = mode
+        self.graph_size = graph_size
         self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
-        self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim, fusion_dim),
+        self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim + graph_size, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         mlp = [nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(), nn.Linear(fusion_dim, fusion_dim)]
         if mode == "mlp":  # the norm inside the MLP: the state-dict names of older packages
@@ -93,10 +99,14 @@ class ModalityFusion(nn.Module):
 
     def pool_graph(self, node_states: torch.Tensor, node_batch: torch.Tensor,
                    num_graphs: int) -> torch.Tensor:
-        """The graph-view vectors ``[B, D]``: ``[mean; max]`` over each graph's nodes, projected."""
-        graph_in = torch.cat([global_mean_pool(node_states, node_batch, num_graphs),
-                              global_max_pool(node_states, node_batch, num_graphs)], dim=-1)
-        return self.graph_proj(graph_in)
+        """The graph-view vectors ``[B, D]``: ``[mean; max]`` (and the log node count, with
+        ``graph_size``) over each graph's nodes, projected."""
+        parts = [global_mean_pool(node_states, node_batch, num_graphs),
+                 global_max_pool(node_states, node_batch, num_graphs)]
+        if self.graph_size:
+            counts = torch.bincount(node_batch, minlength=num_graphs).to(node_states.dtype)
+            parts.append(torch.log1p(counts)[:, None] / 8.0)
+        return self.graph_proj(torch.cat(parts, dim=-1))
 
     def fuse_vectors(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         """The fused vectors ``[B, D]`` of paired token-view and graph-view vectors."""
