@@ -14,7 +14,6 @@ from mirencoder.infra.config import (
     config_from_args,
     print_if_dry_run,
 )
-from mirencoder.infra.errors import ConfigError
 from mirencoder.training.evaluation.command_support import command_line
 from mirencoder.training.evaluation.probes import (
     build_probe_featurizers,
@@ -22,7 +21,7 @@ from mirencoder.training.evaluation.probes import (
     probes_markdown,
     run_probes,
 )
-from mirencoder.training.evaluation.probes.add_rows import add_probe_rows
+from mirencoder.training.evaluation.probes.add_rows import add_probe_rows, check_recorded
 from mirencoder.training.evaluation.probes.command_config import ProbesEvalConfig
 from mirencoder.training.evaluation.probes.outputs import write_probe_outputs
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin, twin_choice
@@ -56,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(ProbesEvalConfig, args)
     if print_if_dry_run(config, args, "resolved probe configuration (eval probes)"):
         return 0
-    if config.add_rows and not recorded_section(Path(config.report_dir), "probes"):
-        raise ConfigError([f"add_rows: {config.report_dir} holds no probe results to add rows "
-                           "to; run the probes once with --report-dir"])
+    if config.add_rows:
+        check_recorded(recorded_section(Path(config.report_dir), "probes"),
+                       str(config.report_dir))
     probes = dataclasses.replace(config.probes, progress=not args.quiet)
     twin = twin_choice(probes.untrained_model)
     if probes.model and twin == "auto":

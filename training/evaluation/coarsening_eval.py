@@ -4,7 +4,7 @@ the leakage-free leave-one-kernel-out protocol."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from .crossval import aggregate_seeds, cross_val_predict, method_name
 from .feature_runs import featurize_programs
 from .features.base import Featurizer
 from .folds import leave_group_out, leave_one_row_out
-from .heads import HEADS, Head, RotatedProgramHead, make_head
+from .heads import HEADS, make_head, program_basis_head
 from .metrics import coarsening_metrics
 from .paths import default_cache_dir, default_data_dir
 
@@ -80,10 +80,6 @@ def coarsening_features(data: CoarseningData, program_features: np.ndarray) -> n
     return np.hstack([program_features[data.rows["program"].to_numpy()], one_hot])
 
 
-def _rotated(factory: Callable[[], Head], columns: int, seed: int) -> Head:
-    return RotatedProgramHead(factory(), columns, seed)
-
-
 def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, np.ndarray],
                              config: CoarseningConfig, *, progress: bool = True
                              ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -106,8 +102,8 @@ def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, n
         predicted = None
         for seed in range(config.seeds):
             factory = partial(make_head, head, "coarsening", seed, config.n_jobs, config.tree_method)
-            if config.program_rotation and columns > 1:
-                factory = partial(_rotated, factory, columns, seed)
+            factory = program_basis_head(factory, columns, seed,
+                                         rotation=config.program_rotation)
             # Both protocols' folds are fixed; a deterministic head gives the same predictions
             # for every seed, so they are computed once.
             if predicted is None or not factory().deterministic:

@@ -28,7 +28,7 @@ from .folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from .heads import HEADS, Head, ReducedProgramHead, RotatedProgramHead, make_head
+from .heads import HEADS, Head, make_head, program_basis_head
 from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
@@ -126,14 +126,6 @@ def own_head_factories(featurizers: Sequence[Featurizer]) -> dict[str, Callable[
     return {f.name: f.make_head for f in featurizers if callable(getattr(f, "make_head", None))}
 
 
-def _reduced(factory: Callable[[], Head], columns: int, dims: int) -> Callable[[], Head]:
-    return lambda: ReducedProgramHead(factory(), columns, dims)
-
-
-def _rotated(factory: Callable[[], Head], columns: int, seed: int) -> Callable[[], Head]:
-    return lambda: RotatedProgramHead(factory(), columns, seed)
-
-
 def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
                          config: DevMapConfig, *, progress: bool = True,
                          own_heads: Mapping[str, Callable[[int], Head]] | None = None
@@ -173,10 +165,9 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         for seed in range(config.seeds):
             factory = (partial(own_heads[feature_name], seed) if head is None else
                        partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method))
-            if 0 < config.program_dims < columns and head is not None:
-                factory = _reduced(factory, columns, config.program_dims)
-            if config.program_rotation and columns > 1 and head is not None:
-                factory = _rotated(factory, columns, seed)
+            if head is not None:
+                factory = program_basis_head(factory, columns, seed, dims=config.program_dims,
+                                             rotation=config.program_rotation)
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")

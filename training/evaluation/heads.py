@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 __all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
-           "RotatedProgramHead", "make_head", "random_rotation"]
+           "RotatedProgramHead", "make_head", "program_basis_head", "random_rotation"]
 
 PUBLISHED_XGBOOST = {
     "devmap": {"max_depth": 10, "learning_rate": 0.5, "n_estimators": 70},
@@ -109,7 +110,34 @@ class MLPHead:
         return self.model.predict(self.scaler.transform(features))
 
 
-class ReducedProgramHead:
+class _ProgramBasisHead:
+    """A head on ``[the program columns, standardised on the training fold and projected on a
+    basis ; the other columns]``; subclasses choose the basis (``[program_columns, out]``)."""
+
+    def __init__(self, inner: Head, program_columns: int):
+        self.inner, self.program_columns = inner, program_columns
+
+    def _basis(self, standardised: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _project(self, features: np.ndarray) -> np.ndarray:
+        program = (features[:, :self.program_columns] - self.mean) / self.std
+        return np.hstack([program @ self.basis, features[:, self.program_columns:]])
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> _ProgramBasisHead:
+        program = features[:, :self.program_columns]
+        self.mean = program.mean(axis=0)
+        std = program.std(axis=0)
+        self.std = np.where(std > 0, std, 1.0)
+        self.basis = self._basis((program - self.mean) / self.std)
+        self.inner.fit(self._project(features), labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.inner.predict(self._project(features))
+
+
+class ReducedProgramHead(_ProgramBasisHead):
     """A head on ``[first K principal components of the program columns ; the other columns]``.
 
     The program columns are standardised and their principal components found on the training
@@ -123,25 +151,18 @@ class ReducedProgramHead:
     """
 
     def __init__(self, inner: Head, program_columns: int, dims: int):
-        self.inner, self.program_columns, self.dims = inner, program_columns, dims
+        super().__init__(inner, program_columns)
+        self.dims = dims
         self.deterministic = inner.deterministic
 
-    def _reduce(self, features: np.ndarray) -> np.ndarray:
-        program = (features[:, :self.program_columns] - self.mean) / self.std
-        return np.hstack([program @ self.components.T, features[:, self.program_columns:]])
+    @property
+    def components(self) -> np.ndarray:
+        """The K principal directions ``[K, program_columns]`` fitted on the training fold."""
+        return self.basis.T
 
-    def fit(self, features: np.ndarray, labels: np.ndarray) -> ReducedProgramHead:
-        program = features[:, :self.program_columns]
-        self.mean = program.mean(axis=0)
-        std = program.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
-        _, _, directions = np.linalg.svd((program - self.mean) / self.std, full_matrices=False)
-        self.components = directions[:self.dims]
-        self.inner.fit(self._reduce(features), labels)
-        return self
-
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        return self.inner.predict(self._reduce(features))
+    def _basis(self, standardised: np.ndarray) -> np.ndarray:
+        _, _, directions = np.linalg.svd(standardised, full_matrices=False)
+        return directions[:self.dims].T
 
 
 def random_rotation(size: int, seed: int) -> np.ndarray:
@@ -151,7 +172,7 @@ def random_rotation(size: int, seed: int) -> np.ndarray:
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
-class RotatedProgramHead:
+class RotatedProgramHead(_ProgramBasisHead):
     """A head on ``[the program columns, standardised and turned by a random rotation ; the
     other columns]``.
 
@@ -170,23 +191,23 @@ class RotatedProgramHead:
     deterministic = False  # another seed, another rotation, other predictions
 
     def __init__(self, inner: Head, program_columns: int, seed: int):
-        self.inner, self.program_columns = inner, program_columns
+        super().__init__(inner, program_columns)
         self.rotation = random_rotation(program_columns, seed)
 
-    def _rotate(self, features: np.ndarray) -> np.ndarray:
-        program = (features[:, :self.program_columns] - self.mean) / self.std
-        return np.hstack([program @ self.rotation, features[:, self.program_columns:]])
+    def _basis(self, standardised: np.ndarray) -> np.ndarray:
+        return self.rotation
 
-    def fit(self, features: np.ndarray, labels: np.ndarray) -> RotatedProgramHead:
-        program = features[:, :self.program_columns]
-        self.mean = program.mean(axis=0)
-        std = program.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
-        self.inner.fit(self._rotate(features), labels)
-        return self
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        return self.inner.predict(self._rotate(features))
+def program_basis_head(factory: Callable[[], Head], program_columns: int, seed: int, *,
+                       dims: int = 0, rotation: bool = False) -> Callable[[], Head]:
+    """``factory``, wrapped for the program-basis diagnostics: the first ``dims`` principal
+    components (when fewer than the columns) or a random rotation drawn from ``seed`` (for more
+    than one column); ``factory`` itself when neither applies."""
+    if 0 < dims < program_columns:
+        return lambda: ReducedProgramHead(factory(), program_columns, dims)
+    if rotation and program_columns > 1:
+        return lambda: RotatedProgramHead(factory(), program_columns, seed)
+    return factory
 
 
 def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,

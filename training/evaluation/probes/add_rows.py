@@ -8,7 +8,7 @@ from typing import Any
 
 from ....infra.errors import ConfigError
 
-__all__ = ["SAME_PROGRAMS_SETTINGS", "add_probe_rows"]
+__all__ = ["SAME_PROGRAMS_SETTINGS", "add_probe_rows", "check_recorded"]
 
 SAME_PROGRAMS_SETTINGS = ("corpora", "seed", "include_unseen", "retrieval_sources_per_corpus",
                           "opt_levels", "decision_candidates_per_corpus", "exclude_functions",
@@ -36,6 +36,14 @@ def _same_programs_problems(recorded: dict[str, Any], new: dict[str, Any]) -> li
     return problems
 
 
+def check_recorded(recorded: dict[str, Any], where: str = "the report") -> None:
+    """Raises ConfigError when ``recorded`` (the report's probe section) is empty: there are
+    no rows to add to. The command calls it before any work, :func:`add_probe_rows` again."""
+    if not recorded:
+        raise ConfigError([f"add_rows: {where} holds no probe results to add rows to; run the "
+                           "probes once with --report-dir"])
+
+
 def add_probe_rows(recorded: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, Any]:
     """The recorded probe results with the methods of ``new`` that it does not hold added
     (retrieval, every decision task and grouping, geometry); the recorded rows, encoder and
@@ -44,9 +52,7 @@ def add_probe_rows(recorded: dict[str, Any], new: dict[str, Any], command: str) 
     Raises:
         ConfigError: nothing is recorded, or ``new`` was run on other programs or settings.
     """
-    if not recorded:
-        raise ConfigError(["add_rows: the report holds no probe results to add rows to; run "
-                           "the probes once with --report-dir"])
+    check_recorded(recorded)
     problems = _same_programs_problems(recorded, new)
     if problems:
         raise ConfigError([f"add_rows: {p}" for p in problems])
