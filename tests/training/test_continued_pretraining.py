@@ -107,3 +107,19 @@ def test_weights_that_do_not_fit_are_refused(first_run, tmp_path: Path):
         _load(module, tmp_path / "other-dataset.ckpt")
     with pytest.raises(ConfigError, match="neither a pre-training checkpoint"):
         _load(module, tmp_path / "missing")
+
+
+def test_a_checkpoint_from_before_a_model_field_still_loads(first_run, tmp_path: Path):
+    """A run written before ``model.graph_readout`` existed had its default readout."""
+    result, overrides = first_run
+    state = torch.load(Path(result.output_dir, "checkpoints", "last.ckpt"), map_location="cpu",
+                       weights_only=True)
+    state["hyper_parameters"]["config"]["model"].pop("graph_readout")
+    torch.save(state, tmp_path / "older.ckpt")
+    module = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    _load(module, tmp_path / "older.ckpt")
+    assert _same(module.state_dict(), state["state_dict"])
+    sized = _module(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "model.graph_readout": "mean_max_size"}))
+    with pytest.raises(ConfigError, match="another architecture"):
+        _load(sized, tmp_path / "older.ckpt")

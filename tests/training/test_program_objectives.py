@@ -17,6 +17,7 @@ from mirencoder.training.core.model_config import ModelConfig
 from mirencoder.training.pretraining.config import PretrainConfig, TaskConfig
 from mirencoder.training.pretraining.lit_module import PretrainingModule
 from mirencoder.training.pretraining.pretraining_model import PretrainingModel
+from mirencoder.training.pretraining.tasks.anchor import anchor_metrics, anchor_targets
 from mirencoder.training.pretraining.tasks.contrastive import (
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
@@ -535,3 +536,59 @@ def test_spread_reaches_every_chosen_view_and_the_fusion_layer():
         TaskConfig(spread_views="nodes")
     with pytest.raises(ConfigError, match="spread_target_std"):
         TaskConfig(spread_target_std=0.0)
+
+
+# --- property anchoring -------------------------------------------------------------------
+
+def test_anchor_targets_hold_log_size_then_the_most_frequent_texts_per_group():
+    distributions = torch.tensor([[0.0, 0.0, 0.5, 0.25, 0.25],
+                                  [0.0, 0.0, 1.0, 0.0, 0.0],
+                                  [0.0, 0.0, 0.0, 0.5, 0.5]])
+    counts = torch.tensor([4, 1, 8])
+    own = anchor_targets(distributions, counts, 3)
+    assert own.shape == (3, 3)
+    assert torch.allclose(own[:, 0], torch.log1p(counts.float()))
+    assert torch.allclose(own[:, 1:], distributions[:, 2:4])
+    grouped = anchor_targets(distributions, counts, 3, torch.tensor([0, 0, 1]))
+    assert torch.allclose(grouped[0], (own[0] + own[1]) / 2)
+    assert torch.allclose(grouped[1], grouped[0]) and torch.allclose(grouped[2], own[2])
+    wide = anchor_targets(distributions, counts, 6)  # more anchors than texts: zero columns
+    assert wide.shape == (3, 6) and float(wide[:, 4:].abs().sum()) == 0
+
+
+def test_anchor_loss_is_zero_for_coordinates_that_follow_their_properties():
+    torch.manual_seed(0)
+    targets = torch.randn(16, 4)
+    followed = torch.cat([3 * targets + 1, torch.randn(16, 12)], dim=1)  # scale-free
+    assert float(anchor_metrics(followed, targets)["loss"]) == pytest.approx(0, abs=1e-5)
+    opposed = anchor_metrics(torch.cat([-targets, torch.randn(16, 12)], dim=1), targets)
+    assert float(opposed["loss"]) == pytest.approx(2, abs=1e-5)
+    assert float(opposed["correlation"]) == pytest.approx(-1, abs=1e-5)
+    constant = targets.clone()
+    constant[:, 1] = 5.0  # a property every program of the batch shares: left out
+    partly = anchor_metrics(torch.cat([constant, torch.randn(16, 12)], dim=1), constant)
+    assert float(partly["loss"]) == pytest.approx(0, abs=1e-5)
+    assert anchor_metrics(torch.randn(16, 8), torch.ones(16, 4)) is None
+    assert anchor_metrics(torch.randn(2, 8), targets[:2]) is None
+
+
+def test_anchoring_trains_the_chosen_views_and_checks_its_width():
+    task = TaskConfig(**{**ONLY, "anchor_weight": 1.0, "anchor_columns": 4,
+                         "anchor_targets": "own"})
+    torch.manual_seed(0)
+    model = PretrainingModel(MODEL, task, IDS)
+    step = _step(model, task, _records(6))
+    assert step.anchor_targets.shape == (6, 4)
+    metrics = model(step)
+    assert set(metrics) >= {"anchor_loss", "anchor_correlation"}
+    assert set(model.metric_names()) >= {"anchor_loss", "anchor_correlation"}
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0
+    with pytest.raises(ConfigError, match="anchor_columns"):
+        PretrainingModel(MODEL, TaskConfig(**{**ONLY, "anchor_weight": 1.0,
+                                              "anchor_columns": MODEL.fusion_dim + 1}), IDS)
+    for bad, match in (({"anchor_views": "nodes"}, "anchor_views"),
+                       ({"anchor_columns": 0}, "anchor_columns"),
+                       ({"anchor_targets": "mean"}, "anchor_targets")):
+        with pytest.raises(ConfigError, match=match):
+            TaskConfig(**bad)

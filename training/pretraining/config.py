@@ -123,6 +123,19 @@ class TaskConfig:
     spread_target_std: float = _f(
         1.0, "per-dimension batch standard deviation the variance hinge asks for (VICReg: 1; "
         "the vectors are LayerNorm outputs, unit variance per vector)")
+    anchor_weight: float = _f(
+        0.0, "weight of property anchoring: the first anchor_columns coordinates of each vector "
+        "of anchor_views follow, by batch correlation, the program's log node count and the "
+        "fractions of its most frequent node texts, so single coordinates carry meaning a "
+        "tree head can split on (tasks/anchor.py). 0: off")
+    anchor_columns: int = _f(
+        32, "anchored coordinates: the log node count plus the fractions of the "
+        "anchor_columns - 1 most frequent node texts of the dataset's vocabulary")
+    anchor_views: str = _f(
+        "fused", "comma list of the vectors anchored: fused | tokens | graph")
+    anchor_targets: str = _f(
+        "group", "group (each program anchored to its variant group's mean properties, as the "
+        "variant contrast asks one vector of every level) | own (its own graph's)")
     contrastive_variants: str = _f(
         "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
         "contrastive alignment and the matching negatives it mines: negative (its hardest "
@@ -134,11 +147,12 @@ class TaskConfig:
         p: list[str] = []
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
                      "gae_negative_ratio", "contrastive_weight", "variant_weight",
-                     "outcome_weight", "vectorisation_weight", "spread_weight"):
+                     "outcome_weight", "vectorisation_weight", "spread_weight",
+                     "anchor_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
         _check(p, self.mlm_weight + self.gae_weight + self.match_weight
                + self.contrastive_weight + self.variant_weight + self.outcome_weight
-               + self.vectorisation_weight + self.spread_weight > 0,
+               + self.vectorisation_weight + self.spread_weight + self.anchor_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction
@@ -176,6 +190,12 @@ class TaskConfig:
                and len(set(spread)) == len(spread),
                "spread_views must list distinct names of fused, tokens, graph")
         _check(p, self.spread_target_std > 0, "spread_target_std must be > 0")
+        anchored = parse_views(self.anchor_views)
+        _check(p, bool(anchored) and set(anchored) <= {"fused", "tokens", "graph"}
+               and len(set(anchored)) == len(anchored),
+               "anchor_views must list distinct names of fused, tokens, graph")
+        _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
+        _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
         _raise(p, "task")
 
 
@@ -343,6 +363,9 @@ def config_hash(config: PretrainConfig) -> str:
         data.pop("init_from")
     if data["model"].get("graph_readout") == "mean_max":  # likewise for the size-blind readout
         data["model"].pop("graph_readout")
+    if not data["task"]["anchor_weight"]:  # likewise for runs without property anchoring
+        for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets"):
+            data["task"].pop(name)
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)

@@ -17,10 +17,12 @@ so must the architecture; the optimiser, schedule and step count start afresh.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from ...infra.errors import ConfigError
 from ...infra.files import sha256_file
+from ..core.model_config import ModelConfig
 
 __all__ = ["initial_weights_lineage", "load_initial_weights"]
 
@@ -40,6 +42,12 @@ def _checkpoint_vocab_hashes(hparams: dict) -> tuple[str, str] | None:
     return recorded.get("tokenizer_sha256", ""), recorded.get("node_vocab_sha256", "")
 
 
+def _full_model_section(section: dict) -> dict:
+    """A checkpoint's model section with the defaults of fields added since it was written
+    (a run from before ``graph_readout`` had the size-blind readout, today's default)."""
+    return asdict(ModelConfig(**section))
+
+
 def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> int:
     """Loads the checkpoint's whole module; returns the step it was written at."""
     from .export import read_checkpoint
@@ -53,8 +61,9 @@ def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha25
     if hashes is not None:
         _check_same("tokenizer or node vocabulary", path, hashes,
                     (tokenizer_sha256, node_vocab_sha256), hint)
-    _check_same("architecture", path, hparams["config"]["model"],
-                module.hparams["config"]["model"], "keep the model section of its config")
+    _check_same("architecture", path, _full_model_section(hparams["config"]["model"]),
+                _full_model_section(module.hparams["config"]["model"]),
+                "keep the model section of its config")
     missing, unexpected = module.load_state_dict(state["state_dict"], strict=False)
     if missing or unexpected:
         raise ConfigError(

@@ -21,6 +21,7 @@ from ..core.models.matching_head import MatchingHead
 from ..core.models.mlm_head import MLMHead
 from ..core.models.node_text_head import NodeTextHead
 from .config import TaskConfig, parse_views
+from .tasks.anchor import anchor_metrics
 from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.graph_autoencoding import gae_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
@@ -37,7 +38,7 @@ __all__ = ["PretrainingModel"]
 class PretrainingModel(nn.Module):
     """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
     projections, + variant projection heads, + optimisation-outcome head, + vectorisation head;
-    the embedding-spread term has no head).
+    the embedding-spread and property-anchoring terms have no head).
 
     ``forward(task_inputs)`` returns ``loss`` (the weighted sum) and detached metrics:
     ``mlm_loss``, ``mlm_accuracy``, ``mlm_unigram_accuracy``, ``gae_loss``, ``gae_link_loss``,
@@ -47,7 +48,9 @@ class PretrainingModel(nn.Module):
     ``contrastive_temperature``, ``variant_loss``, ``variant_accuracy``, ``outcome_loss``,
     ``outcome_cross_loss``, ``vectorisation_loss``, ``vectorisation_accuracy``,
     ``vectorisation_vector_accuracy``, ``spread_loss``, ``spread_std`` (mean per-dimension
-    batch standard deviation of the spread views) (those of enabled tasks; variant ones only when the batch
+    batch standard deviation of the spread views), ``anchor_loss``, ``anchor_correlation``
+    (mean batch correlation of the anchored coordinates with their properties) (those of
+    enabled tasks; variant ones only when the batch
     holds two programs of one group, the cross-level outcome loss only with two levels of one
     group, the vector accuracy only when a variant in the batch holds vector code).
     """
@@ -72,6 +75,10 @@ class PretrainingModel(nn.Module):
         self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
         self.variant_shielded = frozenset(parse_views(task.variant_stop_gradient))
         self.spread_views = parse_views(task.spread_views) if task.spread_weight > 0 else ()
+        self.anchor_views = parse_views(task.anchor_views) if task.anchor_weight > 0 else ()
+        if self.anchor_views and task.anchor_columns > model.fusion_dim:
+            raise ConfigError(f"task.anchor_columns ({task.anchor_columns}) must be at most "
+                              f"model.fusion_dim ({model.fusion_dim})")
         self.variant_heads = nn.ModuleDict({view: VariantProjection(
             model.fusion_dim, task.contrastive_dim, task.variant_projection)
             for view in self.variant_views})
@@ -118,6 +125,8 @@ class PretrainingModel(nn.Module):
                       "vectorisation_vector_accuracy"]
         if self.spread_views:
             names += ["spread_loss", "spread_std"]
+        if self.anchor_views:
+            names += ["anchor_loss", "anchor_correlation"]
         return tuple(names)
 
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
@@ -208,6 +217,15 @@ class PretrainingModel(nn.Module):
             metrics.update(spread_loss=loss.detach(),
                            spread_std=torch.stack([s["std"] for s in spreads]).mean())
             fused_reached = fused_reached or "fused" in self.spread_views
+        if self.anchor_views and step.anchor_targets is not None:
+            anchors = [anchor_metrics(out[view], step.anchor_targets)
+                       for view in self.anchor_views]
+            if anchors[0] is not None:  # every view sees the same targets
+                loss = torch.stack([a["loss"] for a in anchors]).mean()
+                total = total + task.anchor_weight * loss
+                metrics.update(anchor_loss=loss.detach(), anchor_correlation=torch.stack(
+                    [a["correlation"] for a in anchors]).mean())
+                fused_reached = fused_reached or "fused" in self.anchor_views
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.

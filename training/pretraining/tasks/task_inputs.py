@@ -16,6 +16,7 @@ import torch
 from ...core.data.collate import ProgramBatch
 from ...core.data.token_ids import TokenizerIds
 from ..config import TaskConfig
+from .anchor import anchor_targets
 from .graph_autoencoding import (
     mask_node_texts,
     sample_negative_edges,
@@ -51,6 +52,8 @@ class TaskInputs:
         level_ids, outcome_targets: ``[B]`` optimisation level of each program and ``[B, V]``
             its node-text distribution from the uncorrupted graph (outcome prediction; None
             when it is off).
+        anchor_targets: ``[B, K]`` the properties the anchored coordinates follow (property
+            anchoring; None when it is off).
     """
 
     inputs: ProgramBatch
@@ -69,6 +72,7 @@ class TaskInputs:
     program_ids: torch.Tensor | None = None
     level_ids: torch.Tensor | None = None
     outcome_targets: torch.Tensor | None = None
+    anchor_targets: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
@@ -153,9 +157,18 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         levels = level_ids(batch.levels or [""] * batch.num_programs)
         targets = node_text_distributions(graph.node_text, graph.batch, batch.num_programs,
                                           ids.node_vocab_size)
+    anchors = None
+    if task.anchor_weight > 0:
+        distributions = targets if targets is not None else node_text_distributions(
+            graph.node_text, graph.batch, batch.num_programs, ids.node_vocab_size)
+        counts = torch.bincount(graph.batch, minlength=batch.num_programs)
+        anchors = anchor_targets(distributions, counts, task.anchor_columns,
+                                 group_ids(batch.groups or batch.keys)
+                                 if task.anchor_targets == "group" else None)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
                       partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
-                      program_ids=programs, level_ids=levels, outcome_targets=targets)
+                      program_ids=programs, level_ids=levels, outcome_targets=targets,
+                      anchor_targets=anchors)

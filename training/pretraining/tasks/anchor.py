@@ -1,0 +1,77 @@
+"""Property anchoring: named coordinates of an embedding follow measurable program properties.
+
+Every other objective here (cosine similarities, InfoNCE, linear heads, VICReg's terms) is
+unchanged when the embedding is rotated, so nothing gives a single coordinate a meaning. A
+downstream head that splits on one column at a time (the gradient-boosted trees of the DevMap
+and thread-coarsening protocols) then reads the encoder as it reads random features: the
+"How many program dimensions" diagnostic in RESULTS.md shows the opcode histogram losing 1-5
+points when its counts come rotated, and dense vectors, pre-trained or not, unmoved by it.
+
+Anchoring asks the first ``K`` coordinates of a vector to follow ``K`` properties of the
+program, computed from its own graph view as auxiliary self-supervised targets (PASE, Pascual
+et al. 2019, predicts hand-crafted signal features beside its other workers; here the
+prediction *is* the coordinate, with no head between, so the basis is fixed): column 0 the log
+node count, column ``k >= 1`` the fraction of the graph's nodes whose text is the ``k``-th most
+frequent node text of the dataset's vocabulary (ids ``2 ..``, after ``[PAD]`` and ``[UNK]``:
+opcodes such as ``load`` and ``getelementptr`` and types such as ``i32`` and ``ptr``). The loss
+is ``1 - r`` per column, ``r`` the Pearson correlation over the batch, so only the order and
+spacing of programs on the coordinate matter, not its scale (the vectors are LayerNorm
+outputs). With ``group`` targets each program is anchored to the mean properties of its
+variant group, consistent with the variant contrast that asks one vector of every level.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ANCHOR_FIRST_TEXT_ID", "anchor_targets", "anchor_metrics"]
+
+ANCHOR_FIRST_TEXT_ID = 2
+"""Node-text id of the most frequent text (0 is ``[PAD]``, 1 ``[UNK]``)."""
+
+
+def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, columns: int,
+                   groups: torch.Tensor | None = None) -> torch.Tensor:
+    """``[B, columns]`` float: the log node count, then the fractions of the
+    ``columns - 1`` most frequent node texts; with ``groups`` (``[B]``) each row is its
+    group's mean.
+
+    Shapes:
+        - distributions: ``[B, V]`` node-text fractions (``outcome.node_text_distributions``)
+        - node_counts: ``[B]`` nodes per graph
+    """
+    first, last = ANCHOR_FIRST_TEXT_ID, ANCHOR_FIRST_TEXT_ID + columns - 1
+    fractions = distributions[:, first:last].float()
+    if fractions.size(1) < columns - 1:  # a vocabulary smaller than the anchors asked for
+        fractions = torch.nn.functional.pad(fractions, (0, columns - 1 - fractions.size(1)))
+    targets = torch.cat([torch.log1p(node_counts.float())[:, None], fractions], dim=1)
+    if groups is None:
+        return targets
+    same = (groups[:, None] == groups[None, :]).float()
+    return (same @ targets) / same.sum(1, keepdim=True)
+
+
+def anchor_metrics(vectors: torch.Tensor, targets: torch.Tensor, eps: float = 1e-6
+                   ) -> dict[str, torch.Tensor] | None:
+    """``loss`` = mean over anchored columns of ``1 - r`` (Pearson over the batch) between
+    ``vectors[:, k]`` and ``targets[:, k]``, and ``correlation`` (mean ``r``, detached);
+    columns whose target is constant in the batch are left out; ``None`` when every column
+    is or the batch has fewer than 3 rows.
+
+    Shapes:
+        - vectors: ``[B, D]``, ``D >= K``; targets: ``[B, K]``
+    """
+    if vectors.size(0) < 3:
+        return None
+    k = targets.size(1)
+    x = vectors[:, :k].float()
+    y = targets.float()
+    x = x - x.mean(0)
+    y = y - y.mean(0)
+    y_norm = y.norm(dim=0)
+    varied = y_norm > eps
+    if not bool(varied.any()):
+        return None
+    r = (x * y).sum(0) / (x.norm(dim=0) * y_norm + eps)
+    r = r[varied]
+    return {"loss": (1.0 - r).mean(), "correlation": r.mean().detach()}
