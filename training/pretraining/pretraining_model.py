@@ -35,6 +35,21 @@ from .tasks.vectorisation import VectorisationHead, lane_classes, vectorisation_
 __all__ = ["PretrainingModel"]
 
 
+def _add_views_term(total: torch.Tensor, metrics: dict[str, torch.Tensor],
+                    results: Sequence[dict[str, torch.Tensor] | None], task: str, metric: str,
+                    weight: float, views: Sequence[str]) -> tuple[torch.Tensor, bool]:
+    """Adds ``weight`` x one task's loss averaged over its views to ``total`` and logs
+    ``<task>_loss`` and ``<task>_<metric>`` (their means) into ``metrics``; returns the new
+    total and whether the fused vector was among the views. Nothing when the task had nothing
+    to score (every view sees the same batch, so the first result decides)."""
+    if not results or results[0] is None:
+        return total, False
+    loss = torch.stack([r["loss"] for r in results]).mean()
+    metrics.update({f"{task}_loss": loss.detach(),
+                    f"{task}_{metric}": torch.stack([r[metric] for r in results]).mean()})
+    return total + weight * loss, "fused" in views
+
+
 class PretrainingModel(nn.Module):
     """MIREncoder + MLM head + edge decoder (+ node-text head) + matching head (+ contrastive
     projections, + variant projection heads, + optimisation-outcome head, + vectorisation head;
@@ -183,12 +198,9 @@ class PretrainingModel(nn.Module):
             results = [variant_metrics(self.variant_heads[view](self._variant_vectors(out, view)),
                                        step.group_ids, task.variant_temperature, copies)
                        for view in self.variant_views]
-            if results[0] is not None:  # every view sees the same groups
-                loss = torch.stack([r["loss"] for r in results]).mean()
-                total = total + task.variant_weight * loss
-                metrics.update(variant_loss=loss.detach(), variant_accuracy=torch.stack(
-                    [r["accuracy"] for r in results]).mean())
-                fused_reached = fused_reached or "fused" in self.variant_views
+            total, reached = _add_views_term(total, metrics, results, "variant", "accuracy",
+                                             task.variant_weight, self.variant_views)
+            fused_reached = fused_reached or reached
         if self.outcome_head is not None and step.outcome_targets is not None:
             o = outcome_metrics(self.outcome_head, out["fused"], step.level_ids, step.group_ids,
                                 step.outcome_targets)
@@ -212,20 +224,15 @@ class PretrainingModel(nn.Module):
         if self.spread_views and step.num_programs >= 2:
             spreads = [spread_metrics(out[view], task.spread_target_std)
                        for view in self.spread_views]
-            loss = torch.stack([s["loss"] for s in spreads]).mean()
-            total = total + task.spread_weight * loss
-            metrics.update(spread_loss=loss.detach(),
-                           spread_std=torch.stack([s["std"] for s in spreads]).mean())
-            fused_reached = fused_reached or "fused" in self.spread_views
+            total, reached = _add_views_term(total, metrics, spreads, "spread", "std",
+                                             task.spread_weight, self.spread_views)
+            fused_reached = fused_reached or reached
         if self.anchor_views and step.anchor_targets is not None:
             anchors = [anchor_metrics(out[view], step.anchor_targets)
                        for view in self.anchor_views]
-            if anchors[0] is not None:  # every view sees the same targets
-                loss = torch.stack([a["loss"] for a in anchors]).mean()
-                total = total + task.anchor_weight * loss
-                metrics.update(anchor_loss=loss.detach(), anchor_correlation=torch.stack(
-                    [a["correlation"] for a in anchors]).mean())
-                fused_reached = fused_reached or "fused" in self.anchor_views
+            total, reached = _add_views_term(total, metrics, anchors, "anchor", "correlation",
+                                             task.anchor_weight, self.anchor_views)
+            fused_reached = fused_reached or reached
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
