@@ -41,6 +41,16 @@ def parse_views(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
+def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
+    """Checks that ``text`` lists distinct names of fused, tokens, graph (at least one);
+    returns them."""
+    views = parse_views(text)
+    _check(problems, bool(views) and set(views) <= {"fused", "tokens", "graph"}
+           and len(set(views)) == len(views),
+           f"{name} must list distinct names of fused, tokens, graph")
+    return views
+
+
 @dataclass(kw_only=True, slots=True)
 class TaskConfig:
     """The pre-training tasks and their weights (a weight of 0 switches a task off).
@@ -176,24 +186,15 @@ class TaskConfig:
         _check(p, self.variant_projection in ("mlp", "none"), "variant_projection must be mlp or none")
         _check(p, self.contrastive_variants in ("negative", "ignore"),
                "contrastive_variants must be negative or ignore")
-        views = parse_views(self.variant_views)
-        _check(p, bool(views) and set(views) <= {"fused", "tokens", "graph"}
-               and len(set(views)) == len(views),
-               "variant_views must list distinct names of fused, tokens, graph")
+        views = _check_views(p, "variant_views", self.variant_views)
         shielded = parse_views(self.variant_stop_gradient)
         _check(p, set(shielded) <= {"tokens", "graph"} and len(set(shielded)) == len(shielded)
                and not set(shielded) & set(views),
                "variant_stop_gradient must list distinct names of tokens, graph that are not "
                "themselves in variant_views")
-        spread = parse_views(self.spread_views)
-        _check(p, bool(spread) and set(spread) <= {"fused", "tokens", "graph"}
-               and len(set(spread)) == len(spread),
-               "spread_views must list distinct names of fused, tokens, graph")
+        _check_views(p, "spread_views", self.spread_views)
         _check(p, self.spread_target_std > 0, "spread_target_std must be > 0")
-        anchored = parse_views(self.anchor_views)
-        _check(p, bool(anchored) and set(anchored) <= {"fused", "tokens", "graph"}
-               and len(set(anchored)) == len(anchored),
-               "anchor_views must list distinct names of fused, tokens, graph")
+        _check_views(p, "anchor_views", self.anchor_views)
         _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
         _raise(p, "task")
