@@ -35,6 +35,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                               "move an alias (e.g. champion) to an encoder version"),
     ("embed",): ("mirencoder.commands.embed",
                  "embed source or IR files with a registered or local encoder"),
+    ("embed", "basis"): ("mirencoder.commands.embed_basis",
+                         "fit an encoder's principal basis on its pre-training corpus"),
     ("eval", "devmap"): ("mirencoder.commands.eval_devmap",
                          "heterogeneous device mapping (CGO'17) evaluation"),
     ("eval", "thread-coarsening"): ("mirencoder.commands.eval_thread_coarsening",

@@ -78,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
                               max_windows=config.max_windows)
     out = write_embeddings(result, args.out, metadata={"mirencoder.model": config.model,
                                                        "mirencoder.windows": embedder.window_policy,
-                                                       "mirencoder.precision": config.precision})
+                                                       "mirencoder.precision": config.precision,
+                                                       "mirencoder.basis": config.basis})
     reasons = Counter(reason for reason, _ in result.errors.values())
     ok = len(result) - len(result.errors)
-    print(f"embedded {ok}/{len(result)} inputs ({config.modality}, D={embedder.dim}) -> {out}")
+    print(f"embedded {ok}/{len(result)} inputs ({config.modality}, D={embedder.modality_dim(config.modality)}) -> {out}")
     for reason, count in reasons.most_common():
         print(f"  failed: {reason}: {count}")
     if not len(result):

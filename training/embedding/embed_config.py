@@ -12,7 +12,7 @@ from ...infra.config import check, help_field
 from ...infra.errors import ConfigError
 from ...pipelines.compile import CompileConfig
 
-__all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
+__all__ = ["EmbedConfig", "MODALITIES", "basis_problems", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
            "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE", "DEFAULT_GRAPH_BATCH_SIZE"]
 
 MODALITIES = ("fused", "tokens", "graph", "joint")
@@ -31,6 +31,22 @@ def window_setting_problem(windows: str, max_windows: int) -> str | None:
         return None
     return (f"windows must be '' or one of {', '.join(WINDOW_POLICIES)} and max_windows >= 0, "
             f"got {windows!r}, {max_windows}")
+
+def basis_problems(basis: str, untrained_basis: str, variance: float, model: str | None,
+                   untrained_model: str | None) -> list[str]:
+    """What is wrong with an evaluation's principal-basis settings (each basis belongs to the
+    encoder it was fitted for, so the twin gets its own)."""
+    p = []
+    check(p, 0.0 < variance <= 1.0, f"basis_variance must be in (0, 1], got {variance}")
+    check(p, not basis or bool(model), "basis is set but model is not")
+    check(p, not untrained_basis or bool(untrained_model),
+          "untrained_basis is set but untrained_model is not")
+    check(p, not (basis and untrained_model and untrained_model != "none"
+                  and not untrained_basis),
+          "basis is set for the encoder but not for its untrained twin (untrained_basis): "
+          "compare the two like for like, each in its own basis")
+    return p
+
 
 # Graphs keep their first N nodes at embedding time when the package does not say otherwise
 # (the training default, DataConfig.max_graph_nodes).
@@ -84,6 +100,13 @@ class EmbedConfig:
         "package folder)")
     max_model_bytes: int = help_field(  # training.core.package.DEFAULT_MAX_MODEL_BYTES
         2 << 30, "refuse a package whose config describes more float32 parameter bytes")
+    basis: str = help_field(
+        "", "a principal basis file of this encoder (`mirencoder embed basis`): every output "
+        "comes centred and turned into the principal directions of the pre-training corpus, "
+        "the leading ones kept ('': the network's own coordinates)")
+    basis_variance: float = help_field(
+        0.9, "with a basis: keep the fewest leading directions covering this share of the "
+        "corpus variance (1.0: all, only turned)")
     compile: CompileConfig = field(default_factory=CompileConfig)
 
     def __post_init__(self) -> None:
@@ -102,5 +125,6 @@ class EmbedConfig:
         check(p, not self.sha256 or (len(self.sha256) == 64 and all(
             c in "0123456789abcdefABCDEF" for c in self.sha256)), "sha256 must be 64 hex digits")
         check(p, self.max_model_bytes >= 1, "max_model_bytes must be >= 1")
+        check(p, 0.0 < self.basis_variance <= 1.0, "basis_variance must be in (0, 1]")
         if p:
             raise ConfigError(p)

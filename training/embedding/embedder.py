@@ -154,6 +154,34 @@ class Embedder:
                                 else self.config.windows)
         self.default_max_windows = self.config.max_windows or trained_max
         self.use_precision(self.config.precision)
+        self.basis = self._load_basis(self.config.basis)
+
+    def _load_basis(self, path: str):
+        """The principal basis of ``EmbedConfig.basis`` (None without one).
+
+        Raises:
+            ConfigError: a missing or unreadable basis file, or one fitted for another
+                encoder.
+        """
+        if not path:
+            return None
+        from .principal_basis import PrincipalBasis, package_weights_sha256
+
+        basis = PrincipalBasis.load(path)
+        fitted_for, weights = basis.meta.get("weights_sha256"), package_weights_sha256(
+            self.package_dir)
+        if fitted_for != weights:
+            raise ConfigError(f"the principal basis {path} was fitted for encoder weights "
+                              f"{str(fitted_for)[:12]}, not this package's ({weights[:12]}, "
+                              f"{self.package_dir}): fit one for it with `mirencoder embed "
+                              "basis`")
+        return basis
+
+    def _in_basis(self, modality: str, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` of one output in the principal basis (unchanged without one)."""
+        if self.basis is None:
+            return vectors
+        return self.basis.project(modality, vectors, self.config.basis_variance)
 
     @property
     def token_batch_size(self) -> int:
@@ -313,9 +341,14 @@ class Embedder:
         """Embedding size D (of ``fused``, ``tokens`` and ``graph``; ``joint`` is 3 x D)."""
         return int(self.model.embedding_dim)
 
-    def modality_dim(self, modality: str) -> int:
-        """The length of one ``modality`` vector."""
-        return 3 * self.dim if modality == "joint" else self.dim
+    def modality_dim(self, modality: str, basis: bool = True) -> int:
+        """The length of one ``modality`` vector (``basis``: as returned with the principal
+        basis, when there is one)."""
+        if modality == "joint":
+            return sum(self.modality_dim(m, basis) for m in ("fused", "tokens", "graph"))
+        if basis and self.basis is not None:
+            return self.basis.dims(modality, self.config.basis_variance)
+        return self.dim
 
     @property
     def context_length(self) -> int:
@@ -350,13 +383,15 @@ class Embedder:
         return self._record(self.loader.file_bytes(Path(path), language), str(path), max_tokens)
 
     def encode_records(self, records: Sequence[dict[str, Any]], *, modality: str = "fused",
-                       windows: str | None = None, max_windows: int | None = None) -> np.ndarray:
-        """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`)."""
+                       windows: str | None = None, max_windows: int | None = None,
+                       basis: bool = True) -> np.ndarray:
+        """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`);
+        ``basis=False``: in the network's own coordinates even with a principal basis."""
         windows = self.resolve_windows(windows)
         max_windows = max_windows or self.default_max_windows
         return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
                                            modality, windows, max_windows,
-                                           ViewCache(enabled=self.deduplicate))
+                                           ViewCache(enabled=self.deduplicate), basis=basis)
                         ).astype(np.float32)
 
     def resolve_windows(self, windows: str | None) -> str:
@@ -409,8 +444,10 @@ class Embedder:
                                    context_length=self.context_length, max_windows=max_windows)
 
     def _encode(self, records: list[dict], modality: str, cache: ViewCache,
-                windows: str = "first", max_windows: int = 1) -> np.ndarray:
-        """Embeddings ``[len(records), D]``.
+                windows: str = "first", max_windows: int = 1, basis: bool = True
+                ) -> np.ndarray:
+        """Embeddings ``[len(records), D]`` (in the principal basis when there is one and
+        ``basis``).
 
         Each distinct token window (or pooled window sequence) and graph is encoded once (not
         at all when ``cache`` holds it from earlier in the call), in forward passes of
@@ -432,16 +469,20 @@ class Embedder:
         if not cache.enabled:
             cache.tokens.clear()
             cache.graphs.clear()
+        turn = self._in_basis if basis else (lambda _, vectors: vectors)
         if modality in ("tokens", "graph"):
-            return parts[modality]
+            return turn(modality, parts[modality])
         with torch.inference_mode():
             fused = self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
                                                torch.from_numpy(parts["graph"])).cpu().numpy()
-        return fused if modality == "fused" else joint_vectors(fused, parts["tokens"],
-                                                              parts["graph"])
+        if modality == "fused":
+            return turn("fused", fused)
+        return joint_vectors(turn("fused", fused), turn("tokens", parts["tokens"]),
+                             turn("graph", parts["graph"]))
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
-                      max_windows: int, cache: ViewCache | None = None) -> list[np.ndarray]:
+                      max_windows: int, cache: ViewCache | None = None, basis: bool = True
+                      ) -> list[np.ndarray]:
         """One embedding per prepared input (its windows' embeddings averaged)."""
         expanded, owner = [], []
         for i, item in enumerate(prepared):
@@ -450,7 +491,7 @@ class Embedder:
                 owner.append(i)
         matrix = self._encode(expanded, modality,
                               cache if cache is not None else ViewCache(enabled=self.deduplicate),
-                              windows, max_windows)
+                              windows, max_windows, basis)
         owner_arr = np.asarray(owner)
         return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
 

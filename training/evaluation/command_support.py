@@ -72,7 +72,8 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
 
         if methods.model:
             embedder = load_embedder(methods.model, windows=methods.windows,
-                                     max_windows=methods.max_windows)
+                                     max_windows=methods.max_windows, basis=methods.basis,
+                                     basis_variance=methods.basis_variance)
             encoder = describe_embedder(embedder, methods.model)
             for modality in methods.modalities:
                 featurizers.append(EncoderFeaturizer.from_embedder(
@@ -85,7 +86,9 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                     embedder, config.finetune, progress=progress))
         if methods.untrained_model:
             untrained = load_embedder(methods.untrained_model, windows=methods.windows,
-                                      max_windows=methods.max_windows)
+                                      max_windows=methods.max_windows,
+                                      basis=methods.untrained_basis,
+                                      basis_variance=methods.basis_variance)
             featurizers.append(EncoderFeaturizer.from_embedder(
                 "encoder-untrained", untrained, "fused",
                 f"untrained encoder {methods.untrained_model} (random weights), fused "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...infra.errors import ConfigError
-from ..embedding.embed_config import window_setting_problem
+from ..embedding.embed_config import basis_problems, window_setting_problem
 from .coarsening_eval import CoarseningConfig
 from .devmap_eval import DevMapConfig
 from .features.registry import BUILTIN_FEATURIZERS
@@ -53,6 +53,13 @@ class MethodsConfig:
     default, first), first, pool, mean or auto (the package's training policy)."""
     max_windows: int = 0
     """Windows per program under pool/mean (0: the embedder's default)."""
+    basis: str = ""
+    """A principal basis file of ``model`` (``mirencoder embed basis``): its outputs centred
+    and turned into the principal directions of its pre-training corpus ('': as they are)."""
+    untrained_basis: str = ""
+    """The same for the untrained twin, fitted on the same programs with its own vectors."""
+    basis_variance: float = 0.9
+    """With a basis: the leading directions kept cover this share of the corpus variance."""
 
     def problems(self) -> list[str]:
         """Every problem of these settings (checked in :meth:`EvalConfig.__post_init__`)."""
@@ -66,6 +73,9 @@ class MethodsConfig:
         window_problem = window_setting_problem(self.windows, self.max_windows)
         if window_problem:
             p.append(f"methods.{window_problem}")
+        p.extend(f"methods.{problem}" for problem in basis_problems(
+            self.basis, self.untrained_basis, self.basis_variance, self.model,
+            self.untrained_model))
         if not self.features and not self.model and not self.untrained_model:
             p.append("nothing to evaluate: give --features (methods.features) and/or --model "
                      "(methods.model)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ablation_table import ablations_markdown
+from .basis_table import basis_markdown, basis_statements
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
@@ -293,6 +294,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     statements += replicate_statements(summary.get("runs_of_record", {}))
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
+    statements += basis_statements(summary.get("principal_basis", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -344,6 +346,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out += ["", curve_markdown(summary["learning_curve"]).rstrip()]
     if summary.get("program_dims"):
         out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
+    if summary.get("principal_basis"):
+        out += ["", basis_markdown(summary["principal_basis"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
     if summary.get("ablations"):

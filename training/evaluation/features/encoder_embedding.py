@@ -14,9 +14,11 @@ from ..programs import EvalProgram
 __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 
 
-def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0) -> Any:
+def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0, basis: str = "",
+                  basis_variance: float = 0.9) -> Any:
     """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder,
-    with the token-window policy ``windows``/``max_windows`` ('' / 0: the embedder's defaults).
+    with the token-window policy ``windows``/``max_windows`` ('' / 0: the embedder's defaults)
+    and, given a ``basis`` file, its outputs in that principal basis (``EmbedConfig.basis``).
 
     Raises:
         FatalError: when the embedding API is not available or the model cannot be loaded.
@@ -29,6 +31,8 @@ def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0) -> Any:
     settings: dict[str, Any] = {"windows": windows} if windows else {}
     if max_windows:
         settings["max_windows"] = max_windows
+    if basis:
+        settings.update(basis=basis, basis_variance=basis_variance)
     return Embedder.from_uri(uri, **settings)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ....infra.errors import ConfigError
-from ...embedding.embed_config import window_setting_problem
+from ...embedding.embed_config import basis_problems, window_setting_problem
 
 __all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", "ProbeConfig",
            "default_corpora", "repo_root"]
@@ -126,6 +126,13 @@ class ProbeConfig:
     max_windows: int = 0
     """Windows per program under ``pool``/``mean`` (0: the package's own, see
     ``EmbedConfig.max_windows``)."""
+    basis: str = ""
+    """A principal basis file of ``model`` (``mirencoder embed basis``): its outputs centred
+    and turned into the principal directions of its pre-training corpus ('': as they are)."""
+    untrained_basis: str = ""
+    """The same for the untrained twin, fitted on the same programs with its own vectors."""
+    basis_variance: float = 0.9
+    """With a basis: the leading directions kept cover this share of the corpus variance."""
     controls: tuple[str, ...] = CONTROLS
     """Control rows to add (see ``CONTROLS``); unavailable ones are skipped with a reason."""
     random_dim: int | None = None
@@ -169,6 +176,9 @@ class ProbeConfig:
         window_problem = window_setting_problem(self.windows, self.max_windows)
         if window_problem:
             problems.append(window_problem)
+        problems.extend(basis_problems(  # an unset twin is made from the model
+            self.basis, self.untrained_basis, self.basis_variance, self.model,
+            "auto" if self.untrained_model is None else self.untrained_model))
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.random_dim is not None and self.random_dim < 1:

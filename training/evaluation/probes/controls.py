@@ -52,7 +52,9 @@ def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
                   config: ProbeConfig) -> tuple[list[Featurizer], Any]:
     from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
 
-    embedder = load_embedder(uri, windows=config.windows, max_windows=config.max_windows)
+    basis = config.basis if prefix == "encoder" else config.untrained_basis
+    embedder = load_embedder(uri, windows=config.windows, max_windows=config.max_windows,
+                             basis=basis, basis_variance=config.basis_variance)
 
     def embed(modality: str) -> Callable[[list[str]], Any]:
         return lambda paths: embedder.embed_files(paths, modality=modality,

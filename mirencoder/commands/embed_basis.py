@@ -1,0 +1,33 @@
+"""``mirencoder embed basis --model PACKAGE --dataset DIR --out FILE``: the principal basis of
+an encoder's outputs on its pre-training corpus (then ``mirencoder embed --set basis=FILE``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from mirencoder.infra.config import (
+    add_config_arguments,
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+)
+from mirencoder.training.embedding.principal_basis import BasisConfig
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, BasisConfig, config_help="YAML file of basis settings")
+    add_shorthand(parser, BasisConfig, "model", "--model", metavar="URI_OR_PACKAGE")
+    add_shorthand(parser, BasisConfig, "dataset", "--dataset", metavar="DIR")
+    add_shorthand(parser, BasisConfig, "out", "--out", metavar="FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mirencoder.training.embedding.principal_basis import fit_dataset_basis
+
+    config = config_from_args(BasisConfig, args)
+    if print_if_dry_run(config, args, "resolved basis configuration"):
+        return 0
+    fit_dataset_basis(config)
+    return 0

@@ -1,0 +1,254 @@
+"""Principal basis of an encoder's outputs, fitted on its pre-training corpus.
+
+Every pre-training objective here is unchanged when the embedding is rotated, so a vector's
+coordinates come in an arbitrary basis, and a downstream head that splits on one column at a
+time (the gradient-boosted trees of the DevMap and thread-coarsening protocols) spends its
+splits on directions that carry little. A :class:`PrincipalBasis` holds, per output
+(``fused``, ``tokens``, ``graph``), the mean and the principal directions of the encoder's
+vectors over programs of the corpus it was pre-trained on (unlabelled; no evaluation program).
+The embedder can then return each vector centred and turned into that basis, keeping the
+leading directions that cover a given share of the corpus variance (``EmbedConfig.basis``,
+``basis_variance``): the post-processing of BERT-whitening (Su et al. 2021) without the
+rescaling, which a tree head would not see. The untrained twin gets the same treatment from
+its own vectors on the same programs, so the comparison stays like for like.
+
+Fit one with ``mirencoder embed basis --model PACKAGE --dataset DATASET --out FILE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...infra.errors import ConfigError
+
+if TYPE_CHECKING:
+    from .embedder import Embedder
+
+__all__ = ["BASIS_MODALITIES", "BasisConfig", "PrincipalBasis", "corpus_records",
+           "fit_dataset_basis", "fit_principal_basis", "package_weights_sha256"]
+
+BASIS_MODALITIES = ("fused", "tokens", "graph")
+"""The outputs a basis covers (``joint`` is built from the three, each in its basis)."""
+_FORMAT = "mirencoder-principal-basis/1"
+
+
+@dataclass(kw_only=True, slots=True)
+class BasisConfig:
+    """What ``mirencoder embed basis`` fits."""
+
+    model: str = ""
+    """The encoder: a registry URI or a local package folder."""
+    dataset: str = ""
+    """The built dataset it was pre-trained on (its vocabularies must be the package's)."""
+    split: str = "train"
+    """The split whose programs are used (never the test split the probes score)."""
+    programs: int = 1000
+    """Programs drawn, one variant per source group."""
+    seed: int = 0
+    """Decides which programs are drawn."""
+    out: str = ""
+    """The basis file to write (.npz)."""
+
+    def __post_init__(self) -> None:
+        from ...infra.config import check, raise_problems
+
+        problems: list[str] = []
+        check(problems, bool(self.model), "model is not set (--model URI_OR_PACKAGE)")
+        check(problems, bool(self.dataset), "dataset is not set (--dataset DIR)")
+        check(problems, bool(self.out), "out is not set (--out FILE)")
+        check(problems, self.programs >= 2, "programs must be >= 2")
+        check(problems, self.split != "test", "split: the test split holds the programs the "
+              "probes score; fit on train or validation")
+        raise_problems(problems, "basis")
+
+
+def package_weights_sha256(package_dir: str | Path) -> str:
+    """The sha256 of a package's ``encoder.safetensors``: which encoder a basis belongs to."""
+    digest = hashlib.sha256()
+    with open(Path(package_dir) / "encoder.safetensors", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class PrincipalBasis:
+    """Per output: the corpus mean ``[D]``, the principal directions ``[D, D]`` (rows, by
+    falling variance) and the variance along each ``[D]``; ``meta`` says where it came from
+    (``weights_sha256`` of the encoder, the dataset, split and number of programs)."""
+
+    means: dict[str, np.ndarray]
+    components: dict[str, np.ndarray]
+    variances: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def dims(self, modality: str, variance: float) -> int:
+        """The fewest leading directions of ``modality`` that cover ``variance`` (0-1] of the
+        corpus variance (1.0: all of them)."""
+        share = np.cumsum(self.variances[modality]) / max(float(self.variances[modality].sum()),
+                                                          1e-30)
+        if variance >= 1.0:
+            return int(share.size)
+        return int(min(np.searchsorted(share, variance - 1e-12) + 1, share.size))
+
+    def project(self, modality: str, vectors: np.ndarray, variance: float) -> np.ndarray:
+        """``vectors`` ``[N, D]`` centred and turned into the basis, the leading
+        ``dims(modality, variance)`` coordinates kept: ``[N, k]`` float32."""
+        k = self.dims(modality, variance)
+        centred = np.asarray(vectors, dtype=np.float64) - self.means[modality]
+        return (centred @ self.components[modality][:k].T).astype(np.float32)
+
+    def save(self, path: str | Path) -> Path:
+        """Writes one ``.npz`` file (arrays plus the meta as JSON)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"{m}.{part}": getattr(self, attr)[m] for m in self.means
+                  for part, attr in (("mean", "means"), ("components", "components"),
+                                     ("variance", "variances"))}
+        meta = json.dumps({"format": _FORMAT, **self.meta}, sort_keys=True)
+        with open(path, "wb") as handle:  # np.savez would append .npz to other names
+            np.savez(handle, meta=np.array(meta), **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PrincipalBasis:
+        """Reads a file written by :meth:`save`.
+
+        Raises:
+            ConfigError: the file is missing or is not a principal basis.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"no principal basis file {path} (fit one with `mirencoder embed "
+                             "basis --model PACKAGE --dataset DATASET --out FILE`)")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                if meta.get("format") != _FORMAT:
+                    raise ValueError(f"format {meta.get('format')!r}")
+                parts: dict[str, dict[str, np.ndarray]] = {"mean": {}, "components": {},
+                                                           "variance": {}}
+                for name in data.files:
+                    if name != "meta":
+                        modality, part = name.split(".", 1)
+                        parts[part][modality] = np.asarray(data[name], dtype=np.float64)
+        except Exception as error:  # noqa: BLE001 - any unreadable file gets one message
+            raise ConfigError(f"{path} is not a mirencoder principal basis "
+                             f"({type(error).__name__}: {error})") from error
+        meta.pop("format")
+        return cls(parts["mean"], parts["components"], parts["variance"], meta)
+
+
+def fit_principal_basis(embedder: Embedder, records: Sequence[dict[str, Any]], *,
+                        meta: dict[str, Any] | None = None, batch_size: int = 64
+                        ) -> PrincipalBasis:
+    """The principal basis of ``embedder``'s outputs over ``records`` (prepared programs).
+
+    Raises:
+        ConfigError: fewer than 2 records.
+    """
+    if len(records) < 2:
+        raise ConfigError(f"a principal basis needs at least 2 programs, got {len(records)}")
+    means, components, variances = {}, {}, {}
+    for modality in BASIS_MODALITIES:
+        vectors = np.concatenate([
+            embedder.encode_records(records[i:i + batch_size], modality=modality, basis=False)
+            for i in range(0, len(records), batch_size)]).astype(np.float64)
+        means[modality] = vectors.mean(axis=0)
+        # full_matrices: a complete basis even with fewer programs than dimensions
+        _, singular, directions = np.linalg.svd(vectors - means[modality], full_matrices=True)
+        singular = np.pad(singular, (0, directions.shape[0] - singular.size))
+        components[modality] = directions
+        variances[modality] = singular ** 2 / (len(records) - 1)
+    info = {"weights_sha256": package_weights_sha256(embedder.package_dir),
+            "programs": len(records), **(meta or {})}
+    return PrincipalBasis(means, components, variances, info)
+
+
+def corpus_records(dataset_dir: str | Path, *, split: str = "train", programs: int = 1000,
+                   seed: int = 0, max_tokens: int | None = None) -> list[dict[str, Any]]:
+    """Up to ``programs`` records of a built dataset's ``split`` (its Parquet shards), one
+    variant per group (a source compiled at several levels counts once), drawn at random.
+
+    Raises:
+        ConfigError: no Parquet shards of that split.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ...pipelines.ir.program_graph import ENCODER_COLUMNS
+
+    files = sorted((Path(dataset_dir) / "parquet" / split).glob("*.parquet"))
+    if not files:
+        raise ConfigError(f"no Parquet shards of split {split!r} in {dataset_dir} "
+                          f"(expected {Path(dataset_dir) / 'parquet' / split}/*.parquet)")
+    columns = ["key", "tokens", *ENCODER_COLUMNS]
+    tables = []
+    for path in files:
+        names = pq.read_schema(path).names
+        tables.append(pq.read_table(path, columns=columns + ["group"] * ("group" in names)))
+    table = pa.concat_tables(tables, promote_options="default")
+    rng = np.random.default_rng(seed)
+    groups = (table.column("group").to_pylist() if "group" in table.column_names
+              else table.column("key").to_pylist())
+    first: dict[str, int] = {}
+    for row in rng.permutation(table.num_rows):
+        first.setdefault(groups[row], int(row))
+    rows = sorted(first.values())
+    if len(rows) > programs:
+        rows = sorted(rng.choice(rows, size=programs, replace=False).tolist())
+    records = []
+    for row in table.take(rows).to_pylist():
+        record = {name: np.asarray(value) for name, value in row.items() if name != "key"}
+        record["tokens"] = record["tokens"][:max_tokens].astype(np.int32)
+        records.append({**record, "key": row["key"], "corpus": split})
+    return records
+
+
+def _differing_vocabularies(package_dir: Path, dataset_dir: Path) -> list[str]:
+    """The vocabulary files in which the dataset differs from the package."""
+    return [name for name in ("tokenizer.json", "node_vocab.json")
+            if (dataset_dir / name).is_file()
+            and (dataset_dir / name).read_bytes() != (package_dir / name).read_bytes()]
+
+
+def fit_dataset_basis(config: BasisConfig, *, progress: bool = True) -> PrincipalBasis:
+    """Fits and writes the principal basis of ``config.model`` on ``config.dataset``.
+
+    Raises:
+        ConfigError: the dataset's vocabularies are not the package's, or it has no shards of
+            the split.
+    """
+    from .embedder import Embedder
+
+    embedder = Embedder.from_uri(config.model)
+    dataset = Path(config.dataset)
+    differing = _differing_vocabularies(embedder.package_dir, dataset)
+    if differing:
+        raise ConfigError(f"{dataset} was not built with {config.model}'s vocabularies "
+                          f"({', '.join(differing)} differ): fit the basis on the dataset the "
+                          "encoder was pre-trained on")
+    records = corpus_records(dataset, split=config.split, programs=config.programs,
+                             seed=config.seed, max_tokens=embedder.context_length)
+    if progress:
+        print(f"[basis] {config.model}: {len(records)} programs of {dataset} ({config.split})")
+    index = dataset / "index.json"
+    digest = hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else None
+    basis = fit_principal_basis(embedder, records, meta={
+        "model": config.model, "dataset": dataset.name, "dataset_index_sha256": digest,
+        "split": config.split, "seed": config.seed})
+    basis.save(config.out)
+    if progress:
+        for modality in BASIS_MODALITIES:
+            dims = {v: basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)}
+            print(f"[basis] {modality}: directions covering 80/90/95/99 % of the variance: "
+                  + " / ".join(str(k) for k in dims.values()))
+        print(f"[basis] wrote {config.out}")
+    return basis

@@ -1,0 +1,263 @@
+"""Encoders in the principal basis of their pre-training corpus: DevMap leakage-free against the
+share of the corpus variance kept, pre-trained encoders beside their untrained twins.
+
+Reads the folders of ``infra/evaluate_basis.sh`` (``ROOT/NAME/v<share>/{devmap,
+thread-coarsening}`` and ``ROOT/bases/NAME.npz``) and, with ``--as-is``, the same encoders
+scored in their own coordinates (``AS_IS/NAME/{devmap,thread-coarsening}``, the folders of
+``infra/evaluate_outputs.sh``)::
+
+    python -m mirencoder.training.evaluation.basis_table runs/eval/principal \\
+        --group "pre-trained=spread2,cont" --group "untrained twins=rtwin0,rtwin1" \\
+        --as-is runs/eval/outputs-residual --report-dir .
+
+Writes the table and a figure (``results/principal_basis.png``) into
+``results/summary.json`` (key ``principal_basis``) and RESULTS.md; the first group is the one
+compared with the second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..embedding.principal_basis import PrincipalBasis
+
+__all__ = ["AS_IS", "SETTINGS", "basis_markdown", "basis_statements", "collect_basis_study",
+           "draw_basis_study", "main"]
+
+SETTINGS = ("devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia")
+AS_IS = "as is"
+"""The share label of the encoders in their own coordinates (no basis)."""
+_OUTPUT_METHOD = "encoder"  # the fused output's row
+
+
+def _devmap_scores(folder: Path) -> dict[str, float] | None:
+    path = folder / "results" / "summary.json"
+    if not path.is_file():
+        return None
+    results = json.loads(path.read_text())["results"]
+    out = {}
+    for setting in SETTINGS:
+        task, platform = setting.split()
+        row = results.get(task, {}).get("leakage-free", {}).get(platform, {}).get(_OUTPUT_METHOD)
+        if row is not None:
+            out[setting] = float(row["accuracy_mean"])
+    return out
+
+
+def _coarsening_speedup(folder: Path) -> float | None:
+    path = folder / "results" / "summary.json"
+    if not path.is_file():
+        return None
+    rows = json.loads(path.read_text())["results"]["thread-coarsening"]["leakage-free"]
+    row = rows.get("average", {}).get(_OUTPUT_METHOD)
+    return None if row is None else float(row["speedup_mean"])
+
+
+def _share_label(folder_name: str) -> str:
+    return folder_name[1:] if folder_name.startswith("v") else folder_name
+
+
+def collect_basis_study(root: Path, groups: dict[str, list[str]],
+                        as_is: Path | None = None) -> dict[str, Any]:
+    """``shares`` (``as is`` first, then falling), per group and share the DevMap accuracies
+    (``scores[group][share][setting]``: one value per member), the directions kept
+    (``dims[group][share]``) and thread coarsening (``coarsening[group][share]``).
+
+    Raises:
+        ValueError: a member without any scored share.
+    """
+    shares: set[str] = set()
+    scores: dict[str, dict[str, dict[str, list[float]]]] = {}
+    dims: dict[str, dict[str, list[int]]] = {}
+    coarsening: dict[str, dict[str, list[float]]] = {}
+    for label, members in groups.items():
+        scores[label], dims[label], coarsening[label] = {}, {}, {}
+        for name in members:
+            folders = {_share_label(f.name): f for f in sorted((root / name).glob("v*"))}
+            if as_is is not None:
+                folders[AS_IS] = as_is / name
+            basis_file = root / "bases" / f"{name}.npz"
+            basis = PrincipalBasis.load(basis_file) if basis_file.is_file() else None
+            found = False
+            for share, folder in folders.items():
+                devmap = _devmap_scores(folder / "devmap")
+                if not devmap:
+                    continue
+                found = True
+                shares.add(share)
+                for setting, value in devmap.items():
+                    scores[label].setdefault(share, {}).setdefault(setting, []).append(value)
+                if basis is not None and share != AS_IS:
+                    dims[label].setdefault(share, []).append(basis.dims("fused", float(share)))
+                speedup = _coarsening_speedup(folder / "thread-coarsening")
+                if speedup is not None:
+                    coarsening[label].setdefault(share, []).append(speedup)
+            if not found:
+                raise ValueError(f"{name}: no DevMap leakage-free summary under {root / name} "
+                                 "(run infra/evaluate_basis.sh)")
+    ordered = sorted(shares - {AS_IS}, key=float, reverse=True)
+    return {"groups": {k: list(v) for k, v in groups.items()},
+            "shares": ([AS_IS] if AS_IS in shares else []) + ordered, "settings": list(SETTINGS),
+            "scores": scores, "dims": dims, "coarsening": coarsening}
+
+
+def _cell(values: list[float] | None, digits: int = 1) -> str:
+    if not values:
+        return "–"
+    mean = float(np.mean(values))
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return (f"{mean:.{digits}f} ± {float(np.std(values, ddof=1)):.{digits}f} "
+            f"({min(values):.{digits}f}–{max(values):.{digits}f})")
+
+
+def _share_name(share: str) -> str:
+    if share == AS_IS:
+        return "own coordinates (the protocol)"
+    return "all directions, turned" if float(share) >= 1.0 else f"{float(share):.0%} of variance"
+
+
+def basis_markdown(section: dict[str, Any]) -> str:
+    """The RESULTS.md section: one row per share and group, and the first group's lead over
+    the second's mean per share."""
+    labels = list(section["groups"])
+    lines = ["## Encoders in the principal basis of their pre-training corpus", ""]
+    if section.get("note"):
+        lines += [section["note"], ""]
+    members = "; ".join(f"{label}: {', '.join(names)} ({len(names)})"
+                        for label, names in section["groups"].items())
+    lines += [f"Encoders: {members}. Cells: mean ± sample std (range) over the group's "
+              "encoders; DevMap: leakage-free accuracy %, fused output, 3 fold/head seeds "
+              "each; thread coarsening: leakage-free mean speedup.", ""]
+    header = ["basis", "encoders", "directions kept", *section["settings"],
+              "thread coarsening LF"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for share in section["shares"]:
+        for label in labels:
+            cells = section["scores"][label].get(share, {})
+            kept = section["dims"][label].get(share)
+            lines.append("| " + " | ".join([
+                _share_name(share), label, _cell(kept, 0) if kept else "all",
+                *(_cell(cells.get(s)) for s in section["settings"]),
+                _cell(section["coarsening"][label].get(share), 3)]) + " |")
+        leads = _leads(section, share) if len(labels) >= 2 else None
+        if leads is not None:
+            lead = [f"{v:+.1f}" for v in leads]
+            lines.append(f"| {_share_name(share)} | **{labels[0]} − {labels[1]}** | | "
+                         + " | ".join(lead) + " | |")
+    lines += ["", "![DevMap leakage-free against the share of variance kept]"
+                  "(results/principal_basis.png)", ""]
+    return "\n".join(lines)
+
+
+def _leads(section: dict[str, Any], share: str) -> list[float] | None:
+    """The first group's mean minus the second's, per setting (None when one is missing)."""
+    labels = list(section["groups"])
+    out = []
+    for setting in section["settings"]:
+        a = section["scores"][labels[0]].get(share, {}).get(setting)
+        b = section["scores"][labels[1]].get(share, {}).get(setting)
+        if not a or not b:
+            return None
+        out.append(float(np.mean(a) - np.mean(b)))
+    return out
+
+
+def basis_statements(section: dict[str, Any]) -> list[str]:
+    """One Targets line: per share, the pre-trained group's lead over its twins on the four
+    DevMap settings, against the pre-training target (+2 points on every one)."""
+    if not section or len(section.get("groups", {})) < 2:
+        return []
+    labels = list(section["groups"])
+    parts, reached = [], []
+    for share in section["shares"]:
+        leads = _leads(section, share)
+        if leads is None:
+            continue
+        parts.append(f"{_share_name(share)} " + " / ".join(f"{v:+.1f}" for v in leads))
+        if min(leads) >= 2.0:
+            reached.append(_share_name(share))
+    if not parts:
+        return []
+    verdict = (f"reached at {', '.join(reached)}" if reached else "NOT reached at any share")
+    return [f"**principal basis of the pre-training corpus** ({labels[0]} minus {labels[1]}, "
+            f"DevMap leakage-free {' / '.join(section['settings'])}, points): "
+            + "; ".join(parts) + f". Pre-training target (+2 on all four): {verdict}."]
+
+
+def draw_basis_study(section: dict[str, Any], png: Path) -> Path:
+    """One panel per DevMap setting: accuracy against the share of variance kept, each group's
+    mean with its range."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shares = [s for s in section["shares"] if s != AS_IS]
+    x = np.arange(len(shares))
+    fig, axes = plt.subplots(1, len(section["settings"]), figsize=(13, 3.4), sharey=False)
+    for ax, setting in zip(np.atleast_1d(axes), section["settings"], strict=False):
+        for label in section["groups"]:
+            values = [section["scores"][label].get(s, {}).get(setting, []) for s in shares]
+            mean = [np.mean(v) if v else np.nan for v in values]
+            line = ax.plot(x, mean, marker="o", label=label)[0]
+            ax.fill_between(x, [min(v) if v else np.nan for v in values],
+                            [max(v) if v else np.nan for v in values],
+                            color=line.get_color(), alpha=0.15)
+            own = section["scores"][label].get(AS_IS, {}).get(setting)
+            if own:
+                ax.axhline(np.mean(own), color=line.get_color(), linestyle=":", linewidth=1)
+        ax.set_title(setting, fontsize=9)
+        ax.set_xticks(x, [_share_name(s).replace(" of variance", "") for s in shares],
+                      fontsize=7, rotation=30)
+        ax.set_ylabel("accuracy %", fontsize=8)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle("DevMap leakage-free, fused output in the corpus principal basis "
+                 "(dotted: own coordinates)", fontsize=9)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+def _parse_group(text: str) -> tuple[str, list[str]]:
+    label, _, names = text.partition("=")
+    members = [n for n in names.split(",") if n]
+    if not label or not members:
+        raise ValueError(f"--group {text!r}: expected LABEL=NAME[,NAME...]")
+    return label, members
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="the OUT folder of infra/evaluate_basis.sh")
+    parser.add_argument("--group", action="append", default=[], required=True,
+                        help="LABEL=NAME,NAME (repeat; the first is compared with the second)")
+    parser.add_argument("--as-is", type=Path, default=None,
+                        help="folder of infra/evaluate_outputs.sh runs of the same names")
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
+    args = parser.parse_args(argv)
+    try:
+        groups = dict(_parse_group(g) for g in args.group)
+        section = collect_basis_study(args.root, groups, args.as_is)
+    except ValueError as error:
+        parser.error(str(error))
+    section["note"] = args.note
+    from .report_files import show_and_publish  # the report imports this module's tables
+
+    show_and_publish(args.report_dir, "principal_basis", section, basis_markdown,
+                     draw_basis_study)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
