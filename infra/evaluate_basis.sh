@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Leakage-free DevMap (and, at the first share, thread coarsening) of encoder packages with
-# their outputs in the principal basis of the pre-training corpus, keeping the leading
-# directions that cover each share of the corpus variance (1.0: all, only turned). Each
-# package gets its own basis (fitted here when missing: mirencoder embed basis) on the same
-# programs. Output: OUT/bases/NAME.npz, OUT/NAME/v<share>/{devmap,thread-coarsening}; the
-# table: python -m mirencoder.training.evaluation.basis_table OUT --group "pre-trained=a,b"
-#   --group "untrained twins=t0,t1" [--report-dir .]. Each part that finished is skipped.
+# Leakage-free DevMap (and, at the first share, thread coarsening and the probes) of encoder
+# packages with their outputs in the principal basis of the pre-training corpus, keeping the
+# leading directions that cover each share of the corpus variance (1.0: all, only turned;
+# dN: the first N directions, as many for every package). Each package gets its own basis
+# (fitted here when missing: mirencoder embed basis) on the same programs.
+# Output: OUT/bases/NAME.npz, OUT/NAME/v<share>/{devmap,thread-coarsening,probes};
+# the tables: python -m mirencoder.training.evaluation.basis_table OUT --group "pre-trained=a,b"
+#   --group "untrained twins=t0,t1" [--report-dir .] (DevMap against the share), and
+#   which_output --group "pre-trained=OUT/a/v0.9,..." (every score at the first share).
+# Each part that finished is skipped.
 #   SHARES="0.9 1.0" bash infra/evaluate_basis.sh runs/eval/basis \
 #       v17=runs/pretrain/x/encoder twin0=runs/pretrain/x/untrained-encoder
 set -euo pipefail
@@ -32,16 +35,27 @@ for spec in "$@"; do
   first=1
   for share in $SHARES; do
     out="$OUT/$name/v$share"
+    if [ "${share#d}" != "$share" ]; then keep=(variance=1.0 dims="${share#d}")
+    else keep=(variance="$share" dims=0); fi
     echo "[evaluate_basis] $name ($package), share $share -> $out"
     [ -f "$out/devmap/results/summary.json" ] ||
       mirencoder eval devmap --model "$package" --modalities "$OUTPUT" --features "" \
         --protocols leakage-free --set methods.basis="$basis" \
-        --set methods.basis_variance="$share" --data-dir "$DATA_DIR" \
+        --set methods.basis_"${keep[0]}" --set methods.basis_"${keep[1]}" \
+        --data-dir "$DATA_DIR" \
         --out-dir "$out/devmap" --quiet
+    if [ "$first" = 1 ] && [ ! -f "$out/probes/probes.json" ]; then
+      mirencoder eval probes --model "$package" --untrained-model off --set probes.controls= \
+        --set probes.modalities="$OUTPUT" --set probes.basis="$basis" \
+        --set probes.basis_"${keep[0]}" --set probes.basis_"${keep[1]}" \
+        --dataset "$DATASET" --data-dir "$DATA_DIR" \
+        --out-dir "$out/probes" --quiet
+    fi
     if [ "$first" = 1 ] && [ ! -f "$out/thread-coarsening/results/summary.json" ]; then
       mirencoder eval thread-coarsening --model "$package" --modalities "$OUTPUT" \
         --features "" --protocols leakage-free --set methods.basis="$basis" \
-        --set methods.basis_variance="$share" --data-dir "$DATA_DIR" \
+        --set methods.basis_"${keep[0]}" --set methods.basis_"${keep[1]}" \
+        --data-dir "$DATA_DIR" \
         --out-dir "$out/thread-coarsening" --quiet
     fi
     first=0

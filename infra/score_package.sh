@@ -7,7 +7,7 @@
 score_package() {  # OUTPUTS: comma-separated embedding outputs (fused,tokens,graph,joint)
   local package="$1" out="$2" outputs="$3" dataset="$4" data_dir="$5"
   [ -f "$out/probes/probes.json" ] ||
-    mirencoder eval probes --model "$package" --untrained-model none --set probes.controls= \
+    mirencoder eval probes --model "$package" --untrained-model off --set probes.controls= \
       --set probes.modalities="$outputs" --dataset "$dataset" --data-dir "$data_dir" \
       --out-dir "$out/probes" --quiet
   [ -f "$out/devmap/results/summary.json" ] ||

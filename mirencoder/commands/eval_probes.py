@@ -14,6 +14,7 @@ from mirencoder.infra.config import (
     config_from_args,
     print_if_dry_run,
 )
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.evaluation.command_support import command_line
 from mirencoder.training.evaluation.probes import (
     build_probe_featurizers,
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("probes.model", "--model", {"metavar": "URI"}),
             ("probes.untrained_model", "--untrained-model",
              {"metavar": "URI", "help": "the untrained twin; 'auto' (the default) makes it "
-                               "from --model, 'none' leaves it out"}),
+                               "from --model, 'off' leaves it out"}),
             ("probes.dataset", "--dataset", {"metavar": "DIR",
                                              "help": "the pre-training dataset (held-out check)"}),
             ("probes.data_dir", "--data-dir", {"metavar": "DIR"}),
@@ -61,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     probes = dataclasses.replace(config.probes, progress=not args.quiet)
     twin = twin_choice(probes.untrained_model)
     if probes.model and twin == "auto":
+        if probes.basis and not probes.untrained_basis:
+            raise ConfigError("probes.basis is set: the untrained twin needs its own basis; "
+                              "give --untrained-model PACKAGE with probes.untrained_basis, or "
+                              "--untrained-model off")
         twin = str(resolve_untrained_twin(probes.model, Path(config.out_dir) / "untrained-twin",
                                           seed=config.twin_seed))
     probes = dataclasses.replace(probes, untrained_model=None if twin == "auto" else twin)

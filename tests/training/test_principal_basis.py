@@ -46,6 +46,8 @@ def test_projection_centres_turns_and_keeps_distances_with_every_direction():
     np.testing.assert_allclose(basis.project("fused", basis.means["fused"][None], 1.0), 0,
                                atol=1e-6)
     np.testing.assert_allclose(basis.project("fused", x, 0.9), full[:, :4], rtol=1e-6)
+    np.testing.assert_allclose(basis.project("fused", x, 0.9, count=2), full[:, :2], rtol=1e-6)
+    assert basis.dims("fused", 0.5, count=99) == 6  # a count beyond the size keeps all
 
 
 def test_file_round_trip_and_clear_errors(tmp_path):

@@ -33,15 +33,16 @@ def window_setting_problem(windows: str, max_windows: int) -> str | None:
             f"got {windows!r}, {max_windows}")
 
 def basis_problems(basis: str, untrained_basis: str, variance: float, model: str | None,
-                   untrained_model: str | None) -> list[str]:
+                   untrained_model: str | None, dims: int = 0) -> list[str]:
     """What is wrong with an evaluation's principal-basis settings (each basis belongs to the
     encoder it was fitted for, so the twin gets its own)."""
     p = []
     check(p, 0.0 < variance <= 1.0, f"basis_variance must be in (0, 1], got {variance}")
+    check(p, dims >= 0, f"basis_dims must be >= 0 (0: by basis_variance), got {dims}")
     check(p, not basis or bool(model), "basis is set but model is not")
     check(p, not untrained_basis or bool(untrained_model),
           "untrained_basis is set but untrained_model is not")
-    check(p, not (basis and untrained_model and untrained_model != "none"
+    check(p, not (basis and untrained_model not in (None, "", "none", "off", "auto")
                   and not untrained_basis),
           "basis is set for the encoder but not for its untrained twin (untrained_basis): "
           "compare the two like for like, each in its own basis")
@@ -107,6 +108,9 @@ class EmbedConfig:
     basis_variance: float = help_field(
         0.9, "with a basis: keep the fewest leading directions covering this share of the "
         "corpus variance (1.0: all, only turned)")
+    basis_dims: int = help_field(
+        0, "with a basis: keep exactly this many leading directions instead (0: by "
+        "basis_variance)")
     compile: CompileConfig = field(default_factory=CompileConfig)
 
     def __post_init__(self) -> None:
@@ -126,5 +130,6 @@ class EmbedConfig:
             c in "0123456789abcdefABCDEF" for c in self.sha256)), "sha256 must be 64 hex digits")
         check(p, self.max_model_bytes >= 1, "max_model_bytes must be >= 1")
         check(p, 0.0 < self.basis_variance <= 1.0, "basis_variance must be in (0, 1]")
+        check(p, self.basis_dims >= 0, "basis_dims must be >= 0 (0: by basis_variance)")
         if p:
             raise ConfigError(p)

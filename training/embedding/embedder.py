@@ -181,7 +181,8 @@ class Embedder:
         """``vectors`` of one output in the principal basis (unchanged without one)."""
         if self.basis is None:
             return vectors
-        return self.basis.project(modality, vectors, self.config.basis_variance)
+        return self.basis.project(modality, vectors, self.config.basis_variance,
+                                  self.config.basis_dims)
 
     @property
     def token_batch_size(self) -> int:
@@ -347,7 +348,7 @@ class Embedder:
         if modality == "joint":
             return sum(self.modality_dim(m, basis) for m in ("fused", "tokens", "graph"))
         if basis and self.basis is not None:
-            return self.basis.dims(modality, self.config.basis_variance)
+            return self.basis.dims(modality, self.config.basis_variance, self.config.basis_dims)
         return self.dim
 
     @property

@@ -89,19 +89,22 @@ class PrincipalBasis:
     variances: dict[str, np.ndarray]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def dims(self, modality: str, variance: float) -> int:
+    def dims(self, modality: str, variance: float, count: int = 0) -> int:
         """The fewest leading directions of ``modality`` that cover ``variance`` (0-1] of the
-        corpus variance (1.0: all of them)."""
+        corpus variance (1.0: all of them); ``count`` > 0: that many (at most all)."""
+        if count > 0:
+            return int(min(count, self.variances[modality].size))
         share = np.cumsum(self.variances[modality]) / max(float(self.variances[modality].sum()),
                                                           1e-30)
         if variance >= 1.0:
             return int(share.size)
         return int(min(np.searchsorted(share, variance - 1e-12) + 1, share.size))
 
-    def project(self, modality: str, vectors: np.ndarray, variance: float) -> np.ndarray:
+    def project(self, modality: str, vectors: np.ndarray, variance: float, count: int = 0
+                ) -> np.ndarray:
         """``vectors`` ``[N, D]`` centred and turned into the basis, the leading
-        ``dims(modality, variance)`` coordinates kept: ``[N, k]`` float32."""
-        k = self.dims(modality, variance)
+        ``dims(modality, variance, count)`` coordinates kept: ``[N, k]`` float32."""
+        k = self.dims(modality, variance, count)
         centred = np.asarray(vectors, dtype=np.float64) - self.means[modality]
         return (centred @ self.components[modality][:k].T).astype(np.float32)
 

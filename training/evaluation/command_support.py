@@ -73,7 +73,8 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
         if methods.model:
             embedder = load_embedder(methods.model, windows=methods.windows,
                                      max_windows=methods.max_windows, basis=methods.basis,
-                                     basis_variance=methods.basis_variance)
+                                     basis_variance=methods.basis_variance,
+                                     basis_dims=methods.basis_dims)
             encoder = describe_embedder(embedder, methods.model)
             for modality in methods.modalities:
                 featurizers.append(EncoderFeaturizer.from_embedder(
@@ -88,7 +89,8 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
             untrained = load_embedder(methods.untrained_model, windows=methods.windows,
                                       max_windows=methods.max_windows,
                                       basis=methods.untrained_basis,
-                                      basis_variance=methods.basis_variance)
+                                      basis_variance=methods.basis_variance,
+                                      basis_dims=methods.basis_dims)
             featurizers.append(EncoderFeaturizer.from_embedder(
                 "encoder-untrained", untrained, "fused",
                 f"untrained encoder {methods.untrained_model} (random weights), fused "

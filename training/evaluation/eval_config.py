@@ -60,6 +60,8 @@ class MethodsConfig:
     """The same for the untrained twin, fitted on the same programs with its own vectors."""
     basis_variance: float = 0.9
     """With a basis: the leading directions kept cover this share of the corpus variance."""
+    basis_dims: int = 0
+    """With a basis: keep exactly this many leading directions (0: by ``basis_variance``)."""
 
     def problems(self) -> list[str]:
         """Every problem of these settings (checked in :meth:`EvalConfig.__post_init__`)."""
@@ -75,7 +77,7 @@ class MethodsConfig:
             p.append(f"methods.{window_problem}")
         p.extend(f"methods.{problem}" for problem in basis_problems(
             self.basis, self.untrained_basis, self.basis_variance, self.model,
-            self.untrained_model))
+            self.untrained_model, self.basis_dims))
         if not self.features and not self.model and not self.untrained_model:
             p.append("nothing to evaluate: give --features (methods.features) and/or --model "
                      "(methods.model)")

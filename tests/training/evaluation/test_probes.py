@@ -389,6 +389,7 @@ def test_untrained_model_choice() -> None:
 
     assert twin_choice(None) == twin_choice("") == twin_choice(" Auto ") == "auto"
     assert twin_choice("none") is None and twin_choice("NONE") is None
+    assert twin_choice("off") is None  # what scripts pass: "none" reads as unset there
     assert twin_choice("models:/m@x") == "models:/m@x"
 
 

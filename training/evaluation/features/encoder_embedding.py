@@ -15,7 +15,7 @@ __all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
 
 
 def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0, basis: str = "",
-                  basis_variance: float = 0.9) -> Any:
+                  basis_variance: float = 0.9, basis_dims: int = 0) -> Any:
     """Loads an encoder by registry URI (``models:/mirencoder@champion``) or package folder,
     with the token-window policy ``windows``/``max_windows`` ('' / 0: the embedder's defaults)
     and, given a ``basis`` file, its outputs in that principal basis (``EmbedConfig.basis``).
@@ -32,7 +32,7 @@ def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0, basis: s
     if max_windows:
         settings["max_windows"] = max_windows
     if basis:
-        settings.update(basis=basis, basis_variance=basis_variance)
+        settings.update(basis=basis, basis_variance=basis_variance, basis_dims=basis_dims)
     return Embedder.from_uri(uri, **settings)
 
 

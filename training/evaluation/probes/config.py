@@ -133,6 +133,8 @@ class ProbeConfig:
     """The same for the untrained twin, fitted on the same programs with its own vectors."""
     basis_variance: float = 0.9
     """With a basis: the leading directions kept cover this share of the corpus variance."""
+    basis_dims: int = 0
+    """With a basis: keep exactly this many leading directions (0: by ``basis_variance``)."""
     controls: tuple[str, ...] = CONTROLS
     """Control rows to add (see ``CONTROLS``); unavailable ones are skipped with a reason."""
     random_dim: int | None = None
@@ -176,9 +178,9 @@ class ProbeConfig:
         window_problem = window_setting_problem(self.windows, self.max_windows)
         if window_problem:
             problems.append(window_problem)
-        problems.extend(basis_problems(  # an unset twin is made from the model
+        problems.extend(basis_problems(  # an unset twin is checked where it is made
             self.basis, self.untrained_basis, self.basis_variance, self.model,
-            "auto" if self.untrained_model is None else self.untrained_model))
+            self.untrained_model, self.basis_dims))
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.random_dim is not None and self.random_dim < 1:

@@ -54,7 +54,8 @@ def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
 
     basis = config.basis if prefix == "encoder" else config.untrained_basis
     embedder = load_embedder(uri, windows=config.windows, max_windows=config.max_windows,
-                             basis=basis, basis_variance=config.basis_variance)
+                             basis=basis, basis_variance=config.basis_variance,
+                             basis_dims=config.basis_dims)
 
     def embed(modality: str) -> Callable[[list[str]], Any]:
         return lambda paths: embedder.embed_files(paths, modality=modality,
