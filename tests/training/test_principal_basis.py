@@ -147,17 +147,20 @@ def test_study_table_compares_the_groups_per_share(tmp_path):
     for name, base in (("pre", 88.0), ("twin0", 85.0), ("twin1", 86.0)):
         _summary(root / name / "v0.9", base, speedup=1.1)
         _summary(root / name / "v1.0", base - 1.0)
+        _summary(root / name / "vd3", base - 2.0)
         _summary(tmp_path / "as-is" / name, base - 0.5)
     _basis(np.random.default_rng(0)).save(root / "bases" / "pre.npz")
     section = collect_basis_study(root, {"pre-trained": ["pre"], "twins": ["twin0", "twin1"]},
                                   tmp_path / "as-is")
-    assert section["shares"] == ["as is", "1.0", "0.9"]
+    assert section["shares"] == ["as is", "1.0", "0.9", "d3"]
     assert section["scores"]["twins"]["0.9"]["devmap-669 amd"] == [85.0, 86.0]
     assert section["dims"]["pre-trained"]["0.9"] == [4]
+    assert section["dims"]["pre-trained"]["d3"] == [3]
     text = basis_markdown(section)
     assert "| 90% of variance | **pre-trained − twins** | | +2.5 | +2.5 | +2.5 | +2.5 | |" in text
     statement = basis_statements(section)[0]
-    assert "reached at own coordinates (the protocol), all directions, turned, 90% of" in statement
+    assert ("reached at own coordinates (the protocol), all directions, turned, 90% of variance, "
+            "first 3 directions (every encoder)") in statement
     shutil.rmtree(root / "pre")
     with pytest.raises(ValueError, match="pre: no DevMap leakage-free summary"):
         collect_basis_study(root, {"pre-trained": ["pre"]})

@@ -62,6 +62,20 @@ def _share_label(folder_name: str) -> str:
     return folder_name[1:] if folder_name.startswith("v") else folder_name
 
 
+def _kept(basis: PrincipalBasis, share: str) -> int:
+    """Directions of the fused output kept at ``share`` (a share of variance, or ``dN``)."""
+    if share.startswith("d"):
+        return basis.dims("fused", 1.0, int(share[1:]))
+    return basis.dims("fused", float(share))
+
+
+def _share_order(share: str) -> tuple[int, float]:
+    """Own coordinates, then shares of variance falling, then fixed counts rising."""
+    if share == AS_IS:
+        return (0, 0.0)
+    return (2, float(share[1:])) if share.startswith("d") else (1, -float(share))
+
+
 def collect_basis_study(root: Path, groups: dict[str, list[str]],
                         as_is: Path | None = None) -> dict[str, Any]:
     """``shares`` (``as is`` first, then falling), per group and share the DevMap accuracies
@@ -93,16 +107,15 @@ def collect_basis_study(root: Path, groups: dict[str, list[str]],
                 for setting, value in devmap.items():
                     scores[label].setdefault(share, {}).setdefault(setting, []).append(value)
                 if basis is not None and share != AS_IS:
-                    dims[label].setdefault(share, []).append(basis.dims("fused", float(share)))
+                    dims[label].setdefault(share, []).append(_kept(basis, share))
                 speedup = _coarsening_speedup(folder / "thread-coarsening")
                 if speedup is not None:
                     coarsening[label].setdefault(share, []).append(speedup)
             if not found:
                 raise ValueError(f"{name}: no DevMap leakage-free summary under {root / name} "
                                  "(run infra/evaluate_basis.sh)")
-    ordered = sorted(shares - {AS_IS}, key=float, reverse=True)
     return {"groups": {k: list(v) for k, v in groups.items()},
-            "shares": ([AS_IS] if AS_IS in shares else []) + ordered, "settings": list(SETTINGS),
+            "shares": sorted(shares, key=_share_order), "settings": list(SETTINGS),
             "scores": scores, "dims": dims, "coarsening": coarsening}
 
 
@@ -119,6 +132,8 @@ def _cell(values: list[float] | None, digits: int = 1) -> str:
 def _share_name(share: str) -> str:
     if share == AS_IS:
         return "own coordinates (the protocol)"
+    if share.startswith("d"):
+        return f"first {share[1:]} directions (every encoder)"
     return "all directions, turned" if float(share) >= 1.0 else f"{float(share):.0%} of variance"
 
 
