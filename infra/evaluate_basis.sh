@@ -5,7 +5,7 @@
 # dN: the first N directions, as many for every package). Each package gets its own basis
 # (fitted here when missing: mirencoder embed basis) on the same programs.
 # Output: OUT/bases/NAME.npz, OUT/NAME/v<share>/{devmap,thread-coarsening,probes};
-# the tables: python -m mirencoder.training.evaluation.basis_table OUT --group "pre-trained=a,b"
+# the tables: python -m mirencoder.training.evaluation.basis_study OUT --group "pre-trained=a,b"
 #   --group "untrained twins=t0,t1" [--report-dir .] (DevMap against the share), and
 #   which_output --group "pre-trained=OUT/a/v0.9,..." (every score at the first share).
 # Each part that finished is skipped.

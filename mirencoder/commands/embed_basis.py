@@ -24,10 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mirencoder.training.embedding.embedder import Embedder
     from mirencoder.training.embedding.principal_basis import fit_dataset_basis
 
     config = config_from_args(BasisConfig, args)
     if print_if_dry_run(config, args, "resolved basis configuration"):
         return 0
-    fit_dataset_basis(config)
+    fit_dataset_basis(config, Embedder.from_uri(config.model))
     return 0

@@ -48,13 +48,14 @@ from .embed_config import (
     WINDOW_POLICIES,
     EmbedConfig,
 )
+from .principal_basis import BasisSetting, PrincipalBasis
 from .view_cache import ViewCache
 from .view_encoding import (
     encode_graphs,
     encode_pooled_tokens,
     encode_token_rows,
-    joint_vectors,
     mean_window_records,
+    output_vectors,
     package_max_graph_nodes,
     package_window_policy,
 )
@@ -154,34 +155,8 @@ class Embedder:
                                 else self.config.windows)
         self.default_max_windows = self.config.max_windows or trained_max
         self.use_precision(self.config.precision)
-        self.basis = self._load_basis(self.config.basis)
-
-    def _load_basis(self, path: str):
-        """The principal basis of ``EmbedConfig.basis`` (None without one).
-
-        Raises:
-            ConfigError: a missing or unreadable basis file, or one fitted for another
-                encoder.
-        """
-        if not path:
-            return None
-        from .principal_basis import PrincipalBasis, package_weights_sha256
-
-        basis = PrincipalBasis.load(path)
-        fitted_for, weights = basis.meta.get("weights_sha256"), package_weights_sha256(
-            self.package_dir)
-        if fitted_for != weights:
-            raise ConfigError(f"the principal basis {path} was fitted for encoder weights "
-                              f"{str(fitted_for)[:12]}, not this package's ({weights[:12]}, "
-                              f"{self.package_dir}): fit one for it with `mirencoder embed "
-                              "basis`")
-        return basis
-
-    def _in_basis(self, modality: str, vectors: np.ndarray) -> np.ndarray:
-        """``vectors`` of one output in the principal basis (unchanged without one)."""
-        if self.basis is None:
-            return vectors
-        return self.basis.project(modality, vectors, self.config.basis_variance,
+        self.basis = BasisSetting(PrincipalBasis.for_package(self.config.basis, package_dir)
+                                  if self.config.basis else None, self.config.basis_variance,
                                   self.config.basis_dims)
 
     @property
@@ -347,9 +322,7 @@ class Embedder:
         basis, when there is one)."""
         if modality == "joint":
             return sum(self.modality_dim(m, basis) for m in ("fused", "tokens", "graph"))
-        if basis and self.basis is not None:
-            return self.basis.dims(modality, self.config.basis_variance, self.config.basis_dims)
-        return self.dim
+        return self.basis.dims(modality, self.dim) if basis else self.dim
 
     @property
     def context_length(self) -> int:
@@ -388,12 +361,11 @@ class Embedder:
                        basis: bool = True) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`);
         ``basis=False``: in the network's own coordinates even with a principal basis."""
-        windows = self.resolve_windows(windows)
-        max_windows = max_windows or self.default_max_windows
-        return np.stack(self._encode_group([_Prepared(record=dict(r)) for r in records],
-                                           modality, windows, max_windows,
-                                           ViewCache(enabled=self.deduplicate), basis=basis)
-                        ).astype(np.float32)
+        rows = self._encode_group([_Prepared(record=dict(r)) for r in records], modality,
+                                  self.resolve_windows(windows),
+                                  max_windows or self.default_max_windows,
+                                  ViewCache(enabled=self.deduplicate), basis=basis)
+        return np.stack(rows).astype(np.float32)
 
     def resolve_windows(self, windows: str | None) -> str:
         """A window policy with ``None`` (the default) and ``auto`` (the package's training
@@ -455,7 +427,7 @@ class Embedder:
         ``token_batch_size`` windows or ``graph_batch_size`` graphs; the fused vectors are
         then computed from the two views' vectors.
         """
-        torch, ids = self._torch, self.tokenizer_ids
+        ids = self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
         if modality in ("fused", "tokens", "joint"):
             common = {"ids": ids, "context_length": self.context_length, "cache": cache,
@@ -470,16 +442,8 @@ class Embedder:
         if not cache.enabled:
             cache.tokens.clear()
             cache.graphs.clear()
-        turn = self._in_basis if basis else (lambda _, vectors: vectors)
-        if modality in ("tokens", "graph"):
-            return turn(modality, parts[modality])
-        with torch.inference_mode():
-            fused = self.model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
-                                               torch.from_numpy(parts["graph"])).cpu().numpy()
-        if modality == "fused":
-            return turn("fused", fused)
-        return joint_vectors(turn("fused", fused), turn("tokens", parts["tokens"]),
-                             turn("graph", parts["graph"]))
+        return output_vectors(self.model, parts, modality,
+                              self.basis.apply if basis else BasisSetting().apply)
 
     def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
                       max_windows: int, cache: ViewCache | None = None, basis: bool = True

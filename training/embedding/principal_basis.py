@@ -22,16 +22,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ...infra.errors import ConfigError
 
-if TYPE_CHECKING:
-    from .embedder import Embedder
-
-__all__ = ["BASIS_MODALITIES", "BasisConfig", "PrincipalBasis", "corpus_records",
+__all__ = ["BASIS_MODALITIES", "BasisConfig", "BasisSetting", "PrincipalBasis", "corpus_records",
            "fit_dataset_basis", "fit_principal_basis", "package_weights_sha256"]
 
 BASIS_MODALITIES = ("fused", "tokens", "graph")
@@ -121,6 +118,22 @@ class PrincipalBasis:
         return path
 
     @classmethod
+    def for_package(cls, path: str | Path, package_dir: str | Path) -> PrincipalBasis:
+        """:meth:`load`, checked to belong to the package's weights.
+
+        Raises:
+            ConfigError: as :meth:`load`, or a basis fitted for another encoder.
+        """
+        basis = cls.load(path)
+        fitted_for, weights = basis.meta.get("weights_sha256"), package_weights_sha256(
+            package_dir)
+        if fitted_for != weights:
+            raise ConfigError(f"the principal basis {path} was fitted for encoder weights "
+                              f"{str(fitted_for)[:12]}, not this package's ({weights[:12]}, "
+                              f"{package_dir}): fit one for it with `mirencoder embed basis`")
+        return basis
+
+    @classmethod
     def load(cls, path: str | Path) -> PrincipalBasis:
         """Reads a file written by :meth:`save`.
 
@@ -149,7 +162,28 @@ class PrincipalBasis:
         return cls(parts["mean"], parts["components"], parts["variance"], meta)
 
 
-def fit_principal_basis(embedder: Embedder, records: Sequence[dict[str, Any]], *,
+@dataclass(frozen=True, slots=True)
+class BasisSetting:
+    """An embedder's use of a basis: which one (None: the network's own coordinates) and how
+    many leading directions it keeps (``EmbedConfig.basis_variance`` / ``basis_dims``)."""
+
+    basis: PrincipalBasis | None = None
+    variance: float = 0.9
+    count: int = 0
+
+    def apply(self, modality: str, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` of one output in the basis (as they are without one)."""
+        if self.basis is None:
+            return vectors
+        return self.basis.project(modality, vectors, self.variance, self.count)
+
+    def dims(self, modality: str, size: int) -> int:
+        """The length of one output vector whose network size is ``size``."""
+        return size if self.basis is None else self.basis.dims(modality, self.variance,
+                                                               self.count)
+
+
+def fit_principal_basis(embedder: Any, records: Sequence[dict[str, Any]], *,
                         meta: dict[str, Any] | None = None, batch_size: int = 64
                         ) -> PrincipalBasis:
     """The principal basis of ``embedder``'s outputs over ``records`` (prepared programs).
@@ -222,16 +256,15 @@ def _differing_vocabularies(package_dir: Path, dataset_dir: Path) -> list[str]:
             and (dataset_dir / name).read_bytes() != (package_dir / name).read_bytes()]
 
 
-def fit_dataset_basis(config: BasisConfig, *, progress: bool = True) -> PrincipalBasis:
-    """Fits and writes the principal basis of ``config.model`` on ``config.dataset``.
+def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = True
+                      ) -> PrincipalBasis:
+    """Fits and writes the principal basis of ``embedder`` (loaded from ``config.model``) on
+    ``config.dataset``.
 
     Raises:
         ConfigError: the dataset's vocabularies are not the package's, or it has no shards of
             the split.
     """
-    from .embedder import Embedder
-
-    embedder = Embedder.from_uri(config.model)
     dataset = Path(config.dataset)
     differing = _differing_vocabularies(embedder.package_dir, dataset)
     if differing:

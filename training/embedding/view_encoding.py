@@ -9,6 +9,7 @@ what was already encoded in the call. Also the window policy a package was train
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..core.data.token_ids import TokenizerIds
 from .embed_config import DEFAULT_MAX_GRAPH_NODES
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["joint_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs",
+__all__ = ["joint_vectors", "output_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs",
            "mean_window_records", "package_window_policy", "package_max_graph_nodes"]
 
 
@@ -134,6 +135,23 @@ def joint_vectors(fused: np.ndarray, tokens: np.ndarray, graph: np.ndarray) -> n
         norms = np.linalg.norm(part, axis=1, keepdims=True)
         parts.append(part / np.maximum(norms, 1e-12))
     return (np.concatenate(parts, axis=1) / np.sqrt(3.0)).astype(np.float32)
+
+
+def output_vectors(model, parts: dict[str, np.ndarray], modality: str,
+                   turn: Callable[[str, np.ndarray], np.ndarray]) -> np.ndarray:
+    """One output (``fused``, ``tokens``, ``graph`` or ``joint``) from the two views' vectors
+    ``parts``; ``turn(output, vectors)`` puts each output in its basis before ``joint``."""
+    import torch
+
+    if modality in ("tokens", "graph"):
+        return turn(modality, parts[modality])
+    with torch.inference_mode():
+        fused = model.fuse_embeddings(torch.from_numpy(parts["tokens"]),
+                                      torch.from_numpy(parts["graph"])).cpu().numpy()
+    if modality == "fused":
+        return turn("fused", fused)
+    return joint_vectors(turn("fused", fused), turn("tokens", parts["tokens"]),
+                         turn("graph", parts["graph"]))
 
 
 def package_max_graph_nodes(package_dir: Path, info: Any) -> int:

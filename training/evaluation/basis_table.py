@@ -1,12 +1,13 @@
-"""Encoders in the principal basis of their pre-training corpus: DevMap leakage-free against the
-share of the corpus variance kept, pre-trained encoders beside their untrained twins.
+"""The principal-basis study's tables (pure functions; the command is ``basis_study.py``):
+DevMap leakage-free against the share of the corpus variance kept, pre-trained encoders beside
+their untrained twins.
 
 Reads the folders of ``infra/evaluate_basis.sh`` (``ROOT/NAME/v<share>/{devmap,
 thread-coarsening}`` and ``ROOT/bases/NAME.npz``) and, with ``--as-is``, the same encoders
 scored in their own coordinates (``AS_IS/NAME/{devmap,thread-coarsening}``, the folders of
 ``infra/evaluate_outputs.sh``)::
 
-    python -m mirencoder.training.evaluation.basis_table runs/eval/principal \\
+    python -m mirencoder.training.evaluation.basis_study runs/eval/principal \\
         --group "pre-trained=spread2,cont" --group "untrained twins=rtwin0,rtwin1" \\
         --as-is runs/eval/outputs-residual --report-dir .
 
@@ -17,7 +18,6 @@ compared with the second.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import numpy as np
 from ..embedding.principal_basis import PrincipalBasis
 
 __all__ = ["AS_IS", "SETTINGS", "basis_markdown", "basis_statements", "collect_basis_study",
-           "draw_basis_study", "main"]
+           "share_name"]
 
 SETTINGS = ("devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia")
 AS_IS = "as is"
@@ -129,7 +129,7 @@ def _cell(values: list[float] | None, digits: int = 1) -> str:
             f"({min(values):.{digits}f}–{max(values):.{digits}f})")
 
 
-def _share_name(share: str) -> str:
+def share_name(share: str) -> str:
     if share == AS_IS:
         return "own coordinates (the protocol)"
     if share.startswith("d"):
@@ -157,13 +157,13 @@ def basis_markdown(section: dict[str, Any]) -> str:
             cells = section["scores"][label].get(share, {})
             kept = section["dims"][label].get(share)
             lines.append("| " + " | ".join([
-                _share_name(share), label, _cell(kept, 0) if kept else "all",
+                share_name(share), label, _cell(kept, 0) if kept else "all",
                 *(_cell(cells.get(s)) for s in section["settings"]),
                 _cell(section["coarsening"][label].get(share), 3)]) + " |")
         leads = _leads(section, share) if len(labels) >= 2 else None
         if leads is not None:
             lead = [f"{v:+.1f}" for v in leads]
-            lines.append(f"| {_share_name(share)} | **{labels[0]} − {labels[1]}** | | "
+            lines.append(f"| {share_name(share)} | **{labels[0]} − {labels[1]}** | | "
                          + " | ".join(lead) + " | |")
     lines += ["", "![DevMap leakage-free against the share of variance kept]"
                   "(results/principal_basis.png)", ""]
@@ -194,85 +194,12 @@ def basis_statements(section: dict[str, Any]) -> list[str]:
         leads = _leads(section, share)
         if leads is None:
             continue
-        parts.append(f"{_share_name(share)} " + " / ".join(f"{v:+.1f}" for v in leads))
+        parts.append(f"{share_name(share)} " + " / ".join(f"{v:+.1f}" for v in leads))
         if min(leads) >= 2.0:
-            reached.append(_share_name(share))
+            reached.append(share_name(share))
     if not parts:
         return []
     verdict = (f"reached at {', '.join(reached)}" if reached else "NOT reached at any share")
     return [f"**principal basis of the pre-training corpus** ({labels[0]} minus {labels[1]}, "
             f"DevMap leakage-free {' / '.join(section['settings'])}, points): "
             + "; ".join(parts) + f". Pre-training target (+2 on all four): {verdict}."]
-
-
-def draw_basis_study(section: dict[str, Any], png: Path) -> Path:
-    """One panel per DevMap setting: accuracy against the share of variance kept, each group's
-    mean with its range."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shares = [s for s in section["shares"] if s != AS_IS]
-    x = np.arange(len(shares))
-    fig, axes = plt.subplots(1, len(section["settings"]), figsize=(13, 3.4), sharey=False)
-    for ax, setting in zip(np.atleast_1d(axes), section["settings"], strict=False):
-        for label in section["groups"]:
-            values = [section["scores"][label].get(s, {}).get(setting, []) for s in shares]
-            mean = [np.mean(v) if v else np.nan for v in values]
-            line = ax.plot(x, mean, marker="o", label=label)[0]
-            ax.fill_between(x, [min(v) if v else np.nan for v in values],
-                            [max(v) if v else np.nan for v in values],
-                            color=line.get_color(), alpha=0.15)
-            own = section["scores"][label].get(AS_IS, {}).get(setting)
-            if own:
-                ax.axhline(np.mean(own), color=line.get_color(), linestyle=":", linewidth=1)
-        ax.set_title(setting, fontsize=9)
-        ax.set_xticks(x, [_share_name(s).replace(" of variance", "") for s in shares],
-                      fontsize=7, rotation=30)
-        ax.set_ylabel("accuracy %", fontsize=8)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.suptitle("DevMap leakage-free, fused output in the corpus principal basis "
-                 "(dotted: own coordinates)", fontsize=9)
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
-
-
-def _parse_group(text: str) -> tuple[str, list[str]]:
-    label, _, names = text.partition("=")
-    members = [n for n in names.split(",") if n]
-    if not label or not members:
-        raise ValueError(f"--group {text!r}: expected LABEL=NAME[,NAME...]")
-    return label, members
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="the OUT folder of infra/evaluate_basis.sh")
-    parser.add_argument("--group", action="append", default=[], required=True,
-                        help="LABEL=NAME,NAME (repeat; the first is compared with the second)")
-    parser.add_argument("--as-is", type=Path, default=None,
-                        help="folder of infra/evaluate_outputs.sh runs of the same names")
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
-    args = parser.parse_args(argv)
-    try:
-        groups = dict(_parse_group(g) for g in args.group)
-        section = collect_basis_study(args.root, groups, args.as_is)
-    except ValueError as error:
-        parser.error(str(error))
-    section["note"] = args.note
-    from .report_files import show_and_publish  # the report imports this module's tables
-
-    show_and_publish(args.report_dir, "principal_basis", section, basis_markdown,
-                     draw_basis_study)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
