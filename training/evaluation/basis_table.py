@@ -18,13 +18,13 @@ compared with the second.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..embedding.principal_basis import PrincipalBasis
+from .record_table import evaluations, method_scores, spread_cell
 
 __all__ = ["AS_IS", "SETTINGS", "basis_markdown", "basis_statements", "collect_basis_study",
            "share_name"]
@@ -33,29 +33,8 @@ SETTINGS = ("devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680
 AS_IS = "as is"
 """The share label of the encoders in their own coordinates (no basis)."""
 _OUTPUT_METHOD = "encoder"  # the fused output's row
-
-
-def _devmap_scores(folder: Path) -> dict[str, float] | None:
-    path = folder / "results" / "summary.json"
-    if not path.is_file():
-        return None
-    results = json.loads(path.read_text())["results"]
-    out = {}
-    for setting in SETTINGS:
-        task, platform = setting.split()
-        row = results.get(task, {}).get("leakage-free", {}).get(platform, {}).get(_OUTPUT_METHOD)
-        if row is not None:
-            out[setting] = float(row["accuracy_mean"])
-    return out
-
-
-def _coarsening_speedup(folder: Path) -> float | None:
-    path = folder / "results" / "summary.json"
-    if not path.is_file():
-        return None
-    rows = json.loads(path.read_text())["results"]["thread-coarsening"]["leakage-free"]
-    row = rows.get("average", {}).get(_OUTPUT_METHOD)
-    return None if row is None else float(row["speedup_mean"])
+# ``method_scores`` keys of the DevMap settings: "devmap-669 amd" -> "devmap-669_amd"
+_SCORE_KEYS = {setting: setting.replace(" ", "_") for setting in SETTINGS}
 
 
 def _share_label(folder_name: str) -> str:
@@ -99,7 +78,9 @@ def collect_basis_study(root: Path, groups: dict[str, list[str]],
             basis = PrincipalBasis.load(basis_file) if basis_file.is_file() else None
             found = False
             for share, folder in folders.items():
-                devmap = _devmap_scores(folder / "devmap")
+                scored = method_scores(*evaluations(folder), _OUTPUT_METHOD)
+                devmap = {setting: scored[key] for setting, key in _SCORE_KEYS.items()
+                          if scored[key] is not None}
                 if not devmap:
                     continue
                 found = True
@@ -108,25 +89,14 @@ def collect_basis_study(root: Path, groups: dict[str, list[str]],
                     scores[label].setdefault(share, {}).setdefault(setting, []).append(value)
                 if basis is not None and share != AS_IS:
                     dims[label].setdefault(share, []).append(_kept(basis, share))
-                speedup = _coarsening_speedup(folder / "thread-coarsening")
-                if speedup is not None:
-                    coarsening[label].setdefault(share, []).append(speedup)
+                if scored["coarsening"] is not None:
+                    coarsening[label].setdefault(share, []).append(scored["coarsening"])
             if not found:
                 raise ValueError(f"{name}: no DevMap leakage-free summary under {root / name} "
                                  "(run infra/evaluate_basis.sh)")
     return {"groups": {k: list(v) for k, v in groups.items()},
             "shares": sorted(shares, key=_share_order), "settings": list(SETTINGS),
             "scores": scores, "dims": dims, "coarsening": coarsening}
-
-
-def _cell(values: list[float] | None, digits: int = 1) -> str:
-    if not values:
-        return "–"
-    mean = float(np.mean(values))
-    if len(values) == 1:
-        return f"{mean:.{digits}f}"
-    return (f"{mean:.{digits}f} ± {float(np.std(values, ddof=1)):.{digits}f} "
-            f"({min(values):.{digits}f}–{max(values):.{digits}f})")
 
 
 def share_name(share: str) -> str:
@@ -157,9 +127,9 @@ def basis_markdown(section: dict[str, Any]) -> str:
             cells = section["scores"][label].get(share, {})
             kept = section["dims"][label].get(share)
             lines.append("| " + " | ".join([
-                share_name(share), label, _cell(kept, 0) if kept else "all",
-                *(_cell(cells.get(s)) for s in section["settings"]),
-                _cell(section["coarsening"][label].get(share), 3)]) + " |")
+                share_name(share), label, spread_cell(kept, 0) if kept else "all",
+                *(spread_cell(cells.get(s, []), 1) for s in section["settings"]),
+                spread_cell(section["coarsening"][label].get(share, []), 3)]) + " |")
         leads = _leads(section, share) if len(labels) >= 2 else None
         if leads is not None:
             lead = [f"{v:+.1f}" for v in leads]
