@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                                                        "mirencoder.basis": config.basis})
     reasons = Counter(reason for reason, _ in result.errors.values())
     ok = len(result) - len(result.errors)
-    print(f"embedded {ok}/{len(result)} inputs ({config.modality}, D={embedder.modality_dim(config.modality)}) -> {out}")
+    dim = embedder.modality_dim(config.modality)
+    print(f"embedded {ok}/{len(result)} inputs ({config.modality}, D={dim}) -> {out}")
     for reason, count in reasons.most_common():
         print(f"  failed: {reason}: {count}")
     if not len(result):

@@ -12,8 +12,9 @@ from ...infra.config import check, help_field
 from ...infra.errors import ConfigError
 from ...pipelines.compile import CompileConfig
 
-__all__ = ["EmbedConfig", "MODALITIES", "basis_problems", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
-           "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE", "DEFAULT_GRAPH_BATCH_SIZE"]
+__all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
+           "basis_problems", "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE",
+           "DEFAULT_GRAPH_BATCH_SIZE"]
 
 MODALITIES = ("fused", "tokens", "graph", "joint")
 # ``joint``: the three outputs side by side (3 x D), each scaled to length 1/sqrt(3), so that
@@ -32,13 +33,19 @@ def window_setting_problem(windows: str, max_windows: int) -> str | None:
     return (f"windows must be '' or one of {', '.join(WINDOW_POLICIES)} and max_windows >= 0, "
             f"got {windows!r}, {max_windows}")
 
+def _basis_keep_problems(variance: float, dims: int) -> list[str]:
+    """What is wrong with how many leading directions of a basis are kept."""
+    p: list[str] = []
+    check(p, 0.0 < variance <= 1.0, f"basis_variance must be in (0, 1], got {variance}")
+    check(p, dims >= 0, f"basis_dims must be >= 0 (0: by basis_variance), got {dims}")
+    return p
+
+
 def basis_problems(basis: str, untrained_basis: str, variance: float, model: str | None,
                    untrained_model: str | None, dims: int = 0) -> list[str]:
     """What is wrong with an evaluation's principal-basis settings (each basis belongs to the
     encoder it was fitted for, so the twin gets its own)."""
-    p = []
-    check(p, 0.0 < variance <= 1.0, f"basis_variance must be in (0, 1], got {variance}")
-    check(p, dims >= 0, f"basis_dims must be >= 0 (0: by basis_variance), got {dims}")
+    p = _basis_keep_problems(variance, dims)
     check(p, not basis or bool(model), "basis is set but model is not")
     check(p, not untrained_basis or bool(untrained_model),
           "untrained_basis is set but untrained_model is not")
@@ -129,7 +136,6 @@ class EmbedConfig:
         check(p, not self.sha256 or (len(self.sha256) == 64 and all(
             c in "0123456789abcdefABCDEF" for c in self.sha256)), "sha256 must be 64 hex digits")
         check(p, self.max_model_bytes >= 1, "max_model_bytes must be >= 1")
-        check(p, 0.0 < self.basis_variance <= 1.0, "basis_variance must be in (0, 1]")
-        check(p, self.basis_dims >= 0, "basis_dims must be >= 0 (0: by basis_variance)")
+        p.extend(_basis_keep_problems(self.basis_variance, self.basis_dims))
         if p:
             raise ConfigError(p)

@@ -283,8 +283,8 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
     basis.save(config.out)
     if progress:
         for modality in BASIS_MODALITIES:
-            dims = {v: basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)}
+            dims = [basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)]
             print(f"[basis] {modality}: directions covering 80/90/95/99 % of the variance: "
-                  + " / ".join(str(k) for k in dims.values()))
+                  + " / ".join(map(str, dims)))
         print(f"[basis] wrote {config.out}")
     return basis

@@ -26,8 +26,8 @@ from ..core.data.token_ids import TokenizerIds
 from .embed_config import DEFAULT_MAX_GRAPH_NODES
 from .view_cache import ViewCache, array_digest, graph_digest, missing_keys
 
-__all__ = ["joint_vectors", "output_vectors", "encode_token_rows", "encode_pooled_tokens", "encode_graphs",
-           "mean_window_records", "package_window_policy", "package_max_graph_nodes"]
+__all__ = ["joint_vectors", "output_vectors", "encode_token_rows", "encode_pooled_tokens",
+           "encode_graphs", "mean_window_records", "package_window_policy", "package_max_graph_nodes"]
 
 
 def _cache_lookup(known: dict, keys: list[bytes]) -> np.ndarray:
