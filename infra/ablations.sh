@@ -83,7 +83,7 @@ for entry in "${ABLATIONS[@]}"; do
     continue
   fi
   # the untrained twin depends only on the architecture and seed: scored once, with "all"
-  twin=(--untrained-model none)
+  twin=(--untrained-model off)
   if [ "$name" = all ] && [ "$TWIN" = 1 ]; then twin=(--untrained-model auto); fi
   if [ ! -f "$run/probes/probes.json" ]; then
     mirencoder eval probes --model "$run/encoder" "${twin[@]}" "${WINDOW_SETTINGS[@]}" \

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                               "--untrained-model off")
         twin = str(resolve_untrained_twin(probes.model, Path(config.out_dir) / "untrained-twin",
                                           seed=config.twin_seed))
-    probes = dataclasses.replace(probes, untrained_model=None if twin == "auto" else twin)
+    probes = dataclasses.replace(probes, untrained_model="" if twin in (None, "auto") else twin)
     featurizers, skipped, encoder = build_probe_featurizers(probes)
     data = prepare_probe_programs(probes)
     results = run_probes(probes, featurizers, data=data, skipped=skipped, encoder=encoder)

@@ -73,12 +73,17 @@ def collect_ablations(root: Path) -> dict[str, Any]:
         rows.append({"name": name, "removed": REMOVED.get(name, name),
                      "steps": result.get("final_step"),
                      **probe_scores(probes, "encoder"), **_devmap_scores(devmap, "encoder")})
-        has_twin = "encoder-untrained" in probes.get("retrieval", {}).get("methods", {})
-        if has_twin and (name == "all" or not controls):  # the full run's twin first
+        methods = probes.get("retrieval", {}).get("methods", {})
+        # The full run's controls first (infra/ablations.sh scores the twin only there).
+        if "encoder-untrained" in methods and (name == "all" or "untrained twin" not in controls):
             controls["untrained twin"] = {**probe_scores(probes, "encoder-untrained"),
                                           **_devmap_scores(devmap, "encoder-untrained")}
+        if "opcode-histogram" in methods and (name == "all"
+                                              or "opcode histogram" not in controls):
             controls["opcode histogram"] = probe_scores(probes, "opcode-histogram")
-    return {"rows": rows, "controls": controls, "missing": missing}
+    order = ("untrained twin", "opcode histogram")
+    return {"rows": rows, "controls": {k: controls[k] for k in order if k in controls},
+            "missing": missing}
 
 
 _COLUMNS = (("map_fused", "MAP@R fused", 3), ("map_tokens", "MAP@R tokens", 3),

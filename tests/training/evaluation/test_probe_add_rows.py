@@ -82,4 +82,4 @@ def test_the_command_settings_refuse_encoder_rows_and_a_missing_report(tmp_path)
         ProbesEvalConfig(add_rows=True, report_dir=tmp_path,
                          probes=ProbeConfig(model="models:/m@champion"))
     assert ProbesEvalConfig(add_rows=True, report_dir=tmp_path,
-                            probes=ProbeConfig(untrained_model="none")).add_rows
+                            probes=ProbeConfig(untrained_model="off")).add_rows

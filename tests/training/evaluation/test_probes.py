@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mirencoder.infra.config import load_config
 from mirencoder.infra.errors import ConfigError, MirError
 from mirencoder.infra.files import sha256_file
 from mirencoder.training.evaluation.probes import (
@@ -387,10 +388,12 @@ def test_classification_scores_by_hand() -> None:
 def test_untrained_model_choice() -> None:
     from mirencoder.training.evaluation.probes.twin import twin_choice
 
-    assert twin_choice(None) == twin_choice("") == twin_choice(" Auto ") == "auto"
-    assert twin_choice("none") is None and twin_choice("NONE") is None
-    assert twin_choice("off") is None  # what scripts pass: "none" reads as unset there
+    assert twin_choice(" Auto ") == twin_choice(ProbeConfig().untrained_model) == "auto"
+    for off in (None, "", "none", "NONE", "off"):
+        assert twin_choice(off) is None
     assert twin_choice("models:/m@x") == "models:/m@x"
+    # On the command line "none" stays the word (a plain str field), not an unset value.
+    assert load_config(ProbeConfig, overrides=["untrained_model=none"]).untrained_model == "none"
 
 
 def test_random_vectors_depend_on_key_only() -> None:

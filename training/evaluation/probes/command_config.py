@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ....infra.errors import ConfigError
 from .config import ProbeConfig, repo_root
+from .twin import twin_choice
 
 __all__ = ["ProbesEvalConfig"]
 
@@ -34,9 +35,9 @@ class ProbesEvalConfig:
         problems = []
         if self.add_rows and self.report_dir is None:
             problems.append("add_rows merges into a report: give --report-dir")
-        if self.add_rows and (self.probes.model or self.probes.untrained_model not in
-                              (None, "", "none")):
+        if self.add_rows and (self.probes.model or twin_choice(self.probes.untrained_model)
+                              not in (None, "auto")):
             problems.append("add_rows adds controls to recorded rows; the encoder rows come "
-                            "from one run: give --untrained-model none and no --model")
+                            "from one run: give no --model and no --untrained-model")
         if problems:
             raise ConfigError(problems)

@@ -112,9 +112,10 @@ class ProbeConfig:
     """Wall-clock limit of one clang run."""
     model: str | None = None
     """The encoder under test: registry URI or package folder (None: controls only)."""
-    untrained_model: str | None = None
-    """Its untrained twin (same architecture and vocabularies, random weights); on the command
-    line unset or ``auto`` makes it from ``model``, ``none`` leaves it out."""
+    untrained_model: str = "auto"
+    """Its untrained twin (same architecture and vocabularies, random weights): a registry URI
+    or package folder; ``auto`` (`mirencoder eval probes` makes it from ``model``); ``off``,
+    ``none`` or empty: no twin rows."""
     modalities: tuple[str, ...] = DEFAULT_MODALITIES
     """Encoder embeddings evaluated (rows ``encoder``, ``encoder-tokens``, ``encoder-graph``;
     ``joint`` adds ``encoder-joint``)."""

@@ -11,6 +11,7 @@ import numpy as np
 from ..features.base import Featurizer
 from ..programs import EvalProgram
 from .config import ProbeConfig
+from .twin import twin_choice
 
 __all__ = ["RandomVectorsFeaturizer", "build_probe_featurizers", "MODALITY_SUFFIX",
            "DEFAULT_RANDOM_DIM"]
@@ -96,12 +97,16 @@ def build_probe_featurizers(config: ProbeConfig
     else:
         skipped["encoder"] = "no model given (ProbeConfig.model)"
     if "untrained" in config.controls:
-        if config.untrained_model:
-            rows, twin = _encoder_rows("encoder-untrained", config.untrained_model,
+        twin_uri = twin_choice(config.untrained_model)
+        if twin_uri == "auto":
+            skipped["encoder-untrained"] = ("untrained_model 'auto' is made from the model by "
+                                            "`mirencoder eval probes`; give a package here")
+        elif twin_uri:
+            rows, twin = _encoder_rows("encoder-untrained", twin_uri,
                                        config.untrained_modalities,
                                        "untrained twin (random weights)", config)
             featurizers += rows
-            encoder["untrained_uri"] = config.untrained_model
+            encoder["untrained_uri"] = twin_uri
             dim = dim or int(getattr(twin, "dim", 0)) or None
         else:
             skipped["encoder-untrained"] = "no untrained twin given (ProbeConfig.untrained_model)"

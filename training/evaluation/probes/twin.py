@@ -8,14 +8,12 @@ __all__ = ["twin_choice", "resolve_untrained_twin"]
 
 
 def twin_choice(value: str | None) -> str | None:
-    """``--untrained-model``'s meaning: ``"auto"`` (unset, empty or ``auto``: make the twin of
-    the model under test), None (``off`` or ``none``: no twin row) or the twin's URI / folder
-    itself. On the command line ``none`` reads as an unset value (``infra/config.py``), so
-    scripts leave the twin out with ``off``."""
+    """``untrained_model``'s meaning: ``"auto"`` (make the twin of the model under test), None
+    (``off``, ``none``, empty or None: no twin rows) or the twin's URI / folder itself."""
     text = (value or "").strip()
-    if text.lower() in ("", "auto"):
+    if text.lower() == "auto":
         return "auto"
-    return None if text.lower() in ("none", "off") else text
+    return None if text.lower() in ("", "none", "off") else text
 
 
 def resolve_untrained_twin(model: str, out_root: Path, *, seed: int = 0) -> Path:
