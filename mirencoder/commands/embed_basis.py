@@ -1,5 +1,6 @@
 """``mirencoder embed basis --model PACKAGE --dataset DIR --out FILE``: the principal basis of
-an encoder's outputs on its pre-training corpus (then ``mirencoder embed --set basis=FILE``)."""
+an encoder's outputs on its pre-training corpus (then ``mirencoder embed --set basis=FILE``);
+``--into-package`` writes it into a package folder instead (then ``--set basis=package``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_shorthand(parser, BasisConfig, "model", "--model", metavar="URI_OR_PACKAGE")
     add_shorthand(parser, BasisConfig, "dataset", "--dataset", metavar="DIR")
     add_shorthand(parser, BasisConfig, "out", "--out", metavar="FILE")
+    add_shorthand(parser, BasisConfig, "into_package", "--into-package", const="true",
+                  help="write principal_basis.npz into the package folder (not yet locked or "
+                       "registered) instead of --out")
 
 
 def run(args: argparse.Namespace) -> int:

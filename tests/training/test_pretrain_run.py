@@ -175,4 +175,45 @@ def test_register_without_tracking_writes_nothing_to_the_registry(small_override
     assert result.finished and result.registered_version is None
     assert Path(result.package_dir, "encoder.safetensors").exists()
     assert not db.exists()
-    assert "not registered: tracking.register needs tracking.enabled" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "not registered: tracking.register needs tracking.enabled" in out
+    # The synthetic set has no tokenizer, so no embedder and no basis: said, and nothing lost.
+    assert "no principal basis shipped" in out
+    assert not Path(result.package_dir, "principal_basis.npz").exists()
+
+
+def test_a_finished_run_ships_its_principal_basis(demo_dataset, small_model, tmp_path):
+    """A finished run's package ships its principal basis (listed in its own file list, so it
+    still verifies), ``basis="package"`` uses it, and the run's untrained twin ships its own,
+    fitted on the same programs."""
+    import numpy as np
+
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.embedding.principal_basis import (
+        PACKAGE_BASIS_FILE,
+        PrincipalBasis,
+        corpus_records,
+    )
+    from mirencoder.training.registry.pretrain_register import pretrain_and_register
+    from mirencoder.training.registry.untrained_twin import untrained_twin
+
+    result = pretrain_and_register(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **small_model, "data.dataset_dir": str(demo_dataset), "data.batch_size": 4,
+        "data.num_workers": 0, "trainer.output_dir": str(tmp_path / "run"),
+        "trainer.max_steps": 2, "optim.warmup_steps": 1, "tracking.enabled": False}))
+    package, dataset = Path(result.package_dir), demo_dataset
+    assert PACKAGE_BASIS_FILE in json.loads((package / "encoder_config.json").read_text())["files"]
+    basis = PrincipalBasis.load(package / PACKAGE_BASIS_FILE)
+    assert basis.meta["split"] == "train" and basis.meta["programs"] >= 2
+    plain = Embedder.from_uri(str(package))  # verifies every file against the package's list
+    turned = Embedder.from_uri(str(package), basis="package", basis_variance=1.0)
+    records = corpus_records(dataset, programs=basis.meta["programs"], seed=basis.meta["seed"],
+                             max_tokens=plain.context_length)
+    in_basis = turned.encode_records(records)
+    assert in_basis.shape == plain.encode_records(records).shape
+    np.testing.assert_allclose(in_basis.mean(axis=0), 0, atol=1e-4)  # the fitting programs
+    twin = untrained_twin(package, tmp_path / "twin")
+    twin_basis = PrincipalBasis.load(twin / PACKAGE_BASIS_FILE)
+    assert twin_basis.meta["programs"] == basis.meta["programs"]
+    assert twin_basis.meta["weights_sha256"] != basis.meta["weights_sha256"]
+    assert Embedder.from_uri(str(twin), basis="package").modality_dim("fused") >= 1

@@ -164,3 +164,43 @@ def test_study_table_compares_the_groups_per_share(tmp_path):
     shutil.rmtree(root / "pre")
     with pytest.raises(ValueError, match="pre: no DevMap leakage-free summary"):
         collect_basis_study(root, {"pre-trained": ["pre"]})
+
+
+def test_a_basis_written_into_a_package_is_listed_and_locked_packages_refuse(random_package,
+                                                                              tmp_path):
+    from mirencoder.training.core.package import add_package_file, load_encoder_package
+    from mirencoder.training.core.package_verify import write_package_lock
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.embedding.principal_basis import PACKAGE_BASIS_FILE
+
+    package = tmp_path / "encoder"
+    shutil.copytree(random_package, package)
+    with pytest.raises(ConfigError, match="ships no principal basis"):
+        Embedder.from_uri(str(package), basis="package")
+    plain = Embedder.from_uri(str(package))
+    basis = fit_principal_basis(plain, [plain.prepare_file(p) for p in sorted(
+        DEMO_IR.glob("*.ll"))])
+    add_package_file(package, PACKAGE_BASIS_FILE, basis.to_bytes())
+    listed = json.loads((package / "encoder_config.json").read_text())["files"]
+    assert PACKAGE_BASIS_FILE in listed
+    load_encoder_package(package)  # still matches its own file list
+    embedder = Embedder.from_uri(str(package), basis="package", basis_dims=3)
+    assert embedder.modality_dim("fused") == 3
+
+    with pytest.raises(ConfigError, match="cannot be added"):
+        add_package_file(package, "encoder.safetensors", b"")
+    with pytest.raises(ConfigError, match="not an encoder package"):
+        add_package_file(tmp_path, PACKAGE_BASIS_FILE, b"")
+    write_package_lock(package)
+    with pytest.raises(ConfigError, match="is locked"):
+        add_package_file(package, PACKAGE_BASIS_FILE, basis.to_bytes())
+
+
+def test_basis_command_settings_name_one_destination():
+    with pytest.raises(ConfigError, match="exactly one of --out FILE and --into-package"):
+        BasisConfig(model="m", dataset="d")
+    with pytest.raises(ConfigError, match="exactly one of"):
+        BasisConfig(model="m", dataset="d", out="o", into_package=True)
+    with pytest.raises(ConfigError, match="files are fixed by its tags"):
+        BasisConfig(model="models:/mirencoder@champion", dataset="d", into_package=True)
+    assert BasisConfig(model="pkg", dataset="d", into_package=True).into_package

@@ -24,8 +24,22 @@ C_PROGRAM = "int add_one(int x) { return x + 1; }\n"
 
 
 @pytest.fixture(scope="module")
-def package(random_package) -> Path:
-    return random_package
+def package(random_package, tmp_path_factory) -> Path:
+    """The shared random package, plus the principal basis a finished run ships."""
+    from mirencoder.training.core.package import add_package_file
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.embedding.principal_basis import (
+        PACKAGE_BASIS_FILE,
+        fit_principal_basis,
+    )
+
+    path = tmp_path_factory.mktemp("package") / "encoder"
+    shutil.copytree(random_package, path)
+    embedder = Embedder.from_uri(str(path))
+    basis = fit_principal_basis(embedder, [embedder.prepare_file(p)
+                                           for p in sorted((DEMO / "ir").glob("*.ll"))])
+    add_package_file(path, PACKAGE_BASIS_FILE, basis.to_bytes())
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +155,19 @@ def test_pull_by_alias_uses_a_cache_and_repairs_it(registered, package, store, t
     repaired = Embedder.from_uri("models:/mirencoder@champion", tracking_uri=store,
                                  cache_dir=cache)
     np.testing.assert_allclose(repaired.embed_texts([C_PROGRAM]).vectors, vectors[2], atol=1e-6)
+
+
+def test_a_registered_version_ships_its_principal_basis(registered, store, tmp_path):
+    from mirencoder.training.embedding.embedder import Embedder
+
+    assert "principal_basis.npz" in json.loads(registered["v1"].tags["package_files"])
+    plain = Embedder.from_uri("models:/mirencoder@champion", tracking_uri=store,
+                              cache_dir=tmp_path)
+    turned = Embedder.from_uri("models:/mirencoder@champion", tracking_uri=store,
+                               cache_dir=tmp_path, basis="package", basis_dims=4)
+    texts = [(DEMO / "ir" / "collatz.ll").read_text()]
+    assert turned.embed_texts(texts, ["ir"]).vectors.shape == (1, 4)
+    assert plain.embed_texts(texts, ["ir"]).vectors.shape == (1, 128)
 
 
 def test_pull_errors_are_clear(registered, store, tmp_path):

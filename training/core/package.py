@@ -8,6 +8,8 @@ A package folder holds::
     node_vocab.json       the dataset's node-text vocabulary (copy)
     lineage.json          dataset index hash, tokenizer hash, config hash, code version, run ids,
                           steps and final metrics
+    principal_basis.npz   optional: the principal basis of the encoder's outputs on its
+                          pre-training corpus (``training/embedding/principal_basis.py``)
 
 ``load_encoder_package(dir)`` rebuilds the model from these files alone, in any process.
 Before it allocates anything it checks every file against an outside reference
@@ -40,8 +42,8 @@ from .package_verify import PackageReference, verify_package_files
 from .weights_header import read_weights_header
 
 __all__ = ["PACKAGE_FORMAT_VERSION", "PACKAGE_FILES", "DEFAULT_MAX_MODEL_BYTES",
-           "EncoderPackageInfo", "save_encoder_package", "load_encoder_package",
-           "encoder_state_dict"]
+           "EncoderPackageInfo", "add_package_file", "save_encoder_package",
+           "load_encoder_package", "encoder_state_dict"]
 
 PACKAGE_FORMAT_VERSION = 1
 PACKAGE_FILES = ("encoder.safetensors", "encoder_config.json", "tokenizer.json",
@@ -139,6 +141,41 @@ def save_encoder_package(out_dir: str | Path, model: MIREncoder, model_config: M
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+
+def add_package_file(package_dir: str | Path, name: str, data: bytes) -> Path:
+    """Adds (or replaces) one optional file of a package and lists it in its
+    ``encoder_config.json``, so that the package still verifies against its own list.
+
+    Only a package that nothing outside it vouches for yet may change: once a lock file beside
+    it lists it (and once it is registered, whose tags fix every file) its files are final.
+
+    Raises:
+        ConfigError: not a package folder, a file the package is made of, or a locked package.
+    """
+    from ...infra.files import write_bytes_atomic, write_text_atomic
+    from .package_verify import folder_reference
+
+    package_dir = Path(package_dir)
+    config_path = package_dir / "encoder_config.json"
+    if not config_path.is_file():
+        raise ConfigError(f"{package_dir} is not an encoder package folder (no "
+                          "encoder_config.json)")
+    if name in PACKAGE_FILES or Path(name).name != name:
+        raise ConfigError(f"{name!r} cannot be added to a package (a package file itself, or "
+                          "not a plain file name)")
+    try:
+        reference = folder_reference(package_dir)
+    except ConfigError:  # a lock file beside it that does not list this package
+        reference = None
+    if reference is not None:
+        raise ConfigError(f"encoder package {package_dir} is locked ({reference.source}): its "
+                          "files are final; write the file elsewhere")
+    config = json.loads(config_path.read_text())
+    path = write_bytes_atomic(package_dir / name, data)
+    config["files"] = {**config.get("files", {}), name: sha256_file(path)}
+    write_text_atomic(config_path, json.dumps(config, indent=2, sort_keys=True))
+    return path
 
 
 def load_encoder_package(package_dir: str | Path, *, map_location: str | torch.device = "cpu",

@@ -109,9 +109,10 @@ class EmbedConfig:
     max_model_bytes: int = help_field(  # training.core.package.DEFAULT_MAX_MODEL_BYTES
         2 << 30, "refuse a package whose config describes more float32 parameter bytes")
     basis: str = help_field(
-        "", "a principal basis file of this encoder (`mirencoder embed basis`): every output "
-        "comes centred and turned into the principal directions of the pre-training corpus, "
-        "the leading ones kept ('': the network's own coordinates)")
+        "", "a principal basis of this encoder: 'package' (the one its package ships) or a "
+        "file (`mirencoder embed basis`); every output comes centred and turned into the "
+        "principal directions of the pre-training corpus, the leading ones kept ('': the "
+        "network's own coordinates)")
     basis_variance: float = help_field(
         0.9, "with a basis: keep the fewest leading directions covering this share of the "
         "corpus variance (1.0: all, only turned)")

@@ -12,12 +12,17 @@ leading directions that cover a given share of the corpus variance (``EmbedConfi
 rescaling, which a tree head would not see. The untrained twin gets the same treatment from
 its own vectors on the same programs, so the comparison stays like for like.
 
-Fit one with ``mirencoder embed basis --model PACKAGE --dataset DATASET --out FILE``.
+A finished pre-training run ships one in its package (``principal_basis.npz``,
+``trainer.basis_programs``), as does an untrained twin made from such a package (fitted on
+the same programs); ``EmbedConfig.basis="package"`` uses it. Fit one for any package with
+``mirencoder embed basis --model PACKAGE --dataset DATASET --out FILE`` (or
+``--into-package`` for a package folder not yet locked or registered).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,12 +33,17 @@ import numpy as np
 
 from ...infra.errors import ConfigError
 
-__all__ = ["BASIS_MODALITIES", "BasisConfig", "BasisSetting", "PrincipalBasis", "corpus_records",
-           "fit_dataset_basis", "fit_principal_basis", "package_weights_sha256"]
+__all__ = ["BASIS_MODALITIES", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
+           "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
+           "fit_principal_basis", "package_weights_sha256", "ship_package_basis"]
 
 BASIS_MODALITIES = ("fused", "tokens", "graph")
 """The outputs a basis covers (``joint`` is built from the three, each in its basis)."""
 _FORMAT = "mirencoder-principal-basis/1"
+PACKAGE_BASIS_FILE = "principal_basis.npz"
+"""The basis a package ships, beside its weights."""
+PACKAGE_BASIS = "package"
+"""The ``basis`` setting that names the package's own basis."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -52,6 +62,9 @@ class BasisConfig:
     """Decides which programs are drawn."""
     out: str = ""
     """The basis file to write (.npz)."""
+    into_package: bool = False
+    """Write it into the package folder instead (``principal_basis.npz``, listed in its
+    ``encoder_config.json``): a local folder not yet locked or registered."""
 
     def __post_init__(self) -> None:
         from ...infra.config import check, raise_problems
@@ -59,7 +72,12 @@ class BasisConfig:
         problems: list[str] = []
         check(problems, bool(self.model), "model is not set (--model URI_OR_PACKAGE)")
         check(problems, bool(self.dataset), "dataset is not set (--dataset DIR)")
-        check(problems, bool(self.out), "out is not set (--out FILE)")
+        check(problems, bool(self.out) != self.into_package,
+              "give exactly one of --out FILE and --into-package")
+        check(problems, not self.into_package or not self.model.startswith(("models:/",
+                                                                            "runs:/")),
+              "--into-package writes into a local package folder; a registered version's "
+              "files are fixed by its tags: give --out FILE")
         check(problems, self.programs >= 2, "programs must be >= 2")
         check(problems, self.split != "test", "split: the test split holds the programs the "
               "probes score; fit on train or validation")
@@ -105,25 +123,34 @@ class PrincipalBasis:
         centred = np.asarray(vectors, dtype=np.float64) - self.means[modality]
         return (centred @ self.components[modality][:k].T).astype(np.float32)
 
-    def save(self, path: str | Path) -> Path:
-        """Writes one ``.npz`` file (arrays plus the meta as JSON)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def to_bytes(self) -> bytes:
+        """The ``.npz`` file's bytes (arrays plus the meta as JSON)."""
         arrays = {f"{m}.{part}": getattr(self, attr)[m] for m in self.means
                   for part, attr in (("mean", "means"), ("components", "components"),
                                      ("variance", "variances"))}
         meta = json.dumps({"format": _FORMAT, **self.meta}, sort_keys=True)
-        with open(path, "wb") as handle:  # np.savez would append .npz to other names
-            np.savez(handle, meta=np.array(meta), **arrays)
-        return path
+        buffer = io.BytesIO()  # np.savez would append .npz to other names
+        np.savez(buffer, meta=np.array(meta), **arrays)
+        return buffer.getvalue()
+
+    def save(self, path: str | Path) -> Path:
+        """Writes one ``.npz`` file (atomically)."""
+        from ...infra.files import write_bytes_atomic
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_bytes_atomic(path, self.to_bytes())
 
     @classmethod
     def for_package(cls, path: str | Path, package_dir: str | Path) -> PrincipalBasis:
-        """:meth:`load`, checked to belong to the package's weights.
+        """:meth:`load` of ``path`` (``"package"``: the one the package ships), checked to
+        belong to the package's weights.
 
         Raises:
-            ConfigError: as :meth:`load`, or a basis fitted for another encoder.
+            ConfigError: as :meth:`load`, a package that ships none, or a basis fitted for
+                another encoder.
         """
+        path = basis_file(path, package_dir)
         basis = cls.load(path)
         fitted_for, weights = basis.meta.get("weights_sha256"), package_weights_sha256(
             package_dir)
@@ -160,6 +187,23 @@ class PrincipalBasis:
                              f"({type(error).__name__}: {error})") from error
         meta.pop("format")
         return cls(parts["mean"], parts["components"], parts["variance"], meta)
+
+
+def basis_file(setting: str | Path, package_dir: str | Path) -> Path:
+    """The file a ``basis`` setting names: ``"package"`` is the package's own.
+
+    Raises:
+        ConfigError: ``"package"`` for a package that ships no basis.
+    """
+    if str(setting) != PACKAGE_BASIS:
+        return Path(setting)
+    path = Path(package_dir) / PACKAGE_BASIS_FILE
+    if not path.is_file():
+        raise ConfigError(f"encoder package {package_dir} ships no principal basis "
+                          f"({PACKAGE_BASIS_FILE}; packages of pre-training runs with "
+                          "trainer.basis_programs > 0 do): fit one with `mirencoder embed basis "
+                          "--model PACKAGE --dataset DATASET --out FILE` and give basis=FILE")
+    return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,11 +324,39 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
     basis = fit_principal_basis(embedder, records, meta={
         "model": config.model, "dataset": dataset.name, "dataset_index_sha256": digest,
         "split": config.split, "seed": config.seed})
-    basis.save(config.out)
+    if config.into_package:
+        from ..core.package import add_package_file
+
+        written = add_package_file(embedder.package_dir, PACKAGE_BASIS_FILE, basis.to_bytes())
+    else:
+        written = basis.save(config.out)
     if progress:
         for modality in BASIS_MODALITIES:
             dims = [basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)]
             print(f"[basis] {modality}: directions covering 80/90/95/99 % of the variance: "
                   + " / ".join(map(str, dims)))
-        print(f"[basis] wrote {config.out}")
+        print(f"[basis] wrote {written}")
     return basis
+
+
+def ship_package_basis(package_dir: str | Path, dataset_dir: str | Path, *, programs: int,
+                       seed: int = 0, split: str = "train", progress: bool = True
+                       ) -> PrincipalBasis:
+    """Fits the package's principal basis on ``programs`` of ``dataset_dir``'s ``split`` and
+    writes it into the package (:data:`PACKAGE_BASIS_FILE`): the step after a pre-training
+    run saves its package, before registration.
+
+    Raises:
+        ConfigError: as :func:`fit_dataset_basis`, or a locked package.
+    """
+    import warnings
+
+    from ..core.package_verify import UnverifiedPackageWarning
+    from .embedder import Embedder
+
+    config = BasisConfig(model=str(package_dir), dataset=str(dataset_dir), split=split,
+                         programs=programs, seed=seed, into_package=True)
+    with warnings.catch_warnings():  # the run's own fresh package: nothing vouches for it yet
+        warnings.simplefilter("ignore", UnverifiedPackageWarning)
+        embedder = Embedder.from_uri(str(package_dir))
+    return fit_dataset_basis(config, embedder, progress=progress)

@@ -286,10 +286,16 @@ class TrainerConfig:
     stop_at_step: int = _f(0, "stop after this step as if killed (tests of --resume; 0: off)")
     compile: bool = _f(False, "torch.compile the token encoder (GPU)")
     ray_cpus_per_worker: float = _f(1.0, "CPUs per Ray Train worker (fractions allowed)")
+    basis_programs: int = _f(
+        1000, "a finished run ships the principal basis of its encoder's outputs in its "
+        "package, fitted on this many train-split programs, one per source (0: none; "
+        "EmbedConfig.basis='package')")
 
     def __post_init__(self) -> None:
         p: list[str] = []
         _check(p, self.max_steps >= 1, "max_steps must be >= 1")
+        _check(p, self.basis_programs == 0 or self.basis_programs >= 2,
+               "basis_programs must be 0 (none) or >= 2")
         _check(p, self.devices >= 1, "devices must be >= 1")
         _check(p, self.num_nodes >= 1, "num_nodes must be >= 1")
         _check(p, self.accelerator in ("auto", "cpu", "gpu", "cuda"),
@@ -351,8 +357,7 @@ class PretrainConfig:
 _UNHASHED = {"data": {"dataset_dir", "num_workers"},
              "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
                          "strategy", "log_every", "checkpoint_every_n_steps", "keep_checkpoints",
-                         "compile",
-                         "ray_cpus_per_worker"},
+                         "compile", "ray_cpus_per_worker", "basis_programs"},
              "tracking": None}
 
 

@@ -1,6 +1,8 @@
 """Pre-training followed by registration: the ``tracking.register`` step of a run.
 
-Registration lives here, above the pre-training layer, so that pre-training never imports the
+Between the two, a finished run's package gets its principal basis
+(``trainer.basis_programs``; ``training/embedding/principal_basis.py``), so that the
+registered version ships it. Registration lives here, above the pre-training layer, so that pre-training never imports the
 registry: :func:`pretrain_and_register` runs :func:`~..pretraining.pretrain.pretrain` and then
 registers the saved package with :func:`~.model_registry.register_encoder`.
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...infra.errors import MirError
+from ..embedding.principal_basis import ship_package_basis
 from ..pretraining.config import PretrainConfig
 from ..pretraining.fit import PretrainResult
 from ..pretraining.pretrain import pretrain
@@ -43,7 +47,17 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
     register).
     """
     result = pretrain(config, resume=resume, ray_address=ray_address)
-    if result is None or not result.finished or not config.tracking.register:
+    if result is None or not result.finished:
+        return result
+    if config.trainer.basis_programs and result.package_dir:
+        try:
+            ship_package_basis(result.package_dir, config.data.dataset_dir,
+                               programs=config.trainer.basis_programs, seed=config.data.seed,
+                               split=config.data.train_split)
+        except MirError as error:  # the trained package stays whole and is registered
+            print(f"[pretrain] no principal basis shipped in {result.package_dir}: {error}",
+                  flush=True)
+    if not config.tracking.register:
         return result
     if not config.tracking.enabled:
         print("[pretrain] not registered: tracking.register needs tracking.enabled; the "
