@@ -16,6 +16,11 @@ looks like IR — ``define``/``target triple`` — else C) and ``modality`` (``f
 ``{"text": [...]}`` also works. Served as JSON:
 ``{"dataframe_records": [{"text": "int f(int x){return x+1;}"}]}``.
 
+Parameters (``params=`` of ``predict``, or ``"params"`` beside the records when served):
+``modality`` (as the column), ``basis`` (``"package"``: vectors in the principal basis the
+package ships, centred, turned and cut to its leading directions; ``""``: the network's own
+coordinates), ``basis_variance`` (0.9) and ``basis_dims`` (0: by variance).
+
 Output: a DataFrame with one row per input: ``embedding`` (a list of D floats; null for a
 failed input), ``error`` (empty when embedded, else ``reason: message``) and ``reason``.
 """
@@ -64,20 +69,42 @@ class EncoderPyfunc(PythonModel):
     def load_context(self, context) -> None:
         from mirencoder.training.embedding.embedder import Embedder
 
-        self.embedder = Embedder.from_package(context.artifacts["encoder"],
-                                              source="mlflow-pyfunc")
+        self.package = context.artifacts["encoder"]
+        self.embedder = Embedder.from_package(self.package, source="mlflow-pyfunc")
+        self.in_basis: dict[tuple[float, int], Any] = {}
+
+    def _embedder(self, params: dict) -> Any:
+        """The plain embedder, or one in the package's principal basis (made once per
+        setting)."""
+        basis = str(params.get("basis") or "")
+        if not basis:
+            return self.embedder
+        if basis != "package":
+            raise ValueError(f"basis must be '' or 'package', got {basis!r}")
+        key = (float(params.get("basis_variance", 0.9)), int(params.get("basis_dims", 0)))
+        if key not in self.in_basis:
+            from mirencoder.training.embedding.embed_config import EmbedConfig
+            from mirencoder.training.embedding.embedder import Embedder
+
+            config = EmbedConfig(model=self.package, basis="package", basis_variance=key[0],
+                                 basis_dims=key[1])
+            self.in_basis[key] = Embedder.from_package(self.package, source="mlflow-pyfunc",
+                                                       config=config)
+        return self.in_basis[key]
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        params = params or {}
         frame = to_frame(model_input)
         texts = ["" if t is None else str(t) for t in frame["text"].tolist()]
         languages = None
         if "language" in frame.columns:
             languages = [(str(v).strip().lower() or None) if v is not None and v == v else None
                          for v in frame["language"].tolist()]
-        modality = (params or {}).get("modality", "fused")
+        modality = params.get("modality") or "fused"
         if "modality" in frame.columns and len(frame):
             modality = str(frame["modality"].iloc[0] or modality)
-        result = self.embedder.embed_texts(texts, languages, modality=modality, progress=False)
+        result = self._embedder(params).embed_texts(texts, languages, modality=modality,
+                                                    progress=False)
         embeddings, errors, reasons = [], [], []
         for i in range(len(texts)):
             if i in result.errors:

@@ -204,9 +204,11 @@ def _fresh_process_script() -> str:
         f"texts = [{C_PROGRAM!r}, open({ir_path!r}).read(), 'int x = ;']\n"
         "out = m.predict(pd.DataFrame({'text': texts, 'language': ['c', None, None]}))\n"
         f"listed = m.predict([{C_PROGRAM!r}])\n"
+        f"turned = m.predict([{C_PROGRAM!r}], params={{'basis': 'package', 'basis_dims': 4}})\n"
         "diff = max(abs(a - b) for a, b in zip(listed['embedding'][0], out['embedding'][0]))\n"
         "print(json.dumps({'dims': [None if e is None else len(e) for e in out['embedding']],"
-        " 'reasons': list(out['reason']), 'diff': diff}))\n")
+        " 'reasons': list(out['reason']), 'diff': diff,"
+        " 'basis_dims': len(turned['embedding'][0])}))\n")
 
 
 def _wait_for_ping(server: subprocess.Popen, port: int, log: Path, timeout_s: float) -> None:
@@ -244,6 +246,7 @@ def test_fresh_process_load_and_mlflow_models_serve(registered, store, tmp_path,
         assert result["dims"] == [128, 128, None]
         assert result["reasons"] == ["", "", "compile_error"]
         assert result["diff"] < 1e-5  # a list of strings embeds like the DataFrame rows
+        assert result["basis_dims"] == 4  # params reach the model (its signature declares them)
 
         _wait_for_ping(server, port, log, timeout_s=120)
         records = [{"text": C_PROGRAM},

@@ -160,6 +160,19 @@ def _declared_dependencies() -> list[str]:
         return []
 
 
+def pyfunc_signature() -> Any:
+    """The served model's inference parameters (no input schema: the pyfunc takes several
+    input forms, ``mirencoder/pyfunc_model.py``): which output, and the principal basis the
+    package ships (``basis="package"``) with how many of its directions are kept. MLflow drops
+    params a signature does not declare."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    return ModelSignature(params=ParamSchema([
+        ParamSpec("modality", "string", "fused"), ParamSpec("basis", "string", ""),
+        ParamSpec("basis_variance", "double", 0.9), ParamSpec("basis_dims", "long", 0)]))
+
+
 def pyfunc_requirements() -> list[str]:
     """The pip requirements of a logged pyfunc (besides ``mirencoder`` itself): the pins of
     ``_PYFUNC_DEPENDENCIES`` as the project declares them (``torch==2.13.0``, ...).
@@ -427,6 +440,7 @@ def register_encoder(package_dir: str | Path, *, run_id: str | None = None,
             model_info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT_NAME, python_model=str(PYFUNC_CODE_PATH),
                 artifacts={"encoder": str(package_dir)}, pip_requirements=pyfunc_requirements(),
+                signature=pyfunc_signature(),
                 metadata={"mirencoder": {k: v for k, v in tags.items()
                                          if not k.startswith(METRIC_TAG_PREFIX)}})
             _ensure_registered_model(client, name)
