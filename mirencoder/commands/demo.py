@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from mirencoder.pipelines.build import build_dataset
     from mirencoder.pipelines.config import load_recipe
     from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.embedding.package_basis import ship_run_basis
     from mirencoder.training.pretraining.config import load_pretrain_config
     from mirencoder.training.registry.pretrain_register import pretrain_and_register
 
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_pretrain_config("tiny", [
         f"data.dataset_dir={out / 'dataset'}", f"trainer.output_dir={out / 'pretrain'}",
         f"trainer.max_steps={demo.steps}", "tracking.register=true"])
-    result = pretrain_and_register(config, resume=True)
+    result = pretrain_and_register(config, resume=True, package_step=ship_run_basis)
     timings["pretrain"] = time.perf_counter() - start
     if result.registered_version is None:
         print("mirencoder demo: the encoder was not registered; see the messages above")

@@ -31,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(PretrainConfig, args, find=config_path)
     if print_if_dry_run(config, args, f"resolved config (hash {config_hash(config)})"):
         return 0
+    from mirencoder.training.embedding.package_basis import ship_run_basis
     from mirencoder.training.registry.pretrain_register import pretrain_and_register
 
-    result = pretrain_and_register(config, resume=args.resume, ray_address=args.ray_address)
+    result = pretrain_and_register(config, resume=args.resume, ray_address=args.ray_address,
+                                   package_step=ship_run_basis)
     if result is None:  # a non-zero DDP rank
         return 0
     status = "finished" if result.finished else "stopped"

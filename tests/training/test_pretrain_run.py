@@ -170,8 +170,11 @@ def test_register_without_tracking_writes_nothing_to_the_registry(small_override
 
     db = tmp_path / "mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    from mirencoder.training.embedding.package_basis import ship_run_basis
+
     result = pretrain_and_register(load_pretrain_config(CONFIGS / "tiny.yaml", {
-        **small_overrides, "trainer.max_steps": 2, "tracking.register": True}))
+        **small_overrides, "trainer.max_steps": 2, "tracking.register": True}),
+        package_step=ship_run_basis)
     assert result.finished and result.registered_version is None
     assert Path(result.package_dir, "encoder.safetensors").exists()
     assert not db.exists()
@@ -189,18 +192,22 @@ def test_a_finished_run_ships_its_principal_basis(demo_dataset, small_model, tmp
     import numpy as np
 
     from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.embedding.package_basis import (
+        ship_run_basis,
+        untrained_twin_with_basis,
+    )
     from mirencoder.training.embedding.principal_basis import (
         PACKAGE_BASIS_FILE,
         PrincipalBasis,
         corpus_records,
     )
     from mirencoder.training.registry.pretrain_register import pretrain_and_register
-    from mirencoder.training.registry.untrained_twin import untrained_twin
 
     result = pretrain_and_register(load_pretrain_config(CONFIGS / "tiny.yaml", {
         **small_model, "data.dataset_dir": str(demo_dataset), "data.batch_size": 4,
         "data.num_workers": 0, "trainer.output_dir": str(tmp_path / "run"),
-        "trainer.max_steps": 2, "optim.warmup_steps": 1, "tracking.enabled": False}))
+        "trainer.max_steps": 2, "optim.warmup_steps": 1, "tracking.enabled": False}),
+        package_step=ship_run_basis)
     package, dataset = Path(result.package_dir), demo_dataset
     assert PACKAGE_BASIS_FILE in json.loads((package / "encoder_config.json").read_text())["files"]
     basis = PrincipalBasis.load(package / PACKAGE_BASIS_FILE)
@@ -212,7 +219,7 @@ def test_a_finished_run_ships_its_principal_basis(demo_dataset, small_model, tmp
     in_basis = turned.encode_records(records)
     assert in_basis.shape == plain.encode_records(records).shape
     np.testing.assert_allclose(in_basis.mean(axis=0), 0, atol=1e-4)  # the fitting programs
-    twin = untrained_twin(package, tmp_path / "twin")
+    twin = untrained_twin_with_basis(package, tmp_path / "twin")
     twin_basis = PrincipalBasis.load(twin / PACKAGE_BASIS_FILE)
     assert twin_basis.meta["programs"] == basis.meta["programs"]
     assert twin_basis.meta["weights_sha256"] != basis.meta["weights_sha256"]

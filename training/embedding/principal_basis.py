@@ -14,8 +14,8 @@ its own vectors on the same programs, so the comparison stays like for like.
 
 A finished pre-training run ships one in its package (``principal_basis.npz``,
 ``trainer.basis_programs``), as does an untrained twin made from such a package (fitted on
-the same programs); ``EmbedConfig.basis="package"`` uses it. Fit one for any package with
-``mirencoder embed basis --model PACKAGE --dataset DATASET --out FILE`` (or
+the same programs; ``package_basis.py``); ``EmbedConfig.basis="package"`` uses it. Fit one
+for any package with ``mirencoder embed basis --model PACKAGE --dataset DATASET --out FILE`` (or
 ``--into-package`` for a package folder not yet locked or registered).
 """
 
@@ -35,7 +35,7 @@ from ...infra.errors import ConfigError
 
 __all__ = ["BASIS_MODALITIES", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
-           "fit_principal_basis", "package_weights_sha256", "ship_package_basis"]
+           "fit_principal_basis", "package_weights_sha256"]
 
 BASIS_MODALITIES = ("fused", "tokens", "graph")
 """The outputs a basis covers (``joint`` is built from the three, each in its basis)."""
@@ -338,25 +338,3 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
         print(f"[basis] wrote {written}")
     return basis
 
-
-def ship_package_basis(package_dir: str | Path, dataset_dir: str | Path, *, programs: int,
-                       seed: int = 0, split: str = "train", progress: bool = True
-                       ) -> PrincipalBasis:
-    """Fits the package's principal basis on ``programs`` of ``dataset_dir``'s ``split`` and
-    writes it into the package (:data:`PACKAGE_BASIS_FILE`): the step after a pre-training
-    run saves its package, before registration.
-
-    Raises:
-        ConfigError: as :func:`fit_dataset_basis`, or a locked package.
-    """
-    import warnings
-
-    from ..core.package_verify import UnverifiedPackageWarning
-    from .embedder import Embedder
-
-    config = BasisConfig(model=str(package_dir), dataset=str(dataset_dir), split=split,
-                         programs=programs, seed=seed, into_package=True)
-    with warnings.catch_warnings():  # the run's own fresh package: nothing vouches for it yet
-        warnings.simplefilter("ignore", UnverifiedPackageWarning)
-        embedder = Embedder.from_uri(str(package_dir))
-    return fit_dataset_basis(config, embedder, progress=progress)

@@ -1,18 +1,17 @@
 """Pre-training followed by registration: the ``tracking.register`` step of a run.
 
-Between the two, a finished run's package gets its principal basis
-(``trainer.basis_programs``; ``training/embedding/principal_basis.py``), so that the
-registered version ships it. Registration lives here, above the pre-training layer, so that pre-training never imports the
+Between the two runs the caller's ``package_step`` (the CLI passes
+``training/embedding/package_basis.ship_run_basis``: the package's principal basis), so that
+the registered version ships what it adds. Registration lives here, above the pre-training layer, so that pre-training never imports the
 registry: :func:`pretrain_and_register` runs :func:`~..pretraining.pretrain.pretrain` and then
 registers the saved package with :func:`~.model_registry.register_encoder`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from ...infra.errors import MirError
-from ..embedding.principal_basis import ship_package_basis
 from ..pretraining.config import PretrainConfig
 from ..pretraining.fit import PretrainResult
 from ..pretraining.pretrain import pretrain
@@ -37,8 +36,11 @@ def register_result(config: PretrainConfig, result: PretrainResult) -> str:
 
 
 def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
-                          ray_address: str | None = None) -> PretrainResult | None:
-    """:func:`pretrain`, then, with ``tracking.register`` and a finished run, registration.
+                          ray_address: str | None = None,
+                          package_step: Callable[[PretrainConfig, PretrainResult], None]
+                          | None = None) -> PretrainResult | None:
+    """:func:`pretrain`, then ``package_step`` on a finished run's package (it may add files
+    to it), then, with ``tracking.register``, registration.
 
     A run with ``tracking.enabled`` off is not registered (a version needs its tracked run for
     lineage; switching tracking off means no writes to the registry), and says so.
@@ -49,14 +51,8 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
     result = pretrain(config, resume=resume, ray_address=ray_address)
     if result is None or not result.finished:
         return result
-    if config.trainer.basis_programs and result.package_dir:
-        try:
-            ship_package_basis(result.package_dir, config.data.dataset_dir,
-                               programs=config.trainer.basis_programs, seed=config.data.seed,
-                               split=config.data.train_split)
-        except MirError as error:  # the trained package stays whole and is registered
-            print(f"[pretrain] no principal basis shipped in {result.package_dir}: {error}",
-                  flush=True)
+    if package_step is not None and result.package_dir:
+        package_step(config, result)
     if not config.tracking.register:
         return result
     if not config.tracking.enabled:

@@ -7,7 +7,6 @@ shows what pre-training adds over the architecture and the input views alone.
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 __all__ = ["untrained_twin"]
@@ -22,9 +21,8 @@ def untrained_twin(package_dir: str | Path, out_dir: str | Path, *, seed: int = 
         seed: seeds the random initialisation.
 
     Returns:
-        The new package folder; its ``lineage.json`` says ``"untrained": true``. When the
-        trained package ships a principal basis, the twin ships its own, fitted on the same
-        programs (when the dataset named in the lineage is still there and unchanged).
+        The new package folder; its ``lineage.json`` says ``"untrained": true``. It ships no
+        principal basis (``training/embedding/package_basis.py`` makes twins that do).
     """
     import torch
 
@@ -38,37 +36,8 @@ def untrained_twin(package_dir: str | Path, out_dir: str | Path, *, seed: int = 
     lineage = {key: value for key, value in info.lineage.items()
                if key.startswith(("dataset", "tokenizer", "node_vocab", "config"))}
     lineage.update(untrained=True, untrained_seed=seed, twin_of=str(Path(package_dir).resolve()))
-    out = save_encoder_package(out_dir, fresh, info.model_config, info.tokenizer_path,
-                               info.node_vocab_path, lineage, tokenizer_ids=info.tokenizer_ids)
-    _ship_twin_basis(Path(package_dir), out, info.lineage)
-    return out
-
-
-def _ship_twin_basis(trained_dir: Path, twin_dir: Path, lineage: dict) -> None:
-    """The twin's own principal basis, on the programs the trained package's was fitted on."""
-    from ...infra.errors import MirError
-    from ..embedding.principal_basis import (
-        PACKAGE_BASIS_FILE,
-        PrincipalBasis,
-        ship_package_basis,
-    )
-
-    if not (trained_dir / PACKAGE_BASIS_FILE).is_file():
-        return
-    meta = PrincipalBasis.load(trained_dir / PACKAGE_BASIS_FILE).meta
-    dataset = Path(str(lineage.get("dataset_dir") or ""))
-    index = dataset / "index.json"
-    if not index.is_file() or (hashlib.sha256(index.read_bytes()).hexdigest()
-                               != meta.get("dataset_index_sha256")):
-        print(f"[untrained twin] {twin_dir}: no principal basis (the dataset its encoder's "
-              f"basis was fitted on, {dataset or '?'}, is not here as it was)", flush=True)
-        return
-    try:
-        ship_package_basis(twin_dir, dataset, programs=int(meta["programs"]),
-                           seed=int(meta.get("seed", 0)), split=str(meta.get("split", "train")),
-                           progress=False)
-    except MirError as error:
-        print(f"[untrained twin] {twin_dir}: no principal basis ({error})", flush=True)
+    return save_encoder_package(out_dir, fresh, info.model_config, info.tokenizer_path,
+                                info.node_vocab_path, lineage, tokenizer_ids=info.tokenizer_ids)
 
 
 def main() -> None:

@@ -23,12 +23,12 @@ def resolve_untrained_twin(model: str, out_root: Path, *, seed: int = 0) -> Path
     ``out_root/<weights sha256[:16]>-seed<seed>`` and reused when it is already there.
     """
     from ....infra.files import sha256_file
+    from ...embedding.package_basis import untrained_twin_with_basis
     from ...registry.model_cache import fetch_package
-    from ...registry.untrained_twin import untrained_twin
 
     package = fetch_package(model)
     digest = sha256_file(package / "encoder.safetensors")[:16]
     target = Path(out_root) / f"{digest}-seed{seed}"
     if not (target / "encoder.safetensors").is_file():
-        untrained_twin(package, target, seed=seed)
+        untrained_twin_with_basis(package, target, seed=seed)
     return target
