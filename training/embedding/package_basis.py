@@ -7,13 +7,13 @@ untrained twin whose own basis is fitted on the programs the trained package's w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 from ...infra.errors import MirError
+from ...pipelines.dataset import index_sha256
 from ..core.package_verify import UnverifiedPackageWarning
 from .embedder import Embedder
 from .principal_basis import PACKAGE_BASIS_FILE, BasisConfig, PrincipalBasis, fit_dataset_basis
@@ -64,9 +64,8 @@ def ship_twin_basis(trained_dir: str | Path, twin_dir: str | Path) -> bool:
     meta = PrincipalBasis.load(trained_dir / PACKAGE_BASIS_FILE).meta
     lineage = json.loads((trained_dir / "lineage.json").read_text())
     dataset = Path(str(lineage.get("dataset_dir") or ""))
-    index = dataset / "index.json"
-    if not index.is_file() or (hashlib.sha256(index.read_bytes()).hexdigest()
-                               != meta.get("dataset_index_sha256")):
+    if not (dataset / "index.json").is_file() or (index_sha256(dataset)
+                                                  != meta.get("dataset_index_sha256")):
         print(f"[untrained twin] {twin_dir}: no principal basis (the dataset its encoder's "
               f"basis was fitted on, {dataset or '?'}, is not here as it was)", flush=True)
         return False

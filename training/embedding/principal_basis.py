@@ -21,7 +21,6 @@ for any package with ``mirencoder embed basis --model PACKAGE --dataset DATASET 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Sequence
@@ -32,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from ...infra.errors import ConfigError
+from ...infra.files import sha256_file, write_bytes_atomic
+from ...pipelines.dataset import index_sha256
 
 __all__ = ["BASIS_MODALITIES", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
@@ -86,11 +87,7 @@ class BasisConfig:
 
 def package_weights_sha256(package_dir: str | Path) -> str:
     """The sha256 of a package's ``encoder.safetensors``: which encoder a basis belongs to."""
-    digest = hashlib.sha256()
-    with open(Path(package_dir) / "encoder.safetensors", "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(Path(package_dir) / "encoder.safetensors")
 
 
 @dataclass(slots=True)
@@ -135,8 +132,6 @@ class PrincipalBasis:
 
     def save(self, path: str | Path) -> Path:
         """Writes one ``.npz`` file (atomically)."""
-        from ...infra.files import write_bytes_atomic
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_bytes_atomic(path, self.to_bytes())
@@ -319,8 +314,7 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
                              seed=config.seed, max_tokens=embedder.context_length)
     if progress:
         print(f"[basis] {config.model}: {len(records)} programs of {dataset} ({config.split})")
-    index = dataset / "index.json"
-    digest = hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else None
+    digest = index_sha256(dataset) if (dataset / "index.json").is_file() else None
     basis = fit_principal_basis(embedder, records, meta={
         "model": config.model, "dataset": dataset.name, "dataset_index_sha256": digest,
         "split": config.split, "seed": config.seed})
