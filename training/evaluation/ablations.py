@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from .ablation_table import ablations_markdown, collect_ablations
-from .report_files import show_and_publish
+from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["main"]
 
@@ -20,9 +20,7 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder of the ablation runs")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--config", default="")
     parser.add_argument("--windows", default="", help="the evaluations' token-window policy "

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .basis_table import AS_IS, basis_markdown, collect_basis_study
-from .report_files import show_and_publish
+from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_basis_study", "main"]
 
@@ -83,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-is", type=Path, default=None,
                         help="folder of infra/evaluate_outputs.sh runs of the same names")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
         groups = dict(_parse_group(g) for g in args.group)

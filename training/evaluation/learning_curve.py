@@ -22,7 +22,7 @@ from typing import Any
 from .learning_curve_plot import draw_learning_curves
 from .learning_curve_table import collect_curve, curve_markdown
 from .record_table import merge_runs
-from .report_files import recorded_section, show_and_publish
+from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
 __all__ = ["main"]
 
@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", type=Path, nargs="+",
                         help="evaluation folders completed by infra/learning_curve.sh")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:

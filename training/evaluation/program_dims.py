@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .program_dims_table import METHODS, collect_program_dims, label_k, program_dims_markdown
-from .report_files import show_and_publish
+from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_program_dims", "main"]
 
@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder holding the k<K>[-twin<S>] runs")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"not a folder: {args.root}")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .record_plot import draw_runs_of_record
 from .record_table import collect_run, merge_runs, runs_markdown
-from .report_files import recorded_section, show_and_publish
+from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
 __all__ = ["main"]
 
@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", type=Path, nargs="*",
                         help="evaluation folders written by infra/evaluate_run.sh")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     parser.add_argument("--replicates", action="append", default=[], metavar="LABEL=A,B,...",
                         help="runs of one recipe (config names), shown as one spread")
     parser.add_argument("--keep-recorded", action="store_true",

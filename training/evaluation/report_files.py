@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section", "show_and_publish"]
+           "publish_section", "show_and_publish", "add_report_dir_argument"]
 
 ReportPaths = dict[str, Path]
 
@@ -64,6 +65,13 @@ def publish_section(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPat
     paths = update_report(out_dir, key, value)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return paths
+
+
+def add_report_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """A report command's ``--report-dir`` (None: the section is only printed)."""
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="holds RESULTS.md and results/summary.json (without it the table "
+                        "is only printed)")
 
 
 def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],

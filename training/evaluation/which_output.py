@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from .output_table import collect_outputs, outputs_markdown, studies
-from .report_files import publish_section, recorded_section
+from .report_files import add_report_dir_argument, publish_section, recorded_section
 
 __all__ = ["main"]
 
@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="what the pre-trained runs are (names the study in the report)")
     parser.add_argument("--note", default="", help="what the table shows, in a sentence or "
                         "two (printed under it)")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="holds RESULTS.md and results/summary.json (without it the table "
-                        "is only printed)")
+    add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     groups: dict[str, list[Path]] = {}
     for spec in args.group:
