@@ -33,7 +33,7 @@ if [ ! -f "$RUN/encoder/encoder_config.json" ]; then
   exit 2
 fi
 [ -f "$RUN/untrained-encoder/encoder_config.json" ] ||
-  python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
+  mirencoder pretrain twin --model "$RUN/encoder" --out "$RUN/untrained-encoder"
 mkdir -p "$OUT"
 cp "$RUN/result.json" "$OUT/result.json"   # the run's registered version, for the tables
 MODELS=(--model "$RUN/encoder" --untrained-model "$RUN/untrained-encoder")
@@ -56,7 +56,7 @@ for seed in ${TWIN_SEEDS:-}; do
   twin="$RUN/untrained-encoder-seed$seed"
   twin_out="$OUT/twin-seed$seed"
   [ -f "$twin/encoder_config.json" ] ||
-    python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$twin" --seed "$seed"
+    mirencoder pretrain twin --model "$RUN/encoder" --out "$twin" --seed "$seed"
   score_package "$twin" "$twin_out" fused "$DATASET" "$DATA_DIR"
 done
 echo "[evaluate_run] $RUN scored in $OUT"

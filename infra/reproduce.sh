@@ -31,7 +31,7 @@ if [ -z "$(registered)" ]; then
 fi
 VERSION=$(registered)
 mirencoder registry promote "$VERSION" --alias champion
-python -m mirencoder.training.registry.untrained_twin "$RUN/encoder" --out "$RUN/untrained-encoder"
+mirencoder pretrain twin --model "$RUN/encoder" --out "$RUN/untrained-encoder"
 UNTRAINED=(--untrained-model "$RUN/untrained-encoder")
 # The committed tables: RESULTS.md, results/summary.json and results/results.png at the root
 # (without --out-dir, `mirencoder eval` writes under runs/eval/).

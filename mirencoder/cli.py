@@ -29,6 +29,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                     "pre-train the multi-modal encoder on a built dataset"),
     ("pretrain", "export"): ("mirencoder.commands.pretrain_export",
                              "write a pre-training checkpoint's encoder as a package"),
+    ("pretrain", "twin"): ("mirencoder.commands.pretrain_twin",
+                           "write an encoder's untrained twin (random weights) as a package"),
     ("registry", "list"): ("mirencoder.commands.registry_list",
                            "list registered encoder versions with lineage and metrics"),
     ("registry", "promote"): ("mirencoder.commands.registry_promote",

@@ -19,7 +19,7 @@ looks like IR — ``define``/``target triple`` — else C) and ``modality`` (``f
 Parameters (``params=`` of ``predict``, or ``"params"`` beside the records when served):
 ``modality`` (as the column), ``basis`` (``"package"``: vectors in the principal basis the
 package ships, centred, turned and cut to its leading directions; ``""``: the network's own
-coordinates), ``basis_variance`` (0.9) and ``basis_dims`` (0: by variance).
+coordinates), ``basis_variance`` (0.9, ``DEFAULT_BASIS_VARIANCE``) and ``basis_dims`` (0: by variance).
 
 Output: a DataFrame with one row per input: ``embedding`` (a list of D floats; null for a
 failed input), ``error`` (empty when embedded, else ``reason: message``) and ``reason``.
@@ -81,9 +81,12 @@ class EncoderPyfunc(PythonModel):
             return self.embedder
         if basis != "package":
             raise ValueError(f"basis must be '' or 'package', got {basis!r}")
-        key = (float(params.get("basis_variance", 0.9)), int(params.get("basis_dims", 0)))
+        from mirencoder.training.core.package_verify import DEFAULT_BASIS_VARIANCE
+        from mirencoder.training.embedding.embed_config import EmbedConfig
+
+        key = (float(params.get("basis_variance", DEFAULT_BASIS_VARIANCE)),
+               int(params.get("basis_dims", 0)))
         if key not in self.in_basis:
-            from mirencoder.training.embedding.embed_config import EmbedConfig
             from mirencoder.training.embedding.embedder import Embedder
 
             config = EmbedConfig(model=self.package, basis="package", basis_variance=key[0],

@@ -224,3 +224,13 @@ def test_a_finished_run_ships_its_principal_basis(demo_dataset, small_model, tmp
     assert twin_basis.meta["programs"] == basis.meta["programs"]
     assert twin_basis.meta["weights_sha256"] != basis.meta["weights_sha256"]
     assert Embedder.from_uri(str(twin), basis="package").modality_dim("fused") >= 1
+    # the command the scripts use makes the same kind of twin, at another seed
+    from mirencoder.cli import main
+
+    assert main(["pretrain", "twin", "--model", str(package), "--out",
+                 str(tmp_path / "twin1"), "--seed", "1"]) == 0
+    other = PrincipalBasis.load(tmp_path / "twin1" / PACKAGE_BASIS_FILE)
+    assert other.meta["programs"] == basis.meta["programs"]
+    assert other.meta["weights_sha256"] not in (basis.meta["weights_sha256"],
+                                                twin_basis.meta["weights_sha256"])
+    assert main(["pretrain", "twin", "--out", str(tmp_path / "twin2")]) == 2  # no --model

@@ -112,6 +112,9 @@ def test_settings_refuse_the_test_split_and_a_twin_without_its_basis():
     assert basis_problems("", "", 0.9, "m", "t") == []
     assert any("untrained_basis" in p for p in basis_problems("b.npz", "", 0.9, "m", "t"))
     assert basis_problems("b.npz", "", 0.9, "m", "none") == []
+    # the twin settings mean what probes.untrained_model means: any case of off / none
+    assert basis_problems("b.npz", "", 0.9, "m", " Off ") == []
+    assert any("untrained_basis is set" in p for p in basis_problems("", "t.npz", 0.9, "m", "none"))
     assert any("basis_variance" in p for p in basis_problems("", "", 0.0, "m", ""))
 
 

@@ -27,10 +27,13 @@ from ...infra.files import sha256_file, write_text_atomic
 
 __all__ = ["LOCK_FILE_NAME", "CONFIG_FILE", "PackageReference", "UnverifiedPackageWarning",
            "package_file_hashes", "package_digest", "folder_reference", "verify_package_files",
-           "write_package_lock"]
+           "write_package_lock", "DEFAULT_BASIS_VARIANCE"]
 
 LOCK_FILE_NAME = "mirencoder.lock.json"
 CONFIG_FILE = "encoder_config.json"
+# The share of the pre-training corpus variance a package's principal basis keeps unless told
+# otherwise (EmbedConfig.basis_variance and the served pyfunc's basis_variance param).
+DEFAULT_BASIS_VARIANCE = 0.9
 _LOCK_FORMAT = 1
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from ...infra.config import check, help_field
 from ...infra.errors import ConfigError
 from ...pipelines.compile import CompileConfig
+from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
 __all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
-           "basis_problems", "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE",
+           "basis_problems", "twin_choice", "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE",
            "DEFAULT_GRAPH_BATCH_SIZE"]
 
 MODALITIES = ("fused", "tokens", "graph", "joint")
@@ -33,6 +34,15 @@ def window_setting_problem(windows: str, max_windows: int) -> str | None:
     return (f"windows must be '' or one of {', '.join(WINDOW_POLICIES)} and max_windows >= 0, "
             f"got {windows!r}, {max_windows}")
 
+def twin_choice(value: str | None) -> str | None:
+    """What an ``untrained_model`` setting means: ``"auto"`` (make the twin of the model under
+    test), None (``off``, ``none``, empty or None: no twin) or the twin's URI / folder itself."""
+    text = (value or "").strip()
+    if text.lower() == "auto":
+        return "auto"
+    return None if text.lower() in ("", "none", "off") else text
+
+
 def _basis_keep_problems(variance: float, dims: int) -> list[str]:
     """What is wrong with how many leading directions of a basis are kept."""
     p: list[str] = []
@@ -47,9 +57,9 @@ def basis_problems(basis: str, untrained_basis: str, variance: float, model: str
     encoder it was fitted for, so the twin gets its own)."""
     p = _basis_keep_problems(variance, dims)
     check(p, not basis or bool(model), "basis is set but model is not")
-    check(p, not untrained_basis or bool(untrained_model),
+    check(p, not untrained_basis or twin_choice(untrained_model) is not None,
           "untrained_basis is set but untrained_model is not")
-    check(p, not (basis and untrained_model not in (None, "", "none", "off", "auto")
+    check(p, not (basis and twin_choice(untrained_model) not in (None, "auto")
                   and not untrained_basis),
           "basis is set for the encoder but not for its untrained twin (untrained_basis): "
           "compare the two like for like, each in its own basis")
@@ -114,7 +124,7 @@ class EmbedConfig:
         "principal directions of the pre-training corpus, the leading ones kept ('': the "
         "network's own coordinates)")
     basis_variance: float = help_field(
-        0.9, "with a basis: keep the fewest leading directions covering this share of the "
+        DEFAULT_BASIS_VARIANCE, "with a basis: keep the fewest leading directions covering this share of the "
         "corpus variance (1.0: all, only turned)")
     basis_dims: int = help_field(
         0, "with a basis: keep exactly this many leading directions instead (0: by "

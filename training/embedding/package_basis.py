@@ -9,17 +9,38 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...infra.config import check, raise_problems
 from ...infra.errors import MirError
 from ...pipelines.dataset import index_sha256
 from ..core.package_verify import UnverifiedPackageWarning
 from .embedder import Embedder
 from .principal_basis import PACKAGE_BASIS_FILE, BasisConfig, PrincipalBasis, fit_dataset_basis
 
-__all__ = ["ship_package_basis", "ship_run_basis", "ship_twin_basis",
+__all__ = ["TwinConfig", "ship_package_basis", "ship_run_basis", "ship_twin_basis",
            "untrained_twin_with_basis"]
+
+
+@dataclass(kw_only=True, slots=True)
+class TwinConfig:
+    """What ``mirencoder pretrain twin`` writes: the untrained twin of an encoder."""
+
+    model: str = ""
+    """The trained encoder: a package folder or a registry URI (models:/NAME@ALIAS)."""
+    out_dir: str = ""
+    """The twin's package folder (replaced when it exists)."""
+    seed: int = 0
+    """Seeds the twin's random weights (compare against several twins to see their spread)."""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        check(problems, bool(self.model), "model is not set (--model PACKAGE_OR_URI)")
+        check(problems, bool(self.out_dir), "out_dir is not set (--out DIR)")
+        check(problems, self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        raise_problems(problems, "twin")
 
 
 def ship_package_basis(package_dir: str | Path, dataset_dir: str | Path, *, programs: int,

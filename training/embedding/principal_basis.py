@@ -33,6 +33,7 @@ import numpy as np
 from ...infra.errors import ConfigError
 from ...infra.files import sha256_file, write_bytes_atomic
 from ...pipelines.dataset import index_sha256
+from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
 __all__ = ["BASIS_MODALITIES", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
@@ -207,7 +208,7 @@ class BasisSetting:
     many leading directions it keeps (``EmbedConfig.basis_variance`` / ``basis_dims``)."""
 
     basis: PrincipalBasis | None = None
-    variance: float = 0.9
+    variance: float = DEFAULT_BASIS_VARIANCE
     count: int = 0
 
     def apply(self, modality: str, vectors: np.ndarray) -> np.ndarray:

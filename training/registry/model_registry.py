@@ -39,7 +39,11 @@ from ...infra.tracking import (
     resolve_tracking_uri,
     using_tracking_uri,
 )
-from ..core.package_verify import package_digest, package_file_hashes
+from ..core.package_verify import (
+    DEFAULT_BASIS_VARIANCE,
+    package_digest,
+    package_file_hashes,
+)
 from .model_card import (
     METRIC_TAG_PREFIX,
     plot_training_curves,
@@ -170,7 +174,7 @@ def pyfunc_signature() -> Any:
 
     return ModelSignature(params=ParamSchema([
         ParamSpec("modality", "string", "fused"), ParamSpec("basis", "string", ""),
-        ParamSpec("basis_variance", "double", 0.9), ParamSpec("basis_dims", "long", 0)]))
+        ParamSpec("basis_variance", "double", DEFAULT_BASIS_VARIANCE), ParamSpec("basis_dims", "long", 0)]))
 
 
 def pyfunc_requirements() -> list[str]:

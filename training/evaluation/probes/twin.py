@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...embedding.embed_config import twin_choice
+
 __all__ = ["twin_choice", "resolve_untrained_twin"]
-
-
-def twin_choice(value: str | None) -> str | None:
-    """``untrained_model``'s meaning: ``"auto"`` (make the twin of the model under test), None
-    (``off``, ``none``, empty or None: no twin rows) or the twin's URI / folder itself."""
-    text = (value or "").strip()
-    if text.lower() == "auto":
-        return "auto"
-    return None if text.lower() in ("", "none", "off") else text
 
 
 def resolve_untrained_twin(model: str, out_root: Path, *, seed: int = 0) -> Path:
