@@ -10,7 +10,8 @@ headline scores and every leakage-free downstream protocol, from the folders tha
 in the pre-training seed or hardware: their spread is shown beside the twins'.
 ``--keep-recorded`` keeps the runs the report already holds (``results/summary.json``) whose
 folders are not given — runs scored in an earlier session or on another machine, whose
-evaluation folders are gone — and replaces a recorded run by a folder of the same name.
+evaluation folders are gone — and replaces a recorded run by a folder of the same name; it
+keeps the recorded ``--replicates`` groups too (one given again under its label replaces it).
 
 merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md, with
 a figure of each run beside its twins (``results/runs_of_record.png``).
@@ -43,11 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error("not a folder: " + ", ".join(missing))
     scored = [collect_run(folder) for folder in args.folders]
+    recorded: dict = {}
     if args.keep_recorded:
         if args.report_dir is None:
             parser.error("--keep-recorded reads the report's table: give --report-dir")
-        scored = merge_runs(recorded_section(args.report_dir, "runs_of_record").get("runs", []),
-                            scored)
+        recorded = recorded_section(args.report_dir, "runs_of_record")
+        scored = merge_runs(recorded.get("runs", []), scored)
     if not scored:
         parser.error("no runs: give evaluation folders (or --keep-recorded with a report "
                      "that holds some)")
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--replicates {spec!r}: LABEL=A,B,... with two or more of the runs "
                          f"given ({', '.join(sorted(names))})")
         runs.setdefault("replicates", []).append({"label": label, "names": group})
+    given = {group["label"] for group in runs.get("replicates", [])}
+    kept = [group for group in recorded.get("replicates", [])  # a label given replaces its own
+            if group["label"] not in given and set(group["names"]) <= names]
+    if kept:
+        runs["replicates"] = kept + runs.get("replicates", [])
     show_and_publish(args.report_dir, "runs_of_record", runs, runs_markdown,
                      draw_runs_of_record)
     return 0

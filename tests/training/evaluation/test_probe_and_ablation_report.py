@@ -246,6 +246,15 @@ def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, 
     maps = [r["methods"]["pre-trained"]["map_fused"] for r in runs["runs"]]
     assert maps == [0.40, 0.35, 0.50]
     assert runs["replicates"] == [{"label": "recipe", "names": ["run-a", "run-c"]}]
+    fourth = scored("run-d", 0.45)  # a later run alone keeps the recorded groups
+    assert record_main([str(fourth), "--keep-recorded", "--report-dir", str(tmp_path)]) == 0
+    runs = json.loads((tmp_path / "results" / "summary.json").read_text())["runs_of_record"]
+    assert [r["name"] for r in runs["runs"]][-1] == "run-d"
+    assert runs["replicates"] == [{"label": "recipe", "names": ["run-a", "run-c"]}]
+    assert record_main([str(fourth), "--keep-recorded", "--report-dir", str(tmp_path),
+                        "--replicates", "recipe=run-c,run-d"]) == 0  # given again: replaced
+    runs = json.loads((tmp_path / "results" / "summary.json").read_text())["runs_of_record"]
+    assert runs["replicates"] == [{"label": "recipe", "names": ["run-c", "run-d"]}]
     with pytest.raises(SystemExit):  # the record lives in the report: it must be named
         record_main([str(third), "--keep-recorded"])
     assert "--keep-recorded" in capsys.readouterr().err
