@@ -19,7 +19,8 @@ looks like IR — ``define``/``target triple`` — else C) and ``modality`` (``f
 Parameters (``params=`` of ``predict``, or ``"params"`` beside the records when served):
 ``modality`` (as the column), ``basis`` (``"package"``: vectors in the principal basis the
 package ships, centred, turned and cut to its leading directions; ``""``: the network's own
-coordinates), ``basis_variance`` (0.9, ``DEFAULT_BASIS_VARIANCE``) and ``basis_dims`` (0: by variance).
+coordinates), ``basis_variance`` (0.9, ``DEFAULT_BASIS_VARIANCE``) and ``basis_dims`` (0: by
+variance).
 
 Output: a DataFrame with one row per input: ``embedding`` (a list of D floats; null for a
 failed input), ``error`` (empty when embedded, else ``reason: message``) and ``reason``.

@@ -34,6 +34,7 @@ def window_setting_problem(windows: str, max_windows: int) -> str | None:
     return (f"windows must be '' or one of {', '.join(WINDOW_POLICIES)} and max_windows >= 0, "
             f"got {windows!r}, {max_windows}")
 
+
 def twin_choice(value: str | None) -> str | None:
     """What an ``untrained_model`` setting means: ``"auto"`` (make the twin of the model under
     test), None (``off``, ``none``, empty or None: no twin) or the twin's URI / folder itself."""
@@ -124,8 +125,8 @@ class EmbedConfig:
         "principal directions of the pre-training corpus, the leading ones kept ('': the "
         "network's own coordinates)")
     basis_variance: float = help_field(
-        DEFAULT_BASIS_VARIANCE, "with a basis: keep the fewest leading directions covering this share of the "
-        "corpus variance (1.0: all, only turned)")
+        DEFAULT_BASIS_VARIANCE, "with a basis: keep the fewest leading directions covering "
+        "this share of the corpus variance (1.0: all, only turned)")
     basis_dims: int = help_field(
         0, "with a basis: keep exactly this many leading directions instead (0: by "
         "basis_variance)")

@@ -6,7 +6,6 @@ shows what pre-training adds over the architecture and the input views alone.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 __all__ = ["untrained_twin"]
@@ -38,16 +37,3 @@ def untrained_twin(package_dir: str | Path, out_dir: str | Path, *, seed: int = 
     lineage.update(untrained=True, untrained_seed=seed, twin_of=str(Path(package_dir).resolve()))
     return save_encoder_package(out_dir, fresh, info.model_config, info.tokenizer_path,
                                 info.node_vocab_path, lineage, tokenizer_ids=info.tokenizer_ids)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("package", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    print(untrained_twin(args.package, args.out, seed=args.seed))
-
-
-if __name__ == "__main__":
-    main()
