@@ -7,6 +7,7 @@ from typing import Any
 
 from .ablation_table import ablations_markdown
 from .basis_table import basis_markdown, basis_statements
+from .codebook_table import codebook_markdown, codebook_statements
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
@@ -295,6 +296,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
     statements += basis_statements(summary.get("principal_basis", {}))
+    statements += codebook_statements(summary.get("node_codes", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -348,6 +350,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
     if summary.get("principal_basis"):
         out += ["", basis_markdown(summary["principal_basis"]).rstrip()]
+    if summary.get("node_codes"):
+        out += ["", codebook_markdown(summary["node_codes"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
     if summary.get("ablations"):

@@ -1,0 +1,89 @@
+"""Bags of node codes: node states, the codebook, the counts, the featurizer and the study's
+table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mirencoder.infra.errors import ConfigError
+from mirencoder.training.evaluation.codebook_table import (
+    SETTINGS,
+    codebook_markdown,
+    codebook_statements,
+)
+from mirencoder.training.evaluation.features.node_codes import (
+    NodeCodesFeaturizer,
+    code_histograms,
+    fit_node_codebook,
+    node_states,
+)
+from mirencoder.training.evaluation.programs import EvalProgram
+
+DEMO_IR = Path(__file__).resolve().parents[3] / "datasets" / "demo-corpus" / "ir"
+
+
+def test_counts_add_up_to_each_programs_nodes_and_follow_the_nearest_code():
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(50, 8)).astype(np.float32)
+    owners = np.repeat([0, 1, 2], [10, 15, 25])
+    codebook = fit_node_codebook(states, 4, seed=0)
+    assert codebook.shape == (4, 8)
+    np.testing.assert_allclose(np.linalg.norm(codebook, axis=1), 1.0, rtol=1e-5)
+    histograms = code_histograms(states, owners, codebook, 3)
+    np.testing.assert_allclose(np.expm1(histograms).sum(axis=1), [10, 15, 25], rtol=1e-5)
+    # a state equal to a centroid (at any length) counts for that centroid
+    one = code_histograms(3.0 * codebook[2:3], np.zeros(1, dtype=int), codebook, 1)
+    assert np.argmax(one[0]) == 2 and np.expm1(one[0]).sum() == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="needs codes >= 2"):
+        fit_node_codebook(states[:3], 4)
+
+
+def test_featurizer_reads_each_encoders_node_states_and_marks_bad_files(random_package,
+                                                                      tmp_path):
+    from mirencoder.training.embedding.embedder import Embedder
+
+    embedder = Embedder.from_package(random_package)
+    paths = [*sorted(DEMO_IR.glob("*.ll")), *sorted((DEMO_IR.parent / "c").glob("*.c"))][:4]
+    n = len(paths)
+    assert n >= 2
+    records = [embedder.prepare_file(p) for p in paths]
+    states, owners = node_states(embedder, records, batch_size=3)
+    assert states.shape[0] == owners.shape[0] == sum(len(r["node_type"]) for r in records)
+    assert states.shape[1] == embedder.model.config.gnn_hidden
+    assert set(owners.tolist()) == set(range(len(records)))
+
+    broken = tmp_path / "broken.ll"
+    broken.write_text("this is not IR")
+    programs = [EvalProgram(key=p.stem, kernel=p.stem, path=p) for p in [*paths, broken]]
+    cache: dict = {}
+    featurizer = NodeCodesFeaturizer("codes", embedder, fit_node_codebook(states, 5), cache)
+    features = featurizer.featurize(programs)
+    assert features.shape == (n + 1, 5)
+    assert np.isfinite(features[:n]).all() and np.isnan(features[n]).all()
+    assert list(featurizer.errors) == ["broken"]
+    # one program alone gives the same counts as inside a batch of programs
+    for row, record in enumerate(records):
+        alone = code_histograms(node_states(embedder, [record])[0],
+                                np.zeros(len(record["node_type"]), dtype=int),
+                                featurizer.codebook, 1)[0]
+        np.testing.assert_allclose(features[row], alone, atol=1e-6)
+    assert len(cache) == n  # the network ran once per readable program
+
+
+def test_table_and_targets_line_compare_the_first_group_with_the_second():
+    section = {"groups": {"pre-trained": ["a"], "untrained twins": ["b", "c"]}, "codes": 8,
+               "seeds": [0, 1], "corpus_programs": 10, "dataset": "runs/datasets/x",
+               "settings": list(SETTINGS),
+               "scores": {"pre-trained": {s: [90.0, 92.0] for s in SETTINGS},
+                          "untrained twins": {s: [87.0, 88.0, 88.0, 89.0] for s in SETTINGS}}}
+    markdown = codebook_markdown(section)
+    assert "| pre-trained (1) | 91.0 ± 1.4 (90.0–92.0) |" in markdown
+    assert "| untrained twins (2) |" in markdown
+    (line,) = codebook_statements(section)
+    assert "+3.0 / +3.0 / +3.0 / +3.0" in line and "target +2 on all four: reached" in line
+    section["scores"]["pre-trained"]["devmap-680 leakage-free nvidia"] = [88.0]
+    assert "NOT reached" in codebook_statements(section)[0]
+    assert codebook_statements({}) == []

@@ -1,0 +1,152 @@
+"""Bag of node codes, pre-trained encoders beside their untrained twins: DevMap and thread
+coarsening with each encoder's node states read as code counts (``features/node_codes.py``).
+
+A diagnostic of what limits the tree-headed protocols. The opcode histogram, whose every
+column counts one opcode, beats every dense vector on DevMap leakage-free and loses that lead
+when its counts come rotated (RESULTS.md, "How many program dimensions the DevMap head can
+use"). A count readout of an encoder's own node states gives its representation that form; if
+pre-training taught the node states what device mapping needs, the pre-trained codes should
+then pull ahead of the twins' codes. Same folds and heads as the protocols; each codebook is
+fitted on the same pre-training programs (train split), at several k-means seeds::
+
+    python -m mirencoder.training.evaluation.codebook_study \\
+        --group "pre-trained=runs/pretrain/RUN/encoder" \\
+        --group "untrained twins=runs/pretrain/RUN/untrained-encoder,..." \\
+        --dataset runs/datasets/pretrain-variants-2cpu-v1 --out-dir runs/eval/node-codes \\
+        --report-dir .
+
+Each (encoder, seed) is written to ``OUT/<group>-<member>-seed<S>.json`` and skipped on a
+rerun. The table goes into ``results/summary.json`` (key ``node_codes``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .codebook_table import SETTINGS, codebook_markdown
+from .report_files import add_report_dir_argument, show_and_publish
+
+__all__ = ["collect_scores", "score_encoder", "main"]
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def _scores(devmap: dict[str, Any], coarsening: dict[str, Any], method: str) -> dict[str, float]:
+    """The :data:`SETTINGS` values of ``method`` in the runners' results."""
+    out: dict[str, float] = {}
+    for task, run in devmap.items():
+        for protocol, platforms in run["results"].items():
+            for platform, methods in platforms.items():
+                if method in methods:
+                    out[f"{task} {protocol} {platform}"] = methods[method]["accuracy_mean"]
+    for protocol, platforms in coarsening["thread-coarsening"]["results"].items():
+        values = [m[method]["speedup_mean"] for m in platforms.values() if method in m]
+        if values:
+            out[f"thread-coarsening {protocol}"] = float(np.mean(values))
+    return {s: out[s] for s in SETTINGS if s in out}
+
+
+def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], programs: int,
+                  out_dir: Path, stem: str) -> list[dict[str, float]]:
+    """Scores of one encoder's node codes at each k-means seed (``out_dir/<stem>-seed<S>.json``
+    written per seed, read back when present)."""
+    files = {s: out_dir / f"{stem}-seed{s}.json" for s in seeds}
+    todo = [s for s in seeds if not files[s].is_file()]
+    if todo:
+        from ..embedding.embedder import Embedder
+        from ..embedding.principal_basis import corpus_records
+        from .coarsening_eval import CoarseningConfig, run_thread_coarsening
+        from .devmap_eval import DevMapConfig, run_devmap
+        from .features.node_codes import NodeCodesFeaturizer, fit_node_codebook, node_states
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a local package folder nothing vouches for
+            embedder = Embedder.from_package(package)
+        corpus, _ = node_states(embedder, corpus_records(dataset, programs=programs, seed=0,
+                                                         max_tokens=1))
+        cache: dict[str, np.ndarray] = {}
+        for seed in todo:
+            start = time.perf_counter()
+            codebook = fit_node_codebook(corpus, codes, seed=seed)
+            featurizer = NodeCodesFeaturizer("node-codes", embedder, codebook, cache)
+            devmap = run_devmap(DevMapConfig(), [featurizer], progress=False)
+            coarsening = run_thread_coarsening(CoarseningConfig(), [featurizer], progress=False)
+            scores = _scores(devmap, coarsening, "node-codes")
+            files[seed].parent.mkdir(parents=True, exist_ok=True)
+            files[seed].write_text(json.dumps({"package": package, "codes": codes, "seed": seed,
+                                               "corpus_programs": programs,
+                                               "corpus_nodes": int(len(corpus)),
+                                               "scores": scores}, indent=1))
+            print(f"[node codes] {stem} seed {seed}: "
+                  + " / ".join(f"{scores.get(s, float('nan')):.3f}" for s in SETTINGS)
+                  + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    return [json.loads(files[s].read_text())["scores"] for s in seeds]
+
+
+def collect_scores(groups: dict[str, list[str]], dataset: str, *, codes: int, seeds: list[int],
+                   programs: int, out_dir: Path) -> dict[str, Any]:
+    """The section: per group, per setting, one value per (member, seed)."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    for label, members in groups.items():
+        per = {s: [] for s in SETTINGS}
+        for i, package in enumerate(members):
+            for run in score_encoder(package, dataset, codes=codes, seeds=seeds,
+                                     programs=programs, out_dir=out_dir,
+                                     stem=f"{_slug(label)}-{i}"):
+                for setting, value in run.items():
+                    per[setting].append(value)
+        scores[label] = per
+    return {"groups": groups, "codes": codes, "seeds": seeds, "corpus_programs": programs,
+            "dataset": str(dataset), "settings": list(SETTINGS), "scores": scores}
+
+
+def _parse_group(text: str) -> tuple[str, list[str]]:
+    label, _, names = text.partition("=")
+    members = [n for n in names.split(",") if n]
+    if not label or not members:
+        raise ValueError(f"--group {text!r}: expected LABEL=PACKAGE[,PACKAGE...]")
+    return label, members
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", action="append", default=[], required=True,
+                        help="LABEL=PACKAGE,PACKAGE (repeat; the first is compared with the "
+                             "second)")
+    parser.add_argument("--dataset", required=True, help="the pre-training dataset folder")
+    parser.add_argument("--out-dir", type=Path, required=True,
+                        help="per-encoder, per-seed scores (kept for reruns)")
+    parser.add_argument("--codes", type=int, default=64, help="codebook size K")
+    parser.add_argument("--seeds", default="0,1,2", help="k-means seeds, comma-separated")
+    parser.add_argument("--programs", type=int, default=600,
+                        help="train-split programs whose node states fit each codebook")
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    add_report_dir_argument(parser)
+    args = parser.parse_args(argv)
+    try:
+        groups = dict(_parse_group(g) for g in args.group)
+        seeds = [int(s) for s in args.seeds.split(",") if s]
+    except ValueError as error:
+        parser.error(str(error))
+    missing = [p for members in groups.values() for p in members
+               if not (Path(p) / "encoder_config.json").is_file()]
+    if missing:
+        parser.error(f"not encoder package folders: {', '.join(missing)}")
+    section = collect_scores(groups, args.dataset, codes=args.codes, seeds=seeds,
+                             programs=args.programs, out_dir=args.out_dir)
+    section["note"] = args.note
+    show_and_publish(args.report_dir, "node_codes", section, codebook_markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

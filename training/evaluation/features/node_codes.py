@@ -1,0 +1,118 @@
+"""Bag of node codes: an encoder's GNN node states counted by their nearest codebook entry.
+
+A count readout of a frozen encoder, the "bag of visual words" of local descriptors: K
+centroids (spherical k-means) are fitted on the node states of programs of the encoder's
+pre-training corpus (unlabelled, train split); a program is then ``log1p`` of how many of its
+nodes fall nearest each centroid (cosine). Every column counts one kind of node-in-context, as
+every column of the opcode histogram counts one opcode, so a head that splits on one column at
+a time reads it as it reads the histogram, whatever basis the network's own vectors come in.
+An untrained twin gets the same treatment from its own node states on the same programs: with
+random weights, message passing hashes each node's neighbourhood (a Weisfeiler-Lehman-like
+code), so the comparison asks what pre-training adds to the node states beyond that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ....infra.errors import ConfigError, InputError, MirError
+from ..programs import EvalProgram
+
+__all__ = ["NodeCodesFeaturizer", "code_histograms", "fit_node_codebook", "node_states"]
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def node_states(embedder: Any, records: Sequence[dict], batch_size: int = 16
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The graph encoder's output states of every node of ``records`` (prepared programs,
+    graphs cut to the embedder's ``max_graph_nodes``): ``([N, H] float32, [N] record index)``."""
+    import torch
+
+    from ...core.data.collate import collate_graphs
+
+    states, owners = [], []
+    for start in range(0, len(records), batch_size):
+        graph = collate_graphs(records[start:start + batch_size],
+                               node_vocab_size=embedder.tokenizer_ids.node_vocab_size,
+                               max_graph_nodes=embedder.max_graph_nodes)
+        with torch.inference_mode():
+            out = embedder.model.graph_encoder(graph.node_text, graph.node_type,
+                                               graph.edge_index, graph.edge_flow,
+                                               graph.edge_position)
+        states.append(out.float().cpu().numpy())
+        owners.append(graph.batch.cpu().numpy() + start)
+    return np.concatenate(states), np.concatenate(owners)
+
+
+def fit_node_codebook(states: np.ndarray, codes: int, *, seed: int = 0,
+                      sample: int = 60_000) -> np.ndarray:
+    """``[codes, H]`` unit-length centroids: k-means on the unit-length states (at most
+    ``sample`` of them, drawn with ``seed``), so nearest by cosine.
+
+    Raises:
+        ConfigError: fewer states than codes, or codes < 2.
+    """
+    from sklearn.cluster import KMeans
+
+    if codes < 2 or len(states) < codes:
+        raise ConfigError(f"a codebook of {codes} codes needs codes >= 2 and at least as many "
+                          f"node states, got {len(states)}")
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(states), size=min(sample, len(states)), replace=False)
+    kmeans = KMeans(n_clusters=codes, n_init=1, max_iter=100, random_state=seed)
+    kmeans.fit(_unit_rows(np.asarray(states, dtype=np.float64)[picked]))
+    return _unit_rows(kmeans.cluster_centers_).astype(np.float32)
+
+
+def code_histograms(states: np.ndarray, owners: np.ndarray, codebook: np.ndarray,
+                    programs: int) -> np.ndarray:
+    """``[programs, K]`` ``log1p`` of each program's node count per nearest code."""
+    nearest = np.argmax(_unit_rows(states) @ codebook.T, axis=1)
+    counts = np.zeros((programs, len(codebook)), dtype=np.float64)
+    np.add.at(counts, (owners, nearest), 1.0)
+    return np.log1p(counts).astype(np.float32)
+
+
+class NodeCodesFeaturizer:
+    """Programs as bags of node codes of one encoder and one codebook.
+
+    Args:
+        name: the method's name in reports.
+        embedder: a loaded :class:`~mirencoder.training.embedding.embedder.Embedder`.
+        codebook: ``[K, H]`` from :func:`fit_node_codebook` on this encoder's node states.
+        state_cache: ``program path -> [n, H]`` node states, shared between featurizers of
+            the same encoder (another codebook need not run the network again).
+    """
+
+    def __init__(self, name: str, embedder: Any, codebook: np.ndarray,
+                 state_cache: dict[str, np.ndarray] | None = None):
+        self.name, self.embedder, self.codebook = name, embedder, codebook
+        self.state_cache = {} if state_cache is None else state_cache
+        self.description = (f"log1p counts of {len(codebook)} node codes of "
+                            f"{embedder.source}'s GNN node states")
+        self.errors: dict[str, str] = {}
+
+    def _states(self, path: str) -> np.ndarray:
+        if path not in self.state_cache:
+            record = self.embedder.prepare_file(path, max_tokens=1)  # the graph is all we read
+            self.state_cache[path] = node_states(self.embedder, [record])[0]
+        return self.state_cache[path]
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        out = np.full((len(programs), len(self.codebook)), np.nan, dtype=np.float32)
+        self.errors = {}
+        for row, program in enumerate(programs):
+            try:
+                states = self._states(str(program.path))
+            except (InputError, MirError, OSError) as error:
+                self.errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
+                continue
+            out[row] = code_histograms(states, np.zeros(len(states), dtype=np.int64),
+                                       self.codebook, 1)[0]
+        return out
