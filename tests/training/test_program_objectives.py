@@ -592,3 +592,39 @@ def test_anchoring_trains_the_chosen_views_and_checks_its_width():
                        ({"anchor_targets": "mean"}, "anchor_targets")):
         with pytest.raises(ConfigError, match=match):
             TaskConfig(**bad)
+
+
+# --- loop membership ----------------------------------------------------------------------
+
+def test_loop_membership_marks_instructions_on_control_cycles_only():
+    from mirencoder.training.pretraining.tasks.loops import IGNORE, loop_membership
+
+    # graph 0: 0 -> 1 -> 2 -> 1 (a loop of 1, 2), 2 -> 3 exit; data edge 3 -> 0 is no cycle;
+    # node 4 a variable. Graph 1 (nodes 5, 6): 5 -> 5 a self-loop, 6 alone.
+    edges = torch.tensor([[0, 1, 2, 2, 3, 5], [1, 2, 1, 3, 0, 5]])
+    flows = torch.tensor([0, 0, 0, 0, 1, 0])
+    types = torch.tensor([0, 0, 0, 0, 1, 0, 0])
+    assert loop_membership(edges, flows, types).tolist() == [0, 1, 1, 0, IGNORE, 1, 0]
+    assert loop_membership(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0),
+                           torch.tensor([0, 2])).tolist() == [0, IGNORE]
+
+
+def test_loop_membership_trains_the_graph_encoder():
+    task = TaskConfig(**{**ONLY, "loop_weight": 1.0})
+    torch.manual_seed(0)
+    model = PretrainingModel(MODEL, task, IDS)
+    records = _records(4)
+    for record in records:  # close each chain into a control-flow cycle
+        record["edge_src"].append(record["edge_dst"][-1])
+        record["edge_dst"].append(0)
+        record["edge_flow"] = [0] * len(record["edge_src"])
+        record["edge_position"].append(0)
+    step = _step(model, task, records)
+    assert step.loop_targets.tolist() == [1] * int(step.inputs.graph.num_nodes)
+    metrics = model(step)
+    assert set(metrics) == set(model.metric_names()) >= {"loop_loss", "loop_accuracy"}
+    metrics["loss"].backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0
+               for p in model.encoder.graph_encoder.parameters())
+    with pytest.raises(ConfigError, match="loop_weight"):
+        TaskConfig(loop_weight=-1.0)

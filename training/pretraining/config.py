@@ -146,6 +146,10 @@ class TaskConfig:
     anchor_targets: str = _f(
         "group", "group (each program anchored to its variant group's mean properties, as the "
         "variant contrast asks one vector of every level) | own (its own graph's)")
+    loop_weight: float = _f(
+        0.0, "weight of loop membership: a linear head over each instruction's node state "
+        "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "
+        "0: off")
     contrastive_variants: str = _f(
         "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
         "contrastive alignment and the matching negatives it mines: negative (its hardest "
@@ -158,11 +162,12 @@ class TaskConfig:
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
                      "gae_negative_ratio", "contrastive_weight", "variant_weight",
                      "outcome_weight", "vectorisation_weight", "spread_weight",
-                     "anchor_weight"):
+                     "anchor_weight", "loop_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
         _check(p, self.mlm_weight + self.gae_weight + self.match_weight
                + self.contrastive_weight + self.variant_weight + self.outcome_weight
-               + self.vectorisation_weight + self.spread_weight + self.anchor_weight > 0,
+               + self.vectorisation_weight + self.spread_weight + self.anchor_weight
+               + self.loop_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction

@@ -24,6 +24,7 @@ from .config import TaskConfig, parse_views
 from .tasks.anchor import anchor_metrics
 from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.graph_autoencoding import gae_metrics
+from .tasks.loops import LoopHead, loop_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
 from .tasks.matching import matching_metrics, sample_negatives
 from .tasks.outcome import OutcomeHead, outcome_metrics
@@ -64,7 +65,8 @@ class PretrainingModel(nn.Module):
     ``outcome_cross_loss``, ``vectorisation_loss``, ``vectorisation_accuracy``,
     ``vectorisation_vector_accuracy``, ``spread_loss``, ``spread_std`` (mean per-dimension
     batch standard deviation of the spread views), ``anchor_loss``, ``anchor_correlation``
-    (mean batch correlation of the anchored coordinates with their properties) (those of
+    (mean batch correlation of the anchored coordinates with their properties), ``loop_loss``,
+    ``loop_accuracy`` (loop membership of the instructions) (those of
     enabled tasks; variant ones only when the batch
     holds two programs of one group, the cross-level outcome loss only with two levels of one
     group, the vector accuracy only when a variant in the batch holds vector code).
@@ -99,6 +101,7 @@ class PretrainingModel(nn.Module):
             for view in self.variant_views})
         self.outcome_head = (OutcomeHead(model.fusion_dim, ids.node_vocab_size)
                              if task.outcome_weight > 0 else None)
+        self.loop_head = LoopHead(model.gnn_hidden) if task.loop_weight > 0 else None
         self.vectorisation_head = None
         if task.vectorisation_weight > 0:
             if node_vector_lanes is None or len(node_vector_lanes) != ids.node_vocab_size:
@@ -142,6 +145,8 @@ class PretrainingModel(nn.Module):
             names += ["spread_loss", "spread_std"]
         if self.anchor_views:
             names += ["anchor_loss", "anchor_correlation"]
+        if self.loop_head is not None:
+            names += ["loop_loss", "loop_accuracy"]
         return tuple(names)
 
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
@@ -233,6 +238,11 @@ class PretrainingModel(nn.Module):
             total, reached = _add_views_term(total, metrics, anchors, "anchor", "correlation",
                                              task.anchor_weight, self.anchor_views)
             fused_reached = fused_reached or reached
+        if self.loop_head is not None and step.loop_targets is not None:
+            loop = loop_metrics(self.loop_head, out["node_states"], step.loop_targets)
+            if loop is not None:
+                total = total + task.loop_weight * loop["loss"]
+                metrics.update(loop_loss=loop["loss"].detach(), loop_accuracy=loop["accuracy"])
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
@@ -270,7 +280,7 @@ class PretrainingModel(nn.Module):
     def _heads_parameters(self):
         for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
                      self.contrastive, self.variant_heads, self.outcome_head,
-                     self.vectorisation_head):
+                     self.vectorisation_head, self.loop_head):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
                             if not (name == "decoder_weight" and self.mlm_head.tied))

@@ -22,6 +22,7 @@ from .graph_autoencoding import (
     sample_negative_edges,
     split_edges,
 )
+from .loops import loop_membership
 from .masked_tokens import mask_tokens
 from .matching import matching_partners
 from .outcome import level_ids, node_text_distributions
@@ -54,6 +55,8 @@ class TaskInputs:
             when it is off).
         anchor_targets: ``[B, K]`` the properties the anchored coordinates follow (property
             anchoring; None when it is off).
+        loop_targets: ``[N]`` loop membership of each node (1 / 0 for instructions, -100
+            for other nodes; None when loop membership is off).
     """
 
     inputs: ProgramBatch
@@ -73,6 +76,7 @@ class TaskInputs:
     level_ids: torch.Tensor | None = None
     outcome_targets: torch.Tensor | None = None
     anchor_targets: torch.Tensor | None = None
+    loop_targets: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
@@ -165,10 +169,12 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
                                  if task.anchor_targets == "group" else None)
+    loops = (loop_membership(edge_index, edge_flow, graph.node_type)
+             if task.loop_weight > 0 else None)  # from the graph before any edge was hidden
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
                       partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
                       program_ids=programs, level_ids=levels, outcome_targets=targets,
-                      anchor_targets=anchors)
+                      anchor_targets=anchors, loop_targets=loops)
