@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .basis_table import AS_IS, basis_markdown, collect_basis_study
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
 __all__ = ["draw_basis_study", "main"]
 
@@ -67,14 +67,6 @@ def draw_basis_study(section: dict[str, Any], png: Path) -> Path:
     return png
 
 
-def _parse_group(text: str) -> tuple[str, list[str]]:
-    label, _, names = text.partition("=")
-    members = [n for n in names.split(",") if n]
-    if not label or not members:
-        raise ValueError(f"--group {text!r}: expected LABEL=NAME[,NAME...]")
-    return label, members
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="the OUT folder of infra/evaluate_basis.sh")
@@ -86,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
-        groups = dict(_parse_group(g) for g in args.group)
+        groups = dict(parse_group(g) for g in args.group)
         section = collect_basis_study(args.root, groups, args.as_is)
     except ValueError as error:
         parser.error(str(error))

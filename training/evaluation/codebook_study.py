@@ -26,15 +26,16 @@ import json
 import re
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .codebook_table import SETTINGS, codebook_markdown
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
-__all__ = ["collect_scores", "score_encoder", "main"]
+__all__ = ["collect_scores", "score_control", "score_encoder", "main"]
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
@@ -92,9 +93,29 @@ def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], p
     return [json.loads(files[s].read_text())["scores"] for s in seeds]
 
 
+def score_control(name: str, out_dir: Path) -> dict[str, float]:
+    """Scores of a built-in feature set (``features/registry.py``) in the same settings
+    (``out_dir/control-<name>.json``, read back when present)."""
+    file = out_dir / f"control-{name}.json"
+    if not file.is_file():
+        from .coarsening_eval import CoarseningConfig, run_thread_coarsening
+        from .devmap_eval import DevMapConfig, run_devmap
+        from .features.registry import build_featurizer
+
+        devmap = run_devmap(DevMapConfig(), [build_featurizer(name)], progress=False)
+        coarsening = run_thread_coarsening(CoarseningConfig(), [build_featurizer(name)],
+                                           progress=False)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps({"control": name,
+                                    "scores": _scores(devmap, coarsening, name)}, indent=1))
+    return json.loads(file.read_text())["scores"]
+
+
 def collect_scores(groups: dict[str, list[str]], dataset: str, *, codes: int, seeds: list[int],
-                   programs: int, out_dir: Path) -> dict[str, Any]:
-    """The section: per group, per setting, one value per (member, seed)."""
+                   programs: int, out_dir: Path, controls: Sequence[str] = ()
+                   ) -> dict[str, Any]:
+    """The section: per group, per setting, one value per (member, seed); then one row per
+    control feature set (its own representation, no encoder)."""
     scores: dict[str, dict[str, list[float]]] = {}
     for label, members in groups.items():
         per = {s: [] for s in SETTINGS}
@@ -105,16 +126,12 @@ def collect_scores(groups: dict[str, list[str]], dataset: str, *, codes: int, se
                 for setting, value in run.items():
                     per[setting].append(value)
         scores[label] = per
+    for name in controls:
+        label = f"{name} (control)"
+        scores[label] = {s: [v] for s, v in score_control(name, out_dir).items()}
+        groups = {**groups, label: [name]}
     return {"groups": groups, "codes": codes, "seeds": seeds, "corpus_programs": programs,
             "dataset": str(dataset), "settings": list(SETTINGS), "scores": scores}
-
-
-def _parse_group(text: str) -> tuple[str, list[str]]:
-    label, _, names = text.partition("=")
-    members = [n for n in names.split(",") if n]
-    if not label or not members:
-        raise ValueError(f"--group {text!r}: expected LABEL=PACKAGE[,PACKAGE...]")
-    return label, members
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="k-means seeds, comma-separated")
     parser.add_argument("--programs", type=int, default=600,
                         help="train-split programs whose node states fit each codebook")
+    parser.add_argument("--controls", default="opcode-histogram,loop-opcode-histogram",
+                        help="built-in feature sets scored beside the encoders (comma list)")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
-        groups = dict(_parse_group(g) for g in args.group)
+        groups = dict(parse_group(g) for g in args.group)
         seeds = [int(s) for s in args.seeds.split(",") if s]
     except ValueError as error:
         parser.error(str(error))
@@ -142,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not encoder package folders: {', '.join(missing)}")
     section = collect_scores(groups, args.dataset, codes=args.codes, seeds=seeds,
-                             programs=args.programs, out_dir=args.out_dir)
+                             programs=args.programs, out_dir=args.out_dir,
+                             controls=[c for c in args.controls.split(",") if c])
     section["note"] = args.note
     show_and_publish(args.report_dir, "node_codes", section, codebook_markdown)
     return 0

@@ -42,7 +42,8 @@ def codebook_markdown(section: dict[str, Any]) -> str:
            f"one codebook per encoder and k-means seed {', '.join(map(str, section['seeds']))}; "
            "`log1p` counts, as the opcode histogram's), scored with the protocols' own folds and "
            "heads (DevMap: XGBoost, 3 fold/head seeds; thread coarsening: mean speedup). "
-           "Values: mean ± std (range) over encoders x k-means seeds. Command: "
+           "Values: mean ± std (range) over encoders x k-means seeds; rows marked (control) are "
+           "built-in feature sets beside them, no encoder. Command: "
            "`python -m mirencoder.training.evaluation.codebook_study` "
            "(`training/evaluation/features/node_codes.py`).", ""]
     if section.get("note"):
@@ -50,8 +51,9 @@ def codebook_markdown(section: dict[str, Any]) -> str:
     out += ["| encoders | " + " | ".join(settings) + " |",
             "|---|" + "---|" * len(settings)]
     for label, per in section["scores"].items():
-        n = len(section["groups"][label])
-        out.append(f"| {label} ({n}) | " + " | ".join(_cell(per.get(s, []), _digits(s))
+        name = label if label.endswith("(control)") else \
+            f"{label} ({len(section['groups'][label])})"
+        out.append(f"| {name} | " + " | ".join(_cell(per.get(s, []), _digits(s))
                                                       for s in settings) + " |")
     return "\n".join(out) + "\n"
 

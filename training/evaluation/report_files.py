@@ -14,7 +14,7 @@ from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section", "show_and_publish", "add_report_dir_argument"]
+           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group"]
 
 ReportPaths = dict[str, Path]
 
@@ -65,6 +65,19 @@ def publish_section(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPat
     paths = update_report(out_dir, key, value)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return paths
+
+
+def parse_group(text: str) -> tuple[str, list[str]]:
+    """A study command's ``--group LABEL=NAME[,NAME...]``: ``(LABEL, [NAME, ...])``.
+
+    Raises:
+        ValueError: no label or no name.
+    """
+    label, _, names = text.partition("=")
+    members = [n for n in names.split(",") if n]
+    if not label or not members:
+        raise ValueError(f"--group {text!r}: expected LABEL=NAME[,NAME...]")
+    return label, members
 
 
 def add_report_dir_argument(parser: argparse.ArgumentParser) -> None:

@@ -87,3 +87,23 @@ def test_table_and_targets_line_compare_the_first_group_with_the_second():
     section["scores"]["pre-trained"]["devmap-680 leakage-free nvidia"] = [88.0]
     assert "NOT reached" in codebook_statements(section)[0]
     assert codebook_statements({}) == []
+
+
+def test_loop_opcode_histogram_counts_only_the_instructions_of_loops(tmp_path):
+    from mirencoder.training.evaluation.features.loop_histogram import (
+        LoopOpcodeHistogramFeaturizer,
+    )
+    from mirencoder.training.evaluation.features.opcode_histogram import LLVM_OPCODES
+
+    ir = Path(__file__).resolve().parents[2] / "data" / "dot_loop.ll"  # a dot-product loop
+    broken = tmp_path / "broken.ll"
+    broken.write_text("not IR")
+    featurizer = LoopOpcodeHistogramFeaturizer()
+    features = featurizer.featurize([EvalProgram(key="dot", kernel="dot", path=ir),
+                                     EvalProgram(key="bad", kernel="bad", path=broken)])
+    counts = dict(zip([*LLVM_OPCODES, "other"], np.expm1(features[0]).round().astype(int),
+                      strict=True))
+    # the loop block: 2 phi, 2 getelementptr, 2 load, the fmuladd call, add, icmp, br
+    assert {op: n for op, n in counts.items() if n} == {
+        "phi": 2, "getelementptr": 2, "load": 2, "call": 1, "add": 1, "icmp": 1, "br": 1}
+    assert np.isnan(features[1]).all() and list(featurizer.errors) == ["bad"]

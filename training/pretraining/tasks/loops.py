@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ....pipelines.ir.loops import on_control_cycle
+from ....pipelines.ir.program_graph import NODE_INSTRUCTION
 from ...core.models.node_text_head import NodeTextHead
 
 __all__ = ["IGNORE", "LoopHead", "loop_membership", "loop_metrics"]
@@ -32,26 +34,17 @@ class LoopHead(NodeTextHead):
         super().__init__(hidden, 2)
 
 
-def loop_membership(edge_index: torch.Tensor, edge_flow: torch.Tensor, node_type: torch.Tensor,
-                    control_flow: int = 0, instruction: int = 0) -> torch.Tensor:
-    """``[N]`` long targets: 1 for an instruction on a cycle of the control edges, 0 for
-    another instruction, :data:`IGNORE` for other nodes (a batch of disjoint graphs is fine:
-    no cycle crosses two of them)."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = int(node_type.numel())
-    control = (edge_flow == control_flow).cpu().numpy()
-    src, dst = (edge_index[:, torch.from_numpy(control)].cpu().numpy() if n else
-                (np.zeros(0, dtype=np.int64),) * 2)
-    in_loop = np.zeros(n, dtype=bool)
-    if n and src.size:
-        adjacency = csr_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
-        _, component = connected_components(adjacency, directed=True, connection="strong")
-        in_loop = np.bincount(component, minlength=n)[component] > 1
-        in_loop[src[src == dst]] = True
+def loop_membership(edge_index: torch.Tensor, edge_flow: torch.Tensor, node_type: torch.Tensor
+                    ) -> torch.Tensor:
+    """``[N]`` long targets: 1 for an instruction on a cycle of the control edges
+    (``pipelines/ir/loops.py``), 0 for another instruction, :data:`IGNORE` for other nodes (a
+    batch of disjoint graphs is fine: no cycle crosses two of them)."""
+    edges = edge_index.cpu().numpy()
+    in_loop = on_control_cycle(edges[0], edges[1], edge_flow.cpu().numpy(),
+                               int(node_type.numel()))
     targets = torch.from_numpy(in_loop.astype(np.int64))
-    return torch.where(node_type.cpu() == instruction, targets, torch.full_like(targets, IGNORE))
+    return torch.where(node_type.cpu() == NODE_INSTRUCTION, targets,
+                       torch.full_like(targets, IGNORE))
 
 
 def loop_metrics(head: LoopHead, node_states: torch.Tensor, targets: torch.Tensor
