@@ -377,6 +377,8 @@ def config_hash(config: PretrainConfig) -> str:
     if not data["task"]["anchor_weight"]:  # likewise for runs without property anchoring
         for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets"):
             data["task"].pop(name)
+    if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
+        data["task"].pop("loop_weight")
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)
