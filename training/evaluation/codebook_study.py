@@ -37,6 +37,7 @@ from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
 __all__ = ["collect_scores", "score_control", "score_encoder", "main"]
 
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
@@ -56,6 +57,17 @@ def _scores(devmap: dict[str, Any], coarsening: dict[str, Any], method: str) -> 
     return {s: out[s] for s in SETTINGS if s in out}
 
 
+def _score_featurizer(featurizer: Any) -> dict[str, float]:
+    """The :data:`SETTINGS` values of one feature set: DevMap (both row sets and protocols)
+    and thread coarsening, with the protocols' default folds and heads."""
+    from .coarsening_eval import CoarseningConfig, run_thread_coarsening
+    from .devmap_eval import DevMapConfig, run_devmap
+
+    devmap = run_devmap(DevMapConfig(), [featurizer], progress=False)
+    coarsening = run_thread_coarsening(CoarseningConfig(), [featurizer], progress=False)
+    return _scores(devmap, coarsening, featurizer.name)
+
+
 def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], programs: int,
                   out_dir: Path, stem: str) -> list[dict[str, float]]:
     """Scores of one encoder's node codes at each k-means seed (``out_dir/<stem>-seed<S>.json``
@@ -65,8 +77,6 @@ def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], p
     if todo:
         from ..embedding.embedder import Embedder
         from ..embedding.principal_basis import corpus_records
-        from .coarsening_eval import CoarseningConfig, run_thread_coarsening
-        from .devmap_eval import DevMapConfig, run_devmap
         from .features.node_codes import NodeCodesFeaturizer, fit_node_codebook, node_states
 
         with warnings.catch_warnings():
@@ -78,10 +88,8 @@ def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], p
         for seed in todo:
             start = time.perf_counter()
             codebook = fit_node_codebook(corpus, codes, seed=seed)
-            featurizer = NodeCodesFeaturizer("node-codes", embedder, codebook, cache)
-            devmap = run_devmap(DevMapConfig(), [featurizer], progress=False)
-            coarsening = run_thread_coarsening(CoarseningConfig(), [featurizer], progress=False)
-            scores = _scores(devmap, coarsening, "node-codes")
+            scores = _score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook,
+                                                           cache))
             files[seed].parent.mkdir(parents=True, exist_ok=True)
             files[seed].write_text(json.dumps({"package": package, "codes": codes, "seed": seed,
                                                "corpus_programs": programs,
@@ -98,16 +106,11 @@ def score_control(name: str, out_dir: Path) -> dict[str, float]:
     (``out_dir/control-<name>.json``, read back when present)."""
     file = out_dir / f"control-{name}.json"
     if not file.is_file():
-        from .coarsening_eval import CoarseningConfig, run_thread_coarsening
-        from .devmap_eval import DevMapConfig, run_devmap
         from .features.registry import build_featurizer
 
-        devmap = run_devmap(DevMapConfig(), [build_featurizer(name)], progress=False)
-        coarsening = run_thread_coarsening(CoarseningConfig(), [build_featurizer(name)],
-                                           progress=False)
+        scores = _score_featurizer(build_featurizer(name))
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(json.dumps({"control": name,
-                                    "scores": _scores(devmap, coarsening, name)}, indent=1))
+        file.write_text(json.dumps({"control": name, "scores": scores}, indent=1))
     return json.loads(file.read_text())["scores"]
 
 

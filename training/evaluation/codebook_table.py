@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .record_table import spread_cell
+
 __all__ = ["SETTINGS", "codebook_markdown", "codebook_statements"]
 
 SETTINGS = ("devmap-669 leakage-free amd", "devmap-669 leakage-free nvidia",
@@ -16,16 +18,6 @@ SETTINGS = ("devmap-669 leakage-free amd", "devmap-669 leakage-free nvidia",
             "devmap-669 literature-rs104 nvidia", "thread-coarsening literature")
 """The columns: accuracy % (DevMap) or mean speedup (thread coarsening)."""
 _TARGET_SETTINGS = SETTINGS[:4]
-
-
-
-def _cell(values: list[float], digits: int) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return (f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} "
-            f"({min(values):.{digits}f}–{max(values):.{digits}f})")
 
 
 def _digits(setting: str) -> int:
@@ -53,8 +45,8 @@ def codebook_markdown(section: dict[str, Any]) -> str:
     for label, per in section["scores"].items():
         name = label if label.endswith("(control)") else \
             f"{label} ({len(section['groups'][label])})"
-        out.append(f"| {name} | " + " | ".join(_cell(per.get(s, []), _digits(s))
-                                                      for s in settings) + " |")
+        out.append(f"| {name} | " + " | ".join(spread_cell(per.get(s, []), _digits(s))
+                                               for s in settings) + " |")
     return "\n".join(out) + "\n"
 
 
