@@ -169,8 +169,11 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
                                  if task.anchor_targets == "group" else None)
-    loops = (loop_membership(edge_index, edge_flow, graph.node_type)
-             if task.loop_weight > 0 else None)  # from the graph before any edge was hidden
+    # From the control edges the GNN sees: with 15 % of edges hidden, a 20-edge loop stays
+    # whole in 4 % of batches, so targets from the full graph can only be guessed from local
+    # cues (validation accuracy 0.79-0.83); at inference every edge is visible.
+    loops = (loop_membership(corrupted.edge_index, corrupted.edge_flow, graph.node_type)
+             if task.loop_weight > 0 else None)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
