@@ -7,8 +7,7 @@ strongly connected component of more than one instruction, or one with a self-ed
 backward branch, a compare against a bound). It matters downstream: the opcode counts of the
 instructions inside loops alone lift DevMap leakage-free above the whole-program opcode
 histogram (RESULTS.md), so node states that know it let a count readout (bags of node codes)
-or a pooled vector weigh what runs often. Targets come from the control edges the GNN sees
-(with graph auto-encoding some are hidden, and a loop missing one is no cycle there); variable
+or a pooled vector weigh what runs often. Targets come from the uncorrupted graph; variable
 and constant nodes are not scored.
 """
 

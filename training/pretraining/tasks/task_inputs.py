@@ -169,10 +169,11 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
                                  if task.anchor_targets == "group" else None)
-    # From the control edges the GNN sees: with 15 % of edges hidden, a 20-edge loop stays
-    # whole in 4 % of batches, so targets from the full graph can only be guessed from local
-    # cues (validation accuracy 0.79-0.83); at inference every edge is visible.
-    loops = (loop_membership(corrupted.edge_index, corrupted.edge_flow, graph.node_type)
+    # From the graph before any edge was hidden: targets from the visible control edges (few
+    # loops survive 15 % hidden edges) taught a 6-layer GNN to answer "no loop" on whole graphs
+    # (accuracy 0.720, F1 0.025 on test-split programs); these give 0.954 / 0.915 at 3 layers
+    # (benchmarks/loop_depth_pilot.py --checkpoint).
+    loops = (loop_membership(edge_index, edge_flow, graph.node_type)
              if task.loop_weight > 0 else None)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
