@@ -6,7 +6,7 @@ Trains only the GNN (``GraphEncoder``) and a linear loop head on the loop-member
 Writes a markdown table to stdout; runs in minutes on 2 cores.
 
     python benchmarks/loop_depth_pilot.py --dataset runs/datasets/pretrain-variants-2cpu-v1 \
-        --depths 3,6,10 --steps 300
+        --depths 3,6,10 --probe-depths 3,6 --steps 300
 """
 
 from __future__ import annotations
@@ -82,15 +82,35 @@ def run(depth: int, frozen: bool, train: list, test: list, vocab: int, steps: in
             "seconds": round(time.perf_counter() - started, 1), **score(encoder, head, test)}
 
 
+def from_checkpoint(path: Path) -> tuple[GraphEncoder, LoopHead, int]:
+    """The GNN and loop head of a pre-training checkpoint (``task.loop_weight > 0``)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    prefix, head_prefix = "model.encoder.graph_encoder.", "model.loop_head."
+    depth = len({key.split(".")[4] for key in state if key.startswith(prefix + "convs.")})
+    vocab = state[prefix + "node_text.weight"].shape[0] - 1  # the last row is [MASK]
+    encoder = GraphEncoder(node_vocab_size=vocab, hidden=128, layers=depth, num_positions=32,
+                           dropout=0.0)
+    head = LoopHead(128)
+    encoder.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                             if k.startswith(prefix)})
+    head.load_state_dict({k[len(head_prefix):]: v for k, v in state.items()
+                          if k.startswith(head_prefix)})
+    return encoder, head, depth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True)
-    parser.add_argument("--depths", default="3,6,10")
+    parser.add_argument("--depths", default="3,6,10", help="GNN depths trained with the head")
+    parser.add_argument("--probe-depths", default="3,6",
+                        help="untrained GNN depths, only a linear head trained (the twins)")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--train-programs", type=int, default=3000)
     parser.add_argument("--test-programs", type=int, default=400)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--max-nodes", type=int, default=2048)
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[],
+                        help="also score a pre-training checkpoint's GNN and loop head as is")
     args = parser.parse_args()
     vocab = len(json.loads((args.dataset / "node_vocab.json").read_text())["texts"])
     train = list(batches(load_records(args.dataset, "train", args.train_programs), args.batch,
@@ -102,7 +122,13 @@ def main() -> None:
     print(f"test instructions {scored}, in loops {in_loop / scored:.3f}")
     print("| GNN layers | trained | accuracy | F1 (in loop) | seconds |")
     print("|---|---|---|---|---|")
-    runs = [(3, True)] + [(int(d), False) for d in args.depths.split(",")]
+    runs = ([(int(d), True) for d in args.probe_depths.split(",") if d]
+            + [(int(d), False) for d in args.depths.split(",") if d])
+    for path in args.checkpoint:
+        encoder, head, depth = from_checkpoint(path)
+        row = score(encoder, head, test)
+        print(f"| {depth} | pre-training checkpoint {path.parent.parent.name}/{path.stem} | "
+              f"{row['accuracy']:.3f} | {row['f1_in_loop']:.3f} | - |", flush=True)
     for depth, frozen in runs:
         row = run(depth, frozen, train, test, vocab, args.steps, seed=0)
         print(f"| {depth} | {'linear probe only' if frozen else 'GNN + head'} | "
