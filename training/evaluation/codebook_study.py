@@ -69,36 +69,50 @@ def _score_featurizer(featurizer: Any) -> dict[str, float]:
 
 
 def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], programs: int,
-                  out_dir: Path, stem: str) -> list[dict[str, float]]:
-    """Scores of one encoder's node codes at each k-means seed (``out_dir/<stem>-seed<S>.json``
-    written per seed, read back when present)."""
+                  out_dir: Path, stem: str, loop_readout: bool = False) -> list[dict[str, Any]]:
+    """Each k-means seed's record of one encoder's node codes (``scores``; with
+    ``loop_readout`` only the instructions a linear probe on the node states places in loops
+    are counted, and ``loop_probe`` holds the probe's held-out accuracy and F1), written to
+    ``out_dir/<stem>-seed<S>.json`` per seed and read back when present."""
     files = {s: out_dir / f"{stem}-seed{s}.json" for s in seeds}
     todo = [s for s in seeds if not files[s].is_file()]
     if todo:
         from ..embedding.embedder import Embedder
         from ..embedding.principal_basis import corpus_records
-        from .features.node_codes import NodeCodesFeaturizer, fit_node_codebook, node_states
+        from .features.node_codes import (
+            NodeCodesFeaturizer,
+            fit_loop_probe,
+            fit_node_codebook,
+            node_loop_facts,
+            node_states,
+        )
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a local package folder nothing vouches for
             embedder = Embedder.from_package(package)
-        corpus, _ = node_states(embedder, corpus_records(dataset, programs=programs, seed=0,
-                                                         max_tokens=1))
-        cache: dict[str, np.ndarray] = {}
+        records = corpus_records(dataset, programs=programs, seed=0, max_tokens=1)
+        corpus, owners = node_states(embedder, records)
+        probe = None
+        if loop_readout:
+            instruction, in_loop = node_loop_facts(embedder, records)
+            probe = fit_loop_probe(corpus[instruction], owners[instruction],
+                                   in_loop[instruction])
+        cache: dict = {}
         for seed in todo:
             start = time.perf_counter()
             codebook = fit_node_codebook(corpus, codes, seed=seed)
             scores = _score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook,
-                                                           cache))
+                                                           cache, loop_probe=probe))
             files[seed].parent.mkdir(parents=True, exist_ok=True)
             files[seed].write_text(json.dumps({"package": package, "codes": codes, "seed": seed,
                                                "corpus_programs": programs,
                                                "corpus_nodes": int(len(corpus)),
+                                               "loop_probe": probe and probe.held_out,
                                                "scores": scores}, indent=1))
             print(f"[node codes] {stem} seed {seed}: "
                   + " / ".join(f"{scores.get(s, float('nan')):.3f}" for s in SETTINGS)
                   + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-    return [json.loads(files[s].read_text())["scores"] for s in seeds]
+    return [json.loads(files[s].read_text()) for s in seeds]
 
 
 def score_control(name: str, out_dir: Path) -> dict[str, float]:
@@ -115,26 +129,33 @@ def score_control(name: str, out_dir: Path) -> dict[str, float]:
 
 
 def collect_scores(groups: dict[str, list[str]], dataset: str, *, codes: int, seeds: list[int],
-                   programs: int, out_dir: Path, controls: Sequence[str] = ()
-                   ) -> dict[str, Any]:
+                   programs: int, out_dir: Path, controls: Sequence[str] = (),
+                   loop_groups: Sequence[str] = ()) -> dict[str, Any]:
     """The section: per group, per setting, one value per (member, seed); then one row per
-    control feature set (its own representation, no encoder)."""
+    control feature set (its own representation, no encoder). Groups named in
+    ``loop_groups`` count only the instructions their linear loop probe places in loops."""
     scores: dict[str, dict[str, list[float]]] = {}
+    probes: dict[str, list[dict[str, float]]] = {}
     for label, members in groups.items():
         per = {s: [] for s in SETTINGS}
+        loop = label in loop_groups
         for i, package in enumerate(members):
-            for run in score_encoder(package, dataset, codes=codes, seeds=seeds,
-                                     programs=programs, out_dir=out_dir,
-                                     stem=f"{_slug(label)}-{i}"):
-                for setting, value in run.items():
+            runs = score_encoder(package, dataset, codes=codes, seeds=seeds, programs=programs,
+                                 out_dir=out_dir, loop_readout=loop,
+                                 stem=f"{_slug(label)}-{i}" + ("-loop" if loop else ""))
+            for run in runs:
+                for setting, value in run["scores"].items():
                     per[setting].append(value)
+            if loop:
+                probes.setdefault(label, []).append(runs[0]["loop_probe"])
         scores[label] = per
     for name in controls:
         label = f"{name} (control)"
         scores[label] = {s: [v] for s, v in score_control(name, out_dir).items()}
         groups = {**groups, label: [name]}
     return {"groups": groups, "codes": codes, "seeds": seeds, "corpus_programs": programs,
-            "dataset": str(dataset), "settings": list(SETTINGS), "scores": scores}
+            "dataset": str(dataset), "settings": list(SETTINGS), "scores": scores,
+            **({"loop_probes": probes} if probes else {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", action="append", default=[], required=True,
                         help="LABEL=PACKAGE,PACKAGE (repeat; the first is compared with the "
                              "second)")
+    parser.add_argument("--loop-group", action="append", default=[],
+                        help="LABEL=PACKAGE,PACKAGE read with the loop readout: only the "
+                             "instructions a linear probe on the node states (fitted on the "
+                             "corpus programs' loop labels) places in loops are counted")
     parser.add_argument("--dataset", required=True, help="the pre-training dataset folder")
     parser.add_argument("--out-dir", type=Path, required=True,
                         help="per-encoder, per-seed scores (kept for reruns)")
@@ -155,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
-        groups = dict(parse_group(g) for g in args.group)
+        loop_groups = dict(parse_group(g) for g in args.loop_group)
+        groups = {**dict(parse_group(g) for g in args.group), **loop_groups}
         seeds = [int(s) for s in args.seeds.split(",") if s]
     except ValueError as error:
         parser.error(str(error))
@@ -165,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not encoder package folders: {', '.join(missing)}")
     section = collect_scores(groups, args.dataset, codes=args.codes, seeds=seeds,
                              programs=args.programs, out_dir=args.out_dir,
-                             controls=[c for c in args.controls.split(",") if c])
+                             controls=[c for c in args.controls.split(",") if c],
+                             loop_groups=list(loop_groups))
     section["note"] = args.note
     show_and_publish(args.report_dir, "node_codes", section, codebook_markdown)
     return 0

@@ -15,14 +15,18 @@ from mirencoder.training.evaluation.codebook_table import (
     codebook_statements,
 )
 from mirencoder.training.evaluation.features.node_codes import (
+    LoopProbe,
     NodeCodesFeaturizer,
     code_histograms,
+    fit_loop_probe,
     fit_node_codebook,
+    node_loop_facts,
     node_states,
 )
 from mirencoder.training.evaluation.programs import EvalProgram
 
 DEMO_IR = Path(__file__).resolve().parents[3] / "datasets" / "demo-corpus" / "ir"
+LOOP_IR = Path(__file__).resolve().parents[2] / "data" / "dot_loop.ll"
 
 
 def test_counts_add_up_to_each_programs_nodes_and_follow_the_nearest_code():
@@ -71,6 +75,39 @@ def test_featurizer_reads_each_encoders_node_states_and_marks_bad_files(random_p
                                 featurizer.codebook, 1)[0]
         np.testing.assert_allclose(features[row], alone, atol=1e-6)
     assert len(cache) == n  # the network ran once per readable program
+
+
+def test_loop_probe_learns_a_linear_loop_signal_and_reports_held_out_programs():
+    rng = np.random.default_rng(0)
+    owners = np.repeat(np.arange(20), 30)
+    in_loop = rng.random(owners.size) < 0.3
+    states = rng.normal(size=(owners.size, 6)).astype(np.float32)
+    states[:, 0] += 4.0 * in_loop
+    probe = fit_loop_probe(states, owners, in_loop)
+    assert probe.held_out["accuracy"] > 0.95 and probe.held_out["f1_in_loop"] > 0.9
+    assert 0.2 < probe.held_out["in_loop_share"] < 0.4
+    assert (probe.in_loop(states) == in_loop).mean() > 0.95
+
+
+def test_loop_readout_counts_only_the_instructions_the_probe_places_in_loops(random_package):
+    from mirencoder.training.embedding.embedder import Embedder
+
+    embedder = Embedder.from_package(random_package)
+    record = embedder.prepare_file(LOOP_IR)
+    states, _ = node_states(embedder, [record])
+    instruction, in_loop = node_loop_facts(embedder, [record])
+    assert instruction.shape == in_loop.shape == (len(states),)
+    assert in_loop.any() and not (in_loop & ~instruction).any()  # loops hold instructions
+    codebook = fit_node_codebook(states, 4)
+    program = [EvalProgram(key="dot", kernel="dot", path=LOOP_IR)]
+    cache: dict = {}
+    every = LoopProbe(np.zeros(states.shape[1], dtype=np.float32), 1.0, {})
+    counted = NodeCodesFeaturizer("loop", embedder, codebook, cache, every).featurize(program)
+    np.testing.assert_allclose(np.expm1(counted[0]).sum(), instruction.sum(), rtol=1e-5)
+    none = LoopProbe(np.zeros(states.shape[1], dtype=np.float32), -1.0, {})
+    assert not NodeCodesFeaturizer("loop", embedder, codebook, cache, none).featurize(
+        program).any()
+    assert len(cache) == 1
 
 
 def test_table_and_targets_line_compare_the_first_group_with_the_second():
