@@ -160,10 +160,12 @@ def collect_scores(groups: dict[str, list[str]], dataset: str, *, codes: int, se
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", action="append", default=[], required=True,
-                        help="LABEL=PACKAGE,PACKAGE (repeat; the first is compared with the "
-                             "second)")
-    parser.add_argument("--loop-group", action="append", default=[],
+    parser.add_argument("--group", action="append", dest="groups", default=[],
+                        type=lambda spec: ("all", spec),
+                        help="LABEL=PACKAGE,PACKAGE (repeat; the first group given, of either "
+                             "kind, is compared with the second)")
+    parser.add_argument("--loop-group", action="append", dest="groups",
+                        type=lambda spec: ("loop", spec),
                         help="LABEL=PACKAGE,PACKAGE read with the loop readout: only the "
                              "instructions a linear probe on the node states (fitted on the "
                              "corpus programs' loop labels) places in loops are counted")
@@ -180,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
-        loop_groups = dict(parse_group(g) for g in args.loop_group)
-        groups = {**dict(parse_group(g) for g in args.group), **loop_groups}
+        groups = dict(parse_group(spec) for _, spec in args.groups)
+        loop_groups = [parse_group(spec)[0] for kind, spec in args.groups if kind == "loop"]
         seeds = [int(s) for s in args.seeds.split(",") if s]
     except ValueError as error:
         parser.error(str(error))
+    if not groups:
+        parser.error("give at least one --group or --loop-group")
     missing = [p for members in groups.values() for p in members
                if not (Path(p) / "encoder_config.json").is_file()]
     if missing:
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     section = collect_scores(groups, args.dataset, codes=args.codes, seeds=seeds,
                              programs=args.programs, out_dir=args.out_dir,
                              controls=[c for c in args.controls.split(",") if c],
-                             loop_groups=list(loop_groups))
+                             loop_groups=loop_groups)
     section["note"] = args.note
     show_and_publish(args.report_dir, "node_codes", section, codebook_markdown)
     return 0

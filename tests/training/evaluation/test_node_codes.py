@@ -144,3 +144,16 @@ def test_loop_opcode_histogram_counts_only_the_instructions_of_loops(tmp_path):
     assert {op: n for op, n in counts.items() if n} == {
         "phi": 2, "getelementptr": 2, "load": 2, "call": 1, "add": 1, "icmp": 1, "br": 1}
     assert np.isnan(features[1]).all() and list(featurizer.errors) == ["bad"]
+
+
+def test_study_command_needs_groups_of_package_folders(tmp_path, capsys):
+    from mirencoder.training.evaluation.codebook_study import main
+
+    common = ["--dataset", str(tmp_path), "--out-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit):
+        main(common)
+    assert "give at least one --group or --loop-group" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*common, "--loop-group", f"a={tmp_path / 'nope'}", "--group", "b=" + str(tmp_path)])
+    assert "not encoder package folders" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing scored, nothing written
