@@ -2,7 +2,7 @@
 
 Trains only the GNN (``GraphEncoder``) and a linear loop head on the loop-membership target
 (``tasks/loops.py``) for a few hundred steps, for several depths, and scores held-out programs
-(other variant groups). ``layers=3 frozen`` is the untrained twin with a trained linear probe.
+(other variant groups; one variant per group, drawn at random). ``layers=3 frozen`` is the untrained twin with a trained linear probe.
 Writes a markdown table to stdout; runs in minutes on 2 cores.
 
     python benchmarks/loop_depth_pilot.py --dataset runs/datasets/pretrain-variants-2cpu-v1 \
@@ -19,19 +19,14 @@ from pathlib import Path
 import torch
 
 from mirencoder.training.core.data.collate import collate_graphs
-from mirencoder.training.core.data.shard_reader import iter_raw_samples
 from mirencoder.training.core.models.graph_encoder import GraphEncoder
+from mirencoder.training.embedding.principal_basis import corpus_records
 from mirencoder.training.pretraining.tasks.loops import IGNORE, LoopHead, loop_membership
 
 
 def load_records(dataset: Path, split: str, limit: int) -> list[dict]:
-    records: list[dict] = []
-    for shard in sorted((dataset / "parquet" / split).glob("*.parquet")):
-        for record in iter_raw_samples(shard, "parquet"):
-            records.append(record)
-            if len(records) >= limit:
-                return records
-    return records
+    """Up to ``limit`` programs of ``split`` drawn at random, one variant per source group."""
+    return corpus_records(dataset, split=split, programs=limit, seed=0)
 
 
 def batches(records: list[dict], size: int, vocab: int, max_nodes: int):
