@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, action="append", default=[],
                         help="also score a pre-training checkpoint's GNN and loop head as is")
     args = parser.parse_args()
-    vocab = len(json.loads((args.dataset / "node_vocab.json").read_text())["texts"])
+    vocab = int(json.loads((args.dataset / "index.json").read_text())["node_vocab_size"])
     train = list(batches(load_records(args.dataset, "train", args.train_programs), args.batch,
                          vocab, args.max_nodes))
     test = list(batches(load_records(args.dataset, "test", args.test_programs), args.batch,
