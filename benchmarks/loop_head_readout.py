@@ -21,7 +21,7 @@ import torch
 
 from mirencoder.training.embedding.embedder import Embedder
 from mirencoder.training.embedding.principal_basis import corpus_records
-from mirencoder.training.evaluation.codebook_study import _score_featurizer
+from mirencoder.training.evaluation.codebook_study import score_featurizer
 from mirencoder.training.evaluation.codebook_table import SETTINGS
 from mirencoder.training.evaluation.features.node_codes import (
     LoopProbe,
@@ -63,7 +63,7 @@ def main() -> None:
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         codebook = fit_node_codebook(corpus, args.codes, seed=seed)
-        scores = _score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook, cache,
+        scores = score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook, cache,
                                                        loop_probe=LoopHeadProbe(head)))
         rows.append([scores.get(s, float("nan")) for s in SETTINGS])
         print(f"seed {seed}: " + " / ".join(f"{v:.3f}" for v in rows[-1]), flush=True)

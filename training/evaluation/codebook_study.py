@@ -35,7 +35,7 @@ import numpy as np
 from .codebook_table import SETTINGS, codebook_markdown
 from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
-__all__ = ["collect_scores", "score_control", "score_encoder", "main"]
+__all__ = ["collect_scores", "score_control", "score_encoder", "score_featurizer", "main"]
 
 
 def _slug(text: str) -> str:
@@ -57,7 +57,7 @@ def _scores(devmap: dict[str, Any], coarsening: dict[str, Any], method: str) -> 
     return {s: out[s] for s in SETTINGS if s in out}
 
 
-def _score_featurizer(featurizer: Any) -> dict[str, float]:
+def score_featurizer(featurizer: Any) -> dict[str, float]:
     """The :data:`SETTINGS` values of one feature set: DevMap (both row sets and protocols)
     and thread coarsening, with the protocols' default folds and heads."""
     from .coarsening_eval import CoarseningConfig, run_thread_coarsening
@@ -101,7 +101,7 @@ def score_encoder(package: str, dataset: str, *, codes: int, seeds: list[int], p
         for seed in todo:
             start = time.perf_counter()
             codebook = fit_node_codebook(corpus, codes, seed=seed)
-            scores = _score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook,
+            scores = score_featurizer(NodeCodesFeaturizer("node-codes", embedder, codebook,
                                                            cache, loop_probe=probe))
             files[seed].parent.mkdir(parents=True, exist_ok=True)
             files[seed].write_text(json.dumps({"package": package, "codes": codes, "seed": seed,
@@ -122,7 +122,7 @@ def score_control(name: str, out_dir: Path) -> dict[str, float]:
     if not file.is_file():
         from .features.registry import build_featurizer
 
-        scores = _score_featurizer(build_featurizer(name))
+        scores = score_featurizer(build_featurizer(name))
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(json.dumps({"control": name, "scores": scores}, indent=1))
     return json.loads(file.read_text())["scores"]

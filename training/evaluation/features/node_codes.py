@@ -13,7 +13,7 @@ code), so the comparison asks what pre-training adds to the node states beyond t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,24 +29,40 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def _graph_batches(embedder: Any, records: Sequence[dict], batch_size: int
+                   ) -> Iterator[tuple[int, Any]]:
+    """``(first record index, PyG batch)`` of ``records``, graphs cut as the embedder cuts."""
+    from ...core.data.collate import collate_graphs
+
+    for start in range(0, len(records), batch_size):
+        yield start, collate_graphs(records[start:start + batch_size],
+                                    node_vocab_size=embedder.tokenizer_ids.node_vocab_size,
+                                    max_graph_nodes=embedder.max_graph_nodes)
+
+
+def _encode_nodes(embedder: Any, graph: Any) -> np.ndarray:
+    """``[N, H]`` float32 output states of the graph encoder for one PyG batch."""
+    import torch
+
+    with torch.inference_mode():
+        out = embedder.model.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
+                                           graph.edge_flow, graph.edge_position)
+    return out.float().cpu().numpy()
+
+
+def _is_instruction(graph: Any) -> np.ndarray:
+    from ....pipelines.ir.program_graph import NODE_INSTRUCTION
+
+    return graph.node_type.cpu().numpy() == NODE_INSTRUCTION
+
+
 def node_states(embedder: Any, records: Sequence[dict], batch_size: int = 16
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The graph encoder's output states of every node of ``records`` (prepared programs,
     graphs cut to the embedder's ``max_graph_nodes``): ``([N, H] float32, [N] record index)``."""
-    import torch
-
-    from ...core.data.collate import collate_graphs
-
     states, owners = [], []
-    for start in range(0, len(records), batch_size):
-        graph = collate_graphs(records[start:start + batch_size],
-                               node_vocab_size=embedder.tokenizer_ids.node_vocab_size,
-                               max_graph_nodes=embedder.max_graph_nodes)
-        with torch.inference_mode():
-            out = embedder.model.graph_encoder(graph.node_text, graph.node_type,
-                                               graph.edge_index, graph.edge_flow,
-                                               graph.edge_position)
-        states.append(out.float().cpu().numpy())
+    for start, graph in _graph_batches(embedder, records, batch_size):
+        states.append(_encode_nodes(embedder, graph))
         owners.append(graph.batch.cpu().numpy() + start)
     return np.concatenate(states), np.concatenate(owners)
 
@@ -56,17 +72,12 @@ def node_loop_facts(embedder: Any, records: Sequence[dict], batch_size: int = 16
     """``([N] bool instruction, [N] bool in a loop)`` of the nodes :func:`node_states` returns
     for ``records`` (same order and cut): the loop labels of ``pipelines/ir/loops.py``."""
     from ....pipelines.ir.loops import on_control_cycle
-    from ....pipelines.ir.program_graph import NODE_INSTRUCTION
-    from ...core.data.collate import collate_graphs
 
     instruction, in_loop = [], []
-    for start in range(0, len(records), batch_size):
-        graph = collate_graphs(records[start:start + batch_size],
-                               node_vocab_size=embedder.tokenizer_ids.node_vocab_size,
-                               max_graph_nodes=embedder.max_graph_nodes)
-        edges = graph.edge_index.numpy()
-        instruction.append(graph.node_type.numpy() == NODE_INSTRUCTION)
-        in_loop.append(on_control_cycle(edges[0], edges[1], graph.edge_flow.numpy(),
+    for _, graph in _graph_batches(embedder, records, batch_size):
+        edges = graph.edge_index.cpu().numpy()
+        instruction.append(_is_instruction(graph))
+        in_loop.append(on_control_cycle(edges[0], edges[1], graph.edge_flow.cpu().numpy(),
                                         int(graph.num_nodes)))
     return np.concatenate(instruction), np.concatenate(in_loop)
 
@@ -157,8 +168,9 @@ class NodeCodesFeaturizer:
     def _states(self, path: str) -> np.ndarray:
         if path not in self.state_cache:
             record = self.embedder.prepare_file(path, max_tokens=1)  # the graph is all we read
-            instruction, _ = node_loop_facts(self.embedder, [record])
-            self.state_cache[path] = (node_states(self.embedder, [record])[0], instruction)
+            _, graph = next(_graph_batches(self.embedder, [record], 1))
+            self.state_cache[path] = (_encode_nodes(self.embedder, graph),
+                                      _is_instruction(graph))
         states, instruction = self.state_cache[path]
         if self.loop_probe is None:
             return states
