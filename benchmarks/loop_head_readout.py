@@ -5,20 +5,21 @@ and twin alike); this reads a run that trained ``task.loop_weight`` with the loo
 trained (kept in its checkpoint, not in its package) instead, to see whether a sharper loop
 split moves DevMap. Same codebooks (600 train-split programs, k-means seeds), folds and heads::
 
-    python benchmarks/loop_head_readout.py --run runs/pretrain/record-2cpu-residual-spread-loops \
+    python -m benchmarks.loop_head_readout --run runs/pretrain/record-2cpu-residual-spread-loops \
         --dataset runs/datasets/pretrain-variants-2cpu-v1
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.loop_depth_pilot import from_checkpoint
+from benchmarks.report import write_section
 from mirencoder.training.embedding.embedder import Embedder
 from mirencoder.training.embedding.principal_basis import corpus_records
 from mirencoder.training.evaluation.codebook_study import score_featurizer
@@ -29,9 +30,6 @@ from mirencoder.training.evaluation.features.node_codes import (
     fit_node_codebook,
     node_states,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_depth_pilot import from_checkpoint  # noqa: E402
 
 
 class LoopHeadProbe(LoopProbe):
@@ -68,9 +66,18 @@ def main() -> None:
         rows.append([scores.get(s, float("nan")) for s in SETTINGS])
         print(f"seed {seed}: " + " / ".join(f"{v:.3f}" for v in rows[-1]), flush=True)
     mean = np.mean(rows, axis=0)
-    print("| " + " | ".join(SETTINGS) + " |")
-    print("| " + " | ".join(f"{v:.3f}" if s.startswith("thread") else f"{v:.1f}"
-                            for s, v in zip(SETTINGS, mean, strict=True)) + " |")
+    table = "\n".join([
+        f"Node codes ({args.codes}, k-means seeds {args.seeds}) of the instructions that "
+        f"`{args.run.name}`'s own trained loop head places in loops, scored with the "
+        "protocols' folds and heads; mean over the seeds. `python "
+        "benchmarks/loop_head_readout.py`. Untrained twins have no trained loop head: compare "
+        "with RESULTS.md \"Encoders read as bags of node codes\" (linear-probe loop readout).",
+        "", "| " + " | ".join(SETTINGS) + " |", "|" + "---|" * len(SETTINGS),
+        "| " + " | ".join(f"{v:.3f}" if s.startswith("thread") else f"{v:.1f}"
+                          for s, v in zip(SETTINGS, mean, strict=True)) + " |"])
+    print(table)
+    write_section(f"loop-head-readout-{args.run.name}", "Node codes read through a trained "
+                  f"loop head: {args.run.name}", table)
 
 
 if __name__ == "__main__":
