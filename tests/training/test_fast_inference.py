@@ -46,9 +46,10 @@ def _records():
     return records
 
 
-def _model(positions: str, graph_readout: str = "mean_max"):
+def _model(positions: str, graph_readout: str = "mean_max", block_pooling: bool = False):
     config = load_pretrain_config(CONFIGS / "tiny.yaml", {
-        "model.positions": positions, "model.graph_readout": graph_readout, "model.context_length": 64, "model.d_model": 32,
+        "model.positions": positions, "model.graph_readout": graph_readout,
+        "model.gnn_block_pooling": block_pooling, "model.context_length": 64, "model.d_model": 32,
         "model.heads": 4, "model.ffn": 64, "model.gnn_hidden": 32, "model.fusion_dim": 32,
         "model.num_edge_positions": 8})
     torch.manual_seed(0)
@@ -60,10 +61,12 @@ def _model(positions: str, graph_readout: str = "mean_max"):
     return model
 
 
-@pytest.mark.parametrize(("positions", "graph_readout"), [
-    ("rotary", "mean_max"), ("learned", "mean_max"), ("rotary", "mean_max_size")])
-def test_fast_inference_equals_the_training_computation(positions, graph_readout):
-    model = _model(positions, graph_readout)
+@pytest.mark.parametrize(("positions", "graph_readout", "block_pooling"), [
+    ("rotary", "mean_max", False), ("learned", "mean_max", False),
+    ("rotary", "mean_max_size", False), ("learned", "mean_max", True)])
+def test_fast_inference_equals_the_training_computation(positions, graph_readout,
+                                                        block_pooling):
+    model = _model(positions, graph_readout, block_pooling)
     records = _records()
     batch = collate_records(records, context_length=64, tokenizer_ids=IDS)
     full = collate_records(records[:1] * 2, context_length=64, tokenizer_ids=IDS)  # no padding

@@ -13,6 +13,7 @@ from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
+from mirencoder.training.core.models.graph_encoder import GraphEncoder, straight_line_blocks
 from mirencoder.training.core.models.fusion import ModalityFusion
 from mirencoder.training.core.models.rotary import RotaryEmbedding
 from mirencoder.training.pretraining.config import load_pretrain_config
@@ -186,3 +187,46 @@ def test_size_readout_tells_a_program_from_one_twice_its_size():
     assert torch.allclose(same[0], same[1])  # mean and max cannot see the size
     assert not torch.allclose(told[0], told[1])
     assert sized.graph_proj[0].in_features == blind.graph_proj[0].in_features + 1
+
+
+def _loop_kernel_edges() -> tuple[torch.Tensor, torch.Tensor]:
+    """Control edges of entry 0-1 branching to a loop 2-3-4 (latch 4 -> 2) or exit 5-6,
+    plus a data edge 3 -> 7 (a variable)."""
+    control = [(0, 1), (1, 2), (1, 5), (2, 3), (3, 4), (4, 2), (4, 5), (5, 6)]
+    edges = torch.tensor(control + [(3, 7)]).T
+    return edges, torch.tensor([0] * len(control) + [1])
+
+
+def test_straight_line_blocks_are_basic_blocks():
+    edges, flow = _loop_kernel_edges()
+    assert straight_line_blocks(edges, flow, 8).tolist() == [0, 0, 2, 2, 2, 5, 5, 7]
+    # One long chain (pointer jumping must reach its head) and a batch of two graphs.
+    chain = torch.tensor([list(range(99)), list(range(1, 100))])
+    assert straight_line_blocks(chain, torch.zeros(99, dtype=torch.long), 100).eq(0).all()
+    both = straight_line_blocks(torch.cat([edges, edges + 8], 1), torch.cat([flow, flow]), 16)
+    assert both[8:].tolist() == [b + 8 for b in [0, 0, 2, 2, 2, 5, 5, 7]]
+
+
+def test_block_pooling_reaches_a_whole_block_in_one_layer():
+    # Entry 0-1, then a loop body 2-3-4-5-6 with latch 6 -> 2, exit 7.
+    control = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 2), (6, 7)]
+    edges, flow = torch.tensor(control).T, torch.zeros(len(control), dtype=torch.long)
+    position = torch.zeros(len(control), dtype=torch.long)
+    assert straight_line_blocks(edges, flow, 8).tolist() == [0, 0, 2, 2, 2, 2, 2, 7]
+    text, kinds = torch.arange(2, 10), torch.zeros(8, dtype=torch.long)
+    changed = text.clone()
+    changed[2] = 30  # the loop header's text
+    for pooling in (False, True):
+        torch.manual_seed(0)
+        gnn = GraphEncoder(node_vocab_size=40, hidden=8, layers=1, num_positions=2,
+                           dropout=0.0, block_pooling=pooling).eval()
+        with torch.no_grad():
+            a = gnn(text, kinds, edges, flow, position)
+            b = gnn(changed, kinds, edges, flow, position)
+        moved = {i for i in range(8) if not torch.allclose(a[i], b[i])}
+        # One layer: the header's neighbours (1, 3 and the latch 6), and with pooling its
+        # whole block (4 and 5 are two hops away), but never the other blocks' far nodes.
+        assert moved == ({1, 2, 3, 6} | ({4, 5} if pooling else set()))
+    assert "block_pooling=True" in repr(GraphEncoder(node_vocab_size=4, hidden=4, layers=1,
+                                                     num_positions=1, dropout=0.0,
+                                                     block_pooling=True))

@@ -28,6 +28,10 @@ class ModelConfig:
     positions: str = _f("learned", "token positions: learned | rotary")
     gnn_hidden: int = _f(128, "graph-encoder node-state width")
     gnn_layers: int = _f(3, "relational message-passing layers")
+    gnn_block_pooling: bool = _f(
+        False, "each GNN layer also passes every node the mean state of its straight-line "
+        "block (models/graph_encoder.py straight_line_blocks), so a block's header and latch "
+        "reach all its instructions in one hop")
     num_edge_positions: int = _f(32, "edge-position embeddings; larger positions share the last")
     fusion_dim: int = _f(128, "size D of the program embeddings (fused, tokens, graph)")
     fusion: str = _f("mlp", "fused vector: mlp = LN(MLP([tokens; graph])) | residual = "

@@ -50,6 +50,8 @@ def _graph_encoder(c: ModelConfig, node_vocab_size: int) -> Shapes:
         shapes |= _linear(f"convs.{i}.root", h, h)
     for i in range(c.gnn_layers):
         shapes |= _norm(f"norms.{i}", h)
+    for i in range(c.gnn_layers if c.gnn_block_pooling else 0):
+        shapes |= _linear(f"block_projections.{i}", h, h)
     return shapes | _norm("final_norm", h)
 
 

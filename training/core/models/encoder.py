@@ -54,7 +54,8 @@ class MIREncoder(nn.Module):
             context_length=config.context_length, positions=config.positions, pad_id=pad_id)
         self.graph_encoder = GraphEncoder(
             node_vocab_size=node_vocab_size, hidden=config.gnn_hidden, layers=config.gnn_layers,
-            num_positions=config.num_edge_positions, dropout=config.dropout)
+            num_positions=config.num_edge_positions, dropout=config.dropout,
+            block_pooling=config.gnn_block_pooling)
         self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim,
                                      config.fusion, graph_size=config.graph_readout
                                      == "mean_max_size")

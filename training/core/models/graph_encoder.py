@@ -6,11 +6,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ....pipelines.ir.program_graph import FLOWS, NODE_TYPES
+from ....pipelines.ir.program_graph import FLOW_CONTROL, FLOWS, NODE_TYPES
 from .flow_position_conv import FlowPositionConv
 from .relation_plan import build_relation_plan
 
-__all__ = ["GraphEncoder", "add_reverse_edges"]
+__all__ = ["GraphEncoder", "add_reverse_edges", "straight_line_blocks"]
+
+
+def straight_line_blocks(edge_index: torch.Tensor, edge_flow: torch.Tensor,
+                         num_nodes: int) -> torch.Tensor:
+    """``[num_nodes]`` long: the block of each node, named by its first node.
+
+    A block is a maximal chain of control edges ``u -> v`` where ``u`` has one control
+    successor and ``v`` one control predecessor (a basic block, or several merged where one
+    only falls into the next); every node of a block lies on the same control-flow cycles.
+    Nodes without such edges (variables, constants) are blocks of one. Found by pointer
+    jumping (``log2 N`` gathers), so it runs inside the encoder on any batch of graphs.
+    """
+    control = edge_flow == FLOW_CONTROL
+    src, dst = edge_index[0, control], edge_index[1, control]
+    ones = torch.ones_like(src)
+    out_degree = torch.zeros(num_nodes, dtype=torch.long, device=src.device).scatter_add_(
+        0, src, ones)
+    in_degree = torch.zeros(num_nodes, dtype=torch.long, device=src.device).scatter_add_(
+        0, dst, ones)
+    chained = (out_degree[src] == 1) & (in_degree[dst] == 1) & (src != dst)
+    first = torch.arange(num_nodes, device=src.device)
+    first = first.scatter(0, dst[chained], src[chained])  # each node's chain predecessor
+    for _ in range(max(1, int(num_nodes).bit_length())):
+        jumped = first[first]
+        if torch.equal(jumped, first):
+            break
+        first = jumped
+    return first
 
 
 def add_reverse_edges(edge_index: torch.Tensor, edge_flow: torch.Tensor,
@@ -36,6 +64,10 @@ class GraphEncoder(nn.Module):
         layers: message-passing layers.
         num_positions: edge positions embedded per layer.
         dropout: dropout after each layer.
+        block_pooling: each layer also adds, to every node, a projection of the mean state of
+            its straight-line block (:func:`straight_line_blocks`), so that what the block's
+            phis and branch say (a loop header, a latch) reaches every instruction of a long
+            block in one hop instead of one hop per instruction.
 
     Shapes:
         - node_text, node_type: ``[N]`` long; edge_index: ``[2, E]``; edge_flow,
@@ -48,7 +80,7 @@ class GraphEncoder(nn.Module):
     fast_inference = False
 
     def __init__(self, *, node_vocab_size: int, hidden: int, layers: int, num_positions: int,
-                 dropout: float):
+                 dropout: float, block_pooling: bool = False):
         super().__init__()
         self.node_vocab_size, self.hidden = node_vocab_size, hidden
         self.mask_id = node_vocab_size
@@ -58,6 +90,9 @@ class GraphEncoder(nn.Module):
         self.convs = nn.ModuleList(FlowPositionConv(hidden, hidden, self.num_relations,
                                                     num_positions) for _ in range(layers))
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
+        self.block_pooling = block_pooling
+        self.block_projections = nn.ModuleList(
+            nn.Linear(hidden, hidden) for _ in range(layers if block_pooling else 0))
         self.final_norm = nn.LayerNorm(hidden)
         self.dropout = dropout
         self.reset_parameters()
@@ -67,6 +102,28 @@ class GraphEncoder(nn.Module):
         nn.init.normal_(self.node_type.weight, std=0.02)
         for conv in self.convs:
             conv.reset_parameters()
+        for projection in self.block_projections:
+            projection.reset_parameters()
+
+    def _blocks(self, edge_index: torch.Tensor, edge_flow: torch.Tensor, num_nodes: int
+                ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(block of each node, node count per block)`` when block pooling is on."""
+        if not self.block_pooling:
+            return None
+        block = straight_line_blocks(edge_index, edge_flow, num_nodes)
+        size = torch.zeros(num_nodes, device=block.device).index_add_(
+            0, block, torch.ones(num_nodes, device=block.device))
+        return block, size
+
+    def _block_update(self, index: int, h: torch.Tensor,
+                      blocks: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor | float:
+        """Layer ``index``'s message from each node's block mean (0 without block pooling)."""
+        if blocks is None:
+            return 0.0
+        block, size = blocks
+        total = torch.zeros_like(h).index_add_(0, block, h)
+        mean = total / size.clamp(min=1.0).unsqueeze(1).to(h.dtype)
+        return self.block_projections[index](mean.index_select(0, block))
 
     def forward(self, node_text: torch.Tensor, node_type: torch.Tensor,
                 edge_index: torch.Tensor, edge_flow: torch.Tensor,
@@ -75,9 +132,12 @@ class GraphEncoder(nn.Module):
             return self._forward_inference(node_text, node_type, edge_index, edge_flow,
                                            edge_position)
         x = self.node_text(node_text) + self.node_type(node_type)
+        blocks = self._blocks(edge_index, edge_flow, x.size(0))
         edge_index, relation, position = add_reverse_edges(edge_index, edge_flow, edge_position)
-        for conv, norm in zip(self.convs, self.norms, strict=True):
-            update = F.gelu(conv(norm(x), edge_index, relation, position))
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
+            h = norm(x)
+            update = F.gelu(conv(h, edge_index, relation, position)
+                            + self._block_update(index, h, blocks))
             x = x + F.dropout(update, p=self.dropout, training=self.training)
         return self.final_norm(x)
 
@@ -96,6 +156,7 @@ class GraphEncoder(nn.Module):
         node_key = torch.index_select(present.cumsum(0) - 1, 0, pair)
         x_keys = self.node_text(keys // types) + self.node_type(keys % types)
         x = torch.index_select(x_keys, 0, node_key)
+        blocks = self._blocks(edge_index, edge_flow, x.size(0))
         edge_index, relation, position = add_reverse_edges(edge_index, edge_flow, edge_position)
         plan = build_relation_plan(edge_index, relation, position, x.size(0),
                                    num_relations=self.num_relations,
@@ -107,10 +168,12 @@ class GraphEncoder(nn.Module):
                 update = conv.forward_per_key(norm(x_keys), plan)
             else:
                 update = conv(norm(x), edge_index, relation, position, plan=plan)
+            if blocks is not None:
+                update = update + self._block_update(index, norm(x), blocks)
             x = x + F.dropout(F.gelu(update), p=self.dropout, training=self.training)
         return self.final_norm(x)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(node_vocab={self.node_vocab_size}, "
                 f"hidden={self.hidden}, layers={len(self.convs)}, "
-                f"relations={self.num_relations})")
+                f"relations={self.num_relations}, block_pooling={self.block_pooling})")
