@@ -13,8 +13,8 @@ from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
-from mirencoder.training.core.models.graph_encoder import GraphEncoder, straight_line_blocks
 from mirencoder.training.core.models.fusion import ModalityFusion
+from mirencoder.training.core.models.graph_encoder import GraphEncoder, straight_line_blocks
 from mirencoder.training.core.models.rotary import RotaryEmbedding
 from mirencoder.training.pretraining.config import load_pretrain_config
 
