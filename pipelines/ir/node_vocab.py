@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from ...infra.files import write_text_atomic
 __all__ = ["NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
 
 PAD_TEXT, UNK_TEXT = "[PAD]", "[UNK]"
+_ADDRSPACE = re.compile(r" addrspace\(\d+\)")
 _FORMAT = "mirencoder.node_vocab/1"
 
 
@@ -62,10 +64,19 @@ class NodeTextVocabulary:
         return cls(text for text, _ in ranked[: max_size - 2])
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Ids of node texts; unknown texts get :attr:`unk_id`."""
+        """Ids of node texts. A text the vocabulary lacks falls back to the same text without
+        its address spaces (``ptr addrspace(1)`` -> ``ptr``) when that one is known, else to
+        :attr:`unk_id`: a vocabulary built on CPU code has never seen a GPU kernel's global
+        and local pointers, and its ``[UNK]`` row was never trained."""
         get, unk = self._ids.get, self.unk_id
-        return np.fromiter((get(text, unk) for text in texts), dtype=np.int32,
-                           count=len(texts))
+
+        def known(text: str) -> int:
+            found = get(text)
+            if found is None and "addrspace(" in text:
+                found = get(_ADDRSPACE.sub("", text))
+            return unk if found is None else found
+
+        return np.fromiter((known(text) for text in texts), dtype=np.int32, count=len(texts))
 
     def text(self, node_text_id: int) -> str:
         """The text of one id."""

@@ -22,6 +22,14 @@ def test_order_ids_and_unknowns():
     assert "add" in vocab and "call" not in vocab
 
 
+def test_gpu_address_spaces_fall_back_to_the_plain_text_when_only_it_is_known():
+    vocab = NodeTextVocabulary(["ptr", "<2 x ptr>", "ptr addrspace(3)"])
+    ids = vocab.encode(["ptr addrspace(1)", "ptr addrspace(3)", "<2 x ptr addrspace(1)>",
+                        "{ ptr addrspace(1), i32 }", "ptr"])
+    # A known text keeps its own id; an unknown one drops its address spaces, else [UNK].
+    assert ids.tolist() == [2, 4, 3, vocab.unk_id, 2]
+
+
 def test_save_load_and_hash(tmp_path):
     counts = Counter({"br": 3, "<4 x float>": 3, "[external]": 1})
     vocab = NodeTextVocabulary.build(counts)
