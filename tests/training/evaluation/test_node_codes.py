@@ -107,7 +107,14 @@ def test_loop_readout_counts_only_the_instructions_the_probe_places_in_loops(ran
     none = LoopProbe(np.zeros(states.shape[1], dtype=np.float32), -1.0, {})
     assert not NodeCodesFeaturizer("loop", embedder, codebook, cache, none).featurize(
         program).any()
+    # The loop analysis itself (a perfect probe): exactly the instructions in loops.
+    exact = NodeCodesFeaturizer("exact", embedder, codebook, cache, exact_loops=True)
+    np.testing.assert_allclose(np.expm1(exact.featurize(program)[0]).sum(), in_loop.sum(),
+                               rtol=1e-5)
+    assert "loop analysis" in exact.description
     assert len(cache) == 1
+    with pytest.raises(ConfigError, match="not both"):
+        NodeCodesFeaturizer("both", embedder, codebook, cache, every, exact_loops=True)
 
 
 def test_table_and_targets_line_compare_the_first_group_with_the_second():

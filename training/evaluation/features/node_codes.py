@@ -147,31 +147,45 @@ class NodeCodesFeaturizer:
         name: the method's name in reports.
         embedder: a loaded :class:`~mirencoder.training.embedding.embedder.Embedder`.
         codebook: ``[K, H]`` from :func:`fit_node_codebook` on this encoder's node states.
-        state_cache: ``program path -> ([n, H] node states, [n] instruction)``, shared
-            between featurizers of the same encoder (another codebook need not run the
-            network again).
+        state_cache: ``program path -> ([n, H] node states, [n] instruction, [n] on a
+            control-flow cycle)``, shared between featurizers of the same encoder (another
+            codebook need not run the network again).
         loop_probe: count only the instructions it places in a loop (the node-state analogue
             of the loop-opcode histogram); None counts every node.
+        exact_loops: count only the instructions the pipeline's loop analysis places in loops
+            (``pipelines/ir/loops.py``, as the loop-opcode histogram does): what a perfect
+            loop probe would give the readout. Not with ``loop_probe``.
     """
 
     def __init__(self, name: str, embedder: Any, codebook: np.ndarray,
-                 state_cache: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                 loop_probe: LoopProbe | None = None):
+                 state_cache: dict[str, tuple[np.ndarray, ...]] | None = None,
+                 loop_probe: LoopProbe | None = None, exact_loops: bool = False):
+        if loop_probe is not None and exact_loops:
+            raise ConfigError("give a loop probe or exact_loops, not both")
         self.name, self.embedder, self.codebook = name, embedder, codebook
         self.state_cache = {} if state_cache is None else state_cache
-        self.loop_probe = loop_probe
-        counted = "node" if loop_probe is None else "in-loop instruction (linear probe)"
+        self.loop_probe, self.exact_loops = loop_probe, exact_loops
+        counted = ("in-loop instruction (loop analysis)" if exact_loops else "node"
+                   if loop_probe is None else "in-loop instruction (linear probe)")
         self.description = (f"log1p counts of {len(codebook)} {counted} codes of "
                             f"{embedder.source}'s GNN node states")
         self.errors: dict[str, str] = {}
 
     def _states(self, path: str) -> np.ndarray:
         if path not in self.state_cache:
+            from ....pipelines.ir.loops import on_control_cycle
+
             record = self.embedder.prepare_file(path, max_tokens=1)  # the graph is all we read
             _, graph = next(_graph_batches(self.embedder, [record], 1))
+            edges = graph.edge_index.cpu().numpy()
             self.state_cache[path] = (_encode_nodes(self.embedder, graph),
-                                      _is_instruction(graph))
-        states, instruction = self.state_cache[path]
+                                      _is_instruction(graph),
+                                      on_control_cycle(edges[0], edges[1],
+                                                       graph.edge_flow.cpu().numpy(),
+                                                       int(graph.num_nodes)))
+        states, instruction, in_loop = self.state_cache[path]
+        if self.exact_loops:
+            return states[instruction & in_loop]
         if self.loop_probe is None:
             return states
         return states[instruction & self.loop_probe.in_loop(states)]
