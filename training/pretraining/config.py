@@ -374,6 +374,8 @@ def config_hash(config: PretrainConfig) -> str:
         data.pop("init_from")
     if data["model"].get("graph_readout") == "mean_max":  # likewise for the size-blind readout
         data["model"].pop("graph_readout")
+    if not data["model"].get("gnn_block_pooling"):  # likewise for a GNN without block pooling
+        data["model"].pop("gnn_block_pooling", None)
     if not data["task"]["anchor_weight"]:  # likewise for runs without property anchoring
         for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets"):
             data["task"].pop(name)
