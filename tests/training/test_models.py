@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -230,3 +231,22 @@ def test_block_pooling_reaches_a_whole_block_in_one_layer():
     assert "block_pooling=True" in repr(GraphEncoder(node_vocab_size=4, hidden=4, layers=1,
                                                      num_positions=1, dropout=0.0,
                                                      block_pooling=True))
+
+
+def test_straight_line_blocks_of_real_ir_lie_wholly_in_or_out_of_loops():
+    from mirencoder.pipelines.frontend.views import graph_view
+    from mirencoder.pipelines.ir.loops import on_control_cycle
+    from mirencoder.pipelines.ir.normalize import normalize_ir
+
+    ir = (Path(__file__).resolve().parents[1] / "data" / "dot_loop.ll").read_bytes()
+    graph = graph_view(normalize_ir(ir, bitcode=False))
+    in_loop = on_control_cycle(graph.edge_src, graph.edge_dst, graph.edge_flow,
+                               graph.num_nodes)
+    block = straight_line_blocks(torch.tensor(np.stack([graph.edge_src, graph.edge_dst]),
+                                              dtype=torch.long),
+                                 torch.tensor(graph.edge_flow, dtype=torch.long),
+                                 graph.num_nodes).numpy()
+    assert in_loop.any() and len(np.unique(block)) < graph.num_nodes  # loops, real blocks
+    for first in np.unique(block):
+        assert len(set(in_loop[block == first].tolist())) == 1, first
+        assert block[first] == first  # a block is named by its first node
