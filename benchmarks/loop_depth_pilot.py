@@ -57,11 +57,13 @@ def score(encoder: GraphEncoder, head: LoopHead, data: list) -> dict[str, float]
     return {"accuracy": hits / max(total, 1), "f1_in_loop": 2 * tp / max(2 * tp + fp + fn, 1)}
 
 
-def run(depth: int, frozen: bool, train: list, test: list, vocab: int, steps: int,
-        seed: int) -> dict:
+def train_loop_head(depth: int, frozen: bool, train: list, vocab: int, steps: int, seed: int,
+                    block_pooling: bool = False) -> tuple[GraphEncoder, LoopHead, float]:
+    """A GNN of ``depth`` layers and a loop head trained on loop membership alone for
+    ``steps`` batches of ``train`` (only the head when ``frozen``), and the seconds it took."""
     torch.manual_seed(seed)
     encoder = GraphEncoder(node_vocab_size=vocab, hidden=128, layers=depth, num_positions=32,
-                           dropout=0.0)
+                           dropout=0.0, block_pooling=block_pooling)
     head = LoopHead(128)
     params = list(head.parameters()) + ([] if frozen else list(encoder.parameters()))
     optimizer = torch.optim.AdamW(params, lr=1e-3)
@@ -75,8 +77,14 @@ def run(depth: int, frozen: bool, train: list, test: list, vocab: int, steps: in
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return {"depth": depth, "frozen": frozen, "steps": steps,
-            "seconds": round(time.perf_counter() - started, 1), **score(encoder, head, test)}
+    return encoder, head, time.perf_counter() - started
+
+
+def run(depth: int, frozen: bool, train: list, test: list, vocab: int, steps: int,
+        seed: int) -> dict:
+    encoder, head, seconds = train_loop_head(depth, frozen, train, vocab, steps, seed)
+    return {"depth": depth, "frozen": frozen, "steps": steps, "seconds": round(seconds, 1),
+            **score(encoder, head, test)}
 
 
 def from_checkpoint(path: Path) -> tuple[GraphEncoder, LoopHead, int]:

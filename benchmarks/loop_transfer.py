@@ -21,19 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 import warnings
 from pathlib import Path
 
-import torch
-
-from benchmarks.loop_depth_pilot import batches, from_checkpoint, score
+from benchmarks.loop_depth_pilot import batches, from_checkpoint, score, train_loop_head
 from benchmarks.report import write_section
-from mirencoder.training.core.models.graph_encoder import GraphEncoder
 from mirencoder.training.embedding.principal_basis import corpus_records
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.paths import default_cache_dir, default_data_dir
-from mirencoder.training.pretraining.tasks.loops import IGNORE, LoopHead
+from mirencoder.training.pretraining.tasks.loops import IGNORE
 
 BATCH, MAX_NODES = 16, 2048
 
@@ -51,27 +47,6 @@ def devmap_records(package: Path) -> dict[str, list[dict]]:
         out[f"devmap-{row_set}"] = [embedder.prepare_file(str(p.path), max_tokens=1)
                                     for p in data.programs]
     return out
-
-
-def train_loop_gnn(records: list[dict], vocab: int, steps: int, block_pooling: bool
-                   ) -> tuple[GraphEncoder, LoopHead, float]:
-    torch.manual_seed(0)
-    encoder = GraphEncoder(node_vocab_size=vocab, hidden=128, layers=3, num_positions=32,
-                           dropout=0.0, block_pooling=block_pooling)
-    head = LoopHead(128)
-    optimizer = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=1e-3)
-    train = list(batches(records, BATCH, vocab, MAX_NODES))
-    started = time.perf_counter()
-    for step in range(steps):
-        graph, targets = train[step % len(train)]
-        states = encoder(graph.node_text, graph.node_type, graph.edge_index, graph.edge_flow,
-                         graph.edge_position)
-        scored = targets != IGNORE
-        loss = torch.nn.functional.cross_entropy(head(states[scored]), targets[scored])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return encoder, head, time.perf_counter() - started
 
 
 def main() -> None:
@@ -127,8 +102,10 @@ def main() -> None:
     for mix in [m for m in args.train.split(",") if m]:
         records = [r for name in mix.split("+") for r in pools[name]]
         random.Random(0).shuffle(records)
+        train = list(batches(records, BATCH, vocab, MAX_NODES))
         for pooling in (False, True):
-            encoder, head, seconds = train_loop_gnn(records, vocab, args.steps, pooling)
+            encoder, head, seconds = train_loop_head(3, False, train, vocab, args.steps, seed=0,
+                                                     block_pooling=pooling)
             emit(f"trained on {mix} ({len(records)} programs)", "yes" if pooling else "no",
                  encoder, head, f"{seconds:.0f}")
     write_section("loop-transfer", "Loop membership: from the corpus to the DevMap kernels",

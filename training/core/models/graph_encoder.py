@@ -161,12 +161,12 @@ class GraphEncoder(nn.Module):
                                    else 1,
                                    node_key=node_key, num_keys=keys.numel(), dtype=x.dtype)
         for index, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
+            h = norm(x) if index > 0 or blocks is not None else None
             if index == 0:
                 update = conv.forward_per_key(norm(x_keys), plan)
             else:
-                update = conv(norm(x), edge_index, relation, position, plan=plan)
-            if blocks is not None:
-                update = update + self._block_update(index, norm(x), blocks)
+                update = conv(h, edge_index, relation, position, plan=plan)
+            update = update + self._block_update(index, h, blocks)
             x = x + F.dropout(F.gelu(update), p=self.dropout, training=self.training)
         return self.final_norm(x)
 

@@ -56,6 +56,13 @@ def _is_instruction(graph: Any) -> np.ndarray:
     return graph.node_type.cpu().numpy() == NODE_INSTRUCTION
 
 
+def _in_loop(graph: Any) -> np.ndarray:
+    """``[N]`` bool: instructions on a control-flow cycle (the loop-membership target)."""
+    from ...pretraining.tasks.loops import loop_membership
+
+    return loop_membership(graph.edge_index, graph.edge_flow, graph.node_type).numpy() == 1
+
+
 def node_states(embedder: Any, records: Sequence[dict], batch_size: int = 16
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The graph encoder's output states of every node of ``records`` (prepared programs,
@@ -70,15 +77,11 @@ def node_states(embedder: Any, records: Sequence[dict], batch_size: int = 16
 def node_loop_facts(embedder: Any, records: Sequence[dict], batch_size: int = 16
                     ) -> tuple[np.ndarray, np.ndarray]:
     """``([N] bool instruction, [N] bool in a loop)`` of the nodes :func:`node_states` returns
-    for ``records`` (same order and cut): the loop labels of ``pipelines/ir/loops.py``."""
-    from ....pipelines.ir.loops import on_control_cycle
-
+    for ``records`` (same order and cut): the pre-training loop-membership labels."""
     instruction, in_loop = [], []
     for _, graph in _graph_batches(embedder, records, batch_size):
-        edges = graph.edge_index.cpu().numpy()
         instruction.append(_is_instruction(graph))
-        in_loop.append(on_control_cycle(edges[0], edges[1], graph.edge_flow.cpu().numpy(),
-                                        int(graph.num_nodes)))
+        in_loop.append(_in_loop(graph))
     return np.concatenate(instruction), np.concatenate(in_loop)
 
 
@@ -173,16 +176,10 @@ class NodeCodesFeaturizer:
 
     def _states(self, path: str) -> np.ndarray:
         if path not in self.state_cache:
-            from ....pipelines.ir.loops import on_control_cycle
-
             record = self.embedder.prepare_file(path, max_tokens=1)  # the graph is all we read
             _, graph = next(_graph_batches(self.embedder, [record], 1))
-            edges = graph.edge_index.cpu().numpy()
             self.state_cache[path] = (_encode_nodes(self.embedder, graph),
-                                      _is_instruction(graph),
-                                      on_control_cycle(edges[0], edges[1],
-                                                       graph.edge_flow.cpu().numpy(),
-                                                       int(graph.num_nodes)))
+                                      _is_instruction(graph), _in_loop(graph))
         states, instruction, in_loop = self.state_cache[path]
         if self.exact_loops:
             return states[instruction & in_loop]
