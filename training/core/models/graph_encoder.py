@@ -166,7 +166,8 @@ class GraphEncoder(nn.Module):
                 update = conv.forward_per_key(norm(x_keys), plan)
             else:
                 update = conv(h, edge_index, relation, position, plan=plan)
-            update = update + self._block_update(index, h, blocks)
+            if blocks is not None:
+                update = update + self._block_update(index, h, blocks)
             x = x + F.dropout(F.gelu(update), p=self.dropout, training=self.training)
         return self.final_norm(x)
 
