@@ -113,10 +113,8 @@ class GraphEncoder(nn.Module):
         return block, size
 
     def _block_update(self, index: int, h: torch.Tensor,
-                      blocks: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor | float:
-        """Layer ``index``'s message from each node's block mean (0 without block pooling)."""
-        if blocks is None:
-            return 0.0
+                      blocks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Layer ``index``'s message from each node's block mean."""
         block, size = blocks
         total = torch.zeros_like(h).index_add_(0, block, h)
         mean = total / size.clamp(min=1.0).unsqueeze(1).to(h.dtype)
@@ -133,9 +131,10 @@ class GraphEncoder(nn.Module):
         edge_index, relation, position = add_reverse_edges(edge_index, edge_flow, edge_position)
         for index, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             h = norm(x)
-            update = F.gelu(conv(h, edge_index, relation, position)
-                            + self._block_update(index, h, blocks))
-            x = x + F.dropout(update, p=self.dropout, training=self.training)
+            update = conv(h, edge_index, relation, position)
+            if blocks is not None:
+                update = update + self._block_update(index, h, blocks)
+            x = x + F.dropout(F.gelu(update), p=self.dropout, training=self.training)
         return self.final_norm(x)
 
     def _forward_inference(self, node_text: torch.Tensor, node_type: torch.Tensor,
