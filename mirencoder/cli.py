@@ -25,6 +25,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                              "summarise a built dataset folder"),
     ("dataset", "graph"): ("mirencoder.commands.dataset_graph",
                            "draw one program's ProGraML-style graph to a PNG"),
+    ("dataset", "decision-labels"): ("mirencoder.commands.dataset_decision_labels",
+                                     "label a dataset's sources with clang -O3's loop "
+                                     "vectoriser decisions"),
     ("pretrain",): ("mirencoder.commands.pretrain",
                     "pre-train the multi-modal encoder on a built dataset"),
     ("pretrain", "export"): ("mirencoder.commands.pretrain_export",

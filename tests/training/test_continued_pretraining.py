@@ -123,3 +123,22 @@ def test_a_checkpoint_from_before_a_model_field_still_loads(first_run, tmp_path:
         **overrides, "model.graph_readout": "mean_max_size"}))
     with pytest.raises(ConfigError, match="another architecture"):
         _load(sized, tmp_path / "older.ckpt")
+
+
+def test_an_added_objective_starts_its_head_fresh_and_a_dropped_one_is_refused(first_run):
+    result, overrides = first_run
+    checkpoint = Path(result.output_dir, "checkpoints", "last.ckpt")
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    looped = _module(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "task.loop_weight": 1.0}))
+    fresh_head = {k: v.clone() for k, v in looped.state_dict().items() if "loop_head" in k}
+    _load(looped, checkpoint)
+    state = looped.state_dict()
+    assert fresh_head and all(bool((state[k] == v).all()) for k, v in fresh_head.items())
+    assert _same({k: v for k, v in state.items() if "loop_head" not in k}, saved)
+    looped_checkpoint = Path(result.output_dir, "looped.ckpt")
+    torch.save({"state_dict": state, "hyper_parameters": dict(looped.hparams),
+                "global_step": 4}, looped_checkpoint)
+    plain = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    with pytest.raises(ConfigError, match="unexpected: model.loop_head"):
+        _load(plain, looped_checkpoint)

@@ -628,3 +628,72 @@ def test_loop_membership_trains_the_graph_encoder():
                for p in model.encoder.graph_encoder.parameters())
     with pytest.raises(ConfigError, match="loop_weight"):
         TaskConfig(loop_weight=-1.0)
+
+
+# --- compiler-decision prediction ---------------------------------------------------------
+
+def test_decision_labels_from_loop_decisions():
+    from mirencoder.training.pretraining.tasks.decisions import IGNORE, decision_labels
+
+    assert decision_labels([]) == (0, IGNORE, IGNORE)  # no loop decided
+    assert decision_labels([(False, 1, 1)]) == (1, 0, 0)  # scalar loop
+    assert decision_labels([(True, 4, 2)]) == (2, 2, 1)
+    # the widest VF and largest IC over several loops; above the last class -> the last class
+    assert decision_labels([(False, 1, 1), (True, 32, 16), (True, 2, 1)]) == (2, 4, 3)
+
+
+def test_decision_table_reads_the_chosen_corpora_and_says_how_to_build_it(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mirencoder.training.pretraining.tasks.decisions import (
+        DECISION_LABELS_FILE,
+        decision_targets,
+        load_decision_table,
+    )
+
+    with pytest.raises(ConfigError, match="mirencoder dataset decision-labels"):
+        load_decision_table(tmp_path)
+    rows = [{"group": "g0", "corpus": "a", "status": "ok", "vectorised": 2, "vf": 2, "ic": 1},
+            {"group": "g1", "corpus": "b", "status": "ok", "vectorised": 0, "vf": -100,
+             "ic": -100},
+            {"group": "g2", "corpus": "b", "status": "compile_error", "vectorised": -100,
+             "vf": -100, "ic": -100}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / DECISION_LABELS_FILE)
+    assert load_decision_table(tmp_path) == {"g0": (2, 2, 1), "g1": (0, -100, -100)}
+    assert load_decision_table(tmp_path, ["b"]) == {"g1": (0, -100, -100)}
+    with pytest.raises(ConfigError, match="no labelled source"):
+        load_decision_table(tmp_path, ["c"])
+    table = load_decision_table(tmp_path)
+    assert decision_targets(["g0", "x", "g1"], table).tolist() == [
+        [2, 2, 1], [-100, -100, -100], [0, -100, -100]]
+    assert decision_targets(["x", "y"], table) is None
+
+
+def test_decision_prediction_trains_the_fusion_layer_and_skips_unlabelled_batches():
+    task = TaskConfig(**{**ONLY, "decision_weight": 1.0})
+    torch.manual_seed(0)
+    model = PretrainingModel(MODEL, task, IDS)
+    records = _records(4, groups=["a", "a", "b", "c"])
+    batch = collate_records(records, context_length=32, tokenizer_ids=IDS)
+    with pytest.raises(ValueError, match="decision labels"):
+        prepare_task_inputs(batch, task, IDS, node_mask_id=model.node_mask_id,
+                            generator=torch.Generator().manual_seed(0))
+    table = {"a": (2, 2, 1), "b": (0, -100, -100)}  # c has no label
+    step = prepare_task_inputs(batch, task, IDS, node_mask_id=model.node_mask_id,
+                               generator=torch.Generator().manual_seed(0), decision_table=table)
+    assert step.decision_targets.tolist() == [[2, 2, 1], [2, 2, 1], [0, -100, -100],
+                                              [-100, -100, -100]]
+    metrics = model(step)
+    assert set(metrics) == set(model.metric_names()) >= {"decision_loss", "decision_accuracy"}
+    assert math.isfinite(float(metrics["decision_loss"]))
+    metrics["loss"].backward()
+    assert _fuse_grad(model) > 0
+    unlabelled = prepare_task_inputs(batch, task, IDS, node_mask_id=model.node_mask_id,
+                                     generator=torch.Generator().manual_seed(0),
+                                     decision_table={"z": (1, 0, 0)})
+    assert unlabelled.decision_targets is None and "decision_loss" not in model(unlabelled)
+    with pytest.raises(ConfigError, match="decision_views"):
+        TaskConfig(decision_views="nodes")
+    with pytest.raises(ConfigError, match="decision_weight"):
+        TaskConfig(decision_weight=-1.0)

@@ -150,6 +150,18 @@ class TaskConfig:
         0.0, "weight of loop membership: a linear head over each instruction's node state "
         "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "
         "0: off")
+    decision_weight: float = _f(
+        0.0, "weight of compiler-decision prediction: a linear head over each vector of "
+        "decision_views predicts what clang -O3's loop vectoriser decides for the program's "
+        "source (loops vectorised?, widest VF, largest IC), every variant asked the same "
+        "(tasks/decisions.py; needs the dataset's decision_labels.parquet from `mirencoder "
+        "dataset decision-labels`). 0: off")
+    decision_views: str = _f(
+        "fused", "comma list of the vectors compiler-decision prediction reads: fused | tokens "
+        "| graph")
+    decision_corpora: str = _f(
+        "", "comma list of the corpora whose labels are used (empty: all); leave a probe corpus "
+        "out to measure transfer across corpora")
     contrastive_variants: str = _f(
         "negative", "a program's other optimisation-level variants in the batch, for the IR-graph "
         "contrastive alignment and the matching negatives it mines: negative (its hardest "
@@ -162,12 +174,12 @@ class TaskConfig:
         for name in ("mlm_weight", "gae_weight", "match_weight", "node_text_weight",
                      "gae_negative_ratio", "contrastive_weight", "variant_weight",
                      "outcome_weight", "vectorisation_weight", "spread_weight",
-                     "anchor_weight", "loop_weight"):
+                     "anchor_weight", "loop_weight", "decision_weight"):
             _check(p, getattr(self, name) >= 0, f"{name} must be >= 0")
         _check(p, self.mlm_weight + self.gae_weight + self.match_weight
                + self.contrastive_weight + self.variant_weight + self.outcome_weight
                + self.vectorisation_weight + self.spread_weight + self.anchor_weight
-               + self.loop_weight > 0,
+               + self.loop_weight + self.decision_weight > 0,
                "at least one task weight must be positive")
         _check(p, 0.0 < self.mask_rate < 1.0, "mask_rate must be in (0, 1)")
         _check(p, 0 <= self.mask_token_fraction and 0 <= self.random_token_fraction
@@ -202,6 +214,7 @@ class TaskConfig:
         _check_views(p, "anchor_views", self.anchor_views)
         _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
+        _check_views(p, "decision_views", self.decision_views)
         _raise(p, "task")
 
 
@@ -381,6 +394,9 @@ def config_hash(config: PretrainConfig) -> str:
             data["task"].pop(name)
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
+    if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction
+        for name in ("decision_weight", "decision_views", "decision_corpora"):
+            data["task"].pop(name)
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)

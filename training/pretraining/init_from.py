@@ -5,7 +5,8 @@ further on another corpus. The new run builds its module from its own config, th
 weights of either
 
 - a pre-training checkpoint (``RUN/checkpoints/last.ckpt``): the whole module, task heads
-  included, so every objective continues where it stopped (its vocabularies are checked
+  included, so every objective continues where it stopped (the head of an objective the new
+  run adds starts fresh) (its vocabularies are checked
   through the sizes it records and, when its dataset is on this machine, their sha256); or
 - an encoder package (a folder with ``encoder.safetensors``): the encoder only, task heads
   fresh.
@@ -65,12 +66,15 @@ def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha25
                 _full_model_section(module.hparams["config"]["model"]),
                 "keep the model section of its config")
     missing, unexpected = module.load_state_dict(state["state_dict"], strict=False)
+    # A head of an objective this run adds starts fresh; anything else must match.
+    missing = [key for key in missing if key.startswith("model.encoder.")
+               or not key.startswith("model.")]
     if missing or unexpected:
         raise ConfigError(
-            f"init_from: {path} holds other task heads than this run's task section (missing: "
-            f"{', '.join(sorted(missing)[:5]) or 'none'}; unexpected: "
-            f"{', '.join(sorted(unexpected)[:5]) or 'none'}); enable the same objectives, or "
-            "start from its encoder package (heads fresh)")
+            f"init_from: {path} holds other weights than this run's model and task heads "
+            f"(missing: {', '.join(sorted(missing)[:5]) or 'none'}; unexpected: "
+            f"{', '.join(sorted(unexpected)[:5]) or 'none'}); enable at least its objectives, "
+            "or start from its encoder package (heads fresh)")
     return int(state.get("global_step", 0))
 
 

@@ -14,6 +14,7 @@ from ..core.data.collate import ProgramBatch
 from ..core.data.token_ids import TokenizerIds
 from .config import OptimConfig, PretrainConfig
 from .pretraining_model import PretrainingModel
+from .tasks.decisions import load_decision_table
 from .tasks.task_inputs import TaskInputs, prepare_task_inputs
 
 __all__ = ["PretrainingModule", "step_seed", "lr_factor", "build_optimizer"]
@@ -87,7 +88,22 @@ class PretrainingModule(L.LightningModule):
         generator = torch.Generator().manual_seed(
             step_seed(self.run_config.data.seed, kind, step, self.global_rank))
         return prepare_task_inputs(batch, self.run_config.task, self.ids,
-                                   node_mask_id=self.model.node_mask_id, generator=generator)
+                                   node_mask_id=self.model.node_mask_id, generator=generator,
+                                   decision_table=self._decisions())
+
+    _decision_table: dict[str, tuple[int, int, int]] | None = None
+
+    def _decisions(self) -> dict[str, tuple[int, int, int]] | None:
+        """The dataset's compiler-decision labels, read once when that task is on (not at
+        construction: exporting a checkpoint needs no dataset)."""
+        task = self.run_config.task
+        if task.decision_weight <= 0:
+            return None
+        if self._decision_table is None:
+            corpora = [c.strip() for c in task.decision_corpora.split(",") if c.strip()]
+            self._decision_table = load_decision_table(self.run_config.data.dataset_dir,
+                                                       corpora)
+        return self._decision_table
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device,
                                  dataloader_idx: int) -> Any:

@@ -23,6 +23,7 @@ from ..core.models.node_text_head import NodeTextHead
 from .config import TaskConfig, parse_views
 from .tasks.anchor import anchor_metrics
 from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
+from .tasks.decisions import DecisionHead, decision_metrics
 from .tasks.graph_autoencoding import gae_metrics
 from .tasks.loops import LoopHead, loop_metrics
 from .tasks.masked_tokens import IGNORE_INDEX, mlm_metrics
@@ -66,7 +67,8 @@ class PretrainingModel(nn.Module):
     ``vectorisation_vector_accuracy``, ``spread_loss``, ``spread_std`` (mean per-dimension
     batch standard deviation of the spread views), ``anchor_loss``, ``anchor_correlation``
     (mean batch correlation of the anchored coordinates with their properties), ``loop_loss``,
-    ``loop_accuracy`` (loop membership of the instructions) (those of
+    ``loop_accuracy`` (loop membership of the instructions), ``decision_loss``,
+    ``decision_accuracy`` (the -O3 vectoriser's vectorised? class of labelled sources) (those of
     enabled tasks; variant ones only when the batch
     holds two programs of one group, the cross-level outcome loss only with two levels of one
     group, the vector accuracy only when a variant in the batch holds vector code).
@@ -102,6 +104,10 @@ class PretrainingModel(nn.Module):
         self.outcome_head = (OutcomeHead(model.fusion_dim, ids.node_vocab_size)
                              if task.outcome_weight > 0 else None)
         self.loop_head = LoopHead(model.gnn_hidden) if task.loop_weight > 0 else None
+        self.decision_views = (parse_views(task.decision_views) if task.decision_weight > 0
+                               else ())
+        self.decision_heads = nn.ModuleDict({view: DecisionHead(model.fusion_dim)
+                                             for view in self.decision_views})
         self.vectorisation_head = None
         if task.vectorisation_weight > 0:
             if node_vector_lanes is None or len(node_vector_lanes) != ids.node_vocab_size:
@@ -147,6 +153,8 @@ class PretrainingModel(nn.Module):
             names += ["anchor_loss", "anchor_correlation"]
         if self.loop_head is not None:
             names += ["loop_loss", "loop_accuracy"]
+        if self.decision_views:
+            names += ["decision_loss", "decision_accuracy"]
         return tuple(names)
 
     def forward(self, step: TaskInputs) -> dict[str, torch.Tensor]:
@@ -243,6 +251,13 @@ class PretrainingModel(nn.Module):
             if loop is not None:
                 total = total + task.loop_weight * loop["loss"]
                 metrics.update(loop_loss=loop["loss"].detach(), loop_accuracy=loop["accuracy"])
+        if self.decision_views and step.decision_targets is not None:
+            decisions = [decision_metrics(self.decision_heads[view], out[view],
+                                          step.decision_targets)
+                         for view in self.decision_views]
+            total, reached = _add_views_term(total, metrics, decisions, "decision", "accuracy",
+                                             task.decision_weight, self.decision_views)
+            fused_reached = fused_reached or reached
         if not fused_reached:  # no loss used the fusion layer: keep it in the graph for DDP
             total = total + out["fused"].sum() * 0.0
         # Unused heads still join the graph (zero gradient) so DDP never waits on them.
@@ -280,7 +295,7 @@ class PretrainingModel(nn.Module):
     def _heads_parameters(self):
         for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
                      self.contrastive, self.variant_heads, self.outcome_head,
-                     self.vectorisation_head, self.loop_head):
+                     self.vectorisation_head, self.loop_head, self.decision_heads):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
                             if not (name == "decoder_weight" and self.mlm_head.tied))

@@ -9,6 +9,7 @@ waits on index computations. The result moves to the device as a whole.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 import torch
@@ -17,6 +18,7 @@ from ...core.data.collate import ProgramBatch
 from ...core.data.token_ids import TokenizerIds
 from ..config import TaskConfig
 from .anchor import anchor_targets
+from .decisions import decision_targets
 from .graph_autoencoding import (
     mask_node_texts,
     sample_negative_edges,
@@ -57,6 +59,9 @@ class TaskInputs:
             anchoring; None when it is off).
         loop_targets: ``[N]`` loop membership of each node (1 / 0 for instructions, -100
             for other nodes; None when loop membership is off).
+        decision_targets: ``[B, 3]`` the -O3 loop vectoriser's decisions for each program's
+            source (-100 without a label; None when compiler-decision prediction is off or no
+            program of the batch has a label).
     """
 
     inputs: ProgramBatch
@@ -77,6 +82,7 @@ class TaskInputs:
     outcome_targets: torch.Tensor | None = None
     anchor_targets: torch.Tensor | None = None
     loop_targets: torch.Tensor | None = None
+    decision_targets: torch.Tensor | None = None
 
     @property
     def num_programs(self) -> int:
@@ -112,8 +118,13 @@ class TaskInputs:
 
 
 def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds, *,
-                        node_mask_id: int, generator: torch.Generator) -> TaskInputs:
-    """Corrupts a CPU batch for the enabled tasks and records their targets."""
+                        node_mask_id: int, generator: torch.Generator,
+                        decision_table: Mapping[str, tuple[int, int, int]] | None = None
+                        ) -> TaskInputs:
+    """Corrupts a CPU batch for the enabled tasks and records their targets.
+
+    ``decision_table``: ``group -> labels`` of compiler-decision prediction
+    (``tasks/decisions.load_decision_table``), needed when that task is on."""
     tokens, labels = batch.tokens, None
     if task.mlm_weight > 0:
         tokens, labels = mask_tokens(batch.tokens, batch.attention_mask, ids=ids,
@@ -175,10 +186,16 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
     # (benchmarks/loop_depth_pilot.py --checkpoint).
     loops = (loop_membership(edge_index, edge_flow, graph.node_type)
              if task.loop_weight > 0 else None)
+    decisions = None
+    if task.decision_weight > 0:
+        if decision_table is None:
+            raise ValueError("task.decision_weight > 0 needs the dataset's decision labels")
+        decisions = decision_targets(batch.groups or batch.keys, decision_table)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
                       partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
                       program_ids=programs, level_ids=levels, outcome_targets=targets,
-                      anchor_targets=anchors, loop_targets=loops)
+                      anchor_targets=anchors, loop_targets=loops,
+                      decision_targets=decisions)
