@@ -7,29 +7,33 @@ import argparse
 import json
 from pathlib import Path
 
+from mirencoder.infra.config import (
+    add_config_arguments,
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+)
+from mirencoder.training.pretraining.decision_labels import DecisionLabelsConfig
+
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", type=Path, help="a folder written by `mirencoder dataset build`")
-    parser.add_argument("--workers", type=int, default=None, help="clang processes at once")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="extracted archives and cached clang outputs (default: the "
-                        "probes' cache, runs/probes/cache)")
+    add_config_arguments(parser, DecisionLabelsConfig, config_help="YAML file of settings")
+    add_shorthand(parser, DecisionLabelsConfig, "workers", "--workers", metavar="N")
+    add_shorthand(parser, DecisionLabelsConfig, "cache_dir", "--cache-dir", metavar="DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mirencoder.training.evaluation.probes.config import ProbeConfig
-    from mirencoder.training.pretraining.decision_labels import (
-        DecisionLabelsConfig,
-        build_decision_labels,
-    )
+    from mirencoder.training.pretraining.decision_labels import build_decision_labels
 
-    config = DecisionLabelsConfig(cache_dir=args.cache_dir or ProbeConfig().cache_dir,
-                                  **({"workers": args.workers} if args.workers else {}))
+    config = config_from_args(DecisionLabelsConfig, args)
+    if print_if_dry_run(config, args, "resolved decision-labels configuration"):
+        return 0
     bar = tqdm(desc="decision labels", unit="source", disable=args.quiet)
 
     def progress(done: int, total: int) -> None:

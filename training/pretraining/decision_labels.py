@@ -16,32 +16,36 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ...infra.config import help_field
 from ...infra.errors import ConfigError
 from ...infra.files import write_bytes_atomic
-from ..evaluation.probes.compile_cache import ProbeCompiler
-from ..evaluation.probes.remarks import loop_decisions, parse_optimization_record
-from ..evaluation.probes.sources import SourceFile, source_identity
-from .tasks.decisions import DECISION_LABELS_FILE, IGNORE, decision_labels
+
+if TYPE_CHECKING:
+    from ..evaluation.probes.compile_cache import ProbeCompiler
 
 __all__ = ["DecisionLabelsConfig", "build_decision_labels"]
+
+
+def _probe_cache() -> Path:
+    return Path(__file__).resolve().parents[2] / "runs" / "probes" / "cache"
 
 
 @dataclass(kw_only=True, slots=True)
 class DecisionLabelsConfig:
     """Settings of ``mirencoder dataset decision-labels``."""
 
-    cache_dir: Path
-    """Where archives are extracted and clang's outputs cached (the probes' cache)."""
-    workers: int = 2
-    """clang processes at once."""
-    timeout_s: float = 60.0
-    """Wall-clock limit of one clang run."""
+    cache_dir: Path = field(default_factory=_probe_cache, metadata={
+        "help": "where archives are extracted and clang's outputs cached (default: the "
+                "probes' cache, runs/probes/cache)"})
+    workers: int = help_field(2, "clang processes at once")
+    timeout_s: float = help_field(60.0, "wall-clock limit of one clang run, seconds")
 
     def __post_init__(self) -> None:
+        self.cache_dir = Path(self.cache_dir)
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.timeout_s <= 0:
@@ -67,6 +71,7 @@ def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str],
     """``(archive name, member) -> extracted file`` of every archive the displays name (files
     outside archives map to themselves)."""
     from ...pipelines.inputs import discover_inputs
+    from ..evaluation.probes.sources import source_identity
 
     archives = sorted({d.split("!", 1)[0] for d in displays if "!" in d})
     missing = [a for a in archives if not Path(a).exists()]
@@ -85,6 +90,10 @@ def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str],
 
 def _label_row(group: str, corpus: str, display: str, language: str,
                local: Path | None, compiler: ProbeCompiler) -> dict[str, Any]:
+    from ..evaluation.probes.remarks import loop_decisions, parse_optimization_record
+    from ..evaluation.probes.sources import SourceFile, source_identity
+    from .tasks.decisions import IGNORE, decision_labels
+
     row: dict[str, Any] = {"group": group, "corpus": corpus, "source": display, "status": "ok",
                            "message": None, "loops": 0, "vectorised_loops": 0,
                            "vectorised": IGNORE, "vf": IGNORE, "ic": IGNORE}
@@ -121,6 +130,10 @@ def build_decision_labels(dataset_dir: str | Path, config: DecisionLabelsConfig,
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from ..evaluation.probes.compile_cache import ProbeCompiler
+    from ..evaluation.probes.sources import source_identity
+    from .tasks.decisions import DECISION_LABELS_FILE
 
     started = time.perf_counter()
     dataset_dir = Path(dataset_dir)
