@@ -13,7 +13,7 @@ from mirencoder.infra.config import (
     config_from_args,
     print_if_dry_run,
 )
-from mirencoder.training.pretraining.decision_labels import DecisionLabelsConfig
+from mirencoder.training.evaluation.probes.decision_labels import DecisionLabelsConfig
 
 __all__ = ["add_arguments", "run"]
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mirencoder.training.pretraining.decision_labels import build_decision_labels
+    from mirencoder.training.evaluation.probes.decision_labels import build_decision_labels
 
     config = config_from_args(DecisionLabelsConfig, args)
     if print_if_dry_run(config, args, "resolved decision-labels configuration"):

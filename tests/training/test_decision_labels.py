@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mirencoder.infra.errors import ConfigError
-from mirencoder.training.pretraining.decision_labels import (
+from mirencoder.training.evaluation.probes.decision_labels import (
     DecisionLabelsConfig,
     build_decision_labels,
 )

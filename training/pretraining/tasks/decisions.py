@@ -3,11 +3,11 @@ for its source at -O3.
 
 clang's optimisation record gives, per loop it considers, a deterministic answer: vectorised
 or not, with which width (VF) and interleave count (IC). Each source of a built dataset gets
-one label per task (``decision_labels.py`` compiles it once at -O3 and stores them beside the
-shards); every optimisation-level variant of the source is asked the same, so the answer must
-be read from what the source *is*, not from what a level already did to it. A *linear* head
-per view, so the answer must be linearly readable in the vector, as the probes and the
-downstream heads read it.
+one label per task (``evaluation/probes/decision_labels.py`` compiles it once at -O3 and
+stores them beside the shards); every optimisation-level variant of the source is asked the
+same, so the answer must be read from what the source *is*, not from what a level already
+did to it. A *linear* head per view, so the answer must be linearly readable in the vector,
+as the probes and the downstream heads read it.
 
 Why beside vectorisation-outcome prediction (``tasks/vectorisation.py``): that target infers
 the width from the vector types in a variant's optimised IR, over a whole program and any

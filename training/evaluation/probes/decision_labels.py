@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...infra.config import help_field
-from ...infra.errors import ConfigError
-from ...infra.files import write_bytes_atomic
+from ....infra.config import help_field
+from ....infra.errors import ConfigError
+from ....infra.files import write_bytes_atomic
 
 if TYPE_CHECKING:
-    from ..evaluation.probes.compile_cache import ProbeCompiler
+    from .compile_cache import ProbeCompiler
 
 __all__ = ["DecisionLabelsConfig", "build_decision_labels"]
 
 
 def _probe_cache() -> Path:
-    return Path(__file__).resolve().parents[2] / "runs" / "probes" / "cache"
+    return Path(__file__).resolve().parents[3] / "runs" / "probes" / "cache"
 
 
 @dataclass(kw_only=True, slots=True)
@@ -70,8 +70,8 @@ def _group_sources(dataset_dir: Path) -> dict[str, tuple[str, str, str]]:
 def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str], Path]:
     """``(archive name, member) -> extracted file`` of every archive the displays name (files
     outside archives map to themselves)."""
-    from ...pipelines.inputs import discover_inputs
-    from ..evaluation.probes.sources import source_identity
+    from ....pipelines.inputs import discover_inputs
+    from .sources import source_identity
 
     archives = sorted({d.split("!", 1)[0] for d in displays if "!" in d})
     missing = [a for a in archives if not Path(a).exists()]
@@ -90,9 +90,9 @@ def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str],
 
 def _label_row(group: str, corpus: str, display: str, language: str,
                local: Path | None, compiler: ProbeCompiler) -> dict[str, Any]:
-    from ..evaluation.probes.remarks import loop_decisions, parse_optimization_record
-    from ..evaluation.probes.sources import SourceFile, source_identity
-    from .tasks.decisions import IGNORE, decision_labels
+    from ...pretraining.tasks.decisions import IGNORE, decision_labels
+    from .remarks import loop_decisions, parse_optimization_record
+    from .sources import SourceFile, source_identity
 
     row: dict[str, Any] = {"group": group, "corpus": corpus, "source": display, "status": "ok",
                            "message": None, "loops": 0, "vectorised_loops": 0,
@@ -131,9 +131,9 @@ def build_decision_labels(dataset_dir: str | Path, config: DecisionLabelsConfig,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..evaluation.probes.compile_cache import ProbeCompiler
-    from ..evaluation.probes.sources import source_identity
-    from .tasks.decisions import DECISION_LABELS_FILE
+    from ...pretraining.tasks.decisions import DECISION_LABELS_FILE
+    from .compile_cache import ProbeCompiler
+    from .sources import source_identity
 
     started = time.perf_counter()
     dataset_dir = Path(dataset_dir)
