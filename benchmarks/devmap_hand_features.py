@@ -69,7 +69,7 @@ def main() -> None:
         for protocol in ("leakage-free", "literature-rs104"):
             for platform in ("amd", "nvidia"):
                 for name in methods:
-                    metrics = results[protocol][platform][f"{name}"]
+                    metrics = results[protocol][platform][name]
                     cells[(row_set, protocol, platform, name)] = (
                         f"{metrics['accuracy_mean']:.1f} ± {metrics['accuracy_std']:.1f}")
     header = " | ".join(f"{rs} {p.split('-rs')[0]} {plat.upper()}" for rs, p, plat in settings)

@@ -37,7 +37,7 @@ BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
 def parse_views(text: str) -> tuple[str, ...]:
-    """A comma list of view names: ``"fused, tokens"`` -> ``("fused", "tokens")``."""
+    """A comma list of names (views, corpora): ``"fused, tokens"`` -> ``("fused", "tokens")``."""
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 

@@ -5,9 +5,9 @@ further on another corpus. The new run builds its module from its own config, th
 weights of either
 
 - a pre-training checkpoint (``RUN/checkpoints/last.ckpt``): the whole module, task heads
-  included, so every objective continues where it stopped (the head of an objective the new
-  run adds starts fresh) (its vocabularies are checked
-  through the sizes it records and, when its dataset is on this machine, their sha256); or
+  included, so every objective continues where it stopped and the head of an objective the
+  new run adds starts fresh (its vocabularies are checked through the sizes it records and,
+  when its dataset is on this machine, their sha256); or
 - an encoder package (a folder with ``encoder.safetensors``): the encoder only, task heads
   fresh.
 

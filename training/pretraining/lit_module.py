@@ -12,7 +12,7 @@ import torch
 from ...infra.config import config_from_dict
 from ..core.data.collate import ProgramBatch
 from ..core.data.token_ids import TokenizerIds
-from .config import OptimConfig, PretrainConfig
+from .config import OptimConfig, PretrainConfig, parse_views
 from .pretraining_model import PretrainingModel
 from .tasks.decisions import load_decision_table
 from .tasks.task_inputs import TaskInputs, prepare_task_inputs
@@ -100,9 +100,8 @@ class PretrainingModule(L.LightningModule):
         if task.decision_weight <= 0:
             return None
         if self._decision_table is None:
-            corpora = [c.strip() for c in task.decision_corpora.split(",") if c.strip()]
             self._decision_table = load_decision_table(self.run_config.data.dataset_dir,
-                                                       corpora)
+                                                       parse_views(task.decision_corpora))
         return self._decision_table
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device,

@@ -12,20 +12,21 @@ compiler-decision probe agree on what clang decided).
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ....infra.config import help_field
 from ....infra.errors import ConfigError
 from ....infra.files import write_bytes_atomic
-
-if TYPE_CHECKING:
-    from .compile_cache import ProbeCompiler
+from .compile_cache import ProbeCompiler
+from .remarks import loop_decisions, parse_optimization_record
+from .sources import SourceFile, source_identity
 
 __all__ = ["DecisionLabelsConfig", "build_decision_labels"]
 
@@ -71,7 +72,6 @@ def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str],
     """``(archive name, member) -> extracted file`` of every archive the displays name (files
     outside archives map to themselves)."""
     from ....pipelines.inputs import discover_inputs
-    from .sources import source_identity
 
     archives = sorted({d.split("!", 1)[0] for d in displays if "!" in d})
     missing = [a for a in archives if not Path(a).exists()]
@@ -90,9 +90,9 @@ def _local_sources(displays: list[str], work_dir: Path) -> dict[tuple[str, str],
 
 def _label_row(group: str, corpus: str, display: str, language: str,
                local: Path | None, compiler: ProbeCompiler) -> dict[str, Any]:
+    # the labels' classes live with the (torch) pre-training task: imported when labelling,
+    # not when the command's parser is built
     from ...pretraining.tasks.decisions import IGNORE, decision_labels
-    from .remarks import loop_decisions, parse_optimization_record
-    from .sources import SourceFile, source_identity
 
     row: dict[str, Any] = {"group": group, "corpus": corpus, "source": display, "status": "ok",
                            "message": None, "loops": 0, "vectorised_loops": 0,
@@ -132,8 +132,6 @@ def build_decision_labels(dataset_dir: str | Path, config: DecisionLabelsConfig,
     import pyarrow.parquet as pq
 
     from ...pretraining.tasks.decisions import DECISION_LABELS_FILE
-    from .compile_cache import ProbeCompiler
-    from .sources import source_identity
 
     started = time.perf_counter()
     dataset_dir = Path(dataset_dir)
@@ -144,13 +142,12 @@ def build_decision_labels(dataset_dir: str | Path, config: DecisionLabelsConfig,
                              workers=config.workers)
     jobs = [(group, corpus, display, language, local.get(source_identity(display)), compiler)
             for group, (corpus, display, language) in sorted(groups.items())]
-    done = [0]
+    done = itertools.count(1)  # next() is atomic: the jobs run on the compiler's threads
 
     def label(*job: Any) -> dict[str, Any]:
         row = _label_row(*job)
-        done[0] += 1
         if progress is not None:
-            progress(done[0], len(jobs))
+            progress(next(done), len(jobs))
         return row
 
     rows = compiler.map(label, jobs)
