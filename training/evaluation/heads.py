@@ -9,7 +9,8 @@ from typing import Protocol
 import numpy as np
 
 __all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
-           "RotatedProgramHead", "make_head", "program_basis_head", "random_rotation"]
+           "RotatedProgramHead", "make_head", "program_basis_head", "random_rotation",
+           "signed_log1p"]
 
 PUBLISHED_XGBOOST = {
     "devmap": {"max_depth": 10, "learning_rate": 0.5, "n_estimators": 70},
@@ -82,8 +83,20 @@ class XGBoostHead:
         return self.classes_[self.model.predict(self.scaler.transform(features)).astype(int)]
 
 
+def signed_log1p(features: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)`` per value: monotone, so a tree would not see it, but it
+    brings the run-time inputs (DevMap's ``transfer`` spans seven orders of magnitude) to the
+    scale of the program features before an MLP standardises them."""
+    return np.sign(features) * np.log1p(np.abs(features))
+
+
 class MLPHead:
-    """A one-hidden-layer MLP (scikit-learn) on standardised features."""
+    """A one-hidden-layer MLP (scikit-learn) on standardised :func:`signed_log1p` features.
+
+    Without the log the standardised ``transfer`` column is a few huge values and a flat
+    rest, and the MLP cannot use the run-time inputs at all (DevMap leakage-free, run-time
+    inputs only: 73.4 / 60.4 % on the 669 rows AMD / NVIDIA against XGBoost's 91.8 / 84.2).
+    """
 
     deterministic = False
 
@@ -98,6 +111,7 @@ class MLPHead:
         from sklearn.neural_network import MLPClassifier
         from sklearn.preprocessing import StandardScaler
 
+        features = signed_log1p(features)
         self.scaler = StandardScaler().fit(features)
         self.model = MLPClassifier(hidden_layer_sizes=(self.hidden,), alpha=1e-3, max_iter=400,
                                    random_state=self.seed)
@@ -107,7 +121,7 @@ class MLPHead:
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        return self.model.predict(self.scaler.transform(features))
+        return self.model.predict(self.scaler.transform(signed_log1p(features)))
 
 
 class _ProgramBasisHead:

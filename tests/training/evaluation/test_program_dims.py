@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from mirencoder.training.evaluation.heads import (
+    MLPHead,
     ReducedProgramHead,
     RotatedProgramHead,
     XGBoostHead,
     random_rotation,
+    signed_log1p,
 )
 from mirencoder.training.evaluation.program_dims import main
 from mirencoder.training.evaluation.program_dims_table import (
@@ -132,3 +134,17 @@ def test_rotated_folders_add_a_column_after_every_dimension(tmp_path: Path):
     assert "encoder 90.0 % at K=1" in statement  # the rotated column is not a K to pick
     assert ("opcode histogram 87.4 as is and 84.6 rotated, program size alone 87.0."
             in statement)
+
+
+def test_mlp_head_reads_a_run_time_input_spanning_orders_of_magnitude():
+    """DevMap's ``transfer`` spans seven orders of magnitude: standardised as is, it is a few
+    huge values and a flat rest; the MLP head logs it first and learns a threshold on it."""
+    rng = np.random.default_rng(0)
+    transfer = 10.0 ** rng.uniform(2, 9, size=400)
+    labels = (transfer > 1e5).astype(int)
+    features = np.column_stack([transfer, rng.normal(size=400)])
+    head = MLPHead("devmap", seed=0).fit(features[:300], labels[:300])
+    assert (head.predict(features[300:]) == labels[300:]).mean() >= 0.95
+    values = np.array([-1e6, -1.0, 0.0, 1.0, 1e6])
+    logged = signed_log1p(values)
+    assert np.all(np.diff(logged) > 0) and logged[2] == 0 and logged[0] == -logged[-1]
