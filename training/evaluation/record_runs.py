@@ -14,7 +14,9 @@ evaluation folders are gone — and replaces a recorded run by a folder of the s
 keeps the recorded ``--replicates`` groups too (one given again under its label replaces it).
 
 merges the table into ``results/summary.json`` (key ``runs_of_record``) and RESULTS.md, with
-a figure of each run beside its twins (``results/runs_of_record.png``).
+a figure of each run beside its twins (``results/runs_of_record.png``), and pre-training's
+effect pooled over the runs (each against its own twins; ``record_pooled.py``, figure
+``results/pretraining_effect.png``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .record_plot import draw_runs_of_record
-from .record_table import collect_run, merge_runs, runs_markdown
+from .record_pooled import draw_record_figures, record_section_markdown
+from .record_table import collect_run, merge_runs
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
 __all__ = ["main"]
@@ -67,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             if group["label"] not in given and set(group["names"]) <= names]
     if kept:
         runs["replicates"] = kept + runs.get("replicates", [])
-    show_and_publish(args.report_dir, "runs_of_record", runs, runs_markdown,
-                     draw_runs_of_record)
+    show_and_publish(args.report_dir, "runs_of_record", runs, record_section_markdown,
+                     draw_record_figures)
     return 0
 
 

@@ -18,7 +18,8 @@ from .published import (
     PUBLISHED_DEVMAP,
     TARGETS,
 )
-from .record_table import replicate_statements, runs_markdown, twin_spread_statements
+from .record_pooled import pooled_effects, pooled_statements, record_section_markdown
+from .record_table import replicate_statements, twin_spread_statements
 from .table_cells import verdict
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
@@ -293,6 +294,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         summary.get("probes", {}), twin_label="seed-0 untrained twin" if spread
         else "untrained twin") + spread
     statements += replicate_statements(summary.get("runs_of_record", {}))
+    statements += pooled_statements(pooled_effects(summary.get("runs_of_record", {})))
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
     statements += basis_statements(summary.get("principal_basis", {}))
@@ -341,7 +343,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
             out += ["", f"### thread-coarsening — {protocol}", "", f"Protocol: {text}.", ""]
             out += _coarsening_table(platforms, protocol)
     if summary.get("runs_of_record"):
-        out += ["", runs_markdown(summary["runs_of_record"]).rstrip()]
+        out += ["", record_section_markdown(summary["runs_of_record"]).rstrip()]
     if summary.get("which_output"):
         out += ["", outputs_markdown(summary["which_output"]).rstrip()]
     if summary.get("learning_curve"):
