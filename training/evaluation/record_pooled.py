@@ -35,6 +35,9 @@ class RunEffect(NamedTuple):
     """One run's score against its own twins."""
 
     name: str
+    twin_set: tuple
+    """What identifies the run's twins (:func:`twin_set`): runs that share it share their
+    twins' noise, so the interval resamples twin sets, not runs."""
     effect: float
     """Ratio or difference in points against the twins' mean (see :data:`TARGETS`); for
     thread coarsening the difference in speedup."""
@@ -47,10 +50,13 @@ class PooledEffect(NamedTuple):
 
     key: str
     runs: int
+    twin_sets: int
+    """Distinct sets of twins among the runs (the units the interval resamples)."""
     mean: float
     low: float
     high: float
-    """95 % percentile-bootstrap interval of the mean over runs."""
+    """95 % percentile-bootstrap interval of the mean: twin sets drawn with replacement, each
+    with all its runs (a cluster bootstrap)."""
     above_every_twin: int
     below_every_twin: int
     with_several_twins: int
@@ -60,6 +66,17 @@ class PooledEffect(NamedTuple):
 
 def _twins(run: dict[str, Any]) -> list[dict[str, Any]]:
     return [run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()]
+
+
+def twin_set(run: dict[str, Any]) -> tuple:
+    """The run's seed-0 twin as its probe and thread-coarsening scores (rounded to 1e-4).
+    Runs of one architecture and corpus draw the same twin at each seed, whose probes and
+    coarsening repeat to the last digit (DevMap rescored on another machine may move by 0.1
+    and is left out); runs that share the seed-0 twin share the others they drew too."""
+    twin = run["methods"][METHODS[1][1]]
+    return tuple(None if twin.get(k) is None else round(twin[k], 4)
+                 for k in ("map_fused", "vectorized_source", "vectorized_template",
+                           "coarsening"))
 
 
 def run_effects(runs: dict[str, Any]) -> dict[str, list[RunEffect]]:
@@ -76,7 +93,7 @@ def run_effects(runs: dict[str, Any]) -> dict[str, list[RunEffect]]:
             kind, _ = TARGETS[key]
             effect = (mine / base if kind == "ratio" else
                       100 * (mine - base) if key.startswith("vectorized") else mine - base)
-            effects[key].append(RunEffect(run["name"], effect, mine, twins))
+            effects[key].append(RunEffect(run["name"], twin_set(run), effect, mine, twins))
     return effects
 
 
@@ -87,18 +104,23 @@ def _reached(key: str, effect: RunEffect) -> bool:
 
 def pooled_effects(runs: dict[str, Any], *, resamples: int = 10_000, seed: int = 0
                    ) -> list[PooledEffect]:
-    """Per score with two or more runs: the mean effect, its bootstrap interval (runs drawn
-    with replacement, ``resamples`` times, seeded), and the runs' verdicts."""
+    """Per score with two or more runs: the mean effect over runs, its interval (twin sets
+    drawn with replacement with all their runs, ``resamples`` times, seeded), and the runs'
+    verdicts."""
     rng = np.random.default_rng(seed)
     pooled = []
     for key, found in run_effects(runs).items():
         if len(found) < 2:
             continue
         values = np.array([e.effect for e in found])
-        means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+        sets = sorted({e.twin_set for e in found}, key=repr)
+        sums = np.array([sum(e.effect for e in found if e.twin_set == t) for t in sets])
+        counts = np.array([sum(e.twin_set == t for e in found) for t in sets])
+        drawn = rng.integers(0, len(sets), (resamples, len(sets)))
+        means = sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1)
         several = [e for e in found if len(e.twins) >= 2]
         pooled.append(PooledEffect(
-            key, len(found), float(values.mean()), float(np.percentile(means, 2.5)),
+            key, len(found), len(sets), float(values.mean()), float(np.percentile(means, 2.5)),
             float(np.percentile(means, 97.5)),
             sum(e.encoder > max(e.twins) for e in several),
             sum(e.encoder < min(e.twins) for e in several), len(several),
@@ -131,19 +153,22 @@ def pooled_markdown(pooled: list[PooledEffect], figure: str | None = None) -> li
     lines = ["### Every run against its own twins (pre-training's effect, pooled)", "",
              "Each run's encoder against the mean of its own untrained twins (the ones scored "
              "for that run: seed 0, and seeds 1 and 2 where drawn), then the mean of those "
-             "effects over the runs, with a 95 % bootstrap interval (runs resampled 10,000 "
-             "times, seed 0). Effects: MAP@R as a ratio, probe accuracies in points, DevMap in "
-             "points, thread coarsening as a difference in speedup. The runs differ in recipe "
-             "and many share their twins (one architecture, one corpus), so the interval is "
-             "about this platform's pre-training at this scale, not one recipe, and is "
-             "narrower than independent twins would make it. Above / below every twin counts "
-             "the runs with two or more twins.", "",
-             "| score | runs | mean effect | 95 % interval | above every twin | below every "
-             "twin | target | runs reaching it |", "|---|---|---|---|---|---|---|---|"]
+             "effects over the runs. Runs of one architecture and corpus share their twins, "
+             "and so the twins' luck: the 95 % interval is a cluster bootstrap that draws "
+             "sets of twins with replacement, each with all its runs (10,000 draws, seed 0), "
+             "so it is as wide as the few independent twin sets make it (with a handful of them "
+             "it is coarse and may sit off-centre). Effects: MAP@R as a "
+             "ratio, probe accuracies in points, DevMap in points, thread coarsening as a "
+             "difference in speedup. The runs differ in recipe, so the pooled mean is about "
+             "this platform's pre-training at this scale, not one recipe. Above / below every "
+             "twin counts the runs with two or more twins.", "",
+             "| score | runs | twin sets | mean effect | 95 % interval | above every twin | "
+             "below every twin | target | runs reaching it |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in pooled:
         title, _ = titles[row.key]
         lines.append(
-            f"| {title} | {row.runs} | {_effect_text(row.key, row.mean)} | "
+            f"| {title} | {row.runs} | {row.twin_sets} | {_effect_text(row.key, row.mean)} | "
             f"{_effect_text(row.key, row.low)} to {_effect_text(row.key, row.high)} | "
             f"{row.above_every_twin} of {row.with_several_twins} | {row.below_every_twin} of "
             f"{row.with_several_twins} | {_target_text(row.key)} | {row.reached} of "
@@ -169,8 +194,10 @@ def pooled_statements(pooled: list[PooledEffect]) -> list[str]:
                      f" to {_effect_text(row.key, row.high)}; {sign}; target reached in "
                      f"{row.reached} of {row.runs} runs)")
     runs = max(row.runs for row in pooled)
+    sets = max(row.twin_sets for row in pooled)
     return [f"**pre-training's effect over every run of record** ({runs} runs, each against "
-            "its own twins' mean; mean and 95 % bootstrap interval): " + "; ".join(parts) + "."]
+            f"its own twins' mean; mean and 95 % cluster-bootstrap interval over {sets} twin "
+            "sets): " + "; ".join(parts) + "."]
 
 
 def draw_pooled_effects(runs: dict[str, Any], out_png: Path) -> Path:
