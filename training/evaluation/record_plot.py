@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .record_table import COLUMNS, METHODS
+from .record_table import COLUMNS, METHODS, run_twins
 
 __all__ = ["draw_runs_of_record", "score_panels", "save_score_panels"]
 
@@ -52,7 +52,7 @@ def draw_runs_of_record(runs: dict[str, Any], out_png: Path) -> Path:
     names = [run["name"] for run in entries]
     for ax, (key, title, _) in zip(axes.flat, COLUMNS, strict=False):
         for y, run in enumerate(entries):
-            twins = [run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()]
+            twins = run_twins(run)
             values = [t.get(key) for t in twins if t.get(key) is not None]
             ax.scatter(values, [y] * len(values), color="0.6", s=22, zorder=2,
                        label="untrained twins" if y == 0 else None)

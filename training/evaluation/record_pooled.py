@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .record_table import COLUMNS, METHODS, runs_markdown
+from .record_table import COLUMNS, METHODS, run_twins, runs_markdown
 
 __all__ = ["RunEffect", "PooledEffect", "run_effects", "pooled_effects", "pooled_markdown",
            "pooled_statements", "draw_pooled_effects", "draw_record_figures",
@@ -64,10 +64,6 @@ class PooledEffect(NamedTuple):
     """Runs that reach the issue's target."""
 
 
-def _twins(run: dict[str, Any]) -> list[dict[str, Any]]:
-    return [run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()]
-
-
 def twin_set(run: dict[str, Any]) -> tuple:
     """The run's seed-0 twin as its probe and thread-coarsening scores (rounded to 1e-4).
     Runs of one architecture and corpus draw the same twin at each seed, whose probes and
@@ -86,7 +82,7 @@ def run_effects(runs: dict[str, Any]) -> dict[str, list[RunEffect]]:
         encoder = run["methods"][METHODS[0][1]]
         for key, _, _ in COLUMNS:
             mine = encoder.get(key)
-            twins = tuple(t[key] for t in _twins(run) if t.get(key) is not None)
+            twins = tuple(t[key] for t in run_twins(run) if t.get(key) is not None)
             if mine is None or not twins:
                 continue
             base = statistics.mean(twins)
@@ -128,8 +124,8 @@ def pooled_effects(runs: dict[str, Any], *, resamples: int = 10_000, seed: int =
     return pooled
 
 
-def _titles() -> dict[str, tuple[str, int]]:
-    return {key: (title, digits) for key, title, digits in COLUMNS}
+def _titles() -> dict[str, str]:
+    return {key: title for key, title, _ in COLUMNS}
 
 
 def _effect_text(key: str, value: float) -> str:
@@ -166,7 +162,7 @@ def pooled_markdown(pooled: list[PooledEffect], figure: str | None = None) -> li
              "below every twin | target | runs reaching it |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in pooled:
-        title, _ = titles[row.key]
+        title = titles[row.key]
         lines.append(
             f"| {title} | {row.runs} | {row.twin_sets} | {_effect_text(row.key, row.mean)} | "
             f"{_effect_text(row.key, row.low)} to {_effect_text(row.key, row.high)} | "
@@ -185,7 +181,7 @@ def pooled_statements(pooled: list[PooledEffect]) -> list[str]:
     titles = _titles()
     parts = []
     for row in pooled:
-        title, _ = titles[row.key]
+        title = titles[row.key]
         kind, _ = TARGETS[row.key]
         none = 1.0 if kind == "ratio" else 0.0
         sign = ("all of it above no effect" if row.low > none else
@@ -200,13 +196,15 @@ def pooled_statements(pooled: list[PooledEffect]) -> list[str]:
             "sets): " + "; ".join(parts) + "."]
 
 
-def draw_pooled_effects(runs: dict[str, Any], out_png: Path) -> Path:
+def draw_pooled_effects(runs: dict[str, Any], out_png: Path,
+                        pooled: list[PooledEffect] | None = None) -> Path:
     """One panel per score: each run's effect (dots), the pooled mean and its interval (bar),
-    no effect (grey line) and the target (dashed red line)."""
+    no effect (grey line) and the target (dashed red line); ``pooled``: the runs'
+    :func:`pooled_effects`, when already computed."""
     from .record_plot import save_score_panels, score_panels
 
     effects = run_effects(runs)
-    pooled = {row.key: row for row in pooled_effects(runs)}
+    pooled = {row.key: row for row in (pooled_effects(runs) if pooled is None else pooled)}
     if not pooled:
         raise ValueError("fewer than two runs with twins: no pooled effect to draw")
     fig, axes = score_panels(2.6)
@@ -245,7 +243,8 @@ def draw_record_figures(runs: dict[str, Any], out_png: Path) -> Path:
     folder as the runs' figure is) and the runs beside their twins into ``out_png``."""
     from .record_plot import draw_runs_of_record
 
-    if len(pooled_effects(runs, resamples=10)) > 0:
-        effect = draw_pooled_effects(runs, out_png.parent / "pretraining_effect.png")
+    pooled = pooled_effects(runs)
+    if pooled:
+        effect = draw_pooled_effects(runs, out_png.parent / "pretraining_effect.png", pooled)
         runs["effect_figure"] = str(Path(out_png.parent.name) / effect.name)
     return draw_runs_of_record(runs, out_png)

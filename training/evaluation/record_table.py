@@ -16,7 +16,8 @@ from .ablation_table import load_json, probe_scores
 from .table_cells import number_cell, verdict
 
 __all__ = ["collect_run", "runs_markdown", "twin_spread_statements", "replicate_statements",
-           "COLUMNS", "evaluations", "method_scores", "spread", "spread_cell", "Spread"]
+           "COLUMNS", "evaluations", "method_scores", "run_twins", "spread", "spread_cell",
+           "Spread"]
 
 COLUMNS = (("map_fused", "invariance MAP@R", 3),
            ("vectorized_source", "vectorised? acc (source folds)", 3),
@@ -27,6 +28,11 @@ COLUMNS = (("map_fused", "invariance MAP@R", 3),
            ("devmap-680_nvidia", "DevMap 680 LF NVIDIA %", 1),
            ("coarsening", "thread coarsening LF", 3))
 METHODS = (("encoder", "pre-trained"), ("encoder-untrained", "untrained twin"))
+
+
+def run_twins(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's untrained twins' scores: the seed-0 twin, then those drawn at other seeds."""
+    return [run["methods"][METHODS[1][1]], *run.get("twin_seeds", {}).values()]
 
 
 def method_scores(probes: dict[str, Any], devmap: dict[str, Any], coarsening: dict[str, Any],
@@ -130,7 +136,7 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             cells += [number_cell(scores.get(key), digits) for key, _, digits in COLUMNS]
             lines.append("| " + " | ".join(cells) + " |")
         if run.get("twin_seeds"):
-            twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
+            twins = run_twins(run)
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 spread_cell([t.get(key) for t in twins], digits)
@@ -229,7 +235,7 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
     if run is None:
         return []
     encoder = run["methods"][METHODS[0][1]]
-    twins = [run["methods"][METHODS[1][1]], *run["twin_seeds"].values()]
+    twins = run_twins(run)
     parts = []
     found = spread([t.get("map_fused") for t in twins])
     if found and encoder.get("map_fused") is not None:
