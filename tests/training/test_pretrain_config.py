@@ -74,6 +74,9 @@ def test_config_hash_ignores_where_the_run_happens():
     # before the field existed (champion.yaml: the registered version 17's).
     assert config_hash(load_pretrain_config(None, {"init_from": "a.ckpt"})) != config_hash(a)
     assert config_hash(load_pretrain_config("champion")) == "7ed1b237cda963c4"
+    anchored = {"task.anchor_weight": 4.0}
+    assert (config_hash(load_pretrain_config(None, {**anchored, "task.anchor_scale": "log_count"}))
+            != config_hash(load_pretrain_config(None, anchored)))
 
 
 def test_cli_dry_run_prints_resolved_config():

@@ -556,6 +556,20 @@ def test_anchor_targets_hold_log_size_then_the_most_frequent_texts_per_group():
     assert wide.shape == (3, 6) and float(wide[:, 4:].abs().sum()) == 0
 
 
+def test_log_count_anchors_follow_the_opcode_histograms_scale():
+    distributions = torch.tensor([[0.0, 0.0, 0.5, 0.25, 0.25],
+                                  [0.0, 0.0, 0.0, 0.5, 0.5]])
+    counts = torch.tensor([4, 8])
+    logged = anchor_targets(distributions, counts, 4, scale="log_count")
+    node_counts = torch.tensor([[2.0, 1.0, 1.0], [0.0, 4.0, 4.0]])  # fraction x size
+    assert torch.allclose(logged[:, 0], torch.log1p(counts.float()))
+    assert torch.allclose(logged[:, 1:], torch.log1p(node_counts))
+    # a text with the same share of a bigger graph is a bigger column, unlike a fraction
+    assert float(logged[1, 2]) > float(logged[0, 2])
+    with pytest.raises(ValueError, match="scale"):
+        anchor_targets(distributions, counts, 4, scale="rank")
+
+
 def test_anchor_loss_is_zero_for_coordinates_that_follow_their_properties():
     torch.manual_seed(0)
     targets = torch.randn(16, 4)

@@ -18,20 +18,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..pretraining.tasks.anchor import anchor_targets
+from ..pretraining.tasks.anchor import ANCHOR_SCALES, anchor_targets
 from ..pretraining.tasks.outcome import node_text_distributions
 
 __all__ = ["record_properties", "column_correlations", "anchor_fidelity", "main"]
 
 
-def record_properties(records: Sequence[dict], columns: int, node_vocab_size: int) -> np.ndarray:
+def record_properties(records: Sequence[dict], columns: int, node_vocab_size: int,
+                      scale: str = "fraction") -> np.ndarray:
     """``[N, columns]`` the anchoring targets of prepared program records (``node_text``
-    arrays), each program its own group."""
+    arrays), each program its own group, on ``scale`` (``task.anchor_scale``)."""
     texts = [torch.as_tensor(np.asarray(r["node_text"]), dtype=torch.long) for r in records]
     batch = torch.cat([torch.full((t.numel(),), i, dtype=torch.long) for i, t in enumerate(texts)])
     distributions = node_text_distributions(torch.cat(texts), batch, len(texts), node_vocab_size)
     counts = torch.tensor([t.numel() for t in texts])
-    return anchor_targets(distributions, counts, columns).numpy()
+    return anchor_targets(distributions, counts, columns, scale=scale).numpy()
 
 
 def column_correlations(vectors: np.ndarray, properties: np.ndarray) -> np.ndarray:
@@ -48,13 +49,14 @@ def column_correlations(vectors: np.ndarray, properties: np.ndarray) -> np.ndarr
 
 
 def anchor_fidelity(embedder, paths: Sequence[str | Path], columns: int = 32,
-                    modality: str = "fused") -> np.ndarray:
+                    modality: str = "fused", scale: str = "fraction") -> np.ndarray:
     """``[columns]`` correlations of an encoder's first ``columns`` coordinates of
-    ``modality`` with their anchoring properties over the programs at ``paths``."""
+    ``modality`` with their anchoring properties (on ``scale``) over the programs at
+    ``paths``."""
     records = [embedder.prepare_file(path) for path in paths]
     vectors = embedder.encode_records(records, modality=modality)
     return column_correlations(vectors, record_properties(records, columns,
-                                                          len(embedder.node_vocab)))
+                                                          len(embedder.node_vocab), scale))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -64,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the DevMap kernels to measure on")
     parser.add_argument("--columns", type=int, default=32, help="task.anchor_columns")
     parser.add_argument("--modality", default="fused", choices=("fused", "tokens", "graph"))
+    parser.add_argument("--scale", default="fraction", choices=ANCHOR_SCALES,
+                        help="task.anchor_scale")
     args = parser.parse_args(argv)
     from ..embedding.embedder import Embedder
     from .devmap_data import load_devmap
@@ -71,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     data = load_devmap(args.row_set, Path(default_data_dir()), Path(default_cache_dir()))
     r = anchor_fidelity(Embedder.from_package(args.package),
-                        [p.path for p in data.programs], args.columns, args.modality)
+                        [p.path for p in data.programs], args.columns, args.modality, args.scale)
     print(f"{args.package}: {len(data.programs)} programs of devmap-{args.row_set}; "
           f"mean r {np.nanmean(r):.3f}, log node count r {r[0]:.3f}")
     print("per column:", " ".join(f"{v:.2f}" for v in r))

@@ -146,6 +146,10 @@ class TaskConfig:
     anchor_targets: str = _f(
         "group", "group (each program anchored to its variant group's mean properties, as the "
         "variant contrast asks one vector of every level) | own (its own graph's)")
+    anchor_scale: str = _f(
+        "fraction", "what the node-text coordinates follow: fraction (the text's share of the "
+        "graph's nodes) | log_count (log1p of its node count, the opcode histogram's scale: "
+        "size and mix in one number, as the histogram control gives the DevMap trees)")
     loop_weight: float = _f(
         0.0, "weight of loop membership: a linear head over each instruction's node state "
         "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "
@@ -214,6 +218,8 @@ class TaskConfig:
         _check_views(p, "anchor_views", self.anchor_views)
         _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
+        _check(p, self.anchor_scale in ("fraction", "log_count"),
+               "anchor_scale must be fraction or log_count")
         _check_views(p, "decision_views", self.decision_views)
         _raise(p, "task")
 
@@ -390,8 +396,11 @@ def config_hash(config: PretrainConfig) -> str:
     if not data["model"].get("gnn_block_pooling"):  # likewise for a GNN without block pooling
         data["model"].pop("gnn_block_pooling", None)
     if not data["task"]["anchor_weight"]:  # likewise for runs without property anchoring
-        for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets"):
+        for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets",
+                     "anchor_scale"):
             data["task"].pop(name)
+    if data["task"].get("anchor_scale", "fraction") == "fraction":  # the scale runs had before
+        data["task"].pop("anchor_scale", None)
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
     if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction

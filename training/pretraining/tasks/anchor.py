@@ -16,7 +16,9 @@ frequent node text of the dataset's vocabulary (ids ``2 ..``, after ``[PAD]`` an
 opcodes such as ``load`` and ``getelementptr`` and types such as ``i32`` and ``ptr``). The loss
 is ``1 - r`` per column, ``r`` the Pearson correlation over the batch, so only the order and
 spacing of programs on the coordinate matter, not its scale (the vectors are LayerNorm
-outputs). With ``group`` targets each program is anchored to the mean properties of its
+outputs). ``task.anchor_scale: log_count`` anchors ``log1p`` of each text's node count
+instead of its fraction, the scale of the opcode-histogram control (size and mix in one
+number). With ``group`` targets each program is anchored to the mean properties of its
 variant group, consistent with the variant contrast that asks one vector of every level.
 """
 
@@ -24,15 +26,19 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["ANCHOR_FIRST_TEXT_ID", "anchor_targets", "anchor_metrics"]
+__all__ = ["ANCHOR_FIRST_TEXT_ID", "ANCHOR_SCALES", "anchor_targets", "anchor_metrics"]
 
 ANCHOR_FIRST_TEXT_ID = 2
 """Node-text id of the most frequent text (0 is ``[PAD]``, 1 ``[UNK]``)."""
 
 
+ANCHOR_SCALES = ("fraction", "log_count")
+
+
 def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, columns: int,
-                   groups: torch.Tensor | None = None) -> torch.Tensor:
-    """``[B, columns]`` float: the log node count, then the fractions of the
+                   groups: torch.Tensor | None = None, scale: str = "fraction") -> torch.Tensor:
+    """``[B, columns]`` float: the log node count, then the fractions (``scale="fraction"``)
+    or the ``log1p`` node counts (``"log_count"``, the opcode histogram's scale) of the
     ``columns - 1`` most frequent node texts; with ``groups`` (``[B]``) each row is its
     group's mean.
 
@@ -41,10 +47,15 @@ def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, colum
         - node_counts: ``[B]`` nodes per graph
     """
     first, last = ANCHOR_FIRST_TEXT_ID, ANCHOR_FIRST_TEXT_ID + columns - 1
-    fractions = distributions[:, first:last].float()
-    if fractions.size(1) < columns - 1:  # a vocabulary smaller than the anchors asked for
-        fractions = torch.nn.functional.pad(fractions, (0, columns - 1 - fractions.size(1)))
-    targets = torch.cat([torch.log1p(node_counts.float())[:, None], fractions], dim=1)
+    if scale not in ANCHOR_SCALES:
+        raise ValueError(f"scale must be one of {ANCHOR_SCALES}, got {scale!r}")
+    sizes = node_counts.float()[:, None]
+    texts = distributions[:, first:last].float()
+    if scale == "log_count":
+        texts = torch.log1p(texts * sizes)
+    if texts.size(1) < columns - 1:  # a vocabulary smaller than the anchors asked for
+        texts = torch.nn.functional.pad(texts, (0, columns - 1 - texts.size(1)))
+    targets = torch.cat([torch.log1p(sizes), texts], dim=1)
     if groups is None:
         return targets
     same = (groups[:, None] == groups[None, :]).float()

@@ -179,7 +179,8 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         counts = torch.bincount(graph.batch, minlength=batch.num_programs)
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
-                                 if task.anchor_targets == "group" else None)
+                                 if task.anchor_targets == "group" else None,
+                                 scale=task.anchor_scale)
     # From the graph before any edge was hidden: targets from the visible control edges (few
     # loops survive 15 % hidden edges) taught a 6-layer GNN to answer "no loop" on whole graphs
     # (accuracy 0.685, F1 0.024 on 153 held-out programs); these give 0.889 / 0.809 at 3 layers
