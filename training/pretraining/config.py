@@ -26,6 +26,7 @@ __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
     "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
+    "ANCHOR_SCALES",
 ]
 
 
@@ -49,6 +50,10 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
            and len(set(views)) == len(views),
            f"{name} must list distinct names of fused, tokens, graph")
     return views
+
+
+ANCHOR_SCALES = ("fraction", "log_count")
+"""What property anchoring's node-text coordinates follow (``task.anchor_scale``)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -218,8 +223,8 @@ class TaskConfig:
         _check_views(p, "anchor_views", self.anchor_views)
         _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
-        _check(p, self.anchor_scale in ("fraction", "log_count"),
-               "anchor_scale must be fraction or log_count")
+        _check(p, self.anchor_scale in ANCHOR_SCALES,
+               f"anchor_scale must be one of {', '.join(ANCHOR_SCALES)}")
         _check_views(p, "decision_views", self.decision_views)
         _raise(p, "task")
 
@@ -399,8 +404,8 @@ def config_hash(config: PretrainConfig) -> str:
         for name in ("anchor_weight", "anchor_columns", "anchor_views", "anchor_targets",
                      "anchor_scale"):
             data["task"].pop(name)
-    if data["task"].get("anchor_scale", "fraction") == "fraction":  # the scale runs had before
-        data["task"].pop("anchor_scale", None)
+    if data["task"].get("anchor_scale") == "fraction":  # the scale every run had before
+        data["task"].pop("anchor_scale")
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
     if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction

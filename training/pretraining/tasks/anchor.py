@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import torch
 
+from ..config import ANCHOR_SCALES
+
 __all__ = ["ANCHOR_FIRST_TEXT_ID", "ANCHOR_SCALES", "anchor_targets", "anchor_metrics"]
 
 ANCHOR_FIRST_TEXT_ID = 2
 """Node-text id of the most frequent text (0 is ``[PAD]``, 1 ``[UNK]``)."""
-
-
-ANCHOR_SCALES = ("fraction", "log_count")
 
 
 def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, columns: int,
