@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_defaults_are_valid_and_sections_typed():
     assert config.task.mask_token_fraction == 0.8 and config.task.random_token_fraction == 0.1
 
 
-@pytest.mark.parametrize("name", ["tiny", "base", "champion"])
+@pytest.mark.parametrize("name", ["tiny", "base", "champion", "anchor-size", "anchor128-ls-cat"])
 def test_bundled_configs_load_and_round_trip(name):
     config = load_pretrain_config(CONFIGS / f"{name}.yaml")
     assert config.name == (name if name != "champion" else "record-2cpu-residual-spread")
@@ -106,3 +107,21 @@ def test_champion_config_is_the_run_of_record():
     assert "CONFIG=training/configs/champion.yaml" in reproduce
     assert '--recipe "$(basename "$DATASET")"' in reproduce
     assert (CONFIGS.parents[1] / "datasets" / "pretrain-variants-2cpu-v1.yaml").is_file()
+
+
+def test_two_stage_anchoring_recipe_chains_its_stages():
+    """anchor128-ls-cat.yaml continues anchor-size.yaml: its init_from is stage 1's last
+    checkpoint, the model is the same (the weights must load), and only the anchored columns,
+    the corpus, the seed and the length change in the task and the data."""
+    stage1 = load_pretrain_config(CONFIGS / "anchor-size.yaml")
+    stage2 = load_pretrain_config(CONFIGS / "anchor128-ls-cat.yaml")
+    assert stage2.init_from == f"runs/pretrain/{stage1.name}/checkpoints/last.ckpt"
+    assert stage1.model == stage2.model and stage1.model.graph_readout == "mean_max_size"
+    assert stage1.task.anchor_weight > 0 and stage1.task.anchor_columns == 32
+    assert stage2.task.anchor_columns == stage2.model.fusion_dim
+    assert replace(stage2.task, anchor_columns=32) == stage1.task
+    assert stage2.data.dataset_dir == "runs/datasets/dapt-ls-cat-v1"
+    assert (CONFIGS.parents[1] / "datasets" / "dapt-ls-cat-v1.yaml").is_file()
+    assert replace(stage2.data, dataset_dir=stage1.data.dataset_dir, seed=stage1.data.seed) == \
+        stage1.data
+    assert stage2.trainer.max_steps < stage1.trainer.max_steps
