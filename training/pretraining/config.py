@@ -279,6 +279,15 @@ class DataConfig:
     max_windows: int = _f(
         4, "windows per program with windows=all (4 x 255 tokens covers the median program of "
         "the variant corpus, ~960 tokens; cost grows linearly)")
+    mix_dataset_dirs: tuple[str, ...] = _f(
+        (), "more built datasets whose train splits are interleaved with dataset_dir's, unit by "
+        "unit in a seeded order (a mixed corpus without a rebuild); each must carry "
+        "dataset_dir's vocabularies (built with vocab.from_dataset); validation, probes and the "
+        "package's basis stay on dataset_dir")
+    mix_weights: tuple[float, ...] = _f(
+        (), "share of each train split in the stream, dataset_dir first, then mix_dataset_dirs "
+        "(normalised; empty: in proportion to their train records, the share one concatenated "
+        "corpus would give)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
@@ -292,6 +301,12 @@ class DataConfig:
         _check(p, self.seed >= 0, "seed must be >= 0")
         _check(p, self.max_graph_nodes >= 1, "max_graph_nodes must be >= 1")
         _check(p, bool(self.train_split), "train_split must be set")
+        _check(p, not self.mix_weights or len(self.mix_weights) == 1 + len(self.mix_dataset_dirs),
+               f"mix_weights needs one weight per dataset ({1 + len(self.mix_dataset_dirs)}: "
+               f"dataset_dir, then each of mix_dataset_dirs), got {len(self.mix_weights)}")
+        _check(p, all(w > 0 for w in self.mix_weights), "mix_weights must be > 0")
+        _check(p, not self.mix_weights or bool(self.mix_dataset_dirs),
+               "mix_weights is set but mix_dataset_dirs is empty")
         _raise(p, "data")
 
 
@@ -411,6 +426,13 @@ def config_hash(config: PretrainConfig) -> str:
     if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction
         for name in ("decision_weight", "decision_views", "decision_corpora"):
             data["task"].pop(name)
+    # Folders are not hashed (dataset_dir is not: the lineage has the datasets' hashes), but
+    # how many are mixed and how is; a run on one dataset hashes as every run did before.
+    mixed = len(data["data"].pop("mix_dataset_dirs"))
+    if mixed:
+        data["data"]["mixed_datasets"] = mixed
+    else:
+        data["data"].pop("mix_weights")
     for section, names in _UNHASHED.items():
         if names is None:
             data.pop(section)

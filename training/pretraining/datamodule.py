@@ -15,7 +15,7 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import DataConfig
 
 __all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards",
-           "verify_split_shards"]
+           "verify_split_shards", "load_mixed_datasets", "train_records"]
 
 DATA_STATE_VERSION = 1
 
@@ -53,6 +53,47 @@ def split_shards(dataset_dir: str | Path, index: dict, split: str, fmt: str) -> 
             if shard.get("records", 1)]
 
 
+def train_records(index: dict, split: str) -> int:
+    """Records of one split in ``index.json`` (0 when it has none)."""
+    return int((index.get("splits", {}).get(split) or {}).get("records", 0) or 0)
+
+
+def load_mixed_datasets(config: DataConfig, index: dict) -> list[tuple[Path, dict]]:
+    """``(folder, index.json)`` of each of ``config.mix_dataset_dirs``, checked to be mixable
+    with ``config.dataset_dir`` (whose ``index`` is given).
+
+    Raises:
+        ConfigError: listing each folder that is not a built dataset, repeats another, has
+            other vocabularies than ``dataset_dir`` or no train shards in the format.
+    """
+    main = Path(config.dataset_dir).resolve()
+    seen, mixed, problems = {main}, [], []
+    for text in config.mix_dataset_dirs:
+        folder = Path(text).resolve()
+        if folder in seen:
+            problems.append(f"data.mix_dataset_dirs: {text} is listed twice (or is dataset_dir)")
+            continue
+        seen.add(folder)
+        try:
+            other = load_dataset_index(folder)
+        except ConfigError as error:
+            problems.extend(f"data.mix_dataset_dirs: {p}" for p in error.problems)
+            continue
+        for key, what in (("tokenizer_sha256", "tokenizer"), ("node_vocab_sha256", "node vocabulary")):
+            if other.get(key) != index.get(key):
+                problems.append(
+                    f"data.mix_dataset_dirs: {text} has another {what} than {config.dataset_dir} "
+                    f"({str(other.get(key))[:12]} vs {str(index.get(key))[:12]}); build it with "
+                    f"vocab.from_dataset: {config.dataset_dir}")
+        if not split_shards(folder, other, config.train_split, config.format):
+            problems.append(f"data.mix_dataset_dirs: {text}: split {config.train_split!r} has no "
+                            f"{config.format} shards")
+        mixed.append((folder, other))
+    if problems:
+        raise ConfigError(problems)
+    return mixed
+
+
 class ProgramDataModule(L.LightningDataModule):
     """Train/validation streams of :class:`ProgramBatch` for one DDP rank.
 
@@ -87,6 +128,17 @@ class ProgramDataModule(L.LightningDataModule):
                               f"{config.format} shards")
         self.val_shards = (split_shards(self.dataset_dir, self.index, config.val_split,
                                         config.format) if config.val_split else [])
+        # A mixed corpus: more train splits, interleaved with this one (validation stays here).
+        self.mixed = load_mixed_datasets(config, self.index)
+        for folder, other in self.mixed:
+            verify_split_shards(folder, other, [config.train_split], config.format)
+        self.mixed_train_shards = [split_shards(folder, other, config.train_split, config.format)
+                                   for folder, other in self.mixed]
+        records = [train_records(self.index, config.train_split)] + [
+            train_records(other, config.train_split) for _, other in self.mixed]
+        self.train_records = sum(records)
+        self.mix_weights = ((list(config.mix_weights) or [max(r, 1) for r in records])
+                            if self.mixed else [])
         self.batches_consumed = 0  # outside a trainer; inside one, global_step counts
 
     @property
@@ -115,7 +167,8 @@ class ProgramDataModule(L.LightningDataModule):
             rank=self.rank, world_size=self.world_size, seed=c.seed,
             shuffle_buffer=c.shuffle_buffer, training=True, max_graph_nodes=c.max_graph_nodes,
             start_batch=self._consumed(), variants_per_group=c.variants_per_group,
-            windows=c.windows, max_windows=c.max_windows))
+            windows=c.windows, max_windows=c.max_windows,
+            mixed_shards=self.mixed_train_shards, weights=self.mix_weights))
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_shards:
@@ -135,13 +188,17 @@ class ProgramDataModule(L.LightningDataModule):
         return {"version": DATA_STATE_VERSION, "seed": self.config.seed,
                 "world_size": self.world_size, "num_workers": self.config.num_workers,
                 "batch_size": self.config.batch_size, "format": self.config.format,
-                "batches_consumed": consumed,
+                "mix": self._mix_state(), "batches_consumed": consumed,
                 "samples_seen": consumed * self.config.batch_size * self.world_size,
                 "epoch_estimate": self._epoch_estimate(consumed)}
 
+    def _mix_state(self) -> list:
+        """The mixed datasets (names) and weights; empty for one dataset (older states too)."""
+        return [[str(other.get("recipe", folder.name)) for folder, other in self.mixed],
+                self.mix_weights] if self.mixed else []
+
     def _epoch_estimate(self, consumed: int) -> int:
-        records = int(self.index["splits"][self.config.train_split].get("records", 0))
-        return (consumed * self.config.batch_size * self.world_size) // max(records, 1)
+        return (consumed * self.config.batch_size * self.world_size) // max(self.train_records, 1)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         expected = {"version": DATA_STATE_VERSION, "world_size": self.world_size,
@@ -150,6 +207,9 @@ class ProgramDataModule(L.LightningDataModule):
                     "format": self.config.format}
         problems = [f"data state {key}={state.get(key)!r}, this run has {value!r}"
                     for key, value in expected.items() if state.get(key) != value]
+        if state.get("mix", []) != self._mix_state():
+            problems.append(f"data state mix={state.get('mix', [])!r}, this run has "
+                            f"{self._mix_state()!r} (data.mix_dataset_dirs / mix_weights)")
         if problems:
             raise ConfigError(["cannot resume the data stream: " + p for p in problems])
         self.batches_consumed = int(state["batches_consumed"])

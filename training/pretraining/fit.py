@@ -173,7 +173,8 @@ def _mlflow_logger(config: PretrainConfig, run: RunContext, resume: bool):
     if resume and run_file.exists():
         previous = json.loads(run_file.read_text())
         run_id = previous["run_id"] if previous.get("tracking_uri") == uri else None
-    tags = {**run.lineage(), "mirencoder.config_name": config.name,
+    tags = {**{key: value if isinstance(value, str) else json.dumps(value)
+               for key, value in run.lineage().items()}, "mirencoder.config_name": config.name,
             "mirencoder.output_dir": str(run.output_dir)}
     return MLFlowLogger(experiment_name=config.tracking.experiment, tracking_uri=uri,
                         run_name=config.tracking.run_name or config.name, tags=tags,

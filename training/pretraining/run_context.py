@@ -11,7 +11,7 @@ from ...infra.files import write_text_atomic
 from ...infra.tracking import code_version
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
-from .datamodule import load_dataset_index
+from .datamodule import load_dataset_index, load_mixed_datasets
 
 __all__ = ["RunContext", "describe_run", "setup_run", "save_run_package", "code_version",
            "default_output_dir"]
@@ -40,6 +40,7 @@ class RunContext:
     tokenizer_ids: TokenizerIds
     config_hash: str
     code_version: str
+    mixed_datasets: tuple[dict, ...] = ()   # data.mix_dataset_dirs: name, dir and hashes each
 
     @property
     def last_checkpoint(self) -> Path:
@@ -52,7 +53,8 @@ class RunContext:
                 "dataset_name": self.dataset_name, "dataset_dir": str(self.dataset_dir),
                 "tokenizer_sha256": self.tokenizer_sha256,
                 "node_vocab_sha256": self.node_vocab_sha256, "config_hash": self.config_hash,
-                "config_sha256": self.config_hash, "code_version": self.code_version}
+                "config_sha256": self.config_hash, "code_version": self.code_version,
+                **({"mixed_datasets": list(self.mixed_datasets)} if self.mixed_datasets else {})}
 
 
 def describe_run(config: PretrainConfig) -> RunContext:
@@ -71,6 +73,10 @@ def describe_run(config: PretrainConfig) -> RunContext:
     # The vocabularies are read here; the shards are checked by the data module.
     verify_dataset_files(dataset_dir, index, (), side_files=("tokenizer.json", "node_vocab.json"))
     ids = tokenizer_ids_from_dataset(dataset_dir, index)
+    mixed = tuple({"dataset_name": str(other.get("recipe", folder.name)),
+                   "dataset_dir": str(folder), "dataset_index_sha256": index_sha256(folder),
+                   "dataset_content_sha256": content_sha256(other)}
+                  for folder, other in load_mixed_datasets(config.data, index))
     output_dir = Path(config.trainer.output_dir).resolve() if config.trainer.output_dir else (
         default_output_dir(config))
     return RunContext(
@@ -81,7 +87,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
         dataset_name=str(index.get("recipe", dataset_dir.name)),
         tokenizer_sha256=str(index.get("tokenizer_sha256", "")),
         node_vocab_sha256=str(index.get("node_vocab_sha256", "")), tokenizer_ids=ids,
-        config_hash=config_hash(config), code_version=code_version())
+        config_hash=config_hash(config), code_version=code_version(), mixed_datasets=mixed)
 
 
 def setup_run(config: PretrainConfig) -> RunContext:

@@ -43,6 +43,7 @@ LINEAGE_TAG_LABELS: dict[str, str] = {
     "dataset_index_sha256": "dataset build (index.json sha256)",
     "dataset_content_sha256": "dataset content (index sha256 without the build's own facts)",
     "dataset_name": "dataset / recipe",
+    "mixed_datasets": "mixed in (data.mix_dataset_dirs)",
     "tokenizer_sha256": "tokenizer sha256",
     "node_vocab_sha256": "node vocabulary sha256",
     "config_sha256": "model config sha256",

@@ -273,6 +273,8 @@ def package_lineage_tags(package_dir: str | Path) -> dict[str, str]:
         or _lookup(config, "num_parameters") or _count_parameters(weights),
         "embedding_dim": _lookup(model_config, "fusion_dim", "embedding_dim")
         or _lookup(config, "embedding_dim"),
+        "mixed_datasets": ",".join(str(d.get("dataset_name", "")) for d in
+                                   lineage.get("mixed_datasets") or []) or None,
         "training_run_id": _lookup(lineage, "mlflow_run_id", "run_id", "training_run_id"),
         "untrained": "true" if lineage.get("untrained") else None,
         "training_steps": _lookup(lineage, "steps", "global_step", "max_steps", "training_steps"),

@@ -19,6 +19,11 @@ slot reads all shards and keeps units ``i`` with ``i % slots == s``. Either way 
 is read by exactly one slot per epoch. Training streams repeat epochs forever (the trainer
 stops at ``max_steps``), so unequal slot sizes never stall DDP.
 
+Mixing: a stream may read several shard lists (``mixed_shards``, e.g. the train splits of
+two datasets built with one vocabulary). Each list is split across slots as above on its own,
+and each slot interleaves their units in a seeded order, drawing list ``k`` with probability
+``weights[k]``, so batches mix the corpora throughout instead of taking one shard at a time.
+
 Resume: a stream is fully determined by ``(seed, slot)``; to resume after ``start_batch``
 batches (counted at the consumer, which takes batches round-robin from the workers) each
 worker replays its raw samples through the same shuffle buffer and drops the batches already
@@ -44,7 +49,7 @@ from .shard_reader import decode_sample, iter_raw_samples, sample_group
 from .token_ids import TokenizerIds
 
 __all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker",
-           "Unit", "group_units", "pack_units"]
+           "Unit", "group_units", "pack_units", "interleave_units"]
 
 # A unit: (group or None, samples). Units of one group hold at most ``variants_per_group``.
 Unit = tuple[str | None, list]
@@ -146,6 +151,19 @@ class _Packer:
                 yield from self.add(unit)
 
 
+def interleave_units(streams: Sequence[Iterator[Unit]], weights: Sequence[float],
+                     rng: random.Random) -> Iterator[Unit]:
+    """Units drawn from ``streams``, each next one from stream ``k`` with probability
+    ``weights[k]`` (renormalised over the streams not yet exhausted); ends when all are."""
+    live = list(range(len(streams)))
+    while live:
+        k = rng.choices(live, weights=[weights[i] for i in live])[0]
+        try:
+            yield next(streams[k])
+        except StopIteration:
+            live.remove(k)
+
+
 def slot_assignment(num_shards: int, epoch: int, seed: int, slot: int, num_slots: int
                     ) -> tuple[list[int], int]:
     """The shard indices one slot reads in one epoch, and the unit stride.
@@ -196,6 +214,8 @@ class ProgramStream(IterableDataset):
         start_batch: batches this rank already consumed (resume).
         variants_per_group: most programs of one group per unit and per batch (0: no cap;
             1: every sample alone).
+        mixed_shards: more shard lists read beside ``shards`` and interleaved with them.
+        weights: each list's share of the units (``shards`` first; default equal).
     """
 
     def __init__(self, shards: Sequence[str | Path], fmt: str, *, batch_size: int,
@@ -203,13 +223,20 @@ class ProgramStream(IterableDataset):
                  world_size: int = 1, seed: int = 0, shuffle_buffer: int = 0,
                  training: bool = True, repeat: bool | None = None,
                  max_graph_nodes: int | None = None, start_batch: int = 0,
-                 variants_per_group: int = 2, windows: str = "first", max_windows: int = 4):
+                 variants_per_group: int = 2, windows: str = "first", max_windows: int = 4,
+                 mixed_shards: Sequence[Sequence[str | Path]] = (),
+                 weights: Sequence[float] = ()):
         super().__init__()
-        if not shards:
-            raise ValueError("ProgramStream needs at least one shard")
+        if not shards or not all(mixed_shards):
+            raise ValueError("ProgramStream needs at least one shard in every shard list")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside world size {world_size}")
         self.shards = [str(path) for path in shards]
+        self.shard_lists = [self.shards] + [[str(path) for path in more] for more in mixed_shards]
+        self.weights = [float(w) for w in weights] or [1.0] * len(self.shard_lists)
+        if len(self.weights) != len(self.shard_lists) or min(self.weights) <= 0:
+            raise ValueError(f"weights must be {len(self.shard_lists)} positive numbers (one "
+                             f"per shard list), got {list(weights)}")
         self.fmt, self.batch_size, self.context_length = fmt, batch_size, context_length
         self.tokenizer_ids, self.rank, self.world_size = tokenizer_ids, rank, world_size
         self.seed, self.shuffle_buffer, self.training = seed, shuffle_buffer, training
@@ -242,13 +269,19 @@ class ProgramStream(IterableDataset):
                                 for raw in iter_raw_samples(shard, self.fmt)), cap)
 
     def _raw(self, slot: _Slot) -> Iterator[Unit]:
+        if len(self.shard_lists) == 1:
+            return self._raw_from(self.shards, slot)
+        return interleave_units([self._raw_from(shards, slot) for shards in self.shard_lists],
+                                self.weights, random.Random(f"{self.seed}:{slot.index}:mix"))
+
+    def _raw_from(self, shards: list[str], slot: _Slot) -> Iterator[Unit]:
         epoch = 0
         while True:
-            shard_ids, stride = slot_assignment(len(self.shards), epoch, self.seed, slot.index,
+            shard_ids, stride = slot_assignment(len(shards), epoch, self.seed, slot.index,
                                                 slot.count)
             position = kept = 0
             for shard_id in shard_ids:
-                for unit in self._units(self.shards[shard_id]):
+                for unit in self._units(shards[shard_id]):
                     if stride == 1 or position % stride == slot.index:
                         kept += 1
                         yield unit
