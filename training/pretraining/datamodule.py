@@ -15,7 +15,7 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import DataConfig
 
 __all__ = ["ProgramDataModule", "DATA_STATE_VERSION", "load_dataset_index", "split_shards",
-           "verify_split_shards", "load_mixed_datasets", "train_records"]
+           "verify_split_shards", "load_mixed_datasets", "split_records", "dataset_name"]
 
 DATA_STATE_VERSION = 1
 
@@ -53,9 +53,14 @@ def split_shards(dataset_dir: str | Path, index: dict, split: str, fmt: str) -> 
             if shard.get("records", 1)]
 
 
-def train_records(index: dict, split: str) -> int:
+def split_records(index: dict, split: str) -> int:
     """Records of one split in ``index.json`` (0 when it has none)."""
     return int((index.get("splits", {}).get(split) or {}).get("records", 0) or 0)
+
+
+def dataset_name(dataset_dir: str | Path, index: dict) -> str:
+    """A built dataset's name in lineage: its recipe, else its folder's name."""
+    return str(index.get("recipe", Path(dataset_dir).name))
 
 
 def load_mixed_datasets(config: DataConfig, index: dict) -> list[tuple[Path, dict]]:
@@ -134,8 +139,8 @@ class ProgramDataModule(L.LightningDataModule):
             verify_split_shards(folder, other, [config.train_split], config.format)
         self.mixed_train_shards = [split_shards(folder, other, config.train_split, config.format)
                                    for folder, other in self.mixed]
-        records = [train_records(self.index, config.train_split)] + [
-            train_records(other, config.train_split) for _, other in self.mixed]
+        records = [split_records(self.index, config.train_split)] + [
+            split_records(other, config.train_split) for _, other in self.mixed]
         self.train_records = sum(records)
         self.mix_weights = ((list(config.mix_weights) or [max(r, 1) for r in records])
                             if self.mixed else [])
@@ -194,7 +199,7 @@ class ProgramDataModule(L.LightningDataModule):
 
     def _mix_state(self) -> list:
         """The mixed datasets (names) and weights; empty for one dataset (older states too)."""
-        return [[str(other.get("recipe", folder.name)) for folder, other in self.mixed],
+        return [[dataset_name(folder, other) for folder, other in self.mixed],
                 self.mix_weights] if self.mixed else []
 
     def _epoch_estimate(self, consumed: int) -> int:

@@ -11,7 +11,7 @@ from ...infra.files import write_text_atomic
 from ...infra.tracking import code_version
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash
-from .datamodule import load_dataset_index, load_mixed_datasets
+from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
 __all__ = ["RunContext", "describe_run", "setup_run", "save_run_package", "code_version",
            "default_output_dir"]
@@ -73,7 +73,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
     # The vocabularies are read here; the shards are checked by the data module.
     verify_dataset_files(dataset_dir, index, (), side_files=("tokenizer.json", "node_vocab.json"))
     ids = tokenizer_ids_from_dataset(dataset_dir, index)
-    mixed = tuple({"dataset_name": str(other.get("recipe", folder.name)),
+    mixed = tuple({"dataset_name": dataset_name(folder, other),
                    "dataset_dir": str(folder), "dataset_index_sha256": index_sha256(folder),
                    "dataset_content_sha256": content_sha256(other)}
                   for folder, other in load_mixed_datasets(config.data, index))
@@ -84,7 +84,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
         package_dir=output_dir / "encoder",
         dataset_dir=dataset_dir, dataset_index_sha256=index_sha256(dataset_dir),
         dataset_content_sha256=content_sha256(index),
-        dataset_name=str(index.get("recipe", dataset_dir.name)),
+        dataset_name=dataset_name(dataset_dir, index),
         tokenizer_sha256=str(index.get("tokenizer_sha256", "")),
         node_vocab_sha256=str(index.get("node_vocab_sha256", "")), tokenizer_ids=ids,
         config_hash=config_hash(config), code_version=code_version(), mixed_datasets=mixed)
