@@ -125,6 +125,53 @@ def test_a_checkpoint_from_before_a_model_field_still_loads(first_run, tmp_path:
         _load(sized, tmp_path / "older.ckpt")
 
 
+def test_a_counting_readout_may_be_added_to_a_size_aware_start(small_overrides: dict,
+                                                               tmp_path: Path):
+    """Stage 2 may add ``mean_max_size_counts`` to a ``mean_max_size`` stage 1: every weight
+    comes from the start but the counting projection, which keeps its random initialisation;
+    the other way round, or from another readout, is refused."""
+    overrides = {**small_overrides, "trainer.max_steps": 2, "model.graph_readout": "mean_max_size",
+                 "trainer.output_dir": str(tmp_path / "sized")}
+    start = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    checkpoint = Path(start.output_dir, "checkpoints", "last.ckpt")
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    package = load_file(Path(start.package_dir, "encoder.safetensors"))
+    counting_overrides = {**overrides, "model.graph_readout": "mean_max_size_counts"}
+    for source in (checkpoint, Path(start.package_dir)):
+        counting = _module(load_pretrain_config(CONFIGS / "tiny.yaml", counting_overrides))
+        fresh = {k: v.clone() for k, v in counting.state_dict().items() if "count_proj" in k}
+        _load(counting, source)
+        state = counting.state_dict()
+        assert len(fresh) == 2 and all(bool((state[k] == v).all()) for k, v in fresh.items())
+        if source == checkpoint:
+            assert _same({k: v for k, v in state.items() if "count_proj" not in k}, saved)
+        else:
+            encoder = counting.encoder.state_dict()
+            assert _same({k: v for k, v in encoder.items() if "count_proj" not in k}, package)
+    counted = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **counting_overrides, "init_from": str(checkpoint),
+        "trainer.output_dir": str(tmp_path / "counting")}))
+    assert counted.finished
+    back = _module(load_pretrain_config(CONFIGS / "tiny.yaml", overrides))
+    blind = _module(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **overrides, "model.graph_readout": "mean_max"}))
+    for module in (back, blind):
+        with pytest.raises(ConfigError, match="another architecture"):
+            _load(module, Path(counted.output_dir, "checkpoints", "last.ckpt"))
+    with pytest.raises(ConfigError, match="another architecture"):
+        _load(_module(load_pretrain_config(CONFIGS / "tiny.yaml", counting_overrides)),
+              _blind_checkpoint(checkpoint, tmp_path))
+
+
+def _blind_checkpoint(checkpoint: Path, tmp_path: Path) -> Path:
+    """``checkpoint`` relabelled as a size-blind run (its readout then differs by more than the
+    counting part)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["hyper_parameters"]["config"]["model"]["graph_readout"] = "mean_max"
+    torch.save(state, tmp_path / "blind.ckpt")
+    return tmp_path / "blind.ckpt"
+
+
 def test_an_added_objective_starts_its_head_fresh_and_a_dropped_one_is_refused(first_run):
     result, overrides = first_run
     checkpoint = Path(result.output_dir, "checkpoints", "last.ckpt")

@@ -14,7 +14,7 @@ from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
 from mirencoder.training.core.models.encoder import MIREncoder
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
-from mirencoder.training.core.models.fusion import ModalityFusion
+from mirencoder.training.core.models.fusion import ModalityFusion, text_counts
 from mirencoder.training.core.models.graph_encoder import GraphEncoder, straight_line_blocks
 from mirencoder.training.core.models.rotary import RotaryEmbedding
 from mirencoder.training.pretraining.config import load_pretrain_config
@@ -188,6 +188,33 @@ def test_size_readout_tells_a_program_from_one_twice_its_size():
     assert torch.allclose(same[0], same[1])  # mean and max cannot see the size
     assert not torch.allclose(told[0], told[1])
     assert sized.graph_proj[0].in_features == blind.graph_proj[0].in_features + 1
+
+
+def test_counting_readout_adds_a_linear_map_of_log_node_text_counts():
+    torch.manual_seed(0)
+    states = torch.randn(7, 8)
+    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    texts = torch.tensor([2, 2, 3, 4, 2, 5, 6])  # 6 is the [MASK] slot of a vocabulary of 6
+    counts = text_counts(texts, batch, 2, 6)
+    assert counts.tolist() == [[0, 0, 2, 1, 0, 0], [0, 0, 1, 0, 1, 1]]  # [MASK] not counted
+    sized = ModalityFusion(8, 8, 8, "residual", graph_size=True).eval()
+    counting = ModalityFusion(8, 8, 8, "residual", graph_size=True, text_counts=6).eval()
+    counting.load_state_dict(sized.state_dict(), strict=False)
+    with torch.no_grad():
+        base = sized.pool_graph(states, batch, 2)
+        told = counting.pool_graph(states, batch, 2, texts)
+        expected = base + counting.count_proj(torch.log1p(counts))
+    assert torch.allclose(told, expected)
+    with pytest.raises(ValueError, match="node_text"):
+        counting.pool_graph(states, batch, 2)
+    # One coordinate can equal a text's log count exactly, whatever the node states.
+    with torch.no_grad():
+        counting.count_proj.weight.zero_()
+        counting.count_proj.bias.zero_()
+        counting.count_proj.weight[0, 2] = 1.0
+        shifted = counting.pool_graph(states + 5.0, batch, 2, texts) - base
+    assert torch.allclose(shifted[:, 0] - (sized.pool_graph(states + 5.0, batch, 2)
+                                           - base)[:, 0], torch.log1p(counts[:, 2]))
 
 
 def _loop_kernel_edges() -> tuple[torch.Tensor, torch.Tensor]:

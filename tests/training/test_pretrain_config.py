@@ -29,7 +29,8 @@ def test_defaults_are_valid_and_sections_typed():
     assert config.task.mask_token_fraction == 0.8 and config.task.random_token_fraction == 0.1
 
 
-@pytest.mark.parametrize("name", ["tiny", "base", "champion", "anchor-size", "anchor128-ls-cat"])
+@pytest.mark.parametrize("name", ["tiny", "base", "champion", "anchor-size", "anchor128-ls-cat",
+                                  "anchor128-counts-ls-cat"])
 def test_bundled_configs_load_and_round_trip(name):
     config = load_pretrain_config(CONFIGS / f"{name}.yaml")
     assert config.name == (name if name != "champion" else "record-2cpu-residual-spread")
@@ -125,3 +126,14 @@ def test_two_stage_anchoring_recipe_chains_its_stages():
     assert replace(stage2.data, dataset_dir=stage1.data.dataset_dir, seed=stage1.data.seed) == \
         stage1.data
     assert stage2.trainer.max_steps < stage1.trainer.max_steps
+
+
+def test_counting_recipe_is_the_ls_cat_stage_2_with_the_counting_readout():
+    """anchor128-counts-ls-cat.yaml is anchor128-ls-cat.yaml with the counting readout and
+    the anchors on the log-count scale; nothing else differs, so their scores compare."""
+    plain = load_pretrain_config(CONFIGS / "anchor128-ls-cat.yaml")
+    counts = load_pretrain_config(CONFIGS / "anchor128-counts-ls-cat.yaml")
+    assert counts.model == replace(plain.model, graph_readout="mean_max_size_counts")
+    assert counts.task == replace(plain.task, anchor_scale="log_count")
+    assert (counts.data, counts.optim, counts.trainer, counts.init_from) == \
+        (plain.data, plain.optim, plain.trainer, plain.init_from)

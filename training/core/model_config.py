@@ -12,7 +12,7 @@ from ...infra.config import raise_problems as _raise
 __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
 FUSIONS = ("mlp", "residual")
-GRAPH_READOUTS = ("mean_max", "mean_max_size")
+GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -41,7 +41,10 @@ class ModelConfig:
         "mean_max", "graph-view pooling: mean_max = [mean; max] of the node states (blind to "
         "the program's size) | mean_max_size = [mean; max; log1p(node count) / 8], so that "
         "the vectors can carry how big the program is (RESULTS.md: its log instruction count "
-        "alone rivals every representation on several protocols)")
+        "alone rivals every representation on several protocols) | mean_max_size_counts = "
+        "mean_max_size plus a linear map of log1p(node count of each node text), added to the "
+        "graph vector: a readout that can count (DeepSets sum pooling of the node texts), so "
+        "that anchored coordinates can follow node-text counts exactly on any corpus")
 
     def __post_init__(self) -> None:
         p: list[str] = []

@@ -55,11 +55,13 @@ def _graph_encoder(c: ModelConfig, node_vocab_size: int) -> Shapes:
     return shapes | _norm("final_norm", h)
 
 
-def _fusion(c: ModelConfig) -> Shapes:
+def _fusion(c: ModelConfig, node_vocab_size: int) -> Shapes:
     f = c.fusion_dim
+    counts = (_linear("count_proj", node_vocab_size, f)
+              if c.graph_readout == "mean_max_size_counts" else {})
     return (_linear("token_proj.0", 2 * c.d_model, f) | _norm("token_proj.1", f)
-            | _linear("graph_proj.0", 2 * c.gnn_hidden + (c.graph_readout == "mean_max_size"), f)
-            | _norm("graph_proj.1", f)
+            | _linear("graph_proj.0", 2 * c.gnn_hidden + (c.graph_readout != "mean_max"), f)
+            | _norm("graph_proj.1", f) | counts
             | _linear("fuse.0", 2 * f, f) | _linear("fuse.2", f, f)
             | _norm("fuse.3" if c.fusion == "mlp" else "fuse_norm", f))
 
@@ -69,7 +71,7 @@ def expected_state_shapes(config: ModelConfig, vocab_size: int, node_vocab_size:
     """``{name: shape}`` of every tensor in ``MIREncoder(config, ...).state_dict()``."""
     parts = {"token_encoder": _token_encoder(config, vocab_size),
              "graph_encoder": _graph_encoder(config, node_vocab_size),
-             "fusion": _fusion(config)}
+             "fusion": _fusion(config, node_vocab_size)}
     return {f"{part}.{name}": shape for part, shapes in parts.items()
             for name, shape in shapes.items()}
 

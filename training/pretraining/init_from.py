@@ -12,7 +12,10 @@ weights of either
   fresh.
 
 The vocabularies must be the same (build the new dataset with ``vocab.from_dataset``), and
-so must the architecture; the optimiser, schedule and step count start afresh.
+so must the architecture, with one exception: a run may add the counting readout
+(``graph_readout: mean_max_size_counts``) to a size-aware one (``mean_max_size``); its
+projection then starts from a random initialisation, as in an untrained twin. The optimiser,
+schedule and step count start afresh.
 """
 
 from __future__ import annotations
@@ -49,6 +52,22 @@ def _full_model_section(section: dict) -> dict:
     return asdict(ModelConfig(**section))
 
 
+# (the source's graph_readout, this run's): the encoder weights this run adds, which start fresh.
+_ADDED_READOUTS = {("mean_max_size", "mean_max_size_counts"): "fusion.count_proj."}
+
+
+def _check_architecture(source: Path, theirs: dict, ours: dict) -> str | None:
+    """Raises unless the two model sections agree up to an added readout; returns the prefix
+    of the encoder weights that readout adds (None when the sections are equal)."""
+    added = _ADDED_READOUTS.get((theirs["graph_readout"], ours["graph_readout"]))
+    if added is not None:
+        theirs = {**theirs, "graph_readout": ours["graph_readout"]}
+    _check_same("architecture", source, theirs, ours,
+                "keep the model section of its config; the one change allowed is "
+                "graph_readout mean_max_size -> mean_max_size_counts")
+    return added
+
+
 def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: str) -> int:
     """Loads the checkpoint's whole module; returns the step it was written at."""
     from .export import read_checkpoint
@@ -62,13 +81,14 @@ def _from_checkpoint(module, path: Path, tokenizer_sha256: str, node_vocab_sha25
     if hashes is not None:
         _check_same("tokenizer or node vocabulary", path, hashes,
                     (tokenizer_sha256, node_vocab_sha256), hint)
-    _check_same("architecture", path, _full_model_section(hparams["config"]["model"]),
-                _full_model_section(module.hparams["config"]["model"]),
-                "keep the model section of its config")
+    added = _check_architecture(path, _full_model_section(hparams["config"]["model"]),
+                                _full_model_section(module.hparams["config"]["model"]))
     missing, unexpected = module.load_state_dict(state["state_dict"], strict=False)
-    # A head of an objective this run adds starts fresh; anything else must match.
-    missing = [key for key in missing if key.startswith("model.encoder.")
-               or not key.startswith("model.")]
+    # A head of an objective this run adds, or a readout it adds, starts fresh; anything
+    # else must match.
+    fresh = f"model.encoder.{added}" if added else None
+    missing = [key for key in missing if (key.startswith("model.encoder.")
+               or not key.startswith("model.")) and not (fresh and key.startswith(fresh))]
     if missing or unexpected:
         raise ConfigError(
             f"init_from: {path} holds other weights than this run's model and task heads "
@@ -87,9 +107,12 @@ def _from_package(module, path: Path, tokenizer_sha256: str, node_vocab_sha256: 
                             ("node vocabulary", "node_vocab_sha256", node_vocab_sha256)):
         _check_same(kind, path, info.lineage.get(key), ours,
                     "build the dataset with vocab.from_dataset set to the package's dataset")
-    _check_same("architecture", path, info.model_config, module.encoder.config,
-                "keep the model section of its config")
-    module.encoder.load_state_dict(encoder.state_dict())
+    added = _check_architecture(path, asdict(info.model_config),
+                                asdict(module.encoder.config))
+    missing, unexpected = module.encoder.load_state_dict(encoder.state_dict(),
+                                                         strict=added is None)
+    if [key for key in missing if not key.startswith(added or "")] or unexpected:
+        raise ConfigError(f"init_from: {path} holds other encoder weights than this run's")
     return int(info.lineage.get("steps", 0))
 
 

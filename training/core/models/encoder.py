@@ -57,8 +57,10 @@ class MIREncoder(nn.Module):
             num_positions=config.num_edge_positions, dropout=config.dropout,
             block_pooling=config.gnn_block_pooling)
         self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim,
-                                     config.fusion, graph_size=config.graph_readout
-                                     == "mean_max_size")
+                                     config.fusion,
+                                     graph_size=config.graph_readout != "mean_max",
+                                     text_counts=node_vocab_size if config.graph_readout
+                                     == "mean_max_size_counts" else 0)
 
     @property
     def embedding_dim(self) -> int:
@@ -71,7 +73,7 @@ class MIREncoder(nn.Module):
                                          graph.edge_flow, graph.edge_position)
         tokens, graph_vec, fused = self.fusion(token_states, batch.attention_mask, node_states,
                                                graph.batch, batch.num_programs,
-                                               batch.window_program)
+                                               batch.window_program, graph.node_text)
         return {"fused": fused, "tokens": tokens, "graph": graph_vec,
                 "token_states": token_states, "node_states": node_states}
 
@@ -130,7 +132,8 @@ class MIREncoder(nn.Module):
         """The graph-view embeddings ``[B, D]`` alone (``embed(batch)["graph"]``)."""
         states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
                                     graph.edge_flow, graph.edge_position)
-        return self.fusion.pool_graph(states, graph.batch, graph.num_graphs).float()
+        return self.fusion.pool_graph(states, graph.batch, graph.num_graphs,
+                                      graph.node_text).float()
 
     @torch.no_grad()
     def fuse_embeddings(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:

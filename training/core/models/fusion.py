@@ -8,7 +8,17 @@ from torch_geometric.nn import global_max_pool, global_mean_pool
 
 from ..model_config import FUSIONS
 
-__all__ = ["ModalityFusion", "pool_windows"]
+__all__ = ["ModalityFusion", "pool_windows", "text_counts"]
+
+
+def text_counts(node_text: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
+                vocab_size: int) -> torch.Tensor:
+    """``[num_graphs, vocab_size]`` float: how many nodes of each graph carry each node text;
+    ids outside ``[0, vocab_size)`` (the [MASK] slot) are not counted."""
+    known = (node_text >= 0) & (node_text < vocab_size)
+    index = node_batch[known] * vocab_size + node_text[known]
+    counts = torch.bincount(index, minlength=num_graphs * vocab_size)
+    return counts.view(num_graphs, vocab_size).float()
 
 
 def pool_windows(features: torch.Tensor, lengths: torch.Tensor, window_program: torch.Tensor,
@@ -49,6 +59,13 @@ class ModalityFusion(nn.Module):
     are; with ``graph_size`` a third part ``log1p(node count) / 8`` (about 1 at 2,000 nodes)
     lets the graph vector carry the program's size.
 
+    With ``text_counts = V`` (the node-text vocabulary size) the graph vector also gets
+    ``W log1p(c)``, ``c`` the ``[V]`` counts of each node text among the graph's nodes (ids
+    ``>= V``, the [MASK] slot, are not counted): a sum-pooled bag of node texts, which message
+    passing, LayerNorms and mean/max pooling can only approximate. A coordinate can then follow
+    a node text's log count exactly on programs of any corpus; the untrained twin reads the
+    same counts through a random ``W``, i.e. in a random basis.
+
     Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
     stays linearly readable in the fused one (with ``mlp`` the objectives on the fused vector
@@ -56,17 +73,20 @@ class ModalityFusion(nn.Module):
     """
 
     def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp",
-                 graph_size: bool = False):
+                 graph_size: bool = False, text_counts: int = 0):
         super().__init__()
         if mode not in FUSIONS:
             raise ValueError(f"fusion mode must be one of {', '.join(FUSIONS)}, not {mode!r}")
         self.fusion_dim = fusion_dim
         self.mode = mode
         self.graph_size = graph_size
+        self.text_counts = text_counts
         self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim + graph_size, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
+        if text_counts:
+            self.count_proj = nn.Linear(text_counts, fusion_dim)
         mlp = [nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(), nn.Linear(fusion_dim, fusion_dim)]
         if mode == "mlp":  # the norm inside the MLP: the state-dict names of older packages
             self.fuse = nn.Sequential(*mlp, nn.LayerNorm(fusion_dim))
@@ -76,10 +96,11 @@ class ModalityFusion(nn.Module):
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
-                window_program: torch.Tensor | None = None
+                window_program: torch.Tensor | None = None,
+                node_text: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         tokens = self.pool_tokens(token_states, attention_mask, window_program, num_graphs)
-        graph = self.pool_graph(node_states, node_batch, num_graphs)
+        graph = self.pool_graph(node_states, node_batch, num_graphs, node_text)
         return tokens, graph, self.fuse_vectors(tokens, graph)
 
     def pool_tokens(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
@@ -98,15 +119,22 @@ class ModalityFusion(nn.Module):
         return self.token_proj(features)
 
     def pool_graph(self, node_states: torch.Tensor, node_batch: torch.Tensor,
-                   num_graphs: int) -> torch.Tensor:
+                   num_graphs: int, node_text: torch.Tensor | None = None) -> torch.Tensor:
         """The graph-view vectors ``[B, D]``: ``[mean; max]`` (and the log node count, with
-        ``graph_size``) over each graph's nodes, projected."""
+        ``graph_size``) over each graph's nodes, projected; plus the counting readout of the
+        node texts (``node_text``: ``[N]`` long, needed with ``text_counts``)."""
         parts = [global_mean_pool(node_states, node_batch, num_graphs),
                  global_max_pool(node_states, node_batch, num_graphs)]
         if self.graph_size:
             counts = torch.bincount(node_batch, minlength=num_graphs).to(node_states.dtype)
             parts.append(torch.log1p(counts)[:, None] / 8.0)
-        return self.graph_proj(torch.cat(parts, dim=-1))
+        graph = self.graph_proj(torch.cat(parts, dim=-1))
+        if not self.text_counts:
+            return graph
+        if node_text is None:
+            raise ValueError("this readout counts node texts: pass node_text")
+        counts = text_counts(node_text, node_batch, num_graphs, self.text_counts)
+        return graph + self.count_proj(torch.log1p(counts).to(graph.dtype))
 
     def fuse_vectors(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         """The fused vectors ``[B, D]`` of paired token-view and graph-view vectors."""
