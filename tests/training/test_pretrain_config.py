@@ -137,3 +137,32 @@ def test_counting_recipe_is_the_ls_cat_stage_2_with_the_counting_readout():
     assert counts.task == replace(plain.task, anchor_scale="log_count")
     assert (counts.data, counts.optim, counts.trainer, counts.init_from) == \
         (plain.data, plain.optim, plain.trainer, plain.init_from)
+
+
+def test_the_counting_readout_trains_at_its_own_learning_rate():
+    """optim.count_readout_lr_scale puts the counting projection in a group of its own at
+    that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
+    hashes as before the field."""
+    from mirencoder.training.core.models.encoder import MIREncoder
+    from mirencoder.training.pretraining.config import config_hash
+    from mirencoder.training.pretraining.lit_module import build_optimizer
+
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {
+        "model.graph_readout": "mean_max_size_counts", "optim.count_readout_lr_scale": 10.0})
+    model = MIREncoder(config.model, vocab_size=40, node_vocab_size=12, pad_id=0)
+    optimizer, scheduler = build_optimizer(model, config.optim, 100)
+    counting = optimizer.param_groups[-1]
+    assert {id(p) for p in counting["params"]} == {id(p) for p in
+                                                    model.fusion.count_proj.parameters()}
+    assert counting["lr"] == pytest.approx(optimizer.param_groups[0]["lr"] * 10.0)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    plain = MIREncoder(replace(config.model, graph_readout="mean_max_size"), vocab_size=40,
+                       node_vocab_size=12, pad_id=0)
+    assert len(build_optimizer(plain, config.optim, 100)[0].param_groups) == 2
+    tiny = load_pretrain_config(CONFIGS / "tiny.yaml")
+    assert config_hash(tiny) == config_hash(load_pretrain_config(
+        CONFIGS / "tiny.yaml", {"optim.count_readout_lr_scale": 1.0}))
+    assert config_hash(tiny) != config_hash(load_pretrain_config(
+        CONFIGS / "tiny.yaml", {"optim.count_readout_lr_scale": 10.0}))
+    with pytest.raises(ConfigError, match="count_readout_lr_scale"):
+        load_pretrain_config(CONFIGS / "tiny.yaml", {"optim.count_readout_lr_scale": 0.0})

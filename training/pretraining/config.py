@@ -241,6 +241,11 @@ class OptimConfig:
     eps: float = _f(1e-8, "AdamW epsilon")
     warmup_steps: int = _f(100, "linear warm-up steps from 0 to lr")
     grad_clip: float = _f(1.0, "gradient-norm clipping (0: off)")
+    count_readout_lr_scale: float = _f(
+        1.0, "learning-rate multiplier of the counting readout's projection (model."
+        "graph_readout: mean_max_size_counts): added in a stage 2, it starts from random "
+        "weights while everything else continues, and at the run's lr it barely leaves them "
+        "in 300 steps (RESULTS.md)")
 
     def __post_init__(self) -> None:
         p: list[str] = []
@@ -251,6 +256,7 @@ class OptimConfig:
         _check(p, self.eps > 0, "eps must be > 0")
         _check(p, self.warmup_steps >= 0, "warmup_steps must be >= 0")
         _check(p, self.grad_clip >= 0, "grad_clip must be >= 0")
+        _check(p, self.count_readout_lr_scale > 0, "count_readout_lr_scale must be > 0")
         _raise(p, "optim")
 
 
@@ -423,6 +429,8 @@ def config_hash(config: PretrainConfig) -> str:
         data["task"].pop("anchor_scale")
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
+    if data["optim"]["count_readout_lr_scale"] == 1.0:  # likewise for runs at one lr
+        data["optim"].pop("count_readout_lr_scale")
     if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction
         for name in ("decision_weight", "decision_views", "decision_corpora"):
             data["task"].pop(name)

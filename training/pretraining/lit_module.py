@@ -36,15 +36,23 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, lr: float, min_lr
 
 def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule."""
-    decay, no_decay = [], []
-    for param in model.parameters():  # parameters() yields each (tied) tensor once
-        if param.requires_grad:
+    """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule; the
+    counting readout's projection at ``optim.count_readout_lr_scale`` times the lr."""
+    decay, no_decay, counting = [], [], []
+    for name, param in model.named_parameters():  # each (tied) tensor once
+        if not param.requires_grad:
+            continue
+        if ".count_proj." in f".{name}":
+            counting.append(param)
+        else:
             (decay if param.ndim >= 2 else no_decay).append(param)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": optim.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+    groups = [{"params": decay, "weight_decay": optim.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if counting:
+        groups.append({"params": counting, "weight_decay": optim.weight_decay,
+                       "lr": optim.lr * optim.count_readout_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2),
+                                  eps=optim.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
         step, warmup_steps=optim.warmup_steps, max_steps=max_steps, lr=optim.lr,
         min_lr=optim.min_lr))
