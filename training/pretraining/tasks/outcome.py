@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...core.models.fusion import text_counts
+
 __all__ = ["OPT_LEVELS", "level_ids", "node_text_distributions", "OutcomeHead", "group_pairs",
            "outcome_metrics"]
 
@@ -38,11 +40,7 @@ def node_text_distributions(node_text: torch.Tensor, node_batch: torch.Tensor,
                             num_programs: int, vocab_size: int) -> torch.Tensor:
     """``[B, V]`` float: each program's node-text ids as a distribution (rows sum to 1; a
     program without nodes gets a zero row)."""
-    counts = torch.zeros(num_programs * vocab_size, dtype=torch.float32,
-                         device=node_text.device)
-    counts.index_add_(0, node_batch.long() * vocab_size + node_text.long(),
-                      torch.ones_like(node_text, dtype=torch.float32))
-    counts = counts.view(num_programs, vocab_size)
+    counts = text_counts(node_text.long(), node_batch.long(), num_programs, vocab_size)
     return counts / counts.sum(1, keepdim=True).clamp(min=1.0)
 
 
