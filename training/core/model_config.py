@@ -46,6 +46,16 @@ class ModelConfig:
         "graph vector: a readout that can count (DeepSets sum pooling of the node texts), so "
         "that anchored coordinates can follow node-text counts exactly on any corpus")
 
+    @property
+    def graph_size_readout(self) -> bool:
+        """Whether the graph readout carries the log node count."""
+        return self.graph_readout != "mean_max"
+
+    @property
+    def counting_readout(self) -> bool:
+        """Whether the graph readout adds the node-text counts' projection."""
+        return self.graph_readout == "mean_max_size_counts"
+
     def __post_init__(self) -> None:
         p: list[str] = []
         for name in ("d_model", "layers", "heads", "ffn", "gnn_hidden", "gnn_layers",

@@ -57,10 +57,9 @@ def _graph_encoder(c: ModelConfig, node_vocab_size: int) -> Shapes:
 
 def _fusion(c: ModelConfig, node_vocab_size: int) -> Shapes:
     f = c.fusion_dim
-    counts = (_linear("count_proj", node_vocab_size, f)
-              if c.graph_readout == "mean_max_size_counts" else {})
+    counts = _linear("count_proj", node_vocab_size, f) if c.counting_readout else {}
     return (_linear("token_proj.0", 2 * c.d_model, f) | _norm("token_proj.1", f)
-            | _linear("graph_proj.0", 2 * c.gnn_hidden + (c.graph_readout != "mean_max"), f)
+            | _linear("graph_proj.0", 2 * c.gnn_hidden + c.graph_size_readout, f)
             | _norm("graph_proj.1", f) | counts
             | _linear("fuse.0", 2 * f, f) | _linear("fuse.2", f, f)
             | _norm("fuse.3" if c.fusion == "mlp" else "fuse_norm", f))

@@ -58,9 +58,9 @@ class MIREncoder(nn.Module):
             block_pooling=config.gnn_block_pooling)
         self.fusion = ModalityFusion(config.d_model, config.gnn_hidden, config.fusion_dim,
                                      config.fusion,
-                                     graph_size=config.graph_readout != "mean_max",
-                                     text_counts=node_vocab_size if config.graph_readout
-                                     == "mean_max_size_counts" else 0)
+                                     graph_size=config.graph_size_readout,
+                                     text_counts=node_vocab_size if config.counting_readout
+                                     else 0)
 
     @property
     def embedding_dim(self) -> int:
