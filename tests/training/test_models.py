@@ -100,6 +100,18 @@ def test_residual_fusion_keeps_both_views_in_the_fused_vector():
     tokens, graph = torch.randn(4, 8), torch.randn(4, 8)
     torch.testing.assert_close(fusion.fuse_vectors(tokens, graph),
                                fusion.fuse_norm(tokens + graph))
+    # without the final LayerNorm the fused vector is the plain sum: it keeps each program's
+    # scale, which the norm divides out of every coordinate
+    raw = ModalityFusion(8, 8, 8, mode="residual_raw")
+    assert not hasattr(raw, "fuse_norm")
+    mixed = raw.fuse(torch.cat([tokens, graph], dim=-1))
+    torch.testing.assert_close(raw.fuse_vectors(tokens, graph), tokens + graph + mixed)
+    nn.init.zeros_(raw.fuse[2].weight)
+    nn.init.zeros_(raw.fuse[2].bias)
+    torch.testing.assert_close(raw.fuse_vectors(3 * tokens, 3 * graph),
+                               3 * raw.fuse_vectors(tokens, graph))
+    assert not torch.allclose(fusion.fuse_vectors(3 * tokens, 3 * graph),
+                              3 * fusion.fuse_vectors(tokens, graph))
     with pytest.raises(ValueError, match="fusion mode"):
         ModalityFusion(8, 8, 8, mode="sum")
     with pytest.raises(Exception, match="fusion must be one of"):

@@ -139,6 +139,20 @@ def test_counting_recipe_is_the_ls_cat_stage_2_with_the_counting_readout():
         (plain.data, plain.optim, plain.trainer, plain.init_from)
 
 
+def test_one_stage_recipe_is_the_ls_cat_stage_2_from_random_weights():
+    """anchor128-ls-cat-scratch.yaml is anchor128-ls-cat.yaml without stage 1's weights and
+    with twice its steps; the objectives, corpus and sizes are the same, so the scores compare."""
+    stage2 = load_pretrain_config(CONFIGS / "anchor128-ls-cat.yaml")
+    scratch = load_pretrain_config(CONFIGS / "anchor128-ls-cat-scratch.yaml")
+    assert not scratch.init_from and stage2.init_from
+    assert (scratch.model, scratch.task, scratch.data, scratch.optim) == \
+        (stage2.model, stage2.task, stage2.data, stage2.optim)
+    assert scratch.trainer == replace(stage2.trainer, max_steps=600, val_every_n_steps=300)
+    raw = load_pretrain_config(CONFIGS / "anchor128-ls-cat-scratch.yaml",
+                               {"model.fusion": "residual_raw"})
+    assert raw.model == replace(scratch.model, fusion="residual_raw")
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config

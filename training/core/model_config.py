@@ -11,7 +11,7 @@ from ...infra.config import raise_problems as _raise
 
 __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
-FUSIONS = ("mlp", "residual")
+FUSIONS = ("mlp", "residual", "residual_raw")
 GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts")
 
 
@@ -36,7 +36,11 @@ class ModelConfig:
     fusion_dim: int = _f(128, "size D of the program embeddings (fused, tokens, graph)")
     fusion: str = _f("mlp", "fused vector: mlp = LN(MLP([tokens; graph])) | residual = "
                      "LN(tokens + graph + MLP([tokens; graph])), which keeps both views' "
-                     "vectors linearly in the fused one")
+                     "vectors linearly in the fused one | residual_raw = the same without the "
+                     "final LayerNorm, so that a fused coordinate can follow a property on its "
+                     "own scale (a LayerNorm standardises each program's vector over its "
+                     "coordinates, which takes its size out of every coordinate: "
+                     "BENCHMARKS.md layernorm-ceiling)")
     graph_readout: str = _f(
         "mean_max", "graph-view pooling: mean_max = [mean; max] of the node states (blind to "
         "the program's size) | mean_max_size = [mean; max; log1p(node count) / 8], so that "

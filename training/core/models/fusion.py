@@ -69,7 +69,12 @@ class ModalityFusion(nn.Module):
     Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
     stays linearly readable in the fused one (with ``mlp`` the objectives on the fused vector
-    decide what of the graph view survives the bottleneck).
+    decide what of the graph view survives the bottleneck); ``residual_raw`` gives
+    ``tokens + graph + MLP([tokens; graph])``. A final LayerNorm standardises each program's
+    vector over its own coordinates, so no fused coordinate can follow a property (a log count,
+    the log node count) on its own scale: the program's mean and spread over its coordinates,
+    which carry its size, are divided out of all of them. Without it, a coordinate is what the
+    MLP makes it.
     """
 
     def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp",
@@ -92,6 +97,7 @@ class ModalityFusion(nn.Module):
             self.fuse = nn.Sequential(*mlp, nn.LayerNorm(fusion_dim))
         else:
             self.fuse = nn.Sequential(*mlp)
+        if mode == "residual":
             self.fuse_norm = nn.LayerNorm(fusion_dim)
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
@@ -141,4 +147,6 @@ class ModalityFusion(nn.Module):
         mixed = self.fuse(torch.cat([tokens, graph], dim=-1))
         if self.mode == "mlp":
             return mixed
+        if self.mode == "residual_raw":
+            return tokens + graph + mixed
         return self.fuse_norm(tokens + graph + mixed)
