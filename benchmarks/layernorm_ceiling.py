@@ -8,9 +8,12 @@ mean and spread, which carry size. This scores the opcode histogram (the stronge
 control) as it is, row-standardised, row-standardised with the two removed statistics put
 back as columns, and through a random 128-wide mixing (what an untrained encoder's
 coordinates look like) with and without the standardisation, with the protocols' own folds
-and head (XGBoost, 3 fold/head seeds)::
+and head (XGBoost, 3 fold/head seeds). With ``--package`` it also scores the anchoring
+targets themselves (what perfect anchoring of every coordinate would hand the head: the log
+node count and each node text's fraction or log count, ``task.anchor_scale``), as they are
+and row-standardised::
 
-    python -m benchmarks.layernorm_ceiling
+    python -m benchmarks.layernorm_ceiling [--package runs/pretrain/<run>/encoder]
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ import argparse
 import numpy as np
 
 from benchmarks.report import write_section
+from mirencoder.training.evaluation.anchor_fidelity import record_properties
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
-from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
+from mirencoder.training.evaluation.features.opcode_histogram import (
+    LLVM_OPCODES,
+    OpcodeHistogramFeaturizer,
+)
 
 
 def row_standardise(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -58,6 +65,35 @@ METHODS = {
     "random128": "log1p opcode counts through a fixed random 128-wide mixing",
     "random128-rowLN": "that mixing, each row standardised (an untrained encoder's last step)",
 }
+ANCHOR_METHODS = {
+    "anchors-fraction": "perfect anchoring, task.anchor_scale fraction (the recipes' targets)",
+    "anchors-fraction-rowLN": "the same, each row standardised",
+    "anchors-log_count": "perfect anchoring, task.anchor_scale log_count",
+    "anchors-log_count-rowLN": "the same, each row standardised",
+    "anchors-log_count-opcodes": "perfect anchoring, log_count, only the log node count and the "
+                                 "node texts that are LLVM opcodes (no type nodes)",
+}
+
+
+def anchor_feature_sets(package: str, programs: list, columns: int) -> dict[str, np.ndarray]:
+    """The anchoring targets of ``programs`` (read with ``package``'s graph view and node
+    vocabulary) on both scales, as they are and row-standardised."""
+    from mirencoder.training.embedding.embedder import Embedder
+
+    embedder = Embedder.from_package(package)
+    records = [embedder.prepare_file(program.path) for program in programs]
+    out: dict[str, np.ndarray] = {}
+    vocab = embedder.node_vocab  # ids 0 and 1 are [PAD] and [UNK]; column k is text id k + 1
+    texts = ["[log node count]", *(vocab.text(i) for i in range(2, len(vocab)))][:columns]
+    opcode = np.array([i == 0 or text in LLVM_OPCODES for i, text in enumerate(texts)]
+                      + [False] * (columns - len(texts)))
+    for scale in ("fraction", "log_count"):
+        targets = record_properties(records, columns, len(embedder.node_vocab), scale)
+        varying = targets.std(axis=0) > 0
+        out[f"anchors-{scale}"] = targets[:, varying].astype(np.float64)
+        out[f"anchors-{scale}-rowLN"] = row_standardise(out[f"anchors-{scale}"])
+    out["anchors-log_count-opcodes"] = targets[:, varying & opcode].astype(np.float64)
+    return out
 
 
 def main() -> None:
@@ -65,7 +101,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--mixing-seeds", type=int, default=3,
                         help="random mixings drawn (mean over them)")
+    parser.add_argument("--package", default="",
+                        help="an encoder package whose graph view and node vocabulary give the "
+                        "anchoring targets (rows anchors-*); none: those rows are left out")
+    parser.add_argument("--columns", type=int, default=128, help="task.anchor_columns")
     args = parser.parse_args()
+    methods = METHODS | (ANCHOR_METHODS if args.package else {})
     config = DevMapConfig(protocols=("leakage-free",), seeds=args.seeds)
     settings = [(rs, plat) for rs in ("669", "680") for plat in ("amd", "nvidia")]
     scores: dict[tuple[str, str, str], list[float]] = {}
@@ -80,6 +121,8 @@ def main() -> None:
             features = feature_sets(histogram, 128, mixing_seed)
             if mixing_seed:
                 features = {k: v for k, v in features.items() if k.startswith("random")}
+            elif args.package:
+                features |= anchor_feature_sets(args.package, data.programs, args.columns)
             results = evaluate_devmap_rows(data, features, config, progress=False)
             for platform in ("amd", "nvidia"):
                 for name in features:
@@ -92,7 +135,7 @@ def main() -> None:
              f"leakage-free accuracy % (XGBoost, {args.seeds} fold/head seeds; random rows: "
              f"mean over {args.mixing_seeds} mixings). `python -m benchmarks.layernorm_ceiling`.",
              "", f"| features | what | {header} |", "|---|---|" + "---|" * len(settings)]
-    for name, what in METHODS.items():
+    for name, what in methods.items():
         cells = [f"{np.mean(scores[(rs, plat, name)]):.1f}" for rs, plat in settings]
         lines.append(f"| {name} | {what} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)

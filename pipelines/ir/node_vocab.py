@@ -14,7 +14,19 @@ import numpy as np
 from ...infra.errors import ConfigError
 from ...infra.files import write_text_atomic
 
-__all__ = ["NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
+__all__ = ["LLVM_OPCODES", "NodeTextVocabulary", "PAD_TEXT", "UNK_TEXT"]
+
+LLVM_OPCODES = (
+    "ret", "br", "switch", "indirectbr", "invoke", "resume", "unreachable", "cleanupret",
+    "catchret", "catchswitch", "callbr", "fneg", "add", "fadd", "sub", "fsub", "mul", "fmul",
+    "udiv", "sdiv", "fdiv", "urem", "srem", "frem", "shl", "lshr", "ashr", "and", "or", "xor",
+    "extractelement", "insertelement", "shufflevector", "extractvalue", "insertvalue", "alloca",
+    "load", "store", "fence", "cmpxchg", "atomicrmw", "getelementptr", "trunc", "zext", "sext",
+    "fptrunc", "fpext", "fptoui", "fptosi", "uitofp", "sitofp", "inttoptr", "ptrtoint", "bitcast",
+    "addrspacecast", "icmp", "fcmp", "phi", "select", "call", "va_arg", "landingpad", "catchpad",
+    "cleanuppad", "freeze",
+)
+"""Every LLVM instruction opcode (LLVM 14-22): the node texts of instruction nodes."""
 
 PAD_TEXT, UNK_TEXT = "[PAD]", "[UNK]"
 _ADDRSPACE = re.compile(r" addrspace\(\d+\)")

@@ -17,7 +17,11 @@ from mirencoder.training.core.model_config import ModelConfig
 from mirencoder.training.pretraining.config import PretrainConfig, TaskConfig
 from mirencoder.training.pretraining.lit_module import PretrainingModule
 from mirencoder.training.pretraining.pretraining_model import PretrainingModel
-from mirencoder.training.pretraining.tasks.anchor import anchor_metrics, anchor_targets
+from mirencoder.training.pretraining.tasks.anchor import (
+    anchor_metrics,
+    anchor_targets,
+    anchor_text_ids,
+)
 from mirencoder.training.pretraining.tasks.contrastive import (
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
@@ -568,6 +572,30 @@ def test_log_count_anchors_follow_the_opcode_histograms_scale():
     assert float(logged[1, 2]) > float(logged[0, 2])
     with pytest.raises(ValueError, match="scale"):
         anchor_targets(distributions, counts, 4, scale="rank")
+
+
+def test_opcode_anchors_follow_only_the_node_texts_that_are_opcodes():
+    """task.anchor_texts: opcodes skips type texts (i32, ptr) and keeps the vocabulary's
+    frequency order, so its columns are the opcode histogram's."""
+    texts = ["[PAD]", "[UNK]", "ptr", "load", "i32", "getelementptr", "<4 x i32>", "fadd"]
+    assert anchor_text_ids(texts, 4, "opcodes") == [3, 5, 7]
+    assert anchor_text_ids(texts, 3, "opcodes") == [3, 5]
+    assert anchor_text_ids(texts, 3) == [2, 3]  # frequent: the contiguous ids of before
+    with pytest.raises(ValueError, match="texts"):
+        anchor_text_ids(texts, 3, "types")
+    distributions = torch.tensor([[0.0, 0.0, 0.1, 0.2, 0.3, 0.1, 0.1, 0.2],
+                                  [0.0, 0.0, 0.5, 0.0, 0.25, 0.25, 0.0, 0.0]])
+    counts = torch.tensor([10, 4])
+    ids = anchor_text_ids(texts, 5, "opcodes")
+    picked = anchor_targets(distributions, counts, 5, scale="log_count", text_ids=ids)
+    assert picked.shape == (2, 5)
+    assert torch.allclose(picked[:, 1:4], torch.log1p(distributions[:, [3, 5, 7]]
+                                                      * counts[:, None].float()))
+    assert float(picked[:, 4].abs().sum()) == 0  # more anchors than opcodes: no target
+    assert torch.equal(anchor_targets(distributions, counts, 3, text_ids=[2, 3]),
+                       anchor_targets(distributions, counts, 3))
+    with pytest.raises(ConfigError, match="anchor_texts"):
+        TaskConfig(anchor_texts="types")
 
 
 def test_anchor_loss_is_zero_for_coordinates_that_follow_their_properties():

@@ -27,6 +27,7 @@ __all__ = [
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
     "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
     "ANCHOR_SCALES",
+    "ANCHOR_TEXTS",
 ]
 
 
@@ -53,6 +54,7 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
 
 
 ANCHOR_SCALES = ("fraction", "log_count")
+ANCHOR_TEXTS = ("frequent", "opcodes")
 """What property anchoring's node-text coordinates follow (``task.anchor_scale``)."""
 
 
@@ -155,6 +157,12 @@ class TaskConfig:
         "fraction", "what the node-text coordinates follow: fraction (the text's share of the "
         "graph's nodes) | log_count (log1p of its node count, the opcode histogram's scale: "
         "size and mix in one number, as the histogram control gives the DevMap trees)")
+    anchor_texts: str = _f(
+        "frequent", "which node texts the columns past the log node count follow: frequent (the "
+        "dataset vocabulary's most frequent texts, opcodes and types alike) | opcodes (only "
+        "texts that are LLVM opcodes, most frequent first: the opcode histogram's columns; "
+        "perfect anchoring on them scores as the histogram on DevMap, on all texts up to "
+        "2 points lower, BENCHMARKS.md layernorm-ceiling)")
     loop_weight: float = _f(
         0.0, "weight of loop membership: a linear head over each instruction's node state "
         "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "
@@ -223,6 +231,8 @@ class TaskConfig:
         _check_views(p, "anchor_views", self.anchor_views)
         _check(p, self.anchor_columns >= 1, "anchor_columns must be >= 1")
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
+        _check(p, self.anchor_texts in ANCHOR_TEXTS,
+               f"anchor_texts must be one of {', '.join(ANCHOR_TEXTS)}")
         _check(p, self.anchor_scale in ANCHOR_SCALES,
                f"anchor_scale must be one of {', '.join(ANCHOR_SCALES)}")
         _check_views(p, "decision_views", self.decision_views)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
 from ...infra.config import config_from_dict
+from ...pipelines.ir.node_vocab import NodeTextVocabulary
 from ..core.data.collate import ProgramBatch
 from ..core.data.token_ids import TokenizerIds
 from .config import OptimConfig, PretrainConfig, parse_views
 from .pretraining_model import PretrainingModel
+from .tasks.anchor import anchor_text_ids
 from .tasks.decisions import load_decision_table
 from .tasks.task_inputs import TaskInputs, prepare_task_inputs
 
@@ -97,7 +100,8 @@ class PretrainingModule(L.LightningModule):
             step_seed(self.run_config.data.seed, kind, step, self.global_rank))
         return prepare_task_inputs(batch, self.run_config.task, self.ids,
                                    node_mask_id=self.model.node_mask_id, generator=generator,
-                                   decision_table=self._decisions())
+                                   decision_table=self._decisions(),
+                                   anchor_text_ids=self._anchor_text_ids())
 
     _decision_table: dict[str, tuple[int, int, int]] | None = None
 
@@ -111,6 +115,21 @@ class PretrainingModule(L.LightningModule):
             self._decision_table = load_decision_table(self.run_config.data.dataset_dir,
                                                        parse_views(task.decision_corpora))
         return self._decision_table
+
+    _anchor_texts: list[int] | None = None
+
+    def _anchor_text_ids(self) -> list[int] | None:
+        """The node-text ids anchoring follows, from the dataset's vocabulary (read once, when
+        ``task.anchor_texts`` is not ``frequent``); none: the most frequent texts."""
+        task = self.run_config.task
+        if task.anchor_weight <= 0 or task.anchor_texts == "frequent":
+            return None
+        if self._anchor_texts is None:
+            vocab = NodeTextVocabulary.load(Path(self.run_config.data.dataset_dir)
+                                            / "node_vocab.json")
+            self._anchor_texts = anchor_text_ids([vocab.text(i) for i in range(len(vocab))],
+                                                 task.anchor_columns, task.anchor_texts)
+        return self._anchor_texts
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device,
                                  dataloader_idx: int) -> Any:

@@ -10,21 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from ....infra.errors import InputError
+from ....pipelines.ir.node_vocab import LLVM_OPCODES
 from ..programs import EvalProgram
 
 __all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "OpcodeHistogramFeaturizer"]
 
-LLVM_OPCODES = (
-    "ret", "br", "switch", "indirectbr", "invoke", "resume", "unreachable", "cleanupret",
-    "catchret", "catchswitch", "callbr", "fneg", "add", "fadd", "sub", "fsub", "mul", "fmul",
-    "udiv", "sdiv", "fdiv", "urem", "srem", "frem", "shl", "lshr", "ashr", "and", "or", "xor",
-    "extractelement", "insertelement", "shufflevector", "extractvalue", "insertvalue", "alloca",
-    "load", "store", "fence", "cmpxchg", "atomicrmw", "getelementptr", "trunc", "zext", "sext",
-    "fptrunc", "fpext", "fptoui", "fptosi", "uitofp", "sitofp", "inttoptr", "ptrtoint", "bitcast",
-    "addrspacecast", "icmp", "fcmp", "phi", "select", "call", "va_arg", "landingpad", "catchpad",
-    "cleanuppad", "freeze",
-)
-"""Every LLVM instruction opcode (LLVM 14-22); the histogram has one more bin, ``other``."""
 
 _COLUMN = {op: i for i, op in enumerate(LLVM_OPCODES)}
 _ASSIGN = re.compile(r'^%(?:"[^"]*"|[-\w.$]+)\s*=\s*')

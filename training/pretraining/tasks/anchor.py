@@ -18,38 +18,63 @@ is ``1 - r`` per column, ``r`` the Pearson correlation over the batch, so only t
 spacing of programs on the coordinate matter, not its scale (the vectors are LayerNorm
 outputs). ``task.anchor_scale: log_count`` anchors ``log1p`` of each text's node count
 instead of its fraction, the scale of the opcode-histogram control (size and mix in one
-number). With ``group`` targets each program is anchored to the mean properties of its
+number). ``task.anchor_texts: opcodes`` keeps only the texts that are LLVM opcodes (the
+histogram's columns; type nodes such as ``i32`` are left out). With ``group`` targets each program is anchored to the mean properties of its
 variant group, consistent with the variant contrast that asks one vector of every level.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
-from ..config import ANCHOR_SCALES
+from ....pipelines.ir.node_vocab import LLVM_OPCODES
+from ..config import ANCHOR_SCALES, ANCHOR_TEXTS
 
-__all__ = ["ANCHOR_FIRST_TEXT_ID", "ANCHOR_SCALES", "anchor_targets", "anchor_metrics"]
+__all__ = ["ANCHOR_FIRST_TEXT_ID", "ANCHOR_SCALES", "anchor_text_ids", "anchor_targets",
+           "anchor_metrics"]
 
 ANCHOR_FIRST_TEXT_ID = 2
 """Node-text id of the most frequent text (0 is ``[PAD]``, 1 ``[UNK]``)."""
 
 
+def anchor_text_ids(node_texts: Sequence[str], columns: int, texts: str = "frequent"
+                    ) -> list[int]:
+    """Node-text ids of anchored columns ``1 .. columns - 1``, most frequent first.
+
+    ``node_texts``: the vocabulary's texts by id (``[PAD]``, ``[UNK]``, then by frequency);
+    ``texts``: ``frequent`` (every text) or ``opcodes`` (texts that are LLVM opcodes)."""
+    if texts not in ANCHOR_TEXTS:
+        raise ValueError(f"texts must be one of {ANCHOR_TEXTS}, got {texts!r}")
+    ids = [i for i in range(ANCHOR_FIRST_TEXT_ID, len(node_texts))
+           if texts == "frequent" or node_texts[i] in LLVM_OPCODES]
+    return ids[:max(columns - 1, 0)]
+
+
 def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, columns: int,
-                   groups: torch.Tensor | None = None, scale: str = "fraction") -> torch.Tensor:
+                   groups: torch.Tensor | None = None, scale: str = "fraction",
+                   text_ids: Sequence[int] | None = None) -> torch.Tensor:
     """``[B, columns]`` float: the log node count, then the fractions (``scale="fraction"``)
     or the ``log1p`` node counts (``"log_count"``, the opcode histogram's scale) of the
-    ``columns - 1`` most frequent node texts; with ``groups`` (``[B]``) each row is its
+    ``columns - 1`` most frequent node texts (or of ``text_ids``, :func:`anchor_text_ids`);
+    columns past the texts are 0 (no target); with ``groups`` (``[B]``) each row is its
     group's mean.
 
     Shapes:
         - distributions: ``[B, V]`` node-text fractions (``outcome.node_text_distributions``)
         - node_counts: ``[B]`` nodes per graph
     """
-    first, last = ANCHOR_FIRST_TEXT_ID, ANCHOR_FIRST_TEXT_ID + columns - 1
     if scale not in ANCHOR_SCALES:
         raise ValueError(f"scale must be one of {ANCHOR_SCALES}, got {scale!r}")
     sizes = node_counts.float()[:, None]
-    texts = distributions[:, first:last].float()
+    if text_ids is None:
+        first, last = ANCHOR_FIRST_TEXT_ID, ANCHOR_FIRST_TEXT_ID + columns - 1
+        texts = distributions[:, first:last].float()
+    else:
+        index = torch.as_tensor(list(text_ids)[:columns - 1], dtype=torch.long,
+                                device=distributions.device)
+        texts = distributions[:, index].float()
     if scale == "log_count":
         texts = torch.log1p(texts * sizes)
     if texts.size(1) < columns - 1:  # a vocabulary smaller than the anchors asked for

@@ -9,7 +9,7 @@ waits on index computations. The result moves to the device as a whole.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 import torch
@@ -119,12 +119,14 @@ class TaskInputs:
 
 def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds, *,
                         node_mask_id: int, generator: torch.Generator,
-                        decision_table: Mapping[str, tuple[int, int, int]] | None = None
-                        ) -> TaskInputs:
+                        decision_table: Mapping[str, tuple[int, int, int]] | None = None,
+                        anchor_text_ids: Sequence[int] | None = None) -> TaskInputs:
     """Corrupts a CPU batch for the enabled tasks and records their targets.
 
     ``decision_table``: ``group -> labels`` of compiler-decision prediction
-    (``tasks/decisions.load_decision_table``), needed when that task is on."""
+    (``tasks/decisions.load_decision_table``), needed when that task is on.
+    ``anchor_text_ids``: the node texts anchoring follows (``anchor.anchor_text_ids``); none:
+    the most frequent ones."""
     tokens, labels = batch.tokens, None
     if task.mlm_weight > 0:
         tokens, labels = mask_tokens(batch.tokens, batch.attention_mask, ids=ids,
@@ -180,7 +182,7 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
                                  if task.anchor_targets == "group" else None,
-                                 scale=task.anchor_scale)
+                                 scale=task.anchor_scale, text_ids=anchor_text_ids)
     # From the graph before any edge was hidden: targets from the visible control edges (few
     # loops survive 15 % hidden edges) taught a 6-layer GNN to answer "no loop" on whole graphs
     # (accuracy 0.685, F1 0.024 on 153 held-out programs); these give 0.889 / 0.809 at 3 layers
