@@ -598,6 +598,22 @@ def test_opcode_anchors_follow_only_the_node_texts_that_are_opcodes():
         TaskConfig(anchor_texts="types")
 
 
+def test_the_module_reads_the_opcode_anchors_from_the_datasets_vocabulary(tmp_path):
+    from mirencoder.pipelines.ir.node_vocab import NodeTextVocabulary
+
+    NodeTextVocabulary(["ptr", "load", "i32", "getelementptr"]).save(tmp_path / "node_vocab.json")
+    task = TaskConfig(**{**ONLY, "anchor_weight": 1.0, "anchor_columns": 4,
+                         "anchor_targets": "own", "anchor_texts": "opcodes"})
+    config = PretrainConfig(model=MODEL, task=task)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data,
+                                                                  dataset_dir=str(tmp_path)))
+    module = PretrainingModule(dataclasses.asdict(config), dataclasses.asdict(IDS))
+    assert module._anchor_text_ids() == [3, 5]  # load, getelementptr: no type texts
+    frequent = dataclasses.replace(config, task=dataclasses.replace(task, anchor_texts="frequent"))
+    assert PretrainingModule(dataclasses.asdict(frequent),
+                             dataclasses.asdict(IDS))._anchor_text_ids() is None
+
+
 def test_anchor_loss_is_zero_for_coordinates_that_follow_their_properties():
     torch.manual_seed(0)
     targets = torch.randn(16, 4)
