@@ -18,21 +18,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..pretraining.tasks.anchor import ANCHOR_SCALES, anchor_targets
+from ..pretraining.config import ANCHOR_TEXTS
+from ..pretraining.tasks.anchor import ANCHOR_SCALES, anchor_targets, anchor_text_ids
 from ..pretraining.tasks.outcome import node_text_distributions
 
 __all__ = ["record_properties", "column_correlations", "anchor_fidelity", "main"]
 
 
 def record_properties(records: Sequence[dict], columns: int, node_vocab_size: int,
-                      scale: str = "fraction") -> np.ndarray:
+                      scale: str = "fraction", text_ids: Sequence[int] | None = None
+                      ) -> np.ndarray:
     """``[N, columns]`` the anchoring targets of prepared program records (``node_text``
-    arrays), each program its own group, on ``scale`` (``task.anchor_scale``)."""
+    arrays), each program its own group, on ``scale`` (``task.anchor_scale``), following
+    ``text_ids`` (``anchor.anchor_text_ids``; none: the most frequent texts)."""
     texts = [torch.as_tensor(np.asarray(r["node_text"]), dtype=torch.long) for r in records]
     batch = torch.cat([torch.full((t.numel(),), i, dtype=torch.long) for i, t in enumerate(texts)])
     distributions = node_text_distributions(torch.cat(texts), batch, len(texts), node_vocab_size)
     counts = torch.tensor([t.numel() for t in texts])
-    return anchor_targets(distributions, counts, columns, scale=scale).numpy()
+    return anchor_targets(distributions, counts, columns, scale=scale, text_ids=text_ids).numpy()
 
 
 def column_correlations(vectors: np.ndarray, properties: np.ndarray) -> np.ndarray:
@@ -49,14 +52,17 @@ def column_correlations(vectors: np.ndarray, properties: np.ndarray) -> np.ndarr
 
 
 def anchor_fidelity(embedder, paths: Sequence[str | Path], columns: int = 32,
-                    modality: str = "fused", scale: str = "fraction") -> np.ndarray:
+                    modality: str = "fused", scale: str = "fraction",
+                    texts: str = "frequent") -> np.ndarray:
     """``[columns]`` correlations of an encoder's first ``columns`` coordinates of
-    ``modality`` with their anchoring properties (on ``scale``) over the programs at
-    ``paths``."""
+    ``modality`` with their anchoring properties (on ``scale``, of ``texts``:
+    ``task.anchor_texts``) over the programs at ``paths``."""
     records = [embedder.prepare_file(path) for path in paths]
     vectors = embedder.encode_records(records, modality=modality)
-    return column_correlations(vectors, record_properties(records, columns,
-                                                          len(embedder.node_vocab), scale))
+    vocab = embedder.node_vocab
+    text_ids = anchor_text_ids([vocab.text(i) for i in range(len(vocab))], columns, texts)
+    return column_correlations(vectors, record_properties(records, columns, len(vocab), scale,
+                                                          text_ids))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modality", default="fused", choices=("fused", "tokens", "graph"))
     parser.add_argument("--scale", default="fraction", choices=ANCHOR_SCALES,
                         help="task.anchor_scale")
+    parser.add_argument("--texts", default="frequent", choices=ANCHOR_TEXTS,
+                        help="task.anchor_texts")
     args = parser.parse_args(argv)
     from ..embedding.embedder import Embedder
     from .devmap_data import load_devmap
@@ -75,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     data = load_devmap(args.row_set, Path(default_data_dir()), Path(default_cache_dir()))
     r = anchor_fidelity(Embedder.from_package(args.package),
-                        [p.path for p in data.programs], args.columns, args.modality, args.scale)
+                        [p.path for p in data.programs], args.columns, args.modality, args.scale,
+                        args.texts)
     print(f"{args.package}: {len(data.programs)} programs of devmap-{args.row_set}; "
           f"mean r {np.nanmean(r):.3f}, log node count r {r[0]:.3f}")
     print("per column:", " ".join(f"{v:.2f}" for v in r))
