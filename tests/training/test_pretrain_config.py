@@ -79,6 +79,8 @@ def test_config_hash_ignores_where_the_run_happens():
     anchored = {"task.anchor_weight": 4.0}
     assert (config_hash(load_pretrain_config(None, {**anchored, "task.anchor_scale": "log_count"}))
             != config_hash(load_pretrain_config(None, anchored)))
+    assert (config_hash(load_pretrain_config(None, {**anchored, "task.anchor_texts": "opcodes"}))
+            != config_hash(load_pretrain_config(None, anchored)))
 
 
 def test_cli_dry_run_prints_resolved_config():

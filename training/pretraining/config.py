@@ -437,6 +437,8 @@ def config_hash(config: PretrainConfig) -> str:
             data["task"].pop(name)
     if data["task"].get("anchor_scale") == "fraction":  # the scale every run had before
         data["task"].pop("anchor_scale")
+    if data["task"].get("anchor_texts", "frequent") == "frequent":  # the texts every run had
+        data["task"].pop("anchor_texts", None)
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
     if data["optim"]["count_readout_lr_scale"] == 1.0:  # likewise for runs at one lr
