@@ -26,10 +26,8 @@ from benchmarks.report import write_section
 from mirencoder.training.evaluation.anchor_fidelity import record_properties
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
-from mirencoder.training.evaluation.features.opcode_histogram import (
-    LLVM_OPCODES,
-    OpcodeHistogramFeaturizer,
-)
+from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
+from mirencoder.training.pretraining.tasks.anchor import anchor_text_ids
 
 
 def row_standardise(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -82,17 +80,19 @@ def anchor_feature_sets(package: str, programs: list, columns: int) -> dict[str,
 
     embedder = Embedder.from_package(package)
     records = [embedder.prepare_file(program.path) for program in programs]
+    vocab = embedder.node_vocab
+
+    def targets(scale: str, texts: str = "frequent") -> np.ndarray:
+        """The columns that vary (the ones past the vocabulary's texts have no target)."""
+        ids = anchor_text_ids(vocab.texts, columns, texts)
+        found = record_properties(records, columns, len(vocab), scale, ids)
+        return found[:, found.std(axis=0) > 0].astype(np.float64)
+
     out: dict[str, np.ndarray] = {}
-    vocab = embedder.node_vocab  # ids 0 and 1 are [PAD] and [UNK]; column k is text id k + 1
-    texts = ["[log node count]", *(vocab.text(i) for i in range(2, len(vocab)))][:columns]
-    opcode = np.array([i == 0 or text in LLVM_OPCODES for i, text in enumerate(texts)]
-                      + [False] * (columns - len(texts)))
     for scale in ("fraction", "log_count"):
-        targets = record_properties(records, columns, len(embedder.node_vocab), scale)
-        varying = targets.std(axis=0) > 0
-        out[f"anchors-{scale}"] = targets[:, varying].astype(np.float64)
+        out[f"anchors-{scale}"] = targets(scale)
         out[f"anchors-{scale}-rowLN"] = row_standardise(out[f"anchors-{scale}"])
-    out["anchors-log_count-opcodes"] = targets[:, varying & opcode].astype(np.float64)
+    out["anchors-log_count-opcodes"] = targets("log_count", "opcodes")
     return out
 
 

@@ -94,6 +94,11 @@ class NodeTextVocabulary:
         """The text of one id."""
         return self._texts[int(node_text_id)]
 
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Every text by id: ``[PAD]``, ``[UNK]``, then by frequency."""
+        return tuple(self._texts)
+
     def save(self, path: str | Path) -> Path:
         """Writes the vocabulary as JSON (atomically)."""
         return write_text_atomic(path, self._json)

@@ -60,7 +60,7 @@ def anchor_fidelity(embedder, paths: Sequence[str | Path], columns: int = 32,
     records = [embedder.prepare_file(path) for path in paths]
     vectors = embedder.encode_records(records, modality=modality)
     vocab = embedder.node_vocab
-    text_ids = anchor_text_ids([vocab.text(i) for i in range(len(vocab))], columns, texts)
+    text_ids = anchor_text_ids(vocab.texts, columns, texts)
     return column_correlations(vectors, record_properties(records, columns, len(vocab), scale,
                                                           text_ids))
 

@@ -54,8 +54,9 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
 
 
 ANCHOR_SCALES = ("fraction", "log_count")
-ANCHOR_TEXTS = ("frequent", "opcodes")
 """What property anchoring's node-text coordinates follow (``task.anchor_scale``)."""
+ANCHOR_TEXTS = ("frequent", "opcodes")
+"""Which node texts they follow (``task.anchor_texts``)."""
 
 
 @dataclass(kw_only=True, slots=True)

@@ -127,8 +127,8 @@ class PretrainingModule(L.LightningModule):
         if self._anchor_texts is None:
             vocab = NodeTextVocabulary.load(Path(self.run_config.data.dataset_dir)
                                             / "node_vocab.json")
-            self._anchor_texts = anchor_text_ids([vocab.text(i) for i in range(len(vocab))],
-                                                 task.anchor_columns, task.anchor_texts)
+            self._anchor_texts = anchor_text_ids(vocab.texts, task.anchor_columns,
+                                                 task.anchor_texts)
         return self._anchor_texts
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device,

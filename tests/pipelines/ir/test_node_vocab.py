@@ -16,6 +16,7 @@ def test_order_ids_and_unknowns():
     vocab = NodeTextVocabulary.build(counts, max_size=5, min_count=2)
     assert len(vocab) == 5 and (vocab.pad_id, vocab.unk_id) == (0, 1)
     assert [vocab.text(i) for i in range(5)] == ["[PAD]", "[UNK]", "i32", "add", "load"]
+    assert vocab.texts == ("[PAD]", "[UNK]", "i32", "add", "load")
     ids = vocab.encode(["load", "i32", "call", "never seen", "ptr"])
     assert ids.dtype == np.int32
     assert ids.tolist() == [4, 2, 1, 1, 1]

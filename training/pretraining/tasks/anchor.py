@@ -19,8 +19,9 @@ spacing of programs on the coordinate matter, not its scale (the vectors are Lay
 outputs). ``task.anchor_scale: log_count`` anchors ``log1p`` of each text's node count
 instead of its fraction, the scale of the opcode-histogram control (size and mix in one
 number). ``task.anchor_texts: opcodes`` keeps only the texts that are LLVM opcodes (the
-histogram's columns; type nodes such as ``i32`` are left out). With ``group`` targets each program is anchored to the mean properties of its
-variant group, consistent with the variant contrast that asks one vector of every level.
+histogram's columns; type nodes such as ``i32`` are left out). With ``group`` targets each
+program is anchored to the mean properties of its variant group, consistent with the variant
+contrast that asks one vector of every level.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def vector_lanes(node_texts: Sequence[str]) -> list[int]:
 def dataset_vector_lanes(dataset_dir: str | Path) -> list[int]:
     """:func:`vector_lanes` of every id of a built dataset's ``node_vocab.json``."""
     vocab = NodeTextVocabulary.load(Path(dataset_dir) / "node_vocab.json")
-    return vector_lanes([vocab.text(i) for i in range(len(vocab))])
+    return vector_lanes(vocab.texts)
 
 
 def lane_classes(targets: torch.Tensor, lanes: torch.Tensor) -> torch.Tensor:
