@@ -155,6 +155,20 @@ def test_one_stage_recipe_is_the_ls_cat_stage_2_from_random_weights():
     assert raw.model == replace(scratch.model, fusion="residual_raw")
 
 
+def test_opcode_counts_recipe_is_the_one_stage_recipe_with_exact_counts():
+    """anchor-opcode-counts-ls-cat.yaml is anchor128-ls-cat-scratch.yaml with the counting
+    readout, no final LayerNorm, opcode anchors on the log-count scale and the counting
+    projection at 30x the lr; corpus, steps and the other objectives are the same."""
+    scratch = load_pretrain_config(CONFIGS / "anchor128-ls-cat-scratch.yaml")
+    counts = load_pretrain_config(CONFIGS / "anchor-opcode-counts-ls-cat.yaml")
+    assert counts.model == replace(scratch.model, fusion="residual_raw",
+                                   graph_readout="mean_max_size_counts")
+    assert counts.task == replace(scratch.task, anchor_texts="opcodes", anchor_scale="log_count")
+    assert counts.optim == replace(scratch.optim, count_readout_lr_scale=30.0)
+    assert (counts.data, counts.trainer, counts.init_from) == \
+        (scratch.data, scratch.trainer, scratch.init_from)
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
