@@ -103,10 +103,11 @@ def anchor_feature_sets(package: str, programs: list, columns: int) -> dict[str,
         out[f"anchors-{scale}-rowLN"] = row_standardise(out[f"anchors-{scale}"])
     out["anchors-log_count-opcodes"] = targets("log_count", "opcodes")
     fused = EncoderFeaturizer.from_embedder("package", embedder).featurize(programs)
+    fused = fused.astype(np.float64)
     anchored = 1 + len(anchor_text_ids(vocab.texts, columns, "opcodes"))
-    free = fused[:, anchored:].astype(np.float64)
-    out["package"] = fused.astype(np.float64)
-    out["package-anchored"] = fused[:, :anchored].astype(np.float64)
+    free = fused[:, anchored:]
+    out["package"] = fused
+    out["package-anchored"] = fused[:, :anchored]
     if free.shape[1]:
         out["package-free"] = free
         out["anchors-opcodes+package-free"] = np.concatenate(
