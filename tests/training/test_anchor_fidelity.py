@@ -29,6 +29,17 @@ def test_properties_are_the_anchoring_targets_of_a_batch():
     assert properties[0, 1] == 0.5 and properties[0, 0] == np.float32(np.log1p(4))
 
 
+def test_loop_properties_count_the_texts_of_the_nodes_on_control_cycles():
+    """anchor_texts loop_opcodes: a loop 1 -> 2 -> 1 counts texts 5 and 5; node 0 and the
+    variable 3 (a data edge) are outside it; column 0 stays the whole graph's log size."""
+    records = [{"node_text": [2, 5, 5, 3], "edge_src": [0, 1, 2, 1], "edge_dst": [1, 2, 1, 3],
+                "edge_flow": [0, 0, 0, 1]},
+               {"node_text": [5, 2], "edge_src": [0], "edge_dst": [1], "edge_flow": [0]}]
+    properties = record_properties(records, 4, 8, "log_count", [2, 5, 3], in_loops=True)
+    np.testing.assert_allclose(properties, [[np.log1p(4), 0.0, np.log1p(2), 0.0],
+                                            [np.log1p(2), 0.0, 0.0, 0.0]], rtol=1e-6)
+
+
 def test_correlations_per_column_and_nan_for_a_constant_one():
     rng = np.random.default_rng(0)
     properties = rng.normal(size=(20, 3))

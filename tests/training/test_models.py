@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Batch, Data
 
 from mirencoder.training.core.data.collate import collate_records
 from mirencoder.training.core.data.token_ids import TokenizerIds
-from mirencoder.training.core.models.encoder import MIREncoder
+from mirencoder.training.core.model_config import ModelConfig
+from mirencoder.training.core.models.encoder import MIREncoder, node_in_loop
 from mirencoder.training.core.models.flow_position_conv import FlowPositionConv
 from mirencoder.training.core.models.fusion import ModalityFusion, text_counts
 from mirencoder.training.core.models.graph_encoder import GraphEncoder, straight_line_blocks
@@ -227,6 +229,48 @@ def test_counting_readout_adds_a_linear_map_of_log_node_text_counts():
         shifted = counting.pool_graph(states + 5.0, batch, 2, texts) - base
     assert torch.allclose(shifted[:, 0] - (sized.pool_graph(states + 5.0, batch, 2)
                                            - base)[:, 0], torch.log1p(counts[:, 2]))
+
+
+def test_loop_counting_readout_counts_the_node_texts_of_the_nodes_in_loops():
+    """graph_readout mean_max_size_loop_counts adds W_loop log1p(counts among the nodes on a
+    control-flow cycle) to the counting readout; the encoder takes loop membership from the
+    batch (pre-training sets it before hiding edges) or computes it from the control edges."""
+    torch.manual_seed(0)
+    states = torch.randn(7, 8)
+    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    texts = torch.tensor([2, 2, 3, 4, 2, 5, 6])
+    in_loop = torch.tensor([True, False, True, False, True, True, True])
+    counting = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True, text_counts=6).eval()
+    looping = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True, text_counts=6,
+                             loop_text_counts=6).eval()
+    looping.load_state_dict(counting.state_dict(), strict=False)
+    loop_counts = text_counts(texts[in_loop], batch[in_loop], 2, 6)
+    assert loop_counts.tolist() == [[0, 0, 1, 1, 0, 0], [0, 0, 1, 0, 0, 1]]  # [MASK] not counted
+    with torch.no_grad():
+        expected = (counting.pool_graph(states, batch, 2, texts)
+                    + looping.loop_count_proj(torch.log1p(loop_counts)))
+        assert torch.allclose(looping.pool_graph(states, batch, 2, texts, in_loop), expected)
+    with pytest.raises(ValueError, match="node_in_loop"):
+        looping.pool_graph(states, batch, 2, texts)
+
+    edges, flows = _loop_kernel_edges()
+    assert node_in_loop(edges, flows, 8).tolist() == [False, False, True, True, True, False,
+                                                      False, False]
+    config = ModelConfig(d_model=16, heads=2, ffn=32, gnn_hidden=16, fusion_dim=8,
+                         context_length=16, layers=1, gnn_layers=1, fusion="residual_raw",
+                         graph_readout="mean_max_size_loop_counts")
+    model = MIREncoder(config, vocab_size=20, node_vocab_size=6, pad_id=0).eval()
+    graph = Batch.from_data_list([Data(node_text=torch.tensor([2, 3, 2, 4, 5, 2, 3, 4]),
+                                       node_type=torch.zeros(8, dtype=torch.long),
+                                       edge_index=edges, edge_flow=flows,
+                                       edge_position=torch.zeros(edges.size(1),
+                                                                 dtype=torch.long))])
+    computed = model.embed_graphs(graph)
+    graph.node_in_loop = torch.zeros(8, dtype=torch.bool)  # a batch that says: no loop
+    told = model.embed_graphs(graph)
+    assert not torch.allclose(computed, told)
+    graph.node_in_loop = node_in_loop(edges, flows, 8)
+    assert torch.allclose(model.embed_graphs(graph), computed)
 
 
 def _loop_kernel_edges() -> tuple[torch.Tensor, torch.Tensor]:

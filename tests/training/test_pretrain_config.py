@@ -169,6 +169,18 @@ def test_opcode_counts_recipe_is_the_one_stage_recipe_with_exact_counts():
         (scratch.data, scratch.trainer, scratch.init_from)
 
 
+def test_loop_counts_recipe_is_the_exact_counts_recipe_anchored_on_loop_counts():
+    """anchor-loop-counts-ls-cat.yaml is anchor-opcode-counts-ls-cat.yaml at width 53 (no free
+    column) with the loop-counting readout and the anchors on the opcode counts in loops."""
+    counts = load_pretrain_config(CONFIGS / "anchor-opcode-counts-ls-cat.yaml")
+    loops = load_pretrain_config(CONFIGS / "anchor-loop-counts-ls-cat.yaml")
+    assert loops.model == replace(counts.model, fusion_dim=53,
+                                  graph_readout="mean_max_size_loop_counts")
+    assert loops.task == replace(counts.task, anchor_columns=53, anchor_texts="loop_opcodes")
+    assert (loops.data, loops.optim, loops.trainer, loops.init_from) == \
+        (counts.data, counts.optim, counts.trainer, counts.init_from)
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
@@ -186,6 +198,12 @@ def test_the_counting_readout_trains_at_its_own_learning_rate():
                                                     model.fusion.count_proj.parameters()}
     assert counting["lr"] == pytest.approx(optimizer.param_groups[0]["lr"] * 10.0)
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    looping = MIREncoder(replace(config.model, graph_readout="mean_max_size_loop_counts"),
+                         vocab_size=40, node_vocab_size=12, pad_id=0)
+    both = build_optimizer(looping, config.optim, 100)[0].param_groups[-1]
+    assert {id(p) for p in both["params"]} == {
+        id(p) for m in (looping.fusion.count_proj, looping.fusion.loop_count_proj)
+        for p in m.parameters()}
     plain = MIREncoder(replace(config.model, graph_readout="mean_max_size"), vocab_size=40,
                        node_vocab_size=12, pad_id=0)
     assert len(build_optimizer(plain, config.optim, 100)[0].param_groups) == 2

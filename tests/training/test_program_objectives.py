@@ -755,3 +755,40 @@ def test_decision_prediction_trains_the_fusion_layer_and_skips_unlabelled_batche
         TaskConfig(decision_views="nodes")
     with pytest.raises(ConfigError, match="decision_weight"):
         TaskConfig(decision_weight=-1.0)
+
+
+def test_loop_opcode_anchors_count_the_texts_of_the_nodes_in_loops_only():
+    """task.anchor_texts: loop_opcodes: column 0 stays the whole graph's log node count, the
+    others the log counts of the texts among the nodes on a control-flow cycle, taken from the
+    graph before graph auto-encoding hides any edge; the encoder reads the same membership."""
+    records = _records(3)
+    # programs 1, 2: nodes 0 -> 1 -> 2 -> 1 (a loop of nodes 1, 2) -> 3 exit; control edges
+    for record, texts in ((records[1], [3, 5, 5, 7]), (records[2], [3, 7, 3, 5])):
+        record.update(node_type=[0] * 4, node_text=texts, edge_src=[0, 1, 2, 2],
+                      edge_dst=[1, 2, 1, 3], edge_flow=[0] * 4, edge_position=[0] * 4)
+    records[0]["edge_flow"] = [0] * len(records[0]["edge_src"])  # a chain: no loop
+    task = TaskConfig(**{**ONLY, "gae_weight": 1.0, "gae_edge_mask_rate": 0.5,
+                         "anchor_weight": 1.0, "anchor_columns": 4, "anchor_targets": "own",
+                         "anchor_texts": "loop_opcodes", "anchor_scale": "log_count"})
+    model = PretrainingModel(dataclasses.replace(MODEL, graph_readout="mean_max_size_loop_counts"),
+                             task, IDS)
+    step = _step(model, task, records)
+    graph = step.inputs.graph
+    assert graph.node_in_loop.tolist() == [False] * 3 + [False, True, True, False] * 2
+    assert graph.edge_index.size(1) < 2 + 4 + 4  # edges were hidden, membership was not
+    targets = step.anchor_targets
+    assert targets[:, 0].tolist() == pytest.approx(torch.log1p(torch.tensor([3.0, 4.0, 4.0]))
+                                                   .tolist())
+    text_ids = [3, 5, 7]
+    module_targets = prepare_task_inputs(
+        collate_records(records, context_length=32, tokenizer_ids=IDS), task, IDS,
+        node_mask_id=model.node_mask_id, generator=torch.Generator().manual_seed(0),
+        anchor_text_ids=text_ids).anchor_targets
+    one, two = float(torch.log1p(torch.tensor(1.0))), float(torch.log1p(torch.tensor(2.0)))
+    assert module_targets[1:, 1:].tolist() == [pytest.approx([0.0, two, 0.0]),
+                                               pytest.approx([one, 0.0, one])]
+    assert module_targets[0, 1:].abs().sum() == 0
+    assert targets.shape == (3, 4)
+    metrics = model(step)
+    metrics["loss"].backward()
+    assert model.encoder.fusion.loop_count_proj.weight.grad.abs().sum() > 0

@@ -12,7 +12,8 @@ from ...infra.config import raise_problems as _raise
 __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
 FUSIONS = ("mlp", "residual", "residual_raw")
-GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts")
+GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts",
+                  "mean_max_size_loop_counts")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -48,7 +49,10 @@ class ModelConfig:
         "alone rivals every representation on several protocols) | mean_max_size_counts = "
         "mean_max_size plus a linear map of log1p(node count of each node text), added to the "
         "graph vector: a readout that can count (DeepSets sum pooling of the node texts), so "
-        "that anchored coordinates can follow node-text counts exactly on any corpus")
+        "that anchored coordinates can follow node-text counts exactly on any corpus | "
+        "mean_max_size_loop_counts = mean_max_size_counts plus a second linear map of "
+        "log1p(node count of each node text among the nodes on a control-flow cycle, "
+        "pipelines/ir/loops.py): the same readout over what runs in loops")
 
     @property
     def graph_size_readout(self) -> bool:
@@ -58,7 +62,12 @@ class ModelConfig:
     @property
     def counting_readout(self) -> bool:
         """Whether the graph readout adds the node-text counts' projection."""
-        return self.graph_readout == "mean_max_size_counts"
+        return self.graph_readout in ("mean_max_size_counts", "mean_max_size_loop_counts")
+
+    @property
+    def loop_counting_readout(self) -> bool:
+        """Whether the graph readout also counts the node texts of the nodes in loops."""
+        return self.graph_readout == "mean_max_size_loop_counts"
 
     def __post_init__(self) -> None:
         p: list[str] = []

@@ -58,6 +58,8 @@ def _graph_encoder(c: ModelConfig, node_vocab_size: int) -> Shapes:
 def _fusion(c: ModelConfig, node_vocab_size: int) -> Shapes:
     f = c.fusion_dim
     counts = _linear("count_proj", node_vocab_size, f) if c.counting_readout else {}
+    if c.loop_counting_readout:
+        counts |= _linear("loop_count_proj", node_vocab_size, f)
     return (_linear("token_proj.0", 2 * c.d_model, f) | _norm("token_proj.1", f)
             | _linear("graph_proj.0", 2 * c.gnn_hidden + c.graph_size_readout, f)
             | _norm("graph_proj.1", f) | counts

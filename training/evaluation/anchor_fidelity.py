@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...pipelines.ir.loops import on_control_cycle
+from ..core.models.fusion import text_counts
 from ..pretraining.config import ANCHOR_TEXTS
 from ..pretraining.tasks.anchor import ANCHOR_SCALES, anchor_targets, anchor_text_ids
 from ..pretraining.tasks.outcome import node_text_distributions
@@ -26,15 +28,25 @@ __all__ = ["record_properties", "column_correlations", "anchor_fidelity", "main"
 
 
 def record_properties(records: Sequence[dict], columns: int, node_vocab_size: int,
-                      scale: str = "fraction", text_ids: Sequence[int] | None = None
-                      ) -> np.ndarray:
+                      scale: str = "fraction", text_ids: Sequence[int] | None = None,
+                      in_loops: bool = False) -> np.ndarray:
     """``[N, columns]`` the anchoring targets of prepared program records (``node_text``
     arrays), each program its own group, on ``scale`` (``task.anchor_scale``), following
-    ``text_ids`` (``anchor.anchor_text_ids``; none: the most frequent texts)."""
+    ``text_ids`` (``anchor.anchor_text_ids``; none: the most frequent texts); with
+    ``in_loops`` (``task.anchor_texts: loop_opcodes``) the texts are counted only among the
+    nodes on a control-flow cycle (the records' ``edge_src``/``edge_dst``/``edge_flow``)."""
     texts = [torch.as_tensor(np.asarray(r["node_text"]), dtype=torch.long) for r in records]
     batch = torch.cat([torch.full((t.numel(),), i, dtype=torch.long) for i, t in enumerate(texts)])
-    distributions = node_text_distributions(torch.cat(texts), batch, len(texts), node_vocab_size)
     counts = torch.tensor([t.numel() for t in texts])
+    if in_loops:
+        loops = torch.cat([torch.from_numpy(on_control_cycle(
+            np.asarray(r["edge_src"]), np.asarray(r["edge_dst"]), np.asarray(r["edge_flow"]),
+            t.numel())) for r, t in zip(records, texts, strict=True)])
+        distributions = text_counts(torch.cat(texts)[loops], batch[loops], len(texts),
+                                    node_vocab_size) / counts.clamp(min=1)[:, None]
+        return anchor_targets(distributions, counts, columns, scale=scale,
+                              text_ids=text_ids).numpy()
+    distributions = node_text_distributions(torch.cat(texts), batch, len(texts), node_vocab_size)
     return anchor_targets(distributions, counts, columns, scale=scale, text_ids=text_ids).numpy()
 
 
@@ -62,7 +74,7 @@ def anchor_fidelity(embedder, paths: Sequence[str | Path], columns: int = 32,
     vocab = embedder.node_vocab
     text_ids = anchor_text_ids(vocab.texts, columns, texts)
     return column_correlations(vectors, record_properties(records, columns, len(vocab), scale,
-                                                          text_ids))
+                                                          text_ids, texts == "loop_opcodes"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

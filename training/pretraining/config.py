@@ -55,7 +55,7 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
 
 ANCHOR_SCALES = ("fraction", "log_count")
 """What property anchoring's node-text coordinates follow (``task.anchor_scale``)."""
-ANCHOR_TEXTS = ("frequent", "opcodes")
+ANCHOR_TEXTS = ("frequent", "opcodes", "loop_opcodes")
 """Which node texts they follow (``task.anchor_texts``)."""
 
 
@@ -163,7 +163,9 @@ class TaskConfig:
         "dataset vocabulary's most frequent texts, opcodes and types alike) | opcodes (only "
         "texts that are LLVM opcodes, most frequent first: the opcode histogram's columns; "
         "perfect anchoring on them scores as the histogram on DevMap, on all texts up to "
-        "2 points lower, BENCHMARKS.md layernorm-ceiling)")
+        "2 points lower, BENCHMARKS.md layernorm-ceiling) | loop_opcodes (the same texts, "
+        "counted only among the instructions on a control-flow cycle: the loop-opcode "
+        "histogram's columns, pipelines/ir/loops.py)")
     loop_weight: float = _f(
         0.0, "weight of loop membership: a linear head over each instruction's node state "
         "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "

@@ -40,12 +40,13 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, lr: float, min_lr
 def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule; the
-    counting readout's projection at ``optim.count_readout_lr_scale`` times the lr."""
+    counting readout's projections (all nodes, nodes in loops) at
+    ``optim.count_readout_lr_scale`` times the lr."""
     decay, no_decay, counting = [], [], []
     for name, param in model.named_parameters():  # each (tied) tensor once
         if not param.requires_grad:
             continue
-        if ".count_proj." in f".{name}":
+        if name.split(".")[-2:-1] in (["count_proj"], ["loop_count_proj"]):
             counting.append(param)
         else:
             (decay if param.ndim >= 2 else no_decay).append(param)

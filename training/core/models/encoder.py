@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ....pipelines.ir.loops import on_control_cycle
 from .fusion import ModalityFusion
 from .graph_encoder import GraphEncoder
 from .rotary import RotaryEmbedding
@@ -18,10 +19,19 @@ if TYPE_CHECKING:
     from ..data.collate import ProgramBatch
     from ..model_config import ModelConfig
 
-__all__ = ["MIREncoder", "EMBEDDING_KINDS"]
+__all__ = ["MIREncoder", "EMBEDDING_KINDS", "node_in_loop"]
 
 # The embeddings every forward pass returns, each [B, fusion_dim].
 EMBEDDING_KINDS = ("fused", "tokens", "graph")
+
+
+def node_in_loop(edge_index: torch.Tensor, edge_flow: torch.Tensor, num_nodes: int
+                 ) -> torch.Tensor:
+    """``[num_nodes]`` bool on ``edge_index``'s device: nodes on a cycle of the control edges
+    (``pipelines/ir/loops.py``; a batch of disjoint graphs works as one graph)."""
+    edges = edge_index.detach().cpu().numpy()
+    found = on_control_cycle(edges[0], edges[1], edge_flow.detach().cpu().numpy(), num_nodes)
+    return torch.from_numpy(found).to(edge_index.device)
 
 
 class MIREncoder(nn.Module):
@@ -60,7 +70,9 @@ class MIREncoder(nn.Module):
                                      config.fusion,
                                      graph_size=config.graph_size_readout,
                                      text_counts=node_vocab_size if config.counting_readout
-                                     else 0)
+                                     else 0,
+                                     loop_text_counts=node_vocab_size
+                                     if config.loop_counting_readout else 0)
 
     @property
     def embedding_dim(self) -> int:
@@ -73,7 +85,8 @@ class MIREncoder(nn.Module):
                                          graph.edge_flow, graph.edge_position)
         tokens, graph_vec, fused = self.fusion(token_states, batch.attention_mask, node_states,
                                                graph.batch, batch.num_programs,
-                                               batch.window_program, graph.node_text)
+                                               batch.window_program, graph.node_text,
+                                               self._node_in_loop(graph))
         return {"fused": fused, "tokens": tokens, "graph": graph_vec,
                 "token_states": token_states, "node_states": node_states}
 
@@ -133,7 +146,18 @@ class MIREncoder(nn.Module):
         states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
                                     graph.edge_flow, graph.edge_position)
         return self.fusion.pool_graph(states, graph.batch, graph.num_graphs,
-                                      graph.node_text).float()
+                                      graph.node_text, self._node_in_loop(graph)).float()
+
+    def _node_in_loop(self, graph: Batch) -> torch.Tensor | None:
+        """``[N]`` bool loop membership of the nodes, for the loop-counting readout (else
+        None): ``graph.node_in_loop`` when the batch carries it (pre-training sets it from the
+        graph before any edge is hidden), otherwise computed from the graph's control edges."""
+        if not self.config.loop_counting_readout:
+            return None
+        known = getattr(graph, "node_in_loop", None)
+        if known is not None:
+            return known.to(device=graph.node_text.device, dtype=torch.bool)
+        return node_in_loop(graph.edge_index, graph.edge_flow, graph.num_nodes)
 
     @torch.no_grad()
     def fuse_embeddings(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:

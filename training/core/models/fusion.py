@@ -64,7 +64,10 @@ class ModalityFusion(nn.Module):
     ``>= V``, the [MASK] slot, are not counted): a sum-pooled bag of node texts, which message
     passing, LayerNorms and mean/max pooling can only approximate. A coordinate can then follow
     a node text's log count exactly on programs of any corpus; the untrained twin reads the
-    same counts through a random ``W``, i.e. in a random basis.
+    same counts through a random ``W``, i.e. in a random basis. With ``loop_text_counts = V``
+    as well, a second map ``W_loop log1p(c_loop)`` counts only the nodes on a control-flow
+    cycle (``node_in_loop``): what runs in the program's loops, the static proxy of its dynamic
+    instruction mix (the loop-opcode-histogram control).
 
     Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
@@ -78,7 +81,7 @@ class ModalityFusion(nn.Module):
     """
 
     def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp",
-                 graph_size: bool = False, text_counts: int = 0):
+                 graph_size: bool = False, text_counts: int = 0, loop_text_counts: int = 0):
         super().__init__()
         if mode not in FUSIONS:
             raise ValueError(f"fusion mode must be one of {', '.join(FUSIONS)}, not {mode!r}")
@@ -86,12 +89,15 @@ class ModalityFusion(nn.Module):
         self.mode = mode
         self.graph_size = graph_size
         self.text_counts = text_counts
+        self.loop_text_counts = loop_text_counts
         self.token_proj = nn.Sequential(nn.Linear(2 * token_dim, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         self.graph_proj = nn.Sequential(nn.Linear(2 * graph_dim + graph_size, fusion_dim),
                                         nn.LayerNorm(fusion_dim))
         if text_counts:
             self.count_proj = nn.Linear(text_counts, fusion_dim)
+        if loop_text_counts:
+            self.loop_count_proj = nn.Linear(loop_text_counts, fusion_dim)
         mlp = [nn.Linear(2 * fusion_dim, fusion_dim), nn.GELU(), nn.Linear(fusion_dim, fusion_dim)]
         if mode == "mlp":  # the norm inside the MLP: the state-dict names of older packages
             self.fuse = nn.Sequential(*mlp, nn.LayerNorm(fusion_dim))
@@ -103,10 +109,11 @@ class ModalityFusion(nn.Module):
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
                 window_program: torch.Tensor | None = None,
-                node_text: torch.Tensor | None = None
+                node_text: torch.Tensor | None = None,
+                node_in_loop: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         tokens = self.pool_tokens(token_states, attention_mask, window_program, num_graphs)
-        graph = self.pool_graph(node_states, node_batch, num_graphs, node_text)
+        graph = self.pool_graph(node_states, node_batch, num_graphs, node_text, node_in_loop)
         return tokens, graph, self.fuse_vectors(tokens, graph)
 
     def pool_tokens(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
@@ -125,10 +132,12 @@ class ModalityFusion(nn.Module):
         return self.token_proj(features)
 
     def pool_graph(self, node_states: torch.Tensor, node_batch: torch.Tensor,
-                   num_graphs: int, node_text: torch.Tensor | None = None) -> torch.Tensor:
+                   num_graphs: int, node_text: torch.Tensor | None = None,
+                   node_in_loop: torch.Tensor | None = None) -> torch.Tensor:
         """The graph-view vectors ``[B, D]``: ``[mean; max]`` (and the log node count, with
         ``graph_size``) over each graph's nodes, projected; plus the counting readout of the
-        node texts (``node_text``: ``[N]`` long, needed with ``text_counts``)."""
+        node texts (``node_text``: ``[N]`` long, needed with ``text_counts``) and of those of
+        the nodes in loops (``node_in_loop``: ``[N]`` bool, needed with ``loop_text_counts``)."""
         parts = [global_mean_pool(node_states, node_batch, num_graphs),
                  global_max_pool(node_states, node_batch, num_graphs)]
         if self.graph_size:
@@ -140,7 +149,14 @@ class ModalityFusion(nn.Module):
         if node_text is None:
             raise ValueError("this readout counts node texts: pass node_text")
         counts = text_counts(node_text, node_batch, num_graphs, self.text_counts)
-        return graph + self.count_proj(torch.log1p(counts).to(graph.dtype))
+        graph = graph + self.count_proj(torch.log1p(counts).to(graph.dtype))
+        if not self.loop_text_counts:
+            return graph
+        if node_in_loop is None:
+            raise ValueError("this readout counts the node texts in loops: pass node_in_loop")
+        loop_counts = text_counts(node_text[node_in_loop], node_batch[node_in_loop], num_graphs,
+                                  self.loop_text_counts)
+        return graph + self.loop_count_proj(torch.log1p(loop_counts).to(graph.dtype))
 
     def fuse_vectors(self, tokens: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
         """The fused vectors ``[B, D]`` of paired token-view and graph-view vectors."""

@@ -19,7 +19,9 @@ spacing of programs on the coordinate matter, not its scale (the vectors are Lay
 outputs). ``task.anchor_scale: log_count`` anchors ``log1p`` of each text's node count
 instead of its fraction, the scale of the opcode-histogram control (size and mix in one
 number). ``task.anchor_texts: opcodes`` keeps only the texts that are LLVM opcodes (the
-histogram's columns; type nodes such as ``i32`` are left out). With ``group`` targets each
+histogram's columns; type nodes such as ``i32`` are left out); ``loop_opcodes`` counts those
+texts only among the instructions on a control-flow cycle (the loop-opcode histogram's columns:
+what runs in loops), column 0 staying the log node count of the whole graph. With ``group`` targets each
 program is anchored to the mean properties of its variant group, consistent with the variant
 contrast that asks one vector of every level.
 """
@@ -45,7 +47,8 @@ def anchor_text_ids(node_texts: Sequence[str], columns: int, texts: str = "frequ
     """Node-text ids of anchored columns ``1 .. columns - 1``, most frequent first.
 
     ``node_texts``: the vocabulary's texts by id (``[PAD]``, ``[UNK]``, then by frequency);
-    ``texts``: ``frequent`` (every text) or ``opcodes`` (texts that are LLVM opcodes)."""
+    ``texts``: ``frequent`` (every text) or ``opcodes`` / ``loop_opcodes`` (texts that are
+    LLVM opcodes; the second counts them only in loops, which the caller's counts decide)."""
     if texts not in ANCHOR_TEXTS:
         raise ValueError(f"texts must be one of {ANCHOR_TEXTS}, got {texts!r}")
     ids = [i for i in range(ANCHOR_FIRST_TEXT_ID, len(node_texts))

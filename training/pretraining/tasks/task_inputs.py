@@ -16,6 +16,8 @@ import torch
 
 from ...core.data.collate import ProgramBatch
 from ...core.data.token_ids import TokenizerIds
+from ...core.models.encoder import node_in_loop
+from ...core.models.fusion import text_counts
 from ..config import TaskConfig
 from .anchor import anchor_targets
 from .decisions import decision_targets
@@ -138,6 +140,10 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
     edge_index, edge_flow = graph.edge_index, graph.edge_flow
     empty = torch.zeros(0, dtype=torch.long)
     pos_src = pos_dst = pos_flow = neg_src = neg_dst = masked = node_targets = empty
+    # Loop membership from the graph before any edge is hidden: the loop-counting readout
+    # reads it, and its targets must not change with the edges graph auto-encoding hides.
+    graph = copy.copy(graph)
+    graph.node_in_loop = node_in_loop(edge_index, edge_flow, graph.num_nodes)
     corrupted = graph
     if task.gae_weight > 0:
         split = split_edges(edge_index.size(1), mask_rate=task.gae_edge_mask_rate,
@@ -176,9 +182,15 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
                                           ids.node_vocab_size)
     anchors = None
     if task.anchor_weight > 0:
-        distributions = targets if targets is not None else node_text_distributions(
-            graph.node_text, graph.batch, batch.num_programs, ids.node_vocab_size)
         counts = torch.bincount(graph.batch, minlength=batch.num_programs)
+        if task.anchor_texts == "loop_opcodes":  # counts among the nodes in loops, per node
+            in_loop = graph.node_in_loop
+            distributions = text_counts(graph.node_text[in_loop], graph.batch[in_loop],
+                                        batch.num_programs, ids.node_vocab_size
+                                        ) / counts.clamp(min=1)[:, None]
+        else:
+            distributions = targets if targets is not None else node_text_distributions(
+                graph.node_text, graph.batch, batch.num_programs, ids.node_vocab_size)
         anchors = anchor_targets(distributions, counts, task.anchor_columns,
                                  group_ids(batch.groups or batch.keys)
                                  if task.anchor_targets == "group" else None,
