@@ -179,6 +179,9 @@ def test_loop_counts_recipe_is_the_exact_counts_recipe_anchored_on_loop_counts()
     assert loops.task == replace(counts.task, anchor_columns=53, anchor_texts="loop_opcodes")
     assert (loops.data, loops.optim, loops.trainer, loops.init_from) == \
         (counts.data, counts.optim, counts.trainer, counts.init_from)
+    assert loops.task.anchor_loss == "pearson"
+    assert config_hash(counts) == config_hash(load_pretrain_config(
+        CONFIGS / "anchor-opcode-counts-ls-cat.yaml", {"task.anchor_loss": "pearson"}))
 
 
 def test_the_counting_readout_trains_at_its_own_learning_rate():

@@ -630,6 +630,27 @@ def test_anchor_loss_is_zero_for_coordinates_that_follow_their_properties():
     assert anchor_metrics(torch.randn(2, 8), targets[:2]) is None
 
 
+def test_mse_anchors_ask_each_coordinate_for_its_value_and_constant_columns_stay_constant():
+    """task.anchor_loss: mse is zero only when a coordinate equals its property, and scores a
+    column whose property is constant in the batch (which the correlation leaves free)."""
+    torch.manual_seed(0)
+    targets = torch.randn(16, 4)
+    targets[:, 3] = 0.0  # e.g. an opcode no program of the batch has in a loop
+    exact = torch.cat([targets, torch.randn(16, 4)], dim=1)
+    assert float(anchor_metrics(exact, targets, loss="mse")["loss"]) == pytest.approx(0, abs=1e-7)
+    scaled = torch.cat([3 * targets + 1, torch.randn(16, 4)], dim=1)
+    assert float(anchor_metrics(scaled, targets)["loss"]) == pytest.approx(0, abs=1e-5)
+    assert float(anchor_metrics(scaled, targets, loss="mse")["loss"]) > 1.0
+    noisy = exact.clone()
+    noisy[:, 3] = torch.randn(16)  # free under the correlation, not under mse
+    assert float(anchor_metrics(noisy, targets)["loss"]) == pytest.approx(0, abs=1e-5)
+    assert float(anchor_metrics(noisy, targets, loss="mse")["loss"]) > 0.1
+    with pytest.raises(ValueError, match="loss"):
+        anchor_metrics(exact, targets, loss="huber")
+    with pytest.raises(ConfigError, match="anchor_loss"):
+        TaskConfig(anchor_loss="huber")
+
+
 def test_anchoring_trains_the_chosen_views_and_checks_its_width():
     task = TaskConfig(**{**ONLY, "anchor_weight": 1.0, "anchor_columns": 4,
                          "anchor_targets": "own"})

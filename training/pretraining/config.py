@@ -27,6 +27,7 @@ __all__ = [
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
     "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
     "ANCHOR_SCALES",
+    "ANCHOR_LOSSES",
     "ANCHOR_TEXTS",
 ]
 
@@ -57,6 +58,8 @@ ANCHOR_SCALES = ("fraction", "log_count")
 """What property anchoring's node-text coordinates follow (``task.anchor_scale``)."""
 ANCHOR_TEXTS = ("frequent", "opcodes", "loop_opcodes")
 """Which node texts they follow (``task.anchor_texts``)."""
+ANCHOR_LOSSES = ("pearson", "mse")
+"""How an anchored coordinate is compared with its property (``task.anchor_loss``)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -166,6 +169,12 @@ class TaskConfig:
         "2 points lower, BENCHMARKS.md layernorm-ceiling) | loop_opcodes (the same texts, "
         "counted only among the instructions on a control-flow cycle: the loop-opcode "
         "histogram's columns, pipelines/ir/loops.py)")
+    anchor_loss: str = _f(
+        "pearson", "pearson (1 - batch correlation per column: scale-free, and a column whose "
+        "property is constant in the batch is left free) | mse (the squared difference from "
+        "the property itself, every column in every batch: a coordinate must equal its log "
+        "count, and stays constant where the property is, e.g. an opcode that no loop of the "
+        "batch holds)")
     loop_weight: float = _f(
         0.0, "weight of loop membership: a linear head over each instruction's node state "
         "predicts whether it lies on a cycle of its function's control flow (tasks/loops.py). "
@@ -236,6 +245,8 @@ class TaskConfig:
         _check(p, self.anchor_targets in ("group", "own"), "anchor_targets must be group or own")
         _check(p, self.anchor_texts in ANCHOR_TEXTS,
                f"anchor_texts must be one of {', '.join(ANCHOR_TEXTS)}")
+        _check(p, self.anchor_loss in ANCHOR_LOSSES,
+               f"anchor_loss must be one of {', '.join(ANCHOR_LOSSES)}")
         _check(p, self.anchor_scale in ANCHOR_SCALES,
                f"anchor_scale must be one of {', '.join(ANCHOR_SCALES)}")
         _check_views(p, "decision_views", self.decision_views)
@@ -442,6 +453,8 @@ def config_hash(config: PretrainConfig) -> str:
         data["task"].pop("anchor_scale")
     if data["task"].get("anchor_texts", "frequent") == "frequent":  # the texts every run had
         data["task"].pop("anchor_texts", None)
+    if data["task"].get("anchor_loss", "pearson") == "pearson":  # the loss every run had
+        data["task"].pop("anchor_loss", None)
     if not data["task"]["loop_weight"]:  # likewise for runs without loop membership
         data["task"].pop("loop_weight")
     if data["optim"]["count_readout_lr_scale"] == 1.0:  # likewise for runs at one lr

@@ -241,7 +241,7 @@ class PretrainingModel(nn.Module):
                                              task.spread_weight, self.spread_views)
             fused_reached = fused_reached or reached
         if self.anchor_views and step.anchor_targets is not None:
-            anchors = [anchor_metrics(out[view], step.anchor_targets)
+            anchors = [anchor_metrics(out[view], step.anchor_targets, loss=task.anchor_loss)
                        for view in self.anchor_views]
             total, reached = _add_views_term(total, metrics, anchors, "anchor", "correlation",
                                              task.anchor_weight, self.anchor_views)

@@ -21,7 +21,10 @@ instead of its fraction, the scale of the opcode-histogram control (size and mix
 number). ``task.anchor_texts: opcodes`` keeps only the texts that are LLVM opcodes (the
 histogram's columns; type nodes such as ``i32`` are left out); ``loop_opcodes`` counts those
 texts only among the instructions on a control-flow cycle (the loop-opcode histogram's columns:
-what runs in loops), column 0 staying the log node count of the whole graph. With ``group`` targets each
+what runs in loops), column 0 staying the log node count of the whole graph.
+``task.anchor_loss: mse`` compares each coordinate with its property's value instead: a
+correlation leaves a column free in every batch where its property is constant (an opcode
+no program of the batch has in a loop), and such columns reach the downstream trees as noise. With ``group`` targets each
 program is anchored to the mean properties of its variant group, consistent with the variant
 contrast that asks one vector of every level.
 """
@@ -90,16 +93,20 @@ def anchor_targets(distributions: torch.Tensor, node_counts: torch.Tensor, colum
     return (same @ targets) / same.sum(1, keepdim=True)
 
 
-def anchor_metrics(vectors: torch.Tensor, targets: torch.Tensor, eps: float = 1e-6
-                   ) -> dict[str, torch.Tensor] | None:
+def anchor_metrics(vectors: torch.Tensor, targets: torch.Tensor, eps: float = 1e-6,
+                   loss: str = "pearson") -> dict[str, torch.Tensor] | None:
     """``loss`` = mean over anchored columns of ``1 - r`` (Pearson over the batch) between
     ``vectors[:, k]`` and ``targets[:, k]``, and ``correlation`` (mean ``r``, detached);
     columns whose target is constant in the batch are left out; ``None`` when every column
-    is or the batch has fewer than 3 rows.
+    is or the batch has fewer than 3 rows. ``loss="mse"``: the loss is instead the mean
+    squared difference ``(vectors[:, k] - targets[:, k])^2`` over every column and row, so
+    a column whose target is constant must be constant too (``correlation`` as before).
 
     Shapes:
         - vectors: ``[B, D]``, ``D >= K``; targets: ``[B, K]``
     """
+    if loss not in ("pearson", "mse"):
+        raise ValueError(f"loss must be pearson or mse, got {loss!r}")
     if vectors.size(0) < 3:
         return None
     k = targets.size(1)
@@ -113,4 +120,7 @@ def anchor_metrics(vectors: torch.Tensor, targets: torch.Tensor, eps: float = 1e
         return None
     r = (x * y).sum(0) / (x.norm(dim=0) * y_norm + eps)
     r = r[varied]
+    if loss == "mse":
+        squared = (vectors[:, :k].float() - targets.float()).pow(2).mean()
+        return {"loss": squared, "correlation": r.mean().detach()}
     return {"loss": (1.0 - r).mean(), "correlation": r.mean().detach()}
