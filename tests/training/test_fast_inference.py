@@ -64,7 +64,8 @@ def _model(positions: str, graph_readout: str = "mean_max", block_pooling: bool 
 @pytest.mark.parametrize(("positions", "graph_readout", "block_pooling"), [
     ("rotary", "mean_max", False), ("learned", "mean_max", False),
     ("rotary", "mean_max_size", False), ("learned", "mean_max", True),
-    ("rotary", "mean_max_size_counts", False), ("rotary", "mean_max_size_loop_counts", False)])
+    ("rotary", "mean_max_size_counts", False), ("rotary", "mean_max_size_loop_counts", False),
+    ("rotary", "mean_max_size_loop_only_counts", False)])
 def test_fast_inference_equals_the_training_computation(positions, graph_readout,
                                                         block_pooling):
     model = _model(positions, graph_readout, block_pooling)

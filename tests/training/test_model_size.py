@@ -37,16 +37,19 @@ def _config(name: str) -> ModelConfig:
 
 @pytest.mark.parametrize("name", ["tiny", "base", "small-learned", "small-rotary",
                                   "small-size", "small-blocks", "small-counts", "small-raw",
-                                  "small-loops"])
+                                  "small-loops", "small-looponly"])
 def test_sizes_from_the_config_equal_a_built_model(name):
     if name.startswith("small"):
         variant = name.split("-")[1]
         config = ModelConfig(**{**{f: getattr(SMALL, f) for f in SMALL.__dataclass_fields__},
-                                "positions": "rotary" if variant in ("size", "counts", "raw", "loops") else
+                                "positions": "rotary" if variant in ("size", "counts", "raw", "loops",
+                                                            "looponly") else
                                 "learned" if variant == "blocks" else variant,
                                 "graph_readout": {"size": "mean_max_size",
                                                   "counts": "mean_max_size_counts",
-                                                  "loops": "mean_max_size_loop_counts"}.get(
+                                                  "loops": "mean_max_size_loop_counts",
+                                                  "looponly": "mean_max_size_loop_only_counts"
+                                                  }.get(
                                                       variant, "mean_max"), "layers": 3, "gnn_layers": 2,
                                 "gnn_block_pooling": variant == "blocks",
                                 "fusion": "residual_raw" if variant == "raw" else SMALL.fusion})

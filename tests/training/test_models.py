@@ -273,6 +273,32 @@ def test_loop_counting_readout_counts_the_node_texts_of_the_nodes_in_loops():
     assert torch.allclose(model.embed_graphs(graph), computed)
 
 
+def test_loop_only_counting_readout_adds_the_loop_map_and_no_whole_program_counts():
+    """graph_readout mean_max_size_loop_only_counts: the size-aware readout plus W_loop
+    log1p(counts among the nodes in loops), with no map of the whole program's counts."""
+    torch.manual_seed(0)
+    states = torch.randn(7, 8)
+    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    texts = torch.tensor([2, 2, 3, 4, 2, 5, 6])
+    in_loop = torch.tensor([True, False, True, False, True, True, True])
+    sized = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True).eval()
+    looping = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True, loop_text_counts=6).eval()
+    looping.load_state_dict(sized.state_dict(), strict=False)
+    assert not hasattr(looping, "count_proj")
+    with torch.no_grad():
+        expected = (sized.pool_graph(states, batch, 2) + looping.loop_count_proj(
+            torch.log1p(text_counts(texts[in_loop], batch[in_loop], 2, 6))))
+        assert torch.allclose(looping.pool_graph(states, batch, 2, texts, in_loop), expected)
+    with pytest.raises(ValueError, match="node_text"):
+        looping.pool_graph(states, batch, 2)
+    config = ModelConfig(d_model=16, heads=2, ffn=32, gnn_hidden=16, fusion_dim=8,
+                         context_length=16, layers=1, gnn_layers=1, fusion="residual_raw",
+                         graph_readout="mean_max_size_loop_only_counts")
+    assert config.loop_counting_readout and not config.counting_readout
+    model = MIREncoder(config, vocab_size=20, node_vocab_size=6, pad_id=0).eval()
+    assert hasattr(model.fusion, "loop_count_proj") and not hasattr(model.fusion, "count_proj")
+
+
 def _loop_kernel_edges() -> tuple[torch.Tensor, torch.Tensor]:
     """Control edges of entry 0-1 branching to a loop 2-3-4 (latch 4 -> 2) or exit 5-6,
     plus a data edge 3 -> 7 (a variable)."""

@@ -13,7 +13,7 @@ __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
 FUSIONS = ("mlp", "residual", "residual_raw")
 GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts",
-                  "mean_max_size_loop_counts")
+                  "mean_max_size_loop_counts", "mean_max_size_loop_only_counts")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -52,7 +52,10 @@ class ModelConfig:
         "that anchored coordinates can follow node-text counts exactly on any corpus | "
         "mean_max_size_loop_counts = mean_max_size_counts plus a second linear map of "
         "log1p(node count of each node text among the nodes on a control-flow cycle, "
-        "pipelines/ir/loops.py): the same readout over what runs in loops")
+        "pipelines/ir/loops.py): the same readout over what runs in loops | "
+        "mean_max_size_loop_only_counts = mean_max_size plus only that loop map: no path "
+        "carries the whole program's counts, which on the pre-training corpus stand in for the "
+        "loop counts and on other corpora do not")
 
     @property
     def graph_size_readout(self) -> bool:
@@ -67,7 +70,8 @@ class ModelConfig:
     @property
     def loop_counting_readout(self) -> bool:
         """Whether the graph readout also counts the node texts of the nodes in loops."""
-        return self.graph_readout == "mean_max_size_loop_counts"
+        return self.graph_readout in ("mean_max_size_loop_counts",
+                                      "mean_max_size_loop_only_counts")
 
     def __post_init__(self) -> None:
         p: list[str] = []

@@ -67,7 +67,8 @@ class ModalityFusion(nn.Module):
     same counts through a random ``W``, i.e. in a random basis. With ``loop_text_counts = V``
     as well, a second map ``W_loop log1p(c_loop)`` counts only the nodes on a control-flow
     cycle (``node_in_loop``): what runs in the program's loops, the static proxy of its dynamic
-    instruction mix (the loop-opcode-histogram control).
+    instruction mix (the loop-opcode-histogram control). With ``loop_text_counts`` alone
+    (``text_counts = 0``) only the loop map is added.
 
     Fusion (``mode``): ``mlp`` gives ``LN(MLP([tokens; graph]))``; ``residual`` gives
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
@@ -144,12 +145,13 @@ class ModalityFusion(nn.Module):
             counts = torch.bincount(node_batch, minlength=num_graphs).to(node_states.dtype)
             parts.append(torch.log1p(counts)[:, None] / 8.0)
         graph = self.graph_proj(torch.cat(parts, dim=-1))
-        if not self.text_counts:
+        if not (self.text_counts or self.loop_text_counts):
             return graph
         if node_text is None:
             raise ValueError("this readout counts node texts: pass node_text")
-        counts = text_counts(node_text, node_batch, num_graphs, self.text_counts)
-        graph = graph + self.count_proj(torch.log1p(counts).to(graph.dtype))
+        if self.text_counts:
+            counts = text_counts(node_text, node_batch, num_graphs, self.text_counts)
+            graph = graph + self.count_proj(torch.log1p(counts).to(graph.dtype))
         if not self.loop_text_counts:
             return graph
         if node_in_loop is None:
