@@ -184,6 +184,18 @@ def test_loop_counts_recipe_is_the_exact_counts_recipe_anchored_on_loop_counts()
         CONFIGS / "anchor-opcode-counts-ls-cat.yaml", {"task.anchor_loss": "pearson"}))
 
 
+def test_loop_only_recipe_is_the_loop_counts_recipe_without_the_whole_count_map():
+    """anchor-loop-only-counts-ls-cat.yaml is anchor-loop-counts-ls-cat.yaml with the loop map
+    as the only counting readout, anchoring by value at 5x the weight, fused not spread."""
+    loops = load_pretrain_config(CONFIGS / "anchor-loop-counts-ls-cat.yaml")
+    only = load_pretrain_config(CONFIGS / "anchor-loop-only-counts-ls-cat.yaml")
+    assert only.model == replace(loops.model, graph_readout="mean_max_size_loop_only_counts")
+    assert only.task == replace(loops.task, anchor_loss="mse", anchor_weight=20.0,
+                                spread_views="tokens,graph")
+    assert (only.data, only.optim, only.trainer, only.init_from) == \
+        (loops.data, loops.optim, loops.trainer, loops.init_from)
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
