@@ -30,6 +30,10 @@ SMALL = ModelConfig(d_model=16, heads=2, ffn=32, gnn_hidden=16, fusion_dim=16,
                     context_length=16, layers=1, gnn_layers=1)
 
 
+READOUTS = {"size": "mean_max_size", "counts": "mean_max_size_counts",
+            "loops": "mean_max_size_loop_counts", "looponly": "mean_max_size_loop_only_counts"}
+
+
 def _config(name: str) -> ModelConfig:
     return ModelConfig(**yaml.safe_load((REPO / "training" / "configs" / f"{name}.yaml")
                                         .read_text())["model"])
@@ -42,15 +46,10 @@ def test_sizes_from_the_config_equal_a_built_model(name):
     if name.startswith("small"):
         variant = name.split("-")[1]
         config = ModelConfig(**{**{f: getattr(SMALL, f) for f in SMALL.__dataclass_fields__},
-                                "positions": "rotary" if variant in ("size", "counts", "raw", "loops",
-                                                            "looponly") else
-                                "learned" if variant == "blocks" else variant,
-                                "graph_readout": {"size": "mean_max_size",
-                                                  "counts": "mean_max_size_counts",
-                                                  "loops": "mean_max_size_loop_counts",
-                                                  "looponly": "mean_max_size_loop_only_counts"
-                                                  }.get(
-                                                      variant, "mean_max"), "layers": 3, "gnn_layers": 2,
+                                "positions": variant if variant in ("learned", "rotary") else
+                                "learned" if variant == "blocks" else "rotary",
+                                "graph_readout": READOUTS.get(variant, "mean_max"),
+                                "layers": 3, "gnn_layers": 2,
                                 "gnn_block_pooling": variant == "blocks",
                                 "fusion": "residual_raw" if variant == "raw" else SMALL.fusion})
     else:

@@ -54,8 +54,7 @@ class ModelConfig:
         "log1p(node count of each node text among the nodes on a control-flow cycle, "
         "pipelines/ir/loops.py): the same readout over what runs in loops | "
         "mean_max_size_loop_only_counts = mean_max_size plus only that loop map: no path "
-        "carries the whole program's counts, which on the pre-training corpus stand in for the "
-        "loop counts and on other corpora do not")
+        "carries the whole program's counts, so they cannot stand in for the loop counts")
 
     @property
     def graph_size_readout(self) -> bool:
