@@ -2,7 +2,8 @@
 
 With ``graph_readout: mean_max_size_loop_counts`` or ``mean_max_size_loop_only_counts`` the
 fused vector is the loop map's term ``W_loop log1p(c_loop) + b`` plus the rest (token view,
-GNN readout, whole-count map, fusion MLP). This scores, with the protocol's own folds and head
+GNN readout, whole-count map, fusion MLP); with ``fusion: residual_gated`` the loop term is
+scaled by the graph gate as it is in the fused vector. This scores, with the protocol's own folds and head
 (XGBoost, 3 fold/head seeds), the fused vector, the loop term alone and the rest alone, beside
 their mean correlation with the loop anchors (``task.anchor_texts: loop_opcodes``) and their
 spread over the kernels (mean per-coordinate std), for each package given: a pre-trained
@@ -35,8 +36,10 @@ PARTS = ("fused", "loop term", "rest")
 
 
 def loop_term(embedder: Embedder, records: list[dict]) -> np.ndarray:
-    """``[N, D]`` the loop map's term ``W_loop log1p(c_loop) + b`` of each record."""
-    projection = getattr(embedder.model.fusion, "loop_count_proj", None)
+    """``[N, D]`` the loop map's term ``W_loop log1p(c_loop) + b`` of each record, times the
+    graph gate of a gated fusion (its weight in the fused vector)."""
+    fusion = embedder.model.fusion
+    projection = getattr(fusion, "loop_count_proj", None)
     if projection is None:
         raise SystemExit("the package has no loop-counting readout (graph_readout "
                          "mean_max_size_loop_counts or mean_max_size_loop_only_counts)")
@@ -48,7 +51,10 @@ def loop_term(embedder: Embedder, records: list[dict]) -> np.ndarray:
     counts = text_counts(torch.cat(texts)[loops], batch[loops], len(records),
                          projection.in_features)
     with torch.no_grad():
-        return projection(torch.log1p(counts).to(projection.weight.dtype)).double().numpy()
+        term = projection(torch.log1p(counts).to(projection.weight.dtype))
+        if fusion.mode == "residual_gated":
+            term = term * fusion.gates.graph
+        return term.double().numpy()
 
 
 def main() -> None:

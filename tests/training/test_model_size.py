@@ -32,6 +32,7 @@ SMALL = ModelConfig(d_model=16, heads=2, ffn=32, gnn_hidden=16, fusion_dim=16,
 
 READOUTS = {"size": "mean_max_size", "counts": "mean_max_size_counts",
             "loops": "mean_max_size_loop_counts", "looponly": "mean_max_size_loop_only_counts"}
+FUSIONS_BY_VARIANT = {"raw": "residual_raw", "gated": "residual_gated"}
 
 
 def _config(name: str) -> ModelConfig:
@@ -41,7 +42,7 @@ def _config(name: str) -> ModelConfig:
 
 @pytest.mark.parametrize("name", ["tiny", "base", "small-learned", "small-rotary",
                                   "small-size", "small-blocks", "small-counts", "small-raw",
-                                  "small-loops", "small-looponly"])
+                                  "small-loops", "small-looponly", "small-gated"])
 def test_sizes_from_the_config_equal_a_built_model(name):
     if name.startswith("small"):
         variant = name.split("-")[1]
@@ -51,7 +52,7 @@ def test_sizes_from_the_config_equal_a_built_model(name):
                                 "graph_readout": READOUTS.get(variant, "mean_max"),
                                 "layers": 3, "gnn_layers": 2,
                                 "gnn_block_pooling": variant == "blocks",
-                                "fusion": "residual_raw" if variant == "raw" else SMALL.fusion})
+                                "fusion": FUSIONS_BY_VARIANT.get(variant, SMALL.fusion)})
     else:
         config = _config(name)
     vocab, node_vocab = 8000, 3000

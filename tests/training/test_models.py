@@ -77,6 +77,28 @@ def test_encoder_forward_shapes_and_embed(positions):
     assert torch.allclose(alone["fused"][0], embedded["fused"][0], atol=1e-5)
 
 
+def test_gated_fusion_starts_as_the_raw_sum_and_its_gates_scale_each_term():
+    """residual_gated draws the same weights as residual_raw (the gates start at 1 and take no
+    random numbers), so both fuse alike at initialisation and an untrained twin is the same;
+    a gate at 0 takes its term out of the fused vector and leaves the view vectors alone."""
+    torch.manual_seed(0)
+    raw = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True, loop_text_counts=6)
+    torch.manual_seed(0)
+    gated = ModalityFusion(8, 8, 8, "residual_gated", graph_size=True, loop_text_counts=6)
+    raw_state, gated_state = raw.state_dict(), gated.state_dict()
+    assert set(gated_state) - set(raw_state) == {"gates.tokens", "gates.graph", "gates.mixed"}
+    assert all(torch.equal(raw_state[name], gated_state[name]) for name in raw_state)
+    tokens, graph = torch.randn(4, 8), torch.randn(4, 8)
+    torch.testing.assert_close(gated.fuse_vectors(tokens, graph), raw.fuse_vectors(tokens, graph))
+    mixed = gated.fuse(torch.cat([tokens, graph], dim=-1))
+    with torch.no_grad():
+        gated.gates.tokens.zero_()
+        gated.gates.mixed[:4] = 0.0
+        gated.gates.graph.fill_(0.5)
+    expected = 0.5 * graph + torch.cat([torch.zeros(4, 4), mixed[:, 4:]], dim=1)
+    torch.testing.assert_close(gated.fuse_vectors(tokens, graph), expected)
+
+
 def test_residual_fusion_keeps_both_views_in_the_fused_vector():
     from torch import nn
 

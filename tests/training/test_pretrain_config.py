@@ -196,6 +196,18 @@ def test_loop_only_recipe_is_the_loop_counts_recipe_without_the_whole_count_map(
         (loops.data, loops.optim, loops.trainer, loops.init_from)
 
 
+def test_gated_recipe_is_the_loop_only_recipe_with_gates_and_only_anchors_on_fused():
+    """anchor-loop-only-gated-ls-cat.yaml is anchor-loop-only-counts-ls-cat.yaml with the gated
+    fusion and no objective but the anchors on the fused vector."""
+    only = load_pretrain_config(CONFIGS / "anchor-loop-only-counts-ls-cat.yaml")
+    gated = load_pretrain_config(CONFIGS / "anchor-loop-only-gated-ls-cat.yaml")
+    assert gated.model == replace(only.model, fusion="residual_gated")
+    assert gated.task == replace(only.task, match_weight=0.0, outcome_weight=0.0,
+                                 variant_views="tokens")
+    assert (gated.data, gated.optim, gated.trainer, gated.init_from) == \
+        (only.data, only.optim, only.trainer, only.init_from)
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
@@ -219,6 +231,11 @@ def test_the_counting_readout_trains_at_its_own_learning_rate():
     assert {id(p) for p in both["params"]} == {
         id(p) for m in (looping.fusion.count_proj, looping.fusion.loop_count_proj)
         for p in m.parameters()}
+    gated = MIREncoder(replace(config.model, fusion="residual_gated"), vocab_size=40,
+                       node_vocab_size=12, pad_id=0)
+    gates = build_optimizer(gated, config.optim, 100)[0].param_groups[-1]
+    assert {id(p) for p in gates["params"]} == {id(p) for p in gated.fusion.gates.parameters()}
+    assert (gates["weight_decay"], gates["lr"]) == (0.0, pytest.approx(counting["lr"]))
     plain = MIREncoder(replace(config.model, graph_readout="mean_max_size"), vocab_size=40,
                        node_vocab_size=12, pad_id=0)
     assert len(build_optimizer(plain, config.optim, 100)[0].param_groups) == 2

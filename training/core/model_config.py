@@ -11,7 +11,7 @@ from ...infra.config import raise_problems as _raise
 
 __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
-FUSIONS = ("mlp", "residual", "residual_raw")
+FUSIONS = ("mlp", "residual", "residual_raw", "residual_gated")
 GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts",
                   "mean_max_size_loop_counts", "mean_max_size_loop_only_counts")
 
@@ -41,7 +41,10 @@ class ModelConfig:
                      "final LayerNorm, so that a fused coordinate can follow a property on its "
                      "own scale (a LayerNorm standardises each program's vector over its "
                      "coordinates, which takes its size out of every coordinate: "
-                     "BENCHMARKS.md layernorm-ceiling)")
+                     "BENCHMARKS.md layernorm-ceiling) | residual_gated = g_t * tokens + "
+                     "g_g * graph + g_m * MLP([tokens; graph]), learned per-coordinate gates "
+                     "starting at 1 (the untrained model is residual_raw's), so the fused "
+                     "vector can drop what of a view its own objectives keep in the view")
     graph_readout: str = _f(
         "mean_max", "graph-view pooling: mean_max = [mean; max] of the node states (blind to "
         "the program's size) | mean_max_size = [mean; max; log1p(node count) / 8], so that "

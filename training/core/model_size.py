@@ -64,12 +64,15 @@ def _fusion(c: ModelConfig, node_vocab_size: int) -> Shapes:
             | _linear("graph_proj.0", 2 * c.gnn_hidden + c.graph_size_readout, f)
             | _norm("graph_proj.1", f) | counts
             | _linear("fuse.0", 2 * f, f) | _linear("fuse.2", f, f)
-            | _fusion_norm(c.fusion, f))
+            | _fusion_weights(c.fusion, f))
 
 
-def _fusion_norm(fusion: str, f: int) -> Shapes:
-    """The fused vector's final LayerNorm: inside the MLP, after the residual sum, or none."""
-    return {"mlp": _norm("fuse.3", f), "residual": _norm("fuse_norm", f)}.get(fusion, {})
+def _fusion_weights(fusion: str, f: int) -> Shapes:
+    """What the fusion mode adds: the fused vector's final LayerNorm (inside the MLP, after
+    the residual sum), the gates of the gated sum, or nothing."""
+    gates = {f"gates.{term}": (f,) for term in ("tokens", "graph", "mixed")}
+    return {"mlp": _norm("fuse.3", f), "residual": _norm("fuse_norm", f),
+            "residual_gated": gates}.get(fusion, {})
 
 
 def expected_state_shapes(config: ModelConfig, vocab_size: int, node_vocab_size: int

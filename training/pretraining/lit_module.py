@@ -41,19 +41,27 @@ def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule; the
     counting readout's projections (all nodes, nodes in loops) at
-    ``optim.count_readout_lr_scale`` times the lr."""
-    decay, no_decay, counting = [], [], []
+    ``optim.count_readout_lr_scale`` times the lr, and the fusion gates (``residual_gated``)
+    at that lr without decay, so a gate can travel from 1 to 0 within a short run and no
+    decay pulls it there."""
+    decay, no_decay, counting, gates = [], [], [], []
     for name, param in model.named_parameters():  # each (tied) tensor once
         if not param.requires_grad:
             continue
-        if name.split(".")[-2:-1] in (["count_proj"], ["loop_count_proj"]):
+        owner = name.split(".")[-2:-1]
+        if owner in (["count_proj"], ["loop_count_proj"]):
             counting.append(param)
+        elif owner == ["gates"]:
+            gates.append(param)
         else:
             (decay if param.ndim >= 2 else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": optim.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     if counting:
         groups.append({"params": counting, "weight_decay": optim.weight_decay,
+                       "lr": optim.lr * optim.count_readout_lr_scale})
+    if gates:
+        groups.append({"params": gates, "weight_decay": 0.0,
                        "lr": optim.lr * optim.count_readout_lr_scale})
     optimizer = torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2),
                                   eps=optim.eps)

@@ -8,7 +8,7 @@ from torch_geometric.nn import global_max_pool, global_mean_pool
 
 from ..model_config import FUSIONS
 
-__all__ = ["ModalityFusion", "pool_windows", "text_counts"]
+__all__ = ["FusionGates", "ModalityFusion", "pool_windows", "text_counts"]
 
 
 def text_counts(node_text: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
@@ -35,6 +35,19 @@ def pool_windows(features: torch.Tensor, lengths: torch.Tensor, window_program: 
         0, window_program, features * weights[:, None])
     total = weights.new_zeros(num_programs).index_add_(0, window_program, weights)
     return summed / total.clamp(min=1.0)[:, None]
+
+
+class FusionGates(nn.Module):
+    """Per-coordinate weights ``[D]`` of the three terms of the ``residual_gated`` sum, all
+    starting at 1 (so the untrained model is the ``residual_raw`` one): what the objectives on
+    the fused vector do not need of a term, they can scale out of the fused vector alone,
+    while the term's own view vector (``tokens``, ``graph``) stays as its objectives want it."""
+
+    def __init__(self, fusion_dim: int):
+        super().__init__()
+        self.tokens = nn.Parameter(torch.ones(fusion_dim))
+        self.graph = nn.Parameter(torch.ones(fusion_dim))
+        self.mixed = nn.Parameter(torch.ones(fusion_dim))
 
 
 class ModalityFusion(nn.Module):
@@ -74,8 +87,12 @@ class ModalityFusion(nn.Module):
     ``LN(tokens + graph + MLP([tokens; graph]))``, so that what either view's vector carries
     stays linearly readable in the fused one (with ``mlp`` the objectives on the fused vector
     decide what of the graph view survives the bottleneck); ``residual_raw`` gives
-    ``tokens + graph + MLP([tokens; graph])``. A final LayerNorm standardises each program's
-    vector over its own coordinates, so no fused coordinate can follow a property (a log count,
+    ``tokens + graph + MLP([tokens; graph])``; ``residual_gated`` gives
+    ``g_t * tokens + g_g * graph + g_m * MLP([tokens; graph])`` with per-coordinate gates
+    (:class:`FusionGates`) that start at 1: the untrained model equals the ``residual_raw`` one,
+    and training can scale out of the fused vector a view's part that its objectives do not
+    want there, which with fixed unit weights only the view's own objectives could. With
+    ``residual`` a final LayerNorm standardises each program's vector over its own coordinates, so no fused coordinate can follow a property (a log count,
     the log node count) on its own scale: the program's mean and spread over its coordinates,
     which carry its size, are divided out of all of them. Without it, a coordinate is what the
     MLP makes it.
@@ -106,6 +123,8 @@ class ModalityFusion(nn.Module):
             self.fuse = nn.Sequential(*mlp)
         if mode == "residual":
             self.fuse_norm = nn.LayerNorm(fusion_dim)
+        if mode == "residual_gated":
+            self.gates = FusionGates(fusion_dim)
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
@@ -167,4 +186,7 @@ class ModalityFusion(nn.Module):
             return mixed
         if self.mode == "residual_raw":
             return tokens + graph + mixed
+        if self.mode == "residual_gated":
+            gates = self.gates
+            return gates.tokens * tokens + gates.graph * graph + gates.mixed * mixed
         return self.fuse_norm(tokens + graph + mixed)
