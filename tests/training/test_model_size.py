@@ -31,8 +31,10 @@ SMALL = ModelConfig(d_model=16, heads=2, ffn=32, gnn_hidden=16, fusion_dim=16,
 
 
 READOUTS = {"size": "mean_max_size", "counts": "mean_max_size_counts",
-            "loops": "mean_max_size_loop_counts", "looponly": "mean_max_size_loop_only_counts"}
-FUSIONS_BY_VARIANT = {"raw": "residual_raw", "gated": "residual_gated"}
+            "loops": "mean_max_size_loop_counts", "looponly": "mean_max_size_loop_only_counts",
+            "sparse": "mean_max_size_loop_only_counts"}
+FUSIONS_BY_VARIANT = {"raw": "residual_raw", "gated": "residual_gated",
+                      "sparse": "residual_sparse"}
 
 
 def _config(name: str) -> ModelConfig:
@@ -42,7 +44,8 @@ def _config(name: str) -> ModelConfig:
 
 @pytest.mark.parametrize("name", ["tiny", "base", "small-learned", "small-rotary",
                                   "small-size", "small-blocks", "small-counts", "small-raw",
-                                  "small-loops", "small-looponly", "small-gated"])
+                                  "small-loops", "small-looponly", "small-gated",
+                                  "small-sparse"])
 def test_sizes_from_the_config_equal_a_built_model(name):
     if name.startswith("small"):
         variant = name.split("-")[1]

@@ -99,6 +99,40 @@ def test_gated_fusion_starts_as_the_raw_sum_and_its_gates_scale_each_term():
     torch.testing.assert_close(gated.fuse_vectors(tokens, graph), expected)
 
 
+def test_sparse_fusion_starts_as_the_raw_sum_and_can_keep_only_the_counts():
+    """residual_sparse equals residual_raw at initialisation (relu(1) = 1, the log-node-count
+    map starts at 0); with every gate below 0 the graph and fused vectors are the counting
+    path alone: the loop map plus the log-node-count map, nothing of the GNN, tokens or MLP."""
+    torch.manual_seed(0)
+    raw = ModalityFusion(8, 8, 8, "residual_raw", graph_size=True, loop_text_counts=6)
+    torch.manual_seed(0)
+    sparse = ModalityFusion(8, 8, 8, "residual_sparse", graph_size=True, loop_text_counts=6)
+    raw_state, sparse_state = raw.state_dict(), sparse.state_dict()
+    assert set(sparse_state) - set(raw_state) == {"gates.tokens", "gates.graph", "gates.mixed",
+                                                  "size_count_proj.weight"}
+    assert all(torch.equal(raw_state[name], sparse_state[name]) for name in raw_state)
+    token_states, mask = torch.randn(2, 5, 8), torch.ones(2, 5, dtype=torch.bool)
+    node_states, node_batch = torch.randn(10, 8), torch.tensor([0] * 4 + [1] * 6)
+    node_text, in_loop = torch.randint(0, 6, (10,)), torch.rand(10) > 0.5
+    inputs = (token_states, mask, node_states, node_batch, 2, None, node_text, in_loop)
+    for ours, theirs in zip(sparse(*inputs), raw(*inputs), strict=True):
+        torch.testing.assert_close(ours, theirs)
+    with torch.no_grad():
+        for gate in sparse.gates.parameters():
+            gate.fill_(-0.1)
+        sparse.size_count_proj.weight.fill_(2.0)
+    loop_counts = text_counts(node_text[in_loop], node_batch[in_loop], 2, 6)
+    counting = (sparse.loop_count_proj(torch.log1p(loop_counts))
+                + 2.0 * torch.log1p(torch.tensor([[4.0], [6.0]])))
+    _, graph, fused = sparse(*inputs)
+    torch.testing.assert_close(graph, counting)
+    torch.testing.assert_close(fused, counting)
+    with pytest.raises(ValueError, match="counting readout"):
+        ModalityFusion(8, 8, 8, "residual_sparse", graph_size=True)
+    with pytest.raises(Exception, match="residual_sparse needs a counting"):
+        load_pretrain_config(CONFIGS / "tiny.yaml", {"model.fusion": "residual_sparse"})
+
+
 def test_residual_fusion_keeps_both_views_in_the_fused_vector():
     from torch import nn
 

@@ -208,6 +208,17 @@ def test_gated_recipe_is_the_loop_only_recipe_with_gates_and_only_anchors_on_fus
         (only.data, only.optim, only.trainer, only.init_from)
 
 
+def test_sparse_recipe_is_the_gated_recipe_with_relu_gates_and_no_graph_spread():
+    """anchor-loop-only-sparse-ls-cat.yaml is anchor-loop-only-gated-ls-cat.yaml with the
+    sparse fusion and the spread on the token view only."""
+    gated = load_pretrain_config(CONFIGS / "anchor-loop-only-gated-ls-cat.yaml")
+    sparse = load_pretrain_config(CONFIGS / "anchor-loop-only-sparse-ls-cat.yaml")
+    assert sparse.model == replace(gated.model, fusion="residual_sparse")
+    assert sparse.task == replace(gated.task, spread_views="tokens")
+    assert (sparse.data, sparse.optim, sparse.trainer, sparse.init_from) == \
+        (gated.data, gated.optim, gated.trainer, gated.init_from)
+
+
 def test_the_counting_readout_trains_at_its_own_learning_rate():
     """optim.count_readout_lr_scale puts the counting projection in a group of its own at
     that multiple of the lr, which the schedule scales like the rest; at 1.0 the config
@@ -236,6 +247,12 @@ def test_the_counting_readout_trains_at_its_own_learning_rate():
     gates = build_optimizer(gated, config.optim, 100)[0].param_groups[-1]
     assert {id(p) for p in gates["params"]} == {id(p) for p in gated.fusion.gates.parameters()}
     assert (gates["weight_decay"], gates["lr"]) == (0.0, pytest.approx(counting["lr"]))
+    sparse = MIREncoder(replace(config.model, fusion="residual_sparse"), vocab_size=40,
+                        node_vocab_size=12, pad_id=0)
+    sparse_groups = build_optimizer(sparse, config.optim, 100)[0].param_groups
+    assert {id(p) for p in sparse_groups[-2]["params"]} == {
+        id(p) for m in (sparse.fusion.count_proj, sparse.fusion.size_count_proj)
+        for p in m.parameters()}
     plain = MIREncoder(replace(config.model, graph_readout="mean_max_size"), vocab_size=40,
                        node_vocab_size=12, pad_id=0)
     assert len(build_optimizer(plain, config.optim, 100)[0].param_groups) == 2

@@ -11,7 +11,7 @@ from ...infra.config import raise_problems as _raise
 
 __all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
 
-FUSIONS = ("mlp", "residual", "residual_raw", "residual_gated")
+FUSIONS = ("mlp", "residual", "residual_raw", "residual_gated", "residual_sparse")
 GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts",
                   "mean_max_size_loop_counts", "mean_max_size_loop_only_counts")
 
@@ -44,7 +44,12 @@ class ModelConfig:
                      "BENCHMARKS.md layernorm-ceiling) | residual_gated = g_t * tokens + "
                      "g_g * graph + g_m * MLP([tokens; graph]), learned per-coordinate gates "
                      "starting at 1 (the untrained model is residual_raw's), so the fused "
-                     "vector can drop what of a view its own objectives keep in the view")
+                     "vector can drop what of a view its own objectives keep in the view | "
+                     "residual_sparse = relu(g_t) * tokens + graph + relu(g_m) * MLP, the graph "
+                     "vector's GNN part scaled by relu(g_g) and its counting part joined by a "
+                     "map of the log node count that starts at 0: a gate that training drives "
+                     "below 0 is exactly 0, so the fused vector can become the counting "
+                     "readout's alone (needs a counting graph_readout)")
     graph_readout: str = _f(
         "mean_max", "graph-view pooling: mean_max = [mean; max] of the node states (blind to "
         "the program's size) | mean_max_size = [mean; max; log1p(node count) / 8], so that "
@@ -90,4 +95,8 @@ class ModelConfig:
         _check(p, self.fusion in FUSIONS, f"fusion must be one of {', '.join(FUSIONS)}")
         _check(p, self.graph_readout in GRAPH_READOUTS,
                f"graph_readout must be one of {', '.join(GRAPH_READOUTS)}")
+        _check(p, self.fusion != "residual_sparse" or self.counting_readout
+               or self.loop_counting_readout,
+               "fusion residual_sparse needs a counting graph_readout (mean_max_size_counts, "
+               "mean_max_size_loop_counts or mean_max_size_loop_only_counts)")
         _raise(p, "model")

@@ -69,10 +69,12 @@ def _fusion(c: ModelConfig, node_vocab_size: int) -> Shapes:
 
 def _fusion_weights(fusion: str, f: int) -> Shapes:
     """What the fusion mode adds: the fused vector's final LayerNorm (inside the MLP, after
-    the residual sum), the gates of the gated sum, or nothing."""
+    the residual sum), the gates of the gated sums (and the sparse sum's log-node-count map),
+    or nothing."""
     gates = {f"gates.{term}": (f,) for term in ("tokens", "graph", "mixed")}
     return {"mlp": _norm("fuse.3", f), "residual": _norm("fuse_norm", f),
-            "residual_gated": gates}.get(fusion, {})
+            "residual_gated": gates,
+            "residual_sparse": gates | {"size_count_proj.weight": (f, 1)}}.get(fusion, {})
 
 
 def expected_state_shapes(config: ModelConfig, vocab_size: int, node_vocab_size: int

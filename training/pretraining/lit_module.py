@@ -40,8 +40,10 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, lr: float, min_lr
 def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule; the
-    counting readout's projections (all nodes, nodes in loops) at
-    ``optim.count_readout_lr_scale`` times the lr, and the fusion gates (``residual_gated``)
+    counting readout's projections (all nodes, nodes in loops, the sparse fusion's log node
+    count) at
+    ``optim.count_readout_lr_scale`` times the lr, and the fusion gates (``residual_gated``,
+    ``residual_sparse``)
     at that lr without decay, so a gate can travel from 1 to 0 within a short run and no
     decay pulls it there."""
     decay, no_decay, counting, gates = [], [], [], []
@@ -49,7 +51,7 @@ def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
         if not param.requires_grad:
             continue
         owner = name.split(".")[-2:-1]
-        if owner in (["count_proj"], ["loop_count_proj"]):
+        if owner in (["count_proj"], ["loop_count_proj"], ["size_count_proj"]):
             counting.append(param)
         elif owner == ["gates"]:
             gates.append(param)

@@ -91,7 +91,13 @@ class ModalityFusion(nn.Module):
     ``g_t * tokens + g_g * graph + g_m * MLP([tokens; graph])`` with per-coordinate gates
     (:class:`FusionGates`) that start at 1: the untrained model equals the ``residual_raw`` one,
     and training can scale out of the fused vector a view's part that its objectives do not
-    want there, which with fixed unit weights only the view's own objectives could. With
+    want there, which with fixed unit weights only the view's own objectives could.
+    ``residual_sparse`` (with a counting readout) gives ``relu(g_t) * tokens + graph +
+    relu(g_m) * MLP([tokens; graph])`` where the graph vector is ``relu(g_g) * graph_proj(...)``
+    plus the counting terms plus ``w_size log1p(node count)`` (``size_count_proj``, zero at
+    initialisation): the untrained model again equals the ``residual_raw`` one, and a gate
+    driven below 0 is exactly 0, so the fused vector can become a linear map of the log node
+    count and the counts alone, with nothing else left to reorder programs. With
     ``residual`` a final LayerNorm standardises each program's vector over its own coordinates, so no fused coordinate can follow a property (a log count,
     the log node count) on its own scale: the program's mean and spread over its coordinates,
     which carry its size, are divided out of all of them. Without it, a coordinate is what the
@@ -123,8 +129,13 @@ class ModalityFusion(nn.Module):
             self.fuse = nn.Sequential(*mlp)
         if mode == "residual":
             self.fuse_norm = nn.LayerNorm(fusion_dim)
-        if mode == "residual_gated":
+        if mode in ("residual_gated", "residual_sparse"):
             self.gates = FusionGates(fusion_dim)
+        if mode == "residual_sparse":
+            if not (text_counts or loop_text_counts):
+                raise ValueError("fusion mode residual_sparse needs a counting readout")
+            self.size_count_proj = nn.Linear(1, fusion_dim, bias=False)
+            nn.init.zeros_(self.size_count_proj.weight)  # the untrained model: residual_raw's
 
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor,
                 node_states: torch.Tensor, node_batch: torch.Tensor, num_graphs: int,
@@ -160,10 +171,13 @@ class ModalityFusion(nn.Module):
         the nodes in loops (``node_in_loop``: ``[N]`` bool, needed with ``loop_text_counts``)."""
         parts = [global_mean_pool(node_states, node_batch, num_graphs),
                  global_max_pool(node_states, node_batch, num_graphs)]
+        log_nodes = torch.log1p(torch.bincount(node_batch, minlength=num_graphs)
+                                .to(node_states.dtype))[:, None]
         if self.graph_size:
-            counts = torch.bincount(node_batch, minlength=num_graphs).to(node_states.dtype)
-            parts.append(torch.log1p(counts)[:, None] / 8.0)
+            parts.append(log_nodes / 8.0)
         graph = self.graph_proj(torch.cat(parts, dim=-1))
+        if self.mode == "residual_sparse":
+            graph = torch.relu(self.gates.graph) * graph + self.size_count_proj(log_nodes)
         if not (self.text_counts or self.loop_text_counts):
             return graph
         if node_text is None:
@@ -186,7 +200,9 @@ class ModalityFusion(nn.Module):
             return mixed
         if self.mode == "residual_raw":
             return tokens + graph + mixed
+        gates = getattr(self, "gates", None)
         if self.mode == "residual_gated":
-            gates = self.gates
             return gates.tokens * tokens + gates.graph * graph + gates.mixed * mixed
+        if self.mode == "residual_sparse":
+            return torch.relu(gates.tokens) * tokens + graph + torch.relu(gates.mixed) * mixed
         return self.fuse_norm(tokens + graph + mixed)
