@@ -3,7 +3,8 @@
 With ``graph_readout: mean_max_size_loop_counts`` or ``mean_max_size_loop_only_counts`` the
 fused vector is the loop map's term ``W_loop log1p(c_loop) + b`` plus the rest (token view,
 GNN readout, whole-count map, fusion MLP); with ``fusion: residual_gated`` the loop term is
-scaled by the graph gate as it is in the fused vector. This scores, with the protocol's own folds and head
+scaled by the graph gate as it is in the fused vector; with ``residual_sparse`` it is the
+whole counting path, the loop map plus the log-node-count map. This scores, with the protocol's own folds and head
 (XGBoost, 3 fold/head seeds), the fused vector, the loop term alone and the rest alone, beside
 their mean correlation with the loop anchors (``task.anchor_texts: loop_opcodes``) and their
 spread over the kernels (mean per-coordinate std), for each package given: a pre-trained
@@ -37,7 +38,8 @@ PARTS = ("fused", "loop term", "rest")
 
 def loop_term(embedder: Embedder, records: list[dict]) -> np.ndarray:
     """``[N, D]`` the loop map's term ``W_loop log1p(c_loop) + b`` of each record, times the
-    graph gate of a gated fusion (its weight in the fused vector)."""
+    graph gate of a gated fusion (its weight in the fused vector); plus the log-node-count
+    map of a sparse fusion."""
     fusion = embedder.model.fusion
     projection = getattr(fusion, "loop_count_proj", None)
     if projection is None:
@@ -54,6 +56,9 @@ def loop_term(embedder: Embedder, records: list[dict]) -> np.ndarray:
         term = projection(torch.log1p(counts).to(projection.weight.dtype))
         if fusion.mode == "residual_gated":
             term = term * fusion.gates.graph
+        if fusion.mode == "residual_sparse":
+            nodes = torch.tensor([[float(t.numel())] for t in texts], dtype=term.dtype)
+            term = term + fusion.size_count_proj(torch.log1p(nodes))
         return term.double().numpy()
 
 
