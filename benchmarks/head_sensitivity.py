@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.loop_ceiling import varying
+from benchmarks.loop_ceiling import exact_features, varying
 from benchmarks.report import write_section
 from mirencoder.training.embedding.embedder import Embedder
-from mirencoder.training.evaluation.devmap_data import load_devmap
+from mirencoder.training.evaluation.devmap_data import DevMapData, load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
 from mirencoder.training.evaluation.features.loop_histogram import LoopOpcodeHistogramFeaturizer
 from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
@@ -38,20 +38,24 @@ def package_name(package: str) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def control_features(data) -> dict[str, np.ndarray]:
+def control_features(data: DevMapData) -> dict[str, np.ndarray]:
     """The exact feature sets: the opcode histogram, and the log node count with the loop
     opcode counts (what the loop anchors ask for)."""
-    found = {}
-    for featurizer in (OpcodeHistogramFeaturizer(), LoopOpcodeHistogramFeaturizer(),
-                       ProgramSizeFeaturizer()):
-        x = featurizer.featurize(data.programs).astype(np.float64)
-        if not np.isfinite(x).all():
-            raise SystemExit(f"{data.name}: {featurizer.name} failed on "
-                             f"{len(featurizer.errors)} programs: {featurizer.errors}")
-        found[featurizer.name] = x
+    found = exact_features(data, (OpcodeHistogramFeaturizer(), LoopOpcodeHistogramFeaturizer(),
+                                  ProgramSizeFeaturizer()))
     return {"opcode-histogram": found["opcode-histogram"],
             "size + loop counts": np.concatenate(
                 [found["program-size"], varying(found["loop-opcode-histogram"])], axis=1)}
+
+
+def fused_vectors(embedders: dict[str, Embedder], data: DevMapData) -> dict[str, np.ndarray]:
+    """``{package name: [programs, D] float64}``: each package's fused vectors of the DevMap
+    programs."""
+    vectors = {}
+    for name, embedder in embedders.items():
+        records = [embedder.prepare_file(p.path) for p in data.programs]
+        vectors[name] = embedder.encode_records(records, modality="fused").astype(np.float64)
+    return vectors
 
 
 def main() -> None:
@@ -65,11 +69,7 @@ def main() -> None:
     scores: dict[tuple[str, str, str, str], float] = {}
     for row_set in ROW_SETS:
         data = load_devmap(row_set, config.data_dir, config.cache_dir)
-        features = control_features(data)
-        for name, embedder in embedders.items():
-            records = [embedder.prepare_file(p.path) for p in data.programs]
-            features[name] = embedder.encode_records(records, modality="fused").astype(
-                np.float64)
+        features = control_features(data) | fused_vectors(embedders, data)
         results = evaluate_devmap_rows(data, features, config, progress=False)["leakage-free"]
         for platform in ("amd", "nvidia"):
             for name in features:
@@ -92,7 +92,8 @@ def main() -> None:
         for name in rows:
             cells = [f"{scores[(rs, plat, name, head)]:.1f}" for rs, plat in settings]
             lines.append(f"| {name} | {head} | " + " | ".join(cells) + " |")
-        twin_mean = [np.mean([scores[(rs, plat, t, head)] for t in twins]) for rs, plat in settings]
+        twin_mean = [np.mean([scores[(rs, plat, t, head)] for t in twins])
+                     for rs, plat in settings]
         lines.append(f"| untrained twins, mean | {head} | "
                      + " | ".join(f"{m:.1f}" for m in twin_mean) + " |")
         for name in trained:

@@ -16,12 +16,14 @@ through random maps)::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 
 import numpy as np
 
 from benchmarks.report import write_section
-from mirencoder.training.evaluation.devmap_data import load_devmap
+from mirencoder.training.evaluation.devmap_data import DevMapData, load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
+from mirencoder.training.evaluation.features.base import Featurizer
 from mirencoder.training.evaluation.features.loop_histogram import LoopOpcodeHistogramFeaturizer
 from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
 from mirencoder.training.evaluation.features.program_size import ProgramSizeFeaturizer
@@ -49,6 +51,20 @@ def varying(x: np.ndarray) -> np.ndarray:
     return x[:, x.std(axis=0) > 0]
 
 
+def exact_features(data: DevMapData, featurizers: Iterable[Featurizer]
+                   ) -> dict[str, np.ndarray]:
+    """``{featurizer name: [programs, D] float64}`` of the DevMap programs; exits naming the
+    programs a featurizer failed on (every row must have every feature set)."""
+    found = {}
+    for featurizer in featurizers:
+        x = featurizer.featurize(data.programs).astype(np.float64)
+        if not np.isfinite(x).all():
+            raise SystemExit(f"{data.name}: {featurizer.name} failed on "
+                             f"{len(featurizer.errors)} programs: {featurizer.errors}")
+        found[featurizer.name] = x
+    return found
+
+
 def mixings(whole: np.ndarray, loop: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The random-mixing feature sets of one mixing seed."""
     rng = np.random.default_rng(seed)
@@ -74,14 +90,8 @@ def main() -> None:
     scores: dict[tuple[str, str, str], list[float]] = {}
     for row_set in row_sets:
         data = load_devmap(row_set, config.data_dir, config.cache_dir)
-        found = {}
-        for featurizer in (OpcodeHistogramFeaturizer(), LoopOpcodeHistogramFeaturizer(),
-                           ProgramSizeFeaturizer()):
-            x = featurizer.featurize(data.programs).astype(np.float64)
-            if not np.isfinite(x).all():
-                raise SystemExit(f"devmap-{row_set}: {featurizer.name} failed on "
-                                 f"{len(featurizer.errors)} programs: {featurizer.errors}")
-            found[featurizer.name] = x
+        found = exact_features(data, (OpcodeHistogramFeaturizer(),
+                                      LoopOpcodeHistogramFeaturizer(), ProgramSizeFeaturizer()))
         whole = varying(found["opcode-histogram"])
         loop = varying(found["loop-opcode-histogram"])
         exact = {"whole": whole, "loop": loop, "whole+loop": np.concatenate([whole, loop], 1),

@@ -4,11 +4,11 @@ With ``graph_readout: mean_max_size_loop_counts`` or ``mean_max_size_loop_only_c
 fused vector is the loop map's term ``W_loop log1p(c_loop) + b`` plus the rest (token view,
 GNN readout, whole-count map, fusion MLP); with ``fusion: residual_gated`` the loop term is
 scaled by the graph gate as it is in the fused vector; with ``residual_sparse`` it is the
-whole counting path, the loop map plus the log-node-count map. This scores, with the protocol's own folds and head
-(XGBoost, 3 fold/head seeds), the fused vector, the loop term alone and the rest alone, beside
-their mean correlation with the loop anchors (``task.anchor_texts: loop_opcodes``) and their
-spread over the kernels (mean per-coordinate std), for each package given: a pre-trained
-one and its untrained twin side by side::
+whole counting path, the loop map plus the log-node-count map. This scores, with the
+protocol's own folds and head (XGBoost, 3 fold/head seeds), the fused vector, the loop term
+alone and the rest alone, beside their mean correlation with the loop anchors
+(``task.anchor_texts: loop_opcodes``) and their spread over the kernels (mean per-coordinate
+std), for each package given: a pre-trained one and its untrained twin side by side::
 
     python -m benchmarks.loop_term runs/pretrain/RUN/encoder runs/pretrain/RUN/twin0
 """

@@ -22,7 +22,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.loop_ceiling import varying
+from benchmarks.loop_ceiling import exact_features, varying
 from benchmarks.report import write_section
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
@@ -52,14 +52,8 @@ def main() -> None:
     distinct: dict[str, str] = {}
     for row_set in row_sets:
         data = load_devmap(row_set, config.data_dir, config.cache_dir)
-        parts = []
-        for featurizer in (ProgramSizeFeaturizer(), LoopOpcodeHistogramFeaturizer()):
-            x = featurizer.featurize(data.programs).astype(np.float64)
-            if not np.isfinite(x).all():
-                raise SystemExit(f"devmap-{row_set}: {featurizer.name} failed on "
-                                 f"{len(featurizer.errors)} programs: {featurizer.errors}")
-            parts.append(x)
-        size, loop = parts[0], varying(parts[1])
+        found = exact_features(data, (ProgramSizeFeaturizer(), LoopOpcodeHistogramFeaturizer()))
+        size, loop = found["program-size"], varying(found["loop-opcode-histogram"])
         exact = np.concatenate([size, loop], axis=1)
         kernel = np.unique([p.kernel for p in data.programs], return_inverse=True)[1]
         distinct[row_set] = (f"{len(np.unique(loop, axis=0))} distinct loop-count rows and "
@@ -72,7 +66,8 @@ def main() -> None:
             features = {}
             for sigma in SIGMAS:
                 features[f"exact, sigma {sigma}"] = with_noise(exact, kernel, sigma, rng)
-                features[f"random53, sigma {sigma}"] = with_noise(exact @ mixing, kernel, sigma, rng)
+                features[f"random53, sigma {sigma}"] = with_noise(exact @ mixing, kernel, sigma,
+                                                                  rng)
             results = evaluate_devmap_rows(data, features, config, progress=False)
             for platform in ("amd", "nvidia"):
                 for name in features:

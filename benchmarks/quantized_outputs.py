@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.head_sensitivity import ROW_SETS, package_name
+from benchmarks.head_sensitivity import ROW_SETS, fused_vectors, package_name
 from benchmarks.report import write_section
 from mirencoder.training.embedding.embedder import Embedder
 from mirencoder.training.evaluation.devmap_data import load_devmap
@@ -46,12 +46,8 @@ def main() -> None:
     scores: dict[tuple[str, str, str, int], float] = {}
     for row_set in ROW_SETS:
         data = load_devmap(row_set, config.data_dir, config.cache_dir)
-        features = {}
-        for name, embedder in embedders.items():
-            records = [embedder.prepare_file(p.path) for p in data.programs]
-            fused = embedder.encode_records(records, modality="fused").astype(np.float64)
-            for bins in BINS:
-                features[f"{name}|{bins}"] = quantize(fused, bins)
+        features = {f"{name}|{bins}": quantize(fused, bins)
+                    for name, fused in fused_vectors(embedders, data).items() for bins in BINS}
         results = evaluate_devmap_rows(data, features, config, progress=False)["leakage-free"]
         for platform in ("amd", "nvidia"):
             for key in features:
@@ -72,9 +68,10 @@ def main() -> None:
         twin_mean = [np.mean([scores[(rs, plat, t, bins)] for t in twins])
                      for rs, plat in settings]
         for name in trained:
-            cells = [f"{scores[(rs, plat, name, bins)]:.1f} ({scores[(rs, plat, name, bins)] - m:+.1f})"
-                     for (rs, plat), m in zip(settings, twin_mean, strict=True)]
-            lines.append(f"| {name} (against the twins' mean) | {bins} | " + " | ".join(cells) + " |")
+            ours = [scores[(rs, plat, name, bins)] for rs, plat in settings]
+            cells = [f"{a:.1f} ({a - m:+.1f})" for a, m in zip(ours, twin_mean, strict=True)]
+            lines.append(f"| {name} (against the twins' mean) | {bins} | "
+                         + " | ".join(cells) + " |")
         lines.append(f"| untrained twins, mean of {len(twins)} | {bins} | "
                      + " | ".join(f"{m:.1f}" for m in twin_mean) + " |")
     table = "\n".join(lines)

@@ -269,8 +269,9 @@ class OptimConfig:
         1.0, "learning-rate multiplier of the counting readout's projection (model."
         "graph_readout: mean_max_size_counts): added in a stage 2, it starts from random "
         "weights while everything else continues, and at the run's lr it barely leaves them "
-        "in 300 steps (RESULTS.md); the gates of model.fusion: residual_gated share it (no "
-        "decay), so they can move from 1 to 0 in a short run")
+        "in 300 steps (RESULTS.md); the gates of model.fusion: residual_gated and "
+        "residual_sparse share it (no decay), so they can move from 1 to 0 in a short run, "
+        "and so does residual_sparse's log-node-count map")
 
     def __post_init__(self) -> None:
         p: list[str] = []

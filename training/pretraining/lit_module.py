@@ -41,11 +41,9 @@ def build_optimizer(model: torch.nn.Module, optim: OptimConfig, max_steps: int
                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (no decay on biases and norm weights) with the warm-up + cosine schedule; the
     counting readout's projections (all nodes, nodes in loops, the sparse fusion's log node
-    count) at
-    ``optim.count_readout_lr_scale`` times the lr, and the fusion gates (``residual_gated``,
-    ``residual_sparse``)
-    at that lr without decay, so a gate can travel from 1 to 0 within a short run and no
-    decay pulls it there."""
+    count) at ``optim.count_readout_lr_scale`` times the lr, and the fusion gates
+    (``residual_gated``, ``residual_sparse``) at that lr without decay, so a gate can travel
+    from 1 to 0 within a short run and no decay pulls it there."""
     decay, no_decay, counting, gates = [], [], [], []
     for name, param in model.named_parameters():  # each (tied) tensor once
         if not param.requires_grad:

@@ -38,10 +38,11 @@ def pool_windows(features: torch.Tensor, lengths: torch.Tensor, window_program: 
 
 
 class FusionGates(nn.Module):
-    """Per-coordinate weights ``[D]`` of the three terms of the ``residual_gated`` sum, all
-    starting at 1 (so the untrained model is the ``residual_raw`` one): what the objectives on
-    the fused vector do not need of a term, they can scale out of the fused vector alone,
-    while the term's own view vector (``tokens``, ``graph``) stays as its objectives want it."""
+    """Per-coordinate weights ``[D]`` of the three terms of the ``residual_gated`` and
+    ``residual_sparse`` sums (the latter applies them through relu), all starting at 1 (so the
+    untrained model is the ``residual_raw`` one): what the objectives on the fused vector do
+    not need of a term, they can scale out of the fused vector alone, while the term's own
+    view vector stays as its objectives want it."""
 
     def __init__(self, fusion_dim: int):
         super().__init__()
@@ -97,11 +98,11 @@ class ModalityFusion(nn.Module):
     plus the counting terms plus ``w_size log1p(node count)`` (``size_count_proj``, zero at
     initialisation): the untrained model again equals the ``residual_raw`` one, and a gate
     driven below 0 is exactly 0, so the fused vector can become a linear map of the log node
-    count and the counts alone, with nothing else left to reorder programs. With
-    ``residual`` a final LayerNorm standardises each program's vector over its own coordinates, so no fused coordinate can follow a property (a log count,
-    the log node count) on its own scale: the program's mean and spread over its coordinates,
-    which carry its size, are divided out of all of them. Without it, a coordinate is what the
-    MLP makes it.
+    count and the counts alone, with nothing else left to reorder programs. With ``residual``
+    a final LayerNorm standardises each program's vector over its own coordinates, so no fused
+    coordinate can follow a property (a log count, the log node count) on its own scale: the
+    program's mean and spread over its coordinates, which carry its size, are divided out of
+    all of them. Without it, a coordinate is what the MLP makes it.
     """
 
     def __init__(self, token_dim: int, graph_dim: int, fusion_dim: int, mode: str = "mlp",
@@ -200,9 +201,10 @@ class ModalityFusion(nn.Module):
             return mixed
         if self.mode == "residual_raw":
             return tokens + graph + mixed
-        gates = getattr(self, "gates", None)
         if self.mode == "residual_gated":
+            gates = self.gates
             return gates.tokens * tokens + gates.graph * graph + gates.mixed * mixed
-        if self.mode == "residual_sparse":
+        if self.mode == "residual_sparse":  # the graph gate acts inside pool_graph
+            gates = self.gates
             return torch.relu(gates.tokens) * tokens + graph + torch.relu(gates.mixed) * mixed
         return self.fuse_norm(tokens + graph + mixed)
