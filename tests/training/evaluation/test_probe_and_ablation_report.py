@@ -48,6 +48,13 @@ def test_probe_targets_say_reached_or_not():
     assert probe_target_statements({}) == []
     named = probe_target_statements(_probes(0.40, 0.90), twin_label="seed-0 untrained twin")
     assert "; seed-0 untrained twin 0.150 (target >= 0.300)" in named[0]
+    assert "template alone" not in named[1]
+    probes = _probes(0.40, 0.90)
+    task = probes["decisions"]["groupings"]["source"]["vectorized"]
+    task["methods"]["template-identity"] = {"accuracy": 0.83, "macro_f1": 0.8, "n": 100}
+    assert probe_target_statements(probes)[1].endswith(
+        "Naming the generator template alone (template-identity, no program content): "
+        "vectorised? 0.830.")
 
 
 def test_probes_merge_into_results_md_beside_the_downstream_tables(tmp_path: Path):

@@ -25,6 +25,7 @@ from mirencoder.training.evaluation.probes import (
     ProbeConfig,
     ProbeResults,
     RandomVectorsFeaturizer,
+    TemplateIdentityFeaturizer,
     build_probe_featurizers,
     plot_probes,
     prepare_probe_programs,
@@ -406,6 +407,18 @@ def test_random_vectors_depend_on_key_only() -> None:
     assert not np.allclose(forward, RandomVectorsFeaturizer(16, seed=2).featurize(programs))
 
 
+def test_template_identity_one_hot() -> None:
+    programs = [EvalProgram(f"{k}@O0", k, Path(f"/x/{i}.bc")) for i, k in enumerate(
+        ["loops/training_data/s12_a.c", "loops/training_data/s12_b.c", "loops/training_data/s7n_c.c",
+         "jotai/f.c", "jotai/g.c"])]
+    featurizer = TemplateIdentityFeaturizer({"loops": r"^(s\d+n?)_", "jotai": None})
+    out = featurizer.featurize(programs)
+    assert featurizer.retrieval is False and out.shape == (5, 4)
+    assert np.array_equal(out.sum(axis=1), np.ones(5))
+    assert np.array_equal(out[0], out[1])  # one template: s12
+    assert len({tuple(row) for row in out[2:]}) == 3  # s7n, and each jotai file its own
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError) as error:
         ProbeConfig(opt_levels=("O0", "O9"), controls=("nope",), folds=1)
@@ -446,7 +459,8 @@ def _check_results(results: ProbeResults, methods: list[str], tmp_path: Path) ->
     json.dumps(data, allow_nan=False)
     assert list(data["methods"]) == methods
     for method in methods:
-        if data["methods"][method]["dim"] == 1:  # one number has no cosine to rank by
+        if data["methods"][method]["dim"] == 1 or method == "template-identity":
+            # one number has no cosine to rank by; the template names the answer
             assert method not in data["retrieval"]["methods"]
         else:
             row = data["retrieval"]["methods"][method]
@@ -475,7 +489,8 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
         corpora=(CorpusSource("loops", str(archive), "loops/*.c", r"^(\w+?_\w+?)_"),),
         opt_levels=("O0", "O1", "O2"), retrieval_sources_per_corpus=8,
         decision_candidates_per_corpus=18, modalities=("fused", "graph"),
-        untrained_modalities=("fused",), controls=("untrained", "opcode-histogram", "random"))
+        untrained_modalities=("fused",),
+        controls=("untrained", "opcode-histogram", "random", "template-identity"))
     data = prepare_probe_programs(config)
     assert data.held_out["checked"] is False and "UNCHECKED" in data.held_out["statement"]
     assert data.decisions.counts["outcomes"]["loops"]["qualified"] == 18
@@ -493,8 +508,10 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     featurizers, skipped, encoder = build_probe_featurizers(config)
     assert skipped == {} and encoder["uri"] == str(package)
     results = run_probes(config, featurizers, data=data, skipped=skipped, encoder=encoder)
-    methods = ["encoder", "encoder-graph", "encoder-untrained", "opcode-histogram", "random"]
+    methods = ["encoder", "encoder-graph", "encoder-untrained", "opcode-histogram", "random",
+               "template-identity"]
     _check_results(results, methods, tmp_path)
+    assert "`template-identity`: decision probe only" in probes_markdown(results)
     assert results.methods["random"]["dim"] == results.methods["encoder"]["dim"]
     # The rerun compiles nothing: every variant and remark file comes from the cache.
     assert prepare_probe_programs(config).toolchain["cache_misses"] == 0

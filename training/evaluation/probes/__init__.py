@@ -43,7 +43,7 @@ from .config import (
     ProbeConfig,
     default_corpora,
 )
-from .controls import RandomVectorsFeaturizer, build_probe_featurizers
+from .controls import RandomVectorsFeaturizer, TemplateIdentityFeaturizer, build_probe_featurizers
 from .data import TASKS, DecisionSet, ProbeData, RetrievalSet, prepare_probe_programs
 from .plot import plot_probes
 from .report import probes_markdown
@@ -51,6 +51,7 @@ from .results import ProbeResults
 from .suite import run_probes
 
 __all__ = ["CONTROLS", "GROUPINGS", "MODALITIES", "OPT_LEVELS", "TASKS", "CorpusSource", "ProbeConfig",
-           "default_corpora", "RandomVectorsFeaturizer", "build_probe_featurizers",
+           "default_corpora", "RandomVectorsFeaturizer", "TemplateIdentityFeaturizer",
+           "build_probe_featurizers",
            "DecisionSet", "ProbeData", "RetrievalSet", "prepare_probe_programs", "plot_probes",
            "probes_markdown", "ProbeResults", "run_probes"]

@@ -26,9 +26,12 @@ for which use")."""
 GROUPINGS = ("source", "template")
 """Fold groupings of the decision probe."""
 
-CONTROLS = ("untrained", "opcode-histogram", "program-size", "ir2vec-fa", "random")
+CONTROLS = ("untrained", "opcode-histogram", "program-size", "ir2vec-fa", "random",
+            "template-identity")
 """Control rows: the untrained twin, the opcode histogram, the log instruction count (decision
-probe only: one number has no cosine to rank by), IR2Vec flow-aware, random vectors."""
+probe only: one number has no cosine to rank by), IR2Vec flow-aware, random vectors, and the
+source's generator template as a one-hot (decision probe only: it names the answer of the
+retrieval probe); the last measures how far recognising a near-copy goes under source folds."""
 
 
 def repo_root() -> Path:

@@ -11,10 +11,11 @@ import numpy as np
 from ..features.base import Featurizer
 from ..programs import EvalProgram
 from .config import ProbeConfig
+from .sources import template_of_id
 from .twin import twin_choice
 
-__all__ = ["RandomVectorsFeaturizer", "build_probe_featurizers", "MODALITY_SUFFIX",
-           "DEFAULT_RANDOM_DIM"]
+__all__ = ["RandomVectorsFeaturizer", "TemplateIdentityFeaturizer", "build_probe_featurizers",
+           "MODALITY_SUFFIX", "DEFAULT_RANDOM_DIM"]
 
 MODALITY_SUFFIX = {"fused": "", "tokens": "-tokens", "graph": "-graph", "joint": "-joint"}
 """Method names: ``encoder``, ``encoder-tokens``, ``encoder-graph``, ``encoder-joint``
@@ -45,6 +46,33 @@ class RandomVectorsFeaturizer:
             digest = hashlib.sha256(f"{self.seed}:{program.key}".encode()).digest()
             rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
             out[row] = rng.standard_normal(self.dim)
+        self.errors = {}
+        return out
+
+
+class TemplateIdentityFeaturizer:
+    """Control: a one-hot of the source's generator template, no program content.
+
+    Under source folds the other files of a test file's template (near-copies with other
+    constants) sit in training, and this row measures how far naming the template goes; under
+    template folds a test template is never in training and gets an all-zero vector. Sources
+    of a corpus without a template pattern are each their own template. Decision probe only
+    (``retrieval = False``): the retrieval probe's answer is the source, which it names.
+    """
+
+    name = "template-identity"
+    description = "one-hot of the source's generator template (no program content)"
+    retrieval = False
+
+    def __init__(self, patterns: dict[str, str | None]):
+        self.patterns = dict(patterns)
+        self.errors: dict[str, str] = {}
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        templates = [template_of_id(p.kernel, self.patterns) for p in programs]
+        column = {t: i for i, t in enumerate(sorted(set(templates)))}
+        out = np.zeros((len(programs), len(column)), dtype=np.float32)
+        out[np.arange(len(programs)), [column[t] for t in templates]] = 1.0
         self.errors = {}
         return out
 
@@ -121,4 +149,7 @@ def build_probe_featurizers(config: ProbeConfig
             skipped["ir2vec-fa"] = "ir2vec is not installed (pip install ir2vec==2.1.1)"
     if "random" in config.controls:
         featurizers.append(RandomVectorsFeaturizer(dim or DEFAULT_RANDOM_DIM, config.seed))
+    if "template-identity" in config.controls:
+        featurizers.append(TemplateIdentityFeaturizer(
+            {c.name: c.template_pattern for c in config.corpora}))
     return featurizers, skipped, encoder

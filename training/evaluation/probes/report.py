@@ -130,9 +130,10 @@ def probes_markdown(results: ProbeResults | dict[str, Any]) -> str:
                                 else "") for m, info in data.get("methods", {}).items()]
     lines += [f"- `{m}`: not run — {reason}" for m, reason in data.get("skipped", {}).items()]
     retrieved = data.get("retrieval", {}).get("methods", {})
-    lines += [f"- `{m}`: decision probe only (one column has no cosine to rank by)"
-              for m, info in data.get("methods", {}).items()
-              if info.get("dim") == 1 and m not in retrieved]
+    lines += [f"- `{m}`: decision probe only ("
+              + ("one column has no cosine to rank by" if info.get("dim") == 1
+                 else "it names the retrieval probe's answer") + ")"
+              for m, info in data.get("methods", {}).items() if retrieved and m not in retrieved]
     lines += [f"- rows added later on the same programs and settings (checked): "
               f"{', '.join(f'`{m}`' for m in added['methods'])} — `{added['command']}`"
               for added in data.get("added_rows", [])]

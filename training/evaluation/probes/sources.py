@@ -13,7 +13,7 @@ from ....infra.errors import ConfigError
 from .config import CorpusSource, ProbeConfig
 
 __all__ = ["SourceFile", "source_identity", "discover_sources", "sample_sources",
-           "template_of"]
+           "template_of", "template_of_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +52,18 @@ def source_identity(display: str) -> tuple[str, str]:
 
 def template_of(source: SourceFile, pattern: str | None) -> str:
     """The source's template group (``corpus:s6``), or its own id without a pattern/match."""
+    return template_of_id(source.source_id, {source.corpus: pattern})
+
+
+def template_of_id(source_id: str, patterns: dict[str, str | None]) -> str:
+    """:func:`template_of` from a source id (``corpus/member``) and each corpus's pattern."""
+    corpus, _, member = source_id.partition("/")
+    pattern = patterns.get(corpus)
     if pattern:
-        match = re.match(pattern, Path(source.identity[1]).name)
+        match = re.match(pattern, Path(member).name)
         if match:
-            return f"{source.corpus}:{match.group(1)}"
-    return source.source_id
+            return f"{corpus}:{match.group(1)}"
+    return source_id
 
 
 def discover_sources(config: ProbeConfig) -> dict[str, list[SourceFile]]:

@@ -150,7 +150,9 @@ def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
             "description": featurizer.description, "dim": int(features.shape[1]),
             "featurize_s": time.perf_counter() - began, "failed": len(featurizer.errors),
             "geometry": embedding_geometry(features)}
-        if len(retrieval_rows) and features.shape[1] > 1:  # one number: no cosine to rank by
+        # One number has no cosine to rank by; an identity control names the answer.
+        if (len(retrieval_rows) and features.shape[1] > 1
+                and getattr(featurizer, "retrieval", True)):
             retrieval_methods[featurizer.name] = retrieval_scores(
                 features[retrieval_rows], data.retrieval, config.seed)
         decision_features[featurizer.name] = features[decision_rows]

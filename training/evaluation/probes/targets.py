@@ -64,8 +64,17 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
         if seen:
             lines.append(f"**probes, compiler decisions ({_GROUPINGS.get(grouping, grouping)})**: "
                          f"target {verdict(ok)} — " + "; ".join(parts) + "."
-                         + _other_outputs(tasks, method, twin))
+                         + _other_outputs(tasks, method, twin) + _template_reading(tasks))
     return lines
+
+
+def _template_reading(tasks: dict[str, Any], control: str = "template-identity") -> str:
+    """`` Naming the template alone (...): vectorised? 0.83, ...``: how much of a grouping's
+    accuracy recognising a near-copy gives, with no program content (empty without the row)."""
+    pairs = [f"{TASK_TITLES.get(task, task)} {info['methods'][control]['accuracy']:.3f}"
+             for task, info in tasks.items() if control in info.get("methods", {})]
+    return (" Naming the generator template alone (template-identity, no program content): "
+            + ", ".join(pairs) + ".") if pairs else ""
 
 
 def _other_outputs(tasks: dict[str, Any], method: str, twin: str) -> str:
