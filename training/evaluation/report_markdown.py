@@ -7,6 +7,7 @@ from typing import Any
 
 from .ablation_table import ablations_markdown
 from .basis_table import basis_markdown, basis_statements
+from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
@@ -251,6 +252,13 @@ def _coverage_lines(task: str, meta: dict[str, Any]) -> list[str]:
 _SCORE_TAGS = ("eval.", "metric.")  # registry tags that hold evaluation scores
 
 
+def _encoder_speedup(results: dict[str, Any]) -> float | None:
+    """The encoder's thread-coarsening leakage-free mean speedup, where recorded."""
+    cell = (results.get("thread-coarsening", {}).get("leakage-free", {}).get("average", {})
+            .get("encoder"))
+    return cell["speedup_mean"] if cell else None
+
+
 def render_results_md(summary: dict[str, Any], chart_name: str | None = "results/results.png"
                       ) -> str:
     """The whole ``RESULTS.md`` text."""
@@ -297,6 +305,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     statements += pooled_statements(pooled_effects(summary.get("runs_of_record", {})))
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
+    statements += resolution_statements(summary.get("coarsening_resolution", {}),
+                                        _encoder_speedup(results))
     statements += basis_statements(summary.get("principal_basis", {}))
     statements += codebook_statements(summary.get("node_codes", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
@@ -350,6 +360,8 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
         out += ["", curve_markdown(summary["learning_curve"]).rstrip()]
     if summary.get("program_dims"):
         out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
+    if summary.get("coarsening_resolution"):
+        out += ["", resolution_markdown(summary["coarsening_resolution"]).rstrip()]
     if summary.get("principal_basis"):
         out += ["", basis_markdown(summary["principal_basis"]).rstrip()]
     if summary.get("node_codes"):

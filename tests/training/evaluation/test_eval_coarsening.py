@@ -147,3 +147,28 @@ def test_program_rotation_turns_only_representations_of_several_columns() -> Non
     for results in (before, after):
         assert results["average"]["id"]["speedup_mean"] == pytest.approx(
             results["average"]["oracle"]["speedup_mean"])
+
+
+def test_coarsening_resolution_interval_and_statement() -> None:
+    from mirencoder.training.evaluation.coarsening_resolution import kernel_interval
+    from mirencoder.training.evaluation.coarsening_resolution_table import (
+        resolution_statements,
+        spread,
+    )
+
+    constant = np.full((17, 4), 1.05)
+    assert kernel_interval(constant, draws=100) == pytest.approx((1.05, 1.05))
+    table = np.vstack([np.full((8, 4), 1.0), np.full((9, 4), 1.2)])
+    low, high = kernel_interval(table, draws=2000)
+    assert 1.0 < low < table.mean() < high < 1.2
+    assert spread([1.0, 1.1, 1.2], 1.1) == {"mean": pytest.approx(1.1), "std": pytest.approx(0.1),
+                                            "min": 1.0, "max": 1.2, "reaching": 2, "n": 3}
+    section = {"kernels": 17, "target": 1.1,
+               "exact": {"program-size": {"columns": 1, "speedup": 1.08,
+                                          "interval": [1.01, 1.17]}},
+               "random": {"random": {"label": "random vectors", "columns": 128,
+                                     "values": [0.95, 1.0, 1.12]}}}
+    (line,) = resolution_statements(section, encoder=1.03)
+    assert "random vectors 1.023x ± 0.087 (0.950-1.120x); 1 of 3 seeds reach 1.10x" in line
+    assert line.endswith("the encoder's 1.030x lies inside the content-free vectors' range.")
+    assert resolution_statements({}) == []
