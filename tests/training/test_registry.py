@@ -174,8 +174,12 @@ def test_pull_errors_are_clear(registered, store, tmp_path):
     from mirencoder.infra.mlflow_server import free_port
     from mirencoder.training.embedding.embedder import Embedder
 
-    with pytest.raises(ConfigError, match=r"no version or alias 'bronze'.*known versions: 1"):
+    with pytest.raises(ConfigError, match=r"no version or alias 'bronze'.*known versions: 1.*"
+                       r"registry promote VERSION --alias bronze"):
         Embedder.from_uri("models:/mirencoder@bronze", tracking_uri=store, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"known versions: none.*bash infra/demo.sh"):
+        Embedder.from_uri("models:/unknown-model@champion", tracking_uri=store,
+                          cache_dir=tmp_path)
     with pytest.raises(ConfigError, match="no version or alias '9'"):
         Embedder.from_uri("models:/mirencoder/9", tracking_uri=store, cache_dir=tmp_path)
     with pytest.raises(FatalError, match="does not exist"):

@@ -349,9 +349,19 @@ def get_version(version: int | str, *, name: str = DEFAULT_MODEL_NAME,
                 mv = client.get_model_version_by_alias(name, str(version))
         except MlflowException as error:
             if "RESOURCE_DOES_NOT_EXIST" in str(error.error_code) or "not found" in str(error):
+                known = _known_versions(client, name)
+                if known.startswith("none"):
+                    hint = ("; register one with `bash infra/demo.sh` (alias candidate) or "
+                            "`bash infra/reproduce.sh` (the run of record, alias champion), or "
+                            "give a package folder instead of the models:/ URI")
+                elif not str(version).isdigit():
+                    hint = (f"; point the alias at a version with `mirencoder registry promote "
+                            f"VERSION --alias {version}`, or ask for a version by number")
+                else:
+                    hint = ""
                 raise ConfigError(
                     f"registered model {name!r} has no version or alias {str(version)!r} in "
-                    f"{uri}; known versions: {_known_versions(client, name)}") from error
+                    f"{uri}; known versions: {known}{hint}") from error
             raise
     return _version_info(client, mv)
 
