@@ -22,6 +22,7 @@ from .published import (
 from .record_pooled import pooled_effects, pooled_statements, record_section_markdown
 from .record_table import replicate_statements, twin_spread_statements
 from .table_cells import verdict
+from .target_table import target_table_markdown
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
@@ -295,7 +296,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
                    "`--model models:/mirencoder@champion` (or a package folder) to add the "
                    "encoder rows (fused, token-only, graph-only) and `--untrained-model` for the "
                    "untrained ablation.")
-    out += ["", "## Targets", ""]
+    out += ["", "## Targets", ""] + target_table_markdown(summary)
     spread = twin_spread_statements(summary.get("runs_of_record", {}), (
         summary.get("encoder") or {}).get("lineage", {}).get("config_name"))
     statements = target_statements(summary) + probe_target_statements(

@@ -201,3 +201,37 @@ def test_rows_are_checked_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="drop --model"):
         DevMapEvalConfig(methods=DevMapMethodsConfig(model="models:/m/1"),
                          report=ReportConfig(add_rows=True))
+
+
+def test_target_table_one_line_per_target():
+    from mirencoder.training.evaluation.target_table import target_rows, target_table_markdown
+
+    def cell(value, key="accuracy_mean"):
+        return {key: value}
+
+    lf = {"amd": {"encoder": cell(88.0), "encoder-untrained": cell(85.0),
+                  "runtime-only": cell(87.0), "static": cell(59.0), "oracle": cell(100.0)},
+          "nvidia": {"encoder": cell(84.0), "encoder-untrained": cell(83.0),
+                     "opcode-histogram": cell(84.5)}}
+    literature = {"amd": {"encoder": cell(94.5), "runtime-only": cell(92.0),
+                          "ir2vec-fa": cell(91.0)},
+                  "nvidia": {"encoder": cell(92.5), "runtime-only": cell(83.0),
+                             "ir2vec-fa": cell(89.0)}}
+    tc = {"average": {"encoder": cell(1.12, "speedup_mean"),
+                      "program-size": cell(1.08, "speedup_mean"),
+                      "oracle": cell(1.36, "speedup_mean")}}
+    summary = {"results": {"devmap-669": {"literature-rs104": literature, "leakage-free": lf},
+                           "thread-coarsening": {"leakage-free": tc}}}
+    rows = {row[0]: row for row in target_rows(summary)}
+    assert rows["devmap-669, literature-rs104"][3] is True
+    assert "run-time inputs alone 92.0 / 83.0 %" in rows["devmap-669, literature-rs104"][4]
+    ahead = rows["devmap-669, leakage-free: ahead of every baseline"]
+    assert ahead[1] == "above runtime-only 87.0 / opcode-histogram 84.5" and ahead[3] is False
+    twin = rows["devmap-669, leakage-free: pre-training"]
+    assert twin[2] == "+3.0 / +1.0 points" and twin[3] is False
+    assert rows["thread coarsening, leakage-free: pre-training"][3] is True
+    lines = target_table_markdown(summary)
+    assert lines[0].startswith("3 of 5 targets met")
+    assert "| devmap-669, literature-rs104 | >= 94.0 / 92.0 % | 94.5 / 92.5 % | yes | – |" in lines
+    assert target_table_markdown({"results": {"devmap-669": {"leakage-free": {
+        "amd": {"runtime-only": cell(90.0)}, "nvidia": {"runtime-only": cell(84.0)}}}}}) == []
