@@ -126,16 +126,21 @@ def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
             value = methods["encoder"]["accuracy"]
             gaps.append(value - methods["encoder-untrained"]["accuracy"])
             if value <= methods["opcode-histogram"]["accuracy"]:
-                below.append(TASK_TITLES.get(task, task))
+                best = _best_other({m: v for m, v in methods.items()
+                                    if m != "template-identity"}, "accuracy")
+                below.append(f"{TASK_TITLES.get(task, task)} (best control: {best[0]} "
+                             f"{best[1]:.3f})" if best else TASK_TITLES.get(task, task))
             ok &= gaps[-1] >= DECISION_MARGIN and not below
         if gaps:
             shown = " / ".join(f"{100 * g:+.1f}" for g in gaps) + " points vs twin"
+            limit = _LIMITS.get(f"probes-{grouping}", "see the probes section")
             if below:
-                shown += f"; {', '.join(below)} not above the opcode histogram"
+                shown += "; not above the opcode histogram on " + ", ".join(
+                    b.split(" (")[0] for b in below)
+                limit = "; ".join(below) + "; " + limit
             rows.append((f"probes, compiler decisions ({grouping} folds)",
                          f"twin + {100 * DECISION_MARGIN:.0f} points and above the opcode "
-                         f"histogram, {len(gaps)} tasks", shown, ok,
-                         _LIMITS.get(f"probes-{grouping}", "see the probes section")))
+                         f"histogram, {len(gaps)} tasks", shown, ok, limit))
     return rows
 
 

@@ -232,6 +232,14 @@ def test_target_table_one_line_per_target():
     assert rows["thread coarsening, leakage-free: pre-training"][3] is True
     lines = target_table_markdown(summary)
     assert lines[0].startswith("3 of 5 targets met")
+    accs = {"encoder": 0.50, "encoder-untrained": 0.40, "opcode-histogram": 0.55,
+            "program-size": 0.75, "template-identity": 0.9}
+    task = {"methods": {m: {"accuracy": a} for m, a in accs.items()}}
+    summary["probes"] = {"decisions": {"groupings": {"template": {"ic": task}}}}
+    decisions = target_rows(summary)[-1]
+    assert decisions[2] == "+10.0 points vs twin; not above the opcode histogram on IC"
+    assert decisions[3] is False and decisions[4].startswith("IC (best control: program-size "
+                                                              "0.750)")
     assert "| devmap-669, literature-rs104 | >= 94.0 / 92.0 % | 94.5 / 92.5 % | yes | – |" in lines
     assert target_table_markdown({"results": {"devmap-669": {"leakage-free": {
         "amd": {"runtime-only": cell(90.0)}, "nvidia": {"runtime-only": cell(84.0)}}}}}) == []
