@@ -15,14 +15,16 @@ from .published import TARGETS
 
 __all__ = ["target_rows", "target_table_markdown"]
 
-_LIMITS = {
-    "devmap-leakage-free": "see 'How many program dimensions the DevMap head can use'",
-    "coarsening-leakage-free": "see 'How finely thread coarsening leakage-free separates "
-                               "representations'",
-    "probes-source": "see the template-identity row: naming a near-copy's template does most "
-                     "of it",
-    "probes-template": "see the compiler-decision tables",
+_DIAGNOSTICS = {
+    "devmap-leakage-free": ("program_dims",
+                            "see 'How many program dimensions the DevMap head can use'"),
+    "coarsening-leakage-free": ("coarsening_resolution",
+                                "see 'How finely thread coarsening leakage-free separates "
+                                "representations'"),
 }
+"""What limits a target, where the report holds the diagnostic (its summary key) that shows
+it; without it the row points at the controls."""
+_CONTROLS = "see 'What the controls show'"
 _PLATFORMS = ("amd", "nvidia")
 
 
@@ -54,7 +56,8 @@ def _peers(platforms: dict[str, Any], key: str, digits: int, unit: str) -> str:
     return text
 
 
-def _devmap_rows(task: str, protocols: dict[str, Any]) -> list[tuple[str, ...]]:
+def _devmap_rows(task: str, protocols: dict[str, Any], limits: dict[str, str]
+                 ) -> list[tuple[str, ...]]:
     rows = []
     for protocol, platforms in protocols.items():
         values = [_encoder(platforms.get(p, {}), "accuracy_mean") for p in _PLATFORMS]
@@ -72,18 +75,19 @@ def _devmap_rows(task: str, protocols: dict[str, Any]) -> list[tuple[str, ...]]:
             ok = all(v > b[1] for v, b in zip(values, best, strict=True))
             rows.append((f"{task}, {protocol}: ahead of every baseline",
                          "above " + " / ".join(f"{b[0]} {b[1]:.1f}" for b in best),
-                         f"{shown} %", ok, _LIMITS["devmap-leakage-free"]))
+                         f"{shown} %", ok, limits["devmap-leakage-free"]))
         twins = [platforms[p].get("encoder-untrained") for p in _PLATFORMS]
         if None not in twins:
             margin = TARGETS["pretraining"]["devmap_twin_margin"]
             gains = [v - t["accuracy_mean"] for v, t in zip(values, twins, strict=True)]
             rows.append((f"{task}, {protocol}: pre-training", f"untrained twin + {margin:.0f} "
                          "points on both", " / ".join(f"{g:+.1f}" for g in gains) + " points",
-                         all(g >= margin for g in gains), _LIMITS["devmap-leakage-free"]))
+                         all(g >= margin for g in gains), limits["devmap-leakage-free"]))
     return rows
 
 
-def _coarsening_rows(protocols: dict[str, Any]) -> list[tuple[str, ...]]:
+def _coarsening_rows(protocols: dict[str, Any], limits: dict[str, str]
+                     ) -> list[tuple[str, ...]]:
     rows = []
     for protocol, platforms in protocols.items():
         cells = platforms.get("average", {})
@@ -99,10 +103,10 @@ def _coarsening_rows(protocols: dict[str, Any]) -> list[tuple[str, ...]]:
         if best is not None:
             rows.append(("thread coarsening, leakage-free: ahead of every baseline",
                          f"above {best[0]} {best[1]:.3f}x", f"{value:.3f}x", value > best[1],
-                         _LIMITS["coarsening-leakage-free"]))
+                         limits["coarsening-leakage-free"]))
         goal = TARGETS["pretraining"]["coarsening_leakage_free"]
         rows.append(("thread coarsening, leakage-free: pre-training", f">= {goal:.2f}x",
-                     f"{value:.3f}x", value >= goal, _LIMITS["coarsening-leakage-free"]))
+                     f"{value:.3f}x", value >= goal, limits["coarsening-leakage-free"]))
     return rows
 
 
@@ -133,7 +137,10 @@ def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
             ok &= gaps[-1] >= DECISION_MARGIN and not below
         if gaps:
             shown = " / ".join(f"{100 * g:+.1f}" for g in gaps) + " points vs twin"
-            limit = _LIMITS.get(f"probes-{grouping}", "see the probes section")
+            named = any("template-identity" in info.get("methods", {}) for info in tasks.values())
+            limit = ("see the template-identity row: naming a near-copy's template does most of "
+                     "it" if grouping == "source" and named else "see the compiler-decision "
+                     "tables")
             if below:
                 shown += "; not above the opcode histogram on " + ", ".join(
                     b.split(" (")[0] for b in below)
@@ -148,10 +155,12 @@ def target_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
     """``(target, required, encoder, met, what limits it)`` per target of the
     report's encoder (``met`` a bool); ``[]`` without encoder rows."""
     results = summary.get("results", {})
+    limits = {target: text if summary.get(key) else _CONTROLS
+              for target, (key, text) in _DIAGNOSTICS.items()}
     rows = []
     for task in sorted(t for t in results if t.startswith("devmap")):
-        rows += _devmap_rows(task, results[task])
-    rows += _coarsening_rows(results.get("thread-coarsening", {}))
+        rows += _devmap_rows(task, results[task], limits)
+    rows += _coarsening_rows(results.get("thread-coarsening", {}), limits)
     rows += _probe_rows(summary.get("probes", {}))
     return rows
 

@@ -229,6 +229,10 @@ def test_target_table_one_line_per_target():
     assert ahead[1] == "above runtime-only 87.0 / opcode-histogram 84.5" and ahead[3] is False
     twin = rows["devmap-669, leakage-free: pre-training"]
     assert twin[2] == "+3.0 / +1.0 points" and twin[3] is False
+    assert twin[4] == "see 'What the controls show'"  # no program-dimensions section here
+    summary["program_dims"] = {"settings": ["devmap-669 amd"]}
+    assert "How many program dimensions" in target_rows(summary)[2][4]
+    del summary["program_dims"]
     assert rows["thread coarsening, leakage-free: pre-training"][3] is True
     lines = target_table_markdown(summary)
     assert lines[0].startswith("3 of 5 targets met")
