@@ -48,7 +48,8 @@ class MethodsConfig:
     features: list[str] = field(default_factory=lambda: list(BUILTIN_FEATURIZERS))
     """Baselines and controls (empty: only the encoder): runtime-only, kernel-identity,
     program-size, opcode-histogram, loop-opcode-histogram (the opcode counts of the
-    instructions in loops), ir2vec-fa, ir2vec-sym."""
+    instructions in loops), memory-ops (loads, stores and atomics per address space),
+    ir2vec-fa, ir2vec-sym."""
     windows: str = ""
     """Token windows of long programs for the encoder and its twin: '' (the embedder's
     default, first), first, pool, mean or auto (the package's training policy)."""

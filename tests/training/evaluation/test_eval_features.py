@@ -87,6 +87,44 @@ def test_program_size_is_the_log_instruction_count(tmp_path: Path) -> None:
     assert failed_rows(out).tolist() == [False, False, True] and set(featurizer.errors) == {"gone"}
 
 
+SPIR_IR = """define spir_kernel void @k(ptr addrspace(1) %out, ptr addrspace(3) %tile,
+                                 ptr addrspace(2) %c) {
+entry:
+  %v = load float, ptr addrspace(1) %out, align 4
+  %w = load float, ptr addrspace(2) %c, align 4
+  %p = load ptr addrspace(3), ptr addrspace(1) %out, align 8
+  store float %v, ptr addrspace(3) %tile, align 4
+  store ptr addrspace(3) %p, ptr addrspace(1) %out, align 8
+  %old = atomicrmw add ptr addrspace(1) %out, i32 1 seq_cst
+  %x = cmpxchg ptr addrspace(7) %c, i32 0, i32 1 seq_cst seq_cst
+  %q = alloca i32, align 4
+  store i32 1, ptr %q, align 4
+  ret void
+}
+"""
+
+
+def test_memory_op_counts_per_address_space(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.features.memory_ops import (
+        MemoryOpsFeaturizer,
+        memory_op_counts,
+    )
+
+    assert memory_op_counts(SPIR_IR) == {"load:1": 2, "load:2": 1, "store:3": 1, "store:1": 1,
+                                         "store:0": 1, "atomic:1": 1, "atomic:other": 1}
+    typed = "  %v = load float, float addrspace(3)* %t\n  store i32 %c, i32* %p, align 4\n"
+    assert memory_op_counts(typed) == {"load:3": 1, "store:0": 1}
+    assert memory_op_counts(IR) == {"store:0": 1}
+    good, bad = tmp_path / "k.ll", tmp_path / "bad.ll"
+    good.write_text(IR)
+    bad.write_text("not ir")
+    featurizer = MemoryOpsFeaturizer()
+    out = featurizer.featurize([EvalProgram(key="k", kernel="k", path=good),
+                                EvalProgram(key="bad", kernel="bad", path=bad)])
+    assert out.shape == (2, 15) and out[0].sum() == pytest.approx(np.log1p(1))
+    assert np.isnan(out[1]).all() and list(featurizer.errors) == ["bad"]
+
+
 def test_kernel_identity_one_hot() -> None:
     programs = [EvalProgram(key=f"{k}_{i}", kernel=k, path=Path("x"))
                 for i, k in enumerate("bab")]

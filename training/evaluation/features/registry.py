@@ -6,6 +6,7 @@ from .base import Featurizer
 from .ir2vec_vectors import IR2VecFeaturizer
 from .kernel_identity import KernelIdentityFeaturizer
 from .loop_histogram import LoopOpcodeHistogramFeaturizer
+from .memory_ops import MemoryOpsFeaturizer
 from .opcode_histogram import OpcodeHistogramFeaturizer
 from .program_size import ProgramSizeFeaturizer
 from .runtime_only import RuntimeOnlyFeaturizer
@@ -13,7 +14,7 @@ from .runtime_only import RuntimeOnlyFeaturizer
 __all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
 
 BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "program-size", "opcode-histogram",
-                       "loop-opcode-histogram", "ir2vec-fa", "ir2vec-sym")
+                       "loop-opcode-histogram", "memory-ops", "ir2vec-fa", "ir2vec-sym")
 
 
 def build_featurizer(name: str) -> Featurizer:
@@ -32,6 +33,8 @@ def build_featurizer(name: str) -> Featurizer:
         return OpcodeHistogramFeaturizer()
     if name == "loop-opcode-histogram":
         return LoopOpcodeHistogramFeaturizer()
+    if name == "memory-ops":
+        return MemoryOpsFeaturizer()
     if name in {"ir2vec-fa", "ir2vec-sym"}:
         return IR2VecFeaturizer(name.split("-", 1)[1])
     raise ValueError(f"unknown feature set {name!r}; known: {', '.join(BUILTIN_FEATURIZERS)}")
