@@ -15,9 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ....infra.errors import InputError
 from ..programs import EvalProgram
-from .opcode_histogram import read_ir_text
+from .opcode_histogram import ir_text_rows
 
 __all__ = ["MEMORY_OPS", "ADDRESS_SPACES", "memory_op_counts", "MemoryOpsFeaturizer"]
 
@@ -66,14 +65,10 @@ class MemoryOpsFeaturizer:
 
     def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
         columns = [f"{op}:{space}" for op in MEMORY_OPS for space in ADDRESS_SPACES]
-        out = np.zeros((len(programs), len(columns)), dtype=np.float32)
-        self.errors = {}
-        for row, program in enumerate(programs):
-            try:
-                counts = memory_op_counts(read_ir_text(program.path))
-            except (InputError, OSError) as error:
-                self.errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
-                out[row] = np.nan
-                continue
-            out[row] = np.log1p([counts[c] for c in columns])
+
+        def row(text: str) -> np.ndarray:
+            counts = memory_op_counts(text)
+            return np.log1p([counts[c] for c in columns])
+
+        out, self.errors = ir_text_rows(programs, len(columns), row)
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ from ....infra.errors import InputError
 from ....pipelines.ir.node_vocab import LLVM_OPCODES
 from ..programs import EvalProgram
 
-__all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "OpcodeHistogramFeaturizer"]
+__all__ = ["LLVM_OPCODES", "opcode_counts", "read_ir_text", "ir_text_rows",
+           "OpcodeHistogramFeaturizer"]
 
 
 _COLUMN = {op: i for i, op in enumerate(LLVM_OPCODES)}
@@ -84,6 +85,32 @@ def read_ir_text(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def ir_text_rows(programs: Sequence[EvalProgram], width: int,
+                 row_of_text: Callable[[str], Sequence[float] | np.ndarray]
+                 ) -> tuple[np.ndarray, dict[str, str]]:
+    """``[len(programs), width]`` float32 rows, ``row_of_text`` of each program's IR text
+    (:func:`read_ir_text`), and ``program key -> reason`` for each program whose IR could not
+    be read (its row is NaN): what a featurizer returns and keeps as ``errors``."""
+    out = np.zeros((len(programs), width), dtype=np.float32)
+    errors: dict[str, str] = {}
+    for row, program in enumerate(programs):
+        try:
+            text = read_ir_text(program.path)
+        except (InputError, OSError) as error:
+            errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
+            out[row] = np.nan
+            continue
+        out[row] = row_of_text(text)
+    return out, errors
+
+
+def _opcode_row(text: str) -> np.ndarray:
+    row = np.zeros(len(LLVM_OPCODES) + 1, dtype=np.float32)
+    for op, count in opcode_counts(text).items():
+        row[_COLUMN.get(op, len(LLVM_OPCODES))] += count
+    return row
+
+
 class OpcodeHistogramFeaturizer:
     """``log1p(count)`` of each LLVM opcode (plus ``other``) in the program's IR.
 
@@ -103,15 +130,5 @@ class OpcodeHistogramFeaturizer:
         self.description = f"log1p opcode counts, {len(LLVM_OPCODES) + 1} bins, from {source}"
 
     def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
-        out = np.zeros((len(programs), len(LLVM_OPCODES) + 1), dtype=np.float32)
-        self.errors = {}
-        for row, program in enumerate(programs):
-            try:
-                counts = opcode_counts(read_ir_text(program.path))
-            except (InputError, OSError) as error:
-                self.errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
-                out[row] = np.nan
-                continue
-            for op, count in counts.items():
-                out[row, _COLUMN.get(op, len(LLVM_OPCODES))] += count
-        return np.log1p(out)
+        counts, self.errors = ir_text_rows(programs, len(LLVM_OPCODES) + 1, _opcode_row)
+        return np.log1p(counts)

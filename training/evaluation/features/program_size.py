@@ -6,11 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ....infra.errors import InputError
 from ..programs import EvalProgram
-from .opcode_histogram import opcode_counts, read_ir_text
+from .opcode_histogram import ir_text_rows, opcode_counts
 
 __all__ = ["ProgramSizeFeaturizer"]
+
+
+def _log_size(ir_text: str) -> list[float]:
+    return [float(np.log1p(sum(opcode_counts(ir_text).values())))]
 
 
 class ProgramSizeFeaturizer:
@@ -29,12 +32,5 @@ class ProgramSizeFeaturizer:
         self.errors: dict[str, str] = {}
 
     def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
-        out = np.zeros((len(programs), 1), dtype=np.float32)
-        self.errors = {}
-        for row, program in enumerate(programs):
-            try:
-                out[row, 0] = np.log1p(sum(opcode_counts(read_ir_text(program.path)).values()))
-            except (InputError, OSError) as error:
-                self.errors[program.key] = f"{getattr(error, 'reason', 'unreadable')}: {error}"
-                out[row] = np.nan
+        out, self.errors = ir_text_rows(programs, 1, _log_size)
         return out
