@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .basis_table import AS_IS, basis_markdown, collect_basis_study
-from .report_files import add_report_dir_argument, parse_group, show_and_publish
+from .report_files import add_report_dir_argument, parse_group, save_figure, show_and_publish
 
 __all__ = ["draw_basis_study", "main"]
 
@@ -60,11 +60,7 @@ def draw_basis_study(section: dict[str, Any], png: Path) -> Path:
     fig.suptitle("DevMap leakage-free, fused output in the corpus principal basis: share of "
                  "variance kept, or a fixed number of directions (dotted: own coordinates)",
                  fontsize=9)
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ from .crossval import cross_val_predict
 from .folds import leave_group_out
 from .heads import make_head
 from .metrics import cap_factor, coarsening_speedups
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import add_report_dir_argument, save_figure, show_and_publish
 
 __all__ = ["TARGET", "exact_feature_sets", "kernel_interval", "loo_kernel_speedups",
            "coarsening_resolution", "main"]
@@ -165,11 +165,7 @@ def draw_resolution(section: dict[str, Any], png: Path,
     ax.set_xlabel("thread coarsening leakage-free: mean speedup over factor 1")
     ax.legend(fontsize=7, loc="upper right")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .program_dims_table import METHODS, collect_program_dims, label_k, program_dims_markdown
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import add_report_dir_argument, save_figure, show_and_publish
 
 __all__ = ["draw_program_dims", "main"]
 
@@ -59,11 +59,7 @@ def draw_program_dims(section: dict[str, Any], png: Path) -> Path:
     axes.flat[0].legend(fontsize=7, loc="upper right")
     fig.supxlabel("K: principal components of each program representation the head sees",
                   fontsize=9)
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png)
 
 
 def main(argv: list[str] | None = None) -> int:

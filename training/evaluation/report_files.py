@@ -14,7 +14,7 @@ from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group"]
+           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group", "save_figure"]
 
 ReportPaths = dict[str, Path]
 
@@ -78,6 +78,18 @@ def parse_group(text: str) -> tuple[str, list[str]]:
     if not label or not members:
         raise ValueError(f"--group {text!r}: expected LABEL=NAME[,NAME...]")
     return label, members
+
+
+def save_figure(fig: Any, png: Path) -> Path:
+    """A report section's figure: laid out, written to ``png`` (folders made, 120 dpi) and
+    closed; returns ``png``."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
 
 
 def add_report_dir_argument(parser: argparse.ArgumentParser) -> None:
