@@ -20,6 +20,7 @@ import argparse
 
 import numpy as np
 
+from benchmarks.loop_ceiling import exact_features, record_leakage_free
 from benchmarks.report import write_section
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
@@ -34,30 +35,29 @@ def main() -> None:
     args = parser.parse_args()
     config = DevMapConfig(protocols=("leakage-free",), seeds=3)
     settings = [(rs, plat) for rs in ("669", "680") for plat in ("amd", "nvidia")]
-    cells: dict[tuple[str, str, str], str] = {}
+    scores: dict[tuple[str, str, str], list[float]] = {}
     for row_set in ("669", "680"):
         data = load_devmap(row_set, config.data_dir, config.cache_dir)
         kernel = np.unique([p.kernel for p in data.programs], return_inverse=True)[1]
-        histogram = OpcodeHistogramFeaturizer().featurize(data.programs).astype(np.float64)
-        if not np.isfinite(histogram).all():
-            raise SystemExit(f"devmap-{row_set}: the opcode histogram failed on some programs")
+        histogram = exact_features(data, (OpcodeHistogramFeaturizer(),))["opcode-histogram"]
         features = {"histogram": histogram}
         for seed in range(args.draws):
             rng = np.random.default_rng(seed)
             features[f"random{seed}"] = rng.standard_normal((int(kernel.max()) + 1, WIDTH))[kernel]
             features[f"mix{seed}"] = (histogram @ rng.standard_normal((histogram.shape[1], WIDTH))
                                       / np.sqrt(histogram.shape[1]))
-        results = evaluate_devmap_rows(data, features, config, progress=False)["leakage-free"]
-        for platform in ("amd", "nvidia"):
-            scores = results[platform]
-            for kind in ("random", "mix"):
-                values = np.asarray([scores[f"{kind}{s}"]["accuracy_mean"]
-                                     for s in range(args.draws)])
-                cells[(row_set, platform, kind)] = (f"{values.mean():.1f} ± "
-                                                    f"{values.std(ddof=1):.1f} "
-                                                    f"({values.min():.1f}-{values.max():.1f})")
-            cells[(row_set, platform, "histogram")] = f"{scores['histogram']['accuracy_mean']:.1f}"
+        results = evaluate_devmap_rows(data, features, config, progress=False)
+        record_leakage_free(scores, row_set, results, features)
         print(f"devmap-{row_set} done", flush=True)
+
+    def cell(row_set: str, platform: str, key: str) -> str:
+        if key == "histogram":
+            return f"{scores[(row_set, platform, key)][0]:.1f}"
+        values = np.asarray([scores[(row_set, platform, f"{key}{s}")][0]
+                             for s in range(args.draws)])
+        return (f"{values.mean():.1f} ± {values.std(ddof=1):.1f} "
+                f"({values.min():.1f}-{values.max():.1f})")
+
     header = " | ".join(f"{rs} LF {plat.upper()}" for rs, plat in settings)
     rows = (("random", f"random vectors, no content ({WIDTH}-d, one per kernel)"),
             ("mix", f"opcode histogram through a random {WIDTH}-wide mixing"),
@@ -68,8 +68,8 @@ def main() -> None:
              "and pre-trained encoders about 84-88. `python -m benchmarks.devmap_chance`.", "",
              f"| features | {header} |", "|---|" + "---|" * len(settings)]
     for key, label in rows:
-        lines.append(f"| {label} | " + " | ".join(cells[(rs, plat, key)]
-                                                 for rs, plat in settings) + " |")
+        lines.append(f"| {label} | " + " | ".join(cell(rs, plat, key) for rs, plat in settings)
+                     + " |")
     table = "\n".join(lines)
     print(table)
     write_section("devmap-chance", "DevMap: chance and a random function of the opcode counts",

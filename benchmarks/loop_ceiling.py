@@ -51,6 +51,16 @@ def varying(x: np.ndarray) -> np.ndarray:
     return x[:, x.std(axis=0) > 0]
 
 
+def record_leakage_free(scores: dict[tuple[str, str, str], list[float]], row_set: str,
+                        results: dict, names: Iterable[str]) -> None:
+    """Appends each feature set's leakage-free accuracy on both platforms of ``row_set``
+    (``results`` from ``evaluate_devmap_rows``) to ``scores[(row_set, platform, name)]``."""
+    for platform in ("amd", "nvidia"):
+        for name in names:
+            scores.setdefault((row_set, platform, name), []).append(
+                results["leakage-free"][platform][name]["accuracy_mean"])
+
+
 def exact_features(data: DevMapData, featurizers: Iterable[Featurizer]
                    ) -> dict[str, np.ndarray]:
     """``{featurizer name: [programs, D] float64}`` of the DevMap programs; exits naming the
@@ -99,10 +109,7 @@ def main() -> None:
         for mixing_seed in range(args.mixing_seeds):
             features = mixings(whole, loop, mixing_seed) | (exact if mixing_seed == 0 else {})
             results = evaluate_devmap_rows(data, features, config, progress=False)
-            for platform in ("amd", "nvidia"):
-                for name in features:
-                    scores.setdefault((row_set, platform, name), []).append(
-                        results["leakage-free"][platform][name]["accuracy_mean"])
+            record_leakage_free(scores, row_set, results, features)
         print(f"devmap-{row_set} done", flush=True)
     header = " | ".join(f"{rs} LF {plat.upper()}" for rs, plat in settings)
     lines = ["Exact opcode counts in loops and random mixings of them: DevMap leakage-free "

@@ -22,7 +22,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.loop_ceiling import exact_features, varying
+from benchmarks.loop_ceiling import exact_features, record_leakage_free, varying
 from benchmarks.report import write_section
 from mirencoder.training.evaluation.devmap_data import load_devmap
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
@@ -69,10 +69,7 @@ def main() -> None:
                 features[f"random53, sigma {sigma}"] = with_noise(exact @ mixing, kernel, sigma,
                                                                   rng)
             results = evaluate_devmap_rows(data, features, config, progress=False)
-            for platform in ("amd", "nvidia"):
-                for name in features:
-                    scores.setdefault((row_set, platform, name), []).append(
-                        results["leakage-free"][platform][name]["accuracy_mean"])
+            record_leakage_free(scores, row_set, results, features)
         print(f"devmap-{row_set} done", flush=True)
     header = " | ".join(f"{rs} LF {plat.upper()}" for rs, plat in settings)
     lines = ["The log node count and the loop-opcode log counts (exact, or through a random "
