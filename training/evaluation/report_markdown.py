@@ -21,12 +21,11 @@ from .published import (
 )
 from .record_pooled import pooled_effects, pooled_statements, record_section_markdown
 from .record_table import replicate_statements, twin_spread_statements
-from .table_cells import verdict
+from .table_cells import BOUNDS, best_other, verdict
 from .target_table import target_table_markdown
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
-_FIXED = ("static", "oracle")
 _COARSENING_PLATFORMS = ("cypress", "tahiti", "fermi", "kepler")
 _PROTOCOL_TEXT = {
     "literature-rs104": "the literature's folds: `StratifiedKFold(n_splits=10, shuffle=True, "
@@ -48,7 +47,7 @@ def method_sort_key(method: str) -> tuple[int, str]:
         rank = 0
     elif method.startswith("ir2vec"):
         rank = 1
-    elif method in _FIXED:
+    elif method in BOUNDS:
         rank = 3 if method == "static" else 4
     else:
         rank = 2
@@ -66,12 +65,6 @@ def _is_encoder(method: str) -> bool:
     return method.startswith("encoder")
 
 
-def _best_other(cells: dict[str, dict[str, Any]], key: str) -> tuple[str, float] | None:
-    others = [(m, v[key]) for m, v in cells.items()
-              if not _is_encoder(m) and m not in _FIXED]
-    return max(others, key=lambda x: x[1]) if others else None
-
-
 def target_statements(summary: dict[str, Any]) -> list[str]:
     """One plain sentence per task and protocol: whether the targets were reached."""
     results = summary.get("results", {})
@@ -86,7 +79,7 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
             where = f"{task}, {protocol}"
             has_encoder = any("encoder" in platforms.get(k, {}) for k in keys)
             if not has_encoder:
-                best = [(_best_other(platforms[k], metric), k) for k in keys if k in platforms]
+                best = [(best_other(platforms[k], metric), k) for k in keys if k in platforms]
                 text = "; ".join(f"{k}: {b[0]} {b[1]:.{digits}f}{unit}" for b, k in best if b)
                 lines.append(f"**{where}**: not assessed (no encoder in this run); best "
                              f"computed here: {text}.")
@@ -106,7 +99,7 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                 parts, ahead = [], True
                 for k in keys:
                     value = platforms[k]["encoder"][metric]
-                    best = _best_other(platforms[k], metric)
+                    best = best_other(platforms[k], metric)
                     if best is None:
                         continue
                     margin = value - best[1]
@@ -155,7 +148,7 @@ def control_statements(summary: dict[str, Any]) -> list[str]:
             for k in keys:
                 base = platforms[k]["runtime-only"][metric]
                 others = [(m, v[metric]) for m, v in platforms[k].items()
-                          if m not in (*_FIXED, "runtime-only", "kernel-identity")]
+                          if m not in (*BOUNDS, "runtime-only", "kernel-identity")]
                 text = f"{k}: runtime-only {base:.{digits}f}{unit}"
                 if others:
                     best = max(others, key=lambda x: x[1])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MISSING", "number_cell", "verdict"]
+__all__ = ["MISSING", "BOUNDS", "number_cell", "verdict", "best_other"]
+
+BOUNDS = ("static", "oracle")
+"""Rows of a downstream table that are bounds, not methods."""
 
 MISSING = "–"
 """The cell of a value that was not measured."""
@@ -18,3 +21,11 @@ def number_cell(value: Any, digits: int = 3) -> str:
 def verdict(ok: bool) -> str:
     """How the reports judge a target: ``reached`` or ``NOT reached``."""
     return "reached" if ok else "NOT reached"
+
+
+def best_other(cells: dict[str, dict[str, Any]], key: str) -> tuple[str, float] | None:
+    """The best method of a table cell set by ``key`` that is neither an encoder row
+    (``encoder``, ``encoder-...``) nor a bound: ``(name, value)``, or None."""
+    others = [(m, v[key]) for m, v in cells.items()
+              if not m.startswith("encoder") and m not in BOUNDS]
+    return max(others, key=lambda x: x[1]) if others else None

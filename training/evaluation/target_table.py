@@ -12,6 +12,7 @@ from typing import Any
 from .probes.report import TASK_TITLES
 from .probes.targets import DECISION_MARGIN, MAP_MARGIN, MAP_RATIO
 from .published import TARGETS
+from .table_cells import best_other
 
 __all__ = ["target_rows", "target_table_markdown"]
 
@@ -33,17 +34,11 @@ def _encoder(cells: dict[str, Any], key: str) -> float | None:
     return None if cell is None else cell[key]
 
 
-def _best_other(cells: dict[str, Any], key: str) -> tuple[str, float] | None:
-    others = [(m, v[key]) for m, v in cells.items()
-              if not m.startswith("encoder") and m not in ("static", "oracle")]
-    return max(others, key=lambda x: x[1]) if others else None
-
-
 def _peers(platforms: dict[str, Any], key: str, digits: int, unit: str) -> str:
     """``best other: ir2vec-fa 90.9 / opcode-histogram 88.9 %; run-time inputs alone ...``:
     how high the other rows of a literature protocol reach (its table has them all)."""
     keys = [p for p in (*_PLATFORMS, "average") if p in platforms]
-    best = [_best_other({m: v for m, v in platforms[p].items() if m != "runtime-only"}, key)
+    best = [best_other({m: v for m, v in platforms[p].items() if m != "runtime-only"}, key)
             for p in keys]
     text = "best other: " + " / ".join(f"{b[0]} {b[1]:.{digits}f}" for b in best if b) + unit
     runtime = [platforms[p].get("runtime-only") for p in keys]
@@ -70,7 +65,7 @@ def _devmap_rows(task: str, protocols: dict[str, Any], limits: dict[str, str]
             rows.append((f"{task}, {protocol}", f">= {goal['amd']:.1f} / {goal['nvidia']:.1f} %",
                          f"{shown} %", ok, _peers(platforms, "accuracy_mean", 1, " %")))
             continue
-        best = [_best_other(platforms[p], "accuracy_mean") for p in _PLATFORMS]
+        best = [best_other(platforms[p], "accuracy_mean") for p in _PLATFORMS]
         if None not in best:
             ok = all(v > b[1] for v, b in zip(values, best, strict=True))
             rows.append((f"{task}, {protocol}: ahead of every baseline",
@@ -99,7 +94,7 @@ def _coarsening_rows(protocols: dict[str, Any], limits: dict[str, str]
             rows.append(("thread coarsening, literature", f">= {goal:.2f}x", f"{value:.3f}x",
                          value >= goal, _peers({"average": cells}, "speedup_mean", 3, "x")))
             continue
-        best = _best_other(cells, "speedup_mean")
+        best = best_other(cells, "speedup_mean")
         if best is not None:
             rows.append(("thread coarsening, leakage-free: ahead of every baseline",
                          f"above {best[0]} {best[1]:.3f}x", f"{value:.3f}x", value > best[1],
@@ -122,7 +117,7 @@ def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
                      f"{MAP_MARGIN:.2f})", f"{value:.3f}", value >= goal,
                      "see the retrieval table"))
     for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
-        gaps, below, ok = [], [], True
+        gaps, below, best_controls = [], [], []
         for task, info in tasks.items():
             methods = info.get("methods", {})
             if not {"encoder", "encoder-untrained", "opcode-histogram"} <= set(methods):
@@ -130,11 +125,13 @@ def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
             value = methods["encoder"]["accuracy"]
             gaps.append(value - methods["encoder-untrained"]["accuracy"])
             if value <= methods["opcode-histogram"]["accuracy"]:
-                best = _best_other({m: v for m, v in methods.items()
-                                    if m != "template-identity"}, "accuracy")
-                below.append(f"{TASK_TITLES.get(task, task)} (best control: {best[0]} "
-                             f"{best[1]:.3f})" if best else TASK_TITLES.get(task, task))
-            ok &= gaps[-1] >= DECISION_MARGIN and not below
+                title = TASK_TITLES.get(task, task)
+                below.append(title)
+                best = best_other({m: v for m, v in methods.items()
+                                   if m != "template-identity"}, "accuracy")
+                best_controls.append(f"{title} (best control: {best[0]} {best[1]:.3f})"
+                                     if best else title)
+        ok = all(g >= DECISION_MARGIN for g in gaps) and not below
         if gaps:
             shown = " / ".join(f"{100 * g:+.1f}" for g in gaps) + " points vs twin"
             named = any("template-identity" in info.get("methods", {}) for info in tasks.values())
@@ -142,9 +139,8 @@ def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
                      "it" if grouping == "source" and named else "see the compiler-decision "
                      "tables")
             if below:
-                shown += "; not above the opcode histogram on " + ", ".join(
-                    b.split(" (")[0] for b in below)
-                limit = "; ".join(below) + "; " + limit
+                shown += "; not above the opcode histogram on " + ", ".join(below)
+                limit = "; ".join(best_controls) + "; " + limit
             rows.append((f"probes, compiler decisions ({grouping} folds)",
                          f"twin + {100 * DECISION_MARGIN:.0f} points and above the opcode "
                          f"histogram, {len(gaps)} tasks", shown, ok, limit))
