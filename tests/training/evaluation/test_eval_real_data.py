@@ -74,8 +74,13 @@ def test_thread_coarsening_command(shared_data: Path, cache_dir: Path, tmp_path:
 def test_coarsening_resolution_on_real_data(shared_data: Path, cache_dir: Path,
                                             tmp_path: Path) -> None:
     from mirencoder.training.evaluation.coarsening_data import load_thread_coarsening
+    from mirencoder.training.evaluation.coarsening_eval import (
+        CoarseningConfig,
+        evaluate_coarsening_rows,
+    )
     from mirencoder.training.evaluation.coarsening_resolution import (
         coarsening_resolution,
+        exact_feature_sets,
     )
     from mirencoder.training.evaluation.coarsening_resolution import (
         main as resolution_main,
@@ -84,9 +89,15 @@ def test_coarsening_resolution_on_real_data(shared_data: Path, cache_dir: Path,
     data = load_thread_coarsening(shared_data, cache_dir)
     section = coarsening_resolution(data, draws=2, boot_draws=500)
     assert section["kernels"] == 17 and section["oracle"] == pytest.approx(1.356, abs=0.001)
-    for row in section["exact"].values():  # the per-kernel table gives the protocol's mean
+    for row in section["exact"].values():
         low, high = row["interval"]
         assert low < row["speedup"] < high
+    # The per-kernel table's mean is the protocol's own average speedup.
+    size = exact_feature_sets(data)["program-size"]
+    protocol = evaluate_coarsening_rows(data, {"size": size}, CoarseningConfig(
+        protocols=("leakage-free",), seeds=1), progress=False)["leakage-free"]["average"]
+    assert section["exact"]["program-size"]["speedup"] == pytest.approx(
+        protocol["size"]["speedup_mean"], abs=1e-12)
     assert section["exact"]["program-size"]["columns"] == 1
     assert all(len(r["values"]) == 2 for r in section["random"].values())
     (tmp_path / "results").mkdir()
