@@ -30,7 +30,8 @@ from .crossval import cross_val_predict
 from .folds import leave_group_out
 from .heads import make_head
 from .metrics import cap_factor, coarsening_speedups
-from .report_files import add_report_dir_argument, save_figure, show_and_publish
+from .report_chart import save_figure
+from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["TARGET", "exact_feature_sets", "kernel_interval", "loo_kernel_speedups",
            "coarsening_resolution", "main"]

@@ -63,7 +63,7 @@ def log_results_to_mlflow(summary: dict[str, Any], run_id: str | None = None,
             on that version, plus ``eval.run_id``.
         version: the registered version.
         files: artifacts to log (default: ``summary["outputs"]``: RESULTS.md, summary.json,
-            the chart), under ``evaluation/``.
+            the charts), under ``evaluation/``.
         tracking_uri: MLflow tracking URI (default: ``MLFLOW_TRACKING_URI``, else the project's
             SQLite store, see :mod:`mirencoder.infra.tracking`); also the registry URI.
         experiment: experiment of a new run.

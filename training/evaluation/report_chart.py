@@ -8,7 +8,7 @@ from typing import Any
 from .published import PUBLISHED_COARSENING, PUBLISHED_DEVMAP
 from .report_markdown import method_sort_key
 
-__all__ = ["draw_results_chart"]
+__all__ = ["draw_results_chart", "save_figure"]
 
 _PUBLISHED_SHOWN = ("DeepTune", "NCC (inst2vec)", "IR2Vec flow-aware")
 
@@ -93,9 +93,16 @@ def draw_results_chart(summary: dict[str, Any], out_png: Path) -> Path:
     title = "Downstream evaluation" + (f" — encoder {encoder.get('uri')}" if encoder else
                                        " — baselines and controls (no encoder given)")
     fig.suptitle(title, fontsize=12)
+    return save_figure(fig, Path(out_png), dpi=110)
+
+
+def save_figure(fig: Any, png: Path, dpi: int = 120) -> Path:
+    """A report section's figure: laid out, written to ``png`` (folders made, ``dpi``) and
+    closed; returns ``png``."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=dpi)
     plt.close(fig)
-    return out_png
+    return png

@@ -12,20 +12,22 @@ from ...infra.files import write_text_atomic
 from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
+from .target_chart import draw_targets_chart
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group", "save_figure"]
+           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group"]
 
 ReportPaths = dict[str, Path]
 
 
 def report_paths(out_dir: Path) -> ReportPaths:
     """``results_md`` = OUT/RESULTS.md, ``summary_json`` = OUT/results/summary.json,
-    ``chart_png`` = OUT/results/results.png."""
+    ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png."""
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
             "summary_json": out_dir / "results" / "summary.json",
-            "chart_png": out_dir / "results" / "results.png"}
+            "chart_png": out_dir / "results" / "results.png",
+            "targets_png": out_dir / "results" / "targets.png"}
 
 
 def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
@@ -80,18 +82,6 @@ def parse_group(text: str) -> tuple[str, list[str]]:
     return label, members
 
 
-def save_figure(fig: Any, png: Path) -> Path:
-    """A report section's figure: laid out, written to ``png`` (folders made, 120 dpi) and
-    closed; returns ``png``."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return png
-
-
 def add_report_dir_argument(parser: argparse.ArgumentParser) -> None:
     """A report command's ``--report-dir`` (None: the section is only printed)."""
     parser.add_argument("--report-dir", type=Path, default=None,
@@ -118,8 +108,11 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     has_chart = bool(summary.get("results"))  # probes/ablations alone draw no chart
     if has_chart:
         draw_results_chart(summary, paths["chart_png"])
+    targets = draw_targets_chart(summary, paths["targets_png"])
     save_summary(summary, paths["summary_json"])
-    chart = (os.path.relpath(paths["chart_png"], paths["results_md"].parent) if has_chart
-             else None)
-    write_text_atomic(paths["results_md"], render_results_md(summary, chart_name=chart))
+    here = paths["results_md"].parent
+    chart = os.path.relpath(paths["chart_png"], here) if has_chart else None
+    targets_chart = os.path.relpath(targets, here) if targets else None
+    write_text_atomic(paths["results_md"], render_results_md(
+        summary, chart_name=chart, targets_chart=targets_chart))
     return paths

@@ -1,8 +1,10 @@
 """The Targets section's table: every target of the report's encoder on one line each, with
 what it needs, what the encoder scored, and where RESULTS.md shows what limits it.
 
-The sentences under the table (``report_markdown.target_statements`` and the probe, twin and
-diagnostic statements) give the detail; this is the page a reader scans first.
+The targets are judged once (``target_checks.judge``); the sentences under the table
+(``report_markdown.target_statements``, ``probes.targets``, the twin and diagnostic
+statements) render the same checks with every number beside its controls. This is the page a
+reader scans first.
 """
 
 from __future__ import annotations
@@ -10,9 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from .probes.report import TASK_TITLES
-from .probes.targets import DECISION_MARGIN, MAP_MARGIN, MAP_RATIO
 from .published import TARGETS
 from .table_cells import best_other
+from .target_checks import (
+    AHEAD,
+    DECISION_MARGIN,
+    DECISIONS,
+    INVARIANCE,
+    LITERATURE,
+    MAP_MARGIN,
+    MAP_RATIO,
+    PLATFORMS,
+    PRETRAINING,
+    Check,
+    Target,
+    judge,
+)
 
 __all__ = ["target_rows", "target_table_markdown"]
 
@@ -26,18 +41,12 @@ _DIAGNOSTICS = {
 """What limits a target, where the report holds the diagnostic (its summary key) that shows
 it; without it the row points at the controls."""
 _CONTROLS = "see 'What the controls show'"
-_PLATFORMS = ("amd", "nvidia")
-
-
-def _encoder(cells: dict[str, Any], key: str) -> float | None:
-    cell = cells.get("encoder")
-    return None if cell is None else cell[key]
 
 
 def _peers(platforms: dict[str, Any], key: str, digits: int, unit: str) -> str:
     """``best other: ir2vec-fa 90.9 / opcode-histogram 88.9 %; run-time inputs alone ...``:
     how high the other rows of a literature protocol reach (its table has them all)."""
-    keys = [p for p in (*_PLATFORMS, "average") if p in platforms]
+    keys = [p for p in (*PLATFORMS, "average") if p in platforms]
     best = [best_other({m: v for m, v in platforms[p].items() if m != "runtime-only"}, key)
             for p in keys]
     text = "best other: " + " / ".join(f"{b[0]} {b[1]:.{digits}f}" for b in best if b) + unit
@@ -51,113 +60,84 @@ def _peers(platforms: dict[str, Any], key: str, digits: int, unit: str) -> str:
     return text
 
 
-def _devmap_rows(task: str, protocols: dict[str, Any], limits: dict[str, str]
-                 ) -> list[tuple[str, ...]]:
-    rows = []
-    for protocol, platforms in protocols.items():
-        values = [_encoder(platforms.get(p, {}), "accuracy_mean") for p in _PLATFORMS]
-        if None in values:
-            continue
-        shown = " / ".join(f"{v:.1f}" for v in values)
-        if protocol.startswith("literature"):
-            goal = TARGETS["devmap"]
-            ok = all(v >= goal[p] for v, p in zip(values, _PLATFORMS, strict=True))
-            rows.append((f"{task}, {protocol}", f">= {goal['amd']:.1f} / {goal['nvidia']:.1f} %",
-                         f"{shown} %", ok, _peers(platforms, "accuracy_mean", 1, " %")))
-            continue
-        best = [best_other(platforms[p], "accuracy_mean") for p in _PLATFORMS]
-        if None not in best:
-            ok = all(v > b[1] for v, b in zip(values, best, strict=True))
-            rows.append((f"{task}, {protocol}: ahead of every baseline",
-                         "above " + " / ".join(f"{b[0]} {b[1]:.1f}" for b in best),
-                         f"{shown} %", ok, limits["devmap-leakage-free"]))
-        twins = [platforms[p].get("encoder-untrained") for p in _PLATFORMS]
-        if None not in twins:
-            margin = TARGETS["pretraining"]["devmap_twin_margin"]
-            gains = [v - t["accuracy_mean"] for v, t in zip(values, twins, strict=True)]
-            rows.append((f"{task}, {protocol}: pre-training", f"untrained twin + {margin:.0f} "
-                         "points on both", " / ".join(f"{g:+.1f}" for g in gains) + " points",
-                         all(g >= margin for g in gains), limits["devmap-leakage-free"]))
-    return rows
+def _row_name(target: Target) -> str:
+    name = target.where.replace("thread-coarsening", "thread coarsening")
+    return name + {AHEAD: ": ahead of every baseline", PRETRAINING: ": pre-training"}.get(
+        target.kind, "")
 
 
-def _coarsening_rows(protocols: dict[str, Any], limits: dict[str, str]
-                     ) -> list[tuple[str, ...]]:
-    rows = []
-    for protocol, platforms in protocols.items():
-        cells = platforms.get("average", {})
-        value = _encoder(cells, "speedup_mean")
-        if value is None:
-            continue
-        if protocol == "literature":
-            goal = TARGETS["thread-coarsening"]["average"]
-            rows.append(("thread coarsening, literature", f">= {goal:.2f}x", f"{value:.3f}x",
-                         value >= goal, _peers({"average": cells}, "speedup_mean", 3, "x")))
-            continue
-        best = best_other(cells, "speedup_mean")
-        if best is not None:
-            rows.append(("thread coarsening, leakage-free: ahead of every baseline",
-                         f"above {best[0]} {best[1]:.3f}x", f"{value:.3f}x", value > best[1],
-                         limits["coarsening-leakage-free"]))
-        goal = TARGETS["pretraining"]["coarsening_leakage_free"]
-        rows.append(("thread coarsening, leakage-free: pre-training", f">= {goal:.2f}x",
-                     f"{value:.3f}x", value >= goal, limits["coarsening-leakage-free"]))
-    return rows
+def _joined(checks: list[Check], digits: int, field: str = "value") -> str:
+    return " / ".join(f"{getattr(c, field):.{digits}f}" for c in checks)
 
 
-def _probe_rows(probes: dict[str, Any]) -> list[tuple[str, ...]]:
-    rows = []
-    retrieval = probes.get("retrieval", {}).get("methods", {})
-    if {"encoder", "encoder-untrained", "opcode-histogram"} <= set(retrieval):
-        value = retrieval["encoder"]["map_at_r"]
-        goal = max(MAP_RATIO * retrieval["encoder-untrained"]["map_at_r"],
-                   retrieval["opcode-histogram"]["map_at_r"] + MAP_MARGIN)
-        rows.append(("probes, optimisation-invariance MAP@R",
-                     f">= {goal:.3f} ({MAP_RATIO:.0f}x the twin, opcode histogram + "
-                     f"{MAP_MARGIN:.2f})", f"{value:.3f}", value >= goal,
-                     "see the retrieval table"))
-    for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
-        gaps, below, best_controls = [], [], []
+def _downstream_row(target: Target, platforms: dict[str, Any], limits: dict[str, str]
+                    ) -> tuple[Any, ...]:
+    is_tc, checks, digits = target.unit == "x", list(target.checks), target.digits
+    metric = "speedup_mean" if is_tc else "accuracy_mean"
+    scored = _joined(checks, digits) + target.unit
+    limit = limits["coarsening-leakage-free" if is_tc else "devmap-leakage-free"]
+    if target.kind == LITERATURE:
+        shown = {c.label: platforms[c.label] for c in checks}
+        return (_row_name(target), f">= {_joined(checks, 2 if is_tc else 1, 'goal')}"
+                f"{target.unit}", scored, target.met, _peers(shown, metric, digits, target.unit))
+    if target.kind == AHEAD:
+        needs = "above " + " / ".join(f"{c.reference} {c.goal:.{digits}f}" for c in checks)
+        return (_row_name(target), needs + ("x" if is_tc else ""), scored, target.met, limit)
+    if is_tc:
+        return (_row_name(target), f">= {checks[0].goal:.2f}x", scored, target.met, limit)
+    margin = TARGETS["pretraining"]["devmap_twin_margin"]
+    return (_row_name(target), f"untrained twin + {margin:.0f} points on both",
+            " / ".join(f"{c.margin:+.1f}" for c in checks) + " points", target.met, limit)
+
+
+def _invariance_row(target: Target) -> tuple[Any, ...]:
+    named = {"encoder-untrained": f"{MAP_RATIO:.0f}x the twin",
+             "opcode-histogram": f"opcode histogram + {MAP_MARGIN:.2f}"}
+    goal = max(c.goal for c in target.checks)
+    needs = ", ".join(named.get(c.reference, c.reference) for c in target.checks)
+    return (target.where, f">= {goal:.3f} ({needs})", f"{target.checks[0].value:.3f}",
+            target.met, "see the retrieval table")
+
+
+def _decisions_row(target: Target, tasks: dict[str, Any]) -> tuple[Any, ...]:
+    gaps = [c.margin for c in target.by_reference("encoder-untrained")]
+    below = [c.label for c in target.by_reference("opcode-histogram") if not c.met]
+    shown = " / ".join(f"{100 * g:+.1f}" for g in gaps) + " points vs twin"
+    grouping = target.source[1]
+    named = any("template-identity" in info.get("methods", {}) for info in tasks.values())
+    limit = ("see the template-identity row: naming a near-copy's template does most of it"
+             if grouping == "source" and named else "see the compiler-decision tables")
+    if below:
+        shown += "; not above the opcode histogram on " + ", ".join(below)
+        controls = []
         for task, info in tasks.items():
-            methods = info.get("methods", {})
-            if not {"encoder", "encoder-untrained", "opcode-histogram"} <= set(methods):
-                continue
-            value = methods["encoder"]["accuracy"]
-            gaps.append(value - methods["encoder-untrained"]["accuracy"])
-            if value <= methods["opcode-histogram"]["accuracy"]:
-                title = TASK_TITLES.get(task, task)
-                below.append(title)
-                best = best_other({m: v for m, v in methods.items()
+            title = TASK_TITLES.get(task, task)
+            if title in below:
+                best = best_other({m: v for m, v in info.get("methods", {}).items()
                                    if m != "template-identity"}, "accuracy")
-                best_controls.append(f"{title} (best control: {best[0]} {best[1]:.3f})"
-                                     if best else title)
-        ok = all(g >= DECISION_MARGIN for g in gaps) and not below
-        if gaps:
-            shown = " / ".join(f"{100 * g:+.1f}" for g in gaps) + " points vs twin"
-            named = any("template-identity" in info.get("methods", {}) for info in tasks.values())
-            limit = ("see the template-identity row: naming a near-copy's template does most of "
-                     "it" if grouping == "source" and named else "see the compiler-decision "
-                     "tables")
-            if below:
-                shown += "; not above the opcode histogram on " + ", ".join(below)
-                limit = "; ".join(best_controls) + "; " + limit
-            rows.append((f"probes, compiler decisions ({grouping} folds)",
-                         f"twin + {100 * DECISION_MARGIN:.0f} points and above the opcode "
-                         f"histogram, {len(gaps)} tasks", shown, ok, limit))
-    return rows
+                controls.append(f"{title} (best control: {best[0]} {best[1]:.3f})"
+                                if best else title)
+        limit = "; ".join(controls) + "; " + limit
+    return (target.where, f"twin + {100 * DECISION_MARGIN:.0f} points and above the opcode "
+            f"histogram, {len(gaps)} tasks", shown, target.met, limit)
 
 
-def target_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
+def target_rows(summary: dict[str, Any]) -> list[tuple[Any, ...]]:
     """``(target, required, encoder, met, what limits it)`` per target of the
     report's encoder (``met`` a bool); ``[]`` without encoder rows."""
-    results = summary.get("results", {})
+    results, probes = summary.get("results", {}), summary.get("probes", {})
     limits = {target: text if summary.get(key) else _CONTROLS
               for target, (key, text) in _DIAGNOSTICS.items()}
     rows = []
-    for task in sorted(t for t in results if t.startswith("devmap")):
-        rows += _devmap_rows(task, results[task], limits)
-    rows += _coarsening_rows(results.get("thread-coarsening", {}), limits)
-    rows += _probe_rows(summary.get("probes", {}))
+    for target in judge(summary):
+        if target.kind == INVARIANCE:
+            rows.append(_invariance_row(target))
+        elif target.kind == DECISIONS:
+            tasks = probes["decisions"]["groupings"][target.source[1]]
+            rows.append(_decisions_row(target, tasks))
+        else:
+            task, protocol = target.source
+            rows.append(_downstream_row(target, results[task][protocol], limits))
     return rows
 
 

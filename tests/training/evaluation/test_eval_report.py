@@ -67,6 +67,8 @@ def test_report_files_schema_merge_and_chart(tmp_path: Path) -> None:
     assert "| **encoder** | 95.0 ± 0.5" in text
     assert "models:/mirencoder/3" in text
     assert "![results](results/results.png)" in text
+    assert "![targets](results/targets.png)" in text  # the targets chart under the table
+    assert paths["targets_png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "**devmap-669, literature-rs104**: target reached" in text
     assert ("amd: runtime-only 85.0 %, best program representation encoder 95.0 % (+10.0), "
             "kernel identity 89.0 % (+4.0)") in text
@@ -148,7 +150,7 @@ def test_log_results_to_mlflow_sqlite(tmp_path: Path) -> None:
     assert logged == run_id
     artifacts = {a.path for a in client.list_artifacts(run_id, "evaluation")}
     assert artifacts == {"evaluation/RESULTS.md", "evaluation/summary.json",
-                         "evaluation/results.png"}
+                         "evaluation/results.png", "evaluation/targets.png"}
     metrics = client.get_run(run_id).data.metrics
     assert metrics["eval.devmap-669.literature-rs104.amd.encoder.accuracy_mean"] == 95.0
     assert "eval.devmap-669.leakage-free.nvidia.opcode-histogram.speedup_mean" in metrics

@@ -1,4 +1,4 @@
-"""The issue's probe targets, checked on a probe run's results (plain sentences for RESULTS.md).
+"""The issue's probe targets as plain sentences for RESULTS.md (judged in ``target_checks``).
 
 - Optimisation-invariance MAP@R (fused): at least 2x the untrained twin's and at least the
   opcode histogram's + 0.10.
@@ -11,13 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..table_cells import verdict
+from ..target_checks import DECISIONS, INVARIANCE, Check, probe_targets
 from .report import TASK_TITLES
 
-__all__ = ["probe_target_statements", "MAP_RATIO", "MAP_MARGIN", "DECISION_MARGIN"]
+__all__ = ["probe_target_statements"]
 
-MAP_RATIO = 2.0
-MAP_MARGIN = 0.10
-DECISION_MARGIN = 0.05
 _GROUPINGS = {"source": "source folds", "template": "template folds"}
 
 
@@ -25,47 +23,35 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
                             twin: str = "encoder-untrained",
                             opcode: str = "opcode-histogram",
                             twin_label: str = "untrained twin") -> list[str]:
-    """One sentence per probe: the encoder's score against the twin and the opcode histogram
-    (``[]`` when the run has no encoder). ``twin_label`` names the twin in the sentence (the
-    report says "seed-0 untrained twin" where twins were also drawn at other seeds)."""
+    """One sentence per probe target (``target_checks.probe_targets``): the encoder's score
+    against the twin and the opcode histogram (``[]`` when the run has no encoder).
+    ``twin_label`` names the twin in the sentence (the report says "seed-0 untrained twin"
+    where twins were also drawn at other seeds)."""
     lines = []
-    retrieval = probes.get("retrieval", {}).get("methods", {})
-    if method in retrieval:
-        value = retrieval[method]["map_at_r"]
-        parts, ok = [f"{method} {value:.3f}"], True
-        if twin in retrieval:
-            goal = MAP_RATIO * retrieval[twin]["map_at_r"]
-            ok &= value >= goal
-            parts.append(f"{twin_label} {retrieval[twin]['map_at_r']:.3f} (target >= {goal:.3f})")
-        if opcode in retrieval:
-            goal = retrieval[opcode]["map_at_r"] + MAP_MARGIN
-            ok &= value >= goal
-            parts.append(f"opcode histogram {retrieval[opcode]['map_at_r']:.3f} "
-                         f"(target >= {goal:.3f})")
-        lines.append(f"**probes, optimisation-invariance MAP@R**: target {verdict(ok)} — "
-                     + "; ".join(parts) + ".")
-    for grouping, tasks in probes.get("decisions", {}).get("groupings", {}).items():
-        parts, ok, seen = [], True, False
-        for task, info in tasks.items():
-            methods = info.get("methods", {})
-            if method not in methods:
-                continue
-            seen = True
-            value = methods[method]["accuracy"]
-            text = f"{TASK_TITLES.get(task, task)} {value:.3f}"
-            if twin in methods:
-                goal = methods[twin]["accuracy"] + DECISION_MARGIN
-                ok &= value >= goal
-                text += f" (twin {methods[twin]['accuracy']:.3f}, target >= {goal:.3f}"
-            if opcode in methods:
-                ok &= value > methods[opcode]["accuracy"]
-                text += f"; opcode {methods[opcode]['accuracy']:.3f}"
-            parts.append(text + (")" if twin in methods or opcode in methods else ""))
-        if seen:
+    for target in probe_targets(probes, method, twin, opcode):
+        if target.kind == INVARIANCE:
+            named = {twin: twin_label, opcode: "opcode histogram"}
+            parts = [f"{method} {target.checks[0].value:.3f}"] + [
+                f"{named[c.reference]} {c.reference_value:.3f} (target >= {c.goal:.3f})"
+                for c in target.checks]
+            lines.append(f"**{target.where}**: target {verdict(target.met)} — "
+                         + "; ".join(parts) + ".")
+        elif target.kind == DECISIONS:
+            grouping = target.source[1]
+            tasks = probes["decisions"]["groupings"][grouping]
+            parts = [_decision_part(label, [c for c in target.checks if c.label == label], twin)
+                     for label in dict.fromkeys(c.label for c in target.checks)]
             lines.append(f"**probes, compiler decisions ({_GROUPINGS.get(grouping, grouping)})**: "
-                         f"target {verdict(ok)} — " + "; ".join(parts) + "."
+                         f"target {verdict(target.met)} — " + "; ".join(parts) + "."
                          + _other_outputs(tasks, method, twin) + _template_reading(tasks))
     return lines
+
+
+def _decision_part(label: str, checks: list[Check], twin: str) -> str:
+    """``vectorised? 0.919 (twin 0.914, target >= 0.964; opcode 0.851)``."""
+    notes = [f"twin {c.reference_value:.3f}, target >= {c.goal:.3f}" if c.reference == twin
+             else f"opcode {c.reference_value:.3f}" for c in checks]
+    return f"{label} {checks[0].value:.3f} (" + "; ".join(notes) + ")"
 
 
 def _template_reading(tasks: dict[str, Any], control: str = "template-identity") -> str:
