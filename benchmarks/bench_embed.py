@@ -20,11 +20,16 @@ Measured in one run, on CPU, on the same files:
 Usage::
 
     python benchmarks/bench_embed.py [--model models:/mirencoder@champion | PACKAGE_DIR]
-        [--limit N] [--batch-size 32] [--threads 1] [--no-write]
+        [--random-config tiny|champion] [--windows first|pool] [--limit N] [--batch-size 32]
+        [--threads 1] [--no-write] [--report-dir .]
 
-Without ``--model`` a randomly initialised ``tiny`` package is built and **labelled as such**
-(speed does not depend on the weights, only on the architecture and the vocabularies). Writes
-the ``embed`` section of BENCHMARKS.md.
+Without ``--model`` a randomly initialised package of ``--random-config``'s architecture
+(default ``tiny``) is built and **labelled as such** (speed does not depend on the weights,
+only on the architecture and the vocabularies). Writes the ``embed`` section of BENCHMARKS.md;
+with ``--report-dir`` also the window policy's figures into that report's
+``results/summary.json`` (section ``embedding_speed``, one entry per policy), where the
+Targets table judges the speed target: the embedder's default policy faster per file than
+IR2Vec flow-aware, every other policy measured shown beside it.
 """
 
 from __future__ import annotations
@@ -67,12 +72,12 @@ def _extract(archive: Path, dest: Path) -> list[Path]:
     return sorted(dest.rglob("*.ll"))
 
 
-def _random_package(dest: Path, files: list[Path]) -> Path:
+def _random_package(dest: Path, files: list[Path], config: str = "tiny") -> Path:
     from mirencoder.training.registry.random_package import random_encoder_package
 
     # Fit the vocabularies on every 10th file (a stand-in for a pre-training corpus).
     texts = [p.read_text(errors="replace") for p in files[::10]]
-    return random_encoder_package(dest, texts, vocab_size=2048)
+    return random_encoder_package(dest, texts, config=config, vocab_size=2048)
 
 
 def _cpu_bf16() -> str:
@@ -163,6 +168,7 @@ def bench_encoder(model: str, files: list[Path], batch_size: int, repeats: int =
             "mean_nodes": float(np.mean(nodes)) if nodes else 0.0,
             "context_length": embedder.context_length,
             "windows": windows if windows == "first" else f"{windows}, up to {max_windows}",
+            "policy": windows if windows == "first" else f"{windows}:{max_windows}",
             "num_parameters": int(sum(p.numel() for p in embedder.model.parameters())),
             "package_dir": str(embedder.package_dir)}
 
@@ -353,6 +359,14 @@ def main(argv: list[str] | None = None) -> int:
                         "package's training policy)")
     parser.add_argument("--max-windows", type=int, default=0, help="0: the package's own")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--random-config", default="tiny",
+                        help="architecture of the random package built without --model "
+                        "(a config under training/configs: tiny, champion, ...)")
+    parser.add_argument("--label", default="",
+                        help="how the report names --model (default: the URI or folder)")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="also publish this policy's figures into DIR/results/summary.json "
+                        "(section embedding_speed) and re-render DIR/RESULTS.md")
     args = parser.parse_args(argv)
     if not args.archive.exists():
         print(f"bench_embed: {args.archive} not found (needs ../shared/data)", file=sys.stderr)
@@ -366,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit:
             files = files[: args.limit]
         if args.model:
-            model, label = args.model, f"`{args.model}`"
+            model, label = args.model, args.label or f"`{args.model}`"
         else:
-            model = str(_random_package(Path(tmp) / "random-package", files))
-            label = ("**untrained random `tiny` package** (no --model given; speed depends on the "
-                     "architecture, not the weights)")
+            model = str(_random_package(Path(tmp) / "random-package", files, args.random_config))
+            label = (f"**untrained random `{args.random_config}` package** (no --model given; "
+                     "speed depends on the architecture, not the weights)")
         print(f"{len(files)} files; model {model}", flush=True)
         ir2_runs: list[dict] = []
         enc = bench_encoder(model, files, args.batch_size, repeats=args.repeats,
@@ -388,7 +402,36 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.report import write_section
 
         write_section("embed", "Embedding speed: MIREncoder vs IR2Vec on DevMap IR (CPU)", body)
+    if args.report_dir is not None:
+        if not ir2.get("available"):
+            print(f"bench_embed: IR2Vec did not run ({ir2.get('error')}): nothing to publish",
+                  file=sys.stderr)
+            return 1
+        publish_speed(args.report_dir, speed_entry(enc, ir2, label.replace("*", "")))
     return 0
+
+
+def speed_entry(enc: dict, ir2: dict, encoder: str) -> dict:
+    """One window policy's figures for the report's ``embedding_speed`` section."""
+    from benchmarks.report import machine_description
+    from mirencoder.training.embedding.embed_config import EmbedConfig
+
+    return {"policy": enc["policy"], "default": enc["policy"] == EmbedConfig().windows,
+            "encoder_ms": enc["ms_per_file"], "ir2vec_fa_ms": ir2["ms_per_file"],
+            "bf16_ms": enc["bf16_ms_per_file"], "files": enc["files"], "encoder": encoder,
+            "machine": machine_description(),
+            "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def publish_speed(report_dir: Path, entry: dict) -> None:
+    """Merges ``entry`` into the report's ``embedding_speed`` section (the policy's earlier
+    entry replaced) and re-renders RESULTS.md."""
+    from mirencoder.training.evaluation.report_files import publish_section, recorded_section
+
+    section = recorded_section(report_dir, "embedding_speed")
+    policies = {**section.get("policies", {}), entry["policy"]: entry}
+    publish_section(report_dir, "embedding_speed", {
+        "policies": policies, "benchmark": "BENCHMARKS.md `embed` (benchmarks/bench_embed.py)"})
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ from .target_checks import (
     PRETRAINING,
     Target,
     downstream_targets,
+    speed_targets,
     task_scale,
 )
-from .target_table import target_table_markdown
+from .target_table import speed_others, target_table_markdown
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
@@ -102,6 +103,22 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                              "every baseline and control computed here — " + "; ".join(parts)
                              + "." + _pretraining_target(targets.get(PRETRAINING)))
     return lines
+
+
+def speed_statements(speed: dict[str, Any]) -> list[str]:
+    """The speed target's sentence (``[]`` without a measurement in the report)."""
+    targets = speed_targets(speed)
+    if not targets:
+        return []
+    target, check = targets[0], targets[0].checks[0]
+    entry = speed["policies"][check.label]
+    return [f"**embedding speed**: target {verdict(target.met)} — window policy "
+            f"{entry['policy']} (the embedder's default) {entry['encoder_ms']:.2f} ms/file "
+            f"against IR2Vec flow-aware's {entry['ir2vec_fa_ms']:.2f} ({check.value:.2f}x its "
+            f"speed), {entry['files']} DevMap IR files, {entry['encoder']}, measured "
+            f"{entry['measured_at']} on {entry['machine']}" + speed_others(speed)
+            + ". Method: BENCHMARKS.md `embed`; the ms / program of 'Feature sets and timing' "
+            "are wall times inside the evaluation run (model load and busy cores included)."]
 
 
 def _value(value: float, target: Target) -> str:
@@ -295,6 +312,7 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     statements = target_statements(summary) + probe_target_statements(
         summary.get("probes", {}), twin_label="seed-0 untrained twin" if spread
         else "untrained twin") + spread
+    statements += speed_statements(summary.get("embedding_speed", {}))
     statements += replicate_statements(summary.get("runs_of_record", {}))
     statements += pooled_statements(pooled_effects(summary.get("runs_of_record", {})))
     statements += curve_statements(summary.get("learning_curve", {}))
@@ -365,6 +383,9 @@ def render_results_md(summary: dict[str, Any], chart_name: str | None = "results
     if summary.get("ablations"):
         out += ["", ablations_markdown(summary["ablations"]).rstrip()]
     out += ["", "## Feature sets and timing", "",
+            "ms / program: wall time of computing each feature set inside the evaluation run "
+            "(model load, start-up and cores shared with other work included); the controlled "
+            "speed comparison with IR2Vec is BENCHMARKS.md `embed`.", "",
             "| Task | Feature set | Dimensions | ms / program | Description |",
             "| --- | --- | --- | --- | --- |"]
     for task in sorted(tasks):

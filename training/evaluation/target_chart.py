@@ -21,7 +21,7 @@ __all__ = ["draw_targets_chart", "chart_rows"]
 _LIMITS = (0.80, 1.30)
 _MET, _MISSED, _REFERENCE = "#27ae60", "#c0392b", "#7f8c8d"
 _REFERENCES = {"encoder-untrained": "twin", "published": "published goal", "fixed": "goal",
-               "opcode-histogram": "opcode histogram"}
+               "opcode-histogram": "opcode histogram", "ir2vec-fa": "IR2Vec flow-aware"}
 
 
 def _short(target: Target) -> str:

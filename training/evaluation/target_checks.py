@@ -17,7 +17,7 @@ from .published import TARGETS
 from .table_cells import best_other
 
 __all__ = ["Check", "Target", "MAP_RATIO", "MAP_MARGIN", "DECISION_MARGIN", "PLATFORMS",
-           "judge", "task_scale", "downstream_targets", "probe_targets"]
+           "judge", "task_scale", "downstream_targets", "probe_targets", "speed_targets"]
 
 MAP_RATIO = 2.0
 """Optimisation-invariance MAP@R: at least this many times the untrained twin's ..."""
@@ -29,7 +29,7 @@ histogram's)."""
 PLATFORMS = ("amd", "nvidia")
 
 LITERATURE, AHEAD, PRETRAINING = "literature", "ahead", "pretraining"
-INVARIANCE, DECISIONS = "invariance", "decisions"
+INVARIANCE, DECISIONS, SPEED = "invariance", "decisions", "speed"
 
 
 @dataclass(frozen=True)
@@ -173,12 +173,28 @@ def probe_targets(probes: dict[str, Any], method: str = "encoder",
     return targets
 
 
+def speed_targets(speed: dict[str, Any]) -> list[Target]:
+    """The speed target (``embedding_speed``, written by ``benchmarks/bench_embed.py
+    --report-dir``): with the embedder's default window policy, faster per file than IR2Vec
+    flow-aware; the check's value is IR2Vec's ms/file over the encoder's (above 1: faster).
+    Other policies measured are shown beside it, not judged."""
+    default = [e for e in speed.get("policies", {}).values() if e.get("default")]
+    if not default:
+        return []
+    entry = default[0]
+    ratio = entry["ir2vec_fa_ms"] / entry["encoder_ms"]
+    return [Target("embedding speed", SPEED, (
+        Check(entry["policy"], ratio, 1.0, strict=True, reference="ir2vec-fa"),),
+        ("embedding_speed",), "x", 2)]
+
+
 def judge(summary: dict[str, Any]) -> list[Target]:
     """Every target of the report's encoder, in the report's order: DevMap tasks, thread
-    coarsening, then the probes."""
+    coarsening, the probes, then embedding speed."""
     results = summary.get("results", {})
     targets = []
     for task in sorted(results):
         for protocol, platforms in results[task].items():
             targets += downstream_targets(task, protocol, platforms)
-    return targets + probe_targets(summary.get("probes", {}))
+    return (targets + probe_targets(summary.get("probes", {}))
+            + speed_targets(summary.get("embedding_speed", {})))

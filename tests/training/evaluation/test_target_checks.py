@@ -88,3 +88,41 @@ def test_targets_chart_draws_one_row_per_check(tmp_path: Path):
     assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert draw_targets_chart({"results": {}}, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def _speed(first_ms: float = 7.65) -> dict:
+    entry = {"encoder": "untrained random champion package", "machine": "2 cores",
+             "measured_at": "2026-12-03 11:30 UTC", "files": 669, "bf16_ms": 9.7}
+    return {"policies": {
+        "first": {**entry, "policy": "first", "default": True, "encoder_ms": first_ms,
+                  "ir2vec_fa_ms": 9.61},
+        "pool:4": {**entry, "policy": "pool:4", "default": False, "encoder_ms": 30.12,
+                   "ir2vec_fa_ms": 8.97}}}
+
+
+def test_speed_target_judges_the_default_policy_and_shows_the_others():
+    from mirencoder.training.evaluation.report_markdown import speed_statements
+    from mirencoder.training.evaluation.target_table import target_rows
+
+    summary = {"embedding_speed": _speed()}
+    (target,) = judge(summary)
+    assert target.kind == "speed" and target.met
+    assert math.isclose(target.checks[0].value, 9.61 / 7.65)
+    (row,) = target_rows(summary)
+    assert row[2] == "7.65 vs 9.61 ms/file (1.26x); pool:4 (not the default) 0.30x"
+    (line,) = speed_statements(summary["embedding_speed"])
+    assert line.startswith("**embedding speed**: target reached — window policy first")
+    assert "pool:4 (not the default) 0.30x" in line
+    assert not judge({"embedding_speed": _speed(first_ms=9.61)})[0].met  # a tie is not faster
+    assert judge({"embedding_speed": {"policies": {"pool:4": _speed()["policies"]["pool:4"]}}}) == []
+
+
+def test_bench_embed_publishes_one_entry_per_policy(tmp_path: Path):
+    from benchmarks.bench_embed import publish_speed
+
+    for entry in _speed()["policies"].values():
+        publish_speed(tmp_path, entry)
+    publish_speed(tmp_path, {**_speed(7.0)["policies"]["first"]})  # a rerun replaces its policy
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| embedding speed, default window policy |" in text
+    assert "7.00 vs 9.61 ms/file (1.37x); pool:4 (not the default) 0.30x | yes |" in text
