@@ -94,14 +94,16 @@ def target_statements(summary: dict[str, Any]) -> list[str]:
                              + "; ".join(parts) + ".")
             else:
                 ahead = targets.get(AHEAD)
-                checks = ahead.checks if ahead else ()
-                parts = [f"{c.label} {_value(c.value, ahead)} vs best baseline {c.reference} "
-                         f"{_value(c.goal, ahead)} ({c.margin:+.{ahead.digits}f})"
-                         for c in checks]
-                lines.append(f"**{where}**: encoder "
-                             f"{'ahead of' if ahead is None or ahead.met else 'NOT ahead of'} "
-                             "every baseline and control computed here — " + "; ".join(parts)
-                             + "." + _pretraining_target(targets.get(PRETRAINING)))
+                if ahead is None:
+                    text = "no baseline or control computed here to compare with."
+                else:
+                    text = (f"{'ahead of' if ahead.met else 'NOT ahead of'} every baseline and "
+                            "control computed here — " + "; ".join(
+                                f"{c.label} {_value(c.value, ahead)} vs best baseline "
+                                f"{c.reference} {_value(c.goal, ahead)} "
+                                f"({c.margin:+.{ahead.digits}f})" for c in ahead.checks) + ".")
+                lines.append(f"**{where}**: encoder {text}"
+                             + _pretraining_target(targets.get(PRETRAINING)))
     return lines
 
 

@@ -126,3 +126,12 @@ def test_bench_embed_publishes_one_entry_per_policy(tmp_path: Path):
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| embedding speed, default window policy |" in text
     assert "7.00 vs 9.61 ms/file (1.37x); pool:4 (not the default) 0.30x | yes |" in text
+
+
+def test_a_leakage_free_sentence_without_baselines_says_so():
+    from mirencoder.training.evaluation.report_markdown import target_statements
+
+    alone = {p: _cells(encoder=85.0, **{"encoder-untrained": 82.0}) for p in ("amd", "nvidia")}
+    (line,) = target_statements({"results": {"devmap-669": {"leakage-free": alone}}})
+    assert "no baseline or control computed here" in line
+    assert "Pre-training target (untrained twin + 2 points): reached (amd +3.0" in line
