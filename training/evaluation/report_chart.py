@@ -96,12 +96,14 @@ def draw_results_chart(summary: dict[str, Any], out_png: Path) -> Path:
     return save_figure(fig, Path(out_png), dpi=110)
 
 
-def save_figure(fig: Any, png: Path, dpi: int = 120) -> Path:
-    """A report section's figure: laid out, written to ``png`` (folders made, ``dpi``) and
-    closed; returns ``png``."""
+def save_figure(fig: Any, png: Path, dpi: int = 120,
+                rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
+    """A report section's figure: laid out inside ``rect`` (figure fractions; room below or
+    beside it for a figure legend), written to ``png`` (folders made, ``dpi``) and closed;
+    returns ``png``."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=dpi)
     plt.close(fig)

@@ -1,4 +1,5 @@
-"""Writes the report files: ``RESULTS.md``, ``results/summary.json`` and ``results/results.png``."""
+"""Writes the report files: ``RESULTS.md``, ``results/summary.json`` and the figures RESULTS.md
+shows (``results/results.png``, ``targets.png``, ``probes.png``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...infra.files import write_text_atomic
+from .probes.plot import plot_probes
 from .report_chart import draw_results_chart
 from .report_markdown import render_results_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
@@ -22,12 +24,14 @@ ReportPaths = dict[str, Path]
 
 def report_paths(out_dir: Path) -> ReportPaths:
     """``results_md`` = OUT/RESULTS.md, ``summary_json`` = OUT/results/summary.json,
-    ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png."""
+    ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png,
+    ``probes_png`` = OUT/results/probes.png."""
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
             "summary_json": out_dir / "results" / "summary.json",
             "chart_png": out_dir / "results" / "results.png",
-            "targets_png": out_dir / "results" / "targets.png"}
+            "targets_png": out_dir / "results" / "targets.png",
+            "probes_png": out_dir / "results" / "probes.png"}
 
 
 def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
@@ -105,14 +109,13 @@ def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
 
 def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
-    has_chart = bool(summary.get("results"))  # probes/ablations alone draw no chart
-    if has_chart:
-        draw_results_chart(summary, paths["chart_png"])
-    targets = draw_targets_chart(summary, paths["targets_png"])
+    drawn = {"targets": draw_targets_chart(summary, paths["targets_png"])}
+    if summary.get("results"):  # probes/ablations alone draw no results chart
+        drawn["results"] = draw_results_chart(summary, paths["chart_png"])
+    if summary.get("probes"):
+        drawn["probes"] = plot_probes(summary["probes"], paths["probes_png"])
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
-    chart = os.path.relpath(paths["chart_png"], here) if has_chart else None
-    targets_chart = os.path.relpath(targets, here) if targets else None
-    write_text_atomic(paths["results_md"], render_results_md(
-        summary, chart_name=chart, targets_chart=targets_chart))
+    figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}
+    write_text_atomic(paths["results_md"], render_results_md(summary, figures=figures))
     return paths

@@ -65,6 +65,8 @@ def test_probes_merge_into_results_md_beside_the_downstream_tables(tmp_path: Pat
     text = paths["results_md"].read_text()
     assert "## Representation probes" in text and "probes, optimisation-invariance" in text
     assert not paths["chart_png"].exists()
+    assert "![probes: retrieval and decisions](results/probes.png)" in text
+    assert paths["probes_png"].read_bytes()[:4] == b"\x89PNG"
     write_report(_devmap_run(95.0), tmp_path, encoder={"uri": "x"}, command="eval devmap")
     summary = json.loads(paths["summary_json"].read_text())
     assert summary["probes"]["retrieval"]["methods"]["encoder"]["map_at_r"] == 0.40
