@@ -182,6 +182,11 @@ def test_pull_errors_are_clear(registered, store, tmp_path):
                           cache_dir=tmp_path)
     with pytest.raises(ConfigError, match="no version or alias '9'"):
         Embedder.from_uri("models:/mirencoder/9", tracking_uri=store, cache_dir=tmp_path)
+    from mirencoder.training.registry.model_registry import list_versions
+
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with pytest.raises(ConfigError, match=r"known: none; register one with `bash infra/demo.sh`"):
+        list_versions(tracking_uri=empty)
     with pytest.raises(FatalError, match="does not exist"):
         Embedder.from_uri("models:/mirencoder@champion",
                           tracking_uri=f"sqlite:///{tmp_path / 'absent.db'}", cache_dir=tmp_path)

@@ -57,6 +57,10 @@ __all__ = [
     "get_version", "registry_client", "package_lineage_tags", "registry_errors", "quiet_mlflow",
 ]
 
+_REGISTER_HINT = ("; register one with `bash infra/demo.sh` (alias candidate) or "
+                  "`bash infra/reproduce.sh` (the run of record, alias champion)")
+"""What to do when the registry holds no encoder at all."""
+
 DEFAULT_MODEL_NAME = "mirencoder"
 CANDIDATE_ALIAS = "candidate"
 CHAMPION_ALIAS = "champion"
@@ -351,9 +355,7 @@ def get_version(version: int | str, *, name: str = DEFAULT_MODEL_NAME,
             if "RESOURCE_DOES_NOT_EXIST" in str(error.error_code) or "not found" in str(error):
                 known = _known_versions(client, name)
                 if known.startswith("none"):
-                    hint = ("; register one with `bash infra/demo.sh` (alias candidate) or "
-                            "`bash infra/reproduce.sh` (the run of record, alias champion), or "
-                            "give a package folder instead of the models:/ URI")
+                    hint = f"{_REGISTER_HINT}, or give a package folder instead of the models:/ URI"
                 elif not str(version).isdigit():
                     hint = (f"; point the alias at a version with `mirencoder registry promote "
                             f"VERSION --alias {version}`, or ask for a version by number")
@@ -545,7 +547,8 @@ def list_versions(name: str = DEFAULT_MODEL_NAME, *,
         except MlflowException as error:
             known = [m.name for m in client.search_registered_models()]
             raise ConfigError(f"no registered model {name!r} in {uri}; known: "
-                              f"{', '.join(known) or 'none'}") from error
+                              f"{', '.join(known) or 'none'}"
+                              + ("" if known else _REGISTER_HINT)) from error
         alias_map = dict(getattr(model, "aliases", None) or {})
         versions = client.search_model_versions(f"name='{name}'")
     return sorted((_version_info(client, mv, alias_map) for mv in versions),
