@@ -43,6 +43,12 @@ mirencoder eval thread-coarsening --model models:/mirencoder@champion "${UNTRAIN
 # Representation probes on programs pre-training never saw, into RESULTS.md beside the tables.
 mirencoder eval probes --model models:/mirencoder@champion "${UNTRAINED[@]}" \
   --dataset "$DATASET" --data-dir "$DATA_DIR" --out-dir runs/eval/probes --report-dir "$ROOT"
+# The speed target of the Targets table and BENCHMARKS.md `embed`: the champion against IR2Vec
+# flow-aware on the 669 DevMap IR files, its default policy (first window), then a pool of 4.
+SPEED=(--model models:/mirencoder@champion --repeats 3 --report-dir "$ROOT"
+       --archive "$DATA_DIR/devmap/ir2vec-669/kernels_ir.tar.gz")
+python benchmarks/bench_embed.py "${SPEED[@]}"
+python benchmarks/bench_embed.py "${SPEED[@]}" --windows pool --max-windows 4 --no-write
 if [ "${ABLATIONS:-0}" = 1 ]; then
   CONFIG=champion bash infra/ablations.sh
 fi

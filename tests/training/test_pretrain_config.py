@@ -109,6 +109,7 @@ def test_champion_config_is_the_run_of_record():
     reproduce = (CONFIGS.parents[1] / "infra" / "reproduce.sh").read_text()
     assert "CONFIG=training/configs/champion.yaml" in reproduce
     assert '--recipe "$(basename "$DATASET")"' in reproduce
+    assert "python benchmarks/bench_embed.py" in reproduce  # the Targets table's speed row
     assert (CONFIGS.parents[1] / "datasets" / "pretrain-variants-2cpu-v1.yaml").is_file()
 
 
