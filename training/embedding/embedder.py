@@ -31,7 +31,6 @@ import functools
 import hashlib
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ from .embed_config import (
     WINDOW_POLICIES,
     EmbedConfig,
 )
+from .embedding_result import EmbeddingResult, Prepared
+from .package_parts import load_package_parts
 from .principal_basis import BasisSetting, PrincipalBasis
 from .view_cache import ViewCache
 from .view_encoding import (
@@ -61,45 +62,6 @@ from .view_encoding import (
 )
 
 __all__ = ["EmbeddingResult", "Embedder"]
-
-
-@dataclass(slots=True)
-class EmbeddingResult:
-    """Embeddings of N inputs, in input order.
-
-    Attributes:
-        vectors: ``[N, D]`` float32; rows of failed inputs are NaN.
-        keys: the input paths (or ``text[i]`` for texts).
-        errors: ``{row index: (reason, message)}`` for failed inputs.
-        modality: ``fused``, ``tokens`` or ``graph``.
-    """
-
-    vectors: np.ndarray
-    keys: list[str]
-    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
-    modality: str = "fused"
-
-    @property
-    def ok(self) -> np.ndarray:
-        """``[N]`` bool, True where the input was embedded."""
-        mask = np.ones(len(self.keys), dtype=bool)
-        mask[list(self.errors)] = False
-        return mask
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """One input after compilation and view building (or its failure, or an earlier twin)."""
-
-    record: dict[str, Any] | None = None
-    error: tuple[str, str] | None = None
-    # Digests of the raw input and of its canonical text (twins share one of them).
-    digests: list[str] = field(default_factory=list)
-    # The row of an identical program (same canonical text) met earlier in the same call.
-    duplicate_of: int | None = None
 
 
 class Embedder:
@@ -207,26 +169,9 @@ class Embedder:
                 file, bad safetensors, a config that does not match the weights or is too big).
         """
         package_dir = Path(package_dir)
-        from ..registry.model_registry import PACKAGE_FILES
-
-        missing = [name for name in PACKAGE_FILES if not (package_dir / name).is_file()]
-        if missing:
-            raise FatalError(f"corrupt encoder package {package_dir}: missing "
-                             f"{', '.join(missing)}")
-        try:
-            from ...pipelines.ir.node_vocab import NodeTextVocabulary
-            from ...pipelines.ir.tokenizer import IRTokenizer
-            from ..core.package import load_encoder_package
-
-            limit = {"max_bytes": config.max_model_bytes} if config is not None else {}
-            model, info = load_encoder_package(package_dir, reference=reference, **limit)
-            tokenizer = IRTokenizer.load(package_dir / "tokenizer.json")
-            node_vocab = NodeTextVocabulary.load(package_dir / "node_vocab.json")
-        except (ImportError, MirError):
-            raise
-        except Exception as error:  # noqa: BLE001 - any load failure means a corrupt package
-            raise FatalError(f"corrupt encoder package {package_dir}: "
-                             f"{type(error).__name__}: {str(error)[:400]}") from error
+        model, info, tokenizer, node_vocab = load_package_parts(
+            package_dir, reference=reference,
+            max_bytes=config.max_model_bytes if config is not None else None)
         max_nodes = package_max_graph_nodes(package_dir, info)
         return cls(model, package_dir=package_dir, tokenizer=tokenizer, node_vocab=node_vocab,
                    source=source or str(package_dir), config=config,
@@ -361,7 +306,7 @@ class Embedder:
                        basis: bool = True) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`);
         ``basis=False``: in the network's own coordinates even with a principal basis."""
-        rows = self._encode_group([_Prepared(record=dict(r)) for r in records], modality,
+        rows = self._encode_group([Prepared(record=dict(r)) for r in records], modality,
                                   self.resolve_windows(windows),
                                   max_windows or self.default_max_windows,
                                   ViewCache(enabled=self.deduplicate), basis=basis)
@@ -384,7 +329,7 @@ class Embedder:
         return (self.context_length - 1) * (1 if windows == "first" else max_windows) + 1
 
     def _prepare(self, load: Callable[[], bytes], key: str, max_tokens: int | None = None,
-                 seen: dict[str, int] | None = None) -> _Prepared:
+                 seen: dict[str, int] | None = None) -> Prepared:
         """Loads, normalises and builds the views of one input.
 
         ``seen`` maps digests of the raw bytes and of the canonical text of programs prepared
@@ -395,18 +340,18 @@ class Embedder:
             data = load()
             keys = ["raw:" + hashlib.blake2b(data, digest_size=16).hexdigest()]
             if seen is not None and keys[0] in seen:
-                return _Prepared(digests=keys, duplicate_of=seen[keys[0]])
+                return Prepared(digests=keys, duplicate_of=seen[keys[0]])
             ir = self.loader.normalize(data, bitcode=False)
             keys.append("ir:" + ir.sha256)
             if seen is not None and keys[1] in seen:
-                return _Prepared(digests=keys, duplicate_of=seen[keys[1]])
-            return _Prepared(record=self._views_record(ir, key, max_tokens), digests=keys)
+                return Prepared(digests=keys, duplicate_of=seen[keys[1]])
+            return Prepared(record=self._views_record(ir, key, max_tokens), digests=keys)
         except InputError as error:
-            return _Prepared(error=(error.reason, str(error)[:2000]))
+            return Prepared(error=(error.reason, str(error)[:2000]))
         except MirError as error:
-            return _Prepared(error=(type(error).__name__, str(error)[:2000]))
+            return Prepared(error=(type(error).__name__, str(error)[:2000]))
         except Exception as error:  # noqa: BLE001 - one bad input must not stop the batch
-            return _Prepared(error=("internal_error", f"{type(error).__name__}: {error}"[:2000]))
+            return Prepared(error=("internal_error", f"{type(error).__name__}: {error}"[:2000]))
 
     # ---------------------------------------------------------------- encoding
 
@@ -445,7 +390,7 @@ class Embedder:
         return output_vectors(self.model, parts, modality,
                               self.basis.apply if basis else BasisSetting().apply)
 
-    def _encode_group(self, prepared: list[_Prepared], modality: str, windows: str,
+    def _encode_group(self, prepared: list[Prepared], modality: str, windows: str,
                       max_windows: int, cache: ViewCache | None = None, basis: bool = True
                       ) -> list[np.ndarray]:
         """One embedding per prepared input (its windows' embeddings averaged)."""
@@ -493,7 +438,7 @@ class Embedder:
         try:
             for start in range(0, n, batch_size):
                 chunk = range(start, min(n, start + batch_size))
-                good: list[tuple[int, _Prepared]] = []
+                good: list[tuple[int, Prepared]] = []
                 for i in chunk:
                     key, load, rejection = loaders[i]
                     if rejection is not None:
@@ -523,7 +468,7 @@ class Embedder:
                 vectors[i] = vectors[first]
         return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
 
-    def _fill(self, good: list[tuple[int, _Prepared]], vectors: np.ndarray, modality: str,
+    def _fill(self, good: list[tuple[int, Prepared]], vectors: np.ndarray, modality: str,
               windows: str, max_windows: int, cache: ViewCache) -> None:
         """Encodes the prepared inputs of one batch into their rows of ``vectors``.
 

@@ -10,7 +10,7 @@ import numpy as np
 from ...infra.files import atomic_path
 
 if TYPE_CHECKING:
-    from .embedder import EmbeddingResult
+    from .embedding_result import EmbeddingResult
 
 __all__ = ["write_embeddings"]
 

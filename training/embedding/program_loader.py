@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .embedder import Embedder, EmbeddingResult
+    from .embedder import Embedder
+    from .embedding_result import EmbeddingResult
 
 __all__ = ["embed_inputs"]
 
