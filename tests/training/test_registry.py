@@ -296,7 +296,7 @@ def test_register_rejects_incomplete_packages(package, store, tmp_path):
 def test_pyfunc_requirements_are_the_project_pins():
     import tomllib
 
-    from mirencoder.training.registry.model_registry import PYFUNC_CODE_PATH, pyfunc_requirements
+    from mirencoder.training.registry.pyfunc_spec import PYFUNC_CODE_PATH, pyfunc_requirements
 
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     requirements = pyfunc_requirements()
