@@ -235,12 +235,27 @@ def test_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
+def _imported_modules(target: str, importer: str, modules: set[str]) -> list[str]:
+    """What importing ``target`` runs: the module itself and the ``__init__`` of each package
+    above it (``a.b.c`` runs ``a/b/__init__``), except the packages that hold the importer
+    (already running when it imports)."""
+    parts = target.split(".")
+    found = [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return [m for m in found if m in modules and m != importer
+            and not f"{importer}.".startswith(f"{m}.")]
+
+
 def test_no_import_cycles() -> None:
     graph: dict[str, set[str]] = {module: set() for module in _sources()}
     for item in _imports():
-        if item.target in graph and item.target != item.importer:
-            graph[item.importer].add(item.target)
+        graph[item.importer].update(_imported_modules(item.target, item.importer, set(graph)))
     assert not _cycles(graph), f"import cycles: {_cycles(graph)}"
+
+
+def test_a_package_init_counts_as_imported() -> None:
+    modules = {"p", "p.q", "p.q.r", "x"}
+    assert _imported_modules("p.q.r", "x", modules) == ["p", "p.q", "p.q.r"]
+    assert _imported_modules("p.q.r", "p.q.s", modules) == ["p.q.r"]  # inside p.q already
 
 
 def test_no_other_importable_top_level_package() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .basis_table import AS_IS, basis_markdown, collect_basis_study
-from .report_chart import save_figure
+from .figures import save_figure
 from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
 __all__ = ["draw_basis_study", "main"]

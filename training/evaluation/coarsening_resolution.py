@@ -27,10 +27,10 @@ from .coarsening_data import COARSENING_PLATFORMS, CoarseningData, load_thread_c
 from .coarsening_eval import CoarseningConfig, coarsening_features, evaluate_coarsening_rows
 from .coarsening_resolution_table import resolution_markdown
 from .crossval import cross_val_predict
+from .figures import save_figure
 from .folds import leave_group_out
 from .heads import make_head
 from .metrics import cap_factor, coarsening_speedups
-from .report_chart import save_figure
 from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["TARGET", "exact_feature_sets", "kernel_interval", "loo_kernel_speedups",

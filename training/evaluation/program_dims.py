@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .figures import save_figure
 from .program_dims_table import METHODS, collect_program_dims, label_k, program_dims_markdown
-from .report_chart import save_figure
 from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_program_dims", "main"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .figures import save_figure
 from .published import PUBLISHED_COARSENING, PUBLISHED_DEVMAP
 from .report_markdown import method_sort_key
 
-__all__ = ["draw_results_chart", "save_figure"]
+__all__ = ["draw_results_chart"]
 
 _PUBLISHED_SHOWN = ("DeepTune", "NCC (inst2vec)", "IR2Vec flow-aware")
 
@@ -94,17 +95,3 @@ def draw_results_chart(summary: dict[str, Any], out_png: Path) -> Path:
                                        " — baselines and controls (no encoder given)")
     fig.suptitle(title, fontsize=12)
     return save_figure(fig, Path(out_png), dpi=110)
-
-
-def save_figure(fig: Any, png: Path, dpi: int = 120,
-                rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
-    """A report section's figure: laid out inside ``rect`` (figure fractions; room below or
-    beside it for a figure legend), written to ``png`` (folders made, ``dpi``) and closed;
-    returns ``png``."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout(rect=rect)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=dpi)
-    plt.close(fig)
-    return png

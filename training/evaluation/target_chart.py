@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .report_chart import save_figure
+from .figures import save_figure
 from .target_checks import Target, judge
 
 __all__ = ["draw_targets_chart", "chart_rows"]

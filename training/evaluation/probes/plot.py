@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..report_chart import save_figure
+from ..figures import save_figure
 from .report import TASK_TITLES
 from .results import ProbeResults
 
