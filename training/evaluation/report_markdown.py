@@ -327,7 +327,9 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
             + TARGETS["leakage-free"] + "; " + TARGETS["pretraining"]["text"]
-            + "; probes: see the probes section. The oracle rows are the ceilings."]
+            + "; probes: see the probes section; speed: the embedder's default window policy "
+            "faster per file than IR2Vec flow-aware (BENCHMARKS.md embed). The oracle rows are "
+            "the ceilings."]
     controls = control_statements(summary)
     if controls:
         out += ["", "## What the controls show", "",
