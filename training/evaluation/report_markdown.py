@@ -28,6 +28,7 @@ from .target_checks import (
     PRETRAINING,
     Target,
     downstream_targets,
+    is_coarsening,
     speed_targets,
     task_scale,
 )
@@ -141,7 +142,7 @@ def _pretraining_target(target: Target | None) -> str:
     if target is None:
         return ""
     goal = TARGETS["pretraining"]
-    if target.unit == "x":
+    if is_coarsening(target.source):
         return (f" Pre-training target (>= {goal['coarsening_leakage_free']:.2f}x): "
                 f"{verdict(target.met)} ({target.checks[0].value:.3f}x).")
     parts = [f"{c.label} {c.margin:+.1f}" for c in target.checks]

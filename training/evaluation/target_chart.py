@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .figures import save_figure
-from .target_checks import Target, judge
+from .target_checks import AHEAD, PRETRAINING, Target, judge
 
 __all__ = ["draw_targets_chart", "chart_rows"]
 
@@ -27,7 +27,7 @@ _REFERENCES = {"encoder-untrained": "twin", "published": "published goal", "fixe
 def _short(target: Target) -> str:
     where = (target.where.replace("probes, ", "").replace("thread-coarsening", "TC")
              .replace("optimisation-invariance MAP@R", "invariance").replace("compiler decisions ", "decisions "))
-    return where + {"ahead": " ahead", "pretraining": " pre-training"}.get(target.kind, "")
+    return where + {AHEAD: " ahead", PRETRAINING: " pre-training"}.get(target.kind, "")
 
 
 def chart_rows(targets: list[Target]) -> list[tuple[str, float, float | None, bool]]:

@@ -27,7 +27,9 @@ from .target_checks import (
     SPEED,
     Check,
     Target,
+    is_coarsening,
     judge,
+    task_scale,
 )
 
 __all__ = ["target_rows", "target_table_markdown", "speed_others"]
@@ -73,8 +75,8 @@ def _joined(checks: list[Check], digits: int, field: str = "value") -> str:
 
 def _downstream_row(target: Target, platforms: dict[str, Any], limits: dict[str, str]
                     ) -> tuple[Any, ...]:
-    is_tc, checks, digits = target.unit == "x", list(target.checks), target.digits
-    metric = "speedup_mean" if is_tc else "accuracy_mean"
+    is_tc, checks, digits = is_coarsening(target.source), list(target.checks), target.digits
+    _, metric, _, _ = task_scale(target.source[0], platforms)
     scored = _joined(checks, digits) + target.unit
     limit = limits["coarsening-leakage-free" if is_tc else "devmap-leakage-free"]
     if target.kind == LITERATURE:

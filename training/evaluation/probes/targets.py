@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..table_cells import verdict
-from ..target_checks import DECISIONS, INVARIANCE, Check, probe_targets
+from ..target_checks import INVARIANCE, Check, probe_targets
 from .report import TASK_TITLES
 
 __all__ = ["probe_target_statements"]
@@ -36,7 +36,7 @@ def probe_target_statements(probes: dict[str, Any], method: str = "encoder",
                 for c in target.checks]
             lines.append(f"**{target.where}**: target {verdict(target.met)} — "
                          + "; ".join(parts) + ".")
-        elif target.kind == DECISIONS:
+        else:  # DECISIONS: one target per fold grouping
             grouping = target.source[1]
             tasks = probes["decisions"]["groupings"][grouping]
             parts = [_decision_part(label, [c for c in target.checks if c.label == label], twin)
