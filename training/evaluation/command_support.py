@@ -49,7 +49,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
 def build_featurizers(config: EvalConfig, *, progress: bool = True
                       ) -> tuple[list[Featurizer], dict[str, Any] | None]:
     """The baselines/controls asked for, plus the encoder rows when ``methods.model`` is set
-    (and the ``encoder+finetune`` method when ``methods.finetune`` is).
+    (and the ``encoder+finetune`` method when ``methods.finetune`` is, with
+    ``encoder-untrained+finetune`` beside it when ``methods.untrained_model`` is set too).
 
     Returns:
         The featurizers and the encoder's identity for the report (None without a model).
@@ -95,6 +96,13 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                 "encoder-untrained", untrained, "fused",
                 f"untrained encoder {methods.untrained_model} (random weights), fused "
                 "embedding"))
+            if methods.model and getattr(methods, "finetune", False):
+                # The fine-tuned encoder's claim needs its twin fine-tuned the same way.
+                from .finetune import UNTRAINED_FINETUNE_METHOD, FineTuneMethod
+
+                featurizers.append(FineTuneMethod.from_embedder(
+                    untrained, config.finetune, name=UNTRAINED_FINETUNE_METHOD,
+                    progress=progress))
             encoder = encoder or {"uri": None}
             encoder["untrained_uri"] = methods.untrained_model
     return featurizers, encoder

@@ -31,10 +31,13 @@ from ...infra.errors import ConfigError
 from ...infra.files import sha256_file
 from .programs import EvalProgram
 
-__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD"]
+__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD",
+           "UNTRAINED_FINETUNE_METHOD"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""
+UNTRAINED_FINETUNE_METHOD = "encoder-untrained+finetune"
+"""The untrained twin fine-tuned with the same settings: what pre-training is measured against."""
 _MODALITIES = ("fused", "tokens", "graph")
 
 

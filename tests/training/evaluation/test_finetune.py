@@ -19,6 +19,7 @@ from mirencoder.training.evaluation.devmap_eval import (
 from mirencoder.training.evaluation.feature_runs import featurize_programs
 from mirencoder.training.evaluation.finetune import (
     FINETUNE_METHOD,
+    UNTRAINED_FINETUNE_METHOD,
     FineTuneConfig,
     FineTuneMethod,
 )
@@ -181,3 +182,34 @@ def test_cli_help_mentions_finetune(capsys) -> None:
         main(["eval", "devmap", "--help"])
     text = capsys.readouterr().out
     assert "--finetune-epochs" in text and "thread coarsening" in text
+
+
+def test_finetune_with_a_twin_fine_tunes_the_twin_the_same_way(embedder, tmp_path) -> None:
+    """A fine-tuned encoder's row comes with its untrained twin fine-tuned alike."""
+    from mirencoder.training.evaluation.command_support import build_featurizers
+    from mirencoder.training.evaluation.eval_config import (
+        DevMapEvalConfig,
+        DevMapMethodsConfig,
+    )
+    from mirencoder.training.registry.random_package import random_encoder_package
+
+    texts = [p.read_text() for p in sorted((DEMO / "ir").glob("*.ll"))]
+    twin = random_encoder_package(tmp_path / "twin", texts, vocab_size=300, seed=4,
+                                  overrides=SMALL)
+    settings = FineTuneConfig(epochs=2, encoder_lr=1e-4)
+    config = DevMapEvalConfig(
+        methods=DevMapMethodsConfig(model=str(embedder.package_dir), untrained_model=str(twin),
+                                    modalities=["fused"], features=[], finetune=True),
+        finetune=settings)
+    featurizers, encoder = build_featurizers(config, progress=False)
+    by_name = {f.name: f for f in featurizers}
+    assert set(by_name) == {"encoder", "encoder-untrained", FINETUNE_METHOD,
+                            UNTRAINED_FINETUNE_METHOD}
+    assert by_name[FINETUNE_METHOD].package_dir == Path(embedder.package_dir)
+    assert by_name[UNTRAINED_FINETUNE_METHOD].package_dir == Path(twin)
+    assert by_name[UNTRAINED_FINETUNE_METHOD].config == settings
+    assert encoder is not None and encoder["untrained_uri"] == str(twin)
+    without_twin = DevMapEvalConfig(methods=DevMapMethodsConfig(
+        model=str(embedder.package_dir), modalities=["fused"], features=[], finetune=True))
+    names = [f.name for f in build_featurizers(without_twin, progress=False)[0]]
+    assert names == ["encoder", FINETUNE_METHOD]
