@@ -1,0 +1,90 @@
+"""The fine-tuning study: folders of `eval devmap --finetune` runs -> RESULTS.md section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mirencoder.training.evaluation.finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
+from mirencoder.training.evaluation.finetune_study import main
+from mirencoder.training.evaluation.finetune_table import (
+    collect_finetune,
+    finetune_markdown,
+    finetune_statements,
+)
+from mirencoder.training.evaluation.report_markdown import render_results_md
+
+SETTINGS = {"epochs": 3, "encoder_lr": 1e-4, "head_lr": 1e-4, "probe_epochs": 500,
+            "batch_size": 16, "hidden": 64, "modality": "fused"}
+
+
+def _row(*accuracies: float) -> dict:
+    return {"accuracy_mean": sum(accuracies) / len(accuracies),
+            "per_seed": [{"accuracy": a} for a in accuracies]}
+
+
+def _folder(root: Path, platform: str, rows: dict[str, tuple[float, ...]],
+            encoder: str = "enc", settings: dict | None = None) -> Path:
+    """A folder as `mirencoder eval devmap --out-dir` writes it (the keys the study reads)."""
+    folder = root / platform
+    (folder / "results").mkdir(parents=True)
+    summary = {
+        "results": {"devmap-669": {"leakage-free": {platform: {
+            m: _row(*v) for m, v in rows.items()}}}},
+        "tasks": {"devmap-669": {"seeds": 2, "own_head_settings": {
+            FINETUNE_METHOD: settings or SETTINGS, UNTRAINED_FINETUNE_METHOD: SETTINGS}}},
+        "encoder": {"uri": encoder, "untrained_uri": "twin"}}
+    (folder / "results" / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+ROWS = {"encoder": (85.0, 86.0), "encoder-untrained": (84.0, 85.0),
+        "encoder+mlp": (80.0, 81.0), "encoder-untrained+mlp": (82.0, 82.0),
+        FINETUNE_METHOD: (83.0, 84.0), UNTRAINED_FINETUNE_METHOD: (80.0, 80.0),
+        "runtime-only": (91.0, 92.0), "opcode-histogram+mlp": (83.0, 83.0)}
+
+
+def test_two_platform_folders_merge_into_one_table_with_gaps(tmp_path: Path) -> None:
+    folders = [_folder(tmp_path, "amd", ROWS), _folder(tmp_path, "nvidia", ROWS)]
+    section = collect_finetune(folders)
+    assert section["settings"] == ["devmap-669 amd", "devmap-669 nvidia"]
+    assert section["encoder"] == "enc" and section["twin"] == "twin"
+    text = finetune_markdown(section)
+    # seed by seed: (83-80 + 84-80) / 2 = +3.5 fine-tuned; frozen XGBoost +1.0; frozen MLP -1.5
+    assert "| MLP, fine-tuned end to end | **pre-trained minus twin** | **+3.5** | **+3.5** |" in text
+    assert "| XGBoost, frozen (the protocol's head) | **pre-trained minus twin** | **+1.0** |" in text
+    assert "**-1.5**" in text and "| MLP, frozen | opcode histogram | 83.0 ± 0.0 | 83.0 ± 0.0 |" in text
+    assert "encoder lr 0.0001" in text
+    (line,) = finetune_statements(section)
+    assert "devmap-669 amd 83.5 % (+3.5 against the twin; frozen under XGBoost +1.0)" in line
+
+
+def test_study_publishes_a_section_a_figure_and_a_targets_line(tmp_path: Path) -> None:
+    folders = [_folder(tmp_path, "amd", ROWS)]
+    report = tmp_path / "report"
+    assert main([str(f) for f in folders] + ["--report-dir", str(report), "--note", "n"]) == 0
+    summary = json.loads((report / "results" / "summary.json").read_text())
+    assert summary["finetuning"]["figure"] == "results/finetuning.png"
+    assert (report / "results" / "finetuning.png").stat().st_size > 0
+    text = (report / "RESULTS.md").read_text()
+    assert "## Fine-tuning the encoder end to end (DevMap leakage-free)" in text
+    assert "**fine-tuned end to end**" in text
+    assert render_results_md(summary) == render_results_md(summary)  # stable
+
+
+def test_bad_folders_get_clear_errors(tmp_path: Path, capsys) -> None:
+    with pytest.raises(ValueError, match="no results/summary.json"):
+        collect_finetune([tmp_path / "missing"])
+    frozen_only = {k: v for k, v in ROWS.items() if "finetune" not in k}
+    with pytest.raises(ValueError, match="encoder-untrained\\+finetune"):
+        collect_finetune([_folder(tmp_path, "amd", frozen_only)])
+    a = _folder(tmp_path / "a", "amd", ROWS)
+    with pytest.raises(ValueError, match="also in another folder"):
+        collect_finetune([a, _folder(tmp_path / "b", "amd", ROWS)])
+    with pytest.raises(ValueError, match="its encoder differs"):
+        collect_finetune([a, _folder(tmp_path / "c", "nvidia", ROWS, encoder="other")])
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "missing")])
+    assert "no results/summary.json" in capsys.readouterr().err

@@ -1,0 +1,90 @@
+"""Does pre-training show once the encoder is fine-tuned? DevMap leakage-free, encoder and twin
+fine-tuned alike.
+
+Each folder is one ``mirencoder eval devmap --protocols leakage-free --finetune --model M
+--untrained-model T [--heads xgboost,mlp]`` run (folders may split the platforms or row sets
+between them); the section sets the fine-tuned pair beside the same encoders' frozen heads and
+the controls::
+
+    python -m mirencoder.training.evaluation.finetune_study runs/eval/finetune/amd \\
+        runs/eval/finetune/nvidia --report-dir .
+
+Writes the table and a figure (``results/finetuning.png``) into ``results/summary.json`` (key
+``finetuning``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .figures import save_figure
+from .finetune_table import PAIRS, collect_finetune, finetune_markdown
+from .report_files import add_report_dir_argument, show_and_publish
+
+__all__ = ["draw_finetune", "main"]
+
+
+def draw_finetune(section: dict[str, Any], png: Path) -> Path:
+    """One panel per setting: each head's accuracy on the pre-trained encoder and on its twin
+    (seeds as dots), with the run-time inputs alone dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings, scores = section["settings"], section["scores"]
+    pairs = [p for p in PAIRS if p[1] in scores]
+    columns = min(2, len(settings))
+    rows = -(-len(settings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.8 * columns, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(settings):]:
+        ax.set_visible(False)
+    x = np.arange(len(pairs))
+    for ax, setting in zip(axes.flat, settings, strict=False):
+        for offset, (index, label, color) in zip((-0.15, 0.15), ((1, "pre-trained", "C0"),
+                                                                  (2, "untrained twin", "C7")),
+                                                 strict=True):
+            for i, pair in enumerate(pairs):
+                values = scores.get(pair[index], {}).get(setting) or []
+                ax.scatter(np.full(len(values), x[i] + offset), values, color=color, s=14,
+                           alpha=0.6)
+                if values:
+                    ax.bar(x[i] + offset, np.mean(values), width=0.28, color=color, alpha=0.35,
+                           label=label if i == 0 else None)
+        runtime = scores.get("runtime-only", {}).get(setting)
+        if runtime:
+            ax.axhline(np.mean(runtime), color="C3", linestyle="--", linewidth=1,
+                       label="run-time inputs only (XGBoost)")
+        ax.set_xticks(x, [p[0].split(" (")[0] for p in pairs], fontsize=7)
+        ax.set_title(f"{setting} (leakage-free)", fontsize=9)
+        ax.set_ylabel("accuracy %")
+        low = min((v for p in pairs for i in (1, 2) for v in scores.get(p[i], {}).get(setting)
+                   or []), default=50.0)
+        ax.set_ylim(max(0.0, low - 5), 100)
+        ax.grid(axis="y", alpha=0.3)
+    axes.flat[0].legend(fontsize=7, loc="lower right")
+    return save_figure(fig, png)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", type=Path, nargs="+",
+                        help="`mirencoder eval devmap --finetune` output folders")
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    add_report_dir_argument(parser)
+    args = parser.parse_args(argv)
+    try:
+        section = collect_finetune(args.folders)
+    except ValueError as error:
+        parser.error(str(error))
+    section["note"] = args.note
+    show_and_publish(args.report_dir, "finetuning", section, finetune_markdown, draw_finetune)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
