@@ -3,8 +3,8 @@
 # process per platform, side by side on the machine's cores), beside the same encoders' frozen
 # XGBoost and MLP heads and the controls, then sets them side by side in RESULTS.md
 # ("Fine-tuning the encoder end to end"). A platform whose folder already holds results is
-# skipped on a rerun. Settings: SEEDS (fold seeds, default 2), ROW_SETS (default 669),
-# EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth of the pre-training peak; the
+# skipped on a rerun; progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds,
+# default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth of the pre-training peak; the
 # command's default 1e-5 barely moves the encoder in 3 epochs), REPORT_DIR (default: the repo).
 #   bash infra/finetune_study.sh runs/pretrain/NAME/encoder runs/pretrain/NAME/twin0 runs/eval/finetune
 set -euo pipefail
@@ -31,7 +31,7 @@ for platform in amd nvidia; do
     --row-sets "${ROW_SETS:-669}" --platforms "$platform" --protocols leakage-free \
     --seeds "${SEEDS:-2}" --finetune --finetune-epochs "${EPOCHS:-3}" \
     --set finetune.encoder_lr="${ENCODER_LR:-1e-4}" --data-dir "$DATA_DIR" \
-    --out-dir "$OUT/$platform" --quiet > "$OUT/$platform.log" 2>&1 &
+    --out-dir "$OUT/$platform" > "$OUT/$platform.log" 2>&1 &
   pids+=("$!")
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
