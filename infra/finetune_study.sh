@@ -4,8 +4,9 @@
 # XGBoost and MLP heads and the controls, then sets them side by side in RESULTS.md
 # ("Fine-tuning the encoder end to end"). A platform whose folder already holds results is
 # skipped on a rerun; progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds,
-# default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth of the pre-training peak; the
-# command's default 1e-5 barely moves the encoder in 3 epochs), REPORT_DIR (default: the repo).
+# default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth
+# of the pre-training peak; the command's default 1e-5 barely moves the encoder in 3 epochs),
+# REPORT_DIR (default: the repo). About 1 hour on 2 cores at the defaults.
 #   bash infra/finetune_study.sh runs/pretrain/NAME/encoder runs/pretrain/NAME/twin0 runs/eval/finetune
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
