@@ -6,7 +6,7 @@
 # skipped on a rerun; progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds,
 # default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth
 # of the pre-training peak; the command's default 1e-5 barely moves the encoder in 3 epochs),
-# REPORT_DIR (default: the repo). About 1 hour on 2 cores at the defaults.
+# REPORT_DIR (default: the repo). About 70 minutes on 2 cores at the defaults.
 #   bash infra/finetune_study.sh runs/pretrain/NAME/encoder runs/pretrain/NAME/twin0 runs/eval/finetune
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,4 +37,4 @@ for platform in amd nvidia; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 python -m mirencoder.training.evaluation.finetune_study "$OUT/amd" "$OUT/nvidia" \
-  --report-dir "${REPORT_DIR:-$ROOT}"
+  --report-dir "${REPORT_DIR:-.}"

@@ -66,7 +66,7 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
                    or []), default=50.0)
         ax.set_ylim(max(0.0, low - 5), 100)
         ax.grid(axis="y", alpha=0.3)
-    axes.flat[0].legend(fontsize=7, loc="lower right")
+    axes.flat[0].legend(fontsize=7, loc="upper right")
     return save_figure(fig, png)
 
 
