@@ -56,6 +56,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
         The featurizers and the encoder's identity for the report (None without a model).
     """
     methods = config.methods
+    finetune = bool(getattr(methods, "finetune", False))  # device mapping only
     featurizers: list[Featurizer] = []
     for name in methods.features:
         if name.startswith("ir2vec") and not ir2vec_available():
@@ -81,7 +82,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                 featurizers.append(EncoderFeaturizer.from_embedder(
                     MODALITY_METHOD[modality], embedder, modality,
                     f"encoder {methods.model}, {modality} embedding"))
-            if getattr(methods, "finetune", False):
+            if finetune:
                 from .finetune import FineTuneMethod
 
                 featurizers.append(FineTuneMethod.from_embedder(
@@ -96,7 +97,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                 "encoder-untrained", untrained, "fused",
                 f"untrained encoder {methods.untrained_model} (random weights), fused "
                 "embedding"))
-            if methods.model and getattr(methods, "finetune", False):
+            if methods.model and finetune:
                 # The fine-tuned encoder's claim needs its twin fine-tuned the same way.
                 from .finetune import UNTRAINED_FINETUNE_METHOD, FineTuneMethod
 

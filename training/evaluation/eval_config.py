@@ -93,8 +93,9 @@ class DevMapMethodsConfig(MethodsConfig):
     finetune: bool = False
     """Also fine-tune the ``model`` encoder end to end with an MLP head on [embedding ;
     transfer, wgsize], per fold (row ``encoder+finetune``; with ``untrained_model`` its twin
-    too, row ``encoder-untrained+finetune``; settings in the ``finetune`` section; on one CPU core about 1 min per epoch per fold of the 669-row set). Device mapping
-    only: thread coarsening (17 kernels) has too few programs to fine-tune on."""
+    too, row ``encoder-untrained+finetune``; settings in the ``finetune`` section; on one CPU
+    core about 1 min per epoch per fold of the 669-row set). Device mapping only: thread
+    coarsening (17 kernels) has too few programs to fine-tune on."""
 
     def problems(self) -> list[str]:
         p = MethodsConfig.problems(self)

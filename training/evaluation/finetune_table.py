@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
+from .table_cells import spread_cell
 
 __all__ = ["PAIRS", "CONTROLS", "collect_finetune", "finetune_markdown", "finetune_statements"]
 
@@ -43,7 +44,6 @@ def _folder_scores(folder: Path) -> tuple[dict[str, dict[str, list[float]]], dic
         settings = task.get("own_head_settings", {}).get(FINETUNE_METHOD)
         if settings:
             about["finetune"] = settings
-            about["seeds"] = task.get("seeds")
     return scores, about
 
 
@@ -78,13 +78,6 @@ def collect_finetune(folders: list[Path]) -> dict[str, Any]:
     return {"settings": settings, "scores": scores, "folders": [str(f) for f in folders],
             **about}
 
-
-def _cell(values: list[float] | None) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
 def _gap(section: dict[str, Any], trained: str, twin: str, setting: str) -> float | None:
@@ -125,7 +118,7 @@ def finetune_markdown(section: dict[str, Any]) -> str:
         if trained not in scores:
             continue
         for label, method in (("pre-trained encoder", trained), ("untrained twin", twin)):
-            cells = [_cell(scores.get(method, {}).get(s)) for s in settings]
+            cells = [spread_cell(scores.get(method, {}).get(s)) for s in settings]
             lines.append(f"| {head} | {label} | " + " | ".join(cells) + " |")
         gaps = [_gap(section, trained, twin, s) for s in settings]
         lines.append(f"| {head} | **pre-trained minus twin** | "
@@ -135,7 +128,7 @@ def finetune_markdown(section: dict[str, Any]) -> str:
             values = scores.get(name + suffix)
             if values:
                 lines.append(f"| {head} | {label} | "
-                             + " | ".join(_cell(values.get(s)) for s in settings) + " |")
+                             + " | ".join(spread_cell(values.get(s)) for s in settings) + " |")
     if section.get("figure"):
         lines += ["", f"![fine-tuning against the twin]({section['figure']})"]
     lines += ["", "Folders: " + ", ".join(f"`{f}`" for f in section.get("folders", [])) + "."]

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .table_cells import spread_cell
+
 __all__ = ["METHODS", "ROTATED", "collect_program_dims", "program_dims_markdown",
            "program_dims_statements", "label_k"]
 
@@ -67,14 +69,6 @@ def collect_program_dims(root: Path) -> dict[str, Any]:
     return {"dims": dims, "settings": settings, "scores": scores}
 
 
-def _cell(values: list[float]) -> str:
-    """One accuracy, or the mean ± sample std of several (twins at several seeds)."""
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
-
 
 def label_k(k: int) -> str:
     return {0: "all", ROTATED: "all, rotated"}.get(k, str(k))
@@ -90,7 +84,7 @@ def program_dims_markdown(section: dict[str, Any]) -> str:
              + " |", "|---|---|" + "---|" * len(dims)]
     for setting in section["settings"]:
         for method, label in METHODS.items():
-            cells = [_cell(values) for values in section["scores"][method][setting]]
+            cells = [spread_cell(values) for values in section["scores"][method][setting]]
             if any(cell != "–" for cell in cells):
                 lines.append(f"| {setting} | {label} | " + " | ".join(cells) + " |")
     if section.get("figure"):
@@ -123,7 +117,7 @@ def program_dims_statements(section: dict[str, Any]) -> list[str]:
                      for v in [scores[m][setting][best]] if v), default=None)
         text = (f"{setting} encoder {encoder[best]:.1f} % at K={label_k(dims[best])}"
                 + (f" (all dimensions {all_dims:.1f})" if all_dims is not None else "")
-                + (f", twins {_cell(twins)}" if twins else "")
+                + (f", twins {spread_cell(twins)}" if twins else "")
                 + (f", best baseline {other:.1f}" if other is not None else "")
                 + f", run-time inputs alone {np.mean(runtime):.1f}")
         if 0 in dims and ROTATED in dims:

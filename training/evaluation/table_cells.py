@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MISSING", "BOUNDS", "number_cell", "verdict", "best_other"]
+import numpy as np
+
+__all__ = ["MISSING", "BOUNDS", "number_cell", "spread_cell", "verdict", "best_other"]
 
 BOUNDS = ("static", "oracle")
 """Rows of a downstream table that are bounds, not methods."""
@@ -16,6 +18,16 @@ MISSING = "–"
 def number_cell(value: Any, digits: int = 3) -> str:
     """``value`` with ``digits`` decimals, or :data:`MISSING` for None and NaN."""
     return MISSING if value is None or value != value else f"{value:.{digits}f}"
+
+
+def spread_cell(values: list[float] | None) -> str:
+    """One accuracy with one decimal, the mean ± sample std of several (seeds), or
+    :data:`MISSING` for none."""
+    if not values:
+        return MISSING
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
 def verdict(ok: bool) -> str:

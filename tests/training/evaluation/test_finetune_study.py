@@ -71,7 +71,8 @@ def test_study_publishes_a_section_a_figure_and_a_targets_line(tmp_path: Path) -
     text = (report / "RESULTS.md").read_text()
     assert "## Fine-tuning the encoder end to end (DevMap leakage-free)" in text
     assert "**fine-tuned end to end**" in text
-    assert render_results_md(summary) == render_results_md(summary)  # stable
+    assert "![fine-tuning against the twin](results/finetuning.png)" in text
+    assert render_results_md(summary).count("## Fine-tuning the encoder end to end") == 1
 
 
 def test_bad_folders_get_clear_errors(tmp_path: Path, capsys) -> None:
