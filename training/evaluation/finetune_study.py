@@ -3,11 +3,12 @@ fine-tuned alike.
 
 Each folder is one ``mirencoder eval devmap --protocols leakage-free --finetune --model M
 --untrained-model T [--heads xgboost,mlp]`` run (folders may split the platforms or row sets
-between them); the section sets the fine-tuned pair beside the same encoders' frozen heads and
-the controls::
+between them); more twins come as ``--twin-folders``, each run alone (``--model TWIN
+--finetune``, same settings and fold seeds). The section sets the fine-tuned pair beside the
+same encoders' frozen heads and the controls::
 
     python -m mirencoder.training.evaluation.finetune_study runs/eval/finetune/amd \\
-        runs/eval/finetune/nvidia --report-dir .
+        runs/eval/finetune/nvidia --twin-folders runs/eval/finetune/twin1/amd ... --report-dir .
 
 Writes the table and a figure (``results/finetuning.png``) into ``results/summary.json`` (key
 ``finetuning``) and RESULTS.md.
@@ -22,15 +23,16 @@ from typing import Any
 import numpy as np
 
 from .figures import save_figure
-from .finetune_table import PAIRS, collect_finetune, finetune_markdown
+from .finetune_table import PAIRS, collect_finetune, finetune_markdown, twin_means, twin_scores
 from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_finetune", "main"]
 
 
 def draw_finetune(section: dict[str, Any], png: Path) -> Path:
-    """One panel per setting: each head's accuracy on the pre-trained encoder and on its twin
-    (seeds as dots), with the run-time inputs alone dashed."""
+    """One panel per setting: each head's accuracy on the pre-trained encoder (fold seeds as
+    dots) and on its twins (one dot per twin, or the fold seeds of a single twin), with the
+    run-time inputs alone dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,12 +46,23 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
     x = np.arange(len(pairs))
+    several = len(twin_scores(section)) > 1
+
+    def values_of(index: int, pair: tuple[str, str, str], setting: str) -> list[float]:
+        if index == 2 and several:
+            return twin_means(section, pair[2], setting)
+        if index == 2:
+            (rows,) = twin_scores(section).values()
+            return rows.get(pair[2], {}).get(setting) or []
+        return scores.get(pair[1], {}).get(setting) or []
+
+    twin_label = "untrained twins (one dot each)" if several else "untrained twin"
     for ax, setting in zip(axes.flat, settings, strict=False):
         for offset, (index, label, color) in zip((-0.15, 0.15), ((1, "pre-trained", "C0"),
-                                                                  (2, "untrained twin", "C7")),
+                                                                  (2, twin_label, "C7")),
                                                  strict=True):
             for i, pair in enumerate(pairs):
-                values = scores.get(pair[index], {}).get(setting) or []
+                values = values_of(index, pair, setting)
                 ax.scatter(np.full(len(values), x[i] + offset), values, color=color, s=14,
                            alpha=0.6)
                 if values:
@@ -62,8 +75,8 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
         ax.set_xticks(x, [p[0].split(" (")[0] for p in pairs], fontsize=7)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_ylabel("accuracy %")
-        low = min((v for p in pairs for i in (1, 2) for v in scores.get(p[i], {}).get(setting)
-                   or []), default=50.0)
+        low = min((v for p in pairs for i in (1, 2) for v in values_of(i, p, setting)),
+                  default=50.0)
         ax.set_ylim(max(0.0, low - 5), 100)
         ax.grid(axis="y", alpha=0.3)
     axes.flat[0].legend(fontsize=7, loc="upper right")
@@ -74,11 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", type=Path, nargs="+",
                         help="`mirencoder eval devmap --finetune` output folders")
+    parser.add_argument("--twin-folders", type=Path, nargs="*", default=[],
+                        help="more twins: `eval devmap --finetune --model TWIN` output folders "
+                        "(same settings and fold seeds)")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
-        section = collect_finetune(args.folders)
+        section = collect_finetune(args.folders, args.twin_folders)
     except ValueError as error:
         parser.error(str(error))
     section["note"] = args.note

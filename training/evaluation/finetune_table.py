@@ -11,14 +11,19 @@ from typing import Any
 import numpy as np
 
 from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
+from .record_table import spread_cell as range_cell
 from .table_cells import spread_cell
 
-__all__ = ["PAIRS", "CONTROLS", "collect_finetune", "finetune_markdown", "finetune_statements"]
+__all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means",
+           "finetune_markdown", "finetune_statements"]
 
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
          ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD))
 """``(head, pre-trained row, untrained twin row)``: the same head on both encoders."""
+TWIN_ROWS = {trained: twin for _, trained, twin in PAIRS}
+"""A twin evaluated as ``--model`` (a twin folder) names its rows as an encoder's: its row
+``encoder+mlp`` is the twin row ``encoder-untrained+mlp``, and so on."""
 CONTROLS = (("runtime-only", "run-time inputs only"), ("opcode-histogram", "opcode histogram"),
             ("loop-opcode-histogram", "loop opcode histogram"))
 """Controls shown beside the pairs, under each head the folders ran (``<name>[+mlp]``)."""
@@ -47,14 +52,19 @@ def _folder_scores(folder: Path) -> tuple[dict[str, dict[str, list[float]]], dic
     return scores, about
 
 
-def collect_finetune(folders: list[Path]) -> dict[str, Any]:
+def collect_finetune(folders: list[Path], twin_folders: list[Path] = ()) -> dict[str, Any]:
     """Merges the folders' leakage-free results: ``settings`` (accuracy columns), ``scores[
     method][setting]`` = per-seed accuracies, ``finetune`` (the settings both encoders were
-    fine-tuned with), ``encoder``, ``twin``, ``folders``.
+    fine-tuned with), ``encoder``, ``twin``, ``folders``, and ``twin_scores[twin][twin row][
+    setting]`` = per-seed accuracies of every twin.
+
+    ``twin_folders`` hold more twins, each run alone as ``--model TWIN --finetune`` with the
+    same settings and fold seeds (platforms may be split between folders).
 
     Raises:
         ValueError: a folder without results, no fine-tuned pair in them, folders that disagree
-            on the encoder, twin or settings, or a setting that two folders both hold.
+            on the encoder, twin or settings, a setting that two folders both hold, or a twin
+            folder that holds the pre-trained encoder or no fine-tuned row.
     """
     scores: dict[str, dict[str, list[float]]] = {}
     about: dict[str, Any] = {}
@@ -74,19 +84,62 @@ def collect_finetune(folders: list[Path]) -> dict[str, Any]:
     if not any(p[1] == FINETUNE_METHOD for p in pairs):
         raise ValueError("no folder holds both encoder+finetune and encoder-untrained+finetune: "
                          "run `mirencoder eval devmap --finetune --model M --untrained-model T`")
+    twins = {about.get("twin") or "twin": {t: scores[t] for t in TWIN_ROWS.values() if t in scores}}
+    for folder in twin_folders:
+        _add_twin_folder(twins, folder, about)
     settings = sorted({s for method in scores.values() for s in method})
     return {"settings": settings, "scores": scores, "folders": [str(f) for f in folders],
-            **about}
+            "twin_folders": [str(f) for f in twin_folders], "twins": list(twins),
+            "twin_scores": twins, **about}
 
+
+def _add_twin_folder(twins: dict[str, dict[str, dict[str, list[float]]]], folder: Path,
+                     about: dict[str, Any]) -> None:
+    """Files a twin folder's encoder rows under its twin (see :data:`TWIN_ROWS`)."""
+    found, info = _folder_scores(folder)
+    uri = info.get("encoder")
+    if not uri or uri == about.get("encoder"):
+        raise ValueError(f"{folder}: its encoder is {uri!r}, not a twin of {about.get('encoder')!r}"
+                         " (run `mirencoder eval devmap --finetune --model TWIN` there)")
+    if info.get("finetune") != about.get("finetune"):
+        raise ValueError(f"{folder}: fine-tuned with other settings ({info.get('finetune')!r} "
+                         f"vs {about.get('finetune')!r})")
+    if not any(FINETUNE_METHOD in methods for methods in found.values()):
+        raise ValueError(f"{folder}: no {FINETUNE_METHOD} row (run it with --finetune)")
+    for setting, methods in found.items():
+        for trained, twin in TWIN_ROWS.items():
+            if trained not in methods:
+                continue
+            slot = twins.setdefault(uri, {}).setdefault(twin, {})
+            if slot.get(setting):
+                raise ValueError(f"{folder}: {setting} {trained} of twin {uri} is also in "
+                                 "another folder")
+            slot[setting] = methods[trained]
+
+
+def twin_scores(section: dict[str, Any]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """``twin -> twin row -> setting -> per-seed accuracies``; a section written before twin
+    folders existed holds one twin, in ``scores``."""
+    if section.get("twin_scores"):
+        return section["twin_scores"]
+    own = {t: section["scores"][t] for t in TWIN_ROWS.values() if t in section["scores"]}
+    return {section.get("twin") or "twin": own}
+
+
+def twin_means(section: dict[str, Any], twin: str, setting: str) -> list[float]:
+    """Each twin's accuracy on ``setting`` under row ``twin``, averaged over its fold seeds."""
+    return [float(np.mean(rows[twin][setting])) for rows in twin_scores(section).values()
+            if rows.get(twin, {}).get(setting)]
 
 
 def _gap(section: dict[str, Any], trained: str, twin: str, setting: str) -> float | None:
-    """Mean over seeds of the pre-trained row minus the twin's (same folds, seed by seed)."""
+    """The pre-trained row's mean over fold seeds minus the twins' mean (each twin averaged over
+    the same fold seeds first); None unless every twin holds the setting."""
     a = section["scores"].get(trained, {}).get(setting)
-    b = section["scores"].get(twin, {}).get(setting)
-    if not a or not b or len(a) != len(b):
+    b = twin_means(section, twin, setting)
+    if not a or not b or len(b) != len(twin_scores(section)):
         return None
-    return float(np.mean(np.subtract(a, b)))
+    return float(np.mean(a) - np.mean(b))
 
 
 def _describe(settings: dict[str, Any] | None) -> str:
@@ -99,29 +152,54 @@ def _describe(settings: dict[str, Any] | None) -> str:
             "run-time inputs")
 
 
+def _twin_words(section: dict[str, Any]) -> tuple[str, str]:
+    """How the table names the twin rows and the gap: one twin, or several."""
+    count = len(twin_scores(section))
+    if count == 1:
+        return "untrained twin", "pre-trained minus twin"
+    return f"untrained twins ({count})", "pre-trained minus twins' mean"
+
+
+def _twin_cell(section: dict[str, Any], twin: str, setting: str) -> str:
+    """One twin: mean ± std over its fold seeds; several: mean ± std (range) over the twins."""
+    twins = twin_scores(section)
+    if len(twins) == 1:
+        (rows,) = twins.values()
+        return spread_cell(rows.get(twin, {}).get(setting))
+    return range_cell(twin_means(section, twin, setting) or [None], 1)
+
+
 def finetune_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: each head on the pre-trained encoder and on its twin, the gap,
+    """The RESULTS.md section: each head on the pre-trained encoder and on its twins, the gap,
     and the controls under the same heads."""
     settings, scores = section["settings"], section["scores"]
+    twins = list(twin_scores(section))
+    twin_label, gap_label = _twin_words(section)
+    spread_words = ("mean ± std over fold seeds where there are several" if len(twins) == 1 else
+                    "mean ± std over fold seeds for the pre-trained encoder and the controls; "
+                    "mean ± std (range) over the twins, each first averaged over the same fold "
+                    "seeds")
     header = " | ".join(settings)
     lines = ["## Fine-tuning the encoder end to end (DevMap leakage-free)", "",
              "Does pre-training show once the encoder itself is trained on the task? Each "
              "encoder is fine-tuned per fold with the same settings ("
              + _describe(section.get("finetune")) + "); the frozen rows are the same folds' "
-             f"heads on the frozen vectors. Pre-trained: `{section.get('encoder')}`; untrained "
-             f"twin: `{section.get('twin')}`. Accuracy %, mean ± std over fold seeds where "
-             "there are several. Not a target: the targets keep the frozen encoder.", ""]
+             f"heads on the frozen vectors. Pre-trained: `{section.get('encoder')}`; "
+             + ("untrained twin: " if len(twins) == 1 else "untrained twins: ")
+             + ", ".join(f"`{t}`" for t in twins) + f". Accuracy %, {spread_words}. Not a "
+             "target: the targets keep the frozen encoder.", ""]
     if section.get("note"):
         lines += [section["note"], ""]
     lines += [f"| head | representation | {header} |", "|---|---|" + "---|" * len(settings)]
     for head, trained, twin in PAIRS:
         if trained not in scores:
             continue
-        for label, method in (("pre-trained encoder", trained), ("untrained twin", twin)):
-            cells = [spread_cell(scores.get(method, {}).get(s)) for s in settings]
-            lines.append(f"| {head} | {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {head} | pre-trained encoder | "
+                     + " | ".join(spread_cell(scores[trained].get(s)) for s in settings) + " |")
+        lines.append(f"| {head} | {twin_label} | "
+                     + " | ".join(_twin_cell(section, twin, s) for s in settings) + " |")
         gaps = [_gap(section, trained, twin, s) for s in settings]
-        lines.append(f"| {head} | **pre-trained minus twin** | "
+        lines.append(f"| {head} | **{gap_label}** | "
                      + " | ".join("–" if g is None else f"**{g:+.1f}**" for g in gaps) + " |")
     for suffix, head in (("", "XGBoost, frozen (the protocol's head)"), ("+mlp", "MLP, frozen")):
         for name, label in CONTROLS:
@@ -131,15 +209,27 @@ def finetune_markdown(section: dict[str, Any]) -> str:
                              + " | ".join(spread_cell(values.get(s)) for s in settings) + " |")
     if section.get("figure"):
         lines += ["", f"![fine-tuning against the twin]({section['figure']})"]
-    lines += ["", "Folders: " + ", ".join(f"`{f}`" for f in section.get("folders", [])) + "."]
+    folders = section.get("folders", []) + section.get("twin_folders", [])
+    lines += ["", "Folders: " + ", ".join(f"`{f}`" for f in folders) + "."]
     return "\n".join(lines) + "\n"
 
 
+def _beaten(section: dict[str, Any], trained: str, twin: str, setting: str) -> str:
+    """``, above k of n twins`` for several twins, else nothing."""
+    means = twin_means(section, twin, setting)
+    if len(means) < 2:
+        return ""
+    value = np.mean(section["scores"][trained][setting])
+    return f", above {sum(value > m for m in means)} of {len(means)} twins"
+
+
 def finetune_statements(section: dict[str, Any]) -> list[str]:
-    """One Targets line: per setting, the fine-tuned pre-trained encoder against its twin
+    """One Targets line: per setting, the fine-tuned pre-trained encoder against its twins
     fine-tuned alike, and the frozen gap under the protocol's head."""
     if not section:
         return []
+    count = len(twin_scores(section))
+    against = "the twin" if count == 1 else "the twins' mean"
     parts = []
     for setting in section["settings"]:
         tuned = _gap(section, FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD, setting)
@@ -147,11 +237,13 @@ def finetune_statements(section: dict[str, Any]) -> list[str]:
         value = section["scores"].get(FINETUNE_METHOD, {}).get(setting)
         if tuned is None or not value:
             continue
-        parts.append(f"{setting} {np.mean(value):.1f} % ({tuned:+.1f} against the twin"
+        parts.append(f"{setting} {np.mean(value):.1f} % ({tuned:+.1f} against {against}"
+                     + _beaten(section, FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD, setting)
                      + (f"; frozen under XGBoost {frozen:+.1f}" if frozen is not None else "")
                      + ")")
     if not parts:
         return []
+    twins = "its untrained twin" if count == 1 else f"its {count} untrained twins"
     return ["**fine-tuned end to end** (not a target; 'Fine-tuning the encoder end to end'), "
-            "DevMap leakage-free, the pre-trained encoder against its untrained twin fine-tuned "
+            f"DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
             "alike: " + "; ".join(parts) + "."]

@@ -89,3 +89,53 @@ def test_bad_folders_get_clear_errors(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main([str(tmp_path / "missing")])
     assert "no results/summary.json" in capsys.readouterr().err
+
+
+TWIN_ROWS = {"encoder": (83.0, 84.0), "encoder+mlp": (78.0, 80.0), FINETUNE_METHOD: (82.0, 82.0)}
+
+
+def _twin_folder(root: Path, platform: str, name: str, rows: dict = TWIN_ROWS,
+                 settings: dict | None = None) -> Path:
+    """A twin run alone: `eval devmap --finetune --model TWIN`, so its rows are named encoder*."""
+    folder = _folder(root / name, platform, rows, encoder=name, settings=settings)
+    summary = json.loads((folder / "results" / "summary.json").read_text())
+    summary["encoder"]["untrained_uri"] = None
+    (folder / "results" / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_more_twins_come_as_twin_folders_and_the_gap_is_to_their_mean(tmp_path: Path) -> None:
+    folders = [_folder(tmp_path, "amd", ROWS)]
+    twins = [_twin_folder(tmp_path, "amd", "twin1"),
+             _twin_folder(tmp_path, "amd", "twin2", {**TWIN_ROWS, FINETUNE_METHOD: (86.0, 86.0)})]
+    section = collect_finetune(folders, twins)
+    assert section["twins"] == ["twin", "twin1", "twin2"]
+    text = finetune_markdown(section)
+    # fine-tuned twins' means 80, 82, 86 -> 82.7 ± 3.1 (80.0–86.0); pre-trained 83.5 -> +0.8
+    assert "| MLP, fine-tuned end to end | untrained twins (3) | 82.7 ± 3.1 (80.0–86.0) |" in text
+    assert "| MLP, fine-tuned end to end | **pre-trained minus twins' mean** | **+0.8** |" in text
+    # frozen XGBoost twins 84.5, 83.5, 83.5 -> pre-trained 85.5 is +1.7 ahead
+    assert "| XGBoost, frozen (the protocol's head) | **pre-trained minus twins' mean** | **+1.7** |" in text
+    assert "`twin`, `twin1`, `twin2`" in text and str(twins[1]) in text
+    (line,) = finetune_statements(section)
+    assert "its 3 untrained twins" in line
+    assert "83.5 % (+0.8 against the twins' mean, above 2 of 3 twins; frozen under XGBoost +1.7)" in line
+    report = tmp_path / "report"
+    args = [str(folders[0]), "--twin-folders", *map(str, twins), "--report-dir", str(report)]
+    assert main(args) == 0
+    assert (report / "results" / "finetuning.png").stat().st_size > 0
+
+
+def test_bad_twin_folders_get_clear_errors(tmp_path: Path) -> None:
+    folders = [_folder(tmp_path, "amd", ROWS)]
+    with pytest.raises(ValueError, match="not a twin of 'enc'"):
+        collect_finetune(folders, [_twin_folder(tmp_path, "amd", "enc")])
+    other = {**SETTINGS, "encoder_lr": 1e-5}
+    with pytest.raises(ValueError, match="fine-tuned with other settings"):
+        collect_finetune(folders, [_twin_folder(tmp_path / "b", "amd", "t", settings=other)])
+    frozen = {k: v for k, v in TWIN_ROWS.items() if k != FINETUNE_METHOD}
+    with pytest.raises(ValueError, match="no encoder\\+finetune row"):
+        collect_finetune(folders, [_twin_folder(tmp_path / "c", "amd", "t", frozen)])
+    twin = _twin_folder(tmp_path / "d", "amd", "t")
+    with pytest.raises(ValueError, match="also in another folder"):
+        collect_finetune(folders, [twin, _twin_folder(tmp_path / "e", "amd", "t")])
