@@ -63,8 +63,9 @@ def collect_finetune(folders: list[Path], twin_folders: list[Path] = ()) -> dict
 
     Raises:
         ValueError: a folder without results, no fine-tuned pair in them, folders that disagree
-            on the encoder, twin or settings, a setting that two folders both hold, or a twin
-            folder that holds the pre-trained encoder or no fine-tuned row.
+            on the encoder, twin or settings, a setting that two folders both hold, a twin
+            folder that holds the pre-trained encoder or no fine-tuned row, or a twin without
+            a fine-tuned result for a setting the main folders hold.
     """
     scores: dict[str, dict[str, list[float]]] = {}
     about: dict[str, Any] = {}
@@ -88,6 +89,12 @@ def collect_finetune(folders: list[Path], twin_folders: list[Path] = ()) -> dict
     for folder in twin_folders:
         _add_twin_folder(twins, folder, about)
     settings = sorted({s for method in scores.values() for s in method})
+    tuned = sorted(scores[UNTRAINED_FINETUNE_METHOD])
+    for twin, rows in twins.items():
+        missing = [s for s in tuned if s not in rows.get(UNTRAINED_FINETUNE_METHOD, {})]
+        if missing:
+            raise ValueError(f"twin {twin} has no fine-tuned result for {', '.join(missing)}: "
+                             "add its folder for those settings to --twin-folders")
     return {"settings": settings, "scores": scores, "folders": [str(f) for f in folders],
             "twin_folders": [str(f) for f in twin_folders], "twins": list(twins),
             "twin_scores": twins, **about}

@@ -139,3 +139,6 @@ def test_bad_twin_folders_get_clear_errors(tmp_path: Path) -> None:
     twin = _twin_folder(tmp_path / "d", "amd", "t")
     with pytest.raises(ValueError, match="also in another folder"):
         collect_finetune(folders, [twin, _twin_folder(tmp_path / "e", "amd", "t")])
+    both = folders + [_folder(tmp_path / "f", "nvidia", ROWS)]
+    with pytest.raises(ValueError, match="twin t has no fine-tuned result for devmap-669 nvidia"):
+        collect_finetune(both, [twin])
