@@ -142,3 +142,10 @@ def test_bad_twin_folders_get_clear_errors(tmp_path: Path) -> None:
     both = folders + [_folder(tmp_path / "f", "nvidia", ROWS)]
     with pytest.raises(ValueError, match="twin t has no fine-tuned result for devmap-669 nvidia"):
         collect_finetune(both, [twin])
+
+
+def test_a_section_stored_before_twin_folders_still_renders(tmp_path: Path) -> None:
+    section = collect_finetune([_folder(tmp_path, "amd", ROWS)])
+    stored = {k: v for k, v in section.items() if k not in ("twin_scores", "twins", "twin_folders")}
+    assert finetune_markdown(stored) == finetune_markdown(section)
+    assert "| MLP, fine-tuned end to end | untrained twin | 80.0 ± 0.0 |" in finetune_markdown(stored)
