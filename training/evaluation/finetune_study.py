@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .figures import save_figure
-from .finetune_table import PAIRS, collect_finetune, finetune_markdown, twin_means, twin_scores
+from .finetune_table import PAIRS, collect_finetune, finetune_markdown, twin_scores, twin_values
 from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_finetune", "main"]
@@ -49,11 +49,8 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
     several = len(twin_scores(section)) > 1
 
     def values_of(index: int, pair: tuple[str, str, str], setting: str) -> list[float]:
-        if index == 2 and several:
-            return twin_means(section, pair[2], setting)
         if index == 2:
-            (rows,) = twin_scores(section).values()
-            return rows.get(pair[2], {}).get(setting) or []
+            return twin_values(section, pair[2], setting)
         return scores.get(pair[1], {}).get(setting) or []
 
     twin_label = "untrained twins (one dot each)" if several else "untrained twin"

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
-from .record_table import spread_cell as range_cell
-from .table_cells import spread_cell
+from .record_table import spread_cell
+from .table_cells import mean_std_cell
 
-__all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means",
+__all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means", "twin_values",
            "finetune_markdown", "finetune_statements"]
 
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
@@ -139,6 +139,15 @@ def twin_means(section: dict[str, Any], twin: str, setting: str) -> list[float]:
             if rows.get(twin, {}).get(setting)]
 
 
+def twin_values(section: dict[str, Any], twin: str, setting: str) -> list[float]:
+    """What the twin row summarises: a single twin's fold seeds, or each twin's mean."""
+    twins = twin_scores(section)
+    if len(twins) == 1:
+        (rows,) = twins.values()
+        return rows.get(twin, {}).get(setting) or []
+    return twin_means(section, twin, setting)
+
+
 def _gap(section: dict[str, Any], trained: str, twin: str, setting: str) -> float | None:
     """The pre-trained row's mean over fold seeds minus the twins' mean (each twin averaged over
     the same fold seeds first); None unless every twin holds the setting."""
@@ -169,11 +178,10 @@ def _twin_words(section: dict[str, Any]) -> tuple[str, str]:
 
 def _twin_cell(section: dict[str, Any], twin: str, setting: str) -> str:
     """One twin: mean ± std over its fold seeds; several: mean ± std (range) over the twins."""
-    twins = twin_scores(section)
-    if len(twins) == 1:
-        (rows,) = twins.values()
-        return spread_cell(rows.get(twin, {}).get(setting))
-    return range_cell(twin_means(section, twin, setting) or [None], 1)
+    values = twin_values(section, twin, setting)
+    if len(twin_scores(section)) == 1:
+        return mean_std_cell(values)
+    return spread_cell(values or [None], 1)
 
 
 def finetune_markdown(section: dict[str, Any]) -> str:
@@ -202,7 +210,7 @@ def finetune_markdown(section: dict[str, Any]) -> str:
         if trained not in scores:
             continue
         lines.append(f"| {head} | pre-trained encoder | "
-                     + " | ".join(spread_cell(scores[trained].get(s)) for s in settings) + " |")
+                     + " | ".join(mean_std_cell(scores[trained].get(s)) for s in settings) + " |")
         lines.append(f"| {head} | {twin_label} | "
                      + " | ".join(_twin_cell(section, twin, s) for s in settings) + " |")
         gaps = [_gap(section, trained, twin, s) for s in settings]
@@ -213,7 +221,7 @@ def finetune_markdown(section: dict[str, Any]) -> str:
             values = scores.get(name + suffix)
             if values:
                 lines.append(f"| {head} | {label} | "
-                             + " | ".join(spread_cell(values.get(s)) for s in settings) + " |")
+                             + " | ".join(mean_std_cell(values.get(s)) for s in settings) + " |")
     if section.get("figure"):
         lines += ["", f"![fine-tuning against the twin]({section['figure']})"]
     folders = section.get("folders", []) + section.get("twin_folders", [])

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .table_cells import spread_cell
+from .table_cells import mean_std_cell
 
 __all__ = ["METHODS", "ROTATED", "collect_program_dims", "program_dims_markdown",
            "program_dims_statements", "label_k"]
@@ -69,7 +69,6 @@ def collect_program_dims(root: Path) -> dict[str, Any]:
     return {"dims": dims, "settings": settings, "scores": scores}
 
 
-
 def label_k(k: int) -> str:
     return {0: "all", ROTATED: "all, rotated"}.get(k, str(k))
 
@@ -84,7 +83,7 @@ def program_dims_markdown(section: dict[str, Any]) -> str:
              + " |", "|---|---|" + "---|" * len(dims)]
     for setting in section["settings"]:
         for method, label in METHODS.items():
-            cells = [spread_cell(values) for values in section["scores"][method][setting]]
+            cells = [mean_std_cell(values) for values in section["scores"][method][setting]]
             if any(cell != "–" for cell in cells):
                 lines.append(f"| {setting} | {label} | " + " | ".join(cells) + " |")
     if section.get("figure"):
@@ -117,7 +116,7 @@ def program_dims_statements(section: dict[str, Any]) -> list[str]:
                      for v in [scores[m][setting][best]] if v), default=None)
         text = (f"{setting} encoder {encoder[best]:.1f} % at K={label_k(dims[best])}"
                 + (f" (all dimensions {all_dims:.1f})" if all_dims is not None else "")
-                + (f", twins {spread_cell(twins)}" if twins else "")
+                + (f", twins {mean_std_cell(twins)}" if twins else "")
                 + (f", best baseline {other:.1f}" if other is not None else "")
                 + f", run-time inputs alone {np.mean(runtime):.1f}")
         if 0 in dims and ROTATED in dims:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "BOUNDS", "number_cell", "spread_cell", "verdict", "best_other"]
+__all__ = ["MISSING", "BOUNDS", "number_cell", "mean_std_cell", "verdict", "best_other"]
 
 BOUNDS = ("static", "oracle")
 """Rows of a downstream table that are bounds, not methods."""
@@ -20,9 +20,9 @@ def number_cell(value: Any, digits: int = 3) -> str:
     return MISSING if value is None or value != value else f"{value:.{digits}f}"
 
 
-def spread_cell(values: list[float] | None) -> str:
+def mean_std_cell(values: list[float] | None) -> str:
     """One accuracy with one decimal, the mean ± sample std of several (seeds), or
-    :data:`MISSING` for none."""
+    :data:`MISSING` for none (``record_table.spread_cell`` adds the range)."""
     if not values:
         return MISSING
     if len(values) == 1:
