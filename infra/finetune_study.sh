@@ -6,7 +6,8 @@
 # skipped on a rerun; progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds,
 # default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth
 # of the pre-training peak; the command's default 1e-5 barely moves the encoder in 3 epochs),
-# REPORT_DIR (default: the repo). About 70 minutes on 2 cores at the defaults. More twins
+# XGBOOST_READOUT (default true: each fold's fine-tuned encoder also read by the protocol's
+# XGBoost head, sharing the fine-tuning), REPORT_DIR (default: the repo). About 70 minutes on 2 cores at the defaults. More twins
 # (packages after OUT; `mirencoder pretrain twin --seed N`) are fine-tuned alone, into
 # OUT/<twin folder name>/PLATFORM (about 30 minutes each on the 669 rows, 10 on the 680), and
 # the table compares the encoder with the twins' mean.
@@ -41,7 +42,8 @@ run_platforms() {
     mirencoder eval devmap "$@" --modalities fused --heads xgboost,mlp \
       --row-sets "${ROW_SETS:-669}" --platforms "$platform" --protocols leakage-free \
       --seeds "${SEEDS:-2}" --finetune --finetune-epochs "${EPOCHS:-3}" \
-      --set finetune.encoder_lr="${ENCODER_LR:-1e-4}" --data-dir "$DATA_DIR" \
+      --set finetune.encoder_lr="${ENCODER_LR:-1e-4}" \
+      --set finetune.xgboost_readout="${XGBOOST_READOUT:-true}" --data-dir "$DATA_DIR" \
       --out-dir "$folder/$platform" > "$folder/$platform.log" 2>&1 &
     pids+=("$!")
   done

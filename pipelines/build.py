@@ -147,8 +147,14 @@ def _plan_hash(config: BuildConfig, planned: Sequence[Planned], like: dict | Non
 
 
 def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Refuses to write into a non-empty folder that is not a build, unless told to."""
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "_work" / "plan.json").exists():
+    """Refuses to write into a non-empty folder that is not a build, unless told to.
+
+    A folder holding only ``_work`` is a build stopped while it planned (extracting archives,
+    before ``plan.json``): it is this command's own, and the build starts there again.
+    """
+    if not out_dir.exists() or (out_dir / "_work" / "plan.json").exists():
+        return
+    if any(child.name != "_work" for child in out_dir.iterdir()):
         if not overwrite:
             raise ConfigError(f"{out_dir} is not empty and holds no build; choose another --out "
                               "or pass --overwrite")

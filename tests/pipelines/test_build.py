@@ -128,6 +128,23 @@ def test_duplicates_bad_inputs_and_rerun(tmp_path: Path, require_clang: str):
         build_dataset(other, out, num_cpus=2, show_progress=False)
 
 
+def test_build_stopped_while_planning_starts_again(tmp_path: Path, require_clang: str):
+    # Killed while extracting archives, before plan.json: the folder holds only `_work`.
+    config = BuildConfig(name="t", inputs=[InputSpec(path=str(DEMO_CORPUS / "c"))],
+                         vocab=_SMALL_VOCAB, exclude_evaluation_kernels=False)
+    out = tmp_path / "out"
+    (out / "_work" / "extracted" / ".corpus.tmp-123").mkdir(parents=True)
+    index = build_dataset(config, out, num_cpus=1, show_progress=False)
+    assert index["counts"]["ok"] > 0 and (out / "index.json").exists()
+    # A folder with anything else in it is still not ours.
+    foreign = tmp_path / "foreign"
+    (foreign / "_work").mkdir(parents=True)
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="holds no build"):
+        build_dataset(config, foreign, num_cpus=1, show_progress=False)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
 def test_evaluation_kernels_are_excluded(tmp_path: Path, shared_data: Path, require_clang: str):
     import tarfile
 

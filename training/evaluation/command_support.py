@@ -46,6 +46,19 @@ def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
+    """A fine-tuning's rows: its MLP, and its XGBoost readout when ``finetune.xgboost_readout``
+    is on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``)."""
+    if not config.finetune.xgboost_readout:
+        return [method]
+    from .finetune import FineTunedReadout
+    from .heads import make_head
+
+    task = config.devmap
+    return [method, FineTunedReadout(method, lambda seed: make_head(
+        "xgboost", "devmap", seed, task.n_jobs, task.tree_method))]
+
+
 def build_featurizers(config: EvalConfig, *, progress: bool = True
                       ) -> tuple[list[Featurizer], dict[str, Any] | None]:
     """The baselines/controls asked for, plus the encoder rows when ``methods.model`` is set
@@ -85,7 +98,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
             if finetune:
                 from .finetune import FineTuneMethod
 
-                featurizers.append(FineTuneMethod.from_embedder(
+                featurizers += _finetune_rows(config, FineTuneMethod.from_embedder(
                     embedder, config.finetune, progress=progress))
         if methods.untrained_model:
             untrained = load_embedder(methods.untrained_model, windows=methods.windows,
@@ -101,7 +114,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                 # The fine-tuned encoder's claim needs its twin fine-tuned the same way.
                 from .finetune import UNTRAINED_FINETUNE_METHOD, FineTuneMethod
 
-                featurizers.append(FineTuneMethod.from_embedder(
+                featurizers += _finetune_rows(config, FineTuneMethod.from_embedder(
                     untrained, config.finetune, name=UNTRAINED_FINETUNE_METHOD,
                     progress=progress))
             encoder = encoder or {"uri": None}

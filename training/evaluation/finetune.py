@@ -15,10 +15,17 @@ CPU-friendly: one torch thread by default, programs in small batches, the first 
 only (as at evaluation time, :func:`collate_records` with ``rng=None``), graphs cut to the
 package's ``max_graph_nodes``. Deterministic for a fixed seed (torch's global RNG is seeded
 inside a forked RNG state, the batch order comes from a seeded numpy generator).
+
+With ``xgboost_readout`` each fold's fine-tuned encoder is also read by the protocol's own
+head: :class:`FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost (published settings) on
+``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training rows, as the frozen rows
+do on the frozen embedding. Both rows share one fine-tuning per fold and seed
+(:meth:`FineTuneMethod.fitted_head`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -31,13 +38,16 @@ from ...infra.errors import ConfigError
 from ...infra.files import sha256_file
 from .programs import EvalProgram
 
-__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FINETUNE_METHOD",
-           "UNTRAINED_FINETUNE_METHOD"]
+__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FineTunedReadout",
+           "FineTunedXGBoostHead", "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD",
+           "XGBOOST_READOUT_SUFFIX"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""
 UNTRAINED_FINETUNE_METHOD = "encoder-untrained+finetune"
 """The untrained twin fine-tuned with the same settings: what pre-training is measured against."""
+XGBOOST_READOUT_SUFFIX = "+xgboost"
+"""Suffix of the row that reads a fine-tuned encoder with the protocol's XGBoost head."""
 _MODALITIES = ("fused", "tokens", "graph")
 
 
@@ -84,6 +94,11 @@ class FineTuneConfig:
     """torch threads while fitting and predicting (restored afterwards)."""
     device: str = "cpu"
     """Where the encoder trains (``cpu`` or ``cuda``)."""
+    xgboost_readout: bool = False
+    """Also read each fold's fine-tuned encoder with the protocol's XGBoost head (published
+    settings, on ``[fine-tuned embedding ; transfer, wgsize]`` like the frozen rows): row
+    ``<name>+xgboost``. Both rows share one fine-tuning per fold, so it costs only the
+    embedding of the fold's programs and the trees."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -125,7 +140,9 @@ class FineTuneConfig:
                 f"then linear decay, weight decay {self.weight_decay:g}, "
                 f"{self.batch_size} programs per step; {self.modality} embedding ; "
                 f"{'log-' if self.log_runtime else ''}min-max run-time inputs -> MLP "
-                f"{self.hidden}")
+                f"{self.hidden}"
+                + ("; the fine-tuned embedding also read by XGBoost" if self.xgboost_readout
+                   else ""))
 
 
 @contextmanager
@@ -381,6 +398,14 @@ class FineTuneHead:
         self.encoder, self.classifier = encoder.eval(), classifier.eval()
         return self
 
+    def embeddings(self, features: np.ndarray) -> np.ndarray:
+        """``[N, D]`` embeddings of the rows' programs by the fine-tuned encoder (eval mode)."""
+        programs, _ = self._split(features)
+        if self.encoder is None:
+            raise ValueError("no fine-tuned encoder: fit() saw one class only")
+        with _torch_threads(self.config.threads):
+            return self._embed_all(self.encoder, programs).cpu().numpy().astype(np.float64)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predicted labels of the rows given (programs + run-time inputs)."""
         import torch
@@ -429,6 +454,10 @@ class FineTuneMethod:
         self.errors: dict[str, str] = {}
         self.records: list[dict[str, Any] | None] = []
         self._frozen: np.ndarray | None = None
+        self._column: np.ndarray | None = None
+        self._keys: list[str] = []
+        # (seed, training rows) -> [fitted head, fits still to hand it to]
+        self._fitted: dict[tuple[int, str], list[Any]] = {}
 
     @classmethod
     def from_embedder(cls, embedder: Any, config: FineTuneConfig | None = None, *,
@@ -452,6 +481,7 @@ class FineTuneMethod:
         self.errors = {}
         self.records = []
         self._frozen = None
+        self._fitted = {}
         column = np.full((len(programs), 1), np.nan)
         first_of: dict[str, int] = {}
         for index, program in enumerate(programs):
@@ -465,17 +495,46 @@ class FineTuneMethod:
                 column[index, 0] = first_of[digest] = index
             except Exception as error:  # noqa: BLE001 - one bad program must not stop the run
                 self.errors[program.key] = f"{type(error).__name__}: {error}"[:2000]
+        self._column, self._keys = column, [program.key for program in programs]
         return column
 
-    def make_head(self, seed: int = 0) -> FineTuneHead:
+    def program_column(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        """:meth:`featurize`'s column for these programs, prepared once for every row that
+        shares this fine-tuning (the readout rows)."""
+        if self._column is None or self._keys != [program.key for program in programs]:
+            return self.featurize(programs)
+        return self._column
+
+    def make_head(self, seed: int = 0) -> FineTuneHead | _SharedFineTuneHead:
         """A fresh head for one fold; ``seed`` (the run seed) is added to the config's seed."""
         if not self.records:
             raise ConfigError(f"{self.name}: featurize() must run before make_head()")
+        if self.config.xgboost_readout:
+            return _SharedFineTuneHead(self, int(seed))
+        return self._new_head(int(seed))
+
+    def _new_head(self, seed: int) -> FineTuneHead:
         return FineTuneHead(self.records, self.package_dir,
-                            replace(self.config, seed=self.config.seed + int(seed)),
+                            replace(self.config, seed=self.config.seed + seed),
                             tokenizer_ids=self.tokenizer_ids, context_length=self.context_length,
                             max_graph_nodes=self.max_graph_nodes,
                             frozen=self.frozen_embeddings, progress=self.progress)
+
+    def fitted_head(self, seed: int, features: np.ndarray, labels: np.ndarray) -> FineTuneHead:
+        """The head fine-tuned on these training rows at this seed, fitted by the first row
+        that asks and handed to each row sharing the fine-tuning (the MLP and the XGBoost
+        readout), then forgotten."""
+        digest = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float64).tobytes())
+        digest.update("\0".join(map(str, np.asarray(labels).tolist())).encode())
+        key = (int(seed), digest.hexdigest())
+        entry = self._fitted.get(key)
+        if entry is None:
+            shares = 2 if self.config.xgboost_readout else 1
+            entry = self._fitted[key] = [self._new_head(seed).fit(features, labels), shares]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del self._fitted[key]
+        return entry[0]
 
     def frozen_embeddings(self) -> np.ndarray:
         """``[len(records), D]`` embeddings of the package's encoder in eval mode (NaN rows
@@ -506,3 +565,93 @@ class FineTuneMethod:
     def settings(self) -> dict[str, Any]:
         """The training settings, for the report's metadata."""
         return asdict(self.config)
+
+
+class _SharedFineTuneHead:
+    """The MLP row's head when a readout shares its fine-tuning (:meth:`FineTuneMethod.
+    fitted_head`): same predictions as the :class:`FineTuneHead` it wraps."""
+
+    deterministic = False
+
+    def __init__(self, method: FineTuneMethod, seed: int):
+        self.method, self.seed = method, seed
+        self.tuned: FineTuneHead | None = None
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> _SharedFineTuneHead:
+        self.tuned = self.method.fitted_head(self.seed, features, labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.tuned is None:
+            raise ValueError("predict() before fit()")
+        return self.tuned.predict(features)
+
+
+class FineTunedXGBoostHead:
+    """The protocol's XGBoost head on a fold's fine-tuned encoder: fits the trees on
+    ``[fine-tuned embedding ; run-time inputs]`` of the training rows (the run-time inputs as
+    given, min-max scaled by the head, as the frozen rows), predicts the test rows the same way.
+
+    Args:
+        method: the fine-tuning it reads (:meth:`FineTuneMethod.fitted_head`).
+        seed: the run seed (the fine-tuning's and the trees').
+        make_trees: a fresh XGBoost head.
+    """
+
+    deterministic = False
+
+    def __init__(self, method: FineTuneMethod, seed: int, make_trees: Callable[[], Any]):
+        self.method, self.seed, self.make_trees = method, seed, make_trees
+        self.tuned: FineTuneHead | None = None
+        self.trees: Any = None
+
+    def _features(self, features: np.ndarray) -> np.ndarray:
+        features = np.asarray(features, dtype=np.float64)
+        return np.hstack([self.tuned.embeddings(features), features[:, 1:]])
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> FineTunedXGBoostHead:
+        self.tuned = self.method.fitted_head(self.seed, features, labels)
+        self.trees = None
+        if self.tuned.encoder is not None:
+            self.trees = self.make_trees().fit(self._features(features), np.asarray(labels))
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.tuned is None:
+            raise ValueError("predict() before fit()")
+        if self.trees is None:  # the training rows held one class
+            return np.full(len(features), self.tuned.classes_[0])
+        return self.trees.predict(self._features(features))
+
+
+class FineTunedReadout:
+    """The row ``<method>+xgboost``: a :class:`FineTuneMethod`'s fine-tuned encoders read by the
+    protocol's XGBoost head (:class:`FineTunedXGBoostHead`), sharing its fine-tuning.
+
+    Args:
+        method: the fine-tuning (``config.xgboost_readout`` on, so it keeps each fold's
+            fine-tuned encoder for this row).
+        make_trees: ``seed -> fresh XGBoost head`` (the evaluation's own settings).
+    """
+
+    def __init__(self, method: FineTuneMethod, make_trees: Callable[[int], Any]):
+        if not method.config.xgboost_readout:
+            raise ConfigError(f"{method.name}: the XGBoost readout needs "
+                              "finetune.xgboost_readout: true")
+        self.method, self.make_trees = method, make_trees
+        self.name = method.name + XGBOOST_READOUT_SUFFIX
+        self.description = f"{method.description}; read by the protocol's XGBoost head"
+        self.errors: dict[str, str] = {}
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        """The fine-tuning's program-index column (prepared once for both rows)."""
+        column = self.method.program_column(programs)
+        self.errors = dict(self.method.errors)
+        return column
+
+    def make_head(self, seed: int = 0) -> FineTunedXGBoostHead:
+        return FineTunedXGBoostHead(self.method, int(seed),
+                                    lambda: self.make_trees(int(seed)))
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.method.settings(), "readout": "xgboost"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
+from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD, XGBOOST_READOUT_SUFFIX
 from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
@@ -19,7 +19,9 @@ __all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means",
 
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
-         ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD))
+         ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD),
+         ("XGBoost on the fine-tuned encoder", FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
+          UNTRAINED_FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX))
 """``(head, pre-trained row, untrained twin row)``: the same head on both encoders."""
 TWIN_ROWS = {trained: twin for _, trained, twin in PAIRS}
 """A twin evaluated as ``--model`` (a twin folder) names its rows as an encoder's: its row
@@ -165,7 +167,10 @@ def _describe(settings: dict[str, Any] | None) -> str:
             f"{settings['epochs']} end-to-end epochs, AdamW, encoder lr {settings['encoder_lr']:g}"
             f", head lr {settings['head_lr']:g}, {settings['batch_size']} programs per step, "
             f"MLP {settings['hidden']} on the {settings['modality']} vector and the log-scaled "
-            "run-time inputs")
+            "run-time inputs"
+            + ("; each fold's fine-tuned encoder also read by the protocol's XGBoost head on "
+               "[fine-tuned vector ; run-time inputs]" if settings.get("xgboost_readout")
+               else ""))
 
 
 def _twin_words(section: dict[str, Any]) -> tuple[str, str]:
@@ -238,6 +243,18 @@ def _beaten(section: dict[str, Any], trained: str, twin: str, setting: str) -> s
     return f", above {sum(value > m for m in means)} of {len(means)} twins"
 
 
+def _readout_words(section: dict[str, Any], setting: str) -> str:
+    """``; fine-tuned, read by XGBoost A % (gap, above k of n twins)`` when the section holds
+    the XGBoost readout of the fine-tuned encoders, else nothing."""
+    _, trained, twin = PAIRS[3]
+    gap = _gap(section, trained, twin, setting)
+    if gap is None:
+        return ""
+    value = np.mean(section["scores"][trained][setting])
+    return (f"; fine-tuned, read by XGBoost {value:.1f} % ({gap:+.1f}"
+            + _beaten(section, trained, twin, setting) + ")")
+
+
 def finetune_statements(section: dict[str, Any]) -> list[str]:
     """One Targets line: per setting, the fine-tuned pre-trained encoder against its twins
     fine-tuned alike, and the frozen gap under the protocol's head."""
@@ -255,7 +272,7 @@ def finetune_statements(section: dict[str, Any]) -> list[str]:
         parts.append(f"{setting} {np.mean(value):.1f} % ({tuned:+.1f} against {against}"
                      + _beaten(section, FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD, setting)
                      + (f"; frozen under XGBoost {frozen:+.1f}" if frozen is not None else "")
-                     + ")")
+                     + _readout_words(section, setting) + ")")
     if not parts:
         return []
     twins = "its untrained twin" if count == 1 else f"its {count} untrained twins"

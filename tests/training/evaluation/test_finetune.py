@@ -20,9 +20,12 @@ from mirencoder.training.evaluation.feature_runs import featurize_programs
 from mirencoder.training.evaluation.finetune import (
     FINETUNE_METHOD,
     UNTRAINED_FINETUNE_METHOD,
+    XGBOOST_READOUT_SUFFIX,
     FineTuneConfig,
+    FineTunedReadout,
     FineTuneMethod,
 )
+from mirencoder.training.evaluation.heads import make_head
 from mirencoder.training.evaluation.programs import EvalProgram
 
 REPO = Path(__file__).resolve().parents[3]
@@ -213,3 +216,67 @@ def test_finetune_with_a_twin_fine_tunes_the_twin_the_same_way(embedder, tmp_pat
         model=str(embedder.package_dir), modalities=["fused"], features=[], finetune=True))
     names = [f.name for f in build_featurizers(without_twin, progress=False)[0]]
     assert names == ["encoder", FINETUNE_METHOD]
+    with_readout = DevMapEvalConfig(methods=config.methods,
+                                    finetune=FineTuneConfig(xgboost_readout=True))
+    names = [f.name for f in build_featurizers(with_readout, progress=False)[0]]
+    assert names == ["encoder", FINETUNE_METHOD, FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
+                     "encoder-untrained", UNTRAINED_FINETUNE_METHOD,
+                     UNTRAINED_FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX]
+
+
+def _trees(seed: int):
+    return make_head("xgboost", "devmap", seed)
+
+
+def test_xgboost_readout_reads_the_same_fine_tuning_as_the_mlp(embedder, programs):
+    table = _table(len(programs))
+    method = _method(embedder, epochs=2, encoder_lr=1e-4, xgboost_readout=True)
+    readout = FineTunedReadout(method, _trees)
+    features = _rows(method, programs, table)
+    assert np.array_equal(readout.featurize(programs), method.featurize(programs)[:, :])
+    labels = table["oracle"].to_numpy().astype(str)
+    test = np.flatnonzero(table["dataset"].to_numpy() == 0)
+    train = np.setdiff1d(np.arange(len(table)), test)
+
+    mlp = method.make_head(0).fit(features[train], labels[train])
+    trees = readout.make_head(0).fit(features[train], labels[train])
+    assert trees.tuned is mlp.tuned  # one fine-tuning serves both rows
+    assert method._fitted == {}  # handed to both, then forgotten
+    tuned = mlp.tuned.embeddings(features[test])
+    frozen = method.frozen_embeddings()[features[test, 0].astype(int)]
+    assert tuned.shape == frozen.shape and not np.allclose(tuned, frozen)
+    # the trees read [fine-tuned embedding ; transfer, wgsize], as the frozen rows do
+    direct = _trees(0).fit(np.hstack([mlp.tuned.embeddings(features[train]),
+                                      features[train, 1:]]), labels[train])
+    np.testing.assert_array_equal(
+        trees.predict(features[test]),
+        direct.predict(np.hstack([tuned, features[test, 1:]])))
+    # the MLP row predicts as an unshared fine-tuning does
+    alone = _method(embedder, epochs=2, encoder_lr=1e-4)
+    _rows(alone, programs, table)
+    np.testing.assert_array_equal(
+        mlp.predict(features[test]),
+        alone.make_head(0).fit(features[train], labels[train]).predict(features[test]))
+
+    single = readout.make_head(0).fit(features[:4], np.array(["GPU"] * 4))
+    assert list(single.predict(features[:6])) == ["GPU"] * 6
+    with pytest.raises(ConfigError, match="xgboost_readout"):
+        FineTunedReadout(alone, _trees)
+
+
+def test_devmap_rows_report_the_xgboost_readout(embedder, programs, tmp_path):
+    table = _table(len(programs))
+    method = _method(embedder, epochs=1, xgboost_readout=True)
+    readout = FineTunedReadout(method, _trees)
+    data = DevMapData(name="devmap-test", programs=programs, tables={"amd": table})
+    features, _ = featurize_programs(programs, [method, readout], progress=False)
+    config = DevMapConfig(data_dir=tmp_path, cache_dir=tmp_path, platforms=("amd",),
+                          protocols=("leakage-free",), seeds=2, n_splits=2)
+    results = evaluate_devmap_rows(data, features, config, progress=False,
+                                   own_heads=own_head_factories([method, readout]))
+    rows = results["leakage-free"]["amd"]
+    assert set(rows) == {FINETUNE_METHOD, readout.name, "static", "oracle"}
+    assert rows[readout.name]["n_rows"] == len(table)
+    assert len(rows[readout.name]["per_seed"]) == 2
+    assert method._fitted == {}  # every fold's fine-tuning was read by both rows
+    assert readout.settings()["readout"] == "xgboost"

@@ -149,3 +149,20 @@ def test_a_section_stored_before_twin_folders_still_renders(tmp_path: Path) -> N
     stored = {k: v for k, v in section.items() if k not in ("twin_scores", "twins", "twin_folders")}
     assert finetune_markdown(stored) == finetune_markdown(section)
     assert "| MLP, fine-tuned end to end | untrained twin | 80.0 ± 0.0 |" in finetune_markdown(stored)
+
+
+def test_the_xgboost_readout_of_the_fine_tuned_encoders_is_a_fourth_pair(tmp_path: Path) -> None:
+    readout = {**ROWS, FINETUNE_METHOD + "+xgboost": (88.0, 89.0),
+               UNTRAINED_FINETUNE_METHOD + "+xgboost": (85.0, 85.0)}
+    settings = {**SETTINGS, "xgboost_readout": True}
+    section = collect_finetune([_folder(tmp_path, "amd", readout, settings=settings)])
+    text = finetune_markdown(section)
+    assert ("| XGBoost on the fine-tuned encoder | **pre-trained minus twin** | **+3.5** |"
+            in text)
+    assert "also read by the protocol's XGBoost head" in text
+    (line,) = finetune_statements(section)
+    assert "fine-tuned, read by XGBoost 88.5 % (+3.5)" in line
+    # without the readout rows, no fourth pair and no words about it
+    plain = collect_finetune([_folder(tmp_path / "plain", "amd", ROWS)])
+    assert "XGBoost on the fine-tuned encoder" not in finetune_markdown(plain)
+    assert "read by XGBoost" not in finetune_statements(plain)[0]
