@@ -17,13 +17,21 @@ Writes the table and a figure (``results/finetuning.png``) into ``results/summar
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .figures import save_figure
-from .finetune_table import PAIRS, collect_finetune, finetune_markdown, twin_scores, twin_values
+from .finetune_table import (
+    PAIRS,
+    collect_finetune,
+    finetune_markdown,
+    section_key,
+    twin_scores,
+    twin_values,
+)
 from .report_files import add_report_dir_argument, show_and_publish
 
 __all__ = ["draw_finetune", "main"]
@@ -88,14 +96,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="more twins: `eval devmap --finetune --model TWIN` output folders "
                         "(same settings and fold seeds)")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    parser.add_argument("--name", default="",
+                        help="another pre-training run's study, beside the first: its own "
+                        "section (and figure), titled and keyed by NAME (letters, digits, -)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
+    if args.name and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", args.name):
+        parser.error(f"--name {args.name!r}: use letters, digits and '-'")
     try:
         section = collect_finetune(args.folders, args.twin_folders)
     except ValueError as error:
         parser.error(str(error))
     section["note"] = args.note
-    show_and_publish(args.report_dir, "finetuning", section, finetune_markdown, draw_finetune)
+    if args.name:
+        section["name"] = args.name
+    show_and_publish(args.report_dir, section_key(args.name), section, finetune_markdown,
+                     draw_finetune)
     return 0
 
 

@@ -15,7 +15,7 @@ from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
 __all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means", "twin_values",
-           "finetune_markdown", "finetune_statements"]
+           "finetune_markdown", "finetune_statements", "finetune_sections", "section_key"]
 
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
@@ -29,6 +29,21 @@ TWIN_ROWS = {trained: twin for _, trained, twin in PAIRS}
 CONTROLS = (("runtime-only", "run-time inputs only"), ("opcode-histogram", "opcode histogram"),
             ("loop-opcode-histogram", "loop opcode histogram"))
 """Controls shown beside the pairs, under each head the folders ran (``<name>[+mlp]``)."""
+
+
+SECTION_KEY = "finetuning"
+"""The summary key of the fine-tuning study; another run's study is ``finetuning-<name>``."""
+
+
+def section_key(name: str = "") -> str:
+    """Where a study named ``name`` lives in the summary ('' is the first study)."""
+    return f"{SECTION_KEY}-{name}" if name else SECTION_KEY
+
+
+def finetune_sections(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every fine-tuning study in a summary: the first, then the named ones by name."""
+    keys = sorted(k for k in summary if k.startswith(SECTION_KEY + "-"))
+    return [summary[k] for k in [SECTION_KEY, *keys] if summary.get(k)]
 
 
 def _folder_scores(folder: Path) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
@@ -200,7 +215,8 @@ def finetune_markdown(section: dict[str, Any]) -> str:
                     "mean ± std (range) over the twins, each first averaged over the same fold "
                     "seeds")
     header = " | ".join(settings)
-    lines = ["## Fine-tuning the encoder end to end (DevMap leakage-free)", "",
+    title = "## Fine-tuning the encoder end to end (DevMap leakage-free)"
+    lines = [title + (f": {section['name']}" if section.get("name") else ""), "",
              "Does pre-training show once the encoder itself is trained on the task? Each "
              "encoder is fine-tuned per fold with the same settings ("
              + _describe(section.get("finetune")) + "); the frozen rows are the same folds' "
@@ -276,6 +292,8 @@ def finetune_statements(section: dict[str, Any]) -> list[str]:
     if not parts:
         return []
     twins = "its untrained twin" if count == 1 else f"its {count} untrained twins"
-    return ["**fine-tuned end to end** (not a target; 'Fine-tuning the encoder end to end'), "
+    name = f", {section['name']}" if section.get("name") else ""
+    return [f"**fine-tuned end to end{name}** (not a target; 'Fine-tuning the encoder end to "
+            "end'), "
             f"DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
             "alike: " + "; ".join(parts) + "."]

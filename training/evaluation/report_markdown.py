@@ -9,7 +9,7 @@ from .ablation_table import ablations_markdown
 from .basis_table import basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
-from .finetune_table import finetune_markdown, finetune_statements
+from .finetune_table import finetune_markdown, finetune_sections, finetune_statements
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
@@ -325,7 +325,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
                                         _encoder_speedup(results))
     statements += basis_statements(summary.get("principal_basis", {}))
     statements += codebook_statements(summary.get("node_codes", {}))
-    statements += finetune_statements(summary.get("finetuning", {}))
+    statements += [line for section in finetune_sections(summary)
+                   for line in finetune_statements(section)]
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -385,8 +386,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", basis_markdown(summary["principal_basis"]).rstrip()]
     if summary.get("node_codes"):
         out += ["", codebook_markdown(summary["node_codes"]).rstrip()]
-    if summary.get("finetuning"):
-        out += ["", finetune_markdown(summary["finetuning"]).rstrip()]
+    for section in finetune_sections(summary):
+        out += ["", finetune_markdown(section).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

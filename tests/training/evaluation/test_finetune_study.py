@@ -166,3 +166,20 @@ def test_the_xgboost_readout_of_the_fine_tuned_encoders_is_a_fourth_pair(tmp_pat
     plain = collect_finetune([_folder(tmp_path / "plain", "amd", ROWS)])
     assert "XGBoost on the fine-tuned encoder" not in finetune_markdown(plain)
     assert "read by XGBoost" not in finetune_statements(plain)[0]
+
+
+def test_another_runs_study_is_its_own_named_section(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    first = [str(_folder(tmp_path / "a", "amd", ROWS))]
+    second = [str(_folder(tmp_path / "b", "amd", ROWS, encoder="enc2"))]
+    assert main(first + ["--report-dir", str(report)]) == 0
+    assert main(second + ["--report-dir", str(report), "--name", "seed1"]) == 0
+    summary = json.loads((report / "results" / "summary.json").read_text())
+    assert summary["finetuning"]["encoder"] == "enc"
+    assert summary["finetuning-seed1"]["encoder"] == "enc2"
+    assert summary["finetuning-seed1"]["figure"] == "results/finetuning-seed1.png"
+    text = (report / "RESULTS.md").read_text()
+    assert text.index("(DevMap leakage-free)\n") < text.index("(DevMap leakage-free): seed1\n")
+    assert "**fine-tuned end to end**" in text and "**fine-tuned end to end, seed1**" in text
+    with pytest.raises(SystemExit):
+        main(second + ["--name", "no spaces"])
