@@ -7,7 +7,8 @@
 # default 2), ROW_SETS (default 669), EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth
 # of the pre-training peak; the command's default 1e-5 barely moves the encoder in 3 epochs),
 # XGBOOST_READOUT (default true: each fold's fine-tuned encoder also read by the protocol's
-# XGBoost head, sharing the fine-tuning), REPORT_DIR (default: the repo). About 70 minutes on 2 cores at the defaults. More twins
+# XGBoost head, sharing the fine-tuning), REPORT_DIR (default: the repo), NAME (another
+# pre-training run's study: its own section beside the first). About 70 minutes on 2 cores at the defaults. More twins
 # (packages after OUT; `mirencoder pretrain twin --seed N`) are fine-tuned alone, into
 # OUT/<twin folder name>/PLATFORM (about 30 minutes each on the 669 rows, 10 on the 680), and
 # the table compares the encoder with the twins' mean.
@@ -59,4 +60,4 @@ for twin in "${MORE_TWINS[@]}"; do
   twin_folders+=("$folder/amd" "$folder/nvidia")
 done
 python -m mirencoder.training.evaluation.finetune_study "$OUT/amd" "$OUT/nvidia" \
-  --twin-folders "${twin_folders[@]}" --report-dir "${REPORT_DIR:-.}"
+  --twin-folders "${twin_folders[@]}" --report-dir "${REPORT_DIR:-.}" ${NAME:+--name "$NAME"}
