@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mirencoder.infra.process_watchdog import MARKER_ENV, end_marked
 from mirencoder.pipelines.dataset import load_index
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,11 @@ def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, requir
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     # Token authentication, as on a real cluster: one shared secret for head, worker and client.
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    # Every process of this cluster carries a marker, so that the end stops this cluster
+    # alone: `ray stop --force` would also kill other Ray sessions on the machine (a user's
+    # build running beside the tests).
+    marker = secrets.token_hex(16)
+    env[MARKER_ENV] = marker
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     gcs_port, dashboard_port = _free_port(), _free_port()
     head = _ray("start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs_port}",
@@ -57,9 +63,10 @@ def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, requir
                   "--set", "exclude_evaluation_kernels=false",
                   "--set", "shards.inputs_per_task=2",
                   "--set", "vocab.tokenizer_vocab_size=256")
-        # The head's job agent comes up a few seconds after `ray start` returns; until then
-        # the server answers "No available agent": retry that (bounded), nothing else.
-        deadline = time.monotonic() + 90
+        # The head's job agent comes up a few seconds after `ray start` returns (a minute or
+        # more on a loaded machine); until then the server answers "No available agent":
+        # retry that (bounded), nothing else.
+        deadline = time.monotonic() + 240
         while True:
             job = _ray(*submit, env=env, timeout=600)
             if "No available agent" not in job.stdout + job.stderr or time.monotonic() > deadline:
@@ -74,4 +81,4 @@ def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, requir
         assert len(ray_info["nodes_used"]) == 2, json.dumps(ray_info)
         assert index["counts"]["ok"] > 0
     finally:
-        _ray("stop", "--force", env=env)
+        end_marked(marker, [])
