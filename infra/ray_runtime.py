@@ -42,8 +42,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
     Args:
         address: ``auto``, ``host:port`` or ``ray://...``; None uses ``RAY_ADDRESS`` when set,
-            else starts a local Ray with ``num_cpus`` (default: all cores), bound to
-            ``127.0.0.1`` and ended with its driver (see the module docstring).
+            else starts a new local Ray with ``num_cpus`` (default: all cores), bound to
+            ``127.0.0.1`` and ended with its driver (see the module docstring), even when a
+            ``ray start`` cluster runs on the machine (``auto`` joins that one).
 
     Yields:
         ``{"address": ..., "started_locally": bool, "cpus": float}``.
@@ -67,7 +68,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     watchdog = Watchdog.start()
     try:
         with _env(MARKER_ENV, watchdog.token), _loopback_only():
-            context = ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+            # "local": always a new instance of our own, never the latest `ray start` cluster
+            # of the machine that ray.init() would join without an address (nor a dead one
+            # whose address file a killed cluster left behind).
+            context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count(),
+                               include_dashboard=False,
                                dashboard_host=LOOPBACK, _node_ip_address=LOOPBACK, **kwargs)
             try:
                 session_dir = context.address_info.get("session_dir") or ""

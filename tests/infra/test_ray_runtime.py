@@ -120,3 +120,24 @@ def test_sigkilled_build_leaves_no_ray_process(running_build: RunningBuild):
     stderr = running_build.log.read_text(errors="replace")
     assert "its watchdog ended" in stderr, stderr[-2000:]
     print(f"session processes gone {elapsed:.1f} s after SIGKILL of the driver")
+
+
+def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path):
+    """`ray start` leaves the machine's latest cluster address in a file that a bare
+    ray.init() joins; the embedded Ray starts its own instance whatever that file says."""
+    from ray._common.utils import get_ray_address_file
+
+    from mirencoder.infra.ray_runtime import ray_session
+
+    current = Path(get_ray_address_file(None))
+    saved = current.read_bytes() if current.is_file() else None
+    current.parent.mkdir(parents=True, exist_ok=True)
+    current.write_text("127.0.0.1:9")  # a cluster that is gone (discard port)
+    try:
+        with ray_session(num_cpus=1) as info:
+            assert info["started_locally"] and info["cpus"] == 1.0
+    finally:
+        if saved is None:
+            current.unlink(missing_ok=True)
+        else:
+            current.write_bytes(saved)

@@ -32,6 +32,16 @@ def _ray(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedPro
     return subprocess.run([ray, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _forget_cluster(gcs_port: int) -> None:
+    """Removes the machine's "latest `ray start` cluster" file when it names this test's
+    cluster (as `ray stop` does), so that nothing later tries to join a cluster that is gone."""
+    from ray._common.utils import get_ray_address_file  # where `ray start` writes it
+
+    current = Path(get_ray_address_file(None))
+    if current.is_file() and current.read_text().strip().endswith(f":{gcs_port}"):
+        current.unlink()
+
+
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, require_clang: str):
@@ -82,3 +92,4 @@ def test_two_node_cluster_runs_a_build_submitted_as_a_job(tmp_path: Path, requir
         assert index["counts"]["ok"] > 0
     finally:
         end_marked(marker, [])
+        _forget_cluster(gcs_port)

@@ -51,7 +51,7 @@ def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
     is on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``)."""
     if not config.finetune.xgboost_readout:
         return [method]
-    from .finetune import FineTunedReadout
+    from .finetune_readout import FineTunedReadout
     from .heads import make_head
 
     task = config.devmap

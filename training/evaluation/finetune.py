@@ -17,7 +17,7 @@ package's ``max_graph_nodes``. Deterministic for a fixed seed (torch's global RN
 inside a forked RNG state, the batch order comes from a seeded numpy generator).
 
 With ``xgboost_readout`` each fold's fine-tuned encoder is also read by the protocol's own
-head: :class:`FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost (published settings) on
+head: :class:`~.finetune_readout.FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost (published settings) on
 ``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training rows, as the frozen rows
 do on the frozen embedding. Both rows share one fine-tuning per fold and seed
 (:meth:`FineTuneMethod.fitted_head`).
@@ -38,9 +38,9 @@ from ...infra.errors import ConfigError
 from ...infra.files import sha256_file
 from .programs import EvalProgram
 
-__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "FineTunedReadout",
-           "FineTunedXGBoostHead", "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD",
-           "XGBOOST_READOUT_SUFFIX"]
+__all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "SharedFineTuneHead",
+           "FINETUNE_METHOD",
+           "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""
@@ -505,12 +505,12 @@ class FineTuneMethod:
             return self.featurize(programs)
         return self._column
 
-    def make_head(self, seed: int = 0) -> FineTuneHead | _SharedFineTuneHead:
+    def make_head(self, seed: int = 0) -> FineTuneHead | SharedFineTuneHead:
         """A fresh head for one fold; ``seed`` (the run seed) is added to the config's seed."""
         if not self.records:
             raise ConfigError(f"{self.name}: featurize() must run before make_head()")
         if self.config.xgboost_readout:
-            return _SharedFineTuneHead(self, int(seed))
+            return SharedFineTuneHead(self, int(seed))
         return self._new_head(int(seed))
 
     def _new_head(self, seed: int) -> FineTuneHead:
@@ -567,7 +567,7 @@ class FineTuneMethod:
         return asdict(self.config)
 
 
-class _SharedFineTuneHead:
+class SharedFineTuneHead:
     """The MLP row's head when a readout shares its fine-tuning (:meth:`FineTuneMethod.
     fitted_head`): same predictions as the :class:`FineTuneHead` it wraps."""
 
@@ -577,7 +577,7 @@ class _SharedFineTuneHead:
         self.method, self.seed = method, seed
         self.tuned: FineTuneHead | None = None
 
-    def fit(self, features: np.ndarray, labels: np.ndarray) -> _SharedFineTuneHead:
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> SharedFineTuneHead:
         self.tuned = self.method.fitted_head(self.seed, features, labels)
         return self
 
@@ -585,73 +585,3 @@ class _SharedFineTuneHead:
         if self.tuned is None:
             raise ValueError("predict() before fit()")
         return self.tuned.predict(features)
-
-
-class FineTunedXGBoostHead:
-    """The protocol's XGBoost head on a fold's fine-tuned encoder: fits the trees on
-    ``[fine-tuned embedding ; run-time inputs]`` of the training rows (the run-time inputs as
-    given, min-max scaled by the head, as the frozen rows), predicts the test rows the same way.
-
-    Args:
-        method: the fine-tuning it reads (:meth:`FineTuneMethod.fitted_head`).
-        seed: the run seed (the fine-tuning's and the trees').
-        make_trees: a fresh XGBoost head.
-    """
-
-    deterministic = False
-
-    def __init__(self, method: FineTuneMethod, seed: int, make_trees: Callable[[], Any]):
-        self.method, self.seed, self.make_trees = method, seed, make_trees
-        self.tuned: FineTuneHead | None = None
-        self.trees: Any = None
-
-    def _features(self, features: np.ndarray) -> np.ndarray:
-        features = np.asarray(features, dtype=np.float64)
-        return np.hstack([self.tuned.embeddings(features), features[:, 1:]])
-
-    def fit(self, features: np.ndarray, labels: np.ndarray) -> FineTunedXGBoostHead:
-        self.tuned = self.method.fitted_head(self.seed, features, labels)
-        self.trees = None
-        if self.tuned.encoder is not None:
-            self.trees = self.make_trees().fit(self._features(features), np.asarray(labels))
-        return self
-
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        if self.tuned is None:
-            raise ValueError("predict() before fit()")
-        if self.trees is None:  # the training rows held one class
-            return np.full(len(features), self.tuned.classes_[0])
-        return self.trees.predict(self._features(features))
-
-
-class FineTunedReadout:
-    """The row ``<method>+xgboost``: a :class:`FineTuneMethod`'s fine-tuned encoders read by the
-    protocol's XGBoost head (:class:`FineTunedXGBoostHead`), sharing its fine-tuning.
-
-    Args:
-        method: the fine-tuning (``config.xgboost_readout`` on, so it keeps each fold's
-            fine-tuned encoder for this row).
-        make_trees: ``seed -> fresh XGBoost head`` (the evaluation's own settings).
-    """
-
-    def __init__(self, method: FineTuneMethod, make_trees: Callable[[int], Any]):
-        if not method.config.xgboost_readout:
-            raise ConfigError(f"{method.name}: the XGBoost readout needs "
-                              "finetune.xgboost_readout: true")
-        self.method, self.make_trees = method, make_trees
-        self.name = method.name + XGBOOST_READOUT_SUFFIX
-        self.description = f"{method.description}; read by the protocol's XGBoost head"
-        self.errors: dict[str, str] = {}
-
-    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
-        """The fine-tuning's program-index column (prepared once for both rows)."""
-        column = self.method.program_column(programs)
-        self.errors = dict(self.method.errors)
-        return column
-
-    def make_head(self, seed: int = 0) -> FineTunedXGBoostHead:
-        return FineTunedXGBoostHead(self.method, int(seed),
-                                    lambda: self.make_trees(int(seed)))
-
-    def settings(self) -> dict[str, Any]:
-        return {**self.method.settings(), "readout": "xgboost"}

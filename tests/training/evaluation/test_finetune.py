@@ -22,9 +22,9 @@ from mirencoder.training.evaluation.finetune import (
     UNTRAINED_FINETUNE_METHOD,
     XGBOOST_READOUT_SUFFIX,
     FineTuneConfig,
-    FineTunedReadout,
     FineTuneMethod,
 )
+from mirencoder.training.evaluation.finetune_readout import FineTunedReadout
 from mirencoder.training.evaluation.heads import make_head
 from mirencoder.training.evaluation.programs import EvalProgram
 
