@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
         if runtime:
             ax.axhline(np.mean(runtime), color="C3", linestyle="--", linewidth=1,
                        label="run-time inputs only (XGBoost)")
-        ax.set_xticks(x, [p[0].split(" (")[0] for p in pairs], fontsize=7)
+        ax.set_xticks(x, [textwrap.fill(p[0].split(" (")[0], 14) for p in pairs], fontsize=7)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_ylabel("accuracy %")
         low = min((v for p in pairs for i in (1, 2) for v in values_of(i, p, setting)),
