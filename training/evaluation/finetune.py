@@ -17,9 +17,9 @@ package's ``max_graph_nodes``. Deterministic for a fixed seed (torch's global RN
 inside a forked RNG state, the batch order comes from a seeded numpy generator).
 
 With ``xgboost_readout`` each fold's fine-tuned encoder is also read by the protocol's own
-head: :class:`~.finetune_readout.FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost (published settings) on
-``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training rows, as the frozen rows
-do on the frozen embedding. Both rows share one fine-tuning per fold and seed
+head: :class:`~.finetune_readout.FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost
+(published settings) on ``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training
+rows, as the frozen rows do on the frozen embedding. Both rows share one fine-tuning per fold and seed
 (:meth:`FineTuneMethod.fitted_head`).
 """
 
@@ -39,8 +39,7 @@ from ...infra.files import sha256_file
 from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "SharedFineTuneHead",
-           "FINETUNE_METHOD",
-           "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX"]
+           "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""

@@ -17,11 +17,13 @@ from .table_cells import mean_std_cell
 __all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means", "twin_values",
            "finetune_markdown", "finetune_statements", "finetune_sections", "section_key"]
 
+READOUT_PAIR = ("XGBoost on the fine-tuned encoder", FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
+                UNTRAINED_FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX)
+"""The protocol's XGBoost head on each fold's fine-tuned encoders (``finetune.xgboost_readout``)."""
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
          ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD),
-         ("XGBoost on the fine-tuned encoder", FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
-          UNTRAINED_FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX))
+         READOUT_PAIR)
 """``(head, pre-trained row, untrained twin row)``: the same head on both encoders."""
 TWIN_ROWS = {trained: twin for _, trained, twin in PAIRS}
 """A twin evaluated as ``--model`` (a twin folder) names its rows as an encoder's: its row
@@ -262,7 +264,7 @@ def _beaten(section: dict[str, Any], trained: str, twin: str, setting: str) -> s
 def _readout_words(section: dict[str, Any], setting: str) -> str:
     """``; fine-tuned, read by XGBoost A % (gap, above k of n twins)`` when the section holds
     the XGBoost readout of the fine-tuned encoders, else nothing."""
-    _, trained, twin = PAIRS[3]
+    _, trained, twin = READOUT_PAIR
     gap = _gap(section, trained, twin, setting)
     if gap is None:
         return ""
@@ -293,7 +295,6 @@ def finetune_statements(section: dict[str, Any]) -> list[str]:
         return []
     twins = "its untrained twin" if count == 1 else f"its {count} untrained twins"
     name = f", {section['name']}" if section.get("name") else ""
-    return [f"**fine-tuned end to end{name}** (not a target; 'Fine-tuning the encoder end to "
-            "end'), "
-            f"DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
+    return [f"**fine-tuned end to end{name}** (not a target; 'Fine-tuning the encoder end to end'"
+            f"), DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
             "alike: " + "; ".join(parts) + "."]
