@@ -11,8 +11,7 @@
 # pre-training run's study: its own section beside the first). About 70 minutes on 2 cores
 # at the defaults. More twins (packages after OUT; `mirencoder pretrain twin --seed N`) are
 # fine-tuned alone, into OUT/<twin folder name>/PLATFORM (about 30 minutes each on the 669
-# rows, 10 on the 680), and
-# the table compares the encoder with the twins' mean.
+# rows, 10 on the 680), and the table compares the encoder with the twins' mean.
 #   bash infra/finetune_study.sh runs/pretrain/NAME/encoder runs/pretrain/NAME/twin0 runs/eval/finetune \
 #     [runs/pretrain/NAME/twin1 ...]
 set -euo pipefail

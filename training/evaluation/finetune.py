@@ -19,8 +19,8 @@ inside a forked RNG state, the batch order comes from a seeded numpy generator).
 With ``xgboost_readout`` each fold's fine-tuned encoder is also read by the protocol's own
 head: :class:`~.finetune_readout.FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost
 (published settings) on ``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training
-rows, as the frozen rows do on the frozen embedding. Both rows share one fine-tuning per fold and seed
-(:meth:`FineTuneMethod.fitted_head`).
+rows, as the frozen rows do on the frozen embedding. Both rows share one fine-tuning per fold
+and seed (:meth:`FineTuneMethod.fitted_head`).
 """
 
 from __future__ import annotations

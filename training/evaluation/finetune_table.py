@@ -295,6 +295,6 @@ def finetune_statements(section: dict[str, Any]) -> list[str]:
         return []
     twins = "its untrained twin" if count == 1 else f"its {count} untrained twins"
     name = f", {section['name']}" if section.get("name") else ""
-    return [f"**fine-tuned end to end{name}** (not a target; 'Fine-tuning the encoder end to end'"
-            f"), DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
+    return [f"**fine-tuned end to end{name}** (not a target; 'Fine-tuning the encoder end to "
+            f"end'), DevMap leakage-free, the pre-trained encoder against {twins} fine-tuned "
             "alike: " + "; ".join(parts) + "."]
