@@ -33,7 +33,7 @@ from .finetune_table import (
     twin_scores,
     twin_values,
 )
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
 __all__ = ["draw_finetune", "main"]
 
@@ -91,7 +91,7 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", type=Path, nargs="+",
+    parser.add_argument("folders", type=Path, nargs="*",
                         help="`mirencoder eval devmap --finetune` output folders")
     parser.add_argument("--twin-folders", type=Path, nargs="*", default=[],
                         help="more twins: `eval devmap --finetune --model TWIN` output folders "
@@ -100,19 +100,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="",
                         help="another pre-training run's study, beside the first: its own "
                         "section (and figure), titled and keyed by NAME (letters, digits, -)")
+    parser.add_argument("--recorded", nargs="+", default=[], metavar="KEY",
+                        help="studies already in the report's results/summary.json (keys, e.g. "
+                        "finetuning-seed1) to merge with the folders, whose folders may be gone;"
+                        " the merged section replaces them (needs --report-dir)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     if args.name and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", args.name):
         parser.error(f"--name {args.name!r}: use letters, digits and '-'")
+    if args.recorded and args.report_dir is None:
+        parser.error("--recorded reads the report's results/summary.json: give --report-dir")
+    recorded = []
+    for key in args.recorded:
+        section = recorded_section(args.report_dir, key)
+        if not section.get("scores"):
+            parser.error(f"--recorded {key}: no such fine-tuning study in "
+                         f"{args.report_dir / 'results' / 'summary.json'}")
+        recorded.append(section)
     try:
-        section = collect_finetune(args.folders, args.twin_folders)
+        section = collect_finetune(args.folders, args.twin_folders, recorded)
     except ValueError as error:
         parser.error(str(error))
     section["note"] = args.note
     if args.name:
         section["name"] = args.name
     show_and_publish(args.report_dir, section_key(args.name), section, finetune_markdown,
-                     draw_finetune)
+                     draw_finetune, drop=args.recorded)
     return 0
 
 

@@ -5,6 +5,7 @@ twin fine-tuned alike, beside the frozen heads), the RESULTS.md section and its 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,40 +72,51 @@ def _folder_scores(folder: Path) -> tuple[dict[str, dict[str, list[float]]], dic
     return scores, about
 
 
-def collect_finetune(folders: list[Path], twin_folders: list[Path] = ()) -> dict[str, Any]:
+def collect_finetune(folders: list[Path], twin_folders: list[Path] = (),
+                     recorded: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Merges the folders' leakage-free results: ``settings`` (accuracy columns), ``scores[
     method][setting]`` = per-seed accuracies, ``finetune`` (the settings both encoders were
     fine-tuned with), ``encoder``, ``twin``, ``folders``, and ``twin_scores[twin][twin row][
     setting]`` = per-seed accuracies of every twin.
 
     ``twin_folders`` hold more twins, each run alone as ``--model TWIN --finetune`` with the
-    same settings and fold seeds (platforms may be split between folders).
+    same settings and fold seeds (platforms may be split between folders). ``recorded`` are
+    sections this function wrote before (from ``results/summary.json``), of the same encoder,
+    twin and settings: their scores, twins and folders join the folders' as if read again
+    (their folders need not exist any more).
 
     Raises:
-        ValueError: a folder without results, no fine-tuned pair in them, folders that disagree
-            on the encoder, twin or settings, a setting that two folders both hold, a twin
-            folder that holds the pre-trained encoder or no fine-tuned row, or a twin without
-            a fine-tuned result for a setting the main folders hold.
+        ValueError: a folder without results, no fine-tuned pair in them, folders or recorded
+            sections that disagree on the encoder, twin or settings, a setting that two of them
+            both hold, a twin folder that holds the pre-trained encoder or no fine-tuned row,
+            or a twin without a fine-tuned result for a setting the main folders hold.
     """
     scores: dict[str, dict[str, list[float]]] = {}
     about: dict[str, Any] = {}
-    for folder in folders:
-        found, info = _folder_scores(folder)
+    sources = [(f"recorded section {s.get('name') or SECTION_KEY!r}", _by_setting(s["scores"]),
+                {k: s.get(k) for k in ("encoder", "twin", "finetune")}) for s in recorded]
+    sources += [(str(folder), *_folder_scores(folder)) for folder in folders]
+    for source, found, info in sources:
         for key in ("encoder", "twin", "finetune"):
             if key in about and info.get(key) != about[key]:
-                raise ValueError(f"{folder}: its {key} differs from the other folders' "
+                raise ValueError(f"{source}: its {key} differs from the others' "
                                  f"({info.get(key)!r} vs {about[key]!r})")
             about.setdefault(key, info.get(key))
         for setting, methods in found.items():
             for method, values in methods.items():
                 if scores.get(method, {}).get(setting):
-                    raise ValueError(f"{folder}: {setting} {method} is also in another folder")
+                    raise ValueError(f"{source}: {setting} {method} is also in another folder")
                 scores.setdefault(method, {})[setting] = values
     pairs = [p for p in PAIRS if p[1] in scores and p[2] in scores]
     if not any(p[1] == FINETUNE_METHOD for p in pairs):
         raise ValueError("no folder holds both encoder+finetune and encoder-untrained+finetune: "
                          "run `mirencoder eval devmap --finetune --model M --untrained-model T`")
-    twins = {about.get("twin") or "twin": {t: scores[t] for t in TWIN_ROWS.values() if t in scores}}
+    main_twin = about.get("twin") or "twin"
+    twins = {main_twin: {t: scores[t] for t in TWIN_ROWS.values() if t in scores}}
+    for section in recorded:
+        for twin, rows in twin_scores(section).items():
+            if twin != main_twin:
+                _add_twin_rows(twins, twin, rows, f"recorded section {section.get('name')!r}")
     for folder in twin_folders:
         _add_twin_folder(twins, folder, about)
     settings = sorted({s for method in scores.values() for s in method})
@@ -114,9 +126,22 @@ def collect_finetune(folders: list[Path], twin_folders: list[Path] = ()) -> dict
         if missing:
             raise ValueError(f"twin {twin} has no fine-tuned result for {', '.join(missing)}: "
                              "add its folder for those settings to --twin-folders")
-    return {"settings": settings, "scores": scores, "folders": [str(f) for f in folders],
-            "twin_folders": [str(f) for f in twin_folders], "twins": list(twins),
-            "twin_scores": twins, **about}
+    listed = {key: [f for s in recorded for f in s.get(key, [])] for key in ("folders",
+                                                                             "twin_folders")}
+    return {"settings": settings, "scores": scores,
+            "folders": listed["folders"] + [str(f) for f in folders],
+            "twin_folders": listed["twin_folders"] + [str(f) for f in twin_folders],
+            "twins": list(twins), "twin_scores": twins, **about}
+
+
+def _by_setting(scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, list[float]]]:
+    """A recorded section's ``method -> setting -> values`` as a folder's ``setting -> method
+    -> values``."""
+    flipped: dict[str, dict[str, list[float]]] = {}
+    for method, settings in scores.items():
+        for setting, values in settings.items():
+            flipped.setdefault(setting, {})[method] = values
+    return flipped
 
 
 def _add_twin_folder(twins: dict[str, dict[str, dict[str, list[float]]]], folder: Path,
@@ -132,15 +157,22 @@ def _add_twin_folder(twins: dict[str, dict[str, dict[str, list[float]]]], folder
                          f"vs {about.get('finetune')!r})")
     if not any(FINETUNE_METHOD in methods for methods in found.values()):
         raise ValueError(f"{folder}: no {FINETUNE_METHOD} row (run it with --finetune)")
-    for setting, methods in found.items():
-        for trained, twin in TWIN_ROWS.items():
-            if trained not in methods:
-                continue
-            slot = twins.setdefault(uri, {}).setdefault(twin, {})
+    rows = {twin: {setting: methods[trained] for setting, methods in found.items()
+                   if trained in methods} for trained, twin in TWIN_ROWS.items()}
+    _add_twin_rows(twins, uri, rows, str(folder))
+
+
+def _add_twin_rows(twins: dict[str, dict[str, dict[str, list[float]]]], twin: str,
+                   rows: dict[str, dict[str, list[float]]], source: str) -> None:
+    """Files ``rows`` (twin row -> setting -> values) under ``twin``; a setting it holds
+    already is an error."""
+    for row, settings in rows.items():
+        for setting, values in settings.items():
+            slot = twins.setdefault(twin, {}).setdefault(row, {})
             if slot.get(setting):
-                raise ValueError(f"{folder}: {setting} {trained} of twin {uri} is also in "
+                raise ValueError(f"{source}: {setting} {row} of twin {twin} is also in "
                                  "another folder")
-            slot[setting] = methods[trained]
+            slot[setting] = values
 
 
 def twin_scores(section: dict[str, Any]) -> dict[str, dict[str, dict[str, list[float]]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +50,16 @@ def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
     return summary, _render(summary, paths)
 
 
-def update_report(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths:
+def update_report(out_dir: Path, key: str, value: dict[str, Any], *,
+                  drop: Sequence[str] = ()) -> ReportPaths:
     """Sets one section of ``results/summary.json`` that is not a downstream task
-    (``probes``, ``ablations``), keeping the rest, and regenerates RESULTS.md and the chart."""
+    (``probes``, ``ablations``), keeping the rest except the sections named in ``drop`` (ones
+    ``value`` now holds), and regenerates RESULTS.md and the chart."""
     paths = report_paths(out_dir)
     summary = load_summary(paths["summary_json"]) or {"schema_version": SCHEMA_VERSION}
+    for gone in drop:
+        if gone != key:
+            summary.pop(gone, None)
     summary[key] = value
     return _render(summary, paths)
 
@@ -66,9 +71,10 @@ def recorded_section(out_dir: Path, key: str) -> dict[str, Any]:
     return summary.get(key) or {}
 
 
-def publish_section(out_dir: Path, key: str, value: dict[str, Any]) -> ReportPaths:
+def publish_section(out_dir: Path, key: str, value: dict[str, Any], *,
+                    drop: Sequence[str] = ()) -> ReportPaths:
     """:func:`update_report`, then the report commands' last line: which files it wrote."""
-    paths = update_report(out_dir, key, value)
+    paths = update_report(out_dir, key, value, drop=drop)
     print(f"wrote {paths['results_md']} and {paths['summary_json']}")
     return paths
 
@@ -95,16 +101,17 @@ def add_report_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
                      markdown: Callable[[dict[str, Any]], str],
-                     draw: Callable[[dict[str, Any], Path], Path] | None = None) -> None:
+                     draw: Callable[[dict[str, Any], Path], Path] | None = None, *,
+                     drop: Sequence[str] = ()) -> None:
     """A report command's ending: with ``out_dir``, ``draw`` the section's figure into
     ``OUT/results/<key>.png`` (named in the section as ``figure``); print the section's
-    markdown; with ``out_dir``, :func:`publish_section` it."""
+    markdown; with ``out_dir``, :func:`publish_section` it (``drop``: sections it replaces)."""
     if out_dir is not None and draw is not None:
         figure = draw(section, out_dir / "results" / f"{key}.png")
         section["figure"] = str(figure.relative_to(out_dir))
     print(markdown(section))
     if out_dir is not None:
-        publish_section(out_dir, key, section)
+        publish_section(out_dir, key, section, drop=drop)
 
 
 def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:

@@ -26,14 +26,15 @@ def _row(*accuracies: float) -> dict:
 
 
 def _folder(root: Path, platform: str, rows: dict[str, tuple[float, ...]],
-            encoder: str = "enc", settings: dict | None = None) -> Path:
+            encoder: str = "enc", settings: dict | None = None, task: str = "devmap-669"
+            ) -> Path:
     """A folder as `mirencoder eval devmap --out-dir` writes it (the keys the study reads)."""
     folder = root / platform
     (folder / "results").mkdir(parents=True)
     summary = {
-        "results": {"devmap-669": {"leakage-free": {platform: {
+        "results": {task: {"leakage-free": {platform: {
             m: _row(*v) for m, v in rows.items()}}}},
-        "tasks": {"devmap-669": {"seeds": 2, "own_head_settings": {
+        "tasks": {task: {"seeds": 2, "own_head_settings": {
             FINETUNE_METHOD: settings or SETTINGS, UNTRAINED_FINETUNE_METHOD: SETTINGS}}},
         "encoder": {"uri": encoder, "untrained_uri": "twin"}}
     (folder / "results" / "summary.json").write_text(json.dumps(summary))
@@ -95,9 +96,9 @@ TWIN_ROWS = {"encoder": (83.0, 84.0), "encoder+mlp": (78.0, 80.0), FINETUNE_METH
 
 
 def _twin_folder(root: Path, platform: str, name: str, rows: dict = TWIN_ROWS,
-                 settings: dict | None = None) -> Path:
+                 settings: dict | None = None, task: str = "devmap-669") -> Path:
     """A twin run alone: `eval devmap --finetune --model TWIN`, so its rows are named encoder*."""
-    folder = _folder(root / name, platform, rows, encoder=name, settings=settings)
+    folder = _folder(root / name, platform, rows, encoder=name, settings=settings, task=task)
     summary = json.loads((folder / "results" / "summary.json").read_text())
     summary["encoder"]["untrained_uri"] = None
     (folder / "results" / "summary.json").write_text(json.dumps(summary))
@@ -183,3 +184,48 @@ def test_another_runs_study_is_its_own_named_section(tmp_path: Path) -> None:
     assert "**fine-tuned end to end**" in text and "**fine-tuned end to end, seed1**" in text
     with pytest.raises(SystemExit):
         main(second + ["--name", "no spaces"])
+
+
+def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Two studies of one run (680 rows with twins 1 and 2, 669 rows with twin 1 only) whose
+    folders are gone, merged with twin 2's new 669 folder: one section, three twins on every
+    setting, the 669 study's key dropped."""
+    report = tmp_path / "report"
+    old = tmp_path / "old"
+    first = [_folder(old / "680", "amd", ROWS, task="devmap-680"),
+             "--twin-folders",
+             _twin_folder(old / "680", "amd", "twin1", task="devmap-680"),
+             _twin_folder(old / "680", "amd", "twin2", task="devmap-680")]
+    second = [_folder(old / "669", "amd", ROWS), "--twin-folders",
+              _twin_folder(old / "669", "amd", "twin1")]
+    assert main([*map(str, first), "--report-dir", str(report), "--name", "s"]) == 0
+    assert main([*map(str, second), "--report-dir", str(report), "--name", "s-669"]) == 0
+    new_twin = _twin_folder(tmp_path / "new", "amd", "twin2",
+                            {**TWIN_ROWS, FINETUNE_METHOD: (86.0, 86.0)})
+    import shutil
+
+    shutil.rmtree(old)
+    assert main(["--twin-folders", str(new_twin), "--recorded", "finetuning-s",
+                 "finetuning-s-669", "--name", "s", "--report-dir", str(report)]) == 0
+    summary = json.loads((report / "results" / "summary.json").read_text())
+    assert "finetuning-s-669" not in summary
+    section = summary["finetuning-s"]
+    assert section["settings"] == ["devmap-669 amd", "devmap-680 amd"]
+    assert section["twins"] == ["twin", "twin1", "twin2"]
+    assert str(new_twin) in section["twin_folders"] and len(section["folders"]) == 2
+    text = finetune_markdown(section)
+    # 669: fine-tuned twins 80, 82, 86 -> pre-trained 83.5 is +0.8; 680: 80, 82, 82 -> +2.2
+    assert "| MLP, fine-tuned end to end | **pre-trained minus twins' mean** | **+0.8** | **+2.2** |" in text
+    rendered = (report / "RESULTS.md").read_text()
+    assert rendered.count("## Fine-tuning the encoder end to end") == 1
+    # bad uses: no report, an unknown study, a study of another encoder
+    for args, words in ((["--recorded", "finetuning-s"], "give --report-dir"),
+                        (["--recorded", "finetuning-x", "--report-dir", str(report)],
+                         "no such fine-tuning study")):
+        with pytest.raises(SystemExit):
+            main(args)
+        assert words in capsys.readouterr().err
+    other = _folder(tmp_path / "other", "nvidia", ROWS, encoder="enc2")
+    with pytest.raises(ValueError, match="its encoder differs"):
+        collect_finetune([other], recorded=[section])
