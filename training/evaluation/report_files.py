@@ -54,12 +54,14 @@ def update_report(out_dir: Path, key: str, value: dict[str, Any], *,
                   drop: Sequence[str] = ()) -> ReportPaths:
     """Sets one section of ``results/summary.json`` that is not a downstream task
     (``probes``, ``ablations``), keeping the rest except the sections named in ``drop`` (ones
-    ``value`` now holds), and regenerates RESULTS.md and the chart."""
+    ``value`` now holds; their figures are deleted), and regenerates RESULTS.md and the chart."""
     paths = report_paths(out_dir)
     summary = load_summary(paths["summary_json"]) or {"schema_version": SCHEMA_VERSION}
     for gone in drop:
         if gone != key:
-            summary.pop(gone, None)
+            figure = (summary.pop(gone, None) or {}).get("figure")
+            if figure and figure != value.get("figure"):
+                (Path(out_dir) / figure).unlink(missing_ok=True)
     summary[key] = value
     return _render(summary, paths)
 

@@ -190,7 +190,7 @@ def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
                                                                  capsys) -> None:
     """Two studies of one run (680 rows with twins 1 and 2, 669 rows with twin 1 only) whose
     folders are gone, merged with twin 2's new 669 folder: one section, three twins on every
-    setting, the 669 study's key dropped."""
+    setting, the 669 study's key and figure dropped."""
     report = tmp_path / "report"
     old = tmp_path / "old"
     first = [_folder(old / "680", "amd", ROWS, task="devmap-680"),
@@ -203,6 +203,7 @@ def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
     assert main([*map(str, second), "--report-dir", str(report), "--name", "s-669"]) == 0
     new_twin = _twin_folder(tmp_path / "new", "amd", "twin2",
                             {**TWIN_ROWS, FINETUNE_METHOD: (86.0, 86.0)})
+    assert (report / "results" / "finetuning-s-669.png").exists()
     import shutil
 
     shutil.rmtree(old)
@@ -210,6 +211,8 @@ def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
                  "finetuning-s-669", "--name", "s", "--report-dir", str(report)]) == 0
     summary = json.loads((report / "results" / "summary.json").read_text())
     assert "finetuning-s-669" not in summary
+    assert not (report / "results" / "finetuning-s-669.png").exists()  # its figure too
+    assert (report / "results" / "finetuning-s.png").exists()
     section = summary["finetuning-s"]
     assert section["settings"] == ["devmap-669 amd", "devmap-680 amd"]
     assert section["twins"] == ["twin", "twin1", "twin2"]
