@@ -36,6 +36,7 @@ import numpy as np
 
 from ...infra.errors import ConfigError
 from ...infra.files import sha256_file
+from .finetune_base import RuntimeBase
 from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "SharedFineTuneHead",
@@ -98,6 +99,13 @@ class FineTuneConfig:
     settings, on ``[fine-tuned embedding ; transfer, wgsize]`` like the frozen rows): row
     ``<name>+xgboost``. Both rows share one fine-tuning per fold, so it costs only the
     embedding of the fold's programs and the trees."""
+    runtime_base: bool = False
+    """Stack the MLP on the protocol's XGBoost over the run-time inputs alone: logits =
+    MLP + a learned scale (from 1) x the trees' margin, out of fold on the training rows
+    (:class:`~.finetune_base.RuntimeBase`). The MLP reads the run-time inputs far worse than
+    the trees; stacked, the encoder learns only what they leave unexplained."""
+    runtime_base_folds: int = 5
+    """Inner folds, grouped by program, for the training rows' margins (``runtime_base``)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -125,6 +133,9 @@ class FineTuneConfig:
             problems.append(f"grad_clip must be >= 0, got {self.grad_clip}")
         if not 1 <= self.threads <= 1024:
             problems.append(f"threads must be in [1, 1024], got {self.threads}")
+        if not 2 <= self.runtime_base_folds <= 100:
+            problems.append(f"runtime_base_folds must be in [2, 100], got "
+                            f"{self.runtime_base_folds}")
         if not self.device.startswith(("cpu", "cuda")):
             problems.append(f"device must be cpu or cuda[:N], got {self.device!r}")
         if problems:
@@ -140,6 +151,8 @@ class FineTuneConfig:
                 f"{self.batch_size} programs per step; {self.modality} embedding ; "
                 f"{'log-' if self.log_runtime else ''}min-max run-time inputs -> MLP "
                 f"{self.hidden}"
+                + (f", stacked on the protocol's XGBoost over the run-time inputs alone "
+                   f"({self.runtime_base_folds} inner folds)" if self.runtime_base else "")
                 + ("; the fine-tuned embedding also read by XGBoost" if self.xgboost_readout
                    else ""))
 
@@ -163,7 +176,8 @@ def _classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
     class _Classifier(nn.Module):
         """Standardises the embedding per dimension (fixed statistics of the training fold's
         frozen embeddings: programs differ by a small fraction of the embedding's scale), then
-        LayerNorm, then an MLP on ``[embedding ; run-time inputs]``."""
+        LayerNorm, then an MLP on ``[embedding ; run-time inputs]``; a stacked head adds
+        ``base_scale`` times the given base logits."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -172,15 +186,18 @@ def _classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
             self.norm = nn.LayerNorm(dim)
             self.mlp = nn.Sequential(nn.Linear(dim + runtime_dim, hidden), nn.ReLU(),
                                      nn.Linear(hidden, classes))
+            self.base_scale = nn.Parameter(torch.ones(()))
 
         def standardize(self, embeddings: torch.Tensor) -> None:
             self.center.copy_(embeddings.mean(dim=0))
             std = embeddings.std(dim=0) if len(embeddings) > 1 else torch.ones_like(self.scale)
             self.scale.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
-        def forward(self, embedding: torch.Tensor, runtime: torch.Tensor) -> torch.Tensor:
+        def forward(self, embedding: torch.Tensor, runtime: torch.Tensor,
+                    base: torch.Tensor | None = None) -> torch.Tensor:
             embedding = self.norm((embedding - self.center) / self.scale)
-            return self.mlp(torch.cat([embedding, runtime], dim=1))
+            logits = self.mlp(torch.cat([embedding, runtime], dim=1))
+            return logits if base is None else logits + self.base_scale * base
 
     return _Classifier()
 
@@ -240,6 +257,7 @@ class FineTuneHead:
         self.losses: list[float] = []
         self.step_losses: list[float] = []
         self.probe_loss: float | None = None
+        self.base: RuntimeBase | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -297,7 +315,18 @@ class FineTuneHead:
                                    device=self.config.device)
         return self._embed_all(encoder.eval(), programs)
 
-    def _probe(self, classifier, embeddings, scaled, targets,
+    def _base_logits(self, features: np.ndarray | None):
+        """The stacked head's base logits: the training rows' out-of-fold margins (``None``)
+        or the margins of the rows given; None when the head is not stacked."""
+        import torch
+
+        if self.base is None:
+            return None
+        margins = (self.base.train_margins if features is None
+                   else self.base.margins(np.asarray(features, dtype=np.float64)[:, 1:]))
+        return torch.as_tensor(margins, dtype=torch.float32, device=self.config.device)
+
+    def _probe(self, classifier, embeddings, scaled, targets, base,
                order: np.random.Generator) -> None:
         """Head-only epochs on the frozen embeddings."""
         import torch
@@ -312,7 +341,9 @@ class FineTuneHead:
             for start in range(0, len(shuffled), _PROBE_BATCH_ROWS):
                 rows = torch.as_tensor(shuffled[start:start + _PROBE_BATCH_ROWS],
                                        device=config.device)
-                loss = F.cross_entropy(classifier(embeddings[rows], scaled[rows]), targets[rows])
+                logits = classifier(embeddings[rows], scaled[rows],
+                                    None if base is None else base[rows])
+                loss = F.cross_entropy(logits, targets[rows])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -332,10 +363,15 @@ class FineTuneHead:
         config = self.config
         programs, runtime = self._split(features)
         self.classes_, encoded = np.unique(np.asarray(labels), return_inverse=True)
-        self.encoder = self.classifier = None
+        self.encoder = self.classifier = self.base = None
         self.losses, self.step_losses, self.probe_loss = [], [], None
         if len(self.classes_) <= 1 or not len(programs):
             return self
+        if config.runtime_base:
+            self.base = RuntimeBase(len(self.classes_), config.runtime_base_folds,
+                                    seed=config.seed).fit(
+                np.asarray(features, dtype=np.float64)[:, 1:], encoded, programs)
+        base = self._base_logits(None)
         self.low = runtime.min(axis=0)
         span = runtime.max(axis=0) - self.low
         self.span = np.where(span > 0, span, 1.0)
@@ -356,7 +392,7 @@ class FineTuneHead:
             frozen = self._frozen_rows(encoder, programs)
             classifier.standardize(frozen)
             if config.probe_epochs:
-                self._probe(classifier, frozen, scaled, targets, order)
+                self._probe(classifier, frozen, scaled, targets, base, order)
             del frozen
             encoder.train()
             classifier.train()
@@ -378,7 +414,8 @@ class FineTuneHead:
                     for start in range(0, len(shuffled), config.batch_size):
                         rows = np.concatenate([rows_of[int(p)] for p in
                                                shuffled[start:start + config.batch_size]])
-                        logits = classifier(self._embed(encoder, programs[rows]), scaled[rows])
+                        logits = classifier(self._embed(encoder, programs[rows]), scaled[rows],
+                                            None if base is None else base[rows])
                         loss = F.cross_entropy(logits, targets[rows])
                         optimizer.zero_grad(set_to_none=True)
                         loss.backward()
@@ -415,7 +452,8 @@ class FineTuneHead:
         with _torch_threads(self.config.threads):
             embeddings = self._embed_all(self.encoder, programs)
             with torch.inference_mode():
-                logits = self.classifier(embeddings, self._scaled(runtime))
+                logits = self.classifier(embeddings, self._scaled(runtime),
+                                         self._base_logits(features))
         return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
 

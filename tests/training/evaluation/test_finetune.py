@@ -280,3 +280,29 @@ def test_devmap_rows_report_the_xgboost_readout(embedder, programs, tmp_path):
     assert len(rows[readout.name]["per_seed"]) == 2
     assert method._fitted == {}  # every fold's fine-tuning was read by both rows
     assert readout.settings()["readout"] == "xgboost"
+
+
+def test_stacked_head_adds_the_run_time_trees_and_learns_their_scale(embedder, programs):
+    """``runtime_base``: the label here is a rule on ``wgsize`` alone (no program content), so
+    the stacked head follows the trees on an unseen program; the trees' weight is learned
+    from 1, and an unstacked head has no trees."""
+    table = _table(len(programs))
+    table["wgsize"] = np.tile([8, 16, 200, 250], len(programs))
+    table["oracle"] = np.where(table["wgsize"] > 128, "GPU", "CPU")
+    labels = table["oracle"].to_numpy().astype(str)
+    stacked = _method(embedder, epochs=1, runtime_base=True, runtime_base_folds=3)
+    features = _rows(stacked, programs, table)
+    test = np.flatnonzero(table["program"].to_numpy() == 0)  # an unseen program
+    train = np.setdiff1d(np.arange(len(table)), test)
+    head = stacked.make_head(0).fit(features[train], labels[train])
+    assert head.base is not None and head.base.train_margins.shape == (len(train), 2)
+    np.testing.assert_array_equal(head.predict(features[test]), labels[test])
+    scale = float(head.classifier.base_scale.detach())
+    assert scale != 1.0 and np.isfinite(scale)  # learned, from 1
+    assert "stacked on the protocol's XGBoost" in stacked.description
+    plain_method = _method(embedder, epochs=1)
+    _rows(plain_method, programs, table)
+    plain = plain_method.make_head(0).fit(features[train], labels[train])
+    assert plain.base is None and float(plain.classifier.base_scale.detach()) == 1.0
+    with pytest.raises(ConfigError, match="runtime_base_folds"):
+        FineTuneConfig(runtime_base_folds=1)
