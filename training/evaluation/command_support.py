@@ -47,16 +47,20 @@ def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
 
 
 def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
-    """A fine-tuning's rows: its MLP, and its XGBoost readout when ``finetune.xgboost_readout``
-    is on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``)."""
-    if not config.finetune.xgboost_readout:
-        return [method]
-    from .finetune_readout import FineTunedReadout
+    """A fine-tuning's rows: its MLP, its XGBoost readout when ``finetune.xgboost_readout`` is
+    on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``), and its head-only
+    readout when ``finetune.head_only_readout`` is."""
+    from .finetune_readout import FineTunedReadout, HeadOnlyReadout
     from .heads import make_head
 
-    task = config.devmap
-    return [method, FineTunedReadout(method, lambda seed: make_head(
-        "xgboost", "devmap", seed, task.n_jobs, task.tree_method))]
+    rows = [method]
+    if config.finetune.xgboost_readout:
+        task = config.devmap
+        rows.append(FineTunedReadout(method, lambda seed: make_head(
+            "xgboost", "devmap", seed, task.n_jobs, task.tree_method)))
+    if config.finetune.head_only_readout:
+        rows.append(HeadOnlyReadout(method))
+    return rows
 
 
 def build_featurizers(config: EvalConfig, *, progress: bool = True

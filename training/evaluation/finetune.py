@@ -20,11 +20,15 @@ With ``xgboost_readout`` each fold's fine-tuned encoder is also read by the prot
 head: :class:`~.finetune_readout.FineTunedReadout` (row ``<name>+xgboost``) fits XGBoost
 (published settings) on ``[fine-tuned embedding ; transfer, wgsize]`` of the fold's training
 rows, as the frozen rows do on the frozen embedding. Both rows share one fine-tuning per fold
-and seed (:meth:`FineTuneMethod.fitted_head`).
+and seed (:meth:`FineTuneMethod.fitted_head`); with ``head_only_readout`` row
+``<name>+head-only`` predicts with the head as it stood before the end-to-end epochs. With
+``runtime_base`` the MLP is stacked on the protocol's XGBoost over the run-time inputs alone
+(:mod:`~.finetune_base`).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,13 +44,15 @@ from .finetune_base import RuntimeBase
 from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "SharedFineTuneHead",
-           "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX"]
+           "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX",
+           "HEAD_ONLY_READOUT_SUFFIX"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""
 UNTRAINED_FINETUNE_METHOD = "encoder-untrained+finetune"
 """The untrained twin fine-tuned with the same settings: what pre-training is measured against."""
 XGBOOST_READOUT_SUFFIX = "+xgboost"
+HEAD_ONLY_READOUT_SUFFIX = "+head-only"
 """Suffix of the row that reads a fine-tuned encoder with the protocol's XGBoost head."""
 _MODALITIES = ("fused", "tokens", "graph")
 
@@ -106,6 +112,10 @@ class FineTuneConfig:
     the trees; stacked, the encoder learns only what they leave unexplained."""
     runtime_base_folds: int = 5
     """Inner folds, grouped by program, for the training rows' margins (``runtime_base``)."""
+    head_only_readout: bool = False
+    """Also predict each fold's test rows with the head as it stood after the head-only epochs,
+    on the frozen embeddings: row ``<name>+head-only``, the same head (stacked or not) before
+    the end-to-end epochs, sharing the fold's fitting. What fine-tuning the encoder adds."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -133,6 +143,9 @@ class FineTuneConfig:
             problems.append(f"grad_clip must be >= 0, got {self.grad_clip}")
         if not 1 <= self.threads <= 1024:
             problems.append(f"threads must be in [1, 1024], got {self.threads}")
+        if self.head_only_readout and not self.probe_epochs:
+            problems.append("head_only_readout needs probe_epochs > 0 (no head-only epochs, "
+                            "no head-only head to read)")
         if not 2 <= self.runtime_base_folds <= 100:
             problems.append(f"runtime_base_folds must be in [2, 100], got "
                             f"{self.runtime_base_folds}")
@@ -154,7 +167,9 @@ class FineTuneConfig:
                 + (f", stacked on the protocol's XGBoost over the run-time inputs alone "
                    f"({self.runtime_base_folds} inner folds)" if self.runtime_base else "")
                 + ("; the fine-tuned embedding also read by XGBoost" if self.xgboost_readout
-                   else ""))
+                   else "")
+                + ("; the head also read before the end-to-end epochs"
+                   if self.head_only_readout else ""))
 
 
 @contextmanager
@@ -258,6 +273,7 @@ class FineTuneHead:
         self.step_losses: list[float] = []
         self.probe_loss: float | None = None
         self.base: RuntimeBase | None = None
+        self.head_only = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -363,7 +379,7 @@ class FineTuneHead:
         config = self.config
         programs, runtime = self._split(features)
         self.classes_, encoded = np.unique(np.asarray(labels), return_inverse=True)
-        self.encoder = self.classifier = self.base = None
+        self.encoder = self.classifier = self.base = self.head_only = None
         self.losses, self.step_losses, self.probe_loss = [], [], None
         if len(self.classes_) <= 1 or not len(programs):
             return self
@@ -393,6 +409,8 @@ class FineTuneHead:
             classifier.standardize(frozen)
             if config.probe_epochs:
                 self._probe(classifier, frozen, scaled, targets, base, order)
+                if config.head_only_readout:
+                    self.head_only = copy.deepcopy(classifier).eval()
             del frozen
             encoder.train()
             classifier.train()
@@ -433,6 +451,29 @@ class FineTuneHead:
                 bar.close()
         self.encoder, self.classifier = encoder.eval(), classifier.eval()
         return self
+
+    def predict_head_only(self, features: np.ndarray) -> np.ndarray:
+        """Predicted labels of the rows given by the head after the head-only epochs, on the
+        frozen embeddings (``head_only_readout``)."""
+        import torch
+
+        programs, runtime = self._split(features)
+        if self.encoder is None:
+            return np.full(len(programs), self.classes_[0])
+        if self.head_only is None:
+            raise ValueError("no head-only head: set head_only_readout (and probe_epochs > 0)")
+        with _torch_threads(self.config.threads), torch.inference_mode():
+            if self.frozen is not None:
+                embeddings = self._frozen_rows(None, programs)
+            else:
+                from ..core.package import load_encoder_package
+
+                encoder, _ = load_encoder_package(self.package_dir,
+                                                  map_location=self.config.device, verify=False)
+                embeddings = self._frozen_rows(encoder, programs)
+            logits = self.head_only(embeddings, self._scaled(runtime),
+                                    self._base_logits(features))
+        return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
     def embeddings(self, features: np.ndarray) -> np.ndarray:
         """``[N, D]`` embeddings of the rows' programs by the fine-tuned encoder (eval mode)."""
@@ -546,7 +587,7 @@ class FineTuneMethod:
         """A fresh head for one fold; ``seed`` (the run seed) is added to the config's seed."""
         if not self.records:
             raise ConfigError(f"{self.name}: featurize() must run before make_head()")
-        if self.config.xgboost_readout:
+        if self.readouts():
             return SharedFineTuneHead(self, int(seed))
         return self._new_head(int(seed))
 
@@ -559,19 +600,23 @@ class FineTuneMethod:
 
     def fitted_head(self, seed: int, features: np.ndarray, labels: np.ndarray) -> FineTuneHead:
         """The head fine-tuned on these training rows at this seed, fitted by the first row
-        that asks and handed to each row sharing the fine-tuning (the MLP and the XGBoost
-        readout), then forgotten."""
+        that asks and handed to each row sharing the fine-tuning (the MLP and its readouts),
+        then forgotten."""
         digest = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float64).tobytes())
         digest.update("\0".join(map(str, np.asarray(labels).tolist())).encode())
         key = (int(seed), digest.hexdigest())
         entry = self._fitted.get(key)
         if entry is None:
-            shares = 2 if self.config.xgboost_readout else 1
+            shares = 1 + self.readouts()
             entry = self._fitted[key] = [self._new_head(seed).fit(features, labels), shares]
         entry[1] -= 1
         if entry[1] <= 0:
             del self._fitted[key]
         return entry[0]
+
+    def readouts(self) -> int:
+        """How many readout rows share each fold's fitting besides the MLP row."""
+        return int(self.config.xgboost_readout) + int(self.config.head_only_readout)
 
     def frozen_embeddings(self) -> np.ndarray:
         """``[len(records), D]`` embeddings of the package's encoder in eval mode (NaN rows

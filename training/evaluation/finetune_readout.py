@@ -1,4 +1,6 @@
-"""The protocol's XGBoost head on fine-tuned encoders (``finetune.xgboost_readout``).
+"""Rows that read a fine-tuning's fold fits besides its MLP row.
+
+``finetune.xgboost_readout``: the protocol's XGBoost head on fine-tuned encoders.
 
 Row ``<name>+xgboost`` reads each fold's fine-tuned encoder of a
 :class:`~.finetune.FineTuneMethod` with XGBoost (published settings) on ``[fine-tuned
@@ -6,6 +8,9 @@ embedding ; transfer, wgsize]``, as the frozen rows read the frozen embedding. T
 this row share one fine-tuning per fold and seed (:meth:`FineTuneMethod.fitted_head`): does a
 fine-tuned encoder serve the protocol's own head better than the frozen one, and better than
 its untrained twin fine-tuned alike?
+
+``finetune.head_only_readout``: row ``<name>+head-only``, the same MLP head as it stood after
+the head-only epochs, on the frozen embeddings: what the end-to-end epochs add, per fold.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ from typing import Any
 import numpy as np
 
 from ...infra.errors import ConfigError
-from .finetune import XGBOOST_READOUT_SUFFIX, FineTuneHead, FineTuneMethod
+from .finetune import (
+    HEAD_ONLY_READOUT_SUFFIX,
+    XGBOOST_READOUT_SUFFIX,
+    FineTuneHead,
+    FineTuneMethod,
+)
 from .programs import EvalProgram
 
-__all__ = ["FineTunedReadout", "FineTunedXGBoostHead"]
+__all__ = ["FineTunedReadout", "FineTunedXGBoostHead", "HeadOnlyReadout", "HeadOnlyHead"]
 
 
 class FineTunedXGBoostHead:
@@ -90,3 +100,54 @@ class FineTunedReadout:
 
     def settings(self) -> dict[str, Any]:
         return {**self.method.settings(), "readout": "xgboost"}
+
+
+class HeadOnlyHead:
+    """A fold's MLP head as it stood after the head-only epochs, on the frozen embeddings
+    (:meth:`FineTuneHead.predict_head_only`), sharing the fold's fitting."""
+
+    deterministic = False
+
+    def __init__(self, method: FineTuneMethod, seed: int):
+        self.method, self.seed = method, seed
+        self.tuned: FineTuneHead | None = None
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> HeadOnlyHead:
+        self.tuned = self.method.fitted_head(self.seed, features, labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.tuned is None:
+            raise ValueError("predict() before fit()")
+        return self.tuned.predict_head_only(features)
+
+
+class HeadOnlyReadout:
+    """The row ``<method>+head-only``: each fold's head before the end-to-end epochs.
+
+    Args:
+        method: the fine-tuning (``config.head_only_readout`` on, so each fold keeps a copy
+            of its head after the head-only epochs).
+    """
+
+    def __init__(self, method: FineTuneMethod):
+        if not method.config.head_only_readout:
+            raise ConfigError(f"{method.name}: the head-only readout needs "
+                              "finetune.head_only_readout: true")
+        self.method = method
+        self.name = method.name + HEAD_ONLY_READOUT_SUFFIX
+        self.description = (f"{method.description}; the head before the end-to-end epochs, on "
+                            "the frozen embeddings")
+        self.errors: dict[str, str] = {}
+
+    def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        """The fine-tuning's program-index column (prepared once for every row)."""
+        column = self.method.program_column(programs)
+        self.errors = dict(self.method.errors)
+        return column
+
+    def make_head(self, seed: int = 0) -> HeadOnlyHead:
+        return HeadOnlyHead(self.method, int(seed))
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.method.settings(), "readout": "head-only"}

@@ -34,6 +34,7 @@ from .finetune_table import (
     PAIRS,
     collect_finetune,
     finetune_markdown,
+    head_label,
     section_key,
     twin_scores,
     twin_values,
@@ -83,7 +84,8 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
         if runtime:
             ax.axhline(np.mean(runtime), color="C3", linestyle="--", linewidth=1,
                        label="run-time inputs only (XGBoost)")
-        ax.set_xticks(x, [textwrap.fill(p[0].split(" (")[0], 14) for p in pairs], fontsize=7)
+        ax.set_xticks(x, [textwrap.fill(head_label(section, p[0], p[1]).split(" (")[0], 14)
+                          for p in pairs], fontsize=7)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_ylabel("accuracy %")
         low = min((v for p in pairs for i in (1, 2) for v in values_of(i, p, setting)),

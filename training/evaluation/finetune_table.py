@@ -11,18 +11,27 @@ from typing import Any
 
 import numpy as np
 
-from .finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD, XGBOOST_READOUT_SUFFIX
+from .finetune import (
+    FINETUNE_METHOD,
+    HEAD_ONLY_READOUT_SUFFIX,
+    UNTRAINED_FINETUNE_METHOD,
+    XGBOOST_READOUT_SUFFIX,
+)
 from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
-__all__ = ["PAIRS", "CONTROLS", "collect_finetune", "twin_scores", "twin_means", "twin_values",
+__all__ = ["PAIRS", "CONTROLS", "head_label", "collect_finetune", "twin_scores", "twin_means", "twin_values",
            "finetune_markdown", "finetune_statements", "finetune_sections", "section_key"]
 
 READOUT_PAIR = ("XGBoost on the fine-tuned encoder", FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
                 UNTRAINED_FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX)
 """The protocol's XGBoost head on each fold's fine-tuned encoders (``finetune.xgboost_readout``)."""
+HEAD_ONLY_PAIR = ("MLP, head-only epochs, frozen", FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX,
+                  UNTRAINED_FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX)
+"""The fine-tuning's own head before its end-to-end epochs (``finetune.head_only_readout``)."""
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
+         HEAD_ONLY_PAIR,
          ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD),
          READOUT_PAIR)
 """``(head, pre-trained row, untrained twin row)``: the same head on both encoders."""
@@ -217,9 +226,24 @@ def _describe(settings: dict[str, Any] | None) -> str:
             f", head lr {settings['head_lr']:g}, {settings['batch_size']} programs per step, "
             f"MLP {settings['hidden']} on the {settings['modality']} vector and the log-scaled "
             "run-time inputs"
+            + ("; the MLP stacked on the protocol's XGBoost over the run-time inputs alone (its "
+               f"margin, out of fold over {settings.get('runtime_base_folds')} inner folds "
+               "grouped by program on the training rows, added to the MLP's logits with a "
+               "learned scale)" if settings.get("runtime_base") else "")
             + ("; each fold's fine-tuned encoder also read by the protocol's XGBoost head on "
                "[fine-tuned vector ; run-time inputs]" if settings.get("xgboost_readout")
-               else ""))
+               else "")
+            + ("; each fold's head also read as it stood after the head-only epochs"
+               if settings.get("head_only_readout") else ""))
+
+
+def head_label(section: dict[str, Any], head: str, trained: str) -> str:
+    """A pair's head, ``stacked MLP`` for the fine-tuning's own head when it is stacked on
+    the run-time inputs' trees (the frozen ``encoder+mlp`` head never is)."""
+    stacked = (section.get("finetune") or {}).get("runtime_base")
+    if stacked and trained.startswith(FINETUNE_METHOD) and head.startswith("MLP"):
+        return "stacked " + head
+    return head
 
 
 def _twin_words(section: dict[str, Any]) -> tuple[str, str]:
@@ -264,6 +288,7 @@ def finetune_markdown(section: dict[str, Any]) -> str:
     for head, trained, twin in PAIRS:
         if trained not in scores:
             continue
+        head = head_label(section, head, trained)
         lines.append(f"| {head} | pre-trained encoder | "
                      + " | ".join(mean_std_cell(scores[trained].get(s)) for s in settings) + " |")
         lines.append(f"| {head} | {twin_label} | "

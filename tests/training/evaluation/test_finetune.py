@@ -19,12 +19,13 @@ from mirencoder.training.evaluation.devmap_eval import (
 from mirencoder.training.evaluation.feature_runs import featurize_programs
 from mirencoder.training.evaluation.finetune import (
     FINETUNE_METHOD,
+    HEAD_ONLY_READOUT_SUFFIX,
     UNTRAINED_FINETUNE_METHOD,
     XGBOOST_READOUT_SUFFIX,
     FineTuneConfig,
     FineTuneMethod,
 )
-from mirencoder.training.evaluation.finetune_readout import FineTunedReadout
+from mirencoder.training.evaluation.finetune_readout import FineTunedReadout, HeadOnlyReadout
 from mirencoder.training.evaluation.heads import make_head
 from mirencoder.training.evaluation.programs import EvalProgram
 
@@ -306,3 +307,40 @@ def test_stacked_head_adds_the_run_time_trees_and_learns_their_scale(embedder, p
     assert plain.base is None and float(plain.classifier.base_scale.detach()) == 1.0
     with pytest.raises(ConfigError, match="runtime_base_folds"):
         FineTuneConfig(runtime_base_folds=1)
+
+
+def test_head_only_readout_is_the_head_before_the_end_to_end_epochs(embedder, programs):
+    """``head_only_readout``: one fitting per fold serves the MLP, the trees and the head-only
+    row; with both learning rates at 0 the end-to-end epochs change nothing, so the two MLP
+    rows agree; stacked, the head-only row carries the trees' margin too."""
+    table = _table(len(programs))
+    labels = table["oracle"].to_numpy().astype(str)
+    test = np.flatnonzero(table["dataset"].to_numpy() == 0)
+    train = np.setdiff1d(np.arange(len(table)), test)
+    method = _method(embedder, epochs=1, encoder_lr=1e-3, xgboost_readout=True,
+                     head_only_readout=True, runtime_base=True, runtime_base_folds=2)
+    features = _rows(method, programs, table)
+    rows = _finetune_rows_of(method)
+    assert [r.name for r in rows] == [FINETUNE_METHOD, FINETUNE_METHOD + XGBOOST_READOUT_SUFFIX,
+                                      FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX]
+    heads = [r.make_head(0).fit(features[train], labels[train]) for r in rows]
+    assert heads[0].tuned is heads[1].tuned is heads[2].tuned and method._fitted == {}
+    before = heads[2].predict(features[test])
+    assert before.shape == (len(test),) and set(before) <= {"CPU", "GPU"}
+    assert heads[0].tuned.head_only is not heads[0].tuned.classifier
+
+    still = _method(embedder, epochs=1, encoder_lr=0.0, head_lr=0.0, head_only_readout=True)
+    _rows(still, programs, table)
+    head = still.make_head(0).fit(features[train], labels[train]).tuned
+    np.testing.assert_array_equal(head.predict_head_only(features), head.predict(features))
+    with pytest.raises(ConfigError, match="head_only_readout needs probe_epochs"):
+        FineTuneConfig(head_only_readout=True, probe_epochs=0)
+    with pytest.raises(ConfigError, match="head_only_readout: true"):
+        HeadOnlyReadout(_method(embedder))
+
+
+def _finetune_rows_of(method: FineTuneMethod) -> list:
+    from mirencoder.training.evaluation.command_support import _finetune_rows
+    from mirencoder.training.evaluation.eval_config import DevMapEvalConfig
+
+    return _finetune_rows(DevMapEvalConfig(finetune=method.config), method)

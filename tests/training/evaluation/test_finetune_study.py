@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mirencoder.training.evaluation.finetune import FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD
+from mirencoder.training.evaluation.finetune import (
+    FINETUNE_METHOD,
+    HEAD_ONLY_READOUT_SUFFIX,
+    UNTRAINED_FINETUNE_METHOD,
+)
 from mirencoder.training.evaluation.finetune_study import main
 from mirencoder.training.evaluation.finetune_table import (
     collect_finetune,
@@ -232,3 +236,25 @@ def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
     other = _folder(tmp_path / "other", "nvidia", ROWS, encoder="enc2")
     with pytest.raises(ValueError, match="its encoder differs"):
         collect_finetune([other], recorded=[section])
+
+
+def test_a_stacked_study_names_its_heads_and_shows_the_head_only_rows(tmp_path: Path) -> None:
+    """``runtime_base`` + ``head_only_readout``: the fine-tuning's own MLP rows say
+    "stacked", the frozen MLP does not, and the head before the end-to-end epochs gets its
+    pair of rows with a gap."""
+    stacked = {**SETTINGS, "runtime_base": True, "runtime_base_folds": 5,
+               "head_only_readout": True}
+    head_only = FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX
+    rows = {**ROWS, head_only: (90.0, 91.0),
+            UNTRAINED_FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX: (89.0, 89.0)}
+    section = collect_finetune([_folder(tmp_path, "amd", rows, settings=stacked)])
+    text = finetune_markdown(section)
+    assert "| stacked MLP, head-only epochs, frozen | **pre-trained minus twin** | **+1.5** |" in text
+    assert "| stacked MLP, fine-tuned end to end | pre-trained encoder |" in text
+    assert "| MLP, frozen | pre-trained encoder |" in text  # sklearn's MLP: never stacked
+    assert "stacked on the protocol's XGBoost over the run-time inputs alone" in text
+    assert "out of fold over 5 inner folds" in text
+    assert "also read as it stood after the head-only epochs" in text
+    plain = finetune_markdown(collect_finetune([_folder(tmp_path / "plain", "amd", ROWS)]))
+    assert "stacked MLP" not in plain and "head-only epochs, frozen" not in plain
+    assert "stacked on the protocol" not in plain
