@@ -13,8 +13,10 @@ __all__ = ["cross_val_predict", "aggregate_seeds", "method_name"]
 
 
 def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[Fold],
-                      make_head: Callable[[], Head]) -> np.ndarray:
-    """Trains a fresh head per fold and predicts its test rows.
+                      make_head: Callable[[], Head], groups: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Trains a fresh head per fold and predicts its test rows; a head that declares
+    ``uses_groups`` also gets the training rows' ``groups`` (e.g. the kernel of each row).
 
     Raises:
         ValueError: when the folds do not cover every row exactly once.
@@ -23,7 +25,11 @@ def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[
     predicted = np.empty(len(labels), dtype=labels.dtype)
     covered = np.zeros(len(labels), dtype=int)
     for train, test in folds:
-        head = make_head().fit(features[train], labels[train])
+        head = make_head()
+        if groups is not None and getattr(head, "uses_groups", False):
+            head.fit(features[train], labels[train], groups=np.asarray(groups)[train])
+        else:
+            head.fit(features[train], labels[train])
         predicted[test] = head.predict(features[test])
         covered[test] += 1
     if not (covered == 1).all():

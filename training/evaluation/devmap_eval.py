@@ -28,7 +28,7 @@ from .folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from .heads import HEADS, Head, make_head, program_basis_head
+from .heads import DEVMAP_HEADS, Head, make_head, program_basis_head
 from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,
@@ -82,7 +82,7 @@ class DevMapConfig:
         for name, values, allowed in (("row_sets", self.row_sets, ("669", "680")),
                                       ("platforms", self.platforms, DEVMAP_PLATFORMS),
                                       ("protocols", self.protocols, PROTOCOLS),
-                                      ("heads", self.heads, HEADS)):
+                                      ("heads", self.heads, DEVMAP_HEADS)):
             bad = [v for v in values if v not in allowed]
             if bad or not values:
                 problems.append(f"{name} must be a non-empty subset of {allowed}, got {values}")
@@ -173,7 +173,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
             if reuse is None or not (protocol.startswith("literature")
                                      and factory().deterministic):
                 folds = _folds(protocol, labels, groups, seed, config.n_splits)
-                reuse = cross_val_predict(features, labels, folds, factory)
+                reuse = cross_val_predict(features, labels, folds, factory, groups)
             per_seed.append(devmap_metrics(reuse, table, static))
             bar.update(1)
         slot = results[protocol].setdefault(platform, {})

@@ -45,7 +45,7 @@ from .programs import EvalProgram
 
 __all__ = ["FineTuneConfig", "FineTuneHead", "FineTuneMethod", "SharedFineTuneHead",
            "FINETUNE_METHOD", "UNTRAINED_FINETUNE_METHOD", "XGBOOST_READOUT_SUFFIX",
-           "HEAD_ONLY_READOUT_SUFFIX"]
+           "HEAD_ONLY_READOUT_SUFFIX", "head_classifier", "fit_head_only"]
 
 FINETUNE_METHOD = "encoder+finetune"
 """The method's name in reports."""
@@ -184,7 +184,7 @@ def _torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
+def head_classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
     import torch
     from torch import nn
 
@@ -219,6 +219,33 @@ def _classifier(dim: int, runtime_dim: int, hidden: int, classes: int):
 
 # Rows per step of the head-only epochs (cheap steps on cached embeddings).
 _PROBE_BATCH_ROWS = 64
+
+
+def fit_head_only(classifier, embeddings, runtime, targets, base, *, epochs: int, lr: float,
+                  weight_decay: float, order: np.random.Generator,
+                  device: str = "cpu") -> float | None:
+    """Trains ``classifier`` alone on fixed embeddings (AdamW, rows in shuffled batches of
+    :data:`_PROBE_BATCH_ROWS`); ``base``: a stacked head's base logits or None. Returns the
+    mean loss of the last epoch (None for 0 epochs)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
+
+    optimizer = torch.optim.AdamW(classifier.parameters(), lr=lr, weight_decay=weight_decay)
+    last = None
+    for _ in range(epochs):
+        total = 0.0
+        shuffled = order.permutation(len(embeddings))
+        for start in range(0, len(shuffled), _PROBE_BATCH_ROWS):
+            rows = torch.as_tensor(shuffled[start:start + _PROBE_BATCH_ROWS], device=device)
+            logits = classifier(embeddings[rows], runtime[rows],
+                                None if base is None else base[rows])
+            loss = F.cross_entropy(logits, targets[rows])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(rows)
+        last = total / len(embeddings)
+    return last
 
 
 class FineTuneHead:
@@ -345,26 +372,11 @@ class FineTuneHead:
     def _probe(self, classifier, embeddings, scaled, targets, base,
                order: np.random.Generator) -> None:
         """Head-only epochs on the frozen embeddings."""
-        import torch
-        import torch.nn.functional as F  # noqa: N812 - torch's convention
-
         config = self.config
-        optimizer = torch.optim.AdamW(classifier.parameters(), lr=config.probe_lr,
-                                      weight_decay=config.weight_decay)
-        for _ in range(config.probe_epochs):
-            total = 0.0
-            shuffled = order.permutation(len(embeddings))
-            for start in range(0, len(shuffled), _PROBE_BATCH_ROWS):
-                rows = torch.as_tensor(shuffled[start:start + _PROBE_BATCH_ROWS],
-                                       device=config.device)
-                logits = classifier(embeddings[rows], scaled[rows],
-                                    None if base is None else base[rows])
-                loss = F.cross_entropy(logits, targets[rows])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(rows)
-            self.probe_loss = total / len(embeddings)
+        self.probe_loss = fit_head_only(classifier, embeddings, scaled, targets, base,
+                                        epochs=config.probe_epochs, lr=config.probe_lr,
+                                        weight_decay=config.weight_decay, order=order,
+                                        device=config.device)
 
     # ------------------------------------------------------------------ protocol
 
@@ -400,7 +412,7 @@ class FineTuneHead:
             torch.manual_seed(config.seed)
             encoder, _ = load_encoder_package(self.package_dir, map_location=config.device,
                                               verify=False)
-            classifier = _classifier(int(encoder.embedding_dim), runtime.shape[1],
+            classifier = head_classifier(int(encoder.embedding_dim), runtime.shape[1],
                                      config.hidden, len(self.classes_)).to(config.device)
             targets = torch.as_tensor(encoded, dtype=torch.long, device=config.device)
             scaled = self._scaled(runtime)

@@ -31,6 +31,7 @@ HEAD_ONLY_PAIR = ("MLP, head-only epochs, frozen", FINETUNE_METHOD + HEAD_ONLY_R
 """The fine-tuning's own head before its end-to-end epochs (``finetune.head_only_readout``)."""
 PAIRS = (("XGBoost, frozen (the protocol's head)", "encoder", "encoder-untrained"),
          ("MLP, frozen", "encoder+mlp", "encoder-untrained+mlp"),
+         ("stacked MLP, frozen (--heads stacked)", "encoder+stacked", "encoder-untrained+stacked"),
          HEAD_ONLY_PAIR,
          ("MLP, fine-tuned end to end", FINETUNE_METHOD, UNTRAINED_FINETUNE_METHOD),
          READOUT_PAIR)
@@ -40,7 +41,7 @@ TWIN_ROWS = {trained: twin for _, trained, twin in PAIRS}
 ``encoder+mlp`` is the twin row ``encoder-untrained+mlp``, and so on."""
 CONTROLS = (("runtime-only", "run-time inputs only"), ("opcode-histogram", "opcode histogram"),
             ("loop-opcode-histogram", "loop opcode histogram"))
-"""Controls shown beside the pairs, under each head the folders ran (``<name>[+mlp]``)."""
+"""Controls shown beside the pairs, under each head the folders ran (``<name>[+mlp|+stacked]``)."""
 
 
 SECTION_KEY = "finetuning"
@@ -296,7 +297,8 @@ def finetune_markdown(section: dict[str, Any]) -> str:
         gaps = [_gap(section, trained, twin, s) for s in settings]
         lines.append(f"| {head} | **{gap_label}** | "
                      + " | ".join("–" if g is None else f"**{g:+.1f}**" for g in gaps) + " |")
-    for suffix, head in (("", "XGBoost, frozen (the protocol's head)"), ("+mlp", "MLP, frozen")):
+    for suffix, head in (("", "XGBoost, frozen (the protocol's head)"), ("+mlp", "MLP, frozen"),
+                         ("+stacked", "stacked MLP, frozen (--heads stacked)")):
         for name, label in CONTROLS:
             values = scores.get(name + suffix)
             if values:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
+__all__ = ["HEADS", "DEVMAP_HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
            "RotatedProgramHead", "make_head", "program_basis_head", "random_rotation",
            "signed_log1p"]
 
@@ -18,6 +18,9 @@ PUBLISHED_XGBOOST = {
 }
 """IR2Vec's published head settings (DevMap.ipynb, ThreadCoarsening.ipynb)."""
 HEADS = ("xgboost", "mlp")
+DEVMAP_HEADS = (*HEADS, "stacked")
+"""Device mapping's heads: also ``stacked`` (:mod:`~.stacked_head`), which needs its run-time
+inputs."""
 
 
 class Head(Protocol):
@@ -226,9 +229,14 @@ def program_basis_head(factory: Callable[[], Head], program_columns: int, seed: 
 
 def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,
               tree_method: str = "hist") -> Head:
-    """Builds a fresh head: ``xgboost`` (published settings) or ``mlp``."""
+    """Builds a fresh head: ``xgboost`` (published settings), ``mlp`` or (device mapping)
+    ``stacked``."""
     if kind == "xgboost":
         return XGBoostHead(task, seed=seed, n_jobs=n_jobs, tree_method=tree_method)
     if kind == "mlp":
         return MLPHead(task, seed=seed)
-    raise ValueError(f"unknown head {kind!r}; choose one of {HEADS}")
+    if kind == "stacked":
+        from .stacked_head import StackedMLPHead
+
+        return StackedMLPHead(task, seed=seed)
+    raise ValueError(f"unknown head {kind!r}; choose one of {DEVMAP_HEADS}")

@@ -246,12 +246,17 @@ def test_a_stacked_study_names_its_heads_and_shows_the_head_only_rows(tmp_path: 
                "head_only_readout": True}
     head_only = FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX
     rows = {**ROWS, head_only: (90.0, 91.0),
-            UNTRAINED_FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX: (89.0, 89.0)}
+            UNTRAINED_FINETUNE_METHOD + HEAD_ONLY_READOUT_SUFFIX: (89.0, 89.0),
+            "encoder+stacked": (92.0, 92.0), "encoder-untrained+stacked": (90.0, 90.0),
+            "runtime-only+stacked": (91.0, 91.0)}
     section = collect_finetune([_folder(tmp_path, "amd", rows, settings=stacked)])
     text = finetune_markdown(section)
     assert "| stacked MLP, head-only epochs, frozen | **pre-trained minus twin** | **+1.5** |" in text
     assert "| stacked MLP, fine-tuned end to end | pre-trained encoder |" in text
     assert "| MLP, frozen | pre-trained encoder |" in text  # sklearn's MLP: never stacked
+    assert ("| stacked MLP, frozen (--heads stacked) | **pre-trained minus twin** | **+2.0** |"
+            in text)
+    assert "| stacked MLP, frozen (--heads stacked) | run-time inputs only | 91.0 ± 0.0 |" in text
     assert "stacked on the protocol's XGBoost over the run-time inputs alone" in text
     assert "out of fold over 5 inner folds" in text
     assert "also read as it stood after the head-only epochs" in text
