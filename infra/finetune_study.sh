@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Fine-tunes an encoder package and its untrained twin alike on DevMap leakage-free (one
-# process per platform, side by side on the machine's cores), beside the same encoders' frozen
-# XGBoost and MLP heads and the controls, then sets them side by side in RESULTS.md
-# ("Fine-tuning the encoder end to end"). A platform whose folder already holds results is
-# skipped on a rerun; progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds,
-# default 2), ROW_SETS (default 669), HEADS (frozen heads, default xgboost,mlp,stacked),
-# EPOCHS (default 3), ENCODER_LR (default 1e-4: a tenth
-# of the pre-training peak; the command's default 1e-5 barely moves the encoder in 3 epochs),
-# XGBOOST_READOUT (default true: each fold's fine-tuned encoder also read by the protocol's
-# XGBoost head, sharing the fine-tuning), HEAD_ONLY_READOUT (default true: each fold's head
-# also read as it stood before the end-to-end epochs), RUNTIME_BASE (default false: true
-# stacks the MLP on the protocol's XGBoost over the run-time inputs alone, finetune_base.py),
-# REPORT_DIR (default: the repo), NAME (another pre-training run's study: its own section
-# beside the first). About 70 minutes on 2 cores at the defaults. More twins (packages after
-# OUT; `mirencoder pretrain twin --seed N`) are fine-tuned alone, into OUT/<twin folder
-# name>/PLATFORM (about 30 minutes each on the 669 rows, 10 on the 680), and the table
+# Fine-tunes an encoder package and its untrained twin alike on DevMap leakage-free (one process
+# per platform, side by side on the machine's cores), beside the same encoders' frozen XGBoost
+# and MLP heads and the controls, then sets them side by side in RESULTS.md ("Fine-tuning the
+# encoder end to end"). A platform whose folder already holds results is skipped on a rerun;
+# progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds, default 2), ROW_SETS
+# (default 669), HEADS (frozen heads, default xgboost,mlp,stacked), EPOCHS (default 3),
+# ENCODER_LR (default 1e-4: a tenth of the pre-training peak; the command's default 1e-5 barely
+# moves the encoder in 3 epochs), XGBOOST_READOUT (default true: each fold's fine-tuned encoder
+# also read by the protocol's XGBoost head, sharing the fine-tuning), HEAD_ONLY_READOUT (default
+# true: each fold's head also read as it stood before the end-to-end epochs), RUNTIME_BASE
+# (default false: true stacks the MLP on the protocol's XGBoost over the run-time inputs alone,
+# finetune_base.py), REPORT_DIR (default: the repo), NAME (another pre-training run's study: its
+# own section beside the first). About 70 minutes on 2 cores at the defaults. More twins
+# (packages after OUT; `mirencoder pretrain twin --seed N`) are fine-tuned alone, into OUT/<twin
+# folder name>/PLATFORM (about 30 minutes each on the 669 rows, 10 on the 680), and the table
 # compares the encoder with the twins' mean.
 #   bash infra/finetune_study.sh runs/pretrain/NAME/encoder runs/pretrain/NAME/twin0 runs/eval/finetune \
 #     [runs/pretrain/NAME/twin1 ...]

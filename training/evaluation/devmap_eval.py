@@ -61,7 +61,8 @@ class DevMapConfig:
     seeds: int = 3
     """Head seeds (and, for leakage-free, fold seeds) per setting; mean +- std over them."""
     heads: tuple[str, ...] = ("xgboost",)
-    """Heads trained on each feature set."""
+    """Heads trained on each feature set: ``xgboost`` (the published settings), ``mlp``,
+    ``stacked`` (an MLP added to the run-time inputs' trees, :mod:`~.stacked_head`)."""
     n_splits: int = 10
     """Folds per cross-validation."""
     n_jobs: int = 1
