@@ -23,7 +23,8 @@ from .crossval import aggregate_seeds, cross_val_predict, method_name
 from .feature_runs import featurize_programs
 from .features.base import Featurizer
 from .folds import leave_group_out, leave_one_row_out
-from .heads import HEADS, make_head, program_basis_head
+from .head_factory import make_head
+from .heads import HEADS, program_basis_head
 from .metrics import coarsening_metrics
 from .paths import default_cache_dir, default_data_dir
 

@@ -29,7 +29,7 @@ from .coarsening_resolution_table import resolution_markdown
 from .crossval import cross_val_predict
 from .figures import save_figure
 from .folds import leave_group_out
-from .heads import make_head
+from .head_factory import make_head
 from .metrics import cap_factor, coarsening_speedups
 from .report_files import add_report_dir_argument, show_and_publish
 

@@ -51,7 +51,7 @@ def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
     on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``), and its head-only
     readout when ``finetune.head_only_readout`` is."""
     from .finetune_readout import FineTunedReadout, HeadOnlyReadout
-    from .heads import make_head
+    from .head_factory import make_head
 
     rows = [method]
     if config.finetune.xgboost_readout:

@@ -28,7 +28,8 @@ from .folds import (
     kernel_grouped_folds,
     literature_folds,
 )
-from .heads import DEVMAP_HEADS, Head, make_head, program_basis_head
+from .head_factory import make_head
+from .heads import DEVMAP_HEADS, Head, program_basis_head
 from .metrics import (
     devmap_metrics,
     devmap_oracle_metrics,

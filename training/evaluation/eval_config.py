@@ -16,7 +16,7 @@ from ..embedding.embed_config import basis_problems, window_setting_problem
 from .coarsening_eval import CoarseningConfig
 from .devmap_eval import DevMapConfig
 from .features.registry import BUILTIN_FEATURIZERS
-from .finetune import FineTuneConfig
+from .finetune_config import FineTuneConfig
 from .paths import repo_root
 
 __all__ = ["MODALITY_METHOD", "MethodsConfig", "DevMapMethodsConfig", "ReportConfig",

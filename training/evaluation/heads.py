@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 __all__ = ["HEADS", "DEVMAP_HEADS", "PUBLISHED_XGBOOST", "Head", "XGBoostHead", "MLPHead", "ReducedProgramHead",
-           "RotatedProgramHead", "make_head", "program_basis_head", "random_rotation",
+           "RotatedProgramHead", "program_basis_head", "random_rotation",
            "signed_log1p"]
 
 PUBLISHED_XGBOOST = {
@@ -225,18 +225,3 @@ def program_basis_head(factory: Callable[[], Head], program_columns: int, seed: 
     if rotation and program_columns > 1:
         return lambda: RotatedProgramHead(factory(), program_columns, seed)
     return factory
-
-
-def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,
-              tree_method: str = "hist") -> Head:
-    """Builds a fresh head: ``xgboost`` (published settings), ``mlp`` or (device mapping)
-    ``stacked``."""
-    if kind == "xgboost":
-        return XGBoostHead(task, seed=seed, n_jobs=n_jobs, tree_method=tree_method)
-    if kind == "mlp":
-        return MLPHead(task, seed=seed)
-    if kind == "stacked":
-        from .stacked_head import StackedMLPHead
-
-        return StackedMLPHead(task, seed=seed)
-    raise ValueError(f"unknown head {kind!r}; choose one of {DEVMAP_HEADS}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .finetune import FineTuneConfig, _torch_threads, fit_head_only, head_classifier
 from .finetune_base import RuntimeBase
+from .finetune_config import FineTuneConfig
+from .head_network import fit_head_only, head_classifier, torch_threads
 from .heads import signed_log1p
 
 __all__ = ["StackedMLPHead"]
@@ -25,7 +26,7 @@ _RUNTIME_COLUMNS = 2
 class StackedMLPHead:
     """MLP on ``[program features ; run-time inputs]`` plus a learned scale times the
     run-time trees' margin, trained alone with the fine-tuning's head-only settings
-    (:class:`~.finetune.FineTuneConfig` defaults: epochs, learning rate, weight decay, width).
+    (:class:`~.finetune_config.FineTuneConfig` defaults: epochs, learning rate, weight decay, width).
 
     Program features pass through :func:`~.heads.signed_log1p`, then the classifier's
     standardisation (training rows) and LayerNorm; the run-time inputs are ``log1p``-ed and
@@ -86,7 +87,7 @@ class StackedMLPHead:
         self.low = logged.min(axis=0)
         span = logged.max(axis=0) - self.low
         self.span = np.where(span > 0, span, 1.0)
-        with _torch_threads(self.threads), torch.random.fork_rng(devices=[]):
+        with torch_threads(self.threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             classifier = head_classifier(program.shape[1], _RUNTIME_COLUMNS, settings.hidden,
                                          len(self.classes_))
@@ -107,6 +108,6 @@ class StackedMLPHead:
         program, runtime, logged = self._split(features)
         if self.classifier is None:
             return np.full(len(program), self.classes_[0])
-        with _torch_threads(self.threads), torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             logits = self.classifier(*self._tensors(program, logged, runtime))
         return self.classes_[logits.argmax(dim=1).numpy()]

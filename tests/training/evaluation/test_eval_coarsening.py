@@ -112,7 +112,7 @@ def test_config_rejects_bad_values() -> None:
 
 
 def test_xgboost_head_is_deterministic_and_mlp_head_runs() -> None:
-    from mirencoder.training.evaluation.heads import make_head
+    from mirencoder.training.evaluation.head_factory import make_head
 
     data = _data()
     features = coarsening_features(data, np.eye(len(KERNELS)))

@@ -26,7 +26,7 @@ from mirencoder.training.evaluation.finetune import (
     FineTuneMethod,
 )
 from mirencoder.training.evaluation.finetune_readout import FineTunedReadout, HeadOnlyReadout
-from mirencoder.training.evaluation.heads import make_head
+from mirencoder.training.evaluation.head_factory import make_head
 from mirencoder.training.evaluation.programs import EvalProgram
 
 REPO = Path(__file__).resolve().parents[3]

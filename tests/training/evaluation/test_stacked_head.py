@@ -13,7 +13,7 @@ from mirencoder.training.evaluation.coarsening_eval import CoarseningConfig
 from mirencoder.training.evaluation.crossval import cross_val_predict
 from mirencoder.training.evaluation.devmap_data import DevMapData
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
-from mirencoder.training.evaluation.heads import make_head
+from mirencoder.training.evaluation.head_factory import make_head
 from mirencoder.training.evaluation.programs import EvalProgram
 from mirencoder.training.evaluation.stacked_head import StackedMLPHead
 
