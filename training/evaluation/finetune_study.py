@@ -57,7 +57,8 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
     pairs = [p for p in PAIRS if p[1] in scores]
     columns = min(2, len(settings))
     rows = -(-len(settings) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.8 * columns, 3.0 * rows), squeeze=False)
+    width = max(4.8, 0.95 * len(pairs))  # room for each pair's wrapped label
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, 3.2 * rows), squeeze=False)
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
     x = np.arange(len(pairs))
@@ -84,8 +85,8 @@ def draw_finetune(section: dict[str, Any], png: Path) -> Path:
         if runtime:
             ax.axhline(np.mean(runtime), color="C3", linestyle="--", linewidth=1,
                        label="run-time inputs only (XGBoost)")
-        ax.set_xticks(x, [textwrap.fill(head_label(section, p[0], p[1]).split(" (")[0], 14)
-                          for p in pairs], fontsize=7)
+        ax.set_xticks(x, [textwrap.fill(head_label(section, p[0], p[1]).split(" (")[0], 13)
+                          for p in pairs], fontsize=6.5)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_ylabel("accuracy %")
         low = min((v for p in pairs for i in (1, 2) for v in values_of(i, p, setting)),
