@@ -22,6 +22,7 @@ from .published import (
 )
 from .record_pooled import pooled_effects, pooled_statements, record_section_markdown
 from .record_table import replicate_statements, twin_spread_statements
+from .stacked_sweep_table import stacked_sweep_markdown, stacked_sweep_statements
 from .table_cells import BOUNDS, best_other, verdict
 from .target_checks import (
     AHEAD,
@@ -327,6 +328,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += codebook_statements(summary.get("node_codes", {}))
     statements += [line for section in finetune_sections(summary)
                    for line in finetune_statements(section)]
+    statements += stacked_sweep_statements(summary.get("stacked_sweep", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -388,6 +390,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", codebook_markdown(summary["node_codes"]).rstrip()]
     for section in finetune_sections(summary):
         out += ["", finetune_markdown(section).rstrip()]
+    if summary.get("stacked_sweep"):
+        out += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

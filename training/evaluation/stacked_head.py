@@ -38,17 +38,21 @@ class StackedMLPHead:
         task: ``devmap`` (the only task with run-time inputs).
         seed: initialisation, batch order, the trees' ``random_state``.
         threads: torch threads while fitting and predicting.
+        settings: the head-only epochs, learning rate, weight decay and width (``probe_epochs``,
+            ``probe_lr``, ``weight_decay``, ``hidden``, ``runtime_base_folds``); default the
+            fine-tuning's.
     """
 
     deterministic = False
     uses_groups = True
 
-    def __init__(self, task: str = "devmap", seed: int = 0, threads: int = 1):
+    def __init__(self, task: str = "devmap", seed: int = 0, threads: int = 1,
+                 settings: FineTuneConfig | None = None):
         if task != "devmap":
             raise ValueError(f"the stacked head needs run-time inputs (device mapping), not "
                              f"{task!r}")
         self.task, self.seed, self.threads = task, int(seed), int(threads)
-        self.settings = FineTuneConfig(runtime_base=True)
+        self.settings = settings or FineTuneConfig(runtime_base=True)
         self.classifier = None
         self.base: RuntimeBase | None = None
 
