@@ -38,7 +38,7 @@ from .metrics import (
 from .paths import default_cache_dir, default_data_dir
 
 __all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
-           "own_head_factories", "run_devmap"]
+           "featurize_devmap", "own_head_factories", "run_devmap"]
 
 PROTOCOLS = ("literature", "leakage-free")
 
@@ -191,6 +191,20 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
     return results
 
 
+def featurize_devmap(data: DevMapData, featurizers: Sequence[Featurizer], progress: bool = True
+                     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every feature set on the row set's programs; rows any featurizer failed on are dropped
+    from ``data`` (equal rows for every method).
+
+    Returns:
+        ``name -> [len(data.programs), D]`` and ``name -> featurizing info``.
+    """
+    features, info = featurize_programs(data.programs, featurizers, progress)
+    failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
+    data.exclude_programs(failed, "featurize_failed")
+    return features, info
+
+
 def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
                progress: bool = True) -> dict[str, dict[str, Any]]:
     """Runs device mapping on each configured row set.
@@ -207,9 +221,7 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
         start = time.perf_counter()
         data = load_devmap(row_set, Path(config.data_dir), Path(config.cache_dir))
         load_seconds = time.perf_counter() - start
-        features, info = featurize_programs(data.programs, featurizers, progress)
-        failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
-        data.exclude_programs(failed, "featurize_failed")
+        features, info = featurize_devmap(data, featurizers, progress)
         cv_start = time.perf_counter()
         own_heads = own_head_factories(featurizers)
         results = evaluate_devmap_rows(data, features, config, progress=progress,

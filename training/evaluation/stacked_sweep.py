@@ -20,6 +20,7 @@ import argparse
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ...infra.errors import ConfigError
-from .crossval import cross_val_predict
+from .devmap_data import DevMapData, load_devmap
+from .devmap_eval import DevMapConfig, evaluate_devmap_rows, featurize_devmap
 from .finetune_config import FineTuneConfig
-from .folds import kernel_grouped_folds
 from .paths import default_cache_dir, default_data_dir
 from .report_files import add_report_dir_argument, show_and_publish
 from .stacked_head import StackedMLPHead
@@ -80,34 +81,27 @@ def _head(seed: int, setting: dict[str, Any]) -> StackedMLPHead:
                           settings=FineTuneConfig(runtime_base=True, **setting))
 
 
-def score_head_setting(features: dict[str, np.ndarray], runtime: np.ndarray,
-                       labels: np.ndarray, groups: np.ndarray, setting: dict[str, Any],
-                       seeds: int, n_splits: int = 10) -> dict[str, list[float]]:
-    """Leakage-free accuracy % per fold seed of every feature set under one head setting.
+def score_head_setting(data: DevMapData, features: dict[str, np.ndarray], platform: str,
+                       setting: dict[str, Any], seeds: int, n_splits: int = 10
+                       ) -> dict[str, list[float]]:
+    """Leakage-free accuracy % per fold seed of every feature set under one head setting: the
+    device-mapping evaluation (:func:`~.devmap_eval.evaluate_devmap_rows`) with the stacked
+    head at ``setting`` as every feature set's own head.
 
     Args:
-        features: ``name -> [rows, D]`` program features, one row per table row.
-        runtime: ``[rows, 2]`` run-time inputs (transfer, wgsize).
-        labels, groups: each row's best device and kernel.
+        data: the row set (only ``data.tables[platform]`` is read).
+        features: ``name -> [len(data.programs), D]`` program features.
     """
-    from functools import partial
-
-    out: dict[str, list[float]] = {}
-    for name, matrix in features.items():
-        inputs = np.hstack([matrix, runtime])
-        out[name] = []
-        for seed in range(seeds):
-            folds = kernel_grouped_folds(labels, groups, seed, n_splits)
-            predicted = cross_val_predict(inputs, labels, folds,
-                                          partial(_head, seed, setting), groups)
-            out[name].append(round(100.0 * float(np.mean(predicted == labels)), 2))
-    return out
+    config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."), platforms=(platform,),
+                          protocols=("leakage-free",), seeds=seeds, n_splits=n_splits)
+    own_heads = {name: partial(_head, setting=setting) for name in features}
+    rows = evaluate_devmap_rows(data, features, config, progress=False, own_heads=own_heads)
+    return {name: [seed["accuracy"] for seed in rows["leakage-free"][platform][name]["per_seed"]]
+            for name in features}
 
 
 def _featurize(row_set: str, packages: dict[str, str], controls: list[str], data_dir: Path,
-               progress: bool) -> tuple[Any, dict[str, np.ndarray]]:
-    from .devmap_data import load_devmap
-    from .feature_runs import featurize_programs
+               progress: bool) -> tuple[DevMapData, dict[str, np.ndarray]]:
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder
     from .features.registry import build_featurizer
 
@@ -116,20 +110,14 @@ def _featurize(row_set: str, packages: dict[str, str], controls: list[str], data
     featurizers += [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
                                                     f"{path}, fused embedding")
                     for name, path in packages.items()]
-    features, info = featurize_programs(data.programs, featurizers, progress)
-    failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
-    data.exclude_programs(failed, "featurize_failed")
+    features, _ = featurize_devmap(data, featurizers, progress)
     return data, features
 
 
-def _job(row_set: str, platform: str, label: str, setting: dict[str, Any],
-         features: dict[str, np.ndarray], table: Any, seeds: int) -> tuple:
-    programs = table["program"].to_numpy()
-    scores = score_head_setting({n: m[programs] for n, m in features.items()},
-                                table[["transfer", "wgsize"]].to_numpy(float),
-                                table["oracle"].to_numpy().astype(str),
-                                table["benchmark"].to_numpy(), setting, seeds)
-    return label, f"devmap-{row_set} {platform}", scores
+def _job(data: DevMapData, platform: str, label: str, setting: dict[str, Any],
+         features: dict[str, np.ndarray], seeds: int) -> tuple:
+    return label, f"{data.name} {platform}", score_head_setting(data, features, platform,
+                                                                setting, seeds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = []
     for row_set in (r for r in args.row_sets.split(",") if r):
         data, features = _featurize(row_set, packages, controls, data_dir, progress=True)
-        jobs += [(row_set, platform, head_setting_label(s), s, features,
-                  data.tables[platform], args.seeds)
-                 for platform in platforms for s in head_settings]
+        # each job carries its platform's rows only (the programs stay here)
+        jobs += [(DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}), p,
+                  head_setting_label(s), s, features, args.seeds)
+                 for p in platforms for s in head_settings]
     # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
     with ProcessPoolExecutor(max_workers=args.jobs,
                              mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from mirencoder.training.evaluation.devmap_data import DevMapData
 from mirencoder.training.evaluation.report_markdown import render_results_md
 from mirencoder.training.evaluation.stacked_sweep import parse_head_settings, score_head_setting
 from mirencoder.training.evaluation.stacked_sweep_table import (
@@ -36,11 +38,16 @@ def test_a_feature_that_decides_the_device_scores_above_noise():
     kernel = np.repeat(np.arange(24), 6)
     prop = np.where(np.arange(24) % 2 == 0, 1.0, -1.0)
     transfer = 10 ** rng.uniform(2, 7, len(kernel))
-    runtime = np.column_stack([transfer, rng.choice([64.0, 256.0], len(kernel))])
     labels = np.where(transfer > np.where(prop[kernel] > 0, 10 ** 6.5, 10 ** 3.0), "GPU", "CPU")
-    features = {"informative": np.column_stack([prop, rng.normal(size=24)])[kernel],
-                "noise": rng.normal(size=(24, 2))[kernel]}
-    scores = score_head_setting(features, runtime, labels, kernel,
+    table = pd.DataFrame({
+        "benchmark": [f"k{k}" for k in kernel], "transfer": transfer,
+        "wgsize": rng.choice([64.0, 256.0], len(kernel)), "oracle": labels,
+        "runtime_cpu": np.where(labels == "CPU", 1.0, 2.0),
+        "runtime_gpu": np.where(labels == "GPU", 1.0, 2.0), "program": kernel})
+    data = DevMapData(name="devmap-test", programs=[], tables={"amd": table})
+    features = {"informative": np.column_stack([prop, rng.normal(size=24)]),
+                "noise": rng.normal(size=(24, 2))}
+    scores = score_head_setting(data, features, "amd",
                                 {"probe_epochs": 60, "weight_decay": 0.01, "hidden": 16},
                                 seeds=2, n_splits=4)
     assert set(scores) == {"informative", "noise"}
