@@ -27,6 +27,7 @@ from .folds import (
     LITERATURE_SPLIT_SEEDS,
     kernel_grouped_folds,
     literature_folds,
+    subsample_training_groups,
 )
 from .head_factory import make_head
 from .heads import DEVMAP_HEADS, Head, program_basis_head
@@ -78,6 +79,10 @@ class DevMapConfig:
     """Diagnostic, not the published protocols: the head sees each program representation
     (of more than one column) standardised and turned by a random rotation, one per seed
     (``heads.RotatedProgramHead``): the same information in another basis."""
+    train_kernels: float = 1.0
+    """Diagnostic, not the published protocols (label efficiency): each fold trains on this
+    share of its training kernels, drawn per fold seed (``folds.subsample_training_groups``);
+    the test rows are the protocol's. 1: the protocol."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,6 +103,8 @@ class DevMapConfig:
             problems.append(f"n_jobs must be >= 1, got {self.n_jobs}")
         if self.program_dims < 0:
             problems.append(f"program_dims must be >= 0 (0: off), got {self.program_dims}")
+        if not 0 < self.train_kernels <= 1:
+            problems.append(f"train_kernels must be in (0, 1], got {self.train_kernels}")
         if self.program_rotation and self.program_dims:
             problems.append("program_rotation and program_dims are separate diagnostics: set "
                             "one of them")
@@ -173,8 +180,11 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")
+                                     and config.train_kernels == 1
                                      and factory().deterministic):
-                folds = _folds(protocol, labels, groups, seed, config.n_splits)
+                folds = subsample_training_groups(
+                    _folds(protocol, labels, groups, seed, config.n_splits), labels, groups,
+                    config.train_kernels, seed)
                 reuse = cross_val_predict(features, labels, folds, factory, groups)
             per_seed.append(devmap_metrics(reuse, table, static))
             bar.update(1)
@@ -231,7 +241,7 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
             "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
             "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
             "tree_method": config.tree_method, "program_dims": config.program_dims,
-            "program_rotation": config.program_rotation,
+            "program_rotation": config.program_rotation, "train_kernels": config.train_kernels,
             "own_head_settings": {f.name: f.settings() for f in featurizers
                                   if f.name in own_heads and hasattr(f, "settings")},
             "timing_s": {"load": round(load_seconds, 2),

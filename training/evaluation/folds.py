@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 __all__ = ["Fold", "literature_folds", "kernel_grouped_folds", "leave_one_row_out",
-           "leave_group_out", "LITERATURE_SPLIT_SEEDS"]
+           "leave_group_out", "subsample_training_groups", "LITERATURE_SPLIT_SEEDS"]
 
 Fold = tuple[np.ndarray, np.ndarray]
 """(train row indices, test row indices)."""
@@ -54,3 +54,33 @@ def leave_group_out(groups: Sequence) -> list[Fold]:
     groups = np.asarray(groups)
     return [(np.flatnonzero(groups != g), np.flatnonzero(groups == g))
             for g in sorted(np.unique(groups))]
+
+
+def subsample_training_groups(folds: Sequence[Fold], labels: Sequence, groups: Sequence,
+                              fraction: float, seed: int, max_draws: int = 100) -> list[Fold]:
+    """Label efficiency: each fold keeps a random ``fraction`` of its training groups (kernels;
+    at least 2) and all of its test rows.
+
+    A draw is repeated (up to ``max_draws`` times) until the kept rows hold every label of the
+    fold's training rows, so a head always sees both devices. ``fraction`` 1 returns the folds.
+
+    Raises:
+        ValueError: ``fraction`` outside (0, 1].
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return list(folds)
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    rng = np.random.default_rng([seed, round(fraction * 1_000_000)])
+    out = []
+    for train, test in folds:
+        names = np.unique(groups[train])
+        size = min(len(names), max(2, round(fraction * len(names))))
+        wanted = set(labels[train])
+        for _ in range(max_draws):
+            kept = train[np.isin(groups[train], rng.choice(names, size, replace=False))]
+            if set(labels[kept]) == wanted:
+                break
+        out.append((kept, test))
+    return out

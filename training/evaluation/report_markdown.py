@@ -10,6 +10,7 @@ from .basis_table import basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .finetune_table import finetune_markdown, finetune_sections, finetune_statements
+from .label_efficiency_table import label_efficiency_markdown, label_efficiency_statements
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
@@ -329,6 +330,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += [line for section in finetune_sections(summary)
                    for line in finetune_statements(section)]
     statements += stacked_sweep_statements(summary.get("stacked_sweep", {}))
+    statements += label_efficiency_statements(summary.get("label_efficiency", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -392,6 +394,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", finetune_markdown(section).rstrip()]
     if summary.get("stacked_sweep"):
         out += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
+    if summary.get("label_efficiency"):
+        out += ["", label_efficiency_markdown(summary["label_efficiency"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

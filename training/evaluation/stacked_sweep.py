@@ -28,10 +28,11 @@ import numpy as np
 from tqdm import tqdm
 
 from ...infra.errors import ConfigError
-from .devmap_data import DevMapData, load_devmap
-from .devmap_eval import DevMapConfig, evaluate_devmap_rows, featurize_devmap
+from .devmap_data import DevMapData
+from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .finetune_config import FineTuneConfig
-from .paths import default_cache_dir, default_data_dir
+from .package_features import check_packages, featurize_packages
+from .paths import default_data_dir
 from .report_files import add_report_dir_argument, show_and_publish
 from .stacked_head import StackedMLPHead
 from .stacked_sweep_table import (
@@ -100,20 +101,6 @@ def score_head_setting(data: DevMapData, features: dict[str, np.ndarray], platfo
             for name in features}
 
 
-def _featurize(row_set: str, packages: dict[str, str], controls: list[str], data_dir: Path,
-               progress: bool) -> tuple[DevMapData, dict[str, np.ndarray]]:
-    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
-    from .features.registry import build_featurizer
-
-    data = load_devmap(row_set, data_dir, Path(default_cache_dir()))
-    featurizers = [build_featurizer(name) for name in controls]
-    featurizers += [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
-                                                    f"{path}, fused embedding")
-                    for name, path in packages.items()]
-    features, _ = featurize_devmap(data, featurizers, progress)
-    return data, features
-
-
 def _job(data: DevMapData, platform: str, label: str, setting: dict[str, Any],
          features: dict[str, np.ndarray], seeds: int) -> tuple:
     return label, f"{data.name} {platform}", score_head_setting(data, features, platform,
@@ -141,9 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         head_settings = parse_head_settings(args.head_settings)
     except ValueError as error:
         parser.error(str(error))
-    for package in (args.model, *args.twins):
-        if not (package / "encoder_config.json").is_file():
-            parser.error(f"{package}: not an encoder package folder")
+    for problem in check_packages([args.model, *args.twins]):
+        parser.error(problem)
     if not 1 <= args.seeds <= 20 or args.jobs < 1:
         parser.error("--seeds must be in [1, 20] and --jobs at least 1")
     data_dir = args.data_dir or Path(default_data_dir())
@@ -156,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         head_setting_label(s): {} for s in head_settings}
     jobs = []
     for row_set in (r for r in args.row_sets.split(",") if r):
-        data, features = _featurize(row_set, packages, controls, data_dir, progress=True)
+        data, features = featurize_packages(row_set, packages, controls, data_dir)
         # each job carries its platform's rows only (the programs stay here)
         jobs += [(DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}), p,
                   head_setting_label(s), s, features, args.seeds)

@@ -18,12 +18,13 @@ from .figures import save_figure
 from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
-__all__ = ["head_setting_label", "sweep_gaps", "stacked_sweep_markdown",
+__all__ = ["CONTROL_LABELS", "ENCODER", "head_setting_label", "sweep_gaps", "twin_means",
+           "sweep_markdown", "stacked_sweep_markdown",
            "stacked_sweep_statements", "draw_stacked_sweep"]
 
 ENCODER = "encoder"
 """The pre-trained encoder's feature-set name in a sweep."""
-_CONTROL_LABELS = {"runtime-only": "run-time inputs only", "opcode-histogram": "opcode histogram",
+CONTROL_LABELS = {"runtime-only": "run-time inputs only", "opcode-histogram": "opcode histogram",
                    "loop-opcode-histogram": "loop opcode histogram",
                    "ir2vec-fa": "IR2Vec flow-aware", "program-size": "program size"}
 
@@ -38,7 +39,7 @@ def _mean(values: list[float] | None) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _twin_means(scores: dict[str, list[float]], twins: list[str]) -> list[float]:
+def twin_means(scores: dict[str, list[float]], twins: list[str]) -> list[float]:
     return [m for m in (_mean(scores.get(t)) for t in twins) if m is not None]
 
 
@@ -47,19 +48,24 @@ def sweep_gaps(section: dict[str, Any]) -> dict[str, dict[str, float]]:
     gaps: dict[str, dict[str, float]] = {}
     for label, per_setting in section["scores"].items():
         for setting, scores in per_setting.items():
-            encoder, twins = _mean(scores.get(ENCODER)), _twin_means(scores, section["twins"])
+            encoder, twins = _mean(scores.get(ENCODER)), twin_means(scores, section["twins"])
             if encoder is not None and twins:
                 gaps.setdefault(label, {})[setting] = encoder - float(np.mean(twins))
     return gaps
 
 
-def stacked_sweep_markdown(section: dict[str, Any]) -> str:
-    """One row per (head setting, representation), one column per setting."""
+def sweep_markdown(section: dict[str, Any], title: str, axis: str, figure_alt: str) -> str:
+    """A sweep's section: one row per (swept value, representation), one column per setting.
+
+    Args:
+        section: ``scores[swept value label][setting][feature set]`` = values per fold seed,
+            with ``settings``, ``twins``, ``controls``, ``packages``, ``note``, ``figure``.
+        title: the section's heading; axis: the header of the swept-value column.
+    """
     settings, twins = section["settings"], section["twins"]
     gaps = sweep_gaps(section)
-    lines = ["## Does the stacked head's setting decide pre-training's gap? (DevMap "
-             "leakage-free, frozen)", "", section.get("note", ""), "",
-             "| stacked head | representation | " + " | ".join(settings) + " |",
+    lines = [f"## {title}", "", section.get("note", ""), "",
+             f"| {axis} | representation | " + " | ".join(settings) + " |",
              "|---|---|" + "---|" * len(settings)]
     for label, per_setting in section["scores"].items():
         def row(name: str, cells: list[str], head: str = label) -> None:
@@ -69,21 +75,27 @@ def stacked_sweep_markdown(section: dict[str, Any]) -> str:
         row("pre-trained encoder", [mean_std_cell(per_setting.get(s, {}).get(ENCODER))
                                     for s in settings])
         row(f"untrained twins ({len(twins)})",
-            [spread_cell(_twin_means(per_setting.get(s, {}), twins), 1) for s in settings])
+            [spread_cell(twin_means(per_setting.get(s, {}), twins), 1) for s in settings])
         row("**pre-trained minus twins' mean**",
             [f"**{gaps[label][s]:+.1f}**" if s in gaps.get(label, {}) else "–"
              for s in settings])
         for control in section.get("controls", []):
-            row(_CONTROL_LABELS.get(control, control),
+            row(CONTROL_LABELS.get(control, control),
                 [mean_std_cell(per_setting.get(s, {}).get(control)) for s in settings])
     if section.get("figure"):
-        lines += ["", f"![the encoder's gap to its twins under each stacked head setting]"
-                      f"({section['figure']})"]
+        lines += ["", f"![{figure_alt}]({section['figure']})"]
     packages = section.get("packages", {})
     if packages:
         lines += ["", "Packages: " + ", ".join(f"{name} `{path}`"
                                               for name, path in packages.items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def stacked_sweep_markdown(section: dict[str, Any]) -> str:
+    """One row per (head setting, representation), one column per setting."""
+    return sweep_markdown(section, "Does the stacked head's setting decide pre-training's gap? "
+                          "(DevMap leakage-free, frozen)", "stacked head",
+                          "the encoder's gap to its twins under each stacked head setting")
 
 
 def stacked_sweep_statements(section: dict[str, Any]) -> list[str]:
@@ -122,7 +134,7 @@ def draw_stacked_sweep(section: dict[str, Any], png):
     for ax, setting in zip(axes.flat, settings, strict=False):
         for i, label in enumerate(labels):
             scores = section["scores"][label].get(setting, {})
-            encoder, twins = _mean(scores.get(ENCODER)), _twin_means(scores, section["twins"])
+            encoder, twins = _mean(scores.get(ENCODER)), twin_means(scores, section["twins"])
             if encoder is None or not twins:
                 continue
             gap = encoder - float(np.mean(twins))

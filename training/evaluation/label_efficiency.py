@@ -1,0 +1,153 @@
+"""Does pre-training help when labels are few? DevMap leakage-free, frozen, label efficiency.
+
+A diagnostic, not a protocol: the protocol's XGBoost head on the fused vectors of a pre-trained
+encoder and its untrained twins, and on the controls, with each leakage-free fold trained on a
+share of its training kernels (drawn per fold seed; the test rows stay the protocol's). The
+representation-learning literature reports pre-training's gain as a function of the labelled
+data (semi-supervised ImageNet at 1 % and 10 % of the labels, SimCLR; few-shot probes): a gain
+that only shows with few labels is hidden at the protocol's full training folds::
+
+    python -m mirencoder.training.evaluation.label_efficiency runs/pretrain/NAME/encoder \\
+        --twins runs/pretrain/NAME/twin0 runs/pretrain/NAME/twin1 runs/pretrain/NAME/twin2 \\
+        --jobs 2 --report-dir .
+
+Writes the table and a figure (``results/label_efficiency.png``) into ``results/summary.json``
+(key ``label_efficiency``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .devmap_data import DevMapData
+from .devmap_eval import DevMapConfig, evaluate_devmap_rows
+from .label_efficiency_table import (
+    draw_label_efficiency,
+    fraction_label,
+    label_efficiency_markdown,
+)
+from .package_features import check_packages, featurize_packages
+from .paths import default_data_dir
+from .report_files import add_report_dir_argument, show_and_publish
+from .stacked_sweep_table import ENCODER
+
+__all__ = ["parse_fractions", "score_fraction", "main"]
+
+DEFAULT_FRACTIONS = "0.1,0.25,0.5,1.0"
+"""A tenth, a quarter and half of each fold's training kernels, and all of them (the protocol)."""
+
+
+def parse_fractions(text: str) -> list[float]:
+    """``"0.1,0.25,1"`` -> sorted distinct shares in (0, 1].
+
+    Raises:
+        ValueError: a malformed or out-of-range share (the message names it).
+    """
+    fractions = set()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"share {item!r}: expected a number in (0, 1]") from None
+        if not 0 < value <= 1:
+            raise ValueError(f"share {item!r}: must be in (0, 1]")
+        fractions.add(value)
+    if not fractions:
+        raise ValueError("no share of training kernels given")
+    return sorted(fractions)
+
+
+def score_fraction(data: DevMapData, features: dict[str, np.ndarray], platform: str,
+                   fraction: float, seeds: int, n_splits: int = 10) -> dict[str, list[float]]:
+    """Leakage-free accuracy % per fold seed of every feature set under the protocol's XGBoost
+    head, each fold trained on ``fraction`` of its training kernels
+    (:func:`~.devmap_eval.evaluate_devmap_rows` with ``train_kernels``).
+
+    Args:
+        data: the row set (only ``data.tables[platform]`` is read).
+        features: ``name -> [len(data.programs), D]`` program features.
+    """
+    config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."), platforms=(platform,),
+                          protocols=("leakage-free",), seeds=seeds, n_splits=n_splits,
+                          train_kernels=fraction)
+    rows = evaluate_devmap_rows(data, features, config, progress=False)
+    return {name: [seed["accuracy"] for seed in rows["leakage-free"][platform][name]["per_seed"]]
+            for name in features}
+
+
+def _job(data: DevMapData, platform: str, fraction: float, features: dict[str, np.ndarray],
+         seeds: int) -> tuple:
+    return fraction_label(fraction), f"{data.name} {platform}", score_fraction(
+        data, features, platform, fraction, seeds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="the pre-trained encoder package")
+    parser.add_argument("--twins", type=Path, nargs="+", required=True,
+                        help="its untrained twins' packages (`mirencoder pretrain twin`)")
+    parser.add_argument("--fractions", default=DEFAULT_FRACTIONS,
+                        help="shares of each fold's training kernels (default %(default)s)")
+    parser.add_argument("--controls", default="runtime-only,opcode-histogram,"
+                        "loop-opcode-histogram,program-size",
+                        help="control feature sets (comma-separated)")
+    parser.add_argument("--row-sets", default="669,680")
+    parser.add_argument("--platforms", default="amd,nvidia")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="fold and draw seeds per share (default 5)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    add_report_dir_argument(parser)
+    args = parser.parse_args(argv)
+    try:
+        fractions = parse_fractions(args.fractions)
+    except ValueError as error:
+        parser.error(str(error))
+    for problem in check_packages([args.model, *args.twins]):
+        parser.error(problem)
+    if not 1 <= args.seeds <= 50 or args.jobs < 1:
+        parser.error("--seeds must be in [1, 50] and --jobs at least 1")
+    data_dir = args.data_dir or Path(default_data_dir())
+    packages = {ENCODER: str(args.model)}
+    packages.update({f"twin{i}": str(path) for i, path in enumerate(args.twins)})
+    controls = [c for c in args.controls.split(",") if c]
+    platforms = [p for p in args.platforms.split(",") if p]
+    start = time.perf_counter()
+    scores: dict[str, dict[str, dict[str, list[float]]]] = {
+        fraction_label(f): {} for f in fractions}
+    jobs = []
+    for row_set in (r for r in args.row_sets.split(",") if r):
+        data, features = featurize_packages(row_set, packages, controls, data_dir)
+        # each job carries its platform's rows only (the programs stay here)
+        jobs += [(DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}), p, f,
+                  features, args.seeds) for p in platforms for f in fractions]
+    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
+    with ProcessPoolExecutor(max_workers=args.jobs,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = [pool.submit(_job, *job) for job in jobs]
+        for future in tqdm(as_completed(pending), total=len(pending), desc="label efficiency",
+                           unit="job"):
+            label, setting, found = future.result()
+            scores[label][setting] = found
+    settings = sorted({s for per in scores.values() for s in per})
+    section = {"fractions": fractions, "settings": settings,
+               "twins": [name for name in packages if name != ENCODER],
+               "controls": controls, "packages": packages, "seeds": args.seeds,
+               "scores": {label: {s: per[s] for s in settings if s in per}
+                          for label, per in scores.items()},
+               "seconds": round(time.perf_counter() - start, 1), "note": args.note}
+    show_and_publish(args.report_dir, "label_efficiency", section,
+                     label_efficiency_markdown, draw_label_efficiency)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""DevMap program features of encoder packages (their fused vectors) and control feature sets,
+for the diagnostics that compare a pre-trained encoder with its untrained twins outside
+``mirencoder eval devmap`` (``stacked_sweep.py``, ``label_efficiency.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .devmap_data import DevMapData, load_devmap
+from .devmap_eval import featurize_devmap
+from .paths import default_cache_dir
+
+__all__ = ["featurize_packages", "check_packages"]
+
+
+def check_packages(paths: list[Path]) -> list[str]:
+    """One problem per path that is not an encoder package folder (empty when all are)."""
+    return [f"{path}: not an encoder package folder" for path in paths
+            if not (path / "encoder_config.json").is_file()]
+
+
+def featurize_packages(row_set: str, packages: dict[str, str], controls: list[str],
+                       data_dir: Path, progress: bool = True
+                       ) -> tuple[DevMapData, dict[str, np.ndarray]]:
+    """One DevMap row set with ``name -> [programs, D]`` features: each package's fused
+    embedding (``packages``: name -> folder) and each named control; rows any of them failed
+    on are dropped from the returned data."""
+    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
+    from .features.registry import build_featurizer
+
+    data = load_devmap(row_set, data_dir, Path(default_cache_dir()))
+    featurizers = [build_featurizer(name) for name in controls]
+    featurizers += [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
+                                                    f"{path}, fused embedding")
+                    for name, path in packages.items()]
+    features, _ = featurize_devmap(data, featurizers, progress)
+    return data, features
