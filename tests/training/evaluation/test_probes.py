@@ -356,6 +356,24 @@ def test_repeated_fold_seeds_average_and_spread() -> None:
     assert "fold_repeats must be >= 1" in str(_config_error(fold_repeats=0))
 
 
+def test_a_share_of_the_training_groups_scores_the_same_test_rows() -> None:
+    rng = np.random.default_rng(1)
+    labels = ["yes" if i % 3 else "no" for i in range(120)]
+    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(120)]},
+                       corpora=["c"] * 120, labels={task: labels for task in TASKS})
+    features = {"noisy": rng.standard_normal((120, 4)) + np.asarray(
+        [[2.0 if label == "yes" else 0.0] for label in labels])}
+    config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)
+    full = decision_scores(features, data, config)["source"]["vectorized"]
+    few = decision_scores(features, data, dataclasses.replace(config, decision_train_share=0.1))
+    few = few["source"]["vectorized"]
+    assert few["methods"]["noisy"]["n"] == full["methods"]["noisy"]["n"] == 120
+    assert few["methods"]["noisy"]["accuracy"] != full["methods"]["noisy"]["accuracy"]
+    assert few["methods"]["noisy"]["accuracy"] > 0.6  # 6 of 60 sources still carry the signal
+    assert "decision_train_share must be in (0, 1]" in str(
+        _config_error(decision_train_share=0.0))
+
+
 def test_stored_probe_config_pins_aliases_and_moves_paths() -> None:
     stored = {"config": ProbeConfig(model="models:/mirencoder@champion",
                                     untrained_model="runs/old/all/twin", fold_repeats=1,

@@ -103,6 +103,12 @@ class ProbeConfig:
     """Fold groupings evaluated, each a table: ``source`` (each file its own group) and
     ``template`` (files generated from one template together, see
     ``CorpusSource.template_pattern``: no near-copy of a test loop is trained on)."""
+    decision_train_share: float = 1.0
+    """Label efficiency (a diagnostic, not the probe's protocol): each fold of probe b trains
+    on this share of its training groups (``folds.subsample_training_groups``: whole groups,
+    at least 2, redrawn up to 100 times to keep every class of the fold's training rows); the
+    test rows stay the same.
+    1: the protocol."""
     min_class_count: int = 5
     """Classes with fewer programs are left out of a task (their count is reported)."""
     logreg_c: float = 1.0
@@ -172,6 +178,9 @@ class ProbeConfig:
         if bad_groupings or not self.decision_group_by:
             problems.append(f"decision_group_by must hold some of {list(GROUPINGS)}, "
                             f"got {list(self.decision_group_by)}")
+        if not 0 < self.decision_train_share <= 1:
+            problems.append(f"decision_train_share must be in (0, 1], got "
+                            f"{self.decision_train_share}")
         for name in ("retrieval_sources_per_corpus", "decision_candidates_per_corpus"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")

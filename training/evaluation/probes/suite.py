@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..features.base import Featurizer
+from ..folds import subsample_training_groups
 from .config import ProbeConfig
 from .data import TASKS, DecisionSet, ProbeData, RetrievalSet, prepare_probe_programs
 from .decisions import (
@@ -62,8 +63,10 @@ def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfi
     if len(classes) < 2 or len(set(g)) < 2:
         info["skipped"] = "fewer than 2 classes or groups after dropping rare classes"
         return info, keep, []
-    splits = [grouped_folds(list(y), list(g), config.folds, config.seed + repeat)
-              for repeat in range(config.fold_repeats)]
+    splits = [subsample_training_groups(
+        grouped_folds(list(y), list(g), config.folds, config.seed + repeat), y, g,
+        config.decision_train_share, config.seed + repeat)
+        for repeat in range(config.fold_repeats)]
     info["folds"] = len(splits[0])
     info["repeats"] = len(splits)
     info["majority"] = repeated_scores(
