@@ -21,7 +21,9 @@ import argparse
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -29,16 +31,19 @@ from tqdm import tqdm
 from .devmap_data import DevMapData
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .label_efficiency_table import (
+    decision_efficiency_markdown,
     draw_label_efficiency,
     fraction_label,
     label_efficiency_markdown,
 )
 from .package_features import check_packages, featurize_packages
 from .paths import default_data_dir
+from .probes.config import ProbeConfig
+from .probes.data import DecisionSet
 from .report_files import add_report_dir_argument, show_and_publish
 from .stacked_sweep_table import ENCODER
 
-__all__ = ["parse_fractions", "score_fraction", "main"]
+__all__ = ["parse_fractions", "score_fraction", "decision_share_scores", "main"]
 
 DEFAULT_FRACTIONS = "0.1,0.25,0.5,1.0"
 """A tenth, a quarter and half of each fold's training kernels, and all of them (the protocol)."""
@@ -82,6 +87,53 @@ def score_fraction(data: DevMapData, features: dict[str, np.ndarray], platform: 
             for name in features}
 
 
+def decision_share_scores(features: dict[str, np.ndarray], decisions: DecisionSet,
+                          config: ProbeConfig, fractions: list[float]
+                          ) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """The decision probe (b) at each share of its training groups: ``share label -> "<task>
+    (<grouping> folds)" -> method -> accuracy % per fold seed`` (``config.fold_repeats`` fold
+    seeds ``seed + r``; a repeat is the probe's own repeat r)."""
+    from .probes.report import TASK_TITLES
+    from .probes.suite import decision_scores
+
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for fraction in fractions:
+        per_setting = out.setdefault(fraction_label(fraction, "groups"), {})
+        for repeat in range(config.fold_repeats):
+            once = replace(config, fold_repeats=1, seed=config.seed + repeat,
+                           decision_train_share=fraction)
+            for grouping, tasks in decision_scores(features, decisions, once).items():
+                for task, info in tasks.items():
+                    setting = f"{TASK_TITLES.get(task, task)} ({grouping} folds)"
+                    for method, scores in info.get("methods", {}).items():
+                        per_setting.setdefault(setting, {}).setdefault(method, []).append(
+                            100 * scores["accuracy"])
+    return out
+
+
+def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: list[float],
+                      seeds: int) -> dict[str, Any]:
+    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
+    from .probes.controls import build_probe_featurizers
+    from .probes.data import prepare_probe_programs
+
+    config = ProbeConfig(dataset=probe_dataset, controls=("opcode-histogram", "program-size"),
+                         fold_repeats=seeds, untrained_model="")
+    controls, _, _ = build_probe_featurizers(config)
+    featurizers = [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
+                                                   f"{path}, fused embedding")
+                   for name, path in packages.items()] + controls
+    decisions = prepare_probe_programs(config).decisions
+    features = {f.name: np.asarray(f.featurize(decisions.programs), dtype=np.float64)
+                for f in tqdm(featurizers, desc="decision probe features", unit="set")}
+    scores = decision_share_scores(features, decisions, config, fractions)
+    settings = sorted({s for per in scores.values() for s in per})
+    return {"fractions": fractions, "settings": settings,
+            "twins": [name for name in packages if name != ENCODER],
+            "controls": [f.name for f in controls], "packages": packages, "seeds": seeds,
+            "scores": scores, "counts": decisions.counts, "unit": "groups"}
+
+
 def _job(data: DevMapData, platform: str, fraction: float, features: dict[str, np.ndarray],
          seeds: int) -> tuple:
     return fraction_label(fraction), f"{data.name} {platform}", score_fraction(
@@ -104,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="fold and draw seeds per share (default 5)")
     parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--probe-dataset", type=Path, default=None,
+                        help="also the decision probe (b) at each share, on the held-out "
+                        "programs of this pre-training dataset (section label_efficiency_"
+                        "decisions)")
+    parser.add_argument("--skip-devmap", action="store_true",
+                        help="only the decision probe (needs --probe-dataset)")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
@@ -115,9 +173,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(problem)
     if not 1 <= args.seeds <= 50 or args.jobs < 1:
         parser.error("--seeds must be in [1, 50] and --jobs at least 1")
+    if args.skip_devmap and args.probe_dataset is None:
+        parser.error("--skip-devmap needs --probe-dataset")
     data_dir = args.data_dir or Path(default_data_dir())
     packages = {ENCODER: str(args.model)}
     packages.update({f"twin{i}": str(path) for i, path in enumerate(args.twins)})
+    if args.probe_dataset is not None:
+        start = time.perf_counter()
+        section = _decision_section(args.probe_dataset, packages, fractions, args.seeds)
+        section.update(seconds=round(time.perf_counter() - start, 1), note=args.note)
+        show_and_publish(args.report_dir, "label_efficiency_decisions", section,
+                         decision_efficiency_markdown, draw_label_efficiency)
+    if args.skip_devmap:
+        return 0
     controls = [c for c in args.controls.split(",") if c]
     platforms = [p for p in args.platforms.split(",") if p]
     start = time.perf_counter()

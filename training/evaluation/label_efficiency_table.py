@@ -23,13 +23,17 @@ from .stacked_sweep_table import (
     twin_means,
 )
 
-__all__ = ["fraction_label", "label_efficiency_markdown", "label_efficiency_statements",
-           "draw_label_efficiency"]
+__all__ = ["DECISIONS", "fraction_label", "label_efficiency_markdown", "decision_efficiency_markdown",
+           "label_efficiency_statements", "draw_label_efficiency"]
 
 
-def fraction_label(fraction: float) -> str:
+def fraction_label(fraction: float, unit: str = "kernels") -> str:
     """``25 % of the training kernels``: one share, as a table row and a dict key."""
-    return f"{100 * fraction:g} % of the training kernels"
+    return f"{100 * fraction:g} % of the training {unit}"
+
+
+def _labels(section: dict[str, Any]) -> list[str]:
+    return [fraction_label(f, section.get("unit", "kernels")) for f in section["fractions"]]
 
 
 def label_efficiency_markdown(section: dict[str, Any]) -> str:
@@ -39,21 +43,36 @@ def label_efficiency_markdown(section: dict[str, Any]) -> str:
                           "training kernels", "accuracy against the share of training kernels")
 
 
-def label_efficiency_statements(section: dict[str, Any]) -> list[str]:
-    """One Targets line: the encoder's gap to its twins at the smallest and the full share, and
-    the best control at the smallest share."""
+def decision_efficiency_markdown(section: dict[str, Any]) -> str:
+    """The decision probe's label efficiency: one row per (share, representation)."""
+    return sweep_markdown(section, "Does pre-training help when labels are few? (compiler "
+                          "decisions from -O0 IR, frozen, the probe's logistic regression on a "
+                          "share of each fold's sources or templates; accuracy %)",
+                          "training groups", "decision accuracy against the share of training "
+                          "groups")
+
+
+_DEVMAP = ("label efficiency", "DevMap leakage-free, frozen, the protocol's XGBoost on a share "
+           "of each fold's training kernels")
+DECISIONS = ("label efficiency of the decision probe", "compiler decisions from -O0 IR, frozen, "
+             "the probe's logistic regression on a share of each fold's training groups")
+"""(title, what) of the decision probe's Targets line."""
+
+
+def label_efficiency_statements(section: dict[str, Any],
+                                kind: tuple[str, str] = _DEVMAP) -> list[str]:
+    """One Targets line: the encoder's gap to its twins at the smallest and the full share."""
     gaps = sweep_gaps(section) if section else {}
     if not gaps:
         return []
-    labels = [fraction_label(f) for f in section["fractions"] if fraction_label(f) in gaps]
+    labels = [label for label in _labels(section) if label in gaps]
     parts = []
     for label in dict.fromkeys((labels[0], labels[-1])):
         cells = " / ".join(f"{gaps[label][s]:+.1f}" if s in gaps[label] else "–"
                            for s in section["settings"])
         parts.append(f"at {label} {cells}")
-    return [f"**label efficiency** (DevMap leakage-free, frozen, the protocol's XGBoost on a "
-            f"share of each fold's training kernels, {section['seeds']} fold seeds; Does "
-            f"pre-training help when labels are few?), the encoder minus its "
+    return [f"**{kind[0]}** ({kind[1]}, {section['seeds']} fold seeds; Does pre-training "
+            f"help when labels are few?), the encoder minus its "
             f"{len(section['twins'])} untrained twins' mean, points "
             f"({' / '.join(section['settings'])}): " + "; ".join(parts) + "."]
 
@@ -68,7 +87,7 @@ def draw_label_efficiency(section: dict[str, Any], png: Path) -> Path:
 
     settings = section["settings"]
     fractions = section["fractions"]
-    labels = [fraction_label(f) for f in fractions]
+    labels = _labels(section)
     columns = min(2, len(settings))
     rows = -(-len(settings) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.0 * columns, 3.2 * rows), squeeze=False)
@@ -97,8 +116,9 @@ def draw_label_efficiency(section: dict[str, Any], png: Path) -> Path:
         ax.set_xticks(x, [f"{v:g} %" for v in x])
         ax.minorticks_off()
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
-        ax.set_xlabel("share of each fold's training kernels")
+        ax.set_xlabel(f"share of each fold's training {section.get('unit', 'kernels')}")
         ax.set_ylabel("accuracy %")
+        ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=6.5, loc="lower right")
     return save_figure(fig, png)

@@ -10,7 +10,12 @@ from .basis_table import basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .finetune_table import finetune_markdown, finetune_sections, finetune_statements
-from .label_efficiency_table import label_efficiency_markdown, label_efficiency_statements
+from .label_efficiency_table import (
+    DECISIONS,
+    decision_efficiency_markdown,
+    label_efficiency_markdown,
+    label_efficiency_statements,
+)
 from .learning_curve_table import curve_markdown, curve_statements
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
@@ -331,6 +336,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
                    for line in finetune_statements(section)]
     statements += stacked_sweep_statements(summary.get("stacked_sweep", {}))
     statements += label_efficiency_statements(summary.get("label_efficiency", {}))
+    statements += label_efficiency_statements(summary.get("label_efficiency_decisions", {}),
+                                              DECISIONS)
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -396,6 +403,9 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
     if summary.get("label_efficiency"):
         out += ["", label_efficiency_markdown(summary["label_efficiency"]).rstrip()]
+    if summary.get("label_efficiency_decisions"):
+        out += ["", decision_efficiency_markdown(
+            summary["label_efficiency_decisions"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

@@ -129,3 +129,36 @@ def test_table_statement_figure_and_report(tmp_path: Path):
     text = render_results_md(summary, figures={})
     assert "## Does pre-training help when labels are few?" in text
     assert "**label efficiency**" in text
+
+
+def test_decision_probe_scores_per_share_and_its_report():
+    from mirencoder.training.evaluation.label_efficiency import decision_share_scores
+    from mirencoder.training.evaluation.label_efficiency_table import (
+        DECISIONS,
+        decision_efficiency_markdown,
+    )
+    from mirencoder.training.evaluation.probes.config import ProbeConfig
+    from mirencoder.training.evaluation.probes.data import TASKS, DecisionSet
+
+    rng = np.random.default_rng(2)
+    labels = ["yes" if i % 3 else "no" for i in range(120)]
+    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(120)]},
+                       corpora=["c"] * 120, labels={task: labels for task in TASKS})
+    signal = np.asarray([[2.0 if label == "yes" else 0.0] for label in labels])
+    features = {"encoder": rng.standard_normal((120, 4)) + signal,
+                "twin0": rng.standard_normal((120, 4)),
+                "opcode-histogram": rng.standard_normal((120, 4))}
+    config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)
+    scores = decision_share_scores(features, data, config, [0.1, 1.0])
+    assert list(scores) == ["10 % of the training groups", "100 % of the training groups"]
+    full = scores["100 % of the training groups"]["vectorised? (source folds)"]
+    assert set(full) == set(features) and all(len(v) == 2 for v in full.values())
+    assert np.mean(full["encoder"]) > np.mean(full["twin0"]) + 10
+    section = {"fractions": [0.1, 1.0], "settings": sorted(scores["10 % of the training groups"]),
+               "twins": ["twin0"], "controls": ["opcode-histogram"], "seeds": 2,
+               "packages": {}, "scores": scores, "unit": "groups", "note": ""}
+    markdown = decision_efficiency_markdown(section)
+    assert "| 10 % of the training groups | pre-trained encoder |" in markdown
+    [statement] = label_efficiency_statements(section, DECISIONS)
+    assert statement.startswith("**label efficiency of the decision probe**")
+    assert "at 10 % of the training groups +" in statement
