@@ -127,7 +127,7 @@ def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: 
     features = {f.name: np.asarray(f.featurize(decisions.programs), dtype=np.float64)
                 for f in tqdm(featurizers, desc="decision probe features", unit="set")}
     scores = decision_share_scores(features, decisions, config, fractions)
-    settings = sorted({s for per in scores.values() for s in per})
+    settings = list(dict.fromkeys(s for per in scores.values() for s in per))  # probe order
     return {"fractions": fractions, "settings": settings,
             "twins": [name for name in packages if name != ENCODER],
             "controls": [f.name for f in controls], "packages": packages, "seeds": seeds,

@@ -115,7 +115,8 @@ def draw_label_efficiency(section: dict[str, Any], png: Path) -> Path:
         ax.set_xscale("log")
         ax.set_xticks(x, [f"{v:g} %" for v in x])
         ax.minorticks_off()
-        ax.set_title(f"{setting} (leakage-free)", fontsize=9)
+        ax.set_title(setting + (" (leakage-free)" if section.get("unit", "kernels") == "kernels"
+                                else ""), fontsize=9)
         ax.set_xlabel(f"share of each fold's training {section.get('unit', 'kernels')}")
         ax.set_ylabel("accuracy %")
         ax.tick_params(labelsize=7)
