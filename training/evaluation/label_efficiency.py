@@ -43,7 +43,7 @@ from .probes.data import DecisionSet
 from .report_files import add_report_dir_argument, show_and_publish
 from .stacked_sweep_table import ENCODER
 
-__all__ = ["parse_fractions", "score_fraction", "decision_share_scores", "main"]
+__all__ = ["parse_fractions", "named_packages", "score_fraction", "decision_share_scores", "main"]
 
 DEFAULT_FRACTIONS = "0.1,0.25,0.5,1.0"
 """A tenth, a quarter and half of each fold's training kernels, and all of them (the protocol)."""
@@ -111,6 +111,32 @@ def decision_share_scores(features: dict[str, np.ndarray], decisions: DecisionSe
     return out
 
 
+def named_packages(model: Path, twins: list[Path], also: list[str]
+                   ) -> tuple[dict[str, str], list[str], list[str]]:
+    """``name -> package`` of the encoder (``encoder``), its twins (``twin<i>``) and the
+    ``NAME=PACKAGE`` extras, with the twins' and the extras' names.
+
+    Raises:
+        ValueError: a malformed, repeated or reserved extra name, or a folder that is not an
+            encoder package (the message names it).
+    """
+    packages = {ENCODER: str(model)}
+    packages.update({f"twin{i}": str(path) for i, path in enumerate(twins)})
+    extras = []
+    for item in also:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise ValueError(f"--also {item!r}: expected NAME=PACKAGE")
+        if name in packages:
+            raise ValueError(f"--also {item!r}: the name {name!r} is taken")
+        packages[name] = path
+        extras.append(name)
+    problems = check_packages([Path(path) for path in packages.values()])
+    if problems:
+        raise ValueError("; ".join(problems))
+    return packages, list(packages)[1:len(twins) + 1], extras
+
+
 def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: list[float],
                       seeds: int) -> dict[str, Any]:
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder
@@ -129,7 +155,6 @@ def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: 
     scores = decision_share_scores(features, decisions, config, fractions)
     settings = list(dict.fromkeys(s for per in scores.values() for s in per))  # probe order
     return {"fractions": fractions, "settings": settings,
-            "twins": [name for name in packages if name != ENCODER],
             "controls": [f.name for f in controls], "packages": packages, "seeds": seeds,
             "scores": scores, "counts": decisions.counts, "unit": "groups"}
 
@@ -150,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--controls", default="runtime-only,opcode-histogram,"
                         "loop-opcode-histogram,program-size",
                         help="control feature sets (comma-separated)")
+    parser.add_argument("--also", nargs="+", default=[], metavar="NAME=PACKAGE",
+                        help="more encoder packages as rows beside the controls (e.g. the run's "
+                        "earlier checkpoints, `mirencoder pretrain export`: step250=DIR)")
     parser.add_argument("--row-sets", default="669,680")
     parser.add_argument("--platforms", default="amd,nvidia")
     parser.add_argument("--seeds", type=int, default=5,
@@ -169,19 +197,21 @@ def main(argv: list[str] | None = None) -> int:
         fractions = parse_fractions(args.fractions)
     except ValueError as error:
         parser.error(str(error))
-    for problem in check_packages([args.model, *args.twins]):
-        parser.error(problem)
+    try:
+        packages, twins, extras = named_packages(args.model, args.twins, args.also)
+    except ValueError as error:
+        parser.error(str(error))
     if not 1 <= args.seeds <= 50 or args.jobs < 1:
         parser.error("--seeds must be in [1, 50] and --jobs at least 1")
     if args.skip_devmap and args.probe_dataset is None:
         parser.error("--skip-devmap needs --probe-dataset")
     data_dir = args.data_dir or Path(default_data_dir())
-    packages = {ENCODER: str(args.model)}
-    packages.update({f"twin{i}": str(path) for i, path in enumerate(args.twins)})
+    labels = {name: f"pre-trained encoder, {name}" for name in extras}
     if args.probe_dataset is not None:
         start = time.perf_counter()
         section = _decision_section(args.probe_dataset, packages, fractions, args.seeds)
-        section.update(seconds=round(time.perf_counter() - start, 1), note=args.note)
+        section.update(twins=twins, controls=section["controls"] + extras, labels=labels,
+                       seconds=round(time.perf_counter() - start, 1), note=args.note)
         show_and_publish(args.report_dir, "label_efficiency_decisions", section,
                          decision_efficiency_markdown, draw_label_efficiency)
     if args.skip_devmap:
@@ -207,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             scores[label][setting] = found
     settings = sorted({s for per in scores.values() for s in per})
     section = {"fractions": fractions, "settings": settings,
-               "twins": [name for name in packages if name != ENCODER],
-               "controls": controls, "packages": packages, "seeds": args.seeds,
+               "twins": twins, "controls": controls + extras, "labels": labels,
+               "packages": packages, "seeds": args.seeds,
                "scores": {label: {s: per[s] for s in settings if s in per}
                           for label, per in scores.items()},
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}

@@ -16,8 +16,8 @@ import numpy as np
 
 from .figures import save_figure
 from .stacked_sweep_table import (
-    CONTROL_LABELS,
     ENCODER,
+    row_label,
     sweep_gaps,
     sweep_markdown,
     twin_means,
@@ -111,7 +111,7 @@ def draw_label_efficiency(section: dict[str, Any], png: Path) -> Path:
                 label="pre-trained encoder")
         for i, control in enumerate(section.get("controls", [])):
             ax.plot(x, curve(setting, control), ".:", color=f"C{i + 2}", linewidth=1,
-                    label=CONTROL_LABELS.get(control, control))
+                    label=row_label(section, control))
         ax.set_xscale("log")
         ax.set_xticks(x, [f"{v:g} %" for v in x])
         ax.minorticks_off()

@@ -18,7 +18,7 @@ from .figures import save_figure
 from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
-__all__ = ["CONTROL_LABELS", "ENCODER", "head_setting_label", "sweep_gaps", "twin_means",
+__all__ = ["CONTROL_LABELS", "ENCODER", "row_label", "head_setting_label", "sweep_gaps", "twin_means",
            "sweep_markdown", "stacked_sweep_markdown",
            "stacked_sweep_statements", "draw_stacked_sweep"]
 
@@ -27,6 +27,11 @@ ENCODER = "encoder"
 CONTROL_LABELS = {"runtime-only": "run-time inputs only", "opcode-histogram": "opcode histogram",
                    "loop-opcode-histogram": "loop opcode histogram",
                    "ir2vec-fa": "IR2Vec flow-aware", "program-size": "program size"}
+
+
+def row_label(section: dict[str, Any], name: str) -> str:
+    """How a control (or another named feature set of the section) reads in its table."""
+    return section.get("labels", {}).get(name) or CONTROL_LABELS.get(name, name)
 
 
 def head_setting_label(setting: dict[str, Any]) -> str:
@@ -80,7 +85,7 @@ def sweep_markdown(section: dict[str, Any], title: str, axis: str, figure_alt: s
             [f"**{gaps[label][s]:+.1f}**" if s in gaps.get(label, {}) else "–"
              for s in settings])
         for control in section.get("controls", []):
-            row(CONTROL_LABELS.get(control, control),
+            row(row_label(section, control),
                 [mean_std_cell(per_setting.get(s, {}).get(control)) for s in settings])
     if section.get("figure"):
         lines += ["", f"![{figure_alt}]({section['figure']})"]

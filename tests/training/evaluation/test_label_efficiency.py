@@ -162,3 +162,19 @@ def test_decision_probe_scores_per_share_and_its_report():
     [statement] = label_efficiency_statements(section, DECISIONS)
     assert statement.startswith("**label efficiency of the decision probe**")
     assert "at 10 % of the training groups +" in statement
+
+
+def test_packages_are_named_and_bad_extras_are_refused(tmp_path: Path):
+    from mirencoder.training.evaluation.label_efficiency import named_packages
+
+    for name in ("e", "t0", "t1", "s250"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "encoder_config.json").write_text("{}")
+    packages, twins, extras = named_packages(tmp_path / "e", [tmp_path / "t0", tmp_path / "t1"],
+                                             [f"step250={tmp_path / 's250'}"])
+    assert list(packages) == ["encoder", "twin0", "twin1", "step250"]
+    assert twins == ["twin0", "twin1"] and extras == ["step250"]
+    for also, words in [(["step250"], "NAME=PACKAGE"), ([f"twin0={tmp_path / 's250'}"], "taken"),
+                        ([f"x={tmp_path / 'nothing'}"], "not an encoder package")]:
+        with pytest.raises(ValueError, match=words):
+            named_packages(tmp_path / "e", [tmp_path / "t0"], also)
