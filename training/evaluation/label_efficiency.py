@@ -36,14 +36,13 @@ from .label_efficiency_table import (
     fraction_label,
     label_efficiency_markdown,
 )
-from .package_features import check_packages, featurize_packages
+from .package_features import featurize_packages, named_packages
 from .paths import default_data_dir
 from .probes.config import ProbeConfig
 from .probes.data import DecisionSet
 from .report_files import add_report_dir_argument, show_and_publish
-from .stacked_sweep_table import ENCODER
 
-__all__ = ["parse_fractions", "named_packages", "score_fraction", "decision_share_scores", "main"]
+__all__ = ["parse_fractions", "score_fraction", "decision_share_scores", "main"]
 
 DEFAULT_FRACTIONS = "0.1,0.25,0.5,1.0"
 """A tenth, a quarter and half of each fold's training kernels, and all of them (the protocol)."""
@@ -109,32 +108,6 @@ def decision_share_scores(features: dict[str, np.ndarray], decisions: DecisionSe
                         per_setting.setdefault(setting, {}).setdefault(method, []).append(
                             100 * scores["accuracy"])
     return out
-
-
-def named_packages(model: Path, twins: list[Path], also: list[str]
-                   ) -> tuple[dict[str, str], list[str], list[str]]:
-    """``name -> package`` of the encoder (``encoder``), its twins (``twin<i>``) and the
-    ``NAME=PACKAGE`` extras, with the twins' and the extras' names.
-
-    Raises:
-        ValueError: a malformed, repeated or reserved extra name, or a folder that is not an
-            encoder package (the message names it).
-    """
-    packages = {ENCODER: str(model)}
-    packages.update({f"twin{i}": str(path) for i, path in enumerate(twins)})
-    extras = []
-    for item in also:
-        name, _, path = item.partition("=")
-        if not name or not path:
-            raise ValueError(f"--also {item!r}: expected NAME=PACKAGE")
-        if name in packages:
-            raise ValueError(f"--also {item!r}: the name {name!r} is taken")
-        packages[name] = path
-        extras.append(name)
-    problems = check_packages([Path(path) for path in packages.values()])
-    if problems:
-        raise ValueError("; ".join(problems))
-    return packages, list(packages)[1:len(twins) + 1], extras
 
 
 def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: list[float],

@@ -12,7 +12,10 @@ from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import featurize_devmap
 from .paths import default_cache_dir
 
-__all__ = ["featurize_packages", "check_packages"]
+__all__ = ["featurize_packages", "check_packages", "named_packages", "ENCODER"]
+
+ENCODER = "encoder"
+"""The pre-trained encoder's feature-set name in a diagnostic."""
 
 
 def check_packages(paths: list[Path]) -> list[str]:
@@ -37,3 +40,29 @@ def featurize_packages(row_set: str, packages: dict[str, str], controls: list[st
                     for name, path in packages.items()]
     features, _ = featurize_devmap(data, featurizers, progress)
     return data, features
+
+
+def named_packages(model: Path, twins: list[Path], also: list[str]
+                   ) -> tuple[dict[str, str], list[str], list[str]]:
+    """``name -> package`` of the encoder (``encoder``), its twins (``twin<i>``) and the
+    ``NAME=PACKAGE`` extras, with the twins' and the extras' names.
+
+    Raises:
+        ValueError: a malformed, repeated or reserved extra name, or a folder that is not an
+            encoder package (the message names it).
+    """
+    packages = {ENCODER: str(model)}
+    packages.update({f"twin{i}": str(path) for i, path in enumerate(twins)})
+    extras = []
+    for item in also:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise ValueError(f"--also {item!r}: expected NAME=PACKAGE")
+        if name in packages:
+            raise ValueError(f"--also {item!r}: the name {name!r} is taken")
+        packages[name] = path
+        extras.append(name)
+    problems = check_packages([Path(path) for path in packages.values()])
+    if problems:
+        raise ValueError("; ".join(problems))
+    return packages, list(packages)[1:len(twins) + 1], extras

@@ -41,6 +41,7 @@ from .target_checks import (
     task_scale,
 )
 from .target_table import speed_others, target_table_markdown
+from .toolchain_retrieval_table import toolchain_markdown, toolchain_statements
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
@@ -338,6 +339,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += label_efficiency_statements(summary.get("label_efficiency", {}))
     statements += label_efficiency_statements(summary.get("label_efficiency_decisions", {}),
                                               DECISIONS)
+    statements += toolchain_statements(summary.get("toolchain_retrieval", {}))
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -406,6 +408,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     if summary.get("label_efficiency_decisions"):
         out += ["", decision_efficiency_markdown(
             summary["label_efficiency_decisions"]).rstrip()]
+    if summary.get("toolchain_retrieval"):
+        out += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

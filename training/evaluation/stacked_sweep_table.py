@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .figures import save_figure
+from .package_features import ENCODER
 from .record_table import spread_cell
 from .table_cells import mean_std_cell
 
@@ -22,11 +23,10 @@ __all__ = ["CONTROL_LABELS", "ENCODER", "row_label", "head_setting_label", "swee
            "sweep_markdown", "stacked_sweep_markdown",
            "stacked_sweep_statements", "draw_stacked_sweep"]
 
-ENCODER = "encoder"
-"""The pre-trained encoder's feature-set name in a sweep."""
+
 CONTROL_LABELS = {"runtime-only": "run-time inputs only", "opcode-histogram": "opcode histogram",
-                   "loop-opcode-histogram": "loop opcode histogram",
-                   "ir2vec-fa": "IR2Vec flow-aware", "program-size": "program size"}
+                  "loop-opcode-histogram": "loop opcode histogram",
+                  "ir2vec-fa": "IR2Vec flow-aware", "program-size": "program size"}
 
 
 def row_label(section: dict[str, Any], name: str) -> str:

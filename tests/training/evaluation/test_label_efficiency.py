@@ -165,7 +165,7 @@ def test_decision_probe_scores_per_share_and_its_report():
 
 
 def test_packages_are_named_and_bad_extras_are_refused(tmp_path: Path):
-    from mirencoder.training.evaluation.label_efficiency import named_packages
+    from mirencoder.training.evaluation.package_features import named_packages
 
     for name in ("e", "t0", "t1", "s250"):
         (tmp_path / name).mkdir()
