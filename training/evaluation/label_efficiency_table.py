@@ -109,7 +109,13 @@ def draw_label_efficiency(section: dict[str, Any], png: Path) -> Path:
                 label=f"untrained twins ({len(section['twins'])}, mean and range)")
         ax.plot(x, curve(setting, ENCODER), "o-", color="C0", linewidth=2,
                 label="pre-trained encoder")
-        for i, control in enumerate(section.get("controls", [])):
+        checkpoints = [n for n in section.get("controls", []) if n in section.get("labels", {})]
+        controls = [n for n in section.get("controls", []) if n not in checkpoints]
+        for i, name in enumerate(checkpoints):  # the encoder's earlier checkpoints: paler blues
+            ax.plot(x, curve(setting, name), "x-", color="C0", linewidth=0.8,
+                    alpha=0.25 + 0.5 * (i + 1) / (len(checkpoints) + 1),
+                    label=row_label(section, name))
+        for i, control in enumerate(controls):
             ax.plot(x, curve(setting, control), ".:", color=f"C{i + 2}", linewidth=1,
                     label=row_label(section, control))
         ax.set_xscale("log")
