@@ -18,9 +18,7 @@ Writes the table and a figure (``results/label_efficiency.png``) into ``results/
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,17 +28,24 @@ from tqdm import tqdm
 
 from .devmap_data import DevMapData
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
+from .devmap_sweep import (
+    DiagnosticRows,
+    add_rows_arguments,
+    add_sweep_arguments,
+    check_sweep_arguments,
+    rows_from_args,
+    run_devmap_sweep,
+)
 from .label_efficiency_table import (
     decision_efficiency_markdown,
     draw_label_efficiency,
     fraction_label,
     label_efficiency_markdown,
 )
-from .package_features import featurize_packages, named_packages
-from .paths import default_data_dir
+from .package_features import package_featurizers
 from .probes.config import ProbeConfig
 from .probes.data import DecisionSet
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import show_and_publish
 
 __all__ = ["parse_fractions", "score_fraction", "decision_share_scores", "main"]
 
@@ -110,110 +115,60 @@ def decision_share_scores(features: dict[str, np.ndarray], decisions: DecisionSe
     return out
 
 
-def _decision_section(probe_dataset: Path, packages: dict[str, str], fractions: list[float],
+def _decision_section(probe_dataset: Path, rows: DiagnosticRows, fractions: list[float],
                       seeds: int) -> dict[str, Any]:
-    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
     from .probes.controls import build_probe_featurizers
     from .probes.data import prepare_probe_programs
 
     config = ProbeConfig(dataset=probe_dataset, controls=("opcode-histogram", "program-size"),
                          fold_repeats=seeds, untrained_model="")
     controls, _, _ = build_probe_featurizers(config)
-    featurizers = [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
-                                                   f"{path}, fused embedding")
-                   for name, path in packages.items()] + controls
     decisions = prepare_probe_programs(config).decisions
     features = {f.name: np.asarray(f.featurize(decisions.programs), dtype=np.float64)
-                for f in tqdm(featurizers, desc="decision probe features", unit="set")}
+                for f in tqdm(package_featurizers(rows.packages) + controls,
+                              desc="decision probe features", unit="set")}
     scores = decision_share_scores(features, decisions, config, fractions)
     settings = list(dict.fromkeys(s for per in scores.values() for s in per))  # probe order
-    return {"fractions": fractions, "settings": settings,
-            "controls": [f.name for f in controls], "packages": packages, "seeds": seeds,
+    return {"fractions": fractions, "settings": settings, **rows.section(),
+            "controls": [f.name for f in controls] + rows.extras, "seeds": seeds,
             "scores": scores, "counts": decisions.counts, "unit": "groups"}
-
-
-def _job(data: DevMapData, platform: str, fraction: float, features: dict[str, np.ndarray],
-         seeds: int) -> tuple:
-    return fraction_label(fraction), f"{data.name} {platform}", score_fraction(
-        data, features, platform, fraction, seeds)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path, help="the pre-trained encoder package")
-    parser.add_argument("--twins", type=Path, nargs="+", required=True,
-                        help="its untrained twins' packages (`mirencoder pretrain twin`)")
+    add_rows_arguments(parser, controls="runtime-only,opcode-histogram,loop-opcode-histogram,"
+                       "program-size")
     parser.add_argument("--fractions", default=DEFAULT_FRACTIONS,
                         help="shares of each fold's training kernels (default %(default)s)")
-    parser.add_argument("--controls", default="runtime-only,opcode-histogram,"
-                        "loop-opcode-histogram,program-size",
-                        help="control feature sets (comma-separated)")
-    parser.add_argument("--also", nargs="+", default=[], metavar="NAME=PACKAGE",
-                        help="more encoder packages as rows beside the controls (e.g. the run's "
-                        "earlier checkpoints, `mirencoder pretrain export`: step250=DIR)")
-    parser.add_argument("--row-sets", default="669,680")
-    parser.add_argument("--platforms", default="amd,nvidia")
-    parser.add_argument("--seeds", type=int, default=5,
-                        help="fold and draw seeds per share (default 5)")
-    parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
-    parser.add_argument("--data-dir", type=Path, default=None)
+    add_sweep_arguments(parser, seeds=5, seeds_help="fold and draw seeds per share (default 5)")
     parser.add_argument("--probe-dataset", type=Path, default=None,
                         help="also the decision probe (b) at each share, on the held-out "
                         "programs of this pre-training dataset (section label_efficiency_"
                         "decisions)")
     parser.add_argument("--skip-devmap", action="store_true",
                         help="only the decision probe (needs --probe-dataset)")
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    add_report_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
         fractions = parse_fractions(args.fractions)
     except ValueError as error:
         parser.error(str(error))
-    try:
-        packages, twins, extras = named_packages(args.model, args.twins, args.also)
-    except ValueError as error:
-        parser.error(str(error))
-    if not 1 <= args.seeds <= 50 or args.jobs < 1:
-        parser.error("--seeds must be in [1, 50] and --jobs at least 1")
+    rows = rows_from_args(parser, args)
+    check_sweep_arguments(parser, args, max_seeds=50)
     if args.skip_devmap and args.probe_dataset is None:
         parser.error("--skip-devmap needs --probe-dataset")
-    data_dir = args.data_dir or Path(default_data_dir())
-    labels = {name: f"pre-trained encoder, {name}" for name in extras}
     if args.probe_dataset is not None:
         start = time.perf_counter()
-        section = _decision_section(args.probe_dataset, packages, fractions, args.seeds)
-        section.update(twins=twins, controls=section["controls"] + extras, labels=labels,
-                       seconds=round(time.perf_counter() - start, 1), note=args.note)
+        section = _decision_section(args.probe_dataset, rows, fractions, args.seeds)
+        section.update(seconds=round(time.perf_counter() - start, 1), note=args.note)
         show_and_publish(args.report_dir, "label_efficiency_decisions", section,
                          decision_efficiency_markdown, draw_label_efficiency)
     if args.skip_devmap:
         return 0
-    controls = [c for c in args.controls.split(",") if c]
-    platforms = [p for p in args.platforms.split(",") if p]
     start = time.perf_counter()
-    scores: dict[str, dict[str, dict[str, list[float]]]] = {
-        fraction_label(f): {} for f in fractions}
-    jobs = []
-    for row_set in (r for r in args.row_sets.split(",") if r):
-        data, features = featurize_packages(row_set, packages, controls, data_dir)
-        # each job carries its platform's rows only (the programs stay here)
-        jobs += [(DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}), p, f,
-                  features, args.seeds) for p in platforms for f in fractions]
-    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
-    with ProcessPoolExecutor(max_workers=args.jobs,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = [pool.submit(_job, *job) for job in jobs]
-        for future in tqdm(as_completed(pending), total=len(pending), desc="label efficiency",
-                           unit="job"):
-            label, setting, found = future.result()
-            scores[label][setting] = found
-    settings = sorted({s for per in scores.values() for s in per})
-    section = {"fractions": fractions, "settings": settings,
-               "twins": twins, "controls": controls + extras, "labels": labels,
-               "packages": packages, "seeds": args.seeds,
-               "scores": {label: {s: per[s] for s in settings if s in per}
-                          for label, per in scores.items()},
+    settings, scores = run_devmap_sweep(rows, args, {fraction_label(f): f for f in fractions},
+                                        score_fraction, "label efficiency")
+    section = {"fractions": fractions, "settings": settings, **rows.section(),
+               "seeds": args.seeds, "scores": scores,
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}
     show_and_publish(args.report_dir, "label_efficiency", section,
                      label_efficiency_markdown, draw_label_efficiency)

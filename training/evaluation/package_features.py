@@ -12,7 +12,7 @@ from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import featurize_devmap
 from .paths import default_cache_dir
 
-__all__ = ["featurize_packages", "check_packages", "named_packages", "ENCODER"]
+__all__ = ["package_featurizers", "featurize_packages", "check_packages", "named_packages", "ENCODER"]
 
 ENCODER = "encoder"
 """The pre-trained encoder's feature-set name in a diagnostic."""
@@ -24,20 +24,25 @@ def check_packages(paths: list[Path]) -> list[str]:
             if not (path / "encoder_config.json").is_file()]
 
 
+def package_featurizers(packages: dict[str, str]) -> list:
+    """One featurizer per package (``name -> folder``): its fused embedding."""
+    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
+
+    return [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
+                                            f"{path}, fused embedding")
+            for name, path in packages.items()]
+
+
 def featurize_packages(row_set: str, packages: dict[str, str], controls: list[str],
                        data_dir: Path, progress: bool = True
                        ) -> tuple[DevMapData, dict[str, np.ndarray]]:
     """One DevMap row set with ``name -> [programs, D]`` features: each package's fused
     embedding (``packages``: name -> folder) and each named control; rows any of them failed
     on are dropped from the returned data."""
-    from .features.encoder_embedding import EncoderFeaturizer, load_embedder
     from .features.registry import build_featurizer
 
     data = load_devmap(row_set, data_dir, Path(default_cache_dir()))
-    featurizers = [build_featurizer(name) for name in controls]
-    featurizers += [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
-                                                    f"{path}, fused embedding")
-                    for name, path in packages.items()]
+    featurizers = [build_featurizer(name) for name in controls] + package_featurizers(packages)
     features, _ = featurize_devmap(data, featurizers, progress)
     return data, features
 

@@ -17,26 +17,27 @@ Writes the table and a figure (``results/stacked_sweep.png``) into ``results/sum
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ...infra.errors import ConfigError
 from .devmap_data import DevMapData
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
+from .devmap_sweep import (
+    add_rows_arguments,
+    add_sweep_arguments,
+    check_sweep_arguments,
+    rows_from_args,
+    run_devmap_sweep,
+)
 from .finetune_config import FineTuneConfig
-from .package_features import check_packages, featurize_packages
-from .paths import default_data_dir
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import show_and_publish
 from .stacked_head import StackedMLPHead
 from .stacked_sweep_table import (
-    ENCODER,
     draw_stacked_sweep,
     head_setting_label,
     stacked_sweep_markdown,
@@ -101,66 +102,25 @@ def score_head_setting(data: DevMapData, features: dict[str, np.ndarray], platfo
             for name in features}
 
 
-def _job(data: DevMapData, platform: str, label: str, setting: dict[str, Any],
-         features: dict[str, np.ndarray], seeds: int) -> tuple:
-    return label, f"{data.name} {platform}", score_head_setting(data, features, platform,
-                                                                setting, seeds)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path, help="the pre-trained encoder package")
-    parser.add_argument("--twins", type=Path, nargs="+", required=True,
-                        help="its untrained twins' packages (`mirencoder pretrain twin`)")
+    add_rows_arguments(parser, controls="runtime-only,opcode-histogram,loop-opcode-histogram")
     parser.add_argument("--head-settings", default=DEFAULT_HEAD_SETTINGS,
                         help="EPOCHS:WEIGHT_DECAY:HIDDEN,... (default %(default)s)")
-    parser.add_argument("--controls", default="runtime-only,opcode-histogram,"
-                        "loop-opcode-histogram", help="control feature sets (comma-separated)")
-    parser.add_argument("--row-sets", default="669,680")
-    parser.add_argument("--platforms", default="amd,nvidia")
-    parser.add_argument("--seeds", type=int, default=2, help="fold seeds (default 2)")
-    parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    add_report_dir_argument(parser)
+    add_sweep_arguments(parser, seeds=2, seeds_help="fold seeds (default 2)")
     args = parser.parse_args(argv)
     try:
         head_settings = parse_head_settings(args.head_settings)
     except ValueError as error:
         parser.error(str(error))
-    for problem in check_packages([args.model, *args.twins]):
-        parser.error(problem)
-    if not 1 <= args.seeds <= 20 or args.jobs < 1:
-        parser.error("--seeds must be in [1, 20] and --jobs at least 1")
-    data_dir = args.data_dir or Path(default_data_dir())
-    packages = {ENCODER: str(args.model)}
-    packages.update({f"twin{i}": str(path) for i, path in enumerate(args.twins)})
-    controls = [c for c in args.controls.split(",") if c]
-    platforms = [p for p in args.platforms.split(",") if p]
+    rows = rows_from_args(parser, args)
+    check_sweep_arguments(parser, args, max_seeds=20)
     start = time.perf_counter()
-    scores: dict[str, dict[str, dict[str, list[float]]]] = {
-        head_setting_label(s): {} for s in head_settings}
-    jobs = []
-    for row_set in (r for r in args.row_sets.split(",") if r):
-        data, features = featurize_packages(row_set, packages, controls, data_dir)
-        # each job carries its platform's rows only (the programs stay here)
-        jobs += [(DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}), p,
-                  head_setting_label(s), s, features, args.seeds)
-                 for p in platforms for s in head_settings]
-    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
-    with ProcessPoolExecutor(max_workers=args.jobs,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = [pool.submit(_job, *job) for job in jobs]
-        for future in tqdm(as_completed(pending), total=len(pending), desc="stacked sweep",
-                           unit="job"):
-            label, setting, found = future.result()
-            scores[label][setting] = found
-    settings = sorted({s for per in scores.values() for s in per})
-    section = {"head_settings": head_settings, "settings": settings,
-               "twins": [name for name in packages if name != ENCODER],
-               "controls": controls, "packages": packages, "seeds": args.seeds,
-               "scores": {label: {s: per[s] for s in settings if s in per}
-                          for label, per in scores.items()},
+    settings, scores = run_devmap_sweep(
+        rows, args, {head_setting_label(s): s for s in head_settings}, score_head_setting,
+        "stacked sweep")
+    section = {"head_settings": head_settings, "settings": settings, **rows.section(),
+               "seeds": args.seeds, "scores": scores,
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}
     show_and_publish(args.report_dir, "stacked_sweep", section, stacked_sweep_markdown,
                      draw_stacked_sweep)

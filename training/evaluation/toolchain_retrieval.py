@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 from .devmap_data import DevMapData
-from .package_features import featurize_packages, named_packages
-from .paths import default_data_dir
-from .report_files import add_report_dir_argument, show_and_publish
+from .devmap_sweep import add_rows_arguments, rows_from_args
+from .package_features import featurize_packages
+from .report_files import show_and_publish
 from .toolchain_retrieval_table import (
     cross_retrieval,
     draw_toolchain_retrieval,
@@ -52,33 +51,20 @@ def kernel_pairs(first: DevMapData, second: DevMapData) -> tuple[list[str], np.n
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path, help="the pre-trained encoder package")
-    parser.add_argument("--twins", type=Path, nargs="+", required=True,
-                        help="its untrained twins' packages (`mirencoder pretrain twin`)")
-    parser.add_argument("--also", nargs="+", default=[], metavar="NAME=PACKAGE",
-                        help="more encoder packages as rows (e.g. earlier checkpoints)")
-    parser.add_argument("--controls", default="opcode-histogram,loop-opcode-histogram",
-                        help="control feature sets (comma-separated; one column has no cosine "
-                        "to rank by)")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    add_report_dir_argument(parser)
+    add_rows_arguments(parser, controls="opcode-histogram,loop-opcode-histogram",
+                       controls_help="control feature sets (comma-separated; one column has "
+                       "no cosine to rank by)")
     args = parser.parse_args(argv)
-    try:
-        packages, twins, extras = named_packages(args.model, args.twins, args.also)
-    except ValueError as error:
-        parser.error(str(error))
-    data_dir = args.data_dir or Path(default_data_dir())
-    controls = [c for c in args.controls.split(",") if c]
+    rows = rows_from_args(parser, args)
     start = time.perf_counter()
-    first, first_features = featurize_packages("669", packages, controls, data_dir)
-    second, second_features = featurize_packages("680", packages, controls, data_dir)
+    first, first_features = featurize_packages("669", rows.packages, rows.controls,
+                                               rows.data_dir)
+    second, second_features = featurize_packages("680", rows.packages, rows.controls,
+                                                 rows.data_dir)
     kernels, a, b = kernel_pairs(first, second)
     scores = {name: cross_retrieval(first_features[name][a], second_features[name][b])
               for name in first_features}
-    section = {"kernels": len(kernels), "twins": twins, "controls": [*extras, *controls],
-               "labels": {name: f"pre-trained encoder, {name}" for name in extras},
-               "packages": packages, "scores": scores,
+    section = {"kernels": len(kernels), **rows.section(extras_first=True), "scores": scores,
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}
     show_and_publish(args.report_dir, "toolchain_retrieval", section, toolchain_markdown,
                      draw_toolchain_retrieval)

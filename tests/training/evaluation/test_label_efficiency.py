@@ -3,15 +3,12 @@ scoring, the report."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from mirencoder.infra.errors import ConfigError
-from mirencoder.training.evaluation.devmap_data import DevMapData
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
 from mirencoder.training.evaluation.folds import kernel_grouped_folds, subsample_training_groups
 from mirencoder.training.evaluation.label_efficiency import parse_fractions, score_fraction
@@ -20,7 +17,6 @@ from mirencoder.training.evaluation.label_efficiency_table import (
     label_efficiency_markdown,
     label_efficiency_statements,
 )
-from mirencoder.training.evaluation.report_markdown import render_results_md
 
 
 def _rows(kernels: int = 40, sizes: int = 5):
@@ -63,26 +59,8 @@ def test_shares_parse_and_bad_ones_are_named():
             parse_fractions(bad)
 
 
-def _devmap(seed: int = 0) -> tuple[DevMapData, dict[str, np.ndarray]]:
-    """48 kernels at 6 data sizes: the device flips at a transfer threshold set by a program
-    property; one feature set holds it, one is noise."""
-    rng = np.random.default_rng(seed)
-    kernel = np.repeat(np.arange(48), 6)
-    prop = np.where(np.arange(48) % 2 == 0, 1.0, -1.0)
-    transfer = 10 ** rng.uniform(2, 7, len(kernel))
-    labels = np.where(transfer > np.where(prop[kernel] > 0, 10 ** 6.5, 10 ** 3.0), "GPU", "CPU")
-    table = pd.DataFrame({
-        "benchmark": [f"k{k}" for k in kernel], "transfer": transfer,
-        "wgsize": rng.choice([64.0, 256.0], len(kernel)), "oracle": labels,
-        "runtime_cpu": np.where(labels == "CPU", 1.0, 2.0),
-        "runtime_gpu": np.where(labels == "GPU", 1.0, 2.0), "program": kernel})
-    data = DevMapData(name="devmap-test", programs=[], tables={"amd": table})
-    return data, {"informative": np.column_stack([prop, rng.normal(size=48)]),
-                  "noise": rng.normal(size=(48, 2))}
-
-
-def test_scores_per_share_and_the_full_share_is_the_protocol():
-    data, features = _devmap()
+def test_scores_per_share_and_the_full_share_is_the_protocol(synthetic_devmap):
+    data, features = synthetic_devmap(48)
     half = score_fraction(data, features, "amd", 0.5, seeds=2, n_splits=4)
     assert set(half) == {"informative", "noise"}
     assert all(len(v) == 2 and all(0 <= a <= 100 for a in v) for v in half.values())
@@ -111,7 +89,7 @@ def _section() -> dict:
             "note": "a note"}
 
 
-def test_table_statement_figure_and_report(tmp_path: Path):
+def test_table_statement_figure_and_report(tmp_path: Path, render_with):
     section = _section()
     markdown = label_efficiency_markdown(section)
     assert "## Does pre-training help when labels are few?" in markdown
@@ -124,28 +102,22 @@ def test_table_statement_figure_and_report(tmp_path: Path):
     assert label_efficiency_statements({}) == []
     png = draw_label_efficiency(section, tmp_path / "le.png")
     assert png.is_file() and png.stat().st_size > 1000
-    summary = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
-    summary["label_efficiency"] = section
-    text = render_results_md(summary, figures={})
+    text = render_with("label_efficiency", section)
     assert "## Does pre-training help when labels are few?" in text
     assert "**label efficiency**" in text
 
 
-def test_decision_probe_scores_per_share_and_its_report():
+def test_decision_probe_scores_per_share_and_its_report(synthetic_decisions):
     from mirencoder.training.evaluation.label_efficiency import decision_share_scores
     from mirencoder.training.evaluation.label_efficiency_table import (
         DECISIONS,
         decision_efficiency_markdown,
     )
     from mirencoder.training.evaluation.probes.config import ProbeConfig
-    from mirencoder.training.evaluation.probes.data import TASKS, DecisionSet
 
     rng = np.random.default_rng(2)
-    labels = ["yes" if i % 3 else "no" for i in range(120)]
-    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(120)]},
-                       corpora=["c"] * 120, labels={task: labels for task in TASKS})
-    signal = np.asarray([[2.0 if label == "yes" else 0.0] for label in labels])
-    features = {"encoder": rng.standard_normal((120, 4)) + signal,
+    data, yes = synthetic_decisions(120)
+    features = {"encoder": rng.standard_normal((120, 4)) + 2.0 * yes,
                 "twin0": rng.standard_normal((120, 4)),
                 "opcode-histogram": rng.standard_normal((120, 4))}
     config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)

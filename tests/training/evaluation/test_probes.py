@@ -33,7 +33,6 @@ from mirencoder.training.evaluation.probes import (
     run_probes,
 )
 from mirencoder.training.evaluation.probes.compile_cache import ProbeCompiler
-from mirencoder.training.evaluation.probes.data import TASKS, DecisionSet
 from mirencoder.training.evaluation.probes.decisions import (
     classification_scores,
     grouped_folds,
@@ -331,17 +330,14 @@ def test_grouped_folds_and_majority_baseline() -> None:
         np.mean(np.asarray(labels) == predictions.astype(str)))
 
 
-def test_repeated_fold_seeds_average_and_spread() -> None:
+def test_repeated_fold_seeds_average_and_spread(synthetic_decisions) -> None:
     assert repeated_scores([{"accuracy": 0.5, "macro_f1": 0.4, "n": 9},
                             {"accuracy": 0.7, "macro_f1": 0.6, "n": 9}]) == pytest.approx(
         {"accuracy": 0.6, "accuracy_std": 0.1414214, "macro_f1": 0.5,
          "macro_f1_std": 0.1414214, "n": 9, "repeats": 2})
     rng = np.random.default_rng(0)
-    labels = ["yes" if i % 3 else "no" for i in range(60)]
-    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(60)]},
-                       corpora=["c"] * 60, labels={task: labels for task in TASKS})
-    features = {"noisy": rng.standard_normal((60, 4)) + np.asarray(
-        [[1.0 if label == "yes" else 0.0] for label in labels])}
+    data, yes = synthetic_decisions(60)
+    features = {"noisy": rng.standard_normal((60, 4)) + yes}
     config = ProbeConfig(folds=3, fold_repeats=1, min_class_count=2)
     single = decision_scores(features, data, config)["source"]["vectorized"]
     repeated = decision_scores(features, data, dataclasses.replace(config, fold_repeats=4))
@@ -356,13 +352,10 @@ def test_repeated_fold_seeds_average_and_spread() -> None:
     assert "fold_repeats must be >= 1" in str(_config_error(fold_repeats=0))
 
 
-def test_a_share_of_the_training_groups_scores_the_same_test_rows() -> None:
+def test_a_share_of_the_training_groups_scores_the_same_test_rows(synthetic_decisions) -> None:
     rng = np.random.default_rng(1)
-    labels = ["yes" if i % 3 else "no" for i in range(120)]
-    data = DecisionSet(programs=[], groups={"source": [f"s{i // 2}" for i in range(120)]},
-                       corpora=["c"] * 120, labels={task: labels for task in TASKS})
-    features = {"noisy": rng.standard_normal((120, 4)) + np.asarray(
-        [[2.0 if label == "yes" else 0.0] for label in labels])}
+    data, yes = synthetic_decisions(120)
+    features = {"noisy": rng.standard_normal((120, 4)) + 2.0 * yes}
     config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)
     full = decision_scores(features, data, config)["source"]["vectorized"]
     few = decision_scores(features, data, dataclasses.replace(config, decision_train_share=0.1))

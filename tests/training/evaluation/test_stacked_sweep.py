@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from mirencoder.training.evaluation.devmap_data import DevMapData
-from mirencoder.training.evaluation.report_markdown import render_results_md
 from mirencoder.training.evaluation.stacked_sweep import parse_head_settings, score_head_setting
 from mirencoder.training.evaluation.stacked_sweep_table import (
     draw_stacked_sweep,
@@ -31,22 +27,10 @@ def test_head_settings_parse_and_bad_ones_are_named():
             parse_head_settings(bad)
 
 
-def test_a_feature_that_decides_the_device_scores_above_noise():
+def test_a_feature_that_decides_the_device_scores_above_noise(synthetic_devmap):
     """Rows of 24 kernels at 6 data sizes: the device flips at a transfer threshold set by a
     program property; the feature set that holds it must beat one of pure noise."""
-    rng = np.random.default_rng(0)
-    kernel = np.repeat(np.arange(24), 6)
-    prop = np.where(np.arange(24) % 2 == 0, 1.0, -1.0)
-    transfer = 10 ** rng.uniform(2, 7, len(kernel))
-    labels = np.where(transfer > np.where(prop[kernel] > 0, 10 ** 6.5, 10 ** 3.0), "GPU", "CPU")
-    table = pd.DataFrame({
-        "benchmark": [f"k{k}" for k in kernel], "transfer": transfer,
-        "wgsize": rng.choice([64.0, 256.0], len(kernel)), "oracle": labels,
-        "runtime_cpu": np.where(labels == "CPU", 1.0, 2.0),
-        "runtime_gpu": np.where(labels == "GPU", 1.0, 2.0), "program": kernel})
-    data = DevMapData(name="devmap-test", programs=[], tables={"amd": table})
-    features = {"informative": np.column_stack([prop, rng.normal(size=24)]),
-                "noise": rng.normal(size=(24, 2))}
+    data, features = synthetic_devmap(24)
     scores = score_head_setting(data, features, "amd",
                                 {"probe_epochs": 60, "weight_decay": 0.01, "hidden": 16},
                                 seeds=2, n_splits=4)
@@ -90,9 +74,7 @@ def test_gaps_table_statement_and_figure(tmp_path: Path):
     assert stacked_sweep_statements({}) == []
 
 
-def test_the_report_renders_the_section(tmp_path: Path):
-    summary = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
-    summary["stacked_sweep"] = _section()
-    text = render_results_md(summary, figures={})
+def test_the_report_renders_the_section(render_with):
+    text = render_with("stacked_sweep", _section())
     assert "## Does the stacked head's setting decide pre-training's gap?" in text
     assert "**stacked head settings**" in text

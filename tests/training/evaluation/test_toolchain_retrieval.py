@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 
 from mirencoder.training.evaluation.devmap_data import DevMapData
-from mirencoder.training.evaluation.report_markdown import render_results_md
 from mirencoder.training.evaluation.toolchain_retrieval import kernel_pairs
 from mirencoder.training.evaluation.toolchain_retrieval_table import (
     cross_retrieval,
@@ -54,7 +52,7 @@ def _section() -> dict:
             "scores": scores, "note": "a note"}
 
 
-def test_table_statement_figure_and_report(tmp_path: Path):
+def test_table_statement_figure_and_report(tmp_path: Path, render_with):
     section = _section()
     markdown = toolchain_markdown(section)
     assert "| pre-trained encoder | 30.0 | 0.450 | 3.0 |" in markdown
@@ -68,8 +66,6 @@ def test_table_statement_figure_and_report(tmp_path: Path):
     assert toolchain_statements({}) == []
     png = draw_toolchain_retrieval(section, tmp_path / "t.png")
     assert png.is_file() and png.stat().st_size > 1000
-    summary = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
-    summary["toolchain_retrieval"] = section
-    text = render_results_md(summary, figures={})
+    text = render_with("toolchain_retrieval", section)
     assert "## Does pre-training's invariance carry to another toolchain?" in text
     assert "**cross-toolchain retrieval**" in text
