@@ -202,18 +202,19 @@ def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, par
                   per_task: int, desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
     """Compiles every variant of the planned inputs, ``per_task`` inputs per Ray task.
 
-    Variant orders run input by input, level by level, so the variants of an input are
-    consecutive rows of one IR part (and one per input in a build with one level).
+    Variant orders run input by input, variant by variant (:meth:`CompileConfig.variants`), so
+    the variants of an input are consecutive rows of one IR part (and one per input in a build
+    with one level and one compiler).
     """
     import ray
 
-    from .stages.ir_stage import variant_levels
+    from .stages.ir_stage import input_variants
 
-    levels = compile_config.levels()
+    variants = compile_config.variants()
     firsts, order = [], 0
     for item, _, _ in planned:
         firsts.append(order)
-        order += len(variant_levels(item, levels))
+        order += len(input_variants(item, variants))
     parts_dir.mkdir(parents=True, exist_ok=True)
     calls, parts = [], []
     for task, start in enumerate(range(0, len(planned), per_task)):
@@ -224,7 +225,7 @@ def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, par
         work = [(firsts[start + i], start + i, item, dirs, name) for i, (item, dirs, name) in
                 enumerate(planned[start:start + per_task])]
         calls.append(((compile_config, work, str(part)),
-                      sum(len(variant_levels(item, levels)) for _, _, item, _, _ in work)))
+                      sum(len(input_variants(item, variants)) for _, _, item, _, _ in work)))
     done = order - sum(weight for _, weight in calls)
     if done and show_progress:
         print(f"[build] {desc}: {done} variants already done by an earlier run, skipped")
@@ -351,6 +352,11 @@ def _build_vocabularies(config: BuildConfig, out_dir: Path, parts: list[Path],
     vocab.save(out_dir / "node_vocab.json")
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"19.1.7"`` -> ``(19, 1, 7)`` (non-numeric parts count as 0)."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
 def _apply_newer_ir(meta: list[dict], policy: str, pinned: str) -> dict:
     """Applies the recipe's ``newer_ir`` policy to the variants whose input IR comes from an
     LLVM newer than the pinned clang (``warn``: a message on the row; ``reject``: failed,
@@ -423,6 +429,9 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     work = out_dir / "_work"
     _check_vocab_source(config, out_dir)
     toolchain = Toolchain.probe(config.compile)  # fail fast, before any distributed work
+    compilers = [Toolchain.probe(config.compile.at_variant(config.compile.levels()[0], clang))
+                 for clang in config.compile.compilers]
+    newest = max([toolchain, *compilers], key=lambda t: _version_key(t.clang_version))
     _prepare_out_dir(out_dir, overwrite)
     work.mkdir(parents=True, exist_ok=True)
     planned = _plan(config, work)
@@ -452,15 +461,15 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
         meta = _read_meta(parts)
-        llvm_versions = _apply_newer_ir(meta, config.newer_ir, toolchain.clang_version)
+        llvm_versions = _apply_newer_ir(meta, config.newer_ir, newest.clang_version)
         if llvm_versions["newer"] and config.newer_ir != "accept":
             print(f"[build] warning: {llvm_versions['newer']} variants hold IR from an LLVM "
-                  f"newer than the pinned clang {toolchain.clang_version} "
+                  f"newer than the pinned clang {newest.clang_version} "
                   f"({'rejected' if config.newer_ir == 'reject' else 'accepted'}, newer_ir: "
                   f"{config.newer_ir}; see the manifest's llvm_version)", file=sys.stderr)
         # Variant builds split by source group; one-level builds keep the split by IR.
         decisions = decide(meta, excluded, config.split,
-                           split_by_group=bool(config.compile.opt_levels))
+                           split_by_group=len(config.compile.variants()) > 1)
         if not any(d.status == "ok" for d in decisions.values()):
             raise ConfigError("no input produced usable IR; see the reasons with "
                               f"`mirencoder dataset inspect {out_dir}` once written")
@@ -476,7 +485,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         results = _run_shard_phase(config, out_dir, parts, meta, decisions, show_progress)
 
     _write_manifest(out_dir, meta, decisions)
-    index = _write_index(config, out_dir, toolchain, plan_hash, meta, decisions, results,
+    index = _write_index(config, out_dir, toolchain, compilers, plan_hash, meta, decisions, results,
                          exclusion, ray_info, time.perf_counter() - started, llvm_versions)
     _remove_extracted(work)
     if show_progress:
@@ -506,7 +515,8 @@ def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta
     return sorted(results, key=lambda r: r["task"])
 
 
-def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_hash: str,
+def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain,
+                 compilers: list[Toolchain], plan_hash: str,
                  meta: list[dict], decisions: dict[int, Decision], results: list[dict],
                  exclusion: dict, ray_info: dict, wall_seconds: float,
                  llvm_versions: dict) -> dict:
@@ -529,7 +539,10 @@ def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain, plan_
         "config_hash": config_hash(config),
         "plan_hash": plan_hash,
         "toolchain": {"clang": toolchain.clang_version, "llvm": toolchain.llvm_version,
-                      "llvmlite_llvm": _llvmlite_version()},
+                      "llvmlite_llvm": _llvmlite_version(),
+                      **({"compilers": {name: t.clang_version for name, t in
+                                        zip(config.compile.compilers, compilers, strict=True)}}
+                         if compilers else {})},
         "tokenizer_sha256": tokenizer.sha256,
         "vocab_size": tokenizer.vocab_size,
         "node_vocab_sha256": node_vocab.sha256,

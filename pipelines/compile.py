@@ -148,6 +148,12 @@ class CompileConfig:
     """Include folders for every file, after the file's own folder and per-call folders."""
     clang: str | None = None
     """clang executable; None picks ``clang-14``, then ``clang``, from PATH."""
+    compilers: list[str] = field(default_factory=list)
+    """clang executables that each compile every source at every level, each compile one more
+    variant of the source's group (e.g. ``[clang-14, clang-19]``: a change of toolchain as a
+    free positive pair beside the levels). Empty: the one ``clang``. Give one or the other.
+    The variants are ordered so that neighbours differ in compiler as well as in level (see
+    :meth:`variants`)."""
     llvm_as: str | None = None
     """llvm-as executable; None picks the one matching clang's version, then ``llvm-as``."""
 
@@ -162,6 +168,13 @@ class CompileConfig:
                                 f"got {list(self.opt_levels)}")
             if self.opt_level != "O2":
                 problems.append("give compile.opt_level or compile.opt_levels, not both")
+        if self.compilers:
+            if (len(set(self.compilers)) != len(self.compilers)
+                    or not all(isinstance(c, str) and c for c in self.compilers)):
+                problems.append(f"compile.compilers must be distinct executable names, "
+                                f"got {list(self.compilers)}")
+            if self.clang is not None:
+                problems.append("give compile.clang or compile.compilers, not both")
         if not 0 < self.timeout_s <= 3600:
             problems.append(f"compile.timeout_s must be in (0, 3600], got {self.timeout_s}")
         if not 64 <= self.memory_limit_mb <= 1 << 20:
@@ -183,9 +196,24 @@ class CompileConfig:
         """The levels every source is compiled at: ``opt_levels``, else ``(opt_level,)``."""
         return tuple(self.opt_levels) or (self.opt_level,)
 
+    def variants(self) -> tuple[tuple[str, str | None], ...]:
+        """``(level, clang)`` of every variant of a source, in build order (``clang`` None: the
+        default search). With C compilers, round ``r`` gives level ``j`` to compiler
+        ``(j + r) % C``: every (level, compiler) once, neighbours differing in both (the
+        training stream pairs neighbouring variants). One compiler: the levels in order."""
+        levels = self.levels()
+        compilers = tuple(self.compilers) or (self.clang,)
+        return tuple((level, compilers[(j + r) % len(compilers)])
+                     for r in range(len(compilers)) for j, level in enumerate(levels))
+
     def at_level(self, level: str) -> CompileConfig:
-        """This config compiling at one level only (``opt_level=level``, no ``opt_levels``)."""
-        return replace(self, opt_level=level, opt_levels=[])
+        """This config compiling at one level only (``opt_level=level``, no ``opt_levels``),
+        with its first compiler."""
+        return self.at_variant(level, self.variants()[0][1])
+
+    def at_variant(self, level: str, clang: str | None) -> CompileConfig:
+        """This config compiling one variant: one level, one clang."""
+        return replace(self, opt_level=level, opt_levels=[], compilers=[], clang=clang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +234,8 @@ class Toolchain:
         """Finds clang and llvm-as and reads their versions (once per process and path).
 
         Args:
-            config: the compile config; its ``clang``/``llvm_as`` override the search.
+            config: the compile config; its ``clang`` (or first of ``compilers``) and
+                ``llvm_as`` override the search.
 
         Returns:
             The toolchain.
@@ -215,11 +244,13 @@ class Toolchain:
             FatalError: clang is missing or does not run; the message says how to install it.
         """
         config = config or CompileConfig()
-        clang = _which(config.clang) if config.clang else (_which("clang-14") or _which("clang"))
+        wanted = config.compilers[0] if config.compilers else config.clang
+        clang = _which(wanted) if wanted else (_which("clang-14") or _which("clang"))
         if clang is None:
-            wanted = config.clang or "clang-14 or clang"
-            raise FatalError(f"{wanted} not found on PATH. Install clang 14, e.g. "
-                             "`sudo apt-get install clang` on Debian 12 (or set compile.clang).")
+            package = wanted if wanted and wanted.startswith("clang-") else "clang"
+            raise FatalError(f"{wanted or 'clang-14 or clang'} not found on PATH. Install it, "
+                             f"e.g. `sudo apt-get install {package}` on Debian 12 (clang-14 is "
+                             "`clang`; or set compile.clang / compile.compilers).")
         clang_version = _tool_version(clang)
         if config.llvm_as:
             llvm_as = _which(config.llvm_as)

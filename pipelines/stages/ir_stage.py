@@ -1,5 +1,6 @@
 """Stage 1: one input file to normalised IR and its graph view (node texts still as strings),
-through the front end (``pipelines/frontend``); one row per variant (optimisation level)."""
+through the front end (``pipelines/frontend``); one row per variant (optimisation level, and
+compiler where the recipe names several)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..frontend.views import graph_view
 from ..inputs import InputItem, source_group
 from ..ir.program_graph import TEXT_GRAPH_COLUMN_NAMES, empty_graph_columns, graph_arrow_fields
 
-__all__ = ["IR_PART_SCHEMA", "IRStage", "rows_to_table", "variant_levels"]
+__all__ = ["IR_PART_SCHEMA", "IRStage", "Variant", "rows_to_table", "input_variants"]
 
 # One row per variant of an input of one compile task (DIR/_work/ir/part-NNNNN.parquet).
 IR_PART_SCHEMA = pa.schema([
@@ -39,12 +40,16 @@ IR_PART_SCHEMA = pa.schema([
 ])
 
 
-def variant_levels(item: InputItem, levels: tuple[str, ...]) -> tuple[str, ...]:
-    """The variants of one input: a source at every level; ready IR, or an input refused
-    before compiling, as one variant with level ``""``."""
+Variant = tuple[str, str | None]
+"""``(level, clang)`` of one variant (:meth:`CompileConfig.variants`); ``("", None)``: ready IR."""
+
+
+def input_variants(item: InputItem, variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """The variants of one input: a source at every (level, compiler); ready IR, or an input
+    refused before compiling, as one variant with level ``""``."""
     if item.rejection is None and item.language in SOURCE_LANGUAGES:
-        return levels
-    return ("",)
+        return variants
+    return (("", None),)
 
 
 class IRStage:
@@ -56,9 +61,10 @@ class IRStage:
     name: ClassVar[str] = "ir"
 
     def __init__(self, config: CompileConfig):
-        self.levels = config.levels()
-        self.frontends = {level: FrontEnd(config.at_level(level)) for level in self.levels}
-        self.frontend = self.frontends[self.levels[0]]  # ready IR: the level does not matter
+        self.variants = config.variants()
+        self.frontends = {variant: FrontEnd(config.at_variant(*variant))
+                          for variant in self.variants}
+        self.frontend = self.frontends[self.variants[0]]  # ready IR: the variant does not matter
 
     def setup(self) -> None:
         """Probes the toolchain once per worker."""
@@ -68,18 +74,19 @@ class IRStage:
     def process_input(self, first_order: int, input_index: int, item: InputItem,
                       include_dirs: tuple[Path, ...], name: str) -> list[dict]:
         """The rows of every variant of one input (orders ``first_order``, ``first_order + 1``,
-        ...; levels as :func:`variant_levels`), with the input's group (named by ``name``,
+        ...; variants as :func:`input_variants`), with the input's group (named by ``name``,
         its path inside its input)."""
         group = source_group(name, item.local_path if item.rejection is None else None)
-        return [self.process(first_order + i, item, include_dirs, opt_level=level, group=group,
+        return [self.process(first_order + i, item, include_dirs, variant=variant, group=group,
                              input_index=input_index)
-                for i, level in enumerate(variant_levels(item, self.levels))]
+                for i, variant in enumerate(input_variants(item, self.variants))]
 
     def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = (), *,
-                opt_level: str | None = None, group: str = "",
+                variant: Variant | None = None, group: str = "",
                 input_index: int | None = None) -> dict:
-        """One variant's row (default: the first level; ``""`` for ready IR)."""
-        opt_level = self.levels[0] if opt_level is None else opt_level
+        """One variant's row (default: the first variant; level ``""`` for ready IR)."""
+        variant = self.variants[0] if variant is None or not variant[0] else variant
+        opt_level = variant[0]
         row = {"order": order, "input": order if input_index is None else input_index,
                "group": group, "opt_level": opt_level if item.language in SOURCE_LANGUAGES else "",
                "path": item.path, "corpus": item.corpus, "language": item.language,
@@ -90,7 +97,7 @@ class IRStage:
             row["opt_level"] = ""
             row["reason"], row["message"] = item.rejection
             return row
-        frontend = self.frontends[opt_level] if item.language in SOURCE_LANGUAGES else self.frontend
+        frontend = self.frontends[variant] if item.language in SOURCE_LANGUAGES else self.frontend
         try:
             data = frontend.file_bytes(item.local_path, item.language, include_dirs)
             row["llvm_version"] = ir_llvm_version(data).version
