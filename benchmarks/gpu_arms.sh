@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One pre-training config on several datasets ("arms") x seeds, all at once on the lent GPU
 # machine (torch, Lightning, PyG and pyarrow there; no ray, mlflow or webdataset, none needed).
-# The small recipes leave an H200 idle (launch-bound: record-gpu-tiny used 0.2 % of it), so
-# the runs share it as concurrent processes. A paired design: at one seed every arm starts from
-# the same initial weights and draws the same masks, so arms differ by their data alone.
+# A paired design: at one seed every arm starts from the same initial weights and draws the same
+# masks, so arms differ by their data alone; all runs share one call and one deadline. Sharing
+# the GPU does not add throughput: four champion-recipe runs as concurrent processes made
+# 2.6-3.4 steps/s each (2026-12-04), about one run's 11.8 steps/s in all (time-slicing between
+# CUDA contexts; no MPS). Size STEPS x runs to fit: ~11 steps/s in all, plus ~60 s for the
+# principal basis at the end of each run.
 #   ARMS     "name=dataset_dir ..." (datasets compacted by benchmarks/device_dataset.py travel
 #            in the device tool's carry)
 #   PREPARE  a command run first (e.g. deriving a control arm's dataset on the machine)
@@ -78,10 +81,16 @@ log "training done in $((SECONDS - started)) s"
 for run in "${RUNS[@]}"; do
   folder=runs/pretrain/$run
   log "$run: $(grep -h '^\[pretrain\] finished' "$WORK/$run.log" | tail -n 1)"
-  if [ ! -f "$folder/encoder/encoder_config.json" ] && [ -f "$folder/checkpoints/last.ckpt" ]; then
-    log "$run stopped early: exporting its last checkpoint"
+  finished=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('finished'))" \
+    "$folder/result.json" 2>/dev/null)
+  if [ "$finished" != True ] && [ -f "$folder/checkpoints/last.ckpt" ]; then
+    log "$run stopped early: exporting its last checkpoint"  # (replaces an earlier export)
+    rm -rf "$folder/encoder"
     python3 benchmarks/from_source.py pretrain export --checkpoint "$folder/checkpoints/last.ckpt" \
       --out "$folder/encoder" 2>&1 | tail -n 2
+  elif [ "$finished" = True ] && [ ! -f "$folder/encoder/principal_basis.npz" ]; then
+    log "$run finished but was stopped before its principal basis: fit it where it returns" \
+      "(mirencoder embed basis --model PACKAGE --dataset DATASET --into-package)"
   fi
   [ -d "$folder" ] || { tail -n 20 "$WORK/$run.log"; continue; }
   tr "\r" "\n" < "$WORK/$run.log" | grep -v "it/s\]$" > "$folder/device.log"

@@ -42,6 +42,7 @@ from .target_checks import (
 )
 from .target_table import speed_others, target_table_markdown
 from .toolchain_retrieval_table import toolchain_markdown, toolchain_statements
+from .toolchain_study_table import toolchain_study_markdown
 
 __all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
 
@@ -410,6 +411,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             summary["label_efficiency_decisions"]).rstrip()]
     if summary.get("toolchain_retrieval"):
         out += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
+    if summary.get("toolchain_variants"):
+        out += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

@@ -1,0 +1,49 @@
+"""benchmarks/gpu_arms.sh, run here on the CPU as the GPU machine runs it: arms x seeds as
+concurrent pre-training runs from the source tree, each returned as a run folder without
+checkpoints; one seed gives every arm the same start, so equal data gives equal weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(600)
+def test_arms_train_concurrently_and_return_their_packages(tmp_path, demo_dataset):
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ("armtest-a-s0", "armtest-b-s0")
+    env = {**os.environ, "OUT": str(out), "SEEDS": "0", "STEPS": "3", "WORKERS": "0",
+           "DEADLINE_S": "300", "CONFIG": "tiny",
+           "ARMS": f"armtest-a={demo_dataset} armtest-b={demo_dataset}",
+           "EXTRA_SETS": "--set optim.warmup_steps=1 --set data.batch_size=4 "
+                         "--set trainer.checkpoint_every_n_steps=3 --set trainer.val_every_n_steps=3",
+           "PREPARE": "echo prepared"}
+    try:
+        done = subprocess.run(["bash", "benchmarks/gpu_arms.sh"], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=560)
+        log = (out / "session.log").read_text()
+        assert done.returncode == 0, log + done.stderr
+        assert "prepared" in log and "started 2 runs" in log
+        weights = {}
+        for name in names:
+            with tarfile.open(out / f"run-{name}.tar.gz") as archive:
+                members = archive.getnames()
+                assert not [m for m in members if "/checkpoints" in m]
+                archive.extractall(tmp_path / "back", filter="data")
+            package = tmp_path / "back" / "runs" / "pretrain" / name / "encoder"
+            assert (package / "encoder_config.json").exists()
+            weights[name] = load_file(package / "encoder.safetensors")
+        first, second = (weights[n] for n in names)
+        assert first.keys() == second.keys()
+        assert all(first[k].equal(second[k]) for k in first)  # same seed, same data
+    finally:
+        for name in names:
+            subprocess.run(["rm", "-rf", str(REPO_ROOT / "runs" / "pretrain" / name)], check=False)
