@@ -4,6 +4,7 @@ checkpoints; one seed gives every arm the same start, so equal data gives the sa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import tarfile
@@ -49,3 +50,24 @@ def test_arms_train_concurrently_and_return_their_packages(tmp_path, demo_datase
     finally:
         for name in names:
             subprocess.run(["rm", "-rf", str(REPO_ROOT / "runs" / "pretrain" / name)], check=False)
+
+
+def test_throughput_is_read_from_the_progress_lines_until_each_run_stops():
+    spec = importlib.util.spec_from_file_location(
+        "report_gpu_arms_under_test", REPO_ROOT / "benchmarks" / "report_gpu_arms.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log = "\n".join([
+        "[gpu_arms 18:00:00] started 2 runs: a b (100 steps each, deadline 400 s)",
+        "[gpu_arms 18:01:00] 2 running; steps: a=10 b=20 ",
+        "43 %, 11174 MiB",
+        "[gpu_arms 18:02:00] 2 running; steps: a=70 b=100 ",
+        "[gpu_arms 18:03:00] 1 running; steps: a=100 b=100 "])
+    points = module.progress(log)
+    assert [t for t, _ in points] == [18 * 3600 + 60,
+                                      18 * 3600 + 120, 18 * 3600 + 180]
+    assert module.rates(points) == {"a": (90, 120.0), "b": (80, 60.0)}
+    body = module.section_body({"one": log, "none": "no progress"}, "what ran")
+    assert "| one | a | 90 | 120 | 0.75 |" in body and "| one | b | 80 | 60 | 1.33 |" in body
+    assert "**all 2 together** | | | **2.08** |" in body
+    assert "| none | (fewer than two progress lines) |" in body
