@@ -22,7 +22,13 @@ import json
 from pathlib import Path
 
 from .report_files import show_and_publish
-from .toolchain_study_table import KEY, parse_arm, study_section, toolchain_study_markdown
+from .toolchain_study_table import (
+    KEY,
+    draw_toolchain_study,
+    parse_arm,
+    study_section,
+    toolchain_study_markdown,
+)
 
 
 def _invariance(spec: str) -> tuple[str, float]:
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         section = study_section(json.loads(args.scores.read_text()), arms, args.note, invariance)
     except (ValueError, KeyError, OSError, json.JSONDecodeError) as error:
         parser.error(str(error))
-    show_and_publish(args.report_dir, KEY, section, toolchain_study_markdown)
+    show_and_publish(args.report_dir, KEY, section, toolchain_study_markdown, draw_toolchain_study)
     return 0
 
 

@@ -8,12 +8,15 @@ the row); ``packages`` (row -> package folder); ``note``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .figures import save_figure
+
 __all__ = ["COLUMNS", "KEY", "parse_arm", "row_values", "study_section",
-           "toolchain_study_markdown"]
+           "toolchain_study_markdown", "draw_toolchain_study"]
 
 KEY = "toolchain_variants"
 FULL_DEVMAP = "100 % of the training kernels"
@@ -95,7 +98,37 @@ def toolchain_study_markdown(section: dict[str, Any]) -> str:
         cells = [_cell(list(values), digits[name])
                  for name, values in zip(section["columns"], per_column, strict=True)]
         lines.append(f"| {arm['label']} ({len(arm['rows'])}) | " + " | ".join(cells) + " |")
+    if section.get("figure"):
+        lines += ["", f"![toolchain variants by arm]({section['figure']})"]
     if section.get("packages"):
         lines += ["", "Rows: " + ", ".join(f"{row} `{path}`"
                                              for row, path in section["packages"].items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def draw_toolchain_study(section: dict[str, Any], png: Path) -> Path:
+    """Per arm, each run as a dot: cross-toolchain top-1 (left) and DevMap leakage-free, mean
+    of the four settings (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = section["columns"]
+    top1 = columns.index("cross-toolchain top-1 %")
+    devmap = [i for i, name in enumerate(columns) if name.startswith("DevMap LF")]
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 0.5 * len(section["arms"]) + 1.4), sharey=True)
+    for y, arm in enumerate(section["arms"]):
+        for ax, pick in ((axes[0], lambda v: v[top1]),
+                         (axes[1], lambda v: None if any(v[i] is None for i in devmap)
+                          else float(np.mean([v[i] for i in devmap])))):
+            xs = [x for x in (pick(v) for v in arm["values"].values()) if x is not None]
+            ax.scatter(xs, [y] * len(xs), color=f"C{y % 10}", s=28, alpha=0.8)
+    axes[0].set_yticks(range(len(section["arms"])), [a["label"] for a in section["arms"]],
+                       fontsize=7)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("cross-toolchain top-1 %", fontsize=8)
+    axes[1].set_xlabel("DevMap leakage-free, mean of the four settings, %", fontsize=8)
+    for ax in axes:
+        ax.grid(axis="x", alpha=0.3)
+    return save_figure(fig, png)

@@ -10,6 +10,7 @@ import pytest
 from mirencoder.training.evaluation import toolchain_study
 from mirencoder.training.evaluation.toolchain_study_table import (
     COLUMNS,
+    draw_toolchain_study,
     parse_arm,
     row_values,
     study_section,
@@ -67,10 +68,15 @@ def test_the_command_publishes_the_section_into_results(tmp_path, render_with, c
     scores.write_text(json.dumps(_summary()))
     probes = tmp_path / "probes.json"
     probes.write_text(json.dumps({"retrieval": {"methods": {"encoder": {"map_at_r": 0.7}}}}))
+    report = tmp_path / "report"
+    (report / "results").mkdir(parents=True)
     assert toolchain_study.main(["--scores", str(scores), "--arm", "runs=a|b",
                                  "--arm", "twin=t", "--probes", f"a={probes}"]) == 0
     printed = capsys.readouterr().out
     assert "| runs (2) | 0.700 |" in printed
+    section = study_section(_summary(), [("runs", ["a", "b"]), ("opcodes", ["opcode-histogram"])])
+    png = draw_toolchain_study(section, report / "results" / "toolchain_variants.png")
+    assert png.stat().st_size > 1000
     with pytest.raises(SystemExit):
         toolchain_study.main(["--scores", str(scores), "--arm", "runs=a|missing"])
     section = study_section(_summary(), [("runs", ["a", "b"])])
