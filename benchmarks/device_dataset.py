@@ -36,7 +36,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-from mirencoder.infra.files import sha256_file  # noqa: E402
+from mirencoder.infra.files import sha256_file, write_text_atomic  # noqa: E402
 from mirencoder.pipelines.dataset import content_sha256, index_sha256, load_index  # noqa: E402
 
 DROPPED_COLUMNS = ("bitcode",)
@@ -70,6 +70,7 @@ def compact_dataset(source: Path, target: Path, splits: tuple[str, ...], *,
         if (source / side).exists():
             shutil.copy2(source / side, target / side)
     compacted = json.loads(json.dumps(index))
+    kept = pa.array(sorted(keep_keys)) if keep_keys is not None else None
     for split, entry in compacted["splits"].items():
         entry["wds"] = []
         if split not in splits:
@@ -78,8 +79,8 @@ def compact_dataset(source: Path, target: Path, splits: tuple[str, ...], *,
         for shard in entry["parquet"]:
             table = pq.read_table(source / shard["path"])
             table = table.drop_columns([c for c in DROPPED_COLUMNS if c in table.column_names])
-            if keep_keys is not None:
-                table = table.filter(pc.is_in(table["key"], pa.array(sorted(keep_keys))))
+            if kept is not None:
+                table = table.filter(pc.is_in(table["key"], kept))
             entry["records"] += table.num_rows - shard["records"]
             out = target / shard["path"]
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,8 @@ def compact_dataset(source: Path, target: Path, splits: tuple[str, ...], *,
         "from_content_sha256": content_sha256(index), "splits": list(splits),
         "dropped_columns": list(DROPPED_COLUMNS), "parquet_compression": f"zstd-{level}",
         **(note or {})}
-    (target / "index.json").write_text(json.dumps(compacted, indent=1) + "\n")
+    # written last and atomically, as a build writes its index
+    write_text_atomic(target / "index.json", json.dumps(compacted, indent=1) + "\n")
     return compacted
 
 

@@ -28,12 +28,8 @@ WORKERS="${WORKERS:-2}"
 DEADLINE_S="${DEADLINE_S:-420}"
 export PYTHONUNBUFFERED=1
 WORK=$(mktemp -d)
-exec > >(tee "$OUT/session.log") 2>&1
-log() { echo "[gpu_arms $(date -u +%T)] $*"; }
-
-log "$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
-python3 -c "import torch, lightning, torch_geometric as g; print('torch', torch.__version__, \
-'lightning', lightning.__version__, 'pyg', g.__version__, 'cuda', torch.cuda.is_available())"
+source benchmarks/gpu_lib.sh
+gpu_session_start gpu_arms
 if [ -n "${PREPARE:-}" ]; then
   log "prepare: $PREPARE"
   bash -c "$PREPARE" || { log "prepare failed"; exit 1; }
@@ -81,17 +77,7 @@ log "training done in $((SECONDS - started)) s"
 for run in "${RUNS[@]}"; do
   folder=runs/pretrain/$run
   log "$run: $(grep -h '^\[pretrain\] finished' "$WORK/$run.log" | tail -n 1)"
-  finished=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('finished'))" \
-    "$folder/result.json" 2>/dev/null)
-  if [ "$finished" != True ] && [ -f "$folder/checkpoints/last.ckpt" ]; then
-    log "$run stopped early: exporting its last checkpoint"  # (replaces an earlier export)
-    rm -rf "$folder/encoder"
-    python3 benchmarks/from_source.py pretrain export --checkpoint "$folder/checkpoints/last.ckpt" \
-      --out "$folder/encoder" 2>&1 | tail -n 2
-  elif [ "$finished" = True ] && [ ! -f "$folder/encoder/principal_basis.npz" ]; then
-    log "$run finished but was stopped before its principal basis: fit it where it returns" \
-      "(mirencoder embed basis --model PACKAGE --dataset DATASET --into-package)"
-  fi
+  export_if_unfinished "$folder"
   [ -d "$folder" ] || { tail -n 20 "$WORK/$run.log"; continue; }
   tr "\r" "\n" < "$WORK/$run.log" | grep -v "it/s\]$" > "$folder/device.log"
   tar czf "$OUT/run-$run.tar.gz" --exclude=checkpoints "$folder"

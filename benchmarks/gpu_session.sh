@@ -24,12 +24,8 @@ RUNS="${RUNS:-record-gpu-base record-gpu-tiny}"
 SEED="${SEED:-0}"
 export PYTHONUNBUFFERED=1
 WORK=$(mktemp -d)   # this session's bench reports and packed weights
-exec > >(tee "$OUT/session.log") 2>&1
-log() { echo "[gpu_session $(date -u +%T)] $*"; }
-
-log "$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
-python3 -c "import torch, lightning, torch_geometric as g; print('torch', torch.__version__, \
-'lightning', lightning.__version__, 'pyg', g.__version__, 'cuda', torch.cuda.is_available())"
+source benchmarks/gpu_lib.sh
+gpu_session_start gpu_session
 
 # 1. throughput, each config alone on the GPU
 for config in $RUNS; do
@@ -57,11 +53,7 @@ train() {  # config, budget seconds, fallback steps
     --set trainer.max_steps="$steps" --set optim.warmup_steps=$((steps / 20)) \
     --set trainer.checkpoint_every_n_steps=$((steps / 4)) \
     --set trainer.val_every_n_steps=$((steps / 2)) 2>&1 | grep -v "^Epoch\|it/s\]$" | tail -n 8
-  if [ ! -f "$run/encoder/encoder_config.json" ] && [ -f "$run/checkpoints/last.ckpt" ]; then
-    log "$config stopped early: exporting its last checkpoint"
-    python3 benchmarks/from_source.py pretrain export --checkpoint "$run/checkpoints/last.ckpt" \
-      --out "$run/encoder"
-  fi
+  export_if_unfinished "$run"
   nvidia-smi --query-gpu=memory.used --format=csv,noheader
   [ ! -f "$WORK/bench-$config.json" ] || cp "$WORK/bench-$config.json" "$run/bench.json"
   TRAINED+=("$run")

@@ -206,10 +206,16 @@ class CompileConfig:
         return tuple((level, compilers[(j + r) % len(compilers)])
                      for r in range(len(compilers)) for j, level in enumerate(levels))
 
+    @property
+    def first_clang(self) -> str | None:
+        """The clang of the first variant: ``compilers[0]``, else ``clang`` (None: the default
+        search)."""
+        return self.compilers[0] if self.compilers else self.clang
+
     def at_level(self, level: str) -> CompileConfig:
         """This config compiling at one level only (``opt_level=level``, no ``opt_levels``),
         with its first compiler."""
-        return self.at_variant(level, self.variants()[0][1])
+        return self.at_variant(level, self.first_clang)
 
     def at_variant(self, level: str, clang: str | None) -> CompileConfig:
         """This config compiling one variant: one level, one clang."""
@@ -244,7 +250,7 @@ class Toolchain:
             FatalError: clang is missing or does not run; the message says how to install it.
         """
         config = config or CompileConfig()
-        wanted = config.compilers[0] if config.compilers else config.clang
+        wanted = config.first_clang
         clang = _which(wanted) if wanted else (_which("clang-14") or _which("clang"))
         if clang is None:
             package = wanted if wanted and wanted.startswith("clang-") else "clang"

@@ -5,6 +5,7 @@ checkpoints; one seed gives every arm the same start, so equal data gives the sa
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import tarfile
@@ -47,6 +48,20 @@ def test_arms_train_concurrently_and_return_their_packages(tmp_path, demo_datase
         assert first.keys() == second.keys()
         # same seed, same data: the same weights up to float summation order (~1e-7 seen)
         assert all(torch.allclose(first[k].float(), second[k].float(), atol=1e-5) for k in first)
+
+        # a run whose result.json is unfinished gets its last checkpoint exported instead
+        # (benchmarks/gpu_lib.sh, shared with gpu_session.sh), replacing the earlier package
+        run = REPO_ROOT / "runs" / "pretrain" / names[0]
+        result = json.loads((run / "result.json").read_text())
+        assert (run / "encoder" / "principal_basis.npz").exists()  # the finished run's package
+        (run / "result.json").write_text(json.dumps({**result, "finished": False}))
+        export = subprocess.run(
+            ["bash", "-c", f"source benchmarks/gpu_lib.sh; export_if_unfinished {run}"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert export.returncode == 0, export.stderr
+        assert f"{names[0]} stopped early: exporting its last checkpoint" in export.stdout
+        assert (run / "encoder" / "encoder_config.json").exists()
+        assert not (run / "encoder" / "principal_basis.npz").exists()  # a fresh export
     finally:
         for name in names:
             subprocess.run(["rm", "-rf", str(REPO_ROOT / "runs" / "pretrain" / name)], check=False)
