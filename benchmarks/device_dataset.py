@@ -14,6 +14,7 @@ check still holds) with a ``device_transport`` record of what changed and of the
 compiled by that LLVM produced (a duplicate's record included), from the build's manifest:
 a toolchain build (``compile.compilers``) then yields its one-compiler control on the device,
 with the same sources, splits and vocabularies, from the one copy that travels.
+``--keep-flag-set NAME`` does the same for one of a build's ``compile.flag_sets``.
 """
 
 from __future__ import annotations
@@ -43,14 +44,20 @@ DROPPED_COLUMNS = ("bitcode",)
 ZSTD_LEVEL = 19
 
 
-def keys_of_llvm_version(manifest: Path, version: str) -> set[str]:
-    """Record keys of the variants that LLVM ``version`` compiled (kept or duplicate)."""
-    rows = pq.read_table(manifest, columns=["key", "status", "llvm_version"]).to_pylist()
-    keys = {row["key"] for row in rows if row["llvm_version"] == version
+_KEEP_WHAT = {"llvm_version": "compiled by LLVM", "flag_set": "compiled with flag set"}
+
+
+def keys_of_variants(manifest: Path, column: str, value: str) -> set[str]:
+    """Record keys of the variants whose manifest ``column`` (``llvm_version`` or
+    ``flag_set``) is ``value`` (kept or duplicate)."""
+    if column not in pq.read_schema(manifest).names:
+        raise SystemExit(f"{manifest} has no column {column!r} (a build made before it existed)")
+    rows = pq.read_table(manifest, columns=["key", "status", column]).to_pylist()
+    keys = {row["key"] for row in rows if row[column] == value
             and row["status"] in ("ok", "duplicate") and row["key"]}
     if not keys:
-        seen = sorted({str(row["llvm_version"]) for row in rows})
-        raise SystemExit(f"{manifest}: no variant compiled by LLVM {version}; it holds {seen}")
+        seen = sorted({str(row[column]) for row in rows})
+        raise SystemExit(f"{manifest}: no variant {_KEEP_WHAT[column]} {value}; it holds {seen}")
     return keys
 
 
@@ -106,16 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=int, default=ZSTD_LEVEL, help="zstd level (1-22)")
     parser.add_argument("--keep-llvm-version", metavar="V",
                         help="keep the records of one compiler's variants (needs --manifest)")
+    parser.add_argument("--keep-flag-set", metavar="NAME",
+                        help="keep the records of one flag set's variants (needs --manifest)")
     parser.add_argument("--manifest", type=Path,
                         help="the build's manifest.parquet (default: SOURCE's)")
     args = parser.parse_args(argv)
     keep, note = None, None
-    if args.keep_llvm_version:
+    wanted = {column: value for column, value in (("llvm_version", args.keep_llvm_version),
+                                                  ("flag_set", args.keep_flag_set)) if value}
+    if wanted:
         manifest = args.manifest or args.source / "manifest.parquet"
         if not manifest.exists():
-            parser.error(f"--keep-llvm-version needs the build's manifest; {manifest} is missing")
-        keep = keys_of_llvm_version(manifest, args.keep_llvm_version)
-        note = {"kept_llvm_version": args.keep_llvm_version}
+            parser.error(f"keeping one toolchain's records needs the build's manifest; "
+                         f"{manifest} is missing")
+        keep = set.intersection(*(keys_of_variants(manifest, column, value)
+                                  for column, value in wanted.items()))
+        note = {f"kept_{column}": value for column, value in wanted.items()}
     compact_dataset(args.source, args.target, tuple(args.splits), keep_keys=keep,
                     level=args.level, note=note)
     size = sum(f.stat().st_size for f in args.target.rglob("*") if f.is_file())

@@ -35,7 +35,7 @@ __all__ = ["FORMAT_VERSION", "build_dataset"]
 
 FORMAT_VERSION = 1
 _META_COLUMNS = ["order", "input", "group", "opt_level", "path", "corpus", "language", "status",
-                 "reason", "message", "ir_sha256", "num_instructions", "llvm_version"]
+                 "reason", "message", "ir_sha256", "num_instructions", "llvm_version", "flag_set"]
 
 # One planned input: (item, include folders, its path inside its input: names its group).
 Planned = tuple[InputItem, tuple[str, ...], str]
@@ -237,8 +237,9 @@ def _read_meta(parts: list[Path]) -> list[dict]:
     """Every variant's metadata, with ``part``: the index of the IR part that holds it."""
     meta = []
     for index, part in enumerate(parts):
-        rows = pq.read_table(part, columns=_META_COLUMNS).to_pylist()
-        meta += [{**row, "part": index} for row in rows]
+        present = [c for c in _META_COLUMNS if c in pq.read_schema(part).names]  # older parts
+        rows = pq.read_table(part, columns=present).to_pylist()
+        meta += [{"flag_set": None, **row, "part": index} for row in rows]
     return meta
 
 
@@ -398,7 +399,8 @@ def _write_manifest(out_dir: Path, meta: list[dict], decisions: dict[int, Decisi
                      "status": decision.status, "reason": decision.reason,
                      "message": decision.message, "ir_sha256": row["ir_sha256"],
                      "key": decision.key, "group": row["group"],
-                     "opt_level": row["opt_level"], "llvm_version": row.get("llvm_version")})
+                     "opt_level": row["opt_level"], "llvm_version": row.get("llvm_version"),
+                     "flag_set": row.get("flag_set")})
     table = pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
     with atomic_path(out_dir / "manifest.parquet") as tmp:
         pq.write_table(table, tmp)

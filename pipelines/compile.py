@@ -154,6 +154,13 @@ class CompileConfig:
     free positive pair beside the levels). Empty: the one ``clang``. Give one or the other.
     The variants are ordered so that neighbours differ in compiler as well as in level (see
     :meth:`variants`)."""
+    flag_sets: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """Named sets of extra clang flags per language, each compiling every source once more
+    at every level with every compiler (e.g. ``{host: {}, spir64: {c: [-target,
+    spir64-unknown-unknown, ...]}}``: another target, or another pass pipeline such as
+    ``-fno-vectorize``, as a free positive pair). A set's flags follow ``extra_flags``; a
+    language a set does not name compiles with ``extra_flags`` alone. Empty: no set. The
+    manifest names each variant's set (``flag_set``)."""
     llvm_as: str | None = None
     """llvm-as executable; None picks the one matching clang's version, then ``llvm-as``."""
 
@@ -182,13 +189,13 @@ class CompileConfig:
                             f"got {self.memory_limit_mb}")
         if self.max_file_bytes < 1:
             problems.append(f"compile.max_file_bytes must be >= 1, got {self.max_file_bytes}")
-        unknown = sorted(set(self.extra_flags) - set(SOURCE_LANGUAGES))
-        if unknown:
-            problems.append(f"compile.extra_flags has unknown languages {unknown}; "
-                            f"use {list(SOURCE_LANGUAGES)}")
-        for language, flags in self.extra_flags.items():
-            if not isinstance(flags, list | tuple) or not all(isinstance(f, str) for f in flags):
-                problems.append(f"compile.extra_flags[{language!r}] must be a list of strings")
+        problems += _flag_problems("compile.extra_flags", self.extra_flags)
+        for name, flags in self.flag_sets.items():
+            if not isinstance(name, str) or not name or not isinstance(flags, dict):
+                problems.append(f"compile.flag_sets must map names to per-language flag lists, "
+                                f"got {name!r}: {flags!r}")
+                continue
+            problems += _flag_problems(f"compile.flag_sets[{name!r}]", flags)
         if problems:
             raise ConfigError(problems)
 
@@ -196,15 +203,17 @@ class CompileConfig:
         """The levels every source is compiled at: ``opt_levels``, else ``(opt_level,)``."""
         return tuple(self.opt_levels) or (self.opt_level,)
 
-    def variants(self) -> tuple[tuple[str, str | None], ...]:
-        """``(level, clang)`` of every variant of a source, in build order (``clang`` None: the
-        default search). With C compilers, round ``r`` gives level ``j`` to compiler
-        ``(j + r) % C``: every (level, compiler) once, neighbours differing in both (the
-        training stream pairs neighbouring variants). One compiler: the levels in order."""
+    def variants(self) -> tuple[tuple[str, str | None, str | None], ...]:
+        """``(level, clang, flag set)`` of every variant of a source, in build order (``clang``
+        None: the default search; flag set None: none). The toolchains are every (compiler,
+        flag set); with T of them, round ``r`` gives level ``j`` to toolchain ``(j + r) % T``:
+        every (level, toolchain) once, neighbours differing in both (the training stream pairs
+        neighbouring variants). One toolchain: the levels in order."""
         levels = self.levels()
-        compilers = tuple(self.compilers) or (self.clang,)
-        return tuple((level, compilers[(j + r) % len(compilers)])
-                     for r in range(len(compilers)) for j, level in enumerate(levels))
+        toolchains = [(clang, flag_set) for clang in (tuple(self.compilers) or (self.clang,))
+                      for flag_set in (tuple(self.flag_sets) or (None,))]
+        return tuple((level, *toolchains[(j + r) % len(toolchains)])
+                     for r in range(len(toolchains)) for j, level in enumerate(levels))
 
     @property
     def first_clang(self) -> str | None:
@@ -214,12 +223,30 @@ class CompileConfig:
 
     def at_level(self, level: str) -> CompileConfig:
         """This config compiling at one level only (``opt_level=level``, no ``opt_levels``),
-        with its first compiler."""
-        return self.at_variant(level, self.first_clang)
+        with its first compiler and its first flag set."""
+        return self.at_variant(level, self.first_clang, next(iter(self.flag_sets), None))
 
-    def at_variant(self, level: str, clang: str | None) -> CompileConfig:
-        """This config compiling one variant: one level, one clang."""
-        return replace(self, opt_level=level, opt_levels=[], compilers=[], clang=clang)
+    def at_variant(self, level: str, clang: str | None, flag_set: str | None = None
+                   ) -> CompileConfig:
+        """This config compiling one variant: one level, one clang, one flag set (its flags
+        appended to ``extra_flags``)."""
+        extra = {language: list(flags) for language, flags in self.extra_flags.items()}
+        for language, flags in (self.flag_sets[flag_set] if flag_set else {}).items():
+            extra[language] = [*extra.get(language, []), *flags]
+        return replace(self, opt_level=level, opt_levels=[], compilers=[], clang=clang,
+                       flag_sets={}, extra_flags=extra)
+
+
+def _flag_problems(name: str, flags_by_language: dict) -> list[str]:
+    """What is wrong with a per-language flag mapping (``extra_flags`` or one flag set)."""
+    problems = []
+    unknown = sorted(set(flags_by_language) - set(SOURCE_LANGUAGES))
+    if unknown:
+        problems.append(f"{name} has unknown languages {unknown}; use {list(SOURCE_LANGUAGES)}")
+    for language, flags in flags_by_language.items():
+        if not isinstance(flags, list | tuple) or not all(isinstance(f, str) for f in flags):
+            problems.append(f"{name}[{language!r}] must be a list of strings")
+    return problems
 
 
 @dataclass(frozen=True, slots=True)

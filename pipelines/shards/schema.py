@@ -76,6 +76,9 @@ MANIFEST_SCHEMA = pa.schema([
     # LLVM that wrote the input's IR: "14.0.6" (bitcode producer, or the text's llvm.ident),
     # ">=19" (a heuristic lower bound from text syntax), null when unknown or never read.
     pa.field("llvm_version", pa.string(), nullable=True),
+    # The variant's compile.flag_sets name; null when the recipe has none (and in manifests
+    # written before flag sets existed, which lack the column).
+    pa.field("flag_set", pa.string(), nullable=True),
 ])
 
 

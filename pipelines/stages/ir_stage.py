@@ -1,6 +1,6 @@
 """Stage 1: one input file to normalised IR and its graph view (node texts still as strings),
 through the front end (``pipelines/frontend``); one row per variant (optimisation level, and
-compiler where the recipe names several)."""
+compiler and flag set where the recipe names several)."""
 
 from __future__ import annotations
 
@@ -34,22 +34,24 @@ IR_PART_SCHEMA = pa.schema([
     ("ir_sha256", pa.string()),
     ("num_instructions", pa.int32()),
     ("llvm_version", pa.string()),  # LLVM that wrote the input's IR (frontend/ir_version.py)
+    ("flag_set", pa.string()),  # the variant's compile.flag_sets name; null: none
     ("ir_text", pa.large_string()),
     ("bitcode", pa.large_binary()),
     *graph_arrow_fields(texts=True),  # GRAPH_COLUMNS, node texts as strings
 ])
 
 
-Variant = tuple[str, str | None]
-"""``(level, clang)`` of one variant (:meth:`CompileConfig.variants`); ``("", None)``: ready IR."""
+Variant = tuple[str, str | None, str | None]
+"""``(level, clang, flag set)`` of one variant (:meth:`CompileConfig.variants`);
+``("", None, None)``: ready IR."""
 
 
 def input_variants(item: InputItem, variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
-    """The variants of one input: a source at every (level, compiler); ready IR, or an input
-    refused before compiling, as one variant with level ``""``."""
+    """The variants of one input: a source at every (level, compiler, flag set); ready IR, or
+    an input refused before compiling, as one variant with level ``""``."""
     if item.rejection is None and item.language in SOURCE_LANGUAGES:
         return variants
-    return (("", None),)
+    return (("", None, None),)
 
 
 class IRStage:
@@ -86,18 +88,19 @@ class IRStage:
                 input_index: int | None = None) -> dict:
         """One variant's row (default: the first variant; level ``""`` for ready IR)."""
         variant = self.variants[0] if variant is None or not variant[0] else variant
-        opt_level = variant[0]
+        opt_level, compiled = variant[0], item.language in SOURCE_LANGUAGES
         row = {"order": order, "input": order if input_index is None else input_index,
-               "group": group, "opt_level": opt_level if item.language in SOURCE_LANGUAGES else "",
+               "group": group, "opt_level": opt_level if compiled else "",
+               "flag_set": variant[2] if compiled else None,
                "path": item.path, "corpus": item.corpus, "language": item.language,
                "status": "failed", "reason": None, "message": None, "ir_sha256": None,
                "num_instructions": 0, "llvm_version": None, "ir_text": None, "bitcode": None,
                **empty_graph_columns()}
         if item.rejection is not None:
-            row["opt_level"] = ""
+            row["opt_level"], row["flag_set"] = "", None
             row["reason"], row["message"] = item.rejection
             return row
-        frontend = self.frontends[variant] if item.language in SOURCE_LANGUAGES else self.frontend
+        frontend = self.frontends[variant] if compiled else self.frontend
         try:
             data = frontend.file_bytes(item.local_path, item.language, include_dirs)
             row["llvm_version"] = ir_llvm_version(data).version

@@ -44,15 +44,16 @@ def test_variants_visit_every_level_and_compiler_once_neighbours_differing_in_bo
                            compilers=["clang-14", "clang-19"])
     variants = config.variants()
     assert len(variants) == len(set(variants)) == 10
-    assert variants[:4] == (("O0", "clang-14"), ("O1", "clang-19"), ("O2", "clang-14"),
-                            ("O3", "clang-19"))
+    assert variants[:4] == (("O0", "clang-14", None), ("O1", "clang-19", None),
+                            ("O2", "clang-14", None), ("O3", "clang-19", None))
     assert all(a[0] != b[0] and a[1] != b[1] for a, b in zip(variants, variants[1:], strict=False))
     # three compilers, two levels: every pair once
     three = CompileConfig(opt_levels=["O0", "O2"], compilers=["a", "b", "c"]).variants()
-    assert sorted(three) == sorted((lv, c) for lv in ("O0", "O2") for c in "abc")
+    assert sorted(three) == sorted((lv, c, None) for lv in ("O0", "O2") for c in "abc")
     # one compiler: the levels in order, with the configured clang
-    assert CompileConfig(opt_levels=["O0", "O3"]).variants() == (("O0", None), ("O3", None))
-    assert CompileConfig(clang="clang-14").variants() == (("O2", "clang-14"),)
+    assert CompileConfig(opt_levels=["O0", "O3"]).variants() == (("O0", None, None),
+                                                                 ("O3", None, None))
+    assert CompileConfig(clang="clang-14").variants() == (("O2", "clang-14", None),)
     one = config.at_variant("O3", "clang-19")
     assert (one.opt_level, one.opt_levels, one.compilers, one.clang) == ("O3", [], [], "clang-19")
     assert config.at_level("O1").clang == "clang-14"
@@ -70,14 +71,43 @@ def test_bad_compiler_lists_are_refused_with_the_reason():
     assert "clang-999 not found" in str(info.value) and "apt-get install clang-999" in str(info.value)
 
 
-def _build(root: Path, compilers: list[str], levels: list[str]) -> Path:
+def test_flag_sets_are_toolchains_too_and_add_their_flags_last():
+    config = CompileConfig(opt_levels=["O0", "O2", "O3"], compilers=["a", "b"],
+                           extra_flags={"c": ["-DX"]},
+                           flag_sets={"host": {}, "spir": {"c": ["-target", "spir64"]}})
+    variants = config.variants()
+    assert len(variants) == len(set(variants)) == 12  # 3 levels x 2 compilers x 2 flag sets
+    assert {v[1:] for v in variants} == {(c, f) for c in "ab" for f in ("host", "spir")}
+    assert all(a[0] != b[0] and a[1:] != b[1:] for a, b in zip(variants, variants[1:],
+                                                                strict=False))
+    spir = config.at_variant("O2", "b", "spir")
+    assert spir.extra_flags == {"c": ["-DX", "-target", "spir64"]} and spir.flag_sets == {}
+    assert config.at_variant("O2", "b", "host").extra_flags == {"c": ["-DX"]}
+    assert config.extra_flags == {"c": ["-DX"]}  # the recipe's own flags stay as they were
+    assert config.at_level("O3").extra_flags == {"c": ["-DX"]}  # the first set: host
+
+
+def test_bad_flag_sets_are_refused_with_the_reason():
+    with pytest.raises(ConfigError) as info:
+        CompileConfig(flag_sets={"x": {"fortran": ["-O1"]}})
+    assert "compile.flag_sets['x'] has unknown languages ['fortran']" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        CompileConfig(flag_sets={"x": {"c": "-O1"}})
+    assert "compile.flag_sets['x']['c'] must be a list of strings" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        CompileConfig(flag_sets={"x": ["-O1"]})
+    assert "must map names to per-language flag lists" in str(info.value)
+
+
+def _build(root: Path, compilers: list[str], levels: list[str],
+           flag_sets: dict | None = None) -> Path:
     corpus = root / "corpus"
     corpus.mkdir(parents=True)
     for name, text in SOURCES.items():
         (corpus / name).write_text(text)
     config = BuildConfig(
         name="compilers-test", inputs=[InputSpec(path=str(corpus), corpus="tiny")],
-        compile=CompileConfig(opt_levels=levels, compilers=compilers),
+        compile=CompileConfig(opt_levels=levels, compilers=compilers, flag_sets=flag_sets or {}),
         vocab=VocabularyConfig(tokenizer_vocab_size=256, node_vocab_max_size=64),
         split=SplitConfig(validation_fraction=0.0, test_fraction=0.0),
         shards=ShardConfig(inputs_per_task=2, tasks_per_shard_task=1),
@@ -182,3 +212,34 @@ def test_two_real_toolchains_give_distinct_optimised_variants(clang19_dataset, t
     assert set(rows["key"].to_pylist()) <= keys
     assert control["splits"]["train"]["records"] == len(keys)
     assert json.loads((tmp_path / "c14" / "index.json").read_text())["device_transport"]
+
+
+@pytest.fixture(scope="module")
+def flag_set_dataset(tmp_path_factory: pytest.TempPathFactory, require_clang: str) -> Path:
+    """Two flag sets, the plain pipeline and one without the vectorisers, at O0 and O2."""
+    return _build(tmp_path_factory.mktemp("flag_sets"), [], ["O0", "O2"],
+                  {"plain": {}, "novec": {"c": ["-fno-vectorize", "-fno-slp-vectorize"]}})
+
+
+def test_flag_sets_give_variants_named_in_the_manifest(flag_set_dataset, tmp_path):
+    manifest = pq.read_table(flag_set_dataset / "manifest.parquet").to_pylist()
+    by_source: dict[str, list[dict]] = {}
+    for row in manifest:
+        by_source.setdefault(Path(row["path"]).name, []).append(row)
+    for rows in by_source.values():
+        assert [(r["opt_level"], r["flag_set"]) for r in rows] == [
+            ("O0", "plain"), ("O2", "novec"), ("O0", "novec"), ("O2", "plain")]
+        assert rows[2]["status"] == "duplicate"  # at O0 nothing vectorises: the same program
+    loops = {r["flag_set"]: r for r in by_source["loops.c"] if r["opt_level"] == "O2"}
+    assert loops["plain"]["status"] == loops["novec"]["status"] == "ok"
+    assert loops["plain"]["key"] != loops["novec"]["key"]  # the vectorised loop differs
+    device = _device_dataset()
+    device.main([str(flag_set_dataset), str(tmp_path / "plain"), "--keep-flag-set", "plain"])
+    kept = load_index(tmp_path / "plain")
+    keys = {r["key"] for r in manifest if r["flag_set"] == "plain"
+            and r["status"] in ("ok", "duplicate")}
+    assert kept["splits"]["train"]["records"] == len(keys)
+    assert kept["device_transport"]["kept_flag_set"] == "plain"
+    with pytest.raises(SystemExit) as info:
+        device.main([str(flag_set_dataset), str(tmp_path / "none"), "--keep-flag-set", "spir"])
+    assert "no variant compiled with flag set spir" in str(info.value)
