@@ -80,8 +80,8 @@ def compact_dataset(source: Path, target: Path, splits: tuple[str, ...], *,
     kept = pa.array(sorted(keep_keys)) if keep_keys is not None else None
     for split, entry in compacted["splits"].items():
         entry["wds"] = []
-        if split not in splits:
-            entry["parquet"] = []
+        if split not in splits:  # not copied: the copy holds none of its records
+            entry["parquet"], entry["records"] = [], 0
             continue
         for shard in entry["parquet"]:
             table = pq.read_table(source / shard["path"])
