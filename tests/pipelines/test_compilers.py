@@ -243,3 +243,16 @@ def test_flag_sets_give_variants_named_in_the_manifest(flag_set_dataset, tmp_pat
     with pytest.raises(SystemExit) as info:
         device.main([str(flag_set_dataset), str(tmp_path / "none"), "--keep-flag-set", "spir"])
     assert "no variant compiled with flag set spir" in str(info.value)
+
+
+def test_ir_parts_written_before_flag_sets_still_resume(tmp_path):
+    import pyarrow as pa
+
+    from mirencoder.pipelines.build import _META_COLUMNS, _read_meta
+
+    older = {name: pa.array([None], pa.string()) for name in _META_COLUMNS if name != "flag_set"}
+    older.update(order=pa.array([0], pa.int64()), input=pa.array([0], pa.int64()),
+                 num_instructions=pa.array([3], pa.int32()))
+    pq.write_table(pa.table(older), tmp_path / "part-00000.parquet")
+    (row,) = _read_meta([tmp_path / "part-00000.parquet"])
+    assert row["flag_set"] is None and row["part"] == 0 and row["num_instructions"] == 3
