@@ -50,9 +50,10 @@ _KEEP_WHAT = {"llvm_version": "compiled by LLVM", "flag_set": "compiled with fla
 def keys_of_variants(manifest: Path, column: str, value: str) -> set[str]:
     """Record keys of the variants whose manifest ``column`` (``llvm_version`` or
     ``flag_set``) is ``value`` (kept or duplicate)."""
-    if column not in pq.read_schema(manifest).names:
+    parquet = pq.ParquetFile(manifest)
+    if column not in parquet.schema_arrow.names:
         raise SystemExit(f"{manifest} has no column {column!r} (a build made before it existed)")
-    rows = pq.read_table(manifest, columns=["key", "status", column]).to_pylist()
+    rows = parquet.read(columns=["key", "status", column]).to_pylist()
     keys = {row["key"] for row in rows if row[column] == value
             and row["status"] in ("ok", "duplicate") and row["key"]}
     if not keys:

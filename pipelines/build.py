@@ -237,8 +237,9 @@ def _read_meta(parts: list[Path]) -> list[dict]:
     """Every variant's metadata, with ``part``: the index of the IR part that holds it."""
     meta = []
     for index, part in enumerate(parts):
-        present = [c for c in _META_COLUMNS if c in pq.read_schema(part).names]  # older parts
-        rows = pq.read_table(part, columns=present).to_pylist()
+        parquet = pq.ParquetFile(part)  # older parts lack the newer columns
+        rows = parquet.read(columns=[c for c in _META_COLUMNS
+                                     if c in parquet.schema_arrow.names]).to_pylist()
         meta += [{"flag_set": None, **row, "part": index} for row in rows]
     return meta
 
