@@ -8,6 +8,7 @@ the row); ``packages`` (row -> package folder); ``note``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,28 +109,43 @@ def toolchain_study_markdown(section: dict[str, Any]) -> str:
 
 
 def draw_toolchain_study(section: dict[str, Any], png: Path) -> Path:
-    """Per arm, each run as a dot: cross-toolchain top-1 (left) and DevMap leakage-free, mean
-    of the four settings (right)."""
+    """Per arm, each run as a dot: cross-toolchain top-1, DevMap leakage-free (mean of the four
+    settings) and the decision probe's vectorised? on template folds, one panel each."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     columns = section["columns"]
-    top1 = columns.index("cross-toolchain top-1 %")
     devmap = [i for i, name in enumerate(columns) if name.startswith("DevMap LF")]
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 0.5 * len(section["arms"]) + 1.4), sharey=True)
-    for y, arm in enumerate(section["arms"]):
-        for ax, pick in ((axes[0], lambda v: v[top1]),
-                         (axes[1], lambda v: None if any(v[i] is None for i in devmap)
-                          else float(np.mean([v[i] for i in devmap])))):
+
+    def column(name: str) -> Callable[[list], float | None]:
+        index = columns.index(name)
+        return lambda values: values[index]
+
+    def devmap_mean(values: list) -> float | None:
+        if any(values[i] is None for i in devmap):
+            return None
+        return float(np.mean([values[i] for i in devmap]))
+
+    panels = [("cross-toolchain top-1 %", column("cross-toolchain top-1 %")),
+              ("DevMap leakage-free, mean of the four settings, %", devmap_mean)]
+    template = "decisions vectorised? (template folds) %"
+    if template in columns:
+        panels.append(("vectorised? from -O0 IR, template folds, %", column(template)))
+    arms = section["arms"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.4,
+                                                      0.5 * len(arms) + 1.4), sharey=True)
+    for y, arm in enumerate(arms):
+        for ax, (_, pick) in zip(axes, panels, strict=True):
             xs = [x for x in (pick(v) for v in arm["values"].values()) if x is not None]
             ax.scatter(xs, [y] * len(xs), color=f"C{y % 10}", s=28, alpha=0.8)
-    axes[0].set_yticks(range(len(section["arms"])), [a["label"] for a in section["arms"]],
-                       fontsize=7)
+    labels = [textwrap.fill(a["label"], 34) for a in arms]
+    axes[0].set_yticks(range(len(arms)), labels, fontsize=7)
     axes[0].invert_yaxis()
-    axes[0].set_xlabel("cross-toolchain top-1 %", fontsize=8)
-    axes[1].set_xlabel("DevMap leakage-free, mean of the four settings, %", fontsize=8)
-    for ax in axes:
+    for ax, (title, _) in zip(axes, panels, strict=True):
+        ax.set_xlabel(title, fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     return save_figure(fig, png)
