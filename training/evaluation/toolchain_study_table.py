@@ -90,8 +90,8 @@ def _cell(values: list[float | None], digits: int) -> str:
 def toolchain_study_markdown(section: dict[str, Any]) -> str:
     """The section's table: one line per arm, mean (range over its runs) per column."""
     digits = dict(COLUMNS)
-    title = ("Toolchain variants as positive pairs (clang 14 + clang 19, or host + spir64, "
-             "variants of each source)")
+    title = ("Toolchain variants as positive pairs (clang 14 + clang 19, host + spir64, or two "
+             "pass pipelines, variants of each source)")
     lines = [f"## {title}", "", section.get("note", ""), "",
              "| arm | " + " | ".join(section["columns"]) + " |",
              "|---|" + "---|" * len(section["columns"])]
