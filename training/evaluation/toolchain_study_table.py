@@ -131,10 +131,9 @@ def draw_toolchain_study(section: dict[str, Any], png: Path) -> Path:
         return float(np.mean([values[i] for i in devmap]))
 
     panels = [("cross-toolchain top-1 %", column("cross-toolchain top-1 %")),
-              ("DevMap leakage-free, mean of the four settings, %", devmap_mean)]
-    template = "decisions vectorised? (template folds) %"
-    if template in columns:
-        panels.append(("vectorised? from -O0 IR, template folds, %", column(template)))
+              ("DevMap leakage-free, mean of the four settings, %", devmap_mean),
+              ("vectorised? from -O0 IR, template folds, %",
+               column("decisions vectorised? (template folds) %"))]
     arms = section["arms"]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.4,
                                                       0.5 * len(arms) + 1.4), sharey=True)
