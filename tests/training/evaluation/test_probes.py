@@ -33,6 +33,7 @@ from mirencoder.training.evaluation.probes import (
     run_probes,
 )
 from mirencoder.training.evaluation.probes.compile_cache import ProbeCompiler
+from mirencoder.training.evaluation.probes.config import JOTAI_LOOP_FILTER
 from mirencoder.training.evaluation.probes.decisions import (
     classification_scores,
     grouped_folds,
@@ -51,7 +52,11 @@ from mirencoder.training.evaluation.probes.retrieval import (
     deduplicate_variants,
     map_at_r,
 )
-from mirencoder.training.evaluation.probes.sources import SourceFile, source_identity
+from mirencoder.training.evaluation.probes.sources import (
+    SourceFile,
+    filter_sources,
+    source_identity,
+)
 from mirencoder.training.evaluation.probes.suite import decision_scores, repeated_scores
 from mirencoder.training.evaluation.probes.twin import resolve_untrained_twin
 from mirencoder.training.evaluation.programs import EvalProgram
@@ -436,6 +441,45 @@ def test_config_validation() -> None:
     message = str(error.value)
     assert "opt_levels" in message and "controls" in message and "folds" in message
     assert json.dumps(ProbeConfig().to_dict())
+    bad = CorpusSource("c", "c.tar.gz", "*.c", decision_filter="for(", decision_candidates=-1)
+    with pytest.raises(ConfigError) as error:
+        ProbeConfig(corpora=(bad,))
+    assert "decision_filter is not a regex" in str(error.value)
+    assert "decision_candidates must be >= 0" in str(error.value)
+
+
+_JOTAI_SEPARATOR = "// " + "-" * 73 + " //"
+
+
+def _jotai_like(body: str, helpers: str = "") -> str:
+    """A file laid out as Jotai's: preamble, the function, the driver's helpers, ``main``."""
+    return (f"#include <stdlib.h>\nint next_i() {{ return 3; }}\n\n{_JOTAI_SEPARATOR}\n\n"
+            f"{body}\n\n{_JOTAI_SEPARATOR}\n{helpers}\n{_JOTAI_SEPARATOR}\n\n"
+            "int main(int argc, char *argv[]) {\n  int *a = malloc(64);\n"
+            "  for(int _i0 = 0; _i0 < 16; _i0++) a[_i0] = next_i();\n  return f(a, 16);\n}\n")
+
+
+def test_jotai_loop_filter_sees_loops_outside_the_driver(tmp_path: Path) -> None:
+    texts = {
+        "loop": _jotai_like("int f(int *a, int n) {\n  int s = 0;\n"
+                            "  for (int i = 0; i < n; i++) s += a[i];\n  return s;\n}"),
+        "while": _jotai_like("int f(int *a, int n) {\n  while(n--) a[n] = 0;\n  return 0;\n}"),
+        "do": _jotai_like("int f(int *a, int n) {\n  do { n--; } while (n);\n  return n;\n}"),
+        "helper": _jotai_like("int f(int *a, int n) { return a[n]; }",
+                              "void _delete(int *p) {\n  for (;;) free(p);\n}"),
+        "no_loop": _jotai_like("int f(int *a, int n) {\n  int format = a[0];\n"
+                               "  return n > 0 ? format : 0; /* for (x) */\n}"),
+        "main_only": _jotai_like("int f(int *a, int n) { return a[n] + n; }"),
+    }
+    texts["no_loop"] = texts["no_loop"].replace("/* for (x) */", "")
+    sources = []
+    for stem, text in texts.items():
+        path = tmp_path / f"{stem}.c"
+        path.write_text(text)
+        sources.append(SourceFile("jotaibench", str(path), path, ("", str(path))))
+    kept = {s.local_path.stem for s in filter_sources(sources, JOTAI_LOOP_FILTER)}
+    # the driver's helpers are not main: their loops are decided too, so they stay candidates
+    assert kept == {"loop", "while", "do", "helper"}
 
 
 # ----------------------------------------------------------------------------- end to end

@@ -16,7 +16,7 @@ from .config import ProbeConfig
 from .heldout import HeldOutSelection, read_manifest_view, select_held_out, unchecked_selection
 from .remarks import parse_optimization_record, program_decision
 from .retrieval import deduplicate_variants
-from .sources import SourceFile, discover_sources, sample_sources, template_of
+from .sources import SourceFile, discover_sources, filter_sources, sample_sources, template_of
 
 __all__ = ["TASKS", "RetrievalSet", "DecisionSet", "ProbeData", "prepare_probe_programs",
            "variant_program", "normalized_digest"]
@@ -125,10 +125,17 @@ def _retrieval_set(config: ProbeConfig, selection: HeldOutSelection,
 def _decision_set(config: ProbeConfig, selection: HeldOutSelection,
                   compiler: ProbeCompiler) -> DecisionSet:
     templates = {c.name: c.template_pattern for c in config.corpora}
+    corpus_by_name = {c.name: c for c in config.corpora}
     candidates: list[SourceFile] = []
-    for eligible in selection.sources.values():
-        candidates += sample_sources(eligible, config.decision_candidates_per_corpus,
-                                     config.seed, "decisions")
+    filtered: dict[str, int] = {}
+    for name, eligible in selection.sources.items():
+        corpus = corpus_by_name[name]
+        if corpus.decision_filter is not None:
+            eligible = filter_sources(eligible, corpus.decision_filter)
+            filtered[name] = len(eligible)
+        count = (config.decision_candidates_per_corpus if corpus.decision_candidates is None
+                 else corpus.decision_candidates)
+        candidates += sample_sources(eligible, count, config.seed, "decisions")
     records = compiler.map(compiler.remarks, [(s,) for s in candidates])
     reasons: dict[str, Counter[str]] = {}
     qualified = []
@@ -168,6 +175,7 @@ def _decision_set(config: ProbeConfig, selection: HeldOutSelection,
         for task, label in decision.labels().items():
             labels[task].append(label)
     counts = {
+        **({"eligible_after_filter": filtered} if filtered else {}),
         "candidates": dict(Counter(s.corpus for s in candidates)),
         "outcomes": {c: dict(sorted(r.items())) for c, r in reasons.items()},
         "programs": dict(Counter(corpora)),

@@ -12,7 +12,7 @@ from pathlib import Path
 from ....infra.errors import ConfigError
 from .config import CorpusSource, ProbeConfig
 
-__all__ = ["SourceFile", "source_identity", "discover_sources", "sample_sources",
+__all__ = ["SourceFile", "source_identity", "discover_sources", "filter_sources", "sample_sources",
            "template_of", "template_of_id"]
 
 
@@ -96,6 +96,13 @@ def _matching(items: Sequence, corpus: CorpusSource) -> list[SourceFile]:
         if fnmatch.fnmatchcase(identity[1], corpus.member_glob):
             out.append(SourceFile(corpus.name, item.path, Path(item.local_path), identity))
     return sorted(out, key=lambda s: s.identity)
+
+
+def filter_sources(sources: Sequence[SourceFile], pattern: str) -> list[SourceFile]:
+    """The sources whose text matches ``pattern`` (``re.search`` with DOTALL and MULTILINE);
+    unreadable bytes are replaced, so no source is dropped for its encoding alone."""
+    regex = re.compile(pattern, re.S | re.M)
+    return [s for s in sources if regex.search(s.local_path.read_text(errors="replace"))]
 
 
 def sample_sources(sources: Sequence[SourceFile], count: int, seed: int,
