@@ -9,6 +9,7 @@ from .ablation_table import ablations_markdown
 from .basis_table import basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
+from .decision_probe_table import decision_probe_markdown
 from .finetune_table import finetune_markdown, finetune_sections, finetune_statements
 from .label_efficiency_table import (
     DECISIONS,
@@ -413,6 +414,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
     if summary.get("toolchain_variants"):
         out += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
+    if summary.get("decision_probe_arms"):
+        out += ["", decision_probe_markdown(summary["decision_probe_arms"]).rstrip()]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):

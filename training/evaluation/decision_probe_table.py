@@ -1,0 +1,211 @@
+"""Compiler decisions by arm: the section, its tables and its figure (the command is
+``decision_probe_study.py``).
+
+Section layout (``results/summary.json`` key ``decision_probe_arms``): ``columns`` (names);
+``arms``, each ``{"label", "rows", "values": {row: [value per column]}}`` (a row is a probe
+folder, ``#method`` naming another method than the fused ``encoder``); ``controls``
+(``{method: [value per column]}``, the majority class included); ``twins`` (the arm the others
+are measured against); ``programs`` (the decision probe's counts, equal in every folder);
+``note``.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .figures import save_figure
+
+__all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "probe_row", "decision_section",
+           "decision_probe_markdown", "decision_probe_statements", "draw_decision_probe"]
+
+KEY = "decision_probe_arms"
+TASKS = (("vectorized", "vectorised?"), ("vf", "VF"), ("ic", "IC"))
+GROUPINGS = (("source", "source folds"), ("template", "template folds"))
+METRICS = (("accuracy", "accuracy"), ("macro_f1", "macro-F1"))
+COLUMNS = ("invariance MAP@R", *(
+    f"{task_title} {metric_title} ({grouping_title})"
+    for metric, metric_title in METRICS for grouping, grouping_title in GROUPINGS
+    for task, task_title in TASKS))
+HEADLINE = "vectorised? accuracy (template folds)"
+HEADLINE_F1 = "vectorised? macro-F1 (template folds)"
+
+
+def _split_row(row: str) -> tuple[Path, str]:
+    folder, _, method = row.partition("#")
+    return Path(folder), method or "encoder"
+
+
+def _probes(folder: Path) -> dict[str, Any]:
+    path = folder / "probes.json"
+    if not path.is_file():
+        raise ValueError(f"{folder}: no probes.json (run `mirencoder eval probes --out-dir` there)")
+    return json.loads(path.read_text())
+
+
+def _values(data: dict[str, Any], method: str) -> list[float | None]:
+    retrieval = data["retrieval"]["methods"].get(method, {}).get("map_at_r")
+    out: list[float | None] = [retrieval]
+    groupings = data["decisions"]["groupings"]
+    for metric, _ in METRICS:
+        for grouping, _ in GROUPINGS:
+            for task, _ in TASKS:
+                info = groupings.get(grouping, {}).get(task, {})
+                scores = (info.get("majority") if method == "majority class"
+                          else info.get("methods", {}).get(method))
+                out.append(100 * scores[metric] if scores else None)
+    return out
+
+
+def probe_row(row: str) -> tuple[list[float | None], dict[str, Any]]:
+    """One row's value per :data:`COLUMNS` and its folder's decision counts.
+
+    Raises:
+        ValueError: no probes.json there, or the method is not in it.
+    """
+    folder, method = _split_row(row)
+    data = _probes(folder)
+    if method not in data["methods"]:
+        raise ValueError(f"{folder}: no method {method!r} (it has {sorted(data['methods'])})")
+    return _values(data, method), data["decisions"]["counts"]
+
+
+def decision_section(arms: list[tuple[str, list[str]]], twins: str, controls: str | None,
+                     note: str = "") -> dict[str, Any]:
+    """The section; refuses folders whose decision probe chose other programs.
+
+    Raises:
+        ValueError: an unknown twins label, a missing folder or method, or unequal programs.
+    """
+    if twins not in [label for label, _ in arms]:
+        raise ValueError(f"--twins {twins!r} is not an arm label")
+    counts: dict[str, Any] | None = None
+    values: dict[str, dict[str, list[float | None]]] = {}
+    for label, rows in arms:
+        values[label] = {}
+        for row in rows:
+            values[label][row], row_counts = probe_row(row)
+            if counts is None:
+                counts = row_counts
+            elif row_counts != counts:
+                raise ValueError(f"{row}: its decision probe chose other programs than the "
+                                 "first row's (same settings and --dataset needed)")
+    control_values: dict[str, list[float | None]] = {}
+    if controls:
+        data = _probes(Path(controls))
+        if data["decisions"]["counts"] != counts:
+            raise ValueError(f"{controls}: its decision probe chose other programs")
+        control_values["majority class"] = _values(data, "majority class")
+        for method in data["methods"]:
+            if not method.startswith("encoder"):
+                control_values[method] = _values(data, method)
+    return {"columns": list(COLUMNS), "twins": twins,
+            "arms": [{"label": label, "rows": rows, "values": values[label]}
+                     for label, rows in arms],
+            "controls": control_values, "programs": counts or {}, "note": note}
+
+
+def _cell(values: list[float | None], digits: int) -> str:
+    present = [v for v in values if v is not None]
+    if not present:
+        return "–"
+    mean = f"{np.mean(present):.{digits}f}"
+    if len(present) == 1:
+        return mean
+    return f"{mean} ({min(present):.{digits}f}–{max(present):.{digits}f})"
+
+
+def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[float]:
+    index = section["columns"].index(name)
+    return [v[index] for v in arm["values"].values() if v[index] is not None]
+
+
+def decision_probe_statements(section: dict[str, Any]) -> list[str]:
+    """Each arm against the twins on the headline columns: mean difference, runs above the best
+    twin."""
+    twins = next(a for a in section["arms"] if a["label"] == section["twins"])
+    out = []
+    for arm in section["arms"]:
+        if arm is twins:
+            continue
+        parts = []
+        for name in (HEADLINE, HEADLINE_F1):
+            mine, theirs = _column(section, arm, name), _column(section, twins, name)
+            if mine and theirs:
+                above = sum(v > max(theirs) for v in mine)
+                parts.append(f"{name} {np.mean(mine):.1f} against {np.mean(theirs):.1f} "
+                             f"({np.mean(mine) - np.mean(theirs):+.1f} points; {above} of "
+                             f"{len(mine)} runs above the best twin)")
+        out.append(f"{arm['label']}: " + "; ".join(parts))
+    return out
+
+
+def _table(section: dict[str, Any], names: list[str], digits: int) -> list[str]:
+    index = [section["columns"].index(n) for n in names]
+    lines = ["| arm | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for arm in section["arms"]:
+        cells = [_cell([v[i] for v in arm["values"].values()], digits if i else 3)
+                 for i in index]
+        lines.append(f"| {arm['label']} ({len(arm['rows'])}) | " + " | ".join(cells) + " |")
+    for method, values in section.get("controls", {}).items():
+        cells = [_cell([values[i]], digits if i else 3) for i in index]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def decision_probe_markdown(section: dict[str, Any]) -> str:
+    """Two tables (accuracy with MAP@R, then macro-F1), one line per arm (mean, range over its
+    runs) and per control, the statements and the figure."""
+    columns = section["columns"]
+    programs = section.get("programs", {})
+    title = ("Compiler decisions on the enlarged probe (NeuroVectorizer kernels and every "
+             "held-out Jotai loop), by arm")
+    lines = [f"## {title}", "", section.get("note", ""), ""]
+    if programs:
+        lines += ["Programs: " + ", ".join(f"{c} {n}" for c, n in
+                                           programs.get("programs", {}).items())
+                  + "; groups: " + ", ".join(f"{g} {n}" for g, n in
+                                            programs.get("groups", {}).items()) + ".", ""]
+    accuracy = [c for c in columns if "accuracy" in c]
+    f1 = [c for c in columns if "macro-F1" in c]
+    lines += _table(section, [columns[0], *accuracy], 1) + [""] + _table(section, f1, 1)
+    lines += ["", "Against the untrained twins:", ""]
+    lines += [f"- {s}" for s in decision_probe_statements(section)]
+    if section.get("figure"):
+        lines += ["", f"![compiler decisions by arm]({section['figure']})"]
+    lines += ["", "Rows: " + "; ".join(f"{a['label']}: " + ", ".join(f"`{r}`" for r in a["rows"])
+                                       for a in section["arms"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
+    """Per arm, each run as a dot: vectorised? accuracy and macro-F1 on template folds, the
+    controls as vertical lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = section["arms"]
+    panels = (HEADLINE, HEADLINE_F1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(arms) + 1.8), sharey=True)
+    for ax, name in zip(axes, panels, strict=True):
+        for y, arm in enumerate(arms):
+            xs = _column(section, arm, name)
+            ax.scatter(xs, [y] * len(xs), color=f"C{y % 10}", s=28, alpha=0.8)
+        index = section["columns"].index(name)
+        for k, (method, values) in enumerate(section.get("controls", {}).items()):
+            if values[index] is not None and method != "random":
+                ax.axvline(values[index], color="0.4", ls=(0, (1 + k, 2)), lw=1,
+                           label=method)
+        ax.set_xlabel(f"{name}, %", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(arms)), [textwrap.fill(a["label"], 34) for a in arms],
+                       fontsize=7)
+    axes[0].invert_yaxis()
+    axes[1].legend(fontsize=6, loc="lower right")
+    return save_figure(fig, png)
