@@ -20,7 +20,7 @@ import numpy as np
 
 from .figures import save_figure
 
-__all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "probe_row", "decision_section",
+__all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "corpus_columns", "probe_row", "decision_section",
            "decision_probe_markdown", "decision_probe_statements", "draw_decision_probe"]
 
 KEY = "decision_probe_arms"
@@ -47,17 +47,32 @@ def _probes(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _values(data: dict[str, Any], method: str) -> list[float | None]:
+def corpus_columns(corpora: list[str]) -> list[str]:
+    """The by-corpus columns: the headline task on template folds, on each corpus's rows."""
+    return [f"{corpus}: vectorised? {title} (template folds)"
+            for corpus in corpora for _, title in METRICS]
+
+
+def _values(data: dict[str, Any], method: str, corpora: list[str]) -> list[float | None]:
     retrieval = data["retrieval"]["methods"].get(method, {}).get("map_at_r")
     out: list[float | None] = [retrieval]
     groupings = data["decisions"]["groupings"]
+
+    def scores_of(grouping: str, task: str) -> dict[str, Any] | None:
+        info = groupings.get(grouping, {}).get(task, {})
+        return (info.get("majority") if method == "majority class"
+                else info.get("methods", {}).get(method))
+
     for metric, _ in METRICS:
         for grouping, _ in GROUPINGS:
             for task, _ in TASKS:
-                info = groupings.get(grouping, {}).get(task, {})
-                scores = (info.get("majority") if method == "majority class"
-                          else info.get("methods", {}).get(method))
+                scores = scores_of(grouping, task)
                 out.append(100 * scores[metric] if scores else None)
+    by_corpus = (scores_of("template", "vectorized") or {}).get("by_corpus", {})
+    for corpus in corpora:
+        for metric, _ in METRICS:  # folders scored before by-corpus scores existed: None
+            value = by_corpus.get(corpus, {}).get(metric)
+            out.append(100 * value if value is not None else None)
     return out
 
 
@@ -71,7 +86,8 @@ def probe_row(row: str) -> tuple[list[float | None], dict[str, Any]]:
     data = _probes(folder)
     if method not in data["methods"]:
         raise ValueError(f"{folder}: no method {method!r} (it has {sorted(data['methods'])})")
-    return _values(data, method), data["decisions"]["counts"]
+    counts = data["decisions"]["counts"]
+    return _values(data, method, sorted(counts.get("programs", {}))), counts
 
 
 def decision_section(arms: list[tuple[str, list[str]]], twins: str, controls: str | None,
@@ -99,11 +115,13 @@ def decision_section(arms: list[tuple[str, list[str]]], twins: str, controls: st
         data = _probes(Path(controls))
         if data["decisions"]["counts"] != counts:
             raise ValueError(f"{controls}: its decision probe chose other programs")
-        control_values["majority class"] = _values(data, "majority class")
+        corpora = sorted((counts or {}).get("programs", {}))
+        control_values["majority class"] = _values(data, "majority class", corpora)
         for method in data["methods"]:
             if not method.startswith("encoder"):
-                control_values[method] = _values(data, method)
-    return {"columns": list(COLUMNS), "twins": twins,
+                control_values[method] = _values(data, method, corpora)
+    columns = [*COLUMNS, *corpus_columns(sorted((counts or {}).get("programs", {})))]
+    return {"columns": columns, "twins": twins,
             "arms": [{"label": label, "rows": rows, "values": values[label]}
                      for label, rows in arms],
             "controls": control_values, "programs": counts or {}, "note": note}
@@ -148,8 +166,8 @@ def _table(section: dict[str, Any], names: list[str], digits: int) -> list[str]:
     index = [section["columns"].index(n) for n in names]
     lines = ["| arm | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for arm in section["arms"]:
-        cells = [_cell([v[i] for v in arm["values"].values()], digits if i else 3)
-                 for i in index]
+        cells = [_cell([v[i] if i < len(v) else None for v in arm["values"].values()],
+                       digits if i else 3) for i in index]
         lines.append(f"| {arm['label']} ({len(arm['rows'])}) | " + " | ".join(cells) + " |")
     for method, values in section.get("controls", {}).items():
         cells = [_cell([values[i]], digits if i else 3) for i in index]
@@ -170,9 +188,13 @@ def decision_probe_markdown(section: dict[str, Any]) -> str:
                                            programs.get("programs", {}).items())
                   + "; groups: " + ", ".join(f"{g} {n}" for g, n in
                                             programs.get("groups", {}).items()) + ".", ""]
-    accuracy = [c for c in columns if "accuracy" in c]
-    f1 = [c for c in columns if "macro-F1" in c]
+    by_corpus = columns[len(COLUMNS):]
+    accuracy = [c for c in COLUMNS if "accuracy" in c]
+    f1 = [c for c in COLUMNS if "macro-F1" in c]
     lines += _table(section, [columns[0], *accuracy], 1) + [""] + _table(section, f1, 1)
+    if by_corpus:
+        lines += ["", "The same out-of-fold predictions scored on each corpus's programs alone:",
+                  ""] + _table(section, by_corpus, 1)
     lines += ["", "Against the untrained twins:", ""]
     lines += [f"- {s}" for s in decision_probe_statements(section)]
     if section.get("figure"):

@@ -24,7 +24,10 @@ COUNTS = {"programs": {"jotaibench": 540, "neurovectorizer-loops": 283},
 
 
 def _scores(accuracy: float) -> dict:
-    return {"accuracy": accuracy, "macro_f1": accuracy - 0.1}
+    return {"accuracy": accuracy, "macro_f1": accuracy - 0.1,
+            "by_corpus": {"jotaibench": {"accuracy": accuracy - 0.05, "macro_f1": 0.5},
+                          "neurovectorizer-loops": {"accuracy": accuracy + 0.05,
+                                                    "macro_f1": 0.6}}}
 
 
 def _folder(root: Path, name: str, accuracy: dict[str, float], map_at_r: float | None = 0.5,
@@ -75,6 +78,13 @@ def test_rows_arms_controls_and_the_comparison_with_the_twins(folders):
     assert "| opcode-histogram | – | 74.0 |" in table and "| majority class | – | 75.0 |" in table
     assert "Programs: jotaibench 540, neurovectorizer-loops 283; groups: source 823" in table
     assert "what it shows" in table
+    assert section["columns"][len(COLUMNS):] == [
+        "jotaibench: vectorised? accuracy (template folds)",
+        "jotaibench: vectorised? macro-F1 (template folds)",
+        "neurovectorizer-loops: vectorised? accuracy (template folds)",
+        "neurovectorizer-loops: vectorised? macro-F1 (template folds)"]
+    assert "| runs (2) | 73.0 (71.0–75.0) | 50.0 (50.0–50.0) | 83.0 (81.0–85.0) |" in table
+    assert "| majority class | 70.0 | 50.0 | 80.0 | 60.0 |" in table
 
 
 def test_folders_of_other_programs_and_unknown_rows_are_refused(tmp_path, folders):

@@ -355,6 +355,22 @@ def test_repeated_fold_seeds_average_and_spread(synthetic_decisions) -> None:
                ["source"]["vectorized"]["methods"]["noisy"]["accuracy"] for seed in range(4)]
     assert repeated["methods"]["noisy"]["accuracy"] == pytest.approx(np.mean(singles))
     assert "fold_repeats must be >= 1" in str(_config_error(fold_repeats=0))
+    assert "by_corpus" not in repeated["majority"] or repeated["majority"]["by_corpus"] == {}
+
+
+def test_scores_by_corpus_split_the_pooled_predictions(synthetic_decisions) -> None:
+    data, yes = synthetic_decisions(60)
+    data.corpora = ["a" if i < 20 else "b" for i in range(60)]
+    # the signal is clean on corpus a and absent on corpus b
+    signal = np.where(np.arange(60)[:, None] < 20, yes, 0.5)
+    config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)
+    task = decision_scores({"m": signal}, data, config)["source"]["vectorized"]
+    by_corpus = task["methods"]["m"]["by_corpus"]
+    assert set(by_corpus) == {"a", "b"} and by_corpus["a"]["n"] == 20
+    assert by_corpus["a"]["accuracy"] == 1.0 > by_corpus["b"]["accuracy"]
+    pooled = (20 * by_corpus["a"]["accuracy"] + 40 * by_corpus["b"]["accuracy"]) / 60
+    assert task["methods"]["m"]["accuracy"] == pytest.approx(pooled)
+    assert set(task["majority"]["by_corpus"]) == {"a", "b"}
 
 
 def test_a_share_of_the_training_groups_scores_the_same_test_rows(synthetic_decisions) -> None:

@@ -109,12 +109,29 @@ def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
             if not splits:
                 continue
             y = np.asarray(data.labels[task], dtype=object)[keep]
+            corpora = np.asarray(data.corpora, dtype=object)[keep]
+            info["majority"]["by_corpus"] = _by_corpus_scores(
+                y, corpora, [majority_predictions(y, folds) for folds in splits])
             for method, features in method_features.items():
-                info["methods"][method] = repeated_scores([classification_scores(
-                    y, probe_predictions(features[keep], y, folds, c=config.logreg_c,
-                                         max_iter=config.logreg_max_iter, seed=config.seed))
-                    for folds in splits])
+                predictions = [probe_predictions(
+                    features[keep], y, folds, c=config.logreg_c,
+                    max_iter=config.logreg_max_iter, seed=config.seed) for folds in splits]
+                info["methods"][method] = {
+                    **repeated_scores([classification_scores(y, p) for p in predictions]),
+                    "by_corpus": _by_corpus_scores(y, corpora, predictions)}
     return out
+
+
+def _by_corpus_scores(y: np.ndarray, corpora: np.ndarray,
+                      predictions: Sequence[np.ndarray]) -> dict[str, dict[str, float]]:
+    """The pooled out-of-fold predictions scored on each corpus's rows alone (one corpus:
+    nothing, the pooled scores say it)."""
+    names = sorted(set(corpora))
+    if len(names) < 2:
+        return {}
+    return {name: repeated_scores([classification_scores(y[corpora == name],
+                                                         p[corpora == name])
+                                   for p in predictions]) for name in names}
 
 
 def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
