@@ -143,15 +143,16 @@ def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[flo
 
 
 def decision_probe_statements(section: dict[str, Any]) -> list[str]:
-    """Each arm against the twins on the headline columns: mean difference, runs above the best
-    twin."""
+    """Each arm against the twins on the headline columns (and each corpus's macro-F1): mean
+    difference, runs above the best twin."""
     twins = next(a for a in section["arms"] if a["label"] == section["twins"])
     out = []
     for arm in section["arms"]:
         if arm is twins:
             continue
         parts = []
-        for name in (HEADLINE, HEADLINE_F1):
+        by_corpus_f1 = [c for c in section["columns"][len(COLUMNS):] if "macro-F1" in c]
+        for name in (HEADLINE, HEADLINE_F1, *by_corpus_f1):
             mine, theirs = _column(section, arm, name), _column(section, twins, name)
             if mine and theirs:
                 above = sum(v > max(theirs) for v in mine)

@@ -72,7 +72,10 @@ def test_rows_arms_controls_and_the_comparison_with_the_twins(folders):
     assert statements == ["runs: vectorised? accuracy (template folds) 78.0 against 74.0 "
                           "(+4.0 points; 1 of 2 runs above the best twin); vectorised? macro-F1 "
                           "(template folds) 68.0 against 64.0 (+4.0 points; 1 of 2 runs above "
-                          "the best twin)"]
+                          "the best twin); jotaibench: vectorised? macro-F1 (template folds) "
+                          "50.0 against 50.0 (+0.0 points; 0 of 2 runs above the best twin); "
+                          "neurovectorizer-loops: vectorised? macro-F1 (template folds) 60.0 "
+                          "against 60.0 (+0.0 points; 0 of 2 runs above the best twin)"]
     table = decision_probe_markdown(section)
     assert "| runs (2) | 0.500 (0.500–0.500) | 78.0 (76.0–80.0) |" in table
     assert "| opcode-histogram | – | 74.0 |" in table and "| majority class | – | 75.0 |" in table
