@@ -11,7 +11,9 @@ without ``--model``), then:
         --arm "untrained twins=runs/eval/dp/twin0|runs/eval/dp/twin1" --twins "untrained twins" \\
         --controls runs/eval/dp/controls --note "..." --report-dir .
 
-A row ``FOLDER#METHOD`` reads another method of the folder (e.g. ``#encoder-graph``).
+A row ``FOLDER#METHOD`` reads another method of the folder (e.g. ``#encoder-graph``); every row
+of an arm reads the same method, and an arm is measured against the ``--twins`` arm of its
+method (none given: no comparison).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arm", action="append", required=True, metavar="LABEL=FOLDER|FOLDER",
                         help="one arm: its label and its runs' probe folders (repeatable)")
-    parser.add_argument("--twins", required=True, metavar="LABEL",
-                        help="the arm of untrained twins the others are measured against")
+    parser.add_argument("--twins", action="append", required=True, metavar="LABEL",
+                        help="an arm of untrained twins: every arm reading the same method "
+                             "(output) is measured against it (repeatable, one per method)")
     parser.add_argument("--controls", default=None, metavar="FOLDER",
                         help="a probe folder holding the control rows (and the majority class)")
     parser.add_argument("--note", default="", help="what the tables show (under the title)")

@@ -4,8 +4,9 @@
 Section layout (``results/summary.json`` key ``decision_probe_arms``): ``columns`` (names);
 ``arms``, each ``{"label", "rows", "values": {row: [value per column]}}`` (a row is a probe
 folder, ``#method`` naming another method than the fused ``encoder``); ``controls``
-(``{method: [value per column]}``, the majority class included); ``twins`` (the arm the others
-are measured against); ``programs`` (the decision probe's counts, equal in every folder);
+(``{method: [value per column]}``, the majority class included); ``twins`` (the labels of the
+arms of untrained twins: each other arm is measured against the one whose rows read the same
+method); ``programs`` (the decision probe's counts, equal in every folder);
 ``note``.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from .figures import save_figure
 
-__all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "corpus_columns", "probe_row", "decision_section",
+__all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "arm_method", "corpus_columns", "probe_row", "decision_section",
            "decision_probe_markdown", "decision_probe_statements", "draw_decision_probe"]
 
 KEY = "decision_probe_arms"
@@ -90,15 +91,33 @@ def probe_row(row: str) -> tuple[list[float | None], dict[str, Any]]:
     return _values(data, method, sorted(counts.get("programs", {}))), counts
 
 
-def decision_section(arms: list[tuple[str, list[str]]], twins: str, controls: str | None,
+def arm_method(rows: list[str]) -> str:
+    """The one method an arm's rows read (``encoder`` unless ``#METHOD`` says otherwise).
+
+    Raises:
+        ValueError: rows of one arm that read different methods.
+    """
+    methods = {_split_row(row)[1] for row in rows}
+    if len(methods) != 1:
+        raise ValueError(f"an arm's rows read different methods: {sorted(methods)}")
+    return methods.pop()
+
+
+def decision_section(arms: list[tuple[str, list[str]]], twins: list[str], controls: str | None,
                      note: str = "") -> dict[str, Any]:
     """The section; refuses folders whose decision probe chose other programs.
 
     Raises:
-        ValueError: an unknown twins label, a missing folder or method, or unequal programs.
+        ValueError: an unknown twins label, two twins arms of one method, an arm of mixed
+            methods, a missing folder or method, or unequal programs.
     """
-    if twins not in [label for label, _ in arms]:
-        raise ValueError(f"--twins {twins!r} is not an arm label")
+    methods = {label: arm_method(rows) for label, rows in arms}
+    for label in twins:
+        if label not in methods:
+            raise ValueError(f"--twins {label!r} is not an arm label")
+    twin_methods = [methods[label] for label in twins]
+    if len(set(twin_methods)) < len(twin_methods):
+        raise ValueError("two --twins arms read the same method")
     counts: dict[str, Any] | None = None
     values: dict[str, dict[str, list[float | None]]] = {}
     for label, rows in arms:
@@ -121,7 +140,7 @@ def decision_section(arms: list[tuple[str, list[str]]], twins: str, controls: st
             if not method.startswith("encoder"):
                 control_values[method] = _values(data, method, corpora)
     columns = [*COLUMNS, *corpus_columns(sorted((counts or {}).get("programs", {})))]
-    return {"columns": columns, "twins": twins,
+    return {"columns": columns, "twins": list(twins),
             "arms": [{"label": label, "rows": rows, "values": values[label]}
                      for label, rows in arms],
             "controls": control_values, "programs": counts or {}, "note": note}
@@ -145,10 +164,15 @@ def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[flo
 def decision_probe_statements(section: dict[str, Any]) -> list[str]:
     """Each arm against the twins on the headline columns (and each corpus's macro-F1): mean
     difference, runs above the best twin."""
-    twins = next(a for a in section["arms"] if a["label"] == section["twins"])
+    twin_labels = section["twins"]
+    if isinstance(twin_labels, str):  # one label, as sections were first written
+        twin_labels = [twin_labels]
+    twins_by_method = {arm_method(a["rows"]): a for a in section["arms"]
+                       if a["label"] in twin_labels}
     out = []
     for arm in section["arms"]:
-        if arm is twins:
+        twins = twins_by_method.get(arm_method(arm["rows"]))
+        if twins is None or arm is twins:
             continue
         parts = []
         by_corpus_f1 = [c for c in section["columns"][len(COLUMNS):] if "macro-F1" in c]
@@ -159,7 +183,7 @@ def decision_probe_statements(section: dict[str, Any]) -> list[str]:
                 parts.append(f"{name} {np.mean(mine):.1f} against {np.mean(theirs):.1f} "
                              f"({np.mean(mine) - np.mean(theirs):+.1f} points; {above} of "
                              f"{len(mine)} runs above the best twin)")
-        out.append(f"{arm['label']}: " + "; ".join(parts))
+        out.append(f"{arm['label']} (against {twins['label']}): " + "; ".join(parts))
     return out
 
 
@@ -205,30 +229,41 @@ def decision_probe_markdown(section: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_DRAWN_CONTROLS = {"majority class": ("0.2", ":"), "opcode-histogram": ("tab:brown", "--"),
+                   "ir2vec-fa": ("tab:olive", "-.")}
+"""Controls drawn as vertical lines (the others coincide with the majority class on template
+folds, or lie far below)."""
+
+
 def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
-    """Per arm, each run as a dot: vectorised? accuracy and macro-F1 on template folds, the
-    controls as vertical lines."""
+    """Per arm, each run as a dot: vectorised? accuracy and macro-F1 on template folds, and the
+    macro-F1 on each corpus's programs alone; the controls as vertical lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     arms = section["arms"]
-    panels = (HEADLINE, HEADLINE_F1)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(arms) + 1.8), sharey=True)
+    panels = [HEADLINE, HEADLINE_F1,
+              *(c for c in section["columns"][len(COLUMNS):] if "macro-F1" in c)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 2.6,
+                                                      0.5 * len(arms) + 2.0), sharey=True)
     for ax, name in zip(axes, panels, strict=True):
         for y, arm in enumerate(arms):
             xs = _column(section, arm, name)
             ax.scatter(xs, [y] * len(xs), color=f"C{y % 10}", s=28, alpha=0.8)
         index = section["columns"].index(name)
-        for k, (method, values) in enumerate(section.get("controls", {}).items()):
-            if values[index] is not None and method != "random":
-                ax.axvline(values[index], color="0.4", ls=(0, (1 + k, 2)), lw=1,
-                           label=method)
-        ax.set_xlabel(f"{name}, %", fontsize=8)
+        for method, (color, style) in _DRAWN_CONTROLS.items():
+            value = section.get("controls", {}).get(method, [None] * (index + 1))[index]
+            if value is not None:
+                ax.axvline(value, color=color, ls=style, lw=1.2, label=method)
+        ax.set_xlabel(textwrap.fill(f"{name}, %", 34), fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(range(len(arms)), [textwrap.fill(a["label"], 34) for a in arms],
                        fontsize=7)
     axes[0].invert_yaxis()
-    axes[1].legend(fontsize=6, loc="lower right")
-    return save_figure(fig, png)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=7,
+                   frameon=False)
+    return save_figure(fig, png, rect=(0, 0.07 if handles else 0, 1, 1))

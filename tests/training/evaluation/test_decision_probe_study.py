@@ -64,12 +64,12 @@ def test_rows_arms_controls_and_the_comparison_with_the_twins(folders):
     assert counts == COUNTS
     section = decision_section([("runs", [str(folders["a"]), str(folders["b"])]),
                                 ("twins", [str(folders["t0"]), str(folders["t1"])])],
-                               "twins", str(folders["controls"]), "what it shows")
+                               ["twins"], str(folders["controls"]), "what it shows")
     assert list(section["controls"]) == ["majority class", "opcode-histogram", "program-size"]
     assert section["controls"]["majority class"][1] == pytest.approx(75.0)
     assert section["controls"]["opcode-histogram"][0] is None  # no retrieval row
     statements = decision_probe_statements(section)
-    assert statements == ["runs: vectorised? accuracy (template folds) 78.0 against 74.0 "
+    assert statements == ["runs (against twins): vectorised? accuracy (template folds) 78.0 against 74.0 "
                           "(+4.0 points; 1 of 2 runs above the best twin); vectorised? macro-F1 "
                           "(template folds) 68.0 against 64.0 (+4.0 points; 1 of 2 runs above "
                           "the best twin); jotaibench: vectorised? macro-F1 (template folds) "
@@ -90,17 +90,36 @@ def test_rows_arms_controls_and_the_comparison_with_the_twins(folders):
     assert "| majority class | 70.0 | 50.0 | 80.0 | 60.0 |" in table
 
 
+def test_each_output_is_measured_against_the_twins_of_the_same_output(tmp_path):
+    runs = _folder(tmp_path, "runs", {"encoder": 0.8, "encoder-graph": 0.9})
+    twins = _folder(tmp_path, "twins", {"encoder": 0.7, "encoder-graph": 0.85})
+    section = decision_section(
+        [("fused", [str(runs)]), ("graph", [f"{runs}#encoder-graph"]),
+         ("twins", [str(twins)]), ("twins graph", [f"{twins}#encoder-graph"]),
+         ("tokens", [str(runs)])], ["twins", "twins graph"], None)
+    statements = decision_probe_statements(section)
+    assert [s.split(": ")[0] for s in statements] == [
+        "fused (against twins)", "graph (against twins graph)", "tokens (against twins)"]
+    assert "90.0 against 85.0 (+5.0 points" in statements[1]
+
+
 def test_folders_of_other_programs_and_unknown_rows_are_refused(tmp_path, folders):
     other = _folder(tmp_path, "other", {"encoder": 0.8},
                     counts={**COUNTS, "groups": {"source": 293, "template": 45}})
     with pytest.raises(ValueError, match="other programs"):
-        decision_section([("runs", [str(folders["a"]), str(other)])], "runs", None)
+        decision_section([("runs", [str(folders["a"]), str(other)])], ["runs"], None)
     with pytest.raises(ValueError, match="no method 'encoder-tokens'"):
-        decision_section([("runs", [f"{folders['a']}#encoder-tokens"])], "runs", None)
+        decision_section([("runs", [f"{folders['a']}#encoder-tokens"])], ["runs"], None)
     with pytest.raises(ValueError, match="no probes.json"):
-        decision_section([("runs", [str(tmp_path / "nowhere")])], "runs", None)
+        decision_section([("runs", [str(tmp_path / "nowhere")])], ["runs"], None)
     with pytest.raises(ValueError, match="not an arm label"):
-        decision_section([("runs", [str(folders["a"])])], "twins", None)
+        decision_section([("runs", [str(folders["a"])])], ["twins"], None)
+    with pytest.raises(ValueError, match="different methods"):
+        decision_section([("runs", [str(folders["a"]), f"{folders['b']}#encoder-graph"])],
+                         ["runs"], None)
+    with pytest.raises(ValueError, match="same method"):
+        decision_section([("t", [str(folders["t0"])]), ("u", [str(folders["t1"])])],
+                         ["t", "u"], None)
 
 
 def test_the_command_publishes_the_section_with_its_figure(tmp_path, folders, render_with,
@@ -113,7 +132,7 @@ def test_the_command_publishes_the_section_with_its_figure(tmp_path, folders, re
     with pytest.raises(SystemExit):
         decision_probe_study.main([*arms, "--twins", "nobody"])
     section = decision_section([("runs", [str(folders["a"])]),
-                                ("twins", [str(folders["t0"])])], "twins",
+                                ("twins", [str(folders["t0"])])], ["twins"],
                                str(folders["controls"]))
     png = draw_decision_probe(section, tmp_path / "results" / "decision_probe_arms.png")
     assert png.stat().st_size > 1000
