@@ -69,7 +69,7 @@ JOTAI_SECTION = r"^// -{20,} //$"
 _OUTSIDE_SECTION = r"(?:(?!" + JOTAI_SECTION + r").)*?"
 JOTAI_LOOP_FILTER = (JOTAI_SECTION + _OUTSIDE_SECTION + r"\b(?:for|while|do)\b\s*[({]"
                      + _OUTSIDE_SECTION + JOTAI_SECTION)
-"""A loop keyword between two separators: a loop outside Jotai's ``main`` driver (about 870
+"""A loop keyword between two separators: a loop outside Jotai's ``main`` driver (867
 of its 18,761 functions; 289 of 300 unfiltered candidates had no loop decision)."""
 
 

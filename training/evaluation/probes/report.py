@@ -78,8 +78,8 @@ def _decision_section(decisions: dict[str, Any], order: list[str]) -> list[str]:
              f"labelled programs: {_pairs(counts.get('programs', {}))}; groups: "
              f"{_pairs(counts.get('groups', {}))}."]
     if counts.get("eligible_after_filter"):
-        lines[-1] += (" Drawn among the held-out sources with a loop outside the driver "
-                      f"(the corpus's decision filter): {_pairs(counts['eligible_after_filter'])}.")
+        lines[-1] += (" Drawn among the held-out sources a corpus's decision filter accepts: "
+                      f"{_pairs(counts['eligible_after_filter'])}.")
     for corpus, outcome in counts.get("outcomes", {}).items():
         lines.append(f"- {corpus}: {_pairs(outcome)}")
     for task, by_corpus in counts.get("labels_by_corpus", {}).items():
