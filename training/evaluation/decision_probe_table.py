@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .figures import save_figure
+from .table_cells import mean_range_cell
 
 __all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "arm_method", "corpus_columns", "probe_row", "decision_section",
            "decision_probe_markdown", "decision_probe_statements", "draw_decision_probe"]
@@ -129,31 +130,21 @@ def decision_section(arms: list[tuple[str, list[str]]], twins: list[str], contro
             elif row_counts != counts:
                 raise ValueError(f"{row}: its decision probe chose other programs than the "
                                  "first row's (same settings and --dataset needed)")
+    corpora = sorted((counts or {}).get("programs", {}))
     control_values: dict[str, list[float | None]] = {}
     if controls:
         data = _probes(Path(controls))
         if data["decisions"]["counts"] != counts:
             raise ValueError(f"{controls}: its decision probe chose other programs")
-        corpora = sorted((counts or {}).get("programs", {}))
         control_values["majority class"] = _values(data, "majority class", corpora)
         for method in data["methods"]:
             if not method.startswith("encoder"):
                 control_values[method] = _values(data, method, corpora)
-    columns = [*COLUMNS, *corpus_columns(sorted((counts or {}).get("programs", {})))]
+    columns = [*COLUMNS, *corpus_columns(corpora)]
     return {"columns": columns, "twins": list(twins),
             "arms": [{"label": label, "rows": rows, "values": values[label]}
                      for label, rows in arms],
             "controls": control_values, "programs": counts or {}, "note": note}
-
-
-def _cell(values: list[float | None], digits: int) -> str:
-    present = [v for v in values if v is not None]
-    if not present:
-        return "–"
-    mean = f"{np.mean(present):.{digits}f}"
-    if len(present) == 1:
-        return mean
-    return f"{mean} ({min(present):.{digits}f}–{max(present):.{digits}f})"
 
 
 def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[float]:
@@ -164,11 +155,8 @@ def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[flo
 def decision_probe_statements(section: dict[str, Any]) -> list[str]:
     """Each arm against the twins on the headline columns (and each corpus's macro-F1): mean
     difference, runs above the best twin."""
-    twin_labels = section["twins"]
-    if isinstance(twin_labels, str):  # one label, as sections were first written
-        twin_labels = [twin_labels]
     twins_by_method = {arm_method(a["rows"]): a for a in section["arms"]
-                       if a["label"] in twin_labels}
+                       if a["label"] in section["twins"]}
     out = []
     for arm in section["arms"]:
         twins = twins_by_method.get(arm_method(arm["rows"]))
@@ -191,11 +179,11 @@ def _table(section: dict[str, Any], names: list[str], digits: int) -> list[str]:
     index = [section["columns"].index(n) for n in names]
     lines = ["| arm | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for arm in section["arms"]:
-        cells = [_cell([v[i] if i < len(v) else None for v in arm["values"].values()],
-                       digits if i else 3) for i in index]
+        cells = [mean_range_cell([v[i] for v in arm["values"].values()], digits if i else 3)
+                 for i in index]
         lines.append(f"| {arm['label']} ({len(arm['rows'])}) | " + " | ".join(cells) + " |")
     for method, values in section.get("controls", {}).items():
-        cells = [_cell([values[i]], digits if i else 3) for i in index]
+        cells = [mean_range_cell([values[i]], digits if i else 3) for i in index]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 

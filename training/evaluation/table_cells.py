@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "BOUNDS", "number_cell", "mean_std_cell", "verdict", "best_other"]
+__all__ = ["MISSING", "BOUNDS", "number_cell", "mean_std_cell", "mean_range_cell", "verdict",
+           "best_other"]
 
 BOUNDS = ("static", "oracle")
 """Rows of a downstream table that are bounds, not methods."""
@@ -28,6 +29,17 @@ def mean_std_cell(values: list[float] | None) -> str:
     if len(values) == 1:
         return f"{values[0]:.1f}"
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+
+
+def mean_range_cell(values: list[float | None], digits: int) -> str:
+    """``mean (min–max)`` of the present values; the bare value for one, ``–`` for none."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "–"
+    mean = f"{np.mean(present):.{digits}f}"
+    if len(present) == 1:
+        return mean
+    return f"{mean} ({min(present):.{digits}f}–{max(present):.{digits}f})"
 
 
 def verdict(ok: bool) -> str:

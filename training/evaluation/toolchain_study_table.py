@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .figures import save_figure
+from .table_cells import mean_range_cell
 
 __all__ = ["COLUMNS", "KEY", "parse_arm", "row_values", "study_section",
            "toolchain_study_markdown", "draw_toolchain_study"]
@@ -77,16 +78,6 @@ def study_section(summary: dict[str, Any], arms: list[tuple[str, list[str]]],
             "note": note}
 
 
-def _cell(values: list[float | None], digits: int) -> str:
-    present = [v for v in values if v is not None]
-    if not present:
-        return "–"
-    mean = f"{np.mean(present):.{digits}f}"
-    if len(present) == 1:
-        return mean
-    return f"{mean} ({min(present):.{digits}f}–{max(present):.{digits}f})"
-
-
 def toolchain_study_markdown(section: dict[str, Any]) -> str:
     """The section's table: one line per arm, mean (range over its runs) per column."""
     digits = dict(COLUMNS)
@@ -97,7 +88,7 @@ def toolchain_study_markdown(section: dict[str, Any]) -> str:
              "|---|" + "---|" * len(section["columns"])]
     for arm in section["arms"]:
         per_column = list(zip(*arm["values"].values(), strict=True))
-        cells = [_cell(list(values), digits[name])
+        cells = [mean_range_cell(list(values), digits[name])
                  for name, values in zip(section["columns"], per_column, strict=True)]
         lines.append(f"| {arm['label']} ({len(arm['rows'])}) | " + " | ".join(cells) + " |")
     if section.get("figure"):

@@ -50,7 +50,8 @@ def retrieval_scores(features: np.ndarray, data: RetrievalSet, seed: int) -> dic
             "by_corpus": by_corpus}
 
 
-def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfig
+def _task_setup(labels: Sequence[str], groups: Sequence[str], corpora: Sequence[str],
+                config: ProbeConfig
                 ) -> tuple[dict[str, Any], np.ndarray, list[list[tuple[np.ndarray, np.ndarray]]]]:
     """Classes, the kept rows and one fold split per repeat (fold seeds ``seed + r``), with
     the majority baseline scored on the same splits."""
@@ -69,8 +70,8 @@ def _task_setup(labels: Sequence[str], groups: Sequence[str], config: ProbeConfi
         for repeat in range(config.fold_repeats)]
     info["folds"] = len(splits[0])
     info["repeats"] = len(splits)
-    info["majority"] = repeated_scores(
-        [classification_scores(y, majority_predictions(y, folds)) for folds in splits])
+    info["majority"] = _scored(y, np.asarray(corpora, dtype=object)[keep],
+                               [majority_predictions(y, folds) for folds in splits])
     info["methods"] = {}
     return info, keep, splits
 
@@ -104,34 +105,31 @@ def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
     for grouping, groups in data.groups.items():
         tasks = out.setdefault(grouping, {})
         for task in TASKS:
-            info, keep, splits = _task_setup(data.labels[task], groups, config)
+            info, keep, splits = _task_setup(data.labels[task], groups, data.corpora, config)
             tasks[task] = info
             if not splits:
                 continue
             y = np.asarray(data.labels[task], dtype=object)[keep]
             corpora = np.asarray(data.corpora, dtype=object)[keep]
-            info["majority"]["by_corpus"] = _by_corpus_scores(
-                y, corpora, [majority_predictions(y, folds) for folds in splits])
             for method, features in method_features.items():
-                predictions = [probe_predictions(
+                info["methods"][method] = _scored(y, corpora, [probe_predictions(
                     features[keep], y, folds, c=config.logreg_c,
-                    max_iter=config.logreg_max_iter, seed=config.seed) for folds in splits]
-                info["methods"][method] = {
-                    **repeated_scores([classification_scores(y, p) for p in predictions]),
-                    "by_corpus": _by_corpus_scores(y, corpora, predictions)}
+                    max_iter=config.logreg_max_iter, seed=config.seed) for folds in splits])
     return out
 
 
-def _by_corpus_scores(y: np.ndarray, corpora: np.ndarray,
-                      predictions: Sequence[np.ndarray]) -> dict[str, dict[str, float]]:
-    """The pooled out-of-fold predictions scored on each corpus's rows alone (one corpus:
-    nothing, the pooled scores say it)."""
+def _scored(y: np.ndarray, corpora: np.ndarray,
+            predictions: Sequence[np.ndarray]) -> dict[str, Any]:
+    """:func:`repeated_scores` of one set of out-of-fold predictions per repeat, plus
+    ``by_corpus``: the same predictions scored on each corpus's rows alone (empty with one
+    corpus: the pooled scores say it)."""
     names = sorted(set(corpora))
-    if len(names) < 2:
-        return {}
-    return {name: repeated_scores([classification_scores(y[corpora == name],
-                                                         p[corpora == name])
-                                   for p in predictions]) for name in names}
+    by_corpus = {name: repeated_scores([classification_scores(y[corpora == name],
+                                                              p[corpora == name])
+                                        for p in predictions])
+                 for name in names} if len(names) > 1 else {}
+    return {**repeated_scores([classification_scores(y, p) for p in predictions]),
+            "by_corpus": by_corpus}
 
 
 def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
