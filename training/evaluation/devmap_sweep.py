@@ -52,9 +52,10 @@ def add_rows_arguments(parser: argparse.ArgumentParser, controls: str,
     """The encoder package, ``--twins``, ``--also``, ``--controls``, ``--data-dir``, ``--note``
     and ``--report-dir``."""
     parser.add_argument("model", type=Path, help="the pre-trained encoder package")
-    parser.add_argument("--twins", type=Path, nargs="+", required=True,
+    parser.add_argument("--twins", type=Path, nargs="+", action="extend", required=True,
                         help="its untrained twins' packages (`mirencoder pretrain twin`)")
-    parser.add_argument("--also", nargs="+", default=[], metavar="NAME=PACKAGE",
+    parser.add_argument("--also", nargs="+", action="extend", default=[],
+                        metavar="NAME=PACKAGE",
                         help="more encoder packages as rows beside the controls (e.g. the run's "
                         "earlier checkpoints, `mirencoder pretrain export`: step250=DIR)")
     parser.add_argument("--controls", default=controls, help=controls_help)

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="",
                         help="another pre-training run's study, beside the first: its own "
                         "section (and figure), titled and keyed by NAME (letters, digits, -)")
-    parser.add_argument("--recorded", nargs="+", default=[], metavar="KEY",
+    parser.add_argument("--recorded", nargs="+", action="extend", default=[], metavar="KEY",
                         help="studies already in the report's results/summary.json (keys, e.g. "
                         "finetuning-seed1) to merge with the folders, whose folders may be gone;"
                         " the merged section replaces them (needs --report-dir)")

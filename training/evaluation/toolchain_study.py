@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="summary.json holding the diagnostics' sections")
     parser.add_argument("--arm", action="append", required=True, metavar="LABEL=ROW|ROW",
                         help="one arm: its label and the diagnostics' row names (repeatable)")
-    parser.add_argument("--probes", nargs="+", default=[], metavar="ROW=PROBES_JSON",
+    parser.add_argument("--probes", nargs="+", action="extend", default=[],
+                        metavar="ROW=PROBES_JSON",
                         help="a row's probes.json (mirencoder eval probes): its optimisation-"
                              "invariance MAP@R becomes the first column")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")

@@ -150,3 +150,21 @@ def test_packages_are_named_and_bad_extras_are_refused(tmp_path: Path):
                         ([f"x={tmp_path / 'nothing'}"], "not an encoder package")]:
         with pytest.raises(ValueError, match=words):
             named_packages(tmp_path / "e", [tmp_path / "t0"], also)
+
+
+def test_repeated_also_and_twins_flags_add_rows_instead_of_replacing_them(tmp_path: Path):
+    import argparse
+
+    from mirencoder.training.evaluation.devmap_sweep import add_rows_arguments, rows_from_args
+
+    for name in ("e", "t0", "t1", "a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "encoder_config.json").write_text("{}")
+    parser = argparse.ArgumentParser()
+    add_rows_arguments(parser, controls="opcode-histogram")
+    args = parser.parse_args([str(tmp_path / "e"), "--twins", str(tmp_path / "t0"),
+                              "--twins", str(tmp_path / "t1"),
+                              "--also", f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}",
+                              "--also", f"c={tmp_path / 'c'}"])
+    rows = rows_from_args(parser, args)
+    assert rows.twins == ["twin0", "twin1"] and rows.extras == ["a", "b", "c"]
