@@ -813,3 +813,20 @@ def test_loop_opcode_anchors_count_the_texts_of_the_nodes_in_loops_only():
     metrics = model(step)
     metrics["loss"].backward()
     assert model.encoder.fusion.loop_count_proj.weight.grad.abs().sum() > 0
+
+
+def test_graph_autoencoding_with_node_texts_only_leaves_the_edge_decoder_untrained():
+    """task.gae_edge_weight: 0 keeps masked node-text prediction and drops edge and flow-type
+    reconstruction from the loss (the ablation that tells which part of GAE collapses the
+    graph vector); a negative weight is refused."""
+    task = TaskConfig(**{**ONLY, "gae_weight": 1.0, "gae_edge_weight": 0.0,
+                         "gae_edge_mask_rate": 0.0, "node_text_mask_rate": 0.5})
+    model = PretrainingModel(MODEL, task, IDS)
+    metrics = model(_step(model, task, _records(4)))
+    assert float(metrics["gae_link_loss"]) > 0
+    assert metrics["gae_loss"] == pytest.approx(0.5 * float(metrics["node_text_loss"]))
+    metrics["loss"].backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.edge_decoder.parameters())
+    assert sum(p.grad.abs().sum() for p in model.node_text_head.parameters()) > 0
+    with pytest.raises(ConfigError, match="gae_edge_weight"):
+        TaskConfig(gae_edge_weight=-1.0)

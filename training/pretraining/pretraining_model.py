@@ -177,7 +177,7 @@ class PretrainingModel(nn.Module):
             if step.pos_src.numel():
                 g = gae_metrics(self.edge_decoder, out["node_states"], step.pos_src, step.pos_dst,
                                 step.pos_flow, step.neg_src, step.neg_dst)
-                gae = gae + g["link_loss"] + g["flow_loss"]
+                gae = gae + task.gae_edge_weight * (g["link_loss"] + g["flow_loss"])
                 metrics.update(gae_link_loss=g["link_loss"].detach(),
                                gae_flow_loss=g["flow_loss"].detach(),
                                gae_link_accuracy=g["link_accuracy"],
