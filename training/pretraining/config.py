@@ -86,7 +86,8 @@ class TaskConfig:
     node_text_mask_rate: float = _f(0.15, "fraction of node texts masked and predicted (0: off)")
     node_text_weight: float = _f(0.5, "weight of masked node-text prediction inside GAE")
     gae_edge_weight: float = _f(
-        1.0, "weight of edge and flow-type reconstruction inside GAE (0 with gae_edge_mask_rate 0: node texts only, every edge visible)")
+        1.0, "weight of edge and flow-type reconstruction inside GAE (0 with gae_edge_mask_rate "
+        "0: node texts only, every edge visible)")
     match_weight: float = _f(
         1.0, "weight of IR-graph matching, scored on the fused vector of each (tokens, graph) "
         "pair so that it trains the fusion layer (ALBEF's ITM on the multimodal output)")
@@ -467,8 +468,8 @@ def config_hash(config: PretrainConfig) -> str:
     if not data["task"]["decision_weight"]:  # likewise for runs without decision prediction
         for name in ("decision_weight", "decision_views", "decision_corpora"):
             data["task"].pop(name)
-    if data["task"].get("gae_edge_weight", 1.0) == 1.0:  # the edge weight every run had
-        data["task"].pop("gae_edge_weight", None)
+    if data["task"]["gae_edge_weight"] == 1.0:  # the edge weight every run had
+        data["task"].pop("gae_edge_weight")
     # Folders are not hashed (dataset_dir is not: the lineage has the datasets' hashes), but
     # how many are mixed and how is; a run on one dataset hashes as every run did before.
     mixed = len(data["data"].pop("mix_dataset_dirs"))
