@@ -830,3 +830,43 @@ def test_graph_autoencoding_with_node_texts_only_leaves_the_edge_decoder_untrain
     assert sum(p.grad.abs().sum() for p in model.node_text_head.parameters()) > 0
     with pytest.raises(ConfigError, match="gae_edge_weight"):
         TaskConfig(gae_edge_weight=-1.0)
+
+
+def test_clean_views_feed_the_program_objectives_an_uncorrupted_second_pass():
+    """task.clean_views (ALBEF's split): the reconstruction losses read the corrupted pass as
+    before, the program-level objectives read the listed views uncorrupted; a view that is
+    not listed is pooled from the corrupted pass; an unknown view is refused."""
+    base = {**ONLY, "mlm_weight": 1.0, "gae_weight": 1.0, "node_text_mask_rate": 0.5,
+            "gae_edge_mask_rate": 0.5, "contrastive_weight": 1.0}
+    records = _records(5)
+    clean = collate_records(records, context_length=32, tokenizer_ids=IDS)
+    results = {}
+    for views in ("", "graph", "tokens,graph"):
+        task = TaskConfig(**base, clean_views=views)
+        torch.manual_seed(0)
+        model = PretrainingModel(MODEL, task, IDS).eval()
+        step = _step(model, task, records)
+        assert (step.clean_graph is not None) == ("graph" in views)
+        assert (step.clean_tokens is not None) == ("tokens" in views)
+        if step.clean_graph is not None:
+            assert torch.equal(step.clean_graph.node_text, clean.graph.node_text)
+            assert step.clean_graph.edge_index.size(1) == clean.graph.edge_index.size(1)
+            assert not torch.equal(step.inputs.graph.node_text, clean.graph.node_text)
+        with torch.no_grad():
+            metrics = model(step)
+            seen = step.inputs.replace(
+                tokens=clean.tokens if "tokens" in views else step.inputs.tokens,
+                graph=step.clean_graph if "graph" in views else step.inputs.graph)
+            out = model.encoder(seen)
+            expected = info_nce_metrics(model.contrastive(out["tokens"], out["graph"]))
+        assert float(metrics["contrastive_loss"]) == pytest.approx(float(expected["loss"]),
+                                                                   rel=1e-5)
+        results[views] = metrics
+    for name in ("mlm_loss", "gae_link_loss", "node_text_loss"):  # the corrupted pass as before
+        assert float(results["graph"][name]) == pytest.approx(float(results[""][name]), rel=1e-6)
+        assert float(results["tokens,graph"][name]) == pytest.approx(float(results[""][name]),
+                                                                     rel=1e-6)
+    assert float(results["graph"]["contrastive_loss"]) != pytest.approx(
+        float(results[""]["contrastive_loss"]), rel=1e-6)
+    with pytest.raises(ConfigError, match="clean_views"):
+        TaskConfig(clean_views="fused")

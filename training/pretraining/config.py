@@ -88,6 +88,12 @@ class TaskConfig:
     gae_edge_weight: float = _f(
         1.0, "weight of edge and flow-type reconstruction inside GAE (0 with gae_edge_mask_rate "
         "0: node texts only, every edge visible)")
+    clean_views: str = _f(
+        "", "comma list of views (tokens | graph) that the program-level objectives (contrast, "
+        "matching, variants, spread, anchors, decisions) read from a second, uncorrupted pass, "
+        "as ALBEF and BLIP compute image-text contrast and matching on unmasked text and MLM on "
+        "masked text; the reconstruction heads keep the corrupted pass. Each listed view costs "
+        "one more forward and backward of its encoder. Empty: one pass on the corrupted inputs")
     match_weight: float = _f(
         1.0, "weight of IR-graph matching, scored on the fused vector of each (tokens, graph) "
         "pair so that it trains the fusion layer (ALBEF's ITM on the multimodal output)")
@@ -242,6 +248,9 @@ class TaskConfig:
                and not set(shielded) & set(views),
                "variant_stop_gradient must list distinct names of tokens, graph that are not "
                "themselves in variant_views")
+        clean = parse_views(self.clean_views)
+        _check(p, set(clean) <= {"tokens", "graph"} and len(set(clean)) == len(clean),
+               "clean_views must list distinct names of tokens, graph")
         _check_views(p, "spread_views", self.spread_views)
         _check(p, self.spread_target_std > 0, "spread_target_std must be > 0")
         _check_views(p, "anchor_views", self.anchor_views)
@@ -470,6 +479,8 @@ def config_hash(config: PretrainConfig) -> str:
             data["task"].pop(name)
     if data["task"]["gae_edge_weight"] == 1.0:  # the edge weight every run had
         data["task"].pop("gae_edge_weight")
+    if not data["task"]["clean_views"]:  # one corrupted pass, as every run had
+        data["task"].pop("clean_views")
     # Folders are not hashed (dataset_dir is not: the lineage has the datasets' hashes), but
     # how many are mixed and how is; a run on one dataset hashes as every run did before.
     mixed = len(data["data"].pop("mix_dataset_dirs"))

@@ -190,6 +190,7 @@ class PretrainingModel(nn.Module):
                     logits.argmax(-1) == step.node_text_targets).float().mean())
             total = total + task.gae_weight * gae
             metrics["gae_loss"] = gae.detach()
+        out = self._program_outputs(step, out)
         logits = None
         copies = step.copies()  # the same program twice in the batch: never a negative
         # pairs the contrastive alignment and its matching negatives leave out
@@ -264,6 +265,23 @@ class PretrainingModel(nn.Module):
         unused = sum(p.sum() for p in self._heads_parameters()) * 0.0
         metrics["loss"] = total + unused
         return metrics
+
+    def _program_outputs(self, step: TaskInputs, out: dict[str, torch.Tensor]
+                         ) -> dict[str, torch.Tensor]:
+        """``out`` with its program vectors (``fused``, ``tokens``, ``graph``) from a second
+        pass over the uncorrupted views (``task.clean_views``) when the step carries them;
+        the states of a view not listed are pooled again as they are. The node states stay
+        the corrupted pass's, which the node-level heads read."""
+        if step.clean_tokens is None and step.clean_graph is None:
+            return out
+        batch = step.inputs.replace(
+            tokens=step.inputs.tokens if step.clean_tokens is None else step.clean_tokens,
+            graph=step.inputs.graph if step.clean_graph is None else step.clean_graph)
+        clean = self.encoder(
+            batch, token_states=out["token_states"] if step.clean_tokens is None else None,
+            node_states=out["node_states"] if step.clean_graph is None else None)
+        return {**out, "fused": clean["fused"], "tokens": clean["tokens"],
+                "graph": clean["graph"]}
 
     def _variant_vectors(self, out: dict[str, torch.Tensor], view: str) -> torch.Tensor:
         """The vectors the variant contrast scores for ``view``: for ``fused`` with shielded

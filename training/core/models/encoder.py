@@ -78,11 +78,16 @@ class MIREncoder(nn.Module):
     def embedding_dim(self) -> int:
         return self.config.fusion_dim
 
-    def forward(self, batch: ProgramBatch) -> dict[str, torch.Tensor]:
-        token_states = self.token_encoder(batch.tokens, batch.attention_mask)
+    def forward(self, batch: ProgramBatch, *, token_states: torch.Tensor | None = None,
+                node_states: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Encodes ``batch``; ``token_states`` / ``node_states`` given (from an earlier pass
+        over the same rows / graph) skip that encoder and are pooled as they are."""
+        if token_states is None:
+            token_states = self.token_encoder(batch.tokens, batch.attention_mask)
         graph = batch.graph
-        node_states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
-                                         graph.edge_flow, graph.edge_position)
+        if node_states is None:
+            node_states = self.graph_encoder(graph.node_text, graph.node_type, graph.edge_index,
+                                             graph.edge_flow, graph.edge_position)
         tokens, graph_vec, fused = self.fusion(token_states, batch.attention_mask, node_states,
                                                graph.batch, batch.num_programs,
                                                batch.window_program, graph.node_text,

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 import torch
+from torch_geometric.data import Batch
 
 from ...core.data.collate import ProgramBatch
 from ...core.data.token_ids import TokenizerIds
 from ...core.models.encoder import node_in_loop
 from ...core.models.fusion import text_counts
-from ..config import TaskConfig
+from ..config import TaskConfig, parse_views
 from .anchor import anchor_targets
 from .decisions import decision_targets
 from .graph_autoencoding import (
@@ -64,6 +65,9 @@ class TaskInputs:
         decision_targets: ``[B, 3]`` the -O3 loop vectoriser's decisions for each program's
             source (-100 without a label; None when compiler-decision prediction is off or no
             program of the batch has a label).
+        clean_tokens, clean_graph: the uncorrupted token rows and graph, for the second pass
+            the program-level objectives read (``task.clean_views``; None when the view is not
+            listed or nothing of it was corrupted).
     """
 
     inputs: ProgramBatch
@@ -85,6 +89,8 @@ class TaskInputs:
     anchor_targets: torch.Tensor | None = None
     loop_targets: torch.Tensor | None = None
     decision_targets: torch.Tensor | None = None
+    clean_tokens: torch.Tensor | None = None
+    clean_graph: Batch | None = None
 
     @property
     def num_programs(self) -> int:
@@ -207,10 +213,16 @@ def prepare_task_inputs(batch: ProgramBatch, task: TaskConfig, ids: TokenizerIds
             raise ValueError("task.decision_weight > 0 needs the dataset's decision labels")
         decisions = decision_targets(batch.groups or batch.keys, decision_table)
     programs = group_ids(batch.keys)  # the same numbering: one id per distinct key
+    clean = parse_views(task.clean_views)
+    clean_tokens = batch.tokens if "tokens" in clean and labels is not None else None
+    graph_corrupted = (corrupted.edge_index is not edge_index
+                       or corrupted.node_text is not graph.node_text)
+    clean_graph = graph if "graph" in clean and graph_corrupted else None
     return TaskInputs(inputs=batch.replace(tokens=tokens, graph=corrupted), mlm_labels=labels,
                       pos_src=pos_src, pos_dst=pos_dst, pos_flow=pos_flow, neg_src=neg_src,
                       neg_dst=neg_dst, masked_nodes=masked, node_text_targets=node_targets,
                       partners=partners, match_draws=draws, match_hard=hard, group_ids=groups,
                       program_ids=programs, level_ids=levels, outcome_targets=targets,
                       anchor_targets=anchors, loop_targets=loops,
-                      decision_targets=decisions)
+                      decision_targets=decisions, clean_tokens=clean_tokens,
+                      clean_graph=clean_graph)
