@@ -868,5 +868,9 @@ def test_clean_views_feed_the_program_objectives_an_uncorrupted_second_pass():
                                                                      rel=1e-6)
     assert float(results["graph"]["contrastive_loss"]) != pytest.approx(
         float(results[""]["contrastive_loss"]), rel=1e-6)
+    task = TaskConfig(**{**base, "match_weight": 1.0}, clean_views="tokens,graph")
+    model = PretrainingModel(MODEL, task, IDS)
+    model(_step(model, task, records))["loss"].backward()
+    assert all(p.grad is not None for p in model.parameters())  # DDP: every parameter joins
     with pytest.raises(ConfigError, match="clean_views"):
         TaskConfig(clean_views="fused")
