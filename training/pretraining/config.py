@@ -89,8 +89,9 @@ class TaskConfig:
         1.0, "weight of edge and flow-type reconstruction inside GAE (0 with gae_edge_mask_rate "
         "0: node texts only, every edge visible)")
     clean_views: str = _f(
-        "", "comma list of views (tokens | graph) that the program-level objectives (contrast, "
-        "matching, variants, spread, anchors, decisions) read from a second, uncorrupted pass, "
+        "", "comma list of views (tokens | graph) that the program-level objectives (every one "
+        "on the pooled vectors: contrast, matching, variants, outcomes, spread, anchors, "
+        "decisions) read from a second, uncorrupted pass, "
         "as ALBEF and BLIP compute image-text contrast and matching on unmasked text and MLM on "
         "masked text; the reconstruction heads keep the corrupted pass. Each listed view costs "
         "one more forward and backward of its encoder. Empty: one pass on the corrupted inputs")
