@@ -78,6 +78,10 @@ def test_config_hash_ignores_where_the_run_happens():
     assert config_hash(load_pretrain_config("champion")) == "7ed1b237cda963c4"
     assert config_hash(load_pretrain_config(None, {"task.gae_edge_weight": 0.0})) != config_hash(a)
     assert config_hash(load_pretrain_config(None, {"task.clean_views": "graph"})) != config_hash(a)
+    decoded = config_hash(load_pretrain_config(None, {"task.gae_decoder_layers": 1}))
+    assert decoded != config_hash(a)
+    assert config_hash(load_pretrain_config(None, {"task.gae_decoder_layers": 1,
+                                                   "task.gae_decoder_remask": False})) != decoded
     anchored = {"task.anchor_weight": 4.0}
     assert (config_hash(load_pretrain_config(None, {**anchored, "task.anchor_scale": "log_count"}))
             != config_hash(load_pretrain_config(None, anchored)))

@@ -874,3 +874,37 @@ def test_clean_views_feed_the_program_objectives_an_uncorrupted_second_pass():
     assert all(p.grad is not None for p in model.parameters())  # DDP: every parameter joins
     with pytest.raises(ConfigError, match="clean_views"):
         TaskConfig(clean_views="fused")
+
+
+def test_graphmae_decoder_feeds_the_reconstruction_heads_without_the_masked_nodes_states():
+    """task.gae_decoder_layers (GraphMAE): the edge and node-text heads read a decoder over
+    the visible edges; with re-masking, what the encoder left at a masked node never reaches
+    the decoder, so its text must come back from the neighbours; every parameter still gets
+    a gradient; a negative depth, or a decoder without GAE, is refused."""
+    task = TaskConfig(**{**ONLY, "gae_weight": 1.0, "node_text_mask_rate": 0.5,
+                         "gae_decoder_layers": 1})
+    model = PretrainingModel(MODEL, task, IDS)
+    step = _step(model, task, _records(4))
+    assert step.masked_nodes.numel() > 0
+    graph = step.inputs.graph
+    states = torch.randn(graph.num_nodes, MODEL.gnn_hidden)
+    moved = states.clone()
+    moved[step.masked_nodes] += torch.randn(step.masked_nodes.numel(), MODEL.gnn_hidden)
+    edges = (graph.edge_index, graph.edge_flow, graph.edge_position)
+    with torch.no_grad():
+        decoded = model.gae_decoder(states, step.masked_nodes, *edges)
+        assert torch.allclose(model.gae_decoder(moved, step.masked_nodes, *edges), decoded)
+        model.gae_decoder.remask = False
+        model.gae_decoder.mask_state = None
+        assert not torch.allclose(model.gae_decoder(moved, step.masked_nodes, *edges), decoded)
+    model = PretrainingModel(MODEL, task, IDS)
+    metrics = model(step)
+    assert float(metrics["node_text_loss"]) > 0 and float(metrics["gae_link_loss"]) > 0
+    metrics["loss"].backward()
+    assert all(p.grad is not None for p in model.parameters())  # DDP: every parameter joins
+    assert model.gae_decoder.mask_state.grad.abs().sum() > 0
+    assert model.encoder.graph_encoder.convs[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="gae_decoder_layers"):
+        TaskConfig(gae_decoder_layers=-1)
+    with pytest.raises(ConfigError, match="gae_decoder_layers"):
+        TaskConfig(**{**ONLY, "gae_decoder_layers": 1})

@@ -88,6 +88,14 @@ class TaskConfig:
     gae_edge_weight: float = _f(
         1.0, "weight of edge and flow-type reconstruction inside GAE (0 with gae_edge_mask_rate "
         "0: node texts only, every edge visible)")
+    gae_decoder_layers: int = _f(
+        0, "message-passing layers of a GraphMAE decoder (Hou et al., KDD'22) between the node "
+        "states and the edge and node-text heads, over the visible edges; the features only "
+        "reconstruction needs can then live there instead of in the node states the program "
+        "vectors pool (GraphMAE: 1). 0: the heads read the node states, as every run before")
+    gae_decoder_remask: bool = _f(
+        True, "with a decoder, replace the masked nodes' states by a learned [DMASK] vector "
+        "before it (GraphMAE's re-mask): their texts come back from the neighbours")
     clean_views: str = _f(
         "", "comma list of views (tokens | graph) that the program-level objectives (every one "
         "on the pooled vectors: contrast, matching, variants, outcomes, spread, anchors, "
@@ -249,6 +257,9 @@ class TaskConfig:
                and not set(shielded) & set(views),
                "variant_stop_gradient must list distinct names of tokens, graph that are not "
                "themselves in variant_views")
+        _check(p, self.gae_decoder_layers >= 0, "gae_decoder_layers must be >= 0")
+        _check(p, self.gae_decoder_layers == 0 or self.gae_weight > 0,
+               "gae_decoder_layers needs gae_weight > 0 (the decoder only feeds its heads)")
         clean = parse_views(self.clean_views)
         _check(p, set(clean) <= {"tokens", "graph"} and len(set(clean)) == len(clean),
                "clean_views must list distinct names of tokens, graph")
@@ -482,6 +493,9 @@ def config_hash(config: PretrainConfig) -> str:
         data["task"].pop("gae_edge_weight")
     if not data["task"]["clean_views"]:  # one corrupted pass, as every run had
         data["task"].pop("clean_views")
+    if not data["task"]["gae_decoder_layers"]:  # the heads on the node states, as every run had
+        data["task"].pop("gae_decoder_layers")
+        data["task"].pop("gae_decoder_remask")
     # Folders are not hashed (dataset_dir is not: the lineage has the datasets' hashes), but
     # how many are mixed and how is; a run on one dataset hashes as every run did before.
     mixed = len(data["data"].pop("mix_dataset_dirs"))

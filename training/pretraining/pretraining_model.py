@@ -17,6 +17,7 @@ from ..core.data.token_ids import TokenizerIds
 from ..core.model_config import ModelConfig
 from ..core.models.edge_decoder import EdgeDecoder
 from ..core.models.encoder import MIREncoder
+from ..core.models.gae_decoder import GraphDecoder
 from ..core.models.matching_head import MatchingHead
 from ..core.models.mlm_head import MLMHead
 from ..core.models.node_text_head import NodeTextHead
@@ -87,6 +88,10 @@ class PretrainingModel(nn.Module):
         self.edge_decoder = EdgeDecoder(model.gnn_hidden, len(FLOWS))
         self.node_text_head = (NodeTextHead(model.gnn_hidden, ids.node_vocab_size)
                                if task.node_text_mask_rate > 0 else None)
+        self.gae_decoder = (GraphDecoder(model.gnn_hidden, layers=task.gae_decoder_layers,
+                                         num_positions=model.num_edge_positions,
+                                         remask=task.gae_decoder_remask)
+                            if task.gae_weight > 0 and task.gae_decoder_layers > 0 else None)
         self.matching_head = MatchingHead(model.fusion_dim)
         self.contrastive = (ContrastiveProjection(model.fusion_dim, task.contrastive_dim,
                                                   task.temperature_init)
@@ -174,8 +179,9 @@ class PretrainingModel(nn.Module):
                                mlm_unigram_accuracy=m["unigram_accuracy"])
         if task.gae_weight > 0:
             gae = zero
+            states = self._reconstruction_states(step, out["node_states"])
             if step.pos_src.numel():
-                g = gae_metrics(self.edge_decoder, out["node_states"], step.pos_src, step.pos_dst,
+                g = gae_metrics(self.edge_decoder, states, step.pos_src, step.pos_dst,
                                 step.pos_flow, step.neg_src, step.neg_dst)
                 gae = gae + task.gae_edge_weight * (g["link_loss"] + g["flow_loss"])
                 metrics.update(gae_link_loss=g["link_loss"].detach(),
@@ -183,7 +189,7 @@ class PretrainingModel(nn.Module):
                                gae_link_accuracy=g["link_accuracy"],
                                gae_flow_accuracy=g["flow_accuracy"])
             if self.node_text_head is not None and step.masked_nodes.numel():
-                logits = self.node_text_head(out["node_states"][step.masked_nodes])
+                logits = self.node_text_head(states[step.masked_nodes])
                 node_loss = F.cross_entropy(logits.float(), step.node_text_targets)
                 gae = gae + task.node_text_weight * node_loss
                 metrics.update(node_text_loss=node_loss.detach(), node_text_accuracy=(
@@ -266,6 +272,16 @@ class PretrainingModel(nn.Module):
         metrics["loss"] = total + unused
         return metrics
 
+    def _reconstruction_states(self, step: TaskInputs, node_states: torch.Tensor
+                               ) -> torch.Tensor:
+        """What the GAE heads read: the node states, or the decoder's output over the
+        edges the encoder saw (``task.gae_decoder_layers``)."""
+        if self.gae_decoder is None:
+            return node_states
+        graph = step.inputs.graph
+        return self.gae_decoder(node_states, step.masked_nodes, graph.edge_index,
+                                graph.edge_flow, graph.edge_position)
+
     def _program_outputs(self, step: TaskInputs, out: dict[str, torch.Tensor]
                          ) -> dict[str, torch.Tensor]:
         """``out`` with its program vectors (``fused``, ``tokens``, ``graph``) from a second
@@ -311,8 +327,8 @@ class PretrainingModel(nn.Module):
         return torch.cat([rows, tokens]), torch.cat([graphs, rows])
 
     def _heads_parameters(self):
-        for head in (self.mlm_head, self.edge_decoder, self.node_text_head, self.matching_head,
-                     self.contrastive, self.variant_heads, self.outcome_head,
+        for head in (self.mlm_head, self.edge_decoder, self.gae_decoder, self.node_text_head,
+                     self.matching_head, self.contrastive, self.variant_heads, self.outcome_head,
                      self.vectorisation_head, self.loop_head, self.decision_heads):
             if head is not None:
                 yield from (p for name, p in head.named_parameters()
