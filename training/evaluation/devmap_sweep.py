@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .devmap_data import DevMapData
-from .package_features import featurize_packages, named_packages
+from .package_features import EMBEDDINGS, featurize_packages, named_packages
 from .paths import default_data_dir
 from .report_files import add_report_dir_argument
 
@@ -36,6 +36,8 @@ class DiagnosticRows:
     """More encoder packages (e.g. earlier checkpoints), shown beside the controls."""
     controls: list[str]
     data_dir: Path
+    embedding: str = "fused"
+    """Which output of every package (the encoder, its twins, the extras) is scored."""
 
     def section(self, extras_first: bool = False) -> dict[str, Any]:
         """The section keys every diagnostic's table reads: ``twins``, ``controls`` (the
@@ -59,6 +61,9 @@ def add_rows_arguments(parser: argparse.ArgumentParser, controls: str,
                         help="more encoder packages as rows beside the controls (e.g. the run's "
                         "earlier checkpoints, `mirencoder pretrain export`: step250=DIR)")
     parser.add_argument("--controls", default=controls, help=controls_help)
+    parser.add_argument("--embedding", choices=EMBEDDINGS, default="fused",
+                        help="the output of every package scored (the twins' too): fused (what "
+                        "consumers get by default), tokens or graph")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
     add_report_dir_argument(parser)
@@ -74,7 +79,8 @@ def rows_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(str(error))
     return DiagnosticRows(packages=packages, twins=twins, extras=extras,
                           controls=[c for c in args.controls.split(",") if c],
-                          data_dir=args.data_dir or Path(default_data_dir()))
+                          data_dir=args.data_dir or Path(default_data_dir()),
+                          embedding=args.embedding)
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser, seeds: int, seeds_help: str) -> None:
@@ -110,7 +116,7 @@ def run_devmap_sweep(rows: DiagnosticRows, args: argparse.Namespace, values: dic
     jobs = []
     for row_set in (r for r in args.row_sets.split(",") if r):
         data, features = featurize_packages(row_set, rows.packages, rows.controls,
-                                            rows.data_dir)
+                                            rows.data_dir, embedding=rows.embedding)
         # each job carries its platform's rows only (the programs stay here)
         jobs += [(label, f"{data.name} {p}",
                   (DevMapData(name=data.name, programs=[], tables={p: data.tables[p]}),

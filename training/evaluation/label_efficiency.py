@@ -125,7 +125,7 @@ def _decision_section(probe_dataset: Path, rows: DiagnosticRows, fractions: list
     controls, _, _ = build_probe_featurizers(config)
     decisions = prepare_probe_programs(config).decisions
     features = {f.name: np.asarray(f.featurize(decisions.programs), dtype=np.float64)
-                for f in tqdm(package_featurizers(rows.packages) + controls,
+                for f in tqdm(package_featurizers(rows.packages, rows.embedding) + controls,
                               desc="decision probe features", unit="set")}
     scores = decision_share_scores(features, decisions, config, fractions)
     settings = list(dict.fromkeys(s for per in scores.values() for s in per))  # probe order

@@ -1,4 +1,4 @@
-"""DevMap program features of encoder packages (their fused vectors) and control feature sets,
+"""DevMap program features of encoder packages (their fused vectors, or another output) and control feature sets,
 for the diagnostics that compare a pre-trained encoder with its untrained twins outside
 ``mirencoder eval devmap`` (``stacked_sweep.py``, ``label_efficiency.py``)."""
 
@@ -12,7 +12,8 @@ from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import featurize_devmap
 from .paths import default_cache_dir
 
-__all__ = ["package_featurizers", "featurize_packages", "check_packages", "named_packages", "ENCODER"]
+__all__ = ["package_featurizers", "featurize_packages", "check_packages", "named_packages",
+           "ENCODER", "EMBEDDINGS"]
 
 ENCODER = "encoder"
 """The pre-trained encoder's feature-set name in a diagnostic."""
@@ -24,25 +25,32 @@ def check_packages(paths: list[Path]) -> list[str]:
             if not (path / "encoder_config.json").is_file()]
 
 
-def package_featurizers(packages: dict[str, str]) -> list:
-    """One featurizer per package (``name -> folder``): its fused embedding."""
+EMBEDDINGS = ("fused", "tokens", "graph")
+"""The encoder outputs a diagnostic can score (``--embedding``)."""
+
+
+def package_featurizers(packages: dict[str, str], embedding: str = "fused") -> list:
+    """One featurizer per package (``name -> folder``): its ``embedding`` output."""
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder
 
-    return [EncoderFeaturizer.from_embedder(name, load_embedder(path), "fused",
-                                            f"{path}, fused embedding")
+    if embedding not in EMBEDDINGS:
+        raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}, not {embedding!r}")
+    return [EncoderFeaturizer.from_embedder(name, load_embedder(path), embedding,
+                                            f"{path}, {embedding} embedding")
             for name, path in packages.items()]
 
 
 def featurize_packages(row_set: str, packages: dict[str, str], controls: list[str],
-                       data_dir: Path, progress: bool = True
+                       data_dir: Path, progress: bool = True, embedding: str = "fused"
                        ) -> tuple[DevMapData, dict[str, np.ndarray]]:
-    """One DevMap row set with ``name -> [programs, D]`` features: each package's fused
-    embedding (``packages``: name -> folder) and each named control; rows any of them failed
-    on are dropped from the returned data."""
+    """One DevMap row set with ``name -> [programs, D]`` features: each package's
+    ``embedding`` output (``packages``: name -> folder) and each named control; rows any of
+    them failed on are dropped from the returned data."""
     from .features.registry import build_featurizer
 
     data = load_devmap(row_set, data_dir, Path(default_cache_dir()))
-    featurizers = [build_featurizer(name) for name in controls] + package_featurizers(packages)
+    featurizers = [build_featurizer(name) for name in controls] + package_featurizers(
+        packages, embedding)
     features, _ = featurize_devmap(data, featurizers, progress)
     return data, features
 

@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = rows_from_args(parser, args)
     start = time.perf_counter()
     first, first_features = featurize_packages("669", rows.packages, rows.controls,
-                                               rows.data_dir)
+                                               rows.data_dir, embedding=rows.embedding)
     second, second_features = featurize_packages("680", rows.packages, rows.controls,
-                                                 rows.data_dir)
+                                                 rows.data_dir, embedding=rows.embedding)
     kernels, a, b = kernel_pairs(first, second)
     scores = {name: cross_retrieval(first_features[name][a], second_features[name][b])
               for name in first_features}

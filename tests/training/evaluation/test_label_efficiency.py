@@ -168,3 +168,26 @@ def test_repeated_also_and_twins_flags_add_rows_instead_of_replacing_them(tmp_pa
                               "--also", f"c={tmp_path / 'c'}"])
     rows = rows_from_args(parser, args)
     assert rows.twins == ["twin0", "twin1"] and rows.extras == ["a", "b", "c"]
+
+
+def test_embedding_flag_picks_the_output_of_every_package_and_refuses_others(tmp_path: Path):
+    """--embedding scores the same output of the encoder, its twins and the extras (fused by
+    default, what consumers get); an unknown output ends with the parser's error."""
+    import argparse
+
+    from mirencoder.training.evaluation.devmap_sweep import add_rows_arguments, rows_from_args
+    from mirencoder.training.evaluation.package_features import package_featurizers
+
+    for name in ("e", "t0"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "encoder_config.json").write_text("{}")
+    parser = argparse.ArgumentParser()
+    add_rows_arguments(parser, controls="")
+    base = [str(tmp_path / "e"), "--twins", str(tmp_path / "t0")]
+    assert rows_from_args(parser, parser.parse_args(base)).embedding == "fused"
+    assert rows_from_args(parser, parser.parse_args([*base, "--embedding", "graph"])
+                          ).embedding == "graph"
+    with pytest.raises(SystemExit):
+        parser.parse_args([*base, "--embedding", "nodes"])
+    with pytest.raises(ValueError, match="embedding must be one of fused, tokens, graph"):
+        package_featurizers({"encoder": str(tmp_path / "e")}, "nodes")
