@@ -894,8 +894,7 @@ def test_graphmae_decoder_feeds_the_reconstruction_heads_without_the_masked_node
     with torch.no_grad():
         decoded = model.gae_decoder(states, step.masked_nodes, *edges)
         assert torch.allclose(model.gae_decoder(moved, step.masked_nodes, *edges), decoded)
-        model.gae_decoder.remask = False
-        model.gae_decoder.mask_state = None
+        model.gae_decoder.mask_state = None  # as remask=False builds it
         assert not torch.allclose(model.gae_decoder(moved, step.masked_nodes, *edges), decoded)
     model = PretrainingModel(MODEL, task, IDS)
     metrics = model(step)

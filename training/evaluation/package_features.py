@@ -1,6 +1,6 @@
-"""DevMap program features of encoder packages (their fused vectors, or another output) and control feature sets,
-for the diagnostics that compare a pre-trained encoder with its untrained twins outside
-``mirencoder eval devmap`` (``stacked_sweep.py``, ``label_efficiency.py``)."""
+"""DevMap program features of encoder packages (their fused vectors, or another output) and
+control feature sets, for the diagnostics that compare a pre-trained encoder with its untrained
+twins outside ``mirencoder eval devmap`` (``stacked_sweep.py``, ``label_efficiency.py``)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ class PretrainingModel(nn.Module):
         self.gae_decoder = (GraphDecoder(model.gnn_hidden, layers=task.gae_decoder_layers,
                                          num_positions=model.num_edge_positions,
                                          remask=task.gae_decoder_remask)
-                            if task.gae_weight > 0 and task.gae_decoder_layers > 0 else None)
+                            if task.gae_decoder_layers > 0 else None)  # TaskConfig: only with GAE
         self.matching_head = MatchingHead(model.fusion_dim)
         self.contrastive = (ContrastiveProjection(model.fusion_dim, task.contrastive_dim,
                                                   task.temperature_init)

@@ -33,7 +33,6 @@ class GraphDecoder(nn.Module):
         super().__init__()
         if layers < 1:
             raise ValueError(f"layers ({layers}) must be >= 1")
-        self.remask = remask
         self.project = nn.Linear(hidden, hidden)
         self.mask_state = nn.Parameter(torch.zeros(hidden)) if remask else None
         relations = 2 * len(FLOWS)
@@ -59,4 +58,4 @@ class GraphDecoder(nn.Module):
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(layers={len(self.convs)}, "
-                f"remask={self.remask})")
+                f"remask={self.mask_state is not None})")
