@@ -9,7 +9,11 @@ from ...infra.config import check as _check
 from ...infra.config import help_field as _f
 from ...infra.config import raise_problems as _raise
 
-__all__ = ["ModelConfig", "FUSIONS", "GRAPH_READOUTS"]
+__all__ = ["ModelConfig", "ENCODER_OUTPUTS", "FUSIONS", "GRAPH_READOUTS"]
+
+# The encoder's pooled vectors (ModalityFusion's outputs): what the embedder returns, the
+# probes and DevMap diagnostics score, fine-tuning reads and the principal basis covers.
+ENCODER_OUTPUTS = ("fused", "tokens", "graph")
 
 FUSIONS = ("mlp", "residual", "residual_raw", "residual_gated", "residual_sparse")
 GRAPH_READOUTS = ("mean_max", "mean_max_size", "mean_max_size_counts",

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from ...infra.config import check, help_field
 from ...infra.errors import ConfigError
 from ...pipelines.compile import CompileConfig
+from ..core.model_config import ENCODER_OUTPUTS
 from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
 __all__ = ["EmbedConfig", "MODALITIES", "PRECISIONS", "WINDOW_POLICIES", "window_setting_problem",
            "basis_problems", "twin_choice", "DEFAULT_MAX_GRAPH_NODES", "DEFAULT_TOKEN_BATCH_SIZE",
            "DEFAULT_GRAPH_BATCH_SIZE"]
 
-MODALITIES = ("fused", "tokens", "graph", "joint")
+MODALITIES = (*ENCODER_OUTPUTS, "joint")
 # ``joint``: the three outputs side by side (3 x D), each scaled to length 1/sqrt(3), so that
 # the cosine of two joint vectors is the mean of their three cosines (``joint_vectors``).
 # Inference precisions: float32 (the default; equal to the training computation up to float

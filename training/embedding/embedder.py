@@ -40,6 +40,7 @@ from ...infra.config import config_from_dict
 from ...infra.errors import ConfigError, FatalError, InputError, MirError
 from ...pipelines.frontend.language import detect_text_language
 from ...pipelines.frontend.loader import FrontEnd
+from ..core.model_config import ENCODER_OUTPUTS
 from .embed_config import (
     DEFAULT_MAX_GRAPH_NODES,
     MODALITIES,
@@ -266,7 +267,7 @@ class Embedder:
         """The length of one ``modality`` vector (``basis``: as returned with the principal
         basis, when there is one)."""
         if modality == "joint":
-            return sum(self.modality_dim(m, basis) for m in ("fused", "tokens", "graph"))
+            return sum(self.modality_dim(m, basis) for m in ENCODER_OUTPUTS)
         return self.basis.dims(modality, self.dim) if basis else self.dim
 
     @property

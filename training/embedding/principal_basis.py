@@ -33,13 +33,13 @@ import numpy as np
 from ...infra.errors import ConfigError
 from ...infra.files import sha256_file, write_bytes_atomic
 from ...pipelines.dataset import index_sha256
+from ..core.model_config import ENCODER_OUTPUTS
 from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
-__all__ = ["BASIS_MODALITIES", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
+__all__ = ["PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
            "fit_principal_basis", "package_weights_sha256"]
 
-BASIS_MODALITIES = ("fused", "tokens", "graph")
 """The outputs a basis covers (``joint`` is built from the three, each in its basis)."""
 _FORMAT = "mirencoder-principal-basis/1"
 PACKAGE_BASIS_FILE = "principal_basis.npz"
@@ -234,7 +234,7 @@ def fit_principal_basis(embedder: Any, records: Sequence[dict[str, Any]], *,
     if len(records) < 2:
         raise ConfigError(f"a principal basis needs at least 2 programs, got {len(records)}")
     means, components, variances = {}, {}, {}
-    for modality in BASIS_MODALITIES:
+    for modality in ENCODER_OUTPUTS:
         vectors = np.concatenate([
             embedder.encode_records(records[i:i + batch_size], modality=modality, basis=False)
             for i in range(0, len(records), batch_size)]).astype(np.float64)
@@ -326,7 +326,7 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
     else:
         written = basis.save(config.out)
     if progress:
-        for modality in BASIS_MODALITIES:
+        for modality in ENCODER_OUTPUTS:
             dims = [basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)]
             print(f"[basis] {modality}: directions covering 80/90/95/99 % of the variance: "
                   + " / ".join(map(str, dims)))

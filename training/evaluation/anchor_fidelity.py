@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ...pipelines.ir.loops import on_control_cycle
+from ..core.model_config import ENCODER_OUTPUTS
 from ..core.models.fusion import text_counts
 from ..pretraining.config import ANCHOR_TEXTS
 from ..pretraining.tasks.anchor import ANCHOR_SCALES, anchor_targets, anchor_text_ids
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--row-set", default="669", choices=("669", "680"),
                         help="the DevMap kernels to measure on")
     parser.add_argument("--columns", type=int, default=32, help="task.anchor_columns")
-    parser.add_argument("--modality", default="fused", choices=("fused", "tokens", "graph"))
+    parser.add_argument("--modality", default="fused", choices=ENCODER_OUTPUTS)
     parser.add_argument("--scale", default="fraction", choices=ANCHOR_SCALES,
                         help="task.anchor_scale")
     parser.add_argument("--texts", default="frequent", choices=ANCHOR_TEXTS,

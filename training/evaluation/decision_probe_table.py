@@ -147,6 +147,33 @@ def decision_section(arms: list[tuple[str, list[str]]], twins: list[str], contro
             "controls": control_values, "programs": counts or {}, "note": note}
 
 
+def append_arms(recorded: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``recorded`` (a published section) with ``new``'s arms added, each just before the
+    recorded twins arm of its method (at the end where there is none); ``new``'s twins and
+    note join the recorded ones, the recorded controls stay. Arms whose probe folders are gone
+    keep their recorded values, so a later session can add arms without rescoring them.
+
+    Raises:
+        ValueError: ``new`` scored other programs or columns, or reuses a recorded label.
+    """
+    if new["programs"] != recorded["programs"] or new["columns"] != recorded["columns"]:
+        raise ValueError("the new arms' decision probe chose other programs than the recorded "
+                         "section's (same settings and --dataset needed)")
+    labels = {arm["label"] for arm in recorded["arms"]}
+    clash = sorted(labels & {arm["label"] for arm in new["arms"]})
+    if clash:
+        raise ValueError(f"arm labels already in the recorded section: {clash}")
+    arms = list(recorded["arms"])
+    for arm in new["arms"]:
+        method = arm_method(arm["rows"])
+        twins = [i for i, a in enumerate(arms)
+                 if a["label"] in recorded["twins"] and arm_method(a["rows"]) == method]
+        arms.insert(twins[0] if twins else len(arms), arm)
+    note = "\n\n".join(n for n in (recorded.get("note", ""), new.get("note", "")) if n)
+    return {**recorded, "arms": arms, "twins": [*recorded["twins"], *new["twins"]],
+            "note": note}
+
+
 def _column(section: dict[str, Any], arm: dict[str, Any], name: str) -> list[float]:
     index = section["columns"].index(name)
     return [v[index] for v in arm["values"].values() if v[index] is not None]

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..core.model_config import ENCODER_OUTPUTS
 from .devmap_data import DevMapData
-from .package_features import EMBEDDINGS, featurize_packages, named_packages
+from .package_features import featurize_packages, named_packages
 from .paths import default_data_dir
 from .report_files import add_report_dir_argument
 
@@ -61,7 +62,7 @@ def add_rows_arguments(parser: argparse.ArgumentParser, controls: str,
                         help="more encoder packages as rows beside the controls (e.g. the run's "
                         "earlier checkpoints, `mirencoder pretrain export`: step250=DIR)")
     parser.add_argument("--controls", default=controls, help=controls_help)
-    parser.add_argument("--embedding", choices=EMBEDDINGS, default="fused",
+    parser.add_argument("--embedding", choices=ENCODER_OUTPUTS, default="fused",
                         help="the output of every package scored (the twins' too): fused (what "
                         "consumers get by default), tokens or graph")
     parser.add_argument("--data-dir", type=Path, default=None)

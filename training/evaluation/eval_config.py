@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...infra.errors import ConfigError
+from ..core.model_config import ENCODER_OUTPUTS
 from ..embedding.embed_config import basis_problems, window_setting_problem
 from .coarsening_eval import CoarseningConfig
 from .devmap_eval import DevMapConfig
@@ -42,7 +43,7 @@ class MethodsConfig:
     untrained_model: str = ""
     """The same encoder architecture with random weights (URI or folder): adds the
     ``encoder-untrained`` ablation row ('': none)."""
-    modalities: list[str] = field(default_factory=lambda: ["fused", "tokens", "graph"])
+    modalities: list[str] = field(default_factory=lambda: list(ENCODER_OUTPUTS))
     """Encoder embeddings to evaluate: fused (row ``encoder``), tokens, graph (ablations);
     joint (the three side by side, row ``encoder-joint``) on request."""
     features: list[str] = field(default_factory=lambda: list(BUILTIN_FEATURIZERS))

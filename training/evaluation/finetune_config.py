@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...infra.errors import ConfigError
+from ..core.model_config import ENCODER_OUTPUTS
 
 __all__ = ["FineTuneConfig"]
 
-_MODALITIES = ("fused", "tokens", "graph")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -90,8 +90,8 @@ class FineTuneConfig:
             problems.append(f"batch_size must be in [1, 4096], got {self.batch_size}")
         if self.seed < 0:
             problems.append(f"seed must be >= 0, got {self.seed}")
-        if self.modality not in _MODALITIES:
-            problems.append(f"modality must be one of {_MODALITIES}, got {self.modality!r}")
+        if self.modality not in ENCODER_OUTPUTS:
+            problems.append(f"modality must be one of {ENCODER_OUTPUTS}, got {self.modality!r}")
         if not 1 <= self.hidden <= 65536:
             problems.append(f"hidden must be in [1, 65536], got {self.hidden}")
         if self.grad_clip < 0:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.model_config import ENCODER_OUTPUTS
 from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import featurize_devmap
 from .paths import default_cache_dir
 
 __all__ = ["package_featurizers", "featurize_packages", "check_packages", "named_packages",
-           "ENCODER", "EMBEDDINGS"]
+           "ENCODER"]
 
 ENCODER = "encoder"
 """The pre-trained encoder's feature-set name in a diagnostic."""
@@ -25,16 +26,13 @@ def check_packages(paths: list[Path]) -> list[str]:
             if not (path / "encoder_config.json").is_file()]
 
 
-EMBEDDINGS = ("fused", "tokens", "graph")
-"""The encoder outputs a diagnostic can score (``--embedding``)."""
-
 
 def package_featurizers(packages: dict[str, str], embedding: str = "fused") -> list:
     """One featurizer per package (``name -> folder``): its ``embedding`` output."""
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder
 
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}, not {embedding!r}")
+    if embedding not in ENCODER_OUTPUTS:
+        raise ValueError(f"embedding must be one of {', '.join(ENCODER_OUTPUTS)}, not {embedding!r}")
     return [EncoderFeaturizer.from_embedder(name, load_embedder(path), embedding,
                                             f"{path}, {embedding} embedding")
             for name, path in packages.items()]

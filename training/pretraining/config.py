@@ -20,7 +20,7 @@ from ...infra.config import help_field as _f
 from ...infra.config import load_config
 from ...infra.config import raise_problems as _raise
 from ...infra.errors import ConfigError
-from ..core.model_config import ModelConfig
+from ..core.model_config import ENCODER_OUTPUTS, ModelConfig
 
 __all__ = [
     "BUNDLED_CONFIG_DIR",
@@ -48,7 +48,7 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
     """Checks that ``text`` lists distinct names of fused, tokens, graph (at least one);
     returns them."""
     views = parse_views(text)
-    _check(problems, bool(views) and set(views) <= {"fused", "tokens", "graph"}
+    _check(problems, bool(views) and set(views) <= set(ENCODER_OUTPUTS)
            and len(set(views)) == len(views),
            f"{name} must list distinct names of fused, tokens, graph")
     return views

@@ -139,3 +139,43 @@ def test_the_command_publishes_the_section_with_its_figure(tmp_path, folders, re
     rendered = render_with("decision_probe_arms", section)
     assert "## Compiler decisions on the enlarged probe" in rendered
     assert "| runs (1) |" in rendered
+
+
+def test_append_adds_arms_to_the_recorded_section_beside_its_twins(tmp_path, folders, capsys):
+    """A later session's arms join the published section: the recorded arms keep their values
+    (their folders are gone), the new ones sit before the twins of their output and are
+    measured against them; relabelling a recorded arm or other programs are refused."""
+    report = tmp_path / "report"
+    twins = ["--arm", f"twins={folders['t0']}|{folders['t1']}", "--twins", "twins"]
+    assert decision_probe_study.main(["--arm", f"old={folders['b']}", *twins, "--controls",
+                                      str(folders["controls"]), "--note", "first",
+                                      "--report-dir", str(report)]) == 0
+    for name in ("b", "t0", "t1"):
+        (folders[name] / "probes.json").unlink()  # a fresh machine: only the record is left
+    assert decision_probe_study.main(["--arm", f"new={folders['a']}", "--twins", "twins",
+                                      "--note", "second", "--report-dir", str(report),
+                                      "--append"]) == 0
+    summary = json.loads((report / "results" / "summary.json").read_text())
+    section = summary["decision_probe_arms"]
+    assert [a["label"] for a in section["arms"]] == ["old", "new", "twins"]
+    assert section["note"] == "first\n\nsecond" and section["twins"] == ["twins"]
+    assert "opcode-histogram" in section["controls"]
+    statements = decision_probe_statements(section)
+    assert any(s.startswith("new (against twins): vectorised? accuracy (template folds) 80.0 "
+                            "against 74.0 (+6.0 points; 1 of 1 runs above the best twin)")
+               for s in statements)
+    assert "| new (1) |" in (report / "RESULTS.md").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # the label is taken
+        decision_probe_study.main(["--arm", f"new={folders['a']}", "--report-dir", str(report),
+                                   "--append"])
+    assert "already in the recorded section" in capsys.readouterr().err
+    other = _folder(tmp_path, "other", {"encoder": 0.8},
+                    counts={**COUNTS, "groups": {"source": 800, "template": 575}})
+    with pytest.raises(SystemExit):
+        decision_probe_study.main(["--arm", f"later={other}", "--report-dir", str(report),
+                                   "--append"])
+    assert "other programs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # nothing recorded there
+        decision_probe_study.main(["--arm", f"new={folders['a']}", "--report-dir",
+                                   str(tmp_path / "empty"), "--append"])

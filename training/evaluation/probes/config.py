@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ....infra.errors import ConfigError
-from ...embedding.embed_config import basis_problems, window_setting_problem
+from ...core.model_config import ENCODER_OUTPUTS
+from ...embedding.embed_config import MODALITIES, basis_problems, window_setting_problem
 
 __all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", "ProbeConfig",
            "default_corpora", "repo_root"]
@@ -17,10 +18,7 @@ __all__ = ["OPT_LEVELS", "MODALITIES", "CONTROLS", "GROUPINGS", "CorpusSource", 
 OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
 """Optimisation levels clang accepts here (O0 gets ``-disable-O0-optnone``)."""
 
-MODALITIES = ("fused", "tokens", "graph", "joint")
-"""Encoder embeddings the featurizer can give (``joint``: the other three side by side)."""
-
-DEFAULT_MODALITIES = ("fused", "tokens", "graph")
+DEFAULT_MODALITIES = ENCODER_OUTPUTS
 """Evaluated unless told otherwise (``joint`` measured no better: RESULTS.md, "Which output
 for which use")."""
 
