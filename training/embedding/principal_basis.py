@@ -40,7 +40,7 @@ __all__ = ["PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
            "fit_principal_basis", "package_weights_sha256"]
 
-"""The outputs a basis covers (``joint`` is built from the three, each in its basis)."""
+# A basis covers the ENCODER_OUTPUTS (``joint`` is built from the three, each in its basis).
 _FORMAT = "mirencoder-principal-basis/1"
 PACKAGE_BASIS_FILE = "principal_basis.npz"
 """The basis a package ships, beside its weights."""

@@ -11,7 +11,6 @@ from ..core.model_config import ENCODER_OUTPUTS
 __all__ = ["FineTuneConfig"]
 
 
-
 @dataclass(kw_only=True, slots=True)
 class FineTuneConfig:
     """Settings of the end-to-end fine-tuning head."""

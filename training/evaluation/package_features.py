@@ -26,7 +26,6 @@ def check_packages(paths: list[Path]) -> list[str]:
             if not (path / "encoder_config.json").is_file()]
 
 
-
 def package_featurizers(packages: dict[str, str], embedding: str = "fused") -> list:
     """One featurizer per package (``name -> folder``): its ``embedding`` output."""
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder

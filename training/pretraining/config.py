@@ -50,7 +50,7 @@ def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
     views = parse_views(text)
     _check(problems, bool(views) and set(views) <= set(ENCODER_OUTPUTS)
            and len(set(views)) == len(views),
-           f"{name} must list distinct names of fused, tokens, graph")
+           f"{name} must list distinct names of {', '.join(ENCODER_OUTPUTS)}")
     return views
 
 
