@@ -8,6 +8,8 @@
 # the tables: python -m mirencoder.training.evaluation.basis_study OUT --group "pre-trained=a,b"
 #   --group "untrained twins=t0,t1" [--report-dir .] (DevMap against the share), and
 #   which_output --group "pre-trained=OUT/a/v0.9,..." (every score at the first share).
+# KIND=independent fits independent components (FastICA) instead of principal directions
+# (mirencoder embed basis --set kind=independent); the table: basis_study --kind independent.
 # Each part that finished is skipped.
 #   SHARES="0.9 1.0" bash infra/evaluate_basis.sh runs/eval/basis \
 #       v17=runs/pretrain/x/encoder twin0=runs/pretrain/x/untrained-encoder
@@ -22,6 +24,7 @@ DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"
 DATASET="${DATASET:-runs/datasets/pretrain-variants-2cpu-v1}"   # the pre-training corpus
 SHARES="${SHARES:-0.9 0.8 0.95 0.99 1.0}"   # thread coarsening at the first
 OUTPUT="${OUTPUT:-fused}"
+KIND="${KIND:-principal}"   # principal directions, or independent components
 for spec in "$@"; do
   package="${spec#*=}"
   [ -f "$package/encoder_config.json" ] && [ "${spec%%=*}" != "$spec" ] || {
@@ -31,7 +34,8 @@ done
 mkdir -p "$OUT/bases"
 for spec in "$@"; do
   name="${spec%%=*}"; package="${spec#*=}"; basis="$OUT/bases/$name.npz"
-  [ -f "$basis" ] || mirencoder embed basis --model "$package" --dataset "$DATASET" --out "$basis"
+  [ -f "$basis" ] || mirencoder embed basis --model "$package" --dataset "$DATASET" \
+    --set kind="$KIND" --out "$basis"
   first=1
   for share in $SHARES; do
     out="$OUT/$name/v$share"

@@ -164,6 +164,12 @@ def test_study_table_compares_the_groups_per_share(tmp_path):
     statement = basis_statements(section)[0]
     assert ("reached at own coordinates (the protocol), all directions, turned, 90% of variance, "
             "first 3 directions (every encoder)") in statement
+    independent = {**section, "kind": "independent"}  # basis_study --kind independent
+    text = basis_markdown(independent)
+    assert text.startswith("## Encoders in independent components of their pre-training corpus")
+    assert "| all components | twins |" in text and "results/independent_basis.png" in text
+    assert basis_statements(independent)[0].startswith(
+        "**independent components of the pre-training corpus**")
     shutil.rmtree(root / "pre")
     with pytest.raises(ValueError, match="pre: no DevMap leakage-free summary"):
         collect_basis_study(root, {"pre-trained": ["pre"]})
@@ -207,3 +213,46 @@ def test_basis_command_settings_name_one_destination():
     with pytest.raises(ConfigError, match="files are fixed by its tags"):
         BasisConfig(model="models:/mirencoder@champion", dataset="d", into_package=True)
     assert BasisConfig(model="pkg", dataset="d", into_package=True).into_package
+
+
+def test_independent_components_unmix_independent_sources():
+    from mirencoder.training.embedding.principal_basis import independent_components
+
+    rng = np.random.default_rng(4)
+    n = 4000
+    sources = np.stack([rng.uniform(-1.7, 1.7, n), rng.laplace(size=n) / 1.4,
+                        rng.exponential(size=n) - 1.0], axis=1) * [3.0, 2.0, 1.0]
+    mixing = rng.normal(size=(3, 8))
+    vectors = sources @ mixing + 5.0 + 1e-4 * rng.normal(size=(n, 8))
+    mean, unmixing, along = independent_components(vectors, variance=0.999, seed=0)
+    assert unmixing.shape == (3, 8) and np.all(np.diff(along) <= 0)  # 3 directions hold it
+    np.testing.assert_allclose(mean, vectors.mean(axis=0))
+    found = (vectors - mean) @ unmixing.T
+    np.testing.assert_allclose(found.std(axis=0), 1.0, rtol=0.02)  # unit-variance components
+    r = np.abs(np.corrcoef(found.T, sources.T)[:3, 3:])
+    assert sorted(r.argmax(axis=1).tolist()) == [0, 1, 2]  # each source found once
+    assert r.max(axis=1).min() > 0.98
+
+
+def test_independent_basis_of_a_package_and_its_settings(random_package):
+    from mirencoder.training.embedding.embedder import Embedder
+
+    plain = Embedder.from_package(random_package)
+    sources = sorted((DEMO_IR.parent / "c").glob("*.c"))
+    records = [plain.prepare_file(p) for p in [*sorted(DEMO_IR.glob("*.ll")), *sources]]
+    basis = fit_principal_basis(plain, records, kind="independent",
+                                independent_variance=0.9)
+    assert basis.meta["kind"] == "independent" and basis.meta["independent_variance"] == 0.9
+    k = basis.components["fused"].shape[0]
+    assert 1 <= k < len(records) and basis.dims("fused", 1.0) == k
+    vectors = plain.encode_records(records)
+    components = basis.project("fused", vectors, 1.0)
+    np.testing.assert_allclose(components.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(np.corrcoef(components.T), np.eye(k), atol=1e-3)
+    with pytest.raises(ConfigError, match="kind must be one of"):
+        fit_principal_basis(plain, records, kind="varimax")
+    with pytest.raises(ConfigError, match="kind must be one of"):
+        BasisConfig(model="m", dataset="d", out="o", kind="ica")
+    with pytest.raises(ConfigError, match="independent_variance"):
+        BasisConfig(model="m", dataset="d", out="o", kind="independent",
+                    independent_variance=0.0)

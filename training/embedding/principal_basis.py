@@ -12,6 +12,12 @@ leading directions that cover a given share of the corpus variance (``EmbedConfi
 rescaling, which a tree head would not see. The untrained twin gets the same treatment from
 its own vectors on the same programs, so the comparison stays like for like.
 
+``BasisConfig.kind="independent"`` fits independent components instead (FastICA on the
+whitened directions covering ``independent_variance`` of the corpus variance; Hyvarinen and
+Oja 2000): axes chosen to be statistically independent rather than to carry the most
+variance, since a tree head splits on one axis at a time. Both kinds are linear maps in one
+file format; the meta names the kind.
+
 A finished pre-training run ships one in its package (``principal_basis.npz``,
 ``trainer.basis_programs``), as does an untrained twin made from such a package (fitted on
 the same programs; ``package_basis.py``); ``EmbedConfig.basis="package"`` uses it. Fit one
@@ -36,7 +42,7 @@ from ...pipelines.dataset import index_sha256
 from ..core.model_config import ENCODER_OUTPUTS
 from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
-__all__ = ["PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
+__all__ = ["BASIS_KINDS", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
            "fit_principal_basis", "package_weights_sha256"]
 
@@ -46,6 +52,8 @@ PACKAGE_BASIS_FILE = "principal_basis.npz"
 """The basis a package ships, beside its weights."""
 PACKAGE_BASIS = "package"
 """The ``basis`` setting that names the package's own basis."""
+BASIS_KINDS = ("principal", "independent")
+"""What a basis holds: principal directions, or independent components (FastICA)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -61,7 +69,13 @@ class BasisConfig:
     programs: int = 1000
     """Programs drawn, one variant per source group."""
     seed: int = 0
-    """Decides which programs are drawn."""
+    """Decides which programs are drawn (and FastICA's start)."""
+    kind: str = "principal"
+    """``principal`` (directions by falling variance) or ``independent`` (FastICA components,
+    ordered by the corpus variance along each)."""
+    independent_variance: float = 0.99
+    """``independent``: how many components, as the share of the corpus variance their
+    whitened principal directions cover (the near-empty rest is noise FastICA would amplify)."""
     out: str = ""
     """The basis file to write (.npz)."""
     into_package: bool = False
@@ -81,6 +95,10 @@ class BasisConfig:
               "--into-package writes into a local package folder; a registered version's "
               "files are fixed by its tags: give --out FILE")
         check(problems, self.programs >= 2, "programs must be >= 2")
+        check(problems, self.kind in BASIS_KINDS,
+              f"kind must be one of {', '.join(BASIS_KINDS)}, got {self.kind!r}")
+        check(problems, 0.0 < self.independent_variance <= 1.0,
+              f"independent_variance must be in (0, 1], got {self.independent_variance}")
         check(problems, self.split != "test", "split: the test split holds the programs the "
               "probes score; fit on train or validation")
         raise_problems(problems, "basis")
@@ -94,7 +112,8 @@ def package_weights_sha256(package_dir: str | Path) -> str:
 @dataclass(slots=True)
 class PrincipalBasis:
     """Per output: the corpus mean ``[D]``, the principal directions ``[D, D]`` (rows, by
-    falling variance) and the variance along each ``[D]``; ``meta`` says where it came from
+    falling variance; for an independent basis the ``[k, D]`` unmixing rows) and the variance
+    along each; ``meta`` says where it came from
     (``weights_sha256`` of the encoder, the dataset, split and number of programs)."""
 
     means: dict[str, np.ndarray]
@@ -223,29 +242,62 @@ class BasisSetting:
                                                                self.count)
 
 
+def _principal(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean ``[D]``, principal directions ``[D, D]`` (rows) and the variance along each."""
+    mean = vectors.mean(axis=0)
+    # full_matrices: a complete basis even with fewer programs than dimensions
+    _, singular, directions = np.linalg.svd(vectors - mean, full_matrices=True)
+    singular = np.pad(singular, (0, directions.shape[0] - singular.size))
+    return mean, directions, singular ** 2 / (len(vectors) - 1)
+
+
+def independent_components(vectors: np.ndarray, *, variance: float = 0.99, seed: int = 0
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FastICA on ``vectors`` ``[N, D]``: the mean ``[D]``, the unmixing rows ``[k, D]`` (k
+    principal directions cover ``variance`` of the variance; each row maps a centred vector
+    to one unit-variance component) and the corpus variance along each component's mixing
+    column, rows sorted by it, falling."""
+    from sklearn.decomposition import FastICA
+
+    _, _, spectrum = _principal(vectors)
+    share = np.cumsum(spectrum) / max(float(spectrum.sum()), 1e-30)
+    k = int(min(np.searchsorted(share, variance - 1e-12) + 1, len(vectors) - 1, share.size))
+    ica = FastICA(n_components=k, whiten="unit-variance", random_state=seed, max_iter=2000,
+                  tol=1e-4)
+    ica.fit(vectors)
+    along = (ica.mixing_ ** 2).sum(axis=0)
+    order = np.argsort(-along, kind="stable")
+    return ica.mean_, ica.components_[order], along[order]
+
+
 def fit_principal_basis(embedder: Any, records: Sequence[dict[str, Any]], *,
-                        meta: dict[str, Any] | None = None, batch_size: int = 64
-                        ) -> PrincipalBasis:
-    """The principal basis of ``embedder``'s outputs over ``records`` (prepared programs).
+                        meta: dict[str, Any] | None = None, batch_size: int = 64,
+                        kind: str = "principal", independent_variance: float = 0.99,
+                        seed: int = 0) -> PrincipalBasis:
+    """The basis of ``embedder``'s outputs over ``records`` (prepared programs): principal
+    directions, or independent components (``kind="independent"``,
+    :func:`independent_components`).
 
     Raises:
-        ConfigError: fewer than 2 records.
+        ConfigError: fewer than 2 records (3 for independent components), or an unknown kind.
     """
-    if len(records) < 2:
-        raise ConfigError(f"a principal basis needs at least 2 programs, got {len(records)}")
+    if kind not in BASIS_KINDS:
+        raise ConfigError(f"basis kind must be one of {', '.join(BASIS_KINDS)}, got {kind!r}")
+    least = 2 if kind == "principal" else 3
+    if len(records) < least:
+        raise ConfigError(f"a {kind} basis needs at least {least} programs, got {len(records)}")
     means, components, variances = {}, {}, {}
     for modality in ENCODER_OUTPUTS:
         vectors = np.concatenate([
             embedder.encode_records(records[i:i + batch_size], modality=modality, basis=False)
             for i in range(0, len(records), batch_size)]).astype(np.float64)
-        means[modality] = vectors.mean(axis=0)
-        # full_matrices: a complete basis even with fewer programs than dimensions
-        _, singular, directions = np.linalg.svd(vectors - means[modality], full_matrices=True)
-        singular = np.pad(singular, (0, directions.shape[0] - singular.size))
-        components[modality] = directions
-        variances[modality] = singular ** 2 / (len(records) - 1)
+        means[modality], components[modality], variances[modality] = (
+            _principal(vectors) if kind == "principal" else
+            independent_components(vectors, variance=independent_variance, seed=seed))
     info = {"weights_sha256": package_weights_sha256(embedder.package_dir),
-            "programs": len(records), **(meta or {})}
+            "programs": len(records), "kind": kind, **(meta or {})}
+    if kind == "independent":
+        info["independent_variance"] = independent_variance
     return PrincipalBasis(means, components, variances, info)
 
 
@@ -314,11 +366,13 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
     records = corpus_records(dataset, split=config.split, programs=config.programs,
                              seed=config.seed, max_tokens=embedder.context_length)
     if progress:
-        print(f"[basis] {config.model}: {len(records)} programs of {dataset} ({config.split})")
+        print(f"[basis] {config.model}: {config.kind} basis, {len(records)} programs of "
+              f"{dataset} ({config.split})")
     digest = index_sha256(dataset) if (dataset / "index.json").is_file() else None
     basis = fit_principal_basis(embedder, records, meta={
         "model": config.model, "dataset": dataset.name, "dataset_index_sha256": digest,
-        "split": config.split, "seed": config.seed})
+        "split": config.split, "seed": config.seed}, kind=config.kind,
+        independent_variance=config.independent_variance, seed=config.seed)
     if config.into_package:
         from ..core.package import add_package_file
 
@@ -327,6 +381,9 @@ def fit_dataset_basis(config: BasisConfig, embedder: Any, *, progress: bool = Tr
         written = basis.save(config.out)
     if progress:
         for modality in ENCODER_OUTPUTS:
+            if config.kind == "independent":
+                print(f"[basis] {modality}: {basis.dims(modality, 1.0)} independent components")
+                continue
             dims = [basis.dims(modality, v) for v in (0.8, 0.9, 0.95, 0.99)]
             print(f"[basis] {modality}: directions covering 80/90/95/99 % of the variance: "
                   + " / ".join(map(str, dims)))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .basis_table import AS_IS, basis_markdown, collect_basis_study
+from .basis_table import AS_IS, BASIS_SECTIONS, basis_markdown, collect_basis_study
 from .figures import save_figure
 from .report_files import add_report_dir_argument, parse_group, show_and_publish
 
@@ -58,7 +58,9 @@ def draw_basis_study(section: dict[str, Any], png: Path) -> Path:
         ax.set_xticks(x, [_tick(s) for s in shares], fontsize=7)
         ax.set_ylabel("accuracy %", fontsize=8)
     np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.suptitle("DevMap leakage-free, fused output in the corpus principal basis: share of "
+    basis = ("principal basis" if section.get("kind", "principal") == "principal"
+             else "independent components")
+    fig.suptitle(f"DevMap leakage-free, fused output in the corpus {basis}: share of "
                  "variance kept, or a fixed number of directions (dotted: own coordinates)",
                  fontsize=9)
     return save_figure(fig, png)
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="LABEL=NAME,NAME (repeat; the first is compared with the second)")
     parser.add_argument("--as-is", type=Path, default=None,
                         help="folder of infra/evaluate_outputs.sh runs of the same names")
+    parser.add_argument("--kind", choices=tuple(BASIS_SECTIONS), default="principal",
+                        help="the kind of basis the folders were scored in (its own section)")
     parser.add_argument("--note", default="", help="what the table shows (under its title)")
     add_report_dir_argument(parser)
     args = parser.parse_args(argv)
@@ -80,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     section["note"] = args.note
-    show_and_publish(args.report_dir, "principal_basis", section, basis_markdown,
+    if args.kind != "principal":  # a principal section keeps the schema it was written with
+        section["kind"] = args.kind
+    show_and_publish(args.report_dir, BASIS_SECTIONS[args.kind], section, basis_markdown,
                      draw_basis_study)
     return 0
 

@@ -13,7 +13,9 @@ scored in their own coordinates (``AS_IS/NAME/{devmap,thread-coarsening}``, the 
 
 Writes the table and a figure (``results/principal_basis.png``) into
 ``results/summary.json`` (key ``principal_basis``) and RESULTS.md; the first group is the one
-compared with the second.
+compared with the second. Bases of independent components (``KIND=independent
+infra/evaluate_basis.sh``, ``basis_study --kind independent``) go to their own section (key
+``independent_basis``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ import numpy as np
 from ..embedding.principal_basis import PrincipalBasis
 from .record_table import evaluations, method_scores, spread_cell
 
-__all__ = ["AS_IS", "SETTINGS", "basis_markdown", "basis_statements", "collect_basis_study",
-           "share_name"]
+__all__ = ["AS_IS", "BASIS_SECTIONS", "SETTINGS", "basis_markdown", "basis_statements",
+           "collect_basis_study", "share_name"]
 
 SETTINGS = ("devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia")
 AS_IS = "as is"
 """The share label of the encoders in their own coordinates (no basis)."""
 _OUTPUT_METHOD = "encoder"  # the fused output's row
+BASIS_SECTIONS = {"principal": "principal_basis", "independent": "independent_basis"}
+"""The summary key (and figure name) of each kind of basis study."""
+_TITLES = {"principal": ("Encoders in the principal basis of their pre-training corpus",
+                         "principal basis of the pre-training corpus", "directions"),
+           "independent": ("Encoders in independent components of their pre-training corpus",
+                           "independent components of the pre-training corpus",
+                           "components")}
 # ``method_scores`` keys of the DevMap settings: "devmap-669 amd" -> "devmap-669_amd"
 _SCORE_KEYS = {setting: setting.replace(" ", "_") for setting in SETTINGS}
 
@@ -99,19 +108,22 @@ def collect_basis_study(root: Path, groups: dict[str, list[str]],
             "scores": scores, "dims": dims, "coarsening": coarsening}
 
 
-def share_name(share: str) -> str:
+def share_name(share: str, kind: str = "principal") -> str:
     if share == AS_IS:
         return "own coordinates (the protocol)"
     if share.startswith("d"):
-        return f"first {share[1:]} directions (every encoder)"
-    return "all directions, turned" if float(share) >= 1.0 else f"{float(share):.0%} of variance"
+        return f"first {share[1:]} {_TITLES[kind][2]} (every encoder)"
+    if float(share) >= 1.0:
+        return "all directions, turned" if kind == "principal" else "all components"
+    return f"{float(share):.0%} of variance"
 
 
 def basis_markdown(section: dict[str, Any]) -> str:
     """The RESULTS.md section: one row per share and group, and the first group's lead over
     the second's mean per share."""
     labels = list(section["groups"])
-    lines = ["## Encoders in the principal basis of their pre-training corpus", ""]
+    kind = section.get("kind", "principal")
+    lines = [f"## {_TITLES[kind][0]}", ""]
     if section.get("note"):
         lines += [section["note"], ""]
     members = "; ".join(f"{label}: {', '.join(names)} ({len(names)})"
@@ -127,16 +139,16 @@ def basis_markdown(section: dict[str, Any]) -> str:
             cells = section["scores"][label].get(share, {})
             kept = section["dims"][label].get(share)
             lines.append("| " + " | ".join([
-                share_name(share), label, spread_cell(kept, 0) if kept else "all",
+                share_name(share, kind), label, spread_cell(kept, 0) if kept else "all",
                 *(spread_cell(cells.get(s, []), 1) for s in section["settings"]),
                 spread_cell(section["coarsening"][label].get(share, []), 3)]) + " |")
         leads = _leads(section, share) if len(labels) >= 2 else None
         if leads is not None:
             lead = [f"{v:+.1f}" for v in leads]
-            lines.append(f"| {share_name(share)} | **{labels[0]} − {labels[1]}** | | "
+            lines.append(f"| {share_name(share, kind)} | **{labels[0]} − {labels[1]}** | | "
                          + " | ".join(lead) + " | |")
     lines += ["", "![DevMap leakage-free against the share of variance kept]"
-                  "(results/principal_basis.png)", ""]
+                  f"(results/{BASIS_SECTIONS[kind]}.png)", ""]
     return "\n".join(lines)
 
 
@@ -164,12 +176,14 @@ def basis_statements(section: dict[str, Any]) -> list[str]:
         leads = _leads(section, share)
         if leads is None:
             continue
-        parts.append(f"{share_name(share)} " + " / ".join(f"{v:+.1f}" for v in leads))
+        kind = section.get("kind", "principal")
+        parts.append(f"{share_name(share, kind)} " + " / ".join(f"{v:+.1f}" for v in leads))
         if min(leads) >= 2.0:
-            reached.append(share_name(share))
+            reached.append(share_name(share, kind))
     if not parts:
         return []
     verdict = (f"reached at {', '.join(reached)}" if reached else "NOT reached at any share")
-    return [f"**principal basis of the pre-training corpus** ({labels[0]} minus {labels[1]}, "
+    title = _TITLES[section.get("kind", "principal")][1]
+    return [f"**{title}** ({labels[0]} minus {labels[1]}, "
             f"DevMap leakage-free {' / '.join(section['settings'])}, points): "
             + "; ".join(parts) + f". Pre-training target (+2 on all four): {verdict}."]

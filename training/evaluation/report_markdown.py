@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ablation_table import ablations_markdown
-from .basis_table import basis_markdown, basis_statements
+from .basis_table import BASIS_SECTIONS, basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .decision_probe_table import decision_probe_markdown
@@ -333,7 +333,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += program_dims_statements(summary.get("program_dims", {}))
     statements += resolution_statements(summary.get("coarsening_resolution", {}),
                                         _encoder_speedup(results))
-    statements += basis_statements(summary.get("principal_basis", {}))
+    statements += [line for key in BASIS_SECTIONS.values()
+                   for line in basis_statements(summary.get(key, {}))]
     statements += codebook_statements(summary.get("node_codes", {}))
     statements += [line for section in finetune_sections(summary)
                    for line in finetune_statements(section)]
@@ -397,8 +398,9 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
         out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
     if summary.get("coarsening_resolution"):
         out += ["", resolution_markdown(summary["coarsening_resolution"]).rstrip()]
-    if summary.get("principal_basis"):
-        out += ["", basis_markdown(summary["principal_basis"]).rstrip()]
+    for key in BASIS_SECTIONS.values():
+        if summary.get(key):
+            out += ["", basis_markdown(summary[key]).rstrip()]
     if summary.get("node_codes"):
         out += ["", codebook_markdown(summary["node_codes"]).rstrip()]
     for section in finetune_sections(summary):
