@@ -113,6 +113,13 @@ def spread_cell(values: list[float | None], digits: int) -> str:
             f"({found.low:.{digits}f}–{found.high:.{digits}f})")
 
 
+def _counted_cell(values: list[float | None], digits: int) -> str:
+    """:func:`spread_cell`, with ``[k of n]`` where only k of the n rows have the score."""
+    present = sum(v is not None for v in values)
+    cell = spread_cell(values, digits)
+    return cell if present in (0, len(values)) else f"{cell} [{present} of {len(values)}]"
+
+
 def runs_markdown(runs: dict[str, Any]) -> str:
     """The ``## Runs of record`` section of RESULTS.md."""
     lines = ["## Runs of record (each beside its untrained twin)", "",
@@ -124,6 +131,8 @@ def runs_markdown(runs: dict[str, Any]) -> str:
              "different vocabularies. Where twins were drawn at other seeds (`TWIN_SEEDS`), a "
              "row gives their mean, sample std and range: a difference between an encoder and "
              "its twin means little unless it exceeds that spread.", ""]
+    if runs.get("note"):  # how the twins or runs were extended after the section was written
+        lines += [runs["note"], ""]
     header = ["run", "version", "dataset", "steps", "encoder",
               *[title for _, title, _ in COLUMNS]]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -139,7 +148,7 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             twins = run_twins(run)
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
             lines.append("| " + " | ".join(["", "", "", "", label, *[
-                spread_cell([t.get(key) for t in twins], digits)
+                _counted_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")
     if runs.get("figure"):
         lines += ["", f"![each run beside its untrained twins]({runs['figure']})"]
@@ -185,7 +194,7 @@ def _replicate_table(runs: dict[str, Any], group: dict[str, Any]) -> list[str]:
     for label, rows in ((f"pre-trained, {len(pretrained)} runs", pretrained),
                         (f"untrained twins, {len(twins)} seeds", twins)):
         lines.append("| " + " | ".join([f"{label}: mean ± std (range)", *[
-            spread_cell([r.get(key) for r in rows], digits)
+            _counted_cell([r.get(key) for r in rows], digits)
             for key, _, digits in COLUMNS]]) + " |")
     return lines
 
@@ -216,13 +225,19 @@ def replicate_statements(runs: dict[str, Any]) -> list[str]:
             clear = "worst run above the best twin" if mine.low > base.high else (
                 "ranges overlap" if mine.low <= base.high and mine.high >= base.low
                 else "every run below every twin")
-            parts.append(f"{title} {mine.mean:.{digits}f} vs {base.mean:.{digits}f} ({gain}; "
-                         f"{clear})")
+            parts.append(f"{title} {mine.mean:.{digits}f} vs {base.mean:.{digits}f} "
+                         f"({_fewer(base, twins)}{gain}; {clear})")
         if parts:
             lines.append(f"**pre-training seeds, {group['label']}** ({len(pretrained)} runs "
                          f"against {len(twins)} untrained twins, means): " + "; ".join(parts)
                          + ".")
     return lines
+
+
+def _fewer(found: Spread, twins: list[dict[str, Any]]) -> str:
+    """``"k of n twins; "`` where a score was measured for only some of the twins (a twin
+    drawn later, scored on another machine, leaves out the machine-dependent DevMap rows)."""
+    return f"{found.n} of {len(twins)} twins; " if found.n < len(twins) else ""
 
 
 def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> list[str]:
@@ -249,7 +264,8 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
         if found and encoder.get(key) is not None:
             gain = 100 * (encoder[key] - found.mean)
             parts.append(f"vectorised? ({grouping} folds) {encoder[key]:.3f} vs twins "
-                         f"{found.mean:.3f} ± {found.std:.3f} ({gain:+.1f} points; target +5: "
+                         f"{found.mean:.3f} ± {found.std:.3f} ({_fewer(found, twins)}"
+                         f"{gain:+.1f} points; target +5: "
                          f"{verdict(gain >= 5.0)}"
                          + ("; above every twin" if encoder[key] > found.high else "") + ")")
     for rows in ("devmap-669", "devmap-680"):
@@ -259,12 +275,14 @@ def twin_spread_statements(runs: dict[str, Any], config_name: str | None) -> lis
             if found and encoder.get(key) is not None:
                 gain = encoder[key] - found.mean
                 parts.append(f"{rows} LF {platform} {encoder[key]:.1f} % vs twins "
-                             f"{found.mean:.1f} ± {found.std:.1f} ({gain:+.1f}; target +2: "
+                             f"{found.mean:.1f} ± {found.std:.1f} ({_fewer(found, twins)}"
+                             f"{gain:+.1f}; target +2: "
                              f"{verdict(gain >= 2.0)})")
     found = spread([t.get("coarsening") for t in twins])
     if found and encoder.get("coarsening") is not None:
         parts.append(f"thread coarsening LF {encoder['coarsening']:.3f}x vs twins "
-                     f"{found.mean:.3f}x ± {found.std:.3f} (range {found.low:.3f}–"
+                     f"{found.mean:.3f}x ± {found.std:.3f} ({_fewer(found, twins)}range "
+                     f"{found.low:.3f}–"
                      f"{found.high:.3f}x)")
     if not parts:
         return []

@@ -166,7 +166,7 @@ def test_runs_of_record_pair_each_run_with_its_twin(tmp_path: Path, capsys):
     assert "|  |  |  |  | untrained twin | 0.150 | 0.800 |" in table
     # the spread row: the seed-0 twin (80.0) and the two others (84.0, 88.0) on DevMap AMD
     spread = next(line for line in table.splitlines() if "untrained twins, 3 seeds" in line)
-    assert "84.0 ± 4.0 (80.0–88.0)" in spread and "| 0.150 |" in spread
+    assert "84.0 ± 4.0 (80.0–88.0)" in spread and "| 0.150 [1 of 3] |" in spread
     assert table.count("untrained twins,") == 1  # run-a has no other twin seeds
     assert record_main([*map(str, folders), "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
@@ -232,6 +232,34 @@ def test_replicates_of_one_recipe_are_judged_as_a_spread_against_the_twins():
     assert "| pre-trained, 2 runs: mean ± std (range) | 0.450 ± 0.071 (0.400–0.500) |" in table
     runs["replicates"][0]["names"] = ["a"]  # one run is no spread
     assert replicate_statements(runs) == [] and "Pre-training seeds" not in runs_markdown(runs)
+
+
+def test_twins_scored_on_fewer_measures_are_counted_where_they_are_missing():
+    from mirencoder.training.evaluation.record_table import (
+        replicate_statements,
+        runs_markdown,
+        twin_spread_statements,
+    )
+
+    twin = {"map_fused": 0.16, "devmap-669_amd": 80.0}
+    later = {"3": {"map_fused": 0.30, "devmap-669_amd": None}}  # DevMap left out
+
+    def run(name: str, amd: float) -> dict:
+        return {"name": name, "methods": {
+            "pre-trained": {"map_fused": 0.5, "devmap-669_amd": amd},
+            "untrained twin": dict(twin)}, "twin_seeds": {
+                "1": {"map_fused": 0.20, "devmap-669_amd": 82.0}, **later}}
+
+    runs = {"runs": [run("a", 84.0), run("b", 85.0)], "note": "Twin 3 was drawn later.",
+            "replicates": [{"label": "recipe x", "names": ["a", "b"]}]}
+    [line] = twin_spread_statements(runs, "a")
+    assert "(3 seeds; target 2x" in line  # MAP@R: every twin
+    assert "vs twins 81.0 ± 1.4 (2 of 3 twins; +3.0; target +2: reached)" in line
+    [line] = replicate_statements(runs)
+    assert "DevMap 669 LF AMD % 84.5 vs 81.0 (2 of 3 twins; +3.5" in line
+    table = runs_markdown(runs)
+    assert "Twin 3 was drawn later.\n\n| run |" in table
+    assert "| 0.220 ± 0.072 (0.160–0.300) | – | – | 81.0 ± 1.4 (80.0–82.0) [2 of 3] |" in table
 
 
 def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, capsys):
