@@ -44,7 +44,7 @@ from ..core.package_verify import DEFAULT_BASIS_VARIANCE
 
 __all__ = ["BASIS_KINDS", "PACKAGE_BASIS", "PACKAGE_BASIS_FILE", "BasisConfig",
            "BasisSetting", "PrincipalBasis", "basis_file", "corpus_records", "fit_dataset_basis",
-           "fit_principal_basis", "package_weights_sha256"]
+           "fit_principal_basis", "independent_components", "package_weights_sha256"]
 
 # A basis covers the ENCODER_OUTPUTS (``joint`` is built from the three, each in its basis).
 _FORMAT = "mirencoder-principal-basis/1"
