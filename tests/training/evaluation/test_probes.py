@@ -46,7 +46,11 @@ from mirencoder.training.evaluation.probes.remarks import (
     parse_optimization_record,
     program_decision,
 )
-from mirencoder.training.evaluation.probes.rescore import rescore_folder, stored_probe_config
+from mirencoder.training.evaluation.probes.rescore import (
+    rescore_folder,
+    score_with_recorded_settings,
+    stored_probe_config,
+)
 from mirencoder.training.evaluation.probes.retrieval import (
     average_precision_at_r,
     deduplicate_variants,
@@ -602,6 +606,16 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     assert list(rescored.methods) == methods and len(store) == len(methods)
     rescore_folder(tmp_path / "copy", store, {}, fold_repeats=2, progress=False)
     assert len(store) == len(methods)
+    # One more model on the recorded settings: the twin scored as the model repeats its row.
+    alone = score_with_recorded_settings(again, str(twin), tmp_path / "twin-alone",
+                                         progress=False)
+    assert list(alone.methods) == ["encoder", "encoder-graph"]
+    assert (tmp_path / "twin-alone" / "probes.json").is_file()
+    assert alone.retrieval["methods"]["encoder"]["map_at_r"] == pytest.approx(
+        again["retrieval"]["methods"]["encoder-untrained"]["map_at_r"])
+    twin_row = grouping["methods"]["encoder-untrained"]["accuracy"]
+    assert alone.decisions["groupings"]["source"]["vectorized"]["methods"]["encoder"][
+        "accuracy"] == pytest.approx(twin_row)
 
 
 def _shared_data() -> Path:

@@ -8,6 +8,11 @@ defaults, e.g. ``fold_repeats``), runs the suite again and writes ``probes.json`
 the file recorded, since the alias may have moved since. Features are memoised across
 folders by method description and package weights, so twins copied into several folders
 are embedded once.
+
+``--settings FILE --model PACKAGE --out DIR`` scores one more model on the settings a
+``probes.json`` (or a report's ``results/summary.json``, key ``probes``) was made with, the
+same programs and folds, without its twin or controls: how untrained twins drawn at more seeds
+join a recorded probe.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from .outputs import write_probe_outputs
 from .results import ProbeResults
 from .suite import run_probes
 
-__all__ = ["stored_probe_config", "rescore_folder", "main"]
+__all__ = ["stored_probe_config", "rescore_folder", "score_with_recorded_settings", "main"]
 
 
 def _pinned(uri: str | None, version: Any) -> str | None:
@@ -114,9 +119,37 @@ def rescore_folder(folder: Path, store: dict[str, Any], digests: dict[str, str],
     return results
 
 
+def score_with_recorded_settings(stored: dict[str, Any], model: str, out: Path,
+                                 **overrides: Any) -> ProbeResults:
+    """Scores ``model`` alone (no twin, no control) on the probe settings ``stored`` (a
+    ``probes.json``'s content) was made with, and writes the outputs into ``out``."""
+    config = stored_probe_config(stored, model=model, untrained_model="", controls=(),
+                                 **overrides)
+    featurizers, skipped, encoder = build_probe_featurizers(config)
+    results = run_probes(config, featurizers, data=prepare_probe_programs(config),
+                         skipped=skipped, encoder=encoder)
+    write_probe_outputs(results, out)
+    return results
+
+
+def _recorded_settings(path: Path) -> dict[str, Any]:
+    """A ``probes.json``'s content, or the ``probes`` section of a report summary."""
+    data = json.loads(path.read_text())
+    stored = data.get("probes", data) if "config" not in data else data
+    if "config" not in stored:
+        raise ValueError(f"{path} holds no probe settings (a probes.json or a summary.json "
+                         "with a 'probes' section)")
+    return stored
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folders", nargs="+", type=Path, help="folders holding probes.json")
+    parser.add_argument("folders", nargs="*", type=Path, help="folders holding probes.json")
+    parser.add_argument("--settings", type=Path, default=None, metavar="FILE",
+                        help="score --model on these recorded settings instead (a probes.json "
+                             "or a summary.json with a 'probes' section)")
+    parser.add_argument("--model", default=None, help="with --settings: the package to score")
+    parser.add_argument("--out", type=Path, default=None, help="with --settings: the folder")
     parser.add_argument("--fold-repeats", type=int, default=None,
                         help="override probes.fold_repeats (default: today's default)")
     parser.add_argument("--rewrite", action="append", default=[], metavar="OLD=NEW",
@@ -129,6 +162,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {"progress": False}
     if args.fold_repeats is not None:
         overrides["fold_repeats"] = args.fold_repeats
+    if args.settings is not None:
+        if args.folders or not args.model or args.out is None:
+            parser.error("--settings FILE takes --model PACKAGE and --out DIR, and no folders")
+        try:
+            score_with_recorded_settings(_recorded_settings(args.settings), args.model,
+                                         args.out, **overrides)
+        except (MirError, OSError, ValueError) as error:
+            print(f"{args.model}: not scored: {type(error).__name__}: {error}",
+                  file=sys.stderr, flush=True)
+            return 1
+        print(f"scored {args.model} on the settings of {args.settings} -> {args.out}")
+        return 0
+    if not args.folders:
+        parser.error("give folders holding probes.json, or --settings FILE --model --out")
     store: dict[str, Any] = {}
     digests: dict[str, str] = {}
     failed = 0
