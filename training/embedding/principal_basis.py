@@ -259,7 +259,7 @@ def independent_components(vectors: np.ndarray, *, variance: float = 0.99, seed:
     column, rows sorted by it, falling."""
     from sklearn.decomposition import FastICA
 
-    _, _, spectrum = _principal(vectors)
+    spectrum = np.linalg.svd(vectors - vectors.mean(axis=0), compute_uv=False) ** 2
     share = np.cumsum(spectrum) / max(float(spectrum.sum()), 1e-30)
     k = int(min(np.searchsorted(share, variance - 1e-12) + 1, len(vectors) - 1, share.size))
     ica = FastICA(n_components=k, whiten="unit-variance", random_state=seed, max_iter=2000,

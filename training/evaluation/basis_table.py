@@ -171,19 +171,19 @@ def basis_statements(section: dict[str, Any]) -> list[str]:
     if not section or len(section.get("groups", {})) < 2:
         return []
     labels = list(section["groups"])
+    kind = section.get("kind", "principal")
     parts, reached = [], []
     for share in section["shares"]:
         leads = _leads(section, share)
         if leads is None:
             continue
-        kind = section.get("kind", "principal")
         parts.append(f"{share_name(share, kind)} " + " / ".join(f"{v:+.1f}" for v in leads))
         if min(leads) >= 2.0:
             reached.append(share_name(share, kind))
     if not parts:
         return []
     verdict = (f"reached at {', '.join(reached)}" if reached else "NOT reached at any share")
-    title = _TITLES[section.get("kind", "principal")][1]
+    title = _TITLES[kind][1]
     return [f"**{title}** ({labels[0]} minus {labels[1]}, "
             f"DevMap leakage-free {' / '.join(section['settings'])}, points): "
             + "; ".join(parts) + f". Pre-training target (+2 on all four): {verdict}."]

@@ -135,7 +135,7 @@ def score_with_recorded_settings(stored: dict[str, Any], model: str, out: Path,
 def _recorded_settings(path: Path) -> dict[str, Any]:
     """A ``probes.json``'s content, or the ``probes`` section of a report summary."""
     data = json.loads(path.read_text())
-    stored = data.get("probes", data) if "config" not in data else data
+    stored = data if "config" in data else data.get("probes", {})
     if "config" not in stored:
         raise ValueError(f"{path} holds no probe settings (a probes.json or a summary.json "
                          "with a 'probes' section)")
