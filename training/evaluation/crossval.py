@@ -13,15 +13,21 @@ __all__ = ["cross_val_predict", "aggregate_seeds", "method_name"]
 
 
 def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[Fold],
-                      make_head: Callable[[], Head], groups: np.ndarray | None = None
-                      ) -> np.ndarray:
+                      make_head: Callable[[], Head], groups: np.ndarray | None = None,
+                      test_features: np.ndarray | None = None) -> np.ndarray:
     """Trains a fresh head per fold and predicts its test rows; a head that declares
     ``uses_groups`` also gets the training rows' ``groups`` (e.g. the kernel of each row).
+    ``test_features`` (same rows as ``features``, e.g. the programs compiled another way) are
+    what the test rows are predicted from; default: ``features``.
 
     Raises:
         ValueError: when the folds do not cover every row exactly once.
     """
     labels = np.asarray(labels)
+    test_features = features if test_features is None else test_features
+    if test_features.shape != features.shape:
+        raise ValueError(f"test_features {test_features.shape} must match features "
+                         f"{features.shape}")
     predicted = np.empty(len(labels), dtype=labels.dtype)
     covered = np.zeros(len(labels), dtype=int)
     for train, test in folds:
@@ -30,7 +36,7 @@ def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[
             head.fit(features[train], labels[train], groups=np.asarray(groups)[train])
         else:
             head.fit(features[train], labels[train])
-        predicted[test] = head.predict(features[test])
+        predicted[test] = head.predict(test_features[test])
         covered[test] += 1
     if not (covered == 1).all():
         raise ValueError("folds must cover every row exactly once")

@@ -163,12 +163,14 @@ def _find_kernel_file(folder: Path, benchmark: str, by_lower: dict[str, Path]) -
     return by_lower.get(f"{benchmark}.cl".lower())
 
 
-def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str, Path],
-                                                                      dict[str, tuple[str, str]]]:
-    """Compiles OpenCL kernels with the pipeline's front end, caching bitcode and failures."""
+def _compile_kernels(sources: dict[str, Path], out_dir: Path, opt_level: str = "O2"
+                     ) -> tuple[dict[str, Path], dict[str, tuple[str, str]]]:
+    """Compiles OpenCL kernels with the pipeline's front end at ``opt_level``, caching bitcode
+    and failures (one cache folder per toolchain and settings)."""
+    from ...pipelines.compile import CompileConfig
     from ...pipelines.frontend.loader import FrontEnd
 
-    frontend = FrontEnd()
+    frontend = FrontEnd(CompileConfig(opt_level=opt_level))
     config, toolchain = frontend.config, frontend.probe()
     settings = json.dumps({"clang": toolchain.clang_version, "llvm": toolchain.llvm_version,
                            "config": dataclasses.asdict(config)}, sort_keys=True, default=str)
@@ -196,8 +198,9 @@ def _compile_kernels(sources: dict[str, Path], out_dir: Path) -> tuple[dict[str,
     return compiled, {b: failures[b] for b in sources if b in failures}
 
 
-def load_devmap_680(data_dir: Path, cache_dir: Path) -> DevMapData:
-    """Loads the 680-row set, compiling its 256 OpenCL sources with the pipeline's front end.
+def load_devmap_680(data_dir: Path, cache_dir: Path, opt_level: str = "O2") -> DevMapData:
+    """Loads the 680-row set, compiling its 256 OpenCL sources with the pipeline's front end
+    (at ``opt_level``; O2, the default, is the protocol's).
 
     Rows whose kernel fails to compile are excluded (for every method alike) and counted in
     ``coverage``. Each CSV ``benchmark`` maps to ``kernels/<benchmark>.cl`` (exact name first,
@@ -223,7 +226,7 @@ def load_devmap_680(data_dir: Path, cache_dir: Path) -> DevMapData:
         if "src" in group.columns and isinstance(group["src"].iloc[0], str):
             if path.read_text(errors="replace").split() != group["src"].iloc[0].split():
                 src_mismatch.append(bench)
-    compiled, failures = _compile_kernels(sources, cache_dir)
+    compiled, failures = _compile_kernels(sources, cache_dir, opt_level)
     programs = [EvalProgram(key=b, kernel=b, path=compiled[b]) for b in sorted(compiled)]
     index_of = {p.key: i for i, p in enumerate(programs)}
     row_program = [index_of.get(b, -1) for b in base["benchmark"]]
@@ -244,15 +247,21 @@ def load_devmap_680(data_dir: Path, cache_dir: Path) -> DevMapData:
         "excluded_rows": dict(reasons),
         "details": {"compile_failures": {b: list(v) for b, v in sorted(failures.items())},
                     "missing_source": missing, "src_column_mismatch": src_mismatch},
-        "source": "OpenCL sources compiled by mirencoder.pipelines.compile (clang, O2, spir64)",
+        "source": "OpenCL sources compiled by mirencoder.pipelines.compile "
+                  f"(clang, {opt_level}, spir64)",
     }
     return DevMapData(name="devmap-680", programs=programs, tables=tables, coverage=coverage)
 
 
-def load_devmap(row_set: str, data_dir: Path, cache_dir: Path) -> DevMapData:
-    """Loads ``"669"`` or ``"680"``."""
+def load_devmap(row_set: str, data_dir: Path, cache_dir: Path, opt_level: str = "O2"
+                ) -> DevMapData:
+    """Loads ``"669"`` or ``"680"``; ``opt_level`` compiles the 680 set's kernels at another
+    level (the 669 set is ready IR: only its own level, given as O2, is accepted)."""
     if row_set == "669":
+        if opt_level != "O2":
+            raise ValueError(f"the 669-row set is ready IR and cannot be compiled at "
+                             f"{opt_level}: use the 680-row set")
         return load_devmap_669(data_dir, cache_dir)
     if row_set == "680":
-        return load_devmap_680(data_dir, cache_dir)
+        return load_devmap_680(data_dir, cache_dir, opt_level)
     raise ValueError(f"unknown device-mapping row set {row_set!r}; choose 669 or 680")

@@ -137,7 +137,8 @@ def own_head_factories(featurizers: Sequence[Featurizer]) -> dict[str, Callable[
 
 def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarray],
                          config: DevMapConfig, *, progress: bool = True,
-                         own_heads: Mapping[str, Callable[[int], Head]] | None = None
+                         own_heads: Mapping[str, Callable[[int], Head]] | None = None,
+                         test_program_features: dict[str, np.ndarray] | None = None
                          ) -> dict[str, dict[str, dict[str, Any]]]:
     """Cross-validates every (feature set, head) on every platform and protocol.
 
@@ -147,6 +148,9 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         config: protocols, seeds, heads.
         own_heads: feature sets trained with their own head (``name -> make_head(seed)``)
             instead of ``config.heads``; their method is named after the feature set.
+        test_program_features: the same programs featurized another way (e.g. compiled at
+            another optimisation level: ``level_shift.py``), from which every fold's test rows
+            are predicted; default: ``program_features``.
 
     Returns:
         ``protocol -> platform -> method -> aggregated metrics`` (``static`` and ``oracle``
@@ -164,8 +168,10 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         table = data.tables[platform]
         static = STATIC_DEVICE[platform]
         runtime_inputs = table[["transfer", "wgsize"]].to_numpy(float)
-        features = np.hstack([program_features[feature_name][table["program"].to_numpy()],
-                              runtime_inputs])
+        rows = table["program"].to_numpy()
+        features = np.hstack([program_features[feature_name][rows], runtime_inputs])
+        test_features = None if test_program_features is None else np.hstack(
+            [test_program_features[feature_name][rows], runtime_inputs])
         labels = table["oracle"].to_numpy().astype(str)
         groups = table["benchmark"].to_numpy()
         per_seed = []
@@ -185,7 +191,8 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
                 folds = subsample_training_groups(
                     _folds(protocol, labels, groups, seed, config.n_splits), labels, groups,
                     config.train_kernels, seed)
-                reuse = cross_val_predict(features, labels, folds, factory, groups)
+                reuse = cross_val_predict(features, labels, folds, factory, groups,
+                                          test_features)
             per_seed.append(devmap_metrics(reuse, table, static))
             bar.update(1)
         slot = results[protocol].setdefault(platform, {})

@@ -1,0 +1,209 @@
+"""Does pre-training's invariance carry to DevMap? Leakage-free device mapping across
+optimisation levels, frozen.
+
+A diagnostic, not a protocol. Pre-training asks every output to place a program's variants at
+other optimisation levels nearest (the invariance probe measures it on held-out programs); a
+consumer gains from that when the code their head meets was compiled otherwise than the code it
+was trained on. Here the 680-row set's OpenCL kernels are compiled at several levels, and the
+protocol's leakage-free folds and XGBoost head are trained on the kernels at one level and
+tested on the held-out kernels at another (train level = test level is the protocol at that
+level; O2 is the protocol's). Kernels that fail at any level, or for any representation, are
+dropped from every row alike::
+
+    python -m mirencoder.training.evaluation.level_shift runs/pretrain/NAME/encoder \\
+        --twins runs/twins/twin0 runs/twins/twin1 --levels O0,O2 --jobs 2 --report-dir .
+
+Writes the table and a figure (``results/level_shift.png``) into ``results/summary.json`` (key
+``level_shift``) and RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ...pipelines.compile import OPT_LEVELS
+from .devmap_data import DevMapData, load_devmap
+from .devmap_eval import DevMapConfig, evaluate_devmap_rows
+from .devmap_sweep import add_rows_arguments, check_sweep_arguments, rows_from_args
+from .feature_runs import featurize_programs
+from .level_shift_table import draw_level_shift, level_shift_markdown, shift_label
+from .package_features import package_featurizers
+from .paths import default_cache_dir
+from .report_files import show_and_publish
+
+__all__ = ["parse_levels", "level_pairs", "featurize_levels", "level_retrieval", "score_shift",
+           "main"]
+
+LevelFeatures = dict[str, dict[str, np.ndarray]]
+"""``level -> feature set -> [len(reference.programs), D]`` (rows of the reference's programs)."""
+
+
+def parse_levels(text: str) -> list[str]:
+    """``"O0,O2"`` -> the distinct levels in order.
+
+    Raises:
+        ValueError: an unknown level, or fewer than two (the message names it).
+    """
+    levels = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    bad = [level for level in levels if level not in OPT_LEVELS]
+    if bad:
+        raise ValueError(f"unknown optimisation level(s) {bad}: choose from {OPT_LEVELS}")
+    if len(levels) < 2:
+        raise ValueError(f"give at least two optimisation levels, got {levels}")
+    return levels
+
+
+def level_pairs(levels: list[str], reference: str) -> list[tuple[str, str]]:
+    """(train level, test level): each level alone, then every ordered pair of two levels
+    where one of them is ``reference`` (the protocol's level) or both are the extremes."""
+    same = [(level, level) for level in levels]
+    shifted = [(a, b) for a, b in itertools.permutations(levels, 2)
+               if reference in (a, b) or {a, b} == {levels[0], levels[-1]}]
+    return same + shifted
+
+
+def featurize_levels(levels: list[str], featurizers: list, data_dir: Path,
+                     progress: bool = True) -> tuple[DevMapData, LevelFeatures, dict]:
+    """The 680-row set compiled at every level, featurized by every representation.
+
+    Returns:
+        The first level's rows without the kernels missing or failed at any level (the
+        reference), every level's features on the reference's programs, and coverage
+        (kernels per level, kernels kept).
+    """
+    loaded = {level: load_devmap("680", data_dir, Path(default_cache_dir()), opt_level=level)
+              for level in levels}
+    per_level: dict[str, tuple[dict[str, int], dict[str, np.ndarray]]] = {}
+    usable: dict[str, set[str]] = {}
+    for level, data in loaded.items():
+        features, info = featurize_programs(data.programs, featurizers, progress)
+        failed = set().union(*(set(i["failures"]) for i in info.values())) if info else set()
+        per_level[level] = ({p.key: i for i, p in enumerate(data.programs)}, features)
+        usable[level] = {p.key for p in data.programs} - failed
+    common = set.intersection(*usable.values())
+    reference = loaded[levels[0]]
+    reference.exclude_programs({p.key for p in reference.programs} - common,
+                               "not compiled or featurized at every level")
+    out: LevelFeatures = {}
+    for level, (index_of, features) in per_level.items():
+        rows = [index_of.get(p.key, -1) for p in reference.programs]
+        out[level] = {name: np.where(np.array(rows)[:, None] >= 0, matrix[rows], np.nan)
+                      for name, matrix in features.items()}
+    coverage = {"kernels_per_level": {level: len(data.programs) for level, data in
+                                      loaded.items()},
+                "kernels_used": int(reference.coverage["kernels_used"]),
+                "rows_used": int(reference.coverage["rows_used"])}
+    return reference, out, coverage
+
+
+def cross_level_top1(queries: np.ndarray, candidates: np.ndarray) -> float:
+    """Share of queries whose nearest candidate (cosine) is their own row: row i of
+    ``candidates`` is the same kernel as row i of ``queries``; a tie with k others counts
+    1 / (k + 1), the expected value of a random tie-break."""
+    from .probes.retrieval import cosine_similarity_matrix
+
+    n = len(queries)
+    similarity = cosine_similarity_matrix(np.vstack([queries, candidates]))[:n, n:]
+    own = np.diag(similarity)[:, None]
+    above = (similarity > own).sum(axis=1)
+    ties = (similarity == own).sum(axis=1) - 1
+    return float(np.mean(np.where(above == 0, 1.0 / (ties + 1), 0.0)))
+
+
+def level_retrieval(features: LevelFeatures, programs: list[int]) -> dict[str, dict[str, Any]]:
+    """Cross-level retrieval on the DevMap kernels: each kernel at one level a query against
+    every kernel at another (raw vectors, cosine as the invariance probe); precision@1 per
+    ordered pair of levels and their mean.
+
+    Args:
+        programs: the reference's program indices in use.
+
+    Returns:
+        ``feature set -> {"precision_at_1": mean, "pairs": {"O0->O2": p@1, ...}}``.
+    """
+    levels = list(features)
+    out: dict[str, dict[str, Any]] = {}
+    for name in features[levels[0]]:
+        pairs = {f"{a}->{b}": cross_level_top1(features[a][name][programs],
+                                               features[b][name][programs])
+                 for a, b in itertools.permutations(levels, 2)}
+        out[name] = {"precision_at_1": float(np.mean(list(pairs.values()))), "pairs": pairs}
+    return out
+
+
+def score_shift(data: DevMapData, train: dict[str, np.ndarray], test: dict[str, np.ndarray],
+                platform: str, seeds: int) -> dict[str, list[float]]:
+    """Leakage-free accuracy % per fold seed of every feature set, the head trained on
+    ``train`` features and the held-out kernels predicted from ``test`` features."""
+    config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."), platforms=(platform,),
+                          protocols=("leakage-free",), seeds=seeds)
+    rows = evaluate_devmap_rows(data, train, config, progress=False,
+                                test_program_features=test)
+    return {name: [seed["accuracy"] for seed in rows["leakage-free"][platform][name]["per_seed"]]
+            for name in train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_rows_arguments(parser, controls="runtime-only,opcode-histogram,loop-opcode-histogram,"
+                       "program-size,ir2vec-fa")
+    parser.add_argument("--levels", default="O0,O2",
+                        help="optimisation levels the kernels are compiled at (default "
+                        "%(default)s; O2 is the protocol's)")
+    parser.add_argument("--platforms", default="amd,nvidia")
+    parser.add_argument("--seeds", type=int, default=3, help="fold and head seeds (default 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
+    args = parser.parse_args(argv)
+    try:
+        levels = parse_levels(args.levels)
+    except ValueError as error:
+        parser.error(str(error))
+    check_sweep_arguments(parser, args, max_seeds=50)
+    rows = rows_from_args(parser, args)
+    from .features.registry import build_featurizer
+
+    start = time.perf_counter()
+    featurizers = [build_featurizer(name) for name in rows.controls] + package_featurizers(
+        rows.packages, rows.embedding)
+    data, features, coverage = featurize_levels(levels, featurizers, rows.data_dir)
+    platforms = [p for p in args.platforms.split(",") if p]
+    pairs = level_pairs(levels, "O2" if "O2" in levels else levels[0])
+    scores: dict[str, dict[str, dict[str, list[float]]]] = {shift_label(*p): {} for p in pairs}
+    jobs = [(shift_label(a, b), f"{data.name} {platform}",
+             (DevMapData(name=data.name, programs=[], tables={platform: data.tables[platform]}),
+              features[a], features[b], platform, args.seeds))
+            for a, b in pairs for platform in platforms]
+    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
+    with ProcessPoolExecutor(max_workers=args.jobs,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = {pool.submit(score_shift, *job): (label, setting)
+                   for label, setting, job in jobs}
+        for future in tqdm(as_completed(pending), total=len(pending), desc="level shift",
+                           unit="job"):
+            label, setting = pending[future]
+            scores[label][setting] = future.result()
+    settings = sorted({s for per in scores.values() for s in per})
+    in_use = sorted({int(p) for table in data.tables.values() for p in table["program"]})
+    section = {"levels": levels, "retrieval": level_retrieval(features, in_use),
+               "pairs": [list(p) for p in pairs],
+               "fractions": [shift_label(*p) for p in pairs], "settings": settings,
+               **rows.section(), "seeds": args.seeds, "coverage": coverage,
+               "scores": {label: {s: per[s] for s in settings if s in per}
+                          for label, per in scores.items()},
+               "seconds": round(time.perf_counter() - start, 1), "note": args.note}
+    show_and_publish(args.report_dir, "level_shift", section, level_shift_markdown,
+                     draw_level_shift)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

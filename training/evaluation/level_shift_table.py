@@ -1,0 +1,157 @@
+"""The level-shift diagnostic's table: the RESULTS.md section, its figure and its Targets line
+(the command is ``level_shift.py``).
+
+Section layout (``results/summary.json`` key ``level_shift``): ``levels``, ``pairs`` (``[train
+level, test level]``), ``fractions`` (the pairs' labels, in order), ``settings`` (``"<task>
+<platform>"``), ``twins``, ``controls``, ``packages`` (name -> path),
+``scores[pair label][setting][feature set]`` = accuracy % per fold seed, ``coverage``, ``seeds``,
+``note``, ``seconds``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .figures import save_figure
+from .package_features import ENCODER
+from .record_table import spread_cell
+from .stacked_sweep_table import row_label, sweep_gaps, sweep_markdown, twin_means
+
+__all__ = ["shift_label", "level_shift_markdown", "level_shift_statements", "shift_drops",
+           "draw_level_shift"]
+
+TITLE = ("Does pre-training's invariance carry to DevMap? (leakage-free, trained on kernels "
+         "compiled at one level, tested on held-out kernels compiled at another, frozen)")
+
+
+def shift_label(train: str, test: str) -> str:
+    """``trained at O0, tested at O2``: one pair of levels, as a table row and a dict key."""
+    return f"trained at {train}, tested at {test}"
+
+
+def level_shift_markdown(section: dict[str, Any]) -> str:
+    """One row per (pair of levels, representation), one column per setting; then the
+    retrieval table (the kernels' other levels nearest)."""
+    text = sweep_markdown(section, TITLE, "levels", "accuracy when the test kernels are "
+                          "compiled at another level")
+    return text + retrieval_markdown(section)
+
+
+def retrieval_markdown(section: dict[str, Any]) -> str:
+    """Cross-level retrieval on the DevMap kernels, one row per representation, one column per
+    ordered pair of levels and their mean."""
+    retrieval = section.get("retrieval", {})
+    if not retrieval:
+        return ""
+    pairs = list(next(iter(retrieval.values()))["pairs"])
+    lines = ["", "Cross-level retrieval on the same kernels: precision@1 (%) of finding a kernel "
+             "compiled at one level among all kernels compiled at another (cosine on the raw "
+             "vectors, as the invariance probe; a tie counts its expected share):", "",
+             "| representation | " + " | ".join(p.replace("->", " → ") for p in pairs)
+             + " | mean |", "|---|" + "---|" * (len(pairs) + 1)]
+
+    def row(label: str, values: list[dict[str, Any]]) -> None:
+        cells = [[100 * v["pairs"][p] for v in values] for p in pairs]
+        cells.append([100 * v["precision_at_1"] for v in values])
+        text = [spread_cell(c, 1) if len(values) > 1 else f"{c[0]:.1f}" for c in cells]
+        lines.append(f"| {label} | " + " | ".join(text) + " |")
+
+    labels = section.get("labels", {})
+    if ENCODER in retrieval:
+        row("pre-trained encoder", [retrieval[ENCODER]])
+    for name in (n for n in section.get("controls", []) if n in labels and n in retrieval):
+        row(row_label(section, name), [retrieval[name]])
+    twins = [retrieval[t] for t in section["twins"] if t in retrieval]
+    if twins:
+        row(f"untrained twins ({len(twins)})", twins)
+    for name in (n for n in section.get("controls", []) if n not in labels and n in retrieval):
+        row(row_label(section, name), [retrieval[name]])
+    return "\n".join(lines) + "\n"
+
+
+def shift_drops(section: dict[str, Any], name: str) -> dict[str, dict[str, float]]:
+    """``shifted pair label -> setting -> points lost`` by feature set ``name`` (``twins``: the
+    twins' mean) against training and testing at the test level (the same test rows)."""
+    def score(label: str, setting: str) -> float | None:
+        per = section["scores"].get(label, {}).get(setting, {})
+        if name == "twins":
+            means = twin_means(per, section["twins"])
+            return float(np.mean(means)) if means else None
+        return float(np.mean(per[name])) if per.get(name) else None
+
+    drops: dict[str, dict[str, float]] = {}
+    for train, test in section["pairs"]:
+        if train == test:
+            continue
+        label = shift_label(train, test)
+        for setting in section["settings"]:
+            shifted, same = score(label, setting), score(shift_label(test, test), setting)
+            if shifted is not None and same is not None:
+                drops.setdefault(label, {})[setting] = same - shifted
+    return drops
+
+
+def level_shift_statements(section: dict[str, Any]) -> list[str]:
+    """One Targets line: per shifted pair, the encoder minus its twins' mean on each setting,
+    and the points each loses against training at the test level."""
+    gaps = sweep_gaps(section) if section else {}
+    if not gaps:
+        return []
+    encoder, twins = shift_drops(section, ENCODER), shift_drops(section, "twins")
+    parts = []
+    for label in (label for label in section["fractions"] if label in encoder):
+        cells = " / ".join(f"{gaps[label][s]:+.1f}" if s in gaps.get(label, {}) else "–"
+                           for s in section["settings"])
+        lost = " / ".join(f"{encoder[label].get(s, np.nan):.1f} vs "
+                          f"{twins.get(label, {}).get(s, np.nan):.1f}"
+                          for s in section["settings"])
+        parts.append(f"{label} {cells} (points lost to the shift, encoder vs twins: {lost})")
+    return [f"**optimisation-level shift** (DevMap leakage-free, frozen, the protocol's "
+            f"XGBoost trained on the kernels at one level and tested on the held-out kernels at "
+            f"another, {section['seeds']} fold seeds; Does pre-training's invariance carry to "
+            f"DevMap?), the encoder minus its {len(section['twins'])} untrained twins' mean, "
+            f"points ({' / '.join(section['settings'])}): " + "; ".join(parts) + "."]
+
+
+def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
+    """One panel per setting: accuracy per pair of levels for the encoder, the twins (mean,
+    whiskers from the worst to the best twin) and each control."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings, labels = section["settings"], list(section["fractions"])
+    names = [ENCODER, "twins", *section.get("controls", [])]
+    fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.6),
+                             squeeze=False)
+    width = 0.8 / len(names)
+    x = np.arange(len(labels))
+    for ax, setting in zip(axes.flat, settings, strict=False):
+        for i, name in enumerate(names):
+            per = [section["scores"][label].get(setting, {}) for label in labels]
+            if name == "twins":
+                means = [twin_means(p, section["twins"]) or [np.nan] for p in per]
+                centre = np.array([np.mean(m) for m in means])
+                err = np.array([[c - np.min(m), np.max(m) - c] for c, m in zip(centre, means,
+                                                                               strict=True)]).T
+                label = f"untrained twins ({len(section['twins'])}, mean and range)"
+            else:
+                centre = np.array([np.mean(p.get(name) or [np.nan]) for p in per])
+                err, label = None, ("pre-trained encoder" if name == ENCODER
+                                    else row_label(section, name))
+            ax.bar(x + (i - (len(names) - 1) / 2) * width, centre, width, yerr=err,
+                   label=label, color=f"C{i}", capsize=2)
+        ax.set_xticks(x, [label.replace("trained at ", "").replace(", tested at ", "→")
+                          for label in labels], fontsize=7)
+        ax.set_ylim(60, 100)
+        ax.set_title(f"{setting} (leakage-free)", fontsize=9)
+        ax.set_xlabel("training level → test level")
+        ax.set_ylabel("accuracy %")
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    axes.flat[0].legend(fontsize=6.5, loc="lower left")
+    return save_figure(fig, png)
