@@ -14,7 +14,8 @@ dropped from every row alike::
         --twins runs/twins/twin0 runs/twins/twin1 --levels O0,O2 --jobs 2 --report-dir .
 
 Writes the table and a figure (``results/level_shift.png``) into ``results/summary.json`` (key
-``level_shift``) and RESULTS.md.
+``level_shift``; ``level_shift_<output>`` with ``--embedding tokens`` or ``graph``) and
+RESULTS.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .devmap_sweep import add_rows_arguments, check_sweep_arguments, rows_from_args
 from .feature_runs import featurize_programs
-from .level_shift_table import draw_level_shift, level_shift_markdown, shift_label
+from .level_shift_table import (
+    draw_level_shift,
+    level_shift_key,
+    level_shift_markdown,
+    shift_label,
+)
 from .package_features import package_featurizers
 from .paths import default_cache_dir
 from .report_files import show_and_publish
@@ -196,11 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     section = {"levels": levels, "retrieval": level_retrieval(features, in_use),
                "pairs": [list(p) for p in pairs],
                "fractions": [shift_label(*p) for p in pairs], "settings": settings,
-               **rows.section(), "seeds": args.seeds, "coverage": coverage,
+               **rows.section(), "embedding": rows.embedding, "seeds": args.seeds, "coverage": coverage,
                "scores": {label: {s: per[s] for s in settings if s in per}
                           for label, per in scores.items()},
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}
-    show_and_publish(args.report_dir, "level_shift", section, level_shift_markdown,
+    show_and_publish(args.report_dir, level_shift_key(rows.embedding), section, level_shift_markdown,
                      draw_level_shift)
     return 0
 

@@ -20,11 +20,23 @@ from .package_features import ENCODER
 from .record_table import spread_cell
 from .stacked_sweep_table import row_label, sweep_gaps, sweep_markdown, twin_means
 
-__all__ = ["shift_label", "level_shift_markdown", "level_shift_statements", "shift_drops",
+__all__ = ["LEVEL_SHIFT_KEYS", "level_shift_key", "shift_label", "level_shift_markdown", "level_shift_statements", "shift_drops",
            "draw_level_shift"]
 
 TITLE = ("Does pre-training's invariance carry to DevMap? (leakage-free, trained on kernels "
-         "compiled at one level, tested on held-out kernels compiled at another, frozen)")
+         "compiled at one level, tested on held-out kernels compiled at another, frozen")
+LEVEL_SHIFT_KEYS = ("level_shift", "level_shift_tokens", "level_shift_graph")
+"""``results/summary.json`` keys of the diagnostic: the fused output, then the others."""
+
+
+def level_shift_key(embedding: str) -> str:
+    """The summary key of the diagnostic run on one output of every package."""
+    return "level_shift" if embedding == "fused" else f"level_shift_{embedding}"
+
+
+def _output(section: dict[str, Any]) -> str:
+    embedding = section.get("embedding", "fused")
+    return "" if embedding == "fused" else f", {embedding} output"
 
 
 def shift_label(train: str, test: str) -> str:
@@ -35,7 +47,7 @@ def shift_label(train: str, test: str) -> str:
 def level_shift_markdown(section: dict[str, Any]) -> str:
     """One row per (pair of levels, representation), one column per setting; then the
     retrieval table (the kernels' other levels nearest)."""
-    text = sweep_markdown(section, TITLE, "levels", "accuracy when the test kernels are "
+    text = sweep_markdown(section, f"{TITLE}{_output(section)})", "levels", "accuracy when the test kernels are "
                           "compiled at another level")
     return text + retrieval_markdown(section)
 
@@ -109,7 +121,7 @@ def level_shift_statements(section: dict[str, Any]) -> list[str]:
                           f"{twins.get(label, {}).get(s, np.nan):.1f}"
                           for s in section["settings"])
         parts.append(f"{label} {cells} (points lost to the shift, encoder vs twins: {lost})")
-    return [f"**optimisation-level shift** (DevMap leakage-free, frozen, the protocol's "
+    return [f"**optimisation-level shift{_output(section)}** (DevMap leakage-free, frozen, the protocol's "
             f"XGBoost trained on the kernels at one level and tested on the held-out kernels at "
             f"another, {section['seeds']} fold seeds; Does pre-training's invariance carry to "
             f"DevMap?), the encoder minus its {len(section['twins'])} untrained twins' mean, "

@@ -18,7 +18,11 @@ from .label_efficiency_table import (
     label_efficiency_statements,
 )
 from .learning_curve_table import curve_markdown, curve_statements
-from .level_shift_table import level_shift_markdown, level_shift_statements
+from .level_shift_table import (
+    LEVEL_SHIFT_KEYS,
+    level_shift_markdown,
+    level_shift_statements,
+)
 from .output_table import outputs_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
@@ -344,7 +348,8 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += label_efficiency_statements(summary.get("label_efficiency_decisions", {}),
                                               DECISIONS)
     statements += toolchain_statements(summary.get("toolchain_retrieval", {}))
-    statements += level_shift_statements(summary.get("level_shift", {}))
+    statements += [line for key in LEVEL_SHIFT_KEYS
+                   for line in level_shift_statements(summary.get(key, {}))]
     out += [f"- {line}" for line in statements] or ["- (no results yet)"]
     out += ["", "Targets: " + TARGETS["devmap"]["text"] + "; thread coarsening "
             + TARGETS["thread-coarsening"]["text"] + "; leakage-free protocols: "
@@ -416,8 +421,9 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             summary["label_efficiency_decisions"]).rstrip()]
     if summary.get("toolchain_retrieval"):
         out += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
-    if summary.get("level_shift"):
-        out += ["", level_shift_markdown(summary["level_shift"]).rstrip()]
+    for key in LEVEL_SHIFT_KEYS:
+        if summary.get(key):
+            out += ["", level_shift_markdown(summary[key]).rstrip()]
     if summary.get("toolchain_variants"):
         out += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
     if summary.get("decision_probe_arms"):

@@ -22,6 +22,7 @@ from mirencoder.training.evaluation.level_shift import (
 )
 from mirencoder.training.evaluation.level_shift_table import (
     draw_level_shift,
+    level_shift_key,
     level_shift_markdown,
     level_shift_statements,
     shift_drops,
@@ -150,3 +151,8 @@ def test_table_statement_figure_and_report(tmp_path: Path, render_with):
     text = render_with("level_shift", section)
     assert "## Does pre-training's invariance carry to DevMap?" in text
     assert "**optimisation-level shift**" in text
+    graph = {**section, "embedding": "graph"}
+    assert level_shift_key("graph") == "level_shift_graph"
+    assert "another, frozen, graph output)" in level_shift_markdown(graph)
+    text = render_with("level_shift_graph", graph)
+    assert "**optimisation-level shift, graph output**" in text
