@@ -142,6 +142,8 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
                              squeeze=False)
     width = 0.8 / len(names)
     x = np.arange(len(labels))
+    lowest = np.nanmin([np.mean(v) for per in section["scores"].values()
+                        for cells in per.values() for v in cells.values() if v] or [60.0])
     for ax, setting in zip(axes.flat, settings, strict=False):
         for i, name in enumerate(names):
             per = [section["scores"][label].get(setting, {}) for label in labels]
@@ -159,11 +161,14 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
                    label=label, color=f"C{i}", capsize=2)
         ax.set_xticks(x, [label.replace("trained at ", "").replace(", tested at ", "→")
                           for label in labels], fontsize=7)
-        ax.set_ylim(60, 100)
+        ax.set_ylim(max(0.0, 5 * np.floor(lowest / 5) - 5), 100)
         ax.set_title(f"{setting} (leakage-free)", fontsize=9)
         ax.set_xlabel("training level → test level")
         ax.set_ylabel("accuracy %")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
-    axes.flat[0].legend(fontsize=6.5, loc="lower left")
-    return save_figure(fig, png)
+    handles, names_shown = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names_shown, fontsize=7, loc="lower center", ncol=min(5, len(names)),
+               frameon=False)
+    legend_rows = -(-len(names) // 5)
+    return save_figure(fig, png, rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
