@@ -125,7 +125,23 @@ def level_shift_statements(section: dict[str, Any]) -> list[str]:
             f"XGBoost trained on the kernels at one level and tested on the held-out kernels at "
             f"another, {section['seeds']} fold seeds; Does pre-training's invariance carry to "
             f"DevMap?), the encoder minus its {len(section['twins'])} untrained twins' mean, "
-            f"points ({' / '.join(section['settings'])}): " + "; ".join(parts) + "."]
+            f"points ({' / '.join(section['settings'])}): " + "; ".join(parts)
+            + _retrieval_clause(section) + "."]
+
+
+def _retrieval_clause(section: dict[str, Any]) -> str:
+    """``; cross-level precision@1 ...``: the encoder, the twins' mean and the opcode histogram
+    (mean over the ordered pairs of levels), when the section holds them."""
+    retrieval = section.get("retrieval", {})
+    twins = [retrieval[t]["precision_at_1"] for t in section["twins"] if t in retrieval]
+    if ENCODER not in retrieval or not twins:
+        return ""
+    histogram = retrieval.get("opcode-histogram")
+    return (f"; cross-level precision@1 on the same kernels (mean over the pairs of "
+            f"{', '.join(section['levels'])}) {100 * retrieval[ENCODER]['precision_at_1']:.1f} % "
+            f"against the twins' {100 * float(np.mean(twins)):.1f} %"
+            + (f" (opcode histogram {100 * histogram['precision_at_1']:.1f} %)" if histogram
+               else ""))
 
 
 def draw_level_shift(section: dict[str, Any], png: Path) -> Path:

@@ -145,6 +145,8 @@ def test_table_statement_figure_and_report(tmp_path: Path, render_with):
     [statement] = level_shift_statements(section)
     assert "trained at O0, tested at O2 +5.0 / +1.0 (points lost to the shift, encoder vs " \
            "twins: 6.0 vs 11.0 / 26.0 vs 27.0)" in statement
+    assert statement.endswith("cross-level precision@1 on the same kernels (mean over the pairs "
+                              "of O0, O2) 20.0 % against the twins' 6.0 %.")
     assert level_shift_statements({}) == []
     png = draw_level_shift(section, tmp_path / "shift.png")
     assert png.is_file() and png.stat().st_size > 1000
