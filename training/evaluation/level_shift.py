@@ -25,6 +25,7 @@ import itertools
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,15 @@ from tqdm import tqdm
 from ...pipelines.compile import OPT_LEVELS
 from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
-from .devmap_sweep import add_rows_arguments, check_sweep_arguments, rows_from_args
+from .devmap_sweep import (
+    DiagnosticRows,
+    add_rows_arguments,
+    check_sweep_arguments,
+    rows_from_args,
+)
 from .feature_runs import featurize_programs
 from .level_shift_table import (
+    JOTAI_SETTING,
     draw_level_shift,
     level_shift_key,
     level_shift_markdown,
@@ -44,10 +51,16 @@ from .level_shift_table import (
 )
 from .package_features import package_featurizers
 from .paths import default_cache_dir
+from .probes.config import ProbeConfig
+from .probes.data import DecisionSet
 from .report_files import show_and_publish
 
 __all__ = ["parse_levels", "level_pairs", "featurize_levels", "level_retrieval", "score_shift",
            "main"]
+
+JOTAI = "jotaibench"
+"""The decision probe's corpus of generated loops (its macro-F1 is the enlarged probe's
+headline)."""
 
 LevelFeatures = dict[str, dict[str, np.ndarray]]
 """``level -> feature set -> [len(reference.programs), D]`` (rows of the reference's programs)."""
@@ -146,6 +159,56 @@ def level_retrieval(features: LevelFeatures, programs: list[int]) -> dict[str, d
     return out
 
 
+def decision_shift_scores(train: dict[str, np.ndarray], test: dict[str, np.ndarray],
+                          decisions: DecisionSet, config: ProbeConfig
+                          ) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """The decision probe trained on -O0 features and tested on the held-out folds' -O0
+    (the probe) or shifted features: ``pair label -> setting -> method -> score per fold
+    seed`` (accuracy %, and the Jotai loops' macro-F1 % of vectorised? on template folds)."""
+    from .probes.report import TASK_TITLES
+    from .probes.suite import decision_scores
+
+    level = config.decision_test_level
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for repeat in range(config.fold_repeats):
+        once = replace(config, fold_repeats=1, seed=config.seed + repeat)
+        for label, moved in ((shift_label("O0", "O0"), None), (shift_label("O0", level), test)):
+            per_setting = out.setdefault(label, {})
+            for grouping, tasks in decision_scores(train, decisions, once, moved).items():
+                for task, info in tasks.items():
+                    for method, scores in info.get("methods", {}).items():
+                        setting = f"{TASK_TITLES.get(task, task)} ({grouping} folds)"
+                        per_setting.setdefault(setting, {}).setdefault(method, []).append(
+                            100 * scores["accuracy"])
+                        jotai = scores.get("by_corpus", {}).get(JOTAI)
+                        if task == "vectorized" and grouping == "template" and jotai:
+                            per_setting.setdefault(JOTAI_SETTING, {}).setdefault(
+                                method, []).append(100 * jotai["macro_f1"])
+    return out
+
+
+def _decision_section(probe_dataset: Path, rows: DiagnosticRows, level: str,
+                      seeds: int) -> dict[str, Any]:
+    from .probes.controls import build_probe_featurizers
+    from .probes.data import prepare_probe_programs
+
+    config = ProbeConfig(dataset=probe_dataset, controls=("opcode-histogram", "program-size"),
+                         fold_repeats=seeds, untrained_model="", decision_test_level=level)
+    controls, _, _ = build_probe_featurizers(config)
+    decisions = prepare_probe_programs(config).decisions
+    featurizers = package_featurizers(rows.packages, rows.embedding) + controls
+    train, test = {}, {}
+    for featurizer in tqdm(featurizers, desc="decision probe features", unit="set"):
+        train[featurizer.name] = np.asarray(featurizer.featurize(decisions.programs), float)
+        test[featurizer.name] = np.asarray(featurizer.featurize(decisions.test_programs), float)
+    scores = decision_shift_scores(train, test, decisions, config)
+    settings = list(dict.fromkeys(s for per in scores.values() for s in per))
+    return {"levels": ["O0", level], "pairs": [["O0", "O0"], ["O0", level]],
+            "fractions": list(scores), "settings": settings, **rows.section(),
+            "controls": [f.name for f in controls] + rows.extras, "embedding": rows.embedding,
+            "seeds": seeds, "scores": scores, "counts": decisions.counts, "kind": "decisions"}
+
+
 def score_shift(data: DevMapData, train: dict[str, np.ndarray], test: dict[str, np.ndarray],
                 platform: str, seeds: int) -> dict[str, list[float]]:
     """Leakage-free accuracy % per fold seed of every feature set, the head trained on
@@ -168,6 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platforms", default="amd,nvidia")
     parser.add_argument("--seeds", type=int, default=3, help="fold and head seeds (default 3)")
     parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
+    parser.add_argument("--probe-dataset", type=Path, default=None,
+                        help="also the decision probe trained on -O0 IR and tested on the "
+                        "held-out folds at --probe-level, on the held-out programs of this "
+                        "pre-training dataset (section level_shift_decisions)")
+    parser.add_argument("--probe-level", default="O1", choices=("O1",),
+                        help="the decision probe's test level (O1: the one level the loop "
+                        "vectoriser leaves untouched)")
+    parser.add_argument("--skip-devmap", action="store_true",
+                        help="only the decision probe (needs --probe-dataset)")
     args = parser.parse_args(argv)
     try:
         levels = parse_levels(args.levels)
@@ -175,6 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     check_sweep_arguments(parser, args, max_seeds=50)
     rows = rows_from_args(parser, args)
+    if args.skip_devmap and args.probe_dataset is None:
+        parser.error("--skip-devmap needs --probe-dataset")
+    if args.probe_dataset is not None:
+        start = time.perf_counter()
+        section = _decision_section(args.probe_dataset, rows, args.probe_level, args.seeds)
+        section.update(seconds=round(time.perf_counter() - start, 1), note=args.note)
+        show_and_publish(args.report_dir, f"{level_shift_key(rows.embedding)}_decisions",
+                         section, level_shift_markdown, draw_level_shift)
+    if args.skip_devmap:
+        return 0
     from .features.registry import build_featurizer
 
     start = time.perf_counter()

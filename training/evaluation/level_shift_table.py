@@ -25,13 +25,25 @@ __all__ = ["LEVEL_SHIFT_KEYS", "level_shift_key", "shift_label", "level_shift_ma
 
 TITLE = ("Does pre-training's invariance carry to DevMap? (leakage-free, trained on kernels "
          "compiled at one level, tested on held-out kernels compiled at another, frozen")
-LEVEL_SHIFT_KEYS = ("level_shift", "level_shift_tokens", "level_shift_graph")
-"""``results/summary.json`` keys of the diagnostic: the fused output, then the others."""
+DECISION_TITLE = ("Does pre-training's invariance carry to the decision probe? (compiler "
+                  "decisions, the probe's logistic regression trained on -O0 IR and tested on "
+                  "the held-out folds' IR at another level, frozen")
+JOTAI_SETTING = "vectorised? Jotai macro-F1 (template folds)"
+"""The enlarged probe's headline column: the generated loops' macro-F1 of vectorised?."""
+LEVEL_SHIFT_KEYS = tuple(f"level_shift{output}{probe}" for output in ("", "_tokens", "_graph")
+                         for probe in ("", "_decisions"))
+"""``results/summary.json`` keys of the diagnostic: DevMap, then the decision probe, per
+output (fused, tokens, graph)."""
 
 
 def level_shift_key(embedding: str) -> str:
-    """The summary key of the diagnostic run on one output of every package."""
+    """The summary key of the DevMap diagnostic run on one output of every package (the
+    decision probe's: the same with ``_decisions``)."""
     return "level_shift" if embedding == "fused" else f"level_shift_{embedding}"
+
+
+def _is_decisions(section: dict[str, Any]) -> bool:
+    return section.get("kind") == "decisions"
 
 
 def _output(section: dict[str, Any]) -> str:
@@ -47,8 +59,12 @@ def shift_label(train: str, test: str) -> str:
 def level_shift_markdown(section: dict[str, Any]) -> str:
     """One row per (pair of levels, representation), one column per setting; then the
     retrieval table (the kernels' other levels nearest)."""
-    text = sweep_markdown(section, f"{TITLE}{_output(section)})", "levels", "accuracy when the test kernels are "
-                          "compiled at another level")
+    if _is_decisions(section):
+        return sweep_markdown(section, f"{DECISION_TITLE}{_output(section)})", "levels",
+                              "decision scores when the held-out programs come at another "
+                              "level")
+    text = sweep_markdown(section, f"{TITLE}{_output(section)})", "levels",
+                          "accuracy when the test kernels are compiled at another level")
     return text + retrieval_markdown(section)
 
 
@@ -86,7 +102,8 @@ def retrieval_markdown(section: dict[str, Any]) -> str:
 
 def shift_drops(section: dict[str, Any], name: str) -> dict[str, dict[str, float]]:
     """``shifted pair label -> setting -> points lost`` by feature set ``name`` (``twins``: the
-    twins' mean) against training and testing at the test level (the same test rows)."""
+    twins' mean) against training and testing at the test level (the same test rows), or at
+    the training level where the section has no such pair (the decision probe)."""
     def score(label: str, setting: str) -> float | None:
         per = section["scores"].get(label, {}).get(setting, {})
         if name == "twins":
@@ -99,33 +116,46 @@ def shift_drops(section: dict[str, Any], name: str) -> dict[str, dict[str, float
         if train == test:
             continue
         label = shift_label(train, test)
+        reference = shift_label(test, test)
+        if reference not in section["scores"]:
+            reference = shift_label(train, train)
         for setting in section["settings"]:
-            shifted, same = score(label, setting), score(shift_label(test, test), setting)
+            shifted, same = score(label, setting), score(reference, setting)
             if shifted is not None and same is not None:
                 drops.setdefault(label, {})[setting] = same - shifted
     return drops
 
 
 def level_shift_statements(section: dict[str, Any]) -> list[str]:
-    """One Targets line: per shifted pair, the encoder minus its twins' mean on each setting,
-    and the points each loses against training at the test level."""
+    """One Targets line: per pair, the encoder minus its twins' mean on each setting, and for
+    a shifted pair the points each loses to the shift (DevMap: the shifted pairs only; the
+    decision probe: its own level too)."""
     gaps = sweep_gaps(section) if section else {}
     if not gaps:
         return []
     encoder, twins = shift_drops(section, ENCODER), shift_drops(section, "twins")
+    decisions = _is_decisions(section)
     parts = []
-    for label in (label for label in section["fractions"] if label in encoder):
+    for label in (label for label in section["fractions"]
+                  if label in encoder or (decisions and label in gaps)):
         cells = " / ".join(f"{gaps[label][s]:+.1f}" if s in gaps.get(label, {}) else "–"
                            for s in section["settings"])
         lost = " / ".join(f"{encoder[label].get(s, np.nan):.1f} vs "
                           f"{twins.get(label, {}).get(s, np.nan):.1f}"
-                          for s in section["settings"])
-        parts.append(f"{label} {cells} (points lost to the shift, encoder vs twins: {lost})")
-    return [f"**optimisation-level shift{_output(section)}** (DevMap leakage-free, frozen, the protocol's "
-            f"XGBoost trained on the kernels at one level and tested on the held-out kernels at "
-            f"another, {section['seeds']} fold seeds; Does pre-training's invariance carry to "
-            f"DevMap?), the encoder minus its {len(section['twins'])} untrained twins' mean, "
-            f"points ({' / '.join(section['settings'])}): " + "; ".join(parts)
+                          for s in section["settings"]) if label in encoder else ""
+        parts.append(f"{label} {cells}" + (f" (points lost to the shift, encoder vs twins: "
+                                            f"{lost})" if lost else ""))
+    what = ("the probe's logistic regression trained on -O0 IR and tested on the held-out "
+            "folds' IR at another level" if decisions else "DevMap leakage-free, frozen, the "
+            "protocol's XGBoost trained on the kernels at one level and tested on the held-out "
+            "kernels at another")
+    title = "optimisation-level shift of the decision probe" if decisions else (
+        "optimisation-level shift")
+    question = "the decision probe" if decisions else "DevMap"
+    return [f"**{title}{_output(section)}** ({what}, {section['seeds']} fold seeds; Does "
+            f"pre-training's invariance carry to {question}?), the encoder minus its "
+            f"{len(section['twins'])} untrained twins' mean, points "
+            f"({' / '.join(section['settings'])}): " + "; ".join(parts)
             + _retrieval_clause(section) + "."]
 
 
@@ -154,8 +184,11 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
 
     settings, labels = section["settings"], list(section["fractions"])
     names = [ENCODER, "twins", *section.get("controls", [])]
-    fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.6),
-                             squeeze=False)
+    columns = min(4 if len(labels) < 4 else 2, len(settings))
+    rows = -(-len(settings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(settings):]:
+        ax.set_visible(False)
     width = 0.8 / len(names)
     x = np.arange(len(labels))
     lowest = np.nanmin([np.mean(v) for per in section["scores"].values()
@@ -178,9 +211,10 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
         ax.set_xticks(x, [label.replace("trained at ", "").replace(", tested at ", "→")
                           for label in labels], fontsize=7)
         ax.set_ylim(max(0.0, 5 * np.floor(lowest / 5) - 5), 100)
-        ax.set_title(f"{setting} (leakage-free)", fontsize=9)
+        ax.set_title(setting + (" (leakage-free)" if setting.startswith("devmap") else ""),
+                     fontsize=9)
         ax.set_xlabel("training level → test level")
-        ax.set_ylabel("accuracy %")
+        ax.set_ylabel("macro-F1 %" if setting == JOTAI_SETTING else "accuracy %")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
     handles, names_shown = axes.flat[0].get_legend_handles_labels()

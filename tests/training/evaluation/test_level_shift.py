@@ -158,3 +158,39 @@ def test_table_statement_figure_and_report(tmp_path: Path, render_with):
     assert "another, frozen, graph output)" in level_shift_markdown(graph)
     text = render_with("level_shift_graph", graph)
     assert "**optimisation-level shift, graph output**" in text
+
+
+def test_the_decision_probe_predicts_held_out_folds_from_the_shifted_features(
+        synthetic_decisions, tmp_path: Path, render_with):
+    from mirencoder.infra.errors import ConfigError
+    from mirencoder.training.evaluation.level_shift import decision_shift_scores
+    from mirencoder.training.evaluation.probes.config import ProbeConfig
+
+    rng = np.random.default_rng(3)
+    data, yes = synthetic_decisions(120)
+    train = {"encoder": rng.standard_normal((120, 4)) + 2.0 * yes,
+             "twin0": rng.standard_normal((120, 4)) + 2.0 * yes}
+    test = {"encoder": train["encoder"] + 0.1, "twin0": -train["twin0"]}
+    config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2,
+                         decision_test_level="O1")
+    scores = decision_shift_scores(train, test, data, config)
+    same, moved = scores[shift_label("O0", "O0")], scores[shift_label("O0", "O1")]
+    setting = "vectorised? (source folds)"
+    assert len(same[setting]["encoder"]) == 2
+    assert np.mean(same[setting]["twin0"]) > 90 and np.mean(moved[setting]["twin0"]) < 40
+    assert np.mean(moved[setting]["encoder"]) > 90
+    with pytest.raises(ConfigError, match="decision_test_level must be O0 or O1"):
+        ProbeConfig(decision_test_level="O2")
+    section = {"levels": ["O0", "O1"], "pairs": [["O0", "O0"], ["O0", "O1"]],
+               "fractions": list(scores), "settings": list(same), "twins": ["twin0"],
+               "controls": [], "labels": {}, "seeds": 2, "scores": scores, "packages": {},
+               "kind": "decisions", "note": ""}
+    markdown = level_shift_markdown(section)
+    assert "## Does pre-training's invariance carry to the decision probe?" in markdown
+    [statement] = level_shift_statements(section)
+    assert statement.startswith("**optimisation-level shift of the decision probe**")
+    assert "trained at O0, tested at O0 " in statement and "points lost to the shift" in statement
+    png = draw_level_shift(section, tmp_path / "d.png")
+    assert png.is_file() and png.stat().st_size > 1000
+    assert "**optimisation-level shift of the decision probe**" in render_with(
+        "level_shift_decisions", section)

@@ -132,6 +132,13 @@ class ProbeConfig:
     at least 2, redrawn up to 100 times to keep every class of the fold's training rows); the
     test rows stay the same.
     1: the protocol."""
+    decision_test_level: str = "O0"
+    """Level shift (a diagnostic, not the probe's protocol): each fold's held-out programs are
+    featurized from their IR at this level while the training rows stay at -O0 (rows whose
+    source does not compile there are dropped). O0: the protocol; O1 is the one other level
+    whose IR the loop vectoriser has not touched (clang runs it at O2, O3 and Os), so the
+    label stays hidden.
+    """
     min_class_count: int = 5
     """Classes with fewer programs are left out of a task (their count is reported)."""
     logreg_c: float = 1.0
@@ -204,6 +211,10 @@ class ProbeConfig:
         if not 0 < self.decision_train_share <= 1:
             problems.append(f"decision_train_share must be in (0, 1], got "
                             f"{self.decision_train_share}")
+        if self.decision_test_level not in ("O0", "O1"):
+            problems.append(f"decision_test_level must be O0 or O1 (the loop vectoriser runs at "
+                            f"O2, O3 and Os, so their IR shows the label), got "
+                            f"{self.decision_test_level!r}")
         for name in ("retrieval_sources_per_corpus", "decision_candidates_per_corpus"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")

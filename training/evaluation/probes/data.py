@@ -45,6 +45,9 @@ class DecisionSet:
     corpora: list[str]
     labels: dict[str, list[str]]
     counts: dict[str, Any] = field(default_factory=dict)
+    test_programs: list[EvalProgram] = field(default_factory=list)
+    """The same rows at ``ProbeConfig.decision_test_level``, from which the held-out folds
+    are predicted (empty: the probe, from ``programs``)."""
 
 
 @dataclass(slots=True)
@@ -60,7 +63,8 @@ class ProbeData:
     def programs(self) -> list[EvalProgram]:
         """Every distinct program of both probes (each is featurized once)."""
         unique: dict[str, EvalProgram] = {}
-        for program in (*self.retrieval.programs, *self.decisions.programs):
+        for program in (*self.retrieval.programs, *self.decisions.programs,
+                        *self.decisions.test_programs):
             unique.setdefault(program.key, program)
         return list(unique.values())
 
@@ -153,11 +157,14 @@ def _decision_set(config: ProbeConfig, selection: HeldOutSelection,
         counter["qualified"] += 1
         qualified.append((source, decision))
     o0 = compiler.map(compiler.variant, [(s, "O0") for s, _ in qualified])
+    level = config.decision_test_level
+    shifted = (compiler.map(compiler.variant, [(s, level) for s, _ in qualified])
+               if level != "O0" else o0)
     seen: set[str] = set()
-    programs, corpora = [], []
+    programs, test_programs, corpora = [], [], []
     groups: dict[str, list[str]] = {g: [] for g in config.decision_group_by}
     labels: dict[str, list[str]] = {task: [] for task in TASKS}
-    for (source, decision), outcome in zip(qualified, o0, strict=True):
+    for (source, decision), outcome, moved in zip(qualified, o0, shifted, strict=True):
         digest = _digest_or_none(outcome)
         counter = reasons[source.corpus]
         if digest is None or outcome.path is None:
@@ -166,8 +173,13 @@ def _decision_set(config: ProbeConfig, selection: HeldOutSelection,
         if digest in seen:
             counter["duplicate_o0_ir"] += 1
             continue
+        if moved.path is None:
+            counter[f"{level.lower()}_failed"] += 1
+            continue
         seen.add(digest)
         programs.append(variant_program(source, "O0", outcome.path))
+        if level != "O0":
+            test_programs.append(variant_program(source, level, moved.path))
         for grouping, members in groups.items():
             members.append(template_of(source, templates.get(source.corpus))
                            if grouping == "template" else source.source_id)
@@ -183,7 +195,9 @@ def _decision_set(config: ProbeConfig, selection: HeldOutSelection,
         "labels_by_corpus": {task: _by_corpus(values, corpora) for task, values in
                              labels.items()},
     }
-    return DecisionSet(programs, groups, corpora, labels, counts)
+    if level != "O0":
+        counts["test_level"] = level
+    return DecisionSet(programs, groups, corpora, labels, counts, test_programs)
 
 
 def _by_corpus(values: Sequence[str], corpora: Sequence[str]) -> dict[str, dict[str, int]]:

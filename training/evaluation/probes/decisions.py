@@ -43,9 +43,12 @@ def grouped_folds(labels: Sequence[str], groups: Sequence[str], n_splits: int, s
 
 def probe_predictions(features: np.ndarray, labels: Sequence[str],
                       folds: Sequence[tuple[np.ndarray, np.ndarray]], *, c: float = 1.0,
-                      max_iter: int = 2000, seed: int = 0) -> np.ndarray:
+                      max_iter: int = 2000, seed: int = 0,
+                      test_features: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold predictions of a standardised logistic regression (object array; rows
     whose features are not finite are left out of training and predicted as None).
+    ``test_features`` (the same rows featurized otherwise, e.g. at another optimisation
+    level) are what the held-out rows are predicted from; default: ``features``.
 
     BLAS runs on one thread: these fits are tiny, and on a busy 2-core machine threaded
     BLAS made them about 10x slower.
@@ -57,8 +60,11 @@ def probe_predictions(features: np.ndarray, labels: Sequence[str],
     from threadpoolctl import threadpool_limits
 
     x = np.asarray(features, dtype=np.float64)
+    x_test = x if test_features is None else np.asarray(test_features, dtype=np.float64)
+    if x_test.shape != x.shape:
+        raise ValueError(f"test_features {x_test.shape} must match features {x.shape}")
     y = np.asarray(labels, dtype=object)
-    usable = np.isfinite(x).all(axis=1)
+    usable = np.isfinite(x).all(axis=1) & np.isfinite(x_test).all(axis=1)
     predictions = np.full(len(y), None, dtype=object)
     for train, test in folds:
         train, test = train[usable[train]], test[usable[test]]
@@ -73,7 +79,7 @@ def probe_predictions(features: np.ndarray, labels: Sequence[str],
         with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x[train], y[train].astype(str))
-        predictions[test] = model.predict(x[test])
+        predictions[test] = model.predict(x_test[test])
     return predictions
 
 

@@ -97,10 +97,12 @@ def _class_order(label: str) -> tuple[int, float, str]:
 
 
 def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
-                    config: ProbeConfig) -> dict[str, dict[str, dict[str, Any]]]:
+                    config: ProbeConfig, test_features: dict[str, np.ndarray] | None = None
+                    ) -> dict[str, dict[str, dict[str, Any]]]:
     """Per fold grouping and task: classes, the majority baseline and each method's accuracy
     and macro-F1, means over ``config.fold_repeats`` fold seeds with their std (the same
-    folds for every method)."""
+    folds for every method); ``test_features`` (method -> the same rows at
+    ``config.decision_test_level``) are what the held-out folds are predicted from."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for grouping, groups in data.groups.items():
         tasks = out.setdefault(grouping, {})
@@ -112,9 +114,11 @@ def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
             y = np.asarray(data.labels[task], dtype=object)[keep]
             corpora = np.asarray(data.corpora, dtype=object)[keep]
             for method, features in method_features.items():
+                moved = None if test_features is None else test_features[method][keep]
                 info["methods"][method] = _scored(y, corpora, [probe_predictions(
                     features[keep], y, folds, c=config.logreg_c,
-                    max_iter=config.logreg_max_iter, seed=config.seed) for folds in splits])
+                    max_iter=config.logreg_max_iter, seed=config.seed,
+                    test_features=moved) for folds in splits])
     return out
 
 
@@ -152,11 +156,13 @@ def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
     row = {p.key: i for i, p in enumerate(programs)}
     retrieval_rows = np.asarray([row[p.key] for p in data.retrieval.programs], dtype=int)
     decision_rows = np.asarray([row[p.key] for p in data.decisions.programs], dtype=int)
+    test_rows = np.asarray([row[p.key] for p in data.decisions.test_programs], dtype=int)
     results = ProbeResults(skipped=dict(skipped or {}), held_out=data.held_out,
                            toolchain=data.toolchain, encoder=dict(encoder or {}),
                            config=config.to_dict())
     retrieval_methods: dict[str, Any] = {}
     decision_features: dict[str, np.ndarray] = {}
+    test_features: dict[str, np.ndarray] = {}
     for featurizer in featurizers:
         began = time.perf_counter()
         try:
@@ -174,12 +180,18 @@ def run_probes(config: ProbeConfig, featurizers: Sequence[Featurizer], *,
             retrieval_methods[featurizer.name] = retrieval_scores(
                 features[retrieval_rows], data.retrieval, config.seed)
         decision_features[featurizer.name] = features[decision_rows]
+        if len(test_rows):
+            test_features[featurizer.name] = features[test_rows]
     featurized = time.perf_counter()
     results.retrieval = {"protocol": RETRIEVAL_PROTOCOL, "counts": data.retrieval.counts,
                          "methods": retrieval_methods}
-    results.decisions = {"protocol": DECISION_PROTOCOL, "counts": data.decisions.counts,
-                         "groupings": decision_scores(decision_features, data.decisions,
-                                                      config) if len(decision_rows) else {}}
+    protocol = DECISION_PROTOCOL + (
+        f"; level shift: the held-out folds are predicted from their -{config.decision_test_level}"
+        " IR" if data.decisions.test_programs else "")
+    results.decisions = {"protocol": protocol, "counts": data.decisions.counts,
+                         "groupings": decision_scores(
+                             decision_features, data.decisions, config,
+                             test_features or None) if len(decision_rows) else {}}
     finished = time.perf_counter()
     results.timing = {**data.timing, "prepare_s": prepared - start,
                       "featurize_s": featurized - prepared, "probes_s": finished - featurized,
