@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -590,6 +591,17 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     assert results.methods["random"]["dim"] == results.methods["encoder"]["dim"]
     # The rerun compiles nothing: every variant and remark file comes from the cache.
     assert prepare_probe_programs(config).toolchain["cache_misses"] == 0
+    # Level shift: the same decision rows at -O1, from which the held-out folds are predicted.
+    shifted = prepare_probe_programs(replace(config, decision_test_level="O1"))
+    assert shifted.decisions.counts["test_level"] == "O1"
+    assert [p.key for p in shifted.decisions.test_programs] == [
+        p.key.replace("@O0", "@O1") for p in shifted.decisions.programs]
+    assert {p.key for p in shifted.decisions.programs} <= {p.key for p in data.decisions.programs}
+    moved = run_probes(replace(config, decision_test_level="O1"), featurizers[-2:],
+                       data=shifted)
+    assert "level shift: the held-out folds are predicted from their -O1 IR" in (
+        moved.decisions["protocol"])
+    assert moved.decisions["groupings"]["source"]["vectorized"]["methods"]["random"]
     # Rescoring the stored results under another protocol: same models, new repeats, the
     # previous file kept; a second folder scoring the same packages is embedded from memory.
     stored = tmp_path / "stored"
