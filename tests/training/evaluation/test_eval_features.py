@@ -189,6 +189,21 @@ def test_encoder_featurizer_from_embedder_passes_modality() -> None:
     assert out.shape == (1, 4) and calls == ["graph"] and featurizer.errors == {}
 
 
+def test_encoder_featurizer_embeds_on_one_thread_and_restores_the_count() -> None:
+    import torch
+
+    seen = []
+
+    def embed(paths: list[str]):
+        seen.append(torch.get_num_threads())
+        return np.zeros((len(paths), 2))
+
+    before = torch.get_num_threads()
+    EncoderFeaturizer("encoder", embed).featurize(
+        [EvalProgram(key="a", kernel="a", path=Path("a.ll"))])
+    assert seen == [1] and torch.get_num_threads() == before
+
+
 @pytest.mark.skipif(not ir2vec_available(), reason="ir2vec not installed "
                                                    "(pip install ir2vec==2.1.1)")
 def test_ir2vec_survives_a_file_that_kills_it(tmp_path: Path) -> None:

@@ -90,8 +90,16 @@ def _unpack(result: Any, paths: Sequence[str]) -> tuple[np.ndarray, dict[int, st
     return vectors, errors
 
 
+EMBED_THREADS = 1
+"""torch threads while an evaluation embeds: one makes its vectors bitwise reproducible. With
+two, float32 reductions differ by up to 7e-7 between calls, and the DevMap protocol's depth-10
+trees turned that into up to 1.6 accuracy points for one package between two runs of one
+command (RESULTS.md, the level-shift sections)."""
+
+
 class EncoderFeaturizer:
-    """Wraps an embedding function ``paths -> [N, D]`` (or an ``EmbeddingResult``).
+    """Wraps an embedding function ``paths -> [N, D]`` (or an ``EmbeddingResult``), called
+    on :data:`EMBED_THREADS` torch threads.
 
     Args:
         name: the method's name in reports (``encoder``, ``encoder-tokens``, ...).
@@ -113,8 +121,11 @@ class EncoderFeaturizer:
                    description or f"encoder, {modality} embedding")
 
     def featurize(self, programs: Sequence[EvalProgram]) -> np.ndarray:
+        from ..head_network import torch_threads
+
         paths = [str(Path(p.path)) for p in programs]
-        vectors, errors = _unpack(self.embed_files(paths), paths)
+        with torch_threads(EMBED_THREADS):
+            vectors, errors = _unpack(self.embed_files(paths), paths)
         if vectors.ndim != 2 or len(vectors) != len(programs):
             raise FatalError(f"{self.name}: expected [{len(programs)}, D] embeddings, got shape "
                              f"{vectors.shape}")
