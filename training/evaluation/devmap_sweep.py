@@ -23,7 +23,8 @@ from .paths import default_data_dir
 from .report_files import add_report_dir_argument
 
 __all__ = ["DiagnosticRows", "add_rows_arguments", "rows_from_args", "add_sweep_arguments",
-           "check_sweep_arguments", "run_devmap_sweep"]
+           "check_sweep_arguments", "add_probe_arguments", "check_probe_arguments",
+           "run_in_workers", "run_devmap_sweep"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,35 @@ Score = Callable[[DevMapData, dict[str, np.ndarray], str, Any, int], dict[str, l
 module-level function (worker processes import it)."""
 
 
+def run_in_workers(jobs: list[tuple[str, str, tuple]], score: Callable[..., Any], workers: int,
+                   desc: str) -> dict[str, dict[str, Any]]:
+    """``score(*args)`` of every ``(label, setting, args)`` job in ``workers`` spawned
+    processes: ``label -> setting -> result``."""
+    results: dict[str, dict[str, Any]] = {}
+    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = {pool.submit(score, *job): (label, setting) for label, setting, job in jobs}
+        for future in tqdm(as_completed(pending), total=len(pending), desc=desc, unit="job"):
+            label, setting = pending[future]
+            results.setdefault(label, {})[setting] = future.result()
+    return results
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser, probe_help: str) -> None:
+    """``--probe-dataset`` (the decision probe's held-out programs; ``probe_help`` says what
+    is scored on them) and ``--skip-devmap``; check them with :func:`check_probe_arguments`."""
+    parser.add_argument("--probe-dataset", type=Path, default=None, help=probe_help)
+    parser.add_argument("--skip-devmap", action="store_true",
+                        help="only the decision probe (needs --probe-dataset)")
+
+
+def check_probe_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Ends with the parser's error when ``--skip-devmap`` comes without ``--probe-dataset``."""
+    if args.skip_devmap and args.probe_dataset is None:
+        parser.error("--skip-devmap needs --probe-dataset")
+
+
 def run_devmap_sweep(rows: DiagnosticRows, args: argparse.Namespace, values: dict[str, Any],
                      score: Score, desc: str) -> tuple[list[str], dict[str, Any]]:
     """Scores every row set and platform (``args.row_sets``, ``args.platforms``) at every
@@ -124,13 +154,8 @@ def run_devmap_sweep(rows: DiagnosticRows, args: argparse.Namespace, values: dic
                    features, p, value, args.seeds))
                  for p in (p for p in args.platforms.split(",") if p)
                  for label, value in values.items()]
-    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
-    with ProcessPoolExecutor(max_workers=args.jobs,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(score, *job): (label, setting) for label, setting, job in jobs}
-        for future in tqdm(as_completed(pending), total=len(pending), desc=desc, unit="job"):
-            label, setting = pending[future]
-            scores[label][setting] = future.result()
+    for label, per_setting in run_in_workers(jobs, score, args.jobs, desc).items():
+        scores[label].update(per_setting)
     settings = sorted({s for per in scores.values() for s in per})
     return settings, {label: {s: per[s] for s in settings if s in per}
                       for label, per in scores.items()}

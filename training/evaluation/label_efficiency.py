@@ -30,8 +30,10 @@ from .devmap_data import DevMapData
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .devmap_sweep import (
     DiagnosticRows,
+    add_probe_arguments,
     add_rows_arguments,
     add_sweep_arguments,
+    check_probe_arguments,
     check_sweep_arguments,
     rows_from_args,
     run_devmap_sweep,
@@ -97,22 +99,14 @@ def decision_share_scores(features: dict[str, np.ndarray], decisions: DecisionSe
     """The decision probe (b) at each share of its training groups: ``share label -> "<task>
     (<grouping> folds)" -> method -> accuracy % per fold seed`` (``config.fold_repeats`` fold
     seeds ``seed + r``; a repeat is the probe's own repeat r)."""
-    from .probes.report import TASK_TITLES
-    from .probes.suite import decision_scores
+    from .probes.suite import decision_scores_by_repeat
 
-    out: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for fraction in fractions:
-        per_setting = out.setdefault(fraction_label(fraction, "groups"), {})
-        for repeat in range(config.fold_repeats):
-            once = replace(config, fold_repeats=1, seed=config.seed + repeat,
-                           decision_train_share=fraction)
-            for grouping, tasks in decision_scores(features, decisions, once).items():
-                for task, info in tasks.items():
-                    setting = f"{TASK_TITLES.get(task, task)} ({grouping} folds)"
-                    for method, scores in info.get("methods", {}).items():
-                        per_setting.setdefault(setting, {}).setdefault(method, []).append(
-                            100 * scores["accuracy"])
-    return out
+    return {fraction_label(fraction, "groups"): {
+                setting: {method: [100 * run["accuracy"] for run in runs]
+                          for method, runs in per_method.items()}
+                for setting, per_method in decision_scores_by_repeat(
+                    features, decisions, replace(config, decision_train_share=fraction)).items()}
+            for fraction in fractions}
 
 
 def _decision_section(probe_dataset: Path, rows: DiagnosticRows, fractions: list[float],
@@ -141,12 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fractions", default=DEFAULT_FRACTIONS,
                         help="shares of each fold's training kernels (default %(default)s)")
     add_sweep_arguments(parser, seeds=5, seeds_help="fold and draw seeds per share (default 5)")
-    parser.add_argument("--probe-dataset", type=Path, default=None,
-                        help="also the decision probe (b) at each share, on the held-out "
+    add_probe_arguments(parser, "also the decision probe (b) at each share, on the held-out "
                         "programs of this pre-training dataset (section label_efficiency_"
                         "decisions)")
-    parser.add_argument("--skip-devmap", action="store_true",
-                        help="only the decision probe (needs --probe-dataset)")
     args = parser.parse_args(argv)
     try:
         fractions = parse_fractions(args.fractions)
@@ -154,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     rows = rows_from_args(parser, args)
     check_sweep_arguments(parser, args, max_seeds=50)
-    if args.skip_devmap and args.probe_dataset is None:
-        parser.error("--skip-devmap needs --probe-dataset")
+    check_probe_arguments(parser, args)
     if args.probe_dataset is not None:
         start = time.perf_counter()
         section = _decision_section(args.probe_dataset, rows, fractions, args.seeds)

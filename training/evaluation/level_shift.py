@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +34,12 @@ from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .devmap_sweep import (
     DiagnosticRows,
+    add_probe_arguments,
     add_rows_arguments,
+    check_probe_arguments,
     check_sweep_arguments,
     rows_from_args,
+    run_in_workers,
 )
 from .feature_runs import featurize_programs
 from .level_shift_table import (
@@ -165,25 +165,20 @@ def decision_shift_scores(train: dict[str, np.ndarray], test: dict[str, np.ndarr
     """The decision probe trained on -O0 features and tested on the held-out folds' -O0
     (the probe) or shifted features: ``pair label -> setting -> method -> score per fold
     seed`` (accuracy %, and the Jotai loops' macro-F1 % of vectorised? on template folds)."""
-    from .probes.report import TASK_TITLES
-    from .probes.suite import decision_scores
+    from .probes.suite import decision_scores_by_repeat
 
-    level = config.decision_test_level
     out: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for repeat in range(config.fold_repeats):
-        once = replace(config, fold_repeats=1, seed=config.seed + repeat)
-        for label, moved in ((shift_label("O0", "O0"), None), (shift_label("O0", level), test)):
-            per_setting = out.setdefault(label, {})
-            for grouping, tasks in decision_scores(train, decisions, once, moved).items():
-                for task, info in tasks.items():
-                    for method, scores in info.get("methods", {}).items():
-                        setting = f"{TASK_TITLES.get(task, task)} ({grouping} folds)"
-                        per_setting.setdefault(setting, {}).setdefault(method, []).append(
-                            100 * scores["accuracy"])
-                        jotai = scores.get("by_corpus", {}).get(JOTAI)
-                        if task == "vectorized" and grouping == "template" and jotai:
-                            per_setting.setdefault(JOTAI_SETTING, {}).setdefault(
-                                method, []).append(100 * jotai["macro_f1"])
+    for label, moved in ((shift_label("O0", "O0"), None),
+                         (shift_label("O0", config.decision_test_level), test)):
+        per_setting = out.setdefault(label, {})
+        for setting, per_method in decision_scores_by_repeat(train, decisions, config,
+                                                             moved).items():
+            for method, runs in per_method.items():
+                per_setting.setdefault(setting, {})[method] = [100 * r["accuracy"] for r in runs]
+                jotai = [r.get("by_corpus", {}).get(JOTAI) for r in runs]
+                if setting == "vectorised? (template folds)" and all(jotai):
+                    per_setting.setdefault(JOTAI_SETTING, {})[method] = [
+                        100 * j["macro_f1"] for j in jotai]
     return out
 
 
@@ -231,15 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platforms", default="amd,nvidia")
     parser.add_argument("--seeds", type=int, default=3, help="fold and head seeds (default 3)")
     parser.add_argument("--jobs", type=int, default=1, help="processes (one per job)")
-    parser.add_argument("--probe-dataset", type=Path, default=None,
-                        help="also the decision probe trained on -O0 IR and tested on the "
+    add_probe_arguments(parser, "also the decision probe trained on -O0 IR and tested on the "
                         "held-out folds at --probe-level, on the held-out programs of this "
                         "pre-training dataset (section level_shift_decisions)")
     parser.add_argument("--probe-level", default="O1", choices=("O1",),
                         help="the decision probe's test level (O1: the one level the loop "
                         "vectoriser leaves untouched)")
-    parser.add_argument("--skip-devmap", action="store_true",
-                        help="only the decision probe (needs --probe-dataset)")
     args = parser.parse_args(argv)
     try:
         levels = parse_levels(args.levels)
@@ -247,8 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     check_sweep_arguments(parser, args, max_seeds=50)
     rows = rows_from_args(parser, args)
-    if args.skip_devmap and args.probe_dataset is None:
-        parser.error("--skip-devmap needs --probe-dataset")
+    check_probe_arguments(parser, args)
     if args.probe_dataset is not None:
         start = time.perf_counter()
         section = _decision_section(args.probe_dataset, rows, args.probe_level, args.seeds)
@@ -265,31 +256,23 @@ def main(argv: list[str] | None = None) -> int:
     data, features, coverage = featurize_levels(levels, featurizers, rows.data_dir)
     platforms = [p for p in args.platforms.split(",") if p]
     pairs = level_pairs(levels, "O2" if "O2" in levels else levels[0])
-    scores: dict[str, dict[str, dict[str, list[float]]]] = {shift_label(*p): {} for p in pairs}
-    jobs = [(shift_label(a, b), f"{data.name} {platform}",
+    labels = [shift_label(*pair) for pair in pairs]
+    jobs = [(label, f"{data.name} {platform}",
              (DevMapData(name=data.name, programs=[], tables={platform: data.tables[platform]}),
               features[a], features[b], platform, args.seeds))
-            for a, b in pairs for platform in platforms]
-    # spawn: a forked worker inherits the parent's torch thread pool (used to embed) and hangs
-    with ProcessPoolExecutor(max_workers=args.jobs,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(score_shift, *job): (label, setting)
-                   for label, setting, job in jobs}
-        for future in tqdm(as_completed(pending), total=len(pending), desc="level shift",
-                           unit="job"):
-            label, setting = pending[future]
-            scores[label][setting] = future.result()
-    settings = sorted({s for per in scores.values() for s in per})
+            for label, (a, b) in zip(labels, pairs, strict=True) for platform in platforms]
+    done = run_in_workers(jobs, score_shift, args.jobs, "level shift")
+    settings = sorted({s for per in done.values() for s in per})
     in_use = sorted({int(p) for table in data.tables.values() for p in table["program"]})
     section = {"levels": levels, "retrieval": level_retrieval(features, in_use),
-               "pairs": [list(p) for p in pairs],
-               "fractions": [shift_label(*p) for p in pairs], "settings": settings,
-               **rows.section(), "embedding": rows.embedding, "seeds": args.seeds, "coverage": coverage,
-               "scores": {label: {s: per[s] for s in settings if s in per}
-                          for label, per in scores.items()},
+               "pairs": [list(pair) for pair in pairs], "fractions": labels,
+               "settings": settings, **rows.section(), "embedding": rows.embedding,
+               "seeds": args.seeds, "coverage": coverage,
+               "scores": {label: {s: done[label][s] for s in settings if s in done.get(label, {})}
+                          for label in labels},
                "seconds": round(time.perf_counter() - start, 1), "note": args.note}
-    show_and_publish(args.report_dir, level_shift_key(rows.embedding), section, level_shift_markdown,
-                     draw_level_shift)
+    show_and_publish(args.report_dir, level_shift_key(rows.embedding), section,
+                     level_shift_markdown, draw_level_shift)
     return 0
 
 

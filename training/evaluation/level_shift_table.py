@@ -20,7 +20,8 @@ from .package_features import ENCODER
 from .record_table import spread_cell
 from .stacked_sweep_table import row_label, sweep_gaps, sweep_markdown, twin_means
 
-__all__ = ["LEVEL_SHIFT_KEYS", "level_shift_key", "shift_label", "level_shift_markdown", "level_shift_statements", "shift_drops",
+__all__ = ["LEVEL_SHIFT_KEYS", "JOTAI_SETTING", "level_shift_key", "shift_label",
+           "level_shift_markdown", "retrieval_markdown", "level_shift_statements", "shift_drops",
            "draw_level_shift"]
 
 TITLE = ("Does pre-training's invariance carry to DevMap? (leakage-free, trained on kernels "

@@ -23,8 +23,8 @@ from .geometry import embedding_geometry
 from .results import ProbeResults
 from .retrieval import map_at_r
 
-__all__ = ["run_probes", "retrieval_scores", "decision_scores", "RETRIEVAL_PROTOCOL",
-           "DECISION_PROTOCOL"]
+__all__ = ["run_probes", "retrieval_scores", "decision_scores", "decision_scores_by_repeat",
+           "RETRIEVAL_PROTOCOL", "DECISION_PROTOCOL"]
 
 RETRIEVAL_PROTOCOL = ("each kept variant queries all others by cosine similarity; relevant = the "
                       "other variants of its source; MAP@R (Musgrave et al. 2020), query "
@@ -119,6 +119,29 @@ def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
                     features[keep], y, folds, c=config.logreg_c,
                     max_iter=config.logreg_max_iter, seed=config.seed,
                     test_features=moved) for folds in splits])
+    return out
+
+
+def decision_scores_by_repeat(method_features: dict[str, np.ndarray], data: DecisionSet,
+                              config: ProbeConfig,
+                              test_features: dict[str, np.ndarray] | None = None
+                              ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """:func:`decision_scores` once per fold seed (``config.seed + r`` for each of
+    ``config.fold_repeats``): ``"<task> (<grouping> folds)" -> method -> [scores of each
+    repeat]`` (accuracy, macro-F1, ``by_corpus``), settings in the probe's order."""
+    from dataclasses import replace
+
+    from .report import TASK_TITLES
+
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for repeat in range(config.fold_repeats):
+        once = replace(config, fold_repeats=1, seed=config.seed + repeat)
+        for grouping, tasks in decision_scores(method_features, data, once,
+                                               test_features).items():
+            for task, info in tasks.items():
+                setting = f"{TASK_TITLES.get(task, task)} ({grouping} folds)"
+                for method, scores in info.get("methods", {}).items():
+                    out.setdefault(setting, {}).setdefault(method, []).append(scores)
     return out
 
 
