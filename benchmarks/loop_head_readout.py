@@ -71,7 +71,7 @@ def main() -> None:
         f"`{args.run.name}`'s own trained loop head places in loops, scored with the "
         "protocols' folds and heads; mean over the seeds. `python "
         "benchmarks/loop_head_readout.py`. Untrained twins have no trained loop head: compare "
-        "with RESULTS.md \"Encoders read as bags of node codes\" (linear-probe loop readout).",
+        "with STUDIES.md \"Encoders read as bags of node codes\" (linear-probe loop readout).",
         "", "| " + " | ".join(SETTINGS) + " |", "|" + "---|" * len(SETTINGS),
         "| " + " | ".join(f"{v:.3f}" if s.startswith("thread") else f"{v:.1f}"
                           for s, v in zip(SETTINGS, mean, strict=True)) + " |"])

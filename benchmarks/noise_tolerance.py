@@ -1,6 +1,6 @@
 """How much unrelated content can a DevMap feature set carry before the head loses it?
 
-The gated-fusion run (RESULTS.md "Loop-count anchors") cut the part of the fused vector that
+The gated-fusion run (STUDIES.md "Loop-count anchors") cut the part of the fused vector that
 is not the loop map's term to a third of the term's spread (per-coordinate std 0.12 against
 0.30 on the 669 kernels), and the fused vector still scored like that rest alone, not like the
 term. The protocol's head is a tree ensemble: it splits on each coordinate's order, not its

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fine-tunes an encoder package and its untrained twin alike on DevMap leakage-free (one process
 # per platform, side by side on the machine's cores), beside the same encoders' frozen XGBoost
-# and MLP heads and the controls, then sets them side by side in RESULTS.md ("Fine-tuning the
+# and MLP heads and the controls, then sets them side by side in STUDIES.md ("Fine-tuning the
 # encoder end to end"). A platform whose folder already holds results is skipped on a rerun;
 # progress bars go to OUT/PLATFORM.log. Settings: SEEDS (fold seeds, default 2), ROW_SETS
 # (default 669), HEADS (frozen heads, default xgboost,mlp,stacked), EPOCHS (default 3),

@@ -3,7 +3,7 @@
 # (RUN/checkpoints/step-*.ckpt, written with --set trainer.keep_checkpoints=true) exported as an
 # encoder package (RUN/curve/step-<N>/) and scored like a twin (fused embedding: probes,
 # DevMap and thread coarsening leakage-free) into OUT/curve/step-<N>/, then the table and
-# figure into RESULTS.md ("Learning curves") and results/summary.json. OUT is the run's
+# figure into STUDIES.md ("Learning curves") and results/summary.json. OUT is the run's
 # evaluation folder from infra/evaluate_run.sh (its final encoder and twins are the curve's
 # ends): score the run with evaluate_run.sh first. Each part that finished is skipped.
 #   bash infra/learning_curve.sh runs/pretrain/record-2cpu-residual-spread-no-gae

@@ -8,7 +8,7 @@ Reads the folders of ``infra/evaluate_basis.sh`` (see ``basis_table.py``)::
         --as-is runs/eval/outputs-residual --report-dir .
 
 Writes the table and a figure (``results/principal_basis.png``) into
-``results/summary.json`` (key ``principal_basis``) and RESULTS.md.
+``results/summary.json`` (key ``principal_basis``) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def share_name(share: str, kind: str = "principal") -> str:
 
 
 def basis_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: one row per share and group, and the first group's lead over
+    """The STUDIES.md section: one row per share and group, and the first group's lead over
     the second's mean per share."""
     labels = list(section["groups"])
     kind = section.get("kind", "principal")

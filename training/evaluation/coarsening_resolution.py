@@ -8,7 +8,7 @@ seeds (random mixings of the opcode histogram; content-free random vectors)::
 
     python -m mirencoder.training.evaluation.coarsening_resolution --report-dir .
 
-Writes ``results/summary.json`` (key ``coarsening_resolution``), its RESULTS.md section and
+Writes ``results/summary.json`` (key ``coarsening_resolution``), its STUDIES.md section and
 Targets line, and a figure (``results/coarsening_resolution.png``).
 """
 

@@ -1,4 +1,4 @@
-"""The thread-coarsening resolution diagnostic's RESULTS.md section and its Targets line (the
+"""The thread-coarsening resolution diagnostic's STUDIES.md section and its Targets line (the
 command is ``coarsening_resolution.py``)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ coarsening with each encoder's node states read as code counts (``features/node_
 
 A diagnostic of what limits the tree-headed protocols. The opcode histogram, whose every
 column counts one opcode, beats every dense vector on DevMap leakage-free and loses that lead
-when its counts come rotated (RESULTS.md, "How many program dimensions the DevMap head can
+when its counts come rotated (STUDIES.md, "How many program dimensions the DevMap head can
 use"). A count readout of an encoder's own node states gives its representation that form; if
 pre-training taught the node states what device mapping needs, the pre-trained codes should
 then pull ahead of the twins' codes. Same folds and heads as the protocols; each codebook is
@@ -16,7 +16,8 @@ fitted on the same pre-training programs (train split), at several k-means seeds
         --report-dir .
 
 Each (encoder, seed) is written to ``OUT/<group>-<member>-seed<S>.json`` and skipped on a
-rerun. The table goes into ``results/summary.json`` (key ``node_codes``) and RESULTS.md.
+rerun. The table goes into ``results/summary.json`` (key ``node_codes``) and STUDIES.md
+(indexed in RESULTS.md).
 """
 
 from __future__ import annotations

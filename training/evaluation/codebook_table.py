@@ -25,7 +25,7 @@ def _digits(setting: str) -> int:
 
 
 def codebook_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: one row per group, mean ± std (range) over members x seeds."""
+    """The STUDIES.md section: one row per group, mean ± std (range) over members x seeds."""
     settings = section["settings"]
     out = ["## Encoders read as bags of node codes", "",
            f"A diagnostic, not a protocol: each encoder's GNN node states counted by their "

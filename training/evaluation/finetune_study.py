@@ -11,7 +11,8 @@ same encoders' frozen heads and the controls::
         runs/eval/finetune/nvidia --twin-folders runs/eval/finetune/twin1/amd ... --report-dir .
 
 Writes the table and a figure (``results/finetuning.png``) into ``results/summary.json`` (key
-``finetuning``) and RESULTS.md. A study whose folders are gone can still take a new twin:
+``finetuning``) and STUDIES.md (indexed in RESULTS.md). A study whose folders are gone can
+still take a new twin:
 ``--recorded KEY...`` merges the sections already in ``results/summary.json`` with the folders
 given, and the merged section replaces them (their figures deleted)::
 

@@ -1,5 +1,5 @@
 """The fine-tuning study's table: read ``mirencoder eval devmap --finetune`` folders (encoder and
-twin fine-tuned alike, beside the frozen heads), the RESULTS.md section and its Targets line
+twin fine-tuned alike, beside the frozen heads), the STUDIES.md section and its Targets line
 (the command is ``finetune_study.py``)."""
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def _twin_cell(section: dict[str, Any], twin: str, setting: str) -> str:
 
 
 def finetune_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: each head on the pre-trained encoder and on its twins, the gap,
+    """The STUDIES.md section: each head on the pre-trained encoder and on its twins, the gap,
     and the controls under the same heads."""
     settings, scores = section["settings"], section["scores"]
     twins = list(twin_scores(section))

@@ -12,7 +12,7 @@ that only shows with few labels is hidden at the protocol's full training folds:
         --jobs 2 --report-dir .
 
 Writes the table and a figure (``results/label_efficiency.png``) into ``results/summary.json``
-(key ``label_efficiency``) and RESULTS.md.
+(key ``label_efficiency``) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The label-efficiency diagnostic's table: the RESULTS.md section, its figure and its Targets
+"""The label-efficiency diagnostic's table: the STUDIES.md section, its figure and its Targets
 line (the command is ``label_efficiency.py``).
 
 Section layout (``results/summary.json`` key ``label_efficiency``): ``fractions`` (shares of

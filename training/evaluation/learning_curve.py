@@ -10,7 +10,7 @@ other twins) plus ``curve/step-<N>/`` (each kept checkpoint's encoder, scored as
 Step 0 is the untrained twin at seed 0 (random weights, as before the first step); the
 twins drawn at other seeds give the band a pre-trained score must leave. The table and a figure
 (``results/learning_curve.png``) go into ``results/summary.json`` (key ``learning_curve``,
-one entry per run, a run scored again replaces its entry) and RESULTS.md.
+one entry per run, a run scored again replaces its entry) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

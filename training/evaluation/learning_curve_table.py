@@ -41,7 +41,7 @@ def collect_curve(folder: Path) -> dict[str, Any]:
 
 
 def curve_markdown(curves: dict[str, Any]) -> str:
-    """The ``## Learning curves`` section of RESULTS.md: one table per run."""
+    """The ``## Learning curves`` section of STUDIES.md: one table per run."""
     lines = ["## Learning curves (scores against pre-training steps)", "",
              "Each kept checkpoint of a full-length run exported as an encoder package "
              "(`infra/learning_curve.sh`) and scored like the run's final encoder: fused "

@@ -15,7 +15,7 @@ dropped from every row alike::
 
 Writes the table and a figure (``results/level_shift.png``) into ``results/summary.json`` (key
 ``level_shift``; ``level_shift_<output>`` with ``--embedding tokens`` or ``graph``) and
-RESULTS.md.
+STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

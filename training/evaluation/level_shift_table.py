@@ -1,4 +1,4 @@
-"""The level-shift diagnostic's table: the RESULTS.md section, its figure and its Targets line
+"""The level-shift diagnostic's table: the STUDIES.md section, its figure and its Targets line
 (the command is ``level_shift.py``).
 
 Section layout (``results/summary.json`` key ``level_shift``): ``levels``, ``pairs`` (``[train

@@ -43,7 +43,7 @@ def studies(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def outputs_markdown(section: dict[str, Any]) -> str:
-    """The ``## Which output for which use`` section of RESULTS.md: one table per study
+    """The ``## Which output for which use`` section of STUDIES.md: one table per study
     (a recipe's runs beside their twins), under the study's label when there are several."""
     tables = studies(section)
     lines = ["## Which output for which use (each output beside the same output of the twins)"]

@@ -10,7 +10,7 @@ rows are read); with them the twins' row is a mean over seeds::
     python -m mirencoder.training.evaluation.program_dims runs/eval/program-dims --report-dir .
 
 Writes the table and a figure (``results/program_dims.png``) into ``results/summary.json``
-(key ``program_dims``) and RESULTS.md.
+(key ``program_dims``) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The program-dimensions diagnostic's table: read the ``k<K>[-twin<S>]`` and
-``rotated[-twin<S>]`` evaluation folders, the RESULTS.md section and its Targets line (the
+``rotated[-twin<S>]`` evaluation folders, the STUDIES.md section and its Targets line (the
 command is ``program_dims.py``)."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def label_k(k: int) -> str:
 
 
 def program_dims_markdown(section: dict[str, Any]) -> str:
-    """The RESULTS.md section: one row per (setting, method), one column per K."""
+    """The STUDIES.md section: one row per (setting, method), one column per K."""
     dims = section["dims"]
     lines = ["## How many program dimensions the DevMap head can use", "",
              section.get("note", ""), "",

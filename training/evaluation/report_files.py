@@ -1,5 +1,6 @@
-"""Writes the report files: ``RESULTS.md``, ``results/summary.json`` and the figures RESULTS.md
-shows (``results/results.png``, ``targets.png``, ``probes.png``)."""
+"""Writes the report files: ``RESULTS.md``, ``STUDIES.md`` (the studies beyond the protocols,
+when the summary holds any), ``results/summary.json`` and the figures RESULTS.md shows
+(``results/results.png``, ``targets.png``, ``probes.png``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from ...infra.files import write_text_atomic
 from .probes.plot import plot_probes
 from .report_chart import draw_results_chart
-from .report_markdown import render_results_md
+from .report_markdown import STUDIES_FILE, render_results_md, render_studies_md
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 from .target_chart import draw_targets_chart
 
@@ -23,11 +24,13 @@ ReportPaths = dict[str, Path]
 
 
 def report_paths(out_dir: Path) -> ReportPaths:
-    """``results_md`` = OUT/RESULTS.md, ``summary_json`` = OUT/results/summary.json,
+    """``results_md`` = OUT/RESULTS.md, ``studies_md`` = OUT/STUDIES.md,
+    ``summary_json`` = OUT/results/summary.json,
     ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png,
     ``probes_png`` = OUT/results/probes.png."""
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
+            "studies_md": out_dir / STUDIES_FILE,
             "summary_json": out_dir / "results" / "summary.json",
             "chart_png": out_dir / "results" / "results.png",
             "targets_png": out_dir / "results" / "targets.png",
@@ -77,7 +80,8 @@ def publish_section(out_dir: Path, key: str, value: dict[str, Any], *,
                     drop: Sequence[str] = ()) -> ReportPaths:
     """:func:`update_report`, then the report commands' last line: which files it wrote."""
     paths = update_report(out_dir, key, value, drop=drop)
-    print(f"wrote {paths['results_md']} and {paths['summary_json']}")
+    studies = f", {paths['studies_md']}" if paths["studies_md"].exists() else ""
+    print(f"wrote {paths['results_md']}{studies} and {paths['summary_json']}")
     return paths
 
 
@@ -127,4 +131,9 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}
     write_text_atomic(paths["results_md"], render_results_md(summary, figures=figures))
+    studies = render_studies_md(summary)
+    if studies:
+        write_text_atomic(paths["studies_md"], studies)
+    else:  # a generated file: none stays behind that the summary no longer holds
+        paths["studies_md"].unlink(missing_ok=True)
     return paths

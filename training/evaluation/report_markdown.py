@@ -1,8 +1,10 @@
 """Renders ``RESULTS.md`` from the summary: tables per task, protocol and platform, beside the
-published numbers, with the targets stated plainly."""
+published numbers, with the targets stated plainly; the studies beyond the protocols (every
+diagnostic section) go to ``STUDIES.md`` beside it, which RESULTS.md indexes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .ablation_table import ablations_markdown
@@ -50,7 +52,11 @@ from .target_table import speed_others, target_table_markdown
 from .toolchain_retrieval_table import toolchain_markdown, toolchain_statements
 from .toolchain_study_table import toolchain_study_markdown
 
-__all__ = ["render_results_md", "method_sort_key", "target_statements", "control_statements"]
+__all__ = ["render_results_md", "render_studies_md", "study_headings", "method_sort_key",
+           "target_statements", "control_statements"]
+
+STUDIES_FILE = "STUDIES.md"
+"""The studies' file, beside RESULTS.md (their figures' paths hold in both)."""
 
 _COARSENING_PLATFORMS = ("cypress", "tahiti", "fermi", "kepler")
 _PROTOCOL_TEXT = {
@@ -397,37 +403,13 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             out += _coarsening_table(platforms, protocol)
     if summary.get("runs_of_record"):
         out += ["", record_section_markdown(summary["runs_of_record"]).rstrip()]
-    if summary.get("which_output"):
-        out += ["", outputs_markdown(summary["which_output"]).rstrip()]
-    if summary.get("learning_curve"):
-        out += ["", curve_markdown(summary["learning_curve"]).rstrip()]
-    if summary.get("program_dims"):
-        out += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
-    if summary.get("coarsening_resolution"):
-        out += ["", resolution_markdown(summary["coarsening_resolution"]).rstrip()]
-    for key in BASIS_SECTIONS.values():
-        if summary.get(key):
-            out += ["", basis_markdown(summary[key]).rstrip()]
-    if summary.get("node_codes"):
-        out += ["", codebook_markdown(summary["node_codes"]).rstrip()]
-    for section in finetune_sections(summary):
-        out += ["", finetune_markdown(section).rstrip()]
-    if summary.get("stacked_sweep"):
-        out += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
-    if summary.get("label_efficiency"):
-        out += ["", label_efficiency_markdown(summary["label_efficiency"]).rstrip()]
-    if summary.get("label_efficiency_decisions"):
-        out += ["", decision_efficiency_markdown(
-            summary["label_efficiency_decisions"]).rstrip()]
-    if summary.get("toolchain_retrieval"):
-        out += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
-    for key in LEVEL_SHIFT_KEYS:
-        if summary.get(key):
-            out += ["", level_shift_markdown(summary[key]).rstrip()]
-    if summary.get("toolchain_variants"):
-        out += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
-    if summary.get("decision_probe_arms"):
-        out += ["", decision_probe_markdown(summary["decision_probe_arms"]).rstrip()]
+    headings = study_headings(summary)
+    if headings:
+        out += ["", "## Studies", "",
+                f"Diagnostics and studies beyond the protocols, each beside untrained twins and "
+                f"the controls, are in [{STUDIES_FILE}]({STUDIES_FILE}) (one line each in the "
+                "Targets list above):", ""]
+        out += [f"- [{title}]({STUDIES_FILE}#{anchor})" for title, anchor in headings]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):
@@ -463,3 +445,74 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     if figures.get("results"):
         out += ["", "## Chart", "", f"![results]({figures['results']})"]
     return "\n".join(out) + "\n"
+
+
+def _study_parts(summary: dict[str, Any]) -> list[str]:
+    """The markdown of every study section the summary holds, in the report's order."""
+    parts: list[str] = []
+    if summary.get("which_output"):
+        parts += ["", outputs_markdown(summary["which_output"]).rstrip()]
+    if summary.get("learning_curve"):
+        parts += ["", curve_markdown(summary["learning_curve"]).rstrip()]
+    if summary.get("program_dims"):
+        parts += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
+    if summary.get("coarsening_resolution"):
+        parts += ["", resolution_markdown(summary["coarsening_resolution"]).rstrip()]
+    for key in BASIS_SECTIONS.values():
+        if summary.get(key):
+            parts += ["", basis_markdown(summary[key]).rstrip()]
+    if summary.get("node_codes"):
+        parts += ["", codebook_markdown(summary["node_codes"]).rstrip()]
+    for section in finetune_sections(summary):
+        parts += ["", finetune_markdown(section).rstrip()]
+    if summary.get("stacked_sweep"):
+        parts += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
+    if summary.get("label_efficiency"):
+        parts += ["", label_efficiency_markdown(summary["label_efficiency"]).rstrip()]
+    if summary.get("label_efficiency_decisions"):
+        parts += ["", decision_efficiency_markdown(
+            summary["label_efficiency_decisions"]).rstrip()]
+    if summary.get("toolchain_retrieval"):
+        parts += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
+    for key in LEVEL_SHIFT_KEYS:
+        if summary.get(key):
+            parts += ["", level_shift_markdown(summary[key]).rstrip()]
+    if summary.get("toolchain_variants"):
+        parts += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
+    if summary.get("decision_probe_arms"):
+        parts += ["", decision_probe_markdown(summary["decision_probe_arms"]).rstrip()]
+    return parts
+
+
+def github_anchor(title: str, seen: dict[str, int]) -> str:
+    """The anchor GitHub gives a heading (lower case, punctuation dropped, spaces to hyphens;
+    a repeated one gets ``-1``, ``-2``...); ``seen`` counts the anchors so far."""
+    anchor = re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+    count = seen.get(anchor, 0)
+    seen[anchor] = count + 1
+    return f"{anchor}-{count}" if count else anchor
+
+
+def study_headings(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(title, anchor)`` of each ``##`` section of STUDIES.md, in order."""
+    seen: dict[str, int] = {}
+    out = []
+    for line in render_studies_md(summary).splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip()
+            anchor = github_anchor(title, seen)
+            if line.startswith("## "):
+                out.append((title, anchor))
+    return out
+
+
+def render_studies_md(summary: dict[str, Any]) -> str:
+    """The whole ``STUDIES.md`` text ('' when the summary holds no study)."""
+    parts = _study_parts(summary)
+    if not parts:
+        return ""
+    head = ["# Studies beyond the protocols", "",
+            f"_Generated with RESULTS.md from `results/summary.json` on "
+            f"{summary.get('generated_at', '?')} — do not edit by hand. The protocols, the "
+            "targets and the runs of record are in [RESULTS.md](RESULTS.md)._"]
+    return "\n".join(head + parts) + "\n"

@@ -11,7 +11,7 @@ the encoder's::
         --jobs 2 --report-dir .
 
 Writes the table and a figure (``results/stacked_sweep.png``) into ``results/summary.json``
-(key ``stacked_sweep``) and RESULTS.md.
+(key ``stacked_sweep``) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

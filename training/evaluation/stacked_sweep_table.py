@@ -1,4 +1,4 @@
-"""The stacked-head settings diagnostic's table: the RESULTS.md section, its figure and its
+"""The stacked-head settings diagnostic's table: the STUDIES.md section, its figure and its
 Targets line (the command is ``stacked_sweep.py``).
 
 Section layout (``results/summary.json`` key ``stacked_sweep``): ``head_settings`` (a list of

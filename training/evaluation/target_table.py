@@ -35,11 +35,10 @@ from .target_checks import (
 __all__ = ["target_rows", "target_table_markdown", "speed_others"]
 
 _DIAGNOSTICS = {
-    "devmap-leakage-free": ("program_dims",
-                            "see 'How many program dimensions the DevMap head can use'"),
-    "coarsening-leakage-free": ("coarsening_resolution",
-                                "see 'How finely thread coarsening leakage-free separates "
-                                "representations'"),
+    "devmap-leakage-free": ("program_dims", "see STUDIES.md, 'How many program dimensions the "
+                            "DevMap head can use'"),
+    "coarsening-leakage-free": ("coarsening_resolution", "see STUDIES.md, 'How finely thread "
+                                "coarsening leakage-free separates representations'"),
 }
 """What limits a target, where the report holds the diagnostic (its summary key) that shows
 it; without it the row points at the controls."""

@@ -13,7 +13,7 @@ across toolchains on GPU kernels it never saw, beside its untrained twins and th
         --twins runs/pretrain/NAME/twin0 runs/pretrain/NAME/twin1 --report-dir .
 
 Writes the table and a figure (``results/toolchain_retrieval.png``) into
-``results/summary.json`` (key ``toolchain_retrieval``) and RESULTS.md.
+``results/summary.json`` (key ``toolchain_retrieval``) and STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cross-toolchain retrieval's scoring and table: the RESULTS.md section, its figure and its
+"""Cross-toolchain retrieval's scoring and table: the STUDIES.md section, its figure and its
 Targets line (the command is ``toolchain_retrieval.py``).
 
 Section layout (``results/summary.json`` key ``toolchain_retrieval``): ``kernels`` (pairs

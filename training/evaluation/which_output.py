@@ -9,7 +9,7 @@ several pre-trained runs beside the same output of their untrained twins, from f
 
 merges the table into ``results/summary.json`` (key ``which_output``, one study per
 ``--label``: a rerun with the same label replaces that study, another label adds one) and
-RESULTS.md.
+STUDIES.md (indexed in RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Builders the evaluation tests share: synthetic DevMap rows, synthetic decision-probe rows,
-and RESULTS.md rendered with one more section."""
+and the report (RESULTS.md, then STUDIES.md) rendered with one more section."""
 
 from __future__ import annotations
 
@@ -46,11 +46,11 @@ def _decisions(n: int) -> tuple[DecisionSet, np.ndarray]:
 
 
 def _render_with(key: str, section: dict[str, Any]) -> str:
-    from mirencoder.training.evaluation.report_markdown import render_results_md
+    from mirencoder.training.evaluation.report_markdown import render_results_md, render_studies_md
 
     summary = json.loads(_SUMMARY.read_text())
     summary[key] = section
-    return render_results_md(summary, figures={})
+    return render_results_md(summary, figures={}) + render_studies_md(summary)
 
 
 @pytest.fixture()

@@ -164,7 +164,7 @@ def test_append_adds_arms_to_the_recorded_section_beside_its_twins(tmp_path, fol
     assert any(s.startswith("new (against twins): vectorised? accuracy (template folds) 80.0 "
                             "against 74.0 (+6.0 points; 1 of 1 runs above the best twin)")
                for s in statements)
-    assert "| new (1) |" in (report / "RESULTS.md").read_text()
+    assert "| new (1) |" in (report / "STUDIES.md").read_text()
     capsys.readouterr()
     with pytest.raises(SystemExit):  # the label is taken
         decision_probe_study.main(["--arm", f"new={folders['a']}", "--report-dir", str(report),

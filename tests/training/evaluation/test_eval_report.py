@@ -249,3 +249,27 @@ def test_target_table_one_line_per_target():
     assert "| devmap-669, literature-rs104 | >= 94.0 / 92.0 % | 94.5 / 92.5 % | yes | – |" in lines
     assert target_table_markdown({"results": {"devmap-669": {"leakage-free": {
         "amd": {"runtime-only": cell(90.0)}, "nvidia": {"runtime-only": cell(84.0)}}}}}) == []
+
+
+def test_studies_go_to_their_own_file_which_results_md_indexes(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.report_files import update_report
+    from mirencoder.training.evaluation.report_markdown import github_anchor
+
+    recorded = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
+    write_report(_devmap_run(95.0), tmp_path, encoder=None, command="mirencoder eval devmap")
+    paths = update_report(tmp_path, "program_dims", recorded["program_dims"])
+    results, studies = paths["results_md"].read_text(), paths["studies_md"].read_text()
+    title = "How many program dimensions the DevMap head can use"
+    assert f"## {title}" in studies and f"## {title}" not in results
+    assert f"- [{title}](STUDIES.md#how-many-program-dimensions-the-devmap-head-can-use)" in results
+    assert "| devmap-669 amd | run-time inputs only |" in studies  # the table moved with it
+    assert "[RESULTS.md](RESULTS.md)" in studies
+    # a summary without studies leaves no stale file and no index
+    paths = update_report(tmp_path, "program_dims", {})
+    assert not paths["studies_md"].exists() and "## Studies" not in paths["results_md"].read_text()
+    # GitHub's anchors: punctuation dropped, repeats numbered
+    seen: dict[str, int] = {}
+    assert github_anchor("Does pre-training help? (DevMap, frozen)", seen) == (
+        "does-pre-training-help-devmap-frozen")
+    assert github_anchor("Does pre-training help? (DevMap, frozen)", seen) == (
+        "does-pre-training-help-devmap-frozen-1")

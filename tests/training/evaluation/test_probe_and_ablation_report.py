@@ -361,7 +361,7 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     study = summary["which_output"]["studies"]["Pre-trained runs"]
     assert set(study["groups"]) == {"pre-trained", "twins"}
-    report = (tmp_path / "RESULTS.md").read_text()
+    report = (tmp_path / "STUDIES.md").read_text()
     assert "## Which output for which use" in report and "No output wins everywhere." in report
     assert "### " not in report.split("## Which output")[1].split("\n## ")[0]
     # another recipe is a second study beside the first; the same label replaces its study
@@ -371,7 +371,7 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
                             "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert list(summary["which_output"]["studies"]) == ["Pre-trained runs", "Recipe B"]
-    section = (tmp_path / "RESULTS.md").read_text().split("## Which output")[1]
+    section = (tmp_path / "STUDIES.md").read_text().split("## Which output")[1]
     assert "### Pre-trained runs" in section and "### Recipe B" in section
     assert "No output wins everywhere." in section and "second" in section
     assert "| `fused` | recipe B (1) |" in section and "\nfirst\n" not in section
@@ -409,13 +409,14 @@ def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Pat
     assert curve["points"][0]["scores"]["devmap-669_amd"] == 80.0  # the seed-0 twin
     assert [t["map_fused"] for t in curve["twins"]] == [0.15, 0.25]
     assert curve_main([str(folder), "--report-dir", str(tmp_path)]) == 0
-    results = (tmp_path / "RESULTS.md").read_text()
+    results = (tmp_path / "STUDIES.md").read_text()
     assert "## Learning curves" in results and "### `run-a`" in results
     assert "| 250 | 0.300 | 0.850 |" in results
     assert "| untrained twins (2 seeds, range) | 0.150–0.250 |" in results
     assert (tmp_path / "results" / "learning_curve.png").stat().st_size > 10_000
     # Targets: each score from step 0 to the end, and how often it left the twins' range
-    line = next(x for x in results.splitlines() if x.startswith("- **learning curve**"))
+    line = next(x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
+                if x.startswith("- **learning curve**"))
     assert "checkpoints at steps 250, 1000, 1500" in line
     assert "invariance MAP@R 0.150 -> 0.600 (above the twins' range at 3, below at 0 of 3)" in line
     empty = tmp_path / "eval" / "unscored"

@@ -19,7 +19,7 @@ OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Oz")
 """Optimisation levels clang accepts here (O0 gets ``-disable-O0-optnone``)."""
 
 DEFAULT_MODALITIES = ENCODER_OUTPUTS
-"""Evaluated unless told otherwise (``joint`` measured no better: RESULTS.md, "Which output
+"""Evaluated unless told otherwise (``joint`` measured no better: STUDIES.md, "Which output
 for which use")."""
 
 GROUPINGS = ("source", "template")
