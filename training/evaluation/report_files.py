@@ -1,6 +1,6 @@
 """Writes the report files: ``RESULTS.md``, ``STUDIES.md`` (the studies beyond the protocols,
 when the summary holds any), ``results/summary.json`` and the figures RESULTS.md shows
-(``results/results.png``, ``targets.png``, ``probes.png``)."""
+(``results/results.png``, ``targets.png``, ``pretraining_effects.png``, ``probes.png``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...infra.files import write_text_atomic
+from .pretraining_effects import draw_effects, effect_rows
 from .probes.plot import plot_probes
 from .report_chart import draw_results_chart
 from .report_markdown import STUDIES_FILE, render_results_md, render_studies_md
@@ -27,14 +28,16 @@ def report_paths(out_dir: Path) -> ReportPaths:
     """``results_md`` = OUT/RESULTS.md, ``studies_md`` = OUT/STUDIES.md,
     ``summary_json`` = OUT/results/summary.json,
     ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png,
-    ``probes_png`` = OUT/results/probes.png."""
+    ``probes_png`` = OUT/results/probes.png, ``effects_png`` =
+    OUT/results/pretraining_effects.png."""
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
             "studies_md": out_dir / STUDIES_FILE,
             "summary_json": out_dir / "results" / "summary.json",
             "chart_png": out_dir / "results" / "results.png",
             "targets_png": out_dir / "results" / "targets.png",
-            "probes_png": out_dir / "results" / "probes.png"}
+            "probes_png": out_dir / "results" / "probes.png",
+            "effects_png": out_dir / "results" / "pretraining_effects.png"}
 
 
 def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
@@ -127,6 +130,8 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
         drawn["results"] = draw_results_chart(summary, paths["chart_png"])
     if summary.get("probes"):
         drawn["probes"] = plot_probes(summary["probes"], paths["probes_png"])
+    if rows := effect_rows(summary):  # the level-shift studies' runs against their twins
+        drawn["effects"] = draw_effects(rows, paths["effects_png"])
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}

@@ -26,6 +26,7 @@ from .level_shift_table import (
     level_shift_statements,
 )
 from .output_table import outputs_markdown
+from .pretraining_effects import effects_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
 from .program_dims_table import program_dims_markdown, program_dims_statements
@@ -293,8 +294,8 @@ def _encoder_speedup(results: dict[str, Any]) -> float | None:
 
 
 def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = None) -> str:
-    """The whole ``RESULTS.md`` text; ``figures`` maps ``results``, ``targets`` and ``probes``
-    to the figures it shows, as paths relative to RESULTS.md (a figure not named: not shown)."""
+    """The whole ``RESULTS.md`` text; ``figures`` maps ``results``, ``targets``, ``effects`` and
+    ``probes`` to the figures it shows, as paths relative to RESULTS.md (a figure not named: not shown)."""
     figures = figures or {}
     results, tasks = summary.get("results", {}), summary.get("tasks", {})
     out = ["# Downstream evaluation results", "",
@@ -363,6 +364,11 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             + "; probes: see the probes section; speed: the embedder's default window policy "
             "faster per file than IR2Vec flow-aware (BENCHMARKS.md embed). The oracle rows are "
             "the ceilings."]
+    effects = effects_markdown(summary)
+    if effects:
+        out += ["", *effects]
+        if figures.get("effects"):
+            out += ["", f"![where pre-training helps]({figures['effects']})"]
     controls = control_statements(summary)
     if controls:
         out += ["", "## What the controls show", "",
