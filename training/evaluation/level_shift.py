@@ -47,6 +47,7 @@ from .level_shift_table import (
     draw_level_shift,
     level_shift_key,
     level_shift_markdown,
+    retrieval_markdown,
     shift_label,
 )
 from .package_features import package_featurizers
@@ -232,7 +233,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-level", default="O1", choices=("O1",),
                         help="the decision probe's test level (O1: the one level the loop "
                         "vectoriser leaves untouched)")
+    parser.add_argument("--retrieval-only", action="store_true",
+                        help="only the cross-level retrieval on the DevMap kernels (minutes, no "
+                        "head): printed, not published")
+    parser.add_argument("--windows", default="", choices=("", "first", "pool", "mean"),
+                        help="the packages' token-window policy (default: the embedder's, the "
+                        "first window); pool/mean take --max-windows windows")
+    parser.add_argument("--max-windows", type=int, default=4)
     args = parser.parse_args(argv)
+    if args.retrieval_only and (args.report_dir is not None or args.probe_dataset is not None):
+        parser.error("--retrieval-only prints the retrieval table: drop --report-dir and "
+                     "--probe-dataset")
+    if args.max_windows < 1:
+        parser.error(f"--max-windows must be at least 1, got {args.max_windows}")
     try:
         levels = parse_levels(args.levels)
     except ValueError as error:
@@ -252,8 +265,13 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     featurizers = [build_featurizer(name) for name in rows.controls] + package_featurizers(
-        rows.packages, rows.embedding)
+        rows.packages, rows.embedding, windows=args.windows, max_windows=args.max_windows)
     data, features, coverage = featurize_levels(levels, featurizers, rows.data_dir)
+    in_use = sorted({int(p) for table in data.tables.values() for p in table["program"]})
+    if args.retrieval_only:
+        print(retrieval_markdown({"retrieval": level_retrieval(features, in_use), "levels": levels,
+                                  **rows.section()}))
+        return 0
     platforms = [p for p in args.platforms.split(",") if p]
     pairs = level_pairs(levels, "O2" if "O2" in levels else levels[0])
     labels = [shift_label(*pair) for pair in pairs]
@@ -263,7 +281,6 @@ def main(argv: list[str] | None = None) -> int:
             for label, (a, b) in zip(labels, pairs, strict=True) for platform in platforms]
     done = run_in_workers(jobs, score_shift, args.jobs, "level shift")
     settings = sorted({s for per in done.values() for s in per})
-    in_use = sorted({int(p) for table in data.tables.values() for p in table["program"]})
     section = {"levels": levels, "retrieval": level_retrieval(features, in_use),
                "pairs": [list(pair) for pair in pairs], "fractions": labels,
                "settings": settings, **rows.section(), "embedding": rows.embedding,

@@ -26,14 +26,18 @@ def check_packages(paths: list[Path]) -> list[str]:
             if not (path / "encoder_config.json").is_file()]
 
 
-def package_featurizers(packages: dict[str, str], embedding: str = "fused") -> list:
-    """One featurizer per package (``name -> folder``): its ``embedding`` output."""
+def package_featurizers(packages: dict[str, str], embedding: str = "fused", *,
+                        windows: str = "", max_windows: int = 0) -> list:
+    """One featurizer per package (``name -> folder``): its ``embedding`` output, under the
+    token-window policy ``windows`` ('' / 0: the embedder's defaults)."""
     from .features.encoder_embedding import EncoderFeaturizer, load_embedder
 
     if embedding not in ENCODER_OUTPUTS:
         raise ValueError(f"embedding must be one of {', '.join(ENCODER_OUTPUTS)}, not {embedding!r}")
-    return [EncoderFeaturizer.from_embedder(name, load_embedder(path), embedding,
-                                            f"{path}, {embedding} embedding")
+    policy = f", windows {windows}" if windows else ""
+    return [EncoderFeaturizer.from_embedder(name, load_embedder(path, windows=windows,
+                                                                max_windows=max_windows),
+                                            embedding, f"{path}, {embedding} embedding{policy}")
             for name, path in packages.items()]
 
 

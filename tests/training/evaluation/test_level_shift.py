@@ -194,3 +194,14 @@ def test_the_decision_probe_predicts_held_out_folds_from_the_shifted_features(
     assert png.is_file() and png.stat().st_size > 1000
     assert "**optimisation-level shift of the decision probe**" in render_with(
         "level_shift_decisions", section)
+
+
+def test_retrieval_only_is_printed_and_its_bad_uses_refused(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.level_shift import main
+
+    package = tmp_path / "encoder"
+    for extra, words in ((["--report-dir", str(tmp_path)], "drop --report-dir"),
+                         (["--max-windows", "0"], "--max-windows must be at least 1")):
+        with pytest.raises(SystemExit):
+            main([str(package), "--twins", str(package), "--retrieval-only", *extra])
+        assert words in capsys.readouterr().err
