@@ -103,8 +103,8 @@ def test_coarsening_resolution_on_real_data(shared_data: Path, cache_dir: Path,
     (tmp_path / "results").mkdir()
     assert resolution_main(["--draws", "2", "--data-dir", str(shared_data), "--cache-dir",
                             str(cache_dir), "--report-dir", str(tmp_path)]) == 0
-    text = (tmp_path / "RESULTS.md").read_text()
-    assert "## How finely thread coarsening leakage-free separates representations" in text
+    text, study = (tmp_path / "RESULTS.md").read_text(), (tmp_path / "STUDIES.md").read_text()
+    assert "## How finely thread coarsening leakage-free separates representations" in study
     assert "**what limits thread coarsening leakage-free** (17 kernels" in text
     assert (tmp_path / "results" / "coarsening_resolution.png").stat().st_size > 1000
 
