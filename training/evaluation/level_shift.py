@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...pipelines.compile import OPT_LEVELS
+from ..embedding.embed_config import WINDOW_POLICIES
 from .devmap_data import DevMapData, load_devmap
 from .devmap_eval import DevMapConfig, evaluate_devmap_rows
 from .devmap_sweep import (
@@ -236,9 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retrieval-only", action="store_true",
                         help="only the cross-level retrieval on the DevMap kernels (minutes, no "
                         "head): printed, not published")
-    parser.add_argument("--windows", default="", choices=("", "first", "pool", "mean"),
+    parser.add_argument("--windows", default="", choices=("", *WINDOW_POLICIES),
                         help="the packages' token-window policy (default: the embedder's, the "
-                        "first window); pool/mean take --max-windows windows")
+                        "first window); pool/mean take --max-windows windows, auto the "
+                        "package's training policy")
     parser.add_argument("--max-windows", type=int, default=4)
     args = parser.parse_args(argv)
     if args.retrieval_only and (args.report_dir is not None or args.probe_dataset is not None):

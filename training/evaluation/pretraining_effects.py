@@ -29,6 +29,10 @@ class EffectRow(NamedTuple):
     """One measure: each pre-trained run's and each twin's score, and the best control's."""
 
     output: str
+    kind: str
+    """``retrieval``, ``DevMap`` or ``decisions``."""
+    same_level: bool | None
+    """The head trained and tested at one level (None: retrieval, always across levels)."""
     measure: str
     setting: str
     runs: list[float]
@@ -60,14 +64,14 @@ def _best_control(values: dict[str, float], controls: list[str]) -> tuple[str, f
     return max(scored, key=lambda item: item[1]) if scored else None
 
 
-def _row(output: str, measure: str, setting: str, values: dict[str, float],
-         section: dict[str, Any]) -> EffectRow | None:
+def _row(output: str, kind: str, same_level: bool | None, measure: str, setting: str,
+         values: dict[str, float], section: dict[str, Any]) -> EffectRow | None:
     runs, twins, controls = _split(section)
     run_values = [values[name] for name in runs if name in values]
     twin_values = [values[name] for name in twins if name in values]
     if not run_values or not twin_values:
         return None
-    return EffectRow(output, measure, setting, run_values, twin_values,
+    return EffectRow(output, kind, same_level, measure, setting, run_values, twin_values,
                      _best_control(values, controls))
 
 
@@ -86,24 +90,27 @@ def effect_rows(summary: dict[str, Any]) -> list[EffectRow]:
                                                    for pair in LARGE_SHIFT_PAIRS)
                       for name, entry in retrieval.items()
                       if all(pair in entry.get("pairs", {}) for pair in LARGE_SHIFT_PAIRS)}
-            rows.append(_row(output, "cross-level retrieval, DevMap kernels, precision@1 %",
+            rows.append(_row(output, "retrieval", None,
+                             "cross-level retrieval, DevMap kernels, precision@1 %",
                              "O0 against O1 or O2", values, devmap))
         for train, test in _DEVMAP_PAIRS:
             label = shift_label(train, test)
             for setting, per_method in (devmap.get("scores", {}).get(label) or {}).items():
                 measure = ("DevMap leakage-free at the protocol's level, accuracy %"
                            if train == test else "DevMap leakage-free across levels, accuracy %")
-                rows.append(_row(output, measure, f"{setting}, {label}",
+                rows.append(_row(output, "DevMap", train == test, measure, f"{setting}, {label}",
                                  _mean_scores(per_method), devmap))
         decisions = summary.get(decisions_key) or {}
-        for label, per_setting in (decisions.get("scores") or {}).items():
-            shifted = not label.endswith("tested at O0")
-            measure = ("compiler decisions across levels, accuracy %" if shifted
-                       else "compiler decisions (the probe), accuracy %")
+        for train, test in decisions.get("pairs", []):
+            label = shift_label(train, test)
+            per_setting = (decisions.get("scores") or {}).get(label) or {}
+            measure = ("compiler decisions (the probe), accuracy %" if train == test
+                       else "compiler decisions across levels, accuracy %")
             for setting in _DECISION_SETTINGS:
                 if setting in per_setting:
-                    rows.append(_row(output, measure, f"{setting}, {label}",
-                                     _mean_scores(per_setting[setting]), decisions))
+                    rows.append(_row(output, "decisions", train == test, measure,
+                                     f"{setting}, {label}", _mean_scores(per_setting[setting]),
+                                     decisions))
     return [row for row in rows if row is not None]
 
 
@@ -120,7 +127,7 @@ def reading(rows: list[EffectRow]) -> str:
         return f"`{row.output}` {row.setting} ({row.above_best_twin} of {len(row.runs)})"
 
     clear = [row for row in rows if 2 * row.above_best_twin > len(row.runs)]
-    same = [row for row in rows if "tested at" in row.setting and _same_level(row.setting)]
+    same = [row for row in rows if row.same_level]
     lines = [f"Most runs above every twin in {len(clear)} of {len(rows)} rows"
              + (": " + "; ".join(where(row) for row in clear) if clear else "") + "."]
     if same:
@@ -128,11 +135,6 @@ def reading(rows: list[EffectRow]) -> str:
                      f"{min(r.lead for r in same):+.1f} and {max(r.lead for r in same):+.1f} "
                      "points.")
     return " ".join(lines)
-
-
-def _same_level(setting: str) -> bool:
-    train, _, test = setting.rpartition("trained at ")[2].partition(", tested at ")
-    return train == test
 
 
 def effects_markdown(summary: dict[str, Any]) -> list[str]:
@@ -171,6 +173,7 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
     from .figures import save_figure
 
     fig, ax = plt.subplots(figsize=(9.5, 0.32 * len(rows) + 1.4))
+    labelled: set[str] = set()  # one legend entry per output
     for y, row in enumerate(rows):
         centre = statistics.fmean(row.twins)
         ax.plot([min(row.twins) - centre, max(row.twins) - centre], [y, y], color="0.75",
@@ -178,8 +181,9 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
                 else None)
         ax.scatter([value - centre for value in row.runs], [y] * len(row.runs), s=14,
                    color="C0" if row.output == "graph" else "C1", zorder=3,
-                   label=f"pre-trained runs, {row.output} output"
-                   if row is next(r for r in rows if r.output == row.output) else None)
+                   label=None if row.output in labelled
+                   else f"pre-trained runs, {row.output} output")
+        labelled.add(row.output)
         if row.control is not None and abs(row.control[1] - centre) < 40:
             ax.scatter([row.control[1] - centre], [y], marker="x", color="0.3", s=18, zorder=2,
                        label="best control" if y == 0 else None)
@@ -194,8 +198,7 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
 
 def _short(row: EffectRow) -> str:
     """``graph · DevMap: 680 nvidia, O2→O0``: a row's figure label."""
-    kind = ("retrieval P@1" if row.measure.startswith("cross-level")
-            else "DevMap" if row.measure.startswith("DevMap") else "decisions")
+    kind = "retrieval P@1" if row.kind == "retrieval" else row.kind
     setting = (row.setting.removeprefix("devmap-").replace(", trained at ", ", ")
                .replace(", tested at ", "→"))
     return f"{row.output} · {kind}: {setting}"

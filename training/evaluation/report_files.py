@@ -135,8 +135,9 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}
-    write_text_atomic(paths["results_md"], render_results_md(summary, figures=figures))
     studies = render_studies_md(summary)
+    write_text_atomic(paths["results_md"], render_results_md(summary, figures=figures,
+                                                             studies=studies))
     if studies:
         write_text_atomic(paths["studies_md"], studies)
     else:  # a generated file: none stays behind that the summary no longer holds

@@ -293,9 +293,11 @@ def _encoder_speedup(results: dict[str, Any]) -> float | None:
     return cell["speedup_mean"] if cell else None
 
 
-def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = None) -> str:
+def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = None,
+                      studies: str | None = None) -> str:
     """The whole ``RESULTS.md`` text; ``figures`` maps ``results``, ``targets``, ``effects`` and
-    ``probes`` to the figures it shows, as paths relative to RESULTS.md (a figure not named: not shown)."""
+    ``probes`` to the figures it shows; ``studies``: the STUDIES.md text it indexes, when the
+    caller has rendered it (default: rendered here), as paths relative to RESULTS.md (a figure not named: not shown)."""
     figures = figures or {}
     results, tasks = summary.get("results", {}), summary.get("tasks", {})
     out = ["# Downstream evaluation results", "",
@@ -409,7 +411,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             out += _coarsening_table(platforms, protocol)
     if summary.get("runs_of_record"):
         out += ["", record_section_markdown(summary["runs_of_record"]).rstrip()]
-    headings = study_headings(summary)
+    headings = study_headings(render_studies_md(summary) if studies is None else studies)
     if headings:
         out += ["", "## Studies", "",
                 f"Diagnostics and studies beyond the protocols, each beside untrained twins and "
@@ -499,11 +501,11 @@ def github_anchor(title: str, seen: dict[str, int]) -> str:
     return f"{anchor}-{count}" if count else anchor
 
 
-def study_headings(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(title, anchor)`` of each ``##`` section of STUDIES.md, in order."""
+def study_headings(studies: str) -> list[tuple[str, str]]:
+    """``(title, anchor)`` of each ``##`` section of the STUDIES.md text, in order."""
     seen: dict[str, int] = {}
     out = []
-    for line in render_studies_md(summary).splitlines():
+    for line in studies.splitlines():
         if line.startswith("#"):
             title = line.lstrip("#").strip()
             anchor = github_anchor(title, seen)
