@@ -10,6 +10,9 @@
 # QUICK=1 leaves out the baselines and controls other than the twin (runtime-only, opcode
 # histogram, IR2Vec, ...: they do not depend on the encoder; the champion's report has them).
 # SETS ("key=value ..."): the overrides the run was trained with (another pre-training seed).
+# PROBE_SETTINGS (a probes.json or results/summary.json): score the probes on the settings
+# recorded there (the same programs and folds as the report's runs of record) instead of
+# today's defaults; the twins drawn at TWIN_SEEDS too.
 #   bash infra/evaluate_run.sh record-2cpu-cuda          # a config name or YAML path
 #   TWIN_SEEDS="1 2" bash infra/evaluate_run.sh champion
 #   SETS="data.seed=1 name=record-2cpu-outcome-seed1" bash infra/evaluate_run.sh champion
@@ -49,9 +52,14 @@ fi
 [ -f "$OUT/thread-coarsening/results/summary.json" ] ||
   mirencoder eval thread-coarsening "${MODELS[@]}" "${BASELINES[@]}" --data-dir "$DATA_DIR" \
     --out-dir "$OUT/thread-coarsening"
-[ -f "$OUT/probes/probes.json" ] ||
+if [ -f "$OUT/probes/probes.json" ]; then :
+elif [ -n "${PROBE_SETTINGS:-}" ]; then
+  python -m mirencoder.training.evaluation.probes.rescore --settings "$PROBE_SETTINGS" \
+    --model "$RUN/encoder" --untrained-model "$RUN/untrained-encoder" --out "$OUT/probes"
+else
   mirencoder eval probes "${MODELS[@]}" "${PROBE_CONTROLS[@]}" --dataset "$DATASET" \
     --data-dir "$DATA_DIR" --out-dir "$OUT/probes"
+fi
 for seed in ${TWIN_SEEDS:-}; do
   twin="$RUN/untrained-encoder-seed$seed"
   twin_out="$OUT/twin-seed$seed"

@@ -628,6 +628,15 @@ def test_suite_end_to_end_on_own_loops(tmp_path: Path) -> None:
     twin_row = grouping["methods"]["encoder-untrained"]["accuracy"]
     assert alone.decisions["groupings"]["source"]["vectorized"]["methods"]["encoder"][
         "accuracy"] == pytest.approx(twin_row)
+    # A new run with its twin on the recorded settings (evaluate_run.sh PROBE_SETTINGS=):
+    # both rows, no other control, each as the recorded probe scored it.
+    paired = score_with_recorded_settings(again, str(package), tmp_path / "paired",
+                                          untrained_model=str(twin), progress=False)
+    assert list(paired.methods) == ["encoder", "encoder-graph", "encoder-untrained"]
+    paired_rows = paired.decisions["groupings"]["source"]["vectorized"]["methods"]
+    for method in ("encoder", "encoder-untrained"):
+        assert paired_rows[method]["accuracy"] == pytest.approx(
+            grouping["methods"][method]["accuracy"])
 
 
 def _shared_data() -> Path:

@@ -11,8 +11,9 @@ are embedded once.
 
 ``--settings FILE --model PACKAGE --out DIR`` scores one more model on the settings a
 ``probes.json`` (or a report's ``results/summary.json``, key ``probes``) was made with, the
-same programs and folds, without its twin or controls: how untrained twins drawn at more seeds
-join a recorded probe.
+same programs and folds, without controls: how untrained twins drawn at more seeds join a
+recorded probe. ``--untrained-model TWIN`` scores the model's twin beside it, as
+``infra/evaluate_run.sh`` does for a new run of record (``PROBE_SETTINGS=``).
 """
 
 from __future__ import annotations
@@ -120,10 +121,12 @@ def rescore_folder(folder: Path, store: dict[str, Any], digests: dict[str, str],
 
 
 def score_with_recorded_settings(stored: dict[str, Any], model: str, out: Path,
-                                 **overrides: Any) -> ProbeResults:
-    """Scores ``model`` alone (no twin, no control) on the probe settings ``stored`` (a
-    ``probes.json``'s content) was made with, and writes the outputs into ``out``."""
-    config = stored_probe_config(stored, model=model, untrained_model="", controls=(),
+                                 untrained_model: str = "", **overrides: Any) -> ProbeResults:
+    """Scores ``model`` (and ``untrained_model``, its twin, where given; no other control) on
+    the probe settings ``stored`` (a ``probes.json``'s content) was made with, and writes the
+    outputs into ``out``: a new run scored on the report's probe, comparable with its runs."""
+    config = stored_probe_config(stored, model=model, untrained_model=untrained_model,
+                                 controls=("untrained",) if untrained_model else (),
                                  **overrides)
     featurizers, skipped, encoder = build_probe_featurizers(config)
     results = run_probes(config, featurizers, data=prepare_probe_programs(config),
@@ -150,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "or a summary.json with a 'probes' section)")
     parser.add_argument("--model", default=None, help="with --settings: the package to score")
     parser.add_argument("--out", type=Path, default=None, help="with --settings: the folder")
+    parser.add_argument("--untrained-model", default="",
+                        help="with --settings: the model's untrained twin, scored beside it")
     parser.add_argument("--fold-repeats", type=int, default=None,
                         help="override probes.fold_repeats (default: today's default)")
     parser.add_argument("--rewrite", action="append", default=[], metavar="OLD=NEW",
@@ -167,13 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--settings FILE takes --model PACKAGE and --out DIR, and no folders")
         try:
             score_with_recorded_settings(_recorded_settings(args.settings), args.model,
-                                         args.out, **overrides)
+                                         args.out, untrained_model=args.untrained_model,
+                                         **overrides)
         except (MirError, OSError, ValueError) as error:
             print(f"{args.model}: not scored: {type(error).__name__}: {error}",
                   file=sys.stderr, flush=True)
             return 1
         print(f"scored {args.model} on the settings of {args.settings} -> {args.out}")
         return 0
+    if args.untrained_model:
+        parser.error("--untrained-model goes with --settings (rescored folders keep their twin)")
     if not args.folders:
         parser.error("give folders holding probes.json, or --settings FILE --model --out")
     store: dict[str, Any] = {}
