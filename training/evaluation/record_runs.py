@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no runs: give evaluation folders (or --keep-recorded with a report "
                      "that holds some)")
     runs: dict = {"runs": scored}
+    if recorded.get("note"):  # what a reader was told of the recorded runs stays
+        runs["note"] = recorded["note"]
     names = {run["name"] for run in runs["runs"]}
     for spec in args.replicates:
         label, _, members = spec.partition("=")

@@ -283,10 +283,15 @@ def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, 
     maps = [r["methods"]["pre-trained"]["map_fused"] for r in runs["runs"]]
     assert maps == [0.40, 0.35, 0.50]
     assert runs["replicates"] == [{"label": "recipe", "names": ["run-a", "run-c"]}]
-    fourth = scored("run-d", 0.45)  # a later run alone keeps the recorded groups
+    summary_path = tmp_path / "results" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["runs_of_record"]["note"] = "what the runs show"
+    summary_path.write_text(json.dumps(summary))
+    fourth = scored("run-d", 0.45)  # a later run alone keeps the recorded groups and note
     assert record_main([str(fourth), "--keep-recorded", "--report-dir", str(tmp_path)]) == 0
     runs = json.loads((tmp_path / "results" / "summary.json").read_text())["runs_of_record"]
     assert [r["name"] for r in runs["runs"]][-1] == "run-d"
+    assert runs["note"] == "what the runs show"
     assert runs["replicates"] == [{"label": "recipe", "names": ["run-a", "run-c"]}]
     assert record_main([str(fourth), "--keep-recorded", "--report-dir", str(tmp_path),
                         "--replicates", "recipe=run-c,run-d"]) == 0  # given again: replaced
