@@ -8,6 +8,8 @@ headline scores and every leakage-free downstream protocol, from the folders tha
 
 ``--replicates "LABEL=run-a,run-b"`` names runs (config names) of one recipe that differ only
 in the pre-training seed or hardware: their spread is shown beside the twins'.
+Folders whose probes scored other programs than the report's recorded probe are refused
+(``PROBE_SETTINGS=results/summary.json`` scores a run on that probe).
 ``--keep-recorded`` keeps the runs the report already holds (``results/summary.json``) whose
 folders are not given — runs scored in an earlier session or on another machine, whose
 evaluation folders are gone — and replaces a recorded run by a folder of the same name; it
@@ -24,11 +26,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .ablation_table import load_json
 from .record_pooled import draw_record_figures, record_section_markdown
 from .record_table import collect_run, merge_runs
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
-__all__ = ["main"]
+__all__ = ["main", "probe_sample", "other_probe_folders"]
+
+
+def probe_sample(probes: dict) -> dict:
+    """What a probe scored (its decision programs and groups per corpus): two probes.json
+    with different samples are not comparable, whatever their models."""
+    counts = probes.get("decisions", {}).get("counts", {})
+    return {key: counts[key] for key in ("programs", "groups") if counts.get(key)}
+
+
+def other_probe_folders(folders: list[Path], recorded_probes: dict) -> list[str]:
+    """The evaluation folders whose probes scored other programs than the report's recorded
+    probe (the one its runs of record were scored on); none where either sample is unknown."""
+    recorded = probe_sample(recorded_probes)
+    if not recorded:
+        return []
+    out = []
+    for folder in folders:
+        sample = probe_sample(load_json(folder / "probes" / "probes.json") or {})
+        if sample and sample != recorded:
+            out.append(f"{folder} ({sample} against the report's {recorded})")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         parser.error("not a folder: " + ", ".join(missing))
+    if args.report_dir is not None:
+        other = other_probe_folders(args.folders, recorded_section(args.report_dir, "probes"))
+        if other:
+            parser.error("probes scored on other programs than the report's runs of record: "
+                         + "; ".join(other) + ". Score them on the report's probe with "
+                         "PROBE_SETTINGS=results/summary.json bash infra/evaluate_run.sh "
+                         "(their probes/ folder removed first)")
     scored = [collect_run(folder) for folder in args.folders]
     recorded: dict = {}
     if args.keep_recorded:

@@ -302,6 +302,35 @@ def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, 
     assert "--keep-recorded" in capsys.readouterr().err
 
 
+def test_record_runs_refuses_runs_scored_on_another_probe(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.record_runs import main as record_main
+
+    def probes(programs: int) -> dict:
+        found = _probes(0.4, 0.85)
+        found["decisions"]["counts"] = {"programs": {"jotaibench": programs},
+                                        "groups": {"source": programs}}
+        return found
+
+    (tmp_path / "results").mkdir()
+    from mirencoder.training.evaluation.summary import SCHEMA_VERSION
+    (tmp_path / "results" / "summary.json").write_text(json.dumps(
+        {"schema_version": SCHEMA_VERSION, "probes": probes(10)}))
+    folders = []
+    for name, programs in (("same", 10), ("other", 540)):
+        folder = tmp_path / "eval" / name
+        (folder / "probes").mkdir(parents=True)
+        (folder / "probes" / "probes.json").write_text(json.dumps(probes(programs)))
+        folders.append(str(folder))
+    with pytest.raises(SystemExit):
+        record_main([*folders, "--report-dir", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert folders[1] in error and f"{folders[0]} (" not in error
+    assert "PROBE_SETTINGS=results/summary.json" in error
+    assert "runs_of_record" not in json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert record_main([folders[0], "--report-dir", str(tmp_path)]) == 0  # the same probe
+    assert record_main([folders[1]]) == 0  # printed only: nothing to compare with
+
+
 def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys):
     from mirencoder.training.evaluation.record_runs import main as record_main
 
