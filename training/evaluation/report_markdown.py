@@ -296,8 +296,9 @@ def _encoder_speedup(results: dict[str, Any]) -> float | None:
 def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = None,
                       studies: str | None = None) -> str:
     """The whole ``RESULTS.md`` text; ``figures`` maps ``results``, ``targets``, ``effects`` and
-    ``probes`` to the figures it shows; ``studies``: the STUDIES.md text it indexes, when the
-    caller has rendered it (default: rendered here), as paths relative to RESULTS.md (a figure not named: not shown)."""
+    ``probes`` to the figures it shows, as paths relative to RESULTS.md (a figure not named: not
+    shown); ``studies``: the STUDIES.md text it indexes, when the caller has rendered it
+    (default: rendered here)."""
     figures = figures or {}
     results, tasks = summary.get("results", {}), summary.get("tasks", {})
     out = ["# Downstream evaluation results", "",
