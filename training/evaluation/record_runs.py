@@ -42,16 +42,19 @@ def probe_sample(probes: dict) -> dict:
 
 
 def other_probe_folders(folders: list[Path], recorded_probes: dict) -> list[str]:
-    """The evaluation folders whose probes scored other programs than the report's recorded
-    probe (the one its runs of record were scored on); none where either sample is unknown."""
+    """The evaluation folders, and the twins drawn at other seeds inside them (``twin-seed*``,
+    read into the table with them), whose probes scored other programs than the report's
+    recorded probe (the one its runs of record were scored on); none where either sample is
+    unknown."""
     recorded = probe_sample(recorded_probes)
     if not recorded:
         return []
     out = []
     for folder in folders:
-        sample = probe_sample(load_json(folder / "probes" / "probes.json") or {})
-        if sample and sample != recorded:
-            out.append(f"{folder} ({sample} against the report's {recorded})")
+        for scored in (folder, *sorted(folder.glob("twin-seed*"))):
+            sample = probe_sample(load_json(scored / "probes" / "probes.json") or {})
+            if sample and sample != recorded:
+                out.append(f"{scored} ({sample} against the report's {recorded})")
     return out
 
 

@@ -327,6 +327,13 @@ def test_record_runs_refuses_runs_scored_on_another_probe(tmp_path: Path, capsys
     assert folders[1] in error and f"{folders[0]} (" not in error
     assert "PROBE_SETTINGS=results/summary.json" in error
     assert "runs_of_record" not in json.loads((tmp_path / "results" / "summary.json").read_text())
+    twin = Path(folders[0]) / "twin-seed1" / "probes"  # a twin drawn at another seed counts
+    twin.mkdir(parents=True)
+    (twin / "probes.json").write_text(json.dumps(probes(540)))
+    with pytest.raises(SystemExit):
+        record_main([folders[0], "--report-dir", str(tmp_path)])
+    assert f"{folders[0]}/twin-seed1 (" in capsys.readouterr().err
+    (twin / "probes.json").write_text(json.dumps(probes(10)))
     assert record_main([folders[0], "--report-dir", str(tmp_path)]) == 0  # the same probe
     assert record_main([folders[1]]) == 0  # printed only: nothing to compare with
 
