@@ -36,6 +36,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
                            "write an encoder's untrained twin (random weights) as a package"),
     ("registry", "list"): ("mirencoder.commands.registry_list",
                            "list registered encoder versions with lineage and metrics"),
+    ("registry", "register"): ("mirencoder.commands.registry_register",
+                               "register a finished run (or an encoder package) as a new version"),
     ("registry", "promote"): ("mirencoder.commands.registry_promote",
                               "move an alias (e.g. champion) to an encoder version"),
     ("embed",): ("mirencoder.commands.embed",

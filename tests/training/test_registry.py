@@ -308,3 +308,49 @@ def test_pyfunc_requirements_are_the_project_pins():
     assert PYFUNC_CODE_PATH == REPO / "mirencoder" / "pyfunc_model.py"
     assert "from mirencoder.training.embedding.embedder import Embedder" in (
         PYFUNC_CODE_PATH.read_text())
+
+
+def test_register_a_finished_run_after_the_fact(package, tmp_path, capsys):
+    """A run trained with tracking.register=false is registered later into its own MLflow run;
+    its result.json records the version; unfinished, already registered and unknown folders
+    are refused with what to do."""
+    import mlflow
+
+    from mirencoder.cli import main
+    from mirencoder.infra.tracking import ensure_experiment
+    from mirencoder.training.pretraining.fit import PretrainResult
+    from mirencoder.training.registry.model_registry import get_version
+    from mirencoder.training.registry.pretrain_register import register_run_folder
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store)
+    run = client.create_run(ensure_experiment("pretrain-test", tracking_uri=store))
+    client.log_metric(run.info.run_id, "train/loss", 2.0, step=1)
+    client.set_terminated(run.info.run_id)
+    folder = tmp_path / "runs" / "late"
+    shutil.copytree(package, folder / "encoder")
+    # package_dir as recorded on another machine: the folder's own encoder/ is used.
+    result = PretrainResult(output_dir="/elsewhere/late", final_step=10, finished=True,
+                            package_dir="/elsewhere/late/encoder",
+                            mlflow_run_id=run.info.run_id, tracking_uri=store)
+    result.write(folder / "result.json")
+
+    assert main(["registry", "register", str(folder), "--alias", "level-robust"]) == 0
+    assert "pull it as models:/mirencoder@level-robust" in capsys.readouterr().out
+    assert PretrainResult.read(folder / "result.json").registered_version == "1"
+    version = get_version("level-robust", tracking_uri=store)
+    assert version.version == 1 and version.run_id == run.info.run_id
+    with pytest.raises(ConfigError, match="already registered as version 1.*registry promote 1"):
+        register_run_folder(folder, tracking_uri=store)
+
+    result.finished, result.final_step, result.registered_version = False, 4, None
+    result.write(folder / "result.json")
+    with pytest.raises(ConfigError, match="stopped at step 4.*--resume"):
+        register_run_folder(folder, tracking_uri=store)
+    with pytest.raises(ConfigError, match="must be a word"):
+        register_run_folder(folder, tracking_uri=store, alias="9lives")
+    with pytest.raises(ConfigError, match="neither a pre-training run folder"):
+        register_run_folder(tmp_path, tracking_uri=store)
+    bare = register_run_folder(folder / "encoder", tracking_uri=store)
+    assert bare.version == 2 and "candidate" in bare.aliases
+    assert main(["registry", "register", str(tmp_path), "--tracking-uri", store]) == 2

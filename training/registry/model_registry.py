@@ -49,8 +49,8 @@ from .pyfunc_spec import PYFUNC_CODE_PATH, pyfunc_requirements, pyfunc_signature
 
 __all__ = [
     "DEFAULT_MODEL_NAME", "CANDIDATE_ALIAS", "CHAMPION_ALIAS", "PACKAGE_FILES", "PYFUNC_CODE_PATH",
-    "ModelVersionInfo", "register_encoder", "promote", "list_versions", "set_version_metrics",
-    "get_version", "registry_client", "package_lineage_tags", "registry_errors", "quiet_mlflow",
+    "ModelVersionInfo", "check_alias", "register_encoder", "promote", "list_versions",
+    "set_version_metrics", "get_version", "registry_client", "package_lineage_tags", "registry_errors", "quiet_mlflow",
 ]
 
 _REGISTER_HINT = ("; register one with `bash infra/demo.sh` (alias candidate) or "
@@ -358,12 +358,13 @@ def register_encoder(package_dir: str | Path, *, run_id: str | None = None,
         The new version.
 
     Raises:
-        ConfigError: a package folder with missing files, or an unknown ``run_id``.
+        ConfigError: a package folder with missing files, an unknown ``run_id`` or a bad alias.
         FatalError: the registry cannot be reached.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    check_alias(alias)
     package_dir = Path(package_dir).resolve()
     tags = package_lineage_tags(package_dir)
     tags.update(_metric_tags(metrics))
@@ -445,6 +446,13 @@ def _ensure_registered_model(client, name: str) -> None:
             client.get_registered_model(name)
 
 
+def check_alias(alias: str) -> None:
+    """Raises ConfigError unless ``alias`` is a word MLflow accepts as an alias."""
+    if not _ALIAS.fullmatch(alias or ""):
+        raise ConfigError(f"alias {alias!r} must be a word such as champion or candidate "
+                          "(letters, digits, '_' or '-', starting with a letter)")
+
+
 def promote(version: int | str, alias: str = CHAMPION_ALIAS, *, name: str = DEFAULT_MODEL_NAME,
             tracking_uri: str | None = None) -> ModelVersionInfo:
     """Moves ``alias`` to ``version`` (a number, or another alias such as ``candidate``).
@@ -453,9 +461,7 @@ def promote(version: int | str, alias: str = CHAMPION_ALIAS, *, name: str = DEFA
         ConfigError: an unknown version (the message lists the known ones) or a bad alias.
         FatalError: the registry cannot be reached.
     """
-    if not _ALIAS.fullmatch(alias or ""):
-        raise ConfigError(f"alias {alias!r} must be a word such as champion or candidate "
-                          "(letters, digits, '_' or '-', starting with a letter)")
+    check_alias(alias)
     uri = resolve_tracking_uri(tracking_uri)
     target = get_version(version, name=name, tracking_uri=uri)
     client = registry_client(uri)

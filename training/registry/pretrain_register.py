@@ -4,7 +4,9 @@ Between the two runs the caller's ``package_step`` (the CLI passes
 ``training/embedding/package_basis.ship_run_basis``: the package's principal basis), so that
 the registered version ships what it adds. Registration lives here, above the pre-training layer, so that pre-training never imports the
 registry: :func:`pretrain_and_register` runs :func:`~..pretraining.pretrain.pretrain` and then
-registers the saved package with :func:`~.model_registry.register_encoder`.
+registers the saved package with :func:`~.model_registry.register_encoder`;
+:func:`register_run_folder` registers a run that finished without it (``tracking.register``
+off) after the fact, into the same MLflow run (``mirencoder registry register``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ...infra.errors import ConfigError
 from ..pretraining.config import PretrainConfig
 from ..pretraining.fit import PretrainResult
 from ..pretraining.pretrain import pretrain
-from .model_registry import register_encoder
+from .model_registry import (
+    CANDIDATE_ALIAS,
+    DEFAULT_MODEL_NAME,
+    ModelVersionInfo,
+    check_alias,
+    register_encoder,
+)
 
-__all__ = ["pretrain_and_register", "register_result"]
+__all__ = ["pretrain_and_register", "register_result", "register_run_folder"]
 
 
 def register_result(config: PretrainConfig, result: PretrainResult) -> str:
@@ -61,3 +70,50 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
         return result
     register_result(config, result)
     return result
+
+
+def register_run_folder(path: str | Path, *, name: str = DEFAULT_MODEL_NAME,
+                        tracking_uri: str | None = None,
+                        alias: str = CANDIDATE_ALIAS) -> ModelVersionInfo:
+    """Registers a pre-training run folder's package after the fact, into the run's own MLflow
+    run (its lineage and loss curves), and records the version in its ``result.json``; or a
+    bare encoder package folder, into a run of its own.
+
+    Args:
+        path: a run folder (``result.json``, as ``mirencoder pretrain`` writes) or an encoder
+            package folder (``encoder_config.json``).
+        tracking_uri: the registry; ``None``: the run's own (``result.json``), else the default.
+        alias: the alias the new version gets.
+
+    Raises:
+        ConfigError: a run that did not finish (resume it first), one already registered
+            (promote that version instead), a missing package, an unknown run in the registry,
+            a bad alias, or a folder that is neither.
+    """
+    check_alias(alias)
+    path = Path(path)
+    result_file = path / "result.json"
+    if not result_file.is_file():
+        if (path / "encoder_config.json").is_file():
+            return register_encoder(path, name=name, tracking_uri=tracking_uri, alias=alias)
+        raise ConfigError(f"{path} is neither a pre-training run folder (no result.json) nor "
+                          "an encoder package (no encoder_config.json)")
+    result = PretrainResult.read(result_file)
+    if not result.finished:
+        raise ConfigError(
+            f"{path} stopped at step {result.final_step} before its last step: resume it "
+            f"(`mirencoder pretrain --config {path / 'config.yaml'} --resume`), then register it")
+    if result.registered_version:
+        raise ConfigError(
+            f"{path} is already registered as version {result.registered_version}; "
+            f"`mirencoder registry promote {result.registered_version} --alias {alias}` points "
+            "an alias at it")
+    recorded = Path(result.package_dir or path / "encoder")
+    package = recorded if recorded.is_dir() else path / recorded.name  # a moved run folder
+    if not (package / "encoder_config.json").is_file():
+        raise ConfigError(f"{path} has no encoder package (looked in {package})")
+    version = register_encoder(package, run_id=result.mlflow_run_id, name=name,
+                               tracking_uri=tracking_uri or result.tracking_uri, alias=alias)
+    result.registered_version = str(version.version)
+    result.write(result_file)
+    return version
