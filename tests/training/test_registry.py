@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -335,7 +336,10 @@ def test_register_a_finished_run_after_the_fact(package, tmp_path, capsys):
                             mlflow_run_id=run.info.run_id, tracking_uri=store)
     result.write(folder / "result.json")
 
-    assert main(["registry", "register", str(folder), "--alias", "level-robust"]) == 0
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert main(["registry", "register", str(folder), "--alias", "level-robust"]) == 0
+    assert not [w for w in shown if "type hints" in str(w.message)]  # MLflow's advice, hidden
     assert "pull it as models:/mirencoder@level-robust" in capsys.readouterr().out
     assert PretrainResult.read(folder / "result.json").registered_version == "1"
     version = get_version("level-robust", tracking_uri=store)

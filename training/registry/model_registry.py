@@ -65,6 +65,7 @@ PACKAGE_FILES = ("encoder.safetensors", "encoder_config.json", "tokenizer.json",
                  "node_vocab.json", "lineage.json")
 # The name of the logged model inside its run, and of the pyfunc artifact holding the package.
 MODEL_ARTIFACT_NAME = "encoder"
+_MLFLOW_ADVICE = re.compile(r".*(type hints|input_example)")  # logging advice, not problems
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,254}")
 CARD_DIR = "model_card"
 
@@ -421,12 +422,21 @@ def quiet_mlflow() -> Iterator[None]:
 
     previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    # MLflow's log_model shows UserWarnings "once" under a filter of its own, ahead of any
+    # "ignore" set here; its advice is dropped where warnings are shown instead.
+    shown = warnings.showwarning
+
+    def show_all_but_advice(message, category, filename, lineno, file=None, line=None):
+        if not _MLFLOW_ADVICE.search(str(message)):
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_all_but_advice
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*type hints.*")
-            warnings.filterwarnings("ignore", message=".*input_example.*")
+            warnings.filterwarnings("ignore", message=_MLFLOW_ADVICE.pattern)
             yield
     finally:
+        warnings.showwarning = shown
         if previous is None:
             os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
         else:
