@@ -6,21 +6,13 @@ import argparse
 import json
 from datetime import UTC, datetime
 
-from mirencoder.infra.config import (
-    add_config_arguments,
-    add_shorthand,
-    config_from_args,
-    print_if_dry_run,
-)
-from mirencoder.training.registry.registry_config import RegistryConfig
+from mirencoder.commands.registry_options import add_registry_arguments, resolve_registry_config
 
 __all__ = ["add_arguments", "run", "format_versions"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, RegistryConfig, config_help="YAML file of registry settings")
-    add_shorthand(parser, RegistryConfig, "name", "--name", metavar="NAME")
-    add_shorthand(parser, RegistryConfig, "tracking_uri", "--tracking-uri", metavar="URI")
+    add_registry_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -56,8 +48,8 @@ def format_versions(versions) -> str:
 def run(args: argparse.Namespace) -> int:
     from mirencoder.training.registry.model_registry import list_versions
 
-    config = config_from_args(RegistryConfig, args)
-    if print_if_dry_run(config, args, "resolved registry configuration"):
+    config = resolve_registry_config(args)
+    if config is None:
         return 0
     versions = list_versions(config.name, tracking_uri=config.tracking_uri)
     if args.json:

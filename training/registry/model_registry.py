@@ -50,7 +50,8 @@ from .pyfunc_spec import PYFUNC_CODE_PATH, pyfunc_requirements, pyfunc_signature
 __all__ = [
     "DEFAULT_MODEL_NAME", "CANDIDATE_ALIAS", "CHAMPION_ALIAS", "PACKAGE_FILES", "PYFUNC_CODE_PATH",
     "ModelVersionInfo", "check_alias", "register_encoder", "promote", "list_versions",
-    "set_version_metrics", "get_version", "registry_client", "package_lineage_tags", "registry_errors", "quiet_mlflow",
+    "set_version_metrics", "get_version", "registry_client", "package_lineage_tags",
+    "registry_errors", "quiet_mlflow",
 ]
 
 _REGISTER_HINT = ("; register one with `bash infra/demo.sh` (alias candidate) or "
