@@ -907,3 +907,36 @@ def test_graphmae_decoder_feeds_the_reconstruction_heads_without_the_masked_node
         TaskConfig(gae_decoder_layers=-1)
     with pytest.raises(ConfigError, match="gae_decoder_layers"):
         TaskConfig(**{**ONLY, "gae_decoder_layers": 1})
+
+
+def test_variant_view_weights_scale_each_views_share_of_the_contrast():
+    torch.manual_seed(0)
+    groups = ["a", "a", "b", "b", "c", "c"]
+    base = {**ONLY, "variant_weight": 1.0, "variant_views": "fused,graph"}
+    plain = PretrainingModel(MODEL, TaskConfig(**base), IDS).eval()  # eval: no dropout
+    records = _records(6, groups=groups)
+    step = _step(plain, TaskConfig(**base), records)
+    per_view = {}
+    for view in ("fused", "graph"):
+        task = TaskConfig(**{**base, "variant_views": view})
+        single = PretrainingModel(MODEL, task, IDS).eval()
+        single.load_state_dict(plain.state_dict(), strict=False)
+        per_view[view] = float(single(step)["loss"])
+    for weights, expected in (("", (1.0, 1.0)), ("fused=0.5", (0.5, 1.0)),
+                              ("fused=0, graph=2", (0.0, 2.0))):
+        task = TaskConfig(**{**base, "variant_view_weights": weights})
+        model = PretrainingModel(MODEL, task, IDS).eval()
+        model.load_state_dict(plain.state_dict())
+        metrics = model(step)
+        want = (expected[0] * per_view["fused"] + expected[1] * per_view["graph"]) / 2
+        assert float(metrics["loss"]) == pytest.approx(want, rel=1e-5)
+        # the logged loss stays the unweighted mean, comparable across weightings
+        assert float(metrics["variant_loss"]) == pytest.approx(
+            (per_view["fused"] + per_view["graph"]) / 2, rel=1e-5)
+    # weight 0 on fused: the fusion layer gets no gradient from the contrast
+    zero = PretrainingModel(MODEL, TaskConfig(**{**base, "variant_view_weights": "fused=0"}), IDS)
+    zero(step)["loss"].backward()
+    assert _fuse_grad(zero) == 0
+    for bad in ("tokens=0.5", "fused", "fused=-1", "fused=x", "fused=1,fused=2"):
+        with pytest.raises(ConfigError, match="variant_view_weights"):
+            TaskConfig(**{**base, "variant_view_weights": bad})

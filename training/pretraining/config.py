@@ -26,6 +26,7 @@ __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
     "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
+    "parse_view_weights",
     "ANCHOR_SCALES",
     "ANCHOR_LOSSES",
     "ANCHOR_TEXTS",
@@ -42,6 +43,24 @@ BUNDLED_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 def parse_views(text: str) -> tuple[str, ...]:
     """A comma list of names (views, corpora): ``"fused, tokens"`` -> ``("fused", "tokens")``."""
     return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def parse_view_weights(text: str) -> dict[str, float]:
+    """``"fused=0.5, graph=1"`` -> ``{"fused": 0.5, "graph": 1.0}``; raises ValueError on an
+    item without ``=``, a weight that is not a number >= 0, or a view named twice."""
+    weights: dict[str, float] = {}
+    for item in parse_views(text):
+        view, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not view:
+            raise ValueError(f"{item!r} is not view=weight")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"{item!r}: {value!r} is not a number") from None
+        if not weight >= 0 or view in weights:  # `not >=` also refuses nan
+            raise ValueError(f"{item!r}: weights are numbers >= 0, one per view")
+        weights[view] = weight
+    return weights
 
 
 def _check_views(problems: list[str], name: str, text: str) -> tuple[str, ...]:
@@ -132,6 +151,11 @@ class TaskConfig:
         "fused", "comma list of the vectors the variant contrast acts on: fused | tokens | graph "
         "(default fused only: the contrastive alignment tells tokens/graph variants apart, "
         "pulling them together there would fight it)")
+    variant_view_weights: str = _f(
+        "", "comma list view=weight, a multiplier on a view's share of the variant contrast "
+        "(each listed view's loss is scaled before the mean over variant_views; unlisted "
+        "views keep 1), e.g. fused=0.5 to ask the fused vector for less level invariance "
+        "than the graph vector. Empty: every view 1")
     variant_projection: str = _f(
         "mlp", "where the variant contrast acts: mlp (SimCLR's projection head; the invariance "
         "lands on the projection) | none (on the L2-normalised embedding itself, which the "
@@ -252,6 +276,12 @@ class TaskConfig:
         _check(p, self.contrastive_variants in ("negative", "ignore"),
                "contrastive_variants must be negative or ignore")
         views = _check_views(p, "variant_views", self.variant_views)
+        try:
+            weights = parse_view_weights(self.variant_view_weights)
+            _check(p, set(weights) <= set(views),
+                   "variant_view_weights must name views listed in variant_views")
+        except ValueError as err:
+            _check(p, False, f"variant_view_weights: {err}")
         shielded = parse_views(self.variant_stop_gradient)
         _check(p, set(shielded) <= {"tokens", "graph"} and len(set(shielded)) == len(shielded)
                and not set(shielded) & set(views),
@@ -491,6 +521,8 @@ def config_hash(config: PretrainConfig) -> str:
             data["task"].pop(name)
     if data["task"]["gae_edge_weight"] == 1.0:  # the edge weight every run had
         data["task"].pop("gae_edge_weight")
+    if not data["task"]["variant_view_weights"]:  # every view at 1, as every run had
+        data["task"].pop("variant_view_weights")
     if not data["task"]["clean_views"]:  # one corrupted pass, as every run had
         data["task"].pop("clean_views")
     if not data["task"]["gae_decoder_layers"]:  # the heads on the node states, as every run had

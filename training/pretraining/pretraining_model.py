@@ -5,7 +5,7 @@ Used by the Lightning module and, unchanged, by the bare PyTorch loop of the GPU
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +21,7 @@ from ..core.models.gae_decoder import GraphDecoder
 from ..core.models.matching_head import MatchingHead
 from ..core.models.mlm_head import MLMHead
 from ..core.models.node_text_head import NodeTextHead
-from .config import TaskConfig, parse_views
+from .config import TaskConfig, parse_view_weights, parse_views
 from .tasks.anchor import anchor_metrics
 from .tasks.contrastive import ContrastiveProjection, info_nce_metrics
 from .tasks.decisions import DecisionHead, decision_metrics
@@ -40,17 +40,22 @@ __all__ = ["PretrainingModel"]
 
 def _add_views_term(total: torch.Tensor, metrics: dict[str, torch.Tensor],
                     results: Sequence[dict[str, torch.Tensor] | None], task: str, metric: str,
-                    weight: float, views: Sequence[str]) -> tuple[torch.Tensor, bool]:
+                    weight: float, views: Sequence[str],
+                    view_weights: Mapping[str, float] | None = None) -> tuple[torch.Tensor, bool]:
     """Adds ``weight`` x one task's loss averaged over its views to ``total`` and logs
-    ``<task>_loss`` and ``<task>_<metric>`` (their means) into ``metrics``; returns the new
-    total and whether the fused vector was among the views. Nothing when the task had nothing
-    to score (every view sees the same batch, so the first result decides)."""
+    ``<task>_loss`` and ``<task>_<metric>`` (their unweighted means) into ``metrics``; returns
+    the new total and whether the fused vector was among the views (with a weight above 0).
+    ``view_weights`` scales a view's loss inside the mean (unlisted views: 1). Nothing when
+    the task had nothing to score (every view sees the same batch, so the first result
+    decides)."""
     if not results or results[0] is None:
         return total, False
-    loss = torch.stack([r["loss"] for r in results]).mean()
-    metrics.update({f"{task}_loss": loss.detach(),
+    scales = [(view_weights or {}).get(view, 1.0) for view in views]
+    losses = torch.stack([r["loss"] for r in results])
+    metrics.update({f"{task}_loss": losses.mean().detach(),
                     f"{task}_{metric}": torch.stack([r[metric] for r in results]).mean()})
-    return total + weight * loss, "fused" in views
+    weighted = (losses * losses.new_tensor(scales)).mean()
+    return total + weight * weighted, any(v == "fused" and s > 0 for v, s in zip(views, scales, strict=True))
 
 
 class PretrainingModel(nn.Module):
@@ -97,6 +102,7 @@ class PretrainingModel(nn.Module):
                                                   task.temperature_init)
                             if task.contrastive_weight > 0 else None)
         self.variant_views = parse_views(task.variant_views) if task.variant_weight > 0 else ()
+        self.variant_view_weights = parse_view_weights(task.variant_view_weights)
         self.variant_shielded = frozenset(parse_views(task.variant_stop_gradient))
         self.spread_views = parse_views(task.spread_views) if task.spread_weight > 0 else ()
         self.anchor_views = parse_views(task.anchor_views) if task.anchor_weight > 0 else ()
@@ -219,7 +225,8 @@ class PretrainingModel(nn.Module):
                                        step.group_ids, task.variant_temperature, copies)
                        for view in self.variant_views]
             total, reached = _add_views_term(total, metrics, results, "variant", "accuracy",
-                                             task.variant_weight, self.variant_views)
+                                             task.variant_weight, self.variant_views,
+                                             self.variant_view_weights)
             fused_reached = fused_reached or reached
         if self.outcome_head is not None and step.outcome_targets is not None:
             o = outcome_metrics(self.outcome_head, out["fused"], step.level_ids, step.group_ids,
