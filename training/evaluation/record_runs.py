@@ -10,6 +10,10 @@ headline scores and every leakage-free downstream protocol, from the folders tha
 in the pre-training seed or hardware: their spread is shown beside the twins'.
 Folders whose probes scored other programs than the report's recorded probe are refused
 (``PROBE_SETTINGS=results/summary.json`` scores a run on that probe).
+``--twin-seeds-from NAME`` gives folders scored without ``twin-seed*`` folders the twins
+drawn at other seeds of the recorded run NAME, when the folder's own untrained twin (seed 0)
+repeats NAME's on every score: the twins depend on the architecture and vocabularies only, so a
+run of the same recipe on a later machine need not score them again.
 ``--keep-recorded`` keeps the runs the report already holds (``results/summary.json``) whose
 folders are not given — runs scored in an earlier session or on another machine, whose
 evaluation folders are gone — and replaces a recorded run by a folder of the same name; it
@@ -31,7 +35,31 @@ from .record_pooled import draw_record_figures, record_section_markdown
 from .record_table import collect_run, merge_runs
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
-__all__ = ["main", "probe_sample", "other_probe_folders"]
+__all__ = ["main", "probe_sample", "other_probe_folders", "borrow_twin_seeds"]
+
+TWIN_TOLERANCE = 1e-9
+"""Largest difference between two scores of one untrained twin that counts as the same."""
+
+
+def borrow_twin_seeds(run: dict, source: dict, tolerance: float = TWIN_TOLERANCE) -> dict:
+    """``run`` with ``source``'s twins drawn at other seeds (and ``twin_seeds_from``: its name)
+    when ``run`` has none of its own and both runs' seed-0 twins agree on every score.
+
+    Raises:
+        ValueError: the seed-0 twins differ (or one was not scored): not the same twins.
+    """
+    if run.get("twin_seeds"):
+        return run
+    mine = run["methods"].get("untrained twin") or {}
+    theirs = source["methods"].get("untrained twin") or {}
+    differ = sorted(k for k in theirs.keys() | mine.keys()
+                    if (mine.get(k) is None) != (theirs.get(k) is None)
+                    or (mine.get(k) is not None and abs(mine[k] - theirs[k]) > tolerance))
+    if not any(v is not None for v in theirs.values()) or differ:
+        raise ValueError(f"{run['name']}'s untrained twin does not repeat {source['name']}'s "
+                         f"({', '.join(differ) or 'no scores'}): not the same twins; score "
+                         "them with TWIN_SEEDS")
+    return {**run, "twin_seeds": source["twin_seeds"], "twin_seeds_from": source["name"]}
 
 
 def probe_sample(probes: dict) -> dict:
@@ -68,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-recorded", action="store_true",
                         help="keep the runs already in the report's table whose folders are "
                         "not given (needs --report-dir)")
+    parser.add_argument("--twin-seeds-from", default=None, metavar="NAME",
+                        help="a recorded run whose twins drawn at other seeds the folders "
+                        "without their own take, once their seed-0 twin repeats its scores "
+                        "(needs --report-dir)")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
@@ -80,6 +112,18 @@ def main(argv: list[str] | None = None) -> int:
                          "PROBE_SETTINGS=results/summary.json bash infra/evaluate_run.sh "
                          "(their probes/ folder removed first)")
     scored = [collect_run(folder) for folder in args.folders]
+    if args.twin_seeds_from is not None:
+        if args.report_dir is None:
+            parser.error("--twin-seeds-from reads the report's table: give --report-dir")
+        source = {run["name"]: run for run in recorded_section(
+            args.report_dir, "runs_of_record").get("runs", [])}.get(args.twin_seeds_from)
+        if source is None or not source.get("twin_seeds"):
+            parser.error(f"--twin-seeds-from {args.twin_seeds_from}: no recorded run of that "
+                         "name with twins drawn at other seeds")
+        try:
+            scored = [borrow_twin_seeds(run, source) for run in scored]
+        except ValueError as error:
+            parser.error(str(error))
     recorded: dict = {}
     if args.keep_recorded:
         if args.report_dir is None:

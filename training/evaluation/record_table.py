@@ -147,6 +147,8 @@ def runs_markdown(runs: dict[str, Any]) -> str:
         if run.get("twin_seeds"):
             twins = run_twins(run)
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
+            if run.get("twin_seeds_from"):
+                label += f"; seeds 1+ scored with `{run['twin_seeds_from']}` (same seed-0 twin)"
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 _counted_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")

@@ -465,3 +465,40 @@ def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Pat
     with pytest.raises(SystemExit):
         curve_main([str(empty)])
     assert "no scored encoder" in capsys.readouterr().err
+
+
+def test_record_runs_borrows_twin_seeds_only_from_the_same_twins(tmp_path: Path, capsys):
+    from mirencoder.training.evaluation.record_runs import main as record_main
+
+    def scored(name: str, twin_map: float, twin_seeds: tuple[str, ...] = ()) -> Path:
+        folder = tmp_path / "eval" / name
+        (folder / "probes").mkdir(parents=True)
+        probes = _probes(0.40, 0.85)
+        probes["retrieval"]["methods"]["encoder-untrained"]["map_at_r"] = twin_map
+        (folder / "probes" / "probes.json").write_text(json.dumps(probes))
+        for seed in twin_seeds:
+            (folder / f"twin-seed{seed}" / "probes").mkdir(parents=True)
+            (folder / f"twin-seed{seed}" / "probes" / "probes.json").write_text(
+                json.dumps(_probes(0.2 + int(seed) / 100, 0.8)))
+        return folder
+
+    old = scored("run-a", 0.15, ("1", "2"))
+    assert record_main([str(old), "--report-dir", str(tmp_path)]) == 0
+    shutil.rmtree(old)  # a later machine: the folder with the twins is gone
+    new = scored("run-b", 0.15)
+    assert record_main([str(new), "--keep-recorded", "--report-dir", str(tmp_path),
+                        "--twin-seeds-from", "run-a"]) == 0
+    runs = json.loads((tmp_path / "results" / "summary.json").read_text())["runs_of_record"]
+    run_b = runs["runs"][1]
+    assert run_b["twin_seeds_from"] == "run-a"
+    assert run_b["twin_seeds"] == runs["runs"][0]["twin_seeds"]
+    assert run_b["twin_seeds"]["2"]["map_fused"] == pytest.approx(0.22)
+    assert "seeds 1+ scored with `run-a` (same seed-0 twin)" in (tmp_path / "RESULTS.md").read_text()
+    other = scored("run-c", 0.16)  # its seed-0 twin differs: other twins, refused
+    with pytest.raises(SystemExit):
+        record_main([str(other), "--keep-recorded", "--report-dir", str(tmp_path),
+                     "--twin-seeds-from", "run-a"])
+    assert "does not repeat run-a's (map_fused)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        record_main([str(other), "--report-dir", str(tmp_path), "--twin-seeds-from", "nope"])
+    assert "no recorded run of that name" in capsys.readouterr().err
