@@ -39,7 +39,7 @@ from .package_features import package_featurizers
 from .paths import default_data_dir
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
-__all__ = ["parse_rows", "merge_rows", "check_rows", "main"]
+__all__ = ["parse_rows", "merge_rows", "check_rows", "largest_difference", "main"]
 
 TOLERANCE = 1e-6
 """Largest difference (points or precision) between a rescored and a recorded cell."""
@@ -79,6 +79,23 @@ def _cells(section: dict[str, Any], name: str) -> dict[str, Any]:
     if name in section.get("retrieval", {}):
         cells["retrieval"] = section["retrieval"][name]["pairs"]
     return cells
+
+
+def largest_difference(recorded: dict[str, Any], rescored: dict[str, Any],
+                       names: list[str]) -> float:
+    """The largest absolute difference over every cell of rows ``names`` present in both
+    (per-seed points, or precision@1 as a fraction)."""
+    out = 0.0
+    for name in names:
+        got = _cells(rescored, name)
+        for key, value in _cells(recorded, name).items():
+            if key in got:
+                a = np.asarray(list(value.values()) if isinstance(value, dict) else value, float)
+                b = np.asarray(list(got[key].values()) if isinstance(got[key], dict)
+                               else got[key], float)
+                if a.shape == b.shape:
+                    out = max(out, float(np.nanmax(np.abs(a - b), initial=0)))
+    return out
 
 
 def check_rows(recorded: dict[str, Any], rescored: dict[str, Any], names: list[str],
@@ -175,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="NAME=PACKAGE",
                         help="rows the section holds, rescored here and compared before "
                         "anything is published (e.g. twin0=runs/twins/twin0)")
+    parser.add_argument("--tolerance", type=float, default=TOLERANCE,
+                        help="largest difference a checked cell may show, in points per fold "
+                        "seed (and precision@1 fraction): default %(default)g, bitwise; on "
+                        "another CPU the head's ties can move one kernel (100/496 = 0.2 "
+                        "points); what was allowed and seen is recorded in the section")
     parser.add_argument("--replace", action="store_true",
                         help="rescore rows the section already holds under the given names")
     parser.add_argument("--probe-dataset", type=Path, default=None,
@@ -218,16 +240,21 @@ def main(argv: list[str] | None = None) -> int:
                                  args.jobs))
     except ValueError as error:
         parser.error(str(error))
-    problems = check_rows(section, new, list(checks))
+    problems = check_rows(section, new, list(checks), args.tolerance)
+    seen = largest_difference(section, new, list(checks))
     if problems:
-        print("the checked rows do not repeat the recorded section (nothing published):")
+        print(f"the checked rows do not repeat the recorded section to {args.tolerance:g} "
+              f"(largest difference {seen:.4g}; nothing published):")
         print("\n".join(f"  {p}" for p in problems))
         return 1
-    print(f"checked: {', '.join(checks)} repeat the recorded section to {TOLERANCE:g}")
+    print(f"checked: {', '.join(checks)} repeat the recorded section to {args.tolerance:g} "
+          f"(largest difference {seen:.4g})")
     if not rows:
         return 0
     merged = merge_rows(section, new, rows)
-    merged["seconds_added"] = round(time.perf_counter() - start, 1)
+    merged["added"] = [*section.get("added", []), {
+        "rows": list(rows), "checked": list(checks), "tolerance": args.tolerance,
+        "largest_difference": seen, "seconds": round(time.perf_counter() - start, 1)}]
     if args.note is not None:
         merged["note"] = args.note
     show_and_publish(args.report_dir, args.section, merged, level_shift_markdown,

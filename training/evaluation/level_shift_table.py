@@ -63,10 +63,20 @@ def level_shift_markdown(section: dict[str, Any]) -> str:
     if _is_decisions(section):
         return sweep_markdown(section, f"{DECISION_TITLE}{_output(section)})", "levels",
                               "decision scores when the held-out programs come at another "
-                              "level")
+                              "level") + added_markdown(section)
     text = sweep_markdown(section, f"{TITLE}{_output(section)})", "levels",
                           "accuracy when the test kernels are compiled at another level")
-    return text + retrieval_markdown(section)
+    return text + retrieval_markdown(section) + added_markdown(section)
+
+
+def added_markdown(section: dict[str, Any]) -> str:
+    """Which rows were added to the recorded section later (``level_shift_add``), and how
+    closely the rescored rows repeated their recorded cells there."""
+    lines = [f"Rows added later, scored alone ({', '.join(a['rows'])}): "
+             f"{', '.join(a['checked'])} rescored beside them repeated the recorded cells "
+             f"within {a['largest_difference']:.2f} (tolerance {a['tolerance']:g}; points per "
+             "fold seed, precision@1 as a fraction)." for a in section.get("added", [])]
+    return "".join(f"\n{line}\n" for line in lines)
 
 
 def retrieval_markdown(section: dict[str, Any]) -> str:

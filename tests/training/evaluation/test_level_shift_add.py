@@ -9,6 +9,7 @@ import pytest
 
 from mirencoder.training.evaluation.level_shift_add import (
     check_rows,
+    largest_difference,
     main,
     merge_rows,
     parse_rows,
@@ -60,6 +61,8 @@ def test_the_check_passes_on_repeated_cells_and_names_each_moved_one():
     moved = _new({"twin0": 80.5})
     problems = check_rows(section, moved, ["twin0"])
     assert len(problems) == len(PAIRS) * len(SETTINGS) and "recorded [80.0, 81.0]" in problems[0]
+    assert largest_difference(section, moved, ["twin0"]) == pytest.approx(0.5)
+    assert check_rows(section, moved, ["twin0"], tolerance=0.5 + 1e-9) == []
     moved = _new({"twin0": 80.0})
     moved["retrieval"]["twin0"]["pairs"]["O0->O2"] = 0.5
     assert [p for p in check_rows(section, moved, ["twin0"]) if "retrieval" in p]
@@ -102,3 +105,14 @@ def test_the_command_refuses_what_it_cannot_merge(tmp_path: Path, capsys):
         main(["level_shift", "run-a=runs/b", "--check", "twin0=t", "--from-report",
               str(tmp_path)])
     assert "--replace" in capsys.readouterr().err
+
+
+def test_added_rows_are_stated_under_the_table():
+    from mirencoder.training.evaluation.level_shift_table import added_markdown
+
+    section = merge_rows(_section(), _new({"run-b": 90.0}), {"run-b": "runs/b"})
+    assert added_markdown(section) == ""
+    section["added"] = [{"rows": ["run-b"], "checked": ["twin0"], "tolerance": 0.5,
+                         "largest_difference": 0.4032, "seconds": 300.0}]
+    text = added_markdown(section)
+    assert "Rows added later, scored alone (run-b): twin0" in text and "within 0.40" in text
