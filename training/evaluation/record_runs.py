@@ -57,9 +57,12 @@ def borrow_twin_seeds(run: dict, source: dict, tolerance: float = TWIN_TOLERANCE
                     or (mine.get(k) is not None and abs(mine[k] - theirs[k]) > tolerance))
     if not any(v is not None for v in theirs.values()) or differ:
         raise ValueError(f"{run['name']}'s untrained twin does not repeat {source['name']}'s "
-                         f"({', '.join(differ) or 'no scores'}): not the same twins; score "
-                         "them with TWIN_SEEDS")
-    return {**run, "twin_seeds": source["twin_seeds"], "twin_seeds_from": source["name"]}
+                         f"({', '.join(differ) or 'no scores'}) within {tolerance:g}: not the "
+                         "same twins, or another CPU (--twin-tolerance); score them with "
+                         "TWIN_SEEDS")
+    seen = max((abs(mine[k] - theirs[k]) for k in theirs if theirs[k] is not None), default=0.0)
+    return {**run, "twin_seeds": source["twin_seeds"], "twin_seeds_from": source["name"],
+            "twin_seeds_check": {"tolerance": tolerance, "largest_difference": seen}}
 
 
 def probe_sample(probes: dict) -> dict:
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-recorded", action="store_true",
                         help="keep the runs already in the report's table whose folders are "
                         "not given (needs --report-dir)")
+    parser.add_argument("--twin-tolerance", type=float, default=TWIN_TOLERANCE,
+                        help="largest difference between the two seed-0 twins' scores that "
+                        "--twin-seeds-from accepts (default %(default)g; on another CPU a "
+                        "DevMap head's ties can move a score by a fraction of a point); kept "
+                        "in the run and stated in the table")
     parser.add_argument("--twin-seeds-from", default=None, metavar="NAME",
                         help="a recorded run whose twins drawn at other seeds the folders "
                         "without their own take, once their seed-0 twin repeats its scores "
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--twin-seeds-from {args.twin_seeds_from}: no recorded run of that "
                          "name with twins drawn at other seeds")
         try:
-            scored = [borrow_twin_seeds(run, source) for run in scored]
+            scored = [borrow_twin_seeds(run, source, args.twin_tolerance) for run in scored]
         except ValueError as error:
             parser.error(str(error))
     recorded: dict = {}

@@ -148,7 +148,9 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             twins = run_twins(run)
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
             if run.get("twin_seeds_from"):
-                label += f"; seeds 1+ scored with `{run['twin_seeds_from']}` (same seed-0 twin)"
+                check = run.get("twin_seeds_check", {})
+                label += (f"; seeds 1+ scored with `{run['twin_seeds_from']}` (seed-0 twins "
+                          f"within {check.get('largest_difference', 0.0):.2g})")
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 _counted_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")

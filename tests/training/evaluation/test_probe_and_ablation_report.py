@@ -493,12 +493,19 @@ def test_record_runs_borrows_twin_seeds_only_from_the_same_twins(tmp_path: Path,
     assert run_b["twin_seeds_from"] == "run-a"
     assert run_b["twin_seeds"] == runs["runs"][0]["twin_seeds"]
     assert run_b["twin_seeds"]["2"]["map_fused"] == pytest.approx(0.22)
-    assert "seeds 1+ scored with `run-a` (same seed-0 twin)" in (tmp_path / "RESULTS.md").read_text()
+    assert "seeds 1+ scored with `run-a` (seed-0 twins within 0)" in (
+        tmp_path / "RESULTS.md").read_text()
     other = scored("run-c", 0.16)  # its seed-0 twin differs: other twins, refused
     with pytest.raises(SystemExit):
         record_main([str(other), "--keep-recorded", "--report-dir", str(tmp_path),
                      "--twin-seeds-from", "run-a"])
     assert "does not repeat run-a's (map_fused)" in capsys.readouterr().err
+    assert record_main([str(other), "--keep-recorded", "--report-dir", str(tmp_path),
+                        "--twin-seeds-from", "run-a", "--twin-tolerance", "0.02"]) == 0
+    run_c = json.loads((tmp_path / "results" / "summary.json").read_text())[
+        "runs_of_record"]["runs"][-1]
+    assert run_c["twin_seeds_check"]["largest_difference"] == pytest.approx(0.01)
+    assert "(seed-0 twins within 0.01)" in (tmp_path / "RESULTS.md").read_text()
     with pytest.raises(SystemExit):
         record_main([str(other), "--report-dir", str(tmp_path), "--twin-seeds-from", "nope"])
     assert "no recorded run of that name" in capsys.readouterr().err
