@@ -58,6 +58,7 @@ from .probes.data import DecisionSet
 from .report_files import show_and_publish
 
 __all__ = ["parse_levels", "level_pairs", "featurize_levels", "level_retrieval", "score_shift",
+           "shift_jobs", "decision_features",
            "main"]
 
 JOTAI = "jotaibench"
@@ -184,6 +185,27 @@ def decision_shift_scores(train: dict[str, np.ndarray], test: dict[str, np.ndarr
     return out
 
 
+def decision_features(featurizers: list, decisions: DecisionSet
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every featurizer's vectors of the decision programs at -O0 (training rows) and of
+    their shifted versions (``decisions.test_programs``)."""
+    train, test = {}, {}
+    for featurizer in tqdm(featurizers, desc="decision probe features", unit="set"):
+        train[featurizer.name] = np.asarray(featurizer.featurize(decisions.programs), float)
+        test[featurizer.name] = np.asarray(featurizer.featurize(decisions.test_programs), float)
+    return train, test
+
+
+def shift_jobs(data: DevMapData, features: LevelFeatures, labels: list[str],
+               pairs: list[tuple[str, str]] | list[list[str]], platforms: list[str],
+               seeds: int) -> list[tuple[str, str, tuple]]:
+    """One :func:`score_shift` job per (pair of levels, platform), for ``run_in_workers``."""
+    return [(label, f"{data.name} {platform}",
+             (DevMapData(name=data.name, programs=[], tables={platform: data.tables[platform]}),
+              features[a], features[b], platform, seeds))
+            for label, (a, b) in zip(labels, pairs, strict=True) for platform in platforms]
+
+
 def _decision_section(probe_dataset: Path, rows: DiagnosticRows, level: str,
                       seeds: int) -> dict[str, Any]:
     from .probes.controls import build_probe_featurizers
@@ -194,10 +216,7 @@ def _decision_section(probe_dataset: Path, rows: DiagnosticRows, level: str,
     controls, _, _ = build_probe_featurizers(config)
     decisions = prepare_probe_programs(config).decisions
     featurizers = package_featurizers(rows.packages, rows.embedding) + controls
-    train, test = {}, {}
-    for featurizer in tqdm(featurizers, desc="decision probe features", unit="set"):
-        train[featurizer.name] = np.asarray(featurizer.featurize(decisions.programs), float)
-        test[featurizer.name] = np.asarray(featurizer.featurize(decisions.test_programs), float)
+    train, test = decision_features(featurizers, decisions)
     scores = decision_shift_scores(train, test, decisions, config)
     settings = list(dict.fromkeys(s for per in scores.values() for s in per))
     return {"levels": ["O0", level], "pairs": [["O0", "O0"], ["O0", level]],
@@ -277,11 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     platforms = [p for p in args.platforms.split(",") if p]
     pairs = level_pairs(levels, "O2" if "O2" in levels else levels[0])
     labels = [shift_label(*pair) for pair in pairs]
-    jobs = [(label, f"{data.name} {platform}",
-             (DevMapData(name=data.name, programs=[], tables={platform: data.tables[platform]}),
-              features[a], features[b], platform, args.seeds))
-            for label, (a, b) in zip(labels, pairs, strict=True) for platform in platforms]
-    done = run_in_workers(jobs, score_shift, args.jobs, "level shift")
+    done = run_in_workers(shift_jobs(data, features, labels, pairs, platforms, args.seeds),
+                          score_shift, args.jobs, "level shift")
     settings = sorted({s for per in done.values() for s in per})
     section = {"levels": levels, "retrieval": level_retrieval(features, in_use),
                "pairs": [list(pair) for pair in pairs], "fractions": labels,

@@ -26,16 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from .devmap_data import DevMapData
 from .devmap_sweep import run_in_workers
 from .level_shift import (
+    decision_features,
     decision_shift_scores,
     featurize_levels,
     level_retrieval,
     score_shift,
+    shift_jobs,
 )
 from .level_shift_table import draw_level_shift, level_shift_markdown
-from .package_features import package_featurizers
+from .package_features import package_featurizers, split_named_package
 from .paths import default_data_dir
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
@@ -58,9 +59,7 @@ def parse_rows(items: list[str], section: dict[str, Any], *, replace: bool = Fal
                  *(c for c in section.get("controls", []) if c not in section.get("labels", {}))}
     rows: dict[str, str] = {}
     for item in items:
-        name, _, path = item.partition("=")
-        if not name or not path:
-            raise ValueError(f"{item!r}: expected NAME=PACKAGE")
+        name, path = split_named_package(item)
         if name in rows:
             raise ValueError(f"{item!r}: the name {name!r} is given twice")
         if name in protected or (name in taken and not replace):
@@ -81,40 +80,40 @@ def _cells(section: dict[str, Any], name: str) -> dict[str, Any]:
     return cells
 
 
+def _as_array(value: Any) -> np.ndarray:
+    return np.asarray(list(value.values()) if isinstance(value, dict) else value, float)
+
+
+def _compared_cells(recorded: dict[str, Any], rescored: dict[str, Any], names: list[str]):
+    """``(name, cell key, recorded array, rescored array or None)`` for every recorded cell of
+    rows ``names``; the rescored array is None where it is missing or of another shape."""
+    for name in names:
+        got = _cells(rescored, name)
+        for key, value in _cells(recorded, name).items():
+            a = _as_array(value)
+            b = _as_array(got[key]) if key in got else None
+            yield name, key, a, (b if b is not None and b.shape == a.shape else None)
+
+
 def largest_difference(recorded: dict[str, Any], rescored: dict[str, Any],
                        names: list[str]) -> float:
     """The largest absolute difference over every cell of rows ``names`` present in both
     (per-seed points, or precision@1 as a fraction)."""
-    out = 0.0
-    for name in names:
-        got = _cells(rescored, name)
-        for key, value in _cells(recorded, name).items():
-            if key in got:
-                a = np.asarray(list(value.values()) if isinstance(value, dict) else value, float)
-                b = np.asarray(list(got[key].values()) if isinstance(got[key], dict)
-                               else got[key], float)
-                if a.shape == b.shape:
-                    out = max(out, float(np.nanmax(np.abs(a - b), initial=0)))
-    return out
+    return max((float(np.nanmax(np.abs(a - b), initial=0))
+                for _, _, a, b in _compared_cells(recorded, rescored, names) if b is not None),
+               default=0.0)
 
 
 def check_rows(recorded: dict[str, Any], rescored: dict[str, Any], names: list[str],
                tolerance: float = TOLERANCE) -> list[str]:
     """The cells of rows ``names`` where ``rescored`` differs from ``recorded`` by more than
     ``tolerance`` (or is missing); empty when they repeat."""
-    problems = []
-    for name in names:
-        want, got = _cells(recorded, name), _cells(rescored, name)
-        if not want:
-            problems.append(f"{name}: the section holds no such row")
-        for key, value in want.items():
-            mine = got.get(key)
-            a = np.asarray(list(value.values()) if isinstance(value, dict) else value, float)
-            b = (np.asarray(list(mine.values()) if isinstance(mine, dict) else mine, float)
-                 if mine is not None else None)
-            if b is None or a.shape != b.shape or np.nanmax(np.abs(a - b), initial=0) > tolerance:
-                problems.append(f"{name} {key}: recorded {np.round(a, 4).tolist()}, rescored "
-                                f"{None if b is None else np.round(b, 4).tolist()}")
+    problems = [f"{name}: the section holds no such row" for name in names
+                if not _cells(recorded, name)]
+    for name, key, a, b in _compared_cells(recorded, rescored, names):
+        if b is None or np.nanmax(np.abs(a - b), initial=0) > tolerance:
+            problems.append(f"{name} {key}: recorded {np.round(a, 4).tolist()}, rescored "
+                            f"{None if b is None else np.round(b, 4).tolist()}")
     return problems
 
 
@@ -153,12 +152,9 @@ def score_devmap_rows(section: dict[str, Any], packages: dict[str, str], data_di
     _check_same("kernels and rows", section.get("coverage"), coverage)
     in_use = sorted({int(p) for table in data.tables.values() for p in table["program"]})
     platforms = sorted({s.rsplit(" ", 1)[1] for s in section["settings"]})
-    jobs_list = [(label, f"{data.name} {platform}",
-                  (DevMapData(name=data.name, programs=[], tables={platform: data.tables[platform]}),
-                   features[a], features[b], platform, section["seeds"]))
-                 for label, (a, b) in zip(section["fractions"], section["pairs"], strict=True)
-                 for platform in platforms]
-    done = run_in_workers(jobs_list, score_shift, jobs, "level shift")
+    done = run_in_workers(shift_jobs(data, features, section["fractions"], section["pairs"],
+                                     platforms, section["seeds"]),
+                          score_shift, jobs, "level shift")
     return {"scores": done, "retrieval": level_retrieval(features, in_use)}
 
 
@@ -175,10 +171,8 @@ def score_decision_rows(section: dict[str, Any], packages: dict[str, str],
     for key in ("programs", "groups"):
         _check_same(f"decision {key}", section.get("counts", {}).get(key),
                     decisions.counts.get(key))
-    train, test = {}, {}
-    for featurizer in package_featurizers(packages, section["embedding"]):
-        train[featurizer.name] = np.asarray(featurizer.featurize(decisions.programs), float)
-        test[featurizer.name] = np.asarray(featurizer.featurize(decisions.test_programs), float)
+    train, test = decision_features(package_featurizers(packages, section["embedding"]),
+                                    decisions)
     return {"scores": decision_shift_scores(train, test, decisions, config)}
 
 
@@ -223,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = parse_rows(args.rows, section, replace=args.replace)
         checks = {}
         for item in args.check:
-            name, _, path = item.partition("=")
-            if not name or not path or name not in section.get("packages", {}):
+            name, path = split_named_package(item, "--check")
+            if name not in section.get("packages", {}):
                 raise ValueError(f"--check {item!r}: expected NAME=PACKAGE with a NAME the "
                                  "section holds")
             checks[name] = path

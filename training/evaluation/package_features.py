@@ -14,6 +14,7 @@ from .devmap_eval import featurize_devmap
 from .paths import default_cache_dir
 
 __all__ = ["package_featurizers", "featurize_packages", "check_packages", "named_packages",
+           "split_named_package",
            "ENCODER"]
 
 ENCODER = "encoder"
@@ -56,6 +57,15 @@ def featurize_packages(row_set: str, packages: dict[str, str], controls: list[st
     return data, features
 
 
+def split_named_package(item: str, option: str = "") -> tuple[str, str]:
+    """``"NAME=PACKAGE"`` -> ``(NAME, PACKAGE)``; a ValueError naming ``option`` and the item
+    when either part is missing."""
+    name, _, path = item.partition("=")
+    if not name or not path:
+        raise ValueError(f"{option} {item!r}: expected NAME=PACKAGE".lstrip())
+    return name, path
+
+
 def named_packages(model: Path, twins: list[Path], also: list[str]
                    ) -> tuple[dict[str, str], list[str], list[str]]:
     """``name -> package`` of the encoder (``encoder``), its twins (``twin<i>``) and the
@@ -69,9 +79,7 @@ def named_packages(model: Path, twins: list[Path], also: list[str]
     packages.update({f"twin{i}": str(path) for i, path in enumerate(twins)})
     extras = []
     for item in also:
-        name, _, path = item.partition("=")
-        if not name or not path:
-            raise ValueError(f"--also {item!r}: expected NAME=PACKAGE")
+        name, path = split_named_package(item, "--also")
         if name in packages:
             raise ValueError(f"--also {item!r}: the name {name!r} is taken")
         packages[name] = path
