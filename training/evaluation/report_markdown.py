@@ -524,4 +524,6 @@ def render_studies_md(summary: dict[str, Any]) -> str:
             f"_Generated with RESULTS.md from `results/summary.json` on "
             f"{summary.get('generated_at', '?')} — do not edit by hand. The protocols, the "
             "targets and the runs of record are in [RESULTS.md](RESULTS.md)._"]
-    return "\n".join(head + parts) + "\n"
+    body = "\n".join(parts)
+    contents = [f"- [{title}](#{anchor})" for title, anchor in study_headings(body)]
+    return "\n".join(head + ["", "Contents:", "", *contents, body]) + "\n"

@@ -264,6 +264,9 @@ def test_studies_go_to_their_own_file_which_results_md_indexes(tmp_path: Path) -
     assert f"- [{title}](STUDIES.md#how-many-program-dimensions-the-devmap-head-can-use)" in results
     assert "| devmap-669 amd | run-time inputs only |" in studies  # the table moved with it
     assert "[RESULTS.md](RESULTS.md)" in studies
+    # and STUDIES.md opens with its own contents, linking the same anchors within the file
+    assert f"- [{title}](#how-many-program-dimensions-the-devmap-head-can-use)" in studies
+    assert studies.index("Contents:") < studies.index(f"## {title}")
     # a summary without studies leaves no stale file and no index
     paths = update_report(tmp_path, "program_dims", {})
     assert not paths["studies_md"].exists() and "## Studies" not in paths["results_md"].read_text()
