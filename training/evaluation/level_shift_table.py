@@ -197,10 +197,18 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
     names = [ENCODER, "twins", *section.get("controls", [])]
     columns = min(4 if len(labels) < 4 else 2, len(settings))
     rows = -(-len(settings) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False)
+    # the legend below the panels: as many columns as the width holds (a row label runs to
+    # ~50 characters), its own height added to the figure so the panels keep theirs
+    legend_columns = max(1, min(5, int(5.2 * columns / 3.4), len(names)))
+    legend_height = 0.17 * -(-len(names) // legend_columns) + 0.25
+    height = 3.6 * rows + legend_height
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, height), squeeze=False)
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
     width = 0.8 / len(names)
+    # ten default colours repeat past ten rows; tab20 keeps up to twenty apart
+    colours = [f"C{i}" for i in range(10)] if len(names) <= 10 else list(
+        plt.get_cmap("tab20").colors)
     x = np.arange(len(labels))
     lowest = np.nanmin([np.mean(v) for per in section["scores"].values()
                         for cells in per.values() for v in cells.values() if v] or [60.0])
@@ -218,7 +226,7 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
                 err, label = None, ("pre-trained encoder" if name == ENCODER
                                     else row_label(section, name))
             ax.bar(x + (i - (len(names) - 1) / 2) * width, centre, width, yerr=err,
-                   label=label, color=f"C{i}", capsize=2)
+                   label=label, color=colours[i % len(colours)], capsize=2)
         ax.set_xticks(x, [label.replace("trained at ", "").replace(", tested at ", "→")
                           for label in labels], fontsize=7)
         ax.set_ylim(max(0.0, 5 * np.floor(lowest / 5) - 5), 100)
@@ -229,7 +237,6 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
     handles, names_shown = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names_shown, fontsize=7, loc="lower center", ncol=min(5, len(names)),
+    fig.legend(handles, names_shown, fontsize=7, loc="lower center", ncol=legend_columns,
                frameon=False)
-    legend_rows = -(-len(names) // 5)
-    return save_figure(fig, png, rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
+    return save_figure(fig, png, rect=(0, legend_height / height, 1, 1))
