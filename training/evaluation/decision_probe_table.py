@@ -261,12 +261,21 @@ def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
     arms = section["arms"]
     panels = [HEADLINE, HEADLINE_F1,
               *(c for c in section["columns"][len(COLUMNS):] if "macro-F1" in c)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 2.6,
-                                                      0.5 * len(arms) + 2.0), sharey=True)
+    # each arm's row as tall as its wrapped label (labels of four or five lines overlapped
+    # when every row had the same height)
+    wrapped = [textwrap.fill(a["label"], 34) for a in arms]
+    lines = [w.count("\n") + 1 for w in wrapped]
+    ys = [0.0]
+    for above, below in zip(lines[:-1], lines[1:], strict=True):
+        ys.append(ys[-1] + max(3.5, (above + below) / 2 + 0.8))
+    line_in, legend_in = 0.13, 0.4
+    height = line_in * (ys[-1] + (lines[0] + lines[-1]) / 2 + 2) + 1.6 + legend_in
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 2.6, height),
+                             sharey=True)
     for ax, name in zip(axes, panels, strict=True):
-        for y, arm in enumerate(arms):
+        for i, (y, arm) in enumerate(zip(ys, arms, strict=True)):
             xs = _column(section, arm, name)
-            ax.scatter(xs, [y] * len(xs), color=f"C{y % 10}", s=28, alpha=0.8)
+            ax.scatter(xs, [y] * len(xs), color=f"C{i % 10}", s=28, alpha=0.8)
         index = section["columns"].index(name)
         for method, (color, style) in _DRAWN_CONTROLS.items():
             value = section.get("controls", {}).get(method, [None] * (index + 1))[index]
@@ -274,11 +283,10 @@ def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
                 ax.axvline(value, color=color, ls=style, lw=1.2, label=method)
         ax.set_xlabel(textwrap.fill(f"{name}, %", 34), fontsize=8)
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(range(len(arms)), [textwrap.fill(a["label"], 34) for a in arms],
-                       fontsize=7)
+    axes[0].set_yticks(ys, wrapped, fontsize=7)
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=7,
                    frameon=False)
-    return save_figure(fig, png, rect=(0, 0.07 if handles else 0, 1, 1))
+    return save_figure(fig, png, rect=(0, legend_in / height if handles else 0, 1, 1))
