@@ -52,17 +52,19 @@ def borrow_twin_seeds(run: dict, source: dict, tolerance: float = TWIN_TOLERANCE
         return run
     mine = run["methods"].get("untrained twin") or {}
     theirs = source["methods"].get("untrained twin") or {}
+    gaps = {k: abs(mine[k] - theirs[k]) for k in theirs
+            if theirs[k] is not None and mine.get(k) is not None}
     differ = sorted(k for k in theirs.keys() | mine.keys()
                     if (mine.get(k) is None) != (theirs.get(k) is None)
-                    or (mine.get(k) is not None and abs(mine[k] - theirs[k]) > tolerance))
+                    or gaps.get(k, 0.0) > tolerance)
     if not any(v is not None for v in theirs.values()) or differ:
         raise ValueError(f"{run['name']}'s untrained twin does not repeat {source['name']}'s "
                          f"({', '.join(differ) or 'no scores'}) within {tolerance:g}: not the "
                          "same twins, or another CPU (--twin-tolerance); score them with "
                          "TWIN_SEEDS")
-    seen = max((abs(mine[k] - theirs[k]) for k in theirs if theirs[k] is not None), default=0.0)
     return {**run, "twin_seeds": source["twin_seeds"], "twin_seeds_from": source["name"],
-            "twin_seeds_check": {"tolerance": tolerance, "largest_difference": seen}}
+            "twin_seeds_check": {"tolerance": tolerance,
+                                 "largest_difference": max(gaps.values(), default=0.0)}}
 
 
 def probe_sample(probes: dict) -> dict:
