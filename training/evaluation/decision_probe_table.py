@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import save_figure
+from .figures import legend_below, save_figure
 from .table_cells import mean_range_cell
 
 __all__ = ["KEY", "TASKS", "GROUPINGS", "COLUMNS", "arm_method", "corpus_columns", "probe_row", "decision_section",
@@ -286,7 +286,4 @@ def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
     axes[0].set_yticks(ys, wrapped, fontsize=7)
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=7,
-                   frameon=False)
-    return save_figure(fig, png, rect=(0, legend_in / height if handles else 0, 1, 1))
+    return save_figure(fig, png, rect=legend_below(fig, handles, labels, legend_in))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["save_figure"]
+__all__ = ["save_figure", "legend_below", "legend_strip_height"]
 
 
 def save_figure(fig: Any, png: Path, dpi: int = 120,
@@ -21,3 +21,24 @@ def save_figure(fig: Any, png: Path, dpi: int = 120,
     fig.savefig(png, dpi=dpi)
     plt.close(fig)
     return png
+
+
+def legend_strip_height(entries: int, columns: int, *, line_in: float = 0.17,
+                        pad_in: float = 0.25) -> float:
+    """Inches a legend of ``entries`` in ``columns`` needs below the panels: one ``line_in``
+    per row plus ``pad_in``; add it to the figure's height so the panels keep theirs."""
+    return line_in * -(-entries // max(columns, 1)) + pad_in
+
+
+def legend_below(fig: Any, handles: list[Any], labels: list[str], strip_in: float, *,
+                 columns: int | None = None, fontsize: float = 7
+                 ) -> tuple[float, float, float, float]:
+    """A frameless legend centred in a ``strip_in``-inch strip at the figure's foot
+    (``columns`` columns, all entries on one row when None); returns the ``rect`` that
+    ``save_figure`` lays the panels out in above it (the whole figure when there are no
+    ``handles``)."""
+    if not handles:
+        return (0, 0, 1, 1)
+    fig.legend(handles, labels, loc="lower center", ncol=columns or len(handles),
+               fontsize=fontsize, frameon=False)
+    return (0, strip_in / fig.get_figheight(), 1, 1)

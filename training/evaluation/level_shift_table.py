@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import save_figure
+from .figures import legend_below, legend_strip_height, save_figure
 from .package_features import ENCODER
 from .record_table import spread_cell
 from .stacked_sweep_table import row_label, sweep_gaps, sweep_markdown, twin_means
@@ -200,7 +200,7 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
     # the legend below the panels: as many columns as the width holds (a row label runs to
     # ~50 characters), its own height added to the figure so the panels keep theirs
     legend_columns = max(1, min(5, int(5.2 * columns / 3.4), len(names)))
-    legend_height = 0.17 * -(-len(names) // legend_columns) + 0.25
+    legend_height = legend_strip_height(len(names), legend_columns)
     height = 3.6 * rows + legend_height
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, height), squeeze=False)
     for ax in axes.flat[len(settings):]:
@@ -237,6 +237,5 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
     handles, names_shown = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names_shown, fontsize=7, loc="lower center", ncol=legend_columns,
-               frameon=False)
-    return save_figure(fig, png, rect=(0, legend_height / height, 1, 1))
+    return save_figure(fig, png, rect=legend_below(fig, handles, names_shown, legend_height,
+                                                   columns=legend_columns))

@@ -170,7 +170,7 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .figures import save_figure
+    from .figures import legend_below, save_figure
 
     fig, ax = plt.subplots(figsize=(9.5, 0.32 * len(rows) + 1.4))
     labelled: set[str] = set()  # one legend entry per output
@@ -192,8 +192,8 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel("points against the untrained twins' mean")
     ax.set_title("Where pre-training helps: each run against the untrained twins", fontsize=10)
-    fig.legend(fontsize=7, loc="lower center", ncol=4, frameon=False)
-    return save_figure(fig, png, rect=(0, 0.5 / (0.32 * len(rows) + 1.4), 1, 1))
+    handles, labels = ax.get_legend_handles_labels()
+    return save_figure(fig, png, rect=legend_below(fig, handles, labels, 0.5, columns=4))
 
 
 def _short(row: EffectRow) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .figures import legend_below, legend_strip_height, save_figure
 from .record_table import COLUMNS, METHODS, run_twins
 
 __all__ = ["draw_runs_of_record", "score_panels", "save_score_panels"]
@@ -28,18 +29,20 @@ def score_panels(row_height: float, *, sharey: bool = False) -> tuple[Any, Any]:
 
 
 def save_score_panels(fig: Any, axes: Any, title: str, out_png: Path) -> Path:
-    """Hides the unused panels, puts the legend in the first, titles and writes the figure."""
-    import matplotlib.pyplot as plt
-
+    """Hides the unused panels, puts the first panel's legend in a strip below the panels
+    (inside a panel it hid dots) and the title in its own strip above them (the panels'
+    titles ran into it), and writes the figure; both strips add to its height."""
     for ax in axes.flat[len(COLUMNS):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    columns = max(1, min(len(handles), PANELS_PER_ROW))
+    title_in = 0.35
+    legend_in = legend_strip_height(len(handles), columns) if handles else 0.0
+    fig.set_figheight(fig.get_figheight() + title_in + legend_in)
+    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    bottom = legend_below(fig, handles, labels, legend_in, columns=columns)[1]
+    return save_figure(fig, out_png, dpi=110,
+                       rect=(0, bottom, 1, 1 - title_in / fig.get_figheight()))
 
 
 def draw_runs_of_record(runs: dict[str, Any], out_png: Path) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..figures import save_figure
+from ..figures import legend_below, legend_strip_height, save_figure
 from .report import TASK_TITLES
 from .results import ProbeResults
 
@@ -60,7 +60,6 @@ def plot_probes(results: ProbeResults | dict[str, Any], path: str | Path) -> Pat
         ax.set_xlabel("accuracy (dashed: majority class)")
         ax.set_title(f"{letter}. -O3 vectoriser decisions, {grouping} folds")
         handles = handles or ax.get_legend_handles_labels()[0]
-    if handles:
-        fig.legend(handles, [h.get_label() for h in handles], loc="lower center",
-                   ncol=len(handles), fontsize=9, frameon=False)
-    return save_figure(fig, Path(path), rect=(0, 0.05 if handles else 0, 1, 1))
+    rect = legend_below(fig, handles, [h.get_label() for h in handles],
+                        legend_strip_height(1, 1, line_in=0.2), fontsize=9)
+    return save_figure(fig, Path(path), rect=rect)
