@@ -225,8 +225,10 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
                 centre = np.array([np.mean(p.get(name) or [np.nan]) for p in per])
                 err, label = None, ("pre-trained encoder" if name == ENCODER
                                     else row_label(section, name))
+            # past twenty rows the colours come round again, hatched
             ax.bar(x + (i - (len(names) - 1) / 2) * width, centre, width, yerr=err,
-                   label=label, color=colours[i % len(colours)], capsize=2)
+                   label=label, color=colours[i % len(colours)], capsize=2,
+                   hatch="////" if i >= len(colours) else None, edgecolor="white", lw=0)
         ax.set_xticks(x, [label.replace("trained at ", "").replace(", tested at ", "→")
                           for label in labels], fontsize=7)
         ax.set_ylim(max(0.0, 5 * np.floor(lowest / 5) - 5), 100)
