@@ -493,6 +493,9 @@ def _study_parts(summary: dict[str, Any]) -> list[str]:
     return parts
 
 
+MIN_LISTED_SUBSECTIONS = 3  # a section with this many ### studies lists them in the contents
+
+
 def github_anchor(title: str, seen: dict[str, int]) -> str:
     """The anchor GitHub gives a heading (lower case, punctuation dropped, spaces to hyphens;
     a repeated one gets ``-1``, ``-2``...); ``seen`` counts the anchors so far."""
@@ -502,17 +505,26 @@ def github_anchor(title: str, seen: dict[str, int]) -> str:
     return f"{anchor}-{count}" if count else anchor
 
 
-def study_headings(studies: str) -> list[tuple[str, str]]:
-    """``(title, anchor)`` of each ``##`` section of the STUDIES.md text, in order."""
+def heading_tree(studies: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """``(title, anchor, subsections)`` of each ``##`` section of the STUDIES.md text, in
+    order; ``subsections`` the ``(title, anchor)`` of its ``###`` headings (anchors counted
+    over every heading of the text, as GitHub does)."""
     seen: dict[str, int] = {}
-    out = []
+    out: list[tuple[str, str, list[tuple[str, str]]]] = []
     for line in studies.splitlines():
         if line.startswith("#"):
             title = line.lstrip("#").strip()
             anchor = github_anchor(title, seen)
             if line.startswith("## "):
-                out.append((title, anchor))
+                out.append((title, anchor, []))
+            elif line.startswith("### ") and out:
+                out[-1][2].append((title, anchor))
     return out
+
+
+def study_headings(studies: str) -> list[tuple[str, str]]:
+    """``(title, anchor)`` of each ``##`` section of the STUDIES.md text, in order."""
+    return [(title, anchor) for title, anchor, _ in heading_tree(studies)]
 
 
 def render_studies_md(summary: dict[str, Any]) -> str:
@@ -525,5 +537,9 @@ def render_studies_md(summary: dict[str, Any]) -> str:
             f"{summary.get('generated_at', '?')} — do not edit by hand. The protocols, the "
             "targets and the runs of record are in [RESULTS.md](RESULTS.md)._"]
     body = "\n".join(parts)
-    contents = [f"- [{title}](#{anchor})" for title, anchor in study_headings(body)]
+    contents = []
+    for title, anchor, subsections in heading_tree(body):
+        contents.append(f"- [{title}](#{anchor})")
+        if len(subsections) >= MIN_LISTED_SUBSECTIONS:  # a long section: its studies too
+            contents += [f"  - [{sub}](#{sub_anchor})" for sub, sub_anchor in subsections]
     return "\n".join(head + ["", "Contents:", "", *contents, body]) + "\n"

@@ -276,3 +276,27 @@ def test_studies_go_to_their_own_file_which_results_md_indexes(tmp_path: Path) -
         "does-pre-training-help-devmap-frozen")
     assert github_anchor("Does pre-training help? (DevMap, frozen)", seen) == (
         "does-pre-training-help-devmap-frozen-1")
+
+
+def test_studies_contents_list_the_studies_of_a_long_section():
+    from mirencoder.training.evaluation.report_markdown import (
+        MIN_LISTED_SUBSECTIONS,
+        heading_tree,
+        render_studies_md,
+    )
+
+    text = "\n".join(["## Which output", "### Run A", "x", "### Run B", "### Run A",
+                      "## Learning curves", "### Run A"])
+    tree = heading_tree(text)
+    # anchors are counted over every heading, whatever its level (GitHub's numbering)
+    assert tree == [("Which output", "which-output",
+                     [("Run A", "run-a"), ("Run B", "run-b"), ("Run A", "run-a-1")]),
+                    ("Learning curves", "learning-curves", [("Run A", "run-a-2")])]
+    recorded = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
+    studies = render_studies_md(recorded)
+    contents = studies[:studies.index("\n## ")]
+    for title, anchor, subsections in heading_tree(studies):
+        assert f"- [{title}](#{anchor})" in contents
+        listed = [f"  - [{sub}](#{sub_anchor})" in contents for sub, sub_anchor in subsections]
+        # a long section lists its studies, a short one does not
+        assert all(listed) if len(subsections) >= MIN_LISTED_SUBSECTIONS else not any(listed)
