@@ -33,7 +33,7 @@ VERSION=$(registered)
 mirencoder registry promote "$VERSION" --alias champion
 mirencoder pretrain twin --model "$RUN/encoder" --out "$RUN/untrained-encoder"
 UNTRAINED=(--untrained-model "$RUN/untrained-encoder")
-# The committed tables: RESULTS.md (with STUDIES.md beside it), results/summary.json and
+# The committed tables: RESULTS.md (with STUDIES.md and studies/ beside it), results/summary.json and
 # results/results.png at the root
 # (without --out-dir, `mirencoder eval` writes under runs/eval/).
 REPORT=(--out-dir "$ROOT")

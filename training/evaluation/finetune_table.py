@@ -53,10 +53,16 @@ def section_key(name: str = "") -> str:
     return f"{SECTION_KEY}-{name}" if name else SECTION_KEY
 
 
+def finetune_keys(summary: dict[str, Any]) -> list[str]:
+    """The summary keys of every fine-tuning study it holds: the first, then the named ones
+    by name."""
+    keys = sorted(k for k in summary if k.startswith(SECTION_KEY + "-"))
+    return [k for k in [SECTION_KEY, *keys] if summary.get(k)]
+
+
 def finetune_sections(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Every fine-tuning study in a summary: the first, then the named ones by name."""
-    keys = sorted(k for k in summary if k.startswith(SECTION_KEY + "-"))
-    return [summary[k] for k in [SECTION_KEY, *keys] if summary.get(k)]
+    return [summary[k] for k in finetune_keys(summary)]
 
 
 def _folder_scores(folder: Path) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:

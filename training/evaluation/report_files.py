@@ -1,11 +1,12 @@
-"""Writes the report files: ``RESULTS.md``, ``STUDIES.md`` (the studies beyond the protocols,
-when the summary holds any), ``results/summary.json`` and the figures RESULTS.md shows
+"""Writes the report files: ``RESULTS.md``, ``STUDIES.md`` and ``studies/*.md`` (the studies
+beyond the protocols, an index and one page per section, when the summary holds any), ``results/summary.json`` and the figures RESULTS.md shows
 (``results/results.png``, ``targets.png``, ``pretraining_effects.png``, ``probes.png``)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,21 @@ from ...infra.files import write_text_atomic
 from .pretraining_effects import draw_effects, effect_rows
 from .probes.plot import plot_probes
 from .report_chart import draw_results_chart
-from .report_markdown import STUDIES_FILE, render_results_md, render_studies_md
+from .report_markdown import render_results_md, render_studies
+from .study_pages import STUDIES_DIR, STUDIES_FILE
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 from .target_chart import draw_targets_chart
 
 __all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
-           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group"]
+           "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group",
+           "read_studies"]
 
 ReportPaths = dict[str, Path]
 
 
 def report_paths(out_dir: Path) -> ReportPaths:
-    """``results_md`` = OUT/RESULTS.md, ``studies_md`` = OUT/STUDIES.md,
+    """``results_md`` = OUT/RESULTS.md, ``studies_md`` = OUT/STUDIES.md (the studies' index),
+    ``studies_dir`` = OUT/studies (one page per study section),
     ``summary_json`` = OUT/results/summary.json,
     ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png,
     ``probes_png`` = OUT/results/probes.png, ``effects_png`` =
@@ -33,6 +37,7 @@ def report_paths(out_dir: Path) -> ReportPaths:
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
             "studies_md": out_dir / STUDIES_FILE,
+            "studies_dir": out_dir / STUDIES_DIR,
             "summary_json": out_dir / "results" / "summary.json",
             "chart_png": out_dir / "results" / "results.png",
             "targets_png": out_dir / "results" / "targets.png",
@@ -135,11 +140,26 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}
-    studies = render_studies_md(summary)
+    studies = render_studies(summary)
     write_text_atomic(paths["results_md"], render_results_md(summary, figures=figures,
                                                              studies=studies))
-    if studies:
-        write_text_atomic(paths["studies_md"], studies)
-    else:  # a generated file: none stays behind that the summary no longer holds
+    for name, text in studies.items():
+        write_text_atomic(here / name, text)
+    # generated files: none stays behind that the summary no longer holds
+    if not studies:
         paths["studies_md"].unlink(missing_ok=True)
+    for page in paths["studies_dir"].glob("*.md"):
+        if f"{STUDIES_DIR}/{page.name}" not in studies:
+            page.unlink()
     return paths
+
+
+def read_studies(out_dir: Path) -> str:
+    """The studies a report folder holds as one text: ``STUDIES.md`` (the index), then every
+    page under ``studies/`` in the index's order ('' when there is none)."""
+    paths = report_paths(out_dir)
+    if not paths["studies_md"].is_file():
+        return ""
+    index = paths["studies_md"].read_text()
+    pages = dict.fromkeys(re.findall(rf"\]\(({STUDIES_DIR}/[\w.-]+\.md)", index))
+    return "\n".join([index, *((Path(out_dir) / page).read_text() for page in pages)])

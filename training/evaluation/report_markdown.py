@@ -12,7 +12,7 @@ from .basis_table import BASIS_SECTIONS, basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .decision_probe_table import decision_probe_markdown
-from .finetune_table import finetune_markdown, finetune_sections, finetune_statements
+from .finetune_table import finetune_keys, finetune_markdown, finetune_sections, finetune_statements
 from .label_efficiency_table import (
     DECISIONS,
     decision_efficiency_markdown,
@@ -38,6 +38,7 @@ from .published import (
 from .record_pooled import pooled_effects, pooled_statements, record_section_markdown
 from .record_table import replicate_statements, twin_spread_statements
 from .stacked_sweep_table import stacked_sweep_markdown, stacked_sweep_statements
+from .study_pages import STUDIES_DIR, STUDIES_FILE, study_page
 from .table_cells import BOUNDS, best_other, verdict
 from .target_checks import (
     AHEAD,
@@ -53,11 +54,9 @@ from .target_table import speed_others, target_table_markdown
 from .toolchain_retrieval_table import toolchain_markdown, toolchain_statements
 from .toolchain_study_table import toolchain_study_markdown
 
-__all__ = ["render_results_md", "render_studies_md", "study_headings", "method_sort_key",
+__all__ = ["render_results_md", "render_studies", "study_index", "method_sort_key",
            "target_statements", "control_statements"]
 
-STUDIES_FILE = "STUDIES.md"
-"""The studies' file, beside RESULTS.md (their figures' paths hold in both)."""
 
 _COARSENING_PLATFORMS = ("cypress", "tahiti", "fermi", "kepler")
 _PROTOCOL_TEXT = {
@@ -294,11 +293,11 @@ def _encoder_speedup(results: dict[str, Any]) -> float | None:
 
 
 def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = None,
-                      studies: str | None = None) -> str:
+                      studies: dict[str, str] | None = None) -> str:
     """The whole ``RESULTS.md`` text; ``figures`` maps ``results``, ``targets``, ``effects`` and
     ``probes`` to the figures it shows, as paths relative to RESULTS.md (a figure not named: not
-    shown); ``studies``: the STUDIES.md text it indexes, when the caller has rendered it
-    (default: rendered here)."""
+    shown); ``studies``: the studies files it indexes (:func:`render_studies`), when the caller
+    has rendered them (default: rendered here)."""
     figures = figures or {}
     results, tasks = summary.get("results", {}), summary.get("tasks", {})
     out = ["# Downstream evaluation results", "",
@@ -412,13 +411,13 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
             out += _coarsening_table(platforms, protocol)
     if summary.get("runs_of_record"):
         out += ["", record_section_markdown(summary["runs_of_record"]).rstrip()]
-    headings = study_headings(render_studies_md(summary) if studies is None else studies)
+    headings = study_index(render_studies(summary) if studies is None else studies)
     if headings:
         out += ["", "## Studies", "",
                 f"Diagnostics and studies beyond the protocols, each beside untrained twins and "
-                f"the controls, are in [{STUDIES_FILE}]({STUDIES_FILE}) (one line each in the "
-                "Targets list above):", ""]
-        out += [f"- [{title}]({STUDIES_FILE}#{anchor})" for title, anchor in headings]
+                f"the controls, are indexed in [{STUDIES_FILE}]({STUDIES_FILE}), one page per "
+                f"section under `{STUDIES_DIR}/` (one line each in the Targets list above):", ""]
+        out += [f"- [{title}]({page})" for title, page in headings]
     if summary.get("probes"):
         out += ["", probes_markdown(summary["probes"]).rstrip()]
         if figures.get("probes"):
@@ -456,41 +455,25 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     return "\n".join(out) + "\n"
 
 
-def _study_parts(summary: dict[str, Any]) -> list[str]:
-    """The markdown of every study section the summary holds, in the report's order."""
-    parts: list[str] = []
-    if summary.get("which_output"):
-        parts += ["", outputs_markdown(summary["which_output"]).rstrip()]
-    if summary.get("learning_curve"):
-        parts += ["", curve_markdown(summary["learning_curve"]).rstrip()]
-    if summary.get("program_dims"):
-        parts += ["", program_dims_markdown(summary["program_dims"]).rstrip()]
-    if summary.get("coarsening_resolution"):
-        parts += ["", resolution_markdown(summary["coarsening_resolution"]).rstrip()]
-    for key in BASIS_SECTIONS.values():
-        if summary.get(key):
-            parts += ["", basis_markdown(summary[key]).rstrip()]
-    if summary.get("node_codes"):
-        parts += ["", codebook_markdown(summary["node_codes"]).rstrip()]
-    for section in finetune_sections(summary):
-        parts += ["", finetune_markdown(section).rstrip()]
-    if summary.get("stacked_sweep"):
-        parts += ["", stacked_sweep_markdown(summary["stacked_sweep"]).rstrip()]
-    if summary.get("label_efficiency"):
-        parts += ["", label_efficiency_markdown(summary["label_efficiency"]).rstrip()]
-    if summary.get("label_efficiency_decisions"):
-        parts += ["", decision_efficiency_markdown(
-            summary["label_efficiency_decisions"]).rstrip()]
-    if summary.get("toolchain_retrieval"):
-        parts += ["", toolchain_markdown(summary["toolchain_retrieval"]).rstrip()]
-    for key in LEVEL_SHIFT_KEYS:
-        if summary.get(key):
-            parts += ["", level_shift_markdown(summary[key]).rstrip()]
-    if summary.get("toolchain_variants"):
-        parts += ["", toolchain_study_markdown(summary["toolchain_variants"]).rstrip()]
-    if summary.get("decision_probe_arms"):
-        parts += ["", decision_probe_markdown(summary["decision_probe_arms"]).rstrip()]
-    return parts
+def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(summary key, markdown)`` of every study section the summary holds, in the report's
+    order."""
+    renderers: list[tuple[str, Any]] = [
+        ("which_output", outputs_markdown), ("learning_curve", curve_markdown),
+        ("program_dims", program_dims_markdown),
+        ("coarsening_resolution", resolution_markdown),
+        *((key, basis_markdown) for key in BASIS_SECTIONS.values()),
+        ("node_codes", codebook_markdown),
+        *((key, finetune_markdown) for key in finetune_keys(summary)),
+        ("stacked_sweep", stacked_sweep_markdown),
+        ("label_efficiency", label_efficiency_markdown),
+        ("label_efficiency_decisions", decision_efficiency_markdown),
+        ("toolchain_retrieval", toolchain_markdown),
+        *((key, level_shift_markdown) for key in LEVEL_SHIFT_KEYS),
+        ("toolchain_variants", toolchain_study_markdown),
+        ("decision_probe_arms", decision_probe_markdown)]
+    return [(key, render(summary[key]).rstrip()) for key, render in renderers
+            if summary.get(key)]
 
 
 MIN_LISTED_SUBSECTIONS = 3  # a section with this many ### studies lists them in the contents
@@ -522,24 +505,33 @@ def heading_tree(studies: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
     return out
 
 
-def study_headings(studies: str) -> list[tuple[str, str]]:
-    """``(title, anchor)`` of each ``##`` section of the STUDIES.md text, in order."""
-    return [(title, anchor) for title, anchor, _ in heading_tree(studies)]
-
-
-def render_studies_md(summary: dict[str, Any]) -> str:
-    """The whole ``STUDIES.md`` text ('' when the summary holds no study)."""
+def render_studies(summary: dict[str, Any]) -> dict[str, str]:
+    """Every studies file, path relative to RESULTS.md -> text: ``STUDIES.md`` (the index,
+    first) and one page per section under ``studies/``; {} when the summary holds no study."""
     parts = _study_parts(summary)
     if not parts:
-        return ""
-    head = ["# Studies beyond the protocols", "",
-            f"_Generated with RESULTS.md from `results/summary.json` on "
-            f"{summary.get('generated_at', '?')} — do not edit by hand. The protocols, the "
-            "targets and the runs of record are in [RESULTS.md](RESULTS.md)._"]
-    body = "\n".join(parts)
-    contents = []
-    for title, anchor, subsections in heading_tree(body):
-        contents.append(f"- [{title}](#{anchor})")
-        if len(subsections) >= MIN_LISTED_SUBSECTIONS:  # a long section: its studies too
-            contents += [f"  - [{sub}](#{sub_anchor})" for sub, sub_anchor in subsections]
-    return "\n".join(head + ["", "Contents:", "", *contents, body]) + "\n"
+        return {}
+    stamp = (f"generated with RESULTS.md from `results/summary.json` on "
+             f"{summary.get('generated_at', '?')} — do not edit by hand")
+    contents, pages = [], {}
+    for key, markdown in parts:
+        page = study_page(key)
+        for title, _anchor, subsections in heading_tree(markdown):
+            contents.append(f"- [{title}]({page})")
+            if len(subsections) >= MIN_LISTED_SUBSECTIONS:  # a long section: its studies too
+                contents += [f"  - [{sub}]({page}#{sub_anchor})" for sub, sub_anchor in subsections]
+        body = markdown.replace("](results/", "](../results/").replace("](RESULTS.md", "](../RESULTS.md")
+        pages[page] = "\n".join([f"_One of the [studies beyond the protocols](../{STUDIES_FILE}), "
+                                 f"{stamp}. The protocols, the targets and the runs of record "
+                                 "are in [RESULTS.md](../RESULTS.md)._", "", body]) + "\n"
+    index = ["# Studies beyond the protocols", "",
+             f"_One page per study section under `{STUDIES_DIR}/`, {stamp}. The protocols, the "
+             "targets and the runs of record are in [RESULTS.md](RESULTS.md)._", "",
+             "Contents:", "", *contents]
+    return {STUDIES_FILE: "\n".join(index) + "\n", **pages}
+
+
+def study_index(studies: dict[str, str]) -> list[tuple[str, str]]:
+    """``(title, page)`` of each study section of :func:`render_studies`' files, in order."""
+    return [(title, path) for path, text in studies.items() if path != STUDIES_FILE
+            for title, _, _ in heading_tree(text)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from .probes.report import TASK_TITLES
 from .published import TARGETS
+from .study_pages import study_page
 from .table_cells import best_other
 from .target_checks import (
     AHEAD,
@@ -35,10 +36,11 @@ from .target_checks import (
 __all__ = ["target_rows", "target_table_markdown", "speed_others"]
 
 _DIAGNOSTICS = {
-    "devmap-leakage-free": ("program_dims", "see STUDIES.md, 'How many program dimensions the "
-                            "DevMap head can use'"),
-    "coarsening-leakage-free": ("coarsening_resolution", "see STUDIES.md, 'How finely thread "
-                                "coarsening leakage-free separates representations'"),
+    "devmap-leakage-free": ("program_dims", "see [How many program dimensions the DevMap head "
+                            f"can use]({study_page('program_dims')})"),
+    "coarsening-leakage-free": ("coarsening_resolution", "see [How finely thread coarsening "
+                                "leakage-free separates representations]"
+                                f"({study_page('coarsening_resolution')})"),
 }
 """What limits a target, where the report holds the diagnostic (its summary key) that shows
 it; without it the row points at the controls."""

@@ -46,11 +46,11 @@ def _decisions(n: int) -> tuple[DecisionSet, np.ndarray]:
 
 
 def _render_with(key: str, section: dict[str, Any]) -> str:
-    from mirencoder.training.evaluation.report_markdown import render_results_md, render_studies_md
+    from mirencoder.training.evaluation.report_markdown import render_results_md, render_studies
 
     summary = json.loads(_SUMMARY.read_text())
     summary[key] = section
-    return render_results_md(summary, figures={}) + render_studies_md(summary)
+    return render_results_md(summary, figures={}) + "".join(render_studies(summary).values())
 
 
 @pytest.fixture()

@@ -18,6 +18,7 @@ from mirencoder.training.evaluation.decision_probe_table import (
     draw_decision_probe,
     probe_row,
 )
+from mirencoder.training.evaluation.report_files import read_studies
 
 COUNTS = {"programs": {"jotaibench": 540, "neurovectorizer-loops": 283},
           "groups": {"source": 823, "template": 575}}
@@ -164,7 +165,7 @@ def test_append_adds_arms_to_the_recorded_section_beside_its_twins(tmp_path, fol
     assert any(s.startswith("new (against twins): vectorised? accuracy (template folds) 80.0 "
                             "against 74.0 (+6.0 points; 1 of 1 runs above the best twin)")
                for s in statements)
-    assert "| new (1) |" in (report / "STUDIES.md").read_text()
+    assert "| new (1) |" in read_studies(report)
     capsys.readouterr()
     with pytest.raises(SystemExit):  # the label is taken
         decision_probe_study.main(["--arm", f"new={folders['a']}", "--report-dir", str(report),

@@ -13,6 +13,7 @@ from mirencoder.training.evaluation.devmap_data import load_devmap_669, load_dev
 from mirencoder.training.evaluation.devmap_eval import DevMapConfig, evaluate_devmap_rows
 from mirencoder.training.evaluation.feature_runs import featurize_programs
 from mirencoder.training.evaluation.features.opcode_histogram import OpcodeHistogramFeaturizer
+from mirencoder.training.evaluation.report_files import read_studies
 
 pytestmark = pytest.mark.shared_data
 
@@ -103,7 +104,7 @@ def test_coarsening_resolution_on_real_data(shared_data: Path, cache_dir: Path,
     (tmp_path / "results").mkdir()
     assert resolution_main(["--draws", "2", "--data-dir", str(shared_data), "--cache-dir",
                             str(cache_dir), "--report-dir", str(tmp_path)]) == 0
-    text, study = (tmp_path / "RESULTS.md").read_text(), (tmp_path / "STUDIES.md").read_text()
+    text, study = (tmp_path / "RESULTS.md").read_text(), read_studies(tmp_path)
     assert "## How finely thread coarsening leakage-free separates representations" in study
     assert "**what limits thread coarsening leakage-free** (17 kernels" in text
     assert (tmp_path / "results" / "coarsening_resolution.png").stat().st_size > 1000

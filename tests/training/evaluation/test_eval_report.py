@@ -251,25 +251,38 @@ def test_target_table_one_line_per_target():
         "amd": {"runtime-only": cell(90.0)}, "nvidia": {"runtime-only": cell(84.0)}}}}}) == []
 
 
-def test_studies_go_to_their_own_file_which_results_md_indexes(tmp_path: Path) -> None:
-    from mirencoder.training.evaluation.report_files import update_report
+def test_studies_go_to_their_own_pages_which_studies_md_and_results_md_index(tmp_path: Path):
+    from mirencoder.training.evaluation.report_files import read_studies, update_report
     from mirencoder.training.evaluation.report_markdown import github_anchor
 
     recorded = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
     write_report(_devmap_run(95.0), tmp_path, encoder=None, command="mirencoder eval devmap")
     paths = update_report(tmp_path, "program_dims", recorded["program_dims"])
-    results, studies = paths["results_md"].read_text(), paths["studies_md"].read_text()
+    results, index = paths["results_md"].read_text(), paths["studies_md"].read_text()
+    page = (paths["studies_dir"] / "program-dims.md").read_text()
     title = "How many program dimensions the DevMap head can use"
-    assert f"## {title}" in studies and f"## {title}" not in results
-    assert f"- [{title}](STUDIES.md#how-many-program-dimensions-the-devmap-head-can-use)" in results
-    assert "| devmap-669 amd | run-time inputs only |" in studies  # the table moved with it
-    assert "[RESULTS.md](RESULTS.md)" in studies
-    # and STUDIES.md opens with its own contents, linking the same anchors within the file
-    assert f"- [{title}](#how-many-program-dimensions-the-devmap-head-can-use)" in studies
-    assert studies.index("Contents:") < studies.index(f"## {title}")
+    assert f"## {title}" in page and f"## {title}" not in results + index
+    assert f"- [{title}](studies/program-dims.md)" in results  # RESULTS.md links the page
+    assert f"- [{title}](studies/program-dims.md)" in index  # and so does the index
+    assert "| devmap-669 amd | run-time inputs only |" in page  # the table moved with it
+    # the page's own links are relative to its folder
+    assert "[RESULTS.md](../RESULTS.md)" in page and "](../STUDIES.md)" in page
+    assert "](../results/program_dims.png)" in page and "](results/" not in page
+    # the Targets table's rows point at the page that shows what limits them
+    from mirencoder.training.evaluation.report_markdown import render_results_md
+    assert f"see [{title}](studies/program-dims.md)" in render_results_md(recorded)
+    assert read_studies(tmp_path) == index + "\n" + page
+    # a second section: its own page; a section the summary drops loses its page
+    update_report(tmp_path, "coarsening_resolution", recorded["coarsening_resolution"])
+    assert sorted(p.name for p in paths["studies_dir"].iterdir()) == [
+        "coarsening-resolution.md", "program-dims.md"]
+    update_report(tmp_path, "program_dims", {})
+    assert sorted(p.name for p in paths["studies_dir"].iterdir()) == ["coarsening-resolution.md"]
+    assert "program-dims" not in paths["studies_md"].read_text()
     # a summary without studies leaves no stale file and no index
-    paths = update_report(tmp_path, "program_dims", {})
-    assert not paths["studies_md"].exists() and "## Studies" not in paths["results_md"].read_text()
+    paths = update_report(tmp_path, "coarsening_resolution", {})
+    assert not paths["studies_md"].exists() and not list(paths["studies_dir"].glob("*.md"))
+    assert "## Studies" not in paths["results_md"].read_text() and read_studies(tmp_path) == ""
     # GitHub's anchors: punctuation dropped, repeats numbered
     seen: dict[str, int] = {}
     assert github_anchor("Does pre-training help? (DevMap, frozen)", seen) == (
@@ -278,11 +291,11 @@ def test_studies_go_to_their_own_file_which_results_md_indexes(tmp_path: Path) -
         "does-pre-training-help-devmap-frozen-1")
 
 
-def test_studies_contents_list_the_studies_of_a_long_section():
+def test_studies_index_lists_the_studies_of_a_long_section():
     from mirencoder.training.evaluation.report_markdown import (
         MIN_LISTED_SUBSECTIONS,
         heading_tree,
-        render_studies_md,
+        render_studies,
     )
 
     text = "\n".join(["## Which output", "### Run A", "x", "### Run B", "### Run A",
@@ -293,10 +306,12 @@ def test_studies_contents_list_the_studies_of_a_long_section():
                      [("Run A", "run-a"), ("Run B", "run-b"), ("Run A", "run-a-1")]),
                     ("Learning curves", "learning-curves", [("Run A", "run-a-2")])]
     recorded = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
-    studies = render_studies_md(recorded)
-    contents = studies[:studies.index("\n## ")]
-    for title, anchor, subsections in heading_tree(studies):
-        assert f"- [{title}](#{anchor})" in contents
-        listed = [f"  - [{sub}](#{sub_anchor})" in contents for sub, sub_anchor in subsections]
+    files = render_studies(recorded)
+    index = files.pop("STUDIES.md")
+    assert files and all(name.startswith("studies/") for name in files)
+    for name, page in files.items():
+        [(title, _, subsections)] = heading_tree(page)  # one section per page
+        assert f"- [{title}]({name})" in index
+        listed = [f"  - [{sub}]({name}#{anchor})" in index for sub, anchor in subsections]
         # a long section lists its studies, a short one does not
         assert all(listed) if len(subsections) >= MIN_LISTED_SUBSECTIONS else not any(listed)

@@ -18,7 +18,8 @@ from mirencoder.training.evaluation.finetune_table import (
     finetune_markdown,
     finetune_statements,
 )
-from mirencoder.training.evaluation.report_markdown import render_studies_md
+from mirencoder.training.evaluation.report_files import read_studies
+from mirencoder.training.evaluation.report_markdown import render_studies
 
 SETTINGS = {"epochs": 3, "encoder_lr": 1e-4, "head_lr": 1e-4, "probe_epochs": 500,
             "batch_size": 16, "hidden": 64, "modality": "fused"}
@@ -73,11 +74,12 @@ def test_study_publishes_a_section_a_figure_and_a_targets_line(tmp_path: Path) -
     summary = json.loads((report / "results" / "summary.json").read_text())
     assert summary["finetuning"]["figure"] == "results/finetuning.png"
     assert (report / "results" / "finetuning.png").stat().st_size > 0
-    text, study = (report / "RESULTS.md").read_text(), (report / "STUDIES.md").read_text()
+    text, study = (report / "RESULTS.md").read_text(), read_studies(report)
     assert "## Fine-tuning the encoder end to end (DevMap leakage-free)" in study
     assert "**fine-tuned end to end**" in text  # its line in the Targets list
-    assert "![fine-tuning against the twin](results/finetuning.png)" in study
-    assert render_studies_md(summary).count("## Fine-tuning the encoder end to end") == 1
+    assert "![fine-tuning against the twin](../results/finetuning.png)" in study
+    assert "".join(render_studies(summary).values()).count(
+        "## Fine-tuning the encoder end to end") == 1
 
 
 def test_bad_folders_get_clear_errors(tmp_path: Path, capsys) -> None:
@@ -183,7 +185,7 @@ def test_another_runs_study_is_its_own_named_section(tmp_path: Path) -> None:
     assert summary["finetuning"]["encoder"] == "enc"
     assert summary["finetuning-seed1"]["encoder"] == "enc2"
     assert summary["finetuning-seed1"]["figure"] == "results/finetuning-seed1.png"
-    text, study = (report / "RESULTS.md").read_text(), (report / "STUDIES.md").read_text()
+    text, study = (report / "RESULTS.md").read_text(), read_studies(report)
     assert study.index("(DevMap leakage-free)\n") < study.index("(DevMap leakage-free): seed1\n")
     assert "**fine-tuned end to end**" in text and "**fine-tuned end to end, seed1**" in text
     with pytest.raises(SystemExit):
@@ -224,9 +226,9 @@ def test_recorded_studies_merge_with_a_new_twin_into_one_section(tmp_path: Path,
     text = finetune_markdown(section)
     # 669: fine-tuned twins 80, 82, 86 -> pre-trained 83.5 is +0.8; 680: 80, 82, 82 -> +2.2
     assert "| MLP, fine-tuned end to end | **pre-trained minus twins' mean** | **+0.8** | **+2.2** |" in text
-    rendered = (report / "STUDIES.md").read_text()
+    rendered = read_studies(report)
     assert rendered.count("## Fine-tuning the encoder end to end") == 1
-    assert "](STUDIES.md#fine-tuning-the-encoder-end-to-end" in (report / "RESULTS.md").read_text()
+    assert "](studies/finetuning-s.md)" in (report / "RESULTS.md").read_text()
     # bad uses: no report, an unknown study, a study of another encoder
     for args, words in ((["--recorded", "finetuning-s"], "give --report-dir"),
                         (["--recorded", "finetuning-x", "--report-dir", str(report)],

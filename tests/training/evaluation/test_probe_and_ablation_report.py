@@ -11,7 +11,7 @@ import pytest
 from mirencoder.training.evaluation.ablation_table import ablations_markdown, collect_ablations
 from mirencoder.training.evaluation.ablations import main
 from mirencoder.training.evaluation.probes.targets import probe_target_statements
-from mirencoder.training.evaluation.report_files import update_report, write_report
+from mirencoder.training.evaluation.report_files import read_studies, update_report, write_report
 
 
 def _probes(encoder_map: float, encoder_acc: float) -> dict:
@@ -402,7 +402,7 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     study = summary["which_output"]["studies"]["Pre-trained runs"]
     assert set(study["groups"]) == {"pre-trained", "twins"}
-    report = (tmp_path / "STUDIES.md").read_text()
+    report = read_studies(tmp_path)
     assert "## Which output for which use" in report and "No output wins everywhere." in report
     assert "### " not in report.split("## Which output")[1].split("\n## ")[0]
     # another recipe is a second study beside the first; the same label replaces its study
@@ -412,7 +412,7 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
                             "--report-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
     assert list(summary["which_output"]["studies"]) == ["Pre-trained runs", "Recipe B"]
-    section = (tmp_path / "STUDIES.md").read_text().split("## Which output")[1]
+    section = read_studies(tmp_path).split("## Which output")[1]
     assert "### Pre-trained runs" in section and "### Recipe B" in section
     assert "No output wins everywhere." in section and "second" in section
     assert "| `fused` | recipe B (1) |" in section and "\nfirst\n" not in section
@@ -450,7 +450,7 @@ def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Pat
     assert curve["points"][0]["scores"]["devmap-669_amd"] == 80.0  # the seed-0 twin
     assert [t["map_fused"] for t in curve["twins"]] == [0.15, 0.25]
     assert curve_main([str(folder), "--report-dir", str(tmp_path)]) == 0
-    results = (tmp_path / "STUDIES.md").read_text()
+    results = read_studies(tmp_path)
     assert "## Learning curves" in results and "### `run-a`" in results
     assert "| 250 | 0.300 | 0.850 |" in results
     assert "| untrained twins (2 seeds, range) | 0.150–0.250 |" in results
