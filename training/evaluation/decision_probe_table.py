@@ -268,8 +268,8 @@ def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
     ys = [0.0]
     for above, below in zip(lines[:-1], lines[1:], strict=True):
         ys.append(ys[-1] + max(3.5, (above + below) / 2 + 0.8))
-    line_in, legend_in = 0.13, 0.4
-    height = line_in * (ys[-1] + (lines[0] + lines[-1]) / 2 + 2) + 1.6 + legend_in
+    line_in = 0.13
+    height = line_in * (ys[-1] + (lines[0] + lines[-1]) / 2 + 2) + 1.6
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 2.6, height),
                              sharey=True)
     for ax, name in zip(axes, panels, strict=True):
@@ -286,4 +286,4 @@ def draw_decision_probe(section: dict[str, Any], png: Path) -> Path:
     axes[0].set_yticks(ys, wrapped, fontsize=7)
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
-    return save_figure(fig, png, rect=legend_below(fig, handles, labels, legend_in))
+    return save_figure(fig, png, rect=legend_below(fig, handles, labels))

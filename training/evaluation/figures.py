@@ -30,15 +30,19 @@ def legend_strip_height(entries: int, columns: int, *, line_in: float = 0.17,
     return line_in * -(-entries // max(columns, 1)) + pad_in
 
 
-def legend_below(fig: Any, handles: list[Any], labels: list[str], strip_in: float, *,
-                 columns: int | None = None, fontsize: float = 7
+def legend_below(fig: Any, handles: list[Any], labels: list[str], *,
+                 columns: int | None = None, fontsize: float = 7, line_in: float = 0.17
                  ) -> tuple[float, float, float, float]:
-    """A frameless legend centred in a ``strip_in``-inch strip at the figure's foot
-    (``columns`` columns, all entries on one row when None); returns the ``rect`` that
-    ``save_figure`` lays the panels out in above it (the whole figure when there are no
-    ``handles``)."""
+    """A frameless legend centred in a strip at the figure's foot (``columns`` columns, all
+    entries on one row when None), the strip (:func:`legend_strip_height`) added to the
+    figure's height so the panels keep theirs; returns the ``rect`` that ``save_figure`` lays
+    the panels out in above it (the whole figure, unchanged, when there are no ``handles``).
+    Grow the figure for anything else (a title strip) before calling it."""
     if not handles:
         return (0, 0, 1, 1)
-    fig.legend(handles, labels, loc="lower center", ncol=columns or len(handles),
-               fontsize=fontsize, frameon=False)
+    columns = columns or len(handles)
+    strip_in = legend_strip_height(len(handles), columns, line_in=line_in)
+    fig.set_figheight(fig.get_figheight() + strip_in)
+    fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=fontsize,
+               frameon=False)
     return (0, strip_in / fig.get_figheight(), 1, 1)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import legend_below, legend_strip_height, save_figure
+from .figures import legend_below, save_figure
 from .package_features import ENCODER
 from .record_table import spread_cell
 from .stacked_sweep_table import row_label, sweep_gaps, sweep_markdown, twin_means
@@ -198,11 +198,9 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
     columns = min(4 if len(labels) < 4 else 2, len(settings))
     rows = -(-len(settings) // columns)
     # the legend below the panels: as many columns as the width holds (a row label runs to
-    # ~50 characters), its own height added to the figure so the panels keep theirs
+    # ~50 characters)
     legend_columns = max(1, min(5, int(5.2 * columns / 3.4), len(names)))
-    legend_height = legend_strip_height(len(names), legend_columns)
-    height = 3.6 * rows + legend_height
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, height), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False)
     for ax in axes.flat[len(settings):]:
         ax.set_visible(False)
     width = 0.8 / len(names)
@@ -239,5 +237,5 @@ def draw_level_shift(section: dict[str, Any], png: Path) -> Path:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
     handles, names_shown = axes.flat[0].get_legend_handles_labels()
-    return save_figure(fig, png, rect=legend_below(fig, handles, names_shown, legend_height,
+    return save_figure(fig, png, rect=legend_below(fig, handles, names_shown,
                                                    columns=legend_columns))

@@ -193,7 +193,7 @@ def draw_effects(rows: list[EffectRow], png: Path) -> Path:
     ax.set_xlabel("points against the untrained twins' mean")
     ax.set_title("Where pre-training helps: each run against the untrained twins", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
-    return save_figure(fig, png, rect=legend_below(fig, handles, labels, 0.5, columns=4))
+    return save_figure(fig, png, rect=legend_below(fig, handles, labels, columns=4))
 
 
 def _short(row: EffectRow) -> str:

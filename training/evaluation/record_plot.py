@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .figures import legend_below, legend_strip_height, save_figure
+from .figures import legend_below, save_figure
 from .record_table import COLUMNS, METHODS, run_twins
 
 __all__ = ["draw_runs_of_record", "score_panels", "save_score_panels"]
@@ -37,10 +37,9 @@ def save_score_panels(fig: Any, axes: Any, title: str, out_png: Path) -> Path:
     handles, labels = axes.flat[0].get_legend_handles_labels()
     columns = max(1, min(len(handles), PANELS_PER_ROW))
     title_in = 0.35
-    legend_in = legend_strip_height(len(handles), columns) if handles else 0.0
-    fig.set_figheight(fig.get_figheight() + title_in + legend_in)
+    fig.set_figheight(fig.get_figheight() + title_in)
+    bottom = legend_below(fig, handles, labels, columns=columns)[1]
     fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
-    bottom = legend_below(fig, handles, labels, legend_in, columns=columns)[1]
     return save_figure(fig, out_png, dpi=110,
                        rect=(0, bottom, 1, 1 - title_in / fig.get_figheight()))
 

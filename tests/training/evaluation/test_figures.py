@@ -15,7 +15,7 @@ def test_legend_strip_height_counts_rows_of_entries() -> None:
     assert legend_strip_height(3, 0) == pytest.approx(0.17 * 3 + 0.25)  # no columns: one each
 
 
-def test_legend_below_reserves_its_strip_and_saves(tmp_path: Path) -> None:
+def test_legend_below_adds_its_strip_to_the_figure_and_saves(tmp_path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,8 +25,17 @@ def test_legend_below_reserves_its_strip_and_saves(tmp_path: Path) -> None:
     ax.plot([0, 1], [0, 1], label="a")
     ax.plot([0, 1], [1, 0], label="b")
     handles, labels = ax.get_legend_handles_labels()
-    rect = legend_below(fig, handles, labels, 0.5, columns=2)
-    assert rect == pytest.approx((0, 0.1, 1, 1))
+    rect = legend_below(fig, handles, labels, columns=2)
+    strip = legend_strip_height(2, 2)  # one row of two entries
+    # the panels keep their 5 inches; the strip below them is added to the figure
+    assert fig.get_figheight() == pytest.approx(5 + strip)
+    assert rect == pytest.approx((0, strip / (5 + strip), 1, 1))
+    fig2, ax2 = plt.subplots(figsize=(4, 5))  # all entries on one row unless told otherwise
+    for name in "abc":
+        ax2.plot([0, 1], [0, 1], label=name)
+    legend_below(fig2, *ax2.get_legend_handles_labels(), line_in=0.3)
+    assert fig2.get_figheight() == pytest.approx(5 + legend_strip_height(3, 3, line_in=0.3))
+    plt.close(fig2)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
     png = save_figure(fig, tmp_path / "sub" / "f.png", rect=rect)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -38,7 +47,7 @@ def test_legend_below_without_handles_keeps_the_whole_figure() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, _ = plt.subplots()
-    assert legend_below(fig, [], [], 0.4) == (0, 0, 1, 1)
-    assert not fig.legends
+    fig, _ = plt.subplots(figsize=(4, 3))
+    assert legend_below(fig, [], []) == (0, 0, 1, 1)
+    assert not fig.legends and fig.get_figheight() == pytest.approx(3)
     plt.close(fig)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..figures import legend_below, legend_strip_height, save_figure
+from ..figures import legend_below, save_figure
 from .report import TASK_TITLES
 from .results import ProbeResults
 
@@ -60,6 +60,6 @@ def plot_probes(results: ProbeResults | dict[str, Any], path: str | Path) -> Pat
         ax.set_xlabel("accuracy (dashed: majority class)")
         ax.set_title(f"{letter}. -O3 vectoriser decisions, {grouping} folds")
         handles = handles or ax.get_legend_handles_labels()[0]
-    rect = legend_below(fig, handles, [h.get_label() for h in handles],
-                        legend_strip_height(1, 1, line_in=0.2), fontsize=9)
+    rect = legend_below(fig, handles, [h.get_label() for h in handles], fontsize=9,
+                        line_in=0.2)
     return save_figure(fig, Path(path), rect=rect)
