@@ -1,10 +1,12 @@
 """Renders ``RESULTS.md`` from the summary: tables per task, protocol and platform, beside the
 published numbers, with the targets stated plainly; the studies beyond the protocols (every
-diagnostic section) go to ``STUDIES.md`` beside it, which RESULTS.md indexes."""
+diagnostic section) go to one page each under ``studies/``, indexed by ``STUDIES.md`` and by
+RESULTS.md."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .ablation_table import ablations_markdown
@@ -458,7 +460,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
 def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """``(summary key, markdown)`` of every study section the summary holds, in the report's
     order."""
-    renderers: list[tuple[str, Any]] = [
+    renderers: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("which_output", outputs_markdown), ("learning_curve", curve_markdown),
         ("program_dims", program_dims_markdown),
         ("coarsening_resolution", resolution_markdown),
@@ -489,7 +491,7 @@ def github_anchor(title: str, seen: dict[str, int]) -> str:
 
 
 def heading_tree(studies: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """``(title, anchor, subsections)`` of each ``##`` section of the STUDIES.md text, in
+    """``(title, anchor, subsections)`` of each ``##`` section of a studies text (a page), in
     order; ``subsections`` the ``(title, anchor)`` of its ``###`` headings (anchors counted
     over every heading of the text, as GitHub does)."""
     seen: dict[str, int] = {}
@@ -519,8 +521,11 @@ def render_studies(summary: dict[str, Any]) -> dict[str, str]:
         for title, _anchor, subsections in heading_tree(markdown):
             contents.append(f"- [{title}]({page})")
             if len(subsections) >= MIN_LISTED_SUBSECTIONS:  # a long section: its studies too
-                contents += [f"  - [{sub}]({page}#{sub_anchor})" for sub, sub_anchor in subsections]
-        body = markdown.replace("](results/", "](../results/").replace("](RESULTS.md", "](../RESULTS.md")
+                contents += [f"  - [{sub}]({page}#{sub_anchor})"
+                             for sub, sub_anchor in subsections]
+        # a page sits one folder down: its figure and RESULTS.md links climb out of it
+        body = (markdown.replace("](results/", "](../results/")
+                .replace("](RESULTS.md", "](../RESULTS.md"))
         pages[page] = "\n".join([f"_One of the [studies beyond the protocols](../{STUDIES_FILE}), "
                                  f"{stamp}. The protocols, the targets and the runs of record "
                                  "are in [RESULTS.md](../RESULTS.md)._", "", body]) + "\n"
