@@ -88,7 +88,9 @@ def publish_section(out_dir: Path, key: str, value: dict[str, Any], *,
                     drop: Sequence[str] = ()) -> ReportPaths:
     """:func:`update_report`, then the report commands' last line: which files it wrote."""
     paths = update_report(out_dir, key, value, drop=drop)
-    studies = f", {paths['studies_md']}" if paths["studies_md"].exists() else ""
+    pages = len(list(paths["studies_dir"].glob("*.md")))
+    studies = (f", {paths['studies_md']} (+ {pages} pages under {paths['studies_dir']})"
+               if paths["studies_md"].exists() else "")
     print(f"wrote {paths['results_md']}{studies} and {paths['summary_json']}")
     return paths
 
