@@ -62,8 +62,8 @@ def log_results_to_mlflow(summary: dict[str, Any], run_id: str | None = None,
             named ``encoder*``) become tags ``eval.<task>.<protocol>.<platform>.<method>.<metric>``
             on that version, plus ``eval.run_id``.
         version: the registered version.
-        files: artifacts to log (default: ``summary["outputs"]``: RESULTS.md, summary.json,
-            the charts), under ``evaluation/``.
+        files: artifacts to log (default: ``summary["outputs"]``: RESULTS.md, STUDIES.md, the
+            study pages (a folder), summary.json and the charts), under ``evaluation/``.
         tracking_uri: MLflow tracking URI (default: ``MLFLOW_TRACKING_URI``, else the project's
             SQLite store, see :mod:`mirencoder.infra.tracking`); also the registry URI.
         experiment: experiment of a new run.
@@ -88,6 +88,8 @@ def log_results_to_mlflow(summary: dict[str, Any], run_id: str | None = None,
     for path in paths:
         if path.is_file():
             client.log_artifact(run_id, str(path), artifact_path="evaluation")
+        elif path.is_dir():  # the study pages
+            client.log_artifacts(run_id, str(path), artifact_path=f"evaluation/{path.name}")
     now = int(time.time() * 1000)
     flat = list(flatten_metrics(summary))
     metrics = [Metric(key=f"eval.{key}", value=value, timestamp=now, step=0)

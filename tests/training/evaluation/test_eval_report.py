@@ -145,12 +145,22 @@ def test_log_results_to_mlflow_sqlite(tmp_path: Path) -> None:
 
     summary, _ = write_report(_devmap_run(95.0), tmp_path / "out",
                               encoder={"uri": "models:/mirencoder@champion"}, command="x")
+    # a study section: its index and its page are logged too
+    from mirencoder.training.evaluation.report_files import update_report
+    from mirencoder.training.evaluation.summary import load_summary
+
+    recorded = json.loads((Path(__file__).parents[3] / "results" / "summary.json").read_text())
+    paths = update_report(tmp_path / "out", "program_dims", recorded["program_dims"])
+    summary = load_summary(paths["summary_json"])
     logged = log_results_to_mlflow(summary, run_id=run_id, model_name="mirencoder",
                                    version=version, tracking_uri=uri)
     assert logged == run_id
     artifacts = {a.path for a in client.list_artifacts(run_id, "evaluation")}
     assert artifacts == {"evaluation/RESULTS.md", "evaluation/summary.json",
-                         "evaluation/results.png", "evaluation/targets.png"}
+                         "evaluation/results.png", "evaluation/targets.png",
+                         "evaluation/STUDIES.md", "evaluation/studies"}
+    assert [a.path for a in client.list_artifacts(run_id, "evaluation/studies")] == [
+        "evaluation/studies/program-dims.md"]
     metrics = client.get_run(run_id).data.metrics
     assert metrics["eval.devmap-669.literature-rs104.amd.encoder.accuracy_mean"] == 95.0
     assert "eval.devmap-669.leakage-free.nvidia.opcode-histogram.speedup_mean" in metrics
