@@ -1,5 +1,6 @@
 """Writes the report files: ``RESULTS.md``, ``STUDIES.md`` and ``studies/*.md`` (the studies
-beyond the protocols, an index and one page per section, when the summary holds any), ``results/summary.json`` and the figures RESULTS.md shows
+beyond the protocols, an index and one page per section, when the summary holds any; a
+generated folder), ``results/summary.json`` and the figures RESULTS.md shows
 (``results/results.png``, ``targets.png``, ``pretraining_effects.png``, ``probes.png``)."""
 
 from __future__ import annotations
