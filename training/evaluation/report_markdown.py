@@ -59,7 +59,6 @@ from .toolchain_study_table import toolchain_study_markdown
 __all__ = ["render_results_md", "render_studies", "study_index", "method_sort_key",
            "target_statements", "control_statements"]
 
-
 _COARSENING_PLATFORMS = ("cypress", "tahiti", "fermi", "kepler")
 _PROTOCOL_TEXT = {
     "literature-rs104": "the literature's folds: `StratifiedKFold(n_splits=10, shuffle=True, "

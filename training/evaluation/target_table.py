@@ -36,14 +36,14 @@ from .target_checks import (
 __all__ = ["target_rows", "target_table_markdown", "speed_others"]
 
 _DIAGNOSTICS = {
-    "devmap-leakage-free": ("program_dims", "see [How many program dimensions the DevMap head "
-                            f"can use]({study_page('program_dims')})"),
-    "coarsening-leakage-free": ("coarsening_resolution", "see [How finely thread coarsening "
-                                "leakage-free separates representations]"
-                                f"({study_page('coarsening_resolution')})"),
+    "devmap-leakage-free": ("program_dims",
+                            "How many program dimensions the DevMap head can use"),
+    "coarsening-leakage-free": ("coarsening_resolution", "How finely thread coarsening "
+                                "leakage-free separates representations"),
 }
-"""What limits a target, where the report holds the diagnostic (its summary key) that shows
-it; without it the row points at the controls."""
+"""What limits a target, where the report holds the diagnostic (its summary key and its
+section's title) that shows it; the row links its page. Without it the row points at the
+controls."""
 _CONTROLS = "see 'What the controls show'"
 
 
@@ -147,8 +147,8 @@ def target_rows(summary: dict[str, Any]) -> list[tuple[Any, ...]]:
     """``(target, required, encoder, met, what limits it)`` per target of the
     report's encoder (``met`` a bool); ``[]`` without encoder rows."""
     results, probes = summary.get("results", {}), summary.get("probes", {})
-    limits = {target: text if summary.get(key) else _CONTROLS
-              for target, (key, text) in _DIAGNOSTICS.items()}
+    limits = {target: f"see [{title}]({study_page(key)})" if summary.get(key) else _CONTROLS
+              for target, (key, title) in _DIAGNOSTICS.items()}
     rows = []
     for target in judge(summary):
         if target.kind == INVARIANCE:
