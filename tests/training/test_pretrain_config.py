@@ -69,7 +69,8 @@ def test_every_problem_reported_at_once(tmp_path):
 
 def test_config_hash_ignores_where_the_run_happens():
     a = load_pretrain_config(None, {"trainer.output_dir": "/x", "data.num_workers": 3})
-    b = load_pretrain_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0})
+    b = load_pretrain_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0,
+                                    "trainer.threads": 1})
     c = load_pretrain_config(None, {"model.d_model": 64})
     assert config_hash(a) == config_hash(b) != config_hash(c)
     # Starting weights change what a run learns; without them the hash is the one runs had
@@ -87,6 +88,19 @@ def test_config_hash_ignores_where_the_run_happens():
             != config_hash(load_pretrain_config(None, anchored)))
     assert (config_hash(load_pretrain_config(None, {**anchored, "task.anchor_texts": "opcodes"}))
             != config_hash(load_pretrain_config(None, anchored)))
+
+
+def test_cpu_threads_follow_the_setting_else_the_usable_cores():
+    import os
+
+    from mirencoder.training.pretraining.fit import cpu_threads
+
+    assert cpu_threads(load_pretrain_config(None, {"trainer.threads": 1})) == 1
+    cores = len(os.sched_getaffinity(0))
+    assert cpu_threads(load_pretrain_config(None)) == cores
+    assert cpu_threads(load_pretrain_config(None, {"trainer.devices": 2})) == max(1, cores // 2)
+    with pytest.raises(ConfigError, match="threads must be >= 0"):
+        load_pretrain_config(None, {"trainer.threads": -1})
 
 
 def test_cli_dry_run_prints_resolved_config():

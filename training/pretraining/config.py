@@ -416,6 +416,10 @@ class TrainerConfig:
     output_dir: str = _f("", "run folder (default: runs/pretrain/<name>)")
     stop_at_step: int = _f(0, "stop after this step as if killed (tests of --resume; 0: off)")
     compile: bool = _f(False, "torch.compile the token encoder (GPU)")
+    threads: int = _f(0, "torch intra-op threads per process on the CPU (0: the usable cores, "
+                      "CPU affinity respected, shared between the devices). 1 makes a CPU run "
+                      "bitwise repeatable: with two threads the reductions' order varies and "
+                      "two runs of one config drift apart (ARCHITECTURE.md, reproducibility)")
     ray_cpus_per_worker: float = _f(1.0, "CPUs per Ray Train worker (fractions allowed)")
     basis_programs: int = _f(
         1000, "a finished run ships the principal basis of its encoder's outputs in its "
@@ -441,6 +445,7 @@ class TrainerConfig:
         _check(p, self.limit_val_batches >= 1, "limit_val_batches must be >= 1")
         _check(p, 0 <= self.stop_at_step <= self.max_steps, "stop_at_step must be in [0, max_steps]")
         _check(p, self.ray_cpus_per_worker > 0, "ray_cpus_per_worker must be > 0")
+        _check(p, self.threads >= 0, "threads must be >= 0 (0: the usable cores)")
         _raise(p, "trainer")
 
 
@@ -488,7 +493,7 @@ class PretrainConfig:
 _UNHASHED = {"data": {"dataset_dir", "num_workers"},
              "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
                          "strategy", "log_every", "checkpoint_every_n_steps", "keep_checkpoints",
-                         "compile", "ray_cpus_per_worker", "basis_programs"},
+                         "compile", "threads", "ray_cpus_per_worker", "basis_programs"},
              "tracking": None}
 
 

@@ -24,7 +24,7 @@ from .lit_module import PretrainingModule
 from .run_context import RunContext, save_run_package
 from .tasks.vectorisation import dataset_vector_lanes
 
-__all__ = ["PretrainResult", "run_training", "build_trainer", "resolve_hardware"]
+__all__ = ["PretrainResult", "run_training", "build_trainer", "cpu_threads", "resolve_hardware"]
 
 
 @dataclass(slots=True)
@@ -61,10 +61,7 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
                             "transfer_batch_to_device)`")
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
     if resolve_hardware(config)[0] == "cpu":
-        # CPU DDP: share the cores between the local processes instead of oversubscribing.
-        # The usable cores respect CPU affinity (taskset, cgroups), not just the machine's.
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        torch.set_num_threads(max(1, (cores or 1) // config.trainer.devices))
+        torch.set_num_threads(cpu_threads(config))
     L.seed_everything(config.data.seed, workers=False, verbose=False)
     lanes = (dataset_vector_lanes(run.dataset_dir) if config.task.vectorisation_weight > 0
              else None)
@@ -104,6 +101,16 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
     _finish_tracking(logger, run, history, config)
     result.write(run.output_dir / "result.json")
     return result
+
+
+def cpu_threads(config: PretrainConfig) -> int:
+    """torch intra-op threads of one CPU training process: ``trainer.threads`` when set, else
+    the usable cores (CPU affinity: taskset, cgroups) shared between the local processes, so
+    CPU DDP does not oversubscribe."""
+    if config.trainer.threads:
+        return config.trainer.threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // config.trainer.devices)
 
 
 def resolve_hardware(config: PretrainConfig) -> tuple[str, str, str]:
