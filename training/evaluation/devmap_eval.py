@@ -36,6 +36,7 @@ from .metrics import (
     devmap_oracle_metrics,
     devmap_static_metrics,
 )
+from .neighbour_head import neighbour_label_head
 from .paths import default_cache_dir, default_data_dir
 
 __all__ = ["DevMapConfig", "PROTOCOLS", "devmap_protocol_keys", "evaluate_devmap_rows",
@@ -79,6 +80,12 @@ class DevMapConfig:
     """Diagnostic, not the published protocols: the head sees each program representation
     (of more than one column) standardised and turned by a random rotation, one per seed
     (``heads.RotatedProgramHead``): the same information in another basis."""
+    program_neighbours: int = 0
+    """Diagnostic, not the published protocols: the head sees, in place of each program
+    representation, the label shares of its K nearest training programs (standardised
+    columns, Euclidean; a training row's own kernel left out) beside the run-time inputs
+    (``neighbour_head.NeighbourLabelHead``): what a representation's geometry, rather than its
+    coordinates, tells the head. 0: off."""
     train_kernels: float = 1.0
     """Diagnostic, not the published protocols (label efficiency): each fold trains on this
     share of its training kernels, drawn per fold seed (``folds.subsample_training_groups``);
@@ -105,9 +112,13 @@ class DevMapConfig:
             problems.append(f"program_dims must be >= 0 (0: off), got {self.program_dims}")
         if not 0 < self.train_kernels <= 1:
             problems.append(f"train_kernels must be in (0, 1], got {self.train_kernels}")
-        if self.program_rotation and self.program_dims:
-            problems.append("program_rotation and program_dims are separate diagnostics: set "
-                            "one of them")
+        if self.program_neighbours < 0:
+            problems.append(f"program_neighbours must be >= 0 (0: off), got "
+                            f"{self.program_neighbours}")
+        if sum(map(bool, (self.program_rotation, self.program_dims,
+                          self.program_neighbours))) > 1:
+            problems.append("program_rotation, program_dims and program_neighbours are separate "
+                            "diagnostics: set one of them")
         if problems:
             raise ConfigError(problems)
 
@@ -183,6 +194,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
             if head is not None:
                 factory = program_basis_head(factory, columns, seed, dims=config.program_dims,
                                              rotation=config.program_rotation)
+                factory = neighbour_label_head(factory, columns, config.program_neighbours)
             # The literature folds do not depend on the seed; a deterministic head then gives
             # the same predictions for every seed, so they are computed once.
             if reuse is None or not (protocol.startswith("literature")
@@ -248,7 +260,9 @@ def run_devmap(config: DevMapConfig, featurizers: Sequence[Featurizer], *,
             "protocols": devmap_protocol_keys(config), "platforms": list(config.platforms),
             "seeds": config.seeds, "heads": list(config.heads), "n_splits": config.n_splits,
             "tree_method": config.tree_method, "program_dims": config.program_dims,
-            "program_rotation": config.program_rotation, "train_kernels": config.train_kernels,
+            "program_rotation": config.program_rotation,
+            "program_neighbours": config.program_neighbours,
+            "train_kernels": config.train_kernels,
             "own_head_settings": {f.name: f.settings() for f in featurizers
                                   if f.name in own_heads and hasattr(f, "settings")},
             "timing_s": {"load": round(load_seconds, 2),
