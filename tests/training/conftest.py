@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 from pathlib import Path
 
 import pytest
+from torch.utils.data import DataLoader
+
+from mirencoder.training.core.data.stream import init_worker
 
 _FIXTURES = Path(__file__).resolve().with_name("fixtures.py")
 
@@ -23,6 +27,25 @@ synthetic = _load_fixtures()
 SMALL_MODEL = {"model.d_model": 64, "model.heads": 4, "model.ffn": 128, "model.layers": 2,
                "model.context_length": 64, "model.gnn_hidden": 64, "model.gnn_layers": 2,
                "model.fusion_dim": 64, "model.dropout": 0.0, "model.positions": "rotary"}
+
+
+@pytest.fixture(scope="session")
+def worker_loader():
+    """``worker_loader(stream, workers)``: the pre-training loader's settings (``batch_size=None``,
+    ``init_worker``), with workers started by a fork server instead of forked from the test
+    process, which by then holds Ray, MLflow and torch threads (one forked worker aborted there
+    once, with 'double free or corruption', under load); the stream pickles, so the workers
+    read the same stream."""
+
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the stream's modules once; each worker forks from it ready to unpickle.
+    context.set_forkserver_preload(["mirencoder.training.core.data.stream"])
+
+    def make(stream, workers: int) -> DataLoader:
+        return DataLoader(stream, batch_size=None, num_workers=workers, worker_init_fn=init_worker,
+                          multiprocessing_context=context if workers else None)
+
+    return make
 
 
 @pytest.fixture(scope="session")

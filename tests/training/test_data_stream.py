@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from mirencoder.infra.errors import ConfigError
 from mirencoder.infra.files import sha256_file
@@ -34,28 +33,27 @@ def _keys_of(dataset, index, split):
             yield row["key"]
 
 
-def _epoch_keys(dataset, index, *, shards, fmt, rank, world, workers):
+def _epoch_keys(dataset, index, *, shards, fmt, rank, world, workers, loader):
     ids = tokenizer_ids_from_dataset(dataset, index)
     stream = ProgramStream(shards, fmt, batch_size=5, context_length=32, tokenizer_ids=ids,
                            rank=rank, world_size=world, seed=7, shuffle_buffer=16,
                            training=True, repeat=False)
-    loader = DataLoader(stream, batch_size=None, num_workers=workers)
-    return [key for batch in loader for key in batch.keys]
+    return [key for batch in loader(stream, workers) for key in batch.keys]
 
 
 @pytest.mark.parametrize("fmt", ["wds", "parquet"])
-def test_two_ranks_two_workers_see_each_sample_once(synthetic_dataset, fmt):
+def test_two_ranks_two_workers_see_each_sample_once(synthetic_dataset, fmt, worker_loader):
     index, expected = _all_keys(synthetic_dataset)
     shards = split_shards(synthetic_dataset, index, "train", fmt)
     assert len(shards) == 4  # one shard per slot
     seen = Counter()
     for rank in range(2):
         seen.update(_epoch_keys(synthetic_dataset, index, shards=shards, fmt=fmt, rank=rank,
-                                world=2, workers=2))
+                                world=2, workers=2, loader=worker_loader))
     assert set(seen) == expected and set(seen.values()) == {1}
 
 
-def test_fewer_shards_than_slots_split_by_sample(synthetic_dataset):
+def test_fewer_shards_than_slots_split_by_sample(synthetic_dataset, worker_loader):
     index, _ = _all_keys(synthetic_dataset)
     shards = split_shards(synthetic_dataset, index, "train", "wds")[:1]
     from mirencoder.training.core.data.shard_reader import iter_raw_samples
@@ -64,7 +62,7 @@ def test_fewer_shards_than_slots_split_by_sample(synthetic_dataset):
     seen = Counter()
     for rank in range(2):
         seen.update(_epoch_keys(synthetic_dataset, index, shards=shards, fmt="wds", rank=rank,
-                                world=2, workers=2))
+                                world=2, workers=2, loader=worker_loader))
     assert set(seen) == expected and set(seen.values()) == {1}
     assert slot_assignment(1, 0, 7, 3, 4) == ([0], 4)
     assert sorted(sum((slot_assignment(6, 2, 7, s, 3)[0] for s in range(3)), [])) == list(range(6))
@@ -208,7 +206,8 @@ def _group_of(dataset):
 
 
 @pytest.mark.parametrize("fmt", ["wds", "parquet"])
-def test_groups_arrive_together_capped_and_each_sample_once(grouped_dataset, fmt):
+def test_groups_arrive_together_capped_and_each_sample_once(grouped_dataset, fmt,
+                                                            worker_loader):
     group_of = _group_of(grouped_dataset)
     index = json.loads((grouped_dataset / "index.json").read_text())
     ids = tokenizer_ids_from_dataset(grouped_dataset, index)
@@ -218,7 +217,7 @@ def test_groups_arrive_together_capped_and_each_sample_once(grouped_dataset, fmt
         stream = ProgramStream(shards, fmt, batch_size=8, context_length=32, tokenizer_ids=ids,
                                rank=rank, world_size=2, seed=7, shuffle_buffer=16,
                                training=True, repeat=False, variants_per_group=2)
-        for batch in DataLoader(stream, batch_size=None, num_workers=2):
+        for batch in worker_loader(stream, 2):
             assert batch.groups == [group_of[key] for key in batch.keys]  # carried through
             counts = Counter(batch.groups)
             assert max(counts.values()) <= 2  # the cap

@@ -8,7 +8,6 @@ import shutil
 from collections import Counter
 
 import pytest
-from torch.utils.data import DataLoader
 
 from mirencoder.infra.errors import ConfigError
 from mirencoder.infra.files import sha256_file
@@ -70,14 +69,13 @@ def test_interleave_follows_the_weights_and_drains_every_stream():
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_mixed_stream_reads_each_sample_of_both_once_and_mixes_from_the_start(
-        synthetic_dataset, second_dataset, workers):
+        synthetic_dataset, second_dataset, workers, worker_loader):
     index = json.loads((synthetic_dataset / "index.json").read_text())
     stream = ProgramStream(_shards(synthetic_dataset), "wds", batch_size=6, context_length=32,
                            tokenizer_ids=tokenizer_ids_from_dataset(synthetic_dataset, index),
                            seed=5, shuffle_buffer=8, training=True, repeat=False,
                            mixed_shards=[_shards(second_dataset)])
-    keys = [key for batch in DataLoader(stream, batch_size=None, num_workers=workers)
-            for key in batch.keys]
+    keys = [key for batch in worker_loader(stream, workers) for key in batch.keys]
     first = {k for k in keys if not k.startswith("b/")}
     assert len(keys) == 2 * len(first) == 2 * 192 and len(set(keys)) == len(keys)
     assert {f"b/{k}" for k in first} == set(keys) - first
