@@ -27,6 +27,7 @@ from .level_shift_table import (
     level_shift_markdown,
     level_shift_statements,
 )
+from .neighbour_study_table import neighbour_study_markdown, neighbour_study_statements
 from .output_table import outputs_markdown
 from .pretraining_effects import effects_markdown
 from .probes.report import probes_markdown
@@ -346,6 +347,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += pooled_statements(pooled_effects(summary.get("runs_of_record", {})))
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
+    statements += neighbour_study_statements(summary.get("neighbour_labels", {}))
     statements += resolution_statements(summary.get("coarsening_resolution", {}),
                                         _encoder_speedup(results))
     statements += [line for key in BASIS_SECTIONS.values()
@@ -462,6 +464,7 @@ def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
     renderers: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("which_output", outputs_markdown), ("learning_curve", curve_markdown),
         ("program_dims", program_dims_markdown),
+        ("neighbour_labels", neighbour_study_markdown),
         ("coarsening_resolution", resolution_markdown),
         *((key, basis_markdown) for key in BASIS_SECTIONS.values()),
         ("node_codes", codebook_markdown),
