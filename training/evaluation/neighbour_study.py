@@ -30,8 +30,9 @@ from .report_files import add_report_dir_argument, show_and_publish
 __all__ = ["KEY", "draw_neighbour_study", "main"]
 
 KEY = "neighbour_labels"
-_DRAWN = ("encoder", "twins", "encoder-graph", "twins-graph", "opcode-histogram", "ir2vec-fa",
-          "runtime-only")
+_DRAWN = {"encoder": "C0", "twins": "C0", "encoder-graph": "C1", "twins-graph": "C1",
+          "opcode-histogram": "C2", "ir2vec-fa": "C3", "runtime-only": "C4"}
+"""Drawn rows and their colours: an output and its twins share one, the twins hatched."""
 
 
 def draw_neighbour_study(section: dict[str, Any], png: Path) -> Path:
@@ -58,8 +59,10 @@ def draw_neighbour_study(section: dict[str, Any], png: Path) -> Path:
             means = [np.mean(v) if v else np.nan for v in values]
             low = [m - min(v) if v else 0 for m, v in zip(means, values, strict=True)]
             high = [max(v) - m if v else 0 for m, v in zip(means, values, strict=True)]
+            twins = row.startswith("twins")
             bar = ax.bar(x, means, width, yerr=[low, high], capsize=2, label=ROWS[row],
-                         hatch="//" if row.startswith("twins") else None)
+                         color="white" if twins else _DRAWN[row], edgecolor=_DRAWN[row],
+                         hatch="///" if twins else None)
             if setting == settings[0]:
                 handles.append(bar)
                 labels.append(ROWS[row])
