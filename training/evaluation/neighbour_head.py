@@ -30,6 +30,8 @@ from .heads import Head
 
 __all__ = ["NeighbourLabelHead", "neighbour_label_head", "neighbour_label_shares"]
 
+_QUERY_BLOCK = 64
+
 
 def neighbour_label_shares(queries: np.ndarray, programs: np.ndarray, shares: np.ndarray,
                            k: int, excluded: np.ndarray | None = None) -> np.ndarray:
@@ -45,7 +47,12 @@ def neighbour_label_shares(queries: np.ndarray, programs: np.ndarray, shares: np
     Returns:
         ``[Q, C]``.
     """
-    distances = ((queries[:, None, :] - programs[None, :, :]) ** 2).sum(axis=-1)
+    # Squared differences summed per pair, a block of queries at a time (the [Q, P, D]
+    # differences of a whole DevMap fold would take ~300 MB).
+    distances = np.concatenate([
+        ((block[:, None, :] - programs[None, :, :]) ** 2).sum(axis=-1)
+        for block in np.array_split(queries, max(1, -(-len(queries) // _QUERY_BLOCK)))
+    ]) if len(queries) else np.zeros((0, len(programs)))
     if excluded is not None:
         distances = np.where(excluded, np.inf, distances)
     usable = np.isfinite(distances).sum(axis=1)
