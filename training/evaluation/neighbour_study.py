@@ -13,7 +13,6 @@ Writes the table and a figure (``results/neighbour_labels.png``) into ``results/
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from .neighbour_study_table import (
     collect_neighbour_study,
     neighbour_study_markdown,
 )
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import folder_study_main
 
 __all__ = ["KEY", "draw_neighbour_study", "main"]
 
@@ -78,21 +77,9 @@ def draw_neighbour_study(section: dict[str, Any], png: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="folder holding the <who>-<head> runs")
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    add_report_dir_argument(parser)
-    args = parser.parse_args(argv)
-    if not args.root.is_dir():
-        parser.error(f"not a folder: {args.root}")
-    try:
-        section = collect_neighbour_study(args.root)
-    except ValueError as error:
-        parser.error(str(error))
-    section["note"] = args.note
-    show_and_publish(args.report_dir, KEY, section, neighbour_study_markdown,
-                     draw_neighbour_study)
-    return 0
+    return folder_study_main(argv, description=__doc__.splitlines()[0],
+                             folders="<who>-<head>", key=KEY, collect=collect_neighbour_study,
+                             markdown=neighbour_study_markdown, draw=draw_neighbour_study)
 
 
 if __name__ == "__main__":

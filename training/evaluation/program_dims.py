@@ -15,7 +15,6 @@ Writes the table and a figure (``results/program_dims.png``) into ``results/summ
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from .figures import save_figure
 from .program_dims_table import METHODS, collect_program_dims, label_k, program_dims_markdown
-from .report_files import add_report_dir_argument, show_and_publish
+from .report_files import folder_study_main
 
 __all__ = ["draw_program_dims", "main"]
 
@@ -64,21 +63,10 @@ def draw_program_dims(section: dict[str, Any], png: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="folder holding the k<K>[-twin<S>] runs")
-    parser.add_argument("--note", default="", help="what the table shows (under its title)")
-    add_report_dir_argument(parser)
-    args = parser.parse_args(argv)
-    if not args.root.is_dir():
-        parser.error(f"not a folder: {args.root}")
-    try:
-        section = collect_program_dims(args.root)
-    except ValueError as error:
-        parser.error(str(error))
-    section["note"] = args.note
-    show_and_publish(args.report_dir, "program_dims", section, program_dims_markdown,
-                     draw_program_dims)
-    return 0
+    return folder_study_main(argv, description=__doc__.splitlines()[0],
+                             folders="k<K>[-twin<S>]", key="program_dims",
+                             collect=collect_program_dims, markdown=program_dims_markdown,
+                             draw=draw_program_dims)
 
 
 if __name__ == "__main__":

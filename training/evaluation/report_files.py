@@ -21,7 +21,7 @@ from .study_pages import STUDIES_DIR, STUDIES_FILE
 from .summary import SCHEMA_VERSION, load_summary, merge_summary, save_summary
 from .target_chart import draw_targets_chart
 
-__all__ = ["ReportPaths", "report_paths", "write_report", "update_report", "recorded_section",
+__all__ = ["ReportPaths", "folder_study_main", "report_paths", "write_report", "update_report", "recorded_section",
            "publish_section", "show_and_publish", "add_report_dir_argument", "parse_group",
            "read_studies"]
 
@@ -129,6 +129,33 @@ def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
     print(markdown(section))
     if out_dir is not None:
         publish_section(out_dir, key, section, drop=drop)
+
+
+def folder_study_main(argv: list[str] | None, *, description: str, folders: str, key: str,
+                      collect: Callable[[Path], dict[str, Any]],
+                      markdown: Callable[[dict[str, Any]], str],
+                      draw: Callable[[dict[str, Any], Path], Path]) -> int:
+    """The command of a study read from one folder of evaluation runs: ``ROOT [--note TEXT]
+    [--report-dir DIR]``; ``collect(ROOT)`` builds the section (a ValueError is the user's
+    error), the note is set and :func:`show_and_publish` prints and publishes it under ``key``.
+
+    Args:
+        folders: what ROOT holds (its help text).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("root", type=Path, help=f"folder holding the {folders} runs")
+    parser.add_argument("--note", default="", help="what the table shows (under its title)")
+    add_report_dir_argument(parser)
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"not a folder: {args.root}")
+    try:
+        section = collect(args.root)
+    except ValueError as error:
+        parser.error(str(error))
+    section["note"] = args.note
+    show_and_publish(args.report_dir, key, section, markdown, draw)
+    return 0
 
 
 def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
