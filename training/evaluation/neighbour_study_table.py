@@ -10,13 +10,13 @@ devmap.program_neighbours=K``).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .program_dims_table import leakage_free_accuracies
 from .table_cells import MISSING, mean_std_cell
 
 __all__ = ["ROWS", "collect_neighbour_study", "head_label", "neighbour_study_markdown",
@@ -32,14 +32,6 @@ ROWS = {"encoder": "pre-trained encoder (fused)", "twins": "untrained twins (fus
 _GAPS = {"encoder": ("twins", "pre-trained minus twins' mean (fused)"),
          "encoder-graph": ("twins-graph", "pre-trained minus twins' mean (graph output)")}
 _FOLDER = re.compile(r"^(encoder|controls|twin(\d+))-(xgb|k\d+)$")
-
-
-def _accuracies(folder: Path) -> dict[str, dict[str, float]]:
-    """``"<task> <platform>" -> method -> leakage-free accuracy`` of one evaluation folder."""
-    summary = json.loads((folder / "results" / "summary.json").read_text())
-    return {f"{task} {platform}": {m: v["accuracy_mean"] for m, v in methods.items()}
-            for task, protocols in sorted(summary["results"].items())
-            for platform, methods in protocols.get("leakage-free", {}).items()}
 
 
 def _row(who: str, method: str) -> str | None:
@@ -70,7 +62,7 @@ def collect_neighbour_study(root: Path) -> dict[str, Any]:
             seeds.add(int(match.group(2)))
         head = match.group(3)
         heads.add(head)
-        for setting, methods in _accuracies(folder).items():
+        for setting, methods in leakage_free_accuracies(folder).items():
             settings.add(setting)
             for method, value in methods.items():
                 row = _row(who, method)

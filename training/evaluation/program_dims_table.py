@@ -13,7 +13,7 @@ import numpy as np
 
 from .table_cells import mean_std_cell
 
-__all__ = ["METHODS", "ROTATED", "collect_program_dims", "program_dims_markdown",
+__all__ = ["METHODS", "ROTATED", "collect_program_dims", "leakage_free_accuracies", "program_dims_markdown",
            "program_dims_statements", "label_k"]
 
 METHODS = {"encoder": "pre-trained encoder (fused)", "encoder-untrained": "untrained twins",
@@ -25,15 +25,19 @@ ROTATED = -1
 _FOLDER = re.compile(r"^(?:k(\d+)|(rotated))(?:-twin(\d+))?$")
 
 
-def _accuracies(folder: Path) -> dict[str, dict[str, float]]:
-    """``"<task> <platform>" -> method -> leakage-free accuracy`` of one evaluation folder."""
+def leakage_free_accuracies(folder: Path) -> dict[str, dict[str, float]]:
+    """``"<task> <platform>" -> method -> leakage-free accuracy`` of one DevMap evaluation
+    folder (its ``results/summary.json``)."""
     summary = json.loads((folder / "results" / "summary.json").read_text())
-    out: dict[str, dict[str, float]] = {}
-    for task, protocols in sorted(summary["results"].items()):
-        for platform, methods in protocols.get("leakage-free", {}).items():
-            out[f"{task} {platform}"] = {m: v["accuracy_mean"] for m, v in methods.items()
-                                        if m in METHODS}
-    return out
+    return {f"{task} {platform}": {m: v["accuracy_mean"] for m, v in methods.items()}
+            for task, protocols in sorted(summary["results"].items())
+            for platform, methods in protocols.get("leakage-free", {}).items()}
+
+
+def _accuracies(folder: Path) -> dict[str, dict[str, float]]:
+    """:func:`leakage_free_accuracies` of the methods this table shows."""
+    return {setting: {m: v for m, v in methods.items() if m in METHODS}
+            for setting, methods in leakage_free_accuracies(folder).items()}
 
 
 def collect_program_dims(root: Path) -> dict[str, Any]:
