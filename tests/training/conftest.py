@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
 from pathlib import Path
 
 import pytest
 from torch.utils.data import DataLoader
 
-from mirencoder.training.core.data.stream import init_worker
+from mirencoder.training.core.data.stream import init_worker, worker_context
 
 _FIXTURES = Path(__file__).resolve().with_name("fixtures.py")
 
@@ -32,18 +31,11 @@ SMALL_MODEL = {"model.d_model": 64, "model.heads": 4, "model.ffn": 128, "model.l
 @pytest.fixture(scope="session")
 def worker_loader():
     """``worker_loader(stream, workers)``: the pre-training loader's settings (``batch_size=None``,
-    ``init_worker``), with workers started by a fork server instead of forked from the test
-    process, which by then holds Ray, MLflow and torch threads (one forked worker aborted there
-    once, with 'double free or corruption', under load); the stream pickles, so the workers
-    read the same stream."""
-
-    context = multiprocessing.get_context("forkserver")
-    # The server imports the stream's modules once; each worker forks from it ready to unpickle.
-    context.set_forkserver_preload(["mirencoder.training.core.data.stream"])
+    ``init_worker``, workers from the fork server as ``data.worker_start``'s default)."""
 
     def make(stream, workers: int) -> DataLoader:
         return DataLoader(stream, batch_size=None, num_workers=workers, worker_init_fn=init_worker,
-                          multiprocessing_context=context if workers else None)
+                          multiprocessing_context=worker_context("forkserver") if workers else None)
 
     return make
 

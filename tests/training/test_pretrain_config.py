@@ -70,7 +70,7 @@ def test_every_problem_reported_at_once(tmp_path):
 def test_config_hash_ignores_where_the_run_happens():
     a = load_pretrain_config(None, {"trainer.output_dir": "/x", "data.num_workers": 3})
     b = load_pretrain_config(None, {"trainer.output_dir": "/y", "data.num_workers": 0,
-                                    "trainer.threads": 1})
+                                    "trainer.threads": 1, "data.worker_start": "fork"})
     c = load_pretrain_config(None, {"model.d_model": 64})
     assert config_hash(a) == config_hash(b) != config_hash(c)
     # Starting weights change what a run learns; without them the hash is the one runs had
@@ -101,6 +101,13 @@ def test_cpu_threads_follow_the_setting_else_the_usable_cores():
     assert cpu_threads(load_pretrain_config(None, {"trainer.devices": 2})) == max(1, cores // 2)
     with pytest.raises(ConfigError, match="threads must be >= 0"):
         load_pretrain_config(None, {"trainer.threads": -1})
+
+
+def test_workers_start_from_the_fork_server_unless_told_otherwise():
+    assert load_pretrain_config(None).data.worker_start == "forkserver"
+    assert load_pretrain_config(None, {"data.worker_start": "spawn"}).data.worker_start == "spawn"
+    with pytest.raises(ConfigError, match="worker_start must be one of forkserver, spawn, fork"):
+        load_pretrain_config(None, {"data.worker_start": "thread"})
 
 
 def test_cli_dry_run_prints_resolved_config():

@@ -341,6 +341,9 @@ class OptimConfig:
         _raise(p, "optim")
 
 
+_WORKER_STARTS = ("forkserver", "spawn", "fork")
+
+
 @dataclass(kw_only=True, slots=True)
 class DataConfig:
     """Where the shards are and how they are streamed."""
@@ -351,6 +354,11 @@ class DataConfig:
     val_split: str = _f("validation", "split for validation ('' or empty split: none)")
     batch_size: int = _f(32, "programs per batch per rank")
     num_workers: int = _f(1, "DataLoader worker processes per rank")
+    worker_start: str = _f(
+        "forkserver", "how DataLoader workers start: forkserver (fork from a small server that "
+        "imported the stream once; safe beside the trainer's threads) | spawn | fork (fork the "
+        "trainer itself: fastest, the old behaviour; a worker forked from a threaded process "
+        "can abort in the allocator)")
     shuffle_buffer: int = _f(256, "samples held for shuffling (0: stream order)")
     seed: int = _f(0, "seed of shard order, shuffling, windows, masks and initialisation")
     max_graph_nodes: int = _f(2048, "graphs keep their first N nodes (and the edges among them)")
@@ -384,6 +392,8 @@ class DataConfig:
         _check(p, self.max_windows >= 1, "max_windows must be >= 1")
         _check(p, self.batch_size >= 1, "batch_size must be >= 1")
         _check(p, self.num_workers >= 0, "num_workers must be >= 0")
+        _check(p, self.worker_start in _WORKER_STARTS,
+               f"worker_start must be one of {', '.join(_WORKER_STARTS)}")
         _check(p, self.shuffle_buffer >= 0, "shuffle_buffer must be >= 0")
         _check(p, self.seed >= 0, "seed must be >= 0")
         _check(p, self.max_graph_nodes >= 1, "max_graph_nodes must be >= 1")
@@ -490,7 +500,7 @@ class PretrainConfig:
 
 
 # Fields that say where or how a run executes, not what it learns; left out of the hash.
-_UNHASHED = {"data": {"dataset_dir", "num_workers"},
+_UNHASHED = {"data": {"dataset_dir", "num_workers", "worker_start"},
              "trainer": {"output_dir", "stop_at_step", "devices", "num_nodes", "accelerator",
                          "strategy", "log_every", "checkpoint_every_n_steps", "keep_checkpoints",
                          "compile", "threads", "ray_cpus_per_worker", "basis_programs"},

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ...infra.errors import ConfigError
-from ..core.data.stream import ProgramStream, init_worker
+from ..core.data.stream import ProgramStream, init_worker, worker_context
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import DataConfig
 
@@ -162,7 +162,9 @@ class ProgramDataModule(L.LightningDataModule):
         return DataLoader(stream, batch_size=None, num_workers=workers,
                           pin_memory=torch.cuda.is_available(), worker_init_fn=init_worker,
                           prefetch_factor=4 if workers else None,
-                          persistent_workers=False, multiprocessing_context=None)
+                          persistent_workers=False,
+                          multiprocessing_context=(worker_context(self.config.worker_start)
+                                                   if workers else None))
 
     def train_dataloader(self) -> DataLoader:
         c = self.config

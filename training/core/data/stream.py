@@ -32,6 +32,7 @@ consumed, without decoding them.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,7 +50,7 @@ from .shard_reader import decode_sample, iter_raw_samples, sample_group
 from .token_ids import TokenizerIds
 
 __all__ = ["ProgramStream", "slot_assignment", "worker_batches_consumed", "init_worker",
-           "Unit", "group_units", "pack_units", "interleave_units"]
+           "worker_context", "Unit", "group_units", "pack_units", "interleave_units"]
 
 # A unit: (group or None, samples). Units of one group hold at most ``variants_per_group``.
 Unit = tuple[str | None, list]
@@ -334,3 +335,18 @@ def init_worker(_: int) -> None:
     Seeding is not needed: every random choice in the stream has its own seeded generator.
     """
     torch.set_num_threads(1)
+
+
+def worker_context(start: str) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context DataLoader workers start from.
+
+    ``forkserver`` (the default): workers fork from a small server process that has imported
+    this module once, not from the trainer, which by then holds torch, Lightning, MLflow and
+    Ray threads; a worker forked from such a process can die in the C allocator ('double free
+    or corruption'), seen twice in the test suite. ``spawn`` starts each worker from scratch
+    (slowest); ``fork`` forks the caller (fastest start, the old behaviour).
+    """
+    context = multiprocessing.get_context(start)
+    if start == "forkserver":
+        context.set_forkserver_preload([__name__])
+    return context
