@@ -150,6 +150,24 @@ def test_resume_ends_where_an_uninterrupted_run_ends(small_overrides, tmp_path):
                           average_with=[tmp_path / "other-seed.ckpt"])
 
 
+def test_a_decoding_worker_from_the_fork_server_feeds_the_same_batches(small_overrides,
+                                                                       tmp_path):
+    """One DataLoader worker (``data.worker_start``'s default, the fork server) is one slot, as
+    decoding in the training process is: the two runs repeat each other bit for bit."""
+    from safetensors.torch import load_file
+
+    common = {**small_overrides, "trainer.max_steps": 4, "trainer.threads": 1}
+    runs = {workers: pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **common, "data.num_workers": workers, "trainer.output_dir": str(tmp_path / f"w{workers}")}))
+        for workers in (0, 1)}
+    assert all(run.finished and run.final_step == 4 for run in runs.values())
+    for key in ("train/loss", "train/mlm_loss", "train/gae_loss", "train/match_loss"):
+        assert runs[1].metrics[key] == runs[0].metrics[key]
+    in_process, from_worker = (load_file(Path(runs[w].package_dir, "encoder.safetensors"))
+                               for w in (0, 1))
+    assert all(bool((in_process[k] == from_worker[k]).all()) for k in in_process)
+
+
 @pytest.mark.slow
 def test_ray_train_runs_the_same_training(small_overrides, tmp_path):
     ray = pytest.importorskip("ray")
@@ -157,7 +175,8 @@ def test_ray_train_runs_the_same_training(small_overrides, tmp_path):
     try:
         config = load_pretrain_config(CONFIGS / "tiny.yaml", {
             **small_overrides, "trainer.max_steps": 3, "trainer.ray_cpus_per_worker": 0.5,
-            "trainer.checkpoint_every_n_steps": 3})
+            "trainer.checkpoint_every_n_steps": 3,
+            "data.num_workers": 1})  # a decoding worker from the fork server, inside an actor
         result = pretrain(config, ray_address="local")
     finally:
         ray.shutdown()
