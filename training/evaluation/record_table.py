@@ -148,9 +148,9 @@ def runs_markdown(runs: dict[str, Any]) -> str:
             twins = run_twins(run)
             label = f"untrained twins, {len(twins)} seeds: mean ± std (range)"
             if run.get("twin_seeds_from"):
-                check = run.get("twin_seeds_check", {})
+                gap = run.get("twin_seeds_check", {}).get("largest_difference", 0.0)
                 label += (f"; seeds 1+ scored with `{run['twin_seeds_from']}` (seed-0 twins "
-                          f"within {check.get('largest_difference', 0.0):.2g})")
+                          + (f"within {gap:.2g})" if gap else "equal on every score)"))
             lines.append("| " + " | ".join(["", "", "", "", label, *[
                 _counted_cell([t.get(key) for t in twins], digits)
                 for key, _, digits in COLUMNS]]) + " |")

@@ -493,7 +493,7 @@ def test_record_runs_borrows_twin_seeds_only_from_the_same_twins(tmp_path: Path,
     assert run_b["twin_seeds_from"] == "run-a"
     assert run_b["twin_seeds"] == runs["runs"][0]["twin_seeds"]
     assert run_b["twin_seeds"]["2"]["map_fused"] == pytest.approx(0.22)
-    assert "seeds 1+ scored with `run-a` (seed-0 twins within 0)" in (
+    assert "seeds 1+ scored with `run-a` (seed-0 twins equal on every score)" in (
         tmp_path / "RESULTS.md").read_text()
     other = scored("run-c", 0.16)  # its seed-0 twin differs: other twins, refused
     with pytest.raises(SystemExit):
