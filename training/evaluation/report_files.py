@@ -1,7 +1,8 @@
 """Writes the report files: ``RESULTS.md``, ``STUDIES.md`` and ``studies/*.md`` (the studies
 beyond the protocols, an index and one page per section, when the summary holds any; a
 generated folder), ``results/summary.json`` and the figures RESULTS.md shows
-(``results/results.png``, ``targets.png``, ``pretraining_effects.png``, ``probes.png``)."""
+(``results/results.png``, ``targets.png``, ``pretraining_effects.png``, ``probes.png``,
+``devmap_agreement.png``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ...infra.files import write_text_atomic
+from .devmap_agreement import KEY as AGREEMENT_KEY
+from .devmap_agreement import agreement_section
 from .pretraining_effects import draw_effects, effect_rows
 from .probes.plot import plot_probes
 from .report_chart import draw_results_chart
@@ -34,7 +37,7 @@ def report_paths(out_dir: Path) -> ReportPaths:
     ``summary_json`` = OUT/results/summary.json,
     ``chart_png`` = OUT/results/results.png, ``targets_png`` = OUT/results/targets.png,
     ``probes_png`` = OUT/results/probes.png, ``effects_png`` =
-    OUT/results/pretraining_effects.png."""
+    OUT/results/pretraining_effects.png, ``agreement_png`` = OUT/results/devmap_agreement.png."""
     out_dir = Path(out_dir)
     return {"results_md": out_dir / "RESULTS.md",
             "studies_md": out_dir / STUDIES_FILE,
@@ -43,7 +46,8 @@ def report_paths(out_dir: Path) -> ReportPaths:
             "chart_png": out_dir / "results" / "results.png",
             "targets_png": out_dir / "results" / "targets.png",
             "probes_png": out_dir / "results" / "probes.png",
-            "effects_png": out_dir / "results" / "pretraining_effects.png"}
+            "effects_png": out_dir / "results" / "pretraining_effects.png",
+            "agreement_png": out_dir / "results" / "devmap_agreement.png"}
 
 
 def write_report(task_runs: dict[str, dict[str, Any]], out_dir: Path, *,
@@ -167,6 +171,11 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
         drawn["probes"] = plot_probes(summary["probes"], paths["probes_png"])
     if rows := effect_rows(summary):  # the level-shift studies' runs against their twins
         drawn["effects"] = draw_effects(rows, paths["effects_png"])
+    # derived from the runs of record and the controls: redrawn whenever either changes
+    summary.pop(AGREEMENT_KEY, None)
+    if agreement := agreement_section(summary, paths["agreement_png"],
+                                      paths["results_md"].parent):
+        summary[AGREEMENT_KEY] = agreement
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}

@@ -14,6 +14,7 @@ from .basis_table import BASIS_SECTIONS, basis_markdown, basis_statements
 from .coarsening_resolution_table import resolution_markdown, resolution_statements
 from .codebook_table import codebook_markdown, codebook_statements
 from .decision_probe_table import decision_probe_markdown
+from .devmap_agreement_table import devmap_agreement_markdown, devmap_agreement_statements
 from .finetune_table import finetune_keys, finetune_markdown, finetune_sections, finetune_statements
 from .label_efficiency_table import (
     DECISIONS,
@@ -348,6 +349,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += curve_statements(summary.get("learning_curve", {}))
     statements += program_dims_statements(summary.get("program_dims", {}))
     statements += neighbour_study_statements(summary.get("neighbour_labels", {}))
+    statements += devmap_agreement_statements(summary.get("devmap_agreement", {}))
     statements += resolution_statements(summary.get("coarsening_resolution", {}),
                                         _encoder_speedup(results))
     statements += [line for key in BASIS_SECTIONS.values()
@@ -465,6 +467,7 @@ def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("which_output", outputs_markdown), ("learning_curve", curve_markdown),
         ("program_dims", program_dims_markdown),
         ("neighbour_labels", neighbour_study_markdown),
+        ("devmap_agreement", devmap_agreement_markdown),
         ("coarsening_resolution", resolution_markdown),
         *((key, basis_markdown) for key in BASIS_SECTIONS.values()),
         ("node_codes", codebook_markdown),
