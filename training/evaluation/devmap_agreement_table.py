@@ -21,7 +21,7 @@ import numpy as np
 from .record_table import run_twins
 
 __all__ = ["PLATFORMS", "CONTROLS", "TITLE", "representation_points", "pearson_interval",
-           "twin_leads", "devmap_agreement", "devmap_agreement_markdown",
+           "twin_leads", "run_leads", "devmap_agreement", "devmap_agreement_markdown",
            "devmap_agreement_statements"]
 
 TITLE = "Do DevMap's two row sets agree on which representation is better? (leakage-free)"
@@ -107,21 +107,39 @@ def twin_leads(summary: dict[str, Any], *, lead: float = LEAD,
         if len(scored) >= min_twins and key not in seen:
             seen.add(key)
             sets.append(np.array(scored))
+    gaps = [scores[i] - np.delete(scores, i, axis=0).mean(0)
+            for scores in sets for i in range(len(scores))]
+    return {"twins": len(gaps), "sets": len(sets), **_lead_counts(gaps, lead)}
+
+
+def _lead_counts(leads: list[np.ndarray], lead: float) -> dict[str, Any]:
     per_setting = dict.fromkeys(SETTINGS, 0)
     counts = {"any": 0, "both_rows": 0, "all": 0}
-    total = 0
-    for scores in sets:
-        for i in range(len(scores)):
-            others = np.delete(scores, i, axis=0).mean(0)
-            ahead = scores[i] - others >= lead
-            total += 1
-            for setting, hit in zip(SETTINGS, ahead, strict=True):
-                per_setting[setting] += int(hit)
-            counts["any"] += int(ahead.any())
-            counts["both_rows"] += int(any(ahead[j] and ahead[j + 2] for j in range(2)))
-            counts["all"] += int(ahead.all())
-    return {"twins": total, "sets": len(sets), "lead": lead, "per_setting": per_setting,
-            **counts}
+    for gap in leads:
+        ahead = gap >= lead
+        for setting, hit in zip(SETTINGS, ahead, strict=True):
+            per_setting[setting] += int(hit)
+        counts["any"] += int(ahead.any())
+        counts["both_rows"] += int(any(ahead[j] and ahead[j + 2] for j in range(2)))
+        counts["all"] += int(ahead.all())
+    return {"lead": lead, "per_setting": per_setting, **counts}
+
+
+def run_leads(summary: dict[str, Any], *, lead: float = LEAD) -> dict[str, Any]:
+    """The same counts for the pre-trained encoders: each run of record against the mean of its
+    own twins scored on DevMap (``runs``: how many runs had both; ``both_rows_runs``: the names
+    of those that lead on both row sets of a platform)."""
+    gaps, names = [], []
+    for run in summary.get("runs_of_record", {}).get("runs", []):
+        mine = _scores(run["methods"].get("pre-trained", {}))
+        twins = [s for s in (_scores(t) for t in run_twins(run)) if s is not None]
+        if mine is not None and twins:
+            gaps.append(np.array(mine) - np.mean(twins, axis=0))
+            names.append(run["name"])
+    counts = _lead_counts(gaps, lead)
+    both = [n for n, g in zip(names, gaps, strict=True)
+            if any(g[j] >= lead and g[j + 2] >= lead for j in range(2))]
+    return {"runs": len(gaps), **counts, "both_rows_runs": both}
 
 
 def devmap_agreement(summary: dict[str, Any], *, draws: int = 10_000) -> dict[str, Any]:
@@ -142,7 +160,7 @@ def devmap_agreement(summary: dict[str, Any], *, draws: int = 10_000) -> dict[st
             found = pearson_interval(np.array(x), np.array(y), draws=draws)
             correlations[group][platform] = list(found) if found is not None else None
     return {"title": TITLE, "points": points, "correlations": correlations,
-            "twin_leads": twin_leads(summary), "draws": draws}
+            "twin_leads": twin_leads(summary), "run_leads": run_leads(summary), "draws": draws}
 
 
 _GROUP_ROWS = {**GROUPS, "encoders": "every encoder (pre-trained and twins)",
@@ -186,6 +204,17 @@ def devmap_agreement_markdown(section: dict[str, Any]) -> str:
                   f"a setting: {per}; on at least one of the four settings "
                   f"{leads['any']} of {leads['twins']}; on both row sets of one platform "
                   f"{leads['both_rows']}; on all four {leads['all']}."]
+    runs = section.get("run_leads", {})
+    if runs.get("runs"):
+        per = ", ".join(f"{s.removeprefix('devmap-').replace('_', ' ')} {c}"
+                        for s, c in runs["per_setting"].items())
+        both = (f" ({', '.join(f'`{n}`' for n in runs['both_rows_runs'])})"
+                if runs["both_rows_runs"] else "")
+        lines += ["", f"The pre-trained encoders the same way: {runs['runs']} runs of record, "
+                  f"each against the mean of its own twins scored on DevMap. A lead of at least "
+                  f"{runs['lead']:g} points on a setting: {per}; on at least one of the four "
+                  f"settings {runs['any']} of {runs['runs']}; on both row sets of one platform "
+                  f"{runs['both_rows']}{both}; on all four {runs['all']}."]
     lines += ["", _reading(correlations)]
     if section.get("figure"):
         lines += ["", f"![669 rows against 680 rows](../{section['figure']})"]
@@ -226,5 +255,9 @@ def devmap_agreement_statements(section: dict[str, Any]) -> list[str]:
     chance = (f"; {leads['any']} of {leads['twins']} untrained twins lead their siblings by "
               f"{leads['lead']:g}+ points on at least one setting by chance, "
               f"{leads['both_rows']} on both row sets of a platform" if leads["twins"] else "")
+    runs = section.get("run_leads", {})
+    if runs.get("runs"):
+        chance += (f"; pre-trained runs over their twins: {runs['any']} of {runs['runs']} on at "
+                   f"least one setting, {runs['both_rows']} on both row sets of a platform")
     return [f"**DevMap's two row sets as a ruler** (669 against 680 rows, leakage-free; "
             f"{section.get('title', TITLE)}): " + "; ".join(parts) + chance + "."]

@@ -4,7 +4,6 @@ leads among twins, the page and its Targets line, derived whenever the report is
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from mirencoder.training.evaluation.devmap_agreement_table import (
     devmap_agreement_statements,
     pearson_interval,
     representation_points,
+    run_leads,
     twin_leads,
 )
 from mirencoder.training.evaluation.report_files import recorded_section, update_report
@@ -82,6 +82,18 @@ def test_twin_leads_count_each_twin_against_its_siblings():
     assert leads["any"] == 3 and leads["both_rows"] == 0 and leads["all"] == 0
 
 
+def test_run_leads_count_each_run_against_its_own_twins():
+    runs = run_leads(_summary())
+    # a and b against the six shared twins' mean (84.67, 82.0, 86.17, 82.0): a (86, 85, 86, 84)
+    # leads on 669 NVIDIA (+3.0) and 680 NVIDIA (+2.0) -> both rows of NVIDIA; b (84, 81, 87, 85)
+    # on 680 NVIDIA (+3.0); c against its own twin (84, 84, 86, 81): 680 NVIDIA +2.0; d has a
+    # setting missing.
+    assert runs["runs"] == 3
+    assert runs["per_setting"] == {SETTINGS[0]: 0, SETTINGS[1]: 1, SETTINGS[2]: 0,
+                                   SETTINGS[3]: 3}
+    assert runs["any"] == 3 and runs["both_rows"] == 1 and runs["both_rows_runs"] == ["a"]
+
+
 def test_section_page_and_line():
     section = devmap_agreement(_summary(), draws=500)
     enc = section["correlations"]["encoders"]["amd"]
@@ -96,6 +108,8 @@ def test_section_page_and_line():
     assert "on at least one of the four settings 3 of 6" in page
     line, = devmap_agreement_statements(section)
     assert "over 10 encoders" in line and "3 of 6 untrained twins" in line
+    assert "pre-trained runs over their twins: 3 of 3 on at least one setting, 1 on both" in line
+    assert "on both row sets of one platform 1 (`a`)" in page
     assert devmap_agreement({"runs_of_record": {"runs": []}}) == {}
     assert devmap_agreement_statements({}) == []
 
