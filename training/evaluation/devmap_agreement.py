@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .devmap_agreement_table import GROUPS, PLATFORMS, devmap_agreement
+from .devmap_agreement_table import GROUPS, PLATFORMS, devmap_agreement, platform_title
 from .figures import legend_below, save_figure
 
 __all__ = ["KEY", "agreement_section", "draw_devmap_agreement"]
@@ -54,8 +54,8 @@ def draw_devmap_agreement(section: dict[str, Any], png: Path) -> Path:
                     ax.annotate(m["name"], (m["scores"][x_key], m["scores"][y_key]),
                                 fontsize=6, xytext=(3, 2), textcoords="offset points")
         r = section["correlations"]["encoders"][platform]
-        ax.set_title(f"{platform.upper() if platform == 'amd' else 'NVIDIA'}: encoders r = "
-                     f"{r[0]:+.2f}" if r else platform, fontsize=9)
+        ax.set_title(f"{platform_title(platform)}: encoders r = {r[0]:+.2f}" if r
+                     else platform_title(platform), fontsize=9)
         ax.set_xlabel("accuracy % on the 669 rows (leakage-free)")
         ax.set_ylabel("accuracy % on the 680 rows (leakage-free)")
         low = min(min(ax.get_xlim()), min(ax.get_ylim()))

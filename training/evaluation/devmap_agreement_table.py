@@ -1,5 +1,5 @@
 """Do DevMap's two row sets agree on which representation is better? (pure functions; the
-command and the figure are ``devmap_agreement.py``).
+section with its figure, derived at every report render, is ``devmap_agreement.py``).
 
 DevMap ships the same OpenCL kernels measured twice: 669 rows and 680 rows, each on an AMD and
 an NVIDIA GPU. A representation that really carries more device-relevant information should
@@ -20,7 +20,7 @@ import numpy as np
 
 from .record_table import run_twins
 
-__all__ = ["PLATFORMS", "CONTROLS", "TITLE", "representation_points", "pearson_interval",
+__all__ = ["PLATFORMS", "CONTROLS", "TITLE", "platform_title", "representation_points", "pearson_interval",
            "twin_leads", "run_leads", "devmap_agreement", "devmap_agreement_markdown",
            "devmap_agreement_statements"]
 
@@ -35,6 +35,11 @@ LEAD = 2.0
 """The issue's DevMap pre-training target: the encoder at least 2 points above its twin."""
 GROUPS = {"pre-trained": "pre-trained encoders (runs of record)",
           "twins": "untrained twins (distinct)", "controls": "baselines and controls"}
+
+
+def platform_title(platform: str) -> str:
+    """``AMD`` / ``NVIDIA``: a platform as the page and the figure name it."""
+    return {"amd": "AMD", "nvidia": "NVIDIA"}.get(platform, platform)
 
 
 def _scores(source: dict[str, Any]) -> tuple[float, ...] | None:
@@ -112,6 +117,12 @@ def twin_leads(summary: dict[str, Any], *, lead: float = LEAD,
     return {"twins": len(gaps), "sets": len(sets), **_lead_counts(gaps, lead)}
 
 
+def _both_rows(ahead: np.ndarray) -> bool:
+    """Ahead on the 669 and the 680 rows of one platform (``ahead`` in ``SETTINGS`` order)."""
+    half = len(PLATFORMS)
+    return any(ahead[j] and ahead[j + half] for j in range(half))
+
+
 def _lead_counts(leads: list[np.ndarray], lead: float) -> dict[str, Any]:
     per_setting = dict.fromkeys(SETTINGS, 0)
     counts = {"any": 0, "both_rows": 0, "all": 0}
@@ -120,7 +131,7 @@ def _lead_counts(leads: list[np.ndarray], lead: float) -> dict[str, Any]:
         for setting, hit in zip(SETTINGS, ahead, strict=True):
             per_setting[setting] += int(hit)
         counts["any"] += int(ahead.any())
-        counts["both_rows"] += int(any(ahead[j] and ahead[j + 2] for j in range(2)))
+        counts["both_rows"] += int(_both_rows(ahead))
         counts["all"] += int(ahead.all())
     return {"lead": lead, "per_setting": per_setting, **counts}
 
@@ -137,8 +148,7 @@ def run_leads(summary: dict[str, Any], *, lead: float = LEAD) -> dict[str, Any]:
             gaps.append(np.array(mine) - np.mean(twins, axis=0))
             names.append(run["name"])
     counts = _lead_counts(gaps, lead)
-    both = [n for n, g in zip(names, gaps, strict=True)
-            if any(g[j] >= lead and g[j + 2] >= lead for j in range(2))]
+    both = [n for n, g in zip(names, gaps, strict=True) if _both_rows(g >= lead)]
     return {"runs": len(gaps), **counts, "both_rows_runs": both}
 
 
@@ -165,6 +175,11 @@ def devmap_agreement(summary: dict[str, Any], *, draws: int = 10_000) -> dict[st
 
 _GROUP_ROWS = {**GROUPS, "encoders": "every encoder (pre-trained and twins)",
                "all": "every representation above"}
+
+
+def _per_setting(counts: dict[str, int]) -> str:
+    return ", ".join(f"{s.removeprefix('devmap-').replace('_', ' ')} {c}"
+                     for s, c in counts.items())
 
 
 def _r_cell(found: list[float] | None) -> str:
@@ -196,8 +211,7 @@ def devmap_agreement_markdown(section: dict[str, Any]) -> str:
         lines.append(f"| {label} | {n} | " + " | ".join(cells) + " |")
     leads = section["twin_leads"]
     if leads["twins"]:
-        per = ", ".join(f"{s.removeprefix('devmap-').replace('_', ' ')} {c}"
-                        for s, c in leads["per_setting"].items())
+        per = _per_setting(leads["per_setting"])
         lines += ["", f"Chance leads: {leads['twins']} untrained twins in {leads['sets']} sets "
                   f"of one architecture each, every twin against the mean of its siblings. "
                   f"A lead of at least {leads['lead']:g} points (the pre-training target) on "
@@ -206,8 +220,7 @@ def devmap_agreement_markdown(section: dict[str, Any]) -> str:
                   f"{leads['both_rows']}; on all four {leads['all']}."]
     runs = section.get("run_leads", {})
     if runs.get("runs"):
-        per = ", ".join(f"{s.removeprefix('devmap-').replace('_', ' ')} {c}"
-                        for s, c in runs["per_setting"].items())
+        per = _per_setting(runs["per_setting"])
         both = (f" ({', '.join(f'`{n}`' for n in runs['both_rows_runs'])})"
                 if runs["both_rows_runs"] else "")
         lines += ["", f"The pre-trained encoders the same way: {runs['runs']} runs of record, "
@@ -248,7 +261,7 @@ def devmap_agreement_statements(section: dict[str, Any]) -> list[str]:
     encoders = section["correlations"].get("encoders", {})
     controls = section["correlations"].get("controls", {})
     leads = section["twin_leads"]
-    parts = [f"{p.upper() if p == 'amd' else 'NVIDIA'} r {_r_cell(encoders.get(p))} over "
+    parts = [f"{platform_title(p)} r {_r_cell(encoders.get(p))} over "
              f"{len(section['points']['pre-trained']) + len(section['points']['twins'])} "
              f"encoders, {_r_cell(controls.get(p))} over the "
              f"{len(section['points']['controls'])} controls" for p in PLATFORMS]
