@@ -176,6 +176,8 @@ def _render(summary: dict[str, Any], paths: ReportPaths) -> ReportPaths:
     if agreement := agreement_section(summary, paths["agreement_png"],
                                       paths["results_md"].parent):
         summary[AGREEMENT_KEY] = agreement
+    else:  # no figure stays behind a section the summary no longer holds
+        paths["agreement_png"].unlink(missing_ok=True)
     save_summary(summary, paths["summary_json"])
     here = paths["results_md"].parent
     figures = {key: os.path.relpath(png, here) for key, png in drawn.items() if png}

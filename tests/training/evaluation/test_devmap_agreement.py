@@ -130,3 +130,4 @@ def test_the_report_derives_the_section_and_its_figure(tmp_path):
     update_report(tmp_path, "runs_of_record", {"runs": []})
     assert recorded_section(tmp_path, "devmap_agreement") == {}
     assert not (tmp_path / "studies" / "devmap-agreement.md").exists()
+    assert not (tmp_path / "results" / "devmap_agreement.png").exists()
