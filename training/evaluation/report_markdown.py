@@ -15,6 +15,7 @@ from .coarsening_resolution_table import resolution_markdown, resolution_stateme
 from .codebook_table import codebook_markdown, codebook_statements
 from .decision_probe_table import decision_probe_markdown
 from .devmap_agreement_table import devmap_agreement_markdown, devmap_agreement_statements
+from .devmap_resolution_table import devmap_resolution_markdown, devmap_resolution_statements
 from .finetune_table import finetune_keys, finetune_markdown, finetune_sections, finetune_statements
 from .label_efficiency_table import (
     DECISIONS,
@@ -350,6 +351,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += program_dims_statements(summary.get("program_dims", {}))
     statements += neighbour_study_statements(summary.get("neighbour_labels", {}))
     statements += devmap_agreement_statements(summary.get("devmap_agreement", {}))
+    statements += devmap_resolution_statements(summary.get("devmap_resolution", {}))
     statements += resolution_statements(summary.get("coarsening_resolution", {}),
                                         _encoder_speedup(results))
     statements += [line for key in BASIS_SECTIONS.values()
@@ -468,6 +470,7 @@ def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("program_dims", program_dims_markdown),
         ("neighbour_labels", neighbour_study_markdown),
         ("devmap_agreement", devmap_agreement_markdown),
+        ("devmap_resolution", devmap_resolution_markdown),
         ("coarsening_resolution", resolution_markdown),
         *((key, basis_markdown) for key in BASIS_SECTIONS.values()),
         ("node_codes", codebook_markdown),

@@ -1,0 +1,139 @@
+"""The DevMap resolution study (``devmap_resolution.py`` and its table): the split of the
+twins' accuracies, the paired leads, the row sets' agreement, the section and its command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mirencoder.training.evaluation.devmap_resolution import family_name, main, merge_family
+from mirencoder.training.evaluation.devmap_resolution_table import (
+    cross_row_sets,
+    devmap_resolution_markdown,
+    devmap_resolution_statements,
+    draw_devmap_resolution,
+    family_stats,
+    paired_lead,
+    two_way,
+)
+
+SETTINGS = ["devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia"]
+
+
+def test_the_split_finds_the_members_spread_and_the_noise_it_was_built_with():
+    rng = np.random.default_rng(0)
+    members, seeds = 40, 200
+    effects = rng.normal(0, 2.0, members)
+    table = 85 + effects[:, None] + rng.normal(0, 5.0, seeds)[None, :] \
+        + rng.normal(0, 1.0, (members, seeds))
+    split = two_way(table)
+    assert split["noise"] == pytest.approx(1.0, abs=0.05)  # the shared seed effect is removed
+    assert split["between"] == pytest.approx(effects.std(ddof=1), abs=0.05)
+    # members that differ only by the seed they share: no spread and no noise
+    same = np.tile(85 + rng.normal(0, 3, seeds), (5, 1))
+    assert two_way(same) == {"noise": 0.0, "between": 0.0, "means_sd": 0.0}
+    # noise alone never reads as a spread larger than what noise makes
+    assert two_way(85 + rng.normal(0, 1, (8, 4)))["between"] < 0.6
+
+
+def test_a_lead_is_taken_seed_by_seed_and_at_the_protocols_seeds_first():
+    twins = [[80.0, 90.0, 70.0, 85.0], [82.0, 92.0, 72.0, 87.0]]
+    run = [83.0, 93.0, 73.0, 94.0]  # +2 over the twins' mean at seeds 0-2, +8 at seed 3
+    three = paired_lead(run, twins, 3)
+    assert (three["lead"], three["low"], three["high"], three["seeds"]) == (2.0, 2.0, 2.0, 3)
+    every = paired_lead(run, twins)
+    assert every["lead"] == pytest.approx(3.5)
+    assert every["low"] < 3.5 < every["high"] and every["seeds"] == 4
+    assert paired_lead(run, twins, 1) == {"lead": 2.0, "low": 2.0, "high": 2.0, "seeds": 1}
+
+
+def _family(lead: float, rng: np.random.Generator, seeds: int = 6) -> dict:
+    shared = rng.normal(0, 2, (len(SETTINGS), seeds))
+    scores = {}
+    for i, setting in enumerate(SETTINGS):
+        twins = {f"twin{t}": list(84 + t * 0.5 + shared[i] + rng.normal(0, 0.3, seeds))
+                 for t in range(4)}
+        base = np.mean(list(twins.values()), axis=0)
+        scores[setting] = {**twins, "encoder": list(base + lead)}
+    return {"runs": ["encoder"], "twins": [f"twin{t}" for t in range(4)],
+            "packages": {"encoder": "runs/pretrain/a/encoder"}, "scores": scores}
+
+
+def _section() -> dict:
+    rng = np.random.default_rng(1)
+    controls = {s: {"opcode-histogram": list(88 + rng.normal(0, 1, 6))} for s in SETTINGS}
+    first = merge_family({}, "recipe-a", _family(3.0, rng), controls, 6)
+    return merge_family(first, "recipe-b", _family(0.0, rng), controls, 6)
+
+
+def test_family_numbers_name_the_run_above_its_twins():
+    section = _section()
+    a = family_stats(section["families"]["recipe-a"], "devmap-680 nvidia")
+    assert a["twins"] == 4 and a["seeds"] == 6
+    assert a["runs"]["encoder"]["lead"] == pytest.approx(3.0)
+    assert a["runs"]["encoder"]["protocol"] == pytest.approx(3.0)
+    assert a["runs"]["encoder"]["above_twins"] == 4
+    assert a["between"] == pytest.approx(np.std([0, 0.5, 1, 1.5], ddof=1), abs=0.3)
+    assert a["protocol_se"] == pytest.approx(a["noise"] / 3 ** 0.5)
+    b = family_stats(section["families"]["recipe-b"], "devmap-669 amd")
+    assert b["runs"]["encoder"]["lead"] == pytest.approx(0.0, abs=1e-9)
+    assert b["runs"]["encoder"]["above_twins"] == 2  # the twins' mean sits mid-range
+
+
+def test_row_sets_agree_when_the_members_effects_repeat():
+    section = _section()
+    found = cross_row_sets(section, draws=300)
+    assert set(found) == {"amd", "nvidia"}
+    assert found["nvidia"]["n"] == 10  # two families, each a run and four twins
+    assert found["nvidia"]["r"] > 0.9  # every member's effect is the same on both row sets
+    assert cross_row_sets({"settings": ["devmap-669 amd"], "families": {}}) == {}
+
+
+def test_merging_replaces_a_family_and_drops_those_at_other_seeds():
+    section = _section()
+    assert list(section["families"]) == ["recipe-a", "recipe-b"]
+    assert section["settings"] == SETTINGS
+    again = merge_family(section, "recipe-a", section["families"]["recipe-b"], {}, 6)
+    assert list(again["families"]) == ["recipe-b", "recipe-a"] and again["controls"] == {}
+    other = merge_family(section, "recipe-c", section["families"]["recipe-b"], {}, 10)
+    assert list(other["families"]) == ["recipe-c"] and other["seeds"] == 10
+
+
+def test_page_statement_figure_and_report(tmp_path: Path, render_with):
+    section = _section()
+    page = devmap_resolution_markdown(section)
+    assert "## How finely DevMap leakage-free separates encoders" in page
+    assert "| recipe-a | 680 NVIDIA | +3.0 | +3.0 (+3.0 to +3.0) | 4 of 4 |" in page
+    assert "| opcode-histogram | 88." in page
+    assert "Leads whose interval lies above +2: recipe-a on 669 AMD" in page
+    [line] = devmap_resolution_statements(section)
+    assert "of 8 run-settings, 4 lead their twins with a 95 % interval above 0 and 4 above +2" \
+        in line
+    assert devmap_resolution_statements({}) == []
+    png = draw_devmap_resolution(section, tmp_path / "r.png")
+    assert png.is_file() and png.stat().st_size > 1000
+    text = render_with("devmap_resolution", section)
+    assert "**what limits DevMap leakage-free pre-training**" in text
+
+
+def test_the_family_is_named_by_its_pre_training_config(tmp_path: Path):
+    package = tmp_path / "run" / "encoder"
+    package.mkdir(parents=True)
+    assert family_name(package) == "run"
+    (package / "lineage.json").write_text(json.dumps({"config_name": "champion"}))
+    assert family_name(package) == "champion"
+
+
+def test_the_command_refuses_too_few_seeds_and_a_folder_that_is_no_package(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--twins", str(tmp_path)])
+    assert "not an encoder package folder" in capsys.readouterr().err
+    package = tmp_path / "p"
+    package.mkdir()
+    (package / "encoder_config.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        main([str(package), "--twins", str(package), "--seeds", "3"])
+    assert "--seeds must be at least 4" in capsys.readouterr().err

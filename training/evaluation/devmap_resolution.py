@@ -1,0 +1,110 @@
+"""How finely does DevMap's leakage-free protocol tell two encoders apart?
+
+The pre-training target asks for the encoder's leakage-free accuracy at least 2 points above
+its untrained twin's, and the report scores every representation at 3 fold/head seeds. This
+scores pre-trained encoders, their untrained twins and the controls at many fold/head seeds
+(the protocol's folds and XGBoost head; seeds 0, 1, 2 are the protocol's own) and splits what
+separates two encoders into the protocol's seed noise and real differences between encoders::
+
+    python -m mirencoder.training.evaluation.devmap_resolution runs/pretrain/NAME/encoder \\
+        --twins runs/twins/twin0 ... runs/twins/twin7 --also seed3=DIR --jobs 2 --report-dir .
+
+Each command adds (or replaces) one family -- pre-trained runs of one architecture and
+vocabulary with their twins -- to ``results/summary.json`` (key ``devmap_resolution``); the
+controls are scored with every family and kept from the last. Writes the STUDIES.md section,
+its Targets line and a figure (``results/devmap_resolution.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from .devmap_resolution_table import devmap_resolution_markdown, draw_devmap_resolution
+from .devmap_sweep import (
+    add_rows_arguments,
+    add_sweep_arguments,
+    check_sweep_arguments,
+    rows_from_args,
+    run_devmap_sweep,
+)
+from .label_efficiency import score_fraction
+from .report_files import show_and_publish
+
+__all__ = ["KEY", "family_name", "merge_family", "main"]
+
+KEY = "devmap_resolution"
+FULL = "all"
+"""The sweep's one value: every training kernel of each fold (the protocol)."""
+
+
+def family_name(package: Path) -> str:
+    """The pre-training config's name in a package's lineage (the folder's name without it)."""
+    lineage = package / "lineage.json"
+    if lineage.is_file():
+        name = json.loads(lineage.read_text()).get("config_name")
+        if name:
+            return str(name)
+    return package.parent.name if package.name == "encoder" else package.name
+
+
+def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
+                 controls: dict[str, dict[str, list[float]]], seeds: int) -> dict[str, Any]:
+    """The section with ``family`` added or replaced; families scored at another number of
+    seeds are dropped (their means would not compare), and the controls are the new ones.
+
+    Args:
+        previous: the section as recorded ({} when none).
+        scored: the family's ``runs``, ``twins``, ``packages`` and ``scores``.
+        controls: ``setting -> control -> accuracy % per fold seed``.
+    """
+    families = {name: value for name, value in previous.get("families", {}).items()
+                if previous.get("seeds") == seeds and name != family}
+    families[family] = scored
+    settings = sorted({s for value in families.values() for s in value["scores"]})
+    return {"seeds": seeds, "settings": settings, "families": families, "controls": controls}
+
+
+def _recorded_section(report_dir: Path | None) -> dict[str, Any]:
+    path = report_dir / "results" / "summary.json" if report_dir else None
+    if path is None or not path.exists():
+        return {}
+    return json.loads(path.read_text()).get(KEY, {})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_rows_arguments(parser, controls="runtime-only,program-size,opcode-histogram,"
+                       "loop-opcode-histogram,ir2vec-fa")
+    add_sweep_arguments(parser, seeds=20, seeds_help="fold and head seeds (default 20; seeds "
+                        "0-2 are the protocol's)")
+    parser.add_argument("--family", default="",
+                        help="the family's name (default: the encoder's pre-training config)")
+    args = parser.parse_args(argv)
+    rows = rows_from_args(parser, args)
+    check_sweep_arguments(parser, args, max_seeds=100)
+    if args.seeds < 4:
+        parser.error("--seeds must be at least 4 (seeds 0-2 are the protocol's own)")
+    start = time.perf_counter()
+    settings, scores = run_devmap_sweep(rows, args, {FULL: 1.0}, score_fraction,
+                                        "devmap resolution")
+    per_setting = scores[FULL]
+    runs = ["encoder", *rows.extras]
+    members = [*runs, *rows.twins]
+    family = {"runs": runs, "twins": rows.twins,
+              "packages": {name: rows.packages[name] for name in members},
+              "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},
+              "seconds": round(time.perf_counter() - start, 1), "note": args.note}
+    controls = {s: {c: per_setting[s][c] for c in rows.controls} for s in settings}
+    section = merge_family(_recorded_section(args.report_dir),
+                           args.family or family_name(Path(rows.packages["encoder"])),
+                           family, controls, args.seeds)
+    show_and_publish(args.report_dir, KEY, section, devmap_resolution_markdown, draw_devmap_resolution)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

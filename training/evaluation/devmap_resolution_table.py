@@ -1,0 +1,302 @@
+"""The DevMap resolution study's numbers, STUDIES.md section, Targets line and figure (pure
+functions over the section ``devmap_resolution.py`` writes).
+
+Every member of a family (pre-trained runs and their untrained twins, one architecture) and
+every control is scored at the same fold/head seeds, so seed ``k`` is the same folds and head
+seed for all of them. Per setting the twins' accuracies are split as a two-way layout
+(twin x seed): the seed effect is shared and cancels in any comparison, the residual is the
+protocol's noise, and what is left between the twins' means is how much two random encoders
+of one architecture really differ on those rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .devmap_agreement_table import LEAD, pearson_interval, platform_title
+from .figures import save_figure
+
+__all__ = ["PROTOCOL_SEEDS", "TITLE", "two_way", "paired_lead", "family_stats",
+           "cross_row_sets", "devmap_resolution_markdown", "devmap_resolution_statements",
+           "draw_devmap_resolution"]
+
+PROTOCOL_SEEDS = 3
+"""The report's DevMap protocol scores every representation at fold/head seeds 0, 1, 2."""
+TITLE = "How finely DevMap leakage-free separates encoders"
+
+
+def two_way(scores: np.ndarray) -> dict[str, float]:
+    """A members x seeds table of accuracies split as member + seed + residual.
+
+    Returns:
+        ``noise``: the residual's standard deviation (one member at one seed, with the seed's
+        shared effect removed); ``between``: the standard deviation of the members' true
+        means (method of moments, 0 when the means spread no more than noise alone makes
+        them); ``means_sd``: the spread of the members' means at these seeds.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    members, seeds = x.shape
+    residual = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+    noise_var = float((residual ** 2).sum() / ((members - 1) * (seeds - 1)))
+    means_var = float(x.mean(1).var(ddof=1))
+    return {"noise": noise_var ** 0.5, "between": max(means_var - noise_var / seeds, 0.0) ** 0.5,
+            "means_sd": means_var ** 0.5}
+
+
+def paired_lead(run: list[float], twins: list[list[float]], seeds: int | None = None
+                ) -> dict[str, float]:
+    """The run's accuracy minus its twins' mean, seed by seed (same folds and head seed), over
+    the first ``seeds`` seeds: mean and 95 % t interval (interval only with 2+ seeds)."""
+    n = seeds or len(run)
+    diff = np.asarray(run[:n]) - np.asarray([t[:n] for t in twins]).mean(0)
+    lead = float(diff.mean())
+    if n < 2:
+        return {"lead": lead, "low": lead, "high": lead, "seeds": n}
+    half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / n ** 0.5)
+    return {"lead": lead, "low": lead - half, "high": lead + half, "seeds": n}
+
+
+def _mean(values: list[float], seeds: int | None = None) -> float:
+    return float(np.mean(values[:seeds] if seeds else values))
+
+
+def family_stats(family: dict[str, Any], setting: str) -> dict[str, Any]:
+    """One family on one setting: the twins' two-way split (all seeds), the noise of a mean
+    over the protocol's 3 seeds, and each run's lead at 3 and at all seeds with its place
+    among the twins (how many twins' means it is above, at all seeds)."""
+    scores = family["scores"][setting]
+    twins = [scores[t] for t in family["twins"]]
+    split = two_way(np.asarray(twins))
+    seeds = len(twins[0])
+    twin_means = [_mean(t) for t in twins]
+    runs = {}
+    for run in family["runs"]:
+        full = paired_lead(scores[run], twins)
+        runs[run] = {"protocol": paired_lead(scores[run], twins, PROTOCOL_SEEDS)["lead"],
+                     **full, "mean": _mean(scores[run]),
+                     "above_twins": int(sum(_mean(scores[run]) > m for m in twin_means)),
+                     "in_twin_sd": full["lead"] / split["between"] if split["between"] else None}
+    return {**split, "seeds": seeds, "twins": len(twins),
+            "protocol_se": split["noise"] / PROTOCOL_SEEDS ** 0.5,
+            "twin_mean": float(np.mean(twin_means)), "twin_range": (min(twin_means),
+                                                                   max(twin_means)),
+            "runs": runs}
+
+
+def _effects(section: dict[str, Any], setting: str, seeds: int | None) -> dict[str, float]:
+    """Every family member's mean on ``setting`` (first ``seeds`` seeds) minus its family's
+    twins' mean: how far it sits from a random encoder of its own architecture."""
+    out = {}
+    for name, family in section["families"].items():
+        scores = family["scores"].get(setting)
+        if scores is None:
+            continue
+        base = np.mean([_mean(scores[t], seeds) for t in family["twins"]])
+        for member in (*family["runs"], *family["twins"]):
+            out[f"{name}/{member}"] = _mean(scores[member], seeds) - base
+    return out
+
+
+def cross_row_sets(section: dict[str, Any], seeds: int | None = None,
+                   draws: int = 10_000) -> dict[str, Any]:
+    """Per platform, Pearson's r (with its bootstrap 95 % interval) between the members'
+    669-row and 680-row effects (their accuracy minus their twins' mean), at the first
+    ``seeds`` seeds (all when None): do the two row sets agree on which encoder is better?"""
+    out = {}
+    for platform in sorted({s.split()[-1] for s in section["settings"]}):
+        pair = [s for s in section["settings"] if s.endswith(f" {platform}")]
+        if len(pair) != 2:
+            continue
+        first, second = (_effects(section, s, seeds) for s in pair)
+        common = sorted(set(first) & set(second))
+        if len(common) < 4:
+            continue
+        r, low, high = pearson_interval(np.array([first[m] for m in common]),
+                                        np.array([second[m] for m in common]), draws=draws)
+        out[platform] = {"r": r, "low": low, "high": high, "n": len(common)}
+    return out
+
+
+def _setting_title(setting: str) -> str:
+    rows, platform = setting.split()
+    return f"{rows.removeprefix('devmap-')} {platform_title(platform)}"
+
+
+def _run_label(family: str, run: str) -> str:
+    return f"{family}" if run == "encoder" else f"{family} ({run})"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+def devmap_resolution_markdown(section: dict[str, Any]) -> str:
+    """The study page's section: the protocol's noise against the real spread of random
+    encoders, each run's lead at 3 and at all seeds, and the row sets' agreement."""
+    seeds = section["seeds"]
+    families = section["families"]
+    lines = [f"## {TITLE}", "",
+             f"A diagnostic of the protocol: pre-trained encoders, their untrained twins (one "
+             f"architecture and vocabulary, random weights) and the controls, each scored at "
+             f"{seeds} fold/head seeds instead of the protocol's {PROTOCOL_SEEDS} (the same "
+             "leakage-free folds and XGBoost head; seeds 0-2 are the protocol's own, so the "
+             "3-seed columns repeat the recorded scores). Seed k is the same folds and head seed "
+             "for every representation, so leads are taken seed by seed. Per setting the twins' "
+             "accuracies split into a shared seed effect, the protocol's noise (the residual) "
+             "and the real spread between random encoders (between their true means). Command: "
+             "`python -m mirencoder.training.evaluation.devmap_resolution ENCODER --twins ... "
+             f"--seeds {seeds} --report-dir .` (one family per command).", "",
+             "| family | setting | twins | protocol noise, one seed | noise of a 3-seed mean | "
+             f"twins' real spread (sd) | twins' {seeds}-seed means |",
+             "|---|---|---|---|---|---|---|"]
+    for name, family in families.items():
+        for setting in section["settings"]:
+            if setting not in family["scores"]:
+                continue
+            s = family_stats(family, setting)
+            low, high = s["twin_range"]
+            lines.append(f"| {name} | {_setting_title(setting)} | {s['twins']} | "
+                         f"{s['noise']:.2f} | {s['protocol_se']:.2f} | {s['between']:.2f} | "
+                         f"{s['twin_mean']:.1f} ({low:.1f}-{high:.1f}) |")
+    lines += ["", f"Each pre-trained run against the mean of its twins, in points (target: "
+              f"+{LEAD:.0f} on every setting): the lead at the protocol's {PROTOCOL_SEEDS} seeds, "
+              f"at {seeds} seeds with its 95 % interval over seeds (paired), how many twins' "
+              f"{seeds}-seed means the run is above, and the lead in units of the twins' real "
+              "spread.", "",
+              f"| run | setting | lead, 3 seeds | lead, {seeds} seeds (95 %) | above twins | "
+              "in twins' sd |", "|---|---|---|---|---|---|"]
+    for name, family in families.items():
+        for run in family["runs"]:
+            for setting in section["settings"]:
+                if setting not in family["scores"]:
+                    continue
+                s = family_stats(family, setting)
+                r = s["runs"][run]
+                sd = "–" if r["in_twin_sd"] is None else f"{r['in_twin_sd']:+.1f}"
+                lines.append(f"| {_run_label(name, run)} | {_setting_title(setting)} | "
+                             f"{_signed(r['protocol'])} | {_signed(r['lead'])} "
+                             f"({_signed(r['low'])} to {_signed(r['high'])}) | "
+                             f"{r['above_twins']} of {s['twins']} | {sd} |")
+    lines += ["", "Do the two row sets agree on which encoder is better? Pearson's r between "
+              "the members' 669-row and 680-row leads over their own twins' mean (runs and "
+              "twins, every family), at the protocol's 3 seeds and at all seeds:", "",
+              f"| platform | members | r, 3 seeds (95 %) | r, {seeds} seeds (95 %) |",
+              "|---|---|---|---|"]
+    few, many = cross_row_sets(section, PROTOCOL_SEEDS), cross_row_sets(section)
+    for platform, found in many.items():
+        lines.append(f"| {platform_title(platform)} | {found['n']} | "
+                     f"{_r_text(few.get(platform))} | {_r_text(found)} |")
+    lines += ["", f"Controls at {seeds} seeds (mean ± the noise of that mean):", "",
+              "| control | " + " | ".join(_setting_title(s) for s in section["settings"]) + " |",
+              "|---|" + "---|" * len(section["settings"])]
+    for control in _controls(section):
+        cells = []
+        for setting in section["settings"]:
+            values = section["controls"].get(setting, {}).get(control)
+            cells.append("–" if values is None else
+                         f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
+        lines.append(f"| {control} | " + " | ".join(cells) + " |")
+    lines += ["", _reading(section)]
+    if section.get("figure"):
+        lines += ["", f"![devmap resolution]({section['figure']})"]
+    return "\n".join(lines) + "\n"
+
+
+def _controls(section: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(c for per in section["controls"].values() for c in per))
+
+
+def _r_text(found: dict[str, Any] | None) -> str:
+    if not found:
+        return "–"
+    return f"{found['r']:+.2f} ({found['low']:+.2f} to {found['high']:+.2f})"
+
+
+def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
+    per = [family_stats(f, s) for f in section["families"].values()
+           for s in section["settings"] if s in f["scores"]]
+    leads = [(name, run, s, family_stats(f, s)["runs"][run])
+             for name, f in section["families"].items() for run in f["runs"]
+             for s in section["settings"] if s in f["scores"]]
+    return {"se": [p["protocol_se"] for p in per], "between": [p["between"] for p in per],
+            "leads": leads}
+
+
+def _reading(section: dict[str, Any]) -> str:
+    """What the numbers say, from the numbers: is the target inside the protocol's noise or
+    inside the spread of random encoders, and which runs clear it with an interval above 0."""
+    n = _summary_numbers(section)
+    clear = [f"{_run_label(name, run)} on {_setting_title(s)} ({_signed(r['lead'])})"
+             for name, run, s, r in n["leads"] if r["low"] > 0]
+    target = [f"{_run_label(name, run)} on {_setting_title(s)}"
+              for name, run, s, r in n["leads"] if r["low"] >= LEAD]
+    return (f"Reading: a 3-seed mean carries {min(n['se']):.2f}-{max(n['se']):.2f} points of "
+            f"the protocol's noise, while random encoders of one architecture really differ by "
+            f"an sd of {min(n['between']):.2f}-{max(n['between']):.2f} points per setting; a "
+            f"+{LEAD:.0f} lead over the twins' mean is "
+            + ("smaller than" if LEAD < 2 * max(n["between"]) else "larger than")
+            + " two of those sds at most settings' widest. Leads whose 95 % interval lies above "
+            "0 at all seeds: " + ("; ".join(clear) if clear else "none") + ". Leads whose "
+            f"interval lies above +{LEAD:.0f}: " + ("; ".join(target) if target else "none")
+            + ".")
+
+
+def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
+    """One Targets line: the DevMap pre-training target against the protocol's noise and the
+    random encoders' real spread, and the runs' leads at many seeds."""
+    if not section.get("families"):
+        return []
+    n = _summary_numbers(section)
+    above = sum(r["low"] > 0 for *_, r in n["leads"])
+    reached = sum(r["low"] >= LEAD for *_, r in n["leads"])
+    return [f"**what limits DevMap leakage-free pre-training** ({TITLE}, {section['seeds']} "
+            f"fold/head seeds): a 3-seed mean's noise {min(n['se']):.2f}-{max(n['se']):.2f} "
+            f"points; random twins' real spread (sd) {min(n['between']):.2f}-"
+            f"{max(n['between']):.2f} points; of {len(n['leads'])} run-settings, {above} lead "
+            f"their twins with a 95 % interval above 0 and {reached} above +{LEAD:.0f}."]
+
+
+def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
+    """One panel per setting: every member's and control's mean at all seeds with the 95 %
+    interval of that mean (twins grey, runs green, controls blue) and its 3-seed mean
+    (hollow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = section["settings"]
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 5.5), sharey=True)
+    axes = np.atleast_1d(axes)
+    labels: list[str] = []
+    for name, family in section["families"].items():
+        labels += [_run_label(name, r) for r in family["runs"]]
+        labels += [f"{name} {t}" for t in family["twins"]]
+    labels += _controls(section)
+    y = {label: i for i, label in enumerate(labels)}
+    for ax, setting in zip(axes, settings, strict=True):
+        points = []
+        for name, family in section["families"].items():
+            scores = family["scores"].get(setting, {})
+            points += [(_run_label(name, r), scores[r], "tab:green") for r in family["runs"]
+                       if r in scores]
+            points += [(f"{name} {t}", scores[t], "tab:gray") for t in family["twins"]
+                       if t in scores]
+        points += [(c, v, "tab:blue") for c, v in section["controls"].get(setting, {}).items()]
+        for label, values, colour in points:
+            x = np.asarray(values)
+            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5
+            ax.errorbar(x.mean(), y[label], xerr=half, fmt="o", color=colour, capsize=2, ms=4)
+            ax.plot(x[:PROTOCOL_SEEDS].mean(), y[label], "o", mfc="none", color=colour, ms=6)
+        ax.set_title(_setting_title(setting), fontsize=9)
+        ax.set_xlabel("leakage-free accuracy %", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(labels)), labels, fontsize=7)
+    axes[0].invert_yaxis()
+    fig.suptitle(f"DevMap leakage-free at {section['seeds']} fold/head seeds: filled = mean with "
+                 "95 % interval, hollow = the protocol's 3 seeds", fontsize=9)
+    return save_figure(fig, png)
