@@ -40,10 +40,12 @@ _DIAGNOSTICS = {
                             "How many program dimensions the DevMap head can use"),
     "coarsening-leakage-free": ("coarsening_resolution", "How finely thread coarsening "
                                 "leakage-free separates representations"),
+    "devmap-pretraining": ("devmap_resolution", "How finely DevMap leakage-free separates "
+                           "encoders"),
 }
 """What limits a target, where the report holds the diagnostic (its summary key and its
 section's title) that shows it; the row links its page. Without it the row points at the
-controls."""
+controls (the DevMap pre-training rows, without their own, at the DevMap leakage-free one)."""
 _CONTROLS = "see 'What the controls show'"
 
 
@@ -79,7 +81,7 @@ def _downstream_row(target: Target, platforms: dict[str, Any], limits: dict[str,
     is_tc, checks, digits = is_coarsening(target.source), list(target.checks), target.digits
     _, metric, _, _ = task_scale(target.source[0], platforms)
     scored = _joined(checks, digits) + target.unit
-    limit = limits["coarsening-leakage-free" if is_tc else "devmap-leakage-free"]
+    limit = limits.get("coarsening-leakage-free" if is_tc else "devmap-leakage-free", _CONTROLS)
     if target.kind == LITERATURE:
         shown = {c.label: platforms[c.label] for c in checks}
         return (_row_name(target), f">= {_joined(checks, 2 if is_tc else 1, 'goal')}"
@@ -91,7 +93,8 @@ def _downstream_row(target: Target, platforms: dict[str, Any], limits: dict[str,
         return (_row_name(target), f">= {checks[0].goal:.2f}x", scored, target.met, limit)
     margin = TARGETS["pretraining"]["devmap_twin_margin"]
     return (_row_name(target), f"untrained twin + {margin:.0f} points on both",
-            " / ".join(f"{c.margin:+.1f}" for c in checks) + " points", target.met, limit)
+            " / ".join(f"{c.margin:+.1f}" for c in checks) + " points", target.met,
+            limits.get("devmap-pretraining", limit))
 
 
 def _invariance_row(target: Target) -> tuple[Any, ...]:
@@ -147,8 +150,8 @@ def target_rows(summary: dict[str, Any]) -> list[tuple[Any, ...]]:
     """``(target, required, encoder, met, what limits it)`` per target of the
     report's encoder (``met`` a bool); ``[]`` without encoder rows."""
     results, probes = summary.get("results", {}), summary.get("probes", {})
-    limits = {target: f"see [{title}]({study_page(key)})" if summary.get(key) else _CONTROLS
-              for target, (key, title) in _DIAGNOSTICS.items()}
+    limits = {target: f"see [{title}]({study_page(key)})"
+              for target, (key, title) in _DIAGNOSTICS.items() if summary.get(key)}
     rows = []
     for target in judge(summary):
         if target.kind == INVARIANCE:

@@ -117,6 +117,14 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert png.is_file() and png.stat().st_size > 1000
     text = render_with("devmap_resolution", section)
     assert "**what limits DevMap leakage-free pre-training**" in text
+    pretraining_rows = [row for row in text.splitlines()
+                        if row.startswith("| devmap-") and ": pre-training |" in row]
+    assert len(pretraining_rows) == 2 and all(
+        "see [How finely DevMap leakage-free separates encoders]"
+        "(studies/devmap-resolution.md)" in row for row in pretraining_rows)
+    ahead = [row for row in text.splitlines() if ": ahead of every baseline |" in row
+             and row.startswith("| devmap-")]
+    assert ahead and not any("devmap-resolution" in row for row in ahead)
 
 
 def test_the_family_is_named_by_its_pre_training_config(tmp_path: Path):
