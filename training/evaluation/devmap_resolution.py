@@ -94,13 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     per_setting = scores[FULL]
     runs = ["encoder", *rows.extras]
     members = [*runs, *rows.twins]
+    encoder = family_name(Path(rows.packages["encoder"]))
     family = {"runs": runs, "twins": rows.twins,
+              "labels": {"encoder": encoder, **{name: name for name in rows.extras}},
               "packages": {name: rows.packages[name] for name in members},
               "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},
               "seconds": round(time.perf_counter() - start, 1), "note": args.note}
     controls = {s: {c: per_setting[s][c] for c in rows.controls} for s in settings}
     section = merge_family(_recorded_section(args.report_dir),
-                           args.family or family_name(Path(rows.packages["encoder"])),
+                           args.family or encoder,
                            family, controls, args.seeds)
     show_and_publish(args.report_dir, KEY, section, devmap_resolution_markdown, draw_devmap_resolution)
     return 0

@@ -126,8 +126,11 @@ def _setting_title(setting: str) -> str:
     return f"{rows.removeprefix('devmap-')} {platform_title(platform)}"
 
 
-def _run_label(family: str, run: str) -> str:
-    return f"{family}" if run == "encoder" else f"{family} ({run})"
+def _run_label(name: str, family: dict[str, Any], run: str) -> str:
+    """A run's row name: its label in the family (``labels``), else the family's name for the
+    encoder and ``family (run)`` for another run."""
+    label = family.get("labels", {}).get(run)
+    return label or (name if run == "encoder" else f"{name} ({run})")
 
 
 def _signed(value: float) -> str:
@@ -149,10 +152,14 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
              "accuracies split into a shared seed effect, the protocol's noise (the residual) "
              "and the real spread between random encoders (between their true means). Command: "
              "`python -m mirencoder.training.evaluation.devmap_resolution ENCODER --twins ... "
-             f"--seeds {seeds} --report-dir .` (one family per command).", "",
-             "| family | setting | twins | protocol noise, one seed | noise of a 3-seed mean | "
-             f"twins' real spread (sd) | twins' {seeds}-seed means |",
-             "|---|---|---|---|---|---|---|"]
+             f"--seeds {seeds} --report-dir .` (one family per command).", ""]
+    for name, family in families.items():
+        runs = ", ".join(_run_label(name, family, r) for r in family["runs"])
+        note = f" {family['note']}" if family.get("note") else ""
+        lines.append(f"- **{name}**: {runs} against {len(family['twins'])} twins.{note}")
+    lines += ["", "| family | setting | twins | protocol noise, one seed | noise of a 3-seed "
+              f"mean | twins' real spread (sd) | twins' {seeds}-seed means |",
+              "|---|---|---|---|---|---|---|"]
     for name, family in families.items():
         for setting in section["settings"]:
             if setting not in family["scores"]:
@@ -177,7 +184,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
                 s = family_stats(family, setting)
                 r = s["runs"][run]
                 sd = "–" if r["in_twin_sd"] is None else f"{r['in_twin_sd']:+.1f}"
-                lines.append(f"| {_run_label(name, run)} | {_setting_title(setting)} | "
+                lines.append(f"| {_run_label(name, family, run)} | {_setting_title(setting)} | "
                              f"{_signed(r['protocol'])} | {_signed(r['lead'])} "
                              f"({_signed(r['low'])} to {_signed(r['high'])}) | "
                              f"{r['above_twins']} of {s['twins']} | {sd} |")
@@ -219,7 +226,7 @@ def _r_text(found: dict[str, Any] | None) -> str:
 def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
     per = [family_stats(f, s) for f in section["families"].values()
            for s in section["settings"] if s in f["scores"]]
-    leads = [(name, run, s, family_stats(f, s)["runs"][run])
+    leads = [(_run_label(name, f, run), s, family_stats(f, s)["runs"][run])
              for name, f in section["families"].items() for run in f["runs"]
              for s in section["settings"] if s in f["scores"]]
     return {"se": [p["protocol_se"] for p in per], "between": [p["between"] for p in per],
@@ -227,22 +234,30 @@ def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reading(section: dict[str, Any]) -> str:
-    """What the numbers say, from the numbers: is the target inside the protocol's noise or
-    inside the spread of random encoders, and which runs clear it with an interval above 0."""
+    """What the numbers say, from the numbers: the target against the protocol's noise and
+    the twins' real spread, whether that spread carries from one row set to the other, and
+    which runs lead with an interval above 0 (and above the target)."""
     n = _summary_numbers(section)
-    clear = [f"{_run_label(name, run)} on {_setting_title(s)} ({_signed(r['lead'])})"
-             for name, run, s, r in n["leads"] if r["low"] > 0]
-    target = [f"{_run_label(name, run)} on {_setting_title(s)}"
-              for name, run, s, r in n["leads"] if r["low"] >= LEAD]
-    return (f"Reading: a 3-seed mean carries {min(n['se']):.2f}-{max(n['se']):.2f} points of "
-            f"the protocol's noise, while random encoders of one architecture really differ by "
-            f"an sd of {min(n['between']):.2f}-{max(n['between']):.2f} points per setting; a "
-            f"+{LEAD:.0f} lead over the twins' mean is "
-            + ("smaller than" if LEAD < 2 * max(n["between"]) else "larger than")
-            + " two of those sds at most settings' widest. Leads whose 95 % interval lies above "
-            "0 at all seeds: " + ("; ".join(clear) if clear else "none") + ". Leads whose "
-            f"interval lies above +{LEAD:.0f}: " + ("; ".join(target) if target else "none")
-            + ".")
+    clear = [f"{label} on {_setting_title(s)} ({_signed(r['lead'])})"
+             for label, s, r in n["leads"] if r["low"] > 0]
+    target = [f"{label} on {_setting_title(s)}" for label, s, r in n["leads"] if r["low"] >= LEAD]
+    agree = cross_row_sets(section)
+    carried = "; ".join(f"{platform_title(p)} r {_r_text(found)}" for p, found in agree.items())
+    spans_zero = all(found["low"] <= 0 <= found["high"] for found in agree.values())
+    text = (f"Reading: a 3-seed mean carries {min(n['se']):.2f}-{max(n['se']):.2f} points of "
+            f"the protocol's noise, and random encoders of one architecture really differ, by "
+            f"an sd of {min(n['between']):.2f}-{max(n['between']):.2f} points per setting: the "
+            f"+{LEAD:.0f} target is {LEAD / max(n['between']):.1f}-"
+            f"{LEAD / max(min(n['between']), 1e-9):.1f} of those sds.")
+    if agree:
+        text += (f" Whether a member's lead on one row set carries to the other at all "
+                 f"{section['seeds']} seeds: {carried}"
+                 + (" -- no interval excludes 0, so the twins' spread is real for each row "
+                    "set's labels but not shown to be a property of the encoder that the other "
+                    "row set sees." if spans_zero else "."))
+    return (text + " Leads whose 95 % interval lies above 0 at all seeds: "
+            + ("; ".join(clear) if clear else "none") + f". Above +{LEAD:.0f}: "
+            + ("; ".join(target) if target else "none") + ".")
 
 
 def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
@@ -274,7 +289,7 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
     axes = np.atleast_1d(axes)
     labels: list[str] = []
     for name, family in section["families"].items():
-        labels += [_run_label(name, r) for r in family["runs"]]
+        labels += [_run_label(name, family, r) for r in family["runs"]]
         labels += [f"{name} {t}" for t in family["twins"]]
     labels += _controls(section)
     y = {label: i for i, label in enumerate(labels)}
@@ -282,8 +297,8 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
         points = []
         for name, family in section["families"].items():
             scores = family["scores"].get(setting, {})
-            points += [(_run_label(name, r), scores[r], "tab:green") for r in family["runs"]
-                       if r in scores]
+            points += [(_run_label(name, family, r), scores[r], "tab:green")
+                       for r in family["runs"] if r in scores]
             points += [(f"{name} {t}", scores[t], "tab:gray") for t in family["twins"]
                        if t in scores]
         points += [(c, v, "tab:blue") for c, v in section["controls"].get(setting, {}).items()]

@@ -66,7 +66,21 @@ def _section() -> dict:
     rng = np.random.default_rng(1)
     controls = {s: {"opcode-histogram": list(88 + rng.normal(0, 1, 6))} for s in SETTINGS}
     first = merge_family({}, "recipe-a", _family(3.0, rng), controls, 6)
+    first["families"]["recipe-a"]["note"] = "trained here"
     return merge_family(first, "recipe-b", _family(0.0, rng), controls, 6)
+
+
+def test_a_family_of_several_runs_names_each_by_its_label():
+    rng = np.random.default_rng(2)
+    family = _family(1.0, rng)
+    for setting in SETTINGS:
+        family["scores"][setting]["seed3"] = family["scores"][setting]["twin0"]
+    family.update(runs=["encoder", "seed3"], labels={"encoder": "champion-recipe-s0",
+                                                     "seed3": "mixture-seed3"})
+    page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
+    assert "- **one architecture**: champion-recipe-s0, mixture-seed3 against 4 twins." in page
+    assert "| champion-recipe-s0 | 669 AMD | +1.0 |" in page
+    assert "| mixture-seed3 | 669 AMD |" in page
 
 
 def test_family_numbers_name_the_run_above_its_twins():
@@ -106,9 +120,11 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     section = _section()
     page = devmap_resolution_markdown(section)
     assert "## How finely DevMap leakage-free separates encoders" in page
+    assert "- **recipe-a**: recipe-a against 4 twins. trained here" in page
     assert "| recipe-a | 680 NVIDIA | +3.0 | +3.0 (+3.0 to +3.0) | 4 of 4 |" in page
     assert "| opcode-histogram | 88." in page
-    assert "Leads whose interval lies above +2: recipe-a on 669 AMD" in page
+    assert "Above +2: recipe-a on 669 AMD" in page
+    assert "the +2 target is" in page and "Whether a member's lead on one row set" in page
     [line] = devmap_resolution_statements(section)
     assert "of 8 run-settings, 4 lead their twins with a 95 % interval above 0 and 4 above +2" \
         in line
