@@ -1,9 +1,11 @@
 """Do DevMap's two row sets agree on which representation is better? (pure functions; the
 section with its figure, derived at every report render, is ``devmap_agreement.py``).
 
-DevMap ships the same OpenCL kernels measured twice: 669 rows and 680 rows, each on an AMD and
-an NVIDIA GPU. A representation that really carries more device-relevant information should
-score higher on both row sets of a platform. This reads what the report already holds, with
+DevMap's two row sets are one set of measurements (the rows they share agree on every label and
+run-time input) with two IR programs per kernel: IR2Vec's ready IR (669 rows) and the IR
+compiled here from the OpenCL source (680 rows, the pre-training corpus's toolchain). A
+representation that carries more device-relevant information, and not only a reading of one
+toolchain's IR, should score higher on both row sets of a platform. This reads what the report already holds, with
 nothing recomputed: every run of record's pre-trained encoder and every distinct untrained twin
 (``runs_of_record``), and the baselines and controls of the report's own DevMap run
 (``results``), and asks how well the 669-row accuracy of a representation predicts its
@@ -190,9 +192,13 @@ def devmap_agreement_markdown(section: dict[str, Any]) -> str:
     """The study page's section: the correlation table, the chance leads and the figure."""
     points, correlations = section["points"], section["correlations"]
     lines = [f"## {section.get('title', TITLE)}", "",
-             "DevMap ships the same OpenCL kernels measured twice, 669 rows and 680 rows, each on "
-             "an AMD and an NVIDIA GPU. A representation that carries more device-relevant "
-             "information should score higher on both row sets of a platform. Each point is one "
+             "DevMap's two row sets are one set of measurements (the rows they share agree on "
+             "every label and run-time input, on the AMD and the NVIDIA platform) with two IR "
+             "programs per kernel: IR2Vec's ready IR (669 rows) and the IR compiled here from "
+             "the OpenCL source (680 rows, the pre-training corpus's toolchain). A "
+             "representation that carries more device-relevant information, and not only a "
+             "reading of one toolchain's IR, should score higher on both row sets of a "
+             "platform. Each point is one "
              "representation's leakage-free accuracy (fused output, XGBoost, 3 fold/head seeds) "
              "as the report records it: the pre-trained encoder of every run of record, every "
              "distinct untrained twin of those runs (runs of one architecture share their twins; "
@@ -244,8 +250,10 @@ def _reading(correlations: dict[str, Any]) -> str:
     if all(low <= 0 <= high for _, low, high in encoders):
         return ("Reading: between encoders (pre-trained or random) the two row sets do not agree "
                 "on either platform: the interval of r includes 0, so an encoder's accuracy on "
-                "one row set says next to nothing about its accuracy on the other, and the "
-                "differences among them are mostly the protocol's noise. A DevMap lead of a "
+                "one row set says next to nothing about its accuracy on the other. Part of the "
+                "differences among them is the protocol's noise at 3 seeds, the rest is tied to "
+                "the row set's IR (How finely DevMap leakage-free separates encoders measures "
+                "both, where the report holds it). A DevMap lead of a "
                 "pre-trained encoder over its twins is therefore evidence only where it repeats "
                 "on both row sets of a platform; the chance leads above show how often a random "
                 "encoder clears 2 points on a single setting.")

@@ -250,11 +250,12 @@ def _reading(section: dict[str, Any]) -> str:
             f"+{LEAD:.0f} target is {LEAD / max(n['between']):.1f}-"
             f"{LEAD / max(min(n['between']), 1e-9):.1f} of those sds.")
     if agree:
-        text += (f" Whether a member's lead on one row set carries to the other at all "
-                 f"{section['seeds']} seeds: {carried}"
-                 + (" -- no interval excludes 0, so the twins' spread is real for each row "
-                    "set's labels but not shown to be a property of the encoder that the other "
-                    "row set sees." if spans_zero else "."))
+        text += (f" The two row sets share their labels and run-time inputs and differ in the "
+                 f"kernels' IR (IR2Vec's against the one compiled here); whether a member's "
+                 f"lead on one carries to the other at all {section['seeds']} seeds: {carried}"
+                 + (" -- no interval excludes 0: the twins' spread is real on each row set but "
+                    "tied to that row set's IR, not a property of the encoder that carries "
+                    "across the toolchain." if spans_zero else "."))
     return (text + " Leads whose 95 % interval lies above 0 at all seeds: "
             + ("; ".join(clear) if clear else "none") + f". Above +{LEAD:.0f}: "
             + ("; ".join(target) if target else "none") + ".")

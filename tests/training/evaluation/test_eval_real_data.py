@@ -60,6 +60,22 @@ def test_devmap_680_compiles_kernels_and_counts_failures(shared_data: Path,
         assert set(table["benchmark"]) == {p.kernel for p in data.programs}
 
 
+def test_the_two_devmap_row_sets_share_their_measurements(shared_data: Path) -> None:
+    """The 669 and 680 rows are one set of measurements with two IR programs per kernel
+    (IR2Vec's and the one compiled here): the rows they share agree on every label and run-time
+    input, which is what the agreement and resolution studies' readings rest on."""
+    import pandas as pd
+
+    columns = ["oracle", "transfer", "wgsize", "runtime_cpu", "runtime_gpu"]
+    for platform in ("amd", "nvidia"):
+        tables = [pd.read_csv(shared_data / "devmap" / folder / f"cgo17-{platform}.csv")
+                  .set_index(["benchmark", "dataset"]) for folder in ("ir2vec-669", "")]
+        shared = tables[0].index.intersection(tables[1].index)
+        assert len(shared) == 665
+        assert (len(tables[0]) - len(shared), len(tables[1]) - len(shared)) == (4, 15)
+        assert tables[0].loc[shared, columns].equals(tables[1].loc[shared, columns])
+
+
 def test_thread_coarsening_command(shared_data: Path, cache_dir: Path, tmp_path: Path) -> None:
     code = main(["eval", "thread-coarsening", "--data-dir", str(shared_data), "--cache-dir",
                  str(cache_dir), "--out-dir", str(tmp_path), "--features", "opcode-histogram",
