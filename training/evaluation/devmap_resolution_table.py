@@ -278,8 +278,8 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
 
 def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
     """One panel per setting: every member's and control's mean at all seeds with the 95 %
-    interval of that mean (twins grey, runs green, controls blue) and its 3-seed mean
-    (hollow)."""
+    interval of that mean (twins grey, runs green, controls blue), its 3-seed mean (hollow)
+    and the target (each family's twins' mean + 2, dotted)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -308,11 +308,18 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5
             ax.errorbar(x.mean(), y[label], xerr=half, fmt="o", color=colour, capsize=2, ms=4)
             ax.plot(x[:PROTOCOL_SEEDS].mean(), y[label], "o", mfc="none", color=colour, ms=6)
+        for name, family in section["families"].items():
+            if setting in family["scores"]:
+                goal = family_stats(family, setting)["twin_mean"] + LEAD
+                ax.axvline(goal, color="tab:red", linestyle=":", linewidth=1,
+                           label=f"{name}: twins' mean + {LEAD:g}")
         ax.set_title(_setting_title(setting), fontsize=9)
         ax.set_xlabel("leakage-free accuracy %", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(range(len(labels)), labels, fontsize=7)
+    handles, names = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=7, loc="lower center", ncol=max(len(names), 1))
     axes[0].invert_yaxis()
     fig.suptitle(f"DevMap leakage-free at {section['seeds']} fold/head seeds: filled = mean with "
                  "95 % interval, hollow = the protocol's 3 seeds", fontsize=9)
-    return save_figure(fig, png)
+    return save_figure(fig, png, rect=(0, 0.05, 1, 1))
