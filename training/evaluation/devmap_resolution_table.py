@@ -173,7 +173,10 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
               f"+{LEAD:.0f} on every setting): the lead at the protocol's {PROTOCOL_SEEDS} seeds, "
               f"at {seeds} seeds with its 95 % interval over seeds (paired), how many twins' "
               f"{seeds}-seed means the run is above, and the lead in units of the twins' real "
-              "spread.", "",
+              "spread. The interval is the protocol's noise against these twins; as an estimate "
+              "of a random encoder of the architecture, their mean carries another "
+              f"{_mean_uncertainty(section)} points (the real spread over the root of the "
+              "number of twins).", "",
               f"| run | setting | lead, 3 seeds | lead, {seeds} seeds (95 %) | above twins | "
               "in twins' sd |", "|---|---|---|---|---|---|"]
     for name, family in families.items():
@@ -211,6 +214,15 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
+
+
+def _mean_uncertainty(section: dict[str, Any]) -> str:
+    """The range over families and settings of the twins' real spread / sqrt(twins)."""
+    values = [stats_["between"] / stats_["twins"] ** 0.5
+              for family in section["families"].values()
+              for setting in section["settings"] if setting in family["scores"]
+              for stats_ in [family_stats(family, setting)]]
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 def _controls(section: dict[str, Any]) -> list[str]:

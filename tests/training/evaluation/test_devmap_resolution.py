@@ -124,6 +124,7 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "| recipe-a | 680 NVIDIA | +3.0 | +3.0 (+3.0 to +3.0) | 4 of 4 |" in page
     assert "| opcode-histogram | 88." in page
     assert "Above +2: recipe-a on 669 AMD" in page
+    assert "their mean carries another 0." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     [line] = devmap_resolution_statements(section)
     assert "of 8 run-settings, 4 lead their twins with a 95 % interval above 0 and 4 above +2" \
