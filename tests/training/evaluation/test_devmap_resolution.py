@@ -92,6 +92,9 @@ def test_family_numbers_name_the_run_above_its_twins():
     assert a["runs"]["encoder"]["above_twins"] == 4
     assert a["between"] == pytest.approx(np.std([0, 0.5, 1, 1.5], ddof=1), abs=0.3)
     assert a["protocol_se"] == pytest.approx(a["noise"] / 3 ** 0.5)
+    # the twins sit 0.5 apart: the top one leads its three siblings' mean by about 1.0
+    assert a["best_twin"]["name"] == "twin3"
+    assert a["best_twin"]["lead"] == pytest.approx(1.0, abs=0.3)
     b = family_stats(section["families"]["recipe-b"], "devmap-669 amd")
     assert b["runs"]["encoder"]["lead"] == pytest.approx(0.0, abs=1e-9)
     assert b["runs"]["encoder"]["above_twins"] == 2  # the twins' mean sits mid-range
@@ -124,7 +127,9 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "| recipe-a | 680 NVIDIA | +3.0 | +3.0 (+3.0 to +3.0) | 4 of 4 |" in page
     assert "| opcode-histogram | 88." in page
     assert "Above +2: recipe-a on 669 AMD" in page
-    assert "their mean carries another 0." in page  # the twins' real spread / sqrt(4)
+    assert "their mean carries another 0." in page
+    assert "the luckiest random encoder, twin3 (recipe-" in page
+    assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     [line] = devmap_resolution_statements(section)
     assert "of 8 run-settings, 4 lead their twins with a 95 % interval above 0 and 4 above +2" \
