@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = ["encoder", *rows.extras]
     members = [*runs, *rows.twins]
     encoder = family_name(Path(rows.packages["encoder"]))
-    family = {"runs": runs, "twins": rows.twins,
+    family = {"runs": runs, "twins": rows.twins, "embedding": rows.embedding,
               "labels": {"encoder": encoder, **{name: name for name in rows.extras}},
               "packages": {name: rows.packages[name] for name in members},
               "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},

@@ -162,7 +162,9 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     for name, family in families.items():
         runs = ", ".join(_run_label(name, family, r) for r in family["runs"])
         note = f" {family['note']}" if family.get("note") else ""
-        lines.append(f"- **{name}**: {runs} against {len(family['twins'])} twins.{note}")
+        output = f", {family['embedding']} output," if family.get("embedding") else ""
+        lines.append(f"- **{name}**: {runs}{output} against {len(family['twins'])} twins."
+                     f"{note}")
     lines += ["", "| family | setting | twins | protocol noise, one seed | noise of a 3-seed "
               f"mean | twins' real spread (sd) | twins' {seeds}-seed means | best twin over its "
               f"siblings, {seeds} seeds (95 %) |",

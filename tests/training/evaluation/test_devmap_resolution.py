@@ -75,10 +75,11 @@ def test_a_family_of_several_runs_names_each_by_its_label():
     family = _family(1.0, rng)
     for setting in SETTINGS:
         family["scores"][setting]["seed3"] = family["scores"][setting]["twin0"]
-    family.update(runs=["encoder", "seed3"], labels={"encoder": "champion-recipe-s0",
+    family.update(runs=["encoder", "seed3"], embedding="graph", labels={"encoder": "champion-recipe-s0",
                                                      "seed3": "mixture-seed3"})
     page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
-    assert "- **one architecture**: champion-recipe-s0, mixture-seed3 against 4 twins." in page
+    assert ("- **one architecture**: champion-recipe-s0, mixture-seed3, graph output, against 4 "
+            "twins.") in page
     assert "| champion-recipe-s0 | 669 AMD | +1.0 |" in page
     assert "| mixture-seed3 | 669 AMD |" in page
 
