@@ -134,9 +134,14 @@ def _setting_title(setting: str) -> str:
 
 def _run_label(name: str, family: dict[str, Any], run: str) -> str:
     """A run's row name: its label in the family (``labels``), else the family's name for the
-    encoder and ``family (run)`` for another run."""
-    label = family.get("labels", {}).get(run)
-    return label or (name if run == "encoder" else f"{name} ({run})")
+    encoder and ``family (run)`` for another run; an output other than ``fused`` is named."""
+    label = _base_label(name, family, run)
+    output = family.get("embedding", "fused")
+    return label if output == "fused" else f"{label} ({output} output)"
+
+
+def _base_label(name: str, family: dict[str, Any], run: str) -> str:
+    return family.get("labels", {}).get(run) or (name if run == "encoder" else f"{name} ({run})")
 
 
 def _signed(value: float) -> str:
@@ -160,7 +165,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
              "`python -m mirencoder.training.evaluation.devmap_resolution ENCODER --twins ... "
              f"--seeds {seeds} --report-dir .` (one family per command).", ""]
     for name, family in families.items():
-        runs = ", ".join(_run_label(name, family, r) for r in family["runs"])
+        runs = ", ".join(_base_label(name, family, r) for r in family["runs"])
         note = f" {family['note']}" if family.get("note") else ""
         output = f", {family['embedding']} output," if family.get("embedding") else ""
         lines.append(f"- **{name}**: {runs}{output} against {len(family['twins'])} twins."
@@ -261,7 +266,7 @@ def _r_text(found: dict[str, Any] | None) -> str:
 def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
     per = [family_stats(f, s) for f in section["families"].values()
            for s in section["settings"] if s in f["scores"]]
-    leads = [(_run_label(name, f, run), s, family_stats(f, s)["runs"][run])
+    leads = [(name, _run_label(name, f, run), s, family_stats(f, s)["runs"][run])
              for name, f in section["families"].items() for run in f["runs"]
              for s in section["settings"] if s in f["scores"]]
     twins = [(name, s, family_stats(f, s)["best_twin"])
@@ -272,14 +277,24 @@ def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
             "leads": leads, "best_twin": best}
 
 
+def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
+    """``family: 6 of 12 run-settings above 0, 0 above +2`` for each family."""
+    families = list(dict.fromkeys(family for family, *_ in leads))
+    parts = []
+    for family in families:
+        mine = [r for f, _, _, r in leads if f == family]
+        parts.append(f"{family}: {sum(r['low'] > 0 for r in mine)} of {len(mine)} run-settings "
+                     f"above 0, {sum(r['low'] >= LEAD for r in mine)} above +{LEAD:.0f}")
+    return "; ".join(parts)
+
+
 def _reading(section: dict[str, Any]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
-    which runs lead with an interval above 0 (and above the target)."""
+    how many runs' leads have an interval above 0 (per family) and which clear the target."""
     n = _summary_numbers(section)
-    clear = [f"{label} on {_setting_title(s)} ({_signed(r['lead'])})"
-             for label, s, r in n["leads"] if r["low"] > 0]
-    target = [f"{label} on {_setting_title(s)}" for label, s, r in n["leads"] if r["low"] >= LEAD]
+    target = [f"{label} on {_setting_title(s)}" for _, label, s, r in n["leads"]
+              if r["low"] >= LEAD]
     agree = cross_row_sets(section)
     carried = "; ".join(f"{platform_title(p)} r {_r_text(found)}" for p, found in agree.items())
     spans_zero = all(found["low"] <= 0 <= found["high"] for found in agree.values())
@@ -293,12 +308,12 @@ def _reading(section: dict[str, Any]) -> str:
         text += (f" The two row sets share their labels and run-time inputs and differ in the "
                  f"kernels' IR (IR2Vec's against the one compiled here); whether a member's "
                  f"lead on one carries to the other at all {section['seeds']} seeds: {carried}"
-                 + (" -- no interval excludes 0: the twins' spread is real on each row set but "
-                    "tied to that row set's IR, not a property of the encoder that carries "
-                    "across the toolchain." if spans_zero else "."))
-    return (text + " Leads whose 95 % interval lies above 0 at all seeds: "
-            + ("; ".join(clear) if clear else "none") + f". Above +{LEAD:.0f}: "
-            + ("; ".join(target) if target else "none") + ".")
+                 + (" -- no interval excludes 0: the members' spread is real on each row set "
+                    "but, at this resolution, not shown to carry from one toolchain's IR to the "
+                    "other's." if spans_zero else "."))
+    return (text + " Runs' leads whose 95 % interval lies above 0 at all seeds, per family: "
+            + _family_counts(n["leads"]) + "."
+            + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else ""))
 
 
 def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
@@ -307,14 +322,16 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
     if not section.get("families"):
         return []
     n = _summary_numbers(section)
-    above = sum(r["low"] > 0 for *_, r in n["leads"])
-    reached = sum(r["low"] >= LEAD for *_, r in n["leads"])
     return [f"**what limits DevMap leakage-free pre-training** ({TITLE}, {section['seeds']} "
             f"fold/head seeds): a 3-seed mean's noise {min(n['se']):.2f}-{max(n['se']):.2f} "
             f"points; random twins' real spread (sd) {min(n['between']):.2f}-"
             f"{max(n['between']):.2f} points; the luckiest twin, "
-            f"{_best_twin_text(n['best_twin'])}; of {len(n['leads'])} run-settings, {above} lead "
-            f"their twins with a 95 % interval above 0 and {reached} above +{LEAD:.0f}."]
+            f"{_best_twin_text(n['best_twin'])}; runs leading their twins with a 95 % interval "
+            f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}."]
+
+
+_LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))
+"""One target line style per family (the figure draws at most this many families' lines)."""
 
 
 def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
@@ -327,7 +344,10 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
     import matplotlib.pyplot as plt
 
     settings = section["settings"]
-    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 5.5), sharey=True)
+    rows = sum(len(f["runs"]) + len(f["twins"]) for f in section["families"].values()) + len(
+        _controls(section))
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings),
+                                                        max(5.5, 0.2 * rows + 1.8)), sharey=True)
     axes = np.atleast_1d(axes)
     labels: list[str] = []
     for name, family in section["families"].items():
@@ -349,10 +369,11 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5
             ax.errorbar(x.mean(), y[label], xerr=half, fmt="o", color=colour, capsize=2, ms=4)
             ax.plot(x[:PROTOCOL_SEEDS].mean(), y[label], "o", mfc="none", color=colour, ms=6)
-        for name, family in section["families"].items():
+        for style, (name, family) in zip(_LINE_STYLES, section["families"].items(),
+                                         strict=False):
             if setting in family["scores"]:
                 goal = family_stats(family, setting)["twin_mean"] + LEAD
-                ax.axvline(goal, color="tab:red", linestyle=":", linewidth=1,
+                ax.axvline(goal, color="tab:red", linestyle=style, linewidth=1,
                            label=f"{name}: twins' mean + {LEAD:g}")
         ax.set_title(_setting_title(setting), fontsize=9)
         ax.set_xlabel("leakage-free accuracy %", fontsize=8)

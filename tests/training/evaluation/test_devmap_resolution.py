@@ -80,8 +80,8 @@ def test_a_family_of_several_runs_names_each_by_its_label():
     page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
     assert ("- **one architecture**: champion-recipe-s0, mixture-seed3, graph output, against 4 "
             "twins.") in page
-    assert "| champion-recipe-s0 | 669 AMD | +1.0 |" in page
-    assert "| mixture-seed3 | 669 AMD |" in page
+    assert "| champion-recipe-s0 (graph output) | 669 AMD | +1.0 |" in page
+    assert "| mixture-seed3 (graph output) | 669 AMD |" in page
 
 
 def test_family_numbers_name_the_run_above_its_twins():
@@ -133,8 +133,8 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     [line] = devmap_resolution_statements(section)
-    assert "of 8 run-settings, 4 lead their twins with a 95 % interval above 0 and 4 above +2" \
-        in line
+    assert ("(and above +2): recipe-a: 4 of 4 run-settings above 0, 4 above +2; recipe-b: 0 of 4 "
+            "run-settings above 0, 0 above +2.") in line
     assert devmap_resolution_statements({}) == []
     png = draw_devmap_resolution(section, tmp_path / "r.png")
     assert png.is_file() and png.stat().st_size > 1000
