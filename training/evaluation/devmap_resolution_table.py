@@ -20,7 +20,7 @@ from scipy import stats
 from .devmap_agreement_table import LEAD, pearson_interval, platform_title
 from .figures import save_figure
 
-__all__ = ["PROTOCOL_SEEDS", "TITLE", "two_way", "paired_lead", "family_stats",
+__all__ = ["PROTOCOL_SEEDS", "TITLE", "two_way", "paired_lead", "family_stats", "settings_led",
            "cross_row_sets", "devmap_resolution_markdown", "devmap_resolution_statements",
            "draw_devmap_resolution"]
 
@@ -91,6 +91,23 @@ def family_stats(family: dict[str, Any], setting: str) -> dict[str, Any]:
             "twin_mean": float(np.mean(twin_means)), "twin_range": (min(twin_means),
                                                                    max(twin_means)),
             "runs": runs}
+
+
+def settings_led(family: dict[str, Any], settings: list[str]) -> dict[str, dict[str, int]]:
+    """On how many of ``settings`` each run leads its twins, and each twin leads its siblings,
+    with a 95 % interval above 0 (``paired_lead`` at all seeds): ``{"runs": {run: n},
+    "twins": {twin: n}}``. A random encoder's luck shows on a setting or two; an encoder that
+    carries more shows on all of them."""
+    present = [s for s in settings if s in family["scores"]]
+    twins = family["twins"]
+
+    def count(name: str, others: list[str]) -> int:
+        return sum(paired_lead(family["scores"][s][name],
+                               [family["scores"][s][o] for o in others])["low"] > 0
+                   for s in present)
+
+    return {"runs": {run: count(run, twins) for run in family["runs"]},
+            "twins": {twin: count(twin, [t for t in twins if t != twin]) for twin in twins}}
 
 
 def _effects(section: dict[str, Any], setting: str, seeds: int | None) -> dict[str, float]:
@@ -205,6 +222,14 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
                 lines.append(f"| {_run_label(name, family, run)} | {_setting_title(setting)} | "
                              f"{_signed(r['protocol'])} | {_lead_text(r)} | "
                              f"{r['above_twins']} of {s['twins']} | {sd} |")
+    lines += ["", "On how many of the settings each run leads its twins, and each twin its "
+              "siblings, with a 95 % interval above 0 (all seeds):", ""]
+    for name, family in families.items():
+        led = settings_led(family, section["settings"])
+        runs = ", ".join(f"{_base_label(name, family, r)} {n}" for r, n in led["runs"].items())
+        twins = sorted(led["twins"].values())
+        lines.append(f"- **{name}**: runs {runs}; twins {', '.join(map(str, twins))} "
+                     f"(of {len([s for s in section['settings'] if s in family['scores']])}).")
     lines += ["", "Do the two row sets agree on which encoder is better? Pearson's r between "
               "the members' 669-row and 680-row leads over their own twins' mean (runs and "
               "twins, every family), at the protocol's 3 seeds and at all seeds:", "",
@@ -277,6 +302,18 @@ def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
             "leads": leads, "best_twin": best}
 
 
+def _every_setting(section: dict[str, Any]) -> str:
+    """``family: runs 2 of 3, twins 0 of 8`` leading on every setting (interval above 0)."""
+    parts = []
+    for name, family in section["families"].items():
+        width = len([s for s in section["settings"] if s in family["scores"]])
+        led = settings_led(family, section["settings"])
+        parts.append(f"{name}: runs {sum(n == width for n in led['runs'].values())} of "
+                     f"{len(led['runs'])}, twins {sum(n == width for n in led['twins'].values())}"
+                     f" of {len(led['twins'])}")
+    return "; ".join(parts)
+
+
 def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
     """``family: 6 of 12 run-settings above 0, 0 above +2`` for each family."""
     families = list(dict.fromkeys(family for family, *_ in leads))
@@ -312,7 +349,8 @@ def _reading(section: dict[str, Any]) -> str:
                     "but, at this resolution, not shown to carry from one toolchain's IR to the "
                     "other's." if spans_zero else "."))
     return (text + " Runs' leads whose 95 % interval lies above 0 at all seeds, per family: "
-            + _family_counts(n["leads"]) + "."
+            + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
+            "siblings, the same way): " + _every_setting(section) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else ""))
 
 
@@ -327,7 +365,8 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
             f"points; random twins' real spread (sd) {min(n['between']):.2f}-"
             f"{max(n['between']):.2f} points; the luckiest twin, "
             f"{_best_twin_text(n['best_twin'])}; runs leading their twins with a 95 % interval "
-            f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}."]
+            f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}; leading on every "
+            f"setting: {_every_setting(section)}."]
 
 
 _LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))

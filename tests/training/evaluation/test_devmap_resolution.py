@@ -101,6 +101,18 @@ def test_family_numbers_name_the_run_above_its_twins():
     assert b["runs"]["encoder"]["above_twins"] == 2  # the twins' mean sits mid-range
 
 
+def test_settings_led_counts_runs_against_twins_and_twins_against_siblings():
+    from mirencoder.training.evaluation.devmap_resolution_table import settings_led
+
+    section = _section()
+    led = settings_led(section["families"]["recipe-a"], SETTINGS)
+    assert led["runs"] == {"encoder": 4}  # +3 on every setting, no noise in the lead
+    # the twins sit 0.5 apart, far above the lead's noise: the top two lead their siblings
+    assert led["twins"]["twin3"] == 4 and led["twins"]["twin0"] == 0
+    flat = settings_led(section["families"]["recipe-b"], SETTINGS[:2])
+    assert flat["runs"] == {"encoder": 0}
+
+
 def test_row_sets_agree_when_the_members_effects_repeat():
     section = _section()
     found = cross_row_sets(section, draws=300)
@@ -129,12 +141,16 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "| opcode-histogram | 88." in page
     assert "Above +2: recipe-a on 669 AMD" in page
     assert "their mean carries another 0." in page
+    assert "- **recipe-a**: runs recipe-a 4; twins " in page
+    assert "Leading on every setting (a twin against its siblings, the same way): recipe-a: runs 1" \
+        " of 1, twins " in page
     assert "the luckiest random encoder, twin3 (recipe-" in page
     assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     [line] = devmap_resolution_statements(section)
     assert ("(and above +2): recipe-a: 4 of 4 run-settings above 0, 4 above +2; recipe-b: 0 of 4 "
-            "run-settings above 0, 0 above +2.") in line
+            "run-settings above 0, 0 above +2; leading on every setting: recipe-a: runs 1 of 1, "
+            "twins 1 of 4; recipe-b: runs 0 of 1, twins 1 of 4.") in line
     assert devmap_resolution_statements({}) == []
     png = draw_devmap_resolution(section, tmp_path / "r.png")
     assert png.is_file() and png.stat().st_size > 1000
