@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     check_sweep_arguments(parser, args, max_seeds=100)
     if args.seeds < 4:
         parser.error("--seeds must be at least 4 (seeds 0-2 are the protocol's own)")
+    if len(rows.twins) < 3:
+        parser.error("--twins needs at least 3 packages (the twins' spread, and each twin "
+                     "against its siblings)")
     start = time.perf_counter()
     settings, scores = run_devmap_sweep(rows, args, {FULL: 1.0}, score_fraction,
                                         "devmap resolution")

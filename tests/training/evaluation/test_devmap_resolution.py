@@ -184,3 +184,6 @@ def test_the_command_refuses_too_few_seeds_and_a_folder_that_is_no_package(tmp_p
     with pytest.raises(SystemExit):
         main([str(package), "--twins", str(package), "--seeds", "3"])
     assert "--seeds must be at least 4" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(package), "--twins", str(package), str(package)])
+    assert "--twins needs at least 3 packages" in capsys.readouterr().err
