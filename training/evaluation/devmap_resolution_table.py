@@ -347,7 +347,13 @@ def _reading(section: dict[str, Any]) -> str:
                  f"lead on one carries to the other at all {section['seeds']} seeds: {carried}"
                  + (" -- no interval excludes 0: the members' spread is real on each row set "
                     "but, at this resolution, not shown to carry from one toolchain's IR to the "
-                    "other's." if spans_zero else "."))
+                    "other's." if spans_zero else
+                    " -- where an interval excludes 0 ("
+                    + ", ".join(platform_title(p) for p, f in agree.items() if f["low"] > 0
+                                or f["high"] < 0)
+                    + "), part of the members' spread carries from one toolchain's IR to the "
+                    "other's (the outputs of one network, counted as members of several "
+                    "families, are not independent)."))
     return (text + " Runs' leads whose 95 % interval lies above 0 at all seeds, per family: "
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section) + "."

@@ -141,6 +141,7 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "| opcode-histogram | 88." in page
     assert "Above +2: recipe-a on 669 AMD" in page
     assert "their mean carries another 0." in page
+    assert "where an interval excludes 0 (AMD, NVIDIA), part of the members' spread" in page
     assert "- **recipe-a**: runs recipe-a 4; twins " in page
     assert "Leading on every setting (a twin against its siblings, the same way): recipe-a: runs 1" \
         " of 1, twins " in page
