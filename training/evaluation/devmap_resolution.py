@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from .devmap_sweep import (
 from .label_efficiency import score_fraction
 from .report_files import show_and_publish
 
-__all__ = ["KEY", "family_name", "merge_family", "main"]
+__all__ = ["KEY", "family_name", "merge_family", "rerun_command", "main"]
 
 KEY = "devmap_resolution"
 FULL = "all"
@@ -68,6 +69,24 @@ def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
     return {"seeds": seeds, "settings": settings, "families": families, "controls": controls}
 
 
+def rerun_command(args: argparse.Namespace) -> str:
+    """The command that scores a family again (its note left out: it changes no number)."""
+    parts = ["python", "-m", "mirencoder.training.evaluation.devmap_resolution", str(args.model),
+             "--twins", *map(str, args.twins)]
+    if args.also:
+        parts += ["--also", *args.also]
+    parts += ["--controls", args.controls, "--embedding", args.embedding,
+              "--seeds", str(args.seeds), "--row-sets", args.row_sets,
+              "--platforms", args.platforms, "--jobs", str(args.jobs)]
+    if args.family:
+        parts += ["--family", args.family]
+    if args.data_dir is not None:
+        parts += ["--data-dir", str(args.data_dir)]
+    if args.report_dir is not None:
+        parts += ["--report-dir", str(args.report_dir)]
+    return " ".join(map(shlex.quote, parts))
+
+
 def _recorded_section(report_dir: Path | None) -> dict[str, Any]:
     path = report_dir / "results" / "summary.json" if report_dir else None
     if path is None or not path.exists():
@@ -99,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     members = [*runs, *rows.twins]
     encoder = family_name(Path(rows.packages["encoder"]))
     family = {"runs": runs, "twins": rows.twins, "embedding": rows.embedding,
+              "command": rerun_command(args),
               "labels": {"encoder": encoder, **{name: name for name in rows.extras}},
               "packages": {name: rows.packages[name] for name in members},
               "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},

@@ -185,8 +185,9 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
         runs = ", ".join(_base_label(name, family, r) for r in family["runs"])
         note = f" {family['note']}" if family.get("note") else ""
         output = f", {family['embedding']} output," if family.get("embedding") else ""
+        command = f" Command: `{family['command']}`." if family.get("command") else ""
         lines.append(f"- **{name}**: {runs}{output} against {len(family['twins'])} twins."
-                     f"{note}")
+                     f"{note}{command}")
     lines += ["", "| family | setting | twins | protocol noise, one seed | noise of a 3-seed "
               f"mean | twins' real spread (sd) | twins' {seeds}-seed means | best twin over its "
               f"siblings, {seeds} seeds (95 %) |",

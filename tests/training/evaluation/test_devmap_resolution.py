@@ -188,3 +188,26 @@ def test_the_command_refuses_too_few_seeds_and_a_folder_that_is_no_package(tmp_p
     with pytest.raises(SystemExit):
         main([str(package), "--twins", str(package), str(package)])
     assert "--twins needs at least 3 packages" in capsys.readouterr().err
+
+
+def test_a_family_keeps_the_command_that_scores_it_again():
+    import argparse
+    import shlex
+
+    from mirencoder.training.evaluation.devmap_resolution import rerun_command
+
+    args = argparse.Namespace(model=Path("runs/a/encoder"), twins=[Path("t0"), Path("t1")],
+                              also=["seed3=runs/b/encoder"], controls="opcode-histogram",
+                              embedding="graph", seeds=20, row_sets="669,680",
+                              platforms="amd,nvidia", jobs=2, family="one architecture",
+                              data_dir=None, report_dir=Path("."), note="left out")
+    command = rerun_command(args)
+    assert shlex.split(command)[3:] == [
+        "runs/a/encoder", "--twins", "t0", "t1", "--also", "seed3=runs/b/encoder",
+        "--controls", "opcode-histogram", "--embedding", "graph", "--seeds", "20",
+        "--row-sets", "669,680", "--platforms", "amd,nvidia", "--jobs", "2",
+        "--family", "one architecture", "--report-dir", "."]
+    family = _family(0.0, np.random.default_rng(3))
+    family["command"] = command
+    page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
+    assert f"Command: `{command}`." in page and "left out" not in page
