@@ -33,7 +33,7 @@ from .devmap_sweep import (
     run_devmap_sweep,
 )
 from .label_efficiency import score_fraction
-from .report_files import show_and_publish
+from .report_files import recorded_section, show_and_publish
 
 __all__ = ["KEY", "family_name", "merge_family", "rerun_command", "main"]
 
@@ -87,13 +87,6 @@ def rerun_command(args: argparse.Namespace) -> str:
     return " ".join(map(shlex.quote, parts))
 
 
-def _recorded_section(report_dir: Path | None) -> dict[str, Any]:
-    path = report_dir / "results" / "summary.json" if report_dir else None
-    if path is None or not path.exists():
-        return {}
-    return json.loads(path.read_text()).get(KEY, {})
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_rows_arguments(parser, controls="runtime-only,program-size,opcode-histogram,"
@@ -124,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
               "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},
               "seconds": round(time.perf_counter() - start, 1), "note": args.note}
     controls = {s: {c: per_setting[s][c] for c in rows.controls} for s in settings}
-    section = merge_family(_recorded_section(args.report_dir),
+    previous = recorded_section(args.report_dir, KEY) if args.report_dir else {}
+    section = merge_family(previous,
                            args.family or encoder,
                            family, controls, args.seeds)
     show_and_publish(args.report_dir, KEY, section, devmap_resolution_markdown, draw_devmap_resolution)

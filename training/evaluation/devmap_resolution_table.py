@@ -68,7 +68,8 @@ def family_stats(family: dict[str, Any], setting: str) -> dict[str, Any]:
     """One family on one setting: the twins' two-way split (all seeds), the noise of a mean
     over the protocol's 3 seeds, and each run's lead at 3 and at all seeds with its place
     among the twins (how many twins' means it is above, at all seeds); ``best_twin``: the
-    twin that leads the mean of its siblings most, as a run is judged (``paired_lead``)."""
+    twin that leads the mean of its siblings most, as a run is judged (``paired_lead``), of
+    ``sibling_leads`` (every twin's)."""
     scores = family["scores"][setting]
     twins = [scores[t] for t in family["twins"]]
     split = two_way(np.asarray(twins))
@@ -85,7 +86,7 @@ def family_stats(family: dict[str, Any], setting: str) -> dict[str, Any]:
                                                       if t != name])
                      for name in family["twins"]}
     best = max(sibling_leads, key=lambda name: sibling_leads[name]["lead"])
-    return {**split, "seeds": seeds, "twins": len(twins),
+    return {**split, "seeds": seeds, "twins": len(twins), "sibling_leads": sibling_leads,
             "best_twin": {"name": best, **sibling_leads[best]},
             "protocol_se": split["noise"] / PROTOCOL_SEEDS ** 0.5,
             "twin_mean": float(np.mean(twin_means)), "twin_range": (min(twin_means),
@@ -98,16 +99,24 @@ def settings_led(family: dict[str, Any], settings: list[str]) -> dict[str, dict[
     with a 95 % interval above 0 (``paired_lead`` at all seeds): ``{"runs": {run: n},
     "twins": {twin: n}}``. A random encoder's luck shows on a setting or two; an encoder that
     carries more shows on all of them."""
-    present = [s for s in settings if s in family["scores"]]
-    twins = family["twins"]
+    return _settings_led(family, {s: family_stats(family, s) for s in settings
+                                  if s in family["scores"]})
 
-    def count(name: str, others: list[str]) -> int:
-        return sum(paired_lead(family["scores"][s][name],
-                               [family["scores"][s][o] for o in others])["low"] > 0
-                   for s in present)
 
-    return {"runs": {run: count(run, twins) for run in family["runs"]},
-            "twins": {twin: count(twin, [t for t in twins if t != twin]) for twin in twins}}
+def _settings_led(family: dict[str, Any], per_setting: dict[str, dict[str, Any]]
+                  ) -> dict[str, dict[str, int]]:
+    """:func:`settings_led` from the family's :func:`family_stats` per setting."""
+    return {"runs": {run: sum(st["runs"][run]["low"] > 0 for st in per_setting.values())
+                     for run in family["runs"]},
+            "twins": {twin: sum(st["sibling_leads"][twin]["low"] > 0
+                                for st in per_setting.values()) for twin in family["twins"]}}
+
+
+def _family_table(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``family -> setting -> family_stats``, computed once per page, line or figure."""
+    return {name: {s: family_stats(family, s) for s in section["settings"]
+                   if s in family["scores"]}
+            for name, family in section["families"].items()}
 
 
 def _effects(section: dict[str, Any], setting: str, seeds: int | None) -> dict[str, float]:
@@ -170,6 +179,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     encoders, each run's lead at 3 and at all seeds, and the row sets' agreement."""
     seeds = section["seeds"]
     families = section["families"]
+    table = _family_table(section)
     lines = [f"## {TITLE}", "",
              f"A diagnostic of the protocol: pre-trained encoders, their untrained twins (one "
              f"architecture and vocabulary, random weights) and the controls, each scored at "
@@ -192,11 +202,8 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
               f"mean | twins' real spread (sd) | twins' {seeds}-seed means | best twin over its "
               f"siblings, {seeds} seeds (95 %) |",
               "|---|---|---|---|---|---|---|---|"]
-    for name, family in families.items():
-        for setting in section["settings"]:
-            if setting not in family["scores"]:
-                continue
-            s = family_stats(family, setting)
+    for name, per_setting in table.items():
+        for setting, s in per_setting.items():
             low, high = s["twin_range"]
             lines.append(f"| {name} | {_setting_title(setting)} | {s['twins']} | "
                          f"{s['noise']:.2f} | {s['protocol_se']:.2f} | {s['between']:.2f} | "
@@ -208,16 +215,13 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
               f"{seeds}-seed means the run is above, and the lead in units of the twins' real "
               "spread. The interval is the protocol's noise against these twins; as an estimate "
               "of a random encoder of the architecture, their mean carries another "
-              f"{_mean_uncertainty(section)} points (the real spread over the root of the "
+              f"{_mean_uncertainty(table)} points (the real spread over the root of the "
               "number of twins).", "",
               f"| run | setting | lead, 3 seeds | lead, {seeds} seeds (95 %) | above twins | "
               "in twins' sd |", "|---|---|---|---|---|---|"]
     for name, family in families.items():
         for run in family["runs"]:
-            for setting in section["settings"]:
-                if setting not in family["scores"]:
-                    continue
-                s = family_stats(family, setting)
+            for setting, s in table[name].items():
                 r = s["runs"][run]
                 sd = "–" if r["in_twin_sd"] is None else f"{r['in_twin_sd']:+.1f}"
                 lines.append(f"| {_run_label(name, family, run)} | {_setting_title(setting)} | "
@@ -226,11 +230,11 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     lines += ["", "On how many of the settings each run leads its twins, and each twin its "
               "siblings, with a 95 % interval above 0 (all seeds):", ""]
     for name, family in families.items():
-        led = settings_led(family, section["settings"])
+        led = _settings_led(family, table[name])
         runs = ", ".join(f"{_base_label(name, family, r)} {n}" for r, n in led["runs"].items())
         twins = sorted(led["twins"].values())
         lines.append(f"- **{name}**: runs {runs}; twins {', '.join(map(str, twins))} "
-                     f"(of {len([s for s in section['settings'] if s in family['scores']])}).")
+                     f"(of {len(table[name])}).")
     lines += ["", "Do the two row sets agree on which encoder is better? Pearson's r between "
               "the members' 669-row and 680-row leads over their own twins' mean (runs and "
               "twins, every family), at the protocol's 3 seeds and at all seeds:", "",
@@ -250,7 +254,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
             cells.append("–" if values is None else
                          f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
         lines.append(f"| {control} | " + " | ".join(cells) + " |")
-    lines += ["", _reading(section)]
+    lines += ["", _reading(section, table)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
@@ -270,12 +274,10 @@ def _lead_text(lead: dict[str, Any]) -> str:
             f"{_signed(lead['high'])})")
 
 
-def _mean_uncertainty(section: dict[str, Any]) -> str:
+def _mean_uncertainty(table: dict[str, dict[str, dict[str, Any]]]) -> str:
     """The range over families and settings of the twins' real spread / sqrt(twins)."""
-    values = [stats_["between"] / stats_["twins"] ** 0.5
-              for family in section["families"].values()
-              for setting in section["settings"] if setting in family["scores"]
-              for stats_ in [family_stats(family, setting)]]
+    values = [st["between"] / st["twins"] ** 0.5
+              for per_setting in table.values() for st in per_setting.values()]
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
@@ -289,26 +291,26 @@ def _r_text(found: dict[str, Any] | None) -> str:
     return f"{found['r']:+.2f} ({found['low']:+.2f} to {found['high']:+.2f})"
 
 
-def _summary_numbers(section: dict[str, Any]) -> dict[str, Any]:
-    per = [family_stats(f, s) for f in section["families"].values()
-           for s in section["settings"] if s in f["scores"]]
-    leads = [(name, _run_label(name, f, run), s, family_stats(f, s)["runs"][run])
+def _summary_numbers(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
+                     ) -> dict[str, Any]:
+    per = [st for per_setting in table.values() for st in per_setting.values()]
+    leads = [(name, _run_label(name, f, run), s, st["runs"][run])
              for name, f in section["families"].items() for run in f["runs"]
-             for s in section["settings"] if s in f["scores"]]
-    twins = [(name, s, family_stats(f, s)["best_twin"])
-             for name, f in section["families"].items()
-             for s in section["settings"] if s in f["scores"]]
+             for s, st in table[name].items()]
+    twins = [(name, s, st["best_twin"]) for name, per_setting in table.items()
+             for s, st in per_setting.items()]
     best = max(twins, key=lambda item: item[2]["lead"])
     return {"se": [p["protocol_se"] for p in per], "between": [p["between"] for p in per],
             "leads": leads, "best_twin": best}
 
 
-def _every_setting(section: dict[str, Any]) -> str:
+def _every_setting(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
+                   ) -> str:
     """``family: runs 2 of 3, twins 0 of 8`` leading on every setting (interval above 0)."""
     parts = []
     for name, family in section["families"].items():
-        width = len([s for s in section["settings"] if s in family["scores"]])
-        led = settings_led(family, section["settings"])
+        width = len(table[name])
+        led = _settings_led(family, table[name])
         parts.append(f"{name}: runs {sum(n == width for n in led['runs'].values())} of "
                      f"{len(led['runs'])}, twins {sum(n == width for n in led['twins'].values())}"
                      f" of {len(led['twins'])}")
@@ -326,11 +328,11 @@ def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
     return "; ".join(parts)
 
 
-def _reading(section: dict[str, Any]) -> str:
+def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
     how many runs' leads have an interval above 0 (per family) and which clear the target."""
-    n = _summary_numbers(section)
+    n = _summary_numbers(section, table)
     target = [f"{label} on {_setting_title(s)}" for _, label, s, r in n["leads"]
               if r["low"] >= LEAD]
     agree = cross_row_sets(section)
@@ -357,7 +359,7 @@ def _reading(section: dict[str, Any]) -> str:
                     "families, are not independent)."))
     return (text + " Runs' leads whose 95 % interval lies above 0 at all seeds, per family: "
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
-            "siblings, the same way): " + _every_setting(section) + "."
+            "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else ""))
 
 
@@ -366,14 +368,15 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
     random encoders' real spread, and the runs' leads at many seeds."""
     if not section.get("families"):
         return []
-    n = _summary_numbers(section)
+    table = _family_table(section)
+    n = _summary_numbers(section, table)
     return [f"**what limits DevMap leakage-free pre-training** ({TITLE}, {section['seeds']} "
             f"fold/head seeds): a 3-seed mean's noise {min(n['se']):.2f}-{max(n['se']):.2f} "
             f"points; random twins' real spread (sd) {min(n['between']):.2f}-"
             f"{max(n['between']):.2f} points; the luckiest twin, "
             f"{_best_twin_text(n['best_twin'])}; runs leading their twins with a 95 % interval "
             f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}; leading on every "
-            f"setting: {_every_setting(section)}."]
+            f"setting: {_every_setting(section, table)}."]
 
 
 _LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))
@@ -390,6 +393,7 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
     import matplotlib.pyplot as plt
 
     settings = section["settings"]
+    table = _family_table(section)
     rows = sum(len(f["runs"]) + len(f["twins"]) for f in section["families"].values()) + len(
         _controls(section))
     fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings),
@@ -415,10 +419,9 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5
             ax.errorbar(x.mean(), y[label], xerr=half, fmt="o", color=colour, capsize=2, ms=4)
             ax.plot(x[:PROTOCOL_SEEDS].mean(), y[label], "o", mfc="none", color=colour, ms=6)
-        for style, (name, family) in zip(_LINE_STYLES, section["families"].items(),
-                                         strict=False):
-            if setting in family["scores"]:
-                goal = family_stats(family, setting)["twin_mean"] + LEAD
+        for style, (name, per_setting) in zip(_LINE_STYLES, table.items(), strict=False):
+            if setting in per_setting:
+                goal = per_setting[setting]["twin_mean"] + LEAD
                 ax.axvline(goal, color="tab:red", linestyle=style, linewidth=1,
                            label=f"{name}: twins' mean + {LEAD:g}")
         ax.set_title(_setting_title(setting), fontsize=9)
