@@ -21,7 +21,7 @@ from .devmap_agreement_table import LEAD, pearson_interval, platform_title
 from .figures import save_figure
 
 __all__ = ["PROTOCOL_SEEDS", "TITLE", "two_way", "paired_lead", "family_stats", "settings_led",
-           "cross_row_sets", "devmap_resolution_markdown", "devmap_resolution_statements",
+           "cross_row_sets", "target_chance", "devmap_resolution_markdown", "devmap_resolution_statements",
            "draw_devmap_resolution"]
 
 PROTOCOL_SEEDS = 3
@@ -110,6 +110,43 @@ def _settings_led(family: dict[str, Any], per_setting: dict[str, dict[str, Any]]
                      for run in family["runs"]},
             "twins": {twin: sum(st["sibling_leads"][twin]["low"] > 0
                                 for st in per_setting.values()) for twin in family["twins"]}}
+
+
+def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[float, ...],
+                  *, seeds: int = PROTOCOL_SEEDS, lead: float = LEAD) -> dict[str, Any]:
+    """How often a run whose recipe leads random encoders by ``leads[i]`` on every setting
+    would meet the target as the report judges it: its ``seeds``-seed mean at least ``lead``
+    above one twin's on every setting.
+
+    Built from the twins themselves, with no distributional assumption: every ordered pair of
+    twins (i, j), i playing a run shifted up by the recipe's lead and j its twin, on every set
+    of ``seeds`` of the scored seeds (the same seeds for both, as the protocol's are). The
+    pair's two random draws stand for the run's own luck and the twin's; settings keep their
+    joint spread (a twin lucky on one setting and unlucky on another counts as it was).
+
+    Returns:
+        ``chance``: ``{lead: share of (pair, seed set) draws that pass}``; ``draws``: how
+        many draws; ``needed``: the smallest recipe lead (0.1 steps) that passes half and 80 %
+        of the draws, ``None`` above 10 points.
+    """
+    from itertools import combinations
+
+    rows = [s for s in settings if s in family["scores"]]
+    x = np.asarray([[family["scores"][s][t] for t in family["twins"]] for s in rows])
+    subsets = np.asarray(list(combinations(range(x.shape[2]), seeds)))
+    means = x[:, :, subsets].mean(-1)  # settings x twins x seed sets
+    diff = means[:, :, None, :] - means[:, None, :, :]  # run i minus twin j
+    pairs = ~np.eye(x.shape[1], dtype=bool)
+    worst = diff.min(0)[pairs]  # each draw's lead on its worst setting
+
+    def chance(shift: float) -> float:
+        return float((worst + shift >= lead - 1e-9).mean())
+
+    grid = np.round(np.arange(0.0, 10.05, 0.1), 1)
+    needed = {share: next((float(g) for g in grid if chance(g) >= share), None)
+              for share in (0.5, 0.8)}
+    return {"chance": {float(d): chance(d) for d in leads}, "draws": int(worst.size),
+            "needed": needed, "settings": len(rows), "seeds": seeds}
 
 
 def _family_table(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -254,10 +291,66 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
             cells.append("–" if values is None else
                          f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
         lines.append(f"| {control} | " + " | ".join(cells) + " |")
-    lines += ["", _reading(section, table)]
+    chances = _chances(section)
+    lines += ["", *_chance_lines(section, chances), "", _reading(section, table, chances)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
+
+
+CHANCE_LEADS = (0.0, 1.0, 2.0, 3.0, 4.0)
+"""The recipe leads (points over random encoders, every setting) the chance table shows."""
+
+
+def _chances(section: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    """``family -> seeds -> target_chance`` at the protocol's seeds and at all of them."""
+    return {name: {k: target_chance(family, section["settings"], CHANCE_LEADS, seeds=k)
+                   for k in dict.fromkeys((PROTOCOL_SEEDS, section["seeds"]))}
+            for name, family in section["families"].items()}
+
+
+def _needed_text(value: float | None) -> str:
+    return "above +10" if value is None else f"+{value:.1f}"
+
+
+def _chance_lines(section: dict[str, Any], chances: dict[str, dict[int, dict[str, Any]]]
+                  ) -> list[str]:
+    """The chance that a run of a recipe leading random encoders by a given amount meets the
+    target as judged (one run against one twin), from the twins' own pairs."""
+    seeds = section["seeds"]
+    lines = [f"How often would a run meet the target as the report judges it (its "
+             f"{PROTOCOL_SEEDS}-seed mean at least +{LEAD:.0f} above one twin's on every "
+             "setting), if its recipe truly led random encoders by a given amount on every "
+             "setting? Measured on the twins themselves: every ordered pair of twins, one "
+             "shifted up by the recipe's lead and playing the run, the other its twin, on every "
+             f"set of {PROTOCOL_SEEDS} of the {seeds} seeds (and once at all {seeds}, where the "
+             "protocol's noise is nearly gone but each network's own luck stays). This assumes "
+             "a pre-trained run's luck spreads as a random encoder's does.", "",
+             "| family | judged at | draws | " + " | ".join(
+                 f"lead {_signed(d)}" for d in CHANCE_LEADS)
+             + " | lead for 50 % | lead for 80 % |",
+             "|---|---|---|" + "---|" * (len(CHANCE_LEADS) + 2)]
+    for name, per_seeds in chances.items():
+        for k, found in per_seeds.items():
+            cells = " | ".join(f"{100 * found['chance'][d]:.1f} %" for d in CHANCE_LEADS)
+            lines.append(f"| {name} | {k} seeds | {found['draws']} | {cells} | "
+                         f"{_needed_text(found['needed'][0.5])} | "
+                         f"{_needed_text(found['needed'][0.8])} |")
+    return lines
+
+
+def _chance_summary(chances: dict[str, dict[int, dict[str, Any]]]) -> str:
+    """The chance at +2 and the lead needed for even and 80 % odds, as judged."""
+    found = [per[PROTOCOL_SEEDS] for per in chances.values()]
+    at_two = [100 * f["chance"][LEAD] for f in found]
+    even = [f["needed"][0.5] for f in found]
+    likely = [f["needed"][0.8] for f in found]
+    if None in even or None in likely:
+        return ""
+    return (f"a recipe whose runs truly lead random encoders by +{LEAD:.0f} on every setting "
+            f"would meet the target as judged in {min(at_two):.0f}-{max(at_two):.0f} % of "
+            f"draws; even odds need +{min(even):.1f} to +{max(even):.1f}, 80 % +{min(likely):.1f}"
+            f" to +{max(likely):.1f}")
 
 
 def _best_twin_text(best: tuple[str, str, dict[str, Any]]) -> str:
@@ -328,7 +421,8 @@ def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
     return "; ".join(parts)
 
 
-def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]) -> str:
+def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]],
+             chances: dict[str, dict[int, dict[str, Any]]]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
     how many runs' leads have an interval above 0 (per family) and which clear the target."""
@@ -360,7 +454,28 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
     return (text + " Runs' leads whose 95 % interval lies above 0 at all seeds, per family: "
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section, table) + "."
-            + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else ""))
+            + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
+            + _chance_reading(section, chances))
+
+
+def _chance_reading(section: dict[str, Any], chances: dict[str, dict[int, dict[str, Any]]]
+                    ) -> str:
+    """The chance table read: the target is a conjunction over settings of single networks'
+    draws, so it asks more than +2, and more seeds barely change that."""
+    summary = _chance_summary(chances)
+    if not summary or section["seeds"] == PROTOCOL_SEEDS:
+        return ""
+    gains = [per[section["seeds"]]["needed"][0.5] - per[PROTOCOL_SEEDS]["needed"][0.5]
+             for per in chances.values()
+             if None not in (per[PROTOCOL_SEEDS]["needed"][0.5],
+                             per[section["seeds"]]["needed"][0.5])]
+    return (f" The target as judged: {summary}. It asks for a lead on all "
+            f"{len(section['settings'])} settings at once from one run and one twin, each a "
+            f"draw with its own luck, so a recipe that truly leads by +{LEAD:.0f} on every "
+            "setting passes only when its run and its twin both fall the right way on every setting; judging at "
+            f"all {section['seeds']} seeds changes the lead needed for even odds by "
+            f"{min(gains):+.1f} to {max(gains):+.1f} points, so the protocol's seeds are not "
+            "what limits it: the networks' own spread is.")
 
 
 def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
@@ -376,7 +491,9 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
             f"{max(n['between']):.2f} points; the luckiest twin, "
             f"{_best_twin_text(n['best_twin'])}; runs leading their twins with a 95 % interval "
             f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}; leading on every "
-            f"setting: {_every_setting(section, table)}."]
+            f"setting: {_every_setting(section, table)}"
+            + (f"; the target as judged: {chance}." if (chance := _chance_summary(
+                _chances(section))) else ".")]
 
 
 _LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))

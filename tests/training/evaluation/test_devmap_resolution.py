@@ -17,6 +17,7 @@ from mirencoder.training.evaluation.devmap_resolution_table import (
     draw_devmap_resolution,
     family_stats,
     paired_lead,
+    target_chance,
     two_way,
 )
 
@@ -113,6 +114,37 @@ def test_settings_led_counts_runs_against_twins_and_twins_against_siblings():
     assert flat["runs"] == {"encoder": 0}
 
 
+def _twins_only(spread: float, noise: float, seeds: int = 6) -> dict:
+    rng = np.random.default_rng(4)
+    shared = rng.normal(0, 2, seeds)
+    luck = rng.normal(0, spread, (len(SETTINGS), 8))
+    return {"runs": [], "twins": [f"twin{t}" for t in range(8)],
+            "scores": {s: {f"twin{t}": list(84 + luck[i, t] + shared
+                                              + rng.normal(0, noise, seeds))
+                           for t in range(8)} for i, s in enumerate(SETTINGS)}}
+
+
+def test_the_targets_chance_is_a_step_at_plus_two_when_networks_do_not_differ():
+    identical = _twins_only(0.0, 0.0)
+    found = target_chance(identical, SETTINGS, (0.0, 1.9, 2.0, 3.0))
+    assert found["chance"] == {0.0: 0.0, 1.9: 0.0, 2.0: 1.0, 3.0: 1.0}
+    assert found["needed"] == {0.5: 2.0, 0.8: 2.0}
+    assert found["draws"] == 8 * 7 * 20  # ordered pairs x sets of 3 of 6 seeds
+    assert target_chance(identical, SETTINGS, (2.0,), seeds=6)["draws"] == 56
+
+
+def test_networks_that_differ_make_the_target_ask_for_more_than_plus_two():
+    found = target_chance(_twins_only(1.0, 0.5), SETTINGS, (0.0, 2.0, 4.0, 8.0))
+    chance = found["chance"]
+    assert chance[0.0] < 0.01  # a random encoder against another: all four at +2 is rare
+    assert chance[0.0] <= chance[2.0] <= chance[4.0] <= chance[8.0] == 1.0
+    assert chance[2.0] < 0.3  # a true +2 clears +2 on all four settings only by luck
+    assert 2.0 < found["needed"][0.5] < found["needed"][0.8] < 8.0
+    # one setting alone: a true +2 passes about half the time
+    assert target_chance(_twins_only(1.0, 0.5), SETTINGS[:1], (2.0,))["chance"][2.0] == \
+        pytest.approx(0.5, abs=0.1)
+
+
 def test_row_sets_agree_when_the_members_effects_repeat():
     section = _section()
     found = cross_row_sets(section, draws=300)
@@ -148,10 +180,15 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "the luckiest random encoder, twin3 (recipe-" in page
     assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
+    assert "| recipe-a | 3 seeds | 240 | " in page and "| recipe-a | 6 seeds | 12 | " in page
+    assert "The target as judged: a recipe whose runs truly lead random encoders by +2" in page
+    assert "judging at all 6 seeds changes the lead needed for even odds by " in page
     [line] = devmap_resolution_statements(section)
     assert ("(and above +2): recipe-a: 4 of 4 run-settings above 0, 4 above +2; recipe-b: 0 of 4 "
             "run-settings above 0, 0 above +2; leading on every setting: recipe-a: runs 1 of 1, "
-            "twins 1 of 4; recipe-b: runs 0 of 1, twins 1 of 4.") in line
+            "twins 1 of 4; recipe-b: runs 0 of 1, twins 1 of 4; the target as judged: a recipe "
+            "whose runs truly lead random encoders by +2 on every setting would meet the target "
+            "as judged in ") in line
     assert devmap_resolution_statements({}) == []
     png = draw_devmap_resolution(section, tmp_path / "r.png")
     assert png.is_file() and png.stat().st_size > 1000
