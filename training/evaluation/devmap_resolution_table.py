@@ -292,10 +292,64 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
                          f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
         lines.append(f"| {control} | " + " | ".join(cells) + " |")
     chances = _chances(section)
-    lines += ["", *_chance_lines(section, chances), "", _reading(section, table, chances)]
+    lines += ["", *_control_lines(section, table), "", *_chance_lines(section, chances), "",
+              _reading(section, table, chances)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
+
+
+def control_leads(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
+                  ) -> dict[str, dict[str, dict[str, float]]]:
+    """``control -> family -> setting -> lead``: each control's mean at all seeds minus the
+    family's twins' mean, as a run is judged. ``runtime-only`` is what a constant vector
+    gives: the head cannot split on a column that never changes."""
+    return {control: {name: {s: float(np.mean(section["controls"][s][control])
+                                      - st["twin_mean"])
+                             for s, st in per_setting.items()
+                             if control in section["controls"].get(s, {})}
+                      for name, per_setting in table.items()}
+            for control in _controls(section)}
+
+
+def _control_lines(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
+                   ) -> list[str]:
+    """Each control against each family's twins, as a run is judged (target +2 on each)."""
+    seeds = section["seeds"]
+    lines = [f"The controls judged as a run is: each control's {seeds}-seed mean minus each "
+             f"family's twins' mean, in points (bold: the target's +{LEAD:.0f} reached). "
+             "`runtime-only` is what an encoder returning one constant vector would score: the "
+             "head cannot split on a column that never changes.", "",
+             "| control | against | " + " | ".join(_setting_title(s) for s in section["settings"])
+             + " | every setting |", "|---|---|" + "---|" * (len(section["settings"]) + 1)]
+    for control, per_family in control_leads(section, table).items():
+        for name, leads in per_family.items():
+            cells = [("–" if s not in leads else
+                      (f"**{_signed(leads[s])}**" if leads[s] >= LEAD else _signed(leads[s])))
+                     for s in section["settings"]]
+            every = "yes" if len(leads) == len(section["settings"]) and min(
+                leads.values()) >= LEAD else "no"
+            lines.append(f"| {control} | {name} | " + " | ".join(cells) + f" | {every} |")
+    return lines
+
+
+def _control_reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
+                     ) -> str:
+    """Which controls would meet the target against how many families' twins."""
+    found = control_leads(section, table)
+    width = len(section["settings"])
+    met = {c: sum(len(v) == width and min(v.values()) >= LEAD for v in per.values())
+           for c, per in found.items()}
+    parts = [f"{control} against {n} of {len(found[control])}" for control, n in met.items()]
+    constant = found.get("runtime-only")
+    text = (f" Judged as a run is, the controls would meet the +{LEAD:.0f} target (every "
+            f"setting) against these families' twins: {'; '.join(parts)}")
+    if constant:
+        leads = [v for per in constant.values() for v in per.values()]
+        text += (f"; a constant vector (runtime-only) sits {min(leads):+.1f} to "
+                 f"{max(leads):+.1f} points above the twins: on these rows the head gains more "
+                 "from fewer, axis-aligned program columns than from what pre-training adds")
+    return text + "."
 
 
 CHANCE_LEADS = (0.0, 1.0, 2.0, 3.0, 4.0)
@@ -455,6 +509,7 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
+            + (_control_reading(section, table) if section.get("controls") else "")
             + _chance_reading(section, chances))
 
 

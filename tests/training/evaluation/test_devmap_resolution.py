@@ -145,6 +145,19 @@ def test_networks_that_differ_make_the_target_ask_for_more_than_plus_two():
         pytest.approx(0.5, abs=0.1)
 
 
+def test_a_control_is_judged_against_each_familys_twins_as_a_run_is():
+    from mirencoder.training.evaluation.devmap_resolution_table import _family_table, control_leads
+
+    section = _section()
+    section["controls"] = {s: {"runtime-only": [90.0] * 6} for s in SETTINGS}
+    leads = control_leads(section, _family_table(section))
+    twins = family_stats(section["families"]["recipe-b"], "devmap-669 amd")["twin_mean"]
+    assert leads["runtime-only"]["recipe-b"]["devmap-669 amd"] == pytest.approx(90.0 - twins)
+    page = devmap_resolution_markdown(section)
+    assert "a constant vector (runtime-only) sits +" in page
+    assert "| runtime-only | recipe-a | **+" in page and " | yes |" in page
+
+
 def test_row_sets_agree_when_the_members_effects_repeat():
     section = _section()
     found = cross_row_sets(section, draws=300)
@@ -181,6 +194,10 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     assert "| recipe-a | 3 seeds | 240 | " in page and "| recipe-a | 6 seeds | 12 | " in page
+    # the opcode histogram (88 +- noise) sits about +3 above recipe-b's twins (84-85.5)
+    assert "| opcode-histogram | recipe-b | **+" in page
+    assert "the controls would meet the +2 target (every setting) against these families' " \
+        "twins: opcode-histogram against 2 of 2." in page
     assert "The target as judged: a recipe whose runs truly lead random encoders by +2" in page
     assert "judging at all 6 seeds changes the lead needed for even odds by " in page
     [line] = devmap_resolution_statements(section)
