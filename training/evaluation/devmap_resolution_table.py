@@ -113,7 +113,8 @@ def _settings_led(family: dict[str, Any], per_setting: dict[str, dict[str, Any]]
 
 
 def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[float, ...],
-                  *, seeds: int = PROTOCOL_SEEDS, lead: float = LEAD) -> dict[str, Any]:
+                  *, seeds: int = PROTOCOL_SEEDS, lead: float = LEAD, run_luck: bool = True
+                  ) -> dict[str, Any]:
     """How often a run whose recipe leads random encoders by ``leads[i]`` on every setting
     would meet the target as the report judges it: its ``seeds``-seed mean at least ``lead``
     above one twin's on every setting.
@@ -123,6 +124,9 @@ def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[floa
     of ``seeds`` of the scored seeds (the same seeds for both, as the protocol's are). The
     pair's two random draws stand for the run's own luck and the twin's; settings keep their
     joint spread (a twin lucky on one setting and unlucky on another counts as it was).
+    With ``run_luck=False`` the run has no luck of its own: it sits at the mean of the other
+    twins plus the recipe's lead, and only its twin's luck and the seeds' noise remain (one
+    draw per twin and seed set), the least the judgement can ask.
 
     Returns:
         ``chance``: ``{lead: share of (pair, seed set) draws that pass}``; ``draws``: how
@@ -135,9 +139,12 @@ def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[floa
     x = np.asarray([[family["scores"][s][t] for t in family["twins"]] for s in rows])
     subsets = np.asarray(list(combinations(range(x.shape[2]), seeds)))
     means = x[:, :, subsets].mean(-1)  # settings x twins x seed sets
-    diff = means[:, :, None, :] - means[:, None, :, :]  # run i minus twin j
-    pairs = ~np.eye(x.shape[1], dtype=bool)
-    worst = diff.min(0)[pairs]  # each draw's lead on its worst setting
+    if run_luck:
+        diff = means[:, :, None, :] - means[:, None, :, :]  # run i minus twin j
+        worst = diff.min(0)[~np.eye(x.shape[1], dtype=bool)]  # each draw's worst setting
+    else:
+        others = (means.sum(1, keepdims=True) - means) / (x.shape[1] - 1)
+        worst = (others - means).min(0).ravel()
 
     def chance(shift: float) -> float:
         return float((worst + shift >= lead - 1e-9).mean())
@@ -146,7 +153,7 @@ def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[floa
     needed = {share: next((float(g) for g in grid if chance(g) >= share), None)
               for share in (0.5, 0.8)}
     return {"chance": {float(d): chance(d) for d in leads}, "draws": int(worst.size),
-            "needed": needed, "settings": len(rows), "seeds": seeds}
+            "needed": needed, "settings": len(rows), "seeds": seeds, "run_luck": run_luck}
 
 
 def _family_table(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -356,18 +363,24 @@ CHANCE_LEADS = (0.0, 1.0, 2.0, 3.0, 4.0)
 """The recipe leads (points over random encoders, every setting) the chance table shows."""
 
 
-def _chances(section: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
-    """``family -> seeds -> target_chance`` at the protocol's seeds and at all of them."""
-    return {name: {k: target_chance(family, section["settings"], CHANCE_LEADS, seeds=k)
-                   for k in dict.fromkeys((PROTOCOL_SEEDS, section["seeds"]))}
+def _chances(section: dict[str, Any]) -> dict[str, dict[Any, dict[str, Any]]]:
+    """``family -> seeds -> target_chance`` at the protocol's seeds and at all of them, and
+    under ``"no run luck"`` the protocol's seeds with a run that has no luck of its own."""
+    return {name: {**{k: target_chance(family, section["settings"], CHANCE_LEADS, seeds=k)
+                      for k in dict.fromkeys((PROTOCOL_SEEDS, section["seeds"]))},
+                   NO_RUN_LUCK: target_chance(family, section["settings"], CHANCE_LEADS,
+                                              run_luck=False)}
             for name, family in section["families"].items()}
+
+
+NO_RUN_LUCK = "no run luck"
 
 
 def _needed_text(value: float | None) -> str:
     return "above +10" if value is None else f"+{value:.1f}"
 
 
-def _chance_lines(section: dict[str, Any], chances: dict[str, dict[int, dict[str, Any]]]
+def _chance_lines(section: dict[str, Any], chances: dict[str, dict[Any, dict[str, Any]]]
                   ) -> list[str]:
     """The chance that a run of a recipe leading random encoders by a given amount meets the
     target as judged (one run against one twin), from the twins' own pairs."""
@@ -379,21 +392,26 @@ def _chance_lines(section: dict[str, Any], chances: dict[str, dict[int, dict[str
              "shifted up by the recipe's lead and playing the run, the other its twin, on every "
              f"set of {PROTOCOL_SEEDS} of the {seeds} seeds (and once at all {seeds}, where the "
              "protocol's noise is nearly gone but each network's own luck stays). This assumes "
-             "a pre-trained run's luck spreads as a random encoder's does.", "",
+             "a pre-trained run's luck spreads as a random encoder's does; the last row of each "
+             "family gives the run no luck of its own (it sits at the other twins' mean plus "
+             "the lead; only its twin's luck and the seeds' noise remain): the least the "
+             "judgement can ask.", "",
              "| family | judged at | draws | " + " | ".join(
                  f"lead {_signed(d)}" for d in CHANCE_LEADS)
              + " | lead for 50 % | lead for 80 % |",
              "|---|---|---|" + "---|" * (len(CHANCE_LEADS) + 2)]
     for name, per_seeds in chances.items():
         for k, found in per_seeds.items():
+            judged = (f"{PROTOCOL_SEEDS} seeds, run without luck" if k == NO_RUN_LUCK
+                      else f"{k} seeds")
             cells = " | ".join(f"{100 * found['chance'][d]:.1f} %" for d in CHANCE_LEADS)
-            lines.append(f"| {name} | {k} seeds | {found['draws']} | {cells} | "
+            lines.append(f"| {name} | {judged} | {found['draws']} | {cells} | "
                          f"{_needed_text(found['needed'][0.5])} | "
                          f"{_needed_text(found['needed'][0.8])} |")
     return lines
 
 
-def _chance_summary(chances: dict[str, dict[int, dict[str, Any]]]) -> str:
+def _chance_summary(chances: dict[str, dict[Any, dict[str, Any]]]) -> str:
     """The chance at +2 and the lead needed for even and 80 % odds, as judged."""
     found = [per[PROTOCOL_SEEDS] for per in chances.values()]
     at_two = [100 * f["chance"][LEAD] for f in found]
@@ -401,10 +419,17 @@ def _chance_summary(chances: dict[str, dict[int, dict[str, Any]]]) -> str:
     likely = [f["needed"][0.8] for f in found]
     if None in even or None in likely:
         return ""
-    return (f"a recipe whose runs truly lead random encoders by +{LEAD:.0f} on every setting "
+    text = (f"a recipe whose runs truly lead random encoders by +{LEAD:.0f} on every setting "
             f"would meet the target as judged in {min(at_two):.0f}-{max(at_two):.0f} % of "
             f"draws; even odds need +{min(even):.1f} to +{max(even):.1f}, 80 % +{min(likely):.1f}"
             f" to +{max(likely):.1f}")
+    calm = [per[NO_RUN_LUCK] for per in chances.values() if NO_RUN_LUCK in per]
+    calm_even = [f["needed"][0.5] for f in calm]
+    if calm and None not in calm_even:
+        text += (f" (a run with no luck of its own: {min(100 * f['chance'][LEAD] for f in calm):.0f}"
+                 f"-{max(100 * f['chance'][LEAD] for f in calm):.0f} % at +{LEAD:.0f}, even odds "
+                 f"at +{min(calm_even):.1f} to +{max(calm_even):.1f})")
+    return text
 
 
 def _best_twin_text(best: tuple[str, str, dict[str, Any]]) -> str:
@@ -476,7 +501,7 @@ def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
 
 
 def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]],
-             chances: dict[str, dict[int, dict[str, Any]]]) -> str:
+             chances: dict[str, dict[Any, dict[str, Any]]]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
     how many runs' leads have an interval above 0 (per family) and which clear the target."""
@@ -513,7 +538,7 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             + _chance_reading(section, chances))
 
 
-def _chance_reading(section: dict[str, Any], chances: dict[str, dict[int, dict[str, Any]]]
+def _chance_reading(section: dict[str, Any], chances: dict[str, dict[Any, dict[str, Any]]]
                     ) -> str:
     """The chance table read: the target is a conjunction over settings of single networks'
     draws, so it asks more than +2, and more seeds barely change that."""

@@ -131,6 +131,8 @@ def test_the_targets_chance_is_a_step_at_plus_two_when_networks_do_not_differ():
     assert found["needed"] == {0.5: 2.0, 0.8: 2.0}
     assert found["draws"] == 8 * 7 * 20  # ordered pairs x sets of 3 of 6 seeds
     assert target_chance(identical, SETTINGS, (2.0,), seeds=6)["draws"] == 56
+    calm = target_chance(identical, SETTINGS, (1.9, 2.0), run_luck=False)
+    assert calm["draws"] == 8 * 20 and calm["chance"] == {1.9: 0.0, 2.0: 1.0}
 
 
 def test_networks_that_differ_make_the_target_ask_for_more_than_plus_two():
@@ -140,6 +142,9 @@ def test_networks_that_differ_make_the_target_ask_for_more_than_plus_two():
     assert chance[0.0] <= chance[2.0] <= chance[4.0] <= chance[8.0] == 1.0
     assert chance[2.0] < 0.3  # a true +2 clears +2 on all four settings only by luck
     assert 2.0 < found["needed"][0.5] < found["needed"][0.8] < 8.0
+    # a run with no luck of its own still meets a twin's luck on every setting
+    calm = target_chance(_twins_only(1.0, 0.5), SETTINGS, (2.0,), run_luck=False)
+    assert calm["chance"][2.0] < 0.3 and 2.0 < calm["needed"][0.5] < 8.0
     # one setting alone: a true +2 passes about half the time
     assert target_chance(_twins_only(1.0, 0.5), SETTINGS[:1], (2.0,))["chance"][2.0] == \
         pytest.approx(0.5, abs=0.1)
@@ -194,6 +199,7 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert "leads its siblings by +1." in page  # the twins' real spread / sqrt(4)
     assert "the +2 target is" in page and "whether a member's lead on one carries to the other" in page
     assert "| recipe-a | 3 seeds | 240 | " in page and "| recipe-a | 6 seeds | 12 | " in page
+    assert "| recipe-a | 3 seeds, run without luck | 80 | " in page
     # the opcode histogram (88 +- noise) sits about +3 above recipe-b's twins (84-85.5)
     assert "| opcode-histogram | recipe-b | **+" in page
     assert "the controls would meet the +2 target (every setting) against these families' " \
