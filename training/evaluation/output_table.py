@@ -10,12 +10,21 @@ table into the report.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
+from ..embedding.embed_config import EmbedConfig
 from .record_table import COLUMNS, evaluations, method_scores, spread, spread_cell
 
-__all__ = ["OUTPUTS", "collect_outputs", "studies", "outputs_markdown", "output_statements"]
+__all__ = ["OUTPUTS", "collect_outputs", "studies", "outputs_markdown", "output_statements",
+           "output_overview"]
+
+DEVMAP_KEYS = tuple(key for key, _, _ in COLUMNS if key.startswith("devmap-"))
+INVARIANCE_RATIO = 2.0
+"""The invariance target: MAP@R at least this many times the twins'."""
+DEVMAP_LEAD = 2.0
+"""The DevMap pre-training target: this many points above the twins on every setting."""
 
 OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encoder-graph"),
            ("joint", "encoder-joint"))
@@ -47,6 +56,7 @@ def outputs_markdown(section: dict[str, Any]) -> str:
     (a recipe's runs beside their twins), under the study's label when there are several."""
     tables = studies(section)
     lines = ["## Which output for which use (each output beside the same output of the twins)"]
+    lines += _overview_lines(output_overview(section))
     for label, table in tables.items():
         if len(tables) > 1:
             lines += ["", f"### {label}"]
@@ -110,3 +120,112 @@ def output_statements(table: dict[str, Any]) -> list[str]:
         if parts:
             lines.append(f"`{output}`: " + "; ".join(parts) + ".")
     return lines
+
+
+def _twins_pair(table: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A study's headline comparison: its first group against its second, when the second
+    is untrained twins."""
+    groups = list(table.get("groups", {}).items())
+    if len(groups) < 2 or "twin" not in groups[1][0].lower():
+        return None
+    return groups[0][1], groups[1][1]
+
+
+def output_overview(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every output over every study: each distinct pre-trained run (by folder; a run that
+    heads several studies counts once, against the first study's twins) against the mean
+    of the same output of its study's twins. Per output: ``runs``; ``invariance``: the
+    MAP@R ratios; ``leads``: per score key the run-minus-twins differences (accuracies in
+    points); ``devmap``: per run its four DevMap leakage-free leads (runs scored on all)."""
+    seen: dict[str, set[str]] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for table in studies(section).values():
+        pair = _twins_pair(table)
+        if pair is None:
+            continue
+        runs, twins = pair
+        for output, _ in OUTPUTS:
+            rows = runs["scores"].get(output, [])
+            base = {key: [r.get(key) for r in twins["scores"].get(output, [])
+                          if r.get(key) is not None] for key, _, _ in COLUMNS}
+            mean = {key: statistics.mean(v) for key, v in base.items() if v}
+            found = out.setdefault(output, {"runs": 0, "invariance": [], "devmap": [],
+                                            "leads": {key: [] for key, _, _ in COLUMNS}})
+            for folder, row in zip(runs["folders"], rows, strict=False):
+                if folder in seen.setdefault(output, set()) or not any(
+                        row.get(key) is not None for key, _, _ in COLUMNS):
+                    continue
+                seen[output].add(folder)
+                found["runs"] += 1
+                for key, _, _ in COLUMNS:
+                    if row.get(key) is None or key not in mean:
+                        continue
+                    if key == "map_fused":
+                        found["invariance"].append(row[key] / mean[key])
+                    else:
+                        scale = 100.0 if key.startswith("vectorized") else 1.0
+                        found["leads"][key].append((row[key] - mean[key]) * scale)
+                if all(row.get(k) is not None and k in mean for k in DEVMAP_KEYS):
+                    found["devmap"].append([row[k] - mean[k] for k in DEVMAP_KEYS])
+    return {output: found for output, found in out.items() if found["runs"]}
+
+
+def _mean_text(values: list[float], digits: int = 1) -> str:
+    return f"{statistics.mean(values):+.{digits}f}" if values else "–"
+
+
+def _overview_lines(overview: dict[str, dict[str, Any]]) -> list[str]:
+    """The overview table and its reading (nothing without a study against twins)."""
+    if not overview:
+        return []
+    titles = {key: title for key, title, _ in COLUMNS}
+    lines = ["", "Every output over every study below: each distinct pre-trained run against the "
+             "mean of the same output of its study's untrained twins (the study's first group "
+             "against its second; a run heading several studies counts once), the targets' "
+             f"scores: invariance as the ratio of MAP@R (target {INVARIANCE_RATIO:g}x), "
+             "accuracies as mean leads in points, DevMap leakage-free at the protocol's 3 "
+             f"fold/head seeds (target +{DEVMAP_LEAD:g} on all four settings).", "",
+             "| output | runs | invariance: median ratio (runs at 2x) | "
+             + " | ".join(titles[k] for k, _, _ in COLUMNS[1:3]) + " | "
+             + " | ".join(titles[k] for k in DEVMAP_KEYS)
+             + " | DevMap: runs above the twins on all four | runs +2 on all four | "
+             "thread coarsening LF |", "|---|" + "---|" * (9 + len(DEVMAP_KEYS) - 2)]
+    for output, found in overview.items():
+        ratios = found["invariance"]
+        inv = (f"{statistics.median(ratios):.2f}x ({sum(r >= INVARIANCE_RATIO for r in ratios)} "
+               f"of {len(ratios)})" if ratios else "–")
+        devmap = found["devmap"]
+        per_setting = [_mean_text([d[i] for d in devmap]) for i in range(len(DEVMAP_KEYS))]
+        above = sum(min(d) > 0 for d in devmap)
+        target = sum(min(d) >= DEVMAP_LEAD for d in devmap)
+        lines.append(f"| `{output}` | {found['runs']} | {inv} | "
+                     + " | ".join(_mean_text(found["leads"][k]) for k, _, _ in COLUMNS[1:3])
+                     + " | " + " | ".join(per_setting)
+                     + f" | {above} of {len(devmap)} | {target} of {len(devmap)} | "
+                     f"{_mean_text(found['leads']['coarsening'], 3)}x |")
+    return [*lines, "", _overview_reading(overview)]
+
+
+def _overview_reading(overview: dict[str, dict[str, Any]]) -> str:
+    """Which output meets the invariance target most often, which leads on DevMap most often."""
+    def share(found: dict[str, Any], hit: Any, values: str) -> float:
+        items = found[values]
+        return sum(map(hit, items)) / len(items) if items else 0.0
+
+    invariant = max(overview, key=lambda o: share(overview[o], lambda r: r >= INVARIANCE_RATIO,
+                                                  "invariance"))
+    devmap = max(overview, key=lambda o: share(overview[o], lambda d: min(d) > 0, "devmap"))
+    reached = sum(min(d) >= DEVMAP_LEAD for f in overview.values() for d in f["devmap"])
+    inv = overview[invariant]["invariance"]
+    dev = overview[devmap]["devmap"]
+    default = EmbedConfig.__dataclass_fields__["modality"].default
+    choice = (f" The embedder's default output, `{default}`, is the one that keeps invariance; "
+              f"ask for `{devmap}` (`modality=\"{devmap}\"`) to feed a device-mapping head."
+              if default == invariant and devmap != invariant else "")
+    return (f"Reading: `{invariant}` meets the invariance target in most runs "
+            f"({sum(r >= INVARIANCE_RATIO for r in inv)} of {len(inv)}); `{devmap}` leads its "
+            f"twins on all four DevMap settings in most runs ({sum(min(d) > 0 for d in dev)} of "
+            f"{len(dev)}); runs of any output at +{DEVMAP_LEAD:g} on all four: {reached}. "
+            "Studies are recipes chosen one after another, not a random sample of runs, and a "
+            "run's 3-seed DevMap lead carries the protocol's noise and the twins' spread "
+            "([how finely DevMap separates encoders](devmap-resolution.md))." + choice)

@@ -421,6 +421,46 @@ def test_each_output_is_set_beside_the_same_output_of_the_twins(tmp_path: Path, 
     assert "not scored" in capsys.readouterr().err
 
 
+def _output_row(map_r: float, devmap: float) -> dict:
+    return {"map_fused": map_r, "vectorized_source": 0.9, "vectorized_template": 0.5,
+            "devmap-669_amd": devmap, "devmap-669_nvidia": devmap, "devmap-680_amd": devmap,
+            "devmap-680_nvidia": devmap, "coarsening": 1.05}
+
+
+def _output_group(folders: list[str], maps: list[float], devmaps: list[float]) -> dict:
+    rows = [_output_row(m, d) for m, d in zip(maps, devmaps, strict=True)]
+    return {"folders": folders, "scores": {"fused": rows, "graph": [
+        _output_row(m / 4, d + 1) for m, d in zip(maps, devmaps, strict=True)]}}
+
+
+def test_every_output_over_every_study_counts_each_run_once_against_its_twins():
+    from mirencoder.training.evaluation.output_table import output_overview, outputs_markdown
+
+    twins = _output_group(["t0", "t1"], [0.2, 0.2], [84.0, 86.0])
+    section = {"studies": {
+        "A": {"groups": {"pre-trained": _output_group(["r0", "r1"], [0.4, 0.5], [85.5, 88.0]),
+                         "untrained twins": twins}},
+        # r0 again, now at another study's head: counted once, against A's twins
+        "B": {"groups": {"the start": _output_group(["r0"], [0.9], [99.0]),
+                         "its untrained twins": twins}},
+        # a second group that is no twin set: no comparison
+        "C": {"groups": {"run": _output_group(["r2"], [0.9], [99.0]),
+                         "control run": _output_group(["r3"], [0.1], [80.0])}}}}
+    overview = output_overview(section)
+    fused = overview["fused"]
+    assert fused["runs"] == 2 and fused["invariance"] == pytest.approx([2.0, 2.5])
+    assert fused["devmap"] == [[0.5] * 4, [3.0] * 4]
+    assert fused["leads"]["vectorized_template"] == [0.0, 0.0]  # in points
+    graph = overview["graph"]
+    assert graph["invariance"] == pytest.approx([2.0, 2.5])  # its own twins: 0.05
+    text = outputs_markdown(section)
+    assert "| `fused` | 2 | 2.25x (2 of 2) | +0.0 | +0.0 | +1.8 | +1.8 | +1.8 | +1.8 | 2 of 2 | " \
+        "1 of 2 | +0.000x |" in text
+    assert "`fused` meets the invariance target in most runs (2 of 2)" in text
+    assert "runs of any output at +2 on all four: 2." in text  # fused r1 and graph r1
+    assert output_overview({"studies": {"C": section["studies"]["C"]}}) == {}
+
+
 def test_learning_curve_runs_from_the_twin_through_each_checkpoint(tmp_path: Path, capsys):
     from mirencoder.training.evaluation.learning_curve import main as curve_main
     from mirencoder.training.evaluation.learning_curve_table import collect_curve
