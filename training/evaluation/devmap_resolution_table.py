@@ -299,8 +299,9 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
                          f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
         lines.append(f"| {control} | " + " | ".join(cells) + " |")
     chances = _chances(section)
-    lines += ["", *_control_lines(section, table), "", *_chance_lines(section, chances), "",
-              _reading(section, table, chances)]
+    peers = _peer_lines(section)
+    lines += ["", *_control_lines(section, table), *(["", *peers] if peers else []), "",
+              *_chance_lines(section, chances), "", _reading(section, table, chances)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
@@ -453,8 +454,79 @@ def _mean_uncertainty(table: dict[str, dict[str, dict[str, Any]]]) -> str:
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
-def _controls(section: dict[str, Any]) -> list[str]:
+def _all_controls(section: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(c for per in section["controls"].values() for c in per))
+
+
+def _controls(section: dict[str, Any]) -> list[str]:
+    """The controls, without the untrained twins of a control (``X@...``)."""
+    return [c for c in _all_controls(section) if PEER_MARK not in c]
+
+
+PEER_MARK = "@"
+"""``X@DIR`` is control ``X`` with other weights: ``ir2vec-fa@DIR`` is IR2Vec with the random
+seed vocabulary in ``DIR`` (an untrained twin of IR2Vec, ``features/ir2vec_vocab.py``)."""
+
+
+def peer_families(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Controls scored beside untrained twins of their own, each as a family: control ``X`` the
+    run, its ``X@...`` controls (at least 3) the twins, named by their folder. The
+    field's pre-trained representations judged as the encoder is."""
+    controls = _all_controls(section)
+    out = {}
+    for base in (c for c in controls if PEER_MARK not in c):
+        twins = [c for c in controls if c.startswith(base + PEER_MARK)]
+        if len(twins) < 3:
+            continue
+        short = [Path(c.split(PEER_MARK, 1)[1]).name for c in twins]
+        names = dict(zip(twins, short if len(set(short)) == len(short) else twins, strict=True))
+        scores = {s: {base: per[base], **{names[c]: per[c] for c in twins}}
+                  for s, per in section["controls"].items()
+                  if base in per and all(c in per for c in twins)}
+        out[base] = {"runs": [base], "twins": list(names.values()), "labels": {base: base},
+                     "scores": scores}
+    return out
+
+
+def _peer_lines(section: dict[str, Any]) -> list[str]:
+    """Each control with twins of its own, judged as a run is: its lead at 3 and at all
+    seeds, its place among its twins, their spread and the luckiest of them."""
+    peers = peer_families(section)
+    if not peers:
+        return []
+    seeds = section["seeds"]
+    lines = ["A field's pre-trained representation judged as the encoder is, against untrained "
+             "twins of its own (`X@DIR` controls; for IR2Vec: its seed vocabulary, which its "
+             "authors trained with TransE, replaced by one with the same entities and norms and "
+             "random directions, `python -m mirencoder.training.evaluation.features."
+             "ir2vec_vocab`; the flow-aware aggregation unchanged):", "",
+             f"| representation | setting | twins | lead, 3 seeds | lead, {seeds} seeds (95 %) | "
+             f"above twins | twins' real spread (sd) | best twin over its siblings |",
+             "|---|---|---|---|---|---|---|---|"]
+    for base, family in peers.items():
+        for setting in section["settings"]:
+            if setting not in family["scores"]:
+                continue
+            st = family_stats(family, setting)
+            r = st["runs"][base]
+            lines.append(f"| {base} | {_setting_title(setting)} | {st['twins']} | "
+                         f"{_signed(r['protocol'])} | {_lead_text(r)} | {r['above_twins']} of "
+                         f"{st['twins']} | {st['between']:.2f} | {_lead_text(st['best_twin'])} |")
+    return lines
+
+
+def _peer_summary(section: dict[str, Any]) -> str:
+    """``ir2vec-fa against its 8 untrained twins: +0.3 / ... (interval above 0 on 2 of 4)``."""
+    parts = []
+    for base, family in peer_families(section).items():
+        per = {s: family_stats(family, s) for s in section["settings"] if s in family["scores"]}
+        leads = [st["runs"][base] for st in per.values()]
+        parts.append(f"{base} against its {len(family['twins'])} untrained twins "
+                     + " / ".join(_signed(r["lead"]) for r in leads)
+                     + f" at {section['seeds']} seeds (interval above 0 on "
+                     f"{sum(r['low'] > 0 for r in leads)} of {len(leads)}, above "
+                     f"+{LEAD:.0f} on {sum(r['low'] >= LEAD for r in leads)})")
+    return "; ".join(parts)
 
 
 def _r_text(found: dict[str, Any] | None) -> str:
@@ -535,6 +607,8 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
             + (_control_reading(section, table) if section.get("controls") else "")
+            + (f" The field's own pre-trained embedding, judged the same way: {peer}."
+               if (peer := _peer_summary(section)) else "")
             + _chance_reading(section, chances))
 
 
@@ -572,8 +646,9 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
             f"{_best_twin_text(n['best_twin'])}; runs leading their twins with a 95 % interval "
             f"above 0 (and above +{LEAD:.0f}): {_family_counts(n['leads'])}; leading on every "
             f"setting: {_every_setting(section, table)}"
-            + (f"; the target as judged: {chance}." if (chance := _chance_summary(
-                _chances(section))) else ".")]
+            + (f"; the target as judged: {chance}" if (chance := _chance_summary(
+                _chances(section))) else "")
+            + (f"; {peer}" if (peer := _peer_summary(section)) else "") + "."]
 
 
 _LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))

@@ -75,8 +75,12 @@ def rows_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
                    ) -> DiagnosticRows:
     """The rows of :func:`add_rows_arguments`; a bad package or name ends with the parser's
     error, which names it."""
+    from .features.registry import build_featurizer
+
     try:
         packages, twins, extras = named_packages(args.model, args.twins, args.also)
+        for control in (c for c in args.controls.split(",") if c):
+            build_featurizer(control)  # a bad name fails here, before any embedding
     except ValueError as error:
         parser.error(str(error))
     return DiagnosticRows(packages=packages, twins=twins, extras=extras,

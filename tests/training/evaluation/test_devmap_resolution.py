@@ -163,6 +163,31 @@ def test_a_control_is_judged_against_each_familys_twins_as_a_run_is():
     assert "| runtime-only | recipe-a | **+" in page and " | yes |" in page
 
 
+def test_a_control_with_twins_of_its_own_is_judged_as_a_run_is():
+    from mirencoder.training.evaluation.devmap_resolution_table import peer_families
+
+    section = _section()
+    rng = np.random.default_rng(5)
+    for i, setting in enumerate(SETTINGS):
+        shared = rng.normal(0, 1, 6)
+        section["controls"][setting]["ir2vec-fa"] = list(86 + i + shared)
+        for k in range(4):  # random vocabularies: 1.5 points lower, a little spread
+            section["controls"][setting][f"ir2vec-fa@runs/ir2vec-twins/rand{k}"] = list(
+                84.5 + i + 0.1 * k + shared + rng.normal(0, 0.05, 6))
+    [(base, family)] = peer_families(section).items()
+    assert base == "ir2vec-fa" and family["twins"] == ["rand0", "rand1", "rand2", "rand3"]
+    assert family_stats(family, "devmap-669 amd")["runs"]["ir2vec-fa"]["lead"] == \
+        pytest.approx(1.35, abs=0.05)
+    page = devmap_resolution_markdown(section)
+    assert "| ir2vec-fa | 669 AMD | 4 | +1." in page and "4 of 4" in page
+    assert "| ir2vec-fa@" not in page  # its twins are no controls of their own
+    assert "The field's own pre-trained embedding, judged the same way: ir2vec-fa against " \
+        "its 4 untrained twins +1." in page
+    [line] = devmap_resolution_statements(section)
+    assert "; ir2vec-fa against its 4 untrained twins +1." in line and line.endswith(").")
+    assert peer_families(_section()) == {}
+
+
 def test_row_sets_agree_when_the_members_effects_repeat():
     section = _section()
     found = cross_row_sets(section, draws=300)
@@ -248,6 +273,10 @@ def test_the_command_refuses_too_few_seeds_and_a_folder_that_is_no_package(tmp_p
     with pytest.raises(SystemExit):
         main([str(package), "--twins", str(package), str(package)])
     assert "--twins needs at least 3 packages" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a bad control fails before anything is embedded
+        main([str(package), "--twins", str(package), str(package), str(package),
+              "--controls", f"opcode-histogram,ir2vec-fa@{tmp_path / 'nowhere'}"])
+    assert "holds no seedEmbeddingVocab.txt" in capsys.readouterr().err
 
 
 def test_a_family_keeps_the_command_that_scores_it_again():

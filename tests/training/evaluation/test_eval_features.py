@@ -219,3 +219,74 @@ def test_ir2vec_survives_a_file_that_kills_it(tmp_path: Path) -> None:
         assert failed_rows(out).tolist() == [False, True, False]
         assert np.allclose(out[0], out[2]) and np.abs(out[0]).sum() > 0
         assert list(featurizer.errors) == ["broken"]
+
+
+def test_a_random_vocabulary_keeps_the_entities_and_their_norms(tmp_path: Path) -> None:
+    from mirencoder.training.evaluation.features.ir2vec_vocab import (
+        main,
+        parse_seeds,
+        random_vocabulary,
+        read_vocabulary,
+        write_vocabulary,
+    )
+
+    source = tmp_path / "seedEmbeddingVocab.txt"
+    source.write_text("add:[3.0, 4.0, 0.0],\nload:[0.0, 0.0, 2.0]\n")  # the released format
+    trained = read_vocabulary(source)
+    assert list(trained) == ["add", "load"] and trained["add"].tolist() == [3.0, 4.0, 0.0]
+    twin = random_vocabulary(trained, seed=1)
+    assert list(twin) == ["add", "load"]
+    assert np.linalg.norm(twin["add"]) == pytest.approx(5.0)
+    assert np.linalg.norm(twin["load"]) == pytest.approx(2.0)
+    assert not np.allclose(twin["add"], trained["add"])
+    assert all(np.array_equal(v, random_vocabulary(trained, 1)[k]) for k, v in twin.items())
+    path = write_vocabulary(twin, tmp_path / "rand1")
+    assert path.read_text().count(",\n") == 1 and path.read_text().endswith("]\n")
+    again = read_vocabulary(path)
+    assert all(np.allclose(again[k], twin[k]) for k in twin)
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("2,5") == [2, 5]
+    for bad in ("x", "", "-1"):
+        with pytest.raises(ValueError, match="seeds"):
+            parse_seeds(bad)
+    (tmp_path / "bad.txt").write_text("add:[1.0, 2.0]\nload 3.0\n")
+    with pytest.raises(ValueError, match="bad.txt:2"):
+        read_vocabulary(tmp_path / "bad.txt")
+    assert main(["--out", str(tmp_path / "twins"), "--seeds", "0,1",
+                 "--vocabulary", str(source)]) == 0
+    assert read_vocabulary(tmp_path / "twins" / "rand1" / "seedEmbeddingVocab.txt")[
+        "add"].tolist() == pytest.approx(twin["add"].tolist())
+
+
+def test_an_ir2vec_vocabulary_folder_is_named_and_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="holds no seedEmbeddingVocab.txt"):
+        build_featurizer(f"ir2vec-fa@{tmp_path}")
+    (tmp_path / "seedEmbeddingVocab.txt").write_text("add:[1.0]\n")
+    featurizer = build_featurizer(f"ir2vec-sym@{tmp_path}")
+    assert featurizer.name == f"ir2vec-sym@{tmp_path}" and featurizer.mode == "sym"
+    assert str(tmp_path) in featurizer.description
+    with pytest.raises(ValueError, match="ir2vec-fa@DIR"):
+        build_featurizer("opcode-histogram@x")
+
+
+@pytest.mark.skipif(not ir2vec_available(), reason="ir2vec not installed "
+                                                   "(pip install ir2vec==2.1.1)")
+def test_ir2vec_reads_another_vocabulary_and_the_released_one_written_again(tmp_path: Path
+                                                                           ) -> None:
+    from mirencoder.training.evaluation.features.ir2vec_vocab import (
+        random_vocabulary,
+        read_vocabulary,
+        released_vocabulary,
+        write_vocabulary,
+    )
+
+    good = tmp_path / "k.ll"
+    good.write_text(IR)
+    programs = [EvalProgram(key="k", kernel="k", path=good)]
+    trained = read_vocabulary(released_vocabulary())
+    write_vocabulary(trained, tmp_path / "same")
+    write_vocabulary(random_vocabulary(trained, 0), tmp_path / "rand0")
+    released = IR2VecFeaturizer("fa").featurize(programs)
+    assert np.array_equal(IR2VecFeaturizer("fa", vocabulary=tmp_path / "same").featurize(
+        programs), released)
+    twin = IR2VecFeaturizer("fa", vocabulary=tmp_path / "rand0").featurize(programs)
+    assert np.isfinite(twin).all() and not np.allclose(twin, released)

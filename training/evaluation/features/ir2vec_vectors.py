@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..programs import EvalProgram
+from .ir2vec_vocab import VOCAB_FILE
 
 __all__ = ["IR2VEC_DIM", "ir2vec_available", "IR2VecFeaturizer"]
 
@@ -36,15 +37,26 @@ class IR2VecFeaturizer:
 
     Args:
         mode: ``fa`` (flow-aware) or ``sym`` (symbolic).
+        vocabulary: a folder holding another ``seedEmbeddingVocab.txt`` (an untrained twin's,
+            ``ir2vec_vocab.py``); the name becomes ``ir2vec-<mode>@<folder>``.
         batch_size: files per child process.
         timeout_s: limit per child process (plus 2 s per file).
+
+    Raises:
+        ValueError: another mode, or a vocabulary folder without the file.
     """
 
-    def __init__(self, mode: str = "fa", batch_size: int = 400, timeout_s: float = 60.0):
+    def __init__(self, mode: str = "fa", vocabulary: Path | None = None, batch_size: int = 400,
+                 timeout_s: float = 60.0):
         if mode not in {"fa", "sym"}:
             raise ValueError(f"IR2Vec mode must be 'fa' or 'sym', got {mode!r}")
+        if vocabulary is not None and not (Path(vocabulary) / VOCAB_FILE).is_file():
+            raise ValueError(f"IR2Vec vocabulary folder {vocabulary} holds no {VOCAB_FILE} "
+                             "(write one: python -m mirencoder.training.evaluation.features."
+                             "ir2vec_vocab --out DIR)")
         self.mode = mode
-        self.name = f"ir2vec-{mode}"
+        self.vocabulary = None if vocabulary is None else Path(vocabulary)
+        self.name = f"ir2vec-{mode}" + (f"@{vocabulary}" if vocabulary is not None else "")
         self.batch_size = batch_size
         self.timeout_s = timeout_s
         self.errors: dict[str, str] = {}
@@ -53,7 +65,8 @@ class IR2VecFeaturizer:
         except importlib.metadata.PackageNotFoundError:
             version = "not installed"
         kind = "flow-aware" if mode == "fa" else "symbolic"
-        self.description = f"IR2Vec {version} {kind} program vector ({IR2VEC_DIM}-d)"
+        self.description = f"IR2Vec {version} {kind} program vector ({IR2VEC_DIM}-d)" + (
+            f", seed vocabulary {vocabulary}" if vocabulary is not None else "")
 
     def _run_child(self, items: list[tuple[int, str]], work: Path) -> tuple[dict[int, list],
                                                                              str]:
@@ -63,7 +76,8 @@ class IR2VecFeaturizer:
         note = ""
         try:
             proc = subprocess.run([sys.executable, str(_WORKER), self.mode, str(list_path),
-                                   str(out_path)], capture_output=True, text=True,
+                                   str(out_path), str(self.vocabulary or "")],
+                                  capture_output=True, text=True,
                                   timeout=self.timeout_s + 2 * len(items))
             if proc.returncode != 0:
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .base import Featurizer
 from .ir2vec_vectors import IR2VecFeaturizer
 from .kernel_identity import KernelIdentityFeaturizer
@@ -18,11 +20,16 @@ BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "program-size", "opcod
 
 
 def build_featurizer(name: str) -> Featurizer:
-    """Returns a fresh built-in featurizer.
+    """Returns a fresh built-in featurizer; ``ir2vec-fa@DIR`` (or ``ir2vec-sym@DIR``) is
+    IR2Vec with the seed vocabulary in ``DIR`` (an untrained twin's, ``ir2vec_vocab.py``).
 
     Raises:
-        ValueError: for an unknown name (the message lists the known ones).
+        ValueError: for an unknown name (the message lists the known ones), or a vocabulary
+            folder without its file.
     """
+    base, at, vocabulary = name.partition("@")
+    if at and base in {"ir2vec-fa", "ir2vec-sym"} and vocabulary:
+        return IR2VecFeaturizer(base.split("-", 1)[1], vocabulary=Path(vocabulary))
     if name == "runtime-only":
         return RuntimeOnlyFeaturizer()
     if name == "kernel-identity":
@@ -37,4 +44,5 @@ def build_featurizer(name: str) -> Featurizer:
         return MemoryOpsFeaturizer()
     if name in {"ir2vec-fa", "ir2vec-sym"}:
         return IR2VecFeaturizer(name.split("-", 1)[1])
-    raise ValueError(f"unknown feature set {name!r}; known: {', '.join(BUILTIN_FEATURIZERS)}")
+    raise ValueError(f"unknown feature set {name!r}; known: {', '.join(BUILTIN_FEATURIZERS)}"
+                     ", and ir2vec-fa@DIR / ir2vec-sym@DIR (another seed vocabulary)")
