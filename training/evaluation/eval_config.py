@@ -16,7 +16,7 @@ from ..core.model_config import ENCODER_OUTPUTS
 from ..embedding.embed_config import basis_problems, window_setting_problem
 from .coarsening_eval import CoarseningConfig
 from .devmap_eval import DevMapConfig
-from .features.registry import BUILTIN_FEATURIZERS
+from .features.registry import BUILTIN_FEATURIZERS, known_feature_name
 from .finetune_config import FineTuneConfig
 from .paths import repo_root
 
@@ -69,9 +69,10 @@ class MethodsConfig:
     def problems(self) -> list[str]:
         """Every problem of these settings (checked in :meth:`EvalConfig.__post_init__`)."""
         p = []
-        unknown = [n for n in self.features if n not in BUILTIN_FEATURIZERS]
+        unknown = [n for n in self.features if not known_feature_name(n)]
         if unknown:
-            p.append(f"methods.features: unknown {unknown}; known: {list(BUILTIN_FEATURIZERS)}")
+            p.append(f"methods.features: unknown {unknown}; known: {list(BUILTIN_FEATURIZERS)}"
+                     " and ir2vec-fa@DIR / ir2vec-sym@DIR (another seed vocabulary)")
         bad = [m for m in self.modalities if m not in MODALITY_METHOD]
         if bad:
             p.append(f"methods.modalities: unknown {bad}; known: {list(MODALITY_METHOD)}")

@@ -31,6 +31,7 @@ from .level_shift_table import (
 )
 from .neighbour_study_table import neighbour_study_markdown, neighbour_study_statements
 from .output_table import outputs_markdown
+from .peer_twins_table import peer_statements, peer_twins_markdown
 from .pretraining_effects import effects_markdown
 from .probes.report import probes_markdown
 from .probes.targets import probe_target_statements
@@ -354,6 +355,7 @@ def render_results_md(summary: dict[str, Any], figures: dict[str, str] | None = 
     statements += devmap_resolution_statements(summary.get("devmap_resolution", {}))
     statements += resolution_statements(summary.get("coarsening_resolution", {}),
                                         _encoder_speedup(results))
+    statements += peer_statements(summary.get("peer_twins", {}))
     statements += [line for key in BASIS_SECTIONS.values()
                    for line in basis_statements(summary.get(key, {}))]
     statements += codebook_statements(summary.get("node_codes", {}))
@@ -472,6 +474,7 @@ def _study_parts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("devmap_agreement", devmap_agreement_markdown),
         ("devmap_resolution", devmap_resolution_markdown),
         ("coarsening_resolution", resolution_markdown),
+        ("peer_twins", peer_twins_markdown),
         *((key, basis_markdown) for key in BASIS_SECTIONS.values()),
         ("node_codes", codebook_markdown),
         *((key, finetune_markdown) for key in finetune_keys(summary)),

@@ -13,10 +13,22 @@ from .opcode_histogram import OpcodeHistogramFeaturizer
 from .program_size import ProgramSizeFeaturizer
 from .runtime_only import RuntimeOnlyFeaturizer
 
-__all__ = ["BUILTIN_FEATURIZERS", "build_featurizer"]
+__all__ = ["BUILTIN_FEATURIZERS", "VOCABULARY_FEATURIZERS", "build_featurizer",
+           "known_feature_name"]
 
 BUILTIN_FEATURIZERS = ("runtime-only", "kernel-identity", "program-size", "opcode-histogram",
                        "loop-opcode-histogram", "memory-ops", "ir2vec-fa", "ir2vec-sym")
+
+VOCABULARY_FEATURIZERS = ("ir2vec-fa", "ir2vec-sym")
+"""Feature sets that take another seed vocabulary as ``NAME@DIR``."""
+
+
+def known_feature_name(name: str) -> bool:
+    """Whether ``name`` is a built-in feature set or ``ir2vec-fa@DIR`` / ``ir2vec-sym@DIR``
+    (the folder is checked when the featurizer is built)."""
+    base, at, vocabulary = name.partition("@")
+    return name in BUILTIN_FEATURIZERS or bool(at and vocabulary
+                                               and base in VOCABULARY_FEATURIZERS)
 
 
 def build_featurizer(name: str) -> Featurizer:
@@ -28,7 +40,7 @@ def build_featurizer(name: str) -> Featurizer:
             folder without its file.
     """
     base, at, vocabulary = name.partition("@")
-    if at and base in {"ir2vec-fa", "ir2vec-sym"} and vocabulary:
+    if at and base in VOCABULARY_FEATURIZERS and vocabulary:
         return IR2VecFeaturizer(base.split("-", 1)[1], vocabulary=Path(vocabulary))
     if name == "runtime-only":
         return RuntimeOnlyFeaturizer()
