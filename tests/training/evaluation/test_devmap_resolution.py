@@ -10,15 +10,23 @@ import numpy as np
 import pytest
 
 from mirencoder.training.evaluation.devmap_resolution import family_name, main, merge_family
+from mirencoder.training.evaluation.devmap_resolution_judgement import (
+    control_leads,
+    peer_families,
+    target_chance,
+)
+from mirencoder.training.evaluation.devmap_resolution_stats import (
+    family_stats,
+    family_table,
+    paired_lead,
+    settings_led,
+    two_way,
+)
 from mirencoder.training.evaluation.devmap_resolution_table import (
     cross_row_sets,
     devmap_resolution_markdown,
     devmap_resolution_statements,
     draw_devmap_resolution,
-    family_stats,
-    paired_lead,
-    target_chance,
-    two_way,
 )
 
 SETTINGS = ["devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia"]
@@ -103,8 +111,6 @@ def test_family_numbers_name_the_run_above_its_twins():
 
 
 def test_settings_led_counts_runs_against_twins_and_twins_against_siblings():
-    from mirencoder.training.evaluation.devmap_resolution_table import settings_led
-
     section = _section()
     led = settings_led(section["families"]["recipe-a"], SETTINGS)
     assert led["runs"] == {"encoder": 4}  # +3 on every setting, no noise in the lead
@@ -151,11 +157,9 @@ def test_networks_that_differ_make_the_target_ask_for_more_than_plus_two():
 
 
 def test_a_control_is_judged_against_each_familys_twins_as_a_run_is():
-    from mirencoder.training.evaluation.devmap_resolution_table import _family_table, control_leads
-
     section = _section()
     section["controls"] = {s: {"runtime-only": [90.0] * 6} for s in SETTINGS}
-    leads = control_leads(section, _family_table(section))
+    leads = control_leads(section, family_table(section))
     twins = family_stats(section["families"]["recipe-b"], "devmap-669 amd")["twin_mean"]
     assert leads["runtime-only"]["recipe-b"]["devmap-669 amd"] == pytest.approx(90.0 - twins)
     page = devmap_resolution_markdown(section)
@@ -164,8 +168,6 @@ def test_a_control_is_judged_against_each_familys_twins_as_a_run_is():
 
 
 def test_a_control_with_twins_of_its_own_is_judged_as_a_run_is():
-    from mirencoder.training.evaluation.devmap_resolution_table import peer_families
-
     section = _section()
     rng = np.random.default_rng(5)
     for i, setting in enumerate(SETTINGS):
