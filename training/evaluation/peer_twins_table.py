@@ -189,7 +189,7 @@ def draw_peer_twins(section: dict[str, Any], png: Path) -> Path:
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.0 + 0.38 * sum(heights) + 0.6 *
                                                       len(panels)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, (metric, rows) in zip(axes[:, 0], panels, strict=True):
+    for index, (ax, (metric, rows)) in enumerate(zip(axes[:, 0], panels, strict=True)):
         for y, row in enumerate(rows):
             ax.plot(row["twins"], [y] * len(row["twins"]), "o", color="tab:gray", alpha=0.6,
                     ms=4, label="random vocabularies" if y == 0 else None)
@@ -202,7 +202,8 @@ def draw_peer_twins(section: dict[str, Any], png: Path) -> Path:
         ax.invert_yaxis()
         ax.set_xlabel("accuracy %" if metric == "accuracy" else "mean speedup (x)", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        if index == 0:  # one legend: the markers mean the same in every panel
+            ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"{section['base']}: released seed vocabulary against "
                  f"{len(section['twins'])} random ones", fontsize=9)
     return save_figure(fig, png)
