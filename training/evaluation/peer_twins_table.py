@@ -169,9 +169,10 @@ def peer_statements(section: dict[str, Any]) -> list[str]:
     parts += [f"{_setting(r)} {_fmt(r['trained'], r['metric'])} against "
               f"{_fmt(min(r['twins']), r['metric'])}-{_fmt(max(r['twins']), r['metric'])}"
               for r in speed]
-    return [f"**the field's pre-trained embedding against its untrained twins** ({TITLE.rstrip('?')}"
-            f"; `{section['base']}` with its released seed vocabulary against "
-            f"{len(section['twins'])} random ones): " + "; ".join(parts) + "."]
+    return [f"**the field's pre-trained embedding against its untrained twins** "
+            f"(`{section['base']}` with its released seed vocabulary against "
+            f"{len(section['twins'])} random ones of the same entities and norms, on every "
+            "protocol): " + "; ".join(parts) + "."]
 
 
 def draw_peer_twins(section: dict[str, Any], png: Path) -> Path:
