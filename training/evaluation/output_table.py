@@ -222,10 +222,11 @@ def _overview_reading(overview: dict[str, dict[str, Any]]) -> str:
     choice = (f" The embedder's default output, `{default}`, is the one that keeps invariance; "
               f"ask for `{devmap}` (`modality=\"{devmap}\"`) to feed a device-mapping head."
               if default == invariant and devmap != invariant else "")
-    return (f"Reading: `{invariant}` meets the invariance target in most runs "
-            f"({sum(r >= INVARIANCE_RATIO for r in inv)} of {len(inv)}); `{devmap}` leads its "
-            f"twins on all four DevMap settings in most runs ({sum(min(d) > 0 for d in dev)} of "
-            f"{len(dev)}); runs of any output at +{DEVMAP_LEAD:g} on all four: {reached}. "
+    return (f"Reading: `{invariant}` is the output that most often meets the invariance "
+            f"target ({sum(r >= INVARIANCE_RATIO for r in inv)} of {len(inv)} runs); `{devmap}` "
+            f"the one that most often leads its twins on all four DevMap settings "
+            f"({sum(min(d) > 0 for d in dev)} of {len(dev)}); runs of any output at "
+            f"+{DEVMAP_LEAD:g} on all four: {reached}. "
             "Studies are recipes chosen one after another, not a random sample of runs, and a "
             "run's 3-seed DevMap lead carries the protocol's noise and the twins' spread "
             "([how finely DevMap separates encoders](devmap-resolution.md))." + choice)
