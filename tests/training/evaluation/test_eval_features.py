@@ -204,6 +204,24 @@ def test_encoder_featurizer_embeds_on_one_thread_and_restores_the_count() -> Non
     assert seen == [1] and torch.get_num_threads() == before
 
 
+def test_an_evaluation_loads_its_encoder_on_the_threads_it_embeds_on(monkeypatch) -> None:
+    import torch
+
+    from mirencoder.training.embedding.embedder import Embedder
+    from mirencoder.training.evaluation.features.encoder_embedding import (
+        EMBED_THREADS,
+        load_embedder,
+    )
+
+    seen = []
+    monkeypatch.setattr(Embedder, "from_uri", classmethod(
+        lambda cls, uri, **settings: seen.append((torch.get_num_threads(), uri, settings))))
+    before = torch.get_num_threads()
+    load_embedder("runs/x/encoder", windows="first")
+    assert seen == [(EMBED_THREADS, "runs/x/encoder", {"windows": "first"})]
+    assert torch.get_num_threads() == before
+
+
 @pytest.mark.skipif(not ir2vec_available(), reason="ir2vec not installed "
                                                    "(pip install ir2vec==2.1.1)")
 def test_ir2vec_survives_a_file_that_kills_it(tmp_path: Path) -> None:

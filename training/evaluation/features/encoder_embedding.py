@@ -33,7 +33,10 @@ def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0, basis: s
         settings["max_windows"] = max_windows
     if basis:
         settings.update(basis=basis, basis_variance=basis_variance, basis_dims=basis_dims)
-    return Embedder.from_uri(uri, **settings)
+    from ..head_network import torch_threads
+
+    with torch_threads(EMBED_THREADS):  # loaded on the threads it embeds on (EMBED_THREADS)
+        return Embedder.from_uri(uri, **settings)
 
 
 def describe_embedder(embedder: Any, uri: str) -> dict[str, Any]:
@@ -91,10 +94,13 @@ def _unpack(result: Any, paths: Sequence[str]) -> tuple[np.ndarray, dict[int, st
 
 
 EMBED_THREADS = 1
-"""torch threads while an evaluation embeds: one makes its vectors bitwise reproducible. With
-two, float32 reductions differ by up to 7e-7 between calls, and the DevMap protocol's depth-10
-trees turned that into up to 1.6 accuracy points for one package between two runs of one
-command (RESULTS.md, the level-shift sections)."""
+"""torch threads while an evaluation loads and embeds: one makes its vectors bitwise
+reproducible. With two, float32 reductions differ by up to 7e-7 between calls, and the DevMap
+protocol's depth-10 trees turned that into up to 1.6 accuracy points for one package between
+two runs of one command (RESULTS.md, the level-shift sections). Loading counts too: an encoder
+loaded on two threads and run on one gave one of two versions of its vectors per process
+(3.3e-4 apart on the 669 DevMap files, the second in 3 of 10 processes; MKL's GEMM, which
+``MKL_CBWR`` also pins); loaded on one, the same version in 10 of 10."""
 
 
 class EncoderFeaturizer:
