@@ -82,8 +82,10 @@ def control_reading(section: dict[str, Any], table: dict[str, dict[str, dict[str
     if constant:
         leads = [v for per in constant.values() for v in per.values()]
         text += (f"; a constant vector (runtime-only) sits {min(leads):+.1f} to "
-                 f"{max(leads):+.1f} points above the twins: on these rows the head gains more "
-                 "from fewer, axis-aligned program columns than from what pre-training adds")
+                 f"{max(leads):+.1f} points from the twins" + (
+                     ", above them on every setting: on these rows the head gains more from "
+                     "fewer, axis-aligned program columns than from what pre-training adds"
+                     if min(leads) > 0 else ""))
     return text + "."
 
 

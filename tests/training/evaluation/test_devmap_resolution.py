@@ -163,7 +163,7 @@ def test_a_control_is_judged_against_each_familys_twins_as_a_run_is():
     twins = family_stats(section["families"]["recipe-b"], "devmap-669 amd")["twin_mean"]
     assert leads["runtime-only"]["recipe-b"]["devmap-669 amd"] == pytest.approx(90.0 - twins)
     page = devmap_resolution_markdown(section)
-    assert "a constant vector (runtime-only) sits +" in page
+    assert "a constant vector (runtime-only) sits +" in page and "above them on every setting" in page
     assert "| runtime-only | recipe-a | **+" in page and " | yes |" in page
 
 
