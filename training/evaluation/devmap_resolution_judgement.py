@@ -16,7 +16,7 @@ from .devmap_resolution_stats import (
     PEER_MARK,
     PROTOCOL_SEEDS,
     all_controls,
-    family_stats,
+    family_table,
     lead_text,
     listed_controls,
     setting_title,
@@ -25,13 +25,12 @@ from .devmap_resolution_stats import (
 
 __all__ = ["CHANCE_LEADS", "NO_RUN_LUCK", "control_leads", "control_lines", "control_reading",
            "target_chance", "chances_by_family", "chance_lines", "chance_summary",
-           "chance_reading", "peer_families", "peer_lines", "peer_summary"]
+           "chance_reading", "peer_families", "peer_table", "peer_lines", "peer_summary"]
 
 CHANCE_LEADS = (0.0, 1.0, 2.0, 3.0, 4.0)
 """The recipe leads (points over random encoders, every setting) the chance table shows."""
-
-
 NO_RUN_LUCK = "no run luck"
+"""The key, beside the seed counts, of the chance for a run with no luck of its own."""
 
 
 def control_leads(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
@@ -47,9 +46,11 @@ def control_leads(section: dict[str, Any], table: dict[str, dict[str, dict[str, 
             for control in listed_controls(section)}
 
 
-def control_lines(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
-                   ) -> list[str]:
-    """Each control against each family's twins, as a run is judged (target +2 on each)."""
+def control_lines(section: dict[str, Any], leads_by_control: dict[str, dict[str, dict[str,
+                                                                                   float]]]
+                  ) -> list[str]:
+    """Each control against each family's twins, as a run is judged (target +2 on each), from
+    :func:`control_leads`."""
     seeds = section["seeds"]
     lines = [f"The controls judged as a run is: each control's {seeds}-seed mean minus each "
              f"family's twins' mean, in points (bold: the target's +{LEAD:.0f} reached). "
@@ -57,7 +58,7 @@ def control_lines(section: dict[str, Any], table: dict[str, dict[str, dict[str, 
              "head cannot split on a column that never changes.", "",
              "| control | against | " + " | ".join(setting_title(s) for s in section["settings"])
              + " | every setting |", "|---|---|" + "---|" * (len(section["settings"]) + 1)]
-    for control, per_family in control_leads(section, table).items():
+    for control, per_family in leads_by_control.items():
         for name, leads in per_family.items():
             cells = [("–" if s not in leads else
                       (f"**{signed(leads[s])}**" if leads[s] >= LEAD else signed(leads[s])))
@@ -68,10 +69,10 @@ def control_lines(section: dict[str, Any], table: dict[str, dict[str, dict[str, 
     return lines
 
 
-def control_reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]]
-                     ) -> str:
-    """Which controls would meet the target against how many families' twins."""
-    found = control_leads(section, table)
+def control_reading(section: dict[str, Any], found: dict[str, dict[str, dict[str, float]]]
+                    ) -> str:
+    """Which controls would meet the target against how many families' twins, from
+    :func:`control_leads`."""
     width = len(section["settings"])
     met = {c: sum(len(v) == width and min(v.values()) >= LEAD for v in per.values())
            for c, per in found.items()}
@@ -110,7 +111,6 @@ def target_chance(family: dict[str, Any], settings: list[str], leads: tuple[floa
         many draws; ``needed``: the smallest recipe lead (0.1 steps) that passes half and 80 %
         of the draws, ``None`` above 10 points.
     """
-
     rows = [s for s in settings if s in family["scores"]]
     x = np.asarray([[family["scores"][s][t] for t in family["twins"]] for s in rows])
     subsets = np.asarray(list(combinations(range(x.shape[2]), seeds)))
@@ -147,7 +147,7 @@ def _needed_text(value: float | None) -> str:
 
 
 def chance_lines(section: dict[str, Any], chances: dict[str, dict[Any, dict[str, Any]]]
-                  ) -> list[str]:
+                 ) -> list[str]:
     """The chance that a run of a recipe leading random encoders by a given amount meets the
     target as judged (one run against one twin), from the twins' own pairs."""
     seeds = section["seeds"]
@@ -192,14 +192,15 @@ def chance_summary(chances: dict[str, dict[Any, dict[str, Any]]]) -> str:
     calm = [per[NO_RUN_LUCK] for per in chances.values() if NO_RUN_LUCK in per]
     calm_even = [f["needed"][0.5] for f in calm]
     if calm and None not in calm_even:
-        text += (f" (a run with no luck of its own: {min(100 * f['chance'][LEAD] for f in calm):.0f}"
-                 f"-{max(100 * f['chance'][LEAD] for f in calm):.0f} % at +{LEAD:.0f}, even odds "
-                 f"at +{min(calm_even):.1f} to +{max(calm_even):.1f})")
+        calm_two = [100 * f["chance"][LEAD] for f in calm]
+        text += (f" (a run with no luck of its own: {min(calm_two):.0f}-{max(calm_two):.0f} % "
+                 f"at +{LEAD:.0f}, even odds at +{min(calm_even):.1f} to "
+                 f"+{max(calm_even):.1f})")
     return text
 
 
 def chance_reading(section: dict[str, Any], chances: dict[str, dict[Any, dict[str, Any]]]
-                    ) -> str:
+                   ) -> str:
     """The chance table read: the target is a conjunction over settings of single networks'
     draws, so it asks more than +2, and more seeds barely change that."""
     summary = chance_summary(chances)
@@ -212,10 +213,10 @@ def chance_reading(section: dict[str, Any], chances: dict[str, dict[Any, dict[st
     return (f" The target as judged: {summary}. It asks for a lead on all "
             f"{len(section['settings'])} settings at once from one run and one twin, each a "
             f"draw with its own luck, so a recipe that truly leads by +{LEAD:.0f} on every "
-            "setting passes only when its run and its twin both fall the right way on every setting; judging at "
-            f"all {section['seeds']} seeds changes the lead needed for even odds by "
-            f"{min(gains):+.1f} to {max(gains):+.1f} points, so the protocol's seeds are not "
-            "what limits it: the networks' own spread is.")
+            "setting passes only when its run and its twin both fall the right way on every "
+            f"setting; judging at all {section['seeds']} seeds changes the lead needed for even "
+            f"odds by {min(gains):+.1f} to {max(gains):+.1f} points, so the protocol's seeds are "
+            "not what limits it: the networks' own spread is.")
 
 
 def peer_families(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -238,10 +239,17 @@ def peer_families(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def peer_lines(section: dict[str, Any]) -> list[str]:
-    """Each control with twins of its own, judged as a run is: its lead at 3 and at all
-    seeds, its place among its twins, their spread and the luckiest of them."""
-    peers = peer_families(section)
+def peer_table(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``control -> setting -> family_stats`` of every :func:`peer_families` family, computed
+    once per page or line."""
+    return family_table({"settings": section["settings"],
+                         "families": peer_families(section)})
+
+
+def peer_lines(section: dict[str, Any], peers: dict[str, dict[str, dict[str, Any]]]
+               ) -> list[str]:
+    """Each control with twins of its own, judged as a run is (from :func:`peer_table`): its
+    lead at 3 and at all seeds, its place among its twins, their spread and the luckiest."""
     if not peers:
         return []
     seeds = section["seeds"]
@@ -253,11 +261,8 @@ def peer_lines(section: dict[str, Any]) -> list[str]:
              f"| representation | setting | twins | lead, 3 seeds | lead, {seeds} seeds (95 %) | "
              f"above twins | twins' real spread (sd) | best twin over its siblings |",
              "|---|---|---|---|---|---|---|---|"]
-    for base, family in peers.items():
-        for setting in section["settings"]:
-            if setting not in family["scores"]:
-                continue
-            st = family_stats(family, setting)
+    for base, per_setting in peers.items():
+        for setting, st in per_setting.items():
             r = st["runs"][base]
             lines.append(f"| {base} | {setting_title(setting)} | {st['twins']} | "
                          f"{signed(r['protocol'])} | {lead_text(r)} | {r['above_twins']} of "
@@ -265,13 +270,14 @@ def peer_lines(section: dict[str, Any]) -> list[str]:
     return lines
 
 
-def peer_summary(section: dict[str, Any]) -> str:
-    """``ir2vec-fa against its 8 untrained twins: +0.3 / ... (interval above 0 on 2 of 4)``."""
+def peer_summary(section: dict[str, Any], peers: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """``ir2vec-fa against its 8 untrained twins -0.1 / ... (interval above 0 on 1 of 4, ...)``
+    from :func:`peer_table`."""
     parts = []
-    for base, family in peer_families(section).items():
-        per = {s: family_stats(family, s) for s in section["settings"] if s in family["scores"]}
-        leads = [st["runs"][base] for st in per.values()]
-        parts.append(f"{base} against its {len(family['twins'])} untrained twins "
+    for base, per_setting in peers.items():
+        leads = [st["runs"][base] for st in per_setting.values()]
+        twins = next(iter(per_setting.values()))["twins"] if per_setting else 0
+        parts.append(f"{base} against its {twins} untrained twins "
                      + " / ".join(signed(r["lead"]) for r in leads)
                      + f" at {section['seeds']} seeds (interval above 0 on "
                      f"{sum(r['low'] > 0 for r in leads)} of {len(leads)}, above "

@@ -25,6 +25,11 @@ __all__ = ["PROTOCOL_SEEDS", "PEER_MARK", "two_way", "paired_lead", "seed_mean",
 
 PROTOCOL_SEEDS = 3
 """The report's DevMap protocol scores every representation at fold/head seeds 0, 1, 2."""
+PEER_MARK = "@"
+"""``X@DIR`` is control ``X`` with other weights: ``ir2vec-fa@DIR`` is IR2Vec with the random
+seed vocabulary in ``DIR`` (an untrained twin of IR2Vec, ``features/ir2vec_vocab.py``)."""
+
+
 def two_way(scores: np.ndarray) -> dict[str, float]:
     """A members x seeds table of accuracies split as member + seed + residual.
 
@@ -57,6 +62,7 @@ def paired_lead(run: list[float], twins: list[list[float]], seeds: int | None = 
 
 
 def seed_mean(values: list[float], seeds: int | None = None) -> float:
+    """The mean over the first ``seeds`` seeds (all without)."""
     return float(np.mean(values[:seeds] if seeds else values))
 
 
@@ -96,11 +102,11 @@ def settings_led(family: dict[str, Any], settings: list[str]) -> dict[str, dict[
     "twins": {twin: n}}``. A random encoder's luck shows on a setting or two; an encoder that
     carries more shows on all of them."""
     return settings_led_from(family, {s: family_stats(family, s) for s in settings
-                                  if s in family["scores"]})
+                                      if s in family["scores"]})
 
 
 def settings_led_from(family: dict[str, Any], per_setting: dict[str, dict[str, Any]]
-                  ) -> dict[str, dict[str, int]]:
+                      ) -> dict[str, dict[str, int]]:
     """:func:`settings_led` from the family's :func:`family_stats` per setting."""
     return {"runs": {run: sum(st["runs"][run]["low"] > 0 for st in per_setting.values())
                      for run in family["runs"]},
@@ -137,10 +143,3 @@ def all_controls(section: dict[str, Any]) -> list[str]:
 def listed_controls(section: dict[str, Any]) -> list[str]:
     """The controls, without the untrained twins of a control (``X@...``)."""
     return [c for c in all_controls(section) if PEER_MARK not in c]
-
-
-PEER_MARK = "@"
-"""``X@DIR`` is control ``X`` with other weights: ``ir2vec-fa@DIR`` is IR2Vec with the random
-seed vocabulary in ``DIR`` (an untrained twin of IR2Vec, ``features/ir2vec_vocab.py``)."""
-
-

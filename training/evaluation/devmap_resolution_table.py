@@ -17,10 +17,12 @@ from .devmap_resolution_judgement import (
     chance_reading,
     chance_summary,
     chances_by_family,
+    control_leads,
     control_lines,
     control_reading,
     peer_lines,
     peer_summary,
+    peer_table,
 )
 from .devmap_resolution_stats import (
     PROTOCOL_SEEDS,
@@ -166,10 +168,13 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
             cells.append("–" if values is None else
                          f"{np.mean(values):.1f} ± {np.std(values, ddof=1) / len(values) ** 0.5:.1f}")
         lines.append(f"| {control} | " + " | ".join(cells) + " |")
-    chances = chances_by_family(section)
-    peers = peer_lines(section)
-    lines += ["", *control_lines(section, table), *(["", *peers] if peers else []), "",
-              *chance_lines(section, chances), "", _reading(section, table, chances)]
+    chances, peers = chances_by_family(section), peer_table(section)
+    leads_by_control = control_leads(section, table)
+    peer_rows = peer_lines(section, peers)
+    lines += ["", *control_lines(section, leads_by_control),
+              *(["", *peer_rows] if peer_rows else []), "",
+              *chance_lines(section, chances), "",
+              _reading(section, table, chances, leads_by_control, peers)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
@@ -234,7 +239,9 @@ def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
 
 
 def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]],
-             chances: dict[str, dict[Any, dict[str, Any]]]) -> str:
+             chances: dict[str, dict[Any, dict[str, Any]]],
+             leads_by_control: dict[str, dict[str, dict[str, float]]],
+             peers: dict[str, dict[str, dict[str, Any]]]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
     how many runs' leads have an interval above 0 (per family) and which clear the target."""
@@ -267,9 +274,9 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
-            + (control_reading(section, table) if section.get("controls") else "")
+            + (control_reading(section, leads_by_control) if section.get("controls") else "")
             + (f" The field's own pre-trained embedding, judged the same way: {peer}."
-               if (peer := peer_summary(section)) else "")
+               if (peer := peer_summary(section, peers)) else "")
             + chance_reading(section, chances))
 
 
@@ -289,7 +296,8 @@ def devmap_resolution_statements(section: dict[str, Any]) -> list[str]:
             f"setting: {_every_setting(section, table)}"
             + (f"; the target as judged: {chance}" if (chance := chance_summary(
                 chances_by_family(section))) else "")
-            + (f"; {peer}" if (peer := peer_summary(section)) else "") + "."]
+            + (f"; {peer}" if (peer := peer_summary(section, peer_table(section))) else "")
+            + "."]
 
 
 _LINE_STYLES = (":", "--", "-.", (0, (1, 3)), (0, (5, 5)))

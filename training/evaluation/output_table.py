@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..embedding.embed_config import EmbedConfig
+from .devmap_agreement_table import LEAD as DEVMAP_LEAD
 from .record_table import COLUMNS, evaluations, method_scores, spread, spread_cell
+from .target_checks import MAP_RATIO as INVARIANCE_RATIO
 
 __all__ = ["OUTPUTS", "collect_outputs", "studies", "outputs_markdown", "output_statements",
            "output_overview"]
 
 DEVMAP_KEYS = tuple(key for key, _, _ in COLUMNS if key.startswith("devmap-"))
-INVARIANCE_RATIO = 2.0
-"""The invariance target: MAP@R at least this many times the twins'."""
-DEVMAP_LEAD = 2.0
-"""The DevMap pre-training target: this many points above the twins on every setting."""
 
 OUTPUTS = (("fused", "encoder"), ("tokens", "encoder-tokens"), ("graph", "encoder-graph"),
            ("joint", "encoder-joint"))

@@ -8,7 +8,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from .devmap_resolution_stats import PEER_MARK
 from .figures import save_figure
+from .target_checks import task_scale
 
 __all__ = ["PUBLISHED_NAMES", "collect_peer_rows", "peer_twins_markdown", "peer_statements",
            "draw_peer_twins"]
@@ -16,25 +18,19 @@ __all__ = ["PUBLISHED_NAMES", "collect_peer_rows", "peer_twins_markdown", "peer_
 TITLE = "Does the field's pre-trained embedding beat its own untrained twin?"
 PUBLISHED_NAMES = {"ir2vec-fa": "IR2Vec flow-aware", "ir2vec-sym": "IR2Vec symbolic"}
 """A feature set's name among the published numbers."""
-METRICS = {"devmap": "accuracy", "thread-coarsening": "speedup"}
 PUBLISHED_SETTING = {"devmap": ("devmap-669", "literature-rs104"),
                      "thread-coarsening": ("thread-coarsening", "literature")}
 """Where a published number was measured: IR2Vec's notebooks' row set and split seed."""
-TWIN_MARK = "@"
-
-
-def _metric(task: str) -> str:
-    return METRICS["devmap" if task.startswith("devmap") else task]
 
 
 def _published(summary: dict[str, Any], task: str, protocol: str, platform: str,
-               base: str) -> float | None:
+               metric: str, base: str) -> float | None:
     name = PUBLISHED_NAMES.get(base)
     family = "devmap" if task.startswith("devmap") else task
     if name is None or PUBLISHED_SETTING.get(family) != (task, protocol):
         return None
-    entry = summary.get("published", {}).get(family, {}).get(name, {})
-    value = entry.get(platform, {}).get("accuracy" if family == "devmap" else "speedup")
+    value = summary.get("published", {}).get(family, {}).get(name, {}).get(
+        platform, {}).get(metric)
     return None if value is None else float(value)
 
 
@@ -51,32 +47,32 @@ def collect_peer_rows(summaries: list[dict[str, Any]], base: str) -> dict[str, A
     rows = []
     for summary in summaries:
         for task, protocols in summary.get("results", {}).items():
-            metric = _metric(task)
             for protocol, platforms in protocols.items():
-                for platform, methods in platforms.items():
-                    if task == "thread-coarsening" and platform != "average":
-                        continue
-                    mine = [m for m in methods if m.startswith(base + TWIN_MARK)]
+                keys, metric_key, _, _ = task_scale(task, platforms)
+                metric = metric_key.removesuffix("_mean")
+                for platform in keys:
+                    methods = platforms[platform]
+                    mine = [m for m in methods if m.startswith(base + PEER_MARK)]
                     if base not in methods or len(mine) < 3:
                         continue
                     twins = twins or mine
                     if mine != twins:
                         raise ValueError(f"{task} {protocol} {platform}: other twins than the "
                                          f"first setting's ({len(mine)} against {len(twins)})")
-                    value = methods[base][f"{metric}_mean"]
+                    value = methods[base][metric_key]
                     rows.append({"task": task, "protocol": protocol, "platform": platform,
                                  "metric": metric, "trained": value,
-                                 "twins": [methods[t][f"{metric}_mean"] for t in twins],
+                                 "twins": [methods[t][metric_key] for t in twins],
                                  "seeds": methods[base].get("n_seeds"),
                                  "published": _published(summary, task, protocol, platform,
-                                                         base)})
+                                                         metric, base)})
     if not rows:
         raise ValueError(f"no setting holds {base} and at least 3 twins ({base}@DIR rows)")
     return {"base": base, "twins": twins, "rows": rows}
 
 
 def _twin_name(name: str) -> str:
-    return Path(name.split(TWIN_MARK, 1)[1]).name or name
+    return Path(name.split(PEER_MARK, 1)[1]).name or name
 
 
 def _fmt(value: float, metric: str) -> str:

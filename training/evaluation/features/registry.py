@@ -23,12 +23,16 @@ VOCABULARY_FEATURIZERS = ("ir2vec-fa", "ir2vec-sym")
 """Feature sets that take another seed vocabulary as ``NAME@DIR``."""
 
 
+def _vocabulary_form(name: str) -> tuple[str, str] | None:
+    """``("ir2vec-fa", DIR)`` for ``ir2vec-fa@DIR`` (or ``ir2vec-sym@DIR``), else None."""
+    base, at, vocabulary = name.partition("@")
+    return (base, vocabulary) if at and vocabulary and base in VOCABULARY_FEATURIZERS else None
+
+
 def known_feature_name(name: str) -> bool:
     """Whether ``name`` is a built-in feature set or ``ir2vec-fa@DIR`` / ``ir2vec-sym@DIR``
     (the folder is checked when the featurizer is built)."""
-    base, at, vocabulary = name.partition("@")
-    return name in BUILTIN_FEATURIZERS or bool(at and vocabulary
-                                               and base in VOCABULARY_FEATURIZERS)
+    return name in BUILTIN_FEATURIZERS or _vocabulary_form(name) is not None
 
 
 def build_featurizer(name: str) -> Featurizer:
@@ -39,8 +43,8 @@ def build_featurizer(name: str) -> Featurizer:
         ValueError: for an unknown name (the message lists the known ones), or a vocabulary
             folder without its file.
     """
-    base, at, vocabulary = name.partition("@")
-    if at and base in VOCABULARY_FEATURIZERS and vocabulary:
+    if (form := _vocabulary_form(name)) is not None:
+        base, vocabulary = form
         return IR2VecFeaturizer(base.split("-", 1)[1], vocabulary=Path(vocabulary))
     if name == "runtime-only":
         return RuntimeOnlyFeaturizer()
@@ -54,7 +58,7 @@ def build_featurizer(name: str) -> Featurizer:
         return LoopOpcodeHistogramFeaturizer()
     if name == "memory-ops":
         return MemoryOpsFeaturizer()
-    if name in {"ir2vec-fa", "ir2vec-sym"}:
+    if name in VOCABULARY_FEATURIZERS:
         return IR2VecFeaturizer(name.split("-", 1)[1])
     raise ValueError(f"unknown feature set {name!r}; known: {', '.join(BUILTIN_FEATURIZERS)}"
                      ", and ir2vec-fa@DIR / ir2vec-sym@DIR (another seed vocabulary)")
