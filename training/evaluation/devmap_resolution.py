@@ -21,6 +21,7 @@ import argparse
 import json
 import shlex
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from .devmap_sweep import (
 from .label_efficiency import score_fraction
 from .report_files import recorded_section, show_and_publish
 
-__all__ = ["KEY", "family_name", "merge_family", "rerun_command", "main"]
+__all__ = ["KEY", "family_name", "merge_family", "kept_controls", "rerun_command", "main"]
 
 KEY = "devmap_resolution"
 FULL = "all"
@@ -69,6 +70,20 @@ def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
     return {"seeds": seeds, "settings": settings, "families": families, "controls": controls}
 
 
+def kept_controls(previous: dict[str, Any], settings: list[str], seeds: int
+                  ) -> dict[str, dict[str, list[float]]]:
+    """The recorded controls' scores that a new family can keep instead of scoring them again:
+    every control recorded on each of ``settings`` at the same number of seeds ({} when the
+    section was scored at other seeds or lacks a setting). A control has no encoder, so its
+    scores repeat to the digit (the tokens family's rescoring checked it), and the 300-d ones
+    cost most of a family's time."""
+    recorded = previous.get("controls") or {}
+    if previous.get("seeds") != seeds or not all(s in recorded for s in settings):
+        return {}
+    common = set.intersection(*(set(recorded[s]) for s in settings)) if settings else set()
+    return {s: {c: v for c, v in recorded[s].items() if c in common} for s in settings}
+
+
 def rerun_command(args: argparse.Namespace) -> str:
     """The command that scores a family again (its note left out: it changes no number)."""
     parts = ["python", "-m", "mirencoder.training.evaluation.devmap_resolution", str(args.model),
@@ -80,6 +95,8 @@ def rerun_command(args: argparse.Namespace) -> str:
               "--platforms", args.platforms, "--jobs", str(args.jobs)]
     if args.family:
         parts += ["--family", args.family]
+    if getattr(args, "keep_controls", False):
+        parts.append("--keep-controls")
     if args.data_dir is not None:
         parts += ["--data-dir", str(args.data_dir)]
     if args.report_dir is not None:
@@ -95,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                         "0-2 are the protocol's)")
     parser.add_argument("--family", default="",
                         help="the family's name (default: the encoder's pre-training config)")
+    parser.add_argument("--keep-controls", action="store_true",
+                        help="keep every control the section holds at these seeds (IR2Vec's "
+                        "twins included) and score only the --controls it lacks")
     args = parser.parse_args(argv)
     rows = rows_from_args(parser, args)
     check_sweep_arguments(parser, args, max_seeds=100)
@@ -103,6 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows.twins) < 3:
         parser.error("--twins needs at least 3 packages (the twins' spread, and each twin "
                      "against its siblings)")
+    previous = recorded_section(args.report_dir, KEY) if args.report_dir else {}
+    kept: dict[str, dict[str, list[float]]] = {}
+    if args.keep_controls:
+        wanted = [f"devmap-{r} {p}" for r in args.row_sets.split(",") if r
+                  for p in args.platforms.split(",") if p]
+        kept = kept_controls(previous, wanted, args.seeds)
+        if not kept:
+            parser.error("--keep-controls: the recorded section holds no controls at "
+                         f"{args.seeds} seeds on every setting asked for")
+        held = set(next(iter(kept.values())))
+        rows = replace(rows, controls=[c for c in rows.controls if c not in held])
+        print(f"keeping {len(held)} recorded controls; scoring {rows.controls or 'none'}")
     start = time.perf_counter()
     settings, scores = run_devmap_sweep(rows, args, {FULL: 1.0}, score_fraction,
                                         "devmap resolution")
@@ -116,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
               "packages": {name: rows.packages[name] for name in members},
               "scores": {s: {m: per_setting[s][m] for m in members} for s in settings},
               "seconds": round(time.perf_counter() - start, 1), "note": args.note}
-    controls = {s: {c: per_setting[s][c] for c in rows.controls} for s in settings}
-    previous = recorded_section(args.report_dir, KEY) if args.report_dir else {}
+    controls = {s: {**kept.get(s, {}), **{c: per_setting[s][c] for c in rows.controls}}
+                for s in settings}
     section = merge_family(previous,
                            args.family or encoder,
                            family, controls, args.seeds)

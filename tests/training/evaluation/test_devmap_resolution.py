@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mirencoder.training.evaluation.devmap_resolution import family_name, main, merge_family
+from mirencoder.training.evaluation.devmap_resolution import (
+    family_name,
+    kept_controls,
+    main,
+    merge_family,
+)
 from mirencoder.training.evaluation.devmap_resolution_judgement import (
     control_leads,
     peer_families,
@@ -281,6 +286,30 @@ def test_the_command_refuses_too_few_seeds_and_a_folder_that_is_no_package(tmp_p
     assert "holds no seedEmbeddingVocab.txt" in capsys.readouterr().err
 
 
+def test_recorded_controls_are_kept_only_at_the_same_seeds_and_on_every_setting():
+    section = _section()
+    section["controls"]["devmap-669 amd"]["ir2vec-fa@rand0"] = [85.0] * 6  # on one setting only
+    kept = kept_controls(section, SETTINGS, 6)
+    assert set(kept) == set(SETTINGS)
+    assert all(list(v) == ["opcode-histogram"] for v in kept.values())
+    assert kept["devmap-680 nvidia"]["opcode-histogram"] == \
+        section["controls"]["devmap-680 nvidia"]["opcode-histogram"]
+    assert kept_controls(section, SETTINGS, 20) == {}  # other seeds: nothing kept
+    assert kept_controls(section, [*SETTINGS, "devmap-700 amd"], 6) == {}
+    assert kept_controls({}, SETTINGS, 6) == {}
+
+
+def test_keeping_controls_needs_a_recorded_section(tmp_path: Path, capsys):
+    package = tmp_path / "p"
+    package.mkdir()
+    (package / "encoder_config.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        main([str(package), "--twins", str(package), str(package), str(package),
+              "--keep-controls", "--report-dir", str(tmp_path)])
+    assert "--keep-controls: the recorded section holds no controls at 20 seeds" in \
+        capsys.readouterr().err
+
+
 def test_a_family_keeps_the_command_that_scores_it_again():
     import argparse
     import shlex
@@ -298,6 +327,8 @@ def test_a_family_keeps_the_command_that_scores_it_again():
         "--controls", "opcode-histogram", "--embedding", "graph", "--seeds", "20",
         "--row-sets", "669,680", "--platforms", "amd,nvidia", "--jobs", "2",
         "--family", "one architecture", "--report-dir", "."]
+    args.keep_controls = True
+    assert shlex.split(rerun_command(args))[-3:] == ["--keep-controls", "--report-dir", "."]
     family = _family(0.0, np.random.default_rng(3))
     family["command"] = command
     page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
