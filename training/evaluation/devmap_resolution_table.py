@@ -334,7 +334,8 @@ def draw_devmap_resolution(section: dict[str, Any], png: Path) -> Path:
                        for r in family["runs"] if r in scores]
             points += [(f"{name} {t}", scores[t], "tab:gray") for t in family["twins"]
                        if t in scores]
-        points += [(c, v, "tab:blue") for c, v in section["controls"].get(setting, {}).items()]
+        shown = section["controls"].get(setting, {})
+        points += [(c, shown[c], "tab:blue") for c in listed_controls(section) if c in shown]
         for label, values, colour in points:
             x = np.asarray(values)
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / len(x) ** 0.5

@@ -7,8 +7,10 @@ generated folder), ``results/summary.json`` and the figures RESULTS.md shows
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -128,7 +130,15 @@ def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
     ``OUT/results/<key>.png`` (named in the section as ``figure``); print the section's
     markdown; with ``out_dir``, :func:`publish_section` it (``drop``: sections it replaces)."""
     if out_dir is not None and draw is not None:
-        figure = draw(section, out_dir / "results" / f"{key}.png")
+        try:
+            figure = draw(section, out_dir / "results" / f"{key}.png")
+        except Exception:
+            kept = out_dir / "results" / f"{key}.unpublished.json"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps(section, indent=1))
+            print(f"drawing the figure failed; the section is kept in {kept} (nothing "
+                  "published)", file=sys.stderr)
+            raise
         section["figure"] = str(figure.relative_to(out_dir))
     print(markdown(section))
     if out_dir is not None:

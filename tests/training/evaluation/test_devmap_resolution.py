@@ -259,6 +259,27 @@ def test_page_statement_figure_and_report(tmp_path: Path, render_with):
     assert ahead and not any("devmap-resolution" in row for row in ahead)
 
 
+def test_the_figure_leaves_out_a_controls_own_twins_and_a_failed_figure_loses_nothing(
+        tmp_path: Path):
+    from mirencoder.training.evaluation.report_files import show_and_publish
+
+    section = _section()
+    for setting in SETTINGS:
+        section["controls"][setting]["ir2vec-fa@runs/rand0"] = [85.0] * 6  # listed nowhere
+    png = draw_devmap_resolution(section, tmp_path / "peer.png")
+    assert png.is_file() and png.stat().st_size > 1000
+
+    def broken(section: dict, png: Path) -> Path:
+        raise KeyError("a figure bug")
+
+    with pytest.raises(KeyError):
+        show_and_publish(tmp_path, "devmap_resolution", section, devmap_resolution_markdown,
+                         broken)
+    kept = json.loads((tmp_path / "results" / "devmap_resolution.unpublished.json").read_text())
+    assert kept["families"]["recipe-a"]["scores"] == section["families"]["recipe-a"]["scores"]
+    assert not (tmp_path / "results" / "summary.json").exists()  # nothing half-published
+
+
 def test_the_family_is_named_by_its_pre_training_config(tmp_path: Path):
     package = tmp_path / "run" / "encoder"
     package.mkdir(parents=True)
