@@ -55,7 +55,7 @@ def family_name(package: Path) -> str:
 
 def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
                  controls: dict[str, dict[str, list[float]]], seeds: int) -> dict[str, Any]:
-    """The section with ``family`` added or replaced; families scored at another number of
+    """The section with ``family`` added (last) or replaced (in its place); families scored at another number of
     seeds are dropped (their means would not compare), and the controls are the new ones.
 
     Args:
@@ -63,9 +63,9 @@ def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
         scored: the family's ``runs``, ``twins``, ``packages`` and ``scores``.
         controls: ``setting -> control -> accuracy % per fold seed``.
     """
-    families = {name: value for name, value in previous.get("families", {}).items()
-                if previous.get("seeds") == seeds and name != family}
-    families[family] = scored
+    kept = previous.get("families", {}) if previous.get("seeds") == seeds else {}
+    families = {name: scored if name == family else value for name, value in kept.items()}
+    families.setdefault(family, scored)  # a new family comes last; a rescored one keeps its place
     settings = sorted({s for value in families.values() for s in value["scores"]})
     return {"seeds": seeds, "settings": settings, "families": families, "controls": controls}
 

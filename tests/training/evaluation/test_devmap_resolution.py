@@ -209,7 +209,8 @@ def test_merging_replaces_a_family_and_drops_those_at_other_seeds():
     assert list(section["families"]) == ["recipe-a", "recipe-b"]
     assert section["settings"] == SETTINGS
     again = merge_family(section, "recipe-a", section["families"]["recipe-b"], {}, 6)
-    assert list(again["families"]) == ["recipe-b", "recipe-a"] and again["controls"] == {}
+    assert list(again["families"]) == ["recipe-a", "recipe-b"] and again["controls"] == {}
+    assert again["families"]["recipe-a"] is section["families"]["recipe-b"]  # replaced in place
     other = merge_family(section, "recipe-c", section["families"]["recipe-b"], {}, 10)
     assert list(other["families"]) == ["recipe-c"] and other["seeds"] == 10
 
