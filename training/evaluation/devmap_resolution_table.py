@@ -29,6 +29,7 @@ from .devmap_resolution_stats import (
     family_table,
     lead_text,
     listed_controls,
+    runs_together,
     seed_mean,
     setting_title,
     settings_led_from,
@@ -149,6 +150,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
         twins = sorted(led["twins"].values())
         lines.append(f"- **{name}**: runs {runs}; twins {', '.join(map(str, twins))} "
                      f"(of {len(table[name])}).")
+    lines += _together_lines(section)
     lines += ["", "Do the two row sets agree on which encoder is better? Pearson's r between "
               "the members' 669-row and 680-row leads over their own twins' mean (runs and "
               "twins, every family), at the protocol's 3 seeds and at all seeds:", "",
@@ -178,6 +180,51 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
+
+
+def _together(section: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """``family -> setting -> runs_together`` for the families of two or more runs."""
+    out = {}
+    for name, family in section["families"].items():
+        found = {s: t for s in section["settings"]
+                 if (t := runs_together(family, s)) is not None}
+        if found:
+            out[name] = found
+    return out
+
+
+def _together_lines(section: dict[str, Any]) -> list[str]:
+    """The table of each family's runs taken together (empty without a family of 2+ runs)."""
+    together = _together(section)
+    if not together:
+        return []
+    settings = section["settings"]
+    lines = ["", f"The runs of a family taken together, a recipe's question rather than one "
+             f"network's (does pre-training this architecture lead random encoders of it?): the "
+             f"runs' mean minus the twins' mean at {section['seeds']} seeds, with a 95 % "
+             "interval from resampling runs, twins and seeds (bootstrap, 4,000 draws); with a "
+             "handful of runs the interval is coarse. The runs of one family may come from "
+             "different recipes of the architecture (the family's line above names them).", "",
+             "| family | runs | " + " | ".join(setting_title(s) for s in settings)
+             + " | interval above 0 |", "|---|---|" + "---|" * (len(settings) + 1)]
+    for name, per_setting in together.items():
+        cells = [lead_text(per_setting[s]) if s in per_setting else "–" for s in settings]
+        above = sum(t["low"] > 0 for t in per_setting.values())
+        runs = next(iter(per_setting.values()))["runs"]
+        lines.append(f"| {name} | {runs} | " + " | ".join(cells)
+                     + f" | {above} of {len(per_setting)} |")
+    return lines
+
+
+def _together_reading(section: dict[str, Any]) -> str:
+    together = _together(section)
+    if not together:
+        return ""
+    parts = [f"{name} {sum(t['low'] > 0 for t in per.values())} of {len(per)} settings above 0, "
+             f"{sum(t['low'] >= LEAD for t in per.values())} above +{LEAD:.0f}"
+             for name, per in together.items()]
+    return (" Each family's runs taken together (runs, twins and seeds resampled), the "
+            "interval of the mean lead: " + "; ".join(parts) + ".")
 
 
 def _best_twin_text(best: tuple[str, str, dict[str, Any]]) -> str:
@@ -274,6 +321,7 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
+            + _together_reading(section)
             + (control_reading(section, leads_by_control) if section.get("controls") else "")
             + (f" The field's own pre-trained embedding, judged the same way: {peer}."
                if (peer := peer_summary(section, peers)) else "")

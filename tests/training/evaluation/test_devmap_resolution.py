@@ -24,6 +24,7 @@ from mirencoder.training.evaluation.devmap_resolution_stats import (
     family_stats,
     family_table,
     paired_lead,
+    runs_together,
     settings_led,
     two_way,
 )
@@ -113,6 +114,47 @@ def test_family_numbers_name_the_run_above_its_twins():
     b = family_stats(section["families"]["recipe-b"], "devmap-669 amd")
     assert b["runs"]["encoder"]["lead"] == pytest.approx(0.0, abs=1e-9)
     assert b["runs"]["encoder"]["above_twins"] == 2  # the twins' mean sits mid-range
+
+
+def test_runs_together_resample_runs_twins_and_seeds():
+    rng = np.random.default_rng(5)
+    seeds = 20
+    shared = rng.normal(0, 2, seeds)  # the seed effect every member shares
+
+    def member(effect: float) -> list[float]:
+        return list(85 + effect + shared + rng.normal(0, 0.5, seeds))
+
+    twins = {f"twin{t}": member(rng.normal(0, 1)) for t in range(8)}
+    runs = {f"run{r}": member(3 + rng.normal(0, 1)) for r in range(4)}
+    family = {"runs": list(runs), "twins": list(twins),
+              "scores": {"devmap-669 amd": {**twins, **runs}}}
+    found = runs_together(family, "devmap-669 amd")
+    expected = np.mean(list(runs.values())) - np.mean(list(twins.values()))
+    assert found["lead"] == pytest.approx(expected) and found["runs"] == 4
+    assert 0 < found["low"] < found["lead"] < found["high"]
+    # the networks' spread widens it: far wider than one run's seed-paired interval
+    one = paired_lead(runs["run0"], list(twins.values()))
+    assert found["high"] - found["low"] > 2 * (one["high"] - one["low"])
+    assert runs_together({**family, "runs": ["run0"]}, "devmap-669 amd") is None
+    assert runs_together(family, "devmap-680 amd") is None
+    # runs that are the twins again: no lead, and an interval that holds 0
+    same = runs_together({**family, "runs": list(twins)}, "devmap-669 amd")
+    assert same["lead"] == pytest.approx(0.0, abs=1e-9) and same["low"] < 0 < same["high"]
+
+
+def test_the_page_takes_a_familys_runs_together_when_it_has_several():
+    rng = np.random.default_rng(2)
+    family = _family(3.0, rng)
+    for setting in SETTINGS:
+        family["scores"][setting]["seed3"] = [v + 0.5 for v in family["scores"][setting]["encoder"]]
+    family["runs"] = ["encoder", "seed3"]
+    page = devmap_resolution_markdown(merge_family({}, "one architecture", family, {}, 6))
+    assert "The runs of a family taken together" in page
+    assert "| one architecture | 2 | +3.2 (" in page and " | 4 of 4 |" in page
+    assert ("Each family's runs taken together (runs, twins and seeds resampled), the interval "
+            "of the mean lead: one architecture 4 of 4 settings above 0, ") in page
+    single = devmap_resolution_markdown(_section())
+    assert "The runs of a family taken together" not in single
 
 
 def test_settings_led_counts_runs_against_twins_and_twins_against_siblings():
