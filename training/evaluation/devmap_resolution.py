@@ -55,8 +55,9 @@ def family_name(package: Path) -> str:
 
 def merge_family(previous: dict[str, Any], family: str, scored: dict[str, Any],
                  controls: dict[str, dict[str, list[float]]], seeds: int) -> dict[str, Any]:
-    """The section with ``family`` added (last) or replaced (in its place); families scored at another number of
-    seeds are dropped (their means would not compare), and the controls are the new ones.
+    """The section with ``family`` added (last) or replaced (in its place); families scored at
+    another number of seeds are dropped (their means would not compare), and the controls are
+    the new ones.
 
     Args:
         previous: the section as recorded ({} when none).

@@ -20,8 +20,8 @@ from scipy import stats
 from .devmap_agreement_table import platform_title
 
 __all__ = ["PROTOCOL_SEEDS", "PEER_MARK", "two_way", "paired_lead", "seed_mean", "family_stats",
-           "settings_led", "settings_led_from", "runs_together", "family_table", "setting_title", "signed",
-           "lead_text", "all_controls", "listed_controls"]
+           "settings_led", "settings_led_from", "runs_together", "family_table", "setting_title",
+           "signed", "lead_text", "all_controls", "listed_controls"]
 
 PROTOCOL_SEEDS = 3
 """The report's DevMap protocol scores every representation at fold/head seeds 0, 1, 2."""

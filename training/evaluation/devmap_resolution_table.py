@@ -150,7 +150,8 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
         twins = sorted(led["twins"].values())
         lines.append(f"- **{name}**: runs {runs}; twins {', '.join(map(str, twins))} "
                      f"(of {len(table[name])}).")
-    lines += _together_lines(section)
+    together = _together(section)
+    lines += _together_lines(section, together)
     lines += ["", "Do the two row sets agree on which encoder is better? Pearson's r between "
               "the members' 669-row and 680-row leads over their own twins' mean (runs and "
               "twins, every family), at the protocol's 3 seeds and at all seeds:", "",
@@ -176,7 +177,7 @@ def devmap_resolution_markdown(section: dict[str, Any]) -> str:
     lines += ["", *control_lines(section, leads_by_control),
               *(["", *peer_rows] if peer_rows else []), "",
               *chance_lines(section, chances), "",
-              _reading(section, table, chances, leads_by_control, peers)]
+              _reading(section, table, chances, leads_by_control, peers, together)]
     if section.get("figure"):
         lines += ["", f"![devmap resolution]({section['figure']})"]
     return "\n".join(lines) + "\n"
@@ -193,9 +194,10 @@ def _together(section: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]
     return out
 
 
-def _together_lines(section: dict[str, Any]) -> list[str]:
-    """The table of each family's runs taken together (empty without a family of 2+ runs)."""
-    together = _together(section)
+def _together_lines(section: dict[str, Any], together: dict[str, dict[str, dict[str, float]]]
+                    ) -> list[str]:
+    """The table of each family's runs taken together, from :func:`_together` (empty without a
+    family of 2+ runs)."""
     if not together:
         return []
     settings = section["settings"]
@@ -216,8 +218,8 @@ def _together_lines(section: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _together_reading(section: dict[str, Any]) -> str:
-    together = _together(section)
+def _together_reading(together: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The reading's sentence on each family's runs taken together, from :func:`_together`."""
     if not together:
         return ""
     parts = [f"{name} {sum(t['low'] > 0 for t in per.values())} of {len(per)} settings above 0, "
@@ -288,7 +290,8 @@ def _family_counts(leads: list[tuple[str, str, str, dict[str, Any]]]) -> str:
 def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]],
              chances: dict[str, dict[Any, dict[str, Any]]],
              leads_by_control: dict[str, dict[str, dict[str, float]]],
-             peers: dict[str, dict[str, dict[str, Any]]]) -> str:
+             peers: dict[str, dict[str, dict[str, Any]]],
+             together: dict[str, dict[str, dict[str, float]]]) -> str:
     """What the numbers say, from the numbers: the target against the protocol's noise and
     the twins' real spread, whether that spread carries from one row set to the other, and
     how many runs' leads have an interval above 0 (per family) and which clear the target."""
@@ -321,7 +324,7 @@ def _reading(section: dict[str, Any], table: dict[str, dict[str, dict[str, Any]]
             + _family_counts(n["leads"]) + ". Leading on every setting (a twin against its "
             "siblings, the same way): " + _every_setting(section, table) + "."
             + (f" Above +{LEAD:.0f}: " + "; ".join(target) + "." if target else "")
-            + _together_reading(section)
+            + _together_reading(together)
             + (control_reading(section, leads_by_control) if section.get("controls") else "")
             + (f" The field's own pre-trained embedding, judged the same way: {peer}."
                if (peer := peer_summary(section, peers)) else "")

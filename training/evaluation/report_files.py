@@ -133,9 +133,8 @@ def show_and_publish(out_dir: Path | None, key: str, section: dict[str, Any],
         try:
             figure = draw(section, out_dir / "results" / f"{key}.png")
         except Exception:
-            kept = out_dir / "results" / f"{key}.unpublished.json"
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text(json.dumps(section, indent=1))
+            kept = write_text_atomic(out_dir / "results" / f"{key}.unpublished.json",
+                                     json.dumps(section, indent=1))
             print(f"drawing the figure failed; the section is kept in {kept} (nothing "
                   "published)", file=sys.stderr)
             raise
