@@ -32,6 +32,7 @@ from .devmap_sweep import (
     check_sweep_arguments,
     rows_from_args,
     run_devmap_sweep,
+    sweep_settings,
 )
 from .label_efficiency import score_fraction
 from .report_files import recorded_section, show_and_publish
@@ -127,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = recorded_section(args.report_dir, KEY) if args.report_dir else {}
     kept: dict[str, dict[str, list[float]]] = {}
     if args.keep_controls:
-        wanted = [f"devmap-{r} {p}" for r in args.row_sets.split(",") if r
-                  for p in args.platforms.split(",") if p]
-        kept = kept_controls(previous, wanted, args.seeds)
+        kept = kept_controls(previous, sweep_settings(args), args.seeds)
         if not kept:
             parser.error("--keep-controls: the recorded section holds no controls at "
                          f"{args.seeds} seeds on every setting asked for")

@@ -24,7 +24,7 @@ from .report_files import add_report_dir_argument
 
 __all__ = ["DiagnosticRows", "add_rows_arguments", "rows_from_args", "add_sweep_arguments",
            "check_sweep_arguments", "add_probe_arguments", "check_probe_arguments",
-           "run_in_workers", "run_devmap_sweep"]
+           "run_in_workers", "run_devmap_sweep", "sweep_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +136,13 @@ def check_probe_arguments(parser: argparse.ArgumentParser, args: argparse.Namesp
     """Ends with the parser's error when ``--skip-devmap`` comes without ``--probe-dataset``."""
     if args.skip_devmap and args.probe_dataset is None:
         parser.error("--skip-devmap needs --probe-dataset")
+
+
+def sweep_settings(args: argparse.Namespace) -> list[str]:
+    """The settings :func:`run_devmap_sweep` scores for ``args.row_sets`` and
+    ``args.platforms`` (``"devmap-<rows> <platform>"``, sorted), known before any is scored."""
+    return sorted(f"devmap-{r} {p}" for r in args.row_sets.split(",") if r
+                  for p in args.platforms.split(",") if p)
 
 
 def run_devmap_sweep(rows: DiagnosticRows, args: argparse.Namespace, values: dict[str, Any],

@@ -34,6 +34,7 @@ from mirencoder.training.evaluation.devmap_resolution_table import (
     devmap_resolution_statements,
     draw_devmap_resolution,
 )
+from mirencoder.training.evaluation.devmap_sweep import sweep_settings
 
 SETTINGS = ["devmap-669 amd", "devmap-669 nvidia", "devmap-680 amd", "devmap-680 nvidia"]
 
@@ -361,6 +362,16 @@ def test_recorded_controls_are_kept_only_at_the_same_seeds_and_on_every_setting(
     assert kept_controls(section, SETTINGS, 20) == {}  # other seeds: nothing kept
     assert kept_controls(section, [*SETTINGS, "devmap-700 amd"], 6) == {}
     assert kept_controls({}, SETTINGS, 6) == {}
+
+
+def test_the_settings_asked_for_are_named_as_a_section_records_them():
+    import argparse
+
+    args = argparse.Namespace(row_sets="680,669,", platforms="nvidia,amd")
+    assert sweep_settings(args) == SETTINGS
+    assert set(kept_controls(_section(), sweep_settings(args), 6)) == set(SETTINGS)
+    assert sweep_settings(argparse.Namespace(row_sets="680", platforms="amd")) == \
+        ["devmap-680 amd"]
 
 
 def test_keeping_controls_needs_a_recorded_section(tmp_path: Path, capsys):
