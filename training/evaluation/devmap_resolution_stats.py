@@ -20,8 +20,8 @@ from scipy import stats
 from .devmap_agreement_table import platform_title
 
 __all__ = ["PROTOCOL_SEEDS", "PEER_MARK", "two_way", "paired_lead", "seed_mean", "family_stats",
-           "settings_led", "settings_led_from", "runs_together", "family_table", "setting_title",
-           "signed", "lead_text", "all_controls", "listed_controls"]
+           "settings_led", "settings_led_from", "TOGETHER_DRAWS", "runs_together", "family_table",
+           "setting_title", "signed", "lead_text", "all_controls", "listed_controls"]
 
 PROTOCOL_SEEDS = 3
 """The report's DevMap protocol scores every representation at fold/head seeds 0, 1, 2."""
@@ -114,7 +114,12 @@ def settings_led_from(family: dict[str, Any], per_setting: dict[str, dict[str, A
                                 for st in per_setting.values()) for twin in family["twins"]}}
 
 
-def runs_together(family: dict[str, Any], setting: str, draws: int = 4000, seed: int = 0
+TOGETHER_DRAWS = 4000
+"""Bootstrap draws behind a family's runs taken together (:func:`runs_together`)."""
+
+
+def runs_together(family: dict[str, Any], setting: str, draws: int = TOGETHER_DRAWS,
+                  seed: int = 0
                   ) -> dict[str, float] | None:
     """A family's runs taken together against its twins on one setting: the runs' mean minus
     the twins' mean at all seeds, with a 95 % percentile interval from resampling runs, twins

@@ -26,6 +26,7 @@ from .devmap_resolution_judgement import (
 )
 from .devmap_resolution_stats import (
     PROTOCOL_SEEDS,
+    TOGETHER_DRAWS,
     family_table,
     lead_text,
     listed_controls,
@@ -204,9 +205,10 @@ def _together_lines(section: dict[str, Any], together: dict[str, dict[str, dict[
     lines = ["", f"The runs of a family taken together, a recipe's question rather than one "
              f"network's (does pre-training this architecture lead random encoders of it?): the "
              f"runs' mean minus the twins' mean at {section['seeds']} seeds, with a 95 % "
-             "interval from resampling runs, twins and seeds (bootstrap, 4,000 draws); with a "
-             "handful of runs the interval is coarse. The runs of one family may come from "
-             "different recipes of the architecture (the family's line above names them).", "",
+             f"interval from resampling runs, twins and seeds (bootstrap, {TOGETHER_DRAWS:,} "
+             "draws); with a handful of runs the interval is coarse. The runs of one family may "
+             "come from different recipes of the architecture (the family's line above names "
+             "them).", "",
              "| family | runs | " + " | ".join(setting_title(s) for s in settings)
              + " | interval above 0 |", "|---|---|" + "---|" * (len(settings) + 1)]
     for name, per_setting in together.items():
