@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +25,7 @@ from ..infra.files import atomic_path, sha256_file
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
 from .dataset import content_sha256
+from .executor import run_stage
 from .inputs import InputItem, discover_inputs, member_name
 from .merge import Decision, decide
 from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
@@ -39,76 +40,6 @@ _META_COLUMNS = ["order", "input", "group", "opt_level", "path", "corpus", "lang
 
 # One planned input: (item, include folders, its path inside its input: names its group).
 Planned = tuple[InputItem, tuple[str, ...], str]
-
-# Worker-side cache: a stage is set up once per worker process and configuration.
-_STAGES: dict[str, object] = {}
-
-
-def _stage(key: str, factory: Callable[[], object]):
-    if key not in _STAGES:
-        stage = factory()
-        stage.setup()
-        _STAGES[key] = stage
-    return _STAGES[key]
-
-
-def _ir_task(compile_config: CompileConfig,
-             work: list[tuple[int, int, InputItem, tuple[str, ...], str]], part: str) -> str:
-    """Ray task: runs the IR stage over some inputs (every variant of each: one row per
-    level) and writes one IR part (temp + rename).
-
-    Args:
-        work: ``(first variant order, input index, item, include folders, name)`` per input.
-
-    Returns the id of the Ray node that did the work.
-    """
-    import ray
-
-    from .stages.ir_stage import IRStage, rows_to_table
-
-    key = "ir:" + json.dumps(config_to_dict(compile_config), sort_keys=True)
-    stage = _stage(key, lambda: IRStage(compile_config))
-    rows = [row for first, index, item, include_dirs, name in work
-            for row in stage.process_input(first, index, item,
-                                           tuple(Path(d) for d in include_dirs), name)]
-    with atomic_path(part) as tmp:
-        pq.write_table(rows_to_table(rows), tmp, compression="zstd")
-    return ray.get_runtime_context().get_node_id()
-
-
-def _shard_task(dataset_dir: str, shard_config, task: int, parts: list[str],
-                kept: dict[int, tuple[str, str]]) -> dict:
-    """Ray task: encodes and writes the shards of one group of IR parts."""
-    from .stages.shard_stage import ShardStage
-
-    root = Path(dataset_dir)
-    for stale in list(root.glob(f"parquet/*/part-{task:05d}-*")) + list(
-            root.glob(f"wds/*/part-{task:05d}-*")):
-        stale.unlink()
-    stage = _stage(f"shard:{dataset_dir}", lambda: ShardStage(root, shard_config))
-    result = stage.process(task, [Path(p) for p in parts], kept)
-    write_json_atomic(root / "_work" / "shards" / f"task-{task:05d}.json", result)
-    return result
-
-
-def _run_tasks(remote, calls: list[tuple[tuple, int]], desc: str, show_progress: bool) -> list:
-    """Submits Ray tasks and waits for all, showing progress in inputs (or records) done."""
-    import ray
-    from tqdm import tqdm
-
-    if not calls:
-        return []
-    futures = {remote.remote(*args): weight for args, weight in calls}
-    results = []
-    with tqdm(total=sum(futures.values()), desc=desc, unit="file", disable=not show_progress,
-              dynamic_ncols=True) as bar:
-        pending = list(futures)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                results.append(ray.get(ref))
-                bar.update(futures[ref])
-    return results
 
 
 def _plan(config: BuildConfig, work: Path) -> list[Planned]:
@@ -206,31 +137,28 @@ def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, par
     the variants of an input are consecutive rows of one IR part (and one per input in a build
     with one level and one compiler).
     """
-    import ray
-
-    from .stages.ir_stage import input_variants
+    from .stages.ir_stage import IRStage, IRTask, PlannedInput, input_variants
 
     variants = compile_config.variants()
-    firsts, order = [], 0
-    for item, _, _ in planned:
-        firsts.append(order)
+    inputs, order = [], 0
+    for index, (item, dirs, name) in enumerate(planned):
+        inputs.append(PlannedInput(order, index, item, dirs, name))
         order += len(input_variants(item, variants))
     parts_dir.mkdir(parents=True, exist_ok=True)
-    calls, parts = [], []
-    for task, start in enumerate(range(0, len(planned), per_task)):
+    tasks, parts = [], []
+    for task, start in enumerate(range(0, len(inputs), per_task)):
         part = parts_dir / f"part-{task:05d}.parquet"
         parts.append(part)
         if part.exists():
             continue
-        work = [(firsts[start + i], start + i, item, dirs, name) for i, (item, dirs, name) in
-                enumerate(planned[start:start + per_task])]
-        calls.append(((compile_config, work, str(part)),
-                      sum(len(input_variants(item, variants)) for _, _, item, _, _ in work)))
-    done = order - sum(weight for _, weight in calls)
+        chunk = tuple(inputs[start:start + per_task])
+        tasks.append(IRTask(str(part), chunk, sum(len(input_variants(planned.item, variants))
+                                                   for planned in chunk)))
+    done = order - sum(task.weight for task in tasks)
     if done and show_progress:
         print(f"[build] {desc}: {done} variants already done by an earlier run, skipped")
-    nodes = _run_tasks(ray.remote(num_cpus=1)(_ir_task), calls, desc, show_progress)
-    return parts, sorted(set(nodes))
+    outcomes = run_stage(IRStage(compile_config), tasks, desc=desc, show_progress=show_progress)
+    return parts, sorted({outcome.node_id for outcome in outcomes})
 
 
 def _read_meta(parts: list[Path]) -> list[dict]:
@@ -499,22 +427,23 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
 
 def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta: list[dict],
                      decisions: dict[int, Decision], show_progress: bool) -> list[dict]:
-    import ray
+    from .stages.shard_stage import ShardStage, ShardTask, shard_marker
 
     group = config.shards.tasks_per_shard_task
     part_of = {row["order"]: row["part"] for row in meta}
     kept_all = {o: (d.key, d.split) for o, d in decisions.items() if d.status == "ok"}
     (out_dir / "_work" / "shards").mkdir(parents=True, exist_ok=True)
-    calls, results = [], []
+    tasks, results = [], []
     for task, start in enumerate(range(0, len(parts), group)):
-        done_file = out_dir / "_work" / "shards" / f"task-{task:05d}.json"
-        if done_file.exists():
-            results.append(json.loads(done_file.read_text()))
+        marker = shard_marker(out_dir, task)
+        if marker.exists():
+            results.append(json.loads(marker.read_text()))
             continue
         kept = {o: v for o, v in kept_all.items() if start <= part_of[o] < start + group}
-        calls.append(((str(out_dir), config.shards, task,
-                       [str(p) for p in parts[start:start + group]], kept), max(len(kept), 1)))
-    results += _run_tasks(ray.remote(num_cpus=1)(_shard_task), calls, "shards", show_progress)
+        tasks.append(ShardTask(task, tuple(str(p) for p in parts[start:start + group]), kept))
+    outcomes = run_stage(ShardStage(out_dir, config.shards), tasks, desc="shards",
+                         show_progress=show_progress)
+    results += [outcome.result for outcome in outcomes]
     return sorted(results, key=lambda r: r["task"])
 
 

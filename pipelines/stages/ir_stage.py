@@ -4,20 +4,25 @@ compiler and flag set where the recipe names several)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ...infra.errors import InputError
+from ...infra.files import atomic_path
 from ..compile import SOURCE_LANGUAGES, CompileConfig
 from ..frontend.ir_version import ir_llvm_version
 from ..frontend.loader import FrontEnd
 from ..frontend.views import graph_view
 from ..inputs import InputItem, source_group
 from ..ir.program_graph import TEXT_GRAPH_COLUMN_NAMES, empty_graph_columns, graph_arrow_fields
+from .base import Stage
 
-__all__ = ["IR_PART_SCHEMA", "IRStage", "Variant", "rows_to_table", "input_variants"]
+__all__ = ["IR_PART_SCHEMA", "IRStage", "IRTask", "PlannedInput", "Variant", "input_variants",
+           "rows_to_table"]
 
 # One row per variant of an input of one compile task (DIR/_work/ir/part-NNNNN.parquet).
 IR_PART_SCHEMA = pa.schema([
@@ -54,8 +59,34 @@ def input_variants(item: InputItem, variants: tuple[Variant, ...]) -> tuple[Vari
     return (("", None, None),)
 
 
-class IRStage:
-    """Compiles (or reads) one input, normalises its IR and builds its graph view.
+@dataclass(frozen=True)
+class PlannedInput:
+    """One input of the plan, as a compile task receives it."""
+
+    first_order: int
+    """The order of its first variant; its variants take the orders that follow."""
+    input_index: int
+    """Its position in the plan."""
+    item: InputItem
+    include_dirs: tuple[str, ...]
+    name: str
+    """Its path inside its input: names its variant group."""
+
+
+@dataclass(frozen=True)
+class IRTask:
+    """Some consecutive inputs of the plan, written as one IR part file."""
+
+    part: str
+    """The IR part this task writes (``_work/ir/part-NNNNN.parquet``): its completion marker."""
+    inputs: tuple[PlannedInput, ...]
+    weight: int
+    """The variants it compiles (what progress counts)."""
+
+
+class IRStage(Stage[IRTask, str]):
+    """Compiles (or reads) each input, normalises its IR and builds its graph view, at every
+    variant; one task's rows go to one IR part file.
 
     Failures of one input become a ``failed`` row with a reason; they never raise.
     """
@@ -73,19 +104,31 @@ class IRStage:
         for frontend in self.frontends.values():
             frontend.probe()
 
+    def process(self, task: IRTask) -> str:
+        """Writes the rows of every variant of the task's inputs to its part (temp + rename);
+        returns the part's path."""
+        rows = [row for planned in task.inputs
+                for row in self.process_input(planned.first_order, planned.input_index,
+                                              planned.item,
+                                              tuple(Path(d) for d in planned.include_dirs),
+                                              planned.name)]
+        with atomic_path(task.part) as tmp:
+            pq.write_table(rows_to_table(rows), tmp, compression="zstd")
+        return task.part
+
     def process_input(self, first_order: int, input_index: int, item: InputItem,
                       include_dirs: tuple[Path, ...], name: str) -> list[dict]:
         """The rows of every variant of one input (orders ``first_order``, ``first_order + 1``,
         ...; variants as :func:`input_variants`), with the input's group (named by ``name``,
         its path inside its input)."""
         group = source_group(name, item.local_path if item.rejection is None else None)
-        return [self.process(first_order + i, item, include_dirs, variant=variant, group=group,
-                             input_index=input_index)
+        return [self.process_variant(first_order + i, item, include_dirs, variant=variant,
+                                     group=group, input_index=input_index)
                 for i, variant in enumerate(input_variants(item, self.variants))]
 
-    def process(self, order: int, item: InputItem, include_dirs: tuple[Path, ...] = (), *,
-                variant: Variant | None = None, group: str = "",
-                input_index: int | None = None) -> dict:
+    def process_variant(self, order: int, item: InputItem,
+                        include_dirs: tuple[Path, ...] = (), *, variant: Variant | None = None,
+                        group: str = "", input_index: int | None = None) -> dict:
         """One variant's row (default: the first variant; level ``""`` for ready IR)."""
         variant = self.variants[0] if variant is None or not variant[0] else variant
         opt_level, compiled = variant[0], item.language in SOURCE_LANGUAGES

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,15 +15,38 @@ from ..ir.node_vocab import NodeTextVocabulary
 from ..ir.program_graph import NODE_TEXT, NODE_TEXTS, TEXT_GRAPH_COLUMN_NAMES, graph_arrays
 from ..ir.tokenizer import IRTokenizer
 from ..shards.schema import SPLITS
-from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter
+from ..shards.writers import ParquetShardWriter, WebDatasetShardWriter, write_json_atomic
+from .base import Stage
 
-__all__ = ["ShardStage"]
+__all__ = ["ShardStage", "ShardTask", "shard_marker"]
 
 _COLUMNS = ["order", "group", "opt_level", "path", "corpus", "language", "ir_sha256", "ir_text",
             "bitcode", *TEXT_GRAPH_COLUMN_NAMES]
 
 
-class ShardStage:
+def shard_marker(dataset_dir: Path, task: int) -> Path:
+    """The completion marker of a shard task: its result, written after its shards."""
+    return dataset_dir / "_work" / "shards" / f"task-{task:05d}.json"
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """The kept records of some consecutive IR parts, written as one task's shards."""
+
+    task: int
+    """Shard-task id, part of every file name."""
+    parts: tuple[str, ...]
+    """The IR part files this task reads."""
+    kept: dict[int, tuple[str, str]]
+    """Input ``order`` -> ``(key, split)`` for the records to keep."""
+
+    @property
+    def weight(self) -> int:
+        """The records it writes (progress counts them; an empty task counts one)."""
+        return max(len(self.kept), 1)
+
+
+class ShardStage(Stage[ShardTask, dict]):
     """Encodes the kept records of some IR parts and writes them as Parquet and WebDataset shards.
 
     Shard names carry the task id (``part-{task:05d}-{n:03d}``), so a rerun of a task rewrites
@@ -43,17 +67,23 @@ class ShardStage:
         self.tokenizer = IRTokenizer.load(self.dataset_dir / "tokenizer.json")
         self.node_vocab = NodeTextVocabulary.load(self.dataset_dir / "node_vocab.json")
 
-    def process(self, task: int, parts: list[Path], kept: dict[int, tuple[str, str]]) -> dict:
-        """Writes the shards of one task.
-
-        Args:
-            task: shard-task id, part of every file name.
-            parts: the IR part files this task reads.
-            kept: input ``order`` -> ``(key, split)`` for the records to keep.
+    def process(self, task: ShardTask) -> dict:
+        """Writes the shards of one task (first removing any a stopped run left under its id),
+        then its marker (:func:`shard_marker`).
 
         Returns:
             ``{"task", "records": {split: n}, "shards": {split: {"parquet": [...], "wds": [...]}}}``.
         """
+        result = self._write_shards(task.task, [Path(p) for p in task.parts], task.kept)
+        write_json_atomic(shard_marker(self.dataset_dir, task.task), result)
+        return result
+
+    def _write_shards(self, task: int, parts: list[Path], kept: dict[int, tuple[str, str]]
+                      ) -> dict:
+        root = self.dataset_dir
+        for stale in [*root.glob(f"parquet/*/part-{task:05d}-*"),
+                      *root.glob(f"wds/*/part-{task:05d}-*")]:
+            stale.unlink()
         writers = {}
         for split in SPLITS:
             kwargs = {"root": self.dataset_dir, "max_records": self.shards.max_records,
