@@ -1,5 +1,5 @@
-"""The dataset build: inputs -> IR + graph (Ray tasks) -> global decisions -> vocabularies ->
-token/graph shards (Ray tasks) -> manifest and index.
+"""The dataset build: inputs -> IR + graph (the IR stage) -> global decisions -> vocabularies ->
+token/graph shards (the shard stage) -> manifest and index.
 
 Every unit of work writes its output under a final name only when it is complete (temp file,
 then rename), so a killed build that is run again skips finished work and redoes the rest;
@@ -131,7 +131,7 @@ def _check_plan(out_dir: Path, plan_hash: str, config: BuildConfig,
 
 def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, parts_dir: Path,
                   per_task: int, desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
-    """Compiles every variant of the planned inputs, ``per_task`` inputs per Ray task.
+    """Compiles every variant of the planned inputs, ``per_task`` inputs per IR-stage task.
 
     Variant orders run input by input, variant by variant (:meth:`CompileConfig.variants`), so
     the variants of an input are consecutive rows of one IR part (and one per input in a build
@@ -194,7 +194,7 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
 
     The kernels are the inputs of the evaluation recipes (:mod:`.recipes`: ready IR, and the
     DevMap OpenCL sources compiled with the build's own flags), under the build's evaluation
-    data folder. Computed with Ray tasks once, then cached under
+    data folder. Computed by the IR stage once, then cached under
     ``runs/cache/evaluation-ir/`` (keyed by data, compile flags, toolchain and normaliser),
     so later builds reuse them.
     """
@@ -427,6 +427,8 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
 
 def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta: list[dict],
                      decisions: dict[int, Decision], show_progress: bool) -> list[dict]:
+    """Writes the shards of the kept records, ``tasks_per_shard_task`` IR parts per task;
+    tasks whose marker exists are read back, not run again."""
     from .stages.shard_stage import ShardStage, ShardTask, shard_marker
 
     group = config.shards.tasks_per_shard_task
