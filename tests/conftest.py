@@ -12,6 +12,17 @@ SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 DEMO_CORPUS = REPO_ROOT / "datasets" / "demo-corpus"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/data/expected/ from this machine's builds")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether golden tests rewrite their expected files instead of comparing."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real public data of ../shared/data; tests that need it skip when it is absent."""
