@@ -42,6 +42,24 @@ _META_COLUMNS = ["order", "input", "group", "opt_level", "path", "corpus", "lang
 Planned = tuple[InputItem, tuple[str, ...], str]
 
 
+class _PhaseClock:
+    """Wall seconds of each build phase, in the order they ran (``index.json``:
+    ``build.phase_seconds``, ``[phase, seconds]`` pairs: the index's keys are sorted), so a
+    slow build says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 2)
+        self._last = now
+
+    def describe(self) -> str:
+        return ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in self.seconds.items())
+
+
 def _plan(config: BuildConfig, work: Path) -> list[Planned]:
     missing = [spec.path for spec in config.inputs if not spec.resolved_path().exists()]
     if missing:
@@ -355,7 +373,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     """
     from ..infra.ray_runtime import ray_session
 
-    started = time.perf_counter()
+    started, clock = time.perf_counter(), _PhaseClock()
     out_dir = Path(out_dir).resolve()
     work = out_dir / "_work"
     _check_vocab_source(config, out_dir)
@@ -380,17 +398,21 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
                                            "config": config_to_dict(config)})
     if show_progress:
         print(f"[build] {config.name}: {len(planned)} inputs -> {out_dir}")
+    clock.lap("plan")
 
     with ray_session(address, num_cpus) as ray_info:
+        clock.lap("ray start")
         parts, nodes = _run_ir_phase(planned, config.compile, work / "ir",
                                      config.shards.inputs_per_task, "compile + views",
                                      show_progress)
         ray_info["nodes_used"] = nodes
+        clock.lap("compile + views")
         excluded, exclusion = ({}, {"applied": False, "reason": "disabled by the recipe"})
         if config.exclude_evaluation_kernels:
             excluded, exclusion = _evaluation_hashes(config, toolchain, work, show_progress)
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
+            clock.lap("evaluation kernels")
         meta = _read_meta(parts)
         llvm_versions = _apply_newer_ir(meta, config.newer_ir, newest.clang_version)
         if llvm_versions["newer"] and config.newer_ir != "accept":
@@ -404,6 +426,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         if not any(d.status == "ok" for d in decisions.values()):
             raise ConfigError("no input produced usable IR; see the reasons with "
                               f"`mirencoder dataset inspect {out_dir}` once written")
+        clock.lap("decisions")
         vocab_marker = work / "vocab.json"
         if not (vocab_marker.exists()
                 and json.loads(vocab_marker.read_text()).get("plan_hash") == plan_hash):
@@ -413,15 +436,21 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
                       if source is None else f"[build] copying the vocabularies of {source}")
             _build_vocabularies(config, out_dir, parts, decisions)
             write_json_atomic(vocab_marker, {"plan_hash": plan_hash})
+        clock.lap("vocabularies")
         results = _run_shard_phase(config, out_dir, parts, meta, decisions, show_progress)
+        clock.lap("shards")
+    clock.lap("ray stop")
 
     _write_manifest(out_dir, meta, decisions)
+    clock.lap("manifest")
     index = _write_index(config, out_dir, toolchain, compilers, plan_hash, meta, decisions, results,
-                         exclusion, ray_info, time.perf_counter() - started, llvm_versions)
+                         exclusion, ray_info, time.perf_counter() - started, llvm_versions,
+                         [[phase, seconds] for phase, seconds in clock.seconds.items()])
     _remove_extracted(work)
     if show_progress:
         print(format_summary(index["counts"]))
-        print(f"[build] done in {index['build']['wall_seconds']:.1f} s: {out_dir}")
+        print(f"[build] done in {index['build']['wall_seconds']:.1f} s ({clock.describe()}): "
+              f"{out_dir}")
     return index
 
 
@@ -453,7 +482,7 @@ def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain,
                  compilers: list[Toolchain], plan_hash: str,
                  meta: list[dict], decisions: dict[int, Decision], results: list[dict],
                  exclusion: dict, ray_info: dict, wall_seconds: float,
-                 llvm_versions: dict) -> dict:
+                 llvm_versions: dict, phase_seconds: list[list]) -> dict:
     from .ir.node_vocab import NodeTextVocabulary
     from .ir.tokenizer import IRTokenizer
 
@@ -486,7 +515,8 @@ def _write_index(config: BuildConfig, out_dir: Path, toolchain: Toolchain,
         "manifest_sha256": sha256_file(out_dir / "manifest.parquet"),
         "exclusion": exclusion,
         "splits": splits,
-        "build": {"wall_seconds": round(wall_seconds, 2), "ray": ray_info},
+        "build": {"wall_seconds": round(wall_seconds, 2), "phase_seconds": phase_seconds,
+                  "ray": ray_info},
     }
     index["content_sha256"] = content_sha256(index)
     write_json_atomic(out_dir / "index.json", index)

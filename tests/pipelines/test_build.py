@@ -59,6 +59,11 @@ def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
     assert index["tokenizer_sha256"] and index["node_vocab_sha256"] and index["config_hash"]
     assert index["content_sha256"] == content_sha256(index)
     assert content_sha256({**index, "build": {"wall_seconds": 0.0}}) == index["content_sha256"]
+    phases = dict(index["build"]["phase_seconds"])  # where the time went, in the order it went
+    assert list(phases)[:3] == ["plan", "ray start", "compile + views"]
+    assert {"vocabularies", "shards", "manifest"} <= phases.keys()
+    assert all(seconds >= 0 for seconds in phases.values())
+    assert sum(phases.values()) <= index["build"]["wall_seconds"] + 0.05
     assert content_sha256({**index, "recipe": "other"}) != index["content_sha256"]
     assert "14." in index["toolchain"]["clang"]
     for split in SPLITS:
