@@ -25,7 +25,7 @@ from ..infra.files import atomic_path, sha256_file
 from .compile import CompileConfig, Toolchain
 from .config import REPO_ROOT, BuildConfig, config_hash, config_to_dict
 from .dataset import content_sha256
-from .executor import run_stage
+from .executor import StageExecutor
 from .inputs import InputItem, discover_inputs, member_name
 from .merge import Decision, decide
 from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
@@ -147,7 +147,8 @@ def _check_plan(out_dir: Path, plan_hash: str, config: BuildConfig,
     return False
 
 
-def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, parts_dir: Path,
+def _run_ir_phase(executor: StageExecutor, planned: Sequence[Planned],
+                  compile_config: CompileConfig, parts_dir: Path,
                   per_task: int, desc: str, show_progress: bool) -> tuple[list[Path], list[str]]:
     """Compiles every variant of the planned inputs, ``per_task`` inputs per IR-stage task.
 
@@ -175,7 +176,7 @@ def _run_ir_phase(planned: Sequence[Planned], compile_config: CompileConfig, par
     done = order - sum(task.weight for task in tasks)
     if done and show_progress:
         print(f"[build] {desc}: {done} variants already done by an earlier run, skipped")
-    outcomes = run_stage(IRStage(compile_config), tasks, desc=desc, show_progress=show_progress)
+    outcomes = executor.run(IRStage(compile_config), tasks, desc=desc)
     return parts, sorted({outcome.node_id for outcome in outcomes})
 
 
@@ -206,7 +207,8 @@ def _evaluation_cache_key(config: BuildConfig, toolchain: Toolchain, sources: li
     return digest.hexdigest()[:32]
 
 
-def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
+def _evaluation_hashes(executor: StageExecutor, config: BuildConfig, toolchain: Toolchain,
+                       work: Path,
                        show_progress: bool) -> tuple[dict, dict]:
     """Normalised-IR hashes of the evaluation kernels.
 
@@ -233,7 +235,7 @@ def _evaluation_hashes(config: BuildConfig, toolchain: Toolchain, work: Path,
         planned += [(item, (), member_name(item, path)) for item in discover_inputs(
             [path], work / "eval-inputs", corpus=corpus,
             max_file_bytes=config.compile.max_file_bytes)]
-    parts, _ = _run_ir_phase(planned, config.compile, work / "exclusion", 64,
+    parts, _ = _run_ir_phase(executor, planned, config.compile, work / "exclusion", 64,
                              "evaluation kernels", show_progress)
     hashes = {row["ir_sha256"]: row["path"].split("!", 1)[-1] for row in _read_meta(parts)
               if row["status"] == "ok"}
@@ -400,16 +402,18 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         print(f"[build] {config.name}: {len(planned)} inputs -> {out_dir}")
     clock.lap("plan")
 
-    with ray_session(address, num_cpus) as ray_info:
+    with (ray_session(address, num_cpus) as ray_info,
+          StageExecutor(show_progress=show_progress) as executor):
         clock.lap("ray start")
-        parts, nodes = _run_ir_phase(planned, config.compile, work / "ir",
+        parts, nodes = _run_ir_phase(executor, planned, config.compile, work / "ir",
                                      config.shards.inputs_per_task, "compile + views",
                                      show_progress)
         ray_info["nodes_used"] = nodes
         clock.lap("compile + views")
         excluded, exclusion = ({}, {"applied": False, "reason": "disabled by the recipe"})
         if config.exclude_evaluation_kernels:
-            excluded, exclusion = _evaluation_hashes(config, toolchain, work, show_progress)
+            excluded, exclusion = _evaluation_hashes(executor, config, toolchain, work,
+                                                     show_progress)
             if not exclusion["applied"] and show_progress:
                 print(f"[build] warning: evaluation kernels not excluded: {exclusion['reason']}")
             clock.lap("evaluation kernels")
@@ -437,7 +441,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
             _build_vocabularies(config, out_dir, parts, decisions)
             write_json_atomic(vocab_marker, {"plan_hash": plan_hash})
         clock.lap("vocabularies")
-        results = _run_shard_phase(config, out_dir, parts, meta, decisions, show_progress)
+        results = _run_shard_phase(executor, config, out_dir, parts, meta, decisions)
         clock.lap("shards")
     clock.lap("ray stop")
 
@@ -454,8 +458,9 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     return index
 
 
-def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta: list[dict],
-                     decisions: dict[int, Decision], show_progress: bool) -> list[dict]:
+def _run_shard_phase(executor: StageExecutor, config: BuildConfig, out_dir: Path,
+                     parts: list[Path], meta: list[dict], decisions: dict[int, Decision]
+                     ) -> list[dict]:
     """Writes the shards of the kept records, ``tasks_per_shard_task`` IR parts per task;
     tasks whose marker exists are read back, not run again."""
     from .stages.shard_stage import ShardStage, ShardTask, shard_marker
@@ -472,8 +477,7 @@ def _run_shard_phase(config: BuildConfig, out_dir: Path, parts: list[Path], meta
             continue
         kept = {o: v for o, v in kept_all.items() if start <= part_of[o] < start + group}
         tasks.append(ShardTask(task, tuple(str(p) for p in parts[start:start + group]), kept))
-    outcomes = run_stage(ShardStage(out_dir, config.shards), tasks, desc="shards",
-                         show_progress=show_progress)
+    outcomes = executor.run(ShardStage(out_dir, config.shards), tasks, desc="shards")
     results += [outcome.result for outcome in outcomes]
     return sorted(results, key=lambda r: r["task"])
 

@@ -1,6 +1,7 @@
-"""Runs a build stage over its tasks on Ray: one long-lived worker (a Ray actor) per slot of
-the stage's resources sets the stage up once and then processes one task at a time, so a
-worker's setup is paid once, not per task; progress counts task weights."""
+"""Runs build stages over their tasks on Ray: a pool of long-lived workers (Ray actors), one per
+slot of the stages' CPUs, serves every stage of a build in turn. Each worker sets a stage up
+once, the first time it is handed one of its tasks, and gets its next task when it returns
+one; progress counts task weights."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Generic, TypeVar
 
 from .stages.base import Stage, StageTask
 
-__all__ = ["TaskOutcome", "run_stage", "worker_count"]
+__all__ = ["StageExecutor", "TaskOutcome", "run_stage", "worker_count"]
 
 ResultT = TypeVar("ResultT")
 
@@ -29,71 +30,137 @@ class TaskOutcome(Generic[ResultT]):
 
 
 class _StageWorker:
-    """Holds one set-up stage on one Ray worker process."""
+    """One Ray worker process; holds the stage it serves now, set up."""
 
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self) -> None:
+        self.key: int | None = None
+        self.stage: Stage | None = None
+        self.setup_error: BaseException | None = None
+
+    def prepare(self, key: int, stage: Stage) -> None:
+        self.key, self.stage, self.setup_error = key, None, None  # the previous stage goes first
+        try:
+            stage.setup()
+        except BaseException as error:
+            self.setup_error = error  # the tasks handed after this call report it
+            raise
         self.stage = stage
-        stage.setup()
 
-    def process(self, task: StageTask) -> tuple[object, str]:
+    def process(self, key: int, task: StageTask) -> tuple[object, str]:
         import ray
 
+        if self.setup_error is not None and key == self.key:
+            raise self.setup_error
+        if key != self.key or self.stage is None:
+            raise RuntimeError(f"worker holds stage {self.key}, was handed a task of {key}")
         return self.stage.process(task), ray.get_runtime_context().get_node_id()
 
 
-def worker_count(stage: Stage, tasks: int, cluster_cpus: float) -> int:
-    """Workers to start: as many as the cluster's CPUs hold at the stage's ``num_cpus``, never
-    more than there are tasks, at least one."""
-    return max(1, min(tasks, int(cluster_cpus // stage.num_cpus)))
+def worker_count(stage: Stage, cluster_cpus: float) -> int:
+    """Workers a pool for ``stage`` holds: as many as the cluster's CPUs allow at the stage's
+    ``num_cpus``, at least one."""
+    return max(1, int(cluster_cpus // stage.num_cpus))
+
+
+class StageExecutor:
+    """Runs stages one after another on one pool of Ray workers (``with`` stops the pool).
+
+    The pool starts with the first stage and is kept for the next ones while their
+    ``num_cpus`` agree (a stage asking for other CPUs gets a new pool), so a build pays for
+    starting its workers once.
+
+    Args:
+        show_progress: a progress bar per stage, in task weights, on stderr.
+    """
+
+    def __init__(self, *, show_progress: bool = True) -> None:
+        self.show_progress = show_progress
+        self._workers: list = []
+        self._cpus_per_worker: float | None = None
+        self._runs = 0
+
+    def __enter__(self) -> StageExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stops every worker of the pool."""
+        import ray
+
+        for worker in self._workers:
+            ray.kill(worker)
+        self._workers, self._cpus_per_worker = [], None
+
+    def _pool(self, stage: Stage) -> list:
+        import ray
+
+        if self._workers and self._cpus_per_worker == stage.num_cpus:
+            return self._workers
+        self.close()
+        remote_worker = ray.remote(num_cpus=stage.num_cpus, max_restarts=_MAX_RESTARTS,
+                                   max_task_retries=_MAX_RESTARTS)(_StageWorker)
+        count = worker_count(stage, ray.cluster_resources().get("CPU", 1.0))
+        self._workers = [remote_worker.remote() for _ in range(count)]
+        self._cpus_per_worker = stage.num_cpus
+        return self._workers
+
+    def run(self, stage: Stage[StageTask, ResultT], tasks: Sequence[StageTask], *,
+            desc: str) -> list[TaskOutcome[ResultT]]:
+        """Runs ``stage`` over ``tasks`` and waits for all.
+
+        Args:
+            stage: a constructed stage (shipped to the workers that get its tasks, set up
+                there once).
+            tasks: the units of work; the order they start in, not the order they finish in.
+            desc: the progress bar's label.
+
+        Returns:
+            One outcome per task, in the order the tasks finished.
+
+        Raises:
+            ray.exceptions.RayTaskError: a task raised; the pool is stopped.
+        """
+        import ray
+        from tqdm import tqdm
+
+        if not tasks:
+            return []
+        self._runs += 1
+        key, shipped = self._runs, ray.put(stage)
+        queue, in_flight, prepared = deque(tasks), {}, set()
+
+        def hand_next(slot: int) -> None:
+            worker = self._workers[slot]
+            if slot not in prepared:
+                worker.prepare.remote(key, shipped)  # an actor runs its calls in order
+                prepared.add(slot)
+            task = queue.popleft()
+            in_flight[worker.process.remote(key, task)] = (slot, task)
+
+        outcomes: list[TaskOutcome[ResultT]] = []
+        try:
+            for slot in range(min(len(self._pool(stage)), len(queue))):
+                hand_next(slot)
+            with tqdm(total=sum(task.weight for task in tasks), desc=desc, unit="file",
+                      disable=not self.show_progress, dynamic_ncols=True) as bar:
+                while in_flight:
+                    [ref], _ = ray.wait(list(in_flight), num_returns=1)
+                    slot, task = in_flight.pop(ref)
+                    result, node_id = ray.get(ref)
+                    outcomes.append(TaskOutcome(result, node_id))
+                    bar.update(task.weight)
+                    if queue:
+                        hand_next(slot)
+        except BaseException:
+            self.close()
+            raise
+        return outcomes
 
 
 def run_stage(stage: Stage[StageTask, ResultT], tasks: Sequence[StageTask], *, desc: str,
               show_progress: bool = True) -> list[TaskOutcome[ResultT]]:
-    """Runs ``stage`` over ``tasks`` on the connected Ray cluster and waits for all.
-
-    Args:
-        stage: a constructed stage (shipped to each worker, set up there once).
-        tasks: the units of work; the order they start in, not the order they finish in.
-        desc: the progress bar's label.
-        show_progress: a progress bar in task weights (inputs, records) on stderr.
-
-    Returns:
-        One outcome per task, in the order the tasks finished.
-
-    Raises:
-        ray.exceptions.RayTaskError: a task raised; the other workers are stopped.
-    """
-    import ray
-    from tqdm import tqdm
-
-    if not tasks:
-        return []
-    remote_worker = ray.remote(num_cpus=stage.num_cpus, max_restarts=_MAX_RESTARTS,
-                               max_task_retries=_MAX_RESTARTS)(_StageWorker)
-    count = worker_count(stage, len(tasks), ray.cluster_resources().get("CPU", 1.0))
-    workers = [remote_worker.remote(stage) for _ in range(count)]
-    queue = deque(tasks)
-    in_flight: dict = {}
-
-    def hand_next(worker) -> None:
-        task = queue.popleft()
-        in_flight[worker.process.remote(task)] = (worker, task)
-
-    outcomes: list[TaskOutcome[ResultT]] = []
-    try:
-        for worker in workers[:len(queue)]:
-            hand_next(worker)
-        with tqdm(total=sum(task.weight for task in tasks), desc=desc, unit="file",
-                  disable=not show_progress, dynamic_ncols=True) as bar:
-            while in_flight:
-                [ref], _ = ray.wait(list(in_flight), num_returns=1)
-                worker, task = in_flight.pop(ref)
-                result, node_id = ray.get(ref)
-                outcomes.append(TaskOutcome(result, node_id))
-                bar.update(task.weight)
-                if queue:
-                    hand_next(worker)
-    finally:
-        for worker in workers:
-            ray.kill(worker)
-    return outcomes
+    """Runs one stage on a pool of its own (:class:`StageExecutor`), stopped afterwards."""
+    with StageExecutor(show_progress=show_progress) as executor:
+        return executor.run(stage, tasks, desc=desc)

@@ -1,5 +1,5 @@
-"""The stage executor on a real local Ray: setup once per worker, every task once, a task's
-error reaches the driver, workers bounded by the cluster's CPUs."""
+"""The stage executor on a real local Ray: one pool serves several stages, each worker sets a
+stage up once, every task runs once, a task's or a setup's error reaches the driver."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from mirencoder.infra.ray_runtime import ray_session
-from mirencoder.pipelines.executor import run_stage, worker_count
+from mirencoder.pipelines.executor import StageExecutor, run_stage, worker_count
 from mirencoder.pipelines.stages.base import Stage
 
 
@@ -22,15 +22,17 @@ class _Task:
 
 
 class _CountingStage(Stage[_Task, tuple[int, int, int]]):
-    """Returns (task number, worker pid, setups seen by that worker)."""
+    """Returns (task number, worker pid, setups this stage saw on that worker)."""
 
     name: ClassVar[str] = "counting"
 
-    def __init__(self, fail_on: int | None = None) -> None:
-        self.fail_on = fail_on
+    def __init__(self, fail_on: int | None = None, fail_setup: bool = False) -> None:
+        self.fail_on, self.fail_setup = fail_on, fail_setup
         self.setups = 0
 
     def setup(self) -> None:
+        if self.fail_setup:
+            raise OSError("no toolchain on this worker")
         self.setups += 1
 
     def process(self, task: _Task) -> tuple[int, int, int]:
@@ -43,27 +45,48 @@ class _TwoCpuStage(_CountingStage):
     num_cpus: ClassVar[float] = 2.0
 
 
-def test_worker_count_follows_cpus_and_tasks():
-    assert worker_count(_CountingStage(), tasks=10, cluster_cpus=2.0) == 2
-    assert worker_count(_CountingStage(), tasks=1, cluster_cpus=8.0) == 1
-    assert worker_count(_TwoCpuStage(), tasks=10, cluster_cpus=5.0) == 2
-    assert worker_count(_TwoCpuStage(), tasks=10, cluster_cpus=1.0) == 1
+def test_worker_count_follows_the_cluster_cpus():
+    assert worker_count(_CountingStage(), cluster_cpus=2.0) == 2
+    assert worker_count(_TwoCpuStage(), cluster_cpus=5.0) == 2
+    assert worker_count(_TwoCpuStage(), cluster_cpus=1.0) == 1
 
 
-def test_every_task_runs_once_and_each_worker_sets_up_once(monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture
+def workers_import_this_module(monkeypatch: pytest.MonkeyPatch) -> None:
     # Ray's workers unpickle the stages above by importing this module: put its folder on
-    # their path (they inherit the environment of the Ray this test starts).
+    # their path (they inherit the environment of the Ray the test starts).
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
+def test_one_pool_serves_stages_in_turn_each_set_up_once_per_worker(
+        workers_import_this_module: None):
     tasks = [_Task(n, weight=n + 1) for n in range(12)]
+    with ray_session(num_cpus=2), StageExecutor(show_progress=False) as executor:
+        first = executor.run(_CountingStage(), tasks, desc="first")
+        second = executor.run(_CountingStage(), tasks[:5], desc="second")
+        assert executor.run(_CountingStage(), [], desc="none") == []
+    for outcomes, count in ((first, 12), (second, 5)):
+        assert sorted(outcome.result[0] for outcome in outcomes) == list(range(count))
+        assert {outcome.result[2] for outcome in outcomes} == {1}  # one setup per worker
+        assert all(outcome.node_id for outcome in outcomes)
+    pids = {outcome.result[1] for outcome in first}
+    assert 1 <= len(pids) <= 2
+    assert {outcome.result[1] for outcome in second} <= pids  # the same workers
+
+
+def test_errors_reach_the_driver(workers_import_this_module: None):
+    tasks = [_Task(n) for n in range(6)]
     with ray_session(num_cpus=2):
-        outcomes = run_stage(_CountingStage(), tasks, desc="test", show_progress=False)
         with pytest.raises(Exception, match="task 3 is bad"):
-            run_stage(_CountingStage(fail_on=3), tasks, desc="test", show_progress=False)
-        assert run_stage(_CountingStage(), [], desc="test", show_progress=False) == []
-    numbers = sorted(outcome.result[0] for outcome in outcomes)
-    assert numbers == list(range(12))
-    workers = {outcome.result[1] for outcome in outcomes}
-    assert 1 <= len(workers) <= 2
-    assert {outcome.result[2] for outcome in outcomes} == {1}  # one setup, however many tasks
-    assert all(outcome.node_id for outcome in outcomes)
+            run_stage(_CountingStage(fail_on=3), tasks, desc="bad task", show_progress=False)
+        with pytest.raises(Exception, match="no toolchain on this worker"):
+            run_stage(_CountingStage(fail_setup=True), tasks, desc="bad setup",
+                      show_progress=False)
+        # A pool stopped by an error is started again for the next stage.
+        with StageExecutor(show_progress=False) as executor:
+            with pytest.raises(Exception, match="task 0 is bad"):
+                executor.run(_CountingStage(fail_on=0), tasks, desc="bad")
+            outcomes = executor.run(_TwoCpuStage(), tasks, desc="after")
+    assert sorted(outcome.result[0] for outcome in outcomes) == list(range(6))
+    assert len({outcome.result[1] for outcome in outcomes}) == 1  # 2 CPUs: one 2-CPU worker
