@@ -463,8 +463,10 @@ def _run_shard_phase(executor: StageExecutor, config: BuildConfig, out_dir: Path
                      ) -> list[dict]:
     """Writes the shards of the kept records, ``tasks_per_shard_task`` IR parts per task;
     tasks whose marker exists are read back, not run again."""
+    from .stages.ir_stage import IRStage
     from .stages.shard_stage import ShardStage, ShardTask, shard_marker
 
+    ShardStage.check_follows(IRStage)
     group = config.shards.tasks_per_shard_task
     part_of = {row["order"]: row["part"] for row in meta}
     kept_all = {o: (d.key, d.split) for o, d in decisions.items() if d.status == "ok"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar, Generic, Protocol, TypeVar
 
+from ...infra.errors import FatalError
+
 __all__ = ["Stage", "StageTask"]
 
 
@@ -37,6 +39,19 @@ class Stage(ABC, Generic[TaskT, ResultT]):
     num_cpus: ClassVar[float] = 1.0
     """CPUs one worker of this stage holds (Ray resources); the executor runs as many workers
     as the cluster's CPUs allow."""
+    input_columns: ClassVar[tuple[str, ...]] = ()
+    """The columns it reads from the parts an earlier stage wrote."""
+    output_columns: ClassVar[tuple[str, ...]] = ()
+    """The columns of the parts it writes, for a later stage to read."""
+
+    @classmethod
+    def check_follows(cls, earlier: type[Stage]) -> None:
+        """Raises when ``earlier``'s parts lack a column this stage reads (checked before any
+        work is handed out, not when the first part is read)."""
+        missing = [name for name in cls.input_columns if name not in earlier.output_columns]
+        if missing:
+            raise FatalError(f"stage {cls.name!r} reads {', '.join(missing)}, which stage "
+                             f"{earlier.name!r} does not write")
 
     def setup(self) -> None:  # noqa: B027 - optional hook: most stages need no setup
         """Runs once per worker before its first task."""

@@ -92,6 +92,7 @@ class IRStage(Stage[IRTask, str]):
     """
 
     name: ClassVar[str] = "ir"
+    output_columns: ClassVar[tuple[str, ...]] = tuple(IR_PART_SCHEMA.names)
 
     def __init__(self, config: CompileConfig):
         self.variants = config.variants()

@@ -55,6 +55,7 @@ class ShardStage(Stage[ShardTask, dict]):
     """
 
     name: ClassVar[str] = "shard"
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_COLUMNS)
 
     def __init__(self, dataset_dir: Path, shards: ShardConfig):
         self.dataset_dir = dataset_dir
@@ -94,7 +95,7 @@ class ShardStage(Stage[ShardTask, dict]):
             )
         counts = dict.fromkeys(SPLITS, 0)
         for part in parts:
-            table = pq.read_table(part, columns=_COLUMNS)
+            table = pq.read_table(part, columns=list(self.input_columns))
             orders = table.column("order").to_pylist()
             wanted = [i for i, order in enumerate(orders) if order in kept]
             if not wanted:

@@ -1,5 +1,6 @@
-"""The stage executor on a real local Ray: one pool serves several stages, each worker sets a
-stage up once, every task runs once, a task's or a setup's error reaches the driver."""
+"""The stage contract and its executor on a real local Ray: one pool serves several stages,
+each worker sets a stage up once, every task runs once, a task's or a setup's error reaches
+the driver, and a stage refuses an earlier stage that does not write what it reads."""
 
 from __future__ import annotations
 
@@ -90,3 +91,18 @@ def test_errors_reach_the_driver(workers_import_this_module: None):
             outcomes = executor.run(_TwoCpuStage(), tasks, desc="after")
     assert sorted(outcome.result[0] for outcome in outcomes) == list(range(6))
     assert len({outcome.result[1] for outcome in outcomes}) == 1  # 2 CPUs: one 2-CPU worker
+
+
+def test_a_stage_checks_that_the_earlier_stage_writes_what_it_reads():
+    from mirencoder.infra.errors import FatalError
+    from mirencoder.pipelines.stages.ir_stage import IRStage
+    from mirencoder.pipelines.stages.shard_stage import ShardStage
+
+    ShardStage.check_follows(IRStage)  # the build's two stages agree
+    assert {"order", "ir_text", "bitcode"} <= set(ShardStage.input_columns)
+
+    class _NeedsMore(ShardStage):
+        input_columns: ClassVar[tuple[str, ...]] = (*ShardStage.input_columns, "loop_depth")
+
+    with pytest.raises(FatalError, match="reads loop_depth, which stage 'ir' does not write"):
+        _NeedsMore.check_follows(IRStage)
