@@ -1,7 +1,7 @@
 """Runs build stages over their tasks on Ray: a pool of long-lived workers (Ray actors), one per
 slot of the stages' CPUs, serves every stage of a build in turn. Each worker sets a stage up
-once, the first time it is handed one of its tasks, and gets its next task when it returns
-one; progress counts task weights."""
+once, with the first of its tasks it is handed, and gets its next task when it returns one;
+progress counts task weights."""
 
 from __future__ import annotations
 
@@ -35,24 +35,16 @@ class _StageWorker:
     def __init__(self) -> None:
         self.key: int | None = None
         self.stage: Stage | None = None
-        self.setup_error: BaseException | None = None
 
-    def prepare(self, key: int, stage: Stage) -> None:
-        self.key, self.stage, self.setup_error = key, None, None  # the previous stage goes first
-        try:
-            stage.setup()
-        except BaseException as error:
-            self.setup_error = error  # the tasks handed after this call report it
-            raise
-        self.stage = stage
-
-    def process(self, key: int, task: StageTask) -> tuple[object, str]:
+    def process(self, key: int, stage: Stage, task: StageTask) -> tuple[object, str]:
+        """Does ``task``, first setting ``stage`` up when it is not the one held. Every call
+        carries its stage, so a worker restarted after its process died sets it up again."""
         import ray
 
-        if self.setup_error is not None and key == self.key:
-            raise self.setup_error
-        if key != self.key or self.stage is None:
-            raise RuntimeError(f"worker holds stage {self.key}, was handed a task of {key}")
+        if key != self.key:
+            self.key, self.stage = None, None  # the previous stage goes before the next sets up
+            stage.setup()
+            self.key, self.stage = key, stage
         return self.stage.process(task), ray.get_runtime_context().get_node_id()
 
 
@@ -111,8 +103,8 @@ class StageExecutor:
         """Runs ``stage`` over ``tasks`` and waits for all.
 
         Args:
-            stage: a constructed stage (shipped to the workers that get its tasks, set up
-                there once).
+            stage: a constructed stage (put in Ray's object store once; each worker that gets
+                one of its tasks sets it up there once).
             tasks: the units of work; the order they start in, not the order they finish in.
             desc: the progress bar's label.
 
@@ -129,15 +121,11 @@ class StageExecutor:
             return []
         self._runs += 1
         key, shipped = self._runs, ray.put(stage)
-        queue, in_flight, prepared = deque(tasks), {}, set()
+        queue, in_flight = deque(tasks), {}
 
         def hand_next(slot: int) -> None:
-            worker = self._workers[slot]
-            if slot not in prepared:
-                worker.prepare.remote(key, shipped)  # an actor runs its calls in order
-                prepared.add(slot)
             task = queue.popleft()
-            in_flight[worker.process.remote(key, task)] = (slot, task)
+            in_flight[self._workers[slot].process.remote(key, shipped, task)] = (slot, task)
 
         outcomes: list[TaskOutcome[ResultT]] = []
         try:

@@ -42,6 +42,20 @@ class _CountingStage(Stage[_Task, tuple[int, int, int]]):
         return task.number, os.getpid(), self.setups
 
 
+class _DiesOnceStage(_CountingStage):
+    """Its worker process dies on task 0 the first time (a marker file says it did)."""
+
+    def __init__(self, marker: Path) -> None:
+        super().__init__()
+        self.marker = marker
+
+    def process(self, task: _Task) -> tuple[int, int, int]:
+        if task.number == 0 and not self.marker.exists():
+            self.marker.write_text("died once")
+            os._exit(1)  # as an out-of-memory kill would: no exception, the process is gone
+        return super().process(task)
+
+
 class _TwoCpuStage(_CountingStage):
     num_cpus: ClassVar[float] = 2.0
 
@@ -91,6 +105,17 @@ def test_errors_reach_the_driver(workers_import_this_module: None):
             outcomes = executor.run(_TwoCpuStage(), tasks, desc="after")
     assert sorted(outcome.result[0] for outcome in outcomes) == list(range(6))
     assert len({outcome.result[1] for outcome in outcomes}) == 1  # 2 CPUs: one 2-CPU worker
+
+
+def test_a_worker_that_dies_is_restarted_and_its_task_retried(
+        workers_import_this_module: None, tmp_path: Path):
+    tasks = [_Task(n) for n in range(4)]
+    with ray_session(num_cpus=2):
+        outcomes = run_stage(_DiesOnceStage(tmp_path / "died"), tasks, desc="dies once",
+                             show_progress=False)
+    assert (tmp_path / "died").exists()
+    assert sorted(outcome.result[0] for outcome in outcomes) == list(range(4))
+    assert {outcome.result[2] for outcome in outcomes} == {1}  # the restarted worker set up
 
 
 def test_a_stage_checks_that_the_earlier_stage_writes_what_it_reads():
