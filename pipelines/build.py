@@ -30,7 +30,7 @@ from .inputs import InputItem, discover_inputs, member_name
 from .merge import Decision, decide
 from .shards.schema import MANIFEST_SCHEMA, SCHEMA_VERSION, SPLITS
 from .shards.writers import write_json_atomic
-from .summary import build_counts, format_summary
+from .summary import build_counts, format_build_time, format_summary
 
 __all__ = ["FORMAT_VERSION", "build_dataset"]
 
@@ -55,9 +55,6 @@ class _PhaseClock:
         now = time.perf_counter()
         self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 2)
         self._last = now
-
-    def describe(self) -> str:
-        return ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in self.seconds.items())
 
 
 def _plan(config: BuildConfig, work: Path) -> list[Planned]:
@@ -453,8 +450,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     _remove_extracted(work)
     if show_progress:
         print(format_summary(index["counts"]))
-        print(f"[build] done in {index['build']['wall_seconds']:.1f} s ({clock.describe()}): "
-              f"{out_dir}")
+        print(f"[build] done, {format_build_time(index['build'])}: {out_dir}")
     return index
 
 

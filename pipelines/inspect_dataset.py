@@ -17,7 +17,7 @@ from .dataset import (
 )
 from .ir.program_graph import FLOWS, NODE_TYPES
 from .shards.schema import SPLITS
-from .summary import format_summary
+from .summary import format_build_time, format_summary
 
 __all__ = ["inspect_dataset"]
 
@@ -53,6 +53,7 @@ def inspect_dataset(dataset_dir: str | Path, *, sample_lines: int = 12) -> str:
              + (f" ({index['exclusion'].get('distinct_ir')} distinct kernels)"
                 if index["exclusion"].get("applied") else
                 f" ({index['exclusion'].get('reason')})"),
+             format_build_time(index.get("build", {})),
              f"checked against index.json: {checked.files} files "
              f"({checked.bytes / 2**20:.1f} MiB, {checked.seconds:.2f} s)"]
     if versions:

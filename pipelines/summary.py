@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-__all__ = ["build_counts", "format_summary"]
+__all__ = ["build_counts", "format_build_time", "format_summary"]
 
 _STATUSES = ("ok", "failed", "duplicate", "excluded")
 
@@ -95,3 +95,18 @@ def format_summary(counts: dict) -> str:
         for reason, n in counts["failed_by_reason"].items():
             lines.append(f"  {reason:<26}{n:>8}")
     return "\n".join(lines)
+
+
+def format_build_time(build: dict) -> str:
+    """``index.json``'s ``build`` as one line: wall time, Ray CPUs and, where the build
+    recorded them (``phase_seconds``), the phases in the order they ran."""
+    if "wall_seconds" not in build:
+        return "build time not recorded"
+    line = f"built in {build['wall_seconds']:.1f} s"
+    cpus = build.get("ray", {}).get("cpus")
+    if cpus:
+        line += f" on {cpus:g} Ray CPUs"
+    phases = build.get("phase_seconds")
+    if phases:
+        line += " (" + ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in phases) + ")"
+    return line

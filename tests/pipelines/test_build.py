@@ -230,6 +230,7 @@ def test_inspect_shows_counts_sizes_and_a_sample(demo_dataset: Path):
     assert f"{index['counts']['inputs']:>8}" in out
     assert "tokens" in out and "nodes" in out and "sample" in out
     assert "define" in out  # the sample's normalised IR
+    assert "built in" in out and "compile + views" in out  # where the build's time went
 
 
 def test_inspect_refuses_an_unfinished_folder(tmp_path: Path):
