@@ -48,12 +48,12 @@ class _PhaseClock:
     slow build says where its time went."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+        self.phases: list[list] = []
         self._last = time.perf_counter()
 
     def lap(self, phase: str) -> None:
         now = time.perf_counter()
-        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 2)
+        self.phases.append([phase, round(now - self._last, 2)])
         self._last = now
 
 
@@ -168,8 +168,8 @@ def _run_ir_phase(executor: StageExecutor, planned: Sequence[Planned],
         if part.exists():
             continue
         chunk = tuple(inputs[start:start + per_task])
-        tasks.append(IRTask(str(part), chunk, sum(len(input_variants(planned.item, variants))
-                                                   for planned in chunk)))
+        tasks.append(IRTask(str(part), chunk, sum(len(input_variants(entry.item, variants))
+                                                   for entry in chunk)))
     done = order - sum(task.weight for task in tasks)
     if done and show_progress:
         print(f"[build] {desc}: {done} variants already done by an earlier run, skipped")
@@ -446,7 +446,7 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
     clock.lap("manifest")
     index = _write_index(config, out_dir, toolchain, compilers, plan_hash, meta, decisions, results,
                          exclusion, ray_info, time.perf_counter() - started, llvm_versions,
-                         [[phase, seconds] for phase, seconds in clock.seconds.items()])
+                         clock.phases)
     _remove_extracted(work)
     if show_progress:
         print(format_summary(index["counts"]))

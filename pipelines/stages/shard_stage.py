@@ -20,9 +20,6 @@ from .base import Stage
 
 __all__ = ["ShardStage", "ShardTask", "shard_marker"]
 
-_COLUMNS = ["order", "group", "opt_level", "path", "corpus", "language", "ir_sha256", "ir_text",
-            "bitcode", *TEXT_GRAPH_COLUMN_NAMES]
-
 
 def shard_marker(dataset_dir: Path, task: int) -> Path:
     """The completion marker of a shard task: its result, written after its shards."""
@@ -55,7 +52,9 @@ class ShardStage(Stage[ShardTask, dict]):
     """
 
     name: ClassVar[str] = "shard"
-    input_columns: ClassVar[tuple[str, ...]] = tuple(_COLUMNS)
+    input_columns: ClassVar[tuple[str, ...]] = (
+        "order", "group", "opt_level", "path", "corpus", "language", "ir_sha256", "ir_text",
+        "bitcode", *TEXT_GRAPH_COLUMN_NAMES)
 
     def __init__(self, dataset_dir: Path, shards: ShardConfig):
         self.dataset_dir = dataset_dir

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from dataset_records import records_by_split
 
 from mirencoder.infra.errors import ConfigError
 from mirencoder.infra.files import sha256_file
@@ -25,24 +26,11 @@ from mirencoder.pipelines.config import BuildConfig, InputSpec, ShardConfig, Voc
 from mirencoder.pipelines.dataset import content_sha256, load_index
 from mirencoder.pipelines.ir.program_graph import ENCODER_COLUMNS
 from mirencoder.pipelines.shards.schema import SPLITS
-from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
-from mirencoder.training.pretraining.datamodule import split_shards
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = REPO_ROOT / "datasets" / "demo-corpus"
 
 _SMALL_VOCAB = VocabularyConfig(tokenizer_vocab_size=256, node_vocab_max_size=64)
-
-
-def _records_by_split(dataset: Path, fmt: str) -> dict[str, dict[str, dict]]:
-    """Every record, read as training reads it (index, shard list, reader, decoder)."""
-    index = load_index(dataset)
-    records = {}
-    for split in SPLITS:
-        samples = (decode_sample(raw, fmt) for shard in split_shards(dataset, index, split, fmt)
-                   for raw in iter_raw_samples(shard, fmt))
-        records[split] = {r["key"]: r for r in samples}
-    return records
 
 
 def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
@@ -76,7 +64,7 @@ def test_demo_build_writes_manifest_index_and_shards(demo_dataset: Path):
 
 
 def test_wds_and_parquet_hold_the_same_records(demo_dataset: Path):
-    wds, parquet = _records_by_split(demo_dataset, "wds"), _records_by_split(demo_dataset, "parquet")
+    wds, parquet = records_by_split(demo_dataset, "wds"), records_by_split(demo_dataset, "parquet")
     index = load_index(demo_dataset)
     for split in SPLITS:
         assert wds[split].keys() == parquet[split].keys()
@@ -206,7 +194,7 @@ def test_killed_build_resumes_to_identical_records(tmp_path: Path, require_clang
     subprocess.run(_build_command(clean, recipe), env=env, cwd=REPO_ROOT, check=True,
                    capture_output=True)
     for fmt in ("wds", "parquet"):
-        a, b = _records_by_split(killed, fmt), _records_by_split(clean, fmt)
+        a, b = records_by_split(killed, fmt), records_by_split(clean, fmt)
         for split in SPLITS:
             assert a[split].keys() == b[split].keys()
             for key in a[split]:

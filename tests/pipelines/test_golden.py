@@ -17,12 +17,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from dataset_records import records_by_split
 
 from mirencoder.pipelines.dataset import load_index
 from mirencoder.pipelines.ir.program_graph import ENCODER_COLUMNS
-from mirencoder.pipelines.shards.schema import SPLITS
-from mirencoder.training.core.data.shard_reader import decode_sample, iter_raw_samples
-from mirencoder.training.pretraining.datamodule import split_shards
 
 EXPECTED = Path(__file__).resolve().parents[1] / "data" / "expected" / "demo-v1.json"
 
@@ -45,16 +43,12 @@ def golden_rows(dataset: Path) -> dict:
     """The build's outcome per input path: its decision, and for kept records a digest of
     what training reads (tokens, graph columns)."""
     index = load_index(dataset)
-    records = {}
-    for split in SPLITS:
-        for shard in split_shards(dataset, index, split, "parquet"):
-            for raw in iter_raw_samples(shard, "parquet"):
-                record = decode_sample(raw, "parquet")
-                records[record["key"]] = {
-                    "split": split, "num_tokens": int(record["num_tokens"]),
-                    "tokens": _digest(record["tokens"]),
-                    "nodes": len(record["node_type"]), "edges": len(record["edge_src"]),
-                    "graph": _digest(*(record[column] for column in ENCODER_COLUMNS))}
+    records = {key: {"split": split, "num_tokens": int(record["num_tokens"]),
+                     "tokens": _digest(record["tokens"]),
+                     "nodes": len(record["node_type"]), "edges": len(record["edge_src"]),
+                     "graph": _digest(*(record[column] for column in ENCODER_COLUMNS))}
+               for split, by_key in records_by_split(dataset, "parquet").items()
+               for key, record in by_key.items()}
     rows = {}
     for row in pq.read_table(dataset / "manifest.parquet").to_pylist():
         path = Path(row["path"]).relative_to(Path(row["path"]).parents[1]).as_posix()
