@@ -126,27 +126,37 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
     return featurizers, encoder
 
 
+def _mean_cell(mean: float, std: float, digits: int, seeds: int, width: int) -> str:
+    """A right-aligned mean, with ``± std`` only when several seeds made it (one seed's
+    spread is not a spread)."""
+    text = f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if seeds > 1 else "")
+    return f"{text:>{width}}"
+
+
 def print_summary_table(task_runs: dict[str, dict[str, Any]]) -> None:
-    """A compact table of this run on stdout."""
+    """A compact table of this run on stdout: means over the run's seeds, with their sample
+    standard deviation when there are several."""
     for task, run in task_runs.items():
         is_tc = task == "thread-coarsening"
+        seeds = int(run.get("seeds", 1))
         for protocol, platforms in run["results"].items():
-            print(f"\n{task} — {protocol}")
+            print(f"\n{task} — {protocol} ({seeds} seed{'s' if seeds != 1 else ''})")
             shown = ["average"] if is_tc else list(platforms)
+            width = 20 if seeds > 1 else 16
             header = f"  {'method':<24}" + "".join(
-                f"{p + ' speedup':>20}" if is_tc else f"{p + ' acc %':>18}{p + ' speedup':>18}"
-                for p in shown)
+                f"{p + ' speedup':>{width}}" if is_tc
+                else f"{p + ' acc %':>{width}}{p + ' speedup':>{width}}" for p in shown)
             print(header)
             methods = sorted(platforms[shown[0]], key=method_sort_key)
             for method in methods:
                 cells = ""
                 for p in shown:
                     v = platforms[p][method]
-                    if is_tc:
-                        cells += f"{v['speedup_mean']:>13.3f} ± {v['speedup_std']:.3f}"
-                    else:
-                        cells += (f"{v['accuracy_mean']:>12.1f} ± {v['accuracy_std']:<3.1f}"
-                                  f"{v['speedup_mean']:>12.2f} ± {v['speedup_std']:<3.2f}")
+                    if not is_tc:
+                        cells += _mean_cell(v["accuracy_mean"], v["accuracy_std"], 1, seeds,
+                                            width)
+                    cells += _mean_cell(v["speedup_mean"], v["speedup_std"],
+                                        3 if is_tc else 2, seeds, width)
                 print(f"  {method:<24}{cells}")
 
 

@@ -325,3 +325,18 @@ def test_studies_index_lists_the_studies_of_a_long_section():
         listed = [f"  - [{sub}]({name}#{anchor})" in index for sub, anchor in subsections]
         # a long section lists its studies, a short one does not
         assert all(listed) if len(subsections) >= MIN_LISTED_SUBSECTIONS else not any(listed)
+
+
+def test_console_table_shows_a_spread_only_where_several_seeds_made_it(capsys) -> None:
+    from mirencoder.training.evaluation.command_support import print_summary_table
+
+    cell = {"accuracy_mean": 90.61, "accuracy_std": 0.0, "speedup_mean": 3.5, "speedup_std": 0.0}
+    results = {"leakage-free": {"amd": {"encoder": cell}}}
+    print_summary_table({"devmap-669": {"seeds": 1, "results": results}})
+    one_seed = capsys.readouterr().out
+    assert "leakage-free (1 seed)" in one_seed and "90.6" in one_seed and "±" not in one_seed
+    spread = {**cell, "accuracy_std": 0.42}
+    print_summary_table({"devmap-669": {"seeds": 3,
+                                        "results": {"leakage-free": {"amd": {"encoder": spread}}}}})
+    three_seeds = capsys.readouterr().out
+    assert "leakage-free (3 seeds)" in three_seeds and "90.6 ± 0.4" in three_seeds
