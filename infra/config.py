@@ -35,7 +35,8 @@ from .errors import ConfigError
 
 __all__ = ["help_field", "check", "raise_problems", "config_from_dict", "config_to_dict",
            "config_to_yaml", "read_yaml_mapping", "parse_override", "load_config", "field_help",
-           "add_config_arguments", "add_shorthand", "config_from_args", "print_if_dry_run"]
+           "add_config_arguments", "add_shorthand", "config_from_args", "print_if_dry_run",
+           "refuse_unusable_outputs"]
 
 T = TypeVar("T")
 _TRUE = {"true", "yes", "on", "1"}
@@ -52,6 +53,14 @@ def check(problems: list[str], ok: bool, message: str) -> None:
     """Appends ``message`` to ``problems`` unless ``ok``."""
     if not ok:
         problems.append(message)
+
+
+def refuse_unusable_outputs(*checks: tuple[str, str | None]) -> None:
+    """Before a command's work: one ConfigError naming every ``(flag, problem)`` whose problem
+    (from :func:`infra.files.output_file_problem` / ``output_folder_problem``) is set."""
+    problems = [f"{flag} {problem}" for flag, problem in checks if problem]
+    if problems:
+        raise ConfigError(problems if len(problems) > 1 else problems[0])
 
 
 def raise_problems(problems: list[str], section: str) -> None:

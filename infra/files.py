@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sha256_file", "sha256_json", "atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["sha256_file", "sha256_json", "atomic_path", "output_file_problem",
+           "output_folder_problem", "write_bytes_atomic",
+           "write_text_atomic"]
 
 _BLOCK = 1 << 20
 
@@ -58,6 +60,46 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def output_file_problem(path: str | Path, suffixes: tuple[str, ...]) -> str | None:
+    """Why ``path`` cannot take an output file of one of ``suffixes``, or None when it can.
+
+    Commands call it before their work, so a mistyped ``--out`` costs nothing: a folder, a
+    name whose suffix says another format than the one written, or a place this process
+    cannot write to (the nearest existing folder above it is checked; missing folders below
+    it are created at write time).
+    """
+    path = Path(path)
+    wanted = " or ".join(suffixes)
+    if path.is_dir():
+        return (f"{path} is a folder; give a file name ending in {wanted}, "
+                f"e.g. {path / ('output' + suffixes[0])}")
+    if path.suffix.lower() not in suffixes:
+        return (f"{path}: the file written is {wanted}, not {path.suffix or 'a name without a suffix'};"
+                f" name it {path.with_suffix(suffixes[0]).name}")
+    return _place_problem(path, path.absolute().parent)
+
+
+def output_folder_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be an output folder (an existing file, or a place this process
+    cannot write to), or None when it can; as :func:`output_file_problem`, before the work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder (it is left as it is)"
+    return _place_problem(path, path.absolute())
+
+
+def _place_problem(path: Path, folder: Path) -> str | None:
+    """Checks the nearest existing folder at or above ``folder``: a folder this process may
+    write into (the missing ones below it are created at write time)."""
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{path}: {folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{path}: {folder} is not writable by this user"
+    return None
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:

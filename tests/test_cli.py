@@ -62,3 +62,31 @@ def test_one_override_parser_in_the_tree():
     parsers = [p for p in sources if "def parse_override" in p.read_text()
                or "def apply_overrides" in p.read_text()]
     assert [p.relative_to(REPO_ROOT).as_posix() for p in parsers] == ["infra/config.py"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["dataset", "build", "{input}", "--out", "{file}"],
+    ["dataset", "graph", "{input}", "--out", "{dir}/graph.svg"],
+    ["embed", "{input}", "--model", "{dir}/no-model", "--out", "{dir}"],
+    ["embed", "basis", "--model", "{dir}/no-model", "--dataset", "{dir}", "--out", "{dir}/b.np"],
+    ["pretrain", "twin", "--model", "{dir}/no-model", "--out", "{file}"],
+    ["pretrain", "export", "--checkpoint", "{dir}/no.ckpt", "--out", "{file}/package"],
+    ["eval", "devmap", "--out-dir", "{file}"],
+    ["eval", "thread-coarsening", "--out-dir", "{file}"],
+    ["eval", "probes", "--out-dir", "{dir}", "--report-dir", "{file}"],
+], ids=lambda argv: " ".join(word for word in argv if not word.startswith(("{", "-"))))
+def test_an_unusable_output_path_is_refused_before_any_work(argv, tmp_path, capsys):
+    """A file where a folder goes, a folder or another format's name where a file goes: exit 2
+    naming the flag, before any input, model or data is read (none of them exists here), and
+    the file in the way is left as it was."""
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("keep me")
+    source = tmp_path / "loop.c"
+    source.write_text("int f(int n) { int s = 0; for (int i = 0; i < n; i++) s += i; return s; }\n")
+    filled = [word.format(dir=tmp_path, file=in_the_way, input=source) for word in argv]
+    assert main(filled) == 2
+    err = capsys.readouterr().err
+    assert any(flag in err for flag in ("--out", "--report-dir")), err
+    assert any(why in err for why in ("is a file, not a folder", "is a folder", "name it")), err
+    assert in_the_way.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.c", "notes.txt"]

@@ -12,8 +12,10 @@ from mirencoder.infra.config import (
     config_from_args,
     help_field,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
 from mirencoder.infra.errors import ConfigError, InputError
+from mirencoder.infra.files import output_file_problem
 from mirencoder.pipelines.compile import CompileConfig
 
 __all__ = ["add_arguments", "run", "GraphConfig"]
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.file.is_file():
         raise ConfigError(f"{args.file}: no such file")
+    refuse_unusable_outputs(("--out", output_file_problem(args.out, (".png",))))
     frontend = FrontEnd(config.compile)
     try:
         ir = frontend.program(args.file, include_dirs=tuple(args.include_dir))

@@ -18,7 +18,9 @@ from mirencoder.infra.config import (
     add_shorthand,
     config_from_args,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
+from mirencoder.infra.files import output_file_problem
 from mirencoder.training.embedding.embed_config import (
     MODALITIES,
     PRECISIONS,
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(EmbedConfig, args)
     if print_if_dry_run(config, args, "resolved embedding configuration"):
         return 0
+    refuse_unusable_outputs(("--out", output_file_problem(args.out, (".parquet",))))
     embedder = Embedder.from_config(config)
     info = embedder.info
     print(f"encoder {config.model}: package sha256 {info.package_sha256} ("

@@ -11,7 +11,9 @@ from mirencoder.infra.config import (
     add_shorthand,
     config_from_args,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
+from mirencoder.infra.files import output_file_problem
 from mirencoder.training.embedding.principal_basis import BasisConfig
 
 __all__ = ["add_arguments", "run"]
@@ -34,5 +36,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(BasisConfig, args)
     if print_if_dry_run(config, args, "resolved basis configuration"):
         return 0
+    if config.out:
+        refuse_unusable_outputs(("--out", output_file_problem(config.out, (".npz",))))
     fit_dataset_basis(config, Embedder.from_uri(config.model))
     return 0

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from mirencoder.infra.config import add_shorthand, config_from_args, print_if_dry_run
+from mirencoder.infra.config import (
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+    refuse_unusable_outputs,
+)
+from mirencoder.infra.files import output_folder_problem
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
     build_featurizers,
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(DevMapEvalConfig, args)
     if print_if_dry_run(config, args, "resolved evaluation configuration (eval devmap)"):
         return 0
+    refuse_unusable_outputs(("--out-dir", output_folder_problem(config.report.out_dir)))
     check_rows_can_be_added(config, {
         f"devmap-{rows}": (devmap_protocol_keys(config.devmap), list(config.devmap.platforms))
         for rows in config.devmap.row_sets})

@@ -13,8 +13,10 @@ from mirencoder.infra.config import (
     add_shorthand,
     config_from_args,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
 from mirencoder.infra.errors import ConfigError
+from mirencoder.infra.files import output_folder_problem
 from mirencoder.training.evaluation.command_support import command_line
 from mirencoder.training.evaluation.probes import (
     build_probe_featurizers,
@@ -56,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(ProbesEvalConfig, args)
     if print_if_dry_run(config, args, "resolved probe configuration (eval probes)"):
         return 0
+    refuse_unusable_outputs(("--out-dir", output_folder_problem(config.out_dir)),
+                            ("--report-dir", config.report_dir
+                             and output_folder_problem(config.report_dir)))
     if config.add_rows:
         check_recorded(recorded_section(Path(config.report_dir), "probes"),
                        str(config.report_dir))

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from mirencoder.infra.config import add_shorthand, config_from_args, print_if_dry_run
+from mirencoder.infra.config import (
+    add_shorthand,
+    config_from_args,
+    print_if_dry_run,
+    refuse_unusable_outputs,
+)
+from mirencoder.infra.files import output_folder_problem
 from mirencoder.training.evaluation.coarsening_eval import run_thread_coarsening
 from mirencoder.training.evaluation.command_support import (
     add_common_arguments,
@@ -29,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if print_if_dry_run(config, args,
                         "resolved evaluation configuration (eval thread-coarsening)"):
         return 0
+    refuse_unusable_outputs(("--out-dir", output_folder_problem(config.report.out_dir)))
     check_rows_can_be_added(config, {"thread-coarsening": (
         list(config.thread_coarsening.protocols), ["average"])})
     featurizers, encoder = build_featurizers(config, progress=not args.quiet)

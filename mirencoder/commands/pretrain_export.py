@@ -10,7 +10,9 @@ from mirencoder.infra.config import (
     add_shorthand,
     config_from_args,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
+from mirencoder.infra.files import output_folder_problem
 from mirencoder.training.pretraining.export import ExportConfig
 
 __all__ = ["add_arguments", "run"]
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(ExportConfig, args)
     if print_if_dry_run(config, args, "resolved export configuration"):
         return 0
+    refuse_unusable_outputs(("--out", output_folder_problem(config.out_dir)))
     average_with = [path for path in config.average_with.split(",") if path]
     package = export_checkpoint(config.checkpoint, config.out_dir, average_with=average_with)
     lineage = json.loads((package / "lineage.json").read_text())

@@ -11,7 +11,9 @@ from mirencoder.infra.config import (
     add_shorthand,
     config_from_args,
     print_if_dry_run,
+    refuse_unusable_outputs,
 )
+from mirencoder.infra.files import output_folder_problem
 from mirencoder.training.embedding.package_basis import TwinConfig
 
 __all__ = ["add_arguments", "run"]
@@ -32,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(TwinConfig, args)
     if print_if_dry_run(config, args, "resolved twin configuration"):
         return 0
+    refuse_unusable_outputs(("--out", output_folder_problem(config.out_dir)))
     twin = untrained_twin_with_basis(fetch_package(config.model), config.out_dir,
                                      seed=config.seed)
     basis = (" with its own principal basis" if (twin / PACKAGE_BASIS_FILE).is_file()

@@ -54,3 +54,16 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         raise RuntimeError("writer died")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
+
+
+def test_output_file_problem_names_what_is_wrong_with_an_output_path(tmp_path):
+    from mirencoder.infra.files import output_file_problem
+
+    assert output_file_problem(tmp_path / "new" / "deeper" / "e.parquet", (".parquet",)) is None
+    assert output_file_problem(tmp_path / "E.PARQUET", (".parquet",)) is None
+    assert "is a folder" in output_file_problem(tmp_path, (".parquet",))
+    assert "not .csv; name it e.parquet" in output_file_problem(tmp_path / "e.csv", (".parquet",))
+    assert "a name without a suffix" in output_file_problem(tmp_path / "e", (".npz",))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    assert "is a file, not a folder" in output_file_problem(blocker / "x" / "b.npz", (".npz",))

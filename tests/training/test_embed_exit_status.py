@@ -58,3 +58,19 @@ def test_the_exit_status_is_in_the_command_help(capsys):
         pass
     text = " ".join(capsys.readouterr().out.split())
     assert "--strict" in text and "exit status: 0 when at least one input was embedded" in text
+
+
+def test_an_unusable_out_is_refused_before_the_encoder_loads(tmp_path, capsys):
+    """A folder, another format's suffix or a path under a file: exit 2 with the reason, before
+    any work (the model path does not even exist), and nothing written."""
+    from mirencoder.cli import main
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    for out, said in ((tmp_path, "is a folder"), (tmp_path / "e.csv", "name it e.parquet"),
+                      (a_file / "e.parquet", "is a file, not a folder")):
+        argv = ["embed", str(DEMO / "ir" / "collatz.ll"), "--model", str(tmp_path / "no-model"),
+                "--out", str(out), "--no-progress"]
+        assert main(argv) == 2
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
