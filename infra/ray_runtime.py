@@ -34,6 +34,9 @@ __all__ = ["ray_session", "LOOPBACK"]
 
 LOOPBACK = "127.0.0.1"
 _NO_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+# Ray (2.5x) turns token authentication on for every new local instance and says so, with
+# how to opt out, at WARNING on each start: it stays on here, and the line is not shown.
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 @contextmanager
@@ -67,7 +70,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         return
     watchdog = Watchdog.start()
     try:
-        with _env(MARKER_ENV, watchdog.token), _loopback_only():
+        with _env(MARKER_ENV, watchdog.token), _loopback_only(), _quiet(_AUTH_LOGGER):
             # "local": always a new instance of our own, never the latest `ray start` cluster
             # of the machine that ray.init() would join without an address (nor a dead one
             # whose address file a killed cluster left behind).
@@ -97,6 +100,18 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Shows only errors of ``logger_name`` while the block runs."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 @contextmanager

@@ -122,9 +122,11 @@ def test_sigkilled_build_leaves_no_ray_process(running_build: RunningBuild):
     print(f"session processes gone {elapsed:.1f} s after SIGKILL of the driver")
 
 
-def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path):
+def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path, capfd):
     """`ray start` leaves the machine's latest cluster address in a file that a bare
-    ray.init() joins; the embedded Ray starts its own instance whatever that file says."""
+    ray.init() joins; the embedded Ray starts its own instance whatever that file says. It
+    keeps Ray's token authentication without Ray's warning about it on every start."""
+    import ray
     from ray._common.utils import get_ray_address_file
 
     from mirencoder.infra.ray_runtime import ray_session
@@ -136,6 +138,9 @@ def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path):
     try:
         with ray_session(num_cpus=1) as info:
             assert info["started_locally"] and info["cpus"] == 1.0
+            auth_mode = ray.get(ray.remote(lambda: os.environ.get("RAY_AUTH_MODE")).remote())
+        assert auth_mode == "token"
+        assert "Token authentication" not in capfd.readouterr().err
     finally:
         if saved is None:
             current.unlink(missing_ok=True)
