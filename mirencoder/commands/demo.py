@@ -99,10 +99,13 @@ def _embed_corpus(embedder, model_uri: str, out: Path) -> tuple[int, int]:
     return len(result) - len(result.errors), len(result)
 
 
-def _evaluate(embedder, model_uri: str, data_dir: Path, out_dir: Path) -> None:
+def _evaluate(embedder, model_uri: str, data_dir: Path, out_dir: Path,
+              registered: tuple[str, str, str]) -> int:
     """Device mapping (669 IR rows, split seed 104) and thread coarsening, one seed each: the
     encoder's fused embedding beside two controls; writes ``out_dir/RESULTS.md`` and
-    ``out_dir/results/``."""
+    ``out_dir/results/``, logs them to MLflow and attaches the encoder's scores to its
+    registered version (``registered``: name, version, tracking URI), as ``mirencoder eval
+    --mlflow`` does. Returns how many score tags the version got."""
     from mirencoder.training.evaluation.coarsening_eval import (
         CoarseningConfig,
         run_thread_coarsening,
@@ -114,7 +117,9 @@ def _evaluate(embedder, model_uri: str, data_dir: Path, out_dir: Path) -> None:
         describe_embedder,
     )
     from mirencoder.training.evaluation.features.registry import build_featurizer
+    from mirencoder.training.evaluation.mlflow_logging import log_results_to_mlflow
     from mirencoder.training.evaluation.report_files import write_report
+    from mirencoder.training.registry.model_registry import get_version
 
     def featurizers() -> list:
         return [build_featurizer("kernel-identity"), build_featurizer("opcode-histogram"),
@@ -126,9 +131,12 @@ def _evaluate(embedder, model_uri: str, data_dir: Path, out_dir: Path) -> None:
     _step("5/5 evaluation: thread coarsening")
     task_runs.update(run_thread_coarsening(CoarseningConfig(data_dir=data_dir, seeds=1),
                                            featurizers(), progress=False))
-    write_report(task_runs, out_dir, encoder=describe_embedder(embedder, model_uri),
-                 command="mirencoder demo")
+    summary, _ = write_report(task_runs, out_dir, encoder=describe_embedder(embedder, model_uri),
+                              command="mirencoder demo")
     print_summary_table(task_runs)
+    name, version, tracking_uri = registered
+    log_results_to_mlflow(summary, model_name=name, version=version, tracking_uri=tracking_uri)
+    return len(get_version(version, name=name, tracking_uri=tracking_uri).metrics)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,9 +196,13 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("evaluation", f"skipped ({reason})"))
     else:
         start = _step("4/5 evaluation: device mapping (669 IR rows, 1 seed)")
-        _evaluate(embedder, model_uri, demo.data_dir, out / "eval")
+        tagged = _evaluate(embedder, model_uri, demo.data_dir, out / "eval",
+                           (config.tracking.registered_model_name,
+                            str(result.registered_version), result.tracking_uri))
         timings["evaluate"] = time.perf_counter() - start
         rows += _evaluation_rows(out / "eval" / "results" / "summary.json")
+        rows.append(("scores", f"{tagged} evaluation scores attached to {model_uri} "
+                               "(`mirencoder registry list`)"))
         rows.append(("report", str(out / "eval" / "RESULTS.md")))
 
     print("\n=== summary ===")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.pretraining.config import load_pretrain_config
 from mirencoder.training.pretraining.pretrain import pretrain
 
@@ -256,3 +257,45 @@ def test_a_finished_run_ships_its_principal_basis(demo_dataset, small_model, tmp
     assert other.meta["weights_sha256"] not in (basis.meta["weights_sha256"],
                                                 twin_basis.meta["weights_sha256"])
     assert main(["pretrain", "twin", "--out", str(tmp_path / "twin2")]) == 2  # no --model
+
+
+def test_resume_with_tracking_and_registration(demo_dataset, small_model, tmp_path,
+                                               monkeypatch, capsys):
+    """With MLflow tracking (the default): a resume may change how the run executes (here its
+    stop step; MLflow refused to change the logged parameter, a traceback); a finished,
+    registered run resumed with the same learning settings returns its result (metrics kept)
+    instead of registering the same weights again, as a second `mirencoder demo` did; a change
+    of what it learns is refused by name before any work; a registry that no longer holds the
+    version gets the run again."""
+    import mlflow
+
+    from mirencoder.training.registry.model_registry import list_versions
+    from mirencoder.training.registry.pretrain_register import pretrain_and_register
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+
+    def run(steps: int, **more):
+        return pretrain_and_register(load_pretrain_config(CONFIGS / "tiny.yaml", {
+            **small_model, "data.dataset_dir": str(demo_dataset), "data.batch_size": 4,
+            "data.num_workers": 0, "trainer.output_dir": str(tmp_path / "run"),
+            "trainer.max_steps": steps, "optim.warmup_steps": 1, "tracking.register": True,
+            **more}), resume=True)
+
+    stopped = run(2, **{"trainer.stop_at_step": 1})
+    assert not stopped.finished and stopped.registered_version is None
+    first = run(2)
+    assert first.finished and first.registered_version == "1" and first.metrics
+    tags = mlflow.MlflowClient(store).get_run(first.mlflow_run_id).data.tags
+    assert json.loads(tags["mirencoder.resumed_with"]) == {"config/trainer/stop_at_step": "0"}
+    capsys.readouterr()
+    again = run(2, **{"trainer.log_every": 7})  # how it runs may differ
+    assert ("finished at step 2 with these settings and registered as version 1: nothing to "
+            "redo") in capsys.readouterr().out
+    assert again.registered_version == "1" and again.metrics == first.metrics
+    assert [v.version for v in list_versions(tracking_uri=store)] == [1]
+    with pytest.raises(ConfigError, match=r"(?s)other settings of what it learns.*"
+                                          r"trainer.max_steps: 2 -> 3"):
+        run(3)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert run(2).registered_version == "1"  # a fresh registry gets the run again

@@ -358,3 +358,20 @@ def test_register_a_finished_run_after_the_fact(package, tmp_path, capsys):
     bare = register_run_folder(folder / "encoder", tracking_uri=store)
     assert bare.version == 2 and "candidate" in bare.aliases
     assert main(["registry", "register", str(tmp_path), "--tracking-uri", store]) == 2
+
+
+def test_list_shows_the_headline_scores_of_an_evaluated_version_in_one_short_cell():
+    from mirencoder.commands.registry_list import format_metrics
+
+    report = {f"devmap-669.{protocol}.{platform}.{method}.{metric}": "80.5"
+              for protocol in ("literature-rs104", "leakage-free") for platform in ("amd", "nvidia")
+              for method in ("encoder", "encoder-graph") for metric in ("accuracy_mean",
+                                                                       "speedup_mean")}
+    report["devmap-669.leakage-free.nvidia.encoder.accuracy_mean"] = "81.76"
+    report["thread-coarsening.leakage-free.average.encoder.speedup_mean"] = "1.0861"
+    report["thread-coarsening.literature.average.encoder.speedup_mean"] = "1.24"
+    cell = format_metrics({**report, "devmap.amd.accuracy": "0.75"})
+    assert cell == ("devmap-669 LF amd 80.5 / nvidia 81.8 %; coarsening LF 1.086x; "
+                    "devmap.amd.accuracy=0.75; 19 in all (--json)")
+    assert format_metrics({"a": "1", "b": "2"}) == "a=1; b=2"
+    assert format_metrics({}) == "-"

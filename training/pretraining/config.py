@@ -25,7 +25,8 @@ from ..core.model_config import ENCODER_OUTPUTS, ModelConfig
 __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
-    "PretrainConfig", "config_hash", "config_path", "load_pretrain_config", "parse_views",
+    "PretrainConfig", "config_hash", "config_path", "learning_settings", "load_pretrain_config",
+    "parse_views",
     "parse_view_weights",
     "ANCHOR_SCALES",
     "ANCHOR_LOSSES",
@@ -505,6 +506,22 @@ _UNHASHED = {"data": {"dataset_dir", "num_workers", "worker_start"},
                          "strategy", "log_every", "checkpoint_every_n_steps", "keep_checkpoints",
                          "compile", "threads", "ray_cpus_per_worker", "basis_programs"},
              "tracking": None}
+
+
+def learning_settings(config: PretrainConfig) -> dict[str, object]:
+    """The settings that decide what a run learns, flat (``"optim.lr": 0.001``): every field
+    but the run's name and where and how it executes (``_UNHASHED``)."""
+    flat: dict[str, object] = {}
+    for section, values in config.to_dict().items():
+        if section == "name" or (section in _UNHASHED and _UNHASHED[section] is None):
+            continue
+        if not isinstance(values, dict):
+            flat[section] = values
+            continue
+        skipped = _UNHASHED.get(section) or set()
+        flat.update({f"{section}.{key}": value for key, value in values.items()
+                     if key not in skipped})
+    return flat
 
 
 def config_hash(config: PretrainConfig) -> str:

@@ -183,9 +183,38 @@ def _mlflow_logger(config: PretrainConfig, run: RunContext, resume: bool):
     tags = {**{key: value if isinstance(value, str) else json.dumps(value)
                for key, value in run.lineage().items()}, "mirencoder.config_name": config.name,
             "mirencoder.output_dir": str(run.output_dir)}
-    return MLFlowLogger(experiment_name=config.tracking.experiment, tracking_uri=uri,
+    logger_class = MLFlowLogger if run_id is None else _resuming_logger_class()
+    return logger_class(experiment_name=config.tracking.experiment, tracking_uri=uri,
                         run_name=config.tracking.run_name or config.name, tags=tags,
                         run_id=run_id, log_model=False)
+
+
+def _resuming_logger_class() -> type:
+    """An MLFlowLogger for a resumed run: MLflow refuses to change a logged parameter, and a
+    resume may change how the run executes (workers, threads, its stop step; what it learns
+    is checked before, :func:`run_context.check_resumable`). It logs the parameters the run
+    does not hold yet and records the changed ones in the tag ``mirencoder.resumed_with``."""
+    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+    from lightning.pytorch.loggers import MLFlowLogger
+    from lightning.pytorch.utilities import rank_zero_only
+    from mlflow.entities import Param
+
+    class ResumingMLFlowLogger(MLFlowLogger):
+        @rank_zero_only
+        def log_hyperparams(self, params: Any) -> None:
+            flat = {key: str(value)[:250]
+                    for key, value in _flatten_dict(_convert_params(params)).items()}
+            held = self.experiment.get_run(self.run_id).data.params
+            new = [Param(key, value) for key, value in flat.items() if key not in held]
+            for start in range(0, len(new), 100):  # MLflow's limit per batch
+                self.experiment.log_batch(run_id=self.run_id, params=new[start:start + 100])
+            changed = {key: value for key, value in flat.items()
+                       if key in held and held[key] != value}
+            if changed:
+                self.experiment.set_tag(self.run_id, "mirencoder.resumed_with",
+                                        json.dumps(changed, sort_keys=True)[:5000])
+
+    return ResumingMLFlowLogger
 
 
 def _finish_tracking(logger: Any, run: RunContext, history: MetricsHistory,

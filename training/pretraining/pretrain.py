@@ -30,7 +30,7 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
         The result on global rank 0; ``None`` on the other DDP ranks.
     """
     # 1. setup: dataset facts, run folder, resolved config saved beside the checkpoints.
-    run = setup_run(config)
+    run = setup_run(config, resume=resume)
     if ray_address is not None:
         from .datamodule import load_dataset_index, verify_split_shards
         from .ray_launch import fit_on_ray

@@ -10,10 +10,10 @@ from ...infra.errors import ConfigError
 from ...infra.files import write_text_atomic
 from ...infra.tracking import code_version
 from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
-from .config import PretrainConfig, config_hash
+from .config import PretrainConfig, config_hash, learning_settings, load_pretrain_config
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
-__all__ = ["RunContext", "describe_run", "setup_run", "save_run_package", "code_version",
+__all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package", "code_version",
            "default_output_dir"]
 
 
@@ -90,9 +90,34 @@ def describe_run(config: PretrainConfig) -> RunContext:
         config_hash=config_hash(config), code_version=code_version(), mixed_datasets=mixed)
 
 
-def setup_run(config: PretrainConfig) -> RunContext:
-    """:func:`describe_run`, then creates the run folder and saves the resolved config in it."""
+def check_resumable(config: PretrainConfig, run: RunContext) -> None:
+    """Before ``--resume`` continues a run's checkpoint: the settings that decide what it learns
+    (everything but where and how it executes, see :func:`config.config_hash`) must be the ones
+    it started with, or the resumed run would be neither the old run nor the new one.
+
+    Raises:
+        ConfigError: naming each setting that differs, old and new value.
+    """
+    saved = run.output_dir / "config.yaml"
+    if not (run.last_checkpoint.exists() and saved.is_file()):
+        return
+    before = learning_settings(load_pretrain_config(saved))
+    now = learning_settings(config)
+    changed = [f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
+               for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+    if changed:
+        raise ConfigError([f"--resume: {run.output_dir} started with other settings of what it "
+                           "learns; resume with the same ones, or start another run "
+                           "(trainer.output_dir) from its weights (init_from: "
+                           f"{run.last_checkpoint})", *changed])
+
+
+def setup_run(config: PretrainConfig, *, resume: bool = False) -> RunContext:
+    """:func:`describe_run` (with ``resume``, :func:`check_resumable`), then creates the run
+    folder and saves the resolved config in it."""
     run = describe_run(config)
+    if resume:
+        check_resumable(config, run)
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
     write_text_atomic(run.output_dir / "config.yaml", config_to_yaml(config))

@@ -57,6 +57,13 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
     Arguments and result as :func:`pretrain` (``None`` on the other DDP ranks, which never
     register).
     """
+    done = _already_done(config) if resume else None
+    if done is not None:
+        registered = (f" and registered as version {done.registered_version}"
+                      if done.registered_version else "")
+        print(f"[pretrain] {done.output_dir} finished at step {done.final_step} with these "
+              f"settings{registered}: nothing to redo", flush=True)
+        return done
     result = pretrain(config, resume=resume, ray_address=ray_address)
     if result is None or not result.finished:
         return result
@@ -70,6 +77,37 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
         return result
     register_result(config, result)
     return result
+
+
+def _already_done(config: PretrainConfig) -> PretrainResult | None:
+    """The run folder's result when the run reached its last step with these settings of what it
+    learns (:func:`~..pretraining.config.learning_settings`) and its registration (when asked for) is still in the registry with the package's weights:
+    then ``--resume`` has nothing to redo (it would otherwise register the same weights again)."""
+    from ...infra.files import sha256_file
+    from ..pretraining.config import learning_settings, load_pretrain_config
+    from .model_registry import get_version
+
+    out = Path(config.trainer.output_dir)
+    if not ((out / "result.json").is_file() and (out / "config.yaml").is_file()):
+        return None
+    done = PretrainResult.read(out / "result.json")
+    if (not done.finished or done.final_step != config.trainer.max_steps or not done.package_dir
+            or learning_settings(load_pretrain_config(out / "config.yaml"))
+            != learning_settings(config)):
+        return None
+    weights = Path(done.package_dir) / "encoder.safetensors"
+    if not weights.is_file():
+        return None
+    if not (config.tracking.register and config.tracking.enabled):
+        return done
+    if not done.registered_version:
+        return None
+    try:
+        version = get_version(done.registered_version, name=config.tracking.registered_model_name,
+                              tracking_uri=done.tracking_uri)
+    except ConfigError:  # the registry was reset or is another one: register again
+        return None
+    return done if version.tags.get("weights_sha256") == sha256_file(weights) else None
 
 
 def register_run_folder(path: str | Path, *, name: str = DEFAULT_MODEL_NAME,
