@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .errors import ConfigError
 from .process_watchdog import MARKER_ENV, Watchdog
 
-__all__ = ["ray_session", "LOOPBACK"]
+__all__ = ["ray_session", "unreachable", "LOOPBACK"]
 
 LOOPBACK = "127.0.0.1"
 _NO_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -61,6 +63,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     address = address or os.environ.get("RAY_ADDRESS") or None
     kwargs = {"logging_level": logging.WARNING, "log_to_driver": True}
     if address:
+        if problem := unreachable(address):
+            raise ConfigError(problem)
         ray.init(address=address, **kwargs)
         try:
             yield {"address": address, "started_locally": False,
@@ -87,6 +91,27 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
                 ray.shutdown()
     finally:
         watchdog.stop()
+
+
+def unreachable(address: str, timeout_s: float = 5.0) -> str | None:
+    """Why no Ray cluster can answer at ``address`` (``host:port`` or ``ray://host[:port]``),
+    or None when its port accepts a connection (``auto`` and other forms are left to Ray).
+
+    Ray itself retries a dead address for minutes, printing only its own warnings.
+    """
+    target = address.removeprefix("ray://") if address.startswith("ray://") else address
+    host, _, port = target.rpartition(":")
+    if not host:
+        host, port = (target, "10001") if address.startswith("ray://") else ("", "")
+    if not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            return None
+    except OSError as error:
+        return (f"no Ray cluster answers at {address} ({error.strerror or error}); start one "
+                "(`ray start --head`, or `ray up ray_cluster.yaml`) or leave the address out "
+                "for the embedded local Ray")
 
 
 @contextmanager

@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("nothing to build: give INPUT paths or --recipe")
     if print_if_dry_run(config, args, "resolved build configuration"):
         return 0
+    if args.num_cpus is not None and (args.num_cpus < 1 or args.address):
+        raise ConfigError("--num-cpus sizes the embedded local Ray: a whole number >= 1, "
+                          "without --address (a cluster has the CPUs it has)")
     from mirencoder.pipelines.build import build_dataset
 
     index = build_dataset(config, args.out, address=args.address, num_cpus=args.num_cpus,

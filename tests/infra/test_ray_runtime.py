@@ -146,3 +146,32 @@ def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path, c
             current.unlink(missing_ok=True)
         else:
             current.write_bytes(saved)
+
+
+def test_an_address_no_cluster_answers_is_named_at_once(tmp_path: Path, capsys):
+    """Ray retries a dead cluster address for minutes with its own warnings; the build and
+    pre-training say at once that nothing answers there, before any work."""
+    import socket
+
+    from mirencoder.cli import main
+    from mirencoder.infra.ray_runtime import unreachable
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        open_port = listening.getsockname()[1]
+        assert unreachable(f"127.0.0.1:{open_port}") is None
+        assert unreachable(f"ray://127.0.0.1:{open_port}") is None
+    closed = f"127.0.0.1:{open_port}"  # closed again when the block ends
+    assert "no Ray cluster answers at 127.0.0.1" in unreachable(closed)
+    assert unreachable("auto") is None and unreachable("local") is None
+    source = tmp_path / "f.c"
+    source.write_text("int f(int x) { return x + 1; }\n")
+    out = tmp_path / "ds"
+    assert main(["dataset", "build", str(source), "--out", str(out), "--address", closed]) == 2
+    assert "no Ray cluster answers" in capsys.readouterr().err and not out.exists()
+    assert main(["dataset", "build", str(source), "--out", str(out), "--num-cpus", "0"]) == 2
+    assert "--num-cpus sizes the embedded local Ray" in capsys.readouterr().err
+    assert main(["pretrain", "--config", "tiny", "--set", f"data.dataset_dir={tmp_path}",
+                 "--ray-address", closed]) == 2
+    assert "no Ray cluster answers" in capsys.readouterr().err
