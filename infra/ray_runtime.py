@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import ConfigError
 from .process_watchdog import MARKER_ENV, Watchdog
+from .reachability import tcp_problem
 
 __all__ = ["ray_session", "unreachable", "LOOPBACK"]
 
@@ -105,13 +105,11 @@ def unreachable(address: str, timeout_s: float = 5.0) -> str | None:
         host, port = (target, "10001") if address.startswith("ray://") else ("", "")
     if not host or not port.isdigit():
         return None
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            return None
-    except OSError as error:
-        return (f"no Ray cluster answers at {address} ({error.strerror or error}); start one "
-                "(`ray start --head`, or `ray up ray_cluster.yaml`) or leave the address out "
-                "for the embedded local Ray")
+    if (problem := tcp_problem(host, int(port), timeout_s)) is None:
+        return None
+    return (f"no Ray cluster answers at {address} ({problem}); start one "
+            "(`ray start --head`, or `ray up ray_cluster.yaml`) or leave the address out "
+            "for the embedded local Ray")
 
 
 @contextmanager

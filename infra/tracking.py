@@ -21,7 +21,7 @@ from pathlib import Path
 
 __all__ = ["code_version", "DEFAULT_EXPERIMENT", "project_root", "runs_dir", "default_tracking_uri",
            "resolve_tracking_uri", "model_cache_dir", "sqlite_uri", "ensure_experiment",
-           "using_tracking_uri"]
+           "using_tracking_uri", "store_problem", "check_store"]
 
 # The experiment that registry-only runs (a package registered without a training run) go to.
 DEFAULT_EXPERIMENT = "mirencoder"
@@ -67,6 +67,46 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return chosen
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def store_problem(uri: str, timeout_s: float = 5.0) -> str | None:
+    """Why the tracking store at ``uri`` cannot serve (a server that does not answer, a file
+    that is not an SQLite database), or None; asked before any work, since MLflow retries an
+    absent server for minutes and shows a damaged file as a database traceback."""
+    from urllib.parse import urlsplit
+
+    from .reachability import tcp_problem
+
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))  # sqlite:////abs or sqlite:///relative
+        if path.is_file() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                    return f"{path} is not an SQLite database (the MLflow store of {uri})"
+        return None
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if problem := tcp_problem(parts.hostname, port, timeout_s):
+            return (f"no MLflow server answers at {uri} ({problem}); start one with `python -m "
+                    "mirencoder.infra.mlflow_server` or set MLFLOW_TRACKING_URI")
+    return None
+
+
+def check_store(uri: str) -> str:
+    """``uri`` when :func:`store_problem` finds nothing.
+
+    Raises:
+        FatalError: naming what is wrong with the store.
+    """
+    from .errors import FatalError
+
+    if problem := store_problem(uri):
+        raise FatalError(problem)
+    return uri
+
+
 def model_cache_dir() -> Path:
     """Where pulled registry models are cached (``<repo>/runs/cache/models``)."""
     root = os.environ.get("MIRENCODER_CACHE_DIR")
@@ -97,7 +137,7 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None =
     """
     from mlflow import MlflowClient
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_store(resolve_tracking_uri(tracking_uri))
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:

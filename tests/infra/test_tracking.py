@@ -82,3 +82,32 @@ def test_fluent_mlflow_calls_run_under_a_named_store() -> None:
                if str(path) != "infra/tracking.py"
                for call in _fluent_calls_outside_using(tree)]
     assert not outside, f"MLflow fluent calls outside using_tracking_uri: {outside}"
+
+
+def test_a_store_that_cannot_serve_is_named_before_any_work(tmp_path, monkeypatch, capsys):
+    """A damaged SQLite file was a database traceback; a tracking server that is down kept
+    `registry list` retrying for minutes. Both are one line, at once."""
+    import socket
+    import sqlite3
+
+    from mirencoder.cli import main
+    from mirencoder.infra.tracking import store_problem
+
+    damaged = tmp_path / "damaged.db"
+    damaged.write_text("not a database")
+    assert "is not an SQLite database" in store_problem(f"sqlite:///{damaged}")
+    sqlite3.connect(tmp_path / "real.db").execute("create table t (x)").connection.close()
+    assert store_problem(f"sqlite:///{tmp_path / 'real.db'}") is None
+    assert store_problem(f"sqlite:///{tmp_path / 'new.db'}") is None  # MLflow creates it
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert store_problem(f"http://127.0.0.1:{port}") is None
+    assert "no MLflow server answers at http://127.0.0.1" in store_problem(
+        f"http://127.0.0.1:{port}")
+    for uri, said in ((f"sqlite:///{damaged}", "is not an SQLite database"),
+                      (f"http://127.0.0.1:{port}", "no MLflow server answers")):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        assert main(["registry", "list"]) == 1
+        assert said in capsys.readouterr().err

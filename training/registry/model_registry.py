@@ -33,6 +33,7 @@ from typing import Any
 from ...infra.errors import ConfigError, FatalError
 from ...infra.files import sha256_file, sha256_json
 from ...infra.tracking import (
+    check_store,
     code_version,
     ensure_experiment,
     resolve_tracking_uri,
@@ -113,7 +114,7 @@ def registry_client(tracking_uri: str | None = None):
     """
     from mlflow import MlflowClient
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_store(resolve_tracking_uri(tracking_uri))
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
