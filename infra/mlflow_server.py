@@ -45,7 +45,7 @@ from .errors import ConfigError, FatalError
 from .process_watchdog import Watchdog
 from .tracking import runs_dir, sqlite_uri
 
-__all__ = ["ServerConfig", "MlflowServer", "free_port", "is_loopback", "main"]
+__all__ = ["ServerConfig", "MlflowServer", "free_port", "is_loopback", "main", "port_in_use"]
 
 
 def is_loopback(host: str) -> bool:
@@ -101,6 +101,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why this process cannot listen on ``host:port`` (the system's words), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
 class MlflowServer:
     """A ``mlflow server`` subprocess with its own process group.
 
@@ -115,6 +125,7 @@ class MlflowServer:
         self.port = self.config.port or 0
         self.process: subprocess.Popen | None = None
         self.log_path = self.root / "server.log"
+        self._log_start = 0  # where this start's lines begin in the (appended) log
         self._watchdog: Watchdog | None = None
 
     @property
@@ -151,6 +162,10 @@ class MlflowServer:
         self.artifact_root.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port(self.config.host)
+        elif problem := port_in_use(self.config.host, self.port):
+            raise FatalError(f"cannot serve on {self.config.host}:{self.port}: {problem}; "
+                             "choose another --port (0: a free one)")
+        self._log_start = self.log_path.stat().st_size if self.log_path.is_file() else 0
         # The registry needs no server-side job runner (it forks seven huey consumers).
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -197,10 +212,14 @@ class MlflowServer:
                 watchdog.stop()
 
     def _log_tail(self, lines: int = 25) -> str:
+        """The last ``lines`` this start wrote to the log (earlier starts' lines left out)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode(errors="replace")
         except OSError:
             return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(nothing logged)"
 
     def __enter__(self) -> MlflowServer:
         return self.start()

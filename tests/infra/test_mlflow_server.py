@@ -64,3 +64,23 @@ def test_register_and_pull_through_a_tracking_server(random_package, tmp_path):
         Embedder.from_uri("models:/mirencoder@champion", tracking_uri=server.uri,
                           cache_dir=tmp_path / "cache2")
     assert time.monotonic() - start < 15
+
+
+def test_a_port_in_use_is_named_before_the_server_starts(tmp_path, capsys):
+    """It was an exit after seconds with the whole server log (earlier starts' lines included)
+    and the reason buried in it."""
+    import socket
+
+    from mirencoder.infra.mlflow_server import main, port_in_use
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert port_in_use("127.0.0.1", port) == "Address already in use"
+        started = time.monotonic()
+        assert main(["--port", str(port), "--set", f"root={tmp_path}"]) != 0
+        assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in err
+    assert port_in_use("127.0.0.1", port) is None
