@@ -26,8 +26,7 @@ __all__ = [
     "BUNDLED_CONFIG_DIR",
     "ModelConfig", "TaskConfig", "OptimConfig", "DataConfig", "TrainerConfig", "TrackingConfig",
     "PretrainConfig", "config_hash", "config_path", "learning_settings", "load_pretrain_config",
-    "parse_views",
-    "parse_view_weights",
+    "parse_views", "parse_view_weights",
     "ANCHOR_SCALES",
     "ANCHOR_LOSSES",
     "ANCHOR_TEXTS",
@@ -513,14 +512,13 @@ def learning_settings(config: PretrainConfig) -> dict[str, object]:
     but the run's name and where and how it executes (``_UNHASHED``)."""
     flat: dict[str, object] = {}
     for section, values in config.to_dict().items():
-        if section == "name" or (section in _UNHASHED and _UNHASHED[section] is None):
+        skipped = _UNHASHED.get(section, set())
+        if section == "name" or skipped is None:
             continue
-        if not isinstance(values, dict):
+        if isinstance(values, dict):
+            flat.update({f"{section}.{k}": v for k, v in values.items() if k not in skipped})
+        else:
             flat[section] = values
-            continue
-        skipped = _UNHASHED.get(section) or set()
-        flat.update({f"{section}.{key}": value for key, value in values.items()
-                     if key not in skipped})
     return flat
 
 
