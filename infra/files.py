@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["sha256_file", "sha256_json", "atomic_path", "output_file_problem",
-           "output_folder_problem", "write_bytes_atomic",
-           "write_text_atomic"]
+           "output_folder_problem", "write_bytes_atomic", "write_text_atomic"]
 
 _BLOCK = 1 << 20
 

@@ -105,7 +105,7 @@ def unreachable(address: str, timeout_s: float = 5.0) -> str | None:
         host, port = (target, "10001") if address.startswith("ray://") else ("", "")
     if not host or not port.isdigit():
         return None
-    if (problem := tcp_problem(host, int(port), timeout_s)) is None:
+    if (problem := tcp_problem(host.strip("[]"), int(port), timeout_s)) is None:  # [::1]:port
         return None
     return (f"no Ray cluster answers at {address} ({problem}); start one "
             "(`ray start --head`, or `ray up ray_cluster.yaml`) or leave the address out "

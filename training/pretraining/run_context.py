@@ -13,7 +13,8 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash, learning_settings, load_pretrain_config
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
-__all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package", "code_version",
+__all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package",
+           "code_version",
            "default_output_dir"]
 
 
@@ -101,7 +102,12 @@ def check_resumable(config: PretrainConfig, run: RunContext) -> None:
     saved = run.output_dir / "config.yaml"
     if not (run.last_checkpoint.exists() and saved.is_file()):
         return
-    before = learning_settings(load_pretrain_config(saved))
+    try:
+        before = learning_settings(load_pretrain_config(saved))
+    except ConfigError as error:  # written by a version of this code with other fields
+        print(f"[pretrain] --resume: {saved} cannot be compared with these settings ({error}); "
+              "resuming as asked", flush=True)
+        return
     now = learning_settings(config)
     changed = [f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
                for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
