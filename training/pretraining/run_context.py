@@ -14,8 +14,7 @@ from .config import PretrainConfig, config_hash, learning_settings, load_pretrai
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
 __all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package",
-           "code_version",
-           "default_output_dir"]
+           "code_version", "default_output_dir"]
 
 
 def default_output_dir(config: PretrainConfig) -> Path:
