@@ -299,3 +299,17 @@ def test_resume_with_tracking_and_registration(demo_dataset, small_model, tmp_pa
         run(3)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh.db'}")
     assert run(2).registered_version == "1"  # a fresh registry gets the run again
+
+
+def test_a_damaged_last_checkpoint_is_named_before_resuming(small_overrides, tmp_path):
+    """A last.ckpt cut short (a partial copy) was a miniz traceback from deep in torch.load."""
+    config = load_pretrain_config(CONFIGS / "tiny.yaml", {**small_overrides,
+                                                          "trainer.max_steps": 2,
+                                                          "trainer.stop_at_step": 1})
+    stopped = pretrain(config)
+    last = Path(stopped.output_dir) / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    resumed = load_pretrain_config(CONFIGS / "tiny.yaml", {**small_overrides,
+                                                           "trainer.max_steps": 2})
+    with pytest.raises(ConfigError, match="last.ckpt is damaged.*move it aside"):
+        pretrain(resumed, resume=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +97,17 @@ def check_resumable(config: PretrainConfig, run: RunContext) -> None:
     it started with, or the resumed run would be neither the old run nor the new one.
 
     Raises:
-        ConfigError: naming each setting that differs, old and new value.
+        ConfigError: naming each setting that differs, old and new value; or a last
+            checkpoint that is not a whole file.
     """
+    if run.last_checkpoint.exists() and not zipfile.is_zipfile(run.last_checkpoint):
+        intact = sorted(p.name for p in run.checkpoint_dir.glob("step-*.ckpt")
+                        if zipfile.is_zipfile(p))
+        raise ConfigError(f"--resume: {run.last_checkpoint} is damaged (no zip index: copied or "
+                          "written in part?); restore it"
+                          + (f", copy the newest intact one ({intact[-1]}) over it" if intact
+                             else "")
+                          + ", or move it aside to start the run again from step 0")
     saved = run.output_dir / "config.yaml"
     if not (run.last_checkpoint.exists() and saved.is_file()):
         return
