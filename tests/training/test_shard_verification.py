@@ -136,3 +136,21 @@ def test_held_out_selection_refuses_a_changed_shard_or_manifest(dataset: Path):
     flip_middle_bytes(shard)
     with pytest.raises(FatalError, match=str(shard)):
         read_manifest_view(dataset)
+
+
+def test_data_module_names_a_split_the_dataset_lacks_and_never_trains_on_test(
+        synthetic_dataset: Path):
+    """A mistyped validation split used to mean no validation, silently; the test split (the
+    probes' held-out programs) used to be trained on when asked."""
+    from mirencoder.infra.errors import ConfigError
+
+    def module(**splits: str) -> ProgramDataModule:
+        return ProgramDataModule(DataConfig(dataset_dir=str(synthetic_dataset), **splits),
+                                 context_length=32)
+
+    with pytest.raises(ConfigError, match=r"data.val_split: .* has no split 'valid' \(its "
+                                          r"splits: .*validation"):
+        module(val_split="valid")
+    with pytest.raises(ConfigError, match="data.train_split: the test split holds the programs"):
+        module(train_split="test")
+    assert module(val_split="").val_shards == []  # no validation, as documented

@@ -44,6 +44,25 @@ def verify_split_shards(dataset_dir: str | Path, index: dict, splits: list[str],
                                 side_files=("tokenizer.json", "node_vocab.json"))
 
 
+def _check_splits(config: DataConfig, dataset_dir: Path, index: dict) -> None:
+    """The splits named exist in the dataset, and pre-training never reads the test split (the
+    held-out programs the probes score).
+
+    Raises:
+        ConfigError: naming the setting and the dataset's splits.
+    """
+    known = sorted(index.get("splits", {}))
+    problems = [f"data.{role}: {dataset_dir} has no split {name!r} (its splits: "
+                f"{', '.join(known) or 'none'})"
+                for role, name in (("train_split", config.train_split),
+                                   ("val_split", config.val_split)) if name and name not in known]
+    if config.train_split == "test":
+        problems.append("data.train_split: the test split holds the programs the probes score, "
+                        "held out from pre-training; train on train")
+    if problems:
+        raise ConfigError(problems if len(problems) > 1 else problems[0])
+
+
 def split_shards(dataset_dir: str | Path, index: dict, split: str, fmt: str) -> list[Path]:
     """Absolute shard paths of one split (empty when the split has no records)."""
     entry = index.get("splits", {}).get(split)
@@ -122,6 +141,7 @@ class ProgramDataModule(L.LightningDataModule):
         self._rank, self._world_size = rank, world_size
         self.dataset_dir = Path(config.dataset_dir)
         self.index = load_dataset_index(self.dataset_dir)
+        _check_splits(config, self.dataset_dir, self.index)
         # Every file to be read is checked against index.json first (FatalError naming it).
         self.verified = verify_split_shards(self.dataset_dir, self.index,
                                             [config.train_split, config.val_split], config.format)
