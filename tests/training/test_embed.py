@@ -302,3 +302,15 @@ def test_window_policy_follows_the_package_lineage(tmp_path):
     assert package_window_policy(tmp_path) == ("pool", 4)
     (tmp_path / "lineage.json").write_text(json.dumps({"config": {"data": {"windows": "first"}}}))
     assert package_window_policy(tmp_path) == ("first", 16)
+
+
+def test_one_path_or_text_where_a_list_goes_is_refused(embedder, tmp_path):
+    """A bare string was taken character by character (12 'missing_file' rows for one path)."""
+    one = tmp_path / "one.ll"
+    one.write_text("define i32 @f(i32 %x) {\n  ret i32 %x\n}\n")
+    for call, says in ((lambda: embedder.embed_files(str(one)), r"\[path\]"),
+                       (lambda: embedder.embed_files(one), r"\[path\]"),
+                       (lambda: embedder.embed_texts(one.read_text()), r"\[text\]")):
+        with pytest.raises(ConfigError, match=f"takes a list of .*pass {says}"):
+            call()
+    assert embedder.embed_files([one], progress=False).vectors.shape[0] == 1

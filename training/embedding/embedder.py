@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -503,6 +504,7 @@ class Embedder:
         Returns:
             An :class:`EmbeddingResult` with one row per path, NaN rows where one failed.
         """
+        _check_sequence(paths, "embed_files", "paths")
         loaders = []
         for i, raw in enumerate(paths):
             path = Path(raw)
@@ -526,6 +528,7 @@ class Embedder:
                 (detect: IR when it looks like IR, else C).
             modality, batch_size, progress, windows, max_windows: as in :meth:`embed_files`.
         """
+        _check_sequence(texts, "embed_texts", "texts")
         if languages is not None and len(languages) != len(texts):
             raise ConfigError(f"{len(languages)} languages given for {len(texts)} texts")
         with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as tmp:
@@ -538,6 +541,13 @@ class Embedder:
             return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
                                         progress=progress, windows=windows,
                                         max_windows=max_windows, desc="embed")
+
+
+def _check_sequence(items: object, method: str, name: str) -> None:
+    """One path or text where a list of them goes would be taken character by character."""
+    if isinstance(items, (str, bytes, os.PathLike)):
+        raise ConfigError(f"{method} takes a list of {name}; for one, pass [{name[:-1]}] "
+                          f"(got a single {type(items).__name__})")
 
 
 def _check_precision(precision: str) -> None:
