@@ -16,6 +16,8 @@
 # reuses them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 0 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"

@@ -15,6 +15,8 @@
 #       v17=runs/pretrain/x/encoder twin0=runs/pretrain/x/untrained-encoder
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 10000 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 OUT="${1:?usage: infra/evaluate_basis.sh OUT NAME=PACKAGE [NAME=PACKAGE ...]}"

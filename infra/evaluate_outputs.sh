@@ -11,6 +11,8 @@
 #       twin0=runs/pretrain/record-2cpu-outcome/untrained-encoder
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 10000 "$@"
 source "$ROOT/infra/bootstrap.sh"
 source "$ROOT/infra/score_package.sh"
 cd "$ROOT"

@@ -18,6 +18,8 @@
 #   SETS="data.seed=1 name=record-2cpu-outcome-seed1" bash infra/evaluate_run.sh champion
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 2 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 CONFIG="${1:?usage: infra/evaluate_run.sh CONFIG [OUT]}"

@@ -19,6 +19,8 @@
 #     [runs/pretrain/NAME/twin1 ...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 10000 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 MODEL="${1:?usage: infra/finetune_study.sh MODEL TWIN OUT}"

@@ -10,6 +10,8 @@
 #   REPORT=0 bash infra/learning_curve.sh RUN [OUT]     # print the table, leave RESULTS.md
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 2 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 RUN="${1:?usage: infra/learning_curve.sh RUN_DIR [OUT]}"

@@ -8,6 +8,8 @@
 # run stopped. About 2 hours on 2 CPU cores (15 min build, ~60 min pre-training).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/infra/script_args.sh"
+script_args 0 "$@"
 source "$ROOT/infra/bootstrap.sh"
 cd "$ROOT"
 DATA_DIR="${DATA_DIR:-$ROOT/../shared/data}"

@@ -90,3 +90,24 @@ def test_an_unusable_output_path_is_refused_before_any_work(argv, tmp_path, caps
     assert any(why in err for why in ("is a file, not a folder", "is a folder", "name it")), err
     assert in_the_way.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.c", "notes.txt"]
+
+
+def test_infra_scripts_answer_help_and_refuse_stray_arguments_before_any_work():
+    """`bash infra/ablations.sh --help` started the whole ablation study (its settings are
+    environment variables, and arguments were ignored). Every job script answers --help with
+    its header comment and refuses arguments it does not take, before it installs or runs."""
+    jobs = sorted(p for p in (REPO_ROOT / "infra").glob("*.sh")
+                  if p.name not in {"bootstrap.sh", "resolved_config.sh", "score_package.sh",
+                                    "script_args.sh", "demo.sh", "test.sh"})
+    assert {p.name for p in jobs} >= {"ablations.sh", "reproduce.sh", "evaluate_run.sh"}
+    for script in jobs:
+        assert 'script_args ' in script.read_text(), f"{script.name} does not check its arguments"
+        shown = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True,
+                               timeout=30)
+        assert shown.returncode == 0 and shown.stdout.strip(), script.name
+        assert shown.stdout.splitlines()[0] in script.read_text(), script.name
+    for script, args in (("ablations.sh", ["now"]), ("reproduce.sh", ["--fast"]),
+                         ("evaluate_run.sh", ["a", "b", "c"])):
+        refused = subprocess.run(["bash", str(REPO_ROOT / "infra" / script), *args],
+                                 capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 2 and "takes at most" in refused.stderr, script
