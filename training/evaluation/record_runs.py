@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .ablation_table import load_json
 from .record_pooled import draw_record_figures, record_section_markdown
-from .record_table import collect_run, merge_runs
+from .record_table import collect_run, evaluations, merge_runs
 from .report_files import add_report_dir_argument, recorded_section, show_and_publish
 
 __all__ = ["main", "probe_sample", "other_probe_folders", "borrow_twin_seeds"]
@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         parser.error("not a folder: " + ", ".join(missing))
+    unscored = [str(f) for f in args.folders if not any(evaluations(f))]
+    if unscored:  # it became a row of dashes in the report
+        parser.error("no scores (probes/, devmap/ or thread-coarsening/) in: "
+                     + ", ".join(unscored) + "; score a run with infra/evaluate_run.sh")
     if args.report_dir is not None:
         other = other_probe_folders(args.folders, recorded_section(args.report_dir, "probes"))
         if other:

@@ -300,6 +300,12 @@ def test_record_runs_keeps_recorded_runs_whose_folders_are_gone(tmp_path: Path, 
     with pytest.raises(SystemExit):  # the record lives in the report: it must be named
         record_main([str(third), "--keep-recorded"])
     assert "--keep-recorded" in capsys.readouterr().err
+    unscored = tmp_path / "eval" / "not-scored-yet"
+    unscored.mkdir()
+    before = summary_path.read_text()
+    with pytest.raises(SystemExit):  # it was a row of dashes in RESULTS.md
+        record_main([str(unscored), "--keep-recorded", "--report-dir", str(tmp_path)])
+    assert "no scores" in capsys.readouterr().err and summary_path.read_text() == before
 
 
 def test_record_runs_refuses_runs_scored_on_another_probe(tmp_path: Path, capsys):
