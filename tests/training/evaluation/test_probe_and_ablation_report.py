@@ -348,7 +348,8 @@ def test_record_runs_refuses_replicates_it_was_not_given(tmp_path: Path, capsys)
     from mirencoder.training.evaluation.record_runs import main as record_main
 
     folder = tmp_path / "run-a"
-    folder.mkdir()
+    (folder / "probes").mkdir(parents=True)
+    (folder / "probes" / "probes.json").write_text(json.dumps(_probes(0.4, 0.85)))
     with pytest.raises(SystemExit):
         record_main([str(folder), "--replicates", "x=run-a,run-z"])
     error = capsys.readouterr().err
