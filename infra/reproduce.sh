@@ -22,7 +22,7 @@ DATASET=$(setting data dataset_dir)   # its folder is named after its recipe
 RUN=$(setting trainer output_dir)
 RUN=${RUN:-runs/pretrain/$(setting name)}
 
-mirencoder dataset build --recipe "$(basename "$DATASET")" --out "$DATASET"
+mirencoder dataset build --recipe "$(basename "$DATASET")" --out "$DATASET" --data-dir "$DATA_DIR"
 registered() {  # the version a finished run registered ('' when none yet)
   python -c "import json,sys;print(json.load(open(sys.argv[1])).get('registered_version') or '')" \
     "$RUN/result.json" 2>/dev/null || true

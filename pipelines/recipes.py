@@ -10,14 +10,14 @@ the place of :data:`DATA_ROOT`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ..infra.errors import ConfigError
-from .config import REPO_ROOT, load_recipe
+from .config import REPO_ROOT, BuildConfig, load_recipe
 
 __all__ = ["DATA_ROOT", "EVALUATION_RECIPES", "EvaluationInput", "default_data_dir",
-           "evaluation_input", "evaluation_inputs"]
+           "evaluation_input", "evaluation_inputs", "with_data_dir"]
 
 DATA_ROOT = "../shared/data"
 """The folder the recipes' real data paths start with (relative to the repository root)."""
@@ -55,6 +55,19 @@ def _rebased(path: str, data_dir: Path | None) -> Path:
         return Path(data_dir).expanduser().joinpath(*pure.parts[3:])
     resolved = Path(path).expanduser()
     return resolved if resolved.is_absolute() else (REPO_ROOT / resolved).resolve()
+
+
+def with_data_dir(config: BuildConfig, data_dir: str | Path) -> BuildConfig:
+    """``config`` reading its real data from ``data_dir`` instead of :data:`DATA_ROOT`: the
+    inputs under it and the evaluation kernels its exclusion reads. The default folder
+    itself changes nothing (the build keeps its identity)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if data_dir == default_data_dir():
+        return config
+    inputs = [replace(spec, path=str(_rebased(spec.path, data_dir)))
+              if PurePosixPath(spec.path).parts[:3] == PurePosixPath(DATA_ROOT).parts else spec
+              for spec in config.inputs]
+    return replace(config, inputs=inputs, evaluation_data_dir=str(data_dir))
 
 
 def evaluation_input(recipe: str, data_dir: Path | None = None) -> EvaluationInput:

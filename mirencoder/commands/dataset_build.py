@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, BuildConfig, config_flags=("--recipe", "--config"),
                          config_help="recipe: a name in datasets/ or a YAML path")
     parser.add_argument("--corpus", help="corpus label for the INPUTs given on the command line")
+    parser.add_argument("--data-dir", type=Path, help="the public data folder, when it is not "
+                        "../shared/data beside the checkout: the recipe's inputs under "
+                        "../shared/data and the evaluation kernels are read from here")
     parser.add_argument("--address", help="Ray cluster address (default: embedded local Ray, "
                                           "or RAY_ADDRESS when set)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the embedded local Ray")
@@ -34,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
     extra = [InputSpec(path=str(Path(p).resolve()), corpus=args.corpus) for p in args.inputs]
     if extra:
         config = dataclasses.replace(config, inputs=[*config.inputs, *extra])
+    if args.data_dir is not None:
+        from mirencoder.pipelines.recipes import with_data_dir
+
+        if not args.data_dir.is_dir():
+            raise ConfigError(f"--data-dir {args.data_dir}: no such folder")
+        config = with_data_dir(config, args.data_dir)
     if not config.inputs:
         raise ConfigError("nothing to build: give INPUT paths or --recipe")
     if print_if_dry_run(config, args, "resolved build configuration"):

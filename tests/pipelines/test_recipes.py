@@ -34,3 +34,26 @@ def test_a_data_folder_rebases_the_shared_data_only(tmp_path: Path):
     recipe = tmp_path / "own-v1.yaml"
     recipe.write_text(f"name: own-v1\ninputs:\n  - path: {elsewhere}\n    corpus: own\n")
     assert evaluation_input(str(recipe), tmp_path / "other").path == elsewhere
+
+
+def test_a_data_folder_elsewhere_is_read_by_the_build(tmp_path, capsys):
+    """README: the real data is read from ../shared/data or from --data-dir; `dataset build`
+    had no --data-dir, so a recipe could only be built from ../shared/data."""
+    from mirencoder.cli import main
+    from mirencoder.pipelines.config import load_recipe
+    from mirencoder.pipelines.recipes import default_data_dir, with_data_dir
+
+    recipe = load_recipe("pretrain-variants-2cpu-v1")
+    moved = with_data_dir(recipe, tmp_path)
+    assert [spec.path for spec in moved.inputs] == [
+        str(tmp_path / "corpus" / Path(spec.path).name) for spec in recipe.inputs]
+    assert moved.evaluation_data_dir == str(tmp_path)
+    assert with_data_dir(recipe, default_data_dir()) == recipe  # the build keeps its identity
+    demo = load_recipe("demo-v1")  # inputs inside the repository stay where they are
+    assert [s.path for s in with_data_dir(demo, tmp_path).inputs] == [s.path for s in demo.inputs]
+    assert main(["dataset", "build", "--recipe", "pretrain-variants-2cpu-v1", "--out",
+                 str(tmp_path / "ds"), "--data-dir", str(tmp_path), "--dry-run"]) == 0
+    assert f"path: {tmp_path / 'corpus' / 'jotaibench.tar.bz2'}" in capsys.readouterr().out
+    assert main(["dataset", "build", "--recipe", "demo-v1", "--out", str(tmp_path / "ds"),
+                 "--data-dir", str(tmp_path / "missing")]) == 2
+    assert "--data-dir" in capsys.readouterr().err and not (tmp_path / "ds").exists()
