@@ -32,7 +32,8 @@ from .errors import ConfigError
 from .process_watchdog import MARKER_ENV, Watchdog
 from .reachability import tcp_problem
 
-__all__ = ["ray_session", "unreachable", "LOOPBACK"]
+__all__ = ["ray_session", "check_cluster", "cluster_address", "unreachable",
+           "LOOPBACK"]
 
 LOOPBACK = "127.0.0.1"
 _NO_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -49,7 +50,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         address: ``auto``, ``host:port`` or ``ray://...``; None uses ``RAY_ADDRESS`` when set,
             else starts a new local Ray with ``num_cpus`` (default: all cores), bound to
             ``127.0.0.1`` and ended with its driver (see the module docstring), even when a
-            ``ray start`` cluster runs on the machine (``auto`` joins that one).
+            ``ray start`` cluster runs on the machine (``auto`` joins that one). Callers check
+            a cluster address with :func:`check_cluster` before their own work.
 
     Yields:
         ``{"address": ..., "started_locally": bool, "cpus": float}``.
@@ -60,11 +62,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield {"address": "existing", "started_locally": False,
                "cpus": ray.cluster_resources().get("CPU", 0.0)}
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = cluster_address(address)
     kwargs = {"logging_level": logging.WARNING, "log_to_driver": True}
     if address:
-        if problem := unreachable(address):
-            raise ConfigError(problem)
         ray.init(address=address, **kwargs)
         try:
             yield {"address": address, "started_locally": False,
@@ -91,6 +91,24 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
                 ray.shutdown()
     finally:
         watchdog.stop()
+
+
+def cluster_address(address: str | None) -> str | None:
+    """The cluster a session joins: ``address``, else ``RAY_ADDRESS`` when set, else None (a new
+    embedded local Ray)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
+def check_cluster(address: str | None) -> None:
+    """Before any work: a cluster address (``address``, else ``RAY_ADDRESS``) nothing answers at
+    is a ConfigError naming it, where Ray would retry it for minutes.
+
+    Raises:
+        ConfigError: from :func:`unreachable`.
+    """
+    address = cluster_address(address)
+    if address and (problem := unreachable(address)):
+        raise ConfigError(problem)
 
 
 def unreachable(address: str, timeout_s: float = 5.0) -> str | None:

@@ -372,14 +372,13 @@ def build_dataset(config: BuildConfig, out_dir: Path, *, address: str | None = N
         ConfigError: missing inputs, or an output folder holding another build.
         FatalError: no usable clang toolchain.
     """
-    from ..infra.ray_runtime import ray_session, unreachable
+    from ..infra.ray_runtime import check_cluster, ray_session
 
     started, clock = time.perf_counter(), _PhaseClock()
     out_dir = Path(out_dir).resolve()
     work = out_dir / "_work"
     _check_vocab_source(config, out_dir)
-    if address and (problem := unreachable(address)):  # fail fast, before any work
-        raise ConfigError(problem)
+    check_cluster(address)  # fail fast, before any work (Ray would retry a dead one)
     toolchain = Toolchain.probe(config.compile)  # fail fast, before any distributed work
     compilers = [Toolchain.probe(config.compile.at_variant(config.compile.levels()[0], clang))
                  for clang in config.compile.compilers]

@@ -148,7 +148,7 @@ def test_local_ray_is_its_own_even_beside_a_stale_cluster_file(tmp_path: Path, c
             current.write_bytes(saved)
 
 
-def test_an_address_no_cluster_answers_is_named_at_once(tmp_path: Path, capsys):
+def test_an_address_no_cluster_answers_is_named_at_once(tmp_path: Path, capsys, monkeypatch):
     """Ray retries a dead cluster address for minutes with its own warnings; the build and
     pre-training say at once that nothing answers there, before any work."""
     import socket
@@ -170,6 +170,10 @@ def test_an_address_no_cluster_answers_is_named_at_once(tmp_path: Path, capsys):
     out = tmp_path / "ds"
     assert main(["dataset", "build", str(source), "--out", str(out), "--address", closed]) == 2
     assert "no Ray cluster answers" in capsys.readouterr().err and not out.exists()
+    monkeypatch.setenv("RAY_ADDRESS", closed)  # as under `ray job submit`: checked as early
+    assert main(["dataset", "build", str(source), "--out", str(out)]) == 2
+    assert "no Ray cluster answers" in capsys.readouterr().err and not out.exists()
+    monkeypatch.delenv("RAY_ADDRESS")
     assert main(["dataset", "build", str(source), "--out", str(out), "--num-cpus", "0"]) == 2
     assert "--num-cpus sizes the embedded local Ray" in capsys.readouterr().err
     assert main(["pretrain", "--config", "tiny", "--set", f"data.dataset_dir={tmp_path}",

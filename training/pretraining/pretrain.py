@@ -9,8 +9,7 @@ the same function in Ray Train workers (``ray_launch.py``). Registering the save
 
 from __future__ import annotations
 
-from ...infra.errors import ConfigError
-from ...infra.ray_runtime import unreachable
+from ...infra.ray_runtime import check_cluster
 from .config import PretrainConfig
 from .fit import PretrainResult, run_training
 from .run_context import setup_run
@@ -32,8 +31,8 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
         The result on global rank 0; ``None`` on the other DDP ranks.
     """
     # 1. setup: dataset facts, run folder, resolved config saved beside the checkpoints.
-    if ray_address not in (None, "local") and (problem := unreachable(ray_address)):
-        raise ConfigError(problem)  # Ray would retry a dead address for minutes
+    if ray_address not in (None, "local"):
+        check_cluster(ray_address)  # Ray would retry a dead address for minutes
     run = setup_run(config, resume=resume)
     if ray_address is not None:
         from .datamodule import load_dataset_index, verify_split_shards
