@@ -299,6 +299,13 @@ def test_resume_with_tracking_and_registration(demo_dataset, small_model, tmp_pa
         run(3)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh.db'}")
     assert run(2).registered_version == "1"  # a fresh registry gets the run again
+    # Without trainer.output_dir the run folder is runs/pretrain/<name>: looked for there too.
+    from mirencoder.training.pretraining import run_context
+
+    monkeypatch.setattr(run_context, "default_output_dir", lambda config: tmp_path / "run")
+    capsys.readouterr()
+    assert run(2, **{"trainer.output_dir": ""}).registered_version == "1"
+    assert "nothing to redo" in capsys.readouterr().out
 
 
 def test_a_damaged_last_checkpoint_is_named_before_resuming(small_overrides, tmp_path):

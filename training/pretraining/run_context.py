@@ -15,7 +15,7 @@ from .config import PretrainConfig, config_hash, learning_settings, load_pretrai
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
 __all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package",
-           "code_version", "default_output_dir"]
+           "code_version", "default_output_dir", "learning_changes", "run_output_dir"]
 
 
 def default_output_dir(config: PretrainConfig) -> Path:
@@ -23,6 +23,29 @@ def default_output_dir(config: PretrainConfig) -> Path:
     from ...infra.tracking import runs_dir
 
     return runs_dir() / "pretrain" / config.name
+
+
+def run_output_dir(config: PretrainConfig) -> Path:
+    """The run folder: ``trainer.output_dir`` (made absolute), else :func:`default_output_dir`."""
+    if config.trainer.output_dir:
+        return Path(config.trainer.output_dir).resolve()
+    return default_output_dir(config)
+
+
+def learning_changes(config: PretrainConfig, output_dir: Path) -> list[str] | None:
+    """How the settings of what ``config`` learns differ from those the run in ``output_dir``
+    saved (``"key: old -> new"``, empty when none), or None when it saved none this code can
+    read (no ``config.yaml``, or one written by a version with other fields)."""
+    saved = output_dir / "config.yaml"
+    if not saved.is_file():
+        return None
+    try:
+        before = learning_settings(load_pretrain_config(saved))
+    except ConfigError:
+        return None
+    now = learning_settings(config)
+    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
+            for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +101,7 @@ def describe_run(config: PretrainConfig) -> RunContext:
                    "dataset_dir": str(folder), "dataset_index_sha256": index_sha256(folder),
                    "dataset_content_sha256": content_sha256(other)}
                   for folder, other in load_mixed_datasets(config.data, index))
-    output_dir = Path(config.trainer.output_dir).resolve() if config.trainer.output_dir else (
-        default_output_dir(config))
+    output_dir = run_output_dir(config)
     return RunContext(
         output_dir=output_dir, checkpoint_dir=output_dir / "checkpoints",
         package_dir=output_dir / "encoder",
@@ -108,19 +130,13 @@ def check_resumable(config: PretrainConfig, run: RunContext) -> None:
                           + (f", copy the newest intact one ({intact[-1]}) over it" if intact
                              else "")
                           + ", or move it aside to start the run again from step 0")
-    saved = run.output_dir / "config.yaml"
-    if not (run.last_checkpoint.exists() and saved.is_file()):
+    if not run.last_checkpoint.exists():
         return
-    try:
-        before = learning_settings(load_pretrain_config(saved))
-    except ConfigError as error:  # written by a version of this code with other fields
-        print(f"[pretrain] --resume: {saved} cannot be compared with these settings ({error}); "
-              "resuming as asked", flush=True)
-        return
-    now = learning_settings(config)
-    changed = [f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
-               for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
-    if changed:
+    changed = learning_changes(config, run.output_dir)
+    if changed is None:
+        print(f"[pretrain] --resume: {run.output_dir / 'config.yaml'} is missing or written by "
+              "another version of this code; resuming without comparing settings", flush=True)
+    elif changed:
         raise ConfigError([f"--resume: {run.output_dir} started with other settings of what it "
                            "learns; resume with the same ones, or start another run "
                            "(trainer.output_dir) from its weights (init_from: "

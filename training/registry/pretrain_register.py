@@ -80,20 +80,20 @@ def pretrain_and_register(config: PretrainConfig, *, resume: bool = False,
 
 
 def _already_done(config: PretrainConfig) -> PretrainResult | None:
-    """The run folder's result when the run reached its last step with these settings of what it
-    learns (:func:`~..pretraining.config.learning_settings`) and its registration (when asked for) is still in the registry with the package's weights:
-    then ``--resume`` has nothing to redo (it would otherwise register the same weights again)."""
+    """The run folder's result when the run reached its last step with these settings of what
+    it learns (:func:`~..pretraining.run_context.learning_changes` finds none) and its
+    registration (when asked for) is still in the registry with the package's weights: then
+    ``--resume`` has nothing to redo (it would otherwise register the same weights again)."""
     from ...infra.files import sha256_file
-    from ..pretraining.config import learning_settings, load_pretrain_config
+    from ..pretraining.run_context import learning_changes, run_output_dir
     from .model_registry import get_version
 
-    out = Path(config.trainer.output_dir)
-    if not ((out / "result.json").is_file() and (out / "config.yaml").is_file()):
+    out = run_output_dir(config)
+    if not (out / "result.json").is_file():
         return None
     done = PretrainResult.read(out / "result.json")
     if (not done.finished or done.final_step != config.trainer.max_steps or not done.package_dir
-            or learning_settings(load_pretrain_config(out / "config.yaml"))
-            != learning_settings(config)):
+            or learning_changes(config, out) != []):
         return None
     weights = Path(done.package_dir) / "encoder.safetensors"
     if not weights.is_file():
