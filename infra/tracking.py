@@ -70,6 +70,14 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (``sqlite:////abs`` or ``sqlite:///relative``,
+    query left out), or None for another store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+
+
 def store_problem(uri: str, timeout_s: float = 5.0) -> str | None:
     """Why the tracking store at ``uri`` cannot serve (a server that does not answer, a file
     that is not an SQLite database), or None; asked before any work, since MLflow retries an
@@ -78,8 +86,7 @@ def store_problem(uri: str, timeout_s: float = 5.0) -> str | None:
 
     from .reachability import tcp_problem
 
-    if uri.startswith("sqlite:///"):
-        path = Path(uri.removeprefix("sqlite:///"))  # sqlite:////abs or sqlite:///relative
+    if (path := _sqlite_path(uri)) is not None:
         if path.is_file() and path.stat().st_size:
             with open(path, "rb") as handle:
                 if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
@@ -119,10 +126,8 @@ def _artifact_root_for(tracking_uri: str) -> str | None:
     MLflow's own default is ``./mlruns`` under the *current directory*, which scatters
     artifacts wherever a command happens to run. Servers (``http``) choose their own root.
     """
-    if tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri[len("sqlite:///"):].split("?", 1)[0])
-        return (db.resolve().parent / "mlartifacts").as_uri()
-    return None
+    db = _sqlite_path(tracking_uri)
+    return None if db is None else (db.resolve().parent / "mlartifacts").as_uri()
 
 
 def ensure_experiment(name: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None) -> str:

@@ -48,11 +48,15 @@ def default_data_dir() -> Path:
     return (REPO_ROOT / DATA_ROOT).resolve()
 
 
+def _in_data_root(path: str) -> bool:
+    """Whether a recipe path starts with :data:`DATA_ROOT`."""
+    return PurePosixPath(path).parts[:3] == PurePosixPath(DATA_ROOT).parts
+
+
 def _rebased(path: str, data_dir: Path | None) -> Path:
     """A recipe path, with a leading :data:`DATA_ROOT` replaced by ``data_dir``."""
-    pure = PurePosixPath(path)
-    if data_dir is not None and pure.parts[:3] == PurePosixPath(DATA_ROOT).parts:
-        return Path(data_dir).expanduser().joinpath(*pure.parts[3:])
+    if data_dir is not None and _in_data_root(path):
+        return Path(data_dir).expanduser().joinpath(*PurePosixPath(path).parts[3:])
     resolved = Path(path).expanduser()
     return resolved if resolved.is_absolute() else (REPO_ROOT / resolved).resolve()
 
@@ -65,8 +69,7 @@ def with_data_dir(config: BuildConfig, data_dir: str | Path) -> BuildConfig:
     if data_dir == default_data_dir():
         return config
     inputs = [replace(spec, path=str(_rebased(spec.path, data_dir)))
-              if PurePosixPath(spec.path).parts[:3] == PurePosixPath(DATA_ROOT).parts else spec
-              for spec in config.inputs]
+              if _in_data_root(spec.path) else spec for spec in config.inputs]
     return replace(config, inputs=inputs, evaluation_data_dir=str(data_dir))
 
 
