@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -424,9 +425,12 @@ def compile_to_bitcode(path: Path, language: str, toolchain: Toolchain, config: 
             clang's diagnostics as the message. Nothing else escapes for a bad file.
     """
     path = Path(path)
-    pch = _cuda_pch(toolchain.clang, tuple(_level_flags(config)),
-                    tuple(config.extra_flags.get("cuda", ())), config.timeout_s,
-                    config.memory_limit_mb) if language == "cuda" else None
+    pch = None
+    if language == "cuda":
+        with _PCH_LOCK:  # threads compiling CUDA at once build the header once
+            pch = _cuda_pch(toolchain.clang, tuple(_level_flags(config)),
+                            tuple(config.extra_flags.get("cuda", ())), config.timeout_s,
+                            config.memory_limit_mb)
     argv = compile_command(path, language, toolchain, config, include_dirs, cuda_pch=pch)
     try:
         with open(path, "rb") as handle:
@@ -494,6 +498,7 @@ def _cuda_pch(clang: str, level_flags: tuple[str, ...], extra_flags: tuple[str, 
 
 
 _PCH_PREFIX = "mirencoder-cuda-pch-"
+_PCH_LOCK = threading.Lock()
 
 
 def _remove_stale_pch_folders() -> None:

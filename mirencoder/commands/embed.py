@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_shorthand(parser, EmbedConfig, "modality", "--modality", choices=MODALITIES)
     add_shorthand(parser, EmbedConfig, "precision", "--precision", choices=PRECISIONS)
     add_shorthand(parser, EmbedConfig, "batch_size", "--batch-size", metavar="N")
+    add_shorthand(parser, EmbedConfig, "workers", "--workers", metavar="N")
     add_shorthand(parser, EmbedConfig, "windows", "--windows", choices=WINDOW_POLICIES)
     add_shorthand(parser, EmbedConfig, "max_windows", "--max-windows", metavar="N")
     add_shorthand(parser, EmbedConfig, "tracking_uri", "--tracking-uri", metavar="URI")

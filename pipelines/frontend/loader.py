@@ -8,6 +8,7 @@ bitcode (:func:`~mirencoder.pipelines.compile.compile_to_bitcode`); either is th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +61,8 @@ class FrontEnd:
         self.config = config if config is not None else CompileConfig()
         self._toolchain: Toolchain | None = None
         self._toolchain_error: str | None = None
+        # Sources may be compiled from several threads (the embedder's workers): probe once.
+        self._probe_lock = threading.Lock()
 
     @property
     def max_file_bytes(self) -> int:
@@ -85,11 +88,12 @@ class FrontEnd:
         return find_llvm_as()
 
     def _compiler(self) -> Toolchain:
-        if self._toolchain is None and self._toolchain_error is None:
-            try:
-                self.probe()
-            except MirError as error:
-                self._toolchain_error = str(error)
+        with self._probe_lock:
+            if self._toolchain is None and self._toolchain_error is None:
+                try:
+                    self.probe()
+                except MirError as error:
+                    self._toolchain_error = str(error)
         if self._toolchain is None:
             raise InputError("toolchain_missing", self._toolchain_error or "no clang")
         return self._toolchain

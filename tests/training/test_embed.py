@@ -69,6 +69,23 @@ def test_one_bad_file_never_spoils_the_batch(embedder, require_clang, tmp_path):
     assert np.abs(result.vectors[0] - result.vectors[2]).max() > 1e-3
 
 
+def test_results_do_not_depend_on_the_compile_workers(package, require_clang, tmp_path):
+    from mirencoder.training.embedding.embedder import Embedder
+
+    (tmp_path / "syntax.c").write_text("int main( { return 0 }\n")
+    (tmp_path / "same.c").write_bytes((DEMO / "c" / "matmul.c").read_bytes())
+    paths = [*sorted(DEMO.rglob("*.c")), tmp_path / "syntax.c", *sorted(DEMO.rglob("*.cl")),
+             tmp_path / "missing.c", tmp_path / "same.c", *sorted(DEMO.rglob("*.ll"))]
+    results = {workers: Embedder.from_uri(package, workers=workers).embed_files(
+        paths, batch_size=3, progress=False) for workers in (1, 4)}
+    one, four = results[1], results[4]
+    assert one.errors == four.errors and len(one.errors) == 2
+    np.testing.assert_array_equal(one.vectors, four.vectors)
+    assert np.isfinite(one.vectors[one.ok]).all() and one.ok.sum() == len(paths) - 2
+    with pytest.raises(ConfigError, match="workers must be >= 0"):
+        Embedder.from_uri(package, workers=-1)
+
+
 def test_a_failing_forward_pass_raises(package):
     """A model fault is not an input error: it raises instead of giving rows of NaN."""
     from mirencoder.training.embedding.embedder import Embedder

@@ -103,6 +103,9 @@ class EmbedConfig:
         "data.max_windows when it was trained with data.windows=all, else 16; 16 x 255 tokens "
         "cover the average DevMap file)")
     batch_size: int = help_field(32, "programs prepared and encoded together (one chunk)")
+    workers: int = help_field(
+        0, "threads reading and compiling inputs ahead of the encoder (0: one per usable CPU; "
+        "1: none); results do not depend on it")
     token_batch_size: int = help_field(
         DEFAULT_TOKEN_BATCH_SIZE, "token windows per forward pass (results do not depend on it)")
     graph_batch_size: int = help_field(
@@ -143,6 +146,7 @@ class EmbedConfig:
         check(p, self.windows in WINDOW_POLICIES,
               f"windows must be one of {', '.join(WINDOW_POLICIES)}, not {self.windows!r}")
         check(p, self.max_windows >= 0, "max_windows must be >= 0")
+        check(p, self.workers >= 0, "workers must be >= 0 (0: one per usable CPU)")
         for name in ("batch_size", "token_batch_size", "graph_batch_size"):
             check(p, getattr(self, name) >= 1, f"{name} must be >= 1")
         check(p, self.max_graph_nodes >= 0, "max_graph_nodes must be >= 0")

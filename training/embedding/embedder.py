@@ -50,6 +50,7 @@ from .embed_config import (
     EmbedConfig,
 )
 from .embedding_result import EmbeddingResult, Prepared
+from .load_ahead import LoadAhead, resolve_workers
 from .package_parts import load_package_parts
 from .principal_basis import BasisSetting, PrincipalBasis
 from .view_cache import ViewCache
@@ -436,17 +437,21 @@ class Embedder:
         cache = ViewCache(enabled=self.deduplicate)
         from tqdm import tqdm
 
-        bar = tqdm(total=n, desc=desc, unit="file", disable=not progress, dynamic_ncols=True)
-        try:
+        # Sources are compiled in worker threads ahead of the loop; all else stays in order.
+        ahead = LoadAhead([None if rejection is not None else load
+                           for _, load, rejection in loaders],
+                          workers=resolve_workers(self.config.workers))
+        with ahead, tqdm(total=n, desc=desc, unit="file", disable=not progress,
+                         dynamic_ncols=True) as bar:
             for start in range(0, n, batch_size):
                 chunk = range(start, min(n, start + batch_size))
                 good: list[tuple[int, Prepared]] = []
                 for i in chunk:
-                    key, load, rejection = loaders[i]
+                    key, _, rejection = loaders[i]
                     if rejection is not None:
                         errors[i] = rejection
                         continue
-                    item = self._prepare(load, key, max_tokens, seen)
+                    item = self._prepare(ahead.take(i), key, max_tokens, seen)
                     if item.error is not None:
                         errors[i] = item.error
                     elif item.duplicate_of is not None:
@@ -461,8 +466,6 @@ class Embedder:
                     self._fill(good, vectors, modality, windows, max_windows, cache)
                 bar.update(len(chunk))
                 bar.set_postfix(failed=len(errors))
-        finally:
-            bar.close()
         for i, first in twins:
             if first in errors:
                 errors[i] = errors[first]
