@@ -1,5 +1,8 @@
 """``mirencoder embed FILE_OR_DIR... --model URI --out embeddings.parquet``.
 
+An interrupted run leaves its finished rows in ``<out>.partial/``; the same command resumes
+from them (``training/embedding/embed_journal.py``).
+
 Exit status: 0 when at least one input was embedded; 1 when none was (every input failed, or
 no input was found); with ``--strict``, 1 as soon as any input failed. The Parquet file and
 the per-reason report are written in every case.
@@ -20,7 +23,7 @@ from mirencoder.infra.config import (
     print_if_dry_run,
     refuse_unusable_outputs,
 )
-from mirencoder.infra.files import output_file_problem
+from mirencoder.infra.files import output_file_problem, output_folder_problem
 from mirencoder.training.embedding.embed_config import (
     MODALITIES,
     PRECISIONS,
@@ -61,7 +64,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "input is embedded)")
 
 
+def journal_identity(embedder, config: EmbedConfig) -> dict:
+    """What an embedding's rows depend on: rows saved under another identity are not reused."""
+    from dataclasses import asdict
+
+    return {"package_sha256": embedder.info.package_sha256, "modality": config.modality,
+            "windows": embedder.resolve_windows(config.windows),
+            "max_windows": config.max_windows or embedder.default_max_windows,
+            "precision": config.precision, "basis": config.basis,
+            "basis_variance": config.basis_variance, "basis_dims": config.basis_dims,
+            "max_graph_nodes": embedder.max_graph_nodes, "compile": asdict(config.compile)}
+
+
 def run(args: argparse.Namespace) -> int:
+    from mirencoder.training.embedding.embed_journal import EmbedJournal, journal_folder
     from mirencoder.training.embedding.embedder import Embedder
     from mirencoder.training.embedding.embedding_parquet import write_embeddings
     from mirencoder.training.embedding.program_loader import embed_inputs
@@ -69,21 +85,30 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(EmbedConfig, args)
     if print_if_dry_run(config, args, "resolved embedding configuration"):
         return 0
-    refuse_unusable_outputs(("--out", output_file_problem(args.out, (".parquet",))))
+    partial = journal_folder(args.out)
+    refuse_unusable_outputs(("--out", output_file_problem(args.out, (".parquet",))),
+                            ("--out", output_folder_problem(partial)))
     embedder = Embedder.from_config(config)
     info = embedder.info
     print(f"encoder {config.model}: package sha256 {info.package_sha256} ("
           + (f"verified against {info.verified_by})" if info.verified_by
              else "unverified: no registry tags, --sha256 or lock file)"))
+    journal = EmbedJournal.open(partial, journal_identity(embedder, config))
+    if journal.replaced:
+        print(f"{partial}: partial results of other settings (or unreadable) replaced")
     with tempfile.TemporaryDirectory(prefix="mirencoder-embed-") as work:
         result = embed_inputs(embedder, args.inputs, work_dir=Path(work),
                               modality=config.modality, batch_size=config.batch_size,
                               progress=not args.no_progress, windows=config.windows,
-                              max_windows=config.max_windows)
+                              max_windows=config.max_windows, journal=journal)
+    if result.reused:
+        print(f"resumed: {result.reused} of {len(result)} inputs taken from the interrupted "
+              f"run's {partial}")
     out = write_embeddings(result, args.out, metadata={"mirencoder.model": config.model,
                                                        "mirencoder.windows": embedder.window_policy,
                                                        "mirencoder.precision": config.precision,
                                                        "mirencoder.basis": config.basis})
+    journal.remove()
     reasons = Counter(reason for reason, _ in result.errors.values())
     ok = len(result) - len(result.errors)
     dim = embedder.modality_dim(config.modality)

@@ -1,0 +1,113 @@
+"""`mirencoder embed` keeps its finished rows while it runs: an interrupted run resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from mirencoder.training.embedding.embed_journal import EmbedJournal, JournalRow, journal_folder
+
+
+def _programs(folder: Path, count: int) -> None:
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"p{i:03d}.c").write_text(
+            f"int f(int *a, int n) {{ int s = {i}; for (int j = 0; j < n; ++j) "
+            f"s += a[j] * {i + 3} - (s >> {i % 5 + 1}); return s + {i}; }}\n")
+
+
+def _embed_in_process(package: Path, inputs: Path, out: Path) -> int:
+    from mirencoder.cli import main
+
+    return main(["embed", str(inputs), "--model", str(package), "--out", str(out),
+                 "--no-progress", "--batch-size", "2"])
+
+
+def _rows(out: Path) -> dict[str, np.ndarray | None]:
+    table = pq.read_table(out).to_pylist()
+    return {Path(r["path"]).name: (None if r["embedding"] is None else np.asarray(r["embedding"]))
+            for r in table}
+
+
+def test_an_interrupted_embedding_resumes_from_its_finished_rows(random_package, require_clang,
+                                                                 tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    _programs(inputs, 96)
+    (inputs / "broken.c").write_text("int main( {\n")
+    out = tmp_path / "e.parquet"
+    partial = journal_folder(out)
+    command = [sys.executable, "-m", "mirencoder", "embed", str(inputs), "--model",
+               str(random_package), "--out", str(out), "--no-progress", "--batch-size", "2",
+               "--workers", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (partial / "part-000001.parquet").exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no segment saved in 120 s"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "rerun the same command to resume" in err
+    assert not out.exists() and len(list(partial.glob("part-*.parquet"))) >= 2
+
+    saved = EmbedJournal.open(partial, {"unused": True})  # another identity: replaced ...
+    assert saved.replaced and not partial.exists()
+    # ... so interrupt again, then change one saved file before resuming.
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (partial / "part-000001.parquet").exists():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    (inputs / "p000.c").write_text("int f(int x) { return x * 7; }\n")
+
+    assert _embed_in_process(random_package, inputs, out) == 0
+    text = capsys.readouterr().out
+    reused = int(text.split("resumed: ")[1].split(" of 97")[0])
+    assert 8 <= reused < 97  # two segments of 4 x 2 files saved, less the changed file
+    assert "embedded 96/97 inputs" in text and not partial.exists()
+
+    clean = tmp_path / "clean.parquet"
+    assert _embed_in_process(random_package, inputs, clean) == 0
+    assert "resumed" not in capsys.readouterr().out
+    resumed, fresh = _rows(out), _rows(clean)
+    assert resumed.keys() == fresh.keys() and resumed["broken.c"] is None
+    for name, vector in fresh.items():
+        if vector is not None:
+            np.testing.assert_allclose(resumed[name], vector, rtol=1e-4, atol=1e-5)
+    assert pq.read_table(out).column("status").to_pylist().count("failed") == 1
+
+
+def test_the_journal_keeps_rows_by_path_and_file_digest(tmp_path):
+    folder = tmp_path / "e.parquet.partial"
+    journal = EmbedJournal.open(folder, {"model": "a"})
+    journal.append([("x.c", "d1", JournalRow(vector=np.arange(3, dtype=np.float32), error=None)),
+                    ("y.c", "d2", JournalRow(vector=None, error=("compile_error", "boom")))])
+    again = EmbedJournal.open(folder, {"model": "a"})
+    assert not again.replaced
+    np.testing.assert_array_equal(again.lookup("x.c", "d1").vector, [0, 1, 2])
+    assert again.lookup("y.c", "d2").error == ("compile_error", "boom")
+    assert again.lookup("x.c", "changed") is None and again.lookup("x.c", None) is None
+    (folder / "part-000000.parquet").write_bytes(b"PAR1 damaged")
+    damaged = EmbedJournal.open(folder, {"model": "a"})
+    assert damaged.replaced and damaged.rows == {} and not folder.exists()
+
+
+def test_a_file_where_the_journal_goes_is_refused_before_work(random_package, tmp_path, capsys):
+    out = tmp_path / "e.parquet"
+    journal_folder(out).write_text("keep me")
+    from mirencoder.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["embed", str(tmp_path), "--model", str(random_package), "--out", str(out)])
+    assert exit_.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert journal_folder(out).read_text() == "keep me"
