@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     partial = journal_folder(args.out)
     refuse_unusable_outputs(("--out", output_file_problem(args.out, (".parquet",))),
-                            ("--out", output_folder_problem(partial)))
+                            ("--out: its partial results folder",
+                             output_folder_problem(partial)))
     embedder = Embedder.from_config(config)
     info = embedder.info
     print(f"encoder {config.model}: package sha256 {info.package_sha256} ("
@@ -100,10 +101,10 @@ def run(args: argparse.Namespace) -> int:
         result = embed_inputs(embedder, args.inputs, work_dir=Path(work),
                               modality=config.modality, batch_size=config.batch_size,
                               progress=not args.no_progress, windows=config.windows,
-                              max_windows=config.max_windows, journal=journal)
-    if result.reused:
-        print(f"resumed: {result.reused} of {len(result)} inputs taken from the interrupted "
-              f"run's {partial}")
+                              max_windows=config.max_windows, journal=journal,
+                              on_resume=lambda reused, total: print(
+                                  f"resuming: {reused} of {total} inputs taken from the "
+                                  f"interrupted run's {partial}", flush=True))
     out = write_embeddings(result, args.out, metadata={"mirencoder.model": config.model,
                                                        "mirencoder.windows": embedder.window_policy,
                                                        "mirencoder.precision": config.precision,

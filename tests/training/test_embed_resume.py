@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-import pytest
 
 from mirencoder.training.embedding.embed_journal import EmbedJournal, JournalRow, journal_folder
 
@@ -72,13 +71,13 @@ def test_an_interrupted_embedding_resumes_from_its_finished_rows(random_package,
 
     assert _embed_in_process(random_package, inputs, out) == 0
     text = capsys.readouterr().out
-    reused = int(text.split("resumed: ")[1].split(" of 97")[0])
+    reused = int(text.split("resuming: ")[1].split(" of 97")[0])
     assert 8 <= reused < 97  # two segments of 4 x 2 files saved, less the changed file
     assert "embedded 96/97 inputs" in text and not partial.exists()
 
     clean = tmp_path / "clean.parquet"
     assert _embed_in_process(random_package, inputs, clean) == 0
-    assert "resumed" not in capsys.readouterr().out
+    assert "resuming" not in capsys.readouterr().out
     resumed, fresh = _rows(out), _rows(clean)
     assert resumed.keys() == fresh.keys() and resumed["broken.c"] is None
     for name, vector in fresh.items():
@@ -107,7 +106,7 @@ def test_a_file_where_the_journal_goes_is_refused_before_work(random_package, tm
     journal_folder(out).write_text("keep me")
     from mirencoder.cli import main
 
-    with pytest.raises(SystemExit) as exit_:
-        main(["embed", str(tmp_path), "--model", str(random_package), "--out", str(out)])
-    assert exit_.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert main(["embed", str(tmp_path), "--model", str(random_package), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--out: its partial results folder" in err and "is a file" in err
     assert journal_folder(out).read_text() == "keep me"

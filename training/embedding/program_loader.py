@@ -9,7 +9,7 @@ finishes, and rows an interrupted run saved are taken from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,13 +27,15 @@ __all__ = ["embed_inputs"]
 def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: str | Path,
                  modality: str = "fused", batch_size: int = 32, progress: bool = True,
                  windows: str = "first", max_windows: int = 8,
-                 journal: EmbedJournal | None = None) -> EmbeddingResult:
+                 journal: EmbedJournal | None = None,
+                 on_resume: Callable[[int, int], None] | None = None) -> EmbeddingResult:
     """Embeds files, folders (walked recursively) and tar archives (extracted safely).
 
     Folders and archives expand to their program files in sorted order (headers stay on disk
     for includes); unsafe archive members and unsupported files become error rows. With
     ``journal``, rows it holds for unchanged files are reused (``result.reused`` counts them)
-    and the others are saved to it segment by segment.
+    and the others are saved to it segment by segment; ``on_resume(reused, total)`` is called
+    before the work when there are such rows.
 
     Raises:
         ConfigError: when some of ``paths`` do not exist (all are listed).
@@ -47,7 +49,8 @@ def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: s
     if journal is None:
         result = _embed_items(embedder, items, progress=progress, **settings)
     else:
-        result = _embed_with_journal(embedder, items, journal, progress=progress, **settings)
+        result = _embed_with_journal(embedder, items, journal, progress=progress,
+                                     on_resume=on_resume, **settings)
     result.keys = [item.path for item in items]
     return result
 
@@ -63,6 +66,7 @@ def _embed_items(embedder: Embedder, items: Sequence[InputItem], *, progress: bo
 
 def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: EmbedJournal, *,
                         progress: bool, batch_size: int, modality: str,
+                        on_resume: Callable[[int, int], None] | None,
                         **settings) -> EmbeddingResult:
     """Reuses the journal's rows, embeds the rest in segments of 4 batches, saving each."""
     from tqdm import tqdm
@@ -84,6 +88,8 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
             errors[i] = row.error
         else:
             vectors[i] = row.vector
+    if todo != list(range(n)) and on_resume is not None:
+        on_resume(n - len(todo), n)
     segment = 4 * batch_size
     with tqdm(total=n, initial=n - len(todo), desc="embed", unit="file", disable=not progress,
               dynamic_ncols=True) as bar:
