@@ -17,6 +17,10 @@ from ...infra.errors import InputError, MirError
 from ..compile import CompileConfig, Toolchain, compile_to_bitcode
 from .language import LANGUAGES, SOURCE_SUFFIX_BY_LANGUAGE, detect_language
 
+# Sources may be compiled from several threads (the embedder's workers): the toolchain is
+# probed once. Module-level, not on the FrontEnd, which Ray pickles into its workers.
+_PROBE_LOCK = threading.Lock()
+
 if TYPE_CHECKING:
     from ..ir.normalize import NormalizedIR
 
@@ -61,8 +65,6 @@ class FrontEnd:
         self.config = config if config is not None else CompileConfig()
         self._toolchain: Toolchain | None = None
         self._toolchain_error: str | None = None
-        # Sources may be compiled from several threads (the embedder's workers): probe once.
-        self._probe_lock = threading.Lock()
 
     @property
     def max_file_bytes(self) -> int:
@@ -88,7 +90,7 @@ class FrontEnd:
         return find_llvm_as()
 
     def _compiler(self) -> Toolchain:
-        with self._probe_lock:
+        with _PROBE_LOCK:
             if self._toolchain is None and self._toolchain_error is None:
                 try:
                     self.probe()
