@@ -46,7 +46,10 @@ def test_an_interrupted_embedding_resumes_from_its_finished_rows(random_package,
     command = [sys.executable, "-m", "mirencoder", "embed", str(inputs), "--model",
                str(random_package), "--out", str(out), "--no-progress", "--batch-size", "2",
                "--workers", "1"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C. A shell's background job (a CI runner's, say) ignores SIGINT, and its children
+    # inherit that: the command gets Python's default handling back here.
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (partial / "part-000001.parquet").exists():
         assert proc.poll() is None, proc.communicate()
@@ -60,13 +63,14 @@ def test_an_interrupted_embedding_resumes_from_its_finished_rows(random_package,
 
     saved = EmbedJournal.open(partial, {"unused": True})  # another identity: replaced ...
     assert saved.replaced and not partial.exists()
-    # ... so interrupt again, then change one saved file before resuming.
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # ... so run again and kill it (a killed job: no clean-up at all), then change one saved
+    # file before resuming.
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (partial / "part-000001.parquet").exists():
-        assert proc.poll() is None, proc.communicate()
+        assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=120) == 130
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
     (inputs / "p000.c").write_text("int f(int x) { return x * 7; }\n")
 
     assert _embed_in_process(random_package, inputs, out) == 0
