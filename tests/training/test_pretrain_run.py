@@ -320,3 +320,26 @@ def test_a_damaged_last_checkpoint_is_named_before_resuming(small_overrides, tmp
                                                            "trainer.max_steps": 2})
     with pytest.raises(ConfigError, match="last.ckpt is damaged.*move it aside"):
         pretrain(resumed, resume=True)
+
+
+def test_a_new_run_never_overwrites_a_run_folder(small_overrides, tmp_path):
+    """Without --resume a second run into the same folder started at step 0 and overwrote the
+    first run's checkpoints at its first save (a forgotten --resume lost the training)."""
+    stopped = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **small_overrides, "trainer.max_steps": 2, "trainer.stop_at_step": 1}))
+    last = Path(stopped.output_dir) / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    again = load_pretrain_config(CONFIGS / "tiny.yaml", {**small_overrides,
+                                                         "trainer.max_steps": 2})
+    with pytest.raises(ConfigError, match=r"already holds a run \(a run's result.*last.ckpt.*"
+                                          r"--resume.*--set name=OTHER.*move the folder aside"):
+        pretrain(again)
+    assert last.read_bytes() == before
+    finished = pretrain(again, resume=True)  # what the message offers first
+    assert finished.finished and finished.start_step == 1
+    with pytest.raises(ConfigError, match="already holds a run"):
+        pretrain(again)
+    fresh = load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **small_overrides, "trainer.max_steps": 2,
+        "trainer.output_dir": str(tmp_path / "elsewhere")})
+    assert pretrain(fresh).finished  # an empty or new folder starts as before

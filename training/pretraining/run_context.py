@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash, learning_settings, load_pretrain_config
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
-__all__ = ["RunContext", "check_resumable", "describe_run", "setup_run", "save_run_package",
+__all__ = ["RunContext", "check_fresh", "check_resumable", "describe_run", "setup_run", "save_run_package",
            "code_version", "default_output_dir", "learning_changes", "run_output_dir"]
 
 
@@ -143,12 +144,43 @@ def check_resumable(config: PretrainConfig, run: RunContext) -> None:
                            f"{run.last_checkpoint})", *changed])
 
 
-def setup_run(config: PretrainConfig, *, resume: bool = False) -> RunContext:
-    """:func:`describe_run` (with ``resume``, :func:`check_resumable`), then creates the run
-    folder and saves the resolved config in it."""
+def check_fresh(run: RunContext) -> None:
+    """Before a run without ``--resume`` starts at step 0: a run folder that already holds a
+    run's checkpoints or finished result would be overwritten by it (a forgotten ``--resume``
+    would throw away hours of training at the first checkpoint).
+
+    Raises:
+        ConfigError: naming what the folder holds and the ways on.
+    """
+    held = []
+    result = run.output_dir / "result.json"
+    if result.is_file():
+        held.append(f"a run's result ({result.name})")
+    checkpoints = sorted(p.name for p in run.checkpoint_dir.glob("*.ckpt"))
+    if checkpoints:
+        held.append(f"{len(checkpoints)} checkpoint(s): {', '.join(checkpoints[-3:])}")
+    if held:
+        raise ConfigError(f"{run.output_dir} already holds a run ({'; '.join(held)}); a new "
+                          "run from step 0 would overwrite it: continue it with --resume, start "
+                          "this one in another folder (--set name=OTHER or "
+                          "trainer.output_dir=DIR), or move the folder aside")
+
+
+def _first_process() -> bool:
+    """False in the processes Lightning's DDP launcher starts beside the first."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def setup_run(config: PretrainConfig, *, resume: bool = False,
+              fresh_check: bool = True) -> RunContext:
+    """:func:`describe_run` (with ``resume``, :func:`check_resumable`; without it, in the
+    first process and with ``fresh_check``, :func:`check_fresh`), then creates the run folder
+    and saves the resolved config in it."""
     run = describe_run(config)
     if resume:
         check_resumable(config, run)
+    elif fresh_check and _first_process():
+        check_fresh(run)
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
     write_text_atomic(run.output_dir / "config.yaml", config_to_yaml(config))
