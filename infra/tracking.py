@@ -78,6 +78,11 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
 
 
+# The tracking and registry stores MLflow can open (mlflow.tracking.registry's list).
+_STORE_SCHEMES = frozenset({"file", "sqlite", "http", "https", "postgresql", "mysql", "mssql",
+                            "databricks", "databricks-uc", "uc"})
+
+
 def store_problem(uri: str, timeout_s: float = 5.0) -> str | None:
     """Why the tracking store at ``uri`` cannot serve (a server that does not answer, a file
     that is not an SQLite database), or None; asked before any work, since MLflow retries an
@@ -93,6 +98,11 @@ def store_problem(uri: str, timeout_s: float = 5.0) -> str | None:
                     return f"{path} is not an SQLite database (the MLflow store of {uri})"
         return None
     parts = urlsplit(uri)
+    scheme = parts.scheme.split("+")[0].lower()  # postgresql+psycopg2 -> postgresql
+    if len(scheme) > 1 and scheme not in _STORE_SCHEMES:  # one letter: a Windows drive
+        return (f"MLflow cannot keep runs at {uri}: the scheme {parts.scheme!r} is not one of "
+                f"{', '.join(sorted(_STORE_SCHEMES))} (a plain path is a file store); e.g. "
+                "sqlite:///runs/mlflow.db or http://127.0.0.1:5000")
     if parts.scheme in ("http", "https") and parts.hostname:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         if problem := tcp_problem(parts.hostname, port, timeout_s):

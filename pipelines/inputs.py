@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "InputItem",
     "REJECTION_REASONS",
     "discover_inputs",
+    "special_file",
     "corpus_name",
     "member_name",
     "source_group",
@@ -55,7 +57,7 @@ REJECTION_REASONS = {
     "unsafe_link": "hard link, or symbolic link whose target is absolute or leaves the root",
     "symlink_loop": "symbolic link that resolves to itself or to one of its own ancestors",
     "broken_link": "symbolic link whose target is not in the archive",
-    "special_file": "device, fifo or other non-regular archive member",
+    "special_file": "device, named pipe, socket or other non-regular file or archive member",
     "too_large": "file over the size limit",
     "bad_archive": "archive that cannot be read (corrupt or truncated)",
     "unsupported_language": "file given directly whose suffix is not a program language",
@@ -159,12 +161,29 @@ def discover_inputs(paths: Sequence[str | Path], work_dir: Path, *, corpus: str 
         label = corpus or corpus_name(path)
         if path.is_dir():
             items.extend(_walk_folder(path, label, max_file_bytes))
+        elif (rejection := special_file(path)) is not None:  # reading one would wait forever
+            items.append(InputItem(path=str(path), local_path=None, corpus=label,
+                                   language=detect_language(path), rejection=rejection))
         elif is_archive(path):
             items.extend(_archive_items(path, Path(work_dir), label, max_file_bytes,
                                         max_archive_bytes, max_archive_members))
         else:
             items.append(_single_file(path, label, max_file_bytes))
     return items
+
+
+def special_file(path: Path) -> tuple[str, str] | None:
+    """A ``special_file`` rejection for a named pipe, device or socket (a read of a pipe waits
+    for a writer forever), or None for a regular file, a folder or what cannot be stat'ed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = ("named pipe" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode)
+            else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file")
+    return ("special_file", f"{path.name} is a {kind}, not a regular file")
 
 
 def _single_file(path: Path, label: str, max_file_bytes: int) -> InputItem:
@@ -197,7 +216,7 @@ def _walk_folder(root: Path, label: str, max_file_bytes: int) -> Iterator[InputI
         if problem == _INNER_FOLDER or (language is None and not _reported_link(entry_path,
                                                                                  problem)):
             continue  # not a program file; a linked inner folder is walked where it lies
-        rejection = bad_name(entry_path) or problem
+        rejection = bad_name(entry_path) or problem or special_file(Path(entry_path))
         if rejection is not None:
             yield InputItem(path=display_path(entry_path), local_path=None, corpus=label,
                             language=language, rejection=rejection)
@@ -255,7 +274,7 @@ def _sorted_files(folder: str) -> Iterator[tuple[str, bool]]:
             yield from _sorted_files(entry.path)
         elif entry.is_symlink():
             yield entry.path, True
-        elif entry.is_file(follow_symlinks=False):
+        else:  # a regular file, or a pipe, device or socket (refused by name later)
             yield entry.path, False
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...infra.errors import InputError, MirError
 from ..compile import CompileConfig, Toolchain, compile_to_bitcode
+from ..inputs import special_file
 from .language import LANGUAGES, SOURCE_SUFFIX_BY_LANGUAGE, detect_language
 
 # Sources may be compiled from several threads (the embedder's workers): the toolchain is
@@ -118,6 +119,8 @@ class FrontEnd:
             raise InputError("missing_file", f"{path}: no such file")
         if path.is_dir():
             raise InputError("not_a_file", f"{path} is a folder (the CLI walks folders)")
+        if (special := special_file(path)) is not None:  # a pipe's read would never return
+            raise InputError(*special)
         language = language or detect_language(path)
         if language is None:
             raise InputError("unsupported_language",

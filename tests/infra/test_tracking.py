@@ -106,8 +106,13 @@ def test_a_store_that_cannot_serve_is_named_before_any_work(tmp_path, monkeypatc
         assert store_problem(f"http://127.0.0.1:{port}") is None
     assert "no MLflow server answers at http://127.0.0.1" in store_problem(
         f"http://127.0.0.1:{port}")
+    # A scheme MLflow has no store for was MLflow's UnsupportedModelRegistryStoreURI traceback.
+    assert "the scheme 'foo' is not one of" in store_problem("foo://bar")
+    assert store_problem("postgresql+psycopg2://u@127.0.0.1/db") is None  # a driver suffix
+    assert store_problem(str(tmp_path / "mlruns")) is None  # a plain path: a file store
     for uri, said in ((f"sqlite:///{damaged}", "is not an SQLite database"),
-                      (f"http://127.0.0.1:{port}", "no MLflow server answers")):
+                      (f"http://127.0.0.1:{port}", "no MLflow server answers"),
+                      ("foo://bar", "MLflow cannot keep runs at foo://bar")):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         assert main(["registry", "list"]) == 1
         assert said in capsys.readouterr().err

@@ -154,3 +154,28 @@ def test_neurovectorizer_archive_compiles_with_its_header(tmp_path):
             pytest.fail(f"{item.path}: {exc.reason}: {exc}")
         assert bitcode[:2] == b"BC"
     shutil.rmtree(tmp_path / "extracted")
+
+
+@pytest.mark.timeout(60)
+def test_named_pipes_are_refused_not_read(tmp_path):
+    """A named pipe given as an input (or met in a folder, or behind a link in one) was opened
+    and read: the read waits for a writer forever, so the build or embedding hung."""
+    from mirencoder.pipelines.frontend.loader import FrontEnd
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "ok.c").write_text("int f(void) { return 1; }\n")
+    os.mkfifo(folder / "pipe.c")
+    (folder / "link.c").symlink_to(folder / "pipe.c")
+    os.mkfifo(tmp_path / "alone.ll")
+    os.mkfifo(tmp_path / "corpus.tar.gz")
+    items = discover_inputs([folder, tmp_path / "alone.ll", tmp_path / "corpus.tar.gz"],
+                            tmp_path / "work")
+    by_name = {Path(item.path).name: item for item in items}
+    assert by_name["ok.c"].rejection is None
+    for name in ("pipe.c", "link.c", "alone.ll", "corpus.tar.gz"):
+        reason, message = by_name[name].rejection
+        assert reason == "special_file" and "named pipe" in message, name
+    with pytest.raises(InputError) as error:
+        FrontEnd().file_bytes(folder / "pipe.c")  # the API path (Embedder.embed_files)
+    assert error.value.reason == "special_file"
