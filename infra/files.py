@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sha256_file", "sha256_json", "atomic_path", "output_file_problem",
+__all__ = ["sha256_file", "sha256_json", "atomic_path", "exclusive_lock", "output_file_problem",
            "output_folder_problem", "write_bytes_atomic", "write_text_atomic"]
 
 _BLOCK = 1 << 20
@@ -113,3 +114,40 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+@contextmanager
+def exclusive_lock(path: str | Path, what: str) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on ``path`` (created, with this process's id in it) for
+    the block; the kernel releases it when the process ends, however it ends.
+
+    Raises:
+        ConfigError: another process holds it (``what`` and that process's id named).
+    """
+    import fcntl
+
+    from .errors import ConfigError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held for the block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = ""
+            for _ in range(20):  # the holder writes its id just after it takes the lock
+                handle.seek(0)
+                if holder := handle.read().strip():
+                    break
+                time.sleep(0.05)
+            holder = holder or "unknown"
+            raise ConfigError(f"{what}: another process (pid {holder}) holds {path}; wait for it "
+                              "or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing the only descriptor releases the lock

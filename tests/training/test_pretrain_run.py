@@ -343,3 +343,35 @@ def test_a_new_run_never_overwrites_a_run_folder(small_overrides, tmp_path):
         **small_overrides, "trainer.max_steps": 2,
         "trainer.output_dir": str(tmp_path / "elsewhere")})
     assert pretrain(fresh).finished  # an empty or new folder starts as before
+
+
+def test_one_process_trains_a_run_folder_at_a_time(small_overrides, tmp_path):
+    """Two runs started together into one folder both trained and overwrote each other's
+    checkpoints; the second now stops before any work, naming the first."""
+    import subprocess
+    import sys
+
+    run_dir = Path(small_overrides["trainer.output_dir"])
+    run_dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; f = open(sys.argv[1], 'a+'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); f.write(f'{os.getpid()}\\n'); f.flush(); "
+         "print('held', flush=True); time.sleep(60)", str(run_dir / "run.lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        config = load_pretrain_config(CONFIGS / "tiny.yaml", {**small_overrides,
+                                                              "trainer.max_steps": 2})
+        with pytest.raises(ConfigError, match=rf"pretrain: another process \(pid {holder.pid}\)"):
+            pretrain(config)
+        assert sorted(p.name for p in run_dir.iterdir()) == ["run.lock"]  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    assert pretrain(config).finished  # the lock went with its process
+    missing = load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **small_overrides, "data.dataset_dir": str(tmp_path / "no-dataset"),
+        "trainer.output_dir": str(tmp_path / "typo-run")})
+    with pytest.raises(ConfigError):
+        pretrain(missing)
+    assert not (tmp_path / "typo-run").exists()  # a bad setting makes no folder

@@ -9,10 +9,13 @@ the same function in Ray Train workers (``ray_launch.py``). Registering the save
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
+from ...infra.files import exclusive_lock
 from ...infra.ray_runtime import check_cluster
 from .config import PretrainConfig
 from .fit import PretrainResult, run_training
-from .run_context import setup_run
+from .run_context import describe_run, first_process, setup_run
 
 __all__ = ["pretrain"]
 
@@ -33,15 +36,21 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
     # 1. setup: dataset facts, run folder, resolved config saved beside the checkpoints.
     if ray_address not in (None, "local"):
         check_cluster(ray_address)  # Ray would retry a dead address for minutes
-    run = setup_run(config, resume=resume)
-    if ray_address is not None:
-        from .datamodule import load_dataset_index, verify_split_shards
-        from .ray_launch import fit_on_ray
+    # One process trains a run folder at a time (two would overwrite each other's
+    # checkpoints); Lightning's other DDP ranks belong to the first one's run. The settings
+    # are checked before the folder (and its lock file) is made.
+    described = describe_run(config)
+    with (exclusive_lock(described.output_dir / "run.lock", "pretrain") if first_process()
+          else nullcontext()):
+        run = setup_run(config, resume=resume, run=described)
+        if ray_address is not None:
+            from .datamodule import load_dataset_index, verify_split_shards
+            from .ray_launch import fit_on_ray
 
-        # The workers check again; this gives a damaged shard its one line before any launch.
-        c = config.data
-        verify_split_shards(run.dataset_dir, load_dataset_index(run.dataset_dir),
-                            [c.train_split, c.val_split], c.format)
+            # The workers check again; this gives a damaged shard its line before any launch.
+            c = config.data
+            verify_split_shards(run.dataset_dir, load_dataset_index(run.dataset_dir),
+                                [c.train_split, c.val_split], c.format)
 
-        return fit_on_ray(config, run, resume=resume, address=ray_address)
-    return run_training(config, run, resume=resume)
+            return fit_on_ray(config, run, resume=resume, address=ray_address)
+        return run_training(config, run, resume=resume)

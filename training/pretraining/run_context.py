@@ -15,7 +15,8 @@ from ..core.data.token_ids import TokenizerIds, tokenizer_ids_from_dataset
 from .config import PretrainConfig, config_hash, learning_settings, load_pretrain_config
 from .datamodule import dataset_name, load_dataset_index, load_mixed_datasets
 
-__all__ = ["RunContext", "check_fresh", "check_resumable", "describe_run", "setup_run", "save_run_package",
+__all__ = ["RunContext", "check_fresh", "first_process", "check_resumable", "describe_run",
+           "setup_run", "save_run_package",
            "code_version", "default_output_dir", "learning_changes", "run_output_dir"]
 
 
@@ -166,20 +167,20 @@ def check_fresh(run: RunContext) -> None:
                           "trainer.output_dir=DIR), or move the folder aside")
 
 
-def _first_process() -> bool:
+def first_process() -> bool:
     """False in the processes Lightning's DDP launcher starts beside the first."""
     return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
-def setup_run(config: PretrainConfig, *, resume: bool = False,
-              fresh_check: bool = True) -> RunContext:
-    """:func:`describe_run` (with ``resume``, :func:`check_resumable`; without it, in the
-    first process and with ``fresh_check``, :func:`check_fresh`), then creates the run folder
-    and saves the resolved config in it."""
-    run = describe_run(config)
+def setup_run(config: PretrainConfig, *, resume: bool = False, fresh_check: bool = True,
+              run: RunContext | None = None) -> RunContext:
+    """:func:`describe_run` (unless ``run`` is given: its result), then with ``resume``
+    :func:`check_resumable`, without it (in the first process and with ``fresh_check``)
+    :func:`check_fresh`; then creates the run folder and saves the resolved config in it."""
+    run = run if run is not None else describe_run(config)
     if resume:
         check_resumable(config, run)
-    elif fresh_check and _first_process():
+    elif fresh_check and first_process():
         check_fresh(run)
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
