@@ -1,9 +1,10 @@
 """The rows of an unfinished ``mirencoder embed``, kept so that rerunning it resumes.
 
-While the command runs, each finished segment of inputs is appended to ``<out>.partial/`` as
-one Parquet part (path, input digest, status, reason, message, embedding). A rerun with the
-same encoder and settings takes every row whose path and file bytes are unchanged from the
-parts and embeds only the rest; when the output is written the folder is removed. A folder
+While the command runs, the embeddings of each finished segment of inputs are appended to
+``<out>.partial/`` as one Parquet part (path, input digest, embedding). A rerun with the same
+encoder and settings takes every embedding whose path and file bytes are unchanged from the
+parts and embeds only the rest; failed inputs are tried again (a timeout under load, a header
+added since, a compiler installed since). When the output is written the folder is removed. A folder
 left by other settings (another encoder, modality, window policy, precision, basis or compile
 flags) cannot serve this command: it is replaced, and the command says so.
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from ...infra.files import atomic_path
 
-__all__ = ["EmbedJournal", "JournalRow", "file_digest", "journal_folder"]
+__all__ = ["EmbedJournal", "file_digest", "journal_folder"]
 
 _IDENTITY_FILE = "journal.json"
 
@@ -45,16 +45,8 @@ def file_digest(path: Path | None) -> str | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
-    """One input's outcome: its embedding, or the reason it failed."""
-
-    vector: np.ndarray | None
-    error: tuple[str, str] | None
-
-
 class EmbedJournal:
-    """Finished rows of one embedding command, on disk, keyed by path and file digest.
+    """Embeddings finished by one embedding command, on disk, keyed by path and file digest.
 
     Args:
         folder: the journal folder (see :func:`journal_folder`).
@@ -64,7 +56,7 @@ class EmbedJournal:
     def __init__(self, folder: Path, identity: dict[str, Any]) -> None:
         self.folder = Path(folder)
         self.identity = json.loads(json.dumps(identity, sort_keys=True, default=str))
-        self.rows: dict[tuple[str, str], JournalRow] = {}
+        self.rows: dict[tuple[str, str], np.ndarray] = {}
         self.replaced = False
         self._parts = 0
 
@@ -90,12 +82,12 @@ class EmbedJournal:
             shutil.rmtree(journal.folder, ignore_errors=True)
         return journal
 
-    def lookup(self, path: str, digest: str | None) -> JournalRow | None:
-        """The saved row of ``path`` when its file still has ``digest``."""
+    def lookup(self, path: str, digest: str | None) -> np.ndarray | None:
+        """The saved embedding of ``path`` when its file still has ``digest``."""
         return None if digest is None else self.rows.get((path, digest))
 
-    def append(self, entries: list[tuple[str, str, JournalRow]]) -> None:
-        """Saves ``(path, digest, row)`` entries as one more part (atomically)."""
+    def append(self, entries: list[tuple[str, str, np.ndarray]]) -> None:
+        """Saves ``(path, digest, embedding)`` entries as one more part (atomically)."""
         if not entries:
             return
         import pyarrow as pa
@@ -106,22 +98,17 @@ class EmbedJournal:
         if not identity.exists():
             with atomic_path(identity) as tmp:
                 Path(tmp).write_text(json.dumps(self.identity, sort_keys=True))
-        vectors = [None if row.vector is None else np.asarray(row.vector, np.float32).tolist()
-                   for _, _, row in entries]
         table = pa.table({
             "path": pa.array([path for path, _, _ in entries], pa.string()),
             "digest": pa.array([digest for _, digest, _ in entries], pa.string()),
-            "reason": pa.array([row.error[0] if row.error else None for *_, row in entries],
-                               pa.string()),
-            "message": pa.array([row.error[1] if row.error else None for *_, row in entries],
-                                pa.string()),
-            "embedding": pa.array(vectors, pa.list_(pa.float32())),
+            "embedding": pa.array([np.asarray(v, np.float32).tolist() for *_, v in entries],
+                                  pa.list_(pa.float32())),
         })
         with atomic_path(self.folder / f"part-{self._parts:06d}.parquet") as tmp:
             pq.write_table(table, tmp)
         self._parts += 1
-        for path, digest, row in entries:
-            self.rows[(path, digest)] = row
+        for path, digest, vector in entries:
+            self.rows[(path, digest)] = np.asarray(vector, dtype=np.float32)
 
     def remove(self) -> None:
         """Deletes the folder (the output is written)."""
@@ -131,9 +118,6 @@ class EmbedJournal:
         import pyarrow.parquet as pq
 
         table = pq.read_table(part).to_pydict()
-        for path, digest, reason, message, vector in zip(
-                table["path"], table["digest"], table["reason"], table["message"],
-                table["embedding"], strict=True):
-            error = (reason, message or "") if reason is not None else None
-            array = None if vector is None else np.asarray(vector, dtype=np.float32)
-            self.rows[(path, digest)] = JournalRow(vector=array, error=error)
+        for path, digest, vector in zip(table["path"], table["digest"], table["embedding"],
+                                        strict=True):
+            self.rows[(path, digest)] = np.asarray(vector, dtype=np.float32)

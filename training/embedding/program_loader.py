@@ -33,9 +33,10 @@ def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: s
 
     Folders and archives expand to their program files in sorted order (headers stay on disk
     for includes); unsafe archive members and unsupported files become error rows. With
-    ``journal``, rows it holds for unchanged files are reused (``result.reused`` counts them)
-    and the others are saved to it segment by segment; ``on_resume(reused, total)`` is called
-    before the work when there are such rows.
+    ``journal``, the embeddings it holds for unchanged files are reused (``result.reused``
+    counts them) and the new ones are saved to it segment by segment (failures are not: a
+    rerun tries them again); ``on_resume(reused, total)`` is called before the work when
+    some are reused.
 
     Raises:
         ConfigError: when some of ``paths`` do not exist (all are listed).
@@ -68,10 +69,11 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
                         progress: bool, batch_size: int, modality: str,
                         on_resume: Callable[[int, int], None] | None,
                         **settings) -> EmbeddingResult:
-    """Reuses the journal's rows, embeds the rest in segments of 4 batches, saving each."""
+    """Reuses the journal's embeddings, embeds the rest in segments of 4 batches, saving the
+    embeddings of each (failed inputs are not saved: a rerun tries them again)."""
     from tqdm import tqdm
 
-    from .embed_journal import JournalRow, file_digest
+    from .embed_journal import file_digest
     from .embedding_result import EmbeddingResult
 
     n = len(items)
@@ -81,13 +83,11 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
                for item in items]
     todo = []
     for i, item in enumerate(items):
-        row = journal.lookup(item.path, digests[i])
-        if row is None or (row.vector is not None and row.vector.shape != vectors[i].shape):
+        saved = journal.lookup(item.path, digests[i])
+        if saved is None or saved.shape != vectors[i].shape:
             todo.append(i)
-        elif row.error is not None:
-            errors[i] = row.error
         else:
-            vectors[i] = row.vector
+            vectors[i] = saved
     if todo != list(range(n)) and on_resume is not None:
         on_resume(n - len(todo), n)
     segment = 4 * batch_size
@@ -97,18 +97,15 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
             rows = todo[start:start + segment]
             part = _embed_items(embedder, [items[i] for i in rows], progress=False,
                                 batch_size=batch_size, modality=modality, **settings)
-            saved = []
+            done = []
             for j, i in enumerate(rows):
-                error = part.errors.get(j)
-                if error is not None:
-                    errors[i] = error
-                else:
-                    vectors[i] = part.vectors[j]
+                if j in part.errors:  # not saved: a failure is tried again on a rerun
+                    errors[i] = part.errors[j]
+                    continue
+                vectors[i] = part.vectors[j]
                 if digests[i] is not None:
-                    saved.append((items[i].path, digests[i],
-                                  JournalRow(vector=None if error else part.vectors[j],
-                                             error=error)))
-            journal.append(saved)
+                    done.append((items[i].path, digests[i], part.vectors[j]))
+            journal.append(done)
             bar.update(len(rows))
             bar.set_postfix(failed=len(errors))
     result = EmbeddingResult(vectors=vectors, keys=[item.path for item in items], errors=errors,
