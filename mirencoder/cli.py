@@ -57,6 +57,23 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
 }
 
 
+# What an interrupted command keeps, so that its hint is true: these resume when rerun.
+_RESUMES = {("dataset", "build"): "finished parts are kept",
+            ("embed",): "finished segments are kept in the output's .partial folder",
+            ("dataset", "decision-labels"): "clang's outputs are cached",
+            ("demo",): "its build and pre-training are kept"}
+
+
+def interrupted_hint(words: tuple[str, ...], argv: list[str]) -> str:
+    """What to do after Ctrl-C, true for the command that was running."""
+    if words in _RESUMES:
+        return f"rerun the same command to resume ({_RESUMES[words]})"
+    if words == ("pretrain",):
+        return ("rerun the same command to continue from the last checkpoint" if "--resume" in argv
+                else "add --resume to the same command to continue from the last checkpoint")
+    return "nothing of this run was kept; rerun the command to start it again"
+
+
 def _command_words(argv: list[str]) -> tuple[str, ...] | None:
     for words in sorted(COMMANDS, key=len, reverse=True):
         if tuple(argv[: len(words)]) == words:
@@ -106,5 +123,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mirencoder: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("mirencoder: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"mirencoder: interrupted; {interrupted_hint(words, argv)}", file=sys.stderr)
         return 130

@@ -111,3 +111,18 @@ def test_infra_scripts_answer_help_and_refuse_stray_arguments_before_any_work():
         refused = subprocess.run(["bash", str(REPO_ROOT / "infra" / script), *args],
                                  capture_output=True, text=True, timeout=30)
         assert refused.returncode == 2 and "takes at most" in refused.stderr, script
+
+
+def test_the_interrupted_hint_is_true_for_each_command():
+    """Ctrl-C printed "rerun the same command to resume" for every command: pretrain restarted
+    from step 0 that way (it needs --resume) and evaluations keep nothing."""
+    from mirencoder.cli import COMMANDS, interrupted_hint
+
+    hints = {words: interrupted_hint(words, ["x"]) for words in COMMANDS}
+    resuming = {w for w, hint in hints.items() if hint.startswith("rerun the same command")}
+    assert resuming == {("dataset", "build"), ("embed",), ("dataset", "decision-labels"),
+                        ("demo",)}
+    assert hints[("pretrain",)].startswith("add --resume")
+    assert interrupted_hint(("pretrain",), ["pretrain", "--resume"]).startswith(
+        "rerun the same command to continue")
+    assert hints[("eval", "devmap")].startswith("nothing of this run was kept")

@@ -375,3 +375,41 @@ def test_one_process_trains_a_run_folder_at_a_time(small_overrides, tmp_path):
     with pytest.raises(ConfigError):
         pretrain(missing)
     assert not (tmp_path / "typo-run").exists()  # a bad setting makes no folder
+
+
+def test_ctrl_c_says_how_to_continue_and_resume_does(small_overrides):
+    """Lightning turned Ctrl-C into exit status 1 after its own shutdown: the CLI's hint never
+    showed. Now it is 130 with the hint, and --resume continues from the last checkpoint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run_dir = Path(small_overrides["trainer.output_dir"])
+    sets = {**small_overrides, "trainer.max_steps": 5000, "trainer.checkpoint_every_n_steps": 2,
+            "trainer.log_every": 50}
+    command = [sys.executable, "-m", "mirencoder", "pretrain", "--config", "tiny"]
+    for key, value in sets.items():
+        command += ["--set", f"{key}={value}"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 180
+    while not (run_dir / "checkpoints" / "last.ckpt").exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no checkpoint in 180 s"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted; add --resume to the same command to continue" in err
+    import torch
+
+    saved = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu",
+                       weights_only=False)["global_step"]
+    assert saved >= 2
+    # The same settings with --resume (stop_at_step is how it runs, not what it learns).
+    stopped = pretrain(load_pretrain_config(CONFIGS / "tiny.yaml", {
+        **sets, "trainer.stop_at_step": saved + 2}), resume=True)
+    assert stopped.start_step == saved and stopped.final_step == saved + 2

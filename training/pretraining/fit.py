@@ -51,6 +51,27 @@ class PretrainResult:
         return cls(**json.loads(path.read_text()))
 
 
+def _fit(trainer, module, datamodule, ckpt_path) -> None:
+    """``trainer.fit``; Ctrl-C stays a KeyboardInterrupt. Lightning turns it into
+    ``sys.exit(1)`` after its own shutdown (and leaves SIGINT ignored), which hid the CLI's
+    exit status 130 and its hint that ``--resume`` continues from the last checkpoint."""
+    import signal
+    import threading
+
+    # Only the main thread may set handlers (Ray Train runs this in a worker thread).
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SystemExit as exit_:
+        if not trainer.interrupted:
+            raise
+        raise KeyboardInterrupt from exit_
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
 def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
                  ray_worker: bool = False) -> PretrainResult | None:
     """Build → fit → save, in one training process (one DDP rank)."""
@@ -81,7 +102,7 @@ def run_training(config: PretrainConfig, run: RunContext, *, resume: bool,
                                             node_vocab_sha256=run.node_vocab_sha256)
     elif config.init_from:  # a resumed run has the weights in its checkpoint
         init_lineage = initial_weights_lineage(config.init_from)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    _fit(trainer, module, datamodule, ckpt_path)
     finished = trainer.global_step >= config.trainer.max_steps
     if finished:
         # Every rank calls it (it holds a barrier); the full state, so --resume works too.
