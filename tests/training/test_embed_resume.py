@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
+from mirencoder.infra.errors import ConfigError
 from mirencoder.training.embedding.embed_journal import EmbedJournal, journal_folder
 
 
@@ -104,6 +106,12 @@ def test_the_journal_keeps_embeddings_by_path_and_file_digest(tmp_path):
     (folder / "part-000000.parquet").write_bytes(b"PAR1 damaged")
     damaged = EmbedJournal.open(folder, {"model": "a"})
     assert damaged.replaced and damaged.rows == {} and not folder.exists()
+    # A folder of that name with someone else's files is never replaced.
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="did not write \\(notes.txt\\)"):
+        EmbedJournal.open(folder, {"model": "a"})
+    assert (folder / "notes.txt").read_text() == "mine"
 
 
 def test_a_file_where_the_journal_goes_is_refused_before_work(random_package, tmp_path, capsys):

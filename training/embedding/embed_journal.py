@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ...infra.errors import ConfigError
 from ...infra.files import atomic_path
 
 __all__ = ["EmbedJournal", "file_digest", "journal_folder"]
@@ -45,6 +46,12 @@ def file_digest(path: Path | None) -> str | None:
         return None
 
 
+def _journal_file(name: str) -> bool:
+    """A file an embedding journal writes: its identity, its parts, an unfinished write."""
+    return (name == _IDENTITY_FILE or name.endswith(".tmp")
+            or (name.startswith("part-") and name.endswith(".parquet")))
+
+
 class EmbedJournal:
     """Embeddings finished by one embedding command, on disk, keyed by path and file digest.
 
@@ -63,10 +70,19 @@ class EmbedJournal:
     @classmethod
     def open(cls, folder: Path, identity: dict[str, Any]) -> EmbedJournal:
         """Reads the rows an interrupted run with the same ``identity`` left; a folder of
-        other settings (or unreadable) is replaced (``replaced`` True)."""
+        other settings (or unreadable) is replaced (``replaced`` True).
+
+        Raises:
+            ConfigError: the folder holds files a journal does not write (left untouched).
+        """
         journal = cls(folder, identity)
         if not journal.folder.exists():
             return journal
+        foreign = sorted(p.name for p in journal.folder.iterdir() if not _journal_file(p.name))
+        if foreign:  # never delete what this command did not write
+            raise ConfigError(f"{journal.folder} holds files mirencoder embed did not write "
+                              f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})"
+                              "; move it aside or choose another --out")
         try:
             saved = json.loads((journal.folder / _IDENTITY_FILE).read_text())
             if saved != journal.identity:
