@@ -117,7 +117,7 @@ def unreachable(address: str, timeout_s: float = 5.0) -> str | None:
 
     Ray itself retries a dead address for minutes, printing only its own warnings.
     """
-    target = address.removeprefix("ray://") if address.startswith("ray://") else address
+    target = address.removeprefix("ray://")
     host, _, port = target.rpartition(":")
     if not host:
         host, port = (target, "10001") if address.startswith("ray://") else ("", "")

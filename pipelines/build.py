@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..infra.config import refuse_unusable_outputs
 from ..infra.errors import ConfigError
 from ..infra.files import atomic_path, output_folder_problem, sha256_file
 from .compile import CompileConfig, Toolchain
@@ -98,8 +99,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     A folder holding only ``_work`` is a build stopped while it planned (extracting archives,
     before ``plan.json``): it is this command's own, and the build starts there again.
     """
-    if problem := output_folder_problem(out_dir):
-        raise ConfigError(f"--out {problem}")
+    refuse_unusable_outputs(("--out", output_folder_problem(out_dir)))
     if not out_dir.exists() or (out_dir / "_work" / "plan.json").exists():
         return
     if any(child.name != "_work" for child in out_dir.iterdir()):

@@ -20,14 +20,12 @@ class EmbeddingResult:
         keys: the input paths (or ``text[i]`` for texts).
         errors: ``{row index: (reason, message)}`` for failed inputs.
         modality: ``fused``, ``tokens`` or ``graph``.
-        reused: rows taken from an interrupted run's journal instead of being embedded.
     """
 
     vectors: np.ndarray
     keys: list[str]
     errors: dict[int, tuple[str, str]] = field(default_factory=dict)
     modality: str = "fused"
-    reused: int = 0
 
     @property
     def ok(self) -> np.ndarray:

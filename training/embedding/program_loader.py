@@ -33,8 +33,7 @@ def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: s
 
     Folders and archives expand to their program files in sorted order (headers stay on disk
     for includes); unsafe archive members and unsupported files become error rows. With
-    ``journal``, the embeddings it holds for unchanged files are reused (``result.reused``
-    counts them) and the new ones are saved to it segment by segment (failures are not: a
+    ``journal``, the embeddings it holds for unchanged files are reused and the new ones are saved to it segment by segment (failures are not: a
     rerun tries them again); ``on_resume(reused, total)`` is called before the work when
     some are reused.
 
@@ -88,7 +87,7 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
             todo.append(i)
         else:
             vectors[i] = saved
-    if todo != list(range(n)) and on_resume is not None:
+    if len(todo) < n and on_resume is not None:
         on_resume(n - len(todo), n)
     segment = 4 * batch_size
     with tqdm(total=n, initial=n - len(todo), desc="embed", unit="file", disable=not progress,
@@ -108,7 +107,5 @@ def _embed_with_journal(embedder: Embedder, items: list[InputItem], journal: Emb
             journal.append(done)
             bar.update(len(rows))
             bar.set_postfix(failed=len(errors))
-    result = EmbeddingResult(vectors=vectors, keys=[item.path for item in items], errors=errors,
-                             modality=modality)
-    result.reused = n - len(todo)
-    return result
+    return EmbeddingResult(vectors=vectors, keys=[item.path for item in items], errors=errors,
+                           modality=modality)

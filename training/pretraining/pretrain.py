@@ -39,10 +39,10 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
     # One process trains a run folder at a time (two would overwrite each other's
     # checkpoints); Lightning's other DDP ranks belong to the first one's run. The settings
     # are checked before the folder (and its lock file) is made.
-    described = describe_run(config)
-    with (exclusive_lock(described.output_dir / "run.lock", "pretrain") if first_process()
+    described, owner = describe_run(config), first_process()
+    with (exclusive_lock(described.output_dir / "run.lock", "pretrain") if owner
           else nullcontext()):
-        run = setup_run(config, resume=resume, run=described)
+        run = setup_run(config, resume=resume, fresh_check=owner, run=described)
         if ray_address is not None:
             from .datamodule import load_dataset_index, verify_split_shards
             from .ray_launch import fit_on_ray

@@ -25,7 +25,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     from .run_context import setup_run
 
     config = config_from_dict(PretrainConfig, loop_config["config"])
-    run_training(config, setup_run(config, fresh_check=False), resume=loop_config["resume"], ray_worker=True)
+    run_training(config, setup_run(config), resume=loop_config["resume"], ray_worker=True)
 
 
 def fit_on_ray(config: PretrainConfig, run: RunContext, *, resume: bool, address: str):

@@ -172,15 +172,16 @@ def first_process() -> bool:
     return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
-def setup_run(config: PretrainConfig, *, resume: bool = False, fresh_check: bool = True,
+def setup_run(config: PretrainConfig, *, resume: bool = False, fresh_check: bool = False,
               run: RunContext | None = None) -> RunContext:
     """:func:`describe_run` (unless ``run`` is given: its result), then with ``resume``
-    :func:`check_resumable`, without it (in the first process and with ``fresh_check``)
-    :func:`check_fresh`; then creates the run folder and saves the resolved config in it."""
+    :func:`check_resumable`, without it and with ``fresh_check`` (the process that owns the
+    run, :func:`first_process`) :func:`check_fresh`; then creates the run folder and saves the
+    resolved config in it."""
     run = run if run is not None else describe_run(config)
     if resume:
         check_resumable(config, run)
-    elif fresh_check and first_process():
+    elif fresh_check:
         check_fresh(run)
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # Every DDP rank runs this; the content is identical, so an atomic replace is enough.
