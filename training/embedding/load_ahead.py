@@ -9,27 +9,15 @@ depend on the number of workers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from ...infra.cpus import available_cpus, resolve_workers
+
 __all__ = ["LoadAhead", "available_cpus", "resolve_workers"]
 
 T = TypeVar("T")
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, else the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def resolve_workers(workers: int) -> int:
-    """``workers`` threads, or one per usable CPU for 0."""
-    return workers if workers > 0 else available_cpus()
 
 
 class LoadAhead(Generic[T]):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ...infra.cpus import resolve_workers
 from ...infra.errors import ConfigError
 from .coarsening_data import (
     COARSENING_PLATFORMS,
@@ -49,8 +50,9 @@ class CoarseningConfig:
     """Head seeds; mean +- std over them (the folds themselves are deterministic)."""
     heads: tuple[str, ...] = ("xgboost",)
     """Heads trained on each feature set."""
-    n_jobs: int = 1
-    """Threads of the XGBoost head."""
+    n_jobs: int = 0
+    """Folds trained at once, in threads (0: one per usable CPU); each XGBoost head is
+    single-threaded. Results do not depend on it."""
     tree_method: str = "hist"
     """XGBoost tree method."""
     program_rotation: bool = False
@@ -69,6 +71,8 @@ class CoarseningConfig:
             problems.append(f"seeds must be in [1, 100], got {self.seeds}")
         if self.tree_method not in {"hist", "exact", "approx"}:
             problems.append(f"tree_method must be hist, exact or approx, got {self.tree_method!r}")
+        if self.n_jobs < 0:
+            problems.append(f"n_jobs must be >= 0 (0: one per usable CPU), got {self.n_jobs}")
         if problems:
             raise ConfigError(problems)
 
@@ -94,6 +98,7 @@ def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, n
                  "leakage-free": leave_group_out(rows["kernel"].to_numpy())}
     jobs = [(p, f, h) for p in config.protocols for f in program_features for h in config.heads]
     results: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in config.protocols}
+    workers = resolve_workers(config.n_jobs)
     bar = tqdm(total=len(jobs) * config.seeds, desc="thread-coarsening folds", unit="cv",
                disable=not progress)
     for protocol, feature_name, head in jobs:
@@ -102,13 +107,14 @@ def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, n
         per_seed = []
         predicted = None
         for seed in range(config.seeds):
-            factory = partial(make_head, head, "coarsening", seed, config.n_jobs, config.tree_method)
+            factory = partial(make_head, head, "coarsening", seed, 1, config.tree_method)
             factory = program_basis_head(factory, columns, seed,
                                          rotation=config.program_rotation)
             # Both protocols' folds are fixed; a deterministic head gives the same predictions
             # for every seed, so they are computed once.
             if predicted is None or not factory().deterministic:
-                predicted = cross_val_predict(features, labels, fold_sets[protocol], factory)
+                predicted = cross_val_predict(features, labels, fold_sets[protocol], factory,
+                                              workers=workers)
             per_seed.append(coarsening_metrics(rows, predicted, data.runtimes,
                                                COARSENING_PLATFORMS))
             bar.update(1)

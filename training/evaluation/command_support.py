@@ -48,7 +48,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, cls: type[EvalConfig],
 
 def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
     """A fine-tuning's rows: its MLP, its XGBoost readout when ``finetune.xgboost_readout`` is
-    on (the trees with the evaluation's own ``n_jobs`` and ``tree_method``), and its head-only
+    on (single-threaded trees with the evaluation's own ``tree_method``), and its head-only
     readout when ``finetune.head_only_readout`` is."""
     from .finetune_readout import FineTunedReadout, HeadOnlyReadout
     from .head_factory import make_head
@@ -57,7 +57,7 @@ def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
     if config.finetune.xgboost_readout:
         task = config.devmap
         rows.append(FineTunedReadout(method, lambda seed: make_head(
-            "xgboost", "devmap", seed, task.n_jobs, task.tree_method)))
+            "xgboost", "devmap", seed, 1, task.tree_method)))
     if config.finetune.head_only_readout:
         rows.append(HeadOnlyReadout(method))
     return rows

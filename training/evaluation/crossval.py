@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -14,11 +15,17 @@ __all__ = ["cross_val_predict", "aggregate_seeds", "method_name"]
 
 def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[Fold],
                       make_head: Callable[[], Head], groups: np.ndarray | None = None,
-                      test_features: np.ndarray | None = None) -> np.ndarray:
+                      test_features: np.ndarray | None = None, workers: int = 1) -> np.ndarray:
     """Trains a fresh head per fold and predicts its test rows; a head that declares
     ``uses_groups`` also gets the training rows' ``groups`` (e.g. the kernel of each row).
     ``test_features`` (same rows as ``features``, e.g. the programs compiled another way) are
     what the test rows are predicted from; default: ``features``.
+
+    ``workers`` folds are trained at once, in threads, when the head declares
+    ``thread_safe`` (it keeps no global state, e.g. XGBoost and scikit-learn with their own
+    ``random_state``; both release the GIL while they fit); each fold's head is the same
+    fresh head as in one thread, so the predictions do not depend on ``workers``. Other heads
+    (torch's global seed) train one fold at a time.
 
     Raises:
         ValueError: when the folds do not cover every row exactly once.
@@ -28,15 +35,28 @@ def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[
     if test_features.shape != features.shape:
         raise ValueError(f"test_features {test_features.shape} must match features "
                          f"{features.shape}")
-    predicted = np.empty(len(labels), dtype=labels.dtype)
-    covered = np.zeros(len(labels), dtype=int)
-    for train, test in folds:
+    train_groups = None if groups is None else np.asarray(groups)
+
+    def fit_predict(fold: Fold) -> np.ndarray:
+        train, test = fold
         head = make_head()
-        if groups is not None and getattr(head, "uses_groups", False):
-            head.fit(features[train], labels[train], groups=np.asarray(groups)[train])
+        if train_groups is not None and getattr(head, "uses_groups", False):
+            head.fit(features[train], labels[train], groups=train_groups[train])
         else:
             head.fit(features[train], labels[train])
-        predicted[test] = head.predict(test_features[test])
+        return head.predict(test_features[test])
+
+    folds = list(folds)
+    workers = min(workers, len(folds))
+    if workers > 1 and getattr(make_head(), "thread_safe", False):
+        with ThreadPoolExecutor(workers, thread_name_prefix="mirencoder-fold") as pool:
+            per_fold = list(pool.map(fit_predict, folds))
+    else:
+        per_fold = [fit_predict(fold) for fold in folds]
+    predicted = np.empty(len(labels), dtype=labels.dtype)
+    covered = np.zeros(len(labels), dtype=int)
+    for (_, test), values in zip(folds, per_fold, strict=True):
+        predicted[test] = values
         covered[test] += 1
     if not (covered == 1).all():
         raise ValueError("folds must cover every row exactly once")

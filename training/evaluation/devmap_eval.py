@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ...infra.cpus import resolve_workers
 from ...infra.errors import ConfigError
 from .crossval import aggregate_seeds, cross_val_predict, method_name
 from .devmap_data import (
@@ -68,8 +69,9 @@ class DevMapConfig:
     ``stacked`` (an MLP added to the run-time inputs' trees, :mod:`~.stacked_head`)."""
     n_splits: int = 10
     """Folds per cross-validation."""
-    n_jobs: int = 1
-    """Threads of the XGBoost head (1 is fastest on data this small)."""
+    n_jobs: int = 0
+    """Folds trained at once, in threads (0: one per usable CPU); each XGBoost head is
+    single-threaded, which is fastest on data this small. Results do not depend on it."""
     tree_method: str = "hist"
     """XGBoost tree method: ``hist`` or ``exact`` (the pre-2.0 default of the published runs)."""
     program_dims: int = 0
@@ -106,8 +108,8 @@ class DevMapConfig:
             problems.append(f"n_splits must be in [2, 100], got {self.n_splits}")
         if self.tree_method not in {"hist", "exact", "approx"}:
             problems.append(f"tree_method must be hist, exact or approx, got {self.tree_method!r}")
-        if self.n_jobs < 1:
-            problems.append(f"n_jobs must be >= 1, got {self.n_jobs}")
+        if self.n_jobs < 0:
+            problems.append(f"n_jobs must be >= 0 (0: one per usable CPU), got {self.n_jobs}")
         if self.program_dims < 0:
             problems.append(f"program_dims must be >= 0 (0: off), got {self.program_dims}")
         if not 0 < self.train_kernels <= 1:
@@ -173,6 +175,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
             for f in program_features
             for h in ((None,) if f in own_heads else config.heads)]
     results: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in protocols}
+    workers = resolve_workers(config.n_jobs)
     bar = tqdm(total=len(jobs) * config.seeds, desc=f"{data.name} folds", unit="cv",
                disable=not progress)
     for protocol, platform, feature_name, head in jobs:
@@ -190,7 +193,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         columns = program_features[feature_name].shape[1]
         for seed in range(config.seeds):
             factory = (partial(own_heads[feature_name], seed) if head is None else
-                       partial(make_head, head, "devmap", seed, config.n_jobs, config.tree_method))
+                       partial(make_head, head, "devmap", seed, 1, config.tree_method))
             if head is not None:
                 factory = program_basis_head(factory, columns, seed, dims=config.program_dims,
                                              rotation=config.program_rotation)
@@ -204,7 +207,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
                     _folds(protocol, labels, groups, seed, config.n_splits), labels, groups,
                     config.train_kernels, seed)
                 reuse = cross_val_predict(features, labels, folds, factory, groups,
-                                          test_features)
+                                          test_features, workers=workers)
             per_seed.append(devmap_metrics(reuse, table, static))
             bar.update(1)
         slot = results[protocol].setdefault(platform, {})

@@ -28,6 +28,8 @@ class Head(Protocol):
 
     deterministic: bool
     """True when the seed cannot change the predictions (same folds, same predictions)."""
+    # Optional ``thread_safe: bool``: True when several instances may fit at once in threads
+    # (no global state; :func:`~.crossval.cross_val_predict` then trains folds in parallel).
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> Head: ...
 
@@ -63,6 +65,7 @@ class XGBoostHead:
     """
 
     deterministic = True
+    thread_safe = True  # its own booster per instance; fitting releases the GIL
 
     def __init__(self, task: str, seed: int = 0, n_jobs: int = 1, tree_method: str = "hist"):
         self.params = dict(PUBLISHED_XGBOOST[task], random_state=seed, n_jobs=n_jobs,
@@ -133,6 +136,7 @@ class _ProgramBasisHead:
 
     def __init__(self, inner: Head, program_columns: int):
         self.inner, self.program_columns = inner, program_columns
+        self.thread_safe = getattr(inner, "thread_safe", False)
 
     def _basis(self, standardised: np.ndarray) -> np.ndarray:
         raise NotImplementedError

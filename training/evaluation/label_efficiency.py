@@ -87,7 +87,8 @@ def score_fraction(data: DevMapData, features: dict[str, np.ndarray], platform: 
     """
     config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."), platforms=(platform,),
                           protocols=("leakage-free",), seeds=seeds, n_splits=n_splits,
-                          train_kernels=fraction)
+                          train_kernels=fraction,
+                          n_jobs=1)  # one thread per job: --jobs processes run in parallel
     rows = evaluate_devmap_rows(data, features, config, progress=False)
     return {name: [seed["accuracy"] for seed in rows["leakage-free"][platform][name]["per_seed"]]
             for name in features}

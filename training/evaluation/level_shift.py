@@ -230,7 +230,8 @@ def score_shift(data: DevMapData, train: dict[str, np.ndarray], test: dict[str, 
     """Leakage-free accuracy % per fold seed of every feature set, the head trained on
     ``train`` features and the held-out kernels predicted from ``test`` features."""
     config = DevMapConfig(data_dir=Path("."), cache_dir=Path("."), platforms=(platform,),
-                          protocols=("leakage-free",), seeds=seeds)
+                          protocols=("leakage-free",), seeds=seeds,
+                          n_jobs=1)  # one thread per job: --jobs processes run in parallel
     rows = evaluate_devmap_rows(data, train, config, progress=False,
                                 test_program_features=test)
     return {name: [seed["accuracy"] for seed in rows["leakage-free"][platform][name]["per_seed"]]

@@ -82,6 +82,7 @@ class NeighbourLabelHead:
             raise ValueError(f"k must be >= 1, got {k}")
         self.inner, self.program_columns, self.k = inner, program_columns, k
         self.deterministic = inner.deterministic
+        self.thread_safe = getattr(inner, "thread_safe", False)
 
     def _standardised(self, features: np.ndarray) -> np.ndarray:
         return (features[:, :self.program_columns] - self.mean) / self.std
