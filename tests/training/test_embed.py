@@ -183,6 +183,49 @@ def test_joint_is_the_three_outputs_side_by_side(embedder):
     assert float(joint[0] @ joint[1]) == pytest.approx(np.mean(cosines), abs=1e-5)
 
 
+def test_every_output_from_one_pass_equals_each_alone(embedder, require_clang, tmp_path):
+    from mirencoder.training.evaluation.features.encoder_embedding import SharedOutputs
+    from mirencoder.training.evaluation.head_network import torch_threads
+
+    (tmp_path / "syntax.c").write_text("int main( { return 0 }\n")
+    paths = [*sorted(DEMO.rglob("*.ll")), tmp_path / "syntax.c", DEMO / "c" / "matmul.c",
+             DEMO / "c" / "matmul.c"]
+    modalities = ("fused", "tokens", "graph", "joint")
+    with torch_threads(1):  # bitwise-reproducible reductions, as evaluations run
+        together = embedder.embed_outputs(paths, modalities, batch_size=3, progress=False)
+        alones = {m: embedder.embed_files(paths, modality=m, batch_size=3, progress=False)
+                  for m in modalities}
+    assert list(together) == list(modalities)
+    for modality, alone in alones.items():
+        got = together[modality]
+        assert got.modality == modality and got.errors == alone.errors == {
+            len(paths) - 3: got.errors[len(paths) - 3]}
+        np.testing.assert_array_equal(got.vectors, alone.vectors)
+    # Featurizers sharing one pass: each output's rows as alone, the programs embedded once.
+    calls = []
+    original = embedder.embed_outputs
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+    shared = SharedOutputs(embedder, ("fused", "graph"), progress=False)
+    try:
+        embedder.embed_outputs = counted
+        with torch_threads(1):
+            graph = shared.embed("graph")([str(p) for p in paths])
+            fused = shared.embed("fused")([str(p) for p in paths])
+            tokens = shared.embed("tokens")([str(p) for p in paths])  # not announced: own pass
+    finally:
+        del embedder.embed_outputs
+    assert calls == [["fused", "graph"], ["fused", "graph", "tokens"]]
+    with torch_threads(1):  # the default batch size, as the shared passes used
+        for result in (graph, fused, tokens):
+            alone = embedder.embed_files(paths, modality=result.modality, progress=False)
+            np.testing.assert_array_equal(result.vectors, alone.vectors)
+    with pytest.raises(ConfigError, match="modality must be one of"):
+        embedder.embed_outputs(paths[:1], ["fused", "nope"], progress=False)
+
+
 def test_the_embedder_takes_its_settings_from_one_config(package):
     from mirencoder.training.embedding.embed_config import EmbedConfig
     from mirencoder.training.embedding.embedder import Embedder

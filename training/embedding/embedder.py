@@ -309,10 +309,10 @@ class Embedder:
                        basis: bool = True) -> np.ndarray:
         """Embeddings ``[len(records), D]`` of prepared records (see :meth:`prepare_file`);
         ``basis=False``: in the network's own coordinates even with a principal basis."""
-        rows = self._encode_group([Prepared(record=dict(r)) for r in records], modality,
+        rows = self._encode_group([Prepared(record=dict(r)) for r in records], (modality,),
                                   self.resolve_windows(windows),
                                   max_windows or self.default_max_windows,
-                                  ViewCache(enabled=self.deduplicate), basis=basis)
+                                  ViewCache(enabled=self.deduplicate), basis=basis)[modality]
         return np.stack(rows).astype(np.float32)
 
     def resolve_windows(self, windows: str | None) -> str:
@@ -364,11 +364,11 @@ class Embedder:
         return mean_window_records(record, ids=self.tokenizer_ids,
                                    context_length=self.context_length, max_windows=max_windows)
 
-    def _encode(self, records: list[dict], modality: str, cache: ViewCache,
+    def _encode(self, records: list[dict], modalities: Sequence[str], cache: ViewCache,
                 windows: str = "first", max_windows: int = 1, basis: bool = True
-                ) -> np.ndarray:
-        """Embeddings ``[len(records), D]`` (in the principal basis when there is one and
-        ``basis``).
+                ) -> dict[str, np.ndarray]:
+        """Embeddings ``[len(records), D]`` of each output in ``modalities`` (in the principal
+        basis when there is one and ``basis``), from one encoding of the views they need.
 
         Each distinct token window (or pooled window sequence) and graph is encoded once (not
         at all when ``cache`` holds it from earlier in the call), in forward passes of
@@ -377,55 +377,60 @@ class Embedder:
         """
         ids = self.tokenizer_ids
         parts: dict[str, np.ndarray] = {}
-        if modality in ("fused", "tokens", "joint"):
+        if {"fused", "tokens", "joint"} & set(modalities):
             common = {"ids": ids, "context_length": self.context_length, "cache": cache,
                       "batch_size": self.token_batch_size}
             parts["tokens"] = (encode_pooled_tokens(self.model, records, max_windows=max_windows,
                                                     **common) if windows == "pool"
                                else encode_token_rows(self.model, records, **common))
-        if modality in ("fused", "graph", "joint"):
+        if {"fused", "graph", "joint"} & set(modalities):
             parts["graph"] = encode_graphs(self.model, records, ids=ids,
                                            max_graph_nodes=self.max_graph_nodes, cache=cache,
                                            batch_size=self.graph_batch_size)
         if not cache.enabled:
             cache.tokens.clear()
             cache.graphs.clear()
-        return output_vectors(self.model, parts, modality,
-                              self.basis.apply if basis else BasisSetting().apply)
+        turn = self.basis.apply if basis else BasisSetting().apply
+        return {m: output_vectors(self.model, parts, m, turn) for m in modalities}
 
-    def _encode_group(self, prepared: list[Prepared], modality: str, windows: str,
+    def _encode_group(self, prepared: list[Prepared], modalities: Sequence[str], windows: str,
                       max_windows: int, cache: ViewCache | None = None, basis: bool = True
-                      ) -> list[np.ndarray]:
-        """One embedding per prepared input (its windows' embeddings averaged)."""
+                      ) -> dict[str, list[np.ndarray]]:
+        """Per output, one embedding per prepared input (its windows' embeddings averaged)."""
         expanded, owner = [], []
         for i, item in enumerate(prepared):
             for rec in self._window_records(item.record, windows, max_windows):
                 expanded.append(rec)
                 owner.append(i)
-        matrix = self._encode(expanded, modality,
-                              cache if cache is not None else ViewCache(enabled=self.deduplicate),
-                              windows, max_windows, basis)
+        matrices = self._encode(expanded, modalities, cache if cache is not None
+                                else ViewCache(enabled=self.deduplicate),
+                                windows, max_windows, basis)
         owner_arr = np.asarray(owner)
-        return [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
+        return {m: [matrix[owner_arr == i].mean(axis=0) for i in range(len(prepared))]
+                for m, matrix in matrices.items()}
 
     def _embed_prepared(self, loaders: Sequence[tuple[str, Callable[[], bytes] | None,
                                                       tuple[str, str] | None]],
-                        *, modality: str | None, batch_size: int | None, progress: bool,
-                        windows: str | None, max_windows: int | None,
-                        desc: str) -> EmbeddingResult:
+                        *, modalities: Sequence[str | None], batch_size: int | None,
+                        progress: bool, windows: str | None, max_windows: int | None,
+                        desc: str) -> dict[str, EmbeddingResult]:
         config = self.config
-        modality = config.modality if modality is None else modality
+        modalities = tuple(dict.fromkeys(config.modality if m is None else m
+                                         for m in modalities))
         batch_size = config.batch_size if batch_size is None else batch_size
         windows = self.resolve_windows(windows)
         max_windows = max_windows or self.default_max_windows
-        if modality not in MODALITIES:
-            raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
+        for modality in modalities:
+            if modality not in MODALITIES:
+                raise ConfigError(f"modality must be one of {', '.join(MODALITIES)}, "
+                                  f"not {modality!r}")
         if windows not in WINDOW_POLICIES:
             raise ConfigError(f"windows must be one of {', '.join(WINDOW_POLICIES)}")
         if batch_size < 1 or max_windows < 1:
             raise ConfigError("batch_size and max_windows must be >= 1")
         n = len(loaders)
-        vectors = np.full((n, self.modality_dim(modality)), np.nan, dtype=np.float32)
+        vectors = {m: np.full((n, self.modality_dim(m)), np.nan, dtype=np.float32)
+                   for m in modalities}
         errors: dict[int, tuple[str, str]] = {}
         keys = [key for key, _, _ in loaders]
         max_tokens = self._token_budget(windows, max_windows)
@@ -463,26 +468,31 @@ class Embedder:
                         if seen is not None:
                             seen.update(dict.fromkeys(item.digests, i))
                 if good:
-                    self._fill(good, vectors, modality, windows, max_windows, cache)
+                    self._fill(good, vectors, windows, max_windows, cache)
                 bar.update(len(chunk))
                 bar.set_postfix(failed=len(errors))
         for i, first in twins:
             if first in errors:
                 errors[i] = errors[first]
             else:
-                vectors[i] = vectors[first]
-        return EmbeddingResult(vectors=vectors, keys=keys, errors=errors, modality=modality)
+                for matrix in vectors.values():
+                    matrix[i] = matrix[first]
+        return {m: EmbeddingResult(vectors=matrix, keys=keys, errors=dict(errors), modality=m)
+                for m, matrix in vectors.items()}
 
-    def _fill(self, good: list[tuple[int, Prepared]], vectors: np.ndarray, modality: str,
+    def _fill(self, good: list[tuple[int, Prepared]], vectors: dict[str, np.ndarray],
               windows: str, max_windows: int, cache: ViewCache) -> None:
-        """Encodes the prepared inputs of one batch into their rows of ``vectors``.
+        """Encodes the prepared inputs of one batch into their rows of each output's
+        ``vectors``.
 
         Bad inputs were already turned into error rows by ``_prepare``; an exception here is
         a model or code fault and propagates (never rows of NaN).
         """
-        rows = self._encode_group([p for _, p in good], modality, windows, max_windows, cache)
-        for (i, _), row in zip(good, rows, strict=True):
-            vectors[i] = row
+        outputs = self._encode_group([p for _, p in good], tuple(vectors), windows, max_windows,
+                                     cache)
+        for modality, rows in outputs.items():
+            for (i, _), row in zip(good, rows, strict=True):
+                vectors[modality][i] = row
 
     def embed_files(self, paths: Sequence[str | Path], *, modality: str | None = None,
                     batch_size: int | None = None, progress: bool = True,
@@ -507,7 +517,21 @@ class Embedder:
         Returns:
             An :class:`EmbeddingResult` with one row per path, NaN rows where one failed.
         """
-        _check_sequence(paths, "embed_files", "paths")
+        return self.embed_outputs(paths, [modality], batch_size=batch_size, progress=progress,
+                                  windows=windows, max_windows=max_windows,
+                                  rejections=rejections, languages=languages)[
+            modality or self.config.modality]
+
+    def embed_outputs(self, paths: Sequence[str | Path], modalities: Sequence[str | None], *,
+                      batch_size: int | None = None, progress: bool = True,
+                      windows: str | None = None, max_windows: int | None = None,
+                      rejections: dict[int, tuple[str, str]] | None = None,
+                      languages: Sequence[str | None] | None = None
+                      ) -> dict[str, EmbeddingResult]:
+        """:meth:`embed_files` for several outputs at once (``modality -> result``; None: the
+        configured one): each file is read, compiled and encoded once, not once per output,
+        and each output's rows equal what :meth:`embed_files` returns for it."""
+        _check_sequence(paths, "embed_outputs", "paths")
         loaders = []
         for i, raw in enumerate(paths):
             path = Path(raw)
@@ -515,7 +539,7 @@ class Embedder:
             rejection = (rejections or {}).get(i)
             loaders.append((str(raw), (lambda p=path, lang=language:
                                        self.loader.file_bytes(p, lang)), rejection))
-        return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+        return self._embed_prepared(loaders, modalities=modalities, batch_size=batch_size,
                                     progress=progress, windows=windows, max_windows=max_windows,
                                     desc="embed")
 
@@ -541,9 +565,10 @@ class Embedder:
                     detect_text_language(text)
                 loaders.append((f"text[{i}]", functools.partial(
                     self.loader.text_bytes, text, language, Path(tmp), i), None))
-            return self._embed_prepared(loaders, modality=modality, batch_size=batch_size,
+            return self._embed_prepared(loaders, modalities=[modality], batch_size=batch_size,
                                         progress=progress, windows=windows,
-                                        max_windows=max_windows, desc="embed")
+                                        max_windows=max_windows, desc="embed")[
+                modality or self.config.modality]
 
 
 def _check_sequence(items: object, method: str, name: str) -> None:

@@ -85,6 +85,7 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
     if methods.model or methods.untrained_model:
         from .features.encoder_embedding import (
             EncoderFeaturizer,
+            SharedOutputs,
             describe_embedder,
             load_embedder,
         )
@@ -95,9 +96,10 @@ def build_featurizers(config: EvalConfig, *, progress: bool = True
                                      basis_variance=methods.basis_variance,
                                      basis_dims=methods.basis_dims)
             encoder = describe_embedder(embedder, methods.model)
+            outputs = SharedOutputs(embedder, methods.modalities)  # one pass for all
             for modality in methods.modalities:
-                featurizers.append(EncoderFeaturizer.from_embedder(
-                    MODALITY_METHOD[modality], embedder, modality,
+                featurizers.append(EncoderFeaturizer(
+                    MODALITY_METHOD[modality], outputs.embed(modality),
                     f"encoder {methods.model}, {modality} embedding"))
             if finetune:
                 from .finetune import FineTuneMethod

@@ -11,7 +11,7 @@ import numpy as np
 from ....infra.errors import FatalError
 from ..programs import EvalProgram
 
-__all__ = ["EncoderFeaturizer", "load_embedder", "describe_embedder"]
+__all__ = ["EncoderFeaturizer", "SharedOutputs", "load_embedder", "describe_embedder"]
 
 
 def load_embedder(uri: str, *, windows: str = "", max_windows: int = 0, basis: str = "",
@@ -101,6 +101,37 @@ two runs of one command (RESULTS.md, the level-shift sections). Loading counts t
 loaded on two threads and run on one gave one of two versions of its vectors per process
 (3.3e-4 apart on the 669 DevMap files, the second in 3 of 10 processes; MKL's GEMM, which
 ``MKL_CBWR`` also pins); loaded on one, the same version in 10 of 10."""
+
+
+class SharedOutputs:
+    """Several outputs of one embedder (``fused``, ``tokens``, ...) from one pass over the
+    programs: the first featurizer that asks embeds its programs for every output in
+    ``modalities`` (``Embedder.embed_outputs``: each program read, compiled and encoded once);
+    the others take their output for the same programs from it. Each output's vectors are
+    those that output alone gives.
+
+    Args:
+        embedder: an ``Embedder``.
+        modalities: the outputs the evaluation asks for.
+        progress: show the embedding's progress bar.
+    """
+
+    def __init__(self, embedder: Any, modalities: Sequence[str], progress: bool = True):
+        self.embedder, self.modalities, self.progress = embedder, list(modalities), progress
+        self._paths: tuple[str, ...] | None = None
+        self._results: dict[str, Any] = {}
+
+    def embed(self, modality: str) -> Callable[[list[str]], Any]:
+        """The ``paths -> EmbeddingResult`` of one output, for :class:`EncoderFeaturizer`."""
+        def embed_files(paths: list[str]) -> Any:
+            if tuple(paths) != self._paths or modality not in self._results:
+                wanted = list(dict.fromkeys([*self.modalities, modality]))
+                self._results = {}  # one set of programs kept at a time
+                self._results = self.embedder.embed_outputs(paths, wanted,
+                                                            progress=self.progress)
+                self._paths = tuple(paths)
+            return self._results[modality]
+        return embed_files
 
 
 class EncoderFeaturizer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -79,19 +79,16 @@ class TemplateIdentityFeaturizer:
 
 def _encoder_rows(prefix: str, uri: str, modalities: Sequence[str], what: str,
                   config: ProbeConfig) -> tuple[list[Featurizer], Any]:
-    from ..features.encoder_embedding import EncoderFeaturizer, load_embedder
+    from ..features.encoder_embedding import EncoderFeaturizer, SharedOutputs, load_embedder
 
     basis = config.basis if prefix == "encoder" else config.untrained_basis
     embedder = load_embedder(uri, windows=config.windows, max_windows=config.max_windows,
                              basis=basis, basis_variance=config.basis_variance,
                              basis_dims=config.basis_dims)
 
-    def embed(modality: str) -> Callable[[list[str]], Any]:
-        return lambda paths: embedder.embed_files(paths, modality=modality,
-                                                  progress=config.progress)
-
+    outputs = SharedOutputs(embedder, modalities, progress=config.progress)  # one pass
     rows: list[Featurizer] = [
-        EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", embed(m),
+        EncoderFeaturizer(f"{prefix}{MODALITY_SUFFIX[m]}", outputs.embed(m),
                           f"{what} {uri}, {m} embedding, token windows: "
                           f"{embedder.window_policy}")
         for m in modalities]
