@@ -122,6 +122,7 @@ class IR2VecFeaturizer:
             out[index] = np.nan
         # IR2Vec's sums differ in the last bit between child processes on a few programs
         # (1 of 800 probe programs, relative 3e-16), and the decision probe's logistic
-        # regressions turned that into up to 3 accuracy points on one corpus between two
-        # runs. Rounded to float32, as the encoder's own vectors are, the control repeats.
+        # regressions turned that into up to 0.4 macro-F1 points on one corpus between two
+        # runs on the same programs. Rounded to float32, as the encoder's own vectors are,
+        # the control repeats (two runs checked equal to every digit).
         return out.astype(np.float32).astype(np.float64)
