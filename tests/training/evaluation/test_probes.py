@@ -363,6 +363,23 @@ def test_repeated_fold_seeds_average_and_spread(synthetic_decisions) -> None:
     assert "by_corpus" not in repeated["majority"] or repeated["majority"]["by_corpus"] == {}
 
 
+def test_fits_in_worker_processes_score_what_one_process_does(synthetic_decisions) -> None:
+    rng = np.random.default_rng(3)
+    data, yes = synthetic_decisions(90)
+    features = {"noisy": rng.standard_normal((90, 6)) + yes,
+                "weak": rng.standard_normal((90, 3)) + 0.3 * yes}
+    moved = {name: x + 0.1 * rng.standard_normal(x.shape) for name, x in features.items()}
+    config = ProbeConfig(folds=3, fold_repeats=2, min_class_count=2)
+    here = decision_scores(features, data, dataclasses.replace(config, fit_processes=1),
+                           moved, min_process_work=0)
+    spawned = decision_scores(features, data, dataclasses.replace(config, fit_processes=2),
+                              moved, min_process_work=0)
+    assert spawned == here
+    scores = here["source"]["vectorized"]["methods"]
+    assert scores["noisy"]["accuracy"] > scores["weak"]["accuracy"]  # real fits, not copies
+    assert "fit_processes must be >= 0" in str(_config_error(fit_processes=-1))
+
+
 def test_scores_by_corpus_split_the_pooled_predictions(synthetic_decisions) -> None:
     data, yes = synthetic_decisions(60)
     data.corpora = ["a" if i < 20 else "b" for i in range(60)]

@@ -145,6 +145,9 @@ class ProbeConfig:
     """Inverse L2 strength of the logistic-regression probe (on standardised features)."""
     logreg_max_iter: int = 2000
     """Iteration cap of the logistic-regression solver."""
+    fit_processes: int = 0
+    """Processes the decision probe's cross-validations run in (0: one per usable CPU; 1:
+    this process); small probes stay in this process. Results do not depend on it."""
     workers: int = 2
     """clang processes run at once."""
     compile_timeout_s: float = 30.0
@@ -230,6 +233,9 @@ class ProbeConfig:
             self.untrained_model, self.basis_dims))
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
+        if self.fit_processes < 0:
+            problems.append(f"fit_processes must be >= 0 (0: one per usable CPU), got "
+                            f"{self.fit_processes}")
         if self.random_dim is not None and self.random_dim < 1:
             problems.append(f"random_dim must be >= 1, got {self.random_dim}")
         if not self.corpora:

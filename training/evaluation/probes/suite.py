@@ -16,9 +16,9 @@ from .decisions import (
     classification_scores,
     grouped_folds,
     majority_predictions,
-    probe_predictions,
     rare_classes,
 )
+from .fit_pool import MIN_PROCESS_WORK, FitJob, run_fit_jobs
 from .geometry import embedding_geometry
 from .results import ProbeResults
 from .retrieval import map_at_r
@@ -97,13 +97,18 @@ def _class_order(label: str) -> tuple[int, float, str]:
 
 
 def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
-                    config: ProbeConfig, test_features: dict[str, np.ndarray] | None = None
+                    config: ProbeConfig, test_features: dict[str, np.ndarray] | None = None,
+                    *, min_process_work: int = MIN_PROCESS_WORK
                     ) -> dict[str, dict[str, dict[str, Any]]]:
     """Per fold grouping and task: classes, the majority baseline and each method's accuracy
     and macro-F1, means over ``config.fold_repeats`` fold seeds with their std (the same
     folds for every method); ``test_features`` (method -> the same rows at
-    ``config.decision_test_level``) are what the held-out folds are predicted from."""
+    ``config.decision_test_level``) are what the held-out folds are predicted from. The
+    cross-validations run in ``config.fit_processes`` processes when there are enough of them
+    (``min_process_work`` rows x cross-validations; :mod:`.fit_pool`)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    jobs: list[FitJob] = []
+    owners: list[tuple[dict[str, Any], str, np.ndarray, np.ndarray, int]] = []
     for grouping, groups in data.groups.items():
         tasks = out.setdefault(grouping, {})
         for task in TASKS:
@@ -113,12 +118,17 @@ def decision_scores(method_features: dict[str, np.ndarray], data: DecisionSet,
                 continue
             y = np.asarray(data.labels[task], dtype=object)[keep]
             corpora = np.asarray(data.corpora, dtype=object)[keep]
-            for method, features in method_features.items():
-                moved = None if test_features is None else test_features[method][keep]
-                info["methods"][method] = _scored(y, corpora, [probe_predictions(
-                    features[keep], y, folds, c=config.logreg_c,
-                    max_iter=config.logreg_max_iter, seed=config.seed,
-                    test_features=moved) for folds in splits])
+            rows = np.flatnonzero(keep)
+            for method in method_features:
+                owners.append((info, method, y, corpora, len(splits)))
+                jobs += [FitJob(method, rows, y, folds) for folds in splits]
+    predictions = iter(run_fit_jobs(jobs, method_features, test_features, c=config.logreg_c,
+                                    max_iter=config.logreg_max_iter, seed=config.seed,
+                                    processes=config.fit_processes,
+                                    min_work=min_process_work))
+    for info, method, y, corpora, repeats in owners:
+        info["methods"][method] = _scored(y, corpora,
+                                          [next(predictions) for _ in range(repeats)])
     return out
 
 
