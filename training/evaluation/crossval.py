@@ -22,10 +22,10 @@ def cross_val_predict(features: np.ndarray, labels: np.ndarray, folds: Sequence[
     what the test rows are predicted from; default: ``features``.
 
     ``workers`` folds are trained at once, in threads, when the head declares
-    ``thread_safe`` (it keeps no global state, e.g. XGBoost and scikit-learn with their own
-    ``random_state``; both release the GIL while they fit); each fold's head is the same
-    fresh head as in one thread, so the predictions do not depend on ``workers``. Other heads
-    (torch's global seed) train one fold at a time.
+    ``thread_safe`` (it keeps no global state and releases the GIL while it fits: XGBoost);
+    each fold's head is the same fresh head as in one thread, so the predictions do not
+    depend on ``workers``. Other heads (torch's global seed; the MLP head's warning filter)
+    train one fold at a time.
 
     Raises:
         ValueError: when the folds do not cover every row exactly once.
