@@ -100,6 +100,8 @@ def bench_corpus(model: str, files: list[Path], *, repeats: int, batch_size: int
 
 
 def format_section(label: str, rows: dict[str, dict], threads: int, batch_size: int) -> str:
+    from benchmarks.report import runs_cell
+
     workers = next(iter(rows.values()))["workers"] if rows else 0
     lines = [
         f"Encoder: {label}; torch threads {threads}; batch size {batch_size}. Each corpus: its "
@@ -118,8 +120,7 @@ def format_section(label: str, rows: dict[str, dict], threads: int, batch_size: 
             f"| {name} ({lang}) | {r['files']} ({r['ok']} / {r['failed']}) | "
             f"{r['clang_ms']:.1f} | {r['ms_one']:.1f} | **{r['ms_many']:.1f}** | "
             f"**{r['speedup']:.2f}x** | {'yes' if r['identical'] else '**NO**'} | "
-            + ", ".join(f"{v:.1f}" for v in r["runs_one"]) + " / "
-            + ", ".join(f"{v:.1f}" for v in r["runs_many"]) + " |")
+            + runs_cell(r["runs_one"], r["runs_many"]) + " |")
     lines += ["", "Clang runs in a child process, so its threads overlap: while they wait on "
               "clang, the main thread normalises, builds views and encodes the files before "
               "them, in input order (results cannot depend on the workers; the table checks "

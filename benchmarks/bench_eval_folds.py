@@ -65,6 +65,8 @@ def bench_task(name: str, run, configs: dict[int, object], repeats: int, cvs: in
 
 
 def format_section(rows: dict[str, dict], workers: int, seeds: int) -> str:
+    from benchmarks.report import runs_cell
+
     lines = [
         f"Features: {', '.join(FEATURES)} and dense-{DENSE_WIDTH} (Gaussian vectors of an "
         f"encoder's width; features computed once, not timed); {seeds} head seeds; "
@@ -80,8 +82,7 @@ def format_section(rows: dict[str, dict], workers: int, seeds: int) -> str:
         lines.append(
             f"| {name} | {r['cvs']} | {r['s_one']:.1f} | **{r['s_many']:.1f}** | "
             f"**{r['speedup']:.2f}x** | {'yes' if r['identical'] else '**NO**'} | "
-            + ", ".join(f"{v:.1f}" for v in r["runs_one"]) + " / "
-            + ", ".join(f"{v:.1f}" for v in r["runs_many"]) + " |")
+            + runs_cell(r["runs_one"], r["runs_many"]) + " |")
     lines += ["", "XGBoost and its data preparation release the GIL, so fold threads run on "
               "separate cores; each fold's head is the same fresh single-threaded head as in "
               "one thread, which is why the results cannot differ (the table checks it). Heads "

@@ -43,6 +43,11 @@ def machine_description() -> str:
     return f"{os.cpu_count()} cores ({cpu}){memory}{gpu}, Python {platform.python_version()}"
 
 
+def runs_cell(first: list[float], second: list[float]) -> str:
+    """Every run of two settings, ``a, b / c, d`` (one decimal), for a table cell."""
+    return " / ".join(", ".join(f"{v:.1f}" for v in runs) for runs in (first, second))
+
+
 def write_section(name: str, title: str, body: str, *, machine: str | None = None,
                   measured: str | None = None) -> Path:
     """Replaces (or appends) the section ``name`` of BENCHMARKS.md.

@@ -33,9 +33,9 @@ def embed_inputs(embedder: Embedder, paths: Sequence[str | Path], *, work_dir: s
 
     Folders and archives expand to their program files in sorted order (headers stay on disk
     for includes); unsafe archive members and unsupported files become error rows. With
-    ``journal``, the embeddings it holds for unchanged files are reused and the new ones are saved to it segment by segment (failures are not: a
-    rerun tries them again); ``on_resume(reused, total)`` is called before the work when
-    some are reused.
+    ``journal``, the embeddings it holds for unchanged files are reused and the new ones are
+    saved to it segment by segment (failures are not: a rerun tries them again);
+    ``on_resume(reused, total)`` is called before the work when some are reused.
 
     Raises:
         ConfigError: when some of ``paths`` do not exist (all are listed).

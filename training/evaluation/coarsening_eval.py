@@ -107,7 +107,7 @@ def evaluate_coarsening_rows(data: CoarseningData, program_features: dict[str, n
         per_seed = []
         predicted = None
         for seed in range(config.seeds):
-            factory = partial(make_head, head, "coarsening", seed, 1, config.tree_method)
+            factory = partial(make_head, head, "coarsening", seed, config.tree_method)
             factory = program_basis_head(factory, columns, seed,
                                          rotation=config.program_rotation)
             # Both protocols' folds are fixed; a deterministic head gives the same predictions

@@ -70,7 +70,7 @@ def loo_kernel_speedups(data: CoarseningData, program_features: np.ndarray,
     """``[kernels, platforms]`` speedups over factor 1 under leave-one-kernel-out, the
     protocol's head at ``seed``, predictions capped as in the protocol."""
     rows = data.rows
-    factory = partial(make_head, "xgboost", "coarsening", seed, 1, "hist")
+    factory = partial(make_head, "xgboost", "coarsening", seed, "hist")
     predicted = cross_val_predict(coarsening_features(data, program_features),
                                   rows["oracle_cf"].to_numpy(),
                                   leave_group_out(rows["kernel"].to_numpy()), factory)

@@ -57,7 +57,7 @@ def _finetune_rows(config: EvalConfig, method: Any) -> list[Any]:
     if config.finetune.xgboost_readout:
         task = config.devmap
         rows.append(FineTunedReadout(method, lambda seed: make_head(
-            "xgboost", "devmap", seed, 1, task.tree_method)))
+            "xgboost", "devmap", seed, task.tree_method)))
     if config.finetune.head_only_readout:
         rows.append(HeadOnlyReadout(method))
     return rows

@@ -193,7 +193,7 @@ def evaluate_devmap_rows(data: DevMapData, program_features: dict[str, np.ndarra
         columns = program_features[feature_name].shape[1]
         for seed in range(config.seeds):
             factory = (partial(own_heads[feature_name], seed) if head is None else
-                       partial(make_head, head, "devmap", seed, 1, config.tree_method))
+                       partial(make_head, head, "devmap", seed, config.tree_method))
             if head is not None:
                 factory = program_basis_head(factory, columns, seed, dims=config.program_dims,
                                              rotation=config.program_rotation)

@@ -9,12 +9,12 @@ from .stacked_head import StackedMLPHead
 __all__ = ["make_head"]
 
 
-def make_head(kind: str, task: str, seed: int, n_jobs: int = 1,
-              tree_method: str = "hist") -> Head:
-    """Builds a fresh head: ``xgboost`` (published settings), ``mlp`` or (device mapping)
+def make_head(kind: str, task: str, seed: int, tree_method: str = "hist") -> Head:
+    """Builds a fresh head: ``xgboost`` (published settings, one thread: evaluations train
+    folds in parallel instead, ``crossval.cross_val_predict``), ``mlp`` or (device mapping)
     ``stacked``."""
     if kind == "xgboost":
-        return XGBoostHead(task, seed=seed, n_jobs=n_jobs, tree_method=tree_method)
+        return XGBoostHead(task, seed=seed, tree_method=tree_method)
     if kind == "mlp":
         return MLPHead(task, seed=seed)
     if kind == "stacked":
