@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -391,8 +392,11 @@ def test_ctrl_c_says_how_to_continue_and_resume_does(small_overrides):
     command = [sys.executable, "-m", "mirencoder", "pretrain", "--config", "tiny"]
     for key, value in sets.items():
         command += ["--set", f"{key}={value}"]
+    # faulthandler: a child that hangs after Ctrl-C is made to print every thread's stack
+    # (SIGABRT) before the test fails, so a rare hang says where it hangs.
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[2],
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     while not (run_dir / "checkpoints" / "last.ckpt").exists():
@@ -401,7 +405,12 @@ def test_ctrl_c_says_how_to_continue_and_resume_does(small_overrides):
         time.sleep(0.05)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=180)
+    try:
+        _, err = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=60)
+        pytest.fail(f"pretrain did not stop within 180 s of Ctrl-C; its threads:\n{err[-6000:]}")
     assert proc.returncode == 130, err[-3000:]
     assert "interrupted; add --resume to the same command to continue" in err
     import torch
